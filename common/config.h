@@ -1,0 +1,63 @@
+// PodConfig: how the daemons of one pod find and trust each other. One JSON file
+// (`pod.json`) is shared by every process of the pod; each daemon reads the
+// section it needs. Every field has a default, so `{}` is a valid one-machine pod.
+//
+// Keys live in <pod_dir>/keys/<name>.key (0600); a public key may instead be given
+// inline (for hosts on other machines that only get the pod's public keys).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/msg/types.h"
+#include "common/status.h"
+
+namespace rv {
+
+struct SauronConfig {
+  std::string api = "tcp://127.0.0.1:7400";   // ROUTER: requests
+  std::string pub = "tcp://127.0.0.1:7401";   // PUB: change stream
+  std::string db = "sauron.db";               // relative to pod_dir
+  std::string public_key;                     // "" = read keys/sauron.key.pub
+  int heartbeat_ms = 1000;                    // application heartbeat (resources)
+  int zmtp_heartbeat_ms = 200;                // transport liveness ping
+  int lost_after_ms = 600;                    // silent this long => lost
+  int disconnect_grace_ms = 0;                // TCP closed => lost after this
+};
+
+struct ElrondConfig {
+  std::string endpoint = "tcp://127.0.0.1:7410";  // ROUTER: striders
+  std::string public_key;
+  int bid_deadline_ms = 50;
+  int ack_timeout_ms = 1000;
+  int batch_max = 512;         // jobs per auction
+  int sample_hosts = 0;        // announce to at most this many hosts (0 = all)
+  int retry_pending_ms = 2000; // re-auction unplaceable jobs this often
+  std::string strategy = "binpack";
+};
+
+struct EnrolledHost {  // hosts enrolled by configuration rather than `rv hosts enroll`
+  std::string id;
+  std::string public_key;
+  std::map<std::string, std::string> labels;
+};
+
+struct PodConfig {
+  std::string pod_dir = ".";
+  SauronConfig sauron;
+  ElrondConfig elrond;
+  std::vector<EnrolledHost> hosts;
+
+  std::string KeyPath(const std::string& name) const { return pod_dir + "/keys/" + name + ".key"; }
+  std::string Path(const std::string& rel) const {
+    return rel.empty() || rel[0] == '/' ? rel : pod_dir + "/" + rel;
+  }
+};
+
+// Parses `path`; unknown keys are an error (a typo must not silently fall back
+// to a default). pod_dir defaults to the file's directory.
+Result<PodConfig> LoadPodConfig(const std::string& path);
+Result<PodConfig> ParsePodConfig(const std::string& json_text, const std::string& default_pod_dir);
+
+}  // namespace rv

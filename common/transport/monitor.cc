@@ -1,0 +1,95 @@
+#include "common/transport/monitor.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstring>
+
+namespace rv::transport {
+namespace {
+
+std::string Format(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = {0};
+  if (ss.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (ss.ss_family == AF_INET6) {
+    auto* in = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in->sin6_port));
+  }
+  return "";
+}
+
+std::atomic<int> g_monitor_seq{0};
+
+}  // namespace
+
+std::string LocalEndpoint(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  return Format(ss);
+}
+
+std::string PeerEndpoint(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  return Format(ss);
+}
+
+ConnectionMonitor::ConnectionMonitor(zmq::context_t& ctx, zmq::socket_t& socket)
+    : pair_(ctx, zmq::socket_type::pair) {
+  std::string addr = "inproc://rv-monitor-" + std::to_string(g_monitor_seq++);
+  int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+  if (zmq_socket_monitor(socket.handle(), addr.c_str(), events) != 0) throw zmq::error_t();
+  pair_.set(zmq::sockopt::linger, 0);
+  pair_.connect(addr);
+}
+
+std::optional<ConnEvent> ConnectionMonitor::Next() {
+  zmq::message_t head, addr;
+  if (!pair_.recv(head, zmq::recv_flags::dontwait)) return std::nullopt;
+  if (head.more()) (void)pair_.recv(addr, zmq::recv_flags::none);
+  if (head.size() < 6) return ConnEvent{};
+  uint16_t id;
+  uint32_t value;
+  std::memcpy(&id, head.data(), 2);
+  std::memcpy(&value, static_cast<const char*>(head.data()) + 2, 4);
+  ConnEvent ev;
+  ev.fd = static_cast<int>(value);
+  switch (id) {
+    case ZMQ_EVENT_CONNECTED:
+    case ZMQ_EVENT_ACCEPTED:
+      ev.kind = id == ZMQ_EVENT_CONNECTED ? ConnEvent::kConnected : ConnEvent::kAccepted;
+      ev.local = LocalEndpoint(ev.fd);
+      ev.peer = PeerEndpoint(ev.fd);
+      open_[ev.fd] = {ev.local, ev.peer};
+      break;
+    case ZMQ_EVENT_DISCONNECTED: {
+      ev.kind = ConnEvent::kDisconnected;
+      auto it = open_.find(ev.fd);
+      if (it != open_.end()) {
+        ev.local = it->second.first;
+        ev.peer = it->second.second;
+        open_.erase(it);
+      }
+      break;
+    }
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+      ev.kind = ConnEvent::kHandshakeFailed;
+      break;
+    default:
+      break;
+  }
+  return ev;
+}
+
+}  // namespace rv::transport

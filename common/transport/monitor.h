@@ -1,0 +1,45 @@
+// ConnectionMonitor: the TCP connections under one ZeroMQ socket, by file
+// descriptor, from libzmq's socket monitor.
+//
+// Why: a process killed with SIGKILL closes its sockets at once, and the peer's
+// libzmq reports DISCONNECTED for that fd within a millisecond; that is far
+// faster than any heartbeat timeout. The monitor records each connection's
+// remote ("peer") and local endpoints, so a daemon can match an fd to the host
+// that announced its own end of the connection (HostHello.conn_endpoint).
+//
+// Not thread-safe: poll it from the thread that owns the monitored socket.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace rv::transport {
+
+struct ConnEvent {
+  enum Kind { kConnected, kAccepted, kDisconnected, kHandshakeFailed, kOther } kind = kOther;
+  int fd = -1;
+  std::string local;   // "ip:port"
+  std::string peer;    // "ip:port"
+};
+
+class ConnectionMonitor {
+ public:
+  // Starts monitoring `socket` (call before it binds or connects).
+  ConnectionMonitor(zmq::context_t& ctx, zmq::socket_t& socket);
+  // The monitor's socket, for a zmq::poll item set.
+  zmq::socket_t& socket() { return pair_; }
+  // Reads one pending event without blocking.
+  std::optional<ConnEvent> Next();
+
+ private:
+  zmq::socket_t pair_;
+  std::map<int, std::pair<std::string, std::string>> open_;  // fd -> (local, peer)
+};
+
+std::string LocalEndpoint(int fd);
+std::string PeerEndpoint(int fd);
+
+}  // namespace rv::transport

@@ -1,0 +1,122 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "common/msg/protocol.h"
+#include "common/transport/curve.h"
+#include "common/transport/keys.h"
+#include "common/transport/monitor.h"
+#include "common/transport/rpc_client.h"
+#include "common/transport/zap.h"
+
+namespace rv::transport {
+namespace {
+
+TEST(Keys, SaveLoadAndReject) {
+  auto dir = std::filesystem::temp_directory_path() / ("rv-keys-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto kp = GenerateKeypair();
+  ASSERT_TRUE(SaveKeypair((dir / "a.key").string(), kp).ok());
+  auto loaded = LoadKeypair((dir / "a.key").string());
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->secret_key, kp.secret_key);
+  auto pub = LoadPublicKey((dir / "a.key.pub").string());
+  ASSERT_TRUE(pub.ok());
+  EXPECT_EQ(*pub, kp.public_key);
+  EXPECT_EQ(std::filesystem::status(dir / "a.key").permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  std::ofstream(dir / "bad.key") << "public=nope\nsecret=nope\n";
+  EXPECT_FALSE(LoadKeypair((dir / "bad.key").string()).ok());
+  EXPECT_FALSE(LoadKeypair((dir / "missing.key").string()).ok());
+  std::filesystem::remove_all(dir);
+}
+
+// A tiny CURVE ROUTER echo server: replies to every request with the sender's
+// authenticated User-Id as the error text.
+class EchoServer {
+ public:
+  explicit EchoServer(zmq::context_t& ctx) : zap(ctx), router(ctx, zmq::socket_type::router) {
+    server = GenerateKeypair();
+    SetDefaults(router);
+    MakeCurveServer(router, server);
+    router.bind("tcp://127.0.0.1:*");
+    endpoint = router.get(zmq::sockopt::last_endpoint);
+  }
+  bool ServeOne(int timeout_ms) {
+    zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms));
+    if (!(item.revents & ZMQ_POLLIN)) return false;
+    zmq::message_t id, body;
+    (void)router.recv(id);
+    (void)router.recv(body);
+    std::string user = body.gets("User-Id");
+    auto env = msg::DecodeEnvelope(body.data(), body.size());
+    std::string reply = EncodeReply(env.ok() ? env->req_id : 0, Status::Ok(),
+                                    msg::Encode(msg::StriderHello{user}));
+    router.send(id, zmq::send_flags::sndmore);
+    router.send(zmq::buffer(reply));
+    return true;
+  }
+  ZapAuthenticator zap;
+  zmq::socket_t router;
+  CurveKeypair server;
+  std::string endpoint;
+};
+
+TEST(Transport, EnrolledClientIsServedWithItsUserId) {
+  zmq::context_t ctx;
+  EchoServer srv(ctx);
+  auto client = GenerateKeypair();
+  srv.zap.Allow(client.public_key, "h1");
+  RpcClient rpc(ctx, srv.endpoint, client, srv.server.public_key);
+  std::thread t([&] { srv.ServeOne(3000); });
+  msg::StriderHello out;
+  Status s = rpc.Call(msg::StriderHello{"h1"}, &out, std::chrono::milliseconds(3000));
+  t.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(out.host_id, "h1");
+}
+
+TEST(Transport, UnenrolledClientIsRefusedAndCounted) {
+  zmq::context_t ctx;
+  EchoServer srv(ctx);
+  auto stranger = GenerateKeypair();
+  RpcClient rpc(ctx, srv.endpoint, stranger, srv.server.public_key);
+  std::thread t([&] { EXPECT_FALSE(srv.ServeOne(500)); });
+  Status s = rpc.Call(msg::StriderHello{"h1"}, std::chrono::milliseconds(500));
+  t.join();
+  EXPECT_FALSE(s.ok());
+  EXPECT_GE(srv.zap.refused(), 1);
+}
+
+TEST(Transport, MonitorSeesKillOfPeerConnection) {
+  zmq::context_t ctx;
+  EchoServer srv(ctx);
+  ConnectionMonitor mon(ctx, srv.router);
+  auto client = GenerateKeypair();
+  srv.zap.Allow(client.public_key, "h1");
+  auto rpc = std::make_unique<RpcClient>(ctx, srv.endpoint, client, srv.server.public_key);
+  std::thread t([&] { srv.ServeOne(3000); });
+  ASSERT_TRUE(rpc->Call(msg::StriderHello{"h1"}, std::chrono::milliseconds(3000)).ok());
+  t.join();
+  rpc.reset();  // closes the TCP connection
+  bool accepted = false, disconnected = false;
+  for (int i = 0; i < 300 && !disconnected; ++i) {
+    zmq::pollitem_t item{mon.socket().handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(10));
+    while (auto ev = mon.Next()) {
+      if (ev->kind == ConnEvent::kAccepted) accepted = true;
+      if (ev->kind == ConnEvent::kDisconnected) {
+        disconnected = true;
+        EXPECT_FALSE(ev->peer.empty());
+      }
+    }
+  }
+  EXPECT_TRUE(accepted);
+  EXPECT_TRUE(disconnected);
+}
+
+}  // namespace
+}  // namespace rv::transport
