@@ -1,0 +1,953 @@
+#include "sauron/store.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <set>
+
+#include "common/clock.h"
+#include "common/transport/keys.h"
+
+namespace rv::sauron {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr size_t kMaxSpecBytes = 64 * 1024;
+constexpr size_t kMaxJobsPerSubmit = 50000;
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hosts (
+  id TEXT PRIMARY KEY,
+  address TEXT NOT NULL DEFAULT '',
+  public_key TEXT NOT NULL,
+  labels TEXT NOT NULL DEFAULT '{}',
+  capacity TEXT NOT NULL DEFAULT '{}',
+  max_capacity TEXT NOT NULL DEFAULT '{}',
+  free TEXT NOT NULL DEFAULT '{}',
+  state TEXT NOT NULL DEFAULT 'enrolled',
+  drained INTEGER NOT NULL DEFAULT 0,
+  last_seen_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY,
+  spec BLOB NOT NULL,
+  service TEXT NOT NULL DEFAULT '',
+  env TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,
+  host_id TEXT NOT NULL DEFAULT '',
+  attempt INTEGER NOT NULL DEFAULT 0,
+  reason TEXT NOT NULL DEFAULT '',
+  run_state TEXT NOT NULL DEFAULT '',
+  run_detail TEXT NOT NULL DEFAULT '',
+  updated_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE INDEX IF NOT EXISTS jobs_host ON jobs(host_id, state);
+CREATE INDEX IF NOT EXISTS jobs_service ON jobs(service);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  ts_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  host_id TEXT NOT NULL DEFAULT '',
+  job_id TEXT NOT NULL DEFAULT '',
+  attempt INTEGER NOT NULL DEFAULT 0,
+  detail TEXT NOT NULL DEFAULT ''
+);
+)sql";
+
+const char* kJobCols = "spec, state, attempt, host_id, reason, run_state, run_detail, updated_ms";
+
+std::string ResToJson(const msg::Resources& r) {
+  return nlohmann::json{{"ram_mb", r.ram_mb}, {"disk_mb", r.disk_mb}, {"cpu_millis", r.cpu_millis}}.dump();
+}
+
+msg::Resources ResFromJson(const std::string& text) {
+  msg::Resources r;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return r;
+  r.ram_mb = j.value("ram_mb", int64_t{0});
+  r.disk_mb = j.value("disk_mb", int64_t{0});
+  r.cpu_millis = j.value("cpu_millis", int64_t{0});
+  return r;
+}
+
+std::string LabelsToJson(const std::map<std::string, std::string>& m) { return nlohmann::json(m).dump(); }
+
+std::map<std::string, std::string> LabelsFromJson(const std::string& text) {
+  std::map<std::string, std::string> m;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return m;
+  for (auto& [k, v] : j.items()) {
+    if (v.is_string()) m[k] = v.get<std::string>();
+  }
+  return m;
+}
+
+std::string PackSpec(const msg::JobSpec& spec) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, spec);
+  return std::string(buf.data(), buf.size());
+}
+
+bool UnpackSpec(const void* data, size_t size, msg::JobSpec* out) {
+  try {
+    auto oh = msgpack::unpack(static_cast<const char*>(data), size);
+    oh.get().convert(*out);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// A capacity as reported, clamped field by field to the operator's ceiling.
+msg::Resources Clamp(const msg::Resources& r, const msg::Resources& max) {
+  msg::Resources out = r;
+  if (max.ram_mb > 0 && out.ram_mb > max.ram_mb) out.ram_mb = max.ram_mb;
+  if (max.disk_mb > 0 && out.disk_mb > max.disk_mb) out.disk_mb = max.disk_mb;
+  if (max.cpu_millis > 0 && out.cpu_millis > max.cpu_millis) out.cpu_millis = max.cpu_millis;
+  return out;
+}
+
+bool NonNegative(const msg::Resources& r) { return r.ram_mb >= 0 && r.disk_mb >= 0 && r.cpu_millis >= 0; }
+
+msg::Outcome Refuse(const std::string& job_id, int64_t attempt, std::string reason) {
+  return msg::Outcome{job_id, attempt, false, std::move(reason)};
+}
+
+msg::Outcome Accept(const std::string& job_id, int64_t attempt, std::string reason = "") {
+  return msg::Outcome{job_id, attempt, true, std::move(reason)};
+}
+
+// Why a CAS on a job failed, in words an operator can act on.
+std::string Mismatch(const msg::JobRecord& j, const std::string& want_state, int64_t want_attempt) {
+  if (j.state != want_state) {
+    return "job is " + j.state + (j.host_id.empty() ? "" : " on " + j.host_id) + ", not " + want_state;
+  }
+  return "stale attempt " + std::to_string(want_attempt) + ": job is at attempt " + std::to_string(j.attempt);
+}
+
+}  // namespace
+
+// ---- SQLite helpers ---------------------------------------------------------------
+
+class Store::Stmt {
+ public:
+  Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), s_(s) {}
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt& Reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+    return *this;
+  }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindBlob(int i, const std::string& v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE, or an error code.
+  int Step() { return sqlite3_step(s_); }
+  // Runs a statement that returns no rows.
+  Status Run() {
+    int rc = Step();
+    sqlite3_reset(s_);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Status::Io(std::string("sqlite: ") + sqlite3_errmsg(db_));
+    return Status::Ok();
+  }
+  int64_t Int(int col) { return sqlite3_column_int64(s_, col); }
+  std::string Text(int col) {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, sqlite3_column_bytes(s_, col)) : std::string();
+  }
+  const void* Blob(int col) { return sqlite3_column_blob(s_, col); }
+  int Bytes(int col) { return sqlite3_column_bytes(s_, col); }
+  std::string Error() const { return std::string("sqlite: ") + sqlite3_errmsg(db_); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_;
+};
+
+// One write transaction. Commit() publishes its events; destruction without a
+// commit rolls back and forgets them.
+class Store::Txn {
+ public:
+  explicit Txn(Store* s) : s_(s) { status_ = s_->Exec("BEGIN IMMEDIATE"); }
+  ~Txn() {
+    if (!done_) {
+      if (status_.ok()) (void)s_->Exec("ROLLBACK");
+      s_->DropPending();
+    }
+  }
+  const Status& status() const { return status_; }
+  Status Commit() {
+    Status c = s_->Exec("COMMIT");
+    if (!c.ok()) return c;  // the destructor rolls back
+    done_ = true;
+    s_->Publish();
+    return Status::Ok();
+  }
+
+ private:
+  Store* s_;
+  Status status_;
+  bool done_ = false;
+};
+
+Store::Stmt& Store::Prepare(const char* sql) {
+  auto it = stmts_.find(sql);
+  if (it != stmts_.end()) return it->second->Reset();
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
+    // Our SQL is fixed; failing to prepare it is a programming error.
+    spdlog::critical("sqlite prepare failed: {} ({})", sqlite3_errmsg(db_), sql);
+    std::abort();
+  }
+  auto& slot = stmts_[sql];
+  slot = std::make_unique<Stmt>(db_, s);
+  return *slot;
+}
+
+Status Store::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Status::Io("sqlite: " + m);
+  }
+  return Status::Ok();
+}
+
+// ---- open -------------------------------------------------------------------------
+
+Store::Store(sqlite3* db) : db_(db) {}
+
+Store::~Store() {
+  (void)FlushHosts();
+  stmts_.clear();
+  sqlite3_close_v2(db_);
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string m = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return Status::Io("cannot open database " + path + ": " + m);
+  }
+  std::unique_ptr<Store> store(new Store(db));
+  if (Status s = store->Init(); !s.ok()) return Status::Io("database " + path + ": " + s.message());
+  return store;
+}
+
+Status Store::Init() {
+  sqlite3_busy_timeout(db_, 5000);
+  // WAL + NORMAL: a commit is durable against a process crash at once and
+  // against power loss at the next checkpoint, at a fraction of FULL's cost.
+  if (Status s = Exec("PRAGMA journal_mode=WAL"); !s.ok()) return s;
+  if (Status s = Exec("PRAGMA synchronous=NORMAL"); !s.ok()) return s;
+  if (Status s = Exec("PRAGMA foreign_keys=OFF"); !s.ok()) return s;
+  if (Status s = Exec(kSchema); !s.ok()) return s;
+  auto& get = Prepare("SELECT value FROM meta WHERE key='schema_version'");
+  int version = 0;
+  if (get.Step() == SQLITE_ROW) version = std::atoi(get.Text(0).c_str());
+  get.Reset();
+  if (version == 0) {
+    auto& put = Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)");
+    if (Status s = put.Bind(1, std::to_string(kSchemaVersion)).Run(); !s.ok()) return s;
+  } else if (version > kSchemaVersion) {
+    return Status::Invalid("schema version " + std::to_string(version) + " is newer than this sauron (" +
+                           std::to_string(kSchemaVersion) + ")");
+  }
+  auto& seq = Prepare("SELECT COALESCE(MAX(seq), 0) FROM events");
+  if (seq.Step() == SQLITE_ROW) last_seq_ = seq.Int(0);
+  seq.Reset();
+  std::random_device rd;
+  id_counter_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return LoadHosts();
+}
+
+Status Store::LoadHosts() {
+  auto& q = Prepare(
+      "SELECT id, address, public_key, labels, capacity, max_capacity, free, state, drained, last_seen_ms "
+      "FROM hosts");
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    msg::HostRecord h;
+    h.id = q.Text(0);
+    h.address = q.Text(1);
+    h.public_key = q.Text(2);
+    h.labels = LabelsFromJson(q.Text(3));
+    h.capacity = ResFromJson(q.Text(4));
+    h.max_capacity = ResFromJson(q.Text(5));
+    h.free = ResFromJson(q.Text(6));
+    h.state = q.Text(7);
+    h.drained = q.Int(8) != 0;
+    h.last_seen_ms = q.Int(9);
+    hosts_[h.id] = std::move(h);
+  }
+  std::string err = q.Error();
+  q.Reset();
+  if (rc != SQLITE_DONE) return Status::Io(err);
+  return Status::Ok();
+}
+
+// ---- events -----------------------------------------------------------------------
+
+Status Store::AddEvent(const std::string& kind, const std::string& host_id, const std::string& job_id,
+                       int64_t attempt, const std::string& detail, int64_t now_ms, const msg::HostRecord* host,
+                       const msg::JobRecord* job) {
+  auto& ins = Prepare("INSERT INTO events(ts_ms, kind, host_id, job_id, attempt, detail) VALUES(?,?,?,?,?,?)");
+  Status s = ins.Bind(1, now_ms).Bind(2, kind).Bind(3, host_id).Bind(4, job_id).Bind(5, attempt).Bind(6, detail).Run();
+  if (!s.ok()) return s;
+  msg::Change c;
+  c.event = msg::Event{sqlite3_last_insert_rowid(db_), now_ms, kind, host_id, job_id, attempt, detail};
+  if (host) c.host = *host;
+  if (job) c.job = *job;
+  pending_.push_back(std::move(c));
+  return Status::Ok();
+}
+
+void Store::Publish() {
+  std::vector<msg::Change> done;
+  done.swap(pending_);
+  for (auto& c : done) {
+    last_seq_ = c.event.seq;
+    if (sink_) sink_(c);
+  }
+}
+
+Status Store::AppendEvent(const std::string& kind, const std::string& host_id, const std::string& job_id,
+                          int64_t attempt, const std::string& detail, int64_t now_ms) {
+  Txn txn(this);
+  if (!txn.status().ok()) return txn.status();
+  const msg::HostRecord* h = FindHost(host_id);
+  if (Status s = AddEvent(kind, host_id, job_id, attempt, detail, now_ms, h, nullptr); !s.ok()) return s;
+  return txn.Commit();
+}
+
+Result<std::vector<msg::Event>> Store::ListEvents(int64_t after_seq, int limit) {
+  if (limit <= 0 || limit > 100000) limit = 100000;
+  auto& q = Prepare(
+      "SELECT seq, ts_ms, kind, host_id, job_id, attempt, detail FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+  q.Bind(1, after_seq).Bind(2, static_cast<int64_t>(limit));
+  std::vector<msg::Event> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    out.push_back(msg::Event{q.Int(0), q.Int(1), q.Text(2), q.Text(3), q.Text(4), q.Int(5), q.Text(6)});
+  }
+  std::string err = q.Error();
+  q.Reset();
+  if (rc != SQLITE_DONE) return Status::Io(err);
+  return out;
+}
+
+// ---- hosts ------------------------------------------------------------------------
+
+bool Store::ValidId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  if (!std::isalnum(static_cast<unsigned char>(id[0]))) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' && c != ':') return false;
+  }
+  return true;
+}
+
+const msg::HostRecord* Store::FindHost(const std::string& host_id) const {
+  auto it = hosts_.find(host_id);
+  return it == hosts_.end() ? nullptr : &it->second;
+}
+
+std::vector<msg::HostRecord> Store::Hosts() const {
+  std::vector<msg::HostRecord> out;
+  out.reserve(hosts_.size());
+  for (auto& [id, h] : hosts_) out.push_back(h);
+  return out;
+}
+
+Status Store::PutHost(const msg::HostRecord& h) {
+  auto& q = Prepare(
+      "INSERT OR REPLACE INTO hosts(id, address, public_key, labels, capacity, max_capacity, free, state, "
+      "drained, last_seen_ms) VALUES(?,?,?,?,?,?,?,?,?,?)");
+  return q.Bind(1, h.id)
+      .Bind(2, h.address)
+      .Bind(3, h.public_key)
+      .Bind(4, LabelsToJson(h.labels))
+      .Bind(5, ResToJson(h.capacity))
+      .Bind(6, ResToJson(h.max_capacity))
+      .Bind(7, ResToJson(h.free))
+      .Bind(8, h.state)
+      .Bind(9, int64_t{h.drained ? 1 : 0})
+      .Bind(10, h.last_seen_ms)
+      .Run();
+}
+
+Status Store::EnrollHost(const msg::EnrollHost& req) {
+  if (!ValidId(req.host_id) || req.host_id.size() > 64) {
+    return Status::Invalid("invalid host id '" + req.host_id.substr(0, 64) +
+                           "' (1-64 chars: letters, digits, - _ . :, starting with a letter or digit)");
+  }
+  if (req.host_id == "admin" || req.host_id == "elrond" || req.host_id == "sauron") {
+    return Status::Invalid("host id '" + req.host_id + "' is reserved");
+  }
+  if (!transport::IsValidZ85Key(req.public_key)) {
+    return Status::Invalid("public key of host " + req.host_id + " is not a 40-char Z85 CURVE key");
+  }
+  if (!NonNegative(req.max_capacity)) return Status::Invalid("max_capacity must not be negative");
+  if (req.labels.size() > 64) return Status::Invalid("too many labels (max 64)");
+  for (auto& [k, v] : req.labels) {
+    if (k.empty() || k.size() > 64 || v.size() > 256) return Status::Invalid("label '" + k.substr(0, 64) + "' too long or empty");
+  }
+  for (auto& [id, h] : hosts_) {
+    if (id != req.host_id && h.public_key == req.public_key) {
+      return Status::Conflict("public key " + transport::KeyFingerprint(req.public_key) +
+                              " is already enrolled as host " + id);
+    }
+  }
+  msg::HostRecord h;
+  if (auto* old = FindHost(req.host_id)) {
+    h = *old;
+    if (h.public_key == req.public_key && h.labels == req.labels && h.max_capacity.ram_mb == req.max_capacity.ram_mb &&
+        h.max_capacity.disk_mb == req.max_capacity.disk_mb && h.max_capacity.cpu_millis == req.max_capacity.cpu_millis) {
+      return Status::Ok();  // re-enrolling the same thing changes nothing
+    }
+  } else {
+    h.id = req.host_id;
+    h.state = "enrolled";
+  }
+  h.public_key = req.public_key;
+  h.labels = req.labels;
+  h.max_capacity = req.max_capacity;
+  h.capacity = Clamp(h.capacity, h.max_capacity);
+  Txn txn(this);
+  if (!txn.status().ok()) return txn.status();
+  if (Status s = PutHost(h); !s.ok()) return s;
+  if (Status s = AddEvent("host.enrolled", h.id, "", 0, "key " + transport::KeyFingerprint(h.public_key), WallMs(),
+                          &h, nullptr);
+      !s.ok())
+    return s;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  hosts_[h.id] = h;
+  return Status::Ok();
+}
+
+Status Store::DrainHost(const std::string& host_id, bool drain) {
+  const msg::HostRecord* old = FindHost(host_id);
+  if (!old) return Status::NotFound("no host " + host_id.substr(0, 128));
+  if (old->drained == drain) return Status::Ok();
+  msg::HostRecord h = *old;
+  h.drained = drain;
+  Txn txn(this);
+  if (!txn.status().ok()) return txn.status();
+  if (Status s = PutHost(h); !s.ok()) return s;
+  if (Status s = AddEvent("host.drained", h.id, "", 0, drain ? "drained" : "undrained", WallMs(), &h, nullptr); !s.ok())
+    return s;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  hosts_[h.id] = h;
+  return Status::Ok();
+}
+
+Result<msg::HostWelcome> Store::HostUp(const msg::HostHello& hello, int64_t now_ms) {
+  const msg::HostRecord* old = FindHost(hello.host_id);
+  if (!old) return Status::NotFound("host " + hello.host_id.substr(0, 128) + " is not enrolled");
+  if (hello.address.size() > 256) return Status::Invalid("address too long");
+  if (!NonNegative(hello.capacity) || !NonNegative(hello.free)) return Status::Invalid("negative resources");
+  msg::HostRecord h = *old;
+  bool was_up = h.state == "up";
+  h.address = hello.address;
+  h.capacity = Clamp(hello.capacity, h.max_capacity);
+  // A host cannot have more free than its (clamped) capacity, whatever it says.
+  h.free = Clamp(hello.free, h.capacity);
+  h.state = "up";
+  h.last_seen_ms = now_ms;
+
+  msg::HostWelcome welcome;
+  welcome.labels = h.labels;
+  std::set<std::pair<std::string, int64_t>> mine;  // (job, attempt) awarded or placed here
+  {
+    auto& q = Prepare(
+        "SELECT id, spec, state, attempt, host_id, reason, run_state, run_detail, updated_ms FROM jobs "
+        "WHERE host_id = ? AND state IN ('awarded', 'placed')");
+    q.Bind(1, h.id);
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      msg::JobRecord j;
+      if (!UnpackSpec(q.Blob(1), q.Bytes(1), &j.spec)) continue;
+      j.state = q.Text(2);
+      j.attempt = q.Int(3);
+      j.host_id = q.Text(4);
+      j.reason = q.Text(5);
+      j.run_state = q.Text(6);
+      j.run_detail = q.Text(7);
+      j.updated_ms = q.Int(8);
+      mine.insert({q.Text(0), j.attempt});
+      if (j.state == "placed") welcome.keep.push_back(std::move(j));
+    }
+    std::string err = q.Error();
+    q.Reset();
+    if (rc != SQLITE_DONE) return Status::Io(err);
+  }
+  for (const auto& ref : hello.jobs) {
+    if (!mine.count({ref.job_id, ref.attempt})) welcome.stop.push_back(ref);
+  }
+
+  Txn txn(this);
+  if (!txn.status().ok()) return txn.status();
+  if (Status s = PutHost(h); !s.ok()) return s;
+  std::string detail = (was_up ? "hello again" : "hello") + std::string(" from ") + hello.conn_endpoint.substr(0, 64);
+  if (Status s = AddEvent("host.up", h.id, "", 0, detail, now_ms, &h, nullptr); !s.ok()) return s;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  hosts_[h.id] = h;
+  dirty_hosts_.erase(h.id);
+  return welcome;
+}
+
+Status Store::Heartbeat(const std::string& host_id, const msg::Resources& free, int64_t now_ms) {
+  auto it = hosts_.find(host_id);
+  if (it == hosts_.end()) return Status::NotFound("no host " + host_id.substr(0, 128));
+  if (it->second.state != "up") return Status::Conflict("host " + host_id + " is " + it->second.state + ", not up");
+  if (!NonNegative(free)) return Status::Invalid("negative resources");
+  it->second.free = Clamp(free, it->second.capacity);
+  it->second.last_seen_ms = now_ms;
+  dirty_hosts_[host_id] = true;
+  return Status::Ok();
+}
+
+void Store::RefreshLastSeen(int64_t now_ms) {
+  for (auto& [id, h] : hosts_) {
+    if (h.state == "up") {
+      h.last_seen_ms = now_ms;
+      dirty_hosts_[id] = true;
+    }
+  }
+}
+
+Status Store::FlushHosts() {
+  if (dirty_hosts_.empty()) return Status::Ok();
+  Txn txn(this);
+  if (!txn.status().ok()) return txn.status();
+  auto& q = Prepare("UPDATE hosts SET free = ?, last_seen_ms = ? WHERE id = ?");
+  for (auto& [id, _] : dirty_hosts_) {
+    auto it = hosts_.find(id);
+    if (it == hosts_.end()) continue;
+    if (Status s = q.Reset().Bind(1, ResToJson(it->second.free)).Bind(2, it->second.last_seen_ms).Bind(3, id).Run();
+        !s.ok())
+      return s;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  dirty_hosts_.clear();
+  return Status::Ok();
+}
+
+Status Store::MarkHostLost(const std::string& host_id, const std::string& why) {
+  const msg::HostRecord* old = FindHost(host_id);
+  if (!old) return Status::NotFound("no host " + host_id.substr(0, 128));
+  if (old->state != "up") return Status::Ok();  // already lost or never came up
+  int64_t now = WallMs();
+  msg::HostRecord h = *old;
+  h.state = "lost";
+  std::string reason = "host " + host_id + " lost";
+  std::vector<msg::JobRecord> jobs;
+  {
+    auto& q = Prepare(
+        "SELECT id, spec, state, attempt, host_id, reason, run_state, run_detail, updated_ms FROM jobs "
+        "WHERE host_id = ? AND state IN ('awarded', 'placed')");
+    q.Bind(1, host_id);
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) {
+      msg::JobRecord j;
+      if (!UnpackSpec(q.Blob(1), q.Bytes(1), &j.spec)) j.spec.id = q.Text(0);
+      j.spec.id = q.Text(0);
+      j.attempt = q.Int(3);
+      j.state = "pending";
+      j.reason = reason;
+      j.updated_ms = now;
+      jobs.push_back(std::move(j));
+    }
+    std::string err = q.Error();
+    q.Reset();
+    if (rc != SQLITE_DONE) return Status::Io(err);
+  }
+  Txn txn(this);
+  if (!txn.status().ok()) return txn.status();
+  if (Status s = PutHost(h); !s.ok()) return s;
+  if (Status s = AddEvent("host.lost", h.id, "", 0, why, now, &h, nullptr); !s.ok()) return s;
+  for (const auto& j : jobs) {
+    if (Status s = WriteJobState(j); !s.ok()) return s;
+    if (Status s = AddEvent("job.pending", host_id, j.spec.id, j.attempt, reason, now, nullptr, &j); !s.ok()) return s;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  hosts_[h.id] = h;
+  dirty_hosts_.erase(h.id);
+  return Status::Ok();
+}
+
+// ---- jobs -------------------------------------------------------------------------
+
+Result<msg::JobRecord> Store::ReadJob(const std::string& job_id) {
+  auto& q = Prepare("SELECT spec, state, attempt, host_id, reason, run_state, run_detail, updated_ms FROM jobs WHERE id = ?");
+  q.Bind(1, job_id);
+  int rc = q.Step();
+  if (rc == SQLITE_DONE) {
+    q.Reset();
+    return Status::NotFound("no job " + job_id.substr(0, 128));
+  }
+  if (rc != SQLITE_ROW) {
+    std::string err = q.Error();
+    q.Reset();
+    return Status::Io(err);
+  }
+  msg::JobRecord j;
+  bool ok = UnpackSpec(q.Blob(0), q.Bytes(0), &j.spec);
+  j.spec.id = job_id;
+  j.state = q.Text(1);
+  j.attempt = q.Int(2);
+  j.host_id = q.Text(3);
+  j.reason = q.Text(4);
+  j.run_state = q.Text(5);
+  j.run_detail = q.Text(6);
+  j.updated_ms = q.Int(7);
+  q.Reset();
+  if (!ok) return Status::Internal("job " + job_id + " has a corrupt spec");
+  return j;
+}
+
+Result<msg::JobRecord> Store::GetJob(const std::string& job_id) { return ReadJob(job_id); }
+
+// Writes the mutable columns of `job` (the spec never changes after submit).
+Status Store::WriteJobState(const msg::JobRecord& job) {
+  auto& q = Prepare(
+      "UPDATE jobs SET state = ?, attempt = ?, host_id = ?, reason = ?, run_state = ?, run_detail = ?, "
+      "updated_ms = ? WHERE id = ?");
+  return q.Bind(1, job.state)
+      .Bind(2, job.attempt)
+      .Bind(3, job.host_id)
+      .Bind(4, job.reason)
+      .Bind(5, job.run_state)
+      .Bind(6, job.run_detail)
+      .Bind(7, job.updated_ms)
+      .Bind(8, job.spec.id)
+      .Run();
+}
+
+Status Store::ValidateSpec(const msg::JobSpec& s) {
+  auto bad = [&](const std::string& why) { return Status::Invalid("job " + s.id.substr(0, 128) + ": " + why); };
+  if (!ValidId(s.id)) return bad("invalid id (1-128 chars: letters, digits, - _ . :, starting with a letter or digit)");
+  if (s.kind != "deploy" && s.kind != "build" && s.kind != "console") return bad("kind must be deploy, build or console");
+  if (!NonNegative(s.resources)) return bad("negative resources");
+  if (s.replica < 0) return bad("negative replica");
+  if (s.strategy != "" && s.strategy != "binpack" && s.strategy != "spread") return bad("strategy must be binpack or spread");
+  if (s.restart != "always" && s.restart != "on-failure" && s.restart != "never") {
+    return bad("restart must be always, on-failure or never");
+  }
+  if (s.port < 0 || s.port > 65535 || s.health.tcp_port < 0 || s.health.tcp_port > 65535) return bad("port out of range");
+  if (s.service.size() > 128 || s.tenant.size() > 128 || s.app.size() > 128 || s.env.size() > 128) {
+    return bad("tenant/app/env/service names are limited to 128 chars");
+  }
+  if (s.rules.constraints.size() > 64) return bad("too many constraints");
+  if (PackSpec(s).size() > kMaxSpecBytes) return bad("spec larger than 64 KiB");
+  return Status::Ok();
+}
+
+std::string Store::NewJobId() {
+  char buf[32];
+  snprintf(buf, sizeof buf, "j-%012llx", static_cast<unsigned long long>(++id_counter_ & 0xffffffffffffULL));
+  return buf;
+}
+
+Result<std::vector<std::string>> Store::SubmitJobs(std::vector<msg::JobSpec> specs, int64_t now_ms) {
+  if (specs.empty()) return Status::Invalid("no jobs to submit");
+  if (specs.size() > kMaxJobsPerSubmit) {
+    return Status::Invalid("too many jobs in one request (" + std::to_string(specs.size()) + ", max " +
+                           std::to_string(kMaxJobsPerSubmit) + ")");
+  }
+  std::set<std::string> seen;
+  for (auto& s : specs) {
+    if (s.id.empty()) {
+      do s.id = NewJobId();
+      while (seen.count(s.id));
+    }
+    if (Status st = ValidateSpec(s); !st.ok()) return st;
+    if (!seen.insert(s.id).second) return Status::Conflict("duplicate job id " + s.id + " in the request");
+  }
+  Txn txn(this);
+  if (!txn.status().ok()) return txn.status();
+  auto& exists = Prepare("SELECT 1 FROM jobs WHERE id = ?");
+  for (auto& s : specs) {
+    int rc = exists.Reset().Bind(1, s.id).Step();
+    exists.Reset();
+    if (rc == SQLITE_ROW) return Status::Conflict("job " + s.id + " already exists");
+    if (rc != SQLITE_DONE) return Status::Io(exists.Error());
+  }
+  auto& ins = Prepare(
+      "INSERT INTO jobs(id, spec, service, env, state, host_id, attempt, reason, run_state, run_detail, updated_ms) "
+      "VALUES(?,?,?,?,'pending','',0,'','','',?)");
+  std::vector<std::string> ids;
+  ids.reserve(specs.size());
+  for (auto& s : specs) {
+    if (Status st = ins.Reset().Bind(1, s.id).BindBlob(2, PackSpec(s)).Bind(3, s.service).Bind(4, s.env).Bind(5, now_ms).Run();
+        !st.ok())
+      return st;
+    msg::JobRecord j;
+    j.spec = s;
+    j.state = "pending";
+    j.updated_ms = now_ms;
+    if (Status st = AddEvent("job.submitted", "", s.id, 0, s.kind, now_ms, nullptr, &j); !st.ok()) return st;
+    ids.push_back(s.id);
+  }
+  if (Status st = txn.Commit(); !st.ok()) return st;
+  return ids;
+}
+
+namespace {
+// Runs `per_item` for each item inside one transaction; a database error
+// refuses the whole batch (the transaction rolls back).
+template <typename Item, typename Fn, typename KeyFn, typename TxnT>
+std::vector<msg::Outcome> RunBatch(TxnT& txn, const std::vector<Item>& items, Fn per_item, KeyFn key) {
+  std::vector<msg::Outcome> out;
+  out.reserve(items.size());
+  Status err = txn.status();
+  for (const auto& it : items) {
+    if (!err.ok()) break;
+    auto r = per_item(it);
+    if (!r.ok()) {
+      err = r.status();
+      break;
+    }
+    out.push_back(*r);
+  }
+  if (err.ok()) err = txn.Commit();
+  if (!err.ok()) {
+    spdlog::error("batch of {} rolled back: {}", items.size(), err.message());
+    out.clear();
+    for (const auto& it : items) {
+      auto [id, attempt] = key(it);
+      out.push_back(Refuse(id, attempt, "internal: " + err.message()));
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<msg::Outcome> Store::Award(const std::vector<msg::AwardIntent>& awards, int64_t now_ms) {
+  Txn txn(this);
+  return RunBatch(
+      txn, awards,
+      [&](const msg::AwardIntent& a) -> Result<msg::Outcome> {
+        auto job = ReadJob(a.job_id);
+        if (!job.ok()) {
+          if (job.status().code() == Status::Code::kNotFound) return Refuse(a.job_id, a.attempt, job.status().message());
+          return job.status();
+        }
+        msg::JobRecord& j = *job;
+        if (j.state == "awarded" && j.attempt == a.attempt + 1 && j.host_id == a.host_id) {
+          return Accept(a.job_id, j.attempt, "already awarded");  // a retried request
+        }
+        if (j.state != "pending" || j.attempt != a.attempt) return Refuse(a.job_id, j.attempt, Mismatch(j, "pending", a.attempt));
+        const msg::HostRecord* h = FindHost(a.host_id);
+        if (!h) return Refuse(a.job_id, j.attempt, "no host " + a.host_id.substr(0, 128));
+        if (h->state != "up") return Refuse(a.job_id, j.attempt, "host " + a.host_id + " is " + h->state);
+        if (h->drained) return Refuse(a.job_id, j.attempt, "host " + a.host_id + " is drained");
+        j.state = "awarded";
+        j.attempt += 1;
+        j.host_id = a.host_id;
+        j.reason.clear();
+        j.run_state.clear();
+        j.run_detail.clear();
+        j.updated_ms = now_ms;
+        if (Status s = WriteJobState(j); !s.ok()) return s;
+        if (Status s = AddEvent("job.awarded", j.host_id, j.spec.id, j.attempt, "", now_ms, nullptr, &j); !s.ok()) return s;
+        return Accept(a.job_id, j.attempt);
+      },
+      [](const msg::AwardIntent& a) { return std::make_pair(a.job_id, a.attempt); });
+}
+
+std::vector<msg::Outcome> Store::Revoke(const std::vector<msg::JobRef>& items, const std::string& reason,
+                                        int64_t now_ms) {
+  Txn txn(this);
+  std::string why = reason.empty() ? "revoked" : reason.substr(0, 512);
+  return RunBatch(
+      txn, items,
+      [&](const msg::JobRef& r) -> Result<msg::Outcome> {
+        auto job = ReadJob(r.job_id);
+        if (!job.ok()) {
+          if (job.status().code() == Status::Code::kNotFound) return Refuse(r.job_id, r.attempt, job.status().message());
+          return job.status();
+        }
+        msg::JobRecord& j = *job;
+        if (j.state == "pending" && j.attempt == r.attempt) return Accept(r.job_id, j.attempt, "already pending");
+        if (j.state != "awarded" || j.attempt != r.attempt) return Refuse(r.job_id, j.attempt, Mismatch(j, "awarded", r.attempt));
+        std::string host = j.host_id;
+        j.state = "pending";
+        j.host_id.clear();
+        j.reason = why;
+        j.updated_ms = now_ms;
+        if (Status s = WriteJobState(j); !s.ok()) return s;
+        if (Status s = AddEvent("job.revoked", host, j.spec.id, j.attempt, why, now_ms, nullptr, &j); !s.ok()) return s;
+        return Accept(r.job_id, j.attempt);
+      },
+      [](const msg::JobRef& r) { return std::make_pair(r.job_id, r.attempt); });
+}
+
+std::vector<msg::Outcome> Store::Claim(const std::string& host_id, const std::vector<msg::JobRef>& claims,
+                                       int64_t now_ms) {
+  Txn txn(this);
+  return RunBatch(
+      txn, claims,
+      [&](const msg::JobRef& r) -> Result<msg::Outcome> {
+        auto job = ReadJob(r.job_id);
+        if (!job.ok()) {
+          if (job.status().code() == Status::Code::kNotFound) return Refuse(r.job_id, r.attempt, job.status().message());
+          return job.status();
+        }
+        msg::JobRecord& j = *job;
+        if (j.state == "placed" && j.attempt == r.attempt && j.host_id == host_id) {
+          return Accept(r.job_id, j.attempt, "already placed");  // a retried claim
+        }
+        if (j.state != "awarded" || j.attempt != r.attempt) return Refuse(r.job_id, j.attempt, Mismatch(j, "awarded", r.attempt));
+        if (j.host_id != host_id) return Refuse(r.job_id, j.attempt, "job is awarded to another host");
+        j.state = "placed";
+        j.reason.clear();
+        j.updated_ms = now_ms;
+        if (Status s = WriteJobState(j); !s.ok()) return s;
+        if (Status s = AddEvent("job.placed", host_id, j.spec.id, j.attempt, "", now_ms, nullptr, &j); !s.ok()) return s;
+        return Accept(r.job_id, j.attempt);
+      },
+      [](const msg::JobRef& r) { return std::make_pair(r.job_id, r.attempt); });
+}
+
+Result<msg::ReportAck> Store::Report(const msg::JobReport& r, int64_t now_ms) {
+  static const std::set<std::string> kRunStates = {"starting", "running", "unhealthy", "exited", "failed", "stopped"};
+  if (!kRunStates.count(r.run_state)) return Status::Invalid("unknown run_state '" + r.run_state.substr(0, 32) + "'");
+  auto job = ReadJob(r.job_id);
+  if (!job.ok()) {
+    if (job.status().code() == Status::Code::kNotFound) return msg::ReportAck{true};  // unknown job: stop it
+    return job.status();
+  }
+  msg::JobRecord& j = *job;
+  bool ours = j.host_id == r.host_id && j.attempt == r.attempt;
+  if (ours && j.state == "awarded") return msg::ReportAck{false};  // claim still in flight; nothing to record
+  if (!ours || j.state != "placed") return msg::ReportAck{true};
+  std::string detail = r.detail.substr(0, 1024);
+  if (j.run_state == r.run_state && j.run_detail == detail) return msg::ReportAck{false};
+  j.run_state = r.run_state;
+  j.run_detail = detail;
+  j.updated_ms = now_ms;
+  Txn txn(this);
+  if (!txn.status().ok()) return txn.status();
+  if (Status s = WriteJobState(j); !s.ok()) return s;
+  std::string ev = r.run_state + (detail.empty() ? "" : ": " + detail);
+  if (Status s = AddEvent("job.state", r.host_id, j.spec.id, j.attempt, ev, now_ms, nullptr, &j); !s.ok()) return s;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return msg::ReportAck{false};
+}
+
+std::vector<msg::Outcome> Store::Stop(const std::vector<std::string>& job_ids, int64_t now_ms) {
+  Txn txn(this);
+  return RunBatch(
+      txn, job_ids,
+      [&](const std::string& id) -> Result<msg::Outcome> {
+        auto job = ReadJob(id);
+        if (!job.ok()) {
+          if (job.status().code() == Status::Code::kNotFound) return Refuse(id, 0, job.status().message());
+          return job.status();
+        }
+        msg::JobRecord& j = *job;
+        if (j.state == "stopped") return Accept(id, j.attempt, "already stopped");
+        // host_id stays, so the host that ran it sees the stop on the change stream.
+        std::string from = j.state;
+        j.state = "stopped";
+        j.reason = "stopped by operator";
+        j.updated_ms = now_ms;
+        if (Status s = WriteJobState(j); !s.ok()) return s;
+        if (Status s = AddEvent("job.stopped", j.host_id, id, j.attempt, "was " + from, now_ms, nullptr, &j); !s.ok()) return s;
+        return Accept(id, j.attempt);
+      },
+      [](const std::string& id) { return std::make_pair(id, int64_t{0}); });
+}
+
+std::vector<msg::Outcome> Store::SetPendingReasons(const std::vector<msg::PendingReason>& items, int64_t now_ms) {
+  Txn txn(this);
+  return RunBatch(
+      txn, items,
+      [&](const msg::PendingReason& p) -> Result<msg::Outcome> {
+        auto job = ReadJob(p.job_id);
+        if (!job.ok()) {
+          if (job.status().code() == Status::Code::kNotFound) return Refuse(p.job_id, 0, job.status().message());
+          return job.status();
+        }
+        msg::JobRecord& j = *job;
+        if (j.state != "pending") return Refuse(p.job_id, j.attempt, "job is " + j.state + ", not pending");
+        std::string reason = p.reason.substr(0, 1024);
+        // Only a changed reason is written: elrond re-reports the same reason
+        // on every retry, which must not flood the event log.
+        if (j.reason == reason) return Accept(p.job_id, j.attempt, "unchanged");
+        j.reason = reason;
+        j.updated_ms = now_ms;
+        if (Status s = WriteJobState(j); !s.ok()) return s;
+        if (Status s = AddEvent("job.reason", "", p.job_id, j.attempt, reason, now_ms, nullptr, &j); !s.ok()) return s;
+        return Accept(p.job_id, j.attempt);
+      },
+      [](const msg::PendingReason& p) { return std::make_pair(p.job_id, int64_t{0}); });
+}
+
+Result<std::vector<msg::JobRecord>> Store::ListJobs(const std::vector<std::string>& states, int limit) {
+  if (limit <= 0 || limit > 1000000) limit = 1000000;
+  std::string sql = std::string("SELECT id, ") + kJobCols + " FROM jobs";
+  if (!states.empty()) {
+    sql += " WHERE state IN (";
+    for (size_t i = 0; i < states.size(); ++i) sql += i ? ",?" : "?";
+    sql += ")";
+  }
+  sql += " ORDER BY id LIMIT ?";
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+    return Status::Io(std::string("sqlite: ") + sqlite3_errmsg(db_));
+  }
+  Stmt q(db_, raw);
+  int i = 1;
+  for (auto& s : states) q.Bind(i++, s);
+  q.Bind(i, static_cast<int64_t>(limit));
+  std::vector<msg::JobRecord> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    msg::JobRecord j;
+    if (!UnpackSpec(q.Blob(1), q.Bytes(1), &j.spec)) spdlog::error("job {} has a corrupt spec", q.Text(0));
+    j.spec.id = q.Text(0);
+    j.state = q.Text(2);
+    j.attempt = q.Int(3);
+    j.host_id = q.Text(4);
+    j.reason = q.Text(5);
+    j.run_state = q.Text(6);
+    j.run_detail = q.Text(7);
+    j.updated_ms = q.Int(8);
+    out.push_back(std::move(j));
+  }
+  if (rc != SQLITE_DONE) return Status::Io(q.Error());
+  return out;
+}
+
+Result<msg::Snapshot> Store::Snapshot(bool include_placed) {
+  msg::Snapshot snap;
+  // One thread owns the store, so nothing commits between these reads.
+  snap.seq = last_seq_;
+  snap.hosts = Hosts();
+  std::vector<std::string> states = {"pending", "awarded"};
+  if (include_placed) states.push_back("placed");
+  auto jobs = ListJobs(states, 0);
+  if (!jobs.ok()) return jobs.status();
+  snap.jobs = std::move(*jobs);
+  return snap;
+}
+
+}  // namespace rv::sauron

@@ -1,0 +1,126 @@
+// Store: sauron's source of truth, one SQLite database in WAL mode.
+//
+// Contract:
+//  * Every job transition (pending -> awarded -> placed -> stopped, and back to
+//    pending on revoke or host loss) is a compare-and-set on (state, attempt),
+//    executed in ONE transaction together with the event(s) it appends to the
+//    `events` table. A transition either happens with its events or not at all.
+//  * A request carrying many items (awards, claims, revokes, ...) runs in one
+//    transaction and yields one Outcome per item: an item whose CAS fails is
+//    refused (ok=false, reason) without affecting the others; a database error
+//    rolls the whole batch back and every item is refused.
+//  * After a commit, each appended event is handed to the change sink in seq
+//    order, together with the host or job record it concerns. Events are never
+//    deleted, so `seq` is gapless and the sink sees every seq exactly once.
+//  * Host heartbeats (free resources, last_seen) are kept in memory and written
+//    lazily by FlushHosts(): a heartbeat is neither an event nor a write.
+//  * Not thread-safe: one owner thread (the daemon's loop) calls everything.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/msg/protocol.h"
+#include "common/status.h"
+
+namespace rv::sauron {
+
+class Store {
+ public:
+  using ChangeSink = std::function<void(const msg::Change&)>;
+
+  // Opens (creating if needed) the database at `path`.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  void SetChangeSink(ChangeSink sink) { sink_ = std::move(sink); }
+
+  // ---- hosts ----
+  // Enrolls a host or updates its key, labels and capacity ceiling.
+  Status EnrollHost(const msg::EnrollHost& req);
+  Status DrainHost(const std::string& host_id, bool drain);
+  // host.hello: the host is up; returns what it must keep running and what it
+  // must stop (welcome.heartbeat_ms is left for the caller to fill).
+  Result<msg::HostWelcome> HostUp(const msg::HostHello& hello, int64_t now_ms);
+  // In memory only; NotFound / Conflict (host not up) are reported so the
+  // caller can count them.
+  Status Heartbeat(const std::string& host_id, const msg::Resources& free, int64_t now_ms);
+  // up -> lost; its awarded and placed jobs go back to pending.
+  Status MarkHostLost(const std::string& host_id, const std::string& why);
+  // Writes the in-memory free/last_seen of hosts that changed since the last flush.
+  Status FlushHosts();
+  // Gives every host that is up a fresh last_seen (used at start after a crash).
+  void RefreshLastSeen(int64_t now_ms);
+  const msg::HostRecord* FindHost(const std::string& host_id) const;
+  std::vector<msg::HostRecord> Hosts() const;
+
+  // ---- jobs ----
+  // All-or-nothing: an invalid spec or a duplicate id refuses the whole request.
+  // Jobs without an id get a generated one. Returns the ids, in order.
+  Result<std::vector<std::string>> SubmitJobs(std::vector<msg::JobSpec> specs, int64_t now_ms);
+  std::vector<msg::Outcome> Award(const std::vector<msg::AwardIntent>& awards, int64_t now_ms);
+  std::vector<msg::Outcome> Revoke(const std::vector<msg::JobRef>& items, const std::string& reason,
+                                   int64_t now_ms);
+  std::vector<msg::Outcome> Claim(const std::string& host_id, const std::vector<msg::JobRef>& claims,
+                                  int64_t now_ms);
+  // Records the run state of a placed job. Returns stop=true if the job is not
+  // placed on this host at this attempt (the host must stop it).
+  Result<msg::ReportAck> Report(const msg::JobReport& report, int64_t now_ms);
+  std::vector<msg::Outcome> Stop(const std::vector<std::string>& job_ids, int64_t now_ms);
+  std::vector<msg::Outcome> SetPendingReasons(const std::vector<msg::PendingReason>& items,
+                                              int64_t now_ms);
+
+  Result<msg::JobRecord> GetJob(const std::string& job_id);
+  // Jobs ordered by id; `states` empty = all states.
+  Result<std::vector<msg::JobRecord>> ListJobs(const std::vector<std::string>& states, int limit);
+  Result<std::vector<msg::Event>> ListEvents(int64_t after_seq, int limit);
+  // Hosts and every job not stopped (only pending/awarded if !include_placed),
+  // consistent with the returned seq.
+  Result<msg::Snapshot> Snapshot(bool include_placed);
+  int64_t last_seq() const { return last_seq_; }
+
+  // Appends a standalone event (e.g. security.refused) in its own transaction.
+  Status AppendEvent(const std::string& kind, const std::string& host_id, const std::string& job_id,
+                     int64_t attempt, const std::string& detail, int64_t now_ms);
+
+  // Validation shared with the API layer.
+  static Status ValidateSpec(const msg::JobSpec& spec);
+  static bool ValidId(const std::string& id);
+
+ private:
+  class Stmt;
+  class Txn;
+  explicit Store(sqlite3* db);
+  Status Init();
+  Status LoadHosts();
+  Stmt& Prepare(const char* sql);
+  Status Exec(const char* sql);
+  Status PutHost(const msg::HostRecord& h);
+  Status AddEvent(const std::string& kind, const std::string& host_id, const std::string& job_id,
+                  int64_t attempt, const std::string& detail, int64_t now_ms,
+                  const msg::HostRecord* host, const msg::JobRecord* job);
+  // Reads one job; NotFound if absent.
+  Result<msg::JobRecord> ReadJob(const std::string& job_id);
+  Status WriteJobState(const msg::JobRecord& job);
+  void Publish();
+  void DropPending() { pending_.clear(); }
+  std::string NewJobId();
+
+  sqlite3* db_;
+  std::map<std::string, std::unique_ptr<Stmt>> stmts_;
+  std::map<std::string, msg::HostRecord> hosts_;
+  std::map<std::string, bool> dirty_hosts_;
+  std::vector<msg::Change> pending_;  // events of the open transaction
+  int64_t last_seq_ = 0;
+  uint64_t id_counter_ = 0;
+  ChangeSink sink_;
+};
+
+}  // namespace rv::sauron

@@ -1,0 +1,392 @@
+#include "sauron/store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "common/transport/keys.h"
+
+namespace rv::sauron {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("rv-store-" + std::to_string(getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    auto s = Store::Open((dir_ / "sauron.db").string());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+    store_->SetChangeSink([this](const msg::Change& c) { changes_.push_back(c); });
+  }
+  void UpHost(const std::string& id) {
+    msg::EnrollHost e;
+    e.host_id = id;
+    e.public_key = transport::GenerateKeypair().public_key;
+    e.labels["zone"] = "z1";
+    ASSERT_TRUE(store_->EnrollHost(e).ok());
+    msg::HostHello hello;
+    hello.host_id = id;
+    hello.address = "10.0.0.1";
+    hello.capacity = {4096, 10000, 4000};
+    hello.free = {4096, 10000, 4000};
+    auto w = store_->HostUp(hello, 1000);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+  }
+  msg::JobSpec Spec(const std::string& id) {
+    msg::JobSpec s;
+    s.id = id;
+    s.service = "web";
+    s.resources = {256, 100, 100};
+    return s;
+  }
+  void Submit(std::vector<std::string> ids) {
+    std::vector<msg::JobSpec> specs;
+    for (auto& id : ids) specs.push_back(Spec(id));
+    auto r = store_->SubmitJobs(specs, 1);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  msg::JobRecord Job(const std::string& id) {
+    auto j = store_->GetJob(id);
+    EXPECT_TRUE(j.ok()) << j.status().ToString();
+    return j.ok() ? *j : msg::JobRecord{};
+  }
+  msg::Outcome Award1(const std::string& id, int64_t attempt, const std::string& host) {
+    auto out = store_->Award({{id, attempt, host}}, 2);
+    EXPECT_EQ(out.size(), 1u);
+    return out.at(0);
+  }
+  msg::Outcome Claim1(const std::string& host, const std::string& id, int64_t attempt) {
+    auto out = store_->Claim(host, {{id, attempt}}, 3);
+    EXPECT_EQ(out.size(), 1u);
+    return out.at(0);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+  std::vector<msg::Change> changes_;
+};
+
+TEST_F(StoreTest, FullLifecycleAppendsGaplessEvents) {
+  UpHost("h1");
+  Submit({"a"});
+  EXPECT_EQ(Job("a").state, "pending");
+  auto o = Award1("a", 0, "h1");
+  EXPECT_TRUE(o.ok) << o.reason;
+  EXPECT_EQ(o.attempt, 1);
+  EXPECT_EQ(Job("a").state, "awarded");
+  EXPECT_EQ(Job("a").host_id, "h1");
+  o = Claim1("h1", "a", 1);
+  EXPECT_TRUE(o.ok) << o.reason;
+  EXPECT_EQ(Job("a").state, "placed");
+  auto ack = store_->Report({"h1", "a", 1, "running", "pid 42"}, 4);
+  ASSERT_TRUE(ack.ok());
+  EXPECT_FALSE(ack->stop);
+  EXPECT_EQ(Job("a").run_state, "running");
+  auto st = store_->Stop({"a"}, 5);
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_TRUE(st[0].ok);
+  EXPECT_EQ(Job("a").state, "stopped");
+
+  std::vector<std::string> kinds;
+  for (size_t i = 0; i < changes_.size(); ++i) {
+    EXPECT_EQ(changes_[i].event.seq, static_cast<int64_t>(i + 1));  // gapless from 1
+    kinds.push_back(changes_[i].event.kind);
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"host.enrolled", "host.up", "job.submitted", "job.awarded", "job.placed",
+                                             "job.state", "job.stopped"}));
+  ASSERT_TRUE(changes_[3].job.has_value());
+  EXPECT_EQ(changes_[3].job->attempt, 1);
+  auto events = store_->ListEvents(0, 100);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), changes_.size());
+  EXPECT_EQ(store_->last_seq(), static_cast<int64_t>(changes_.size()));
+}
+
+TEST_F(StoreTest, AwardRefusesStaleAttemptWrongStateUnknownHost) {
+  UpHost("h1");
+  Submit({"a"});
+  EXPECT_FALSE(Award1("a", 5, "h1").ok);           // stale attempt
+  EXPECT_FALSE(Award1("a", 0, "nope").ok);         // unknown host
+  EXPECT_FALSE(Award1("missing", 0, "h1").ok);     // unknown job
+  EXPECT_TRUE(Award1("a", 0, "h1").ok);
+  EXPECT_TRUE(Award1("a", 0, "h1").ok);            // a retried award is idempotent
+  auto o = Award1("a", 1, "h1");                   // wrong state: already awarded
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.reason.find("awarded"), std::string::npos) << o.reason;
+  EXPECT_EQ(Job("a").attempt, 1);
+}
+
+TEST_F(StoreTest, AwardRefusesDrainedAndLostHosts) {
+  UpHost("h1");
+  UpHost("h2");
+  Submit({"a"});
+  ASSERT_TRUE(store_->DrainHost("h1", true).ok());
+  EXPECT_FALSE(Award1("a", 0, "h1").ok);
+  ASSERT_TRUE(store_->MarkHostLost("h2", "test").ok());
+  EXPECT_FALSE(Award1("a", 0, "h2").ok);
+  EXPECT_EQ(Job("a").state, "pending");
+}
+
+TEST_F(StoreTest, ClaimRefusesWrongHostStaleAttemptAndWrongState) {
+  UpHost("h1");
+  UpHost("h2");
+  Submit({"a", "b"});
+  EXPECT_FALSE(Claim1("h1", "a", 0).ok);  // pending, not awarded
+  ASSERT_TRUE(Award1("a", 0, "h1").ok);
+  EXPECT_FALSE(Claim1("h2", "a", 1).ok);  // wrong host
+  EXPECT_FALSE(Claim1("h1", "a", 2).ok);  // stale/future attempt
+  EXPECT_TRUE(Claim1("h1", "a", 1).ok);
+  EXPECT_TRUE(Claim1("h1", "a", 1).ok);   // retried claim is idempotent
+  EXPECT_FALSE(Claim1("h2", "a", 1).ok);
+  EXPECT_EQ(Job("a").state, "placed");
+}
+
+TEST_F(StoreTest, RevokeRacesClaimAtomically) {
+  UpHost("h1");
+  Submit({"a", "b"});
+  ASSERT_TRUE(Award1("a", 0, "h1").ok);
+  ASSERT_TRUE(Award1("b", 0, "h1").ok);
+  // a: revoke wins, the late claim loses.
+  auto r = store_->Revoke({{"a", 1}}, "ack timeout", 9);
+  ASSERT_TRUE(r[0].ok) << r[0].reason;
+  EXPECT_EQ(Job("a").state, "pending");
+  EXPECT_EQ(Job("a").reason, "ack timeout");
+  EXPECT_FALSE(Claim1("h1", "a", 1).ok);
+  // b: claim wins, the late revoke loses.
+  ASSERT_TRUE(Claim1("h1", "b", 1).ok);
+  r = store_->Revoke({{"b", 1}}, "ack timeout", 9);
+  EXPECT_FALSE(r[0].ok);
+  EXPECT_EQ(Job("b").state, "placed");
+  // Stale revoke of an old attempt after a re-award does nothing.
+  ASSERT_TRUE(Award1("a", 1, "h1").ok);
+  r = store_->Revoke({{"a", 1}}, "late", 9);
+  EXPECT_FALSE(r[0].ok);
+  EXPECT_EQ(Job("a").state, "awarded");
+  EXPECT_EQ(Job("a").attempt, 2);
+}
+
+TEST_F(StoreTest, ReportFromStaleAttemptOrOtherHostSaysStop) {
+  UpHost("h1");
+  UpHost("h2");
+  Submit({"a"});
+  ASSERT_TRUE(Award1("a", 0, "h1").ok);
+  ASSERT_TRUE(Claim1("h1", "a", 1).ok);
+  EXPECT_TRUE(store_->Report({"h2", "a", 1, "running", ""}, 4)->stop);
+  EXPECT_TRUE(store_->Report({"h1", "a", 0, "running", ""}, 4)->stop);
+  EXPECT_TRUE(store_->Report({"h1", "zzz", 1, "running", ""}, 4)->stop);
+  EXPECT_FALSE(store_->Report({"h1", "a", 1, "running", ""}, 4)->stop);
+  EXPECT_FALSE(store_->Report({"h1", "a", 1, "bogus", ""}, 4).ok());
+  size_t n = changes_.size();
+  EXPECT_FALSE(store_->Report({"h1", "a", 1, "running", ""}, 5)->stop);
+  EXPECT_EQ(changes_.size(), n) << "an unchanged run state must not append an event";
+}
+
+TEST_F(StoreTest, LostHostHandsBackItsJobs) {
+  UpHost("h1");
+  UpHost("h2");
+  Submit({"a", "b", "c"});
+  ASSERT_TRUE(Award1("a", 0, "h1").ok);
+  ASSERT_TRUE(Claim1("h1", "a", 1).ok);
+  ASSERT_TRUE(Award1("b", 0, "h1").ok);  // awarded, not yet claimed
+  ASSERT_TRUE(Award1("c", 0, "h2").ok);
+  changes_.clear();
+  ASSERT_TRUE(store_->MarkHostLost("h1", "disconnected").ok());
+  EXPECT_EQ(store_->FindHost("h1")->state, "lost");
+  for (auto id : {"a", "b"}) {
+    auto j = Job(id);
+    EXPECT_EQ(j.state, "pending") << id;
+    EXPECT_EQ(j.host_id, "") << id;
+    EXPECT_EQ(j.reason, "host h1 lost");
+    EXPECT_EQ(j.attempt, 1);  // kept: the next award makes it 2
+  }
+  EXPECT_EQ(Job("c").state, "awarded");
+  ASSERT_EQ(changes_.size(), 3u);
+  EXPECT_EQ(changes_[0].event.kind, "host.lost");
+  EXPECT_EQ(changes_[1].event.kind, "job.pending");
+  // The lost host's reports are answered with stop; a re-award elsewhere works.
+  EXPECT_TRUE(store_->Report({"h1", "a", 1, "running", ""}, 4)->stop);
+  EXPECT_TRUE(Award1("a", 1, "h2").ok);
+  // It comes back: up again, and told to stop what it still runs.
+  msg::HostHello hello;
+  hello.host_id = "h1";
+  hello.jobs = {{"a", 1}};
+  auto w = store_->HostUp(hello, 2000);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(store_->FindHost("h1")->state, "up");
+  ASSERT_EQ(w->stop.size(), 1u);
+  EXPECT_EQ(w->stop[0].job_id, "a");
+  EXPECT_TRUE(w->keep.empty());
+}
+
+TEST_F(StoreTest, HelloListsWhatToKeep) {
+  UpHost("h1");
+  Submit({"a"});
+  ASSERT_TRUE(Award1("a", 0, "h1").ok);
+  ASSERT_TRUE(Claim1("h1", "a", 1).ok);
+  msg::HostHello hello;
+  hello.host_id = "h1";
+  hello.jobs = {{"a", 1}};
+  auto w = store_->HostUp(hello, 3000);
+  ASSERT_TRUE(w.ok());
+  ASSERT_EQ(w->keep.size(), 1u);
+  EXPECT_EQ(w->keep[0].spec.id, "a");
+  EXPECT_TRUE(w->stop.empty());
+  EXPECT_EQ(w->labels.at("zone"), "z1");
+}
+
+TEST_F(StoreTest, UnenrolledHelloRefused) {
+  msg::HostHello hello;
+  hello.host_id = "ghost";
+  EXPECT_EQ(store_->HostUp(hello, 1).status().code(), Status::Code::kNotFound);
+}
+
+TEST_F(StoreTest, DuplicateSubmitRefusedWithoutPartialState) {
+  Submit({"a"});
+  size_t events = store_->ListEvents(0, 1000)->size();
+  auto r = store_->SubmitJobs({Spec("b"), Spec("c"), Spec("a")}, 1);
+  EXPECT_EQ(r.status().code(), Status::Code::kConflict);
+  EXPECT_FALSE(store_->GetJob("b").ok());
+  EXPECT_FALSE(store_->GetJob("c").ok());
+  r = store_->SubmitJobs({Spec("d"), Spec("d")}, 1);
+  EXPECT_EQ(r.status().code(), Status::Code::kConflict);
+  EXPECT_FALSE(store_->GetJob("d").ok());
+  auto bad = Spec("e");
+  bad.resources.ram_mb = -1;
+  r = store_->SubmitJobs({Spec("f"), bad}, 1);
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalid);
+  EXPECT_FALSE(store_->GetJob("f").ok());
+  EXPECT_EQ(store_->ListEvents(0, 1000)->size(), events);
+}
+
+TEST_F(StoreTest, SubmitGeneratesMissingIdsAndValidates) {
+  auto s = Spec("");
+  auto r = store_->SubmitJobs({s, s}, 1);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_NE((*r)[0], (*r)[1]);
+  auto bad = Spec("x y");
+  EXPECT_FALSE(store_->SubmitJobs({bad}, 1).ok());
+  bad = Spec("ok");
+  bad.kind = "rootkit";
+  EXPECT_FALSE(store_->SubmitJobs({bad}, 1).ok());
+  EXPECT_FALSE(store_->SubmitJobs({}, 1).ok());
+}
+
+TEST_F(StoreTest, ReopenKeepsState) {
+  UpHost("h1");
+  Submit({"a", "b"});
+  ASSERT_TRUE(Award1("a", 0, "h1").ok);
+  ASSERT_TRUE(Claim1("h1", "a", 1).ok);
+  ASSERT_TRUE(store_->Heartbeat("h1", {1000, 2000, 300}, 77777).ok());
+  int64_t seq = store_->last_seq();
+  Reopen();
+  EXPECT_EQ(store_->last_seq(), seq);
+  EXPECT_EQ(Job("a").state, "placed");
+  EXPECT_EQ(Job("a").attempt, 1);
+  EXPECT_EQ(Job("b").state, "pending");
+  ASSERT_NE(store_->FindHost("h1"), nullptr);
+  EXPECT_EQ(store_->FindHost("h1")->state, "up");
+  EXPECT_EQ(store_->FindHost("h1")->free.ram_mb, 1000);  // flushed on close
+  EXPECT_EQ(store_->FindHost("h1")->last_seen_ms, 77777);
+  EXPECT_EQ(store_->FindHost("h1")->labels.at("zone"), "z1");
+  // New events continue the sequence.
+  Submit({"c"});
+  EXPECT_EQ(changes_.back().event.seq, seq + 1);
+}
+
+TEST_F(StoreTest, SnapshotIsConsistentWithSeq) {
+  UpHost("h1");
+  Submit({"a", "b"});
+  ASSERT_TRUE(Award1("a", 0, "h1").ok);
+  ASSERT_TRUE(Claim1("h1", "a", 1).ok);
+  store_->Stop({"b"}, 1);
+  auto snap = store_->Snapshot(true);
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->seq, store_->last_seq());
+  ASSERT_EQ(snap->jobs.size(), 1u);  // b is stopped
+  EXPECT_EQ(snap->jobs[0].spec.service, "web");
+  EXPECT_EQ(snap->hosts.size(), 1u);
+  snap = store_->Snapshot(false);
+  EXPECT_TRUE(snap->jobs.empty());
+}
+
+TEST_F(StoreTest, HeartbeatIsNotAnEventAndClampsToCapacity) {
+  UpHost("h1");
+  size_t n = changes_.size();
+  ASSERT_TRUE(store_->Heartbeat("h1", {999999, 1, 1}, 5).ok());
+  EXPECT_EQ(changes_.size(), n);
+  EXPECT_EQ(store_->FindHost("h1")->free.ram_mb, 4096);
+  EXPECT_FALSE(store_->Heartbeat("nope", {}, 5).ok());
+}
+
+TEST_F(StoreTest, EnrollmentValidation) {
+  msg::EnrollHost e;
+  e.host_id = "h1";
+  e.public_key = "short";
+  EXPECT_FALSE(store_->EnrollHost(e).ok());
+  e.public_key = transport::GenerateKeypair().public_key;
+  e.host_id = "admin";
+  EXPECT_FALSE(store_->EnrollHost(e).ok());
+  e.host_id = "../etc";
+  EXPECT_FALSE(store_->EnrollHost(e).ok());
+  e.host_id = "h1";
+  EXPECT_TRUE(store_->EnrollHost(e).ok());
+  e.host_id = "h2";  // same key as h1
+  EXPECT_EQ(store_->EnrollHost(e).code(), Status::Code::kConflict);
+}
+
+TEST_F(StoreTest, PendingReasonsOnlyLogChanges) {
+  Submit({"a"});
+  size_t n = changes_.size();
+  auto o = store_->SetPendingReasons({{"a", "no host has 256 MB free"}}, 1);
+  EXPECT_TRUE(o[0].ok);
+  EXPECT_EQ(Job("a").reason, "no host has 256 MB free");
+  store_->SetPendingReasons({{"a", "no host has 256 MB free"}}, 2);
+  EXPECT_EQ(changes_.size(), n + 1);
+  EXPECT_EQ(changes_.back().event.kind, "job.reason");
+}
+
+// Batches of ~100 transitions, as elrond sends them: award then claim.
+TEST_F(StoreTest, ThroughputOfBatchedTransitions) {
+  for (int h = 0; h < 10; ++h) UpHost("h" + std::to_string(h));
+  const int kJobs = 20000, kBatch = 100;
+  std::vector<msg::JobSpec> specs;
+  for (int i = 0; i < kJobs; ++i) specs.push_back(Spec("job-" + std::to_string(i)));
+  ASSERT_TRUE(store_->SubmitJobs(specs, 1).ok());
+  changes_.clear();
+  changes_.reserve(2 * kJobs);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int b = 0; b < kJobs; b += kBatch) {
+    std::vector<msg::AwardIntent> awards;
+    std::vector<msg::JobRef> claims;
+    std::string host = "h" + std::to_string((b / kBatch) % 10);
+    for (int i = b; i < b + kBatch; ++i) {
+      awards.push_back({"job-" + std::to_string(i), 0, host});
+      claims.push_back({"job-" + std::to_string(i), 1});
+    }
+    for (auto& o : store_->Award(awards, 2)) ASSERT_TRUE(o.ok) << o.reason;
+    for (auto& o : store_->Claim(host, claims, 3)) ASSERT_TRUE(o.ok) << o.reason;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double rate = 2.0 * kJobs / secs;
+  std::printf("[ bench    ] %d transitions in batches of %d: %.0f transitions/s\n", 2 * kJobs, kBatch, rate);
+  RecordProperty("transitions_per_s", static_cast<int>(rate));
+  EXPECT_EQ(changes_.size(), static_cast<size_t>(2 * kJobs));
+  EXPECT_GE(rate, 20000.0);
+}
+
+}  // namespace
+}  // namespace rv::sauron
