@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/msg/protocol.h"
@@ -110,14 +111,22 @@ class Store {
   Result<msg::JobRecord> ReadJob(const std::string& job_id);
   Status WriteJobState(const msg::JobRecord& job);
   void Publish();
-  void DropPending() { pending_.clear(); }
+  void DropPending() {
+    pending_.clear();
+    txn_jobs_.clear();
+  }
+  Status LoadJobs();
   std::string NewJobId();
 
   sqlite3* db_;
-  std::map<std::string, std::unique_ptr<Stmt>> stmts_;
+  std::map<const char*, std::unique_ptr<Stmt>> stmts_;  // keyed by the SQL literal's address
   std::map<std::string, msg::HostRecord> hosts_;
   std::map<std::string, bool> dirty_hosts_;
   std::vector<msg::Change> pending_;  // events of the open transaction
+  // Every job not stopped, as committed; the open transaction's writes sit in
+  // txn_jobs_ until it commits. Saves a SELECT and a spec decode per transition.
+  std::unordered_map<std::string, msg::JobRecord> jobs_;
+  std::unordered_map<std::string, msg::JobRecord> txn_jobs_;
   int64_t last_seq_ = 0;
   uint64_t id_counter_ = 0;
   ChangeSink sink_;
