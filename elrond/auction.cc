@@ -1,0 +1,1014 @@
+#include "elrond/auction.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "common/msg/envelope.h"
+
+namespace rv::elrond {
+namespace {
+
+// Order of a job's states within one attempt: a record moves a job only if
+// (attempt, rank) grows, so stale change events and replies that cross on
+// different sockets can never move a job backwards.
+int Rank(const std::string& state) {
+  if (state == "awarded") return 1;
+  if (state == "placed") return 2;
+  if (state == "pending") return 3;  // same attempt: revoked, or its host was lost
+  return 0;
+}
+
+constexpr size_t kMaxLatencySamples = 1 << 20;
+constexpr size_t kMaxPendingPerRequest = 5000;
+
+}  // namespace
+
+EngineOptions OptionsFromConfig(const ElrondConfig& cfg) {
+  EngineOptions o;
+  o.bid_deadline_ms = cfg.bid_deadline_ms;
+  o.ack_timeout_ms = cfg.ack_timeout_ms;
+  o.batch_max = cfg.batch_max;
+  o.sample_hosts = cfg.sample_hosts;
+  o.retry_pending_ms = cfg.retry_pending_ms > 0 ? cfg.retry_pending_ms : 2000;
+  o.strategy = ParseStrategy(cfg.strategy, Strategy::kBinpack);
+  return o;
+}
+
+AuctionEngine::AuctionEngine(EngineOptions opts, Outbox* outbox, Registry* registry, Counters* counters)
+    : opts_(opts), outbox_(outbox), registry_(registry), counters_(counters), rng_(opts.seed) {
+  if (opts_.batch_max <= 0) opts_.batch_max = 1;
+  if (opts_.bid_deadline_ms <= 0) opts_.bid_deadline_ms = 1;
+  if (opts_.ack_timeout_ms <= 0) opts_.ack_timeout_ms = 1;
+}
+
+void AuctionEngine::Reject(const char* counter, const std::string& what) {
+  counters_->Add(counter);
+  int64_t n = counters_->Get(counter);
+  // Hostile peers can send floods; the counter is exact, the log is sampled.
+  if (n <= 20 || n % 1000 == 0) spdlog::warn("rejected ({}, #{}): {}", counter, n, what);
+}
+
+AuctionEngine::Job* AuctionEngine::FindJob(const std::string& id) {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+void AuctionEngine::RefreshView(Host& h) {
+  h.view.free = ledger_.EffectiveFree(h.view.id);
+  h.view.capacity = ledger_.Capacity(h.view.id);
+}
+
+void AuctionEngine::Assign(const std::string& job_id, Job& job, const std::string& host, int64_t reflected_from) {
+  if (host.empty()) return;
+  if (job.host == host) {
+    ledger_.Commit(host, job_id, job.spec.resources, reflected_from);
+  } else {
+    if (!job.host.empty()) Unassign(job_id, job, 0);
+    job.host = host;
+    Host& h = hosts_[host];
+    if (h.view.id.empty()) h.view.id = host;  // a host sauron no longer lists: down
+    if (!job.spec.service.empty()) {
+      h.view.services[job.spec.service]++;
+      zones_.Add(job.spec.service, h.view.zone, 1);
+    }
+    ledger_.Commit(host, job_id, job.spec.resources, reflected_from);
+  }
+  RefreshView(hosts_[host]);
+}
+
+void AuctionEngine::Unassign(const std::string& job_id, Job& job, int64_t now_ms) {
+  if (job.host.empty()) return;
+  auto it = hosts_.find(job.host);
+  if (it != hosts_.end()) {
+    Host& h = it->second;
+    if (!job.spec.service.empty()) {
+      auto s = h.view.services.find(job.spec.service);
+      if (s != h.view.services.end() && --s->second <= 0) h.view.services.erase(s);
+      zones_.Add(job.spec.service, h.view.zone, -1);
+    }
+    ledger_.Release(job.host, job_id, now_ms);
+    RefreshView(h);
+  }
+  job.host.clear();
+}
+
+void AuctionEngine::Enqueue(const std::string& job_id, Job& job, int64_t now_ms) {
+  job.phase = Phase::kQueued;
+  job.auction_id = 0;
+  job.acked = false;
+  job.fallbacks.clear();
+  job.queued_ms = now_ms;
+  unplaceable_.erase(job_id);
+  queue_.push_back(job_id);
+}
+
+void AuctionEngine::SetUnplaceable(const std::string& job_id, Job& job, const std::string& reason,
+                                   int64_t now_ms) {
+  if (unplaceable_.empty() && next_periodic_retry_ms_ < now_ms + opts_.retry_pending_ms) {
+    next_periodic_retry_ms_ = now_ms + opts_.retry_pending_ms;
+  }
+  job.phase = Phase::kUnplaceable;
+  job.auction_id = 0;
+  job.avoid.clear();
+  job.full_announce = false;
+  unplaceable_.insert(job_id);
+  counters_->Add("job.unplaceable");
+  if (reason != job.reason) {
+    job.reason = reason;
+    pending_reasons_[job_id] = reason;
+    spdlog::info("job {} stays pending: {}", job_id, reason);
+  }
+}
+
+void AuctionEngine::TriggerRetry(int64_t now_ms) {
+  if (unplaceable_.empty()) return;
+  int64_t due = now_ms + opts_.retry_debounce_ms;
+  if (retry_due_ms_ == 0 || due < retry_due_ms_) retry_due_ms_ = due;
+}
+
+void AuctionEngine::RemoveJob(const std::string& job_id, int64_t now_ms) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  bool freed = !it->second.host.empty();
+  Unassign(job_id, it->second, now_ms);
+  unplaceable_.erase(job_id);
+  pending_reasons_.erase(job_id);
+  jobs_.erase(it);
+  if (freed) TriggerRetry(now_ms);
+}
+
+// Makes `job` what `rec` says. The caller decided that rec is newer.
+void AuctionEngine::AdoptRecord(const msg::JobRecord& rec, Job& job, int64_t now_ms, bool from_snapshot) {
+  const std::string& id = rec.spec.id;
+  // The spec of a job never changes in sauron; adopting it also fills new jobs.
+  job.spec = rec.spec;
+  job.state = rec.state;
+  job.attempt = rec.attempt;
+  if (rec.state == "pending") {
+    bool had_host = !job.host.empty();
+    Unassign(id, job, now_ms);
+    if (job.phase != Phase::kQueued && job.phase != Phase::kAnnounced && job.phase != Phase::kUnplaceable) {
+      Enqueue(id, job, now_ms);
+    } else if (job.phase == Phase::kUnplaceable) {
+      TriggerRetry(now_ms);
+    }
+    if (!rec.reason.empty()) job.reason = rec.reason;
+    if (had_host) TriggerRetry(now_ms);
+  } else if (rec.state == "awarded") {
+    // An award this engine did not make (a previous elrond's, or one whose reply
+    // was lost): give its host ack_timeout to claim it, then revoke.
+    Assign(id, job, rec.host_id, Ledger::kUnreflected);
+    job.phase = Phase::kOrphan;
+    job.acked = false;
+    job.deadline_ms = now_ms + opts_.ack_timeout_ms;
+    timers_.emplace(job.deadline_ms, id);
+    unplaceable_.erase(id);
+    counters_->Add("job.orphan_award");
+  } else if (rec.state == "placed") {
+    if (job.host == rec.host_id) {
+      ledger_.SetReflectedFrom(rec.host_id, id, from_snapshot ? 0 : next_auction_id_);
+      auto h = hosts_.find(rec.host_id);
+      if (h != hosts_.end()) RefreshView(h->second);
+    } else {
+      Assign(id, job, rec.host_id, from_snapshot ? 0 : next_auction_id_);
+    }
+    job.phase = Phase::kPlaced;
+    unplaceable_.erase(id);
+  }
+}
+
+void AuctionEngine::ApplyJob(const msg::JobRecord& rec, int64_t now_ms) {
+  const std::string& id = rec.spec.id;
+  if (id.empty()) {
+    Reject("change.bad_job", "job record without an id");
+    return;
+  }
+  if (rec.state == "stopped") {
+    RemoveJob(id, now_ms);
+    return;
+  }
+  if (Rank(rec.state) == 0) {
+    Reject("change.bad_job", "job " + id + " in unknown state '" + rec.state + "'");
+    return;
+  }
+  if ((rec.state == "awarded" || rec.state == "placed") && rec.host_id.empty()) {
+    Reject("change.bad_job", "job " + id + " is " + rec.state + " without a host");
+    return;
+  }
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) {
+    Job& job = jobs_[id];
+    job.phase = Phase::kUncertain;  // so AdoptRecord enqueues a pending one
+    AdoptRecord(rec, job, now_ms, false);
+    return;
+  }
+  Job& job = it->second;
+  if (job.phase != Phase::kUncertain &&
+      std::make_tuple(rec.attempt, Rank(rec.state)) <= std::make_tuple(job.attempt, Rank(job.state))) {
+    return;  // our own award echoed back, or a stale event
+  }
+  AdoptRecord(rec, job, now_ms, false);
+}
+
+void AuctionEngine::ApplyHost(const msg::HostRecord& rec, int64_t now_ms) {
+  if (rec.id.empty()) {
+    Reject("change.bad_host", "host record without an id");
+    return;
+  }
+  Host& h = hosts_[rec.id];
+  h.view.id = rec.id;
+  std::string zone;
+  if (auto z = rec.labels.find("zone"); z != rec.labels.end()) zone = z->second;
+  if (zone != h.view.zone) {
+    for (const auto& [svc, n] : h.view.services) {
+      zones_.Add(svc, h.view.zone, -n);
+      zones_.Add(svc, zone, n);
+    }
+    h.view.zone = zone;
+  }
+  h.view.labels = rec.labels;
+  bool was_up = h.view.up, was_drained = h.view.drained;
+  h.view.up = rec.state == "up";
+  h.view.drained = rec.drained;
+  h.max_capacity = rec.max_capacity;
+  msg::Resources before = ledger_.EffectiveFree(rec.id);
+  ledger_.SetHost(rec.id, rec.capacity, rec.max_capacity);
+  ledger_.SetReportedFree(rec.id, rec.free);
+  RefreshView(h);
+  if (!rec.public_key.empty() && rec.public_key != h.public_key) {
+    if (on_host_key_ && !h.public_key.empty()) on_host_key_(rec.id, h.public_key, false);
+    h.public_key = rec.public_key;
+    if (on_host_key_) on_host_key_(rec.id, h.public_key, true);
+  }
+  if (h.view.up && (!was_up || (was_drained && !h.view.drained))) {
+    h.reachable = true;
+    TriggerRetry(now_ms);
+  } else if (h.view.up && h.view.free.ram_mb > before.ram_mb) {
+    TriggerRetry(now_ms);
+  }
+  if (!h.view.up && was_up) HostGone(rec.id, now_ms);
+}
+
+void AuctionEngine::HostGone(const std::string& host_id, int64_t /*now_ms*/) {
+  // A host that is lost will not bid: stop waiting for it. Its awards are
+  // revoked by sauron (host lost) and come back as pending jobs.
+  for (auto& [id, a] : open_) {
+    auto p = a.hosts.find(host_id);
+    if (p != a.hosts.end() && !p->second.answered) a.hosts.erase(p);
+  }
+  auto h = hosts_.find(host_id);
+  if (h != hosts_.end()) h->second.busy_auction = 0;
+  queue_blocked_ = false;
+}
+
+void AuctionEngine::ApplyChange(const msg::Change& change, int64_t now_ms) {
+  if (change.host) ApplyHost(*change.host, now_ms);
+  if (change.job) ApplyJob(*change.job, now_ms);
+}
+
+void AuctionEngine::ApplySnapshot(const msg::Snapshot& snap, int64_t now_ms) {
+  needs_resync_ = false;
+  std::set<std::string> seen_hosts;
+  for (const auto& rec : snap.hosts) {
+    if (rec.id.empty()) continue;
+    ApplyHost(rec, now_ms);
+    seen_hosts.insert(rec.id);
+  }
+  std::vector<std::string> gone;
+  for (const auto& [id, h] : hosts_) {
+    if (!seen_hosts.count(id)) gone.push_back(id);
+  }
+  for (const auto& id : gone) {
+    Host& h = hosts_[id];
+    if (h.view.up) {
+      h.view.up = false;
+      HostGone(id, now_ms);
+    }
+    if (on_host_key_ && !h.public_key.empty()) on_host_key_(id, h.public_key, false);
+    h.public_key.clear();
+  }
+  std::set<std::string> seen_jobs;
+  for (const auto& rec : snap.jobs) {
+    const std::string& id = rec.spec.id;
+    if (id.empty() || rec.state == "stopped" || Rank(rec.state) == 0) continue;
+    seen_jobs.insert(id);
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) {
+      Job& job = jobs_[id];
+      job.phase = Phase::kUncertain;
+      AdoptRecord(rec, job, now_ms, true);
+      continue;
+    }
+    Job& job = it->second;
+    if (job.phase == Phase::kUncertain ||
+        std::make_tuple(rec.attempt, Rank(rec.state)) > std::make_tuple(job.attempt, Rank(job.state))) {
+      AdoptRecord(rec, job, now_ms, true);
+    }
+  }
+  std::vector<std::string> stale;
+  for (const auto& [id, job] : jobs_) {
+    if (!seen_jobs.count(id)) stale.push_back(id);
+  }
+  for (const auto& id : stale) RemoveJob(id, now_ms);
+  // Anything still uncertain was not in the snapshot's view; drop it (a later
+  // change event brings it back if it exists).
+  TriggerRetry(now_ms);
+  spdlog::info("snapshot at seq {}: {} hosts, {} jobs", snap.seq, snap.hosts.size(), snap.jobs.size());
+}
+
+// ---- striders ------------------------------------------------------------------
+
+void AuctionEngine::OnHello(const std::string& user, const msg::StriderHello& m, int64_t now_ms) {
+  if (m.host_id != user) {
+    Reject("hello.spoofed", "hello claims host '" + m.host_id + "' from authenticated '" + user + "'");
+    return;
+  }
+  auto it = hosts_.find(user);
+  if (it == hosts_.end()) {
+    Reject("hello.unknown_host", "hello from '" + user + "', not a host sauron knows");
+    return;
+  }
+  it->second.reachable = true;
+  counters_->Add("hello.ok");
+  if (it->second.view.up) TriggerRetry(now_ms);
+}
+
+void AuctionEngine::OnBid(const std::string& user, const msg::Bid& m, int64_t now_ms) {
+  if (m.host_id != user) {
+    Reject("bid.spoofed", "bid claims host '" + m.host_id + "' from authenticated '" + user + "'");
+    return;
+  }
+  auto hit = hosts_.find(user);
+  if (hit == hosts_.end()) {
+    Reject("bid.unknown_host", "bid from '" + user + "', not a host sauron knows");
+    return;
+  }
+  Host& h = hit->second;
+  h.reachable = true;
+  auto ait = open_.find(m.auction_id);
+  if (ait == open_.end()) {
+    if (m.auction_id > 0 && m.auction_id < next_auction_id_) {
+      // Closed: the bid cannot change that auction, but it is the newest word
+      // on the host's free resources.
+      counters_->Add("bid.late");
+      int64_t before = h.view.free.ram_mb;
+      auto check = ledger_.ApplyBid(user, m.auction_id, m.free, m.capacity, now_ms);
+      if (check.lying) Reject("bid.lying", "host " + user + ": " + check.why);
+      RefreshView(h);
+      if (h.view.free.ram_mb > before) TriggerRetry(now_ms);
+      spdlog::debug("late bid from {} for closed auction {}", user, m.auction_id);
+    } else {
+      Reject("bid.unknown_auction", "bid from " + user + " for auction " + std::to_string(m.auction_id) +
+                                        " that was never opened");
+    }
+    return;
+  }
+  Auction& a = ait->second;
+  auto p = a.hosts.find(user);
+  if (p == a.hosts.end()) {
+    Reject("bid.unsolicited", "bid from " + user + " for auction " + std::to_string(a.id) + " it was not asked to");
+    return;
+  }
+  if (p->second.answered) {
+    Reject("bid.duplicate", "second bid from " + user + " for auction " + std::to_string(a.id));
+    return;
+  }
+  auto check = ledger_.ApplyBid(user, a.id, m.free, m.capacity, now_ms);
+  if (check.lying) Reject("bid.lying", "host " + user + ": " + check.why);
+  RefreshView(h);
+  p->second.answered = true;
+  p->second.declines = m.declines;
+  a.answered++;
+  counters_->Add("bid.ok");
+  if (a.answered >= a.hosts.size()) CloseAuction(a.id, now_ms);
+}
+
+void AuctionEngine::OnAck(const std::string& user, const msg::Ack& m, int64_t now_ms) {
+  if (m.host_id != user) {
+    Reject("ack.spoofed", "ack claims host '" + m.host_id + "' from authenticated '" + user + "'");
+    return;
+  }
+  if (auto h = hosts_.find(user); h != hosts_.end()) h->second.reachable = true;
+  std::vector<std::string> refused;
+  std::string refuse_reason;
+  for (const auto& o : m.results) {
+    Job* job = FindJob(o.job_id);
+    if (!job) {
+      Reject("ack.unknown_job", "ack from " + user + " for unknown job " + o.job_id);
+      continue;
+    }
+    // An orphan is an award of a previous elrond: its host may still ack it.
+    bool awarded_here = (job->phase == Phase::kAwarded || job->phase == Phase::kPlaced ||
+                         job->phase == Phase::kOrphan) &&
+                        job->host == user && job->attempt == o.attempt;
+    if (!awarded_here) {
+      if (job->attempt != o.attempt) {
+        Reject("ack.stale", "ack from " + user + " for " + o.job_id + " attempt " + std::to_string(o.attempt) +
+                                ", current attempt " + std::to_string(job->attempt));
+      } else if (job->host.empty() || job->phase == Phase::kQueued || job->phase == Phase::kAnnounced ||
+                 job->phase == Phase::kUnplaceable) {
+        Reject("ack.late", "ack from " + user + " for " + o.job_id + " after its award was revoked");
+      } else {
+        Reject("ack.not_awarded", "ack from " + user + " for " + o.job_id + ", awarded to '" + job->host + "'");
+      }
+      continue;
+    }
+    if (job->acked) {
+      Reject("ack.duplicate", "second ack from " + user + " for " + o.job_id);
+      continue;
+    }
+    if (o.ok) {
+      job->acked = true;
+      if (job->phase == Phase::kOrphan) job->phase = Phase::kAwarded;
+      counters_->Add("ack.ok");
+      ledger_.SetReflectedFrom(user, o.job_id, next_auction_id_);
+      if (auto h = hosts_.find(user); h != hosts_.end()) RefreshView(h->second);
+      if (job->state == "awarded" && job->phase == Phase::kAwarded) {
+        // Acked but not yet claimed: give the claim a generous bound before
+        // revoking, so a strider that acks and then dies does not pin the job.
+        job->deadline_ms = now_ms + 5LL * opts_.ack_timeout_ms;
+        timers_.emplace(job->deadline_ms, o.job_id);
+      }
+    } else if ((job->phase == Phase::kAwarded || job->phase == Phase::kOrphan) && job->state == "awarded") {
+      counters_->Add("ack.refused");
+      job->avoid.insert(user);
+      refused.push_back(o.job_id);
+      refuse_reason = o.reason;
+      spdlog::info("host {} refused job {}: {}", user, o.job_id, o.reason);
+    } else {
+      Reject("ack.refused_after_claim", "host " + user + " refused " + o.job_id + " it already claimed");
+    }
+  }
+  if (!refused.empty()) RevokeJobs(refused, "refused by " + user + ": " + refuse_reason, false, now_ms);
+}
+
+// ---- auctions ------------------------------------------------------------------
+
+std::vector<std::string> AuctionEngine::ChooseSample(const std::vector<std::string>& batch,
+                                                     const std::vector<std::string>& idle) {
+  size_t n = static_cast<size_t>(opts_.sample_hosts);
+  size_t extra = opts_.sample_random >= 0 ? static_cast<size_t>(opts_.sample_random) : std::max<size_t>(2, n / 8);
+  int64_t min_ram = INT64_MAX, demand = 0;
+  bool unconstrained = false;
+  std::vector<const std::map<std::string, std::string>*> constraint_sets;
+  std::map<std::string, int> ha_replicas;
+  int max_ha = 0;
+  for (const auto& id : batch) {
+    const Job& j = jobs_[id];
+    min_ram = std::min(min_ram, j.spec.resources.ram_mb);
+    demand += j.spec.resources.ram_mb;
+    if (j.spec.rules.constraints.empty()) {
+      unconstrained = true;
+    } else if (constraint_sets.size() < 8 &&
+               std::none_of(constraint_sets.begin(), constraint_sets.end(),
+                            [&](auto* c) { return *c == j.spec.rules.constraints; })) {
+      constraint_sets.push_back(&j.spec.rules.constraints);
+    }
+    if (j.spec.rules.ha) max_ha = std::max(max_ha, ++ha_replicas[j.spec.service]);
+  }
+  if (constraint_sets.size() >= 8) unconstrained = true;  // too varied to filter on; let bids decide
+  auto matches = [&](const HostView& v) {
+    if (unconstrained) return true;
+    for (auto* c : constraint_sets) {
+      bool ok = true;
+      for (const auto& [k, val] : *c) {
+        auto it = v.labels.find(k);
+        if (it == v.labels.end() || it->second != val) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return true;
+    }
+    return false;
+  };
+  std::vector<const HostView*> fit, rest;
+  for (const auto& id : idle) {
+    const HostView& v = hosts_[id].view;
+    if (matches(v) && v.free.ram_mb >= min_ram) fit.push_back(&v);
+    else rest.push_back(&v);
+  }
+  // The hosts the strategy would pick from anyway: tightest first for binpack,
+  // roomiest first for spread. Reachable hosts before ones a send failed to.
+  bool binpack = opts_.strategy == Strategy::kBinpack;
+  std::sort(fit.begin(), fit.end(), [&](const HostView* a, const HostView* b) {
+    bool ra = hosts_[a->id].reachable, rb = hosts_[b->id].reachable;
+    if (ra != rb) return ra;
+    if (a->free.ram_mb != b->free.ram_mb) return binpack ? a->free.ram_mb < b->free.ram_mb : a->free.ram_mb > b->free.ram_mb;
+    return a->id < b->id;
+  });
+  std::vector<std::string> out;
+  int64_t room = 0;
+  size_t i = 0;
+  // Enough hosts, enough room for the batch with headroom (bids are fresher
+  // than our views), and enough distinct hosts for the largest HA group.
+  for (; i < fit.size(); ++i) {
+    if (out.size() >= n && room >= demand + demand / 2 && out.size() >= static_cast<size_t>(max_ha)) break;
+    out.push_back(fit[i]->id);
+    room += std::max<int64_t>(0, fit[i]->free.ram_mb);
+  }
+  for (; i < fit.size(); ++i) rest.push_back(fit[i]);
+  // A few random others: views of full hosts go stale as jobs stop, and this is
+  // how the scheduler hears about it without asking everyone.
+  for (size_t k = 0; k < extra && !rest.empty(); ++k) {
+    std::uniform_int_distribution<size_t> pick(0, rest.size() - 1);
+    size_t r = pick(rng_);
+    out.push_back(rest[r]->id);
+    rest[r] = rest.back();
+    rest.pop_back();
+  }
+  return out;
+}
+
+bool AuctionEngine::OpenAuction(int64_t now_ms) {
+  while (!queue_.empty()) {
+    Job* j = FindJob(queue_.front());
+    if (j && j->phase == Phase::kQueued) break;
+    queue_.pop_front();
+  }
+  if (queue_.empty()) return false;
+  {
+    const Job& head = jobs_[queue_.front()];
+    bool ready = queue_.size() >= static_cast<size_t>(opts_.batch_max) ||
+                 now_ms - head.queued_ms >= opts_.batch_delay_ms;
+    if (!ready) return false;
+  }
+  std::vector<std::string> live, idle;
+  for (const auto& [id, h] : hosts_) {
+    if (!h.view.up || h.view.drained) continue;
+    live.push_back(id);
+    if (h.busy_auction == 0) idle.push_back(id);
+  }
+  std::sort(live.begin(), live.end());
+  std::sort(idle.begin(), idle.end());
+
+  std::vector<std::string> batch;
+  bool full = opts_.sample_hosts <= 0 || live.size() <= static_cast<size_t>(opts_.sample_hosts);
+  while (!queue_.empty() && batch.size() < static_cast<size_t>(opts_.batch_max)) {
+    std::string id = std::move(queue_.front());
+    queue_.pop_front();
+    Job* j = FindJob(id);
+    if (!j || j->phase != Phase::kQueued) continue;
+    if (j->full_announce) full = true;
+    j->phase = Phase::kAnnounced;  // also dedupes ids queued twice
+    batch.push_back(std::move(id));
+  }
+  if (batch.empty()) return false;
+  auto put_back = [&] {
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+      jobs_[*it].phase = Phase::kQueued;
+      queue_.push_front(*it);
+    }
+    queue_blocked_ = true;
+  };
+
+  if (live.empty()) {
+    for (const auto& id : batch) SetUnplaceable(id, jobs_[id], "no host: no live host is up", now_ms);
+    return true;
+  }
+  std::vector<std::string> addressed;
+  bool sampled = false;
+  if (full) {
+    if (idle.size() < live.size()) {
+      put_back();
+      return false;
+    }
+    addressed = std::move(live);
+  } else {
+    size_t need = static_cast<size_t>(opts_.sample_hosts);
+    if (idle.size() < need) {
+      put_back();
+      return false;
+    }
+    for (const auto& id : idle) RefreshView(hosts_[id]);
+    addressed = ChooseSample(batch, idle);
+    sampled = addressed.size() < live.size();
+  }
+
+  int64_t auction_id = next_auction_id_++;
+  msg::Announce ann;
+  ann.auction_id = auction_id;
+  ann.deadline_ms = opts_.bid_deadline_ms;
+  ann.jobs.reserve(batch.size());
+  for (const auto& id : batch) {
+    const Job& j = jobs_[id];
+    msg::AnnouncedJob aj;
+    aj.job_id = id;
+    aj.attempt = j.attempt;
+    aj.kind = j.spec.kind;
+    aj.service = j.spec.service;
+    aj.resources = j.spec.resources;
+    aj.rules = j.spec.rules;
+    ann.jobs.push_back(std::move(aj));
+  }
+  std::string bytes = msg::Encode(ann);
+  std::vector<char> reached(addressed.size(), 0);
+  outbox_->Multicast(addressed, bytes, &reached);
+
+  Auction a;
+  a.id = auction_id;
+  a.opened_ms = now_ms;
+  a.deadline_ms = now_ms + opts_.bid_deadline_ms;
+  a.sampled = sampled;
+  a.jobs = batch;
+  size_t unreached = 0;
+  for (size_t i = 0; i < addressed.size(); ++i) {
+    Host& h = hosts_[addressed[i]];
+    if (reached[i]) {
+      a.hosts[addressed[i]];
+      h.busy_auction = auction_id;
+    } else {
+      h.reachable = false;
+      unreached++;
+    }
+  }
+  if (unreached) counters_->Add("announce.unreached", static_cast<int64_t>(unreached));
+  if (a.hosts.empty()) {
+    std::string why = "no host: none of " + std::to_string(addressed.size()) + " live hosts is connected to elrond";
+    for (const auto& id : batch) SetUnplaceable(id, jobs_[id], why, now_ms);
+    return true;
+  }
+  for (const auto& id : batch) jobs_[id].auction_id = auction_id;
+  counters_->Add("auction.opened");
+  counters_->Add("auction.jobs", static_cast<int64_t>(batch.size()));
+  spdlog::debug("auction {}: {} jobs to {} hosts{}", auction_id, batch.size(), a.hosts.size(),
+                sampled ? " (sampled)" : "");
+  open_.emplace(auction_id, std::move(a));
+  return true;
+}
+
+void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
+  auto ait = open_.find(auction_id);
+  if (ait == open_.end()) return;
+  Auction a = std::move(ait->second);
+  open_.erase(ait);
+  queue_blocked_ = false;
+  counters_->Add("auction.closed");
+
+  std::vector<std::string> bidders;
+  size_t missing = 0;
+  for (auto& [host, p] : a.hosts) {
+    auto h = hosts_.find(host);
+    if (h != hosts_.end() && h->second.busy_auction == auction_id) h->second.busy_auction = 0;
+    if (p.answered) bidders.push_back(host);
+    else missing++;
+  }
+  if (missing) counters_->Add("auction.missing_bids", static_cast<int64_t>(missing));
+  std::sort(bidders.begin(), bidders.end());
+  std::vector<const HostView*> views;
+  views.reserve(bidders.size());
+  for (const auto& b : bidders) {
+    Host& h = hosts_[b];
+    RefreshView(h);
+    views.push_back(&h.view);
+  }
+  // job id -> (bidder index, decline reason)
+  std::unordered_map<std::string, std::vector<std::pair<size_t, const std::string*>>> declines;
+  for (size_t i = 0; i < bidders.size(); ++i) {
+    for (const auto& d : a.hosts[bidders[i]].declines) declines[d.job_id].emplace_back(i, &d.reason);
+  }
+
+  std::vector<std::pair<const std::string*, Job*>> jobs;
+  for (const auto& id : a.jobs) {
+    Job* j = FindJob(id);
+    if (j && j->phase == Phase::kAnnounced && j->auction_id == auction_id) jobs.emplace_back(&id, j);
+  }
+  std::sort(jobs.begin(), jobs.end(), [](const auto& x, const auto& y) { return BiggerFirst(x.second->spec, y.second->spec); });
+
+  static const std::string kAvoid = "refused or did not ack this job before";
+  std::vector<const std::string*> declined(bidders.size(), nullptr);
+  std::vector<msg::AwardIntent> intents;
+  std::map<std::string, std::vector<std::string>> fallbacks;
+  std::vector<std::pair<std::string, std::string>> unplaceable;
+  for (auto& [idp, job] : jobs) {
+    const std::string& id = *idp;
+    auto dit = declines.find(id);
+    if (dit != declines.end()) for (auto& [i, why] : dit->second) declined[i] = why;
+    for (const auto& h : job->avoid) {
+      auto pos = std::lower_bound(bidders.begin(), bidders.end(), h);
+      if (pos != bidders.end() && *pos == h) declined[pos - bidders.begin()] = &kAvoid;
+    }
+    Strategy strategy = ParseStrategy(job->spec.strategy, opts_.strategy);
+    Choice c = Select(job->spec, strategy, views, zones_, &declined);
+    if (c.best >= 0) {
+      const std::string& host = bidders[c.best];
+      Assign(id, *job, host, Ledger::kUnreflected);
+      intents.push_back(msg::AwardIntent{id, job->attempt, host});
+      auto& fb = fallbacks[id];
+      for (int f : c.fallback) if (f >= 0) fb.push_back(bidders[f]);
+    } else {
+      RejectTally tally;
+      Select(job->spec, strategy, views, zones_, &declined, &tally);
+      for (size_t k = 0; k < missing; ++k) tally.Add(Verdict::kNoBid, "");
+      std::string reason = tally.Summary(job->spec);
+      if (a.sampled) reason += " (of " + std::to_string(a.hosts.size()) + " sampled hosts)";
+      unplaceable.emplace_back(id, std::move(reason));
+    }
+    if (dit != declines.end()) for (auto& [i, why] : dit->second) declined[i] = nullptr;
+    for (const auto& h : job->avoid) {
+      auto pos = std::lower_bound(bidders.begin(), bidders.end(), h);
+      if (pos != bidders.end() && *pos == h) declined[pos - bidders.begin()] = nullptr;
+    }
+  }
+
+  std::set<std::string> winners;
+  for (const auto& in : intents) winners.insert(in.host_id);
+  CommitAwards(auction_id, intents, &fallbacks, a.opened_ms, now_ms);
+  // Bidders that won nothing: an empty Award lets them drop their hold now
+  // rather than at the deadline.
+  for (const auto& b : bidders) {
+    if (winners.count(b)) continue;
+    msg::Award empty;
+    empty.auction_id = auction_id;
+    empty.host_id = b;
+    outbox_->Send(b, msg::Encode(empty));
+  }
+  for (auto& [id, reason] : unplaceable) {
+    Job& job = jobs_[id];
+    if (a.sampled) {
+      // Hosts outside the sample might fit: ask everyone before giving up.
+      job.full_announce = true;
+      Enqueue(id, job, now_ms);
+    } else {
+      SetUnplaceable(id, job, reason, now_ms);
+    }
+  }
+}
+
+void AuctionEngine::CommitAwards(int64_t auction_id, std::vector<msg::AwardIntent>& intents,
+                                 std::map<std::string, std::vector<std::string>>* fallbacks, int64_t opened_ms,
+                                 int64_t now_ms) {
+  if (intents.empty()) return;
+  msg::AwardRecordRequest req;
+  req.awards = intents;
+  auto res = registry_->RecordAwards(req);
+  if (!res.ok()) {
+    // Unknown outcome: sauron may or may not have recorded them. Forget our
+    // tentative view and let a fresh snapshot say (awarded ones become orphans).
+    spdlog::warn("recording {} awards in sauron failed: {}", intents.size(), res.status().ToString());
+    counters_->Add("sched.award_failed");
+    for (const auto& in : intents) {
+      if (Job* j = FindJob(in.job_id)) {
+        Unassign(in.job_id, *j, now_ms);
+        j->phase = Phase::kUncertain;
+      }
+    }
+    needs_resync_ = true;
+    return;
+  }
+  std::unordered_map<std::string, const msg::Outcome*> outcome;
+  for (const auto& o : res->results) outcome[o.job_id] = &o;
+  std::map<std::string, msg::Award> awards;
+  for (const auto& in : intents) {
+    Job* j = FindJob(in.job_id);
+    if (!j) continue;
+    auto oit = outcome.find(in.job_id);
+    if (oit == outcome.end() || !oit->second->ok) {
+      std::string why = oit == outcome.end() ? "no outcome in reply" : oit->second->reason;
+      Reject("sched.award_conflict", "sauron refused the award of " + in.job_id + " to " + in.host_id + ": " + why);
+      Unassign(in.job_id, *j, now_ms);
+      j->phase = Phase::kUncertain;
+      needs_resync_ = true;
+      continue;
+    }
+    j->state = "awarded";
+    j->attempt = oit->second->attempt;
+    j->phase = Phase::kAwarded;
+    j->auction_id = auction_id;
+    j->acked = false;
+    j->deadline_ms = now_ms + opts_.ack_timeout_ms;
+    j->fallbacks.clear();
+    if (fallbacks) {
+      auto f = fallbacks->find(in.job_id);
+      if (f != fallbacks->end()) j->fallbacks = f->second;
+    }
+    timers_.emplace(j->deadline_ms, in.job_id);
+    msg::Award& aw = awards[in.host_id];
+    aw.auction_id = auction_id;
+    aw.host_id = in.host_id;
+    msg::AwardedJob aj;
+    aj.spec = j->spec;
+    aj.attempt = j->attempt;
+    aw.jobs.push_back(std::move(aj));
+    if (opened_ms >= 0) {
+      double ms = static_cast<double>(now_ms - opened_ms);
+      if (latencies_.size() < kMaxLatencySamples) latencies_.push_back(ms);
+      else latencies_[latency_next_++ % kMaxLatencySamples] = ms;
+    }
+  }
+  counters_->Add("award.jobs", static_cast<int64_t>(intents.size()));
+  for (auto& [host, aw] : awards) {
+    if (!outbox_->Send(host, msg::Encode(aw))) {
+      // Not connected any more: do not wait a full ack timeout for it.
+      counters_->Add("award.unsent");
+      hosts_[host].reachable = false;
+      for (const auto& aj : aw.jobs) {
+        if (Job* j = FindJob(aj.spec.id)) {
+          j->deadline_ms = now_ms;
+          timers_.emplace(now_ms, aj.spec.id);
+        }
+      }
+    }
+  }
+}
+
+void AuctionEngine::RevokeJobs(const std::vector<std::string>& job_ids, const std::string& reason,
+                               bool try_fallback, int64_t now_ms) {
+  msg::RevokeRequest req;
+  req.reason = reason;
+  for (const auto& id : job_ids) {
+    if (Job* j = FindJob(id); j && j->state == "awarded") req.items.push_back(msg::JobRef{id, j->attempt});
+  }
+  if (req.items.empty()) return;
+  auto res = registry_->Revoke(req);
+  if (!res.ok()) {
+    spdlog::warn("revoking {} awards failed: {}; retrying", req.items.size(), res.status().ToString());
+    counters_->Add("sched.revoke_failed");
+    for (const auto& item : req.items) {
+      if (Job* j = FindJob(item.job_id)) {
+        j->deadline_ms = now_ms + 200;
+        timers_.emplace(j->deadline_ms, item.job_id);
+      }
+    }
+    return;
+  }
+  std::unordered_map<std::string, bool> ok;
+  for (const auto& o : res->results) ok[o.job_id] = o.ok;
+  std::vector<std::pair<std::string, std::string>> retry;  // (job, host it left)
+  for (const auto& item : req.items) {
+    Job* j = FindJob(item.job_id);
+    if (!j) continue;
+    auto it = ok.find(item.job_id);
+    if (it == ok.end() || !it->second) {
+      // The strider claimed it first (or it was stopped): the change stream
+      // brings its real state; until then it is no longer ours to move.
+      counters_->Add("revoke.lost_race");
+      j->phase = Phase::kPlaced;
+      continue;
+    }
+    counters_->Add("revoke.ok");
+    std::string old_host = j->host;
+    if (!old_host.empty()) j->avoid.insert(old_host);
+    Unassign(item.job_id, *j, now_ms);
+    j->state = "pending";
+    retry.emplace_back(item.job_id, old_host);
+  }
+  std::vector<msg::AwardIntent> intents;
+  for (auto& [id, old_host] : retry) {
+    Job& j = jobs_[id];
+    bool placed = false;
+    if (try_fallback) {
+      for (const auto& f : j.fallbacks) {
+        if (f == old_host || j.avoid.count(f)) continue;
+        auto h = hosts_.find(f);
+        if (h == hosts_.end()) continue;
+        RefreshView(h->second);
+        if (CheckFeasible(j.spec, h->second.view) != Verdict::kFits) continue;
+        Assign(id, j, f, Ledger::kUnreflected);
+        intents.push_back(msg::AwardIntent{id, j.attempt, f});
+        counters_->Add("award.fallback");
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) Enqueue(id, j, now_ms);
+  }
+  // Re-awards belong to no open auction (auction_id 0: the host holds nothing
+  // for them; it admits them against its own free resources).
+  CommitAwards(0, intents, nullptr, -1, now_ms);
+  TriggerRetry(now_ms);
+}
+
+void AuctionEngine::ExpireTimers(int64_t now_ms) {
+  std::vector<std::string> ack_expired, orphan_expired;
+  while (!timers_.empty() && timers_.top().first <= now_ms) {
+    auto [t, id] = timers_.top();
+    timers_.pop();
+    Job* j = FindJob(id);
+    if (!j || j->state != "awarded" || j->deadline_ms > now_ms) continue;
+    if (j->phase == Phase::kAwarded) ack_expired.push_back(id);
+    else if (j->phase == Phase::kOrphan) orphan_expired.push_back(id);
+  }
+  std::sort(ack_expired.begin(), ack_expired.end());
+  ack_expired.erase(std::unique(ack_expired.begin(), ack_expired.end()), ack_expired.end());
+  std::sort(orphan_expired.begin(), orphan_expired.end());
+  orphan_expired.erase(std::unique(orphan_expired.begin(), orphan_expired.end()), orphan_expired.end());
+  if (!ack_expired.empty()) {
+    counters_->Add("ack.timeout", static_cast<int64_t>(ack_expired.size()));
+    spdlog::info("{} awards not acked (or claimed) in time; revoking", ack_expired.size());
+    RevokeJobs(ack_expired, "no ack within " + std::to_string(opts_.ack_timeout_ms) + " ms", true, now_ms);
+  }
+  if (!orphan_expired.empty()) {
+    counters_->Add("orphan.revoked", static_cast<int64_t>(orphan_expired.size()));
+    spdlog::info("{} awards found at start-up were never claimed; revoking", orphan_expired.size());
+    RevokeJobs(orphan_expired, "award not claimed within " + std::to_string(opts_.ack_timeout_ms) + " ms", false,
+               now_ms);
+  }
+}
+
+void AuctionEngine::FlushPendingReasons() {
+  if (pending_reasons_.empty()) return;
+  msg::PendingReasonsRequest req;
+  while (!pending_reasons_.empty() && req.items.size() < kMaxPendingPerRequest) {
+    auto it = pending_reasons_.begin();
+    req.items.push_back(msg::PendingReason{it->first, it->second});
+    pending_reasons_.erase(it);
+  }
+  Status s = registry_->RecordPending(req);
+  if (!s.ok()) {
+    // Only the explanation is lost; the job itself stays pending in sauron.
+    counters_->Add("sched.pending_failed");
+    spdlog::warn("recording {} pending reasons failed: {}", req.items.size(), s.ToString());
+  }
+}
+
+void AuctionEngine::Tick(int64_t now_ms) {
+  ExpireTimers(now_ms);
+  std::vector<int64_t> due;
+  for (const auto& [id, a] : open_) {
+    if (a.deadline_ms <= now_ms || a.answered >= a.hosts.size()) due.push_back(id);
+  }
+  for (int64_t id : due) CloseAuction(id, now_ms);
+
+  bool periodic = !unplaceable_.empty() && now_ms >= next_periodic_retry_ms_;
+  if ((retry_due_ms_ != 0 && now_ms >= retry_due_ms_) || periodic) {
+    retry_due_ms_ = 0;
+    next_periodic_retry_ms_ = now_ms + opts_.retry_pending_ms;
+    std::vector<std::string> ids(unplaceable_.begin(), unplaceable_.end());
+    for (const auto& id : ids) {
+      if (Job* j = FindJob(id); j && j->phase == Phase::kUnplaceable) Enqueue(id, *j, now_ms);
+    }
+    if (!ids.empty()) counters_->Add("retry.jobs", static_cast<int64_t>(ids.size()));
+  }
+  queue_blocked_ = false;
+  while (OpenAuction(now_ms)) {
+  }
+  FlushPendingReasons();
+}
+
+int64_t AuctionEngine::NextWakeMs(int64_t now_ms) const {
+  int64_t t = now_ms + 1000;
+  if (!queue_.empty() && !queue_blocked_) {
+    auto it = jobs_.find(queue_.front());
+    int64_t head = it == jobs_.end() ? now_ms : it->second.queued_ms;
+    t = std::min(t, head + opts_.batch_delay_ms);
+  }
+  for (const auto& [id, a] : open_) t = std::min(t, a.deadline_ms);
+  if (!timers_.empty()) t = std::min(t, timers_.top().first);
+  if (retry_due_ms_ != 0) t = std::min(t, retry_due_ms_);
+  if (!unplaceable_.empty()) t = std::min(t, next_periodic_retry_ms_);
+  if (!pending_reasons_.empty()) t = now_ms;
+  return std::max(t, now_ms);
+}
+
+EngineStats AuctionEngine::Stats() const {
+  EngineStats s;
+  s.open_auctions = static_cast<int64_t>(open_.size());
+  for (const auto& [id, j] : jobs_) {
+    switch (j.phase) {
+      case Phase::kQueued: s.queued++; break;
+      case Phase::kAnnounced: s.announced++; break;
+      case Phase::kAwarded: s.awarded++; break;
+      case Phase::kOrphan: s.orphans++; break;
+      case Phase::kUnplaceable: s.unplaceable++; break;
+      case Phase::kPlaced: s.placed++; break;
+      case Phase::kUncertain: s.uncertain++; break;
+    }
+  }
+  for (const auto& [id, h] : hosts_) s.hosts_up += h.view.up ? 1 : 0;
+  return s;
+}
+
+const HostView* AuctionEngine::host(const std::string& id) const {
+  auto it = hosts_.find(id);
+  return it == hosts_.end() ? nullptr : &it->second.view;
+}
+
+std::string AuctionEngine::JobPhase(const std::string& id) const {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return "";
+  switch (it->second.phase) {
+    case Phase::kQueued: return "queued";
+    case Phase::kAnnounced: return "announced";
+    case Phase::kAwarded: return it->second.acked ? "acked" : "awarded";
+    case Phase::kOrphan: return "orphan";
+    case Phase::kUnplaceable: return "unplaceable";
+    case Phase::kPlaced: return "placed";
+    case Phase::kUncertain: return "uncertain";
+  }
+  return "";
+}
+
+std::string AuctionEngine::JobHost(const std::string& id) const {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? "" : it->second.host;
+}
+
+std::string AuctionEngine::JobReason(const std::string& id) const {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? "" : it->second.reason;
+}
+
+}  // namespace rv::elrond
