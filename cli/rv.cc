@@ -1,0 +1,300 @@
+// rv: the Rivendell operator CLI. Talks to sauron as user "admin".
+//
+//   rv [--pod pod.json] hosts | hosts enroll ID --key FILE [--label k=v]... [--max-ram-mb N]
+//      hosts drain ID [--undo] | jobs (ps) | submit --service S [...] -- COMMAND...
+//      stop JOB... | events [-f] | counters | keygen FILE
+//
+// The pod config defaults to $RV_POD, else ./pod/pod.json. Exit status: 0 ok,
+// 1 the operation failed, 2 bad usage.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <ctime>
+#include <iostream>
+
+#include "cli/client.h"
+#include "cli/table.h"
+#include "common/clock.h"
+#include "common/transport/curve.h"
+
+namespace {
+
+using rv::Status;
+using rv::cli::Client;
+using rv::cli::Table;
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+int Fail(const Status& s) {
+  std::cerr << "rv: " << s.message() << "\n";
+  return 1;
+}
+
+std::string Res(const rv::msg::Resources& r) {
+  return std::to_string(r.ram_mb) + "M/" + std::to_string(r.disk_mb) + "M/" + std::to_string(r.cpu_millis) + "m";
+}
+
+std::string Labels(const std::map<std::string, std::string>& l) {
+  std::string out;
+  for (const auto& [k, v] : l) out += (out.empty() ? "" : ",") + k + "=" + v;
+  return out.empty() ? "-" : out;
+}
+
+std::string Ago(int64_t ms) {
+  if (ms <= 0) return "never";
+  int64_t d = rv::WallMs() - ms;
+  if (d < 0) d = 0;
+  if (d < 10000) return std::to_string(d) + "ms ago";
+  return std::to_string(d / 1000) + "s ago";
+}
+
+std::string Time(int64_t ms) {
+  time_t t = ms / 1000;
+  char buf[32];
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+  char out[48];
+  snprintf(out, sizeof out, "%s.%03d", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
+std::string Or(const std::string& s) { return s.empty() ? "-" : s; }
+
+void PrintEvent(const rv::msg::Event& e) {
+  std::cout << e.seq << "  " << Time(e.ts_ms) << "  " << e.kind;
+  if (!e.host_id.empty()) std::cout << "  host=" << e.host_id;
+  if (!e.job_id.empty()) std::cout << "  job=" << e.job_id << "#" << e.attempt;
+  if (!e.detail.empty()) std::cout << "  " << e.detail;
+  std::cout << "\n" << std::flush;
+}
+
+rv::Result<std::map<std::string, std::string>> ParsePairs(const std::vector<std::string>& items, const char* what) {
+  std::map<std::string, std::string> out;
+  for (const auto& s : items) {
+    auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) return Status::Invalid(std::string(what) + " '" + s + "' is not key=value");
+    out[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rv: operate a Rivendell pod"};
+  app.require_subcommand(1);
+  const char* env_pod = getenv("RV_POD");
+  std::string pod = env_pod && *env_pod ? env_pod : "pod/pod.json";
+  int timeout_ms = 3000;
+  app.add_option("--pod", pod, "pod config (default $RV_POD or ./pod/pod.json)");
+  app.add_option("--timeout-ms", timeout_ms, "how long to wait for sauron");
+
+  auto* hosts = app.add_subcommand("hosts", "list hosts; enroll or drain one");
+  auto* enroll = hosts->add_subcommand("enroll", "allow a host's key to join the pod");
+  std::string h_id, h_key;
+  std::vector<std::string> h_labels;
+  int64_t h_max_ram = 0;
+  enroll->add_option("ID", h_id, "host id")->required();
+  enroll->add_option("--key", h_key, "the host's public key file (.pub or key file)")->required();
+  enroll->add_option("--label", h_labels, "label k=v (repeatable)");
+  enroll->add_option("--max-ram-mb", h_max_ram, "ceiling on the RAM the host may claim");
+  auto* drain = hosts->add_subcommand("drain", "give a host nothing new");
+  bool undrain = false;
+  drain->add_option("ID", h_id, "host id")->required();
+  drain->add_flag("--undo", undrain, "make it schedulable again");
+
+  auto* jobs = app.add_subcommand("jobs", "list jobs and where they run");
+  jobs->alias("ps");
+
+  auto* submit = app.add_subcommand("submit", "submit the replicas of a service");
+  std::string s_service, s_strategy, s_kind = "deploy", s_restart = "on-failure";
+  int s_replicas = 1;
+  int64_t s_ram = 64, s_disk = 64, s_cpu = 100;
+  bool s_ha = false, s_spread = false;
+  std::vector<std::string> s_constraints, s_command;
+  submit->add_option("--service", s_service, "service name; replicas are <service>-1..N")->required();
+  submit->add_option("--replicas", s_replicas, "number of replicas")->check(CLI::Range(1, 10000));
+  submit->add_option("--ram-mb", s_ram, "RAM per replica")->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  submit->add_option("--disk-mb", s_disk, "disk per replica")->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  submit->add_option("--cpu-millis", s_cpu, "CPU per replica")->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  submit->add_flag("--ha", s_ha, "replicas never share a host");
+  submit->add_flag("--spread-zones", s_spread, "spread replicas over zones");
+  submit->add_option("--constraint", s_constraints, "host label k=v the job needs (repeatable)");
+  submit->add_option("--strategy", s_strategy, "binpack | spread")->check(CLI::IsMember({"", "binpack", "spread"}));
+  submit->add_option("--kind", s_kind, "deploy | build")->check(CLI::IsMember({"deploy", "build"}));
+  submit->add_option("--restart", s_restart, "always | on-failure | never")
+      ->check(CLI::IsMember({"always", "on-failure", "never"}));
+  submit->add_option("command", s_command, "the command to run (after --)")->required();
+
+  auto* stop = app.add_subcommand("stop", "stop jobs");
+  std::vector<std::string> stop_ids;
+  stop->add_option("JOB", stop_ids, "job ids")->required();
+
+  auto* events = app.add_subcommand("events", "the pod's event log");
+  bool follow = false;
+  int ev_limit = 50, ev_count = 0, ev_wait_ms = 0;
+  events->add_flag("-f,--follow", follow, "keep printing new events");
+  events->add_option("--limit", ev_limit, "how many recent events to show first");
+  events->add_option("--count", ev_count, "with -f: exit after this many new events");
+  events->add_option("--wait-ms", ev_wait_ms, "with -f: exit after this long");
+
+  app.add_subcommand("counters", "sauron's counters (rejected messages, refusals, ...)");
+
+  auto* keygen = app.add_subcommand("keygen", "write a new CURVE key pair (FILE and FILE.pub)");
+  std::string kg_file;
+  bool kg_force = false;
+  keygen->add_option("FILE", kg_file, "key file to write")->required();
+  keygen->add_flag("--force", kg_force, "overwrite an existing key");
+
+  CLI11_PARSE(app, argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (keygen->parsed()) {
+    if (!kg_force && access(kg_file.c_str(), F_OK) == 0) {
+      return Fail(Status::Conflict(kg_file + " exists (use --force to replace it)"));
+    }
+    auto kp = rv::transport::GenerateKeypair();
+    if (Status s = rv::transport::SaveKeypair(kg_file, kp); !s.ok()) return Fail(s);
+    std::cout << kp.public_key << "\n";
+    return 0;
+  }
+
+  auto client = Client::Open(pod, timeout_ms);
+  if (!client.ok()) return Fail(client.status());
+  Client& c = **client;
+
+  if (enroll->parsed()) {
+    auto key = rv::transport::LoadPublicKey(h_key);
+    if (!key.ok()) return Fail(key.status());
+    auto labels = ParsePairs(h_labels, "label");
+    if (!labels.ok()) return Fail(labels.status());
+    rv::msg::EnrollHost req;
+    req.host_id = h_id;
+    req.public_key = *key;
+    req.labels = *labels;
+    req.max_capacity.ram_mb = h_max_ram;
+    if (Status s = c.Call(req); !s.ok()) return Fail(s);
+    std::cout << "enrolled " << h_id << " (key " << rv::transport::KeyFingerprint(*key) << ")\n";
+    return 0;
+  }
+  if (drain->parsed()) {
+    if (Status s = c.Call(rv::msg::DrainHost{h_id, !undrain}); !s.ok()) return Fail(s);
+    std::cout << (undrain ? "undrained " : "drained ") << h_id << "\n";
+    return 0;
+  }
+  if (hosts->parsed()) {
+    auto l = c.List("hosts");
+    if (!l.ok()) return Fail(l.status());
+    Table t({"HOST", "STATE", "ADDRESS", "LABELS", "CAPACITY", "FREE", "DRAINED", "LAST SEEN"});
+    for (const auto& h : l->hosts) {
+      t.Add({h.id, h.state, Or(h.address), Labels(h.labels), Res(h.capacity), Res(h.free), h.drained ? "yes" : "no",
+             Ago(h.last_seen_ms)});
+    }
+    t.Print(std::cout);
+    return 0;
+  }
+  if (jobs->parsed()) {
+    auto l = c.List("jobs");
+    if (!l.ok()) return Fail(l.status());
+    Table t({"JOB", "SERVICE", "STATE", "HOST", "RUN STATE", "ATTEMPT", "REASON"});
+    for (const auto& j : l->jobs) {
+      std::string run = j.run_state.empty() ? "-" : j.run_state + (j.run_detail.empty() ? "" : " (" + j.run_detail + ")");
+      t.Add({j.spec.id, Or(j.spec.service), j.state, Or(j.host_id), run, std::to_string(j.attempt), Or(j.reason)});
+    }
+    t.Print(std::cout);
+    return 0;
+  }
+  if (submit->parsed()) {
+    auto constraints = ParsePairs(s_constraints, "constraint");
+    if (!constraints.ok()) return Fail(constraints.status());
+    rv::msg::SubmitJobs req;
+    for (int n = 1; n <= s_replicas; ++n) {
+      rv::msg::JobSpec j;
+      j.id = s_service + "-" + std::to_string(n);
+      j.kind = s_kind;
+      j.service = s_service;
+      j.replica = n;
+      j.resources = {s_ram, s_disk, s_cpu};
+      j.rules.ha = s_ha;
+      j.rules.spread_zones = s_spread;
+      j.rules.constraints = *constraints;
+      j.strategy = s_strategy;
+      j.command = s_command;
+      j.restart = s_restart;
+      req.jobs.push_back(std::move(j));
+    }
+    rv::msg::JobIds ids;
+    if (Status s = c.Call(req, &ids); !s.ok()) return Fail(s);
+    for (const auto& id : ids.ids) std::cout << id << "\n";
+    return 0;
+  }
+  if (stop->parsed()) {
+    if (Status s = c.Call(rv::msg::StopJobs{stop_ids}); !s.ok()) return Fail(s);
+    for (const auto& id : stop_ids) std::cout << "stopping " << id << "\n";
+    return 0;
+  }
+  if (app.got_subcommand("counters")) {
+    auto l = c.List("counters");
+    if (!l.ok()) return Fail(l.status());
+    Table t({"COUNTER", "VALUE"});
+    for (const auto& [k, v] : l->counters) t.Add({k, std::to_string(v)});
+    t.Print(std::cout);
+    return 0;
+  }
+  if (events->parsed()) {
+    // Subscribe first, so nothing falls between the listing and the stream.
+    std::unique_ptr<zmq::socket_t> sub;
+    if (follow) {
+      sub = std::make_unique<zmq::socket_t>(c.context(), zmq::socket_type::sub);
+      rv::transport::SetDefaults(*sub);
+      rv::transport::MakeCurveClient(*sub, c.key(), c.sauron_key());
+      sub->set(zmq::sockopt::subscribe, "");
+      sub->connect(c.config().sauron.pub);
+    }
+    auto l = c.List("events", ev_limit);
+    if (!l.ok()) return Fail(l.status());
+    int64_t last = 0;
+    for (const auto& e : l->events) {
+      PrintEvent(e);
+      last = std::max(last, e.seq);
+    }
+    if (!follow) return 0;
+    struct sigaction sa {};
+    sa.sa_handler = OnSignal;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    int64_t end = ev_wait_ms > 0 ? rv::WallMs() + ev_wait_ms : INT64_MAX;
+    int seen = 0;
+    while (!g_stop && rv::WallMs() < end && (ev_count == 0 || seen < ev_count)) {
+      zmq::pollitem_t item{sub->handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        zmq::poll(&item, 1, std::chrono::milliseconds(200));
+      } catch (const zmq::error_t&) {
+        continue;
+      }
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      zmq::message_t topic, body;
+      if (!sub->recv(topic, zmq::recv_flags::dontwait) || !topic.more()) continue;
+      if (!sub->recv(body, zmq::recv_flags::dontwait)) continue;
+      auto env = rv::msg::DecodeEnvelope(body.data(), body.size());
+      rv::msg::Change ch;
+      if (!env.ok() || !rv::msg::DecodeBody(*env, &ch).ok()) {
+        std::cerr << "rv: skipped an undecodable change\n";
+        continue;
+      }
+      if (ch.event.seq <= last) continue;  // already listed
+      if (last > 0 && ch.event.seq > last + 1) {
+        std::cerr << "rv: missed events " << last + 1 << ".." << ch.event.seq - 1 << "\n";
+      }
+      last = ch.event.seq;
+      PrintEvent(ch.event);
+      ++seen;
+    }
+    return 0;
+  }
+  return 2;
+}

@@ -1,0 +1,470 @@
+#include "strider/agent.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/clock.h"
+#include "common/transport/curve.h"
+#include "strider/bidder.h"
+
+namespace rv::strider {
+namespace {
+
+constexpr int kMaxDrain = 1000;  // messages per socket per poll round: others get a turn
+
+bool Recv(zmq::socket_t& s, zmq::message_t* m) {
+  try {
+    return s.recv(*m, zmq::recv_flags::dontwait).has_value();
+  } catch (const zmq::error_t&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+Agent::Agent(zmq::context_t& ctx, AgentOptions opts, std::shared_ptr<WorkloadFactory> factory)
+    : ctx_(ctx), opts_(std::move(opts)), factory_(std::move(factory)), resources_(opts_.data_dir, opts_.capacity) {}
+
+Agent::~Agent() = default;
+
+Status Agent::Start() {
+  if (opts_.host_id.empty()) return Status::Invalid("host id is empty");
+  if (opts_.sauron_api.empty() || opts_.elrond_endpoint.empty()) return Status::Invalid("sauron or elrond endpoint missing");
+  if (!transport::IsValidZ85Key(opts_.sauron_public_key) || !transport::IsValidZ85Key(opts_.elrond_public_key)) {
+    return Status::Invalid("sauron or elrond public key missing or invalid");
+  }
+  auto m = resources_.Measure();
+  if (!m.ok()) return m.status();
+  measured_ = *m;
+  next_measure_ms_ = MonotonicMs() + opts_.measure_interval_ms;
+  if (opts_.heartbeat_ms > 0) heartbeat_ms_ = opts_.heartbeat_ms;
+  try {
+    sauron_ = std::make_unique<Link>(ctx_, opts_.sauron_api, opts_.key, opts_.sauron_public_key, opts_.host_id,
+                                     opts_.zmtp_heartbeat_ms, opts_.zmtp_timeout_ms);
+    elrond_ = std::make_unique<Link>(ctx_, opts_.elrond_endpoint, opts_.key, opts_.elrond_public_key, opts_.host_id,
+                                     opts_.zmtp_heartbeat_ms, opts_.zmtp_timeout_ms);
+    if (!opts_.sauron_pub.empty()) {
+      changes_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
+      transport::SetDefaults(*changes_);
+      transport::MakeCurveClient(*changes_, opts_.key, opts_.sauron_public_key);
+      changes_->set(zmq::sockopt::subscribe, "job.");
+      changes_->connect(opts_.sauron_pub);
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::Invalid(std::string("cannot set up sockets: ") + e.what());
+  }
+  spdlog::info("[{}] strider up: capacity {}, key {}", opts_.host_id, Describe(measured_.capacity),
+               transport::KeyFingerprint(opts_.key.public_key));
+  return Status::Ok();
+}
+
+msg::Resources Agent::Free() const { return reservations_.Free(Base()); }
+
+void Agent::Reject(const std::string& counter, const std::string& why) {
+  counters_.Add(counter);
+  spdlog::warn("[{}] rejected: {}", opts_.host_id, why);
+}
+
+void Agent::AppendPollItems(std::vector<zmq::pollitem_t>* items) {
+  items->push_back({sauron_->socket().handle(), 0, ZMQ_POLLIN, 0});
+  items->push_back({sauron_->monitor().socket().handle(), 0, ZMQ_POLLIN, 0});
+  items->push_back({elrond_->socket().handle(), 0, ZMQ_POLLIN, 0});
+  items->push_back({elrond_->monitor().socket().handle(), 0, ZMQ_POLLIN, 0});
+  // Without a change stream the slot asks for no events.
+  items->push_back({changes_ ? changes_->handle() : sauron_->socket().handle(), 0,
+                    static_cast<short>(changes_ ? ZMQ_POLLIN : 0), 0});
+}
+
+void Agent::HandleReady(const zmq::pollitem_t* items) {
+  if (items[1].revents & ZMQ_POLLIN) DrainMonitor(*sauron_, true);
+  if (items[3].revents & ZMQ_POLLIN) DrainMonitor(*elrond_, false);
+  if (items[0].revents & ZMQ_POLLIN) DrainSauron();
+  if (items[2].revents & ZMQ_POLLIN) DrainElrond();
+  if (changes_ && (items[4].revents & ZMQ_POLLIN)) DrainChanges();
+}
+
+void Agent::RunOnce(int timeout_ms) {
+  std::vector<zmq::pollitem_t> items;
+  AppendPollItems(&items);
+  try {
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(timeout_ms));
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) spdlog::warn("[{}] poll: {}", opts_.host_id, e.what());
+    return;
+  }
+  HandleReady(items.data());
+  Tick(MonotonicMs());
+}
+
+void Agent::DrainMonitor(Link& link, bool is_sauron) {
+  while (auto ev = link.monitor().Next()) {
+    if (ev->kind == transport::ConnEvent::kConnected) {
+      if (is_sauron) {
+        sauron_connected_ = true;
+        conn_endpoint_ = ev->local;
+        welcomed_ = false;
+        spdlog::info("[{}] connected to sauron {} from {}", opts_.host_id, link.endpoint(), ev->local);
+        SendHello(MonotonicMs());
+      } else {
+        spdlog::info("[{}] connected to elrond {}", opts_.host_id, link.endpoint());
+        link.Send(msg::StriderHello{opts_.host_id});
+      }
+    } else if (ev->kind == transport::ConnEvent::kDisconnected) {
+      spdlog::warn("[{}] lost connection to {}", opts_.host_id, is_sauron ? "sauron" : "elrond");
+      if (is_sauron) {
+        sauron_connected_ = false;
+        welcomed_ = false;
+      }
+    } else if (ev->kind == transport::ConnEvent::kHandshakeFailed) {
+      counters_.Add("handshake_failed");
+      spdlog::warn("[{}] CURVE handshake with {} failed (not enrolled, or wrong server key?)", opts_.host_id,
+                   link.endpoint());
+    }
+  }
+}
+
+void Agent::SendHello(int64_t now_ms) {
+  msg::HostHello h;
+  h.host_id = opts_.host_id;
+  h.address = opts_.address;
+  h.capacity = measured_.capacity;
+  h.free = Free();
+  h.conn_endpoint = conn_endpoint_;
+  for (const auto& [id, job] : jobs_) {
+    if (!job.stopping) h.jobs.push_back(msg::JobRef{id, job.attempt});
+  }
+  hello_inflight_ = true;
+  next_hello_ms_ = now_ms + opts_.request_timeout_ms + opts_.hello_retry_ms;
+  sauron_->Request(h, now_ms, opts_.request_timeout_ms, [this](const Status& s, const std::string& payload) {
+    hello_inflight_ = false;
+    if (!s.ok()) {
+      counters_.Add("hello_failed");
+      spdlog::warn("[{}] host.hello failed: {}", opts_.host_id, s.ToString());
+      next_hello_ms_ = MonotonicMs() + opts_.hello_retry_ms;
+      return;
+    }
+    auto env = msg::DecodeEnvelope(payload);
+    msg::HostWelcome w;
+    Status d = env.ok() ? msg::DecodeBody(*env, &w) : env.status();
+    if (!d.ok()) {
+      Reject("rx.malformed", "host.welcome: " + d.ToString());
+      next_hello_ms_ = MonotonicMs() + opts_.hello_retry_ms;
+      return;
+    }
+    OnWelcome(w);
+  });
+}
+
+void Agent::OnWelcome(const msg::HostWelcome& w) {
+  labels_ = w.labels;
+  if (opts_.heartbeat_ms <= 0) heartbeat_ms_ = std::clamp(w.heartbeat_ms, 20, 60000);
+  welcomed_ = true;
+  next_heartbeat_ms_ = 0;
+  spdlog::info("[{}] welcomed by sauron: {} labels, keep {}, stop {}", opts_.host_id, labels_.size(), w.keep.size(),
+               w.stop.size());
+  for (const auto& ref : w.stop) {
+    auto it = jobs_.find(ref.job_id);
+    if (it != jobs_.end() && it->second.attempt <= ref.attempt) StopJob(ref.job_id, "sauron: no longer this host's");
+  }
+  for (const auto& rec : w.keep) {
+    auto it = jobs_.find(rec.spec.id);
+    if (it != jobs_.end() && it->second.attempt == rec.attempt) continue;
+    if (it != jobs_.end()) {
+      // Another attempt of the same job: the old one is fenced.
+      StopJob(rec.spec.id, "superseded by attempt " + std::to_string(rec.attempt));
+      continue;  // restarted when the old one is gone and sauron tells us again
+    }
+    Reservations::Entry e{rec.spec.id, rec.attempt, rec.spec.service, rec.spec.rules.ha, rec.spec.resources};
+    if (Status s = reservations_.Admit(e, Base()); !s.ok()) {
+      counters_.Add("keep_refused");
+      spdlog::error("[{}] sauron says keep {} but it does not fit: {}", opts_.host_id, rec.spec.id, s.message());
+      msg::JobReport r{opts_.host_id, rec.spec.id, rec.attempt, "failed", "cannot admit: " + s.message()};
+      sauron_->Request(r, MonotonicMs(), opts_.request_timeout_ms, [](const Status&, const std::string&) {});
+      continue;
+    }
+    StartJob(rec.spec, rec.attempt, {});
+  }
+}
+
+void Agent::DrainSauron() {
+  for (int i = 0; i < kMaxDrain; ++i) {
+    zmq::message_t m;
+    if (!Recv(sauron_->socket(), &m)) return;
+    auto env = msg::DecodeEnvelope(m.data(), m.size());
+    if (!env.ok()) {
+      Reject("rx.malformed", "from sauron: " + env.status().message());
+      continue;
+    }
+    if (!sauron_->HandleReply(*env)) counters_.Add("rx.unexpected_reply");
+  }
+}
+
+void Agent::DrainElrond() {
+  for (int i = 0; i < kMaxDrain; ++i) {
+    zmq::message_t m;
+    if (!Recv(elrond_->socket(), &m)) return;
+    auto env = msg::DecodeEnvelope(m.data(), m.size());
+    if (!env.ok()) {
+      Reject("rx.malformed", "from elrond: " + env.status().message());
+      continue;
+    }
+    if (env->type == msg::Announce::kType) {
+      msg::Announce a;
+      if (Status s = msg::DecodeBody(*env, &a); !s.ok()) {
+        Reject("rx.malformed", s.message());
+        continue;
+      }
+      OnAnnounce(a);
+    } else if (env->type == msg::Award::kType) {
+      msg::Award a;
+      if (Status s = msg::DecodeBody(*env, &a); !s.ok()) {
+        Reject("rx.malformed", s.message());
+        continue;
+      }
+      if (a.host_id != opts_.host_id) {
+        Reject("rx.host_mismatch", "award for host '" + a.host_id + "'");
+        continue;
+      }
+      OnAward(a);
+    } else if (!elrond_->HandleReply(*env)) {
+      Reject("rx.unknown_type", "unexpected message '" + env->type + "' from elrond");
+    }
+  }
+}
+
+void Agent::OnAnnounce(const msg::Announce& a) {
+  int64_t now = MonotonicMs();
+  counters_.Add("announces");
+  BidderView view;
+  view.capacity = measured_.capacity;
+  view.free = reservations_.Free(Base(), a.auction_id);
+  view.labels = labels_;
+  view.services = reservations_.Services();
+  BidDecision d = DecideBid(view, a.jobs);
+  int deadline = std::clamp(a.deadline_ms, 0, 60000);
+  if (d.hold.ram_mb > 0 || d.hold.disk_mb > 0 || d.hold.cpu_millis > 0) {
+    reservations_.Hold(a.auction_id, d.hold, now + 2 * deadline + opts_.hold_grace_ms);
+  }
+  msg::Bid bid;
+  bid.auction_id = a.auction_id;
+  bid.host_id = opts_.host_id;
+  bid.free = view.free;
+  bid.capacity = measured_.capacity;
+  bid.score = d.score;
+  bid.declines = std::move(d.declines);
+  counters_.Add("bids");
+  counters_.Add("declines", static_cast<int64_t>(bid.declines.size()));
+  if (!elrond_->Send(bid)) counters_.Add("bid_send_failed");
+}
+
+void Agent::OnAward(const msg::Award& a) {
+  int64_t now = MonotonicMs();
+  counters_.Add("awards");
+  std::vector<msg::Outcome> results;  // refusals and duplicates, answered with the claimed ones
+  std::vector<msg::AwardedJob> admitted;
+  msg::ClaimRequest claim;
+  claim.host_id = opts_.host_id;
+  for (const auto& aj : a.jobs) {
+    const auto& spec = aj.spec;
+    auto running = jobs_.find(spec.id);
+    if (running != jobs_.end() && running->second.attempt == aj.attempt) {
+      // Duplicate award (elrond re-sent it): we already hold and run it.
+      counters_.Add("award_duplicate");
+      results.push_back(msg::Outcome{spec.id, aj.attempt, true, "already running"});
+      continue;
+    }
+    if (spec.id.empty() || aj.attempt <= 0) {
+      Reject("rx.malformed", "award with empty job id or attempt");
+      continue;
+    }
+    Reservations::Entry e{spec.id, aj.attempt, spec.service, spec.rules.ha, spec.resources};
+    Status s = running != jobs_.end() ? Status::Conflict("another attempt of this job still runs here")
+                                      : reservations_.Admit(e, Base(), a.auction_id);
+    if (!s.ok()) {
+      counters_.Add("award_refused");
+      spdlog::warn("[{}] refusing award of {} attempt {}: {}", opts_.host_id, spec.id, aj.attempt, s.message());
+      results.push_back(msg::Outcome{spec.id, aj.attempt, false, s.message()});
+      continue;
+    }
+    admitted.push_back(aj);
+    claim.claims.push_back(msg::JobRef{spec.id, aj.attempt});
+  }
+  reservations_.ReleaseHold(a.auction_id);
+  if (admitted.empty()) {
+    elrond_->Send(msg::Ack{opts_.host_id, results});
+    return;
+  }
+  // The claim is the commit point: only a job sauron confirms is ours may run.
+  sauron_->Request(claim, now, opts_.request_timeout_ms,
+                   [this, admitted = std::move(admitted), results = std::move(results)](
+                       const Status& s, const std::string& payload) mutable {
+    std::map<std::string, msg::Outcome> by_job;
+    Status st = s;
+    if (st.ok()) {
+      auto env = msg::DecodeEnvelope(payload);
+      msg::Outcomes outs;
+      st = env.ok() ? msg::DecodeBody(*env, &outs) : env.status();
+      if (st.ok()) {
+        for (auto& o : outs.results) by_job[o.job_id] = o;
+      }
+    }
+    if (!st.ok()) {
+      counters_.Add("claims_failed");
+      spdlog::warn("[{}] job.claim failed: {}", opts_.host_id, st.ToString());
+    }
+    for (const auto& aj : admitted) {
+      const auto& id = aj.spec.id;
+      auto it = by_job.find(id);
+      bool ok = st.ok() && it != by_job.end() && it->second.ok && it->second.attempt == aj.attempt;
+      if (!ok) {
+        std::string why = !st.ok() ? "claim failed: " + st.message()
+                          : it == by_job.end() ? "claim: no outcome from sauron"
+                                               : "claim refused: " + it->second.reason;
+        reservations_.Release(id);
+        counters_.Add("claim_refused");
+        results.push_back(msg::Outcome{id, aj.attempt, false, why});
+        continue;
+      }
+      std::map<std::string, std::string> secrets;  // sealed_secrets: the container issue
+      StartJob(aj.spec, aj.attempt, secrets);
+      results.push_back(msg::Outcome{id, aj.attempt, true, ""});
+    }
+    elrond_->Send(msg::Ack{opts_.host_id, results});
+  });
+}
+
+void Agent::StartJob(const msg::JobSpec& spec, int64_t attempt, const std::map<std::string, std::string>& secrets) {
+  std::string id = spec.id;
+  Job& job = jobs_[id];
+  job.spec = spec;
+  job.attempt = attempt;
+  job.workload = factory_->Create(spec, [this, id, attempt](RunState st, const std::string& detail) {
+    state_events_.push_back(StateEvent{id, attempt, st, detail});
+  });
+  counters_.Add("jobs_started");
+  spdlog::info("[{}] starting {} attempt {}", opts_.host_id, id, attempt);
+  Status s = job.workload->Start(spec, secrets);
+  if (!s.ok()) spdlog::warn("[{}] {} did not start: {}", opts_.host_id, id, s.message());
+}
+
+void Agent::StopJob(const std::string& job_id, const std::string& why) {
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || it->second.stopping) return;
+  spdlog::info("[{}] stopping {}: {}", opts_.host_id, job_id, why);
+  counters_.Add("jobs_stopped");
+  it->second.stopping = true;
+  it->second.workload->Stop(std::chrono::milliseconds(opts_.stop_grace_ms));
+}
+
+void Agent::DrainChanges() {
+  for (int i = 0; i < kMaxDrain; ++i) {
+    zmq::message_t topic, body;
+    if (!Recv(*changes_, &topic)) return;
+    if (!topic.more()) continue;
+    if (!Recv(*changes_, &body)) return;
+    while (body.more()) {
+      zmq::message_t extra;
+      if (!Recv(*changes_, &extra)) break;
+      body.rebuild(0);
+      if (!extra.more()) break;
+    }
+    auto env = msg::DecodeEnvelope(body.data(), body.size());
+    msg::Change c;
+    Status s = env.ok() ? msg::DecodeBody(*env, &c) : env.status();
+    if (!s.ok()) {
+      Reject("rx.malformed", "change stream: " + s.message());
+      continue;
+    }
+    OnChange(c);
+  }
+}
+
+// Fencing from the change stream: a job we run whose current attempt moved on,
+// went elsewhere, or was stopped, is no longer ours.
+void Agent::OnChange(const msg::Change& c) {
+  const std::string& id = c.job ? c.job->spec.id : c.event.job_id;
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || it->second.stopping) return;
+  const Job& mine = it->second;
+  if (c.job) {
+    const auto& rec = *c.job;
+    if (rec.attempt < mine.attempt) return;  // older news
+    bool still_mine = rec.attempt == mine.attempt && rec.host_id == opts_.host_id &&
+                      (rec.state == "awarded" || rec.state == "placed");
+    if (!still_mine) StopJob(id, "sauron: job is " + rec.state + " attempt " + std::to_string(rec.attempt) +
+                                     (rec.host_id.empty() ? "" : " on " + rec.host_id));
+  } else if (c.event.kind == "job.stopped" && c.event.attempt >= mine.attempt) {
+    StopJob(id, "sauron: job stopped");
+  }
+}
+
+void Agent::ProcessStateEvents() {
+  while (!state_events_.empty()) {
+    StateEvent ev = std::move(state_events_.front());
+    state_events_.pop_front();
+    auto it = jobs_.find(ev.job_id);
+    if (it == jobs_.end() || it->second.attempt != ev.attempt) continue;
+    counters_.Add("reports");
+    spdlog::info("[{}] {} attempt {}: {} {}", opts_.host_id, ev.job_id, ev.attempt, RunStateName(ev.state), ev.detail);
+    msg::JobReport r{opts_.host_id, ev.job_id, ev.attempt, RunStateName(ev.state), ev.detail};
+    std::string id = ev.job_id;
+    int64_t attempt = ev.attempt;
+    sauron_->Request(r, MonotonicMs(), opts_.request_timeout_ms,
+                     [this, id, attempt](const Status& s, const std::string& payload) {
+      if (!s.ok()) {
+        counters_.Add("report_failed");
+        return;
+      }
+      auto env = msg::DecodeEnvelope(payload);
+      msg::ReportAck ack;
+      if (!env.ok() || !msg::DecodeBody(*env, &ack).ok()) return;  // an empty payload means "carry on"
+      auto it = jobs_.find(id);
+      if (ack.stop && it != jobs_.end() && it->second.attempt == attempt) StopJob(id, "sauron: stale attempt");
+    });
+    if (ev.state == RunState::kStopped && it->second.workload->done()) {
+      reservations_.Release(ev.job_id);
+      jobs_.erase(it);
+    }
+  }
+}
+
+void Agent::SendHeartbeat(int64_t now_ms) {
+  msg::Heartbeat hb;
+  hb.host_id = opts_.host_id;
+  hb.free = Free();
+  hb.reserved = reservations_.Reserved();
+  hb.seq = ++hb_seq_;
+  sauron_->Send(hb);
+  next_heartbeat_ms_ = now_ms + heartbeat_ms_;
+}
+
+void Agent::Tick(int64_t now_ms) {
+  if (now_ms >= next_measure_ms_) {
+    auto m = resources_.Measure();
+    if (m.ok()) measured_ = *m;
+    next_measure_ms_ = now_ms + opts_.measure_interval_ms;
+  }
+  reservations_.ExpireHolds(now_ms);
+  sauron_->Expire(now_ms);
+  elrond_->Expire(now_ms);
+  if (sauron_connected_ && !welcomed_ && !hello_inflight_ && now_ms >= next_hello_ms_) SendHello(now_ms);
+  if (welcomed_ && now_ms >= next_heartbeat_ms_) SendHeartbeat(now_ms);
+  for (auto& [id, job] : jobs_) job.workload->Poll(now_ms);
+  ProcessStateEvents();
+}
+
+void Agent::Shutdown(int timeout_ms) {
+  for (auto& [id, job] : jobs_) {
+    if (!job.stopping) {
+      job.stopping = true;
+      job.workload->Stop(std::chrono::milliseconds(std::min(opts_.stop_grace_ms, timeout_ms)));
+    }
+  }
+  int64_t deadline = MonotonicMs() + timeout_ms;
+  while (!jobs_.empty() && MonotonicMs() < deadline) RunOnce(10);
+  // Let the last reports leave.
+  for (int i = 0; i < 20 && sauron_ && sauron_->pending() > 0; ++i) RunOnce(10);
+}
+
+}  // namespace rv::strider

@@ -1,0 +1,144 @@
+// Agent: one host's strider: talks to sauron (hello, heartbeats, claims,
+// reports, change stream) and to elrond (bids, acks), keeps the host's
+// reservation ledger, and supervises the jobs it won.
+//
+// No globals and no threads of its own: the owner polls the agent's sockets
+// (AppendPollItems / HandleReady) and calls Tick; so one process can run one
+// agent (the `strider` daemon, RunOnce) or a thousand (the auction benchmark),
+// each with its own sockets, routing id and CURVE key.
+//
+// The award protocol (see docs/STRIDER.md):
+//   announce -> bid (+ tentative hold)
+//   award    -> admit (binding reservation, refuse if it no longer fits)
+//            -> job.claim to sauron -> start the workload only for claims that
+//               succeeded -> auction.ack (ok, or refused with the reason; a
+//               refused job's reservation is released at once)
+// Every workload state change goes to sauron as job.report; a reply (or a
+// change-stream event) saying the attempt is no longer ours stops the job.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/counters.h"
+#include "common/msg/protocol.h"
+#include "common/transport/keys.h"
+#include "strider/link.h"
+#include "strider/reservations.h"
+#include "strider/resources.h"
+#include "strider/workload.h"
+
+namespace rv::strider {
+
+struct AgentOptions {
+  std::string host_id;
+  std::string address = "127.0.0.1";         // underlay address other hosts reach us at
+  transport::CurveKeypair key;
+  std::string sauron_api;                    // e.g. tcp://127.0.0.1:7400
+  std::string sauron_pub;                    // "" = do not watch the change stream
+  std::string sauron_public_key;
+  std::string elrond_endpoint;
+  std::string elrond_public_key;
+  std::string data_dir = ".";
+  CapacityOverride capacity;
+  int heartbeat_ms = 0;                      // 0 = what sauron's welcome says
+  int zmtp_heartbeat_ms = 200;               // transport PING interval (0 = off)
+  int zmtp_timeout_ms = 600;
+  int request_timeout_ms = 5000;
+  int hello_retry_ms = 1000;
+  int hold_grace_ms = 200;                   // tentative hold = 2 x bid deadline + this
+  int stop_grace_ms = 5000;
+  int measure_interval_ms = 1000;
+};
+
+class Agent {
+ public:
+  Agent(zmq::context_t& ctx, AgentOptions opts, std::shared_ptr<WorkloadFactory> factory);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Measures resources and connects. Fails on a bad option.
+  Status Start();
+
+  // Poll integration: appends this agent's sockets (always the same count,
+  // kPollItems) to `items`; after zmq::poll, pass a pointer to the first of
+  // them to HandleReady. Tick runs timers (heartbeats, holds, timeouts,
+  // workload supervision) and must be called at least every few ms.
+  static constexpr size_t kPollItems = 5;
+  void AppendPollItems(std::vector<zmq::pollitem_t>* items);
+  void HandleReady(const zmq::pollitem_t* items);
+  void Tick(int64_t now_ms);
+  // One poll + tick for a single-agent process.
+  void RunOnce(int timeout_ms);
+  // Stops every workload (SIGTERM, then SIGKILL after the grace) and waits up
+  // to `timeout_ms` for them; reports what it can.
+  void Shutdown(int timeout_ms);
+
+  const std::string& host_id() const { return opts_.host_id; }
+  bool welcomed() const { return welcomed_; }
+  const Counters& counters() const { return counters_; }
+  size_t running_jobs() const { return jobs_.size(); }
+  msg::Resources Free() const;
+
+ private:
+  struct Job {
+    msg::JobSpec spec;
+    int64_t attempt = 0;
+    std::unique_ptr<Workload> workload;
+    bool stopping = false;
+  };
+  struct StateEvent {
+    std::string job_id;
+    int64_t attempt;
+    RunState state;
+    std::string detail;
+  };
+
+  void DrainSauron();
+  void DrainElrond();
+  void DrainChanges();
+  void DrainMonitor(Link& link, bool is_sauron);
+  void SendHello(int64_t now_ms);
+  void OnWelcome(const msg::HostWelcome& w);
+  void OnAnnounce(const msg::Announce& a);
+  void OnAward(const msg::Award& a);
+  void OnChange(const msg::Change& c);
+  void StartJob(const msg::JobSpec& spec, int64_t attempt, const std::map<std::string, std::string>& secrets);
+  void StopJob(const std::string& job_id, const std::string& why);
+  void ProcessStateEvents();
+  void SendHeartbeat(int64_t now_ms);
+  void Reject(const std::string& counter, const std::string& why);
+  msg::Resources Base() const { return measured_.free; }
+
+  zmq::context_t& ctx_;
+  AgentOptions opts_;
+  std::shared_ptr<WorkloadFactory> factory_;
+  HostResources resources_;
+  Measured measured_;
+  Reservations reservations_;
+  std::unique_ptr<Link> sauron_;
+  std::unique_ptr<Link> elrond_;
+  std::unique_ptr<zmq::socket_t> changes_;
+  std::map<std::string, std::string> labels_;
+  std::map<std::string, Job> jobs_;
+  std::deque<StateEvent> state_events_;
+  Counters counters_;
+
+  bool sauron_connected_ = false;
+  bool welcomed_ = false;
+  bool hello_inflight_ = false;
+  std::string conn_endpoint_;
+  int64_t next_hello_ms_ = 0;
+  int heartbeat_ms_ = 1000;
+  int64_t next_heartbeat_ms_ = 0;
+  int64_t hb_seq_ = 0;
+  int64_t next_measure_ms_ = 0;
+};
+
+}  // namespace rv::strider

@@ -1,0 +1,324 @@
+// Agent against in-process fake sauron and elrond ROUTERs (real CURVE sockets
+// over loopback): the award protocol, fencing and bad input.
+#include "strider/agent.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/transport/curve.h"
+#include "common/transport/rpc_client.h"
+#include "common/transport/zap.h"
+#include "strider/sim_workload.h"
+
+namespace rv::strider {
+namespace {
+
+struct Received {
+  std::string from;
+  msg::Envelope env;
+};
+
+// A CURVE ROUTER that records what it gets. Lives in the test thread.
+class FakeDaemon {
+ public:
+  explicit FakeDaemon(zmq::context_t& ctx) : router(ctx, zmq::socket_type::router) {
+    key = transport::GenerateKeypair();
+    transport::SetDefaults(router);
+    transport::MakeCurveServer(router, key);
+    router.bind("tcp://127.0.0.1:*");
+    endpoint = router.get(zmq::sockopt::last_endpoint);
+  }
+  void Drain() {
+    while (true) {
+      zmq::message_t id, body;
+      if (!router.recv(id, zmq::recv_flags::dontwait)) return;
+      (void)router.recv(body, zmq::recv_flags::none);
+      auto env = msg::DecodeEnvelope(body.data(), body.size());
+      if (!env.ok()) continue;
+      std::string from = id.to_string();
+      if (on_message && on_message(from, *env)) continue;
+      got.push_back(Received{from, *env});
+    }
+  }
+  void SendTo(const std::string& to, const std::string& bytes) {
+    router.send(zmq::buffer(to), zmq::send_flags::sndmore);
+    router.send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
+  template <typename T>
+  std::vector<T> All() const {
+    std::vector<T> out;
+    for (const auto& r : got) {
+      T t;
+      if (msg::DecodeBody(r.env, &t).ok()) out.push_back(t);
+    }
+    return out;
+  }
+  zmq::socket_t router;
+  transport::CurveKeypair key;
+  std::string endpoint;
+  std::vector<Received> got;
+  std::function<bool(const std::string&, const msg::Envelope&)> on_message;
+};
+
+class AgentTest : public ::testing::Test {
+ protected:
+  AgentTest() : zap(ctx), sauron(ctx), elrond(ctx) {
+    host_key = transport::GenerateKeypair();
+    zap.Allow(host_key.public_key, "h1");
+    sauron.on_message = [this](const std::string& from, const msg::Envelope& env) {
+      if (env.type == msg::HostHello::kType) {
+        msg::HostHello h;
+        EXPECT_TRUE(msg::DecodeBody(env, &h).ok());
+        hellos.push_back(h);
+        msg::HostWelcome w;
+        w.heartbeat_ms = 50;
+        w.labels = {{"zone", "a"}, {"role", "app"}};
+        sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, w));
+        return true;
+      }
+      if (env.type == msg::ClaimRequest::kType) {
+        msg::ClaimRequest c;
+        EXPECT_TRUE(msg::DecodeBody(env, &c).ok());
+        claims.push_back(c);
+        msg::Outcomes outs;
+        for (auto& ref : c.claims) outs.results.push_back(msg::Outcome{ref.job_id, ref.attempt, claim_ok, claim_ok ? "" : "revoked"});
+        sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, outs));
+        return true;
+      }
+      if (env.type == msg::JobReport::kType) {
+        msg::JobReport r;
+        EXPECT_TRUE(msg::DecodeBody(env, &r).ok());
+        reports.push_back(r);
+        sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, msg::ReportAck{report_says_stop}));
+        return true;
+      }
+      return false;  // heartbeats: recorded
+    };
+  }
+  void SetUp() override {
+    AgentOptions o;
+    o.host_id = "h1";
+    o.key = host_key;
+    o.sauron_api = sauron.endpoint;
+    o.sauron_public_key = sauron.key.public_key;
+    o.elrond_endpoint = elrond.endpoint;
+    o.elrond_public_key = elrond.key.public_key;
+    o.data_dir = "/";
+    o.capacity = {1000, 1000, 1000};
+    o.hold_grace_ms = 100;
+    agent = std::make_unique<Agent>(ctx, o, std::make_shared<SimWorkloadFactory>());
+    ASSERT_TRUE(agent->Start().ok());
+    ASSERT_TRUE(RunUntil([&] { return agent->welcomed() && elrond_hello(); }));
+  }
+  bool elrond_hello() {
+    for (auto& r : elrond.got) {
+      if (r.env.type == msg::StriderHello::kType && r.from == "h1") return true;
+    }
+    return false;
+  }
+  template <typename P>
+  bool RunUntil(P pred, int timeout_ms = 5000) {
+    int64_t end = MonotonicMs() + timeout_ms;
+    while (!pred() && MonotonicMs() < end) {
+      agent->RunOnce(2);
+      sauron.Drain();
+      elrond.Drain();
+    }
+    return pred();
+  }
+  void RunFor(int ms) {
+    RunUntil([] { return false; }, ms);
+  }
+  template <typename T>
+  void Announce(int64_t auction, std::vector<msg::AnnouncedJob> jobs) {
+    msg::Announce a{auction, 50, std::move(jobs)};
+    elrond.SendTo("h1", msg::Encode(a));
+  }
+  static msg::AnnouncedJob AJob(const std::string& id, int64_t ram) {
+    msg::AnnouncedJob j;
+    j.job_id = id;
+    j.service = id;
+    j.kind = "deploy";
+    j.resources = {ram, 10, 10};
+    return j;
+  }
+  static msg::AwardedJob Awarded(const std::string& id, int64_t ram, int64_t attempt = 1) {
+    msg::AwardedJob a;
+    a.spec.id = id;
+    a.spec.service = id;
+    a.spec.resources = {ram, 10, 10};
+    a.spec.command = {"sim"};
+    a.attempt = attempt;
+    return a;
+  }
+  std::vector<msg::Outcome> AckResults() {
+    std::vector<msg::Outcome> out;
+    for (auto& a : elrond.All<msg::Ack>()) out.insert(out.end(), a.results.begin(), a.results.end());
+    return out;
+  }
+
+  zmq::context_t ctx;
+  transport::ZapAuthenticator zap;
+  FakeDaemon sauron, elrond;
+  transport::CurveKeypair host_key;
+  std::unique_ptr<Agent> agent;
+  std::vector<msg::HostHello> hellos;
+  std::vector<msg::ClaimRequest> claims;
+  std::vector<msg::JobReport> reports;
+  bool claim_ok = true;
+  bool report_says_stop = false;
+};
+
+TEST_F(AgentTest, HelloCarriesConnectionEndpointAndHeartbeatsFollow) {
+  ASSERT_EQ(hellos.size(), 1u);
+  EXPECT_EQ(hellos[0].host_id, "h1");
+  EXPECT_NE(hellos[0].conn_endpoint.find("127.0.0.1:"), std::string::npos);
+  EXPECT_EQ(hellos[0].capacity.ram_mb, 1000);
+  ASSERT_TRUE(RunUntil([&] { return sauron.All<msg::Heartbeat>().size() >= 3; }));
+  auto hb = sauron.All<msg::Heartbeat>();
+  EXPECT_EQ(hb[0].host_id, "h1");
+  EXPECT_EQ(hb[0].free.ram_mb, 1000);
+  EXPECT_LT(hb[0].seq, hb[1].seq);
+}
+
+TEST_F(AgentTest, BidsOncePerBatchAndDeclinesWhatBreaksItsRules) {
+  auto build = AJob("build-1", 100);
+  build.rules.constraints = {{"role", "build"}};
+  auto big = AJob("big", 5000);
+  Announce<void>(7, {AJob("web-1", 100), build, big});
+  ASSERT_TRUE(RunUntil([&] { return !elrond.All<msg::Bid>().empty(); }));
+  auto bids = elrond.All<msg::Bid>();
+  ASSERT_EQ(bids.size(), 1u);
+  EXPECT_EQ(bids[0].auction_id, 7);
+  EXPECT_EQ(bids[0].host_id, "h1");
+  EXPECT_EQ(bids[0].free.ram_mb, 1000);
+  EXPECT_DOUBLE_EQ(bids[0].score, 1.0);
+  ASSERT_EQ(bids[0].declines.size(), 2u);
+  EXPECT_EQ(bids[0].declines[0].job_id, "build-1");
+  EXPECT_EQ(bids[0].declines[1].job_id, "big");
+}
+
+TEST_F(AgentTest, OpenBidHoldsResourcesAgainstConcurrentAuctions) {
+  Announce<void>(1, {AJob("a", 600)});
+  ASSERT_TRUE(RunUntil([&] { return elrond.All<msg::Bid>().size() == 1; }));
+  Announce<void>(2, {AJob("b", 600)});
+  ASSERT_TRUE(RunUntil([&] { return elrond.All<msg::Bid>().size() == 2; }));
+  auto bids = elrond.All<msg::Bid>();
+  EXPECT_EQ(bids[1].free.ram_mb, 400);
+  ASSERT_EQ(bids[1].declines.size(), 1u);  // b no longer fits while a's bid is open
+  RunFor(300);                             // hold expires (2 x 50 + 100 ms)
+  Announce<void>(3, {AJob("c", 600)});
+  ASSERT_TRUE(RunUntil([&] { return elrond.All<msg::Bid>().size() == 3; }));
+  EXPECT_EQ(elrond.All<msg::Bid>()[2].free.ram_mb, 1000);
+}
+
+TEST_F(AgentTest, AwardIsClaimedThenStartedThenAcked) {
+  Announce<void>(1, {AJob("web-1", 300)});
+  ASSERT_TRUE(RunUntil([&] { return elrond.All<msg::Bid>().size() == 1; }));
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {Awarded("web-1", 300)}}));
+  ASSERT_TRUE(RunUntil([&] { return !AckResults().empty(); }));
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0].claims[0].job_id, "web-1");
+  auto acks = AckResults();
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_TRUE(acks[0].ok);
+  EXPECT_EQ(agent->running_jobs(), 1u);
+  EXPECT_EQ(agent->Free().ram_mb, 700);
+  ASSERT_TRUE(RunUntil([&] { return reports.size() >= 2; }));
+  EXPECT_EQ(reports[0].run_state, "starting");
+  EXPECT_EQ(reports[1].run_state, "running");
+  EXPECT_EQ(reports[1].attempt, 1);
+}
+
+TEST_F(AgentTest, RefusedClaimNeverStartsAndReleasesReservation) {
+  claim_ok = false;
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {Awarded("web-1", 300)}}));
+  ASSERT_TRUE(RunUntil([&] { return !AckResults().empty(); }));
+  auto acks = AckResults();
+  EXPECT_FALSE(acks[0].ok);
+  EXPECT_NE(acks[0].reason.find("claim refused"), std::string::npos);
+  EXPECT_EQ(agent->running_jobs(), 0u);
+  EXPECT_EQ(agent->Free().ram_mb, 1000);
+  RunFor(50);
+  EXPECT_TRUE(reports.empty());
+}
+
+TEST_F(AgentTest, AwardThatNoLongerFitsIsRefused) {
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {Awarded("a", 600), Awarded("b", 600)}}));
+  ASSERT_TRUE(RunUntil([&] { return AckResults().size() == 2; }));
+  auto acks = AckResults();
+  int ok = 0;
+  for (auto& o : acks) {
+    if (o.ok) ++ok;
+    else EXPECT_NE(o.reason.find("insufficient"), std::string::npos);
+  }
+  EXPECT_EQ(ok, 1);
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0].claims.size(), 1u);  // only the admitted job is claimed
+  EXPECT_EQ(agent->counters().Get("award_refused"), 1);
+}
+
+TEST_F(AgentTest, HaAwardForServiceAlreadyHereIsRefused) {
+  auto a = Awarded("db-1", 100);
+  a.spec.service = "db";
+  a.spec.rules.ha = true;
+  auto b = Awarded("db-2", 100);
+  b.spec.service = "db";
+  b.spec.rules.ha = true;
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {a, b}}));
+  ASSERT_TRUE(RunUntil([&] { return AckResults().size() == 2; }));
+  for (auto& o : AckResults()) EXPECT_EQ(o.ok, o.job_id == "db-1") << o.job_id << " " << o.reason;
+}
+
+TEST_F(AgentTest, AwardForAnotherHostIsRejectedAndCounted) {
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h2", {Awarded("web-1", 300)}}));
+  ASSERT_TRUE(RunUntil([&] { return agent->counters().Get("rx.host_mismatch") == 1; }));
+  RunFor(50);
+  EXPECT_TRUE(claims.empty());
+  EXPECT_TRUE(AckResults().empty());
+}
+
+TEST_F(AgentTest, MalformedAndUnknownMessagesAreCountedAndSurvived) {
+  elrond.SendTo("h1", "\x93\x01\x02");  // truncated msgpack
+  elrond.SendTo("h1", msg::Encode(msg::StriderHello{"x"}));  // not for a strider
+  msgpack::sbuffer buf;  // an announce whose body has the wrong shape
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(4);
+  pk.pack(1);
+  pk.pack(std::string("auction.announce"));
+  pk.pack(0);
+  pk.pack_map(1);
+  pk.pack(std::string("jobs"));
+  pk.pack(std::string("not a list"));
+  elrond.SendTo("h1", std::string(buf.data(), buf.size()));
+  ASSERT_TRUE(RunUntil([&] {
+    return agent->counters().Get("rx.malformed") == 2 && agent->counters().Get("rx.unknown_type") == 1;
+  }));
+  Announce<void>(9, {AJob("web-1", 100)});  // still bids afterwards
+  ASSERT_TRUE(RunUntil([&] { return elrond.All<msg::Bid>().size() == 1; }));
+}
+
+TEST_F(AgentTest, ReportAckStopFencesTheJob) {
+  report_says_stop = true;
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {Awarded("web-1", 300)}}));
+  ASSERT_TRUE(RunUntil([&] { return !AckResults().empty(); }));
+  ASSERT_TRUE(RunUntil([&] { return agent->running_jobs() == 0; }));
+  EXPECT_EQ(agent->Free().ram_mb, 1000);
+  EXPECT_GE(agent->counters().Get("jobs_stopped"), 1);
+}
+
+TEST_F(AgentTest, DuplicateAwardIsAckedWithoutSecondStart) {
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {Awarded("web-1", 300)}}));
+  ASSERT_TRUE(RunUntil([&] { return AckResults().size() == 1; }));
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {Awarded("web-1", 300)}}));
+  ASSERT_TRUE(RunUntil([&] { return AckResults().size() == 2; }));
+  EXPECT_TRUE(AckResults()[1].ok);
+  EXPECT_EQ(claims.size(), 1u);
+  EXPECT_EQ(agent->counters().Get("jobs_started"), 1);
+}
+
+}  // namespace
+}  // namespace rv::strider

@@ -1,0 +1,59 @@
+#include "strider/bidder.h"
+
+#include <algorithm>
+
+#include "strider/reservations.h"
+
+namespace rv::strider {
+namespace {
+
+double Fraction(int64_t free, int64_t cap) {
+  if (cap <= 0) return 0;
+  return std::clamp(static_cast<double>(free) / static_cast<double>(cap), 0.0, 1.0);
+}
+
+}  // namespace
+
+double Score(const msg::Resources& free, const msg::Resources& capacity) {
+  return (Fraction(free.ram_mb, capacity.ram_mb) + Fraction(free.disk_mb, capacity.disk_mb)) / 2.0;
+}
+
+std::optional<std::string> DeclineReason(const BidderView& view, const msg::AnnouncedJob& job) {
+  const auto& r = job.resources;
+  if (r.ram_mb < 0 || r.disk_mb < 0 || r.cpu_millis < 0) return "invalid: negative resource request";
+  for (const auto& [k, v] : job.rules.constraints) {
+    auto it = view.labels.find(k);
+    if (it == view.labels.end()) return "constraint " + k + "=" + v + ": host has no label " + k;
+    if (it->second != v) return "constraint " + k + "=" + v + ": host has " + k + "=" + it->second;
+  }
+  if (job.rules.ha && !job.service.empty() && view.services.count(job.service)) {
+    return "ha: host already runs a replica of " + job.service;
+  }
+  if (r.ram_mb > view.free.ram_mb) {
+    return "ram: want " + std::to_string(r.ram_mb) + "MB, free " + std::to_string(view.free.ram_mb) + "MB";
+  }
+  if (r.disk_mb > view.free.disk_mb) {
+    return "disk: want " + std::to_string(r.disk_mb) + "MB, free " + std::to_string(view.free.disk_mb) + "MB";
+  }
+  if (r.cpu_millis > view.free.cpu_millis) {
+    return "cpu: want " + std::to_string(r.cpu_millis) + "m, free " + std::to_string(view.free.cpu_millis) + "m";
+  }
+  return std::nullopt;
+}
+
+BidDecision DecideBid(const BidderView& view, const std::vector<msg::AnnouncedJob>& jobs) {
+  BidDecision d;
+  d.score = Score(view.free, view.capacity);
+  msg::Resources want;
+  for (const auto& job : jobs) {
+    if (auto why = DeclineReason(view, job)) {
+      d.declines.push_back(msg::Decline{job.job_id, *why});
+    } else {
+      want = Add(want, job.resources);
+    }
+  }
+  d.hold = Min(want, view.free);
+  return d;
+}
+
+}  // namespace rv::strider

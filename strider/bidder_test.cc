@@ -1,0 +1,103 @@
+#include "strider/bidder.h"
+
+#include <gtest/gtest.h>
+
+namespace rv::strider {
+namespace {
+
+BidderView View() {
+  BidderView v;
+  v.capacity = {1000, 2000, 4000};
+  v.free = {500, 1000, 4000};
+  v.labels = {{"zone", "a"}, {"role", "app"}};
+  v.services = {"db"};
+  return v;
+}
+
+msg::AnnouncedJob Job(const std::string& id, int64_t ram = 100) {
+  msg::AnnouncedJob j;
+  j.job_id = id;
+  j.attempt = 0;
+  j.service = id;
+  j.resources = {ram, 10, 100};
+  return j;
+}
+
+TEST(Bidder, ScoreIsMeanFreeFraction) {
+  EXPECT_DOUBLE_EQ(Score({500, 1000, 0}, {1000, 2000, 0}), 0.5);
+  EXPECT_DOUBLE_EQ(Score({1000, 2000, 0}, {1000, 2000, 0}), 1.0);
+  EXPECT_DOUBLE_EQ(Score({0, 0, 0}, {1000, 2000, 0}), 0.0);
+  EXPECT_DOUBLE_EQ(Score({1000, 0, 0}, {1000, 2000, 0}), 0.5);
+  EXPECT_DOUBLE_EQ(Score({5, 5, 0}, {0, 0, 0}), 0.0);        // no capacity: no room
+  EXPECT_DOUBLE_EQ(Score({5000, 2000, 0}, {1000, 2000, 0}), 1.0);  // clamped
+}
+
+TEST(Bidder, AcceptsWhatFits) {
+  EXPECT_FALSE(DeclineReason(View(), Job("web")).has_value());
+}
+
+TEST(Bidder, DeclinesTooMuchRam) {
+  auto why = DeclineReason(View(), Job("web", 501));
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->rfind("ram", 0), 0u) << *why;
+}
+
+TEST(Bidder, DeclinesTooMuchDisk) {
+  auto j = Job("web");
+  j.resources.disk_mb = 1001;
+  auto why = DeclineReason(View(), j);
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->rfind("disk", 0), 0u) << *why;
+}
+
+TEST(Bidder, DeclinesTooMuchCpu) {
+  auto j = Job("web");
+  j.resources.cpu_millis = 4001;
+  auto why = DeclineReason(View(), j);
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->rfind("cpu", 0), 0u) << *why;
+}
+
+TEST(Bidder, DeclinesNegativeRequest) {
+  auto j = Job("web", -1);
+  EXPECT_TRUE(DeclineReason(View(), j).has_value());
+}
+
+TEST(Bidder, DeclinesUnmetConstraint) {
+  auto j = Job("build");
+  j.rules.constraints = {{"role", "build"}};
+  auto why = DeclineReason(View(), j);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("role=build"), std::string::npos) << *why;
+  j.rules.constraints = {{"gpu", "yes"}};
+  why = DeclineReason(View(), j);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("no label gpu"), std::string::npos) << *why;
+  j.rules.constraints = {{"zone", "a"}, {"role", "app"}};
+  EXPECT_FALSE(DeclineReason(View(), j).has_value());
+}
+
+TEST(Bidder, DeclinesHaReplicaOfServiceItHolds) {
+  auto j = Job("db-2");
+  j.service = "db";
+  j.rules.ha = true;
+  auto why = DeclineReason(View(), j);
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->rfind("ha", 0), 0u);
+  j.rules.ha = false;  // not HA: replicas may share a host
+  EXPECT_FALSE(DeclineReason(View(), j).has_value());
+}
+
+TEST(Bidder, OneBidPerBatchWithHoldCappedAtFree) {
+  std::vector<msg::AnnouncedJob> batch = {Job("a", 200), Job("b", 200), Job("c", 900), Job("d", 200)};
+  BidDecision d = DecideBid(View(), batch);
+  EXPECT_DOUBLE_EQ(d.score, 0.5);
+  ASSERT_EQ(d.declines.size(), 1u);
+  EXPECT_EQ(d.declines[0].job_id, "c");
+  EXPECT_EQ(d.hold.ram_mb, 500);   // 600 wanted, 500 free
+  EXPECT_EQ(d.hold.disk_mb, 30);
+  EXPECT_EQ(d.hold.cpu_millis, 300);
+}
+
+}  // namespace
+}  // namespace rv::strider

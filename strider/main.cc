@@ -1,0 +1,126 @@
+// strider: the host agent daemon. One per host.
+//
+//   strider --pod pod.json --host-id h1 --key keys/h1.key [--data-dir DIR]
+//           [--address IP] [--capacity-ram-mb N --capacity-disk-mb N --capacity-cpu-millis N]
+//           [--sauron-api EP --sauron-pub EP --elrond EP] [--log-level info]
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <filesystem>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/transport/curve.h"
+#include "common/transport/keys.h"
+#include "strider/agent.h"
+#include "strider/process_workload.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+rv::Result<std::string> ServerKey(const rv::PodConfig& cfg, const std::string& inline_key, const std::string& name) {
+  if (!inline_key.empty()) {
+    if (!rv::transport::IsValidZ85Key(inline_key)) return rv::Status::Invalid(name + ".public_key is not a Z85 key");
+    return inline_key;
+  }
+  auto k = rv::transport::LoadPublicKey(cfg.KeyPath(name) + ".pub");
+  if (k.ok()) return k;
+  return rv::transport::LoadPublicKey(cfg.KeyPath(name));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"strider: the Rivendell host agent"};
+  std::string pod_path = "pod/pod.json", host_id, key_path, data_dir, address = "127.0.0.1", level = "info";
+  std::string sauron_api, sauron_pub, elrond_ep;
+  rv::strider::CapacityOverride cap;
+  int heartbeat_ms = 0, stop_grace_ms = 5000;
+  app.add_option("--pod", pod_path, "pod config (pod.json)");
+  app.add_option("--host-id", host_id, "this host's id, as enrolled")->required();
+  app.add_option("--key", key_path, "this host's CURVE key pair file (default <pod_dir>/keys/<host-id>.key)");
+  app.add_option("--data-dir", data_dir, "job logs and state (default <pod_dir>/hosts/<host-id>)");
+  app.add_option("--address", address, "underlay address other hosts reach this one at");
+  app.add_option("--capacity-ram-mb", cap.ram_mb, "claim this much RAM (simulation; default: measured)");
+  app.add_option("--capacity-disk-mb", cap.disk_mb, "claim this much disk (simulation; default: measured)");
+  app.add_option("--capacity-cpu-millis", cap.cpu_millis, "claim this much CPU (default: cores x 1000)");
+  app.add_option("--sauron-api", sauron_api, "override sauron.api from the pod config");
+  app.add_option("--sauron-pub", sauron_pub, "override sauron.pub from the pod config");
+  app.add_option("--elrond", elrond_ep, "override elrond.endpoint from the pod config");
+  app.add_option("--heartbeat-ms", heartbeat_ms, "override the heartbeat interval sauron asks for");
+  app.add_option("--stop-grace-ms", stop_grace_ms, "SIGTERM -> SIGKILL grace when stopping a job");
+  app.add_option("--log-level", level, "trace|debug|info|warn|error");
+  CLI11_PARSE(app, argc, argv);
+  if (cap.ram_mb < 0 || cap.disk_mb < 0 || cap.cpu_millis < 0) {
+    fprintf(stderr, "strider: capacities must not be negative\n");
+    return 2;
+  }
+
+  rv::InitLogging("strider", level);
+  auto cfg = rv::LoadPodConfig(pod_path);
+  if (!cfg.ok()) {
+    spdlog::critical("{}", cfg.status().ToString());
+    return 1;
+  }
+  if (key_path.empty()) key_path = cfg->KeyPath(host_id);
+  auto key = rv::transport::LoadKeypair(key_path);
+  if (!key.ok()) {
+    spdlog::critical("{}", key.status().ToString());
+    return 1;
+  }
+  auto skey = ServerKey(*cfg, cfg->sauron.public_key, "sauron");
+  auto ekey = ServerKey(*cfg, cfg->elrond.public_key, "elrond");
+  if (!skey.ok() || !ekey.ok()) {
+    spdlog::critical("cannot load server keys: {}", (!skey.ok() ? skey.status() : ekey.status()).ToString());
+    return 1;
+  }
+  if (data_dir.empty()) data_dir = cfg->pod_dir + "/hosts/" + host_id;
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir + "/logs", ec);
+  if (ec) {
+    spdlog::critical("cannot create data dir {}: {}", data_dir, ec.message());
+    return 1;
+  }
+
+  rv::strider::AgentOptions opts;
+  opts.host_id = host_id;
+  opts.address = address;
+  opts.key = *key;
+  opts.sauron_api = sauron_api.empty() ? cfg->sauron.api : sauron_api;
+  opts.sauron_pub = sauron_pub.empty() ? cfg->sauron.pub : sauron_pub;
+  opts.sauron_public_key = *skey;
+  opts.elrond_endpoint = elrond_ep.empty() ? cfg->elrond.endpoint : elrond_ep;
+  opts.elrond_public_key = *ekey;
+  opts.data_dir = data_dir;
+  opts.capacity = cap;
+  opts.heartbeat_ms = heartbeat_ms;
+  opts.zmtp_heartbeat_ms = cfg->sauron.zmtp_heartbeat_ms;
+  opts.zmtp_timeout_ms = cfg->sauron.lost_after_ms;
+  opts.stop_grace_ms = stop_grace_ms;
+
+  rv::strider::ProcessOptions popts;
+  popts.log_dir = data_dir + "/logs";
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  zmq::context_t ctx = rv::transport::MakeContext(1, 1024);
+  {
+    rv::strider::Agent agent(ctx, opts, std::make_shared<rv::strider::ProcessWorkloadFactory>(popts));
+    if (rv::Status s = agent.Start(); !s.ok()) {
+      spdlog::critical("{}", s.ToString());
+      return 1;
+    }
+    while (!g_stop) agent.RunOnce(50);
+    spdlog::info("[{}] shutting down: stopping {} jobs", host_id, agent.running_jobs());
+    agent.Shutdown(stop_grace_ms + 1000);
+  }
+  return 0;
+}

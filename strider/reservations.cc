@@ -1,0 +1,106 @@
+#include "strider/reservations.h"
+
+#include <algorithm>
+
+namespace rv::strider {
+
+msg::Resources Add(const msg::Resources& a, const msg::Resources& b) {
+  return {a.ram_mb + b.ram_mb, a.disk_mb + b.disk_mb, a.cpu_millis + b.cpu_millis};
+}
+
+msg::Resources Sub(const msg::Resources& a, const msg::Resources& b) {
+  return {std::max<int64_t>(0, a.ram_mb - b.ram_mb), std::max<int64_t>(0, a.disk_mb - b.disk_mb),
+          std::max<int64_t>(0, a.cpu_millis - b.cpu_millis)};
+}
+
+msg::Resources Min(const msg::Resources& a, const msg::Resources& b) {
+  return {std::min(a.ram_mb, b.ram_mb), std::min(a.disk_mb, b.disk_mb), std::min(a.cpu_millis, b.cpu_millis)};
+}
+
+bool Fits(const msg::Resources& want, const msg::Resources& free) {
+  return want.ram_mb <= free.ram_mb && want.disk_mb <= free.disk_mb && want.cpu_millis <= free.cpu_millis;
+}
+
+std::string Describe(const msg::Resources& r) {
+  return "ram=" + std::to_string(r.ram_mb) + "MB disk=" + std::to_string(r.disk_mb) +
+         "MB cpu=" + std::to_string(r.cpu_millis) + "m";
+}
+
+Status Reservations::Admit(const Entry& e, const msg::Resources& base, int64_t auction_id) {
+  if (e.resources.ram_mb < 0 || e.resources.disk_mb < 0 || e.resources.cpu_millis < 0) {
+    return Status::Invalid("negative resource request");
+  }
+  Reservations without = *this;
+  without.binding_.erase(e.job_id);
+  if (e.ha) {
+    for (const auto& [id, other] : without.binding_) {
+      if (other.service == e.service) {
+        return Status::Conflict("ha: replica " + id + " of service " + e.service + " already on this host");
+      }
+    }
+  }
+  msg::Resources free = without.Free(base, auction_id);
+  if (!Fits(e.resources, free)) {
+    return Status::Conflict("insufficient resources: want " + Describe(e.resources) + ", free " + Describe(free));
+  }
+  binding_[e.job_id] = e;
+  return Status::Ok();
+}
+
+void Reservations::Release(const std::string& job_id) { binding_.erase(job_id); }
+
+const Reservations::Entry* Reservations::Find(const std::string& job_id) const {
+  auto it = binding_.find(job_id);
+  return it == binding_.end() ? nullptr : &it->second;
+}
+
+void Reservations::Hold(int64_t auction_id, const msg::Resources& r, int64_t expires_ms) {
+  holds_[auction_id] = HoldEntry{r, expires_ms};
+}
+
+int Reservations::ExpireHolds(int64_t now_ms) {
+  int n = 0;
+  for (auto it = holds_.begin(); it != holds_.end();) {
+    if (it->second.expires_ms <= now_ms) {
+      it = holds_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
+}
+
+msg::Resources Reservations::Reserved() const {
+  msg::Resources sum;
+  for (const auto& [id, e] : binding_) sum = Add(sum, e.resources);
+  return sum;
+}
+
+msg::Resources Reservations::Held(int64_t except_auction) const {
+  msg::Resources sum;
+  for (const auto& [id, h] : holds_) {
+    if (id != except_auction) sum = Add(sum, h.resources);
+  }
+  return sum;
+}
+
+msg::Resources Reservations::Free(const msg::Resources& base, int64_t except_auction) const {
+  return Sub(Sub(base, Reserved()), Held(except_auction));
+}
+
+std::set<std::string> Reservations::Services() const {
+  std::set<std::string> s;
+  for (const auto& [id, e] : binding_) {
+    if (!e.service.empty()) s.insert(e.service);
+  }
+  return s;
+}
+
+std::vector<Reservations::Entry> Reservations::Entries() const {
+  std::vector<Entry> v;
+  for (const auto& [id, e] : binding_) v.push_back(e);
+  return v;
+}
+
+}  // namespace rv::strider

@@ -1,0 +1,77 @@
+// Reservations: this host's own ledger of what it has promised, and the last
+// guard against over-commit.
+//
+// Two kinds of entries:
+//  * binding reservations, one per job this host has admitted (an award it
+//    accepted, a job it runs). They last until the job is released.
+//  * tentative holds, one per open auction this host bid in: while elrond
+//    decides, the resources the bid offered are held so that a concurrent
+//    auction sees less free and cannot be promised the same RAM twice. A hold
+//    ends when that auction's award arrives or when it expires.
+//
+// free = base - binding - holds. Admit() refuses a job that does not fit in
+// base - binding - (holds of *other* auctions), with a reason; the caller acks
+// ok=false. Not thread-safe: owned by one agent.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/msg/types.h"
+#include "common/status.h"
+
+namespace rv::strider {
+
+msg::Resources Add(const msg::Resources& a, const msg::Resources& b);
+msg::Resources Sub(const msg::Resources& a, const msg::Resources& b);  // floors at 0
+bool Fits(const msg::Resources& want, const msg::Resources& free);
+msg::Resources Min(const msg::Resources& a, const msg::Resources& b);
+std::string Describe(const msg::Resources& r);
+
+class Reservations {
+ public:
+  struct Entry {
+    std::string job_id;
+    int64_t attempt = 0;
+    std::string service;
+    bool ha = false;
+    msg::Resources resources;
+  };
+
+  // Binding reservation for one job. `auction_id` names the auction whose hold
+  // this award converts (0: none, e.g. a job sauron told us to keep). Refuses
+  // (Conflict, with a reason) if the job does not fit, or if it is an HA
+  // replica of a service this host already holds. Re-admitting the same job id
+  // replaces its entry (a newer attempt of a job we already hold).
+  Status Admit(const Entry& e, const msg::Resources& base, int64_t auction_id = 0);
+  void Release(const std::string& job_id);
+  bool Has(const std::string& job_id) const { return binding_.count(job_id) != 0; }
+  const Entry* Find(const std::string& job_id) const;
+
+  void Hold(int64_t auction_id, const msg::Resources& r, int64_t expires_ms);
+  void ReleaseHold(int64_t auction_id) { holds_.erase(auction_id); }
+  // Drops holds whose deadline passed; returns how many.
+  int ExpireHolds(int64_t now_ms);
+  size_t open_holds() const { return holds_.size(); }
+
+  msg::Resources Reserved() const;
+  msg::Resources Held(int64_t except_auction = 0) const;
+  // base - binding - holds (except `except_auction`).
+  msg::Resources Free(const msg::Resources& base, int64_t except_auction = 0) const;
+  // Services with a binding reservation here (for HA anti-affinity).
+  std::set<std::string> Services() const;
+  std::vector<Entry> Entries() const;
+
+ private:
+  struct HoldEntry {
+    msg::Resources resources;
+    int64_t expires_ms = 0;
+  };
+  std::map<std::string, Entry> binding_;
+  std::map<int64_t, HoldEntry> holds_;
+};
+
+}  // namespace rv::strider

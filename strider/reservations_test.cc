@@ -1,0 +1,75 @@
+#include "strider/reservations.h"
+
+#include <gtest/gtest.h>
+
+namespace rv::strider {
+namespace {
+
+const msg::Resources kBase{1000, 1000, 1000};
+
+Reservations::Entry Job(const std::string& id, int64_t ram, const std::string& service = "", bool ha = false) {
+  return Reservations::Entry{id, 1, service, ha, msg::Resources{ram, 10, 10}};
+}
+
+TEST(Reservations, RefusesOverCommit) {
+  Reservations r;
+  ASSERT_TRUE(r.Admit(Job("a", 600), kBase).ok());
+  Status s = r.Admit(Job("b", 500), kBase);
+  EXPECT_EQ(s.code(), Status::Code::kConflict);
+  EXPECT_NE(s.message().find("insufficient"), std::string::npos);
+  EXPECT_TRUE(r.Admit(Job("b", 400), kBase).ok());
+  EXPECT_EQ(r.Free(kBase).ram_mb, 0);
+  r.Release("a");
+  EXPECT_EQ(r.Free(kBase).ram_mb, 600);
+  EXPECT_TRUE(r.Admit(Job("c", 600), kBase).ok());
+}
+
+TEST(Reservations, ReadmitSameJobReplacesIt) {
+  Reservations r;
+  ASSERT_TRUE(r.Admit(Job("a", 800), kBase).ok());
+  EXPECT_TRUE(r.Admit(Job("a", 900), kBase).ok());
+  EXPECT_EQ(r.Reserved().ram_mb, 900);
+}
+
+TEST(Reservations, RefusesSecondHaReplica) {
+  Reservations r;
+  ASSERT_TRUE(r.Admit(Job("web-1", 10, "web", true), kBase).ok());
+  Status s = r.Admit(Job("web-2", 10, "web", true), kBase);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("ha"), std::string::npos);
+  EXPECT_TRUE(r.Admit(Job("api-1", 10, "api", true), kBase).ok());
+  EXPECT_TRUE(r.Admit(Job("web-3", 10, "web", false), kBase).ok());  // not HA: may share
+}
+
+TEST(Reservations, RejectsNegativeRequest) {
+  Reservations r;
+  EXPECT_FALSE(r.Admit(Job("a", -5), kBase).ok());
+}
+
+TEST(Reservations, HoldsShrinkFreeForOtherAuctionsOnly) {
+  Reservations r;
+  r.Hold(7, msg::Resources{700, 0, 0}, 1000);
+  EXPECT_EQ(r.Free(kBase).ram_mb, 300);
+  EXPECT_EQ(r.Free(kBase, 7).ram_mb, 1000);
+  // The award of auction 7 converts its own hold...
+  EXPECT_TRUE(r.Admit(Job("a", 700), kBase, 7).ok());
+  // ...but a concurrent auction cannot take what auction 7 holds.
+  r.Hold(8, msg::Resources{200, 0, 0}, 1000);
+  EXPECT_FALSE(r.Admit(Job("b", 200), kBase, 7).ok());
+  r.ReleaseHold(7);
+  EXPECT_TRUE(r.Admit(Job("b", 100), kBase, 8).ok());
+  EXPECT_FALSE(r.Admit(Job("c", 300), kBase, 9).ok());  // 8's hold still counts
+}
+
+TEST(Reservations, HoldsExpire) {
+  Reservations r;
+  r.Hold(1, msg::Resources{500, 0, 0}, 100);
+  r.Hold(2, msg::Resources{100, 0, 0}, 200);
+  EXPECT_EQ(r.ExpireHolds(150), 1);
+  EXPECT_EQ(r.Held().ram_mb, 100);
+  EXPECT_EQ(r.ExpireHolds(250), 1);
+  EXPECT_EQ(r.open_holds(), 0u);
+}
+
+}  // namespace
+}  // namespace rv::strider

@@ -1,0 +1,55 @@
+// Workload: one job's running thing on this host, as the agent sees it.
+//
+// The agent does not care whether a job is a plain process, a runc container or
+// nothing at all (simulation): it calls Start once, Stop when the job is no
+// longer this host's, and Poll from its loop; the workload reports every state
+// change through the callback given at creation:
+//
+//   starting -> running -> exited(detail "code N" / "signal N")   [-> starting ... restart]
+//   starting -> failed(reason)                                     [-> starting ... restart]
+//   any      -> stopped                                            (after Stop; final)
+//
+// Restart policy and backoff belong to the workload (it knows when its thing
+// died). Callbacks are invoked from Start/Stop/Poll on the caller's thread and
+// must not destroy the workload. A workload is done() once stopped, or once it
+// exited/failed and its policy says not to restart.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/msg/types.h"
+#include "common/status.h"
+
+namespace rv::strider {
+
+enum class RunState { kNone, kStarting, kRunning, kExited, kFailed, kStopped };
+const char* RunStateName(RunState s);
+
+using StateCallback = std::function<void(RunState state, const std::string& detail)>;
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  // Starts the job. `secrets` are extra environment variables never logged.
+  // An error here is also reported as failed(reason).
+  virtual Status Start(const msg::JobSpec& spec, const std::map<std::string, std::string>& secrets) = 0;
+  // Asks the job to stop: SIGTERM (or the runtime's equivalent), then after
+  // `grace` a hard kill. Reports stopped when it is gone.
+  virtual void Stop(std::chrono::milliseconds grace) = 0;
+  // Drives timers (restart backoff, kill deadline, log bounds) and reaping.
+  virtual void Poll(int64_t now_ms) = 0;
+  virtual RunState state() const = 0;
+  virtual bool done() const = 0;
+};
+
+class WorkloadFactory {
+ public:
+  virtual ~WorkloadFactory() = default;
+  virtual std::unique_ptr<Workload> Create(const msg::JobSpec& spec, StateCallback on_state) = 0;
+};
+
+}  // namespace rv::strider
