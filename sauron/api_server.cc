@@ -1,0 +1,353 @@
+#include "sauron/api_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "common/msg/protocol.h"
+#include "common/transport/curve.h"
+#include "common/transport/rpc_client.h"
+
+namespace rv::sauron {
+namespace {
+
+constexpr int64_t kLogEveryMs = 1000;
+constexpr int64_t kSecurityEventEveryMs = 1000;
+
+bool IsHostUser(const std::string& user) { return !user.empty() && user != "admin" && user != "elrond"; }
+
+// Safe to log: printable, bounded.
+std::string Clean(const std::string& s, size_t max = 64) {
+  std::string out;
+  for (char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
+
+std::string Gets(const zmq::message_t& m, const char* prop) {
+  try {
+    const char* v = zmq_msg_gets(const_cast<zmq_msg_t*>(m.handle()), prop);
+    return v ? v : "";
+  } catch (...) {
+    return "";
+  }
+}
+
+}  // namespace
+
+uint64_t PeekReqId(const void* data, size_t size) {
+  if (size == 0 || size > msg::kMaxMessageBytes) return 0;
+  try {
+    msgpack::unpack_limit limits(16, 1024, 1 << 20, 1 << 20, 0, 4);
+    std::size_t off = 0;
+    auto oh = msgpack::unpack(static_cast<const char*>(data), size, off, nullptr, nullptr, limits);
+    const msgpack::object& root = oh.get();
+    if (root.type != msgpack::type::ARRAY || root.via.array.size < 3) return 0;
+    const msgpack::object& id = root.via.array.ptr[2];
+    return id.type == msgpack::type::POSITIVE_INTEGER ? id.via.u64 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+ApiServer::ApiServer(zmq::context_t& ctx, const transport::CurveKeypair& keys, ApiDeps deps)
+    : router_(ctx, zmq::socket_type::router), d_(std::move(deps)) {
+  transport::SetDefaults(router_);
+  transport::MakeCurveServer(router_, keys);
+  monitor_ = std::make_unique<transport::ConnectionMonitor>(ctx, router_);
+}
+
+ApiServer::~ApiServer() = default;
+
+Status ApiServer::Bind(const std::string& endpoint, int zmtp_heartbeat_ms, int lost_after_ms) {
+  try {
+    if (zmtp_heartbeat_ms > 0) transport::SetHeartbeat(router_, zmtp_heartbeat_ms, lost_after_ms);
+    router_.bind(endpoint);
+    endpoint_ = router_.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable("cannot bind api on " + endpoint + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+bool ApiServer::LogAllowed(const std::string& key) {
+  int64_t now = MonotonicMs();
+  auto it = last_log_ms_.find(key);
+  if (it != last_log_ms_.end() && now - it->second < kLogEveryMs) {
+    ++suppressed_[key];
+    return false;
+  }
+  if (last_log_ms_.size() > 4096) last_log_ms_.clear();  // bounded, whatever peers do
+  last_log_ms_[key] = now;
+  if (auto s = suppressed_.find(key); s != suppressed_.end()) {
+    spdlog::warn("({} similar messages suppressed for {})", s->second, key);
+    suppressed_.erase(s);
+  }
+  return true;
+}
+
+void ApiServer::Refuse(const std::string& user, const std::string& what) {
+  d_.counters->Add("api.refused");
+  if (LogAllowed("refused:" + user)) spdlog::warn("refused request from '{}': {}", Clean(user), what);
+  int64_t now = MonotonicMs();
+  auto it = last_security_ms_.find(user);
+  if (it != last_security_ms_.end() && now - it->second < kSecurityEventEveryMs) return;
+  if (last_security_ms_.size() > 4096) last_security_ms_.clear();
+  last_security_ms_[user] = now;
+  std::string host = IsHostUser(user) ? user : "";
+  Status s = d_.store->AppendEvent("security.refused", host, "", 0, Clean(user) + ": " + what, WallMs());
+  if (!s.ok()) spdlog::error("cannot record security event: {}", s.message());
+}
+
+void ApiServer::DrainMonitor(int64_t now_mono_ms) {
+  while (auto ev = monitor_->Next()) {
+    if (ev->kind == transport::ConnEvent::kHandshakeFailed) {
+      d_.counters->Add("api.handshake_failed");
+      continue;
+    }
+    d_.liveness->OnConnEvent(*ev, now_mono_ms);
+  }
+}
+
+int ApiServer::DrainRequests(int max) {
+  int n = 0;
+  for (; n < max; ++n) {
+    std::vector<zmq::message_t> frames;
+    try {
+      zmq::message_t first;
+      if (!router_.recv(first, zmq::recv_flags::dontwait)) break;
+      bool more = first.more();
+      frames.push_back(std::move(first));
+      while (more && frames.size() < 64) {
+        zmq::message_t m;
+        if (!router_.recv(m, zmq::recv_flags::none)) break;
+        more = m.more();
+        frames.push_back(std::move(m));
+      }
+      while (more) {  // drain an absurd multipart message
+        zmq::message_t m;
+        if (!router_.recv(m, zmq::recv_flags::none)) break;
+        more = m.more();
+      }
+    } catch (const zmq::error_t& e) {
+      spdlog::error("api recv: {}", e.what());
+      break;
+    }
+    // A DEALER's message arrives as [routing id][body].
+    if (frames.size() != 2) {
+      d_.counters->Add("api.bad_frames");
+      if (LogAllowed("bad_frames")) spdlog::warn("dropped a message of {} frames (want 2)", frames.size());
+      continue;
+    }
+    std::string user = Gets(frames[1], "User-Id");
+    std::string peer_ip = Gets(frames[1], "Peer-Address");
+    std::string reply = Handle(user, peer_ip, frames[1].data(), frames[1].size());
+    if (reply.empty()) continue;
+    try {
+      router_.send(frames[0], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      router_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+      d_.counters->Add("api.reply_failed");
+      if (LogAllowed("reply_failed")) spdlog::warn("cannot reply to '{}': {}", Clean(user), e.what());
+    }
+  }
+  return n;
+}
+
+std::string ApiServer::Handle(const std::string& user, const std::string& peer_ip, const void* data, size_t size) {
+  d_.counters->Add("api.messages");
+  auto env = msg::DecodeEnvelope(data, size);
+  if (!env.ok()) {
+    const std::string& why = env.status().message();
+    bool version = why.rfind("unsupported protocol version", 0) == 0;
+    d_.counters->Add(version ? "api.bad_version" : "api.undecodable");
+    if (LogAllowed("undecodable:" + user)) {
+      spdlog::warn("rejected a message from '{}' ({} bytes): {}", Clean(user), size, why);
+    }
+    uint64_t req_id = PeekReqId(data, size);
+    return req_id ? transport::EncodeReply(req_id, Status::Invalid(why)) : "";
+  }
+  auto r = Dispatch(user, peer_ip, *env);
+  if (!r.ok()) {
+    if (r.status().code() == Status::Code::kInvalid) d_.counters->Add("api.invalid");
+    if (r.status().code() == Status::Code::kInternal || r.status().code() == Status::Code::kIo) {
+      spdlog::error("{} from '{}' failed: {}", Clean(env->type), Clean(user), r.status().message());
+    } else if (LogAllowed("failed:" + env->type)) {
+      spdlog::info("{} from '{}' refused: {}", Clean(env->type), Clean(user), r.status().message());
+    }
+    return env->req_id ? transport::EncodeReply(env->req_id, r.status()) : "";
+  }
+  return env->req_id ? *r : "";
+}
+
+// Returns the reply bytes for env.req_id (which may be 0: the caller drops it).
+Result<std::string> ApiServer::Dispatch(const std::string& user, const std::string& peer_ip,
+                                        const msg::Envelope& env) {
+  const std::string& type = env.type;
+  const uint64_t id = env.req_id;
+  int64_t now = WallMs();
+  auto decode = [&](auto* body) -> Status {
+    Status s = msg::DecodeBody(env, body);
+    if (!s.ok()) {
+      d_.counters->Add("api.malformed");
+      if (LogAllowed("malformed:" + user)) spdlog::warn("malformed {} from '{}': {}", Clean(type), Clean(user), s.message());
+    }
+    return s;
+  };
+  auto deny = [&](const std::string& what) -> Status {
+    Refuse(user, what);
+    return Status::Denied(what);
+  };
+  // A host's message must name the host it comes from.
+  auto check_host = [&](const std::string& host_id) -> Status {
+    if (host_id != user) {
+      return deny("host '" + Clean(user) + "' sent " + type + " as host '" + Clean(host_id) + "'");
+    }
+    d_.liveness->OnMessage(user, MonotonicMs());
+    return Status::Ok();
+  };
+  auto role_of = [](const std::string& t) -> std::string {
+    auto dot = t.find('.');
+    return dot == std::string::npos ? "" : t.substr(0, dot);
+  };
+  static const std::map<std::string, bool> kKnown = {
+      {msg::HostHello::kType, true},     {msg::Heartbeat::kType, true},     {msg::ClaimRequest::kType, true},
+      {msg::JobReport::kType, true},     {msg::SnapshotRequest::kType, true}, {msg::AwardRecordRequest::kType, true},
+      {msg::RevokeRequest::kType, true}, {msg::PendingReasonsRequest::kType, true}, {msg::EnrollHost::kType, true},
+      {msg::DrainHost::kType, true},     {msg::SubmitJobs::kType, true},    {msg::StopJobs::kType, true},
+      {msg::ListRequest::kType, true},
+  };
+  if (!kKnown.count(type)) {
+    d_.counters->Add("api.unknown_type");
+    if (LogAllowed("unknown:" + user)) spdlog::warn("unknown message type '{}' from '{}'", Clean(type), Clean(user));
+    return Status::Invalid("unknown message type '" + Clean(type) + "' for sauron");
+  }
+  const std::string role = role_of(type);
+  if (role == "admin" && user != "admin") return deny(type + " is for operators only");
+  if (role == "sched" && user != "elrond") return deny(type + " is for the scheduler only");
+  if ((role == "host" || role == "job") && !IsHostUser(user)) return deny(type + " is for hosts only");
+  if ((role == "host" || role == "job") && !d_.store->FindHost(user)) return deny("'" + Clean(user) + "' is not an enrolled host");
+
+  // ---- hosts ----
+  if (type == msg::HostHello::kType) {
+    msg::HostHello b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    if (Status s = check_host(b.host_id); !s.ok()) return s;
+    auto w = d_.store->HostUp(b, now);
+    if (!w.ok()) return w.status();
+    w->heartbeat_ms = d_.heartbeat_ms;
+    auto bind = d_.liveness->OnHello(user, b.conn_endpoint, peer_ip, MonotonicMs());
+    if (bind == Liveness::Bind::kAddressMismatch) {
+      d_.counters->Add("api.endpoint_mismatch");
+      spdlog::warn("host {} named connection {} but its messages come from {}", user, Clean(b.conn_endpoint), peer_ip);
+    }
+    spdlog::info("host {} up ({}), keep {} stop {}", user, Clean(b.conn_endpoint), w->keep.size(), w->stop.size());
+    return transport::EncodeReplyWith(id, *w);
+  }
+  if (type == msg::Heartbeat::kType) {
+    msg::Heartbeat b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    if (Status s = check_host(b.host_id); !s.ok()) return s;
+    Status s = d_.store->Heartbeat(user, b.free, now);
+    if (!s.ok()) {
+      d_.counters->Add("api.heartbeat_refused");
+      return s;  // a host that is not up must say hello (a request heartbeat learns so)
+    }
+    d_.counters->Add("api.heartbeats");
+    return transport::EncodeReply(id, Status::Ok());
+  }
+  if (type == msg::ClaimRequest::kType) {
+    msg::ClaimRequest b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    if (Status s = check_host(b.host_id); !s.ok()) return s;
+    msg::Outcomes out{d_.store->Claim(user, b.claims, now)};
+    return transport::EncodeReplyWith(id, out);
+  }
+  if (type == msg::JobReport::kType) {
+    msg::JobReport b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    if (Status s = check_host(b.host_id); !s.ok()) return s;
+    auto ack = d_.store->Report(b, now);
+    if (!ack.ok()) return ack.status();
+    return transport::EncodeReplyWith(id, *ack);
+  }
+
+  // ---- scheduler ----
+  if (type == msg::SnapshotRequest::kType) {
+    msg::SnapshotRequest b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    auto snap = d_.store->Snapshot(b.include_placed);
+    if (!snap.ok()) return snap.status();
+    return transport::EncodeReplyWith(id, *snap);
+  }
+  if (type == msg::AwardRecordRequest::kType) {
+    msg::AwardRecordRequest b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    return transport::EncodeReplyWith(id, msg::Outcomes{d_.store->Award(b.awards, now)});
+  }
+  if (type == msg::RevokeRequest::kType) {
+    msg::RevokeRequest b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    return transport::EncodeReplyWith(id, msg::Outcomes{d_.store->Revoke(b.items, b.reason, now)});
+  }
+  if (type == msg::PendingReasonsRequest::kType) {
+    msg::PendingReasonsRequest b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    return transport::EncodeReplyWith(id, msg::Outcomes{d_.store->SetPendingReasons(b.items, now)});
+  }
+
+  // ---- operators ----
+  if (type == msg::EnrollHost::kType) {
+    msg::EnrollHost b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    msg::HostRecord before;
+    if (auto* h = d_.store->FindHost(b.host_id)) before = *h;
+    if (Status s = d_.store->EnrollHost(b); !s.ok()) return s;
+    const msg::HostRecord* after = d_.store->FindHost(b.host_id);
+    if (after && d_.on_enrolled) d_.on_enrolled(before, *after);
+    spdlog::info("enrolled host {} (key {})", b.host_id, transport::KeyFingerprint(b.public_key));
+    return transport::EncodeReply(id, Status::Ok());
+  }
+  if (type == msg::DrainHost::kType) {
+    msg::DrainHost b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    if (Status s = d_.store->DrainHost(b.host_id, b.drain); !s.ok()) return s;
+    return transport::EncodeReply(id, Status::Ok());
+  }
+  if (type == msg::SubmitJobs::kType) {
+    msg::SubmitJobs b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    auto ids = d_.store->SubmitJobs(std::move(b.jobs), now);
+    if (!ids.ok()) return ids.status();
+    return transport::EncodeReplyWith(id, msg::JobIds{std::move(*ids)});
+  }
+  if (type == msg::StopJobs::kType) {
+    msg::StopJobs b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    return transport::EncodeReplyWith(id, msg::Outcomes{d_.store->Stop(b.job_ids, now)});
+  }
+  if (type == msg::ListRequest::kType) {
+    msg::ListRequest b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    msg::Listing out;
+    if (b.what == "hosts") {
+      out.hosts = d_.store->Hosts();
+    } else if (b.what == "jobs") {
+      auto jobs = d_.store->ListJobs({}, b.limit);
+      if (!jobs.ok()) return jobs.status();
+      out.jobs = std::move(*jobs);
+    } else if (b.what == "events") {
+      auto events = d_.store->ListEvents(b.after_seq, b.limit);
+      if (!events.ok()) return events.status();
+      out.events = std::move(*events);
+    } else if (b.what == "counters") {
+      out.counters = d_.counters->Snapshot();
+      out.counters["events.last_seq"] = d_.store->last_seq();
+      if (d_.extra_counters) d_.extra_counters(&out.counters);
+    } else {
+      return Status::Invalid("admin.list what must be hosts, jobs, events or counters, not '" + Clean(b.what) + "'");
+    }
+    return transport::EncodeReplyWith(id, out);
+  }
+  return Status::Internal("unhandled type " + type);
+}
+
+}  // namespace rv::sauron

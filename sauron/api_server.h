@@ -1,0 +1,91 @@
+// ApiServer: sauron's request API, a CURVE ROUTER, and the dispatch of every
+// request aimed at sauron (host.*, job.claim, job.report, sched.*, admin.*).
+//
+// Contract:
+//  * Who may send what comes from the ZAP User-Id of the connection, never from
+//    the message: admin.* only from "admin", sched.* only from "elrond",
+//    host.* and job.* only from an enrolled host, and the message's host_id must
+//    equal that host's User-Id. A refusal is answered (Denied), counted
+//    ("api.refused"), logged (rate-limited) and recorded as a
+//    `security.refused` event (at most one per peer per second).
+//  * Undecodable, truncated, unknown-version or unknown-type messages are
+//    counted ("api.undecodable", "api.unknown_type", "api.malformed", ...),
+//    logged (rate-limited) and answered with an error whenever a req_id could
+//    be read. Nothing a peer sends can crash the daemon or half-apply a request.
+//  * Every request gets exactly one reply (transport::EncodeReply*), with the
+//    request's req_id; one-way messages (req_id 0) get none.
+//  * The ROUTER's connection monitor feeds Liveness (see liveness.h); ZMTP
+//    heartbeats on the ROUTER turn a silent peer into a disconnect.
+//
+// Not thread-safe: the daemon's loop owns it.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/counters.h"
+#include "common/msg/envelope.h"
+#include "common/status.h"
+#include "common/transport/keys.h"
+#include "common/transport/monitor.h"
+#include "sauron/liveness.h"
+#include "sauron/store.h"
+
+namespace rv::sauron {
+
+struct ApiDeps {
+  Store* store = nullptr;
+  Liveness* liveness = nullptr;
+  Counters* counters = nullptr;
+  int heartbeat_ms = 1000;  // told to hosts in host.welcome
+  // Called after a successful admin.enroll so the key can connect at once.
+  std::function<void(const msg::HostRecord& before, const msg::HostRecord& after)> on_enrolled;
+  // Extra counters for admin.list what=counters (ZAP refusals, stream drops...).
+  std::function<void(std::map<std::string, int64_t>*)> extra_counters;
+};
+
+class ApiServer {
+ public:
+  ApiServer(zmq::context_t& ctx, const transport::CurveKeypair& keys, ApiDeps deps);
+  ~ApiServer();
+
+  // Binds the ROUTER; zmtp_heartbeat_ms/lost_after_ms set its ZMTP heartbeat.
+  Status Bind(const std::string& endpoint, int zmtp_heartbeat_ms, int lost_after_ms);
+  const std::string& endpoint() const { return endpoint_; }
+  zmq::socket_t& router() { return router_; }
+  zmq::socket_t& monitor_socket() { return monitor_->socket(); }
+
+  // Feeds pending connection events to Liveness.
+  void DrainMonitor(int64_t now_mono_ms);
+  // Handles up to `max` waiting requests without blocking; returns how many.
+  int DrainRequests(int max);
+
+  // Handles one message from an authenticated peer: returns the reply bytes
+  // ("" for none). `user` is the ZAP User-Id, `peer_ip` libzmq's Peer-Address.
+  std::string Handle(const std::string& user, const std::string& peer_ip, const void* data, size_t size);
+
+  // Records a refusal: counter, rate-limited log, rate-limited security event.
+  void Refuse(const std::string& user, const std::string& what);
+
+ private:
+  Result<std::string> Dispatch(const std::string& user, const std::string& peer_ip, const msg::Envelope& env);
+  bool LogAllowed(const std::string& key);
+
+  zmq::socket_t router_;
+  std::unique_ptr<transport::ConnectionMonitor> monitor_;
+  ApiDeps d_;
+  std::string endpoint_;
+  std::map<std::string, int64_t> last_log_ms_;       // rate-limit key -> last time logged
+  std::map<std::string, int64_t> suppressed_;        // rate-limit key -> lines not logged since
+  std::map<std::string, int64_t> last_security_ms_;  // user -> last security.refused event
+};
+
+// Reads the req_id of a message the envelope decoder refused, if its framing
+// gets that far (so even an unknown-version request gets an error reply).
+uint64_t PeekReqId(const void* data, size_t size);
+
+}  // namespace rv::sauron

@@ -1,0 +1,40 @@
+// ChangeStream: sauron's PUB socket (CURVE server). After a transaction
+// commits, each of its events is published as two frames:
+//   [topic = event kind, e.g. "job.placed"][envelope of msg::Change]
+// `Change.event.seq` is the events table's seq, so it is gapless; a subscriber
+// that sees a gap (slow, reconnected, or it subscribed late) re-reads the state
+// with sched.snapshot or admin.list and continues from the snapshot's seq.
+// Publishing never blocks: PUB drops messages for a subscriber whose queue is
+// full, which that subscriber then sees as a gap.
+//
+// Not thread-safe: the daemon's loop owns it.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <string>
+
+#include "common/msg/protocol.h"
+#include "common/status.h"
+#include "common/transport/keys.h"
+
+namespace rv::sauron {
+
+class ChangeStream {
+ public:
+  ChangeStream(zmq::context_t& ctx, const transport::CurveKeypair& keys);
+  // Binds `endpoint` ("tcp://127.0.0.1:*" picks a free port; see endpoint()).
+  Status Bind(const std::string& endpoint);
+  const std::string& endpoint() const { return endpoint_; }
+  void Publish(const msg::Change& change);
+  int64_t published() const { return published_; }
+  int64_t dropped() const { return dropped_; }
+
+ private:
+  zmq::socket_t pub_;
+  std::string endpoint_;
+  int64_t published_ = 0;
+  int64_t dropped_ = 0;
+};
+
+}  // namespace rv::sauron

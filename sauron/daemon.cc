@@ -1,0 +1,240 @@
+#include "sauron/daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "common/clock.h"
+#include "common/transport/curve.h"
+
+namespace rv::sauron {
+namespace {
+
+constexpr int64_t kReloadEveryMs = 1000;
+constexpr int64_t kFlushEveryMs = 5000;
+constexpr int kMaxRequestsPerTurn = 512;
+
+int64_t MtimeMs(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+Daemon::Daemon(const PodConfig& cfg, std::string config_path)
+    : cfg_(cfg), config_path_(std::move(config_path)), ctx_(transport::MakeContext(1, 16384)) {}
+
+Daemon::~Daemon() {
+  if (store_) {
+    store_->SetChangeSink(nullptr);
+    (void)store_->FlushHosts();
+  }
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::Create(const PodConfig& cfg, const std::string& config_path) {
+  std::unique_ptr<Daemon> d(new Daemon(cfg, config_path));
+  if (Status s = d->Start(); !s.ok()) return s;
+  return d;
+}
+
+Status Daemon::Start() {
+  std::error_code ec;
+  std::filesystem::create_directories(cfg_.pod_dir + "/keys", ec);
+  auto kp = transport::LoadOrCreateKeypair(cfg_.KeyPath("sauron"));
+  if (!kp.ok()) return kp.status();
+  keys_ = *kp;
+
+  // The ZAP handler must exist before any CURVE server socket binds.
+  zap_ = std::make_unique<transport::ZapAuthenticator>(ctx_);
+  zap_->OnRefused([this](const std::string& fp, const std::string& addr) {
+    std::lock_guard<std::mutex> lock(zap_mu_);
+    if (zap_refusals_.size() < 1024) zap_refusals_.emplace_back(fp, addr);
+  });
+
+  auto store = Store::Open(cfg_.Path(cfg_.sauron.db));
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+
+  pub_ = std::make_unique<ChangeStream>(ctx_, keys_);
+  store_->SetChangeSink([this](const msg::Change& c) { pub_->Publish(c); });
+
+  LivenessOptions lo;
+  lo.heartbeat_ms = cfg_.sauron.heartbeat_ms;
+  lo.lost_after_ms = cfg_.sauron.lost_after_ms;
+  lo.disconnect_grace_ms = cfg_.sauron.disconnect_grace_ms;
+  liveness_ = std::make_unique<Liveness>(lo);
+
+  ApiDeps deps;
+  deps.store = store_.get();
+  deps.liveness = liveness_.get();
+  deps.counters = &counters_;
+  deps.heartbeat_ms = cfg_.sauron.heartbeat_ms;
+  deps.on_enrolled = [this](const msg::HostRecord& before, const msg::HostRecord& after) {
+    if (!before.public_key.empty() && before.public_key != after.public_key) zap_->Revoke(before.public_key);
+    zap_->Allow(after.public_key, after.id);
+  };
+  deps.extra_counters = [this](std::map<std::string, int64_t>* c) {
+    (*c)["zap.refused"] = zap_->refused();
+    (*c)["pub.published"] = pub_->published();
+    (*c)["pub.dropped"] = pub_->dropped();
+  };
+  api_ = std::make_unique<ApiServer>(ctx_, keys_, std::move(deps));
+
+  // Trust: every enrolled host, the pod's roles, the config's hosts.
+  for (const auto& h : store_->Hosts()) zap_->Allow(h.public_key, h.id);
+  EnrollFromConfig(cfg_);
+  config_mtime_ = MtimeMs(config_path_);
+  AllowRole("elrond");
+  AllowRole("admin");
+
+  // After a crash: up hosts get a fresh chance to say hello.
+  int64_t mono = MonotonicMs();
+  store_->RefreshLastSeen(WallMs());
+  for (const auto& h : store_->Hosts()) {
+    if (h.state == "up") liveness_->Track(h.id, mono);
+  }
+
+  if (Status s = pub_->Bind(cfg_.sauron.pub); !s.ok()) return s;
+  if (Status s = api_->Bind(cfg_.sauron.api, cfg_.sauron.zmtp_heartbeat_ms, cfg_.sauron.lost_after_ms); !s.ok()) return s;
+  spdlog::info("sauron: api {} pub {} db {} key {} ({} hosts, event seq {})", api_->endpoint(), pub_->endpoint(),
+               cfg_.Path(cfg_.sauron.db), transport::KeyFingerprint(keys_.public_key), store_->Hosts().size(),
+               store_->last_seq());
+  return Status::Ok();
+}
+
+void Daemon::AllowRole(const std::string& role) {
+  // keys/<role>.key.pub, else the public line of keys/<role>.key.
+  std::string path = cfg_.KeyPath(role);
+  auto key = transport::LoadPublicKey(path + ".pub");
+  if (!key.ok()) key = transport::LoadPublicKey(path);
+  if (!key.ok()) {
+    if (!role_keys_.count(role) && !role_keys_.count("!" + role)) {
+      spdlog::warn("no {} key yet ({}.pub); {} cannot connect until it exists", role, path, role);
+      role_keys_["!" + role] = "";
+    }
+    return;
+  }
+  auto it = role_keys_.find(role);
+  if (it != role_keys_.end() && it->second == *key) return;
+  if (it != role_keys_.end()) zap_->Revoke(it->second);
+  for (const auto& h : store_->Hosts()) {
+    if (h.public_key == *key) {
+      spdlog::error("the {} key is also host {}'s key; not allowing it as {}", role, h.id, role);
+      return;
+    }
+  }
+  zap_->Allow(*key, role);
+  role_keys_[role] = *key;
+  spdlog::info("allowing {} (key {})", role, transport::KeyFingerprint(*key));
+}
+
+void Daemon::EnrollFromConfig(const PodConfig& cfg) {
+  for (const auto& e : cfg.hosts) {
+    msg::EnrollHost req;
+    req.host_id = e.id;
+    req.labels = e.labels;
+    // Inline Z85 key, or a key file (relative to pod_dir), or keys/<id>.key.pub.
+    std::string key = e.public_key;
+    if (!transport::IsValidZ85Key(key)) {
+      std::string path = key.empty() ? cfg.KeyPath(e.id) + ".pub" : cfg.Path(key);
+      auto loaded = transport::LoadPublicKey(path);
+      if (!loaded.ok()) {
+        spdlog::warn("config host {}: {}", e.id, loaded.status().message());
+        continue;
+      }
+      key = *loaded;
+    }
+    req.public_key = key;
+    msg::HostRecord before;
+    if (auto* h = store_->FindHost(e.id)) {
+      before = *h;
+      req.max_capacity = h->max_capacity;
+    }
+    Status s = store_->EnrollHost(req);
+    if (!s.ok()) {
+      spdlog::warn("config host {}: {}", e.id, s.message());
+      continue;
+    }
+    if (!before.public_key.empty() && before.public_key != key) zap_->Revoke(before.public_key);
+    zap_->Allow(key, e.id);
+  }
+}
+
+void Daemon::ReloadTrust() {
+  AllowRole("elrond");
+  AllowRole("admin");
+  int64_t m = MtimeMs(config_path_);
+  if (m != 0 && m != config_mtime_) {
+    config_mtime_ = m;
+    auto cfg = LoadPodConfig(config_path_);
+    if (!cfg.ok()) {
+      spdlog::warn("pod config changed but does not parse, keeping the old one: {}", cfg.status().message());
+      return;
+    }
+    spdlog::info("pod config changed: re-reading its hosts");
+    EnrollFromConfig(*cfg);
+  }
+}
+
+void Daemon::MarkLost(int64_t now_mono) {
+  for (auto& [host, why] : liveness_->Due(now_mono)) {
+    Status s = store_->MarkHostLost(host, why);
+    if (!s.ok()) {
+      spdlog::error("cannot mark host {} lost: {}", host, s.message());
+      liveness_->Track(host, now_mono);  // retried at the next backstop
+      continue;
+    }
+    counters_.Add("hosts.lost");
+    spdlog::warn("host {} lost: {}", host, why);
+  }
+}
+
+void Daemon::HandleZapRefusals() {
+  std::deque<std::pair<std::string, std::string>> batch;
+  {
+    std::lock_guard<std::mutex> lock(zap_mu_);
+    batch.swap(zap_refusals_);
+  }
+  for (auto& [fp, addr] : batch) api_->Refuse("unenrolled", "connection from " + addr + " with key " + fp + " refused: key not enrolled");
+}
+
+void Daemon::Run(const std::atomic<bool>& stop) {
+  int64_t next_reload = MonotonicMs() + kReloadEveryMs;
+  int64_t next_flush = MonotonicMs() + kFlushEveryMs;
+  zmq::pollitem_t items[] = {{api_->router().handle(), 0, ZMQ_POLLIN, 0},
+                             {api_->monitor_socket().handle(), 0, ZMQ_POLLIN, 0}};
+  while (!stop.load()) {
+    int64_t now = MonotonicMs();
+    int64_t wait = std::min<int64_t>(liveness_->NextDeadline() - now, 50);
+    if (wait < 0) wait = 0;
+    try {
+      zmq::poll(items, 2, std::chrono::milliseconds(wait));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) spdlog::error("poll: {}", e.what());
+      continue;
+    }
+    // Connection events first, so a hello is matched against its connection
+    // and a disconnect is acted on before anything else.
+    api_->DrainMonitor(MonotonicMs());
+    MarkLost(MonotonicMs());
+    api_->DrainRequests(kMaxRequestsPerTurn);
+    api_->DrainMonitor(MonotonicMs());
+    now = MonotonicMs();
+    MarkLost(now);
+    HandleZapRefusals();
+    if (now >= next_reload) {
+      next_reload = now + kReloadEveryMs;
+      ReloadTrust();
+    }
+    if (now >= next_flush) {
+      next_flush = now + kFlushEveryMs;
+      if (Status s = store_->FlushHosts(); !s.ok()) spdlog::error("flush hosts: {}", s.message());
+    }
+  }
+  (void)store_->FlushHosts();
+  spdlog::info("sauron: stopped (event seq {})", store_->last_seq());
+}
+
+}  // namespace rv::sauron

@@ -1,0 +1,81 @@
+// Daemon: one sauron, assembled from its parts and driven by one loop thread.
+//
+//   ZapAuthenticator  who may connect: enrolled hosts (user id = host id),
+//                     "elrond" (keys/elrond.key.pub), "admin" (keys/admin.key.pub)
+//   Store             SQLite source of truth (store.h)
+//   ChangeStream      PUB of every committed event (change_stream.h)
+//   ApiServer         ROUTER request API + authorization (api_server.h)
+//   Liveness          lost-host detection (liveness.h)
+//
+// Trust changes take effect without a restart: admin.enroll allows the key at
+// once, and the loop re-reads the role key files and the pod config's `hosts`
+// every second. On start, hosts the database says are up get a fresh
+// last_seen, so after a sauron crash they have the backstop interval to say
+// hello again before they are declared lost.
+//
+// Create() binds everything; Run() serves until `stop` becomes true. Endpoints
+// ending in ":*" bind an ephemeral port (api_endpoint()/pub_endpoint() tell
+// which), as tests do.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/config.h"
+#include "common/counters.h"
+#include "common/transport/keys.h"
+#include "common/transport/zap.h"
+#include "sauron/api_server.h"
+#include "sauron/change_stream.h"
+#include "sauron/liveness.h"
+#include "sauron/store.h"
+
+namespace rv::sauron {
+
+class Daemon {
+ public:
+  // `config_path` (may be empty) is re-read for hosts enrolled by configuration.
+  static Result<std::unique_ptr<Daemon>> Create(const PodConfig& cfg, const std::string& config_path = "");
+  ~Daemon();
+
+  void Run(const std::atomic<bool>& stop);
+
+  const std::string& api_endpoint() const { return api_->endpoint(); }
+  const std::string& pub_endpoint() const { return pub_->endpoint(); }
+  const transport::CurveKeypair& keys() const { return keys_; }
+  Counters& counters() { return counters_; }
+
+ private:
+  explicit Daemon(const PodConfig& cfg, std::string config_path);
+  Status Start();
+  void ReloadTrust();
+  void AllowRole(const std::string& role);
+  void EnrollFromConfig(const PodConfig& cfg);
+  void MarkLost(int64_t now_mono);
+  void HandleZapRefusals();
+
+  PodConfig cfg_;
+  std::string config_path_;
+  int64_t config_mtime_ = 0;
+  std::map<std::string, std::string> role_keys_;  // role -> allowed key
+  transport::CurveKeypair keys_;
+  Counters counters_;
+  std::mutex zap_mu_;
+  std::deque<std::pair<std::string, std::string>> zap_refusals_;  // (fingerprint, address)
+
+  // Declaration order is destruction order reversed: sockets close before the
+  // ZAP handler stops, and both before the context terminates.
+  zmq::context_t ctx_;
+  std::unique_ptr<transport::ZapAuthenticator> zap_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ChangeStream> pub_;
+  std::unique_ptr<Liveness> liveness_;
+  std::unique_ptr<ApiServer> api_;
+};
+
+}  // namespace rv::sauron

@@ -1,0 +1,85 @@
+// Liveness: decides when a host that is up is lost. Pure bookkeeping, no
+// sockets, so every rule is unit-testable; the daemon feeds it the API ROUTER's
+// connection events and the hosts' messages, and marks lost whatever Due() returns.
+//
+// Signals, fastest first:
+//  1. TCP closed. A host names its connection in host.hello (conn_endpoint =
+//     the local "ip:port" of its DEALER's connection, i.e. the peer endpoint
+//     sauron's monitor saw on ACCEPTED). When that fd reports DISCONNECTED the
+//     host is lost after `disconnect_grace_ms` (default 0). A killed process's
+//     kernel closes the socket, so this takes about a millisecond.
+//  2. Silence. libzmq's ZMTP heartbeat (on the ROUTER) disconnects a peer that
+//     does not answer PINGs within lost_after_ms, which then is signal 1. This
+//     catches a SIGSTOPped process or a cut cable.
+//  3. Backstop: no message at all from a host for
+//     max(lost_after_ms, 3 * heartbeat_ms) -> lost (covers a host whose
+//     connection could not be mapped, e.g. behind NAT).
+// A host that says hello again (on any connection) is tracked afresh.
+//
+// Times are monotonic milliseconds. Not thread-safe: the daemon's loop owns it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/transport/monitor.h"
+
+namespace rv::sauron {
+
+struct LivenessOptions {
+  int heartbeat_ms = 1000;
+  int lost_after_ms = 600;
+  int disconnect_grace_ms = 0;
+};
+
+class Liveness {
+ public:
+  enum class Bind { kBound, kPendingAccept, kAddressMismatch, kClosed, kNoEndpoint };
+
+  explicit Liveness(LivenessOptions opts) : opts_(opts) {}
+
+  void OnConnEvent(const transport::ConnEvent& ev, int64_t now_ms);
+  // A hello from `host` naming its connection `conn_endpoint`; `peer_ip` is
+  // the source address libzmq saw for the message ("Peer-Address"), which
+  // must be the endpoint's IP (a host cannot adopt another's connection).
+  Bind OnHello(const std::string& host, const std::string& conn_endpoint, const std::string& peer_ip, int64_t now_ms);
+  // Any message from a tracked host proves it alive.
+  void OnMessage(const std::string& host, int64_t now_ms);
+  // Tracks a host without a known connection (after a restart: up hosts get
+  // until the backstop to say hello again).
+  void Track(const std::string& host, int64_t now_ms);
+  void Forget(const std::string& host);
+  bool Tracked(const std::string& host) const { return hosts_.count(host) > 0; }
+  int BoundFd(const std::string& host) const;
+
+  // Hosts to declare lost now, with the reason; they stop being tracked.
+  std::vector<std::pair<std::string, std::string>> Due(int64_t now_ms);
+  // Earliest time Due() may return something (for the poll timeout).
+  int64_t NextDeadline() const;
+  int backstop_ms() const;
+
+ private:
+  struct HostState {
+    int fd = -1;
+    std::string endpoint;       // as named in hello
+    int64_t last_msg_ms = 0;
+    int64_t lost_at_ms = 0;     // 0 = not disconnected
+    std::string why;
+  };
+  void Unbind(const std::string& host);
+
+  LivenessOptions opts_;
+  std::map<std::string, HostState> hosts_;
+  std::map<int, std::string> fd_host_;
+  std::map<int, std::string> fd_peer_;        // open connections
+  std::map<std::string, int> peer_fd_;
+  std::map<std::string, int64_t> closed_;     // recently closed peer endpoints -> when
+  std::map<std::string, int64_t> grace_;      // disconnected hosts -> when they are lost
+  int64_t next_scan_ms_ = 0;
+  std::map<std::string, std::string> awaiting_;  // endpoint named in hello, not yet accepted -> host
+};
+
+}  // namespace rv::sauron

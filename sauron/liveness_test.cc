@@ -1,0 +1,107 @@
+#include "sauron/liveness.h"
+
+#include <gtest/gtest.h>
+
+namespace rv::sauron {
+namespace {
+
+using transport::ConnEvent;
+
+ConnEvent Accepted(int fd, const std::string& peer) { return ConnEvent{ConnEvent::kAccepted, fd, "127.0.0.1:7400", peer}; }
+ConnEvent Closed(int fd) { return ConnEvent{ConnEvent::kDisconnected, fd, "", ""}; }
+
+LivenessOptions Opts(int grace = 0) {
+  LivenessOptions o;
+  o.heartbeat_ms = 100;
+  o.lost_after_ms = 600;
+  o.disconnect_grace_ms = grace;
+  return o;
+}
+
+TEST(Liveness, DisconnectOfBoundConnectionIsDueAtOnce) {
+  Liveness l(Opts());
+  l.OnConnEvent(Accepted(7, "127.0.0.1:5000"), 0);
+  EXPECT_EQ(l.OnHello("h1", "127.0.0.1:5000", "127.0.0.1", 1), Liveness::Bind::kBound);
+  EXPECT_EQ(l.BoundFd("h1"), 7);
+  EXPECT_TRUE(l.Due(2).empty());
+  l.OnConnEvent(Closed(7), 3);
+  auto due = l.Due(3);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].first, "h1");
+  EXPECT_FALSE(l.Tracked("h1"));
+}
+
+TEST(Liveness, HelloBeforeAcceptEventBindsLater) {
+  Liveness l(Opts());
+  EXPECT_EQ(l.OnHello("h1", "127.0.0.1:5000", "127.0.0.1", 1), Liveness::Bind::kPendingAccept);
+  l.OnConnEvent(Accepted(9, "127.0.0.1:5000"), 2);
+  EXPECT_EQ(l.BoundFd("h1"), 9);
+}
+
+TEST(Liveness, HelloNamingAnotherAddressIsNotBound) {
+  Liveness l(Opts());
+  l.OnConnEvent(Accepted(7, "10.0.0.2:5000"), 0);
+  EXPECT_EQ(l.OnHello("h1", "10.0.0.2:5000", "10.0.0.1", 1), Liveness::Bind::kAddressMismatch);
+  EXPECT_EQ(l.BoundFd("h1"), -1);
+  l.OnConnEvent(Closed(7), 2);
+  EXPECT_TRUE(l.Due(3).empty());  // someone else's connection closing is not h1's loss
+}
+
+TEST(Liveness, OtherConnectionsClosingAreIgnored) {
+  Liveness l(Opts());
+  l.OnConnEvent(Accepted(7, "127.0.0.1:5000"), 0);
+  l.OnConnEvent(Accepted(8, "127.0.0.1:5001"), 0);
+  l.OnHello("h1", "127.0.0.1:5000", "127.0.0.1", 1);
+  l.OnConnEvent(Closed(8), 2);
+  EXPECT_TRUE(l.Due(3).empty());
+}
+
+TEST(Liveness, GraceAndReconnectCancelsLoss) {
+  Liveness l(Opts(/*grace=*/50));
+  l.OnConnEvent(Accepted(7, "127.0.0.1:5000"), 0);
+  l.OnHello("h1", "127.0.0.1:5000", "127.0.0.1", 1);
+  l.OnConnEvent(Closed(7), 10);
+  EXPECT_TRUE(l.Due(20).empty());
+  EXPECT_LE(l.NextDeadline(), 60);
+  // Reconnects on a new connection (same fd number, reused) and says hello.
+  l.OnConnEvent(Accepted(7, "127.0.0.1:5002"), 30);
+  EXPECT_EQ(l.OnHello("h1", "127.0.0.1:5002", "127.0.0.1", 31), Liveness::Bind::kBound);
+  EXPECT_TRUE(l.Due(70).empty());
+  l.OnConnEvent(Closed(7), 80);
+  EXPECT_TRUE(l.Due(100).empty());
+  EXPECT_EQ(l.Due(130).size(), 1u);
+}
+
+TEST(Liveness, BackstopWithoutMessages) {
+  Liveness l(Opts());
+  l.Track("h1", 0);  // e.g. after a sauron restart: no connection known
+  l.OnMessage("h1", 500);
+  EXPECT_TRUE(l.Due(1000).empty());  // backstop = max(600, 3*100) = 600
+  auto due = l.Due(1200);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_NE(due[0].second.find("no message"), std::string::npos);
+}
+
+TEST(Liveness, HelloOnAlreadyClosedConnectionIsDue) {
+  Liveness l(Opts());
+  l.OnConnEvent(Accepted(7, "127.0.0.1:5000"), 0);
+  l.OnConnEvent(Closed(7), 1);
+  EXPECT_EQ(l.OnHello("h1", "127.0.0.1:5000", "127.0.0.1", 2), Liveness::Bind::kClosed);
+  EXPECT_EQ(l.Due(2).size(), 1u);
+}
+
+TEST(Liveness, AHostCannotStealAnothersConnection) {
+  Liveness l(Opts());
+  l.OnConnEvent(Accepted(7, "127.0.0.1:5000"), 0);
+  l.OnHello("h1", "127.0.0.1:5000", "127.0.0.1", 1);
+  // h2 (on the same machine) names h1's connection: it takes the binding but
+  // h1 is then only watched by the backstop; h2 is the one lost on close.
+  l.OnHello("h2", "127.0.0.1:5000", "127.0.0.1", 2);
+  l.OnConnEvent(Closed(7), 3);
+  auto due = l.Due(3);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].first, "h2");
+}
+
+}  // namespace
+}  // namespace rv::sauron

@@ -1,0 +1,52 @@
+// sauron: the pod's registry and source of truth.
+//   sauron --pod pod.json [--log-level info]
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "sauron/daemon.h"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sauron: Rivendell's registry, change stream and host liveness"};
+  std::string pod = "pod.json";
+  std::string level = "info";
+  app.add_option("--pod", pod, "pod config (JSON); a missing file means all defaults in its directory");
+  app.add_option("--log-level", level, "trace, debug, info, warn, error, off")->default_val("info");
+  CLI11_PARSE(app, argc, argv);
+  rv::InitLogging("sauron", level);
+
+  rv::Result<rv::PodConfig> cfg = rv::LoadPodConfig(pod);
+  if (!cfg.ok()) {
+    if (cfg.status().code() != rv::Status::Code::kNotFound) {
+      spdlog::critical("{}", cfg.status().message());
+      return 2;
+    }
+    std::string dir = std::filesystem::absolute(pod).parent_path().string();
+    spdlog::warn("{} not found: running with defaults in {}", pod, dir);
+    cfg = rv::ParsePodConfig("{}", dir);
+  }
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto daemon = rv::sauron::Daemon::Create(*cfg, pod);
+  if (!daemon.ok()) {
+    spdlog::critical("cannot start: {}", daemon.status().message());
+    return 1;
+  }
+  (*daemon)->Run(g_stop);
+  return 0;
+}
