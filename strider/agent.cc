@@ -260,6 +260,11 @@ void Agent::OnAnnounce(const msg::Announce& a) {
 
 void Agent::OnAward(const msg::Award& a) {
   int64_t now = MonotonicMs();
+  if (a.jobs.empty()) {
+    // Elrond tells a bidder that won nothing, so the hold ends now.
+    reservations_.ReleaseHold(a.auction_id);
+    return;
+  }
   counters_.Add("awards");
   std::vector<msg::Outcome> results;  // refusals and duplicates, answered with the claimed ones
   std::vector<msg::AwardedJob> admitted;
@@ -435,7 +440,17 @@ void Agent::SendHeartbeat(int64_t now_ms) {
   hb.free = Free();
   hb.reserved = reservations_.Reserved();
   hb.seq = ++hb_seq_;
-  sauron_->Send(hb);
+  // A request, not a one-way message: if sauron no longer counts us as up
+  // (it marked us lost, or lost its state), its refusal makes us say hello again.
+  sauron_->Request(hb, now_ms, std::max(heartbeat_ms_ * 2, 200), [this](const Status& s, const std::string&) {
+    if (s.ok()) return;
+    counters_.Add("heartbeat_failed");
+    if (s.code() != Status::Code::kUnavailable && welcomed_) {
+      spdlog::warn("[{}] sauron refused a heartbeat ({}); saying hello again", opts_.host_id, s.message());
+      welcomed_ = false;
+      next_hello_ms_ = 0;
+    }
+  });
   next_heartbeat_ms_ = now_ms + heartbeat_ms_;
 }
 

@@ -95,6 +95,7 @@ class AgentTest : public ::testing::Test {
         sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, msg::ReportAck{report_says_stop}));
         return true;
       }
+      if (env.type == msg::Heartbeat::kType) sauron.SendTo(from, transport::EncodeReply(env.req_id, Status::Ok()));
       return false;  // heartbeats: recorded
     };
   }
@@ -271,6 +272,16 @@ TEST_F(AgentTest, HaAwardForServiceAlreadyHereIsRefused) {
   elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {a, b}}));
   ASSERT_TRUE(RunUntil([&] { return AckResults().size() == 2; }));
   for (auto& o : AckResults()) EXPECT_EQ(o.ok, o.job_id == "db-1") << o.job_id << " " << o.reason;
+}
+
+TEST_F(AgentTest, EmptyAwardDropsHoldWithoutAck) {
+  Announce<void>(4, {AJob("a", 600)});
+  ASSERT_TRUE(RunUntil([&] { return elrond.All<msg::Bid>().size() == 1; }));
+  EXPECT_EQ(agent->Free().ram_mb, 400);
+  elrond.SendTo("h1", msg::Encode(msg::Award{4, "h1", {}}));
+  ASSERT_TRUE(RunUntil([&] { return agent->Free().ram_mb == 1000; }, 100));
+  RunFor(30);
+  EXPECT_TRUE(AckResults().empty());
 }
 
 TEST_F(AgentTest, AwardForAnotherHostIsRejectedAndCounted) {
