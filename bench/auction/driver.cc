@@ -1,0 +1,463 @@
+// rv-auction-bench: auctions at pod scale over real ZeroMQ sockets.
+//
+// For each host count it starts a real sauron and a real elrond (separate
+// processes, as in production) and rv-sim-hosts processes holding the simulated
+// hosts, then measures:
+//   * flood: N jobs submitted at once; placements/s from first submit to last
+//     job.placed seen on sauron's change stream; elrond CPU and peak RSS;
+//   * packing: hosts used by binpack against the lower bound (total RAM demand /
+//     host RAM capacity);
+//   * light load: jobs submitted one at a time; submit -> job.awarded latency, an
+//     upper bound of announce -> award (it includes the submit and the batch wait);
+//   * loss detection: a probe host process killed with SIGKILL (connection close)
+//     or frozen with SIGSTOP (silent) -> host.lost on the change stream;
+//   * heartbeat cost: sauron's CPU while the pod idles;
+//   * false positives: host.lost for any simulated host during the run.
+// Prints a table and writes one JSON object per host count.
+#include <signal.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/msg/envelope.h"
+#include "common/msg/protocol.h"
+#include "common/transport/curve.h"
+#include "common/transport/keys.h"
+#include "common/transport/rpc_client.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace rv;
+
+namespace {
+
+std::vector<pid_t> g_children;
+
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  g_children.push_back(pid);
+  return pid;
+}
+
+void Reap(pid_t pid) {
+  kill(pid, SIGKILL);
+  kill(pid, SIGCONT);
+  waitpid(pid, nullptr, 0);
+  g_children.erase(std::remove(g_children.begin(), g_children.end(), pid), g_children.end());
+}
+
+void StopAll() {
+  for (pid_t p : g_children) kill(p, SIGTERM);
+  for (int i = 0; i < 40; ++i) {
+    bool any = false;
+    for (pid_t p : g_children) any |= waitpid(p, nullptr, WNOHANG) == 0;
+    if (!any) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (pid_t p : g_children) {
+    kill(p, SIGKILL);
+    waitpid(p, nullptr, WNOHANG);
+  }
+  g_children.clear();
+}
+
+int FreePort() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(s);
+  return port;
+}
+
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  auto rp = line.rfind(')');
+  if (rp == std::string::npos) return 0;
+  std::istringstream ss(line.substr(rp + 2));
+  std::string f;
+  std::vector<std::string> fields;
+  while (ss >> f) fields.push_back(f);
+  // fields[0] is state (field 3); utime is field 14, stime 15.
+  if (fields.size() < 13) return 0;
+  return (std::stod(fields[11]) + std::stod(fields[12])) / sysconf(_SC_CLK_TCK);
+}
+
+long StatusKb(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key + ":", 0) == 0) return std::stol(line.substr(key.size() + 1));
+  }
+  return 0;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(std::ceil(p / 100.0 * v.size())) - 1;
+  return v[std::min(i, v.size() - 1)];
+}
+
+// Watches sauron's change stream for the events the benchmark times.
+class Watcher {
+ public:
+  Watcher(zmq::context_t& ctx, const std::string& ep, const transport::CurveKeypair& admin, const std::string& spub)
+      : sub_(ctx, zmq::socket_type::sub) {
+    transport::SetDefaults(sub_);
+    sub_.set(zmq::sockopt::rcvhwm, 0);
+    transport::MakeCurveClient(sub_, admin, spub);
+    for (const char* t : {"job.awarded", "job.placed", "host.up", "host.lost"}) sub_.set(zmq::sockopt::subscribe, t);
+    sub_.connect(ep);
+  }
+  // Reads events for up to `ms`; calls fn(event, recv time us).
+  template <typename Fn>
+  void Pump(int ms, Fn fn) {
+    int64_t end = MonotonicMs() + ms;
+    do {
+      zmq::pollitem_t it{sub_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&it, 1, std::chrono::milliseconds(std::max<int64_t>(0, std::min<int64_t>(5, end - MonotonicMs()))));
+      zmq::message_t topic, body;
+      while (sub_.recv(topic, zmq::recv_flags::dontwait)) {
+        if (!topic.more() || !sub_.recv(body, zmq::recv_flags::none)) continue;
+        int64_t now = MonotonicUs();
+        auto env = msg::DecodeEnvelope(body.data(), body.size());
+        msg::Change c;
+        if (env.ok() && msg::DecodeBody(*env, &c).ok()) fn(c.event, now);
+      }
+    } while (MonotonicMs() < end);
+  }
+
+ private:
+  zmq::socket_t sub_;
+};
+
+struct Options {
+  std::string sauron, elrond, sim, out, workdir;
+  std::vector<int> hosts{10, 100, 1000};
+  int jobs = 10000;
+  int latency_jobs = 200;
+  int kill_probes = 20;
+  int silent_probes = 10;
+  int idle_seconds = 10;
+  int hosts_per_sim = 500;
+  int sample_hosts = 0;
+  int batch_max = 512;
+};
+
+json RunOne(const Options& o, int H) {
+  std::string dir = o.workdir + "/h" + std::to_string(H);
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/keys");
+  zmq::context_t ctx = transport::MakeContext(1, 4096);
+  auto skp = transport::LoadOrCreateKeypair(dir + "/keys/sauron.key");
+  auto ekp = transport::LoadOrCreateKeypair(dir + "/keys/elrond.key");
+  auto akp = transport::LoadOrCreateKeypair(dir + "/keys/admin.key");
+  int probes = o.kill_probes + o.silent_probes;
+
+  // Job mix and host capacity: binpack has to do real work (mixed sizes), and
+  // the pod has ~10% slack over the total demand.
+  const int64_t sizes[] = {128, 256, 512, 1024};
+  int64_t total_ram = 0;
+  for (int n = 0; n < o.jobs; ++n) total_ram += sizes[n % 4];
+  int64_t cap_ram = (total_ram * 11 / 10 + H - 1) / H;
+  cap_ram = std::max<int64_t>(cap_ram, 1024 + 64);
+  int64_t lower_bound = (total_ram + cap_ram - 1) / cap_ram;
+
+  json cfg;
+  cfg["sauron"] = {{"api", "tcp://127.0.0.1:" + std::to_string(FreePort())},
+                   {"pub", "tcp://127.0.0.1:" + std::to_string(FreePort())},
+                   {"db", "sauron.db"}, {"heartbeat_ms", 1000}, {"zmtp_heartbeat_ms", 200},
+                   {"lost_after_ms", 600}};
+  cfg["elrond"] = {{"endpoint", "tcp://127.0.0.1:" + std::to_string(FreePort())},
+                   {"strategy", "binpack"}, {"batch_max", o.batch_max}, {"sample_hosts", o.sample_hosts},
+                   {"bid_deadline_ms", 50}, {"ack_timeout_ms", 2000}};
+  json hosts = json::array();
+  const char* zones[] = {"a", "b", "c"};
+  auto enroll = [&](const std::string& id, int i) {
+    auto kp = transport::GenerateKeypair();
+    (void)transport::SaveKeypair(dir + "/keys/" + id + ".key", kp);
+    hosts.push_back({{"id", id}, {"public_key", kp.public_key}, {"labels", {{"zone", zones[i % 3]}, {"role", "app"}}}});
+  };
+  char id[64];
+  for (int i = 0; i < H; ++i) {
+    snprintf(id, sizeof id, "sim-%04d", i);
+    enroll(id, i);
+  }
+  for (int i = 0; i < probes; ++i) {
+    snprintf(id, sizeof id, "probe-%04d", i);
+    enroll(id, i);
+  }
+  cfg["hosts"] = hosts;
+  std::ofstream(dir + "/pod.json") << cfg.dump(2);
+  std::string pod = dir + "/pod.json";
+
+  pid_t sauron = Spawn({o.sauron, "--pod", pod, "--log-level", "warn"}, dir + "/sauron.log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  pid_t elrond = Spawn({o.elrond, "--pod", pod, "--log-level", "warn"}, dir + "/elrond.log");
+  for (int first = 0; first < H; first += o.hosts_per_sim) {
+    int count = std::min(o.hosts_per_sim, H - first);
+    Spawn({o.sim, "--pod", pod, "--prefix", "sim", "--first", std::to_string(first), "--count",
+           std::to_string(count), "--ram-mb", std::to_string(cap_ram), "--disk-mb", "1000000",
+           "--cpu-millis", "64000"},
+          dir + "/sim-" + std::to_string(first) + ".log");
+  }
+
+  transport::RpcClient rpc(ctx, cfg["sauron"]["api"], *akp, skp->public_key);
+  Watcher watch(ctx, cfg["sauron"]["pub"], *akp, skp->public_key);
+
+  // Wait for every simulated host to be up.
+  int64_t t_wait = MonotonicMs();
+  size_t up = 0;
+  while (MonotonicMs() - t_wait < 120000) {
+    msg::ListRequest req;
+    req.what = "hosts";
+    req.limit = H + probes + 10;
+    msg::Listing l;
+    if (rpc.Call(req, &l, std::chrono::seconds(5)).ok()) {
+      up = std::count_if(l.hosts.begin(), l.hosts.end(),
+                         [](const msg::HostRecord& h) { return h.state == "up" && h.id.rfind("sim-", 0) == 0; });
+      if (up == static_cast<size_t>(H)) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  fprintf(stderr, "[%d hosts] %zu up after %ld ms\n", H, up, static_cast<long>(MonotonicMs() - t_wait));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // let elrond see them all
+
+  int false_lost = 0;
+  auto count_lost = [&](const msg::Event& e) {
+    if (e.kind == "host.lost" && e.host_id.rfind("sim-", 0) == 0) false_lost++;
+  };
+
+  // ---- flood ----------------------------------------------------------------
+  std::map<std::string, int64_t> submitted_us;
+  std::map<std::string, std::string> placed_on;
+  double elrond_cpu0 = CpuSeconds(elrond);
+  int64_t t0 = MonotonicUs();
+  const int per_req = 500;
+  for (int n = 0; n < o.jobs; n += per_req) {
+    msg::SubmitJobs req;
+    for (int k = n; k < std::min(o.jobs, n + per_req); ++k) {
+      msg::JobSpec s;
+      s.id = "j" + std::to_string(k);
+      s.service = "svc" + std::to_string(k % 97);
+      s.resources = {sizes[k % 4], 10, 0};
+      s.command = {"/bin/true"};
+      req.jobs.push_back(s);
+    }
+    int64_t now = MonotonicUs();
+    for (auto& s : req.jobs) submitted_us[s.id] = now;
+    if (Status s = rpc.Call(req, std::chrono::seconds(30)); !s.ok()) {
+      fprintf(stderr, "submit failed: %s\n", s.ToString().c_str());
+    }
+    watch.Pump(0, [&](const msg::Event& e, int64_t) {
+      if (e.kind == "job.placed") placed_on[e.job_id] = e.host_id;
+      count_lost(e);
+    });
+  }
+  int64_t t_last = t0;
+  std::vector<double> flood_lat;
+  int64_t flood_deadline = MonotonicMs() + 180000;
+  while (placed_on.size() < static_cast<size_t>(o.jobs) && MonotonicMs() < flood_deadline) {
+    watch.Pump(50, [&](const msg::Event& e, int64_t now) {
+      if (e.kind == "job.placed" && !placed_on.count(e.job_id)) {
+        placed_on[e.job_id] = e.host_id;
+        t_last = now;
+        auto it = submitted_us.find(e.job_id);
+        if (it != submitted_us.end()) flood_lat.push_back((now - it->second) / 1000.0);
+      }
+      count_lost(e);
+    });
+  }
+  double flood_s = (t_last - t0) / 1e6;
+  double elrond_cpu = CpuSeconds(elrond) - elrond_cpu0;
+  long elrond_rss_kb = StatusKb(elrond, "VmHWM");
+  std::set<std::string> used;
+  for (auto& [j, h] : placed_on) used.insert(h);
+  double pps = flood_s > 0 ? placed_on.size() / flood_s : 0;
+  fprintf(stderr, "[%d hosts] placed %zu/%d in %.2f s\n", H, placed_on.size(), o.jobs, flood_s);
+
+  // ---- heartbeat cost while idle --------------------------------------------
+  double s_cpu0 = CpuSeconds(sauron), e_cpu0 = CpuSeconds(elrond);
+  int64_t ti = MonotonicMs();
+  watch.Pump(o.idle_seconds * 1000, [&](const msg::Event& e, int64_t) { count_lost(e); });
+  double idle_s = (MonotonicMs() - ti) / 1000.0;
+  double sauron_idle_pct = 100.0 * (CpuSeconds(sauron) - s_cpu0) / idle_s;
+  double elrond_idle_pct = 100.0 * (CpuSeconds(elrond) - e_cpu0) / idle_s;
+
+  // ---- light load: one job at a time ----------------------------------------
+  std::vector<double> light;
+  for (int n = 0; n < o.latency_jobs; ++n) {
+    msg::SubmitJobs req;
+    msg::JobSpec s;
+    s.id = "lat" + std::to_string(n);
+    s.service = "lat";
+    s.resources = {1, 1, 0};
+    s.command = {"/bin/true"};
+    req.jobs.push_back(s);
+    int64_t ts = MonotonicUs();
+    if (!rpc.Call(req, std::chrono::seconds(5)).ok()) continue;
+    bool got = false;
+    int64_t end = MonotonicMs() + 3000;
+    while (!got && MonotonicMs() < end) {
+      watch.Pump(2, [&](const msg::Event& e, int64_t now) {
+        if (e.kind == "job.awarded" && e.job_id == s.id) {
+          light.push_back((now - ts) / 1000.0);
+          got = true;
+        }
+        count_lost(e);
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+
+  // ---- loss detection -------------------------------------------------------
+  auto probe = [&](int i, int sig) -> double {
+    snprintf(id, sizeof id, "probe-%04d", i);
+    std::string pid_id = id;
+    pid_t p = Spawn({o.sim, "--pod", pod, "--prefix", "probe", "--first", std::to_string(i), "--count", "1",
+                     "--ram-mb", "1024", "--disk-mb", "1000", "--cpu-millis", "1000"},
+                    dir + "/probe.log");
+    bool is_up = false;
+    int64_t end = MonotonicMs() + 10000;
+    while (!is_up && MonotonicMs() < end) {
+      watch.Pump(5, [&](const msg::Event& e, int64_t) {
+        if (e.kind == "host.up" && e.host_id == pid_id) is_up = true;
+        count_lost(e);
+      });
+    }
+    if (!is_up) {
+      Reap(p);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    int64_t tk = MonotonicUs();
+    kill(p, sig);
+    double lat = -1;
+    end = MonotonicMs() + 5000;
+    while (lat < 0 && MonotonicMs() < end) {
+      watch.Pump(1, [&](const msg::Event& e, int64_t now) {
+        if (e.kind == "host.lost" && e.host_id == pid_id) lat = (now - tk) / 1000.0;
+        count_lost(e);
+      });
+    }
+    Reap(p);
+    return lat;
+  };
+  std::vector<double> killed, silent;
+  int missed = 0;
+  for (int i = 0; i < o.kill_probes; ++i) {
+    double l = probe(i, SIGKILL);
+    l >= 0 ? killed.push_back(l) : (void)missed++;
+  }
+  for (int i = 0; i < o.silent_probes; ++i) {
+    double l = probe(o.kill_probes + i, SIGSTOP);
+    l >= 0 ? silent.push_back(l) : (void)missed++;
+  }
+
+  StopAll();
+  json r = {{"hosts", H},
+            {"jobs", o.jobs},
+            {"placed", placed_on.size()},
+            {"placements_per_s", std::round(pps)},
+            {"p50_ms", Percentile(light, 50)},
+            {"p99_ms", Percentile(light, 99)},
+            {"flood_p50_ms", Percentile(flood_lat, 50)},
+            {"flood_p99_ms", Percentile(flood_lat, 99)},
+            {"elrond_cpu_s", elrond_cpu},
+            {"elrond_cpu_pct_during_flood", flood_s > 0 ? 100.0 * elrond_cpu / flood_s : 0},
+            {"elrond_peak_rss_mb", elrond_rss_kb / 1024.0},
+            {"detect_p50_ms", Percentile(killed, 50)},
+            {"detect_p99_ms", Percentile(killed, 99)},
+            {"silent_detect_p50_ms", Percentile(silent, 50)},
+            {"silent_detect_p99_ms", Percentile(silent, 99)},
+            {"detect_missed", missed},
+            {"false_lost", false_lost},
+            {"sauron_idle_cpu_pct", sauron_idle_pct},
+            {"elrond_idle_cpu_pct", elrond_idle_pct},
+            {"hosts_used", used.size()},
+            {"hosts_lower_bound", lower_bound},
+            {"host_ram_mb", cap_ram}};
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rv-auction-bench"};
+  Options o;
+  std::string hosts = "10,100,1000";
+  app.add_option("--sauron", o.sauron)->required();
+  app.add_option("--elrond", o.elrond)->required();
+  app.add_option("--sim", o.sim)->required();
+  app.add_option("--out", o.out)->required();
+  app.add_option("--workdir", o.workdir, "scratch dir")->default_val("/tmp/rv-bench-auction");
+  app.add_option("--hosts", hosts, "comma-separated host counts");
+  app.add_option("--jobs", o.jobs);
+  app.add_option("--latency-jobs", o.latency_jobs);
+  app.add_option("--kill-probes", o.kill_probes);
+  app.add_option("--silent-probes", o.silent_probes);
+  app.add_option("--idle-seconds", o.idle_seconds);
+  app.add_option("--sample-hosts", o.sample_hosts);
+  app.add_option("--batch-max", o.batch_max);
+  CLI11_PARSE(app, argc, argv);
+  o.hosts.clear();
+  std::stringstream ss(hosts);
+  for (std::string h; std::getline(ss, h, ',');) o.hosts.push_back(std::stoi(h));
+  signal(SIGPIPE, SIG_IGN);
+
+  json results = json::array();
+  for (int H : o.hosts) {
+    try {
+      results.push_back(RunOne(o, H));
+    } catch (const std::exception& e) {
+      fprintf(stderr, "[%d hosts] failed: %s\n", H, e.what());
+      StopAll();
+      results.push_back({{"hosts", H}, {"error", e.what()}});
+    }
+  }
+  std::ofstream(o.out) << results.dump(2) << "\n";
+  printf("%6s %7s %9s %8s %8s %9s %9s %10s %9s %9s %7s %6s %6s\n", "hosts", "jobs", "place/s", "p50_ms", "p99_ms",
+         "kill_p99", "stop_p99", "elrond_MB", "sauron%", "false", "used", "lower", "");
+  for (auto& r : results) {
+    if (r.contains("error")) continue;
+    printf("%6d %7d %9.0f %8.2f %8.2f %9.2f %9.2f %10.1f %9.2f %9d %7d %6d\n", r["hosts"].get<int>(),
+           r["jobs"].get<int>(), r["placements_per_s"].get<double>(), r["p50_ms"].get<double>(),
+           r["p99_ms"].get<double>(), r["detect_p99_ms"].get<double>(), r["silent_detect_p99_ms"].get<double>(),
+           r["elrond_peak_rss_mb"].get<double>(), r["sauron_idle_cpu_pct"].get<double>(),
+           r["false_lost"].get<int>(), r["hosts_used"].get<int>(), r["hosts_lower_bound"].get<int>());
+  }
+  return 0;
+}
