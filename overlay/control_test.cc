@@ -1,0 +1,69 @@
+#include "overlay/control.h"
+
+#include <gtest/gtest.h>
+
+using namespace rv::overlay;
+
+namespace {
+const char* kDoc = R"({
+  "host_id": 1, "listen": "10.88.0.1:7800", "underlay_mtu": 1500,
+  "pod_cidr": "10.250.0.0/16",
+  "hosts": [{"id": 1, "endpoint": "10.88.0.1:7800"}, {"id": 2, "endpoint": "10.88.0.2:7800"}],
+  "envs": [{"id": 7, "subnet": "10.250.7.0/24", "aead": "chacha20poly1305",
+            "keys": [{"epoch": 1, "key": "0000000000000000000000000000000000000000000000000000000000000001"}],
+            "routes": [{"addr": "10.250.7.5", "host": 2}],
+            "attachments": [{"addr": "10.250.7.4", "veth": "rvh1", "netns": "c1"}]}]
+})";
+}
+
+TEST(Control, ParsesDocument) {
+  auto c = ParseControl(kDoc, nullptr);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->host_id, 1u);
+  EXPECT_EQ(c->InnerMtu(), 1500 - kOverhead);
+  ASSERT_EQ(c->envs.size(), 1u);
+  EXPECT_EQ(c->envs[0].aead, AeadKind::kChaCha20Poly1305);
+  EXPECT_EQ(c->envs[0].keys[0].key[31], 1);
+  EXPECT_EQ(c->envs[0].attachments[0].ifname, "eth0");
+}
+
+TEST(Control, RefusesBadDocuments) {
+  std::string doc = kDoc;
+  auto bad = [&](const std::string& from, const std::string& to) {
+    std::string d = doc;
+    auto p = d.find(from);
+    EXPECT_NE(p, std::string::npos) << from;
+    d.replace(p, from.size(), to);
+    auto c = ParseControl(d, nullptr);
+    EXPECT_FALSE(c.ok()) << to;
+  };
+  bad("\"host_id\": 1", "\"host_idd\": 1");                 // unknown field
+  bad("10.88.0.1:7800\", \"underlay", "10.88.0.1\", \"underlay");  // no port
+  bad("10.250.7.0/24", "10.251.7.0/24");                    // outside pod
+  bad("10.250.7.5", "10.250.8.5");                          // route outside subnet
+  bad("\"rvh1\"", "\"a;rm -rf /\"");                        // interface name
+  bad("\"c1\"", "\"../../etc\"");
+  bad("0000000000000000000000000000000000000000000000000000000000000001", "00");
+  bad("\"aead\": \"chacha20poly1305\"", "\"aead\": \"des\"");
+  EXPECT_FALSE(ParseControl("{", nullptr).ok());
+  EXPECT_FALSE(ParseControl("[]", nullptr).ok());
+}
+
+TEST(Control, SealedKeyForThisHostOnly) {
+  auto host = NewHostKeyPair();
+  auto other = NewHostKeyPair();
+  EnvKey k = NewEnvKey(7, 1, AeadKind::kChaCha20Poly1305);
+  std::string doc = kDoc;
+  std::string plain = "\"key\": \"0000000000000000000000000000000000000000000000000000000000000001\"";
+  doc.replace(doc.find(plain), plain.size(), "\"sealed\": \"" + ToHex(*SealEnvKey(k, host.public_key)) + "\"");
+  auto c = ParseControl(doc, &host);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->envs[0].keys[0].key, k.key);
+  EXPECT_FALSE(ParseControl(doc, &other).ok());
+  EXPECT_FALSE(ParseControl(doc, nullptr).ok());
+  EnvKey wrong_env = k;
+  wrong_env.env_id = 8;  // a key sealed for another env cannot be replayed as this one's
+  std::string d2 = kDoc;
+  d2.replace(d2.find(plain), plain.size(), "\"sealed\": \"" + ToHex(*SealEnvKey(wrong_env, host.public_key)) + "\"");
+  EXPECT_FALSE(ParseControl(d2, &host).ok());
+}

@@ -1,0 +1,547 @@
+#include "overlay/device.h"
+
+#include <arpa/inet.h>
+#include <netinet/udp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "overlay/header.h"
+#include "overlay/plumbing.h"
+#include "overlay/reassembly.h"
+#include "overlay/replay.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+namespace rv::overlay {
+namespace {
+
+uint32_t Be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
+
+// Inner IPv4 source and destination; false if the packet is not plausible IPv4.
+bool InnerAddrs(const uint8_t* ip, size_t len, uint32_t* src, uint32_t* dst) {
+  if (len < 20 || (ip[0] >> 4) != 4 || (ip[0] & 15) < 5) return false;
+  *src = Be32(ip + 12);
+  *dst = Be32(ip + 16);
+  return true;
+}
+
+constexpr int kTxSlots = 16;        // TUN reads in flight per sendmmsg
+constexpr int kTxMsgs = 128;        // msghdrs per sendmmsg
+constexpr int kTxIovs = kTxSlots * 2 * kMaxFragments;
+constexpr int kRxMsgs = 16;
+constexpr size_t kRxBuf = 65536;
+
+}  // namespace
+
+Device::Device(Options o) : opt_(o) {
+  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  snap_ = std::make_shared<Snapshot>();
+}
+
+Device::~Device() {
+  Stop();
+  if (opt_.plumb) {
+    for (auto& [id, e] : envs_) {
+      for (auto& a : e.attached) DetachContainer(id, a);
+      TeardownEnvNet(id, e.tun ? e.tun->name() : TunName(id));
+    }
+  }
+  if (epfd_ >= 0) close(epfd_);
+}
+
+void Device::Stop() {
+  stop_ = true;
+  if (tx_.joinable()) tx_.join();
+  if (rx_.joinable()) rx_.join();
+}
+
+Status Device::OpenSocket(const ControlConfig& c) {
+  if (sock_) {
+    if (c.listen_addr != listen_addr_ || c.listen_port != listen_port_)
+      return Status::Invalid("listen endpoint cannot change without a restart");
+    return Status::Ok();
+  }
+  auto s = UdpSocket::Open(c.listen_addr, c.listen_port, 100);
+  if (!s.ok()) return s.status();
+  sock_.emplace(std::move(*s));
+  if (!opt_.udp_gso) sock_->DisableGso();
+  listen_addr_ = c.listen_addr;
+  listen_port_ = c.listen_port;
+  spdlog::info("underlay {}:{} udp_gso={} udp_gro={}", FormatAddr(c.listen_addr), c.listen_port,
+               sock_->gso(), sock_->gro());
+  return Status::Ok();
+}
+
+void Device::Publish(std::shared_ptr<const Snapshot> s) {
+  {
+    std::lock_guard<std::mutex> l(snap_mu_);
+    snap_ = std::move(s);
+  }
+  gen_.fetch_add(1, std::memory_order_release);
+}
+
+void Device::WaitWorkersSeen(uint64_t gen) {
+  if (!started_) return;
+  for (int i = 0; i < 400; i++) {  // workers wake at least every 100 ms
+    if (tx_seen_.load() >= gen && rx_seen_.load() >= gen) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  spdlog::warn("datapath workers did not acknowledge configuration {} in 2 s", gen);
+}
+
+Status Device::Apply(const ControlConfig& c) {
+  Status first;
+  auto note = [&](Status s) {
+    if (!s.ok()) {
+      spdlog::error("apply: {}", s.ToString());
+      if (first.ok()) first = s;
+    }
+  };
+  if (Status s = OpenSocket(c); !s.ok()) {
+    metrics_.Add(Metric::kControlRejected);
+    return s;
+  }
+  // Build every cipher first: a key that cannot be used rejects the whole update.
+  auto snap = std::make_shared<Snapshot>();
+  snap->host_id = c.host_id;
+  snap->max_datagram = size_t(c.underlay_mtu - 28);
+  for (auto& h : c.hosts)
+    if (h.id != c.host_id) snap->peers[h.id] = MakeSockaddr(h.addr, h.port);
+  for (auto& e : c.envs) {
+    EnvState st;
+    st.id = e.id;
+    st.subnet = e.subnet;
+    uint32_t send_epoch = e.send_epoch;
+    int n = 0;
+    for (auto& k : e.keys) {
+      auto a = Aead::Create(k.aead, k.key);
+      if (!a.ok()) {
+        metrics_.Add(Metric::kControlRejected);
+        return Status::Invalid("env " + std::to_string(e.id) + ": " + a.status().message());
+      }
+      st.epochs[n] = k.epoch;
+      st.keys[n] = std::shared_ptr<const Aead>(std::move(*a));
+      if (e.send_epoch == 0 && (send_epoch == 0 || k.epoch > send_epoch)) send_epoch = k.epoch;
+      n++;
+    }
+    st.send_epoch = send_epoch;
+    for (int i = 0; i < n; i++)
+      if (st.epochs[i] == send_epoch) st.send = st.keys[i];
+    for (auto& r : e.routes) st.routes[r.addr] = r.host_id;
+    for (auto& a : e.attachments) {
+      st.local.insert(a.addr);
+      st.routes[a.addr] = c.host_id;
+    }
+    snap->envs[e.id] = std::move(st);
+  }
+
+  // Environments that left this host: stop reading their TUN first.
+  std::vector<std::unique_ptr<Tun>> graveyard;
+  for (auto it = envs_.begin(); it != envs_.end();) {
+    if (snap->envs.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (it->second.tun) epoll_ctl(epfd_, EPOLL_CTL_DEL, it->second.tun->fd(), nullptr);
+    if (opt_.plumb) {
+      for (auto& a : it->second.attached) DetachContainer(it->first, a);
+      TeardownEnvNet(it->first, it->second.tun ? it->second.tun->name() : TunName(it->first));
+    }
+    spdlog::info("env {} removed from this host; its keys are forgotten", it->first);
+    graveyard.push_back(std::move(it->second.tun));
+    it = envs_.erase(it);
+  }
+  for (auto& e : c.envs) {
+    auto it = envs_.find(e.id);
+    if (it == envs_.end()) {
+      EnvRuntime rt;
+      rt.subnet = e.subnet;
+      auto tun = Tun::Open(TunName(e.id), opt_.offload);
+      if (!tun.ok()) {
+        note(tun.status());
+        snap->envs.erase(e.id);
+        continue;
+      }
+      rt.tun = std::make_unique<Tun>(std::move(*tun));
+      if (opt_.plumb) {
+        Status s = SetupEnvNet(e.id, rt.tun->name(), e.subnet, c.pod, c.InnerMtu());
+        (void)WriteSysctl("/proc/sys/net/ipv6/conf/" + rt.tun->name() + "/disable_ipv6", "1");
+        note(s);
+      }
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = rt.tun->fd();
+      epoll_ctl(epfd_, EPOLL_CTL_ADD, rt.tun->fd(), &ev);
+      it = envs_.emplace(e.id, std::move(rt)).first;
+      spdlog::info("env {} up on {} subnet {}", e.id, it->second.tun->name(), FormatPrefix(e.subnet));
+    }
+    EnvRuntime& rt = it->second;
+    snap->envs[e.id].tun_fd = rt.tun->fd();
+    snap->env_by_fd[rt.tun->fd()] = e.id;
+    // Attachments: detach what is gone or changed, attach what is new.
+    std::vector<Attachment> keep;
+    for (auto& old : rt.attached) {
+      bool still = false;
+      for (auto& a : e.attachments) still |= a == old;
+      if (still) {
+        keep.push_back(old);
+      } else if (opt_.plumb) {
+        DetachContainer(e.id, old);
+      }
+    }
+    for (auto& a : e.attachments) {
+      bool have = false;
+      for (auto& k : keep) have |= k == a;
+      if (have) continue;
+      Status s = opt_.plumb ? AttachContainer(e.id, a, c.InnerMtu()) : Status::Ok();
+      note(s);
+      if (s.ok()) keep.push_back(a);
+    }
+    rt.attached = std::move(keep);
+  }
+
+  Publish(snap);
+  current_ = c;
+  uint64_t gen = gen_.load();
+  if (!started_) {
+    started_ = true;
+    tx_ = std::thread([this] { TxLoop(); });
+    rx_ = std::thread([this] { RxLoop(); });
+  }
+  if (!graveyard.empty()) WaitWorkersSeen(gen);  // then the fds may close
+  metrics_.Add(first.ok() ? Metric::kControlApplied : Metric::kControlRejected);
+  return first;
+}
+
+// ---------------------------------------------------------------- TX worker
+
+void Device::TxLoop() {
+  struct Slot {
+    uint8_t buf[kMaxMessage];
+    uint8_t hdrs[kMaxFragments][kHeaderSize];
+  };
+  std::unique_ptr<Slot[]> slots(new Slot[kTxSlots]);
+  std::unique_ptr<mmsghdr[]> msgs(new mmsghdr[kTxMsgs]);
+  std::unique_ptr<iovec[]> iovs(new iovec[kTxIovs]);
+  constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(uint16_t));
+  std::unique_ptr<char[]> cmsgs(new char[kTxMsgs * kCmsgSpace]);
+  std::unique_ptr<sockaddr_in[]> addrs(new sockaddr_in[kTxMsgs]);
+  epoll_event events[16];
+  // Nonce counter: starts at the wall clock in ns so a restarted overlayd never
+  // reuses a (key, nonce) pair; one counter for all envs keeps nonces unique.
+  uint64_t counter = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count());
+  std::shared_ptr<const Snapshot> snap;
+  uint64_t seen = ~uint64_t{0};
+  int nslots = 0, nmsgs = 0, niovs = 0;
+  const int fd = sock_->fd();
+
+  auto flush = [&]() {
+    int done = 0;
+    while (done < nmsgs) {
+      int r = sendmmsg(fd, msgs.get() + done, unsigned(nmsgs - done), 0);
+      metrics_.Add(Metric::kTxSyscalls);
+      if (r > 0) {
+        for (int i = 0; i < r; i++) metrics_.Add(Metric::kTxDatagrams, 1);
+        done += r;
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if ((errno == EIO || errno == EINVAL) && sock_->gso()) {
+        spdlog::warn("UDP_SEGMENT refused ({}); sending without UDP GSO from now on", strerror(errno));
+        sock_->DisableGso();
+      }
+      metrics_.Add(Metric::kDropSendError);
+      done++;  // skip the datagram that failed, keep the rest
+    }
+    nslots = nmsgs = niovs = 0;
+  };
+
+  while (!stop_.load(std::memory_order_relaxed)) {
+    uint64_t g = gen_.load(std::memory_order_acquire);
+    if (g != seen) {
+      std::lock_guard<std::mutex> l(snap_mu_);
+      snap = snap_;
+      seen = g;
+      tx_seen_.store(g);
+    }
+    int n = epoll_wait(epfd_, events, 16, 100);
+    for (int ei = 0; ei < n; ei++) {
+      int tfd = events[ei].data.fd;
+      auto fit = snap->env_by_fd.find(tfd);
+      if (fit == snap->env_by_fd.end()) continue;
+      const EnvState& env = snap->envs.at(fit->second);
+      for (int burst = 0; burst < 64; burst++) {
+        // Room for one more superpacket: a slot and its worst-case msghdrs/iovecs.
+        if (nslots == kTxSlots || nmsgs + kMaxFragments > kTxMsgs) flush();
+        Slot& s = slots[nslots];
+        ssize_t r = read(tfd, s.buf, kMaxMessage - kTagSize - 64);
+        if (r < 0) break;  // EAGAIN: drained
+        size_t len = size_t(r);
+        uint32_t src, dst;
+        if (len < kVnetHdrSize + 20) {
+          metrics_.Add(Metric::kDropTunShort);
+          continue;
+        }
+        if (!InnerAddrs(s.buf + kVnetHdrSize, len - kVnetHdrSize, &src, &dst)) {
+          metrics_.Add(Metric::kDropTunNotIpv4);
+          continue;
+        }
+        if (!env.local.count(src)) {
+          metrics_.Add(Metric::kDropSpoofedSrc);
+          continue;
+        }
+        uint32_t host = env.HostOf(dst);
+        auto peer = snap->peers.find(host);
+        if (host == 0 || host == snap->host_id || peer == snap->peers.end()) {
+          metrics_.Add(Metric::kDropNoRoute);
+          continue;
+        }
+        if (!env.send) {
+          metrics_.Add(Metric::kDropNoKey);
+          continue;
+        }
+        size_t ct = len + kTagSize;
+        size_t single_max = snap->max_datagram - kHeaderSize;
+        size_t stride = single_max;
+        int frags = ct <= single_max ? 1 : int((ct + stride - 1) / stride);
+        if (frags > kMaxFragments) {
+          metrics_.Add(Metric::kDropTooBig);
+          continue;
+        }
+        Header h;
+        h.env_id = env.id;
+        h.epoch = env.send_epoch;
+        h.sender_id = snap->host_id;
+        h.counter = counter++;
+        h.frag_count = uint8_t(frags);
+        h.frag_stride = frags == 1 ? 0 : uint16_t(stride);
+        EncodeHeader(h, s.hdrs[0]);
+        env.send->Seal(s.buf, len, s.hdrs[0] + kAdOffset, kAdSize, h.sender_id, h.counter);
+        for (int f = 1; f < frags; f++) {
+          memcpy(s.hdrs[f], s.hdrs[0], kHeaderSize);
+          s.hdrs[f][1] = uint8_t(f);
+        }
+        // Group fragments into messages: with UDP GSO one message carries up to
+        // 64 equal segments below the 64 KB datagram limit; without, one each.
+        size_t seg = kHeaderSize + stride;
+        int per_msg = sock_->gso() ? int(std::min<size_t>(64, 65000 / seg)) : 1;
+        for (int f0 = 0; f0 < frags; f0 += per_msg) {
+          int nf = std::min(per_msg, frags - f0);
+          mmsghdr& m = msgs[nmsgs];
+          memset(&m, 0, sizeof(m));
+          addrs[nmsgs] = peer->second;
+          m.msg_hdr.msg_name = &addrs[nmsgs];
+          m.msg_hdr.msg_namelen = sizeof(sockaddr_in);
+          m.msg_hdr.msg_iov = &iovs[niovs];
+          for (int f = f0; f < f0 + nf; f++) {
+            size_t off = size_t(f) * stride;
+            size_t plen = std::min(stride, ct - off);
+            iovs[niovs++] = {s.hdrs[f], kHeaderSize};
+            iovs[niovs++] = {s.buf + off, plen};
+          }
+          m.msg_hdr.msg_iovlen = size_t(2 * nf);
+          if (nf > 1) {
+            char* cb = &cmsgs[nmsgs * kCmsgSpace];
+            memset(cb, 0, kCmsgSpace);
+            m.msg_hdr.msg_control = cb;
+            m.msg_hdr.msg_controllen = kCmsgSpace;
+            cmsghdr* cm = CMSG_FIRSTHDR(&m.msg_hdr);
+            cm->cmsg_level = SOL_UDP;
+            cm->cmsg_type = UDP_SEGMENT;
+            cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t gso = uint16_t(seg);
+            memcpy(CMSG_DATA(cm), &gso, sizeof(gso));
+          }
+          nmsgs++;
+        }
+        nslots++;
+        metrics_.Add(Metric::kTxPackets);
+        metrics_.Add(Metric::kTxBytes, len - kVnetHdrSize);
+      }
+    }
+    if (nmsgs) flush();
+  }
+}
+
+// ---------------------------------------------------------------- RX worker
+
+void Device::RxLoop() {
+  std::unique_ptr<uint8_t[]> bufs(new uint8_t[kRxMsgs * kRxBuf]);
+  mmsghdr msgs[kRxMsgs];
+  iovec iovs[kRxMsgs];
+  sockaddr_in from[kRxMsgs];
+  constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(int)) + 64;
+  alignas(cmsghdr) char cmsgs[kRxMsgs][kCmsgSpace];
+  // Per (env, sender) replay windows and per sender reassemblers: created the
+  // first time an authenticated-looking datagram names a known env and peer,
+  // so their number is bounded by the configuration, not by traffic.
+  std::unordered_map<uint64_t, ReplayWindow> windows;
+  std::unordered_map<uint32_t, std::unique_ptr<Reassembler>> reasm;
+  std::shared_ptr<const Snapshot> snap;
+  uint64_t seen = ~uint64_t{0};
+  const int fd = sock_->fd();
+
+  auto deliver = [&](const EnvState& env, uint32_t sender, uint8_t* pt, size_t len) {
+    uint32_t src, dst;
+    if (len < kVnetHdrSize + 20 || !InnerAddrs(pt + kVnetHdrSize, len - kVnetHdrSize, &src, &dst)) {
+      metrics_.Add(Metric::kDropInnerBad);
+      return;
+    }
+    if (!env.local.count(dst)) {
+      metrics_.Add(Metric::kDropNoLocalDst);
+      return;
+    }
+    if (env.HostOf(src) != sender) {
+      metrics_.Add(Metric::kDropSrcNotFromSender);
+      return;
+    }
+    if (write(env.tun_fd, pt, len) < 0) {
+      metrics_.Add(Metric::kDropTunWriteError);
+      return;
+    }
+    metrics_.Add(Metric::kRxPackets);
+    metrics_.Add(Metric::kRxBytes, len - kVnetHdrSize);
+  };
+
+  auto datagram = [&](uint8_t* p, size_t len) {
+    metrics_.Add(Metric::kRxDatagrams);
+    Header h;
+    DecodeError de = DecodeHeader(p, len, &h);
+    if (de != DecodeError::kOk) {
+      metrics_.Add(de == DecodeError::kTruncated ? Metric::kDropTruncated
+                   : de == DecodeError::kBadType ? Metric::kDropBadHeader
+                                                 : Metric::kDropBadFragment);
+      return;
+    }
+    auto eit = snap->envs.find(h.env_id);
+    if (eit == snap->envs.end() || eit->second.tun_fd < 0) {
+      metrics_.Add(Metric::kDropUnknownEnv);
+      return;
+    }
+    const EnvState& env = eit->second;
+    const Aead* aead = env.KeyFor(h.epoch);
+    if (!aead) {
+      metrics_.Add(Metric::kDropUnknownEpoch);
+      return;
+    }
+    if (h.sender_id == snap->host_id || !snap->peers.count(h.sender_id)) {
+      metrics_.Add(Metric::kDropUnknownSender);
+      return;
+    }
+    ReplayWindow& win = windows[uint64_t(h.env_id) << 32 | h.sender_id];
+    if (!win.Check(h.counter)) {
+      metrics_.Add(Metric::kDropReplay);
+      return;
+    }
+    uint8_t* ct = p + kHeaderSize;
+    size_t ct_len = len - kHeaderSize;
+    if (h.frag_count > 1) {
+      auto& r = reasm[h.sender_id];
+      if (!r) r = std::make_unique<Reassembler>();
+      uint8_t* out;
+      size_t out_len;
+      auto res = r->Add(h, ct, ct_len, MonotonicMs(), &out, &out_len);
+      switch (res) {
+        case Reassembler::Result::kIncomplete: return;
+        case Reassembler::Result::kEvictedOther: metrics_.Add(Metric::kDropReassemblyEvicted); return;
+        case Reassembler::Result::kDuplicate: metrics_.Add(Metric::kDropDupFragment); return;
+        case Reassembler::Result::kBad: metrics_.Add(Metric::kDropBadFragment); return;
+        case Reassembler::Result::kComplete: break;
+      }
+      ct = out;
+      ct_len = out_len;
+    }
+    if (!aead->Open(ct, ct_len, p + kAdOffset, kAdSize, h.sender_id, h.counter)) {
+      metrics_.Add(Metric::kDropAuthFailed);
+      return;
+    }
+    if (!win.Accept(h.counter)) {  // a twin completed meanwhile
+      metrics_.Add(Metric::kDropReplay);
+      return;
+    }
+    deliver(env, h.sender_id, ct, ct_len - kTagSize);
+  };
+
+  while (!stop_.load(std::memory_order_relaxed)) {
+    uint64_t g = gen_.load(std::memory_order_acquire);
+    if (g != seen) {
+      std::lock_guard<std::mutex> l(snap_mu_);
+      snap = snap_;
+      seen = g;
+      rx_seen_.store(g);
+    }
+    for (int i = 0; i < kRxMsgs; i++) {
+      iovs[i] = {bufs.get() + i * kRxBuf, kRxBuf};
+      memset(&msgs[i], 0, sizeof(msgs[i]));
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+      msgs[i].msg_hdr.msg_control = cmsgs[i];
+      msgs[i].msg_hdr.msg_controllen = kCmsgSpace;
+    }
+    int n = recvmmsg(fd, msgs, kRxMsgs, MSG_WAITFORONE, nullptr);
+    if (n <= 0) continue;  // timeout (SO_RCVTIMEO) or EINTR
+    metrics_.Add(Metric::kRxSyscalls);
+    for (int i = 0; i < n; i++) {
+      uint8_t* p = bufs.get() + i * kRxBuf;
+      size_t len = msgs[i].msg_len;
+      if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {  // larger than any datagram we send
+        metrics_.Add(Metric::kDropTruncated);
+        continue;
+      }
+      size_t seg = len;
+      for (cmsghdr* cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm; cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
+        if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+          int v;
+          memcpy(&v, CMSG_DATA(cm), sizeof(v));
+          if (v > 0) seg = size_t(v);
+        }
+      }
+      for (size_t off = 0; off < len; off += seg) datagram(p + off, std::min(seg, len - off));
+    }
+  }
+}
+
+std::string Device::StatsJson() const {
+  nlohmann::json j;
+  for (auto& [k, v] : metrics_.Snapshot()) j["counters"][k] = v;
+  std::shared_ptr<const Snapshot> s;
+  {
+    std::lock_guard<std::mutex> l(snap_mu_);
+    s = snap_;
+  }
+  j["host_id"] = s->host_id;
+  j["udp_gso"] = sock_ ? sock_->gso() : false;
+  j["udp_gro"] = sock_ ? sock_->gro() : false;
+  j["tun_offload"] = opt_.offload;
+  for (auto& [id, e] : s->envs) {
+    nlohmann::json ej;
+    ej["subnet"] = FormatPrefix(e.subnet);
+    ej["send_epoch"] = e.send_epoch;
+    ej["aead"] = e.send ? AeadName(e.send->kind()) : "none";
+    for (int i = 0; i < 2; i++)
+      if (e.keys[i]) ej["epochs"].push_back(e.epochs[i]);
+    ej["routes"] = e.routes.size();
+    ej["local"] = e.local.size();
+    j["envs"][std::to_string(id)] = ej;
+  }
+  return j.dump();
+}
+
+}  // namespace rv::overlay

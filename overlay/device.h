@@ -1,0 +1,91 @@
+// Device: overlayd's datapath (contract), in the shape of wireguard-go's
+// device/: two worker threads, one per core.
+//
+//   TX worker: epoll over every environment's TUN -> read [vnet hdr | packet]
+//     (a TCP GSO superpacket when offloads are on) -> check the inner source
+//     is a container attached here in that env -> route by destination ->
+//     seal once in place -> fragment to the underlay MTU by iovecs (no copy)
+//     -> sendmmsg, with UDP_SEGMENT so one message leaves in one syscall.
+//   RX worker: recvmmsg (UDP_GRO: many datagrams per slot) -> decode header ->
+//     env, epoch, sender known? -> replay pre-check -> reassemble -> open in
+//     place -> replay accept -> inner destination attached here and inner
+//     source routed to the sender? -> write to the env's TUN.
+//
+// All buffers are allocated when the Device starts (and one reassembler per
+// peer the first time it is heard from); nothing is allocated per packet.
+// Apply() is called from one control thread; it diffs the desired state
+// against the running one (TUNs, routes, container attachments), publishes a
+// new Snapshot and returns; workers use it from their next batch. A config
+// that does not parse or whose keys do not open is refused whole and the
+// running state is kept. Every drop is counted in Metrics.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "overlay/control.h"
+#include "overlay/metrics.h"
+#include "overlay/routing.h"
+#include "overlay/tun.h"
+#include "overlay/udp.h"
+
+namespace rv::overlay {
+
+class Device {
+ public:
+  struct Options {
+    bool offload = true;       // TUN TSO/CSUM offloads (superpackets)
+    bool udp_gso = true;       // UDP_SEGMENT on send
+    bool plumb = true;         // configure routes/rules/veths (false: unit tests)
+  };
+
+  explicit Device(Options o);
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  Status Apply(const ControlConfig& c);
+  void Stop();
+
+  Metrics& metrics() { return metrics_; }
+  std::string StatsJson() const;
+
+ private:
+  struct EnvRuntime {
+    std::unique_ptr<Tun> tun;
+    Prefix subnet;
+    std::vector<Attachment> attached;
+  };
+
+  Status OpenSocket(const ControlConfig& c);
+  void Publish(std::shared_ptr<const Snapshot> s);
+  void WaitWorkersSeen(uint64_t gen);
+  void TxLoop();
+  void RxLoop();
+
+  Options opt_;
+  Metrics metrics_;
+  std::optional<UdpSocket> sock_;
+  uint32_t listen_addr_ = 0;
+  uint16_t listen_port_ = 0;
+  int epfd_ = -1;
+  std::map<uint32_t, EnvRuntime> envs_;   // control thread only
+  std::optional<ControlConfig> current_;  // last applied
+
+  mutable std::mutex snap_mu_;
+  std::shared_ptr<const Snapshot> snap_;
+  std::atomic<uint64_t> gen_{0};
+  std::atomic<uint64_t> tx_seen_{0}, rx_seen_{0};
+  std::atomic<bool> stop_{false};
+  std::thread tx_, rx_;
+  bool started_ = false;
+};
+
+}  // namespace rv::overlay

@@ -1,0 +1,735 @@
+// Integration test of overlayd on three namespace "hosts" joined by a bridge.
+// Needs root, iproute2, nsenter and tcpdump. Every namespace name starts with
+// rvo-<pid>-, and TearDown removes namespaces, veths, the bridge, overlayd
+// processes and helper children even when a test fails half-way.
+//
+//   ul : underlay netns with bridge br0         10.88.0.0/24
+//   h1, h2, h3 : hosts, each running overlayd    10.88.0.{1,2,3}:7800
+//   env X (id 1, 10.250.1.0/24): x1 on h1 (.2), x2 on h2 (.3)
+//   env Y (id 2, 10.250.2.0/24): y1 on h1 (.2), y2 on h2 (.3)
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/transport/keys.h"
+#include "overlay/aead.h"
+#include "overlay/control_socket.h"
+#include "overlay/header.h"
+#include "overlay/keyring.h"
+
+using namespace rv::overlay;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr uint16_t kPort = 7800;
+
+int Sh(const std::string& cmd) {
+  int rc = system((cmd + " >/dev/null 2>&1").c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+int64_t MsSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+// Waits for a child up to timeout_ms, then kills it. Returns its exit code (-1: killed/crashed).
+int WaitChild(pid_t pid, int timeout_ms) {
+  auto start = Clock::now();
+  int st = 0;
+  while (true) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (r < 0) return -1;
+    if (MsSince(start) > timeout_ms) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &st, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+uint32_t A(const char* s) { return ntohl(inet_addr(s)); }
+
+sockaddr_in Sa(const char* ip, uint16_t port) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = inet_addr(ip);
+  return sa;
+}
+
+// --- network helpers run inside a container's netns (child processes) -----
+
+int TcpConnect(const char* ip, uint16_t port, int timeout_ms) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  sockaddr_in sa = Sa(ip, port);
+  connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  pollfd p{fd, POLLOUT, 0};
+  int err = 0;
+  socklen_t el = sizeof(err);
+  if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+    close(fd);
+    return -1;
+  }
+  fcntl(fd, F_SETFL, 0);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+bool WriteAll(int fd, const void* p, size_t n) {
+  auto* c = static_cast<const char*>(p);
+  while (n) {
+    ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+    if (w <= 0) return false;
+    c += w;
+    n -= size_t(w);
+  }
+  return true;
+}
+
+bool ReadAll(int fd, void* p, size_t n) {
+  auto* c = static_cast<char*>(p);
+  while (n) {
+    ssize_t r = recv(fd, c, n, 0);
+    if (r <= 0) return false;
+    c += r;
+    n -= size_t(r);
+  }
+  return true;
+}
+
+// TCP echo server: echoes every connection (one child per connection).
+int TcpEchoServer(uint16_t port) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in sa = Sa("0.0.0.0", port);
+  if (bind(s, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) || listen(s, 16)) return 2;
+  signal(SIGCHLD, SIG_IGN);
+  while (true) {
+    int c = accept(s, nullptr, nullptr);
+    if (c < 0) continue;
+    if (fork() == 0) {
+      char buf[65536];
+      ssize_t n;
+      while ((n = recv(c, buf, sizeof(buf), 0)) > 0)
+        if (!WriteAll(c, buf, size_t(n))) break;
+      _exit(0);
+    }
+    close(c);
+  }
+}
+
+// UDP echo server; also counts datagrams that contain `marker` into `count_file`.
+int UdpEchoServer(uint16_t port, std::string marker, std::string count_file) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sa = Sa("0.0.0.0", port);
+  if (bind(s, reinterpret_cast<sockaddr*>(&sa), sizeof(sa))) return 2;
+  int count = 0;
+  char buf[65536];
+  while (true) {
+    sockaddr_in from{};
+    socklen_t fl = sizeof(from);
+    ssize_t n = recvfrom(s, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &fl);
+    if (n < 0) continue;
+    if (!marker.empty() && std::string(buf, size_t(n)).find(marker) != std::string::npos) {
+      count++;
+      std::ofstream(count_file + ".tmp") << count;
+      rename((count_file + ".tmp").c_str(), count_file.c_str());
+    }
+    sendto(s, buf, size_t(n), 0, reinterpret_cast<sockaddr*>(&from), fl);
+  }
+}
+
+// Sends `msg` by UDP and waits for the echo; 0 on success.
+int UdpPing(const char* ip, uint16_t port, const std::string& msg, int tries, int wait_ms) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sa = Sa(ip, port);
+  char buf[65536];
+  for (int t = 0; t < tries; t++) {
+    sendto(s, msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+    pollfd p{s, POLLIN, 0};
+    if (poll(&p, 1, wait_ms) == 1) {
+      ssize_t n = recv(s, buf, sizeof(buf), 0);
+      if (n == ssize_t(msg.size()) && memcmp(buf, msg.data(), msg.size()) == 0) return 0;
+    }
+  }
+  return 1;
+}
+
+// Sends `len` bytes over TCP and checks the echo; 0 on success.
+int TcpEchoCheck(const char* ip, uint16_t port, const std::string& marker, size_t len) {
+  int fd = TcpConnect(ip, port, 2000);
+  if (fd < 0) return 1;
+  std::string data;
+  while (data.size() < len) data += marker + std::to_string(data.size()) + ";";
+  data.resize(len);
+  std::thread w([&] { WriteAll(fd, data.data(), data.size()); });
+  std::string back(len, '\0');
+  bool ok = ReadAll(fd, back.data(), len);
+  w.join();
+  close(fd);
+  return ok && back == data ? 0 : 3;
+}
+
+uint16_t IpChecksum(const uint8_t* p, size_t n) {
+  uint32_t s = 0;
+  for (size_t i = 0; i + 1 < n; i += 2) s += uint32_t(p[i]) << 8 | p[i + 1];
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return uint16_t(~s);
+}
+
+// IPv4/UDP packet (UDP checksum 0 = none).
+std::vector<uint8_t> UdpPacket(uint32_t src, uint32_t dst, uint16_t dport, const std::string& payload) {
+  std::vector<uint8_t> p(28 + payload.size(), 0);
+  p[0] = 0x45;
+  uint16_t tot = uint16_t(p.size());
+  p[2] = uint8_t(tot >> 8);
+  p[3] = uint8_t(tot);
+  p[8] = 64;
+  p[9] = 17;
+  for (int i = 0; i < 4; i++) p[12 + i] = uint8_t(src >> (24 - 8 * i)), p[16 + i] = uint8_t(dst >> (24 - 8 * i));
+  uint16_t c = IpChecksum(p.data(), 20);
+  p[10] = uint8_t(c >> 8);
+  p[11] = uint8_t(c);
+  p[20] = 0x30;
+  p[21] = 0x39;
+  p[22] = uint8_t(dport >> 8);
+  p[23] = uint8_t(dport);
+  uint16_t ul = uint16_t(8 + payload.size());
+  p[24] = uint8_t(ul >> 8);
+  p[25] = uint8_t(ul);
+  memcpy(p.data() + 28, payload.data(), payload.size());
+  return p;
+}
+
+// Raw IP_HDRINCL send with an arbitrary (spoofed) source.
+int RawSend(const std::vector<uint8_t>& pkt, const char* dst) {
+  int s = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+  if (s < 0) return 2;
+  sockaddr_in sa = Sa(dst, 0);
+  for (int i = 0; i < 5; i++)
+    sendto(s, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  close(s);
+  return 0;
+}
+
+// pcap reader: returns the Ethernet frames of a capture file.
+std::vector<std::string> ReadPcap(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<std::string> frames;
+  size_t off = 24;
+  while (off + 16 <= all.size()) {
+    uint32_t incl;
+    memcpy(&incl, all.data() + off + 8, 4);
+    off += 16;
+    if (off + incl > all.size()) break;
+    frames.push_back(all.substr(off, incl));
+    off += incl;
+  }
+  return frames;
+}
+
+}  // namespace
+
+class OverlayPod : public ::testing::Test {
+ protected:
+  struct Container {
+    std::string name;  // short: x1
+    uint32_t env;
+    std::string addr;
+    int host;
+    std::string ns;    // netns holding it
+  };
+
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    if (Sh("which tcpdump") != 0 || Sh("which nsenter") != 0) GTEST_SKIP() << "needs tcpdump, nsenter";
+    p_ = "rvo-" + std::to_string(getpid()) + "-";
+    dir_ = "/tmp/" + p_ + "test";
+    Sh("rm -rf " + dir_);
+    mkdir(dir_.c_str(), 0700);
+    marker_ = "RIVENDELL-MARKER-" + std::to_string(getpid()) + "-PLAINTEXT";
+    ASSERT_EQ(Sh("ip netns add " + p_ + "ul"), 0);
+    namespaces_.push_back(p_ + "ul");
+    ASSERT_EQ(Sh("ip -n " + p_ + "ul link add br0 type bridge && ip -n " + p_ + "ul link set br0 up"), 0);
+    for (int h = 1; h <= 3; h++) {
+      std::string ns = Host(h);
+      ASSERT_EQ(Sh("ip netns add " + ns), 0);
+      namespaces_.push_back(ns);
+      std::string hs = std::to_string(h);
+      ASSERT_EQ(Sh("ip -n " + ns + " link add eth0 type veth peer name vh" + hs + " netns " + p_ + "ul"), 0);
+      ASSERT_EQ(Sh("ip -n " + p_ + "ul link set vh" + hs + " master br0 up"), 0);
+      ASSERT_EQ(Sh("ip -n " + ns + " addr add 10.88.0." + hs + "/24 dev eth0 && ip -n " + ns +
+                   " link set eth0 up && ip -n " + ns + " link set lo up"), 0);
+      auto kp = rv::transport::GenerateKeypair();
+      ASSERT_TRUE(rv::transport::SaveKeypair(dir_ + "/h" + hs + ".key", kp).ok());
+      host_keys_[h] = *LoadHostKeyPair(dir_ + "/h" + hs + ".key");
+    }
+    keys_[1][1] = NewEnvKey(1, 1, ChooseAead(AesGcmAvailable()));
+    keys_[2][1] = NewEnvKey(2, 1, ChooseAead(AesGcmAvailable()));
+    send_epoch_[1] = send_epoch_[2] = 1;
+    AddContainer({"x1", 1, "10.250.1.2", 1, ""});
+    AddContainer({"x2", 1, "10.250.1.3", 2, ""});
+    AddContainer({"y1", 2, "10.250.2.2", 1, ""});
+    AddContainer({"y2", 2, "10.250.2.3", 2, ""});
+    for (int h = 1; h <= 3; h++) WriteConfig(h);
+    for (int h = 1; h <= 3; h++) StartOverlayd(h);
+    // Wait until every attachment is plumbed (the veth appears in the container).
+    for (auto& c : containers_) {
+      bool up = false;
+      for (int i = 0; i < 200 && !up; i++) {
+        up = Sh("ip -n " + c.ns + " addr show dev eth0 | grep -q " + c.addr) == 0;
+        if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      }
+      ASSERT_TRUE(up) << "container " << c.name << " never got its interface";
+    }
+    StartServers();
+  }
+
+  void TearDown() override {
+    for (pid_t pid : children_) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    for (auto& [h, pid] : overlayd_) {
+      kill(pid, SIGTERM);
+      if (WaitChild(pid, 3000) == -1) kill(pid, SIGKILL);
+    }
+    // Deleting a netns deletes its veths (and their peers) and the bridge.
+    for (auto it = namespaces_.rbegin(); it != namespaces_.rend(); ++it) Sh("ip netns del " + *it);
+    if (!dir_.empty()) Sh("rm -rf " + dir_);
+  }
+
+  std::string Host(int h) const { return p_ + "h" + std::to_string(h); }
+
+  void AddContainer(Container c) {
+    c.ns = p_ + c.name;
+    if (Sh("ip netns add " + c.ns) == 0) namespaces_.push_back(c.ns);
+    containers_.push_back(c);
+  }
+
+  json ConfigFor(int h) {
+    json j;
+    j["host_id"] = h;
+    j["listen"] = "10.88.0." + std::to_string(h) + ":" + std::to_string(kPort);
+    j["underlay_mtu"] = 1500;
+    j["pod_cidr"] = "10.250.0.0/16";
+    for (int o = 1; o <= 3; o++)
+      j["hosts"].push_back({{"id", o}, {"endpoint", "10.88.0." + std::to_string(o) + ":" + std::to_string(kPort)}});
+    j["envs"] = json::array();
+    for (uint32_t env : {1u, 2u}) {
+      bool present = false;
+      for (auto& c : containers_) present |= c.env == env && c.host == h;
+      if (!present) continue;  // keys only go to hosts that run the env
+      json e;
+      e["id"] = env;
+      e["subnet"] = "10.250." + std::to_string(env) + ".0/24";
+      e["aead"] = AeadName(keys_[env].begin()->second.aead);
+      e["send_epoch"] = send_epoch_[env];
+      for (auto& [epoch, k] : keys_[env])
+        e["keys"].push_back({{"epoch", epoch}, {"sealed", ToHex(*SealEnvKey(k, host_keys_[h].public_key))}});
+      e["routes"] = json::array();
+      e["attachments"] = json::array();
+      for (auto& c : containers_) {
+        if (c.env != env) continue;
+        e["routes"].push_back({{"addr", c.addr}, {"host", c.host}});
+        if (c.host == h)
+          e["attachments"].push_back({{"addr", c.addr}, {"veth", "rvc-" + c.name}, {"netns", c.ns}});
+      }
+      j["envs"].push_back(e);
+    }
+    return j;
+  }
+
+  void WriteConfig(int h) {
+    std::string path = dir_ + "/h" + std::to_string(h) + ".json";
+    std::ofstream(path + ".tmp") << ConfigFor(h).dump(2);
+    rename((path + ".tmp").c_str(), path.c_str());
+  }
+
+  void StartOverlayd(int h) {
+    std::string hs = std::to_string(h);
+    pid_t pid = fork();
+    if (pid == 0) {
+      std::string log = dir_ + "/overlayd-h" + hs + ".log";
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execlp("ip", "ip", "netns", "exec", Host(h).c_str(), RV_OVERLAYD, "run", "--config",
+             (dir_ + "/h" + hs + ".json").c_str(), "--host-key", (dir_ + "/h" + hs + ".key").c_str(),
+             "--socket", Sock(h).c_str(), nullptr);
+      _exit(127);
+    }
+    overlayd_[h] = pid;
+  }
+
+  std::string Sock(int h) const { return dir_ + "/h" + std::to_string(h) + ".sock"; }
+
+  json Stats(int h) {
+    for (int i = 0; i < 50; i++) {
+      auto r = ControlRequest(Sock(h), "stats");
+      if (r.ok()) return json::parse(*r);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << "no stats from h" << h;
+    return json::object();
+  }
+  uint64_t Counter(int h, const std::string& name) {
+    json s = Stats(h);
+    return s.contains("counters") ? s["counters"].value(name, uint64_t{0}) : 0;
+  }
+
+  // Runs fn in a child process inside netns `ns`.
+  pid_t SpawnIn(const std::string& ns, std::function<int()> fn, bool track = true) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = open(("/run/netns/" + ns).c_str(), O_RDONLY);
+      if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) _exit(99);
+      _exit(fn());
+    }
+    if (track) children_.push_back(pid);
+    return pid;
+  }
+  int RunIn(const std::string& ns, std::function<int()> fn, int timeout_ms = 10000) {
+    pid_t pid = SpawnIn(ns, std::move(fn), false);
+    return WaitChild(pid, timeout_ms);
+  }
+  std::string Ns(const std::string& container) const { return p_ + container; }
+
+  void StartServers() {
+    for (auto& c : containers_) {
+      SpawnIn(c.ns, [] { return TcpEchoServer(5000); });
+      std::string m = marker_, f = dir_ + "/udp-" + c.name;
+      SpawnIn(c.ns, [m, f] { return UdpEchoServer(5001, m, f); });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  int UdpMarkerCount(const std::string& container) {
+    std::ifstream f(dir_ + "/udp-" + container);
+    int n = 0;
+    f >> n;
+    return n;
+  }
+
+  // Seals a raw inner packet the way overlayd would (the test holds the env keys).
+  std::vector<uint8_t> Seal(uint32_t env, uint32_t epoch, uint32_t sender, uint64_t counter,
+                            const std::vector<uint8_t>& inner) {
+    Header h;
+    h.env_id = env;
+    h.epoch = epoch;
+    h.sender_id = sender;
+    h.counter = counter;
+    std::vector<uint8_t> d(kHeaderSize + 10 + inner.size() + kTagSize, 0);
+    EncodeHeader(h, d.data());
+    memcpy(d.data() + kHeaderSize + 10, inner.data(), inner.size());
+    auto a = Aead::Create(keys_[env].at(epoch).aead, keys_[env].at(epoch).key);
+    (*a)->Seal(d.data() + kHeaderSize, 10 + inner.size(), d.data() + kAdOffset, kAdSize, sender, counter);
+    return d;
+  }
+  // Sends underlay datagrams to host `to` from inside host `from`'s netns.
+  void SendUnderlay(int from, int to, const std::vector<std::vector<uint8_t>>& dgrams) {
+    std::string dst = "10.88.0." + std::to_string(to);
+    int rc = RunIn(Host(from), [&] {
+      int s = socket(AF_INET, SOCK_DGRAM, 0);
+      sockaddr_in sa = Sa(dst.c_str(), kPort);
+      for (auto& d : dgrams) {
+        sendto(s, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+        if (dgrams.size() > 1000) continue;
+        usleep(200);
+      }
+      return 0;
+    }, 60000);
+    ASSERT_EQ(rc, 0);
+  }
+
+  bool OverlaydAlive(int h) { return waitpid(overlayd_[h], nullptr, WNOHANG) == 0; }
+
+  std::string p_, dir_, marker_;
+  std::vector<std::string> namespaces_;
+  std::vector<Container> containers_;
+  std::map<int, HostKeyPair> host_keys_;
+  std::map<uint32_t, std::map<uint32_t, EnvKey>> keys_;  // env -> epoch -> key
+  std::map<uint32_t, uint32_t> send_epoch_;
+  std::map<int, pid_t> overlayd_;
+  std::vector<pid_t> children_;
+};
+
+TEST_F(OverlayPod, SameEnvironmentTalksTcpAndUdpAcrossHosts) {
+  std::string m = marker_;
+  EXPECT_EQ(RunIn(Ns("x1"), [m] { return UdpPing("10.250.1.3", 5001, m + "-udp", 20, 200); }), 0);
+  EXPECT_EQ(RunIn(Ns("x1"), [m] { return TcpEchoCheck("10.250.1.3", 5000, m, 4 << 20); }), 0);
+  EXPECT_EQ(RunIn(Ns("x2"), [m] { return TcpEchoCheck("10.250.1.2", 5000, m, 1 << 20); }), 0);
+  EXPECT_EQ(RunIn(Ns("y2"), [m] { return UdpPing("10.250.2.2", 5001, m, 20, 200); }), 0);
+  EXPECT_EQ(Sh("ip netns exec " + Ns("x1") + " ping -c 2 -W 1 10.250.1.3"), 0);
+  EXPECT_GT(Counter(1, "tx_packets"), 10u);
+  EXPECT_GT(Counter(2, "rx_packets"), 10u);
+  json s = Stats(1);
+  EXPECT_EQ(s["envs"]["1"]["aead"], AesGcmAvailable() ? "aes256gcm" : "chacha20poly1305");
+}
+
+TEST_F(OverlayPod, OtherEnvironmentCannotReachEvenSpoofing) {
+  std::string m = marker_;
+  // Y's containers reach each other (control) but no X address, local or remote.
+  EXPECT_EQ(RunIn(Ns("y1"), [m] { return UdpPing("10.250.2.3", 5001, m, 20, 200); }), 0);
+  for (const char* x : {"10.250.1.2", "10.250.1.3"}) {
+    std::string ip = x;
+    EXPECT_NE(RunIn(Ns("y1"), [ip] { return TcpConnect(ip.c_str(), 5000, 500) >= 0 ? 0 : 1; }), 0) << ip;
+    EXPECT_NE(RunIn(Ns("y1"), [ip, m] { return UdpPing(ip.c_str(), 5001, m, 3, 200); }), 0) << ip;
+  }
+  int before_x1 = UdpMarkerCount("x1"), before_x2 = UdpMarkerCount("x2");
+  // Spoofed sources: X's own addresses, an unused X address, a remote Y address.
+  for (const char* src : {"10.250.1.2", "10.250.1.3", "10.250.1.77", "10.250.2.3"}) {
+    for (const char* dst : {"10.250.1.2", "10.250.1.3"}) {
+      auto pkt = UdpPacket(A(src), A(dst), 5001, m + "-spoof");
+      std::string d = dst;
+      EXPECT_EQ(RunIn(Ns("y1"), [pkt, d] { return RawSend(pkt, d.c_str()); }), 0);
+    }
+  }
+  // An X container cannot pose as another X address either (dropped at its veth).
+  auto pkt = UdpPacket(A("10.250.1.77"), A("10.250.1.3"), 5001, m + "-spoof");
+  EXPECT_EQ(RunIn(Ns("x1"), [pkt] { return RawSend(pkt, "10.250.1.3"); }), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(UdpMarkerCount("x1"), before_x1);
+  EXPECT_EQ(UdpMarkerCount("x2"), before_x2);
+  // A packet sealed for Y and relabelled as X (or the reverse) never opens.
+  auto y_inner = UdpPacket(A("10.250.2.2"), A("10.250.2.3"), 5001, m);
+  auto sealed = Seal(2, 1, 1, 1ull << 62, y_inner);
+  sealed[8] = 1;  // env id Y -> X
+  uint64_t auth = Counter(2, "drop_auth_failed");
+  SendUnderlay(1, 2, {sealed});
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(Counter(2, "drop_auth_failed"), auth + 1);
+}
+
+TEST_F(OverlayPod, UnderlayCarriesOnlySealedUdpAndReplaysAreDropped) {
+  std::string pcap = dir_ + "/underlay.pcap";
+  pid_t td = fork();
+  if (td == 0) {
+    int fd = open((dir_ + "/tcpdump.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execlp("ip", "ip", "netns", "exec", (p_ + "ul").c_str(), "tcpdump", "-i", "br0", "-U", "-s", "0",
+           "-w", pcap.c_str(), nullptr);
+    _exit(127);
+  }
+  children_.push_back(td);
+  for (int i = 0; i < 100 && Sh("grep -q listening " + dir_ + "/tcpdump.log") != 0; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::string m = marker_;
+  EXPECT_EQ(RunIn(Ns("x1"), [m] { return TcpEchoCheck("10.250.1.3", 5000, m, 256 << 10); }), 0);
+  EXPECT_EQ(RunIn(Ns("x1"), [m] { return UdpPing("10.250.1.3", 5001, m + "-udp", 5, 200); }), 0);
+  EXPECT_EQ(RunIn(Ns("y1"), [m] { return UdpPing("10.250.2.3", 5001, m + "-udp-y", 5, 200); }), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(td, SIGINT);
+  WaitChild(td, 3000);
+  auto frames = ReadPcap(pcap);
+  ASSERT_GT(frames.size(), 20u);
+  std::vector<std::vector<uint8_t>> to_h2;
+  int udp = 0;
+  for (auto& f : frames) {
+    EXPECT_EQ(f.find(m), std::string::npos) << "plaintext marker on the underlay";
+    if (f.size() < 14 + 20 || uint8_t(f[12]) != 0x08 || f[13] != 0x00) continue;  // IPv4 only
+    const uint8_t* ip = reinterpret_cast<const uint8_t*>(f.data()) + 14;
+    ASSERT_EQ(ip[9], 17) << "non-UDP IPv4 packet on the underlay";
+    size_t ihl = (ip[0] & 15) * 4;
+    uint16_t sport = uint16_t(ip[ihl] << 8 | ip[ihl + 1]), dport = uint16_t(ip[ihl + 2] << 8 | ip[ihl + 3]);
+    EXPECT_TRUE(sport == kPort && dport == kPort);
+    udp++;
+    uint32_t dst = uint32_t(ip[16]) << 24 | ip[17] << 16 | ip[18] << 8 | ip[19];
+    if (dst == A("10.88.0.2")) {
+      // One capture frame may be a UDP GSO superframe: split it at the segment size.
+      const uint8_t* pl = ip + ihl + 8;
+      size_t n = f.size() - 14 - ihl - 8;
+      Header h;
+      size_t seg = n;
+      if (DecodeHeader(pl, std::min<size_t>(n, kHeaderSize + 1472 - kHeaderSize), &h) == DecodeError::kOk &&
+          h.frag_count > 1)
+        seg = kHeaderSize + h.frag_stride;
+      for (size_t off = 0; off < n; off += seg)
+        to_h2.emplace_back(pl + off, pl + std::min(n, off + seg));
+    }
+  }
+  EXPECT_GT(udp, 20);
+  ASSERT_FALSE(to_h2.empty());
+  uint64_t replay = Counter(2, "drop_replay"), rx = Counter(2, "rx_packets");
+  SendUnderlay(1, 2, to_h2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_GE(Counter(2, "drop_replay") - replay, to_h2.size() * 9 / 10);
+  EXPECT_EQ(Counter(2, "rx_packets"), rx) << "a replayed packet was delivered";
+}
+
+TEST_F(OverlayPod, KeyRotationUnderTransferLosesNoConnection) {
+  // A continuous 6 s echo stream x1 -> x2 while both hosts move to epoch 2.
+  std::string m = marker_;
+  std::string progress = dir_ + "/stream-progress";
+  pid_t client = SpawnIn(Ns("x1"), [m, progress] {
+    int fd = TcpConnect("10.250.1.3", 5000, 2000);
+    if (fd < 0) return 10;
+    std::string chunk(16384, 'r');
+    std::string back(chunk.size(), '\0');
+    auto start = Clock::now();
+    uint64_t total = 0;
+    while (MsSince(start) < 6000) {
+      if (!WriteAll(fd, chunk.data(), chunk.size())) return 11;
+      if (!ReadAll(fd, back.data(), back.size()) || back != chunk) return 12;
+      total += chunk.size();
+      std::ofstream(progress) << total;
+    }
+    close(fd);
+    return 0;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  // Phase 1: every host gets epoch 2 but keeps sending epoch 1.
+  keys_[1][2] = NewEnvKey(1, 2, keys_[1][1].aead);
+  WriteConfig(1);
+  WriteConfig(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Phase 2: send under epoch 2 (hosts still accept 1 from stragglers).
+  send_epoch_[1] = 2;
+  WriteConfig(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  WriteConfig(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  // Phase 3: epoch 1 is dropped everywhere.
+  keys_[1].erase(1);
+  WriteConfig(1);
+  WriteConfig(2);
+  EXPECT_EQ(WaitChild(client, 15000), 0) << "the connection broke during rotation";
+  children_.erase(std::find(children_.begin(), children_.end(), client));
+  std::ifstream f(progress);
+  uint64_t total = 0;
+  f >> total;
+  EXPECT_GT(total, 1u << 20);
+  json s = Stats(1);
+  EXPECT_EQ(s["envs"]["1"]["send_epoch"], 2);
+  EXPECT_EQ(s["envs"]["1"]["epochs"].size(), 1u);
+  EXPECT_EQ(RunIn(Ns("x2"), [m] { return TcpEchoCheck("10.250.1.2", 5000, m, 64 << 10); }), 0);
+}
+
+TEST_F(OverlayPod, MovedContainerIsReachableWithinOneSecond) {
+  std::string m = marker_;
+  ASSERT_EQ(RunIn(Ns("x1"), [m] { return UdpPing("10.250.1.3", 5001, m, 20, 200); }), 0);
+  // x2 stops on h2 and starts on h3 with the same address (a fresh netns).
+  AddContainer({"x2b", 1, "10.250.1.3", 3, ""});
+  auto& moved = containers_.back();
+  std::string f = dir_ + "/udp-x2b";
+  SpawnIn(moved.ns, [m, f] { return UdpEchoServer(5001, m, f); });
+  containers_.erase(std::find_if(containers_.begin(), containers_.end(),
+                                 [](const Container& c) { return c.name == "x2"; }));
+  auto t0 = Clock::now();
+  WriteConfig(3);
+  WriteConfig(2);
+  WriteConfig(1);
+  int rc = RunIn(Ns("x1"), [m] { return UdpPing("10.250.1.3", 5001, m, 300, 10); }, 5000);
+  int64_t ms = MsSince(t0);
+  EXPECT_EQ(rc, 0);
+  EXPECT_LT(ms, 1000) << "moved container reachable only after " << ms << " ms";
+  RecordProperty("move_reachable_ms", std::to_string(ms));
+  std::cerr << "moved container reachable after " << ms << " ms\n";
+  // h2 runs no X container any more: it dropped the env and its keys.
+  for (int i = 0; i < 40 && Stats(2)["envs"].contains("1"); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(Stats(2)["envs"].contains("1"));
+  EXPECT_TRUE(Stats(3)["envs"].contains("1"));
+}
+
+TEST_F(OverlayPod, BadDatagramsAreDroppedCountedAndServiceContinues) {
+  std::string m = marker_;
+  auto inner = [&](const std::string& payload) {
+    return UdpPacket(A("10.250.1.2"), A("10.250.1.3"), 5001, payload);
+  };
+  std::mt19937 rng(7);
+  auto rnd = [&](size_t n) {
+    std::vector<uint8_t> v(n);
+    for (auto& b : v) b = uint8_t(rng());
+    return v;
+  };
+  auto before = Stats(2)["counters"];
+  std::vector<std::vector<uint8_t>> bad;
+  for (int i = 0; i < 50; i++) bad.push_back(rnd(1 + rng() % 1400));          // garbage
+  for (int i = 0; i < 20; i++) bad.push_back(rnd(1 + rng() % 27));            // truncated
+  uint64_t c0 = 1ull << 61;
+  auto good = Seal(1, 1, 1, c0, inner(m + "-ok"));
+  for (int i = 0; i < 10; i++) {                                              // oversized, forged
+    auto big = rnd(60000);
+    memcpy(big.data(), good.data(), kHeaderSize);
+    bad.push_back(big);
+  }
+  for (int n = 1; n < 28; n += 5) bad.push_back(std::vector<uint8_t>(good.begin(), good.begin() + n));
+  bad.push_back(Seal(1, 1, 1, c0 + 1, inner("x")));
+  bad.back()[8] = 99;                                                         // unknown env
+  auto e77 = Seal(1, 1, 1, c0 + 2, inner("x"));
+  e77[12] = 77;                                                               // unknown epoch
+  bad.push_back(e77);
+  bad.push_back(Seal(1, 1, 42, c0 + 3, inner("x")));                          // unknown sender
+  bad.push_back(Seal(1, 1, 3, c0 + 4, inner("x")));   // sender 3 does not own 10.250.1.2
+  auto tampered = Seal(1, 1, 1, c0 + 5, inner("x"));
+  tampered.back() ^= 1;
+  bad.push_back(tampered);
+  SendUnderlay(3, 2, bad);
+  // Reordered but authentic packets are all delivered once; the replay is not.
+  int got0 = UdpMarkerCount("x2");
+  std::vector<std::vector<uint8_t>> reordered;
+  for (uint64_t c : {c0 + 103, c0 + 101, c0 + 102, c0 + 100})
+    reordered.push_back(Seal(1, 1, 1, c, inner(m + "-reorder-" + std::to_string(c))));
+  reordered.push_back(reordered[1]);
+  SendUnderlay(3, 2, reordered);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(UdpMarkerCount("x2"), got0 + 4);
+  // A flooding peer: 100k forged datagrams; then normal traffic still works.
+  std::vector<std::vector<uint8_t>> flood;
+  for (int i = 0; i < 100000; i++) {
+    auto d = Seal(1, 1, 1, c0 + 1000 + i, inner("f"));
+    d[kHeaderSize + 3] ^= 0x55;  // break the tag cheaply
+    flood.push_back(std::move(d));
+  }
+  auto flood_start = Clock::now();
+  std::thread flooder([&] { SendUnderlay(3, 2, flood); });
+  int during = RunIn(Ns("x1"), [m] { return TcpEchoCheck("10.250.1.3", 5000, m, 256 << 10); }, 20000);
+  flooder.join();
+  std::cerr << "flood of " << flood.size() << " sent in " << MsSince(flood_start) << " ms\n";
+  EXPECT_EQ(during, 0) << "traffic stalled under flood";
+  EXPECT_TRUE(OverlaydAlive(2));
+  EXPECT_EQ(RunIn(Ns("x1"), [m] { return TcpEchoCheck("10.250.1.3", 5000, m, 1 << 20); }), 0);
+  auto after = Stats(2)["counters"];
+  auto delta = [&](const char* k) { return after.value(k, uint64_t{0}) - before.value(k, uint64_t{0}); };
+  EXPECT_GT(delta("drop_bad_header") + delta("drop_bad_fragment"), 0u);
+  EXPECT_GE(delta("drop_truncated"), 20u);
+  EXPECT_GE(delta("drop_unknown_env"), 1u);
+  EXPECT_GE(delta("drop_unknown_epoch"), 1u);
+  EXPECT_GE(delta("drop_unknown_sender"), 1u);
+  EXPECT_GE(delta("drop_src_not_from_sender"), 1u);
+  EXPECT_GE(delta("drop_replay"), 1u);
+  EXPECT_GE(delta("drop_auth_failed"), 10u + 1 + 50000);
+  for (auto& [k, v] : after.items()) std::cerr << k << "=" << v << " ";
+  std::cerr << "\n";
+}
