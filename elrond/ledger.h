@@ -15,12 +15,12 @@
 //                        capacity - all committed jobs)
 //
 // The first term protects against awards the host has not seen yet, the second
-// against a host whose bids are stale or wrong. A bid that claims more free
-// than capacity minus the committed jobs it must reflect (or more capacity than
-// the operator's ceiling, or negative numbers) is a lying strider: the ledger
-// clamps it and says so; the caller counts and logs it. Jobs released in the
-// last kReleaseGraceMs still count as a tolerance, because a host may free a
-// stopped job before elrond hears of the stop.
+// against a host whose bids are stale or wrong. Bids are always clamped to
+// what the ledger can account for. A lying strider is one whose bid has
+// negative numbers, more free than its own capacity, more capacity than the
+// operator's ceiling, or (in two bids in a row: one can be an honest race with
+// a stop elrond has not heard of yet) more free than capacity minus the
+// committed jobs it must reflect; the caller counts (`bid.lying`) and logs it.
 //
 // Not thread-safe: owned by the scheduler's single thread.
 #pragma once
@@ -39,7 +39,6 @@ namespace rv::elrond {
 class Ledger {
  public:
   static constexpr int64_t kUnreflected = std::numeric_limits<int64_t>::max();
-  static constexpr int64_t kReleaseGraceMs = 5000;
 
   struct BidCheck {
     bool stale = false;      // older than a bid already applied: view unchanged
@@ -84,10 +83,9 @@ class Ledger {
     msg::Resources committed_sum;
     std::vector<std::string> fresh;  // committed jobs with reflected_from > last_bid
     msg::Resources fresh_sum;
-    std::deque<std::pair<int64_t, msg::Resources>> released;  // (time, resources), recent
+    bool overclaimed_last = false;   // the previous bid claimed more than the ledger allows
   };
   void Refresh(Book& b);   // rebuilds fresh/fresh_sum for b.last_bid
-  void Trim(Book& b, int64_t now_ms);
 
   std::unordered_map<std::string, Book> books_;
 };
