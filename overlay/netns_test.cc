@@ -307,7 +307,7 @@ class OverlayPod : public ::testing::Test {
     for (auto& c : containers_) {
       bool up = false;
       for (int i = 0; i < 200 && !up; i++) {
-        up = Sh("ip -n " + c.ns + " addr show dev eth0 | grep -q " + c.addr) == 0;
+        up = Sh("ip -n " + c.ns + " addr show dev eth0 2>/dev/null | grep -q " + c.addr) == 0;
         if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(25));
       }
       ASSERT_TRUE(up) << "container " << c.name << " never got its interface";
@@ -362,6 +362,10 @@ class OverlayPod : public ::testing::Test {
       for (auto& c : containers_) {
         if (c.env != env) continue;
         e["routes"].push_back({{"addr", c.addr}, {"host", c.host}});
+      }
+      for (auto& [addr, host] : extra_routes_[env]) e["routes"].push_back({{"addr", addr}, {"host", host}});
+      for (auto& c : containers_) {
+        if (c.env != env) continue;
         if (c.host == h)
           e["attachments"].push_back({{"addr", c.addr}, {"veth", "rvc-" + c.name}, {"netns", c.ns}});
       }
@@ -427,9 +431,9 @@ class OverlayPod : public ::testing::Test {
 
   void StartServers() {
     for (auto& c : containers_) {
-      SpawnIn(c.ns, [] { return TcpEchoServer(5000); });
+      servers_[c.name].push_back(SpawnIn(c.ns, [] { return TcpEchoServer(5000); }));
       std::string m = marker_, f = dir_ + "/udp-" + c.name;
-      SpawnIn(c.ns, [m, f] { return UdpEchoServer(5001, m, f); });
+      servers_[c.name].push_back(SpawnIn(c.ns, [m, f] { return UdpEchoServer(5001, m, f); }));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -479,8 +483,10 @@ class OverlayPod : public ::testing::Test {
   std::map<int, HostKeyPair> host_keys_;
   std::map<uint32_t, std::map<uint32_t, EnvKey>> keys_;  // env -> epoch -> key
   std::map<uint32_t, uint32_t> send_epoch_;
+  std::map<uint32_t, std::vector<std::pair<std::string, int>>> extra_routes_;
   std::map<int, pid_t> overlayd_;
   std::vector<pid_t> children_;
+  std::map<std::string, std::vector<pid_t>> servers_;  // container -> its server processes
 };
 
 TEST_F(OverlayPod, SameEnvironmentTalksTcpAndUdpAcrossHosts) {
@@ -645,6 +651,15 @@ TEST_F(OverlayPod, MovedContainerIsReachableWithinOneSecond) {
   SpawnIn(moved.ns, [m, f] { return UdpEchoServer(5001, m, f); });
   containers_.erase(std::find_if(containers_.begin(), containers_.end(),
                                  [](const Container& c) { return c.name == "x2"; }));
+  // The old container is gone (its netns and veth with it) before the move is reported.
+  for (pid_t pid : servers_["x2"]) {  // the netns lives as long as a process is in it
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    children_.erase(std::find(children_.begin(), children_.end(), pid));
+  }
+  Sh("ip netns del " + Ns("x2"));
+  ASSERT_NE(RunIn(Ns("x1"), [m] { return UdpPing("10.250.1.3", 5001, m, 3, 100); }), 0);
+  namespaces_.erase(std::find(namespaces_.begin(), namespaces_.end(), Ns("x2")));
   auto t0 = Clock::now();
   WriteConfig(3);
   WriteConfig(2);
@@ -659,13 +674,21 @@ TEST_F(OverlayPod, MovedContainerIsReachableWithinOneSecond) {
   for (int i = 0; i < 40 && Stats(2)["envs"].contains("1"); i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(Stats(2)["envs"].contains("1"));
+  for (int i = 0; i < 40 && !Stats(3)["envs"].contains("1"); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_TRUE(Stats(3)["envs"].contains("1"));
 }
 
 TEST_F(OverlayPod, BadDatagramsAreDroppedCountedAndServiceContinues) {
   std::string m = marker_;
+  // The test forges traffic as host 3 running an X container 10.250.1.9, so the
+  // replay window of the real sender h1 is never pushed ahead by test counters.
+  extra_routes_[1].push_back({"10.250.1.9", 3});
+  WriteConfig(2);
+  for (int i = 0; i < 40 && Stats(2)["envs"]["1"].value("routes", 0) != 3; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   auto inner = [&](const std::string& payload) {
-    return UdpPacket(A("10.250.1.2"), A("10.250.1.3"), 5001, payload);
+    return UdpPacket(A("10.250.1.9"), A("10.250.1.3"), 5001, payload);
   };
   std::mt19937 rng(7);
   auto rnd = [&](size_t n) {
@@ -678,21 +701,21 @@ TEST_F(OverlayPod, BadDatagramsAreDroppedCountedAndServiceContinues) {
   for (int i = 0; i < 50; i++) bad.push_back(rnd(1 + rng() % 1400));          // garbage
   for (int i = 0; i < 20; i++) bad.push_back(rnd(1 + rng() % 27));            // truncated
   uint64_t c0 = 1ull << 61;
-  auto good = Seal(1, 1, 1, c0, inner(m + "-ok"));
+  auto good = Seal(1, 1, 3, c0, inner(m + "-ok"));
   for (int i = 0; i < 10; i++) {                                              // oversized, forged
     auto big = rnd(60000);
     memcpy(big.data(), good.data(), kHeaderSize);
     bad.push_back(big);
   }
   for (int n = 1; n < 28; n += 5) bad.push_back(std::vector<uint8_t>(good.begin(), good.begin() + n));
-  bad.push_back(Seal(1, 1, 1, c0 + 1, inner("x")));
+  bad.push_back(Seal(1, 1, 3, c0 + 1, inner("x")));
   bad.back()[8] = 99;                                                         // unknown env
-  auto e77 = Seal(1, 1, 1, c0 + 2, inner("x"));
+  auto e77 = Seal(1, 1, 3, c0 + 2, inner("x"));
   e77[12] = 77;                                                               // unknown epoch
   bad.push_back(e77);
   bad.push_back(Seal(1, 1, 42, c0 + 3, inner("x")));                          // unknown sender
-  bad.push_back(Seal(1, 1, 3, c0 + 4, inner("x")));   // sender 3 does not own 10.250.1.2
-  auto tampered = Seal(1, 1, 1, c0 + 5, inner("x"));
+  bad.push_back(Seal(1, 1, 3, c0 + 4, UdpPacket(A("10.250.1.2"), A("10.250.1.3"), 5001, "x")));  // h3 does not own .2
+  auto tampered = Seal(1, 1, 3, c0 + 5, inner("x"));
   tampered.back() ^= 1;
   bad.push_back(tampered);
   SendUnderlay(3, 2, bad);
@@ -700,7 +723,7 @@ TEST_F(OverlayPod, BadDatagramsAreDroppedCountedAndServiceContinues) {
   int got0 = UdpMarkerCount("x2");
   std::vector<std::vector<uint8_t>> reordered;
   for (uint64_t c : {c0 + 103, c0 + 101, c0 + 102, c0 + 100})
-    reordered.push_back(Seal(1, 1, 1, c, inner(m + "-reorder-" + std::to_string(c))));
+    reordered.push_back(Seal(1, 1, 3, c, inner(m + "-reorder-" + std::to_string(c))));
   reordered.push_back(reordered[1]);
   SendUnderlay(3, 2, reordered);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -708,7 +731,7 @@ TEST_F(OverlayPod, BadDatagramsAreDroppedCountedAndServiceContinues) {
   // A flooding peer: 100k forged datagrams; then normal traffic still works.
   std::vector<std::vector<uint8_t>> flood;
   for (int i = 0; i < 100000; i++) {
-    auto d = Seal(1, 1, 1, c0 + 1000 + i, inner("f"));
+    auto d = Seal(1, 1, 3, c0 + 1000 + i, inner("f"));
     d[kHeaderSize + 3] ^= 0x55;  // break the tag cheaply
     flood.push_back(std::move(d));
   }
