@@ -98,12 +98,14 @@ namespace {
 struct Key {
   int64_t zone = 0;      // replicas of the service in the host's zone (spread_zones), else 0
   int64_t a = 0, b = 0, c = 0, d = 0;
-  const std::string* id = nullptr;
+  size_t pos = 0;        // position in the (id-sorted) host list: the tie-break
   bool operator<(const Key& o) const {
-    auto l = std::tie(zone, a, b, c, d);
-    auto r = std::tie(o.zone, o.a, o.b, o.c, o.d);
-    if (l != r) return l < r;
-    return *id < *o.id;
+    if (zone != o.zone) return zone < o.zone;
+    if (a != o.a) return a < o.a;
+    if (b != o.b) return b < o.b;
+    if (c != o.c) return c < o.c;
+    if (d != o.d) return d < o.d;
+    return pos < o.pos;
   }
 };
 
@@ -129,7 +131,7 @@ Choice Select(const msg::JobSpec& job, Strategy strategy, const std::vector<cons
       continue;
     }
     Key k;
-    k.id = &h.id;
+    k.pos = i;
     if (job.rules.spread_zones) k.zone = zones.Get(job.service, h.zone);
     int64_t ram = h.free.ram_mb - r.ram_mb, disk = h.free.disk_mb - r.disk_mb, cpu = h.free.cpu_millis - r.cpu_millis;
     if (strategy == Strategy::kBinpack) {

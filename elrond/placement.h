@@ -19,8 +19,10 @@
 //     the fewest replicas of the service compete;
 //   * strategy binpack picks the tightest fit (least RAM left after placing,
 //     then disk, then CPU), spread the loosest (fewest replicas of the service
-//     on the host first, then most RAM left). Ties break on host id, so a
-//     decision is deterministic for the same inputs.
+//     on the host first, then most RAM left). Ties break on the position in
+//     the host list, which callers sort by host id, so a decision is
+//     deterministic for the same inputs (and no strings are compared in the
+//     hot loop).
 #pragma once
 
 #include <array>
@@ -82,7 +84,7 @@ class RejectTally {
   int total_ = 0;
 };
 
-// One job's decision among `hosts`: the index of the best feasible host and up
+// One job's decision among `hosts` (sorted by id): the index of the best feasible host and up
 // to two runners-up (-1 where none). `declined` (may be null) is parallel to
 // `hosts`: a non-empty string is the strider's own reason for refusing this job.
 // When nothing fits and `tally` is set, every rejection is recorded in it.

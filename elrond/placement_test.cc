@@ -93,9 +93,12 @@ TEST(Placement, BinpackChoosesTightestFitSpreadTheRoomiest) {
 }
 
 TEST(Placement, TiesBreakOnHostIdDeterministically) {
-  std::vector<HostView> hosts = {Host("z", 2000), Host("m", 2000), Host("a", 2000)};
+  std::vector<HostView> hosts = {Host("a", 2000), Host("m", 2000), Host("z", 2000)};
   ZoneCounts zones;
-  EXPECT_EQ(hosts[Select(Job("j", 100), Strategy::kBinpack, Ptrs(hosts), zones).best].id, "a");
+  Choice c = Select(Job("j", 100), Strategy::kBinpack, Ptrs(hosts), zones);
+  EXPECT_EQ(hosts[c.best].id, "a");
+  EXPECT_EQ(hosts[c.fallback[0]].id, "m");
+  EXPECT_EQ(hosts[c.fallback[1]].id, "z");
 }
 
 TEST(Placement, ZoneSpreadPicksTheZoneWithFewestReplicas) {
