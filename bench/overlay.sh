@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# bench/overlay.sh: iperf3 TCP throughput (1 and 2 streams) and ping RTT between
+# two containers on two namespace hosts, over (1) plain veth routing (the
+# ceiling), (2) wireguard-go (userspace WireGuard, Debian package) and
+# (3) Rivendell's overlayd, all in the same run. Prints a table and writes
+# bench/results/overlay.json. Needs root, iproute2, iperf3, wireguard-go, wg,
+# ping, nsenter, jq. Every namespace is named rvb-<pid>-*, removed on exit.
+#
+#   RV_BUILD=build dir with overlay/overlayd   DURATION=seconds per iperf run (5)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+build=${RV_BUILD:-$root/build-bench}
+overlayd=${OVERLAYD:-$build/overlay/overlayd}
+dur=${DURATION:-5}
+out=${OUT:-$here/results/overlay.json}
+P=rvb-$$-
+tmp=$(mktemp -d /tmp/rvb-$$.XXXX)
+pids=()
+
+for t in ip iperf3 wireguard-go wg ping nsenter jq; do
+  command -v $t >/dev/null || { echo "overlay bench: missing $t" >&2; exit 1; }
+done
+[ -x "$overlayd" ] || { echo "overlay bench: no overlayd at $overlayd" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "overlay bench: needs root" >&2; exit 1; }
+
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.3
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$P" || true); do
+    # wireguard-go and iperf3 daemons live in these namespaces; they die with their pids above
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+nsx() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
+
+# --- underlay: bridge + two hosts -------------------------------------------
+ip netns add ${P}ul
+ip -n ${P}ul link add br0 type bridge
+ip -n ${P}ul link set br0 up
+for h in 1 2; do
+  ip netns add ${P}h$h
+  ip -n ${P}h$h link add eth0 type veth peer name vh$h netns ${P}ul
+  ip -n ${P}ul link set vh$h master br0 up
+  ip -n ${P}h$h addr add 10.88.0.$h/24 dev eth0
+  ip -n ${P}h$h link set eth0 up
+  ip -n ${P}h$h link set lo up
+  nsx h$h sysctl -qw net.ipv4.ip_forward=1
+done
+
+# container netns attached to host $2 by a veth, address $3, gateway route via the host
+container() {  # name host addr mtu
+  local c=$1 h=$2 a=$3 mtu=$4
+  ip netns add $P$c
+  ip -n $P$c link set lo up
+  ip -n ${P}h$h link add v$c mtu $mtu type veth peer name eth0 netns $P$c mtu $mtu
+  ip -n ${P}h$h link set v$c up
+  ip -n ${P}h$h addr add 169.254.1.1/32 dev v$c scope link
+  ip -n ${P}h$h route add $a/32 dev v$c
+  ip -n $P$c addr add $a/32 dev eth0
+  ip -n $P$c link set eth0 up
+  ip -n $P$c route add 169.254.1.1 dev eth0 scope link
+  ip -n $P$c route add default via 169.254.1.1 dev eth0
+}
+
+# --- (1) plain veth routing ----------------------------------------------------
+container va 1 10.77.1.2 1500
+container vb 2 10.77.2.2 1500
+ip -n ${P}h1 route add 10.77.2.0/24 via 10.88.0.2
+ip -n ${P}h2 route add 10.77.1.0/24 via 10.88.0.1
+
+# --- (2) wireguard-go ------------------------------------------------------------
+# Interface names carry the pid: wireguard-go's control socket path
+# (/var/run/wireguard/NAME.sock) is shared by all namespaces.
+umask 077
+for h in 1 2; do wg genkey > $tmp/wg$h.key; wg pubkey < $tmp/wg$h.key > $tmp/wg$h.pub; done
+for h in 1 2; do
+  o=$((3 - h))
+  nsx h$h wireguard-go -f wg$$x$h >$tmp/wg$h.log 2>&1 &
+  pids+=($!)
+done
+for h in 1 2; do
+  o=$((3 - h))
+  for i in $(seq 50); do nsx h$h ip link show wg$$x$h >/dev/null 2>&1 && break; sleep 0.1; done
+  nsx h$h wg set wg$$x$h listen-port 51820 private-key $tmp/wg$h.key \
+    peer "$(cat $tmp/wg$o.pub)" endpoint 10.88.0.$o:51820 allowed-ips 10.66.$o.0/24
+  nsx h$h ip link set wg$$x$h mtu 1420 up
+  nsx h$h ip route add 10.66.$o.0/24 dev wg$$x$h
+done
+container wa 1 10.66.1.2 1420
+container wb 2 10.66.2.2 1420
+
+# --- (3) Rivendell overlayd ------------------------------------------------------
+key=$($overlayd newkey)
+aead=chacha20poly1305
+grep -qw aes /proc/cpuinfo && aead=aes256gcm
+for h in 1 2; do
+  ip netns add ${P}o$h
+  cat > $tmp/ov$h.json <<JSON
+{"host_id": $h, "listen": "10.88.0.$h:7800", "underlay_mtu": 1500, "pod_cidr": "10.250.0.0/16",
+ "hosts": [{"id": 1, "endpoint": "10.88.0.1:7800"}, {"id": 2, "endpoint": "10.88.0.2:7800"}],
+ "envs": [{"id": 1, "subnet": "10.250.1.0/24", "aead": "$aead",
+           "keys": [{"epoch": 1, "key": "$key"}],
+           "routes": [{"addr": "10.250.1.2", "host": 1}, {"addr": "10.250.1.3", "host": 2}],
+           "attachments": [{"addr": "10.250.1.$((h + 1))", "veth": "rvc-o$h", "netns": "${P}o$h"}]}]}
+JSON
+  nsx h$h "$overlayd" run --config $tmp/ov$h.json --socket $tmp/ov$h.sock ${OVERLAY_FLAGS:-} >$tmp/ov$h.log 2>&1 &
+  pids+=($!)
+done
+for h in 1 2; do
+  for i in $(seq 100); do ip -n ${P}o$h addr show dev eth0 2>/dev/null | grep -q 10.250 && break; sleep 0.05; done
+done
+
+# --- measurements -------------------------------------------------------------------
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8; exit}' /proc/stat; }
+hz=$(getconf CLK_TCK)
+
+# iperf A B ADDR STREAMS -> "gbps cores_busy"
+run_iperf() {
+  local a=$1 b=$2 addr=$3 n=$4
+  local j0 j1 t0 t1 gbps
+  j0=$(busy); t0=$(date +%s.%N)
+  ip netns exec $P$a iperf3 -c $addr -t $dur -P $n -J > $tmp/iperf.json 2>&1 || true
+  j1=$(busy); t1=$(date +%s.%N)
+  gbps=$(jq -r '(.end.sum_received.bits_per_second // 0) / 1e9' $tmp/iperf.json 2>/dev/null || echo 0)
+  local cores
+  cores=$(echo "scale=3; ($j1 - $j0) / $hz / ($t1 - $t0)" | bc -l)
+  echo "$gbps $cores"
+}
+# ping A ADDR -> avg rtt in us
+run_ping() {
+  ip netns exec $P$1 ping -c 5 -i 0.2 -W 1 $2 >/dev/null 2>&1 || true   # warm ARP/routes
+  ip netns exec $P$1 ping -q -c 200 -i 0.005 -W 1 $2 2>/dev/null |
+    awk -F'/' '/rtt|round-trip/{printf "%d", $5 * 1000}'
+}
+
+[ -n "${HOLD:-}" ] && { echo "holding $HOLD s: namespaces ${P}*"; sleep "$HOLD"; }
+declare -A R
+for kind in veth wg overlay; do
+  case $kind in
+    veth) a=va; b=vb; addr=10.77.2.2 ;;
+    wg) a=wa; b=wb; addr=10.66.2.2 ;;
+    overlay) a=o1; b=o2; addr=10.250.1.3 ;;
+  esac
+  ip netns exec $P$b iperf3 -s -D -1 >/dev/null 2>&1 || true
+  sleep 0.3
+  rtt=$(run_ping $a $addr); R[${kind}_rtt]=${rtt:-0}
+  read g1 c1 < <(run_iperf $a $b $addr 1)
+  ip netns exec $P$b iperf3 -s -D -1 >/dev/null 2>&1 || true
+  sleep 0.3
+  read g2 c2 < <(run_iperf $a $b $addr 2)
+  R[${kind}_g1]=$g1; R[${kind}_c1]=$c1; R[${kind}_g2]=$g2; R[${kind}_c2]=$c2
+done
+
+cpg() { echo "scale=2; if ($1 > 0) $2 / $1 else 0" | bc -l; }
+printf "\n%-14s %12s %12s %12s %14s\n" "path" "1 stream" "2 streams" "ping RTT" "cores/(Gbit/s)"
+for kind in veth wg overlay; do
+  name=$kind; [ $kind = wg ] && name=wireguard-go
+  printf "%-14s %8.2f Gb/s %7.2f Gb/s %9s us %14s\n" $name ${R[${kind}_g1]} ${R[${kind}_g2]} ${R[${kind}_rtt]} \
+    "$(cpg ${R[${kind}_g1]} ${R[${kind}_c1]})"
+done
+ratio=$(echo "scale=2; if (${R[wg_g1]} > 0) ${R[overlay_g1]} / ${R[wg_g1]} else 0" | bc -l)
+echo "overlay / wireguard-go single stream: ${ratio}x;  overlay ping - veth ping: $(( ${R[overlay_rtt]} - ${R[veth_rtt]} )) us"
+echo "overlayd h1 counters: $($overlayd --stats --socket $tmp/ov1.sock | jq -c '.counters | with_entries(select(.value > 0))')"
+
+mkdir -p "$(dirname "$out")"
+jq -n \
+  --argjson veth_gbps "${R[veth_g1]}" --argjson wireguard_go_gbps "${R[wg_g1]}" --argjson overlay_gbps "${R[overlay_g1]}" \
+  --argjson veth_gbps_2 "${R[veth_g2]}" --argjson wireguard_go_gbps_2 "${R[wg_g2]}" --argjson overlay_gbps_2 "${R[overlay_g2]}" \
+  --argjson veth_rtt_us "${R[veth_rtt]}" --argjson wireguard_go_rtt_us "${R[wg_rtt]}" --argjson overlay_rtt_us "${R[overlay_rtt]}" \
+  --argjson veth_cores_per_gbps "$(cpg ${R[veth_g1]} ${R[veth_c1]})" \
+  --argjson wireguard_go_cores_per_gbps "$(cpg ${R[wg_g1]} ${R[wg_c1]})" \
+  --argjson overlay_cores_per_gbps "$(cpg ${R[overlay_g1]} ${R[overlay_c1]})" \
+  --argjson overlay_vs_wireguard_go "$ratio" --arg aead "$aead" --argjson duration_s "$dur" \
+  '{veth_gbps: $veth_gbps, wireguard_go_gbps: $wireguard_go_gbps, overlay_gbps: $overlay_gbps,
+    veth_rtt_us: $veth_rtt_us, wireguard_go_rtt_us: $wireguard_go_rtt_us, overlay_rtt_us: $overlay_rtt_us,
+    veth_gbps_2streams: $veth_gbps_2, wireguard_go_gbps_2streams: $wireguard_go_gbps_2,
+    overlay_gbps_2streams: $overlay_gbps_2,
+    veth_cores_per_gbps: $veth_cores_per_gbps, wireguard_go_cores_per_gbps: $wireguard_go_cores_per_gbps,
+    overlay_cores_per_gbps: $overlay_cores_per_gbps, overlay_vs_wireguard_go: $overlay_vs_wireguard_go,
+    aead: $aead, duration_s: $duration_s}' > "$out"
+echo "wrote $out"
