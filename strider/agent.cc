@@ -39,24 +39,60 @@ Status Agent::Start() {
   measured_ = *m;
   next_measure_ms_ = MonotonicMs() + opts_.measure_interval_ms;
   if (opts_.heartbeat_ms > 0) heartbeat_ms_ = opts_.heartbeat_ms;
-  try {
-    sauron_ = std::make_unique<Link>(ctx_, opts_.sauron_api, opts_.key, opts_.sauron_public_key, opts_.host_id,
-                                     opts_.zmtp_heartbeat_ms, opts_.zmtp_timeout_ms);
-    elrond_ = std::make_unique<Link>(ctx_, opts_.elrond_endpoint, opts_.key, opts_.elrond_public_key, opts_.host_id,
-                                     opts_.zmtp_heartbeat_ms, opts_.zmtp_timeout_ms);
-    if (!opts_.sauron_pub.empty()) {
-      changes_ = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
-      transport::SetDefaults(*changes_);
-      transport::MakeCurveClient(*changes_, opts_.key, opts_.sauron_public_key);
-      changes_->set(zmq::sockopt::subscribe, "job.");
-      changes_->connect(opts_.sauron_pub);
-    }
-  } catch (const zmq::error_t& e) {
-    return Status::Invalid(std::string("cannot set up sockets: ") + e.what());
-  }
+  if (Status s = MakeSauronLink(); !s.ok()) return s;
+  if (Status s = MakeElrondLink(); !s.ok()) return s;
+  MakeChangeStream();
   spdlog::info("[{}] strider up: capacity {}, key {}", opts_.host_id, Describe(measured_.capacity),
                transport::KeyFingerprint(opts_.key.public_key));
   return Status::Ok();
+}
+
+Status Agent::MakeSauronLink() {
+  if (sauron_) sauron_->FailAll("connection to sauron replaced");
+  sauron_connected_ = false;
+  welcomed_ = false;
+  hello_inflight_ = false;
+  try {
+    sauron_ = std::make_unique<Link>(ctx_, opts_.sauron_api, opts_.key, opts_.sauron_public_key, opts_.host_id,
+                                     opts_.zmtp_heartbeat_ms, opts_.zmtp_timeout_ms);
+  } catch (const zmq::error_t& e) {
+    return Status::Invalid("cannot connect to sauron at " + opts_.sauron_api + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+Status Agent::MakeElrondLink() {
+  if (elrond_) elrond_->FailAll("connection to elrond replaced");
+  try {
+    elrond_ = std::make_unique<Link>(ctx_, opts_.elrond_endpoint, opts_.key, opts_.elrond_public_key, opts_.host_id,
+                                     opts_.zmtp_heartbeat_ms, opts_.zmtp_timeout_ms);
+  } catch (const zmq::error_t& e) {
+    return Status::Invalid("cannot connect to elrond at " + opts_.elrond_endpoint + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+// The SUB is (re)made whenever sauron welcomes us: a subscription that was
+// refused before sauron knew our key would otherwise stay dead.
+void Agent::MakeChangeStream() {
+  if (opts_.sauron_pub.empty()) return;
+  try {
+    auto sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
+    transport::SetDefaults(*sub);
+    transport::MakeCurveClient(*sub, opts_.key, opts_.sauron_public_key);
+    sub->set(zmq::sockopt::subscribe, "job.");
+    sub->connect(opts_.sauron_pub);
+    changes_ = std::move(sub);
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("[{}] cannot subscribe to {}: {}", opts_.host_id, opts_.sauron_pub, e.what());
+  }
+}
+
+int64_t Agent::RelinkDelay(int* failures) {
+  int64_t d = 200;
+  for (int i = 0; i < *failures && d < 5000; ++i) d *= 2;
+  ++*failures;
+  return std::min<int64_t>(d, 5000);
 }
 
 msg::Resources Agent::Free() const { return reservations_.Free(Base()); }
@@ -118,8 +154,12 @@ void Agent::DrainMonitor(Link& link, bool is_sauron) {
       }
     } else if (ev->kind == transport::ConnEvent::kHandshakeFailed) {
       counters_.Add("handshake_failed");
-      spdlog::warn("[{}] CURVE handshake with {} failed (not enrolled, or wrong server key?)", opts_.host_id,
-                   link.endpoint());
+      // libzmq never retries a connection whose handshake was refused, so
+      // make a new one later: the server may simply not know our key yet.
+      int64_t delay = RelinkDelay(is_sauron ? &sauron_failures_ : &elrond_failures_);
+      (is_sauron ? relink_sauron_at_ms_ : relink_elrond_at_ms_) = MonotonicMs() + delay;
+      spdlog::warn("[{}] CURVE handshake with {} refused (not enrolled yet, or wrong server key?); retrying in {} ms",
+                   opts_.host_id, link.endpoint(), delay);
     }
   }
 }
@@ -158,6 +198,8 @@ void Agent::SendHello(int64_t now_ms) {
 
 void Agent::OnWelcome(const msg::HostWelcome& w) {
   labels_ = w.labels;
+  sauron_failures_ = 0;
+  MakeChangeStream();
   if (opts_.heartbeat_ms <= 0) heartbeat_ms_ = std::clamp(w.heartbeat_ms, 20, 60000);
   welcomed_ = true;
   next_heartbeat_ms_ = 0;
@@ -209,6 +251,7 @@ void Agent::DrainElrond() {
       Reject("rx.malformed", "from elrond: " + env.status().message());
       continue;
     }
+    elrond_failures_ = 0;
     if (env->type == msg::Announce::kType) {
       msg::Announce a;
       if (Status s = msg::DecodeBody(*env, &a); !s.ok()) {
@@ -459,6 +502,14 @@ void Agent::Tick(int64_t now_ms) {
     auto m = resources_.Measure();
     if (m.ok()) measured_ = *m;
     next_measure_ms_ = now_ms + opts_.measure_interval_ms;
+  }
+  if (relink_sauron_at_ms_ > 0 && now_ms >= relink_sauron_at_ms_) {
+    relink_sauron_at_ms_ = 0;
+    if (Status s = MakeSauronLink(); !s.ok()) spdlog::error("[{}] {}", opts_.host_id, s.message());
+  }
+  if (relink_elrond_at_ms_ > 0 && now_ms >= relink_elrond_at_ms_) {
+    relink_elrond_at_ms_ = 0;
+    if (Status s = MakeElrondLink(); !s.ok()) spdlog::error("[{}] {}", opts_.host_id, s.message());
   }
   reservations_.ExpireHolds(now_ms);
   sauron_->Expire(now_ms);

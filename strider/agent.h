@@ -68,7 +68,9 @@ class Agent {
 
   // Poll integration: appends this agent's sockets (always the same count,
   // kPollItems) to `items`; after zmq::poll, pass a pointer to the first of
-  // them to HandleReady. Tick runs timers (heartbeats, holds, timeouts,
+  // them to HandleReady. Call it before every poll: Tick may replace a socket
+  // (a CURVE handshake the server refused is never retried by libzmq, so the
+  // agent re-creates the link after a backoff). Tick runs timers (heartbeats, holds, timeouts,
   // workload supervision) and must be called at least every few ms.
   static constexpr size_t kPollItems = 5;
   void AppendPollItems(std::vector<zmq::pollitem_t>* items);
@@ -114,6 +116,10 @@ class Agent {
   void ProcessStateEvents();
   void SendHeartbeat(int64_t now_ms);
   void Reject(const std::string& counter, const std::string& why);
+  Status MakeSauronLink();
+  Status MakeElrondLink();
+  void MakeChangeStream();
+  int64_t RelinkDelay(int* failures);
   msg::Resources Base() const { return measured_.free; }
 
   zmq::context_t& ctx_;
@@ -139,6 +145,10 @@ class Agent {
   int64_t next_heartbeat_ms_ = 0;
   int64_t hb_seq_ = 0;
   int64_t next_measure_ms_ = 0;
+  int64_t relink_sauron_at_ms_ = 0;   // 0: no relink pending
+  int64_t relink_elrond_at_ms_ = 0;
+  int sauron_failures_ = 0;
+  int elrond_failures_ = 0;
 };
 
 }  // namespace rv::strider

@@ -284,6 +284,40 @@ TEST_F(AgentTest, EmptyAwardDropsHoldWithoutAck) {
   EXPECT_TRUE(AckResults().empty());
 }
 
+TEST_F(AgentTest, HostEnrolledLaterConnectsAfterRefusedHandshakes) {
+  AgentOptions o;
+  o.host_id = "h2";
+  o.key = transport::GenerateKeypair();
+  o.sauron_api = sauron.endpoint;
+  o.sauron_public_key = sauron.key.public_key;
+  o.elrond_endpoint = elrond.endpoint;
+  o.elrond_public_key = elrond.key.public_key;
+  o.data_dir = "/";
+  o.capacity = {1000, 1000, 1000};
+  Agent late(ctx, o, std::make_shared<SimWorkloadFactory>());
+  ASSERT_TRUE(late.Start().ok());
+  auto run = [&](int ms, auto pred) {
+    int64_t end = MonotonicMs() + ms;
+    while (!pred() && MonotonicMs() < end) {
+      late.RunOnce(2);
+      agent->RunOnce(0);
+      sauron.Drain();
+      elrond.Drain();
+    }
+    return pred();
+  };
+  ASSERT_TRUE(run(3000, [&] { return late.counters().Get("handshake_failed") >= 2; }));
+  EXPECT_FALSE(late.welcomed());
+  zap.Allow(o.key.public_key, "h2");  // the operator enrolls it now
+  ASSERT_TRUE(run(8000, [&] { return late.welcomed(); }));
+  ASSERT_TRUE(run(8000, [&] {
+    for (auto& r : elrond.got) {
+      if (r.env.type == msg::StriderHello::kType && r.from == "h2") return true;
+    }
+    return false;
+  }));
+}
+
 TEST_F(AgentTest, AwardForAnotherHostIsRejectedAndCounted) {
   elrond.SendTo("h1", msg::Encode(msg::Award{1, "h2", {Awarded("web-1", 300)}}));
   ASSERT_TRUE(RunUntil([&] { return agent->counters().Get("rx.host_mismatch") == 1; }));

@@ -60,4 +60,10 @@ void Link::Expire(int64_t now_ms) {
   }
 }
 
+void Link::FailAll(const std::string& why) {
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [id, p] : pending) p.fn(Status::Unavailable(why), "");
+}
+
 }  // namespace rv::strider

@@ -53,6 +53,8 @@ class Link {
   bool HandleReply(const msg::Envelope& env);
   // Fails requests whose deadline passed.
   void Expire(int64_t now_ms);
+  // Fails every outstanding request (the link is being replaced).
+  void FailAll(const std::string& why);
   size_t pending() const { return pending_.size(); }
 
  private:

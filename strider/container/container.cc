@@ -1,0 +1,550 @@
+#include "strider/container/container.h"
+
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "common/crypto/sealed_box.h"
+#include "strider/container/log_file.h"
+#include "strider/container/runtime_spec.h"
+
+namespace rv::container {
+
+namespace fs = std::filesystem;
+
+const char* CStateName(CState s) {
+  switch (s) {
+    case CState::kNone: return "none";
+    case CState::kStarting: return "starting";
+    case CState::kRunning: return "running";
+    case CState::kUnhealthy: return "unhealthy";
+    case CState::kExited: return "exited";
+    case CState::kFailed: return "failed";
+    case CState::kStopped: return "stopped";
+  }
+  return "?";
+}
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Status WriteFile(const std::string& path, const std::string& data, mode_t mode) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return Status::Io("create " + path + ": " + strerror(errno));
+  ssize_t n = write(fd, data.data(), data.size());
+  int e = errno;
+  close(fd);
+  if (n != static_cast<ssize_t>(data.size())) return Status::Io("write " + path + ": " + strerror(n < 0 ? e : ENOSPC));
+  return Status::Ok();
+}
+
+// Reads a file of the container's rootfs without ever leaving it: symlinks in
+// the image (even absolute ones) are resolved inside `root`.
+Result<std::string> ReadInRoot(const std::string& root, const std::string& path) {
+  int rfd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (rfd < 0) return Status::Io("open " + root);
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(syscall(SYS_openat2, rfd, path.c_str(), &how, sizeof how));
+  close(rfd);
+  if (fd < 0) return Status::NotFound(path);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0 && out.size() < (1 << 20)) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+bool ParseId(const std::string& s, uint32_t* v) {
+  if (s.empty() || s.size() > 10) return false;
+  uint64_t x = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    x = x * 10 + (c - '0');
+  }
+  if (x > 0xfffffffeULL) return false;
+  *v = static_cast<uint32_t>(x);
+  return true;
+}
+
+// Looks a user/group name up in the image's /etc/passwd or /etc/group.
+bool LookupName(const std::string& root, const char* file, const std::string& name, uint32_t* id, uint32_t* gid) {
+  auto body = ReadInRoot(root, file);
+  if (!body.ok()) return false;
+  std::istringstream in(*body);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f;
+    std::stringstream ls(line);
+    std::string x;
+    while (std::getline(ls, x, ':')) f.push_back(x);
+    if (f.size() >= 3 && f[0] == name && ParseId(f[2], id)) {
+      if (gid && f.size() >= 4) ParseId(f[3], gid);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Container::Container(ContainerRuntime& rt, msg::JobSpec spec, std::map<std::string, std::string> secrets, Listener l)
+    : rt_(rt), spec_(std::move(spec)), secrets_(std::move(secrets)), listener_(std::move(l)) {
+  id_ = ContainerIdFor(spec_.id);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+Container::~Container() {
+  if (thread_.joinable()) {
+    Stop(std::chrono::milliseconds(0));
+    thread_.join();
+  }
+  if (wake_fd_ >= 0) close(wake_fd_);
+  for (auto& [k, v] : secrets_) crypto::Wipe(v);
+}
+
+std::string Container::log_path() const { return rt_.ContainerDir(id_) + "/console.log"; }
+
+Status Container::Start() {
+  if (thread_.joinable()) return Status::Conflict("container " + id_ + " already started");
+  if (spec_.image.empty()) return Status::Invalid("job " + spec_.id + " has no image");
+  if (wake_fd_ < 0) return Status::Io("eventfd failed");
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void Container::Stop(std::chrono::milliseconds grace) {
+  grace_ms_ = grace.count();
+  stop_ = true;
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
+}
+
+bool Container::WaitDone(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> l(done_mu_);
+  return done_cv_.wait_for(l, timeout, [this] { return done_.load(); });
+}
+
+void Container::Emit(CState s, const std::string& detail) {
+  state_ = s;
+  spdlog::info("container {} ({}): {}{}{}", id_, spec_.id, CStateName(s), detail.empty() ? "" : ": ", detail);
+  if (listener_) listener_(s, detail);
+}
+
+bool Container::SleepOrStop(int ms) {
+  pollfd p{wake_fd_, POLLIN, 0};
+  int64_t until = NowMs() + ms;
+  while (!stop_) {
+    int64_t left = until - NowMs();
+    if (left <= 0) return false;
+    poll(&p, 1, static_cast<int>(left));
+  }
+  return true;
+}
+
+Status Container::Prepare() {
+  PullStats ps;
+  auto img = rt_.images().Pull(spec_.image, &ps);
+  if (!img.ok()) return img.status();
+  image_digest_ = img->manifest_digest;
+  rt_.Register(id_, image_digest_);
+
+  // Debris of an earlier life of this job on this host.
+  rt_.Cleanup(id_, false);
+  std::string dir = rt_.ContainerDir(id_);
+  std::error_code ec;
+  fs::remove_all(dir + "/upper", ec);
+  fs::remove_all(dir + "/work", ec);
+  for (const char* d : {"upper", "work", "rootfs"}) {
+    fs::create_directories(dir + "/" + d, ec);
+    if (ec) return Status::Io("create " + dir + "/" + d + ": " + ec.message());
+  }
+  // Overlay: the image's layers (topmost first) shared read-only, our own upper.
+  std::string lower;
+  for (auto it = img->layer_dirs.rbegin(); it != img->layer_dirs.rend(); ++it)
+    lower += (lower.empty() ? "" : ":") + *it;
+  if (img->layer_dirs.empty()) return Status::Invalid("image " + spec_.image + " has no layers");
+  std::string opts = "lowerdir=" + lower + ",upperdir=" + dir + "/upper,workdir=" + dir + "/work";
+  if (opts.size() >= 4000) return Status::Invalid("image has too many layers for one overlay mount");
+  if (mount("overlay", (dir + "/rootfs").c_str(), "overlay", MS_NODEV, opts.c_str()) != 0)
+    return Status::Io("mount overlay for " + id_ + ": " + strerror(errno));
+  mounted_ = true;
+
+  if (subnet_ < 0 && rt_.options().veth) subnet_ = rt_.AllocSubnet();
+  auto ns = CreateNetns(id_, rt_.options().veth, rt_.options().veth_pool, subnet_);
+  if (!ns.ok()) return Status::FromCode(ns.status().code(), "network: " + ns.status().message());
+  netns_ = *ns;
+  if (auto hook = rt_.network_hook()) {
+    Status hs = hook(netns_, spec_.env);
+    if (!hs.ok()) return Status::FromCode(hs.code(), "network hook: " + hs.message());
+  }
+  return WriteBundle(*img);
+}
+
+Status Container::WriteBundle(const Image& img) {
+  const auto& o = rt_.options();
+  std::string bundle = rt_.BundleDir(id_);
+  std::error_code ec;
+  fs::create_directories(bundle, ec);
+  if (ec) return Status::Io("create bundle " + bundle + ": " + ec.message());
+  chmod(bundle.c_str(), 0700);
+  std::string rootfs = rt_.ContainerDir(id_) + "/rootfs";
+
+  SpecInput in;
+  in.rootfs = rootfs;
+  const auto& cfg = img.config;
+  if (!spec_.command.empty()) {
+    in.args = spec_.command;
+  } else {
+    in.args = cfg.entrypoint;
+    in.args.insert(in.args.end(), cfg.cmd.begin(), cfg.cmd.end());
+  }
+  if (in.args.empty()) return Status::Invalid("image " + spec_.image + " has no entrypoint/cmd and the job no command");
+  in.cwd = cfg.working_dir.empty() ? "/" : cfg.working_dir;
+
+  // The app never runs as root: a root or unknown image user gets the default uid.
+  in.uid = o.default_uid;
+  in.gid = o.default_gid;
+  if (!cfg.user.empty()) {
+    std::string u = cfg.user.substr(0, cfg.user.find(':'));
+    std::string g = cfg.user.find(':') == std::string::npos ? "" : cfg.user.substr(cfg.user.find(':') + 1);
+    uint32_t uid = 0, gid = o.default_gid;
+    bool have = ParseId(u, &uid) || LookupName(rootfs, "/etc/passwd", u, &uid, &gid);
+    if (have && uid != 0) {
+      in.uid = uid;
+      in.gid = gid;
+      if (!g.empty()) {
+        uint32_t gg;
+        if (ParseId(g, &gg) || LookupName(rootfs, "/etc/group", g, &gg, nullptr)) in.gid = gg;
+      }
+      if (in.gid == 0) in.gid = o.default_gid;
+    }
+  }
+
+  std::map<std::string, std::string> env;
+  for (const auto& kv : cfg.env) {
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (!env.count("PATH")) env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  env["HOSTNAME"] = spec_.app.empty() ? id_ : spec_.app;
+  for (const auto& [k, v] : spec_.config) env[k] = v;
+  if (spec_.port > 0) env["PORT"] = std::to_string(spec_.port);
+  env["RV_JOB_ID"] = spec_.id;
+  env["RV_APP"] = spec_.app;
+  env["RV_ENV"] = spec_.env;
+  for (const auto& [k, v] : secrets_) env[k] = v;
+  for (auto& [k, v] : env) {
+    if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos)
+      return Status::Invalid("bad environment variable name");
+    in.env.push_back(k + "=" + v);
+  }
+  for (auto& [k, v] : env) crypto::Wipe(v);
+  in.hostname = env.count("HOSTNAME") ? (spec_.app.empty() ? id_.substr(0, 63) : spec_.app.substr(0, 63)) : "app";
+  in.netns_path = netns_.path;
+  in.cgroups_path = o.cgroup_parent + "/" + id_ + "/c";
+  // The memory limit that bites is on <parent>/<id>, our own cgroup, which
+  // outlives runc's: cgroup v1 counts OOM kills per memcg (not up the tree),
+  // so only a limit there leaves a readable oom_kill count after the exit.
+  // runc's own limit on the child sits 1 MB above as a backstop.
+  std::string memcg = "/sys/fs/cgroup/memory" + o.cgroup_parent + "/" + id_;
+  std::error_code mec;
+  fs::create_directories(memcg, mec);
+  {
+    std::ofstream lim(memcg + "/memory.limit_in_bytes");
+    lim << in.memory_bytes;
+    lim.flush();
+    if (!lim) return Status::Io("cannot set the memory limit in " + memcg);
+  }
+  if (access((memcg + "/memory.memsw.limit_in_bytes").c_str(), W_OK) == 0) {
+    std::ofstream sw(memcg + "/memory.memsw.limit_in_bytes");
+    sw << in.memory_bytes;
+  }
+  in.memory_bytes += 1 << 20;
+  memory_limit_mb_ = spec_.resources.ram_mb > 0 ? spec_.resources.ram_mb : o.default_memory_mb;
+  in.memory_bytes = memory_limit_mb_ << 20;
+  if (spec_.resources.cpu_millis > 0) in.cpu_quota_us = spec_.resources.cpu_millis * 100;
+  in.pids_limit = o.pids_limit;
+  in.nofile = o.nofile;
+
+  std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost\n";
+  if (!netns_.container_ip.empty()) hosts += netns_.container_ip + "\t" + in.hostname + "\n";
+  std::string resolv;
+  {
+    std::ifstream f("/etc/resolv.conf");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    resolv = ss.str();
+  }
+  Status s = WriteFile(bundle + "/hosts", hosts, 0644);
+  if (s.ok()) s = WriteFile(bundle + "/hostname", in.hostname + "\n", 0644);
+  if (s.ok()) s = WriteFile(bundle + "/resolv.conf", resolv, 0644);
+  if (!s.ok()) return s;
+  in.etc_files = {{"/etc/hosts", bundle + "/hosts"}, {"/etc/hostname", bundle + "/hostname"},
+                  {"/etc/resolv.conf", bundle + "/resolv.conf"}};
+  std::string doc = BuildRuntimeSpec(in).dump();
+  for (auto& e : in.env) crypto::Wipe(e);
+  s = WriteFile(bundle + "/config.json", doc, 0600);
+  crypto::Wipe(doc);
+  // The secrets now live only in the tmpfs bundle; drop our copy.
+  for (auto& [k, v] : secrets_) crypto::Wipe(v);
+  secrets_.clear();
+  return s;
+}
+
+void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
+  *permanent = false;
+  const auto& o = rt_.options();
+  std::string bundle = rt_.BundleDir(id_);
+  std::string pidfile = bundle + "/pid";
+  unlink(pidfile.c_str());
+  // A previous run's state (runc removes it on exit; a crash may not have).
+  RunTool({o.runc, "--root", rt_.RuncRoot(), "delete", "--force", id_}, nullptr, 5000);
+
+  std::vector<std::string> argv = {o.runc, "--root", rt_.RuncRoot(), "run", "--bundle", bundle,
+                                   "--pid-file", pidfile, "--no-new-keyring", id_};
+  std::vector<char*> a;
+  for (auto& s : argv) a.push_back(s.data());
+  a.push_back(nullptr);
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    *failed = true;
+    *detail = "pipe: " + std::string(strerror(errno));
+    return;
+  }
+  fcntl(out[0], F_SETFL, O_NONBLOCK);
+  fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);  // a ^C at the strider's terminal must not reach the app
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(out[1], 1);
+    dup2(out[1], 2);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execv(a[0], a.data());
+    _exit(127);
+  }
+  close(out[1]);
+  if (pid < 0) {
+    close(out[0]);
+    *failed = true;
+    *detail = "fork: " + std::string(strerror(errno));
+    return;
+  }
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  LogFile log(log_path(), o.log_max_bytes, o.log_keep);
+  // runc's cgroup is <parent>/<id>/c; <parent>/<id> is ours and outlives runc
+  // (which removes its own cgroup on exit), so its hierarchical oom_kill
+  // counter tells after the fact whether the kernel OOM-killed the app.
+  std::string memcg = "/sys/fs/cgroup/memory" + o.cgroup_parent + "/" + id_;
+  auto oom_kills = [&memcg]() -> int64_t {
+    std::ifstream f(memcg + "/memory.oom_control");
+    std::string k;
+    int64_t val;
+    while (f >> k >> val)
+      if (k == "oom_kill") return val;
+    return 0;
+  };
+  int64_t oom_before = oom_kills();
+  bool oom = false, exited = false, pid_seen = false, killed = false, termed = false;
+  int wstatus = 0;
+  int64_t run_start = NowMs(), next_probe = 0, term_at = 0;
+  int probe_failures = 0;
+  bool healthy = false;
+  int port = spec_.health.tcp_port > 0 ? spec_.health.tcp_port : spec_.port;
+  int interval = spec_.health.interval_ms > 0 ? spec_.health.interval_ms : 1000;
+  int timeout = spec_.health.timeout_ms > 0 ? spec_.health.timeout_ms : 500;
+  char buf[65536];
+  auto drain = [&] {
+    for (int i = 0; i < 64; i++) {
+      ssize_t n = read(out[0], buf, sizeof buf);
+      if (n <= 0) return n == 0;
+      Status ls = log.Append(buf, n);
+      if (!ls.ok()) rt_.counters().Add("container.log_write_failed");
+    }
+    return false;
+  };
+
+  while (!exited) {
+    int64_t now = NowMs();
+    int wait_ms = 1000;
+    if (!pid_seen) wait_ms = 2;
+    else if (port > 0) wait_ms = static_cast<int>(std::max<int64_t>(0, next_probe - now));
+    if (stop_ && !termed) {
+      termed = true;
+      term_at = now;
+      kill(pid, SIGTERM);  // runc forwards it to the app
+    }
+    if (termed && !killed && now - term_at >= grace_ms_) {
+      killed = true;
+      RunTool({o.runc, "--root", rt_.RuncRoot(), "kill", id_, "KILL"}, nullptr, 5000);
+    }
+    if (killed && now - term_at >= grace_ms_ + 5000) kill(pid, SIGKILL);  // runc itself is stuck
+    if (termed) wait_ms = std::min<int64_t>(wait_ms, std::max<int64_t>(1, term_at + grace_ms_ - now + 1));
+    if (termed && killed) wait_ms = 100;
+
+    pollfd fds[3] = {{pidfd, POLLIN, 0}, {out[0], POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    poll(fds, 3, std::max(0, wait_ms));
+    if (fds[2].revents & POLLIN) {
+      uint64_t v;
+      (void)!read(wake_fd_, &v, sizeof v);
+    }
+    if (fds[1].revents & (POLLIN | POLLHUP)) drain();
+    if (!pid_seen && access(pidfile.c_str(), F_OK) == 0) {
+      std::ifstream pf(pidfile);
+      pid_t app = -1;
+      pf >> app;
+      if (app > 0) {
+        pid_seen = true;
+        app_pid_ = app;
+        started_ms_ = NowMs();
+        if (port <= 0 && !stop_) Emit(CState::kRunning, "pid " + std::to_string(app));
+        next_probe = NowMs();
+      }
+    }
+    if (pid_seen && port > 0 && !stop_ && NowMs() >= next_probe) {
+      Status ps = spec_.health.http_path.empty() ? ProbeTcp(netns_.path, port, timeout)
+                                                 : ProbeHttp(netns_.path, port, spec_.health.http_path, timeout);
+      if (ps.ok()) {
+        probe_failures = 0;
+        if (!healthy) {
+          healthy = true;
+          Emit(CState::kRunning, "healthy on port " + std::to_string(port));
+        }
+        next_probe = NowMs() + interval;
+      } else {
+        probe_failures++;
+        int64_t age = NowMs() - run_start;
+        if (healthy && probe_failures >= o.unhealthy_after) {
+          healthy = false;
+          rt_.counters().Add("container.unhealthy");
+          Emit(CState::kUnhealthy, ps.message());
+        } else if (!healthy && age > o.start_timeout_ms && state_ != CState::kUnhealthy) {
+          Emit(CState::kUnhealthy, "not answering after " + std::to_string(age / 1000) + " s: " + ps.message());
+        }
+        // Until first healthy, probe fast: it is what decides "running".
+        next_probe = NowMs() + (healthy ? interval : 20);
+      }
+    }
+    if (fds[0].revents & POLLIN) {
+      if (waitpid(pid, &wstatus, WNOHANG) == pid) exited = true;
+    }
+  }
+  for (int i = 0; i < 100 && !drain(); i++) {
+    pollfd p{out[0], POLLIN, 0};
+    if (poll(&p, 1, 20) <= 0) break;
+  }
+  close(out[0]);
+  if (pidfd >= 0) close(pidfd);
+  app_pid_ = -1;
+  oom = oom_kills() > oom_before;
+
+  int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  if (!pid_seen) {
+    // runc failed before the app ran: its message is the last lines of the log.
+    std::string tail;
+    std::ifstream f(log_path());
+    std::string line;
+    while (std::getline(f, line)) tail = line;
+    *failed = true;
+    *detail = "runc could not start the container (exit " + std::to_string(code) + "): " + tail.substr(0, 300);
+    *permanent = true;  // here: "did not start", reported as failed rather than exited
+    rt_.counters().Add("container.start_failed");
+    return;
+  }
+  if (oom) {
+    *failed = true;
+    *detail = "oom-killed at memory limit " + std::to_string(memory_limit_mb_) + " MB";
+    rt_.counters().Add("container.oom_killed");
+  } else if (code >= 128) {
+    *failed = true;
+    *detail = "signal " + std::to_string(code - 128);
+  } else {
+    *failed = code != 0;
+    *detail = "code " + std::to_string(code);
+  }
+  if (NowMs() - run_start < 1000 && *failed) *detail += " (exited at once)";
+}
+
+void Container::Teardown() {
+  rt_.Cleanup(id_, false);
+  mounted_ = false;
+  if (subnet_ >= 0) rt_.FreeSubnet(subnet_);
+  subnet_ = -1;
+  rt_.Unregister(id_);
+}
+
+void Container::Run() {
+  const auto& o = rt_.options();
+  const std::string policy = spec_.restart.empty() ? "on-failure" : spec_.restart;
+  int backoff = o.backoff_initial_ms;
+  Emit(CState::kStarting, spec_.image);
+  bool prepared = false;
+  for (;;) {
+    if (stop_) break;
+    if (!prepared) {
+      Status s = Prepare();
+      if (!s.ok()) {
+        bool permanent = s.code() == Status::Code::kNotFound || s.code() == Status::Code::kInvalid ||
+                         s.code() == Status::Code::kDenied;
+        rt_.counters().Add("container.prepare_failed");
+        Emit(CState::kFailed, s.message());
+        Teardown();
+        if (permanent || policy == "never") break;
+        if (SleepOrStop(backoff)) break;
+        backoff = std::min(backoff * 2, o.backoff_max_ms);
+        Emit(CState::kStarting, "retrying: " + spec_.image);
+        continue;
+      }
+      prepared = true;
+    }
+    bool failed = false, permanent = false;
+    std::string detail;
+    int64_t t0 = NowMs();
+    RunOnce(&failed, &detail, &permanent);
+    if (stop_) break;
+    Emit(permanent ? CState::kFailed : CState::kExited, detail);
+    bool restart = policy == "always" || (policy == "on-failure" && failed);
+    if (!restart) break;
+    if (NowMs() - t0 >= o.stable_after_ms) backoff = o.backoff_initial_ms;
+    if (SleepOrStop(backoff)) break;
+    backoff = std::min(backoff * 2, o.backoff_max_ms);
+    restarts_++;
+    rt_.counters().Add("container.restarts");
+    Emit(CState::kStarting, "restart " + std::to_string(restarts_.load()) + " after " + detail);
+  }
+  Teardown();
+  if (stop_) Emit(CState::kStopped, "");
+  {
+    std::lock_guard<std::mutex> l(done_mu_);
+    done_ = true;
+  }
+  done_cv_.notify_all();
+}
+
+}  // namespace rv::container

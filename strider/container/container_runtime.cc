@@ -1,0 +1,187 @@
+#include "strider/container/container_runtime.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+
+#include "common/crypto/sha256.h"
+
+namespace rv::container {
+
+namespace fs = std::filesystem;
+
+std::string ContainerIdFor(const std::string& job_id) {
+  std::string clean;
+  for (char c : job_id) {
+    if (clean.size() >= 40) break;
+    clean += (isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? static_cast<char>(tolower(c)) : '_';
+  }
+  return "rv-" + clean + "-" + crypto::Sha256Hex(job_id).substr(0, 8);
+}
+
+Status RunTool(const std::vector<std::string>& argv, std::string* out, int timeout_ms) {
+  std::vector<char*> a;
+  for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+  a.push_back(nullptr);
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return Status::Io("pipe failed");
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(p[0]);
+    close(p[1]);
+    return Status::Io("fork failed");
+  }
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(p[1], 1);
+    dup2(p[1], 2);
+    execv(a[0], a.data());
+    _exit(127);
+  }
+  close(p[1]);
+  std::string buf;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+    if (left <= 0) {
+      kill(pid, SIGKILL);
+      break;
+    }
+    pollfd pf{p[0], POLLIN, 0};
+    if (poll(&pf, 1, left) <= 0) continue;
+    char tmp[1024];
+    ssize_t n = read(p[0], tmp, sizeof tmp);
+    if (n <= 0) break;
+    if (buf.size() < 16384) buf.append(tmp, n);
+  }
+  close(p[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  while (!buf.empty() && buf.back() == '\n') buf.pop_back();
+  if (out) *out = buf;
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return Status::Ok();
+  return Status::Internal(fs::path(argv[0]).filename().string() + " " + (argv.size() > 3 ? argv[3] : "") + ": " + buf);
+}
+
+Result<std::unique_ptr<ContainerRuntime>> ContainerRuntime::Open(RuntimeOptions o) {
+  std::error_code ec;
+  for (const auto& d : {o.state_dir + "/containers", o.run_dir}) {
+    fs::create_directories(d, ec);
+    if (ec) return Status::Io("create " + d + ": " + ec.message());
+  }
+  struct statfs sf;
+  if (statfs(o.run_dir.c_str(), &sf) != 0) return Status::Io("statfs " + o.run_dir);
+  if (sf.f_type != TMPFS_MAGIC && sf.f_type != RAMFS_MAGIC) {
+    std::string opts = "mode=0700,size=" + std::to_string(o.run_tmpfs_mb) + "m";
+    if (mount("tmpfs", o.run_dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts.c_str()) != 0)
+      return Status::Denied("cannot mount a tmpfs on " + o.run_dir + " (" + strerror(errno) +
+                            "); secrets must not be written to disk");
+  }
+  chmod(o.run_dir.c_str(), 0700);
+  for (const auto& d : {o.run_dir + "/bundles", o.run_dir + "/runc"}) fs::create_directories(d, ec);
+  std::unique_ptr<ContainerRuntime> rt(new ContainerRuntime(o));
+  ImageStore::Options io;
+  io.root = o.state_dir + "/images";
+  io.default_registry = o.registry;
+  io.unpack = o.unpack;
+  auto store = ImageStore::Open(io, &rt->counters_);
+  if (!store.ok()) return store.status();
+  rt->images_ = std::move(*store);
+  return rt;
+}
+
+ContainerRuntime::~ContainerRuntime() = default;
+
+void ContainerRuntime::SetNetworkHook(NetworkHook h) {
+  std::lock_guard<std::mutex> l(mu_);
+  hook_ = std::move(h);
+}
+
+NetworkHook ContainerRuntime::network_hook() {
+  std::lock_guard<std::mutex> l(mu_);
+  return hook_;
+}
+
+int ContainerRuntime::AllocSubnet() {
+  std::lock_guard<std::mutex> l(mu_);
+  for (int i = 0; i < 16384; i++)
+    if (subnets_.insert(i).second) return i;
+  return -1;
+}
+
+void ContainerRuntime::FreeSubnet(int idx) {
+  std::lock_guard<std::mutex> l(mu_);
+  subnets_.erase(idx);
+}
+
+void ContainerRuntime::Register(const std::string& id, const std::string& md) {
+  std::lock_guard<std::mutex> l(mu_);
+  live_[id] = md;
+}
+
+void ContainerRuntime::Unregister(const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  live_.erase(id);
+}
+
+void ContainerRuntime::Cleanup(const std::string& id, bool remove_dir) {
+  RunTool({opt_.runc, "--root", RuncRoot(), "delete", "--force", id}, nullptr, 5000);
+  std::string rootfs = ContainerDir(id) + "/rootfs";
+  for (int i = 0; i < 4 && umount2(rootfs.c_str(), MNT_DETACH) == 0; i++) {
+  }
+  DeleteNetns(id);
+  std::error_code ec;
+  // runc removes its own cgroup (<parent>/<id>/c); the per-container parent is ours.
+  for (auto& sub : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    std::string base = sub.path().string() + opt_.cgroup_parent + "/" + id;
+    rmdir((base + "/c").c_str());
+    rmdir(base.c_str());
+  }
+  fs::remove_all(BundleDir(id), ec);
+  if (remove_dir) fs::remove_all(ContainerDir(id), ec);
+}
+
+int ContainerRuntime::GcContainers() {
+  std::set<std::string> live;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [id, md] : live_) live.insert(id);
+  }
+  std::set<std::string> dead;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(opt_.state_dir + "/containers", ec))
+    if (!live.count(e.path().filename().string())) dead.insert(e.path().filename().string());
+  for (auto& e : fs::directory_iterator(BundleDir(""), ec))
+    if (!live.count(e.path().filename().string())) dead.insert(e.path().filename().string());
+  for (auto& e : fs::directory_iterator(RuncRoot(), ec))
+    if (!live.count(e.path().filename().string())) dead.insert(e.path().filename().string());
+  for (const auto& id : dead) Cleanup(id, true);
+  if (!dead.empty()) counters_.Add("container.gc", static_cast<int64_t>(dead.size()));
+  return static_cast<int>(dead.size());
+}
+
+Result<int64_t> ContainerRuntime::GcImages() {
+  std::set<std::string> keep;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [id, md] : live_) keep.insert(md);
+  }
+  return images_->Gc(keep);
+}
+
+}  // namespace rv::container

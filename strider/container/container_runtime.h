@@ -1,0 +1,103 @@
+// ContainerRuntime: what all containers on one host share.
+//
+//   <state_dir>/images/                 the ImageStore (blobs, unpacked layers)
+//   <state_dir>/containers/<id>/        upper/ work/ (overlay), rootfs/ (the mount), console.log*
+//   <run_dir>/                          a tmpfs we mount (or find) here, mode 0700:
+//   <run_dir>/bundles/<id>/config.json  the OCI config, holding the env and so the secrets
+//   <run_dir>/runc/                     runc's --root (its state.json has the env too)
+//
+// Secrets therefore only ever sit on tmpfs: a host reboot or a stolen disk
+// shows none. Open refuses to run if run_dir cannot be made a tmpfs.
+//
+// It also hands out veth /30 blocks, holds the overlay's NetworkHook, and
+// garbage-collects dead containers (mounts, netns, runc state, dirs) and images
+// no container uses.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "common/counters.h"
+#include "strider/container/image_store.h"
+#include "strider/container/netns.h"
+
+namespace rv::container {
+
+struct RuntimeOptions {
+  std::string state_dir = "/var/lib/rivendell";
+  std::string run_dir = "/run/rivendell";
+  int64_t run_tmpfs_mb = 64;
+  std::string registry = "127.0.0.1:5000";      // for image refs without a registry
+  std::string runc = "/usr/sbin/runc";
+  std::string cgroup_parent = "/rivendell";
+  uint32_t default_uid = 10000, default_gid = 10000;
+  int64_t pids_limit = 256;
+  uint64_t nofile = 1024;
+  int64_t default_memory_mb = 512;   // when the job names none
+  int64_t log_max_bytes = 1 << 20;
+  int log_keep = 3;
+  int backoff_initial_ms = 250;
+  int backoff_max_ms = 30000;
+  int stable_after_ms = 10000;
+  int start_timeout_ms = 30000;      // health must pass within this, else unhealthy
+  int unhealthy_after = 3;           // consecutive failed probes
+  bool veth = true;
+  std::string veth_pool = "10.250";  // /30 blocks of 10.250.0.0/16
+  UnpackOptions unpack;
+};
+
+class ContainerRuntime {
+ public:
+  static Result<std::unique_ptr<ContainerRuntime>> Open(RuntimeOptions o);
+  ~ContainerRuntime();
+
+  const RuntimeOptions& options() const { return opt_; }
+  ImageStore& images() { return *images_; }
+  Counters& counters() { return counters_; }
+
+  void SetNetworkHook(NetworkHook h);
+  NetworkHook network_hook();
+
+  int AllocSubnet();
+  void FreeSubnet(int idx);
+
+  // Container bookkeeping for GC: ids in use and the image each uses.
+  void Register(const std::string& id, const std::string& manifest_digest);
+  void Unregister(const std::string& id);
+
+  std::string ContainerDir(const std::string& id) const { return opt_.state_dir + "/containers/" + id; }
+  std::string BundleDir(const std::string& id) const { return opt_.run_dir + "/bundles/" + id; }
+  std::string RuncRoot() const { return opt_.run_dir + "/runc"; }
+
+  // Removes every trace of containers that are not registered: runc state,
+  // overlay mounts, netns, bundles, container dirs (logs included). Returns
+  // how many it removed.
+  int GcContainers();
+  // Drops images no registered container uses.
+  Result<int64_t> GcImages();
+
+  // Best-effort teardown of one container's host state (used by Container and GC).
+  void Cleanup(const std::string& id, bool remove_dir);
+
+ private:
+  explicit ContainerRuntime(RuntimeOptions o) : opt_(std::move(o)) {}
+  RuntimeOptions opt_;
+  Counters counters_;
+  std::unique_ptr<ImageStore> images_;
+  std::mutex mu_;
+  NetworkHook hook_;
+  std::set<int> subnets_;
+  std::map<std::string, std::string> live_;  // id -> manifest digest
+};
+
+// Runs argv to completion, stdout/stderr captured (bounded); for runc calls.
+Status RunTool(const std::vector<std::string>& argv, std::string* out = nullptr, int timeout_ms = 10000);
+
+// Container ids: [a-z0-9_.-], from the job id, unique per job.
+std::string ContainerIdFor(const std::string& job_id);
+
+}  // namespace rv::container

@@ -1,0 +1,571 @@
+// End-to-end container tests: a private docker-registry on a free port, the
+// busybox stack from scripts/stack-image, runc, overlayfs, netns. Need root.
+// Each test gets its own state dir, tmpfs run dir, cgroup parent and job ids,
+// and TearDown removes containers, mounts, netns and the registry even when
+// the test failed.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "common/crypto/sealed_box.h"
+#include "common/crypto/sha256.h"
+#include "common/oci/image_writer.h"
+#include "strider/container/container.h"
+#include "strider/container/container_workload.h"
+#include "strider/container/test_util.h"
+
+namespace rv::container {
+namespace fs = std::filesystem;
+using testing::Sh;
+using testing::TarEntry;
+using testing::WriteTar;
+
+namespace {
+
+struct Recorder {
+  std::mutex mu;
+  std::vector<std::pair<CState, std::string>> events;
+  void operator()(CState s, const std::string& d) {
+    std::lock_guard<std::mutex> l(mu);
+    events.emplace_back(s, d);
+  }
+  // Waits until an event with state s (and detail containing `needle`) arrives.
+  bool WaitFor(CState s, const std::string& needle = "", int timeout_ms = 20000, std::string* detail = nullptr) {
+    for (int i = 0; i < timeout_ms / 10; i++) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        for (auto& [st, d] : events)
+          if (st == s && d.find(needle) != std::string::npos) {
+            if (detail) *detail = d;
+            return true;
+          }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  std::string Dump() {
+    std::lock_guard<std::mutex> l(mu);
+    std::string s;
+    for (auto& [st, d] : events) s += std::string(CStateName(st)) + "(" + d + ") ";
+    return s;
+  }
+};
+
+}  // namespace
+
+class ContainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    std::mt19937 rng(std::random_device{}());
+    tag_ = std::to_string(getpid()) + "-" + std::to_string(rng() % 100000);
+    dir_ = fs::temp_directory_path() / ("rvct." + tag_);
+    fs::create_directories(dir_);
+    port_ = testing::FreePort();
+    reg_dir_ = (dir_ / "registry").string();
+    registry_pid_ = Sh(std::string(RV_SOURCE_DIR) + "/scripts/registry start --dir " + reg_dir_ + " --port " +
+                       std::to_string(port_));
+    ASSERT_FALSE(registry_pid_.empty()) << "registry did not start";
+    registry_ = "127.0.0.1:" + std::to_string(port_);
+    int rc = 0;
+    Sh(std::string(RV_SOURCE_DIR) + "/scripts/stack-image --registry " + registry_ + " --rv-image " RV_IMAGE_BIN +
+           " 2>&1",
+       &rc);
+    ASSERT_EQ(rc, 0) << "stack-image failed";
+    oci::RegistryClient::Options co;
+    co.registry = registry_;
+    client_ = std::make_unique<oci::RegistryClient>(co);
+    // Capture our own log lines: the secrets test greps them.
+    log_sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_stream_);
+    spdlog::default_logger()->sinks().push_back(log_sink_);
+  }
+
+  void TearDown() override {
+    containers_.clear();  // stops (grace 0) and tears down every container
+    if (rt_) {
+      rt_->GcContainers();
+      rt_.reset();
+    }
+    for (auto it = mounts_.rbegin(); it != mounts_.rend(); ++it) umount2(it->c_str(), MNT_DETACH);
+    if (!registry_pid_.empty()) Sh(std::string(RV_SOURCE_DIR) + "/scripts/registry stop " + registry_pid_);
+    if (log_sink_) {
+      auto& sinks = spdlog::default_logger()->sinks();
+      sinks.erase(std::remove(sinks.begin(), sinks.end(), log_sink_), sinks.end());
+    }
+    std::error_code ec;
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+  }
+
+  RuntimeOptions Options(const std::string& name = "rt") {
+    RuntimeOptions o;
+    o.state_dir = (dir_ / (name + "-state")).string();
+    o.run_dir = (dir_ / (name + "-run")).string();
+    mounts_.push_back(o.run_dir);
+    o.registry = registry_;
+    o.cgroup_parent = "/rivendell-test";
+    o.veth_pool = "10.249";
+    o.backoff_initial_ms = 100;
+    o.backoff_max_ms = 400;
+    o.pids_limit = 64;
+    return o;
+  }
+
+  ContainerRuntime& Runtime(RuntimeOptions o) {
+    auto rt = ContainerRuntime::Open(o);
+    EXPECT_TRUE(rt.ok()) << rt.status().ToString();
+    rt_ = std::move(*rt);
+    return *rt_;
+  }
+  ContainerRuntime& Runtime() { return Runtime(Options()); }
+
+  // Pushes an app image: the stack plus a layer with /app/www/index.html.
+  std::string PushApp(const std::string& repo, std::vector<std::string> cmd = {}) {
+    fs::path tree = dir_ / ("tree-" + repo.substr(repo.find('/') + 1));
+    fs::create_directories(tree / "app/www");
+    std::ofstream(tree / "app/www/index.html") << "hello from rivendell\n";
+    oci::PushDirOptions o;
+    o.repo = repo;
+    o.tag = "v1";
+    o.base = "stack/busybox:latest";
+    o.cmd = cmd.empty() ? std::vector<std::string>{"httpd", "-f", "-p", "8080", "-h", "/app/www"} : cmd;
+    o.tmp_dir = dir_.string();
+    auto r = oci::PushDir(*client_, tree.string(), o);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return repo + ":v1";
+  }
+
+  // Pushes an image whose only layer is the given tar entries.
+  std::string PushRawLayer(const std::string& repo, const std::string& layer_path) {
+    auto digest = crypto::Sha256File(layer_path);
+    std::ifstream f(layer_path, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    std::string blob = ss.str();
+    EXPECT_TRUE(client_->PushBlob(repo, *digest, blob).ok());
+    nlohmann::json cfg = {{"architecture", "amd64"}, {"os", "linux"},
+                          {"config", {{"Cmd", {"/bin/sh"}}}},
+                          {"rootfs", {{"type", "layers"}, {"diff_ids", {*digest}}}}};
+    std::string cb = cfg.dump();
+    EXPECT_TRUE(client_->PushBlob(repo, crypto::OciDigestOf(cb), cb).ok());
+    oci::Manifest m;
+    m.config = {oci::kMediaConfig, crypto::OciDigestOf(cb), static_cast<int64_t>(cb.size()), "", "", {}};
+    m.layers.push_back({oci::kMediaLayerGzip, *digest, static_cast<int64_t>(blob.size()), "", "", {}});
+    EXPECT_TRUE(client_->PutManifest(repo, "v1", oci::kMediaManifest, oci::SerializeManifest(m)).ok());
+    return repo + ":v1";
+  }
+
+  // The registry's on-disk file for a blob.
+  std::string RegistryBlobFile(const std::string& digest) {
+    std::string hex = digest.substr(7);
+    return reg_dir_ + "/storage/docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" + hex + "/data";
+  }
+
+  msg::JobSpec Job(const std::string& name, const std::string& image) {
+    msg::JobSpec j;
+    j.id = name + "-" + tag_;
+    j.tenant = "acme";
+    j.app = name;
+    j.env = "prod";
+    j.image = image;
+    j.resources.ram_mb = 64;
+    j.resources.cpu_millis = 500;
+    return j;
+  }
+
+  Container& Launch(msg::JobSpec spec, Recorder& rec, std::map<std::string, std::string> secrets = {}) {
+    containers_.push_back(std::make_unique<Container>(*rt_, std::move(spec), std::move(secrets), std::ref(rec)));
+    EXPECT_TRUE(containers_.back()->Start().ok());
+    return *containers_.back();
+  }
+
+  std::string Status(pid_t pid, const std::string& key) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(f, line))
+      if (line.rfind(key + ":", 0) == 0) return line.substr(key.size() + 1);
+    return "";
+  }
+
+  std::string tag_;
+  fs::path dir_;
+  int port_ = 0;
+  std::string reg_dir_, registry_pid_, registry_;
+  std::unique_ptr<oci::RegistryClient> client_;
+  std::unique_ptr<ContainerRuntime> rt_;
+  std::vector<std::unique_ptr<Container>> containers_;
+  std::vector<std::string> mounts_;
+  std::ostringstream log_stream_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> log_sink_;
+};
+
+TEST_F(ContainerTest, HttpdImageAnswersOnItsPortIsolated) {
+  Runtime();
+  std::string image = PushApp("acme/web");
+  auto job = Job("web", image);
+  job.port = 8080;
+  job.health.http_path = "/index.html";
+  job.health.interval_ms = 200;
+  Recorder rec;
+  Container& c = Launch(job, rec);
+  ASSERT_TRUE(rec.WaitFor(CState::kRunning)) << rec.Dump();
+  // From inside the container's netns (its "host"), and over the veth from the host.
+  EXPECT_TRUE(ProbeHttp(c.netns_path(), 8080, "/index.html", 1000).ok());
+  ASSERT_FALSE(c.netns().container_ip.empty());
+  int rc = 0;
+  std::string body = Sh("curl -s --max-time 2 http://" + c.netns().container_ip + ":8080/index.html", &rc);
+  EXPECT_EQ(body, "hello from rivendell") << rc;
+  // Not root, no capabilities, no_new_privs, own pid namespace.
+  pid_t pid = c.app_pid();
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(Status(pid, "Uid").substr(0, Status(pid, "Uid").find_first_of(" \t", 1)).find("10000"), 1u)
+      << Status(pid, "Uid");
+  EXPECT_NE(Status(pid, "CapEff").find("0000000000000000"), std::string::npos);
+  EXPECT_NE(Status(pid, "NoNewPrivs").find("1"), std::string::npos);
+  EXPECT_NE(Status(pid, "NSpid").find("\t1"), std::string::npos) << Status(pid, "NSpid");
+  // Memory and pids limits in the cgroup.
+  std::string cg = "/sys/fs/cgroup/memory/rivendell-test/" + c.id() + "/c";
+  EXPECT_EQ(Sh("cat /sys/fs/cgroup/memory/rivendell-test/" + c.id() + "/memory.limit_in_bytes"),
+            std::to_string(64 << 20));
+  EXPECT_EQ(Sh("cat /sys/fs/cgroup/pids/rivendell-test/" + c.id() + "/c/pids.max"), "64");
+  EXPECT_EQ(Sh("cat /sys/fs/cgroup/cpu/rivendell-test/" + c.id() + "/c/cpu.cfs_quota_us"), "50000");
+  // The image's layers are read-only lowerdirs shared with other containers.
+  std::string mnt = Sh("grep " + c.id() + "/rootfs /proc/mounts");
+  EXPECT_NE(mnt.find("lowerdir="), std::string::npos);
+
+  c.Stop(std::chrono::milliseconds(500));
+  ASSERT_TRUE(rec.WaitFor(CState::kStopped)) << rec.Dump();
+  EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
+  EXPECT_EQ(Sh("grep -c " + c.id() + "/rootfs /proc/mounts"), "0");
+  EXPECT_FALSE(fs::exists("/var/run/netns/" + c.id()));
+  EXPECT_FALSE(fs::exists(rt_->BundleDir(c.id())));
+  EXPECT_FALSE(fs::exists(cg));
+  EXPECT_FALSE(fs::exists("/sys/fs/cgroup/memory/rivendell-test/" + c.id()));
+}
+
+TEST_F(ContainerTest, WorkloadAdapterReportsThroughPoll) {
+  Runtime();
+  std::string image = PushApp("acme/wl");
+  auto job = Job("wl", image);
+  job.port = 8080;
+  std::vector<std::pair<strider::RunState, std::string>> seen;
+  ContainerWorkloadFactory f(*rt_);
+  auto w = f.Create(job, [&](strider::RunState s, const std::string& d) { seen.emplace_back(s, d); });
+  ASSERT_TRUE(w->Start(job, {}).ok());
+  for (int i = 0; i < 2000 && w->state() != strider::RunState::kRunning; i++) {
+    w->Poll(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(w->state(), strider::RunState::kRunning);
+  w->Stop(std::chrono::milliseconds(200));
+  for (int i = 0; i < 1000 && !w->done(); i++) {
+    w->Poll(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(w->done());
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.front().first, strider::RunState::kStarting);
+  EXPECT_EQ(seen.back().first, strider::RunState::kStopped);
+}
+
+TEST_F(ContainerTest, MemoryHogIsOomKilledAndRestarted) {
+  Runtime();
+  std::string image = PushApp("acme/hog");
+  auto job = Job("hog", image);
+  job.resources.ram_mb = 32;
+  job.command = {"sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"};
+  job.restart = "on-failure";
+  Recorder rec;
+  Container& c = Launch(job, rec);
+  std::string detail;
+  ASSERT_TRUE(rec.WaitFor(CState::kExited, "oom-killed", 30000, &detail)) << rec.Dump();
+  EXPECT_NE(detail.find("32 MB"), std::string::npos);
+  ASSERT_TRUE(rec.WaitFor(CState::kStarting, "restart 1", 10000)) << rec.Dump();
+  EXPECT_GE(rt_->counters().Get("container.oom_killed"), 1);
+  c.Stop(std::chrono::milliseconds(100));
+  ASSERT_TRUE(rec.WaitFor(CState::kStopped)) << rec.Dump();
+}
+
+TEST_F(ContainerTest, AppEatingAllItsMemoryEndsOomKilledHostFine) {
+  Runtime();
+  std::string image = PushApp("acme/eat");
+  auto job = Job("eat", image);
+  job.resources.ram_mb = 16;
+  job.command = {"sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"};
+  job.restart = "never";
+  Recorder rec;
+  Container& c = Launch(job, rec);
+  ASSERT_TRUE(rec.WaitFor(CState::kExited, "oom-killed at memory limit 16 MB", 30000)) << rec.Dump();
+  EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
+  EXPECT_EQ(c.restarts(), 0);
+  int rc = -1;
+  Sh("true", &rc);
+  EXPECT_EQ(rc, 0);
+}
+
+TEST_F(ContainerTest, ForkBombHitsPidsLimitHostAndNeighbourUnaffected) {
+  Runtime();
+  std::string image = PushApp("acme/bomb");
+  auto good = Job("neighbour", image);
+  good.port = 8080;
+  Recorder grec;
+  Container& g = Launch(good, grec);
+  ASSERT_TRUE(grec.WaitFor(CState::kRunning)) << grec.Dump();
+
+  auto job = Job("bomb", image);
+  job.command = {"sh", "-c", "b() { b | b & }; b; sleep 3"};
+  job.restart = "never";
+  Recorder rec;
+  Container& c = Launch(job, rec);
+  ASSERT_TRUE(rec.WaitFor(CState::kRunning)) << rec.Dump();
+  std::string pids = "/sys/fs/cgroup/pids/rivendell-test/" + c.id() + "/c";
+  bool hit = false;
+  for (int i = 0; i < 300 && !hit; i++) {
+    std::string ev = Sh("cat " + pids + "/pids.events 2>/dev/null");
+    hit = ev.find("max ") != std::string::npos && ev != "max 0";
+    if (!hit) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(hit) << "pids.max never hit";
+  int64_t cur = std::atoll(Sh("cat " + pids + "/pids.current 2>/dev/null").c_str());
+  EXPECT_LE(cur, 64);
+  // The host can still fork, the neighbour still answers.
+  int rc = -1;
+  Sh("/bin/true", &rc);
+  EXPECT_EQ(rc, 0);
+  EXPECT_TRUE(ProbeTcp(g.netns_path(), 8080, 1000).ok());
+  c.Stop(std::chrono::milliseconds(100));
+  ASSERT_TRUE(rec.WaitFor(CState::kStopped, "", 20000)) << rec.Dump();
+  EXPECT_FALSE(fs::exists(pids));
+  EXPECT_TRUE(ProbeTcp(g.netns_path(), 8080, 1000).ok());
+}
+
+TEST_F(ContainerTest, ImageThatDoesNotExist) {
+  Runtime();
+  Recorder rec;
+  Container& c = Launch(Job("ghost", "acme/ghost:v9"), rec);
+  std::string d;
+  ASSERT_TRUE(rec.WaitFor(CState::kFailed, "not found", 10000, &d)) << rec.Dump();
+  EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));  // permanent: no retry loop
+  EXPECT_EQ(rt_->counters().Get("image.not_found"), 1);
+}
+
+TEST_F(ContainerTest, TruncatedBlob) {
+  Runtime();
+  std::string image = PushApp("acme/trunc");
+  auto img = oci::ResolveImage(*client_, "acme/trunc", "v1");
+  ASSERT_TRUE(img.ok());
+  std::string file = RegistryBlobFile(img->manifest.layers.back().digest);
+  fs::resize_file(file, fs::file_size(file) / 2);
+  // The stack layer is fine; break the app layer only. Pre-pull nothing.
+  Recorder rec;
+  Container& c = Launch(Job("trunc", image), rec);
+  std::string d;
+  ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
+  EXPECT_NE(d.find("truncated"), std::string::npos) << d;
+  EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
+  EXPECT_TRUE(fs::is_empty(rt_->options().state_dir + "/images/tmp"));
+  EXPECT_FALSE(fs::exists(rt_->images().BlobPath(img->manifest.layers.back().digest)));
+}
+
+TEST_F(ContainerTest, DigestMismatch) {
+  Runtime();
+  std::string image = PushApp("acme/flip");
+  auto img = oci::ResolveImage(*client_, "acme/flip", "v1");
+  ASSERT_TRUE(img.ok());
+  std::string file = RegistryBlobFile(img->manifest.layers.back().digest);
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(20);
+    f.put('\x5a');
+    f.put('\x5a');
+  }
+  Recorder rec;
+  Container& c = Launch(Job("flip", image), rec);
+  std::string d;
+  ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
+  EXPECT_NE(d.find("digest mismatch"), std::string::npos) << d;
+  EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
+  EXPECT_GE(rt_->counters().Get("image.blob_rejected"), 1);
+}
+
+TEST_F(ContainerTest, CorruptBlobWithValidDigest) {
+  Runtime();
+  std::string junk = (dir_ / "junk.tgz").string();
+  std::ofstream(junk) << "\x1f\x8b\x08 this claims to be gzip but is garbage";
+  std::string image = PushRawLayer("acme/junk", junk);
+  Recorder rec;
+  Container& c = Launch(Job("junk", image), rec);
+  std::string d;
+  ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
+  EXPECT_TRUE(d.find("corrupt") != std::string::npos || d.find("not a readable tar") != std::string::npos) << d;
+  EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
+}
+
+TEST_F(ContainerTest, LayerWithDotDotPaths) {
+  Runtime();
+  std::string tar = (dir_ / "dotdot.tgz").string();
+  ASSERT_TRUE(WriteTar(tar, {{"bin/", 'd'}, {"../../../../tmp/rv-pwned-" + tag_, 'f', "pwned"}}));
+  std::string image = PushRawLayer("acme/dotdot", tar);
+  Recorder rec;
+  Container& c = Launch(Job("dotdot", image), rec);
+  std::string d;
+  ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
+  EXPECT_NE(d.find("'..'"), std::string::npos) << d;
+  EXPECT_FALSE(fs::exists("/tmp/rv-pwned-" + tag_));
+  EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
+  EXPECT_TRUE(fs::is_empty(rt_->options().state_dir + "/images/layers"));
+}
+
+TEST_F(ContainerTest, AbsoluteSymlinkEscape) {
+  Runtime();
+  fs::create_directories(dir_ / "victim");
+  std::string tar = (dir_ / "abs.tgz").string();
+  ASSERT_TRUE(WriteTar(tar, {{"evil", 'l', (dir_ / "victim").string()}, {"evil/pwned", 'f', "pwned"}}));
+  std::string image = PushRawLayer("acme/abs", tar);
+  Recorder rec;
+  Container& c = Launch(Job("abs", image), rec);
+  std::string d;
+  ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
+  EXPECT_NE(d.find("symlink"), std::string::npos) << d;
+  EXPECT_FALSE(fs::exists(dir_ / "victim/pwned"));
+  EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
+}
+
+TEST_F(ContainerTest, RegistryDown) {
+  auto o = Options();
+  o.registry = "127.0.0.1:" + std::to_string(testing::FreePort());  // nothing listens
+  Runtime(o);
+  auto job = Job("down", "acme/web:v1");
+  job.restart = "never";
+  Recorder rec;
+  Container& c = Launch(job, rec);
+  std::string d;
+  ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
+  EXPECT_NE(d.find("unreachable"), std::string::npos) << d;
+  EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
+}
+
+TEST_F(ContainerTest, RegistryDownRetriedUnderPolicyThenRecovers) {
+  Runtime();
+  std::string image = PushApp("acme/later");
+  Sh(std::string(RV_SOURCE_DIR) + "/scripts/registry stop " + registry_pid_);
+  auto job = Job("later", image);
+  job.restart = "on-failure";
+  Recorder rec;
+  Launch(job, rec);
+  ASSERT_TRUE(rec.WaitFor(CState::kFailed, "unreachable", 10000)) << rec.Dump();
+  ASSERT_TRUE(rec.WaitFor(CState::kStarting, "retrying", 10000)) << rec.Dump();
+  // Same storage, same port: the registry comes back and the container starts.
+  registry_pid_ = Sh(std::string(RV_SOURCE_DIR) + "/scripts/registry start --dir " + reg_dir_ + " --port " +
+                     std::to_string(port_));
+  ASSERT_TRUE(rec.WaitFor(CState::kRunning, "", 20000)) << rec.Dump();
+}
+
+TEST_F(ContainerTest, DiskFullDuringPull) {
+  auto o = Options();
+  fs::create_directories(o.state_dir);
+  ASSERT_EQ(mount("tmpfs", o.state_dir.c_str(), "tmpfs", 0, "size=700k"), 0);
+  mounts_.insert(mounts_.begin(), o.state_dir);
+  Runtime(o);
+  std::string image = PushApp("acme/full");
+  auto job = Job("full", image);
+  job.restart = "never";
+  Recorder rec;
+  Container& c = Launch(job, rec);
+  std::string d;
+  ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
+  EXPECT_NE(d.find("No space left on device"), std::string::npos) << d;
+  EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
+  EXPECT_TRUE(fs::is_empty(o.state_dir + "/images/tmp"));  // no partial files
+}
+
+TEST_F(ContainerTest, AppThatExitsAtOnce) {
+  Runtime();
+  std::string image = PushApp("acme/quit");
+  auto job = Job("quit", image);
+  job.command = {"sh", "-c", "echo bye; exit 3"};
+  job.restart = "on-failure";
+  Recorder rec;
+  Container& c = Launch(job, rec);
+  ASSERT_TRUE(rec.WaitFor(CState::kExited, "code 3 (exited at once)", 10000)) << rec.Dump();
+  // Restarted with backoff, again and again, until stopped.
+  ASSERT_TRUE(rec.WaitFor(CState::kStarting, "restart 2", 10000)) << rec.Dump();
+  c.Stop(std::chrono::milliseconds(100));
+  ASSERT_TRUE(rec.WaitFor(CState::kStopped)) << rec.Dump();
+  std::string log = Sh("cat " + c.log_path());
+  EXPECT_NE(log.find("bye"), std::string::npos);
+}
+
+TEST_F(ContainerTest, SecretInEnvironmentNowhereOnDisk) {
+  Runtime();
+  std::string image = PushApp("acme/secret");
+  std::string secret = "s3cr3t-" + crypto::Sha256Hex(tag_).substr(0, 24);
+  auto job = Job("secret", image);
+  job.port = 8080;
+  job.config["PUBLIC_SETTING"] = "visible";
+  // Seal to the host key, as elrond will; the strider opens it in memory.
+  auto host = crypto::GenerateBoxKeyPair();
+  auto sealed = crypto::SealEnv(host.public_key, {{"DATABASE_PASSWORD", secret}});
+  ASSERT_TRUE(sealed.ok());
+  auto opened = crypto::OpenSealedEnv(host, *sealed);
+  ASSERT_TRUE(opened.ok());
+  Recorder rec;
+  Container& c = Launch(job, rec, opened->vars());
+  ASSERT_TRUE(rec.WaitFor(CState::kRunning)) << rec.Dump();
+  std::ifstream envf("/proc/" + std::to_string(c.app_pid()) + "/environ", std::ios::binary);
+  std::stringstream ss;
+  ss << envf.rdbuf();
+  EXPECT_NE(ss.str().find("DATABASE_PASSWORD=" + secret), std::string::npos);
+  EXPECT_NE(ss.str().find("PUBLIC_SETTING=visible"), std::string::npos);
+  // Only the tmpfs bundle has it; not the image cache, container dirs, logs, registry.
+  int rc = 0;
+  std::string hits = Sh("grep -rl --no-messages '" + secret + "' " + rt_->options().state_dir + " " + reg_dir_, &rc);
+  EXPECT_EQ(hits, "");
+  EXPECT_EQ(Sh("grep -c '" + secret + "' " + rt_->BundleDir(c.id()) + "/config.json"), "1");
+  c.Stop(std::chrono::milliseconds(200));
+  ASSERT_TRUE(rec.WaitFor(CState::kStopped)) << rec.Dump();
+  EXPECT_FALSE(fs::exists(rt_->BundleDir(c.id())));
+  hits = Sh("grep -rl --no-messages '" + secret + "' " + rt_->options().state_dir + " " + reg_dir_ + " " +
+            rt_->options().run_dir);
+  EXPECT_EQ(hits, "");
+  EXPECT_EQ(log_stream_.str().find(secret), std::string::npos);
+}
+
+TEST_F(ContainerTest, WarmCacheSkipsBlobsAndGcFreesUnused) {
+  Runtime();
+  std::string image = PushApp("acme/gc");
+  PullStats cold, warm;
+  ASSERT_TRUE(rt_->images().Pull(image, &cold).ok());
+  EXPECT_EQ(cold.layers_unpacked, 2);
+  ASSERT_TRUE(rt_->images().Pull(image, &warm).ok());
+  EXPECT_EQ(warm.blobs_fetched, 0);
+  EXPECT_EQ(warm.layers_unpacked, 0);
+  // A second app on the same stack pulls only its own layer.
+  std::string other = PushApp("acme/gc2", {"sh"});
+  PullStats st2;
+  ASSERT_TRUE(rt_->images().Pull(other, &st2).ok());
+  EXPECT_EQ(st2.layers_unpacked, 1);
+  auto freed = rt_->GcImages();
+  ASSERT_TRUE(freed.ok());
+  EXPECT_GT(*freed, 0);
+  EXPECT_TRUE(fs::is_empty(rt_->options().state_dir + "/images/layers"));
+  // Dead container dirs go too.
+  fs::create_directories(rt_->ContainerDir("rv-dead-1") + "/upper");
+  EXPECT_GE(rt_->GcContainers(), 1);
+  EXPECT_FALSE(fs::exists(rt_->ContainerDir("rv-dead-1")));
+}
+
+}  // namespace rv::container

@@ -1,0 +1,46 @@
+#include <gtest/gtest.h>
+
+#include "strider/container/runtime_spec.h"
+
+namespace rv::container {
+
+TEST(RuntimeSpec, IsolationAndLimits) {
+  SpecInput in;
+  in.rootfs = "/x/rootfs";
+  in.args = {"httpd", "-f"};
+  in.env = {"A=1"};
+  in.uid = 10000;
+  in.gid = 10000;
+  in.netns_path = "/var/run/netns/n1";
+  in.cgroups_path = "/rivendell/c1";
+  in.memory_bytes = 64 << 20;
+  in.cpu_quota_us = 50000;
+  in.pids_limit = 64;
+  auto j = BuildRuntimeSpec(in);
+  EXPECT_EQ(j["process"]["user"]["uid"], 10000);
+  EXPECT_EQ(j["process"]["terminal"], false);
+  EXPECT_EQ(j["process"]["noNewPrivileges"], true);
+  for (const char* set : {"bounding", "effective", "permitted", "inheritable", "ambient"})
+    EXPECT_TRUE(j["process"]["capabilities"][set].empty()) << set;
+  std::set<std::string> ns;
+  for (auto& n : j["linux"]["namespaces"]) ns.insert(n["type"]);
+  EXPECT_EQ(ns, (std::set<std::string>{"pid", "ipc", "uts", "mount", "network"}));
+  for (auto& n : j["linux"]["namespaces"]) {
+    if (n["type"] == "network") {
+      EXPECT_EQ(n["path"], "/var/run/netns/n1");
+    }
+  }
+  EXPECT_EQ(j["linux"]["resources"]["memory"]["limit"], 64 << 20);
+  EXPECT_EQ(j["linux"]["resources"]["memory"]["swap"], 64 << 20);
+  EXPECT_EQ(j["linux"]["resources"]["pids"]["limit"], 64);
+  EXPECT_EQ(j["linux"]["resources"]["cpu"]["quota"], 50000);
+  EXPECT_EQ(j["linux"]["cgroupsPath"], "/rivendell/c1");
+  bool nofile = false;
+  for (auto& r : j["process"]["rlimits"])
+    if (r["type"] == "RLIMIT_NOFILE") nofile = r["hard"] == 1024;
+  EXPECT_TRUE(nofile);
+  EXPECT_FALSE(j["linux"]["readonlyPaths"].empty());
+  EXPECT_FALSE(j["linux"]["maskedPaths"].empty());
+}
+
+}  // namespace rv::container
