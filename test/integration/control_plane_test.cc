@@ -58,7 +58,9 @@ TEST_F(ControlPlane, TenJobsArePlacedAsTheRulesSay) {
   std::set<std::string> api_hosts;
   std::map<std::string, int> web_zones;
   for (const auto& j : recs) {
-    if (j.spec.service == "build") EXPECT_EQ(j.host_id, "h1") << j.spec.id;
+    if (j.spec.service == "build") {
+      EXPECT_EQ(j.host_id, "h1") << j.spec.id;
+    }
     if (j.spec.service == "api") api_hosts.insert(j.host_id);
     if (j.spec.service == "web") web_zones[zone[j.host_id]]++;
   }

@@ -13,13 +13,13 @@
 namespace rv::test {
 namespace {
 
-int Run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+int Sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
 
 class NetnsPod : public PodHarness {
  protected:
   void SetUp() override {
     PodHarness::SetUp();
-    if (geteuid() != 0 || Run("command -v ip") != 0) GTEST_SKIP() << "needs root and iproute2";
+    if (geteuid() != 0 || Sh("command -v ip") != 0) GTEST_SKIP() << "needs root and iproute2";
     int tag = getpid() % 100;
     for (int i = 0; i < 2; ++i) {
       Ns ns;
@@ -31,21 +31,21 @@ class NetnsPod : public PodHarness {
       ns.ns_ip = net + "2";
       namespaces_.push_back(ns);  // recorded first: TearDown deletes even a half-made one
       std::string in = "ip netns exec " + ns.name + " ";
-      ASSERT_EQ(Run("ip netns add " + ns.name), 0) << "ip netns add failed";
-      ASSERT_EQ(Run("ip link add " + ns.veth_root + " type veth peer name " + ns.veth_ns), 0);
-      ASSERT_EQ(Run("ip link set " + ns.veth_ns + " netns " + ns.name), 0);
-      ASSERT_EQ(Run("ip addr add " + ns.root_ip + "/24 dev " + ns.veth_root), 0);
-      ASSERT_EQ(Run("ip link set " + ns.veth_root + " up"), 0);
-      ASSERT_EQ(Run(in + "ip addr add " + ns.ns_ip + "/24 dev " + ns.veth_ns), 0);
-      ASSERT_EQ(Run(in + "ip link set " + ns.veth_ns + " up"), 0);
-      ASSERT_EQ(Run(in + "ip link set lo up"), 0);
+      ASSERT_EQ(Sh("ip netns add " + ns.name), 0) << "ip netns add failed";
+      ASSERT_EQ(Sh("ip link add " + ns.veth_root + " type veth peer name " + ns.veth_ns), 0);
+      ASSERT_EQ(Sh("ip link set " + ns.veth_ns + " netns " + ns.name), 0);
+      ASSERT_EQ(Sh("ip addr add " + ns.root_ip + "/24 dev " + ns.veth_root), 0);
+      ASSERT_EQ(Sh("ip link set " + ns.veth_root + " up"), 0);
+      ASSERT_EQ(Sh(in + "ip addr add " + ns.ns_ip + "/24 dev " + ns.veth_ns), 0);
+      ASSERT_EQ(Sh(in + "ip link set " + ns.veth_ns + " up"), 0);
+      ASSERT_EQ(Sh(in + "ip link set lo up"), 0);
     }
   }
   void TearDown() override {
     PodHarness::TearDown();  // processes first: they live in the namespaces
     for (const auto& ns : namespaces_) {
-      Run("ip netns del " + ns.name);
-      Run("ip link del " + ns.veth_root);  // gone with the namespace; in case it was never moved
+      Sh("ip netns del " + ns.name);
+      Sh("ip link del " + ns.veth_root);  // gone with the namespace; in case it was never moved
     }
   }
   struct Ns {

@@ -144,12 +144,23 @@ pid_t PodHarness::StartStrider(const std::string& host_id, std::vector<std::stri
 void PodHarness::StartPod() {
   ASSERT_GT(StartSauron(), 0);
   ASSERT_GT(StartElrond(), 0);
+  // Striders that connect before elrond has read the enrolled hosts from
+  // sauron are refused and retry after a backoff; tests that check placement
+  // rules want every host in the first auction, so wait for elrond's snapshot.
+  WaitFor([&] { return ElrondReady(); }, 10000);
   int enrolled = 0;
   for (const auto& h : hosts_) {
     ASSERT_GT(StartStrider(h.id), 0);
     if (h.enroll) ++enrolled;
   }
   ASSERT_TRUE(WaitFor([&] { return HostsUp() == enrolled; }, 15000)) << "hosts up: " << HostsUp() << "\n" << Dump();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // auction.hello reaches elrond
+}
+
+bool PodHarness::ElrondReady() {
+  std::ifstream in(dir_ + "/logs/elrond.log");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return all.find("snapshot at seq") != std::string::npos;
 }
 
 void PodHarness::Kill(const std::string& name, int sig) {

@@ -47,6 +47,8 @@ class PodHarness : public ::testing::Test {
   // Starts sauron, elrond and the striders of WritePod, waits for all hosts up.
   void StartPod();
   void Kill(const std::string& name, int sig = 9);
+  // Elrond has read the pod's hosts from sauron (its log says so).
+  bool ElrondReady();
   bool Running(const std::string& name) const;
   pid_t Pid(const std::string& name) const;
 
