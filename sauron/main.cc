@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 
 #include "common/config.h"
 #include "common/log.h"
@@ -31,6 +32,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::string dir = std::filesystem::absolute(pod).parent_path().string();
+    if (!std::filesystem::is_directory(dir)) {
+      spdlog::critical("{} not found, and its directory {} does not exist", pod, dir);
+      return 2;
+    }
     spdlog::warn("{} not found: running with defaults in {}", pod, dir);
     cfg = rv::ParsePodConfig("{}", dir);
   }
