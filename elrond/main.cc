@@ -100,8 +100,9 @@ int Run(const std::string& pod_path) {
       }
       now = Now();
     }
-    int64_t wake = engine.NextWakeMs(now);
-    if (need_snapshot) wake = std::min(wake, next_snapshot);
+    // While out of sync the engine's timers wait (Tick is skipped), so they
+    // must not drive the poll timeout either.
+    int64_t wake = need_snapshot ? next_snapshot : engine.NextWakeMs(now);
     int timeout = static_cast<int>(std::clamp<int64_t>(wake - now, 0, 1000));
     zmq::pollitem_t items[] = {
         {striders.socket().handle(), 0, ZMQ_POLLIN, 0},

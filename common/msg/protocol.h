@@ -239,6 +239,9 @@ struct AwardedJob {
   std::string sealed_secrets;      // crypto_box_seal to the host's key (container issue)
   MSGPACK_DEFINE_MAP(spec, attempt, sealed_secrets);
 };
+// An Award with no jobs tells a bidder it won nothing in that auction, so it can
+// drop its tentative hold at once. auction_id 0: an award made outside any open
+// auction (elrond's fallback after an ack timeout); no hold to convert.
 struct Award {
   static constexpr const char* kType = "auction.award";
   int64_t auction_id = 0;
