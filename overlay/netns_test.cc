@@ -663,7 +663,10 @@ TEST_F(OverlayPod, MovedContainerIsReachableWithinOneSecond) {
   auto t0 = Clock::now();
   WriteConfig(3);
   WriteConfig(2);
-  WriteConfig(1);
+  // h1 learns the new route over the control socket (the path strider uses).
+  auto reply = ControlRequest(Sock(1), "apply", ConfigFor(1).dump());
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(json::parse(*reply)["ok"], true) << *reply;
   int rc = RunIn(Ns("x1"), [m] { return UdpPing("10.250.1.3", 5001, m, 300, 10); }, 5000);
   int64_t ms = MsSince(t0);
   EXPECT_EQ(rc, 0);
@@ -696,6 +699,14 @@ TEST_F(OverlayPod, BadDatagramsAreDroppedCountedAndServiceContinues) {
     for (auto& b : v) b = uint8_t(rng());
     return v;
   };
+  // A bad control document is refused whole; the running state is kept.
+  for (std::string doc : {std::string("{not json"), std::string(R"({"host_id": 2, "listen": "10.88.0.2:7800", "bogus": 1})")}) {
+    auto r = ControlRequest(Sock(2), "apply", doc);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(json::parse(*r)["ok"], false) << *r;
+  }
+  EXPECT_GE(Counter(2, "control_rejected"), 2u);
+  EXPECT_TRUE(Stats(2)["envs"].contains("1"));
   auto before = Stats(2)["counters"];
   std::vector<std::vector<uint8_t>> bad;
   for (int i = 0; i < 50; i++) bad.push_back(rnd(1 + rng() % 1400));          // garbage

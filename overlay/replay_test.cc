@@ -57,7 +57,9 @@ TEST(Replay, RandomizedAgainstSet) {
     bool expect = !seen.count(c) && (hi == 0 || c > hi || hi - c <= ReplayWindow::kWindowSize);
     // Entries older than the window are rejected regardless; newer follow the set.
     bool got = w.Accept(c);
-    if (hi == 0 || c + ReplayWindow::kWindowSize >= hi) EXPECT_EQ(got, expect) << c;
+    if (hi == 0 || c + ReplayWindow::kWindowSize >= hi) {
+      EXPECT_EQ(got, expect) << c;
+    }
     if (got) {
       seen.insert(c);
       hi = std::max(hi, c);
