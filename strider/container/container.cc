@@ -265,10 +265,11 @@ Status Container::WriteBundle(const Image& img) {
   in.hostname = env.count("HOSTNAME") ? (spec_.app.empty() ? id_.substr(0, 63) : spec_.app.substr(0, 63)) : "app";
   in.netns_path = netns_.path;
   in.cgroups_path = o.cgroup_parent + "/" + id_ + "/c";
+  memory_limit_mb_ = spec_.resources.ram_mb > 0 ? spec_.resources.ram_mb : o.default_memory_mb;
+  in.memory_bytes = memory_limit_mb_ << 20;
   // The memory limit that bites is on <parent>/<id>, our own cgroup, which
-  // outlives runc's: cgroup v1 counts OOM kills per memcg (not up the tree),
-  // so only a limit there leaves a readable oom_kill count after the exit.
-  // runc's own limit on the child sits 1 MB above as a backstop.
+  // outlives runc's, so its failcnt is still readable after the exit (see
+  // RunOnce). runc's own limit on the child sits 1 MB above as a backstop.
   std::string memcg = "/sys/fs/cgroup/memory" + o.cgroup_parent + "/" + id_;
   std::error_code mec;
   fs::create_directories(memcg, mec);
@@ -283,8 +284,6 @@ Status Container::WriteBundle(const Image& img) {
     sw << in.memory_bytes;
   }
   in.memory_bytes += 1 << 20;
-  memory_limit_mb_ = spec_.resources.ram_mb > 0 ? spec_.resources.ram_mb : o.default_memory_mb;
-  in.memory_bytes = memory_limit_mb_ << 20;
   if (spec_.resources.cpu_millis > 0) in.cpu_quota_us = spec_.resources.cpu_millis * 100;
   in.pids_limit = o.pids_limit;
   in.nofile = o.nofile;
@@ -358,19 +357,20 @@ void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
   }
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   LogFile log(log_path(), o.log_max_bytes, o.log_keep);
-  // runc's cgroup is <parent>/<id>/c; <parent>/<id> is ours and outlives runc
-  // (which removes its own cgroup on exit), so its hierarchical oom_kill
-  // counter tells after the fact whether the kernel OOM-killed the app.
+  // runc's cgroup is <parent>/<id>/c; <parent>/<id> is ours, carries the
+  // memory limit and outlives runc's (runc removes its own on exit). An app
+  // SIGKILLed by nobody we know of after its memcg's peak usage reached the
+  // limit was killed by the kernel's OOM killer. (cgroup v1 counts oom_kill
+  // only in the victim's own memcg, gone by the time we look, and this kernel
+  // leaves failcnt at 0; the peak, which we reset per run, is reliable.)
   std::string memcg = "/sys/fs/cgroup/memory" + o.cgroup_parent + "/" + id_;
-  auto oom_kills = [&memcg]() -> int64_t {
-    std::ifstream f(memcg + "/memory.oom_control");
-    std::string k;
-    int64_t val;
-    while (f >> k >> val)
-      if (k == "oom_kill") return val;
-    return 0;
+  auto read_num = [&memcg](const char* f) -> int64_t {
+    std::ifstream in(memcg + "/" + f);
+    int64_t v = -1;
+    in >> v;
+    return v;
   };
-  int64_t oom_before = oom_kills();
+  { std::ofstream reset(memcg + "/memory.max_usage_in_bytes"); reset << 0; }
   bool oom = false, exited = false, pid_seen = false, killed = false, termed = false;
   int wstatus = 0;
   int64_t run_start = NowMs(), next_probe = 0, term_at = 0;
@@ -462,7 +462,11 @@ void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
   close(out[0]);
   if (pidfd >= 0) close(pidfd);
   app_pid_ = -1;
-  oom = oom_kills() > oom_before;
+  {
+    int64_t peak = read_num("memory.max_usage_in_bytes"), limit = read_num("memory.limit_in_bytes");
+    oom = !killed && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 128 + SIGKILL && limit > 0 &&
+          peak >= limit - (256 << 10);
+  }
 
   int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
   if (!pid_seen) {

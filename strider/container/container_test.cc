@@ -137,6 +137,7 @@ class ContainerTest : public ::testing::Test {
     fs::path tree = dir_ / ("tree-" + repo.substr(repo.find('/') + 1));
     fs::create_directories(tree / "app/www");
     std::ofstream(tree / "app/www/index.html") << "hello from rivendell\n";
+    std::ofstream(tree / "app/name") << repo << "\n";  // each app its own layer
     oci::PushDirOptions o;
     o.repo = repo;
     o.tag = "v1";
@@ -186,6 +187,11 @@ class ContainerTest : public ::testing::Test {
     return j;
   }
 
+  Recorder& Rec() {
+    recorders_.push_back(std::make_unique<Recorder>());
+    return *recorders_.back();
+  }
+
   Container& Launch(msg::JobSpec spec, Recorder& rec, std::map<std::string, std::string> secrets = {}) {
     containers_.push_back(std::make_unique<Container>(*rt_, std::move(spec), std::move(secrets), std::ref(rec)));
     EXPECT_TRUE(containers_.back()->Start().ok());
@@ -206,6 +212,8 @@ class ContainerTest : public ::testing::Test {
   std::string reg_dir_, registry_pid_, registry_;
   std::unique_ptr<oci::RegistryClient> client_;
   std::unique_ptr<ContainerRuntime> rt_;
+  // Recorders outlive the containers that call them (destroyed in reverse order).
+  std::vector<std::unique_ptr<Recorder>> recorders_;
   std::vector<std::unique_ptr<Container>> containers_;
   std::vector<std::string> mounts_;
   std::ostringstream log_stream_;
@@ -219,7 +227,7 @@ TEST_F(ContainerTest, HttpdImageAnswersOnItsPortIsolated) {
   job.port = 8080;
   job.health.http_path = "/index.html";
   job.health.interval_ms = 200;
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(job, rec);
   ASSERT_TRUE(rec.WaitFor(CState::kRunning)) << rec.Dump();
   // From inside the container's netns (its "host"), and over the veth from the host.
@@ -288,7 +296,7 @@ TEST_F(ContainerTest, MemoryHogIsOomKilledAndRestarted) {
   job.resources.ram_mb = 32;
   job.command = {"sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"};
   job.restart = "on-failure";
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(job, rec);
   std::string detail;
   ASSERT_TRUE(rec.WaitFor(CState::kExited, "oom-killed", 30000, &detail)) << rec.Dump();
@@ -306,7 +314,7 @@ TEST_F(ContainerTest, AppEatingAllItsMemoryEndsOomKilledHostFine) {
   job.resources.ram_mb = 16;
   job.command = {"sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"};
   job.restart = "never";
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(job, rec);
   ASSERT_TRUE(rec.WaitFor(CState::kExited, "oom-killed at memory limit 16 MB", 30000)) << rec.Dump();
   EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
@@ -321,14 +329,14 @@ TEST_F(ContainerTest, ForkBombHitsPidsLimitHostAndNeighbourUnaffected) {
   std::string image = PushApp("acme/bomb");
   auto good = Job("neighbour", image);
   good.port = 8080;
-  Recorder grec;
+  Recorder& grec = Rec();
   Container& g = Launch(good, grec);
   ASSERT_TRUE(grec.WaitFor(CState::kRunning)) << grec.Dump();
 
   auto job = Job("bomb", image);
   job.command = {"sh", "-c", "b() { b | b & }; b; sleep 3"};
   job.restart = "never";
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(job, rec);
   ASSERT_TRUE(rec.WaitFor(CState::kRunning)) << rec.Dump();
   std::string pids = "/sys/fs/cgroup/pids/rivendell-test/" + c.id() + "/c";
@@ -354,7 +362,7 @@ TEST_F(ContainerTest, ForkBombHitsPidsLimitHostAndNeighbourUnaffected) {
 
 TEST_F(ContainerTest, ImageThatDoesNotExist) {
   Runtime();
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(Job("ghost", "acme/ghost:v9"), rec);
   std::string d;
   ASSERT_TRUE(rec.WaitFor(CState::kFailed, "not found", 10000, &d)) << rec.Dump();
@@ -370,7 +378,7 @@ TEST_F(ContainerTest, TruncatedBlob) {
   std::string file = RegistryBlobFile(img->manifest.layers.back().digest);
   fs::resize_file(file, fs::file_size(file) / 2);
   // The stack layer is fine; break the app layer only. Pre-pull nothing.
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(Job("trunc", image), rec);
   std::string d;
   ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
@@ -392,7 +400,7 @@ TEST_F(ContainerTest, DigestMismatch) {
     f.put('\x5a');
     f.put('\x5a');
   }
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(Job("flip", image), rec);
   std::string d;
   ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
@@ -406,7 +414,7 @@ TEST_F(ContainerTest, CorruptBlobWithValidDigest) {
   std::string junk = (dir_ / "junk.tgz").string();
   std::ofstream(junk) << "\x1f\x8b\x08 this claims to be gzip but is garbage";
   std::string image = PushRawLayer("acme/junk", junk);
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(Job("junk", image), rec);
   std::string d;
   ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
@@ -419,7 +427,7 @@ TEST_F(ContainerTest, LayerWithDotDotPaths) {
   std::string tar = (dir_ / "dotdot.tgz").string();
   ASSERT_TRUE(WriteTar(tar, {{"bin/", 'd'}, {"../../../../tmp/rv-pwned-" + tag_, 'f', "pwned"}}));
   std::string image = PushRawLayer("acme/dotdot", tar);
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(Job("dotdot", image), rec);
   std::string d;
   ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
@@ -435,7 +443,7 @@ TEST_F(ContainerTest, AbsoluteSymlinkEscape) {
   std::string tar = (dir_ / "abs.tgz").string();
   ASSERT_TRUE(WriteTar(tar, {{"evil", 'l', (dir_ / "victim").string()}, {"evil/pwned", 'f', "pwned"}}));
   std::string image = PushRawLayer("acme/abs", tar);
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(Job("abs", image), rec);
   std::string d;
   ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
@@ -450,7 +458,7 @@ TEST_F(ContainerTest, RegistryDown) {
   Runtime(o);
   auto job = Job("down", "acme/web:v1");
   job.restart = "never";
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(job, rec);
   std::string d;
   ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
@@ -464,7 +472,7 @@ TEST_F(ContainerTest, RegistryDownRetriedUnderPolicyThenRecovers) {
   Sh(std::string(RV_SOURCE_DIR) + "/scripts/registry stop " + registry_pid_);
   auto job = Job("later", image);
   job.restart = "on-failure";
-  Recorder rec;
+  Recorder& rec = Rec();
   Launch(job, rec);
   ASSERT_TRUE(rec.WaitFor(CState::kFailed, "unreachable", 10000)) << rec.Dump();
   ASSERT_TRUE(rec.WaitFor(CState::kStarting, "retrying", 10000)) << rec.Dump();
@@ -483,7 +491,7 @@ TEST_F(ContainerTest, DiskFullDuringPull) {
   std::string image = PushApp("acme/full");
   auto job = Job("full", image);
   job.restart = "never";
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(job, rec);
   std::string d;
   ASSERT_TRUE(rec.WaitFor(CState::kFailed, "", 10000, &d)) << rec.Dump();
@@ -498,7 +506,7 @@ TEST_F(ContainerTest, AppThatExitsAtOnce) {
   auto job = Job("quit", image);
   job.command = {"sh", "-c", "echo bye; exit 3"};
   job.restart = "on-failure";
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(job, rec);
   ASSERT_TRUE(rec.WaitFor(CState::kExited, "code 3 (exited at once)", 10000)) << rec.Dump();
   // Restarted with backoff, again and again, until stopped.
@@ -522,7 +530,7 @@ TEST_F(ContainerTest, SecretInEnvironmentNowhereOnDisk) {
   ASSERT_TRUE(sealed.ok());
   auto opened = crypto::OpenSealedEnv(host, *sealed);
   ASSERT_TRUE(opened.ok());
-  Recorder rec;
+  Recorder& rec = Rec();
   Container& c = Launch(job, rec, opened->vars());
   ASSERT_TRUE(rec.WaitFor(CState::kRunning)) << rec.Dump();
   std::ifstream envf("/proc/" + std::to_string(c.app_pid()) + "/environ", std::ios::binary);
