@@ -47,7 +47,7 @@ constexpr size_t kRxBuf = 65536;
 
 }  // namespace
 
-Device::Device(Options o) : opt_(o) {
+Device::Device(Options o) : opt_(o), txs_(std::make_unique<TxState>()) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   snap_ = std::make_shared<Snapshot>();
 }
@@ -229,48 +229,148 @@ Status Device::Apply(const ControlConfig& c) {
 
 // ---------------------------------------------------------------- TX worker
 
-void Device::TxLoop() {
+// The sending half, owned by the TX worker. (Letting the RX worker send the
+// answers it finds queued on a TUN right after writing to it was tried and
+// measured worse: the TX worker is woken by the TUN anyway, and the two race.)
+struct Device::TxState {
   struct Slot {
     uint8_t buf[kMaxMessage];
     uint8_t hdrs[kMaxFragments][kHeaderSize];
   };
-  std::unique_ptr<Slot[]> slots(new Slot[kTxSlots]);
-  std::unique_ptr<mmsghdr[]> msgs(new mmsghdr[kTxMsgs]);
-  std::unique_ptr<iovec[]> iovs(new iovec[kTxIovs]);
-  constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(uint16_t));
-  std::unique_ptr<char[]> cmsgs(new char[kTxMsgs * kCmsgSpace]);
-  std::unique_ptr<sockaddr_in[]> addrs(new sockaddr_in[kTxMsgs]);
-  epoll_event events[16];
+  static constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(uint16_t));
+
+  std::unique_ptr<Slot[]> slots{new Slot[kTxSlots]};
+  std::unique_ptr<mmsghdr[]> msgs{new mmsghdr[kTxMsgs]};
+  std::unique_ptr<iovec[]> iovs{new iovec[kTxIovs]};
+  std::unique_ptr<char[]> cmsgs{new char[kTxMsgs * kCmsgSpace]};
+  std::unique_ptr<sockaddr_in[]> addrs{new sockaddr_in[kTxMsgs]};
   // Nonce counter: starts at the wall clock in ns so a restarted overlayd never
   // reuses a (key, nonce) pair; one counter for all envs keeps nonces unique.
   uint64_t counter = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                   std::chrono::system_clock::now().time_since_epoch()).count());
+  int nslots = 0, nmsgs = 0, niovs = 0;
+};
+
+void Device::TxFlush(TxState& t) {
+  const int fd = sock_->fd();
+  int done = 0;
+  while (done < t.nmsgs) {
+    int r = sendmmsg(fd, t.msgs.get() + done, unsigned(t.nmsgs - done), 0);
+    metrics_.Add(Metric::kTxSyscalls);
+    if (r > 0) {
+      metrics_.Add(Metric::kTxDatagrams, uint64_t(r));
+      done += r;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if ((errno == EIO || errno == EINVAL) && sock_->gso()) {
+      spdlog::warn("UDP_SEGMENT refused ({}); sending without UDP GSO from now on", strerror(errno));
+      sock_->DisableGso();
+    }
+    metrics_.Add(Metric::kDropSendError);
+    done++;  // skip the datagram that failed, keep the rest
+  }
+  t.nslots = t.nmsgs = t.niovs = 0;
+}
+
+// Reads up to max_reads packets from one env's TUN, seals and queues them.
+void Device::TxDrain(TxState& t, const Snapshot& snap, int tfd, int max_reads) {
+  auto fit = snap.env_by_fd.find(tfd);
+  if (fit == snap.env_by_fd.end()) return;
+  const EnvState& env = snap.envs.at(fit->second);
+  for (int burst = 0; burst < max_reads; burst++) {
+    // Room for one more superpacket: a slot and its worst-case msghdrs/iovecs.
+    if (t.nslots == kTxSlots || t.nmsgs + kMaxFragments > kTxMsgs) TxFlush(t);
+    TxState::Slot& s = t.slots[t.nslots];
+    ssize_t r = read(tfd, s.buf, kMaxMessage - kTagSize - 64);
+    if (r < 0) break;  // EAGAIN: drained
+    size_t len = size_t(r);
+    uint32_t src, dst;
+    if (len < kVnetHdrSize + 20) {
+      metrics_.Add(Metric::kDropTunShort);
+      continue;
+    }
+    if (!InnerAddrs(s.buf + kVnetHdrSize, len - kVnetHdrSize, &src, &dst)) {
+      metrics_.Add(Metric::kDropTunNotIpv4);
+      continue;
+    }
+    if (!env.local.count(src)) {
+      metrics_.Add(Metric::kDropSpoofedSrc);
+      continue;
+    }
+    uint32_t host = env.HostOf(dst);
+    auto peer = snap.peers.find(host);
+    if (host == 0 || host == snap.host_id || peer == snap.peers.end()) {
+      metrics_.Add(Metric::kDropNoRoute);
+      continue;
+    }
+    if (!env.send) {
+      metrics_.Add(Metric::kDropNoKey);
+      continue;
+    }
+    size_t ct = len + kTagSize;
+    size_t stride = snap.max_datagram - kHeaderSize;
+    int frags = ct <= stride ? 1 : int((ct + stride - 1) / stride);
+    if (frags > kMaxFragments) {
+      metrics_.Add(Metric::kDropTooBig);
+      continue;
+    }
+    Header h;
+    h.env_id = env.id;
+    h.epoch = env.send_epoch;
+    h.sender_id = snap.host_id;
+    h.counter = t.counter++;
+    h.frag_count = uint8_t(frags);
+    h.frag_stride = frags == 1 ? 0 : uint16_t(stride);
+    EncodeHeader(h, s.hdrs[0]);
+    env.send->Seal(s.buf, len, s.hdrs[0] + kAdOffset, kAdSize, h.sender_id, h.counter);
+    for (int f = 1; f < frags; f++) {
+      memcpy(s.hdrs[f], s.hdrs[0], kHeaderSize);
+      s.hdrs[f][1] = uint8_t(f);
+    }
+    // Group fragments into messages: with UDP GSO one message carries up to
+    // 64 equal segments below the 64 KB datagram limit; without, one each.
+    size_t seg = kHeaderSize + stride;
+    int per_msg = sock_->gso() ? int(std::min<size_t>(64, 65000 / seg)) : 1;
+    for (int f0 = 0; f0 < frags; f0 += per_msg) {
+      int nf = std::min(per_msg, frags - f0);
+      mmsghdr& m = t.msgs[t.nmsgs];
+      memset(&m, 0, sizeof(m));
+      t.addrs[t.nmsgs] = peer->second;
+      m.msg_hdr.msg_name = &t.addrs[t.nmsgs];
+      m.msg_hdr.msg_namelen = sizeof(sockaddr_in);
+      m.msg_hdr.msg_iov = &t.iovs[t.niovs];
+      for (int f = f0; f < f0 + nf; f++) {
+        size_t off = size_t(f) * stride;
+        size_t plen = std::min(stride, ct - off);
+        t.iovs[t.niovs++] = {s.hdrs[f], kHeaderSize};
+        t.iovs[t.niovs++] = {s.buf + off, plen};
+      }
+      m.msg_hdr.msg_iovlen = size_t(2 * nf);
+      if (nf > 1) {
+        char* cb = &t.cmsgs[t.nmsgs * TxState::kCmsgSpace];
+        memset(cb, 0, TxState::kCmsgSpace);
+        m.msg_hdr.msg_control = cb;
+        m.msg_hdr.msg_controllen = TxState::kCmsgSpace;
+        cmsghdr* cm = CMSG_FIRSTHDR(&m.msg_hdr);
+        cm->cmsg_level = SOL_UDP;
+        cm->cmsg_type = UDP_SEGMENT;
+        cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t gso = uint16_t(seg);
+        memcpy(CMSG_DATA(cm), &gso, sizeof(gso));
+      }
+      t.nmsgs++;
+    }
+    t.nslots++;
+    metrics_.Add(Metric::kTxPackets);
+    metrics_.Add(Metric::kTxBytes, len - kVnetHdrSize);
+  }
+}
+
+void Device::TxLoop() {
+  epoll_event events[16];
   std::shared_ptr<const Snapshot> snap;
   uint64_t seen = ~uint64_t{0};
-  int nslots = 0, nmsgs = 0, niovs = 0;
-  const int fd = sock_->fd();
-
-  auto flush = [&]() {
-    int done = 0;
-    while (done < nmsgs) {
-      int r = sendmmsg(fd, msgs.get() + done, unsigned(nmsgs - done), 0);
-      metrics_.Add(Metric::kTxSyscalls);
-      if (r > 0) {
-        for (int i = 0; i < r; i++) metrics_.Add(Metric::kTxDatagrams, 1);
-        done += r;
-        continue;
-      }
-      if (errno == EINTR) continue;
-      if ((errno == EIO || errno == EINVAL) && sock_->gso()) {
-        spdlog::warn("UDP_SEGMENT refused ({}); sending without UDP GSO from now on", strerror(errno));
-        sock_->DisableGso();
-      }
-      metrics_.Add(Metric::kDropSendError);
-      done++;  // skip the datagram that failed, keep the rest
-    }
-    nslots = nmsgs = niovs = 0;
-  };
-
   while (!stop_.load(std::memory_order_relaxed)) {
     uint64_t g = gen_.load(std::memory_order_acquire);
     if (g != seen) {
@@ -280,101 +380,9 @@ void Device::TxLoop() {
       tx_seen_.store(g);
     }
     int n = epoll_wait(epfd_, events, 16, 100);
-    for (int ei = 0; ei < n; ei++) {
-      int tfd = events[ei].data.fd;
-      auto fit = snap->env_by_fd.find(tfd);
-      if (fit == snap->env_by_fd.end()) continue;
-      const EnvState& env = snap->envs.at(fit->second);
-      for (int burst = 0; burst < 64; burst++) {
-        // Room for one more superpacket: a slot and its worst-case msghdrs/iovecs.
-        if (nslots == kTxSlots || nmsgs + kMaxFragments > kTxMsgs) flush();
-        Slot& s = slots[nslots];
-        ssize_t r = read(tfd, s.buf, kMaxMessage - kTagSize - 64);
-        if (r < 0) break;  // EAGAIN: drained
-        size_t len = size_t(r);
-        uint32_t src, dst;
-        if (len < kVnetHdrSize + 20) {
-          metrics_.Add(Metric::kDropTunShort);
-          continue;
-        }
-        if (!InnerAddrs(s.buf + kVnetHdrSize, len - kVnetHdrSize, &src, &dst)) {
-          metrics_.Add(Metric::kDropTunNotIpv4);
-          continue;
-        }
-        if (!env.local.count(src)) {
-          metrics_.Add(Metric::kDropSpoofedSrc);
-          continue;
-        }
-        uint32_t host = env.HostOf(dst);
-        auto peer = snap->peers.find(host);
-        if (host == 0 || host == snap->host_id || peer == snap->peers.end()) {
-          metrics_.Add(Metric::kDropNoRoute);
-          continue;
-        }
-        if (!env.send) {
-          metrics_.Add(Metric::kDropNoKey);
-          continue;
-        }
-        size_t ct = len + kTagSize;
-        size_t single_max = snap->max_datagram - kHeaderSize;
-        size_t stride = single_max;
-        int frags = ct <= single_max ? 1 : int((ct + stride - 1) / stride);
-        if (frags > kMaxFragments) {
-          metrics_.Add(Metric::kDropTooBig);
-          continue;
-        }
-        Header h;
-        h.env_id = env.id;
-        h.epoch = env.send_epoch;
-        h.sender_id = snap->host_id;
-        h.counter = counter++;
-        h.frag_count = uint8_t(frags);
-        h.frag_stride = frags == 1 ? 0 : uint16_t(stride);
-        EncodeHeader(h, s.hdrs[0]);
-        env.send->Seal(s.buf, len, s.hdrs[0] + kAdOffset, kAdSize, h.sender_id, h.counter);
-        for (int f = 1; f < frags; f++) {
-          memcpy(s.hdrs[f], s.hdrs[0], kHeaderSize);
-          s.hdrs[f][1] = uint8_t(f);
-        }
-        // Group fragments into messages: with UDP GSO one message carries up to
-        // 64 equal segments below the 64 KB datagram limit; without, one each.
-        size_t seg = kHeaderSize + stride;
-        int per_msg = sock_->gso() ? int(std::min<size_t>(64, 65000 / seg)) : 1;
-        for (int f0 = 0; f0 < frags; f0 += per_msg) {
-          int nf = std::min(per_msg, frags - f0);
-          mmsghdr& m = msgs[nmsgs];
-          memset(&m, 0, sizeof(m));
-          addrs[nmsgs] = peer->second;
-          m.msg_hdr.msg_name = &addrs[nmsgs];
-          m.msg_hdr.msg_namelen = sizeof(sockaddr_in);
-          m.msg_hdr.msg_iov = &iovs[niovs];
-          for (int f = f0; f < f0 + nf; f++) {
-            size_t off = size_t(f) * stride;
-            size_t plen = std::min(stride, ct - off);
-            iovs[niovs++] = {s.hdrs[f], kHeaderSize};
-            iovs[niovs++] = {s.buf + off, plen};
-          }
-          m.msg_hdr.msg_iovlen = size_t(2 * nf);
-          if (nf > 1) {
-            char* cb = &cmsgs[nmsgs * kCmsgSpace];
-            memset(cb, 0, kCmsgSpace);
-            m.msg_hdr.msg_control = cb;
-            m.msg_hdr.msg_controllen = kCmsgSpace;
-            cmsghdr* cm = CMSG_FIRSTHDR(&m.msg_hdr);
-            cm->cmsg_level = SOL_UDP;
-            cm->cmsg_type = UDP_SEGMENT;
-            cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-            uint16_t gso = uint16_t(seg);
-            memcpy(CMSG_DATA(cm), &gso, sizeof(gso));
-          }
-          nmsgs++;
-        }
-        nslots++;
-        metrics_.Add(Metric::kTxPackets);
-        metrics_.Add(Metric::kTxBytes, len - kVnetHdrSize);
-      }
-    }
-    if (nmsgs) flush();
+    if (n <= 0) continue;
+    for (int ei = 0; ei < n; ei++) TxDrain(*txs_, *snap, events[ei].data.fd, 64);
+    if (txs_->nmsgs) TxFlush(*txs_);
   }
 }
 
@@ -414,6 +422,7 @@ void Device::RxLoop() {
       metrics_.Add(Metric::kDropTunWriteError);
       return;
     }
+
     metrics_.Add(Metric::kRxPackets);
     metrics_.Add(Metric::kRxBytes, len - kVnetHdrSize);
   };

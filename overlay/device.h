@@ -67,8 +67,11 @@ class Device {
   Status OpenSocket(const ControlConfig& c);
   void Publish(std::shared_ptr<const Snapshot> s);
   void WaitWorkersSeen(uint64_t gen);
+  struct TxState;
   void TxLoop();
   void RxLoop();
+  void TxDrain(TxState& t, const Snapshot& snap, int tun_fd, int max_reads);
+  void TxFlush(TxState& t);
 
   Options opt_;
   Metrics metrics_;
@@ -84,6 +87,7 @@ class Device {
   std::atomic<uint64_t> gen_{0};
   std::atomic<uint64_t> tx_seen_{0}, rx_seen_{0};
   std::atomic<bool> stop_{false};
+  std::unique_ptr<TxState> txs_;  // TX worker only
   std::thread tx_, rx_;
   bool started_ = false;
 };
