@@ -1,6 +1,6 @@
 // rv-image: push a directory as an image layer, inspect or export images.
 //
-//   rv-image push-dir --registry R --repo tenant/app --tag T [--base REPO:TAG] [--cmd ..] DIR
+//   rv-image push-dir --registry R --repo tenant/app --tag T [--base REPO:TAG] [--cmd '["a","-b"]'] DIR
 //   rv-image digest   --registry R --repo X --tag T          manifest digest (exit 3: not found)
 //   rv-image label    --registry R --repo X --tag T --key K  a config label's value (exit 3: none)
 //   rv-image export-oci --registry R --repo X --tag T DIR    OCI image layout for podman/skopeo
@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "common/oci/image_writer.h"
 
@@ -26,8 +27,9 @@ int main(int argc, char** argv) {
   auto* push = app.add_subcommand("push-dir", "push DIR as a layer on top of --base");
   common(push);
   push->add_option("--base", po.base, "base image REPO:TAG in the same registry");
-  push->add_option("--entrypoint", po.entrypoint, "entrypoint argv")->expected(0, -1);
-  push->add_option("--cmd", po.cmd, "cmd argv")->expected(0, -1);
+  std::string entrypoint, cmd;
+  push->add_option("--entrypoint", entrypoint, "entrypoint: a JSON array, or words split on spaces");
+  push->add_option("--cmd", cmd, "cmd: a JSON array, or words split on spaces");
   push->add_option("--env", po.env, "K=V");
   push->add_option("--user", po.user, "uid[:gid]");
   push->add_option("--workdir", po.working_dir, "working directory");
@@ -56,6 +58,21 @@ int main(int argc, char** argv) {
   if (push->parsed()) {
     po.repo = repo;
     po.tag = tag;
+    for (auto [src, dst] : {std::pair{&entrypoint, &po.entrypoint}, std::pair{&cmd, &po.cmd}}) {
+      if (src->empty()) continue;
+      if ((*src)[0] == '[') {
+        auto j = nlohmann::json::parse(*src, nullptr, false);
+        if (!j.is_array()) return fail(rv::Status::Invalid("--cmd/--entrypoint: not a JSON array"));
+        for (auto& a : j) {
+          if (!a.is_string()) return fail(rv::Status::Invalid("--cmd/--entrypoint: array of strings expected"));
+          dst->push_back(a.get<std::string>());
+        }
+      } else {
+        std::istringstream in(*src);
+        std::string w;
+        while (in >> w) dst->push_back(w);
+      }
+    }
     for (const auto& l : labels) {
       auto eq = l.find('=');
       if (eq == std::string::npos) return fail(rv::Status::Invalid("label must be K=V"));
