@@ -498,6 +498,9 @@ TEST_F(OverlayPod, SameEnvironmentTalksTcpAndUdpAcrossHosts) {
   EXPECT_EQ(Sh("ip netns exec " + Ns("x1") + " ping -c 2 -W 1 10.250.1.3"), 0);
   EXPECT_GT(Counter(1, "tx_packets"), 10u);
   EXPECT_GT(Counter(2, "rx_packets"), 10u);
+  // TCP SYNs into and out of the tunnel get their MSS clamped to the path MTU.
+  EXPECT_EQ(Sh("ip netns exec " + Host(1) + " iptables -w 2 -t mangle -C FORWARD -o rvo-1 -p tcp "
+               "--tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu"), 0);
   json s = Stats(1);
   EXPECT_EQ(s["envs"]["1"]["aead"], AesGcmAvailable() ? "aes256gcm" : "chacha20poly1305");
 }

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <spdlog/spdlog.h>
+
 extern char** environ;
 
 namespace rv::overlay {
@@ -96,7 +98,26 @@ Status SetupEnvNet(uint32_t env_id, const std::string& tun, const Prefix& subnet
   if (!(s = Ip({"route", "replace", "unreachable", FormatPrefix(pod), "table", t})).ok()) return s;
   while (Ip({"rule", "del", "iif", tun, "lookup", t, "pref", "100"}).ok()) {
   }
-  return Ip({"rule", "add", "iif", tun, "lookup", t, "pref", "100"});
+  if (!(s = Ip({"rule", "add", "iif", tun, "lookup", t, "pref", "100"})).ok()) return s;
+  // Clamp the MSS of SYNs entering the tunnel to its MTU, so TCP from a
+  // container whose veth has a larger MTU never depends on ICMP reaching it.
+  // Best effort: the kernel's ICMP "fragmentation needed" is the fallback.
+  for (const char* dir : {"-o", "-i"}) {
+    std::vector<std::string> rule = {"-t", "mangle", "FORWARD", dir, tun, "-p", "tcp", "--tcp-flags",
+                                     "SYN,RST", "SYN", "-j", "TCPMSS", "--clamp-mss-to-pmtu"};
+    auto with = [&](const char* op) {
+      std::vector<std::string> v = {"iptables", "-w", "2"};
+      v.insert(v.end(), rule.begin(), rule.begin() + 2);
+      v.push_back(op);
+      v.insert(v.end(), rule.begin() + 2, rule.end());
+      return v;
+    };
+    if (!RunCmd(with("-C")).ok()) {
+      Status c = RunCmd(with("-A"));
+      if (!c.ok()) spdlog::warn("MSS clamp on {} not installed: {}", tun, c.message());
+    }
+  }
+  return Status::Ok();
 }
 
 void TeardownEnvNet(uint32_t env_id, const std::string& tun) {
@@ -104,6 +125,9 @@ void TeardownEnvNet(uint32_t env_id, const std::string& tun) {
   for (int i = 0; i < 16 && Ip({"rule", "del", "iif", tun, "lookup", t, "pref", "100"}).ok(); i++) {
   }
   (void)Ip({"route", "flush", "table", t});
+  for (const char* dir : {"-o", "-i"})
+    (void)RunCmd({"iptables", "-w", "2", "-t", "mangle", "-D", "FORWARD", dir, tun, "-p", "tcp", "--tcp-flags",
+                  "SYN,RST", "SYN", "-j", "TCPMSS", "--clamp-mss-to-pmtu"});
 }
 
 Status AttachContainer(uint32_t env_id, const Attachment& a, int mtu) {
