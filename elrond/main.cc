@@ -71,17 +71,14 @@ int Run(const std::string& pod_path) {
   for (const auto& h : cfg->hosts) {
     if (!h.public_key.empty()) striders.SetHostKey(h.id, h.public_key, true);
   }
-  if (Status s = striders.Bind(cfg->elrond.endpoint); !s.ok()) {
-    spdlog::critical("{}", s.ToString());
-    return 1;
-  }
   elrond::SauronLink sauron(ctx, *cfg, *mine, sauron_key, &counters);
   elrond::AuctionEngine engine(elrond::OptionsFromConfig(cfg->elrond), &striders, &sauron, &counters);
   engine.OnHostKey([&](const std::string& id, const std::string& key, bool allow) {
     striders.SetHostKey(id, key, allow);
   });
-  spdlog::info("elrond listening on {} (key {}), sauron at {}", striders.endpoint(),
-               transport::KeyFingerprint(mine->public_key), cfg->sauron.api);
+  spdlog::info("elrond starting (key {}), sauron at {}", transport::KeyFingerprint(mine->public_key),
+               cfg->sauron.api);
+  bool bound = false;
 
   int64_t next_snapshot = 0;
   int64_t next_stats = Now() + 10000;
@@ -94,6 +91,16 @@ int Run(const std::string& pod_path) {
         engine.ApplySnapshot(*snap, Now());
         sauron.Synced(snap->seq);
         need_snapshot = false;
+        if (!bound) {
+          // Only now does the ZAP allow-list know the enrolled hosts: binding
+          // earlier would refuse every strider that connects first.
+          if (Status s = striders.Bind(cfg->elrond.endpoint); !s.ok()) {
+            spdlog::critical("{}", s.ToString());
+            return 1;
+          }
+          bound = true;
+          spdlog::info("elrond listening on {}", striders.endpoint());
+        }
       } else {
         spdlog::warn("snapshot from sauron failed: {}; retrying", snap.status().message());
         next_snapshot = Now() + 500;

@@ -120,14 +120,16 @@ Choice Select(const msg::JobSpec& job, Strategy strategy, const std::vector<cons
   const auto& r = job.resources;
   for (size_t i = 0; i < hosts.size(); ++i) {
     const HostView& h = *hosts[i];
-    if (declined && (*declined)[i] && !(*declined)[i]->empty()) {
-      if (tally) tally->Add(Verdict::kDeclined, *(*declined)[i]);
-      continue;
-    }
+    // elrond's own rules first, so a pending reason reads the same whichever
+    // side noticed; the strider's decline covers what only it can see.
     std::string detail;
     Verdict v = CheckFeasible(job, h, tally ? &detail : nullptr);
     if (v != Verdict::kFits) {
       if (tally) tally->Add(v, detail);
+      continue;
+    }
+    if (declined && (*declined)[i] && !(*declined)[i]->empty()) {
+      if (tally) tally->Add(Verdict::kDeclined, *(*declined)[i]);
       continue;
     }
     Key k;
