@@ -320,7 +320,8 @@ void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
   std::string pidfile = bundle + "/pid";
   unlink(pidfile.c_str());
   // A previous run's state (runc removes it on exit; a crash may not have).
-  RunTool({o.runc, "--root", rt_.RuncRoot(), "delete", "--force", id_}, nullptr, 5000);
+  if (access((rt_.RuncRoot() + "/" + id_).c_str(), F_OK) == 0)
+    RunTool({o.runc, "--root", rt_.RuncRoot(), "delete", "--force", id_}, nullptr, 5000);
 
   std::vector<std::string> argv = {o.runc, "--root", rt_.RuncRoot(), "run", "--bundle", bundle,
                                    "--pid-file", pidfile, "--no-new-keyring", id_};

@@ -140,7 +140,9 @@ void ContainerRuntime::Unregister(const std::string& id) {
 }
 
 void ContainerRuntime::Cleanup(const std::string& id, bool remove_dir) {
-  RunTool({opt_.runc, "--root", RuncRoot(), "delete", "--force", id}, nullptr, 5000);
+  // runc keeps state only in <root>/<id>; no dir, nothing to delete (and no process to spawn).
+  if (access((RuncRoot() + "/" + id).c_str(), F_OK) == 0)
+    RunTool({opt_.runc, "--root", RuncRoot(), "delete", "--force", id}, nullptr, 5000);
   std::string rootfs = ContainerDir(id) + "/rootfs";
   for (int i = 0; i < 4 && umount2(rootfs.c_str(), MNT_DETACH) == 0; i++) {
   }
