@@ -91,6 +91,7 @@ void PodHarness::WritePod(const std::vector<HostSpec>& hosts, const std::string&
   j["elrond"] = {{"endpoint", "tcp://" + bind_host_ + ":" + std::to_string(elrond_port_)},
                  {"ack_timeout_ms", ack_timeout_ms_},
                  {"retry_pending_ms", retry_pending_ms_}};
+  if (batch_max_ > 0) j["elrond"]["batch_max"] = batch_max_;
   j["hosts"] = nlohmann::json::array();
   for (const auto& h : hosts) {
     ASSERT_TRUE(transport::SaveKeypair(dir_ + "/keys/" + h.id + ".key", transport::GenerateKeypair()).ok());
