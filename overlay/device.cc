@@ -244,6 +244,7 @@ struct Device::TxState {
   std::unique_ptr<iovec[]> iovs{new iovec[kTxIovs]};
   std::unique_ptr<char[]> cmsgs{new char[kTxMsgs * kCmsgSpace]};
   std::unique_ptr<sockaddr_in[]> addrs{new sockaddr_in[kTxMsgs]};
+  std::unique_ptr<uint8_t[]> scratch{new uint8_t[kMaxMessage]};
   // Nonce counter: starts at the wall clock in ns so a restarted overlayd never
   // reuses a (key, nonce) pair; one counter for all envs keeps nonces unique.
   uint64_t counter = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -308,12 +309,22 @@ void Device::TxDrain(TxState& t, const Snapshot& snap, int tfd, int max_reads) {
       metrics_.Add(Metric::kDropNoKey);
       continue;
     }
+    if (opt_.max_segments > 0 && SplitAndQueue(t, snap, env, peer->second, s.buf, len)) continue;
+    QueueMessage(t, snap, env, peer->second, len);
+  }
+}
+
+// Seals the packet in slots[nslots] (len bytes) and queues its fragments.
+void Device::QueueMessage(TxState& t, const Snapshot& snap, const EnvState& env,
+                          const sockaddr_in& peer_sa, size_t len) {
+  TxState::Slot& s = t.slots[t.nslots];
+  {
     size_t ct = len + kTagSize;
     size_t stride = snap.max_datagram - kHeaderSize;
     int frags = ct <= stride ? 1 : int((ct + stride - 1) / stride);
     if (frags > kMaxFragments) {
       metrics_.Add(Metric::kDropTooBig);
-      continue;
+      return;
     }
     Header h;
     h.env_id = env.id;
@@ -336,7 +347,7 @@ void Device::TxDrain(TxState& t, const Snapshot& snap, int tfd, int max_reads) {
       int nf = std::min(per_msg, frags - f0);
       mmsghdr& m = t.msgs[t.nmsgs];
       memset(&m, 0, sizeof(m));
-      t.addrs[t.nmsgs] = peer->second;
+      t.addrs[t.nmsgs] = peer_sa;
       m.msg_hdr.msg_name = &t.addrs[t.nmsgs];
       m.msg_hdr.msg_namelen = sizeof(sockaddr_in);
       m.msg_hdr.msg_iov = &t.iovs[t.niovs];
@@ -365,6 +376,73 @@ void Device::TxDrain(TxState& t, const Snapshot& snap, int tfd, int max_reads) {
     metrics_.Add(Metric::kTxPackets);
     metrics_.Add(Metric::kTxBytes, len - kVnetHdrSize);
   }
+}
+
+// Loss containment (opt-in, --max-segments N): a TCP superpacket of more than
+// N segments is cut into GSO units of N segments, each sealed on its own, so
+// losing one underlay datagram costs N segments, not ~44. Per unit: IP total
+// length, id and header checksum, TCP sequence number, FIN/PSH only on the last
+// unit, CWR only on the first, and the partial (pseudo-header) TCP checksum for
+// the unit's length. Returns false (caller seals it whole) if not applicable.
+bool Device::SplitAndQueue(TxState& t, const Snapshot& snap, const EnvState& env,
+                           const sockaddr_in& peer_sa, const uint8_t* pkt, size_t len) {
+  const uint8_t* vh = pkt;
+  const uint8_t* ip = pkt + kVnetHdrSize;
+  uint8_t gso_type = vh[1];
+  uint16_t gso = uint16_t(vh[4] | vh[5] << 8);
+  if ((gso_type & 0x7f) != 1 /* VIRTIO_NET_HDR_GSO_TCPV4 */ || !(vh[0] & 1) /* NEEDS_CSUM */ || gso == 0)
+    return false;
+  size_t ihl = size_t(ip[0] & 15) * 4;
+  if (ip[9] != 6 || len < kVnetHdrSize + ihl + 20) return false;
+  const uint8_t* tcp = ip + ihl;
+  size_t thl = size_t(tcp[12] >> 4) * 4;
+  size_t hlen = ihl + thl;
+  if (thl < 20 || len < kVnetHdrSize + hlen) return false;
+  size_t payload = len - kVnetHdrSize - hlen;
+  size_t chunk = size_t(opt_.max_segments) * gso;
+  if (payload <= chunk) return false;
+  memcpy(t.scratch.get(), pkt, len);  // the slot it came in is reused for a unit
+  const uint8_t* sp = t.scratch.get();
+  const uint8_t* sip = sp + kVnetHdrSize;
+  const uint8_t* stcp = sip + ihl;
+  uint16_t id = uint16_t(sip[4] << 8 | sip[5]);
+  uint32_t seq = uint32_t(stcp[4]) << 24 | stcp[5] << 16 | stcp[6] << 8 | stcp[7];
+  for (size_t off = 0; off < payload; off += chunk) {
+    size_t n = std::min(chunk, payload - off);
+    if (t.nslots == kTxSlots || t.nmsgs + kMaxFragments > kTxMsgs) TxFlush(t);
+    uint8_t* p = t.slots[t.nslots].buf;
+    memcpy(p, sp, kVnetHdrSize + hlen);
+    memcpy(p + kVnetHdrSize + hlen, sp + kVnetHdrSize + hlen + off, n);
+    uint8_t* pip = p + kVnetHdrSize;
+    uint8_t* ptcp = pip + ihl;
+    size_t tot = hlen + n;
+    pip[2] = uint8_t(tot >> 8);
+    pip[3] = uint8_t(tot);
+    uint16_t pid = uint16_t(id + off / gso);
+    pip[4] = uint8_t(pid >> 8);
+    pip[5] = uint8_t(pid);
+    pip[10] = pip[11] = 0;
+    uint32_t sum = 0;
+    for (size_t i = 0; i < ihl; i += 2) sum += uint32_t(pip[i]) << 8 | pip[i + 1];
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    pip[10] = uint8_t(~sum >> 8);
+    pip[11] = uint8_t(~sum);
+    uint32_t pseq = seq + uint32_t(off);
+    for (int i = 0; i < 4; i++) ptcp[4 + i] = uint8_t(pseq >> (24 - 8 * i));
+    if (off + n < payload) ptcp[13] &= uint8_t(~0x09);  // FIN, PSH: last unit only
+    if (off > 0) ptcp[13] &= uint8_t(~0x80);            // CWR: first unit only
+    uint32_t ps = 6 + uint32_t(thl + n);
+    for (int i = 12; i < 20; i += 2) ps += uint32_t(pip[i]) << 8 | pip[i + 1];
+    while (ps >> 16) ps = (ps & 0xffff) + (ps >> 16);
+    ptcp[16] = uint8_t(ps >> 8);  // partial checksum: the folded pseudo-header sum
+    ptcp[17] = uint8_t(ps);
+    if (n <= gso) {  // a single segment is not a GSO packet
+      p[1] = 0;
+      p[4] = p[5] = 0;
+    }
+    QueueMessage(t, snap, env, peer_sa, kVnetHdrSize + tot);
+  }
+  return true;
 }
 
 void Device::TxLoop() {

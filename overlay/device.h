@@ -44,6 +44,7 @@ class Device {
     bool offload = true;       // TUN TSO/CSUM offloads (superpackets)
     bool udp_gso = true;       // UDP_SEGMENT on send
     bool plumb = true;         // configure routes/rules/veths (false: unit tests)
+    int max_segments = 0;      // >0: seal TCP superpackets in units of this many segments
   };
 
   explicit Device(Options o);
@@ -72,6 +73,10 @@ class Device {
   void RxLoop();
   void TxDrain(TxState& t, const Snapshot& snap, int tun_fd, int max_reads);
   void TxFlush(TxState& t);
+  void QueueMessage(TxState& t, const Snapshot& snap, const EnvState& env, const sockaddr_in& peer,
+                    size_t len);
+  bool SplitAndQueue(TxState& t, const Snapshot& snap, const EnvState& env, const sockaddr_in& peer,
+                     const uint8_t* pkt, size_t len);
 
   Options opt_;
   Metrics metrics_;

@@ -388,9 +388,14 @@ class OverlayPod : public ::testing::Test {
       int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       dup2(fd, 1);
       dup2(fd, 2);
-      execlp("ip", "ip", "netns", "exec", Host(h).c_str(), RV_OVERLAYD, "run", "--config",
-             (dir_ + "/h" + hs + ".json").c_str(), "--host-key", (dir_ + "/h" + hs + ".key").c_str(),
-             "--socket", Sock(h).c_str(), nullptr);
+      std::vector<std::string> args = {"ip", "netns", "exec", Host(h), RV_OVERLAYD, "run", "--config",
+                                       dir_ + "/h" + hs + ".json", "--host-key", dir_ + "/h" + hs + ".key",
+                                       "--socket", Sock(h)};
+      args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execvp("ip", argv.data());
       _exit(127);
     }
     overlayd_[h] = pid;
@@ -486,6 +491,7 @@ class OverlayPod : public ::testing::Test {
   std::map<uint32_t, std::vector<std::pair<std::string, int>>> extra_routes_;
   std::map<int, pid_t> overlayd_;
   std::vector<pid_t> children_;
+  std::vector<std::string> extra_args_;  // appended to every overlayd command line
   std::map<std::string, std::vector<pid_t>> servers_;  // container -> its server processes
 };
 
@@ -769,4 +775,23 @@ TEST_F(OverlayPod, BadDatagramsAreDroppedCountedAndServiceContinues) {
   EXPECT_GE(delta("drop_auth_failed"), 10u + 1 + 50000);
   for (auto& [k, v] : after.items()) std::cerr << k << "=" << v << " ";
   std::cerr << "\n";
+}
+
+// The same pod with --max-segments 4: TCP superpackets are cut into units of 4
+// segments (rewritten IP/TCP headers) and every byte must still arrive intact.
+class OverlayPodSplit : public OverlayPod {
+ protected:
+  void SetUp() override {
+    extra_args_ = {"--max-segments", "4"};
+    OverlayPod::SetUp();
+  }
+};
+
+TEST_F(OverlayPodSplit, SplitSuperpacketsCarryTcpIntact) {
+  std::string m = marker_;
+  uint64_t tx0 = Counter(1, "tx_packets");
+  EXPECT_EQ(RunIn(Ns("x1"), [m] { return TcpEchoCheck("10.250.1.3", 5000, m, 8 << 20); }), 0);
+  EXPECT_EQ(RunIn(Ns("x2"), [m] { return TcpEchoCheck("10.250.1.2", 5000, m, 8 << 20); }), 0);
+  EXPECT_GT(Counter(1, "tx_packets") - tx0, 8u * 1024 * 1024 / (4 * 1400) / 2);
+  EXPECT_EQ(Counter(2, "drop_inner_bad") + Counter(2, "drop_tun_write_error"), 0u);
 }

@@ -36,7 +36,7 @@ std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
 int Run(const std::string& config, const std::string& host_key, const std::string& sock_path,
-        bool offload, bool udp_gso) {
+        bool offload, bool udp_gso, int max_segments) {
   std::optional<HostKeyPair> hk;
   if (!host_key.empty()) {
     auto k = LoadHostKeyPair(host_key);
@@ -46,7 +46,7 @@ int Run(const std::string& config, const std::string& host_key, const std::strin
     }
     hk = *k;
   }
-  Device dev(Device::Options{offload, udp_gso, true});
+  Device dev(Device::Options{offload, udp_gso, true, max_segments});
   std::mutex apply_mu;
   auto apply_text = [&](const std::string& text) -> rv::Status {
     std::lock_guard<std::mutex> l(apply_mu);
@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   std::string config, host_key, sock, level = "info", out, to, key_hex, aead = "aes256gcm";
   bool stats_flag = false, no_offload = false, no_gso = false;
   uint32_t env = 0, epoch = 0;
+  int max_segments = 0;
   app.add_option("--log-level", level);
   app.add_flag("--stats", stats_flag, "print counters of the overlayd at --socket");
   app.add_option("--socket", sock, "control socket path");
@@ -121,6 +122,9 @@ int main(int argc, char** argv) {
   run->add_option("--socket", sock, "control socket path");
   run->add_flag("--no-offload", no_offload, "disable TUN TSO/checksum offloads");
   run->add_flag("--no-udp-gso", no_gso, "disable UDP_SEGMENT");
+  run->add_option("--max-segments", max_segments,
+                  "seal TCP superpackets in units of N segments (loss containment; 0 = whole)")
+      ->check(CLI::Range(0, 64));
   auto* stats = app.add_subcommand("stats", "print counters");
   stats->add_option("--socket", sock)->required();
   auto* keygen = app.add_subcommand("keygen", "write a host key pair");
@@ -144,7 +148,7 @@ int main(int argc, char** argv) {
     std::cout << *r << "\n";
     return 0;
   }
-  if (run->parsed()) return Run(config, host_key, sock, !no_offload, !no_gso);
+  if (run->parsed()) return Run(config, host_key, sock, !no_offload, !no_gso, max_segments);
   if (keygen->parsed()) {
     auto s = rv::transport::SaveKeypair(out, rv::transport::GenerateKeypair());
     if (!s.ok()) {
