@@ -33,6 +33,7 @@ cleanup() {
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
   done
+  rm -f /var/run/wireguard/wg$$x1.sock /var/run/wireguard/wg$$x2.sock
   rm -rf "$tmp"
 }
 trap cleanup EXIT
