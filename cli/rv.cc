@@ -255,11 +255,11 @@ int main(int argc, char** argv) {
       sub->set(zmq::sockopt::subscribe, "");
       sub->connect(c.config().sauron.pub);
     }
-    auto l = c.List("events", ev_limit);
+    auto l = c.List("events", ev_limit > 0 ? ev_limit : 1000000);
     if (!l.ok()) return Fail(l.status());
     int64_t last = 0;
     for (const auto& e : l->events) {
-      PrintEvent(e);
+      if (ev_limit > 0) PrintEvent(e);  // --limit 0: only what happens from now on
       last = std::max(last, e.seq);
     }
     if (!follow) return 0;
