@@ -239,7 +239,9 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
       d_.counters->Add("api.endpoint_mismatch");
       spdlog::warn("host {} named connection {} but its messages come from {}", user, Clean(b.conn_endpoint), peer_ip);
     }
-    spdlog::info("host {} up ({}), keep {} stop {}", user, Clean(b.conn_endpoint), w->keep.size(), w->stop.size());
+    if (LogAllowed("hello:" + user)) {
+      spdlog::info("host {} up ({}), keep {} stop {}", user, Clean(b.conn_endpoint), w->keep.size(), w->stop.size());
+    }
     return transport::EncodeReplyWith(id, *w);
   }
   if (type == msg::Heartbeat::kType) {

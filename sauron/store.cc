@@ -523,6 +523,16 @@ Result<msg::HostWelcome> Store::HostUp(const msg::HostHello& hello, int64_t now_
     if (!mine.count({ref.job_id, ref.attempt})) welcome.stop.push_back(ref);
   }
 
+  auto same = [](const msg::Resources& a, const msg::Resources& b) {
+    return a.ram_mb == b.ram_mb && a.disk_mb == b.disk_mb && a.cpu_millis == b.cpu_millis;
+  };
+  if (was_up && h.address == old->address && same(h.capacity, old->capacity)) {
+    // A repeated hello that changes nothing others care about (a reconnect)
+    // is neither a write nor an event, so a chatty host cannot flood the log.
+    hosts_[h.id] = h;
+    dirty_hosts_[h.id] = true;
+    return welcome;
+  }
   Txn txn(this);
   if (!txn.status().ok()) return txn.status();
   if (Status s = PutHost(h); !s.ok()) return s;

@@ -402,3 +402,24 @@ TEST_F(StoreTest, ThroughputOfBatchedTransitions) {
 
 }  // namespace
 }  // namespace rv::sauron
+
+namespace rv::sauron {
+namespace {
+
+TEST_F(StoreTest, RepeatedHelloIsNotAnEvent) {
+  UpHost("h1");
+  size_t n = changes_.size();
+  msg::HostHello hello;
+  hello.host_id = "h1";
+  hello.address = "10.0.0.1";
+  hello.capacity = {4096, 10000, 4000};
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->HostUp(hello, 2000 + i).ok());
+  EXPECT_EQ(changes_.size(), n);
+  EXPECT_EQ(store_->FindHost("h1")->last_seen_ms, 2004);
+  hello.capacity.ram_mb = 8192;  // a real change is an event
+  ASSERT_TRUE(store_->HostUp(hello, 3000).ok());
+  EXPECT_EQ(changes_.size(), n + 1);
+}
+
+}  // namespace
+}  // namespace rv::sauron

@@ -1,0 +1,136 @@
+// ApiServer::Handle without a network: authorization and hostile bytes.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "common/transport/rpc_client.h"
+#include "sauron/api_server.h"
+
+namespace rv::sauron {
+namespace {
+
+class DispatchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("rv-dispatch-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = std::move(*Store::Open((dir_ / "db").string()));
+    liveness_ = std::make_unique<Liveness>(LivenessOptions{});
+    ApiDeps d;
+    d.store = store_.get();
+    d.liveness = liveness_.get();
+    d.counters = &counters_;
+    api_ = std::make_unique<ApiServer>(ctx_, transport::GenerateKeypair(), d);
+    msg::EnrollHost e;
+    e.host_id = "h1";
+    e.public_key = transport::GenerateKeypair().public_key;
+    ASSERT_TRUE(store_->EnrollHost(e).ok());
+  }
+  void TearDown() override {
+    api_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  template <typename T>
+  msg::Reply Call(const std::string& user, const T& req) {
+    std::string bytes = msg::Encode(req, 9);
+    std::string out = api_->Handle(user, "127.0.0.1", bytes.data(), bytes.size());
+    msg::Reply r;
+    auto env = msg::DecodeEnvelope(out);
+    EXPECT_TRUE(env.ok());
+    if (env.ok()) {
+      EXPECT_TRUE(msg::DecodeBody(*env, &r).ok());
+    }
+    return r;
+  }
+
+  std::filesystem::path dir_;
+  zmq::context_t ctx_;
+  Counters counters_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Liveness> liveness_;
+  std::unique_ptr<ApiServer> api_;
+};
+
+constexpr int kDenied = static_cast<int>(Status::Code::kDenied);
+
+TEST_F(DispatchTest, AuthorizationByUserId) {
+  msg::HostHello hello;
+  hello.host_id = "h1";
+  EXPECT_EQ(Call("h1", hello).code, 0);
+  EXPECT_EQ(Call("h2", hello).code, kDenied);          // not enrolled / impersonation
+  EXPECT_EQ(Call("admin", hello).code, kDenied);
+  EXPECT_EQ(Call("", hello).code, kDenied);            // no User-Id at all
+  EXPECT_EQ(Call("h1", msg::SnapshotRequest{}).code, kDenied);
+  EXPECT_EQ(Call("elrond", msg::SnapshotRequest{}).code, 0);
+  EXPECT_EQ(Call("elrond", msg::ListRequest{"hosts"}).code, kDenied);
+  EXPECT_EQ(Call("admin", msg::ListRequest{"hosts"}).code, 0);
+  EXPECT_EQ(Call("admin", msg::ListRequest{"secrets"}).code, static_cast<int>(Status::Code::kInvalid));
+  EXPECT_EQ(counters_.Get("api.refused"), 5);
+}
+
+TEST_F(DispatchTest, OneWayMessagesGetNoReply) {
+  msg::HostHello hello;
+  hello.host_id = "h1";
+  ASSERT_EQ(Call("h1", hello).code, 0);
+  msg::Heartbeat hb;
+  hb.host_id = "h1";
+  std::string bytes = msg::Encode(hb, 0);
+  EXPECT_EQ(api_->Handle("h1", "127.0.0.1", bytes.data(), bytes.size()), "");
+  EXPECT_EQ(counters_.Get("api.heartbeats"), 1);
+}
+
+// Mutated valid messages of every type, from every kind of peer: whatever
+// happens, Handle returns and the store stays usable.
+TEST_F(DispatchTest, RandomMutationsNeverCrash) {
+  msg::SubmitJobs submit;
+  submit.jobs.resize(2);
+  submit.jobs[0].id = "a";
+  submit.jobs[1].id = "b";
+  msg::HostHello hello;
+  hello.host_id = "h1";
+  hello.jobs = {{"a", 1}};
+  std::vector<std::string> seeds = {
+      msg::Encode(hello, 1),
+      msg::Encode(msg::Heartbeat{"h1", {1, 2, 3}, {}, 4}, 2),
+      msg::Encode(msg::ClaimRequest{"h1", {{"a", 1}}}, 3),
+      msg::Encode(msg::JobReport{"h1", "a", 1, "running", "x"}, 4),
+      msg::Encode(msg::SnapshotRequest{}, 5),
+      msg::Encode(msg::AwardRecordRequest{{{"a", 0, "h1"}}}, 6),
+      msg::Encode(msg::RevokeRequest{{{"a", 1}}, "r"}, 7),
+      msg::Encode(msg::PendingReasonsRequest{{{"b", "no room"}}}, 8),
+      msg::Encode(submit, 9),
+      msg::Encode(msg::StopJobs{{"a"}}, 10),
+      msg::Encode(msg::ListRequest{"events"}, 11),
+      msg::Encode(msg::DrainHost{"h1", true}, 12),
+  };
+  const char* users[] = {"h1", "elrond", "admin", "h2", ""};
+  std::mt19937 rng(12345);
+  for (int i = 0; i < 20000; ++i) {
+    std::string m = seeds[rng() % seeds.size()];
+    int edits = 1 + rng() % 4;
+    for (int e = 0; e < edits && !m.empty(); ++e) {
+      switch (rng() % 4) {
+        case 0: m[rng() % m.size()] = static_cast<char>(rng()); break;
+        case 1: m.resize(rng() % m.size()); break;
+        case 2: m.insert(rng() % (m.size() + 1), 1, static_cast<char>(rng())); break;
+        case 3: m.erase(rng() % m.size(), 1); break;
+      }
+    }
+    (void)api_->Handle(users[rng() % 5], "127.0.0.1", m.data(), m.size());
+  }
+  EXPECT_GT(counters_.Get("api.undecodable") + counters_.Get("api.malformed"), 0);
+  // Still consistent and serving.
+  EXPECT_EQ(Call("admin", msg::ListRequest{"jobs"}).code, 0);
+  auto events = store_->ListEvents(0, 0);
+  ASSERT_TRUE(events.ok());
+  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].seq, static_cast<int64_t>(i + 1));
+}
+
+}  // namespace
+}  // namespace rv::sauron
