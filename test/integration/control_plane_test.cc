@@ -185,6 +185,31 @@ TEST_F(ControlPlane, SauronRestartKeepsState) {
   }
 }
 
+TEST_F(ControlPlane, RestartedStriderRestartsWhatSauronSaysIsPlacedOnIt) {
+  // Long enough that a quick restart is not a lost host.
+  lost_after_ms_ = 5000;
+  disconnect_grace_ms_ = 5000;
+  WritePod(ThreeHosts());
+  StartPod();
+  std::vector<msg::JobSpec> jobs;
+  for (int i = 1; i <= 6; ++i) jobs.push_back(SleepJob("back-" + std::to_string(i), "back"));
+  ASSERT_TRUE(Submit(jobs).ok());
+  ASSERT_TRUE(WaitFor([&] { return AllPlacedAndRunningOnce(Ids(jobs)); }, 20000)) << Dump();
+  std::map<std::string, std::pair<std::string, int64_t>> before;
+  std::string victim;
+  for (const auto& j : Jobs()) {
+    before[j.spec.id] = {j.host_id, j.attempt};
+    victim = j.host_id;
+  }
+  Kill("strider-" + victim, SIGKILL);  // its plain processes die with it (PDEATHSIG)
+  ASSERT_GT(StartStrider(victim), 0);
+  ASSERT_TRUE(WaitFor([&] { return AllPlacedAndRunningOnce(Ids(jobs)); }, 15000)) << Dump();
+  for (const auto& j : Jobs()) {
+    EXPECT_EQ(before[j.spec.id].first, j.host_id) << j.spec.id;
+    EXPECT_EQ(before[j.spec.id].second, j.attempt) << j.spec.id;
+  }
+}
+
 TEST_F(ControlPlane, UnenrolledStriderCannotBid) {
   auto hosts = ThreeHosts();
   hosts.push_back({"intruder", {{"zone", "a"}, {"role", "app"}}, /*enroll=*/false});

@@ -87,7 +87,8 @@ void PodHarness::WritePod(const std::vector<HostSpec>& hosts, const std::string&
                  {"pub", "tcp://" + bind_host_ + ":" + std::to_string(pub_port_)},
                  {"heartbeat_ms", heartbeat_ms_},
                  {"lost_after_ms", lost_after_ms_},
-                 {"zmtp_heartbeat_ms", zmtp_heartbeat_ms_}};
+                 {"zmtp_heartbeat_ms", zmtp_heartbeat_ms_},
+                 {"disconnect_grace_ms", disconnect_grace_ms_}};
   j["elrond"] = {{"endpoint", "tcp://" + bind_host_ + ":" + std::to_string(elrond_port_)},
                  {"ack_timeout_ms", ack_timeout_ms_},
                  {"retry_pending_ms", retry_pending_ms_}};

@@ -85,6 +85,7 @@ class PodHarness : public ::testing::Test {
   int ack_timeout_ms_ = 1000;
   int retry_pending_ms_ = 500;
   int batch_max_ = 0;  // 0: elrond's default
+  int disconnect_grace_ms_ = 0;
 
  private:
   pid_t Spawn(const std::string& name, const std::vector<std::string>& argv);
