@@ -82,6 +82,7 @@ int Run(const std::string& pod_path) {
 
   int64_t next_snapshot = 0;
   int64_t next_stats = Now() + 10000;
+  std::string last_rejected;
   bool need_snapshot = true;
   while (true) {
     int64_t now = Now();
@@ -138,6 +139,18 @@ int Run(const std::string& pod_path) {
                    "orphan {} uncertain {}; refused connections {}",
                    st.hosts_up, st.open_auctions, st.queued, st.announced, st.awarded, st.placed, st.unplaceable,
                    st.orphans, st.uncertain, striders.refused());
+      // Rejections are only worth a line when they changed.
+      std::string rejected;
+      for (const auto& [k, v] : counters.Snapshot()) {
+        bool bad = k.rfind("msg.", 0) == 0 || k.rfind("security.", 0) == 0 || k.rfind("change.", 0) == 0 ||
+                   k == "bid.lying" || k == "bid.spoofed" || k == "bid.unknown_auction" || k == "bid.unsolicited" ||
+                   k == "bid.duplicate" || k == "bid.unknown_host" || (k.rfind("ack.", 0) == 0 && k != "ack.ok");
+        if (bad) rejected += (rejected.empty() ? "" : ", ") + k + "=" + std::to_string(v);
+      }
+      if (rejected != last_rejected) {
+        spdlog::info("counters: {}", rejected.empty() ? "no rejections" : rejected);
+        last_rejected = rejected;
+      }
     }
   }
   close(sfd);
