@@ -3,6 +3,11 @@
 //   strider --pod pod.json --host-id h1 --key keys/h1.key [--data-dir DIR]
 //           [--address IP] [--capacity-ram-mb N --capacity-disk-mb N --capacity-cpu-millis N]
 //           [--sauron-api EP --sauron-pub EP --elrond EP] [--log-level info]
+//           [--registry HOST:PORT] [--container-state-dir DIR] [--run-dir DIR] [--no-containers]
+//
+// Jobs with an image run as runc containers (strider/container) when the
+// container runtime opens (root, runc, a tmpfs for the run dir); otherwise the
+// strider still runs plain-process jobs and fails image jobs with the reason.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +20,9 @@
 #include "common/transport/curve.h"
 #include "common/transport/keys.h"
 #include "strider/agent.h"
+#include "strider/container/container_runtime.h"
+#include "strider/container/container_workload.h"
+#include "strider/dispatch_workload.h"
 #include "strider/process_workload.h"
 
 namespace {
@@ -39,7 +47,9 @@ int main(int argc, char** argv) {
   std::string pod_path = "pod/pod.json", host_id, key_path, data_dir, address = "127.0.0.1", level = "info";
   std::string sauron_api, sauron_pub, elrond_ep;
   rv::strider::CapacityOverride cap;
-  int heartbeat_ms = 0, stop_grace_ms = 5000;
+  int heartbeat_ms = 0, stop_grace_ms = 5000, gc_interval_s = 60;
+  std::string registry = "127.0.0.1:5000", container_state_dir, run_dir, veth_pool = "10.250";
+  bool no_containers = false;
   app.add_option("--pod", pod_path, "pod config (pod.json)");
   app.add_option("--host-id", host_id, "this host's id, as enrolled")->required();
   app.add_option("--key", key_path, "this host's CURVE key pair file (default <pod_dir>/keys/<host-id>.key)");
@@ -54,6 +64,13 @@ int main(int argc, char** argv) {
   app.add_option("--heartbeat-ms", heartbeat_ms, "override the heartbeat interval sauron asks for");
   app.add_option("--stop-grace-ms", stop_grace_ms, "SIGTERM -> SIGKILL grace when stopping a job");
   app.add_option("--log-level", level, "trace|debug|info|warn|error");
+  app.add_option("--registry", registry, "the pod's image registry, for image refs that name none");
+  app.add_option("--container-state-dir", container_state_dir, "image cache and container dirs (default <data-dir>/container)");
+  app.add_option("--run-dir", run_dir, "tmpfs for bundles and runc state (default /run/rivendell/<host-id>)");
+  app.add_option("--gc-interval-s", gc_interval_s, "how often to remove dead containers and unused images")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--veth-pool", veth_pool, "A.B: container veth /30s come from A.B.0.0/16 (distinct per strider sharing a network namespace)");
+  app.add_flag("--no-containers", no_containers, "do not open the container runtime (image jobs fail)");
   CLI11_PARSE(app, argc, argv);
   if (cap.ram_mb < 0 || cap.disk_mb < 0 || cap.cpu_millis < 0) {
     fprintf(stderr, "strider: capacities must not be negative\n");
@@ -105,6 +122,34 @@ int main(int argc, char** argv) {
   rv::strider::ProcessOptions popts;
   popts.log_dir = data_dir + "/logs";
 
+  // Per-host state and run dirs, so several striders on one machine (tests,
+  // the demo pod) never share containers, veth names aside (see below).
+  std::unique_ptr<rv::container::ContainerRuntime> runtime;
+  std::shared_ptr<rv::strider::WorkloadFactory> containers;
+  std::string why_no_containers = "disabled by --no-containers";
+  if (!no_containers) {
+    rv::container::RuntimeOptions ro;
+    ro.state_dir = container_state_dir.empty() ? data_dir + "/container" : container_state_dir;
+    ro.run_dir = run_dir.empty() ? "/run/rivendell/" + host_id : run_dir;
+    ro.registry = registry;
+    ro.veth_pool = veth_pool;
+    ro.cgroup_parent = "/rivendell/" + host_id;
+    auto rt = rv::container::ContainerRuntime::Open(ro);
+    if (rt.ok()) {
+      runtime = std::move(*rt);
+      containers = std::make_shared<rv::container::ContainerWorkloadFactory>(*runtime);
+      int removed = runtime->GcContainers();
+      spdlog::info("[{}] container runtime open (state {}, run {}, registry {}); removed {} stale containers", host_id,
+                   ro.state_dir, ro.run_dir, registry, removed);
+    } else {
+      why_no_containers = rt.status().message();
+      spdlog::warn("[{}] no container runtime: {}; image jobs will fail, plain processes run", host_id,
+                   why_no_containers);
+    }
+  }
+  auto factory = std::make_shared<rv::strider::DispatchWorkloadFactory>(
+      std::make_shared<rv::strider::ProcessWorkloadFactory>(popts), containers, why_no_containers);
+
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
@@ -113,12 +158,25 @@ int main(int argc, char** argv) {
 
   zmq::context_t ctx = rv::transport::MakeContext(1, 1024);
   {
-    rv::strider::Agent agent(ctx, opts, std::make_shared<rv::strider::ProcessWorkloadFactory>(popts));
+    rv::strider::Agent agent(ctx, opts, factory);
     if (rv::Status s = agent.Start(); !s.ok()) {
       spdlog::critical("{}", s.ToString());
       return 1;
     }
-    while (!g_stop) agent.RunOnce(50);
+    auto next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(gc_interval_s);
+    while (!g_stop) {
+      agent.RunOnce(50);
+      if (runtime && std::chrono::steady_clock::now() >= next_gc) {
+        next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(gc_interval_s);
+        int removed = runtime->GcContainers();
+        auto freed = runtime->GcImages();
+        if (removed > 0 || (freed.ok() && *freed > 0)) {
+          spdlog::info("[{}] gc: removed {} dead containers, freed {} bytes of images", host_id, removed,
+                       freed.ok() ? *freed : 0);
+        }
+        if (!freed.ok()) spdlog::warn("[{}] image gc: {}", host_id, freed.status().ToString());
+      }
+    }
     spdlog::info("[{}] shutting down: stopping {} jobs", host_id, agent.running_jobs());
     agent.Shutdown(stop_grace_ms + 1000);
   }

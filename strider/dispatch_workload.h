@@ -1,0 +1,35 @@
+// DispatchWorkloadFactory: picks the workload kind per job. Jobs with an image
+// go to the container factory, others to the process factory.
+//
+// A host whose container runtime could not open (not root, no runc, no tmpfs)
+// has no container factory: image jobs then get a workload that fails at once
+// with "no container runtime on this host: <why>", so sauron shows the reason
+// instead of the job silently running as something else. (The bidder cannot
+// decline them earlier: AnnouncedJob does not carry the image.)
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "strider/workload.h"
+
+namespace rv::strider {
+
+class DispatchWorkloadFactory : public WorkloadFactory {
+ public:
+  // `containers` may be null; `why_no_containers` is then the reason shown.
+  DispatchWorkloadFactory(std::shared_ptr<WorkloadFactory> processes, std::shared_ptr<WorkloadFactory> containers,
+                          std::string why_no_containers = "")
+      : processes_(std::move(processes)), containers_(std::move(containers)), why_(std::move(why_no_containers)) {}
+
+  std::unique_ptr<Workload> Create(const msg::JobSpec& spec, StateCallback on_state) override;
+
+  bool has_containers() const { return containers_ != nullptr; }
+
+ private:
+  std::shared_ptr<WorkloadFactory> processes_;
+  std::shared_ptr<WorkloadFactory> containers_;
+  std::string why_;
+};
+
+}  // namespace rv::strider
