@@ -2,7 +2,8 @@
 //
 //   rv [--pod pod.json] hosts | hosts enroll ID --key FILE [--label k=v]... [--max-ram-mb N]
 //      hosts drain ID [--undo] | jobs (ps) | submit --service S [...] -- COMMAND...
-//      stop JOB... | events [-f] | counters | keygen FILE
+//      submit --service S --image REF [--port N --health-http PATH]
+//      stop JOB... | events [-f] | logs [-f] JOB | counters | keygen FILE
 //
 // The pod config defaults to $RV_POD, else ./pod/pod.json. Exit status: 0 ok,
 // 1 the operation failed, 2 bad usage.
@@ -12,12 +13,15 @@
 
 #include <atomic>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 
 #include "cli/client.h"
 #include "cli/table.h"
 #include "common/clock.h"
 #include "common/transport/curve.h"
+#include "strider/container/container_runtime.h"
+#include "strider/container/log_follow.h"
 
 namespace {
 
@@ -59,6 +63,14 @@ std::string Time(int64_t ms) {
   strftime(buf, sizeof buf, "%H:%M:%S", &tm);
   char out[48];
   snprintf(out, sizeof out, "%s.%03d", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
+// Same file name rule as the strider's ProcessWorkload.
+std::string LogName(const std::string& id) {
+  std::string out;
+  for (char c : id) out += (isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  if (out.empty() || out[0] == '.') out = "_" + out;
   return out;
 }
 
@@ -128,7 +140,23 @@ int main(int argc, char** argv) {
   submit->add_option("--kind", s_kind, "deploy | build")->check(CLI::IsMember({"deploy", "build"}));
   submit->add_option("--restart", s_restart, "always | on-failure | never")
       ->check(CLI::IsMember({"always", "on-failure", "never"}));
-  submit->add_option("command", s_command, "the command to run (after --)")->required();
+  std::string s_image, s_health_http;
+  int s_port = 0;
+  submit->add_option("--image", s_image, "run this image (registry reference) as a container");
+  submit->add_option("--port", s_port, "the app's listening port (health-checked)")->check(CLI::Range(0, 65535));
+  submit->add_option("--health-http", s_health_http, "HTTP path that must answer 2xx/3xx (needs --port)");
+  submit->add_option("command", s_command, "the command to run (after --); with --image, overrides the entrypoint");
+
+  // Reads the log file on this machine: works when the job's host is local
+  // (the demo pod, tests), not for a remote host.
+  auto* logs = app.add_subcommand("logs", "print a job's log (local hosts only)");
+  std::string l_job, l_data_dir;
+  bool l_follow = false;
+  int64_t l_tail = 64 * 1024;
+  logs->add_option("JOB", l_job, "job id")->required();
+  logs->add_flag("-f,--follow", l_follow, "keep printing what is appended");
+  logs->add_option("--tail-bytes", l_tail, "how much of the end to show first");
+  logs->add_option("--data-dir", l_data_dir, "the host's data dir (default <pod_dir>/hosts/<host>)");
 
   auto* stop = app.add_subcommand("stop", "stop jobs");
   std::vector<std::string> stop_ids;
@@ -208,7 +236,46 @@ int main(int argc, char** argv) {
     t.Print(std::cout);
     return 0;
   }
+  if (logs->parsed()) {
+    auto l = c.List("jobs");
+    if (!l.ok()) return Fail(l.status());
+    const rv::msg::JobSpec* spec = nullptr;
+    std::string host;
+    for (const auto& j : l->jobs) {
+      if (j.spec.id == l_job) {
+        spec = &j.spec;
+        host = j.host_id;
+      }
+    }
+    if (!spec) return Fail(Status::NotFound("no job " + l_job));
+    if (host.empty() && l_data_dir.empty()) return Fail(Status::NotFound(l_job + " is not placed on a host"));
+    std::string dir = l_data_dir.empty() ? c.config().pod_dir + "/hosts/" + host : l_data_dir;
+    std::string path = spec->image.empty()
+                           ? dir + "/logs/" + LogName(l_job) + ".log"
+                           : dir + "/container/containers/" + rv::container::ContainerIdFor(l_job) + "/console.log";
+    if (access(path.c_str(), R_OK) != 0) {
+      return Fail(Status::NotFound("no log at " + path + " (rv logs reads local hosts only)"));
+    }
+    struct sigaction sa {};
+    sa.sa_handler = OnSignal;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    if (!l_follow) {
+      std::ifstream in(path, std::ios::binary);
+      in.seekg(0, std::ios::end);
+      int64_t size = in.tellg();
+      in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, l_tail)));
+      std::cout << in.rdbuf() << std::flush;
+      return 0;
+    }
+    Status s = rv::container::FollowLog(
+        path, l_tail, [](const std::string& chunk) { std::cout << chunk << std::flush; }, [] { return g_stop.load(); });
+    if (!s.ok()) return Fail(s);
+    return 0;
+  }
   if (submit->parsed()) {
+    if (s_image.empty() && s_command.empty()) return Fail(Status::Invalid("submit needs --image or a command"));
+    if (!s_health_http.empty() && s_port == 0) return Fail(Status::Invalid("--health-http needs --port"));
     auto constraints = ParsePairs(s_constraints, "constraint");
     if (!constraints.ok()) return Fail(constraints.status());
     rv::msg::SubmitJobs req;
@@ -225,6 +292,9 @@ int main(int argc, char** argv) {
       j.strategy = s_strategy;
       j.command = s_command;
       j.restart = s_restart;
+      j.image = s_image;
+      j.port = s_port;
+      j.health.http_path = s_health_http;
       req.jobs.push_back(std::move(j));
     }
     rv::msg::JobIds ids;
