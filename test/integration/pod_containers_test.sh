@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# pod_containers: a one-host pod (scripts/pod up) with the real registry and
+# the busybox stack; `rv submit --image ... --port 8080` is auctioned, pulled
+# and started; the app answers over its container's veth; `rv ps` shows the
+# host; `rv logs` shows its output; `scripts/pod down` leaves no container.
+# Needs root (runc, overlayfs, netns); skips loudly otherwise.
+#   pod_containers_test.sh REPO_ROOT BUILD_DIR
+set -uo pipefail
+root=$1
+export RV_BUILD=$2
+if [ "$(id -u)" != 0 ] || [ ! -x /usr/bin/docker-registry ] || [ ! -x /usr/sbin/runc ]; then
+  echo "SKIPPED: pod_containers needs root, docker-registry and runc" >&2
+  exit 77
+fi
+dir=$(mktemp -d /tmp/rv-podc.XXXXXX)
+port=$((20000 + RANDOM % 20000))
+rv="$RV_BUILD/cli/rv --pod $dir/pod.json"
+fail() { echo "FAIL: $*" >&2; $rv ps >&2 || true; tail -n 20 "$dir"/logs/strider-h1.log >&2 || true; exit 1; }
+cleanup() {
+  "$root/scripts/pod" down --dir "$dir" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+"$root/scripts/pod" up --hosts 1 --dir "$dir" --base-port "$port" || fail "pod up"
+$rv submit --service web --image stack/busybox:latest --port 8080 --ram-mb 32 -- \
+  /bin/sh -c 'mkdir -p /tmp/w && echo hello-rivendell >/tmp/w/index.html && echo serving && exec httpd -f -p 8080 -h /tmp/w' \
+  || fail "submit"
+ok=0
+for _ in $(seq 1 100); do
+  $rv ps | grep -q "web-1 .*placed *h1 *running (healthy on port 8080)" && { ok=1; break; }
+  sleep 0.2
+done
+[ $ok = 1 ] || fail "web-1 never ran healthy on h1"
+# h1's veth pool is 10.101.0.0/16; the first container gets .0.2.
+body=$(curl -s -m 5 http://10.101.0.2:8080/index.html) || fail "no HTTP answer over the veth"
+[ "$body" = hello-rivendell ] || fail "unexpected body '$body'"
+$rv logs web-1 | grep -q serving || fail "rv logs web-1 has no 'serving'"
+id=$(ls "$dir/hosts/h1/container/containers/")
+"$root/scripts/pod" down --dir "$dir" >/dev/null || fail "pod down"
+[ -z "$(runc --root /run/rivendell/h1/runc list -q 2>/dev/null)" ] || fail "runc containers left"
+! mount | grep -q "$dir" || fail "mounts left under $dir"
+! ip netns list | grep -q "$id" || fail "netns $id left"
+echo "PASS: pod_containers"
