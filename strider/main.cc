@@ -9,6 +9,8 @@
 // container runtime opens (root, runc, a tmpfs for the run dir); otherwise the
 // strider still runs plain-process jobs and fails image jobs with the reason.
 #include <signal.h>
+#include <sys/mount.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -19,6 +21,7 @@
 #include "common/log.h"
 #include "common/transport/curve.h"
 #include "common/transport/keys.h"
+#include "common/crypto/sha256.h"
 #include "strider/agent.h"
 #include "strider/container/container_runtime.h"
 #include "strider/container/container_workload.h"
@@ -130,10 +133,15 @@ int main(int argc, char** argv) {
   if (!no_containers) {
     rv::container::RuntimeOptions ro;
     ro.state_dir = container_state_dir.empty() ? data_dir + "/container" : container_state_dir;
-    ro.run_dir = run_dir.empty() ? "/run/rivendell/" + host_id : run_dir;
+    // Two pods on one machine may both have an "h1": key the machine-wide
+    // names (run dir, cgroup parent) by the data dir too, or one strider's GC
+    // would remove the other's containers.
+    std::string abs_data = std::filesystem::absolute(data_dir).lexically_normal().string();
+    std::string tag = host_id + "-" + rv::crypto::Sha256Hex(abs_data).substr(0, 8);
+    ro.run_dir = run_dir.empty() ? "/run/rivendell/" + tag : run_dir;
     ro.registry = registry;
     ro.veth_pool = veth_pool;
-    ro.cgroup_parent = "/rivendell/" + host_id;
+    ro.cgroup_parent = "/rivendell/" + tag;
     auto rt = rv::container::ContainerRuntime::Open(ro);
     if (rt.ok()) {
       runtime = std::move(*rt);
@@ -179,6 +187,14 @@ int main(int argc, char** argv) {
     }
     spdlog::info("[{}] shutting down: stopping {} jobs", host_id, agent.running_jobs());
     agent.Shutdown(stop_grace_ms + 1000);
+  }
+  if (runtime) {
+    // Our own default run dir is a tmpfs the runtime mounted: leave nothing
+    // behind (bundles are gone once the containers stopped).
+    std::string rd = runtime->options().run_dir;
+    runtime->GcContainers();
+    runtime.reset();
+    if (run_dir.empty() && umount2(rd.c_str(), MNT_DETACH) == 0) rmdir(rd.c_str());
   }
   return 0;
 }

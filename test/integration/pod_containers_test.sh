@@ -38,7 +38,9 @@ body=$(curl -s -m 5 http://10.101.0.2:8080/index.html) || fail "no HTTP answer o
 $rv logs web-1 | grep -q serving || fail "rv logs web-1 has no 'serving'"
 id=$(ls "$dir/hosts/h1/container/containers/")
 "$root/scripts/pod" down --dir "$dir" >/dev/null || fail "pod down"
-[ -z "$(runc --root /run/rivendell/h1/runc list -q 2>/dev/null)" ] || fail "runc containers left"
+tag=h1-$(printf %s "$dir/hosts/h1" | sha256sum | cut -c1-8)  # the strider's run dir name
+# The run dir (tmpfs with bundles and runc state) is unmounted and removed.
+[ ! -e "/run/rivendell/$tag" ] || fail "run dir /run/rivendell/$tag left behind"
 ! mount | grep -q "$dir" || fail "mounts left under $dir"
 ! ip netns list | grep -q "$id" || fail "netns $id left"
 echo "PASS: pod_containers"
