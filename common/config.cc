@@ -52,6 +52,8 @@ Result<PodConfig> ParsePodConfig(const std::string& json_text, const std::string
       Get(j, "zmtp_heartbeat_ms", &c.zmtp_heartbeat_ms, &k);
       Get(j, "lost_after_ms", &c.lost_after_ms, &k);
       Get(j, "disconnect_grace_ms", &c.disconnect_grace_ms, &k);
+      Get(j, "beacon_port", &c.beacon_port, &k);
+      Get(j, "beacon_ms", &c.beacon_ms, &k);
       if (Status s = CheckUnknown(j, k, "sauron"); !s.ok()) return s;
     }
     if (root.contains("elrond")) {
@@ -85,6 +87,9 @@ Result<PodConfig> ParsePodConfig(const std::string& json_text, const std::string
     }
   } catch (const std::exception& e) {
     return Status::Invalid(std::string("pod config: ") + e.what());
+  }
+  if (cfg.sauron.beacon_ms <= 0 || cfg.sauron.beacon_ms * 2 > cfg.sauron.lost_after_ms) {
+    return Status::Invalid("pod config: sauron.beacon_ms must be positive and at most half of lost_after_ms");
   }
   if (cfg.sauron.lost_after_ms <= 0 || cfg.sauron.heartbeat_ms <= 0 || cfg.elrond.bid_deadline_ms <= 0 ||
       cfg.elrond.ack_timeout_ms <= 0 || cfg.elrond.batch_max <= 0) {

@@ -20,10 +20,12 @@ struct SauronConfig {
   std::string pub = "tcp://127.0.0.1:7401";   // PUB: change stream
   std::string db = "sauron.db";               // relative to pod_dir
   std::string public_key;                     // "" = read keys/sauron.key.pub
-  int heartbeat_ms = 1000;                    // application heartbeat (resources)
-  int zmtp_heartbeat_ms = 200;                // transport liveness ping
+  int heartbeat_ms = 5000;                    // application heartbeat (resources report)
+  int zmtp_heartbeat_ms = 5000;               // transport ping: finds half-open TCP connections
   int lost_after_ms = 600;                    // silent this long => lost
   int disconnect_grace_ms = 0;                // TCP closed => lost after this
+  int beacon_port = 0;                        // UDP liveness beacons; 0 = api port + 2, -1 = off
+  int beacon_ms = 150;                        // how often hosts send one
 };
 
 struct ElrondConfig {

@@ -52,6 +52,9 @@ ApiServer::ApiServer(zmq::context_t& ctx, const transport::CurveKeypair& keys, A
     : router_(ctx, zmq::socket_type::router), d_(std::move(deps)) {
   transport::SetDefaults(router_);
   transport::MakeCurveServer(router_, keys);
+  // A host that reconnects (same routing id) takes its identity over at once;
+  // otherwise replies go to the dead connection until libzmq notices it.
+  router_.set(zmq::sockopt::router_handover, 1);
   monitor_ = std::make_unique<transport::ConnectionMonitor>(ctx, router_);
 }
 
@@ -234,6 +237,13 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
     auto w = d_.store->HostUp(b, now);
     if (!w.ok()) return w.status();
     w->heartbeat_ms = d_.heartbeat_ms;
+    if (d_.beacons != nullptr) {
+      auto session = d_.beacons->Issue(user);
+      w->beacon_port = d_.beacons->port();
+      w->beacon_ms = d_.beacon_ms;
+      w->beacon_session = session.id;
+      w->beacon_key = session.key;
+    }
     auto bind = d_.liveness->OnHello(user, b.conn_endpoint, peer_ip, MonotonicMs());
     if (bind == Liveness::Bind::kAddressMismatch) {
       d_.counters->Add("api.endpoint_mismatch");

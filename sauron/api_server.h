@@ -32,6 +32,7 @@
 #include "common/status.h"
 #include "common/transport/keys.h"
 #include "common/transport/monitor.h"
+#include "sauron/beacon_receiver.h"
 #include "sauron/liveness.h"
 #include "sauron/store.h"
 
@@ -42,6 +43,8 @@ struct ApiDeps {
   Liveness* liveness = nullptr;
   Counters* counters = nullptr;
   int heartbeat_ms = 1000;  // told to hosts in host.welcome
+  BeaconReceiver* beacons = nullptr;  // null: hosts are not asked for beacons
+  int beacon_ms = 150;
   // Called after a successful admin.enroll so the key can connect at once.
   std::function<void(const msg::HostRecord& before, const msg::HostRecord& after)> on_enrolled;
   // Extra counters for admin.list what=counters (ZAP refusals, stream drops...).

@@ -14,6 +14,7 @@ namespace {
 constexpr int64_t kReloadEveryMs = 1000;
 constexpr int64_t kFlushEveryMs = 5000;
 constexpr int kMaxRequestsPerTurn = 512;
+constexpr int64_t kBeaconEveryMs = 25;
 
 int64_t MtimeMs(const std::string& path) {
   struct stat st {};
@@ -66,7 +67,11 @@ Status Daemon::Start() {
   lo.disconnect_grace_ms = cfg_.sauron.disconnect_grace_ms;
   liveness_ = std::make_unique<Liveness>(lo);
 
+  if (cfg_.sauron.beacon_port >= 0) beacons_ = std::make_unique<BeaconReceiver>();
+
   ApiDeps deps;
+  deps.beacons = beacons_.get();
+  deps.beacon_ms = cfg_.sauron.beacon_ms;
   deps.store = store_.get();
   deps.liveness = liveness_.get();
   deps.counters = &counters_;
@@ -79,6 +84,10 @@ Status Daemon::Start() {
     (*c)["zap.refused"] = zap_->refused();
     (*c)["pub.published"] = pub_->published();
     (*c)["pub.dropped"] = pub_->dropped();
+    if (beacons_) {
+      (*c)["beacon.accepted"] = beacons_->accepted();
+      (*c)["beacon.rejected"] = beacons_->rejected();
+    }
   };
   api_ = std::make_unique<ApiServer>(ctx_, keys_, std::move(deps));
 
@@ -97,7 +106,25 @@ Status Daemon::Start() {
   }
 
   if (Status s = pub_->Bind(cfg_.sauron.pub); !s.ok()) return s;
-  if (Status s = api_->Bind(cfg_.sauron.api, cfg_.sauron.zmtp_heartbeat_ms, cfg_.sauron.lost_after_ms); !s.ok()) return s;
+  // With beacons, ZMTP pings only find half-open TCP connections: slow and cheap.
+  int zmtp_timeout = beacons_ ? 3 * cfg_.sauron.zmtp_heartbeat_ms : cfg_.sauron.lost_after_ms;
+  if (Status s = api_->Bind(cfg_.sauron.api, cfg_.sauron.zmtp_heartbeat_ms, zmtp_timeout); !s.ok()) return s;
+  if (beacons_) {
+    // Beacons go to the API's address: whoever reaches the API reaches them.
+    std::string ep = api_->endpoint();  // tcp://IP:PORT
+    auto colon = ep.rfind(':');
+    std::string ip = ep.substr(6, colon - 6);
+    int api_port = std::stoi(ep.substr(colon + 1));
+    int port = cfg_.sauron.beacon_port > 0 ? cfg_.sauron.beacon_port : api_port + 2;
+    Status s = beacons_->Bind(ip, port);
+    if (!s.ok() && cfg_.sauron.beacon_port == 0) {
+      spdlog::warn("{}; using a free port for beacons instead", s.message());
+      s = beacons_->Bind(ip, 0);
+    }
+    if (!s.ok()) return s;
+    spdlog::info("sauron: liveness beacons on udp {}:{} every {} ms, lost after {} ms", ip, beacons_->port(),
+                 cfg_.sauron.beacon_ms, cfg_.sauron.lost_after_ms);
+  }
   spdlog::info("sauron: api {} pub {} db {} key {} ({} hosts, event seq {})", api_->endpoint(), pub_->endpoint(),
                cfg_.Path(cfg_.sauron.db), transport::KeyFingerprint(keys_.public_key), store_->Hosts().size(),
                store_->last_seq());
@@ -187,6 +214,7 @@ void Daemon::MarkLost(int64_t now_mono) {
       continue;
     }
     counters_.Add("hosts.lost");
+    if (beacons_) beacons_->Revoke(host);
     spdlog::warn("host {} lost: {}", host, why);
   }
 }
@@ -203,11 +231,12 @@ void Daemon::HandleZapRefusals() {
 void Daemon::Run(const std::atomic<bool>& stop) {
   int64_t next_reload = MonotonicMs() + kReloadEveryMs;
   int64_t next_flush = MonotonicMs() + kFlushEveryMs;
+  int64_t next_beacons = 0;
   zmq::pollitem_t items[] = {{api_->router().handle(), 0, ZMQ_POLLIN, 0},
                              {api_->monitor_socket().handle(), 0, ZMQ_POLLIN, 0}};
   while (!stop.load()) {
     int64_t now = MonotonicMs();
-    int64_t wait = std::min<int64_t>(liveness_->NextDeadline() - now, 50);
+    int64_t wait = std::min<int64_t>(liveness_->NextDeadline() - now, beacons_ ? kBeaconEveryMs : 50);
     if (wait < 0) wait = 0;
     try {
       zmq::poll(items, 2, std::chrono::milliseconds(wait));
@@ -218,6 +247,12 @@ void Daemon::Run(const std::atomic<bool>& stop) {
     // Connection events first, so a hello is matched against its connection
     // and a disconnect is acted on before anything else.
     api_->DrainMonitor(MonotonicMs());
+    if (beacons_ && MonotonicMs() >= next_beacons) {
+      // Batched on a timer, not polled: one recvmmsg pass per kBeaconEveryMs.
+      next_beacons = MonotonicMs() + kBeaconEveryMs;
+      int64_t t = MonotonicMs();
+      beacons_->Drain([&](const std::string& host) { liveness_->OnBeacon(host, t); });
+    }
     MarkLost(MonotonicMs());
     api_->DrainRequests(kMaxRequestsPerTurn);
     api_->DrainMonitor(MonotonicMs());

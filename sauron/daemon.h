@@ -75,6 +75,7 @@ class Daemon {
   std::unique_ptr<Store> store_;
   std::unique_ptr<ChangeStream> pub_;
   std::unique_ptr<Liveness> liveness_;
+  std::unique_ptr<BeaconReceiver> beacons_;  // null when beacons are off
   std::unique_ptr<ApiServer> api_;
 };
 

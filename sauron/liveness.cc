@@ -132,6 +132,13 @@ void Liveness::OnMessage(const std::string& host, int64_t now_ms) {
   if (it != hosts_.end()) it->second.last_msg_ms = now_ms;
 }
 
+void Liveness::OnBeacon(const std::string& host, int64_t now_ms) {
+  auto it = hosts_.find(host);
+  if (it == hosts_.end()) return;
+  it->second.last_msg_ms = std::max(it->second.last_msg_ms, now_ms);
+  it->second.beacons = true;
+}
+
 void Liveness::Track(const std::string& host, int64_t now_ms) {
   Unbind(host);
   grace_.erase(host);
@@ -158,7 +165,8 @@ std::vector<std::pair<std::string, std::string>> Liveness::Due(int64_t now_ms) {
     next_scan_ms_ = now_ms + kScanMs;
     const int64_t backstop = backstop_ms();
     for (auto& [host, h] : hosts_) {
-      if (h.lost_at_ms == 0 && now_ms - h.last_msg_ms > backstop) {
+      const int64_t limit = h.beacons ? opts_.lost_after_ms : backstop;
+      if (h.lost_at_ms == 0 && now_ms - h.last_msg_ms > limit) {
         out.emplace_back(host, "no message for " + std::to_string(now_ms - h.last_msg_ms) + " ms");
       }
     }

@@ -11,6 +11,9 @@
 //  2. Silence. libzmq's ZMTP heartbeat (on the ROUTER) disconnects a peer that
 //     does not answer PINGs within lost_after_ms, which then is signal 1. This
 //     catches a SIGSTOPped process or a cut cable.
+//  2b. Beacons (sauron/beacon_receiver.h): a host that sends them and falls
+//     silent for lost_after_ms is lost. Cheaper and more tolerant of a busy
+//     sauron than ZMTP pings, which are then only needed for half-open TCP.
 //  3. Backstop: no message at all from a host for
 //     max(lost_after_ms, 3 * heartbeat_ms) -> lost (covers a host whose
 //     connection could not be mapped, e.g. behind NAT).
@@ -48,6 +51,10 @@ class Liveness {
   Bind OnHello(const std::string& host, const std::string& conn_endpoint, const std::string& peer_ip, int64_t now_ms);
   // Any message from a tracked host proves it alive.
   void OnMessage(const std::string& host, int64_t now_ms);
+  // A valid liveness beacon. From its first beacon on, a host that is silent
+  // for lost_after_ms is lost (beacons come every beacon_ms < lost_after_ms / 2),
+  // instead of waiting for the backstop.
+  void OnBeacon(const std::string& host, int64_t now_ms);
   // Tracks a host without a known connection (after a restart: up hosts get
   // until the backstop to say hello again).
   void Track(const std::string& host, int64_t now_ms);
@@ -66,6 +73,7 @@ class Liveness {
     int fd = -1;
     std::string endpoint;       // as named in hello
     int64_t last_msg_ms = 0;
+    bool beacons = false;       // sends liveness beacons: silence limit is lost_after_ms
     int64_t lost_at_ms = 0;     // 0 = not disconnected
     std::string why;
   };

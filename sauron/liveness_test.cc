@@ -103,5 +103,27 @@ TEST(Liveness, AHostCannotStealAnothersConnection) {
   EXPECT_EQ(due[0].first, "h2");
 }
 
+TEST(Liveness, BeaconingHostIsLostAfterLostAfterNotTheBackstop) {
+  LivenessOptions o = Opts();
+  o.heartbeat_ms = 5000;  // backstop would be 15 s
+  Liveness l(o);
+  l.Track("h1", 0);
+  l.Track("h2", 0);
+  for (int64_t t = 0; t <= 1000; t += 150) l.OnBeacon("h1", t);  // h1 beacons until t=1000, then stops
+  l.OnBeacon("h2", 0);
+  for (int64_t t = 150; t <= 3000; t += 150) l.OnBeacon("h2", t);
+  EXPECT_TRUE(l.Due(1500).empty());
+  auto due = l.Due(1700);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].first, "h1");
+  EXPECT_TRUE(l.Tracked("h2"));
+}
+
+TEST(Liveness, BeaconForUntrackedHostIsIgnored) {
+  Liveness l(Opts());
+  l.OnBeacon("ghost", 5);
+  EXPECT_FALSE(l.Tracked("ghost"));
+}
+
 }  // namespace
 }  // namespace rv::sauron

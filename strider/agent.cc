@@ -151,6 +151,7 @@ void Agent::DrainMonitor(Link& link, bool is_sauron) {
       if (is_sauron) {
         sauron_connected_ = false;
         welcomed_ = false;
+        beacon_.Stop();
       }
     } else if (ev->kind == transport::ConnEvent::kHandshakeFailed) {
       counters_.Add("handshake_failed");
@@ -203,6 +204,11 @@ void Agent::OnWelcome(const msg::HostWelcome& w) {
   if (opts_.heartbeat_ms <= 0) heartbeat_ms_ = std::clamp(w.heartbeat_ms, 20, 60000);
   welcomed_ = true;
   next_heartbeat_ms_ = 0;
+  if (w.beacon_port > 0) {
+    Status b = beacon_.Start(EndpointHost(opts_.sauron_api), w.beacon_port, w.beacon_session, w.beacon_key,
+                             w.beacon_ms);
+    if (!b.ok()) spdlog::warn("[{}] no liveness beacons: {}", opts_.host_id, b.message());
+  }
   spdlog::info("[{}] welcomed by sauron: {} labels, keep {}, stop {}", opts_.host_id, labels_.size(), w.keep.size(),
                w.stop.size());
   for (const auto& ref : w.stop) {
@@ -511,6 +517,7 @@ void Agent::Tick(int64_t now_ms) {
     relink_elrond_at_ms_ = 0;
     if (Status s = MakeElrondLink(); !s.ok()) spdlog::error("[{}] {}", opts_.host_id, s.message());
   }
+  beacon_.Tick(now_ms);
   reservations_.ExpireHolds(now_ms);
   sauron_->Expire(now_ms);
   elrond_->Expire(now_ms);

@@ -28,6 +28,7 @@
 #include "common/counters.h"
 #include "common/msg/protocol.h"
 #include "common/transport/keys.h"
+#include "strider/beacon_sender.h"
 #include "strider/link.h"
 #include "strider/reservations.h"
 #include "strider/resources.h"
@@ -129,6 +130,7 @@ class Agent {
   Measured measured_;
   Reservations reservations_;
   std::unique_ptr<Link> sauron_;
+  BeaconSender beacon_;
   std::unique_ptr<Link> elrond_;
   std::unique_ptr<zmq::socket_t> changes_;
   std::map<std::string, std::string> labels_;

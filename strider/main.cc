@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   opts.capacity = cap;
   opts.heartbeat_ms = heartbeat_ms;
   opts.zmtp_heartbeat_ms = cfg->sauron.zmtp_heartbeat_ms;
-  opts.zmtp_timeout_ms = cfg->sauron.lost_after_ms;
+  opts.zmtp_timeout_ms = 3 * cfg->sauron.zmtp_heartbeat_ms;  // silence is judged by sauron (beacons)
   opts.stop_grace_ms = stop_grace_ms;
 
   rv::strider::ProcessOptions popts;

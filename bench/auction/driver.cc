@@ -175,6 +175,9 @@ struct Options {
   int hosts_per_sim = 500;
   int sample_hosts = 0;
   int batch_max = 512;
+  int lost_after_ms = 600;
+  int zmtp_heartbeat_ms = 5000;
+  int heartbeat_ms = 5000;
 };
 
 json RunOne(const Options& o, int H) {
@@ -199,8 +202,8 @@ json RunOne(const Options& o, int H) {
   json cfg;
   cfg["sauron"] = {{"api", "tcp://127.0.0.1:" + std::to_string(FreePort())},
                    {"pub", "tcp://127.0.0.1:" + std::to_string(FreePort())},
-                   {"db", "sauron.db"}, {"heartbeat_ms", 1000}, {"zmtp_heartbeat_ms", 200},
-                   {"lost_after_ms", 600}};
+                   {"db", "sauron.db"}, {"heartbeat_ms", o.heartbeat_ms},
+                   {"zmtp_heartbeat_ms", o.zmtp_heartbeat_ms}, {"lost_after_ms", o.lost_after_ms}};
   cfg["elrond"] = {{"endpoint", "tcp://127.0.0.1:" + std::to_string(FreePort())},
                    {"strategy", "binpack"}, {"batch_max", o.batch_max}, {"sample_hosts", o.sample_hosts},
                    {"bid_deadline_ms", 50}, {"ack_timeout_ms", 2000}};
@@ -409,7 +412,9 @@ json RunOne(const Options& o, int H) {
             {"elrond_idle_cpu_pct", elrond_idle_pct},
             {"hosts_used", used.size()},
             {"hosts_lower_bound", lower_bound},
-            {"host_ram_mb", cap_ram}};
+            {"host_ram_mb", cap_ram},
+            {"lost_after_ms", o.lost_after_ms},
+            {"zmtp_heartbeat_ms", o.zmtp_heartbeat_ms}};
   return r;
 }
 
@@ -432,6 +437,9 @@ int main(int argc, char** argv) {
   app.add_option("--idle-seconds", o.idle_seconds);
   app.add_option("--sample-hosts", o.sample_hosts);
   app.add_option("--batch-max", o.batch_max);
+  app.add_option("--lost-after-ms", o.lost_after_ms);
+  app.add_option("--zmtp-heartbeat-ms", o.zmtp_heartbeat_ms);
+  app.add_option("--heartbeat-ms", o.heartbeat_ms);
   CLI11_PARSE(app, argc, argv);
   o.hosts.clear();
   std::stringstream ss(hosts);

@@ -47,7 +47,14 @@ struct HostWelcome {
   std::map<std::string, std::string> labels;
   std::vector<JobRecord> keep;    // placed here: run (or keep running) these
   std::vector<JobRef> stop;       // no longer this host's (fenced): stop these
-  MSGPACK_DEFINE_MAP(heartbeat_ms, labels, keep, stop);
+  // Liveness beacons (see sauron/beacon.h): UDP datagrams to sauron's API
+  // address at beacon_port, every beacon_ms, authenticated with beacon_key (16
+  // bytes, SipHash) under the session id. 0 = do not send beacons.
+  int32_t beacon_port = 0;
+  int32_t beacon_ms = 0;
+  uint32_t beacon_session = 0;
+  std::string beacon_key;
+  MSGPACK_DEFINE_MAP(heartbeat_ms, labels, keep, stop, beacon_port, beacon_ms, beacon_session, beacon_key);
 };
 struct Heartbeat {  // one-way
   static constexpr const char* kType = "host.heartbeat";

@@ -136,7 +136,10 @@ pid_t PodHarness::StartStrider(const std::string& host_id, std::vector<std::stri
   for (const std::string& a : {std::string(RV_STRIDER_BIN), std::string("--pod"), pod_json_, std::string("--host-id"),
                                host_id, std::string("--key"), dir_ + "/keys/" + host_id + ".key",
                                std::string("--data-dir"), dir_ + "/hosts/" + host_id, std::string("--stop-grace-ms"),
-                               std::string("1000"), std::string("--log-level"), std::string("debug")}) {
+                               std::string("1000"), std::string("--log-level"), std::string("debug"),
+                               // plain-process jobs only: no per-strider container runtime (tmpfs
+                               // mounts) for tests that kill striders with SIGKILL
+                               std::string("--no-containers")}) {
     argv.push_back(a);
   }
   for (auto& e : extra) argv.push_back(e);

@@ -1,0 +1,92 @@
+#include "sauron/beacon_receiver.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/transport/beacon.h"
+
+namespace rv::sauron {
+
+BeaconReceiver::BeaconReceiver() : next_id_(randombytes_random() | 1u) {}
+
+BeaconReceiver::~BeaconReceiver() {
+  if (fd_ >= 0) close(fd_);
+}
+
+Status BeaconReceiver::Bind(const std::string& ip, int port) {
+  fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) return Status::Io(std::string("beacon socket: ") + strerror(errno));
+  // Room for a few seconds of beacons from a large pod while the loop is busy.
+  int rcvbuf = 4 << 20;
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  std::string host = ip == "*" || ip.empty() ? "0.0.0.0" : ip;
+  if (inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) return Status::Invalid("beacon address '" + ip + "' is not IPv4");
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    return Status::Io("beacon bind " + host + ":" + std::to_string(port) + ": " + strerror(errno));
+  }
+  socklen_t len = sizeof a;
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+  port_ = ntohs(a.sin_port);
+  return Status::Ok();
+}
+
+BeaconReceiver::Session BeaconReceiver::Issue(const std::string& host) {
+  Revoke(host);
+  Session s{next_id_++, transport::NewBeaconKey()};
+  if (s.id == 0) s.id = next_id_++;
+  sessions_[s.id] = Entry{host, s.key, 0};
+  by_host_[host] = s.id;
+  return s;
+}
+
+void BeaconReceiver::Revoke(const std::string& host) {
+  auto it = by_host_.find(host);
+  if (it == by_host_.end()) return;
+  sessions_.erase(it->second);
+  by_host_.erase(it);
+}
+
+void BeaconReceiver::Drain(const std::function<void(const std::string&)>& alive) {
+  if (fd_ < 0) return;
+  constexpr int kBatch = 64;
+  uint8_t bufs[kBatch][transport::kBeaconBytes + 1];
+  iovec iov[kBatch];
+  mmsghdr msgs[kBatch];
+  while (true) {
+    for (int i = 0; i < kBatch; ++i) {
+      iov[i] = {bufs[i], sizeof bufs[i]};  // one spare byte: longer datagrams are visibly wrong
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return;
+    for (int i = 0; i < n; ++i) {
+      size_t size = msgs[i].msg_len;
+      if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) size = 0;
+      uint32_t session = 0;
+      uint64_t counter = 0;
+      auto it = transport::PeekBeaconSession(bufs[i], size, &session) ? sessions_.find(session) : sessions_.end();
+      if (it == sessions_.end() || !transport::VerifyBeacon(bufs[i], size, it->second.key, &counter) ||
+          counter <= it->second.last_counter) {
+        rejected_++;
+        continue;
+      }
+      it->second.last_counter = counter;
+      accepted_++;
+      alive(it->second.host);
+    }
+    if (n < kBatch) return;
+  }
+}
+
+}  // namespace rv::sauron

@@ -1,0 +1,63 @@
+// BeaconReceiver: sauron's end of the liveness beacons (common/transport/beacon.h).
+//
+// Each host that says hello gets a session (id + 16-byte key) in its welcome;
+// its beacons then prove it alive. Datagrams are read in batches with
+// recvmmsg when the daemon calls Drain (every few tens of ms), not one wake-up
+// per datagram: that is what keeps liveness for 1000 hosts under 1% of a core.
+// A datagram that is malformed, names no live session, fails its tag or does
+// not advance the session's counter (a replay) is dropped and counted.
+//
+// Not thread-safe: the daemon's loop owns it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include "common/status.h"
+
+namespace rv::sauron {
+
+class BeaconReceiver {
+ public:
+  struct Session {
+    uint32_t id = 0;
+    std::string key;
+  };
+
+  BeaconReceiver();
+  ~BeaconReceiver();
+  BeaconReceiver(const BeaconReceiver&) = delete;
+  BeaconReceiver& operator=(const BeaconReceiver&) = delete;
+
+  // Binds UDP on ip:port (port 0: any free port).
+  Status Bind(const std::string& ip, int port);
+  int port() const { return port_; }
+
+  // A new session for `host`; its previous one stops counting.
+  Session Issue(const std::string& host);
+  void Revoke(const std::string& host);
+
+  // Reads every queued datagram; calls alive(host) once per valid beacon.
+  void Drain(const std::function<void(const std::string&)>& alive);
+
+  int64_t accepted() const { return accepted_; }
+  int64_t rejected() const { return rejected_; }
+
+ private:
+  struct Entry {
+    std::string host;
+    std::string key;
+    uint64_t last_counter = 0;
+  };
+  int fd_ = -1;
+  int port_ = 0;
+  uint32_t next_id_;
+  std::unordered_map<uint32_t, Entry> sessions_;
+  std::unordered_map<std::string, uint32_t> by_host_;
+  int64_t accepted_ = 0;
+  int64_t rejected_ = 0;
+};
+
+}  // namespace rv::sauron
