@@ -455,8 +455,8 @@ int main(int argc, char** argv) {
       StopAll();
       results.push_back({{"hosts", H}, {"error", e.what()}});
     }
+    std::ofstream(o.out) << results.dump(2) << "\n";  // after each size: a long run keeps what it measured
   }
-  std::ofstream(o.out) << results.dump(2) << "\n";
   printf("%6s %7s %9s %8s %8s %9s %9s %10s %9s %9s %7s %6s %6s\n", "hosts", "jobs", "place/s", "p50_ms", "p99_ms",
          "kill_p99", "stop_p99", "elrond_MB", "sauron%", "false", "used", "lower", "");
   for (auto& r : results) {
