@@ -54,7 +54,8 @@ std::string Line(const std::string& text, const std::string& prefix) {
   return text.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1) + " ";
 }
 
-std::string RepoRoot() { return fs::path(__FILE__).parent_path().parent_path().parent_path().string(); }
+// Not derived from __FILE__: ccache (CCACHE_BASEDIR, scripts/test) makes that relative.
+std::string RepoRoot() { return RV_REPO_ROOT; }
 std::string BuildDir() { return fs::path(RV_RV_BIN).parent_path().parent_path().string(); }
 
 class PodScript : public PodHarness {
