@@ -41,7 +41,7 @@ inline Result<Envelope> DecodeEnvelope(std::string_view bytes) {
   return DecodeEnvelope(bytes.data(), bytes.size());
 }
 
-// Encodes `body` (a struct with MSGPACK_DEFINE_MAP and a static kType).
+// Encodes `body` (a struct with RV_DEFINE_MAP and a static kType).
 template <typename T>
 std::string Encode(const T& body, uint64_t req_id = 0) {
   msgpack::sbuffer buf;

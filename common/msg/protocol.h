@@ -27,7 +27,7 @@ struct Reply {
   int32_t code = 0;
   std::string error;
   std::string payload;
-  MSGPACK_DEFINE_MAP(code, error, payload);
+  RV_DEFINE_MAP(code, error, payload);
 };
 
 // ---- strider -> sauron ------------------------------------------------------------
@@ -39,7 +39,7 @@ struct HostHello {
   Resources free;
   std::string conn_endpoint;      // "ip:port" of this connection's local end (fast loss detection)
   std::vector<JobRef> jobs;       // what the host runs now (after a restart: what it recovered)
-  MSGPACK_DEFINE_MAP(host_id, address, capacity, free, conn_endpoint, jobs);
+  RV_DEFINE_MAP(host_id, address, capacity, free, conn_endpoint, jobs);
 };
 struct HostWelcome {
   static constexpr const char* kType = "host.welcome";
@@ -54,7 +54,7 @@ struct HostWelcome {
   int32_t beacon_ms = 0;
   uint32_t beacon_session = 0;
   std::string beacon_key;
-  MSGPACK_DEFINE_MAP(heartbeat_ms, labels, keep, stop, beacon_port, beacon_ms, beacon_session, beacon_key);
+  RV_DEFINE_MAP(heartbeat_ms, labels, keep, stop, beacon_port, beacon_ms, beacon_session, beacon_key);
 };
 struct Heartbeat {  // one-way
   static constexpr const char* kType = "host.heartbeat";
@@ -62,7 +62,7 @@ struct Heartbeat {  // one-way
   Resources free;
   Resources reserved;
   int64_t seq = 0;
-  MSGPACK_DEFINE_MAP(host_id, free, reserved, seq);
+  RV_DEFINE_MAP(host_id, free, reserved, seq);
 };
 // The strider's commit point for an award: awarded(attempt, this host) -> placed.
 // Only a successful claim lets a strider start the workload, so a job revoked
@@ -71,19 +71,19 @@ struct ClaimRequest {
   static constexpr const char* kType = "job.claim";
   std::string host_id;
   std::vector<JobRef> claims;
-  MSGPACK_DEFINE_MAP(host_id, claims);
+  RV_DEFINE_MAP(host_id, claims);
 };
 struct Outcome {
   std::string job_id;
   int64_t attempt = 0;
   bool ok = false;
   std::string reason;
-  MSGPACK_DEFINE_MAP(job_id, attempt, ok, reason);
+  RV_DEFINE_MAP(job_id, attempt, ok, reason);
 };
 struct Outcomes {  // reply payload of job.claim, sched.award, sched.revoke
   static constexpr const char* kType = "outcomes";
   std::vector<Outcome> results;
-  MSGPACK_DEFINE_MAP(results);
+  RV_DEFINE_MAP(results);
 };
 struct JobReport {
   static constexpr const char* kType = "job.report";
@@ -92,55 +92,55 @@ struct JobReport {
   int64_t attempt = 0;
   std::string run_state;   // starting | running | unhealthy | exited | failed | stopped
   std::string detail;
-  MSGPACK_DEFINE_MAP(host_id, job_id, attempt, run_state, detail);
+  RV_DEFINE_MAP(host_id, job_id, attempt, run_state, detail);
 };
 // Reply payload of job.report: stop=true means the job is no longer this
 // host's (a stale attempt); the strider must stop it.
 struct ReportAck {
   static constexpr const char* kType = "job.report_ack";
   bool stop = false;
-  MSGPACK_DEFINE_MAP(stop);
+  RV_DEFINE_MAP(stop);
 };
 
 // ---- elrond -> sauron -------------------------------------------------------------
 struct SnapshotRequest {
   static constexpr const char* kType = "sched.snapshot";
   bool include_placed = true;
-  MSGPACK_DEFINE_MAP(include_placed);
+  RV_DEFINE_MAP(include_placed);
 };
 struct Snapshot {
   static constexpr const char* kType = "sched.snapshot_result";
   int64_t seq = 0;                 // change-stream seq the snapshot is consistent with
   std::vector<HostRecord> hosts;
   std::vector<JobRecord> jobs;     // every job not stopped
-  MSGPACK_DEFINE_MAP(seq, hosts, jobs);
+  RV_DEFINE_MAP(seq, hosts, jobs);
 };
 struct AwardIntent {
   std::string job_id;
   int64_t attempt = 0;             // the job's current attempt (CAS); awarded as attempt+1
   std::string host_id;
-  MSGPACK_DEFINE_MAP(job_id, attempt, host_id);
+  RV_DEFINE_MAP(job_id, attempt, host_id);
 };
 struct AwardRecordRequest {        // reply payload: Outcomes (attempt = the new attempt)
   static constexpr const char* kType = "sched.award";
   std::vector<AwardIntent> awards;
-  MSGPACK_DEFINE_MAP(awards);
+  RV_DEFINE_MAP(awards);
 };
 struct RevokeRequest {             // awarded(attempt) -> pending; reply payload: Outcomes
   static constexpr const char* kType = "sched.revoke";
   std::vector<JobRef> items;
   std::string reason;
-  MSGPACK_DEFINE_MAP(items, reason);
+  RV_DEFINE_MAP(items, reason);
 };
 struct PendingReason {
   std::string job_id;
   std::string reason;
-  MSGPACK_DEFINE_MAP(job_id, reason);
+  RV_DEFINE_MAP(job_id, reason);
 };
 struct PendingReasonsRequest {     // records why pending jobs are still pending
   static constexpr const char* kType = "sched.pending";
   std::vector<PendingReason> items;
-  MSGPACK_DEFINE_MAP(items);
+  RV_DEFINE_MAP(items);
 };
 
 // ---- rv (operator / customer CLI) -> sauron -------------------------------------
@@ -150,35 +150,35 @@ struct EnrollHost {
   std::string public_key;
   std::map<std::string, std::string> labels;
   Resources max_capacity;
-  MSGPACK_DEFINE_MAP(host_id, public_key, labels, max_capacity);
+  RV_DEFINE_MAP(host_id, public_key, labels, max_capacity);
 };
 struct DrainHost {
   static constexpr const char* kType = "admin.drain";
   std::string host_id;
   bool drain = true;
-  MSGPACK_DEFINE_MAP(host_id, drain);
+  RV_DEFINE_MAP(host_id, drain);
 };
 struct SubmitJobs {                // reply payload: JobIds
   static constexpr const char* kType = "admin.submit";
   std::vector<JobSpec> jobs;
-  MSGPACK_DEFINE_MAP(jobs);
+  RV_DEFINE_MAP(jobs);
 };
 struct JobIds {
   static constexpr const char* kType = "job_ids";
   std::vector<std::string> ids;
-  MSGPACK_DEFINE_MAP(ids);
+  RV_DEFINE_MAP(ids);
 };
 struct StopJobs {
   static constexpr const char* kType = "admin.stop";
   std::vector<std::string> job_ids;
-  MSGPACK_DEFINE_MAP(job_ids);
+  RV_DEFINE_MAP(job_ids);
 };
 struct ListRequest {               // reply payload: Listing
   static constexpr const char* kType = "admin.list";
   std::string what;                // hosts | jobs | events | counters
   int32_t limit = 1000;
   int64_t after_seq = 0;           // events: only newer than this
-  MSGPACK_DEFINE_MAP(what, limit, after_seq);
+  RV_DEFINE_MAP(what, limit, after_seq);
 };
 struct Listing {
   static constexpr const char* kType = "listing";
@@ -186,7 +186,7 @@ struct Listing {
   std::vector<JobRecord> jobs;
   std::vector<Event> events;
   std::map<std::string, int64_t> counters;
-  MSGPACK_DEFINE_MAP(hosts, jobs, events, counters);
+  RV_DEFINE_MAP(hosts, jobs, events, counters);
 };
 
 // ---- sauron change stream (PUB) --------------------------------------------------
@@ -197,14 +197,14 @@ struct Change {
   Event event;
   std::optional<HostRecord> host;  // host.* events
   std::optional<JobRecord> job;    // job.* events
-  MSGPACK_DEFINE_MAP(event, host, job);
+  RV_DEFINE_MAP(event, host, job);
 };
 
 // ---- elrond <-> strider ----------------------------------------------------------
 struct StriderHello {  // one-way, on every (re)connect
   static constexpr const char* kType = "auction.hello";
   std::string host_id;
-  MSGPACK_DEFINE_MAP(host_id);
+  RV_DEFINE_MAP(host_id);
 };
 // What a bidder needs to know of a job: never its config or secrets.
 struct AnnouncedJob {
@@ -214,19 +214,19 @@ struct AnnouncedJob {
   std::string service;
   Resources resources;
   PlacementRules rules;
-  MSGPACK_DEFINE_MAP(job_id, attempt, kind, service, resources, rules);
+  RV_DEFINE_MAP(job_id, attempt, kind, service, resources, rules);
 };
 struct Announce {
   static constexpr const char* kType = "auction.announce";
   int64_t auction_id = 0;
   int32_t deadline_ms = 0;         // bids later than this after sending are ignored
   std::vector<AnnouncedJob> jobs;
-  MSGPACK_DEFINE_MAP(auction_id, deadline_ms, jobs);
+  RV_DEFINE_MAP(auction_id, deadline_ms, jobs);
 };
 struct Decline {
   std::string job_id;
   std::string reason;
-  MSGPACK_DEFINE_MAP(job_id, reason);
+  RV_DEFINE_MAP(job_id, reason);
 };
 // One bid answers a whole batch: the host's free resources after its own
 // reservations, its score, and the jobs it will not take and why.
@@ -238,13 +238,13 @@ struct Bid {
   Resources capacity;
   double score = 0;                // 0..1, higher = more room (free fraction)
   std::vector<Decline> declines;
-  MSGPACK_DEFINE_MAP(auction_id, host_id, free, capacity, score, declines);
+  RV_DEFINE_MAP(auction_id, host_id, free, capacity, score, declines);
 };
 struct AwardedJob {
   JobSpec spec;
   int64_t attempt = 0;
   std::string sealed_secrets;      // crypto_box_seal to the host's key (container issue)
-  MSGPACK_DEFINE_MAP(spec, attempt, sealed_secrets);
+  RV_DEFINE_MAP(spec, attempt, sealed_secrets);
 };
 // An Award with no jobs tells a bidder it won nothing in that auction, so it can
 // drop its tentative hold at once. auction_id 0: an award made outside any open
@@ -254,13 +254,13 @@ struct Award {
   int64_t auction_id = 0;
   std::string host_id;
   std::vector<AwardedJob> jobs;
-  MSGPACK_DEFINE_MAP(auction_id, host_id, jobs);
+  RV_DEFINE_MAP(auction_id, host_id, jobs);
 };
 struct Ack {
   static constexpr const char* kType = "auction.ack";
   std::string host_id;
   std::vector<Outcome> results;    // ok=false: refused (reason), elrond re-auctions
-  MSGPACK_DEFINE_MAP(host_id, results);
+  RV_DEFINE_MAP(host_id, results);
 };
 
 }  // namespace rv::msg

@@ -9,13 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "common/msg/fast_map.h"
+
 namespace rv::msg {
 
 struct Resources {
   int64_t ram_mb = 0;
   int64_t disk_mb = 0;
   int64_t cpu_millis = 0;  // 1000 = one core
-  MSGPACK_DEFINE_MAP(ram_mb, disk_mb, cpu_millis);
+  RV_DEFINE_MAP(ram_mb, disk_mb, cpu_millis);
 };
 
 // Pod-wide placement rules a job carries. Elrond checks all of them; a strider
@@ -24,7 +26,7 @@ struct PlacementRules {
   bool ha = false;            // replicas of the same service never share a host
   bool spread_zones = false;  // spread replicas over the hosts' "zone" label values
   std::map<std::string, std::string> constraints;  // host labels that must match
-  MSGPACK_DEFINE_MAP(ha, spread_zones, constraints);
+  RV_DEFINE_MAP(ha, spread_zones, constraints);
 };
 
 struct HealthCheck {
@@ -32,7 +34,7 @@ struct HealthCheck {
   std::string http_path;     // "" : TCP only
   int32_t interval_ms = 1000;
   int32_t timeout_ms = 500;
-  MSGPACK_DEFINE_MAP(tcp_port, http_path, interval_ms, timeout_ms);
+  RV_DEFINE_MAP(tcp_port, http_path, interval_ms, timeout_ms);
 };
 
 // What to run, where it may run, and with what. `id` is unique in the pod.
@@ -53,7 +55,7 @@ struct JobSpec {
   int32_t port = 0;                   // the app's listening port, 0 = none
   HealthCheck health;
   std::string restart = "on-failure"; // always | on-failure | never
-  MSGPACK_DEFINE_MAP(id, kind, tenant, app, env, service, replica, priority, resources, rules,
+  RV_DEFINE_MAP(id, kind, tenant, app, env, service, replica, priority, resources, rules,
                      strategy, image, command, config, port, health, restart);
 };
 
@@ -73,7 +75,7 @@ struct JobRecord {
   std::string run_state;   // as last reported by the strider
   std::string run_detail;
   int64_t updated_ms = 0;
-  MSGPACK_DEFINE_MAP(spec, state, attempt, host_id, reason, run_state, run_detail, updated_ms);
+  RV_DEFINE_MAP(spec, state, attempt, host_id, reason, run_state, run_detail, updated_ms);
 };
 
 struct HostRecord {
@@ -87,7 +89,7 @@ struct HostRecord {
   std::string state;         // enrolled | up | lost
   bool drained = false;      // gets nothing new
   int64_t last_seen_ms = 0;
-  MSGPACK_DEFINE_MAP(id, address, public_key, labels, capacity, max_capacity, free, state,
+  RV_DEFINE_MAP(id, address, public_key, labels, capacity, max_capacity, free, state,
                      drained, last_seen_ms);
 };
 
@@ -95,7 +97,7 @@ struct HostRecord {
 struct JobRef {
   std::string job_id;
   int64_t attempt = 0;
-  MSGPACK_DEFINE_MAP(job_id, attempt);
+  RV_DEFINE_MAP(job_id, attempt);
 };
 
 // An entry of sauron's append-only event log; also what the change stream carries.
@@ -109,7 +111,7 @@ struct Event {
   std::string job_id;
   int64_t attempt = 0;
   std::string detail;
-  MSGPACK_DEFINE_MAP(seq, ts_ms, kind, host_id, job_id, attempt, detail);
+  RV_DEFINE_MAP(seq, ts_ms, kind, host_id, job_id, attempt, detail);
 };
 
 }  // namespace rv::msg
