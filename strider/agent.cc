@@ -24,9 +24,15 @@ bool Recv(zmq::socket_t& s, zmq::message_t* m) {
 }  // namespace
 
 Agent::Agent(zmq::context_t& ctx, AgentOptions opts, std::shared_ptr<WorkloadFactory> factory)
-    : ctx_(ctx), opts_(std::move(opts)), factory_(std::move(factory)), resources_(opts_.data_dir, opts_.capacity) {}
+    : ctx_(ctx), opts_(std::move(opts)), factory_(std::move(factory)), resources_(opts_.data_dir, opts_.capacity) {
+  beacon_.SetWatchdog(opts_.beacon_watchdog_ms);
+  beacon_.MarkAlive(MonotonicMs());
+  if (opts_.beacon_pump) opts_.beacon_pump->Add(&beacon_);
+}
 
-Agent::~Agent() = default;
+Agent::~Agent() {
+  if (opts_.beacon_pump) opts_.beacon_pump->Remove(&beacon_);
+}
 
 Status Agent::Start() {
   if (opts_.host_id.empty()) return Status::Invalid("host id is empty");
@@ -517,7 +523,8 @@ void Agent::Tick(int64_t now_ms) {
     relink_elrond_at_ms_ = 0;
     if (Status s = MakeElrondLink(); !s.ok()) spdlog::error("[{}] {}", opts_.host_id, s.message());
   }
-  beacon_.Tick(now_ms);
+  beacon_.MarkAlive(now_ms);
+  if (!opts_.beacon_pump) beacon_.Tick(now_ms);
   reservations_.ExpireHolds(now_ms);
   sauron_->Expire(now_ms);
   elrond_->Expire(now_ms);

@@ -28,6 +28,7 @@
 #include "common/counters.h"
 #include "common/msg/protocol.h"
 #include "common/transport/keys.h"
+#include "strider/beacon_pump.h"
 #include "strider/beacon_sender.h"
 #include "strider/link.h"
 #include "strider/reservations.h"
@@ -55,6 +56,11 @@ struct AgentOptions {
   int hold_grace_ms = 200;                   // tentative hold = 2 x bid deadline + this
   int stop_grace_ms = 5000;
   int measure_interval_ms = 1000;
+  // Liveness beacons leave from this pump's thread when set (the agent's own
+  // Tick otherwise); it must outlive the agent. The watchdog silences them if
+  // this agent's loop stops turning for that long (0 = never).
+  BeaconPump* beacon_pump = nullptr;
+  int beacon_watchdog_ms = 10000;
 };
 
 class Agent {
@@ -88,6 +94,7 @@ class Agent {
   const Counters& counters() const { return counters_; }
   size_t running_jobs() const { return jobs_.size(); }
   msg::Resources Free() const;
+  const BeaconSender& beacon() const { return beacon_; }
 
  private:
   struct Job {

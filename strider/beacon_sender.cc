@@ -16,7 +16,8 @@ BeaconSender::~BeaconSender() { Stop(); }
 
 Status BeaconSender::Start(const std::string& host, int port, uint32_t session, const std::string& key,
                            int interval_ms) {
-  Stop();
+  std::lock_guard lock(mu_);
+  CloseLocked();
   if (port <= 0 || port > 65535 || key.size() != transport::kBeaconKeyBytes || interval_ms <= 0) {
     return Status::Invalid("bad beacon session from sauron");
   }
@@ -32,7 +33,7 @@ Status BeaconSender::Start(const std::string& host, int port, uint32_t session, 
   int rc = fd_ >= 0 ? connect(fd_, res->ai_addr, res->ai_addrlen) : -1;
   freeaddrinfo(res);
   if (rc != 0) {
-    Stop();
+    CloseLocked();
     return Status::Io(std::string("beacon socket: ") + strerror(errno));
   }
   session_ = session;
@@ -44,13 +45,45 @@ Status BeaconSender::Start(const std::string& host, int port, uint32_t session, 
 }
 
 void BeaconSender::Stop() {
+  std::lock_guard lock(mu_);
+  CloseLocked();
+}
+
+void BeaconSender::CloseLocked() {
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
 }
 
+bool BeaconSender::active() const {
+  std::lock_guard lock(mu_);
+  return fd_ >= 0;
+}
+int64_t BeaconSender::sent() const {
+  std::lock_guard lock(mu_);
+  return sent_;
+}
+int64_t BeaconSender::failed() const {
+  std::lock_guard lock(mu_);
+  return failed_;
+}
+int64_t BeaconSender::withheld() const {
+  std::lock_guard lock(mu_);
+  return withheld_;
+}
+
 void BeaconSender::Tick(int64_t now_ms) {
+  std::lock_guard lock(mu_);
   if (fd_ < 0 || now_ms < next_ms_) return;
-  next_ms_ = now_ms + interval_ms_;
+  // Fixed rate, not "interval after the last send": a tick that comes late
+  // (the pump shares a core with everything else) must not stretch every
+  // following period, or sauron hears the host less often than it expects.
+  // After a real stall, resume without a burst.
+  if (next_ms_ == 0 || now_ms - next_ms_ >= interval_ms_) next_ms_ = now_ms;
+  next_ms_ += interval_ms_;
+  if (watchdog_ms_ > 0 && now_ms - alive_ms_.load(std::memory_order_relaxed) > watchdog_ms_) {
+    withheld_++;  // the owner's loop is wedged: let sauron see this host go silent
+    return;
+  }
   uint8_t b[transport::kBeaconBytes];
   transport::EncodeBeacon(session_, ++counter_, key_, b);
   if (send(fd_, b, sizeof b, MSG_DONTWAIT) == static_cast<ssize_t>(sizeof b)) {

@@ -165,6 +165,10 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   zmq::context_t ctx = rv::transport::MakeContext(1, 1024);
+  // Beacons from their own thread: a slow container start or image GC in the
+  // loop below must not make sauron think this host died.
+  rv::strider::BeaconPump beacon_pump;
+  opts.beacon_pump = &beacon_pump;
   {
     rv::strider::Agent agent(ctx, opts, factory);
     if (rv::Status s = agent.Start(); !s.ok()) {
