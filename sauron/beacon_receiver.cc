@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/transport/beacon.h"
 
 namespace rv::sauron {
@@ -80,17 +81,37 @@ void BeaconReceiver::Drain(const std::function<void(const std::string&)>& alive)
       uint32_t session = 0;
       uint64_t counter = 0;
       auto it = transport::PeekBeaconSession(bufs[i], size, &session) ? sessions_.find(session) : sessions_.end();
-      if (it == sessions_.end() || !transport::VerifyBeacon(bufs[i], size, it->second.key, &counter) ||
-          counter <= it->second.last_counter) {
+      if (it == sessions_.end()) {
         rejected_++;
+        unknown_session_++;
+        continue;
+      }
+      if (!transport::VerifyBeacon(bufs[i], size, it->second.key, &counter)) {
+        rejected_++;
+        bad_tag_++;
+        continue;
+      }
+      if (counter <= it->second.last_counter) {
+        rejected_++;
+        replayed_++;
         continue;
       }
       it->second.last_counter = counter;
+      it->second.last_ms = MonotonicMs();
       accepted_++;
       alive(it->second.host);
     }
     if (n < kBatch) return;
   }
+}
+
+std::string BeaconReceiver::Describe(const std::string& host) const {
+  auto h = by_host_.find(host);
+  if (h == by_host_.end()) return "no beacon session";
+  auto it = sessions_.find(h->second);
+  if (it == sessions_.end() || it->second.last_ms == 0) return "no beacon accepted in this session";
+  return "last beacon #" + std::to_string(it->second.last_counter) + " accepted " +
+         std::to_string(MonotonicMs() - it->second.last_ms) + " ms ago";
 }
 
 }  // namespace rv::sauron

@@ -44,12 +44,20 @@ class BeaconReceiver {
 
   int64_t accepted() const { return accepted_; }
   int64_t rejected() const { return rejected_; }
+  // Of the rejected: no such session (revoked or never issued), bad tag or
+  // size, counter not advancing (a replay).
+  int64_t unknown_session() const { return unknown_session_; }
+  int64_t bad_tag() const { return bad_tag_; }
+  int64_t replayed() const { return replayed_; }
+  // For the "lost" log line: what this host's current session last proved.
+  std::string Describe(const std::string& host) const;
 
  private:
   struct Entry {
     std::string host;
     std::string key;
     uint64_t last_counter = 0;
+    int64_t last_ms = 0;  // monotonic, of the last accepted beacon
   };
   int fd_ = -1;
   int port_ = 0;
@@ -58,6 +66,9 @@ class BeaconReceiver {
   std::unordered_map<std::string, uint32_t> by_host_;
   int64_t accepted_ = 0;
   int64_t rejected_ = 0;
+  int64_t unknown_session_ = 0;
+  int64_t bad_tag_ = 0;
+  int64_t replayed_ = 0;
 };
 
 }  // namespace rv::sauron

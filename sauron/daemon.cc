@@ -15,6 +15,7 @@ constexpr int64_t kReloadEveryMs = 1000;
 constexpr int64_t kFlushEveryMs = 5000;
 constexpr int kMaxRequestsPerTurn = 512;
 constexpr int64_t kBeaconEveryMs = 25;
+constexpr int64_t kSlowTurnMs = 100;  // a loop turn this long delays every host's liveness
 
 int64_t MtimeMs(const std::string& path) {
   struct stat st {};
@@ -87,6 +88,9 @@ Status Daemon::Start() {
     if (beacons_) {
       (*c)["beacon.accepted"] = beacons_->accepted();
       (*c)["beacon.rejected"] = beacons_->rejected();
+      (*c)["beacon.rejected.unknown_session"] = beacons_->unknown_session();
+      (*c)["beacon.rejected.bad_tag"] = beacons_->bad_tag();
+      (*c)["beacon.rejected.replayed"] = beacons_->replayed();
     }
   };
   api_ = std::make_unique<ApiServer>(ctx_, keys_, std::move(deps));
@@ -205,6 +209,11 @@ void Daemon::ReloadTrust() {
   }
 }
 
+void Daemon::DrainBeacons() {
+  int64_t t = MonotonicMs();
+  beacons_->Drain([&](const std::string& host) { liveness_->OnBeacon(host, t); });
+}
+
 void Daemon::MarkLost(int64_t now_mono) {
   for (auto& [host, why] : liveness_->Due(now_mono)) {
     Status s = store_->MarkHostLost(host, why);
@@ -214,8 +223,12 @@ void Daemon::MarkLost(int64_t now_mono) {
       continue;
     }
     counters_.Add("hosts.lost");
-    if (beacons_) beacons_->Revoke(host);
-    spdlog::warn("host {} lost: {}", host, why);
+    std::string beacon_note;
+    if (beacons_) {
+      beacon_note = " (" + beacons_->Describe(host) + ")";
+      beacons_->Revoke(host);
+    }
+    spdlog::warn("host {} lost: {}{}", host, why, beacon_note);
   }
 }
 
@@ -250,12 +263,20 @@ void Daemon::Run(const std::atomic<bool>& stop) {
     if (beacons_ && MonotonicMs() >= next_beacons) {
       // Batched on a timer, not polled: one recvmmsg pass per kBeaconEveryMs.
       next_beacons = MonotonicMs() + kBeaconEveryMs;
-      int64_t t = MonotonicMs();
-      beacons_->Drain([&](const std::string& host) { liveness_->OnBeacon(host, t); });
+      DrainBeacons();
     }
     MarkLost(MonotonicMs());
-    api_->DrainRequests(kMaxRequestsPerTurn);
+    int64_t t_requests = MonotonicMs();
+    int handled = api_->DrainRequests(kMaxRequestsPerTurn);
+    int64_t took = MonotonicMs() - t_requests;
+    if (took >= kSlowTurnMs) {
+      counters_.Add("loop.slow_turns");
+      spdlog::warn("slow turn: {} requests took {} ms", handled, took);
+    }
     api_->DrainMonitor(MonotonicMs());
+    // Beacons that arrived while requests were handled are news, not silence:
+    // read them before judging anyone lost.
+    if (beacons_) DrainBeacons();
     now = MonotonicMs();
     MarkLost(now);
     HandleZapRefusals();

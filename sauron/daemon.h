@@ -57,6 +57,7 @@ class Daemon {
   void AllowRole(const std::string& role);
   void EnrollFromConfig(const PodConfig& cfg);
   void MarkLost(int64_t now_mono);
+  void DrainBeacons();
   void HandleZapRefusals();
 
   PodConfig cfg_;

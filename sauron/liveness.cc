@@ -101,6 +101,10 @@ Liveness::Bind Liveness::OnHello(const std::string& host, const std::string& con
   h.lost_at_ms = 0;
   h.why.clear();
   h.endpoint.clear();
+  // The welcome opens a new beacon session and the host's first beacon under
+  // it may take a while to leave (its loop is busy): until one arrives the
+  // silence limit is the heartbeat backstop, not the beacon limit.
+  h.beacons = false;
   if (conn_endpoint.empty()) return Bind::kNoEndpoint;
   if (!peer_ip.empty() && HostPart(conn_endpoint) != peer_ip) return Bind::kAddressMismatch;
   h.endpoint = conn_endpoint;
