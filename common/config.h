@@ -34,7 +34,7 @@ struct ElrondConfig {
   int bid_deadline_ms = 50;
   int ack_timeout_ms = 1000;
   int batch_max = 512;         // jobs per auction
-  int sample_hosts = 0;        // announce to at most this many hosts (0 = all)
+  int sample_hosts = 64;       // announce to at most this many hosts (0 = all); see docs/SCHEDULER.md
   int retry_pending_ms = 2000; // re-auction unplaceable jobs this often
   std::string strategy = "binpack";
 };

@@ -15,6 +15,7 @@
 //   * false positives: host.lost for any simulated host during the run.
 // Prints a table and writes one JSON object per host count.
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -49,6 +50,7 @@ std::vector<pid_t> g_children;
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
   pid_t pid = fork();
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // an interrupted benchmark leaves nothing running
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -173,7 +175,7 @@ struct Options {
   int silent_probes = 10;
   int idle_seconds = 10;
   int hosts_per_sim = 500;
-  int sample_hosts = 0;
+  int sample_hosts = 64;
   int batch_max = 512;
   int lost_after_ms = 600;
   int zmtp_heartbeat_ms = 5000;

@@ -15,6 +15,8 @@
 #include <memory>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -59,6 +61,10 @@ int main(int argc, char** argv) {
   }
   zmq::context_t ctx = rv::transport::MakeContext(1, 65536);
   auto factory = std::make_shared<rv::strider::SimWorkloadFactory>();
+  // One beacon thread for every simulated host: a real host's agent decodes
+  // one copy of an announce, this process decodes hundreds, and the stall must
+  // not read as hundreds of dead hosts.
+  rv::strider::BeaconPump beacon_pump;
   std::vector<std::unique_ptr<rv::strider::Agent>> agents;
   for (int i = first; i < first + count; ++i) {
     char id[64];
@@ -80,6 +86,10 @@ int main(int argc, char** argv) {
     o.zmtp_heartbeat_ms = cfg->sauron.zmtp_heartbeat_ms;
     o.zmtp_timeout_ms = 3 * cfg->sauron.zmtp_heartbeat_ms;
     o.measure_interval_ms = 1000000;  // capacities are overridden: nothing to measure
+    o.beacon_pump = &beacon_pump;
+    // The watchdog is for one host's wedged loop; this loop turns for 500
+    // hosts and may legitimately take seconds under a flood on a busy machine.
+    o.beacon_watchdog_ms = 0;
     agents.push_back(std::make_unique<rv::strider::Agent>(ctx, o, factory));
     if (rv::Status s = agents.back()->Start(); !s.ok()) {
       fprintf(stderr, "%s: %s\n", id, s.ToString().c_str());
@@ -99,6 +109,7 @@ int main(int argc, char** argv) {
   std::vector<epoll_event> ready(256);
   bool announced = false;
   int64_t next_sweep = 0;
+  int64_t next_report = 0;
   while (!g_stop) {
     items.clear();
     for (auto& a : agents) a->AppendPollItems(&items);
@@ -140,6 +151,20 @@ int main(int argc, char** argv) {
     for (auto& a : agents) {
       a->Tick(now);
       welcomed += a->welcomed();
+    }
+    if (now >= next_report) {
+      // Beacon health of this simulator: if sauron declares hosts lost, this
+      // says whether they stopped sending or their beacons went unheard.
+      next_report = now + 5000;
+      int64_t sent = 0, failed = 0, withheld = 0, inactive = 0;
+      for (auto& a : agents) {
+        sent += a->beacon().sent();
+        failed += a->beacon().failed();
+        withheld += a->beacon().withheld();
+        inactive += !a->beacon().active();
+      }
+      spdlog::warn("beacons: sent {} failed {} withheld {}, {} hosts without a session, pump stalls {}", sent, failed,
+                   withheld, inactive, beacon_pump.stalls());
     }
     if (!announced && welcomed == agents.size()) {
       printf("ready %zu\n", welcomed);
