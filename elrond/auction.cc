@@ -22,6 +22,8 @@ int Rank(const std::string& state) {
 
 constexpr size_t kMaxLatencySamples = 1 << 20;
 constexpr size_t kMaxPendingPerRequest = 5000;
+constexpr int64_t kSlowHostMs = 2000;
+constexpr int kMaxSampleMisses = 3;
 
 }  // namespace
 
@@ -113,6 +115,7 @@ void AuctionEngine::SetUnplaceable(const std::string& job_id, Job& job, const st
   job.auction_id = 0;
   job.avoid.clear();
   job.full_announce = false;
+  job.sample_misses = 0;
   unplaceable_.insert(job_id);
   counters_->Add("job.unplaceable");
   if (reason != job.reason) {
@@ -493,9 +496,13 @@ std::vector<std::string> AuctionEngine::ChooseSample(const std::vector<std::stri
   // The hosts the strategy would pick from anyway: tightest first for binpack,
   // roomiest first for spread. Reachable hosts before ones a send failed to.
   bool binpack = opts_.strategy == Strategy::kBinpack;
+  const int64_t now_ms = sample_now_ms_;
   std::sort(fit.begin(), fit.end(), [&](const HostView* a, const HostView* b) {
-    bool ra = hosts_[a->id].reachable, rb = hosts_[b->id].reachable;
-    if (ra != rb) return ra;
+    const Host& ha = hosts_[a->id];
+    const Host& hb = hosts_[b->id];
+    if (ha.reachable != hb.reachable) return ha.reachable;
+    bool fa = ha.slow_until_ms <= now_ms, fb = hb.slow_until_ms <= now_ms;
+    if (fa != fb) return fa;
     if (a->free.ram_mb != b->free.ram_mb) return binpack ? a->free.ram_mb < b->free.ram_mb : a->free.ram_mb > b->free.ram_mb;
     return a->id < b->id;
   });
@@ -583,6 +590,7 @@ bool AuctionEngine::OpenAuction(int64_t now_ms) {
       return false;
     }
     for (const auto& id : idle) RefreshView(hosts_[id]);
+    sample_now_ms_ = now_ms;
     addressed = ChooseSample(batch, idle);
     sampled = addressed.size() < live.size();
   }
@@ -652,8 +660,14 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
   for (auto& [host, p] : a.hosts) {
     auto h = hosts_.find(host);
     if (h != hosts_.end() && h->second.busy_auction == auction_id) h->second.busy_auction = 0;
-    if (p.answered) bidders.push_back(host);
-    else missing++;
+    if (p.answered) {
+      bidders.push_back(host);
+    } else {
+      missing++;
+      // A host that misses a deadline is probably busy; later samples try
+      // others first, so one slow host does not keep failing auctions.
+      if (h != hosts_.end()) h->second.slow_until_ms = now_ms + kSlowHostMs;
+    }
   }
   if (missing) counters_->Add("auction.missing_bids", static_cast<int64_t>(missing));
   std::sort(bidders.begin(), bidders.end());
@@ -727,7 +741,14 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
   }
   for (auto& [id, reason] : unplaceable) {
     Job& job = jobs_[id];
-    if (a.sampled) {
+    if (a.sampled && missing > 0 && job.sample_misses < kMaxSampleMisses) {
+      // Part of the sample did not answer: try another sample (the silent
+      // hosts now go last) before asking every host, which is what a pod
+      // whose hosts are slow can least afford.
+      job.sample_misses++;
+      counters_->Add("auction.resampled");
+      Enqueue(id, job, now_ms);
+    } else if (a.sampled) {
       // Hosts outside the sample might fit: ask everyone before giving up.
       job.full_announce = true;
       Enqueue(id, job, now_ms);

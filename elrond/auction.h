@@ -155,6 +155,7 @@ class AuctionEngine {
     std::vector<std::string> fallbacks;
     bool acked = false;
     bool full_announce = false;  // failed in a sampled auction: next time ask everyone
+    int sample_misses = 0;       // sampled auctions it failed in while sampled hosts were silent
     std::string reason;          // last pending reason recorded in sauron
     int64_t queued_ms = 0;
     std::set<std::string> avoid; // hosts that refused it or never acked; cleared when unplaceable
@@ -165,6 +166,7 @@ class AuctionEngine {
     msg::Resources max_capacity;
     bool reachable = true;       // false after a send failed, until it speaks again
     int64_t busy_auction = 0;    // the open auction it is addressed in (0 = none)
+    int64_t slow_until_ms = 0;   // missed a bid deadline: sampled after responsive hosts until then
   };
   struct Participant {
     bool answered = false;
@@ -216,6 +218,7 @@ class AuctionEngine {
   std::deque<std::string> queue_;                  // may hold stale ids; phase decides
   std::map<int64_t, Auction> open_;
   int64_t next_auction_id_ = 1;
+  int64_t sample_now_ms_ = 0;   // the time ChooseSample ranks hosts at
   Ledger ledger_;
   ZoneCounts zones_;
   // Min-heap of (deadline, job id) for ack timeouts and orphan revokes; entries

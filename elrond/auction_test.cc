@@ -647,6 +647,29 @@ TEST(Auction, SampledFailureRetriesWithEveryHost) {
   EXPECT_EQ(p.engine.JobHost("j"), "h9");
 }
 
+TEST(Auction, SilentSampleIsResampledBeforeAskingEveryHost) {
+  EngineOptions o = Pod::Defaults();
+  o.sample_hosts = 2;
+  o.sample_random = 0;
+  Pod p(o);
+  for (int i = 0; i < 10; ++i) p.AddHost("h" + std::to_string(i), 8000);
+  p.Submit("j", 800);
+  p.Tick(1);
+  std::set<std::string> first;
+  for (auto& [h, a] : p.out.Take<msg::Announce>()) first.insert(h);
+  ASSERT_EQ(first.size(), 2u);
+  p.Tick(o.bid_deadline_ms + 1);  // nobody in the sample answers
+  p.Tick(1);
+  auto second = p.out.Take<msg::Announce>();
+  ASSERT_EQ(second.size(), 2u) << "a new sample, not a broadcast to all 10";
+  for (auto& [h, a] : second) EXPECT_FALSE(first.count(h)) << h << " was silent: it goes last";
+  for (auto& [h, a] : second) p.BidFor(h, a);
+  p.Ack();
+  p.Settle(3);
+  EXPECT_EQ(p.engine.JobPhase("j"), "placed");
+  EXPECT_EQ(p.counters.Get("auction.resampled"), 1);
+}
+
 TEST(Auction, UnreachableHostsAreNotWaitedFor) {
   Pod p;
   p.AddHost("h1", 8000);
