@@ -114,6 +114,7 @@ class Agent {
   void OnChange(const msg::Change& c);
   void StartJob(const msg::JobSpec& spec, int64_t attempt, const std::map<std::string, std::string>& secrets);
   void StopJob(const std::string& job_id, const std::string& why);
+  void FailUnopenedEnv(const std::string& job_id, int64_t attempt, const Status& why);
   void ProcessStateEvents();
   void SendHeartbeat(int64_t now_ms);
   void Reject(const std::string& counter, const std::string& why);
