@@ -192,9 +192,16 @@ int main(int argc, char** argv) {
     // Our own default run dir is a tmpfs the runtime mounted: leave nothing
     // behind (bundles are gone once the containers stopped).
     std::string rd = runtime->options().run_dir;
+    std::string cg_parent = runtime->options().cgroup_parent;
     runtime->GcContainers();
     runtime.reset();
     if (run_dir.empty() && umount2(rd.c_str(), MNT_DETACH) == 0) rmdir(rd.c_str());
+    // Our cgroup parent, now empty, in every v1 hierarchy (rmdir refuses a
+    // non-empty one, so a container that could not be stopped keeps its own).
+    std::error_code ec;
+    for (const auto& h : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+      if (!cg_parent.empty()) rmdir((h.path().string() + cg_parent).c_str());
+    }
   }
   return 0;
 }

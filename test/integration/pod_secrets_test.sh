@@ -24,6 +24,7 @@ port=$((20000 + RANDOM % 20000))
 rv="$RV_BUILD/cli/rv --pod $dir/pod.json"
 marker="rvsecret-$$-$RANDOM$RANDOM-marker"
 plain_marker="rvplain-$$-$RANDOM"
+svc=sec$$  # unique: container ids (and netns names) derive from job ids
 fail() {
   echo "FAIL: $*" >&2
   $rv ps >&2 || true
@@ -32,6 +33,14 @@ fail() {
 }
 cleanup() {
   "$root/scripts/pod" down --dir "$dir" >/dev/null 2>&1 || true
+  local tag=h1-$(printf %s "$dir/hosts/h1" | sha256sum | cut -c1-8) ns cg
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -- "^rv-$svc-" || true); do ip netns delete "$ns"; done
+  if mountpoint -q "/run/rivendell/$tag" 2>/dev/null; then umount -l "/run/rivendell/$tag"; fi
+  rmdir "/run/rivendell/$tag" 2>/dev/null
+  mount | awk -v d="$dir" 'index($3, d) == 1 {print $3}' | sort -r | while read -r m; do umount -l "$m"; done
+  for cg in /sys/fs/cgroup/*/rivendell/"$tag"; do
+    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -56,7 +65,7 @@ app_environ() {
 
 wait_running() {
   for _ in $(seq 1 150); do
-    $rv ps | grep -q "web-1 .*placed *h1 *running (healthy on port 8080)" && return 0
+    $rv ps | grep -q "$svc-1 .*placed *h1 *running (healthy on port 8080)" && return 0
     sleep 0.2
   done
   return 1
@@ -76,10 +85,10 @@ $rv config:set acme/prod "RV_JOB_ID=x" >/dev/null 2>&1 && fail "a reserved name 
 $rv config:unset acme/prod GREETING >/dev/null || fail "config:unset"
 $rv config acme/prod | grep -q GREETING && fail "GREETING still listed after unset"
 
-$rv submit --service web --env acme/prod --image stack/busybox:latest --port 8080 --ram-mb 32 -- \
+$rv submit --service "$svc" --env acme/prod --image stack/busybox:latest --port 8080 --ram-mb 32 -- \
   /bin/sh -c 'mkdir -p /tmp/w && echo ok >/tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w' \
   >/dev/null || fail "submit"
-wait_running || fail "web-1 never ran healthy on h1"
+wait_running || fail "$svc-1 never ran healthy on h1"
 
 env_now=$(app_environ) || fail "cannot read the app's environment"
 echo "$env_now" | grep -qx -- "API_TOKEN=$marker" || fail "API_TOKEN not in the container's environment"
@@ -92,7 +101,7 @@ grep -rqaF -- "$marker" "/run/rivendell/$tag/bundles" || fail "expected the secr
 grep_disk "while running"
 
 # Strider crash and restart: its container is recovered with the secret.
-starts_before=$(grep -c "starting web-1 attempt" "$dir/logs/strider-h1.log")
+starts_before=$(grep -c "starting $svc-1 attempt" "$dir/logs/strider-h1.log")
 spid=$(cat "$dir/pids/strider-h1.pid")
 mapfile -d '' cmd <"/proc/$spid/cmdline"
 kill -KILL "$spid"
@@ -103,12 +112,12 @@ ok=0
 for _ in $(seq 1 150); do
   if env2=$(app_environ) && [ -n "$env2" ] && echo "$env2" | grep -qx -- "API_TOKEN=$marker"; then
     # A fresh container, started by the new strider.
-    [ "$(grep -c "starting web-1 attempt" "$dir/logs/strider-h1.log")" -gt "$starts_before" ] && { ok=1; break; }
+    [ "$(grep -c "starting $svc-1 attempt" "$dir/logs/strider-h1.log")" -gt "$starts_before" ] && { ok=1; break; }
   fi
   sleep 0.2
 done
 [ $ok = 1 ] || fail "after a strider restart the container did not get API_TOKEN again"
-wait_running || fail "web-1 not running after the strider restart"
+wait_running || fail "$svc-1 not running after the strider restart"
 
 grep_disk "after the strider restart"
 "$root/scripts/pod" down --dir "$dir" >/dev/null || fail "pod down"
