@@ -12,7 +12,8 @@
 # auctioned, each replica is pulled from the registry over the bridge and
 # started on its own host; each answers with its own job id on its port from
 # inside its host's netns (over that host's container veth); `rv ps` shows the
-# three hosts. Every process, mount, netns, bridge and cgroup the test creates
+# three hosts. A job whose health check fails while its process lives shows
+# `unhealthy` in `rv ps`, then `running` again. Every process, mount, netns, bridge and cgroup the test creates
 # is removed on any exit. Needs root; skips otherwise.
 #   pod_netns_containers_test.sh REPO_ROOT BUILD_DIR
 set -uo pipefail
@@ -64,7 +65,7 @@ cleanup() {
   # Debris of a strider that did not stop cleanly: its containers' netns,
   # mounts, tmpfs run dir, cgroups.
   local i ns tag
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -- "^rv-$svc-" || true); do ip netns delete "$ns" 2>/dev/null; done
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E -- "^rv-($svc|flaky$t)-" || true); do ip netns delete "$ns" 2>/dev/null; done
   for i in 1 2 3; do
     tag=h$i-$(printf %s "$dir/hosts/h$i" | sha256sum | cut -c1-8)
     if mountpoint -q "/run/rivendell/$tag" 2>/dev/null; then umount -l "/run/rivendell/$tag" 2>/dev/null; fi
@@ -185,11 +186,31 @@ done
 nsenter "--net=/run/netns/sec$t-h1" curl -s -m 2 "http://10.102.0.2:8080/" >/dev/null 2>&1 \
   && fail "h1 reaches a container of h2"
 
+# ---- health: a failing check while the process lives is `unhealthy` in rv ps ----
+# PID 1 (a shell) stays up; the httpd it runs is up 3 s, down 5 s (3 failed
+# probes at the default 1 s interval make it unhealthy).
+$rv submit --service "flaky$t" --image stack/busybox:latest --port 8080 --ram-mb 32 -- \
+  /bin/sh -c 'mkdir -p /tmp/w; while true; do httpd -f -p 8080 -h /tmp/w & p=$!; sleep 3; kill $p; wait $p; sleep 5; done' \
+  >/dev/null || fail "submit flaky"
+seen=""
+for _ in $(seq 1 150); do
+  line=$($rv ps | grep "^flaky$t-1 ")
+  case "$line" in
+    *"running (healthy on port 8080)"*) [ -z "$seen" ] && seen=running; [ "$seen" = running,unhealthy ] && seen=running,unhealthy,running ;;
+    *" unhealthy ("*) [ "$seen" = running ] && seen=running,unhealthy ;;
+  esac
+  [ "$seen" = running,unhealthy,running ] && break
+  sleep 0.2
+done
+[ "$seen" = running,unhealthy,running ] || fail "flaky$t-1 went only '$seen' (want running,unhealthy,running)"
+echo "flaky$t-1: running -> unhealthy -> running, as shown by rv ps"
+$rv events --limit 200 | grep "job=flaky$t-1" | grep -q "unhealthy" || fail "no unhealthy event for flaky$t-1"
+
 # ---- stop: containers go, nothing is left ----
-$rv stop "$svc-1" "$svc-2" "$svc-3" >/dev/null || fail "stop"
+$rv stop "$svc-1" "$svc-2" "$svc-3" "flaky$t-1" >/dev/null || fail "stop"
 ok=0
 for _ in $(seq 1 100); do
-  [ "$(ip netns list | grep -c -- "^rv-$svc-")" = 0 ] && { ok=1; break; }
+  [ "$(ip netns list | grep -cE -- "^rv-($svc|flaky$t)-")" = 0 ] && { ok=1; break; }
   sleep 0.2
 done
 [ $ok = 1 ] || fail "container netns left after stop: $(ip netns list | grep -- "^rv-$svc-" | tr '\n' ' ')"
