@@ -310,6 +310,8 @@ void Agent::OnAnnounce(const msg::Announce& a) {
   view.free = reservations_.Free(Base(), a.auction_id);
   view.labels = labels_;
   view.services = reservations_.Services();
+  view.containers = opts_.containers;
+  view.no_containers_why = opts_.no_containers_why;
   BidDecision d = DecideBid(view, a.jobs);
   int deadline = std::clamp(a.deadline_ms, 0, 60000);
   if (d.hold.ram_mb > 0 || d.hold.disk_mb > 0 || d.hold.cpu_millis > 0) {

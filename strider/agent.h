@@ -55,6 +55,10 @@ struct AgentOptions {
   int hold_grace_ms = 200;                   // tentative hold = 2 x bid deadline + this
   int stop_grace_ms = 5000;
   int measure_interval_ms = 1000;
+  // Without a container runtime, image jobs are declined at bid time (so they
+  // land on a host that can run them) instead of failing after the award.
+  bool containers = true;
+  std::string no_containers_why;
 };
 
 class Agent {

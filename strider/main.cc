@@ -155,6 +155,8 @@ int main(int argc, char** argv) {
                    why_no_containers);
     }
   }
+  opts.containers = runtime != nullptr;
+  opts.no_containers_why = why_no_containers;
   auto factory = std::make_shared<rv::strider::DispatchWorkloadFactory>(
       std::make_shared<rv::strider::ProcessWorkloadFactory>(popts), containers, why_no_containers);
 

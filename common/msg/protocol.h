@@ -226,7 +226,8 @@ struct AnnouncedJob {
   std::string service;
   Resources resources;
   PlacementRules rules;
-  MSGPACK_DEFINE_MAP(job_id, attempt, kind, service, resources, rules);
+  bool needs_container = false;    // the job runs an image: hosts without a container runtime decline it
+  MSGPACK_DEFINE_MAP(job_id, attempt, kind, service, resources, rules, needs_container);
 };
 struct Announce {
   static constexpr const char* kType = "auction.announce";

@@ -12,7 +12,8 @@
 # auctioned, each replica is pulled from the registry over the bridge and
 # started on its own host; each answers with its own job id on its port from
 # inside its host's netns (over that host's container veth); `rv ps` shows the
-# three hosts. A job whose health check fails while its process lives shows
+# three hosts; a fourth host without a container runtime (h4, --no-containers)
+# declines image jobs at bid time, so none lands there. A job whose health check fails while its process lives shows
 # `unhealthy` in `rv ps`, then `running` again. Every process, mount, netns, bridge and cgroup the test creates
 # is removed on any exit. Needs root; skips otherwise.
 #   pod_netns_containers_test.sh REPO_ROOT BUILD_DIR
@@ -65,8 +66,8 @@ cleanup() {
   # Debris of a strider that did not stop cleanly: its containers' netns,
   # mounts, tmpfs run dir, cgroups.
   local i ns tag
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E -- "^rv-($svc|flaky$t)-" || true); do ip netns delete "$ns" 2>/dev/null; done
-  for i in 1 2 3; do
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E -- "^rv-($svc|flaky$t|four$t)-" || true); do ip netns delete "$ns" 2>/dev/null; done
+  for i in 1 2 3 4; do
     tag=h$i-$(printf %s "$dir/hosts/h$i" | sha256sum | cut -c1-8)
     if mountpoint -q "/run/rivendell/$tag" 2>/dev/null; then umount -l "/run/rivendell/$tag" 2>/dev/null; fi
     rmdir "/run/rivendell/$tag" 2>/dev/null || true
@@ -108,7 +109,7 @@ for i in 1 2 3; do
 done
 
 # ---- the pod: keys, config, registry with the stack image, daemons ----
-for k in sauron elrond admin h1 h2 h3; do "$build/cli/rv" keygen "$dir/keys/$k.key" >/dev/null || fail "keygen $k"; done
+for k in sauron elrond admin h1 h2 h3 h4; do "$build/cli/rv" keygen "$dir/keys/$k.key" >/dev/null || fail "keygen $k"; done
 cat >"$dir/pod.json" <<JSON
 {
   "sauron": {"api": "tcp://$net.1:$port", "pub": "tcp://$net.1:$((port + 1))",
@@ -117,7 +118,8 @@ cat >"$dir/pod.json" <<JSON
   "hosts": [
     {"id": "h1", "labels": {"zone": "a", "role": "app"}},
     {"id": "h2", "labels": {"zone": "b", "role": "app"}},
-    {"id": "h3", "labels": {"zone": "c", "role": "app"}}
+    {"id": "h3", "labels": {"zone": "c", "role": "app"}},
+    {"id": "h4", "labels": {"zone": "a", "role": "app"}}
   ]
 }
 JSON
@@ -142,13 +144,17 @@ for i in 1 2 3; do
     --host-id "h$i" --key "$dir/keys/h$i.key" --data-dir "$dir/hosts/h$i" --address "$net.$((10 + i))" \
     --registry "$net.1:$reg_port" --veth-pool "10.$((100 + i))" --stop-grace-ms 2000
 done
+# h4: a host without a container runtime (root netns, --no-containers). It
+# must decline image jobs when it bids, so they land on h1..h3.
+start strider-h4 "$build/strider/strider" --pod "$dir/pod.json" --host-id h4 --key "$dir/keys/h4.key" \
+  --data-dir "$dir/hosts/h4" --address "$net.1" --no-containers
 up=0
 for _ in $(seq 1 150); do
   up=$($rv --timeout-ms 1000 hosts 2>/dev/null | awk 'NR > 1 && $2 == "up"' | wc -l) || up=0
-  [ "$up" -ge 3 ] && break
+  [ "$up" -ge 4 ] && break
   sleep 0.2
 done
-[ "$up" = 3 ] || fail "$up of 3 hosts up"
+[ "$up" = 4 ] || fail "$up of 4 hosts up"
 $rv hosts
 for i in 1 2 3; do
   $rv hosts | grep -q "^h$i .* up *$net.$((10 + i)) " || fail "h$i is not up at $net.$((10 + i))"
@@ -168,7 +174,23 @@ done
 echo "3 replicas running healthy $(( ($(date +%s%N) - t0) / 1000000 )) ms after submit"
 $rv ps
 hosts_used=$($rv ps | awk -v s="^$svc-" '$1 ~ s {print $4}' | sort -u | tr '\n' ' ')
-[ "$hosts_used" = "h1 h2 h3 " ] || fail "replicas are not on three distinct hosts: '$hosts_used'"
+[ "$hosts_used" = "h1 h2 h3 " ] || fail "replicas are not on the three container hosts: '$hosts_used'"
+
+# A fourth HA replica has nowhere to go: h4 declines it at bid time (no
+# container runtime) instead of failing it after an award.
+$rv submit --service "four$t" --replicas 4 --ha --image stack/busybox:latest --port 8080 --ram-mb 16 -- \
+  /bin/sh -c 'mkdir -p /tmp/w && exec httpd -f -p 8080 -h /tmp/w' >/dev/null || fail "submit four"
+ok=0
+for _ in $(seq 1 150); do
+  if [ "$($rv ps | grep -c "^four$t-[1234] .*placed .*running (healthy")" = 3 ] \
+     && $rv ps | grep "^four$t-[1234] .*pending" | grep -q "no container runtime"; then ok=1; break; fi
+  sleep 0.2
+done
+[ $ok = 1 ] || fail "four$t: want 3 running and 1 pending because h4 has no container runtime"
+$rv ps | grep "^four$t-.*pending"
+$rv ps | awk -v s="^four$t-" '$1 ~ s && $4 == "h4"' | grep -q . && fail "an image job was placed on h4"
+$rv events --limit 1000 | grep "job.placed" | grep -q "host=h4" && fail "an image job was ever placed on h4"
+$rv stop "four$t-1" "four$t-2" "four$t-3" "four$t-4" >/dev/null || fail "stop four"
 
 # Each replica answers on its port from inside its host's netns, over that
 # host's container veth (h_i's pool is 10.(100+i).0.0/16; first container .0.2).
@@ -210,7 +232,7 @@ $rv events --limit 200 | grep "job=flaky$t-1" | grep -q "unhealthy" || fail "no 
 $rv stop "$svc-1" "$svc-2" "$svc-3" "flaky$t-1" >/dev/null || fail "stop"
 ok=0
 for _ in $(seq 1 100); do
-  [ "$(ip netns list | grep -cE -- "^rv-($svc|flaky$t)-")" = 0 ] && { ok=1; break; }
+  [ "$(ip netns list | grep -cE -- "^rv-($svc|flaky$t|four$t)-")" = 0 ] && { ok=1; break; }
   sleep 0.2
 done
 [ $ok = 1 ] || fail "container netns left after stop: $(ip netns list | grep -- "^rv-$svc-" | tr '\n' ' ')"
