@@ -201,9 +201,13 @@ int main(int argc, char** argv) {
 
   // Heroku spells them config:set / config:unset; CLI11 names cannot hold ':'.
   std::vector<std::string> args(argv, argv + argc);
-  for (auto& a : args) {
-    if (a == "config:set") a = "config-set";
-    if (a == "config:unset") a = "config-unset";
+  for (size_t i = 1; i < args.size(); ++i) {  // only the subcommand itself, never a value
+    if (args[i] == "config:set" || args[i] == "config:unset") {
+      args[i] = args[i] == "config:set" ? "config-set" : "config-unset";
+      break;
+    }
+    if (args[i].empty() || args[i][0] != '-') break;  // the subcommand comes first
+    if (args[i] == "--pod" || args[i] == "--timeout-ms") ++i;  // options that take a value
   }
   std::vector<char*> argv2;
   for (auto& a : args) argv2.push_back(a.data());
