@@ -4,6 +4,7 @@
 //      hosts drain ID [--undo] | jobs (ps) | submit --service S [...] -- COMMAND...
 //      submit --service S --image REF [--port N --health-http PATH]
 //      stop JOB... | events [-f] | logs [-f] JOB | counters | keygen FILE
+//      config ENV | config:set ENV KEY=VALUE... [--secret] | config:unset ENV KEY...
 //
 // The pod config defaults to $RV_POD, else ./pod/pod.json. Exit status: 0 ok,
 // 1 the operation failed, 2 bad usage.
@@ -17,6 +18,8 @@
 #include <iostream>
 
 #include "cli/client.h"
+#include "common/crypto/sealed_box.h"
+#include "common/msg/env_config.h"
 #include "cli/table.h"
 #include "common/clock.h"
 #include "common/transport/curve.h"
@@ -145,6 +148,8 @@ int main(int argc, char** argv) {
   submit->add_option("--image", s_image, "run this image (registry reference) as a container");
   submit->add_option("--port", s_port, "the app's listening port (health-checked)")->check(CLI::Range(0, 65535));
   submit->add_option("--health-http", s_health_http, "HTTP path that must answer 2xx/3xx (needs --port)");
+  std::string s_env;
+  submit->add_option("--env", s_env, "the environment (its config vars and secrets are set with config:set)");
   submit->add_option("command", s_command, "the command to run (after --); with --image, overrides the entrypoint");
 
   // Reads the log file on this machine: works when the job's host is local
@@ -172,12 +177,42 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("counters", "sauron's counters (rejected messages, refusals, ...)");
 
+  // Heroku-style environment config. Values travel over the CURVE connection
+  // and are stored encrypted; `config` shows secrets masked.
+  auto* config = app.add_subcommand("config", "list an environment's config vars (secrets masked)");
+  std::string cf_env;
+  config->add_option("ENV", cf_env, "environment")->required();
+  auto* config_set = app.add_subcommand("config-set", "(or config:set) set config vars of an environment");
+  std::vector<std::string> cf_pairs;
+  bool cf_secret = false;
+  config_set->add_option("ENV", cf_env, "environment")->required();
+  config_set->add_option("KEY=VALUE", cf_pairs, "vars to set")->required();
+  config_set->add_flag("--secret", cf_secret, "never show the values again; masked in `rv config`");
+  auto* config_unset = app.add_subcommand("config-unset", "(or config:unset) remove config vars of an environment");
+  std::vector<std::string> cf_names;
+  config_unset->add_option("ENV", cf_env, "environment")->required();
+  config_unset->add_option("KEY", cf_names, "names to remove")->required();
+
   auto* keygen = app.add_subcommand("keygen", "write a new CURVE key pair (FILE and FILE.pub)");
   std::string kg_file;
   bool kg_force = false;
   keygen->add_option("FILE", kg_file, "key file to write")->required();
   keygen->add_flag("--force", kg_force, "overwrite an existing key");
 
+  // Heroku spells them config:set / config:unset; CLI11 names cannot hold ':'.
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {  // only the subcommand itself, never a value
+    if (args[i] == "config:set" || args[i] == "config:unset") {
+      args[i] = args[i] == "config:set" ? "config-set" : "config-unset";
+      break;
+    }
+    if (args[i].empty() || args[i][0] != '-') break;  // the subcommand comes first
+    if (args[i] == "--pod" || args[i] == "--timeout-ms") ++i;  // options that take a value
+  }
+  std::vector<char*> argv2;
+  for (auto& a : args) argv2.push_back(a.data());
+  argv2.push_back(nullptr);
+  argv = argv2.data();
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
 
@@ -295,11 +330,42 @@ int main(int argc, char** argv) {
       j.image = s_image;
       j.port = s_port;
       j.health.http_path = s_health_http;
+      j.env = s_env;
       req.jobs.push_back(std::move(j));
     }
     rv::msg::JobIds ids;
     if (Status s = c.Call(req, &ids); !s.ok()) return Fail(s);
     for (const auto& id : ids.ids) std::cout << id << "\n";
+    return 0;
+  }
+  if (config_set->parsed()) {
+    auto vars = ParsePairs(cf_pairs, "config var");
+    if (!vars.ok()) return Fail(vars.status());
+    rv::msg::ConfigSet req{cf_env, std::move(*vars), cf_secret};
+    Status s = c.Call(req);
+    for (auto& [k, v] : req.vars) rv::crypto::Wipe(v);
+    if (!s.ok()) return Fail(s);
+    std::string names;
+    for (const auto& [k, v] : req.vars) names += (names.empty() ? "" : ", ") + k;
+    std::cout << "set " << names << " on " << cf_env << (cf_secret ? " (secret)" : "")
+              << "; new values reach containers when they next start\n";
+    return 0;
+  }
+  if (config_unset->parsed()) {
+    if (Status s = c.Call(rv::msg::ConfigUnset{cf_env, cf_names}); !s.ok()) return Fail(s);
+    for (const auto& n : cf_names) std::cout << "unset " << n << " on " << cf_env << "\n";
+    return 0;
+  }
+  if (config->parsed()) {
+    rv::msg::ConfigListing l;
+    if (Status s = c.Call(rv::msg::ConfigListRequest{cf_env}, &l); !s.ok()) return Fail(s);
+    if (l.vars.empty()) {
+      std::cout << cf_env << " has no config vars\n";
+      return 0;
+    }
+    Table t({"NAME", "VALUE", "SET"});
+    for (const auto& v : l.vars) t.Add({v.name, v.secret ? "******** (secret)" : v.value, Time(v.updated_ms)});
+    t.Print(std::cout);
     return 0;
   }
   if (stop->parsed()) {

@@ -609,6 +609,7 @@ bool AuctionEngine::OpenAuction(int64_t now_ms) {
     aj.service = j.spec.service;
     aj.resources = j.spec.resources;
     aj.rules = j.spec.rules;
+    aj.needs_container = !j.spec.image.empty();
     ann.jobs.push_back(std::move(aj));
   }
   std::string bytes = msg::Encode(ann);

@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/msg/env_config.h"
 #include "common/msg/protocol.h"
 #include "common/transport/curve.h"
 #include "common/transport/rpc_client.h"
+#include "sauron/env_delivery.h"
 
 namespace rv::sauron {
 namespace {
@@ -217,6 +219,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
       {msg::RevokeRequest::kType, true}, {msg::PendingReasonsRequest::kType, true}, {msg::EnrollHost::kType, true},
       {msg::DrainHost::kType, true},     {msg::SubmitJobs::kType, true},    {msg::StopJobs::kType, true},
       {msg::ListRequest::kType, true},
+      {msg::ConfigSet::kType, true},     {msg::ConfigUnset::kType, true},   {msg::ConfigListRequest::kType, true},
   };
   if (!kKnown.count(type)) {
     d_.counters->Add("api.unknown_type");
@@ -244,6 +247,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
       w->beacon_session = session.id;
       w->beacon_key = session.key;
     }
+    if (d_.env_config != nullptr) w->sealed_envs = SealKept(*d_.store, *d_.env_config, user, w->keep, d_.counters);
     auto bind = d_.liveness->OnHello(user, b.conn_endpoint, peer_ip, MonotonicMs());
     if (bind == Liveness::Bind::kAddressMismatch) {
       d_.counters->Add("api.endpoint_mismatch");
@@ -270,7 +274,18 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
     msg::ClaimRequest b;
     if (Status s = decode(&b); !s.ok()) return s;
     if (Status s = check_host(b.host_id); !s.ok()) return s;
-    msg::Outcomes out{d_.store->Claim(user, b.claims, now)};
+    if (d_.env_config == nullptr) {
+      msg::Outcomes out{d_.store->Claim(user, b.claims, now)};
+      return transport::EncodeReplyWith(id, out);
+    }
+    // Seal first: a job whose config cannot be delivered is never placed.
+    SealedClaims sc = SealClaims(*d_.store, *d_.env_config, user, b.claims, d_.counters);
+    msg::Outcomes out{d_.store->Claim(user, sc.claimable, now)};
+    for (auto& o : out.results) {
+      auto it = sc.sealed.find(o.job_id);
+      if (o.ok && it != sc.sealed.end()) o.sealed_env = std::move(it->second);
+    }
+    for (auto& r : sc.refused) out.results.push_back(std::move(r));
     return transport::EncodeReplyWith(id, out);
   }
   if (type == msg::JobReport::kType) {
@@ -358,6 +373,38 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
       return Status::Invalid("admin.list what must be hosts, jobs, events or counters, not '" + Clean(b.what) + "'");
     }
     return transport::EncodeReplyWith(id, out);
+  }
+  if (type == msg::ConfigSet::kType || type == msg::ConfigUnset::kType || type == msg::ConfigListRequest::kType) {
+    if (d_.env_config == nullptr) return Status::Unavailable("this sauron keeps no environment config");
+    if (type == msg::ConfigSet::kType) {
+      msg::ConfigSet b;
+      if (Status s = decode(&b); !s.ok()) return s;
+      Status s = d_.env_config->Set(b.env, b.vars, b.secret, now);
+      for (auto& [k, v] : b.vars) crypto::Wipe(v);
+      if (!s.ok()) return s;
+      d_.counters->Add("config.set");
+      // Names only: values are never logged, nor put in events.
+      std::string names;
+      for (const auto& [k, v] : b.vars) names += (names.empty() ? "" : ",") + k;
+      spdlog::info("config of {}: set {}{}", Clean(b.env, 128), Clean(names, 256), b.secret ? " (secret)" : "");
+      (void)d_.store->AppendEvent("config.set", "", "", 0, Clean(b.env, 128) + ": " + Clean(names, 256), now);
+      return transport::EncodeReply(id, Status::Ok());
+    }
+    if (type == msg::ConfigUnset::kType) {
+      msg::ConfigUnset b;
+      if (Status s = decode(&b); !s.ok()) return s;
+      if (Status s = d_.env_config->Unset(b.env, b.names); !s.ok()) return s;
+      d_.counters->Add("config.unset");
+      std::string names;
+      for (const auto& n : b.names) names += (names.empty() ? "" : ",") + n;
+      (void)d_.store->AppendEvent("config.unset", "", "", 0, Clean(b.env, 128) + ": " + Clean(names, 256), now);
+      return transport::EncodeReply(id, Status::Ok());
+    }
+    msg::ConfigListRequest b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    auto vars = d_.env_config->List(b.env);
+    if (!vars.ok()) return vars.status();
+    return transport::EncodeReplyWith(id, msg::ConfigListing{b.env, std::move(*vars)});
   }
   return Status::Internal("unhandled type " + type);
 }

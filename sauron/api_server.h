@@ -33,6 +33,7 @@
 #include "common/transport/keys.h"
 #include "common/transport/monitor.h"
 #include "sauron/beacon_receiver.h"
+#include "sauron/env_config_store.h"
 #include "sauron/liveness.h"
 #include "sauron/store.h"
 
@@ -49,6 +50,9 @@ struct ApiDeps {
   std::function<void(const msg::HostRecord& before, const msg::HostRecord& after)> on_enrolled;
   // Extra counters for admin.list what=counters (ZAP refusals, stream drops...).
   std::function<void(std::map<std::string, int64_t>*)> extra_counters;
+  // Environment config vars and secrets (admin.config_*; sealed into claim
+  // replies and welcomes). Null: admin.config_* is refused, nothing is sealed.
+  EnvConfigStore* env_config = nullptr;
 };
 
 class ApiServer {

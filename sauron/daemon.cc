@@ -58,6 +58,16 @@ Status Daemon::Start() {
   auto store = Store::Open(cfg_.Path(cfg_.sauron.db));
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
+  {
+    // The master key of environment secrets: 0600, created on first start.
+    // Losing it loses every secret (see docs/SAURON.md, "Backing up").
+    std::string key_path = cfg_.KeyPath("secrets");
+    auto key = crypto::SecretBoxKey::LoadOrCreate(key_path);
+    if (!key.ok()) return Status::FromCode(key.status().code(), "secrets key: " + key.status().message());
+    auto ec = EnvConfigStore::Open(cfg_.Path(cfg_.sauron.db), std::move(*key));
+    if (!ec.ok()) return ec.status();
+    env_config_ = std::move(*ec);
+  }
 
   pub_ = std::make_unique<ChangeStream>(ctx_, keys_);
   store_->SetChangeSink([this](const msg::Change& c) { pub_->Publish(c); });
@@ -74,6 +84,7 @@ Status Daemon::Start() {
   deps.beacons = beacons_.get();
   deps.beacon_ms = cfg_.sauron.beacon_ms;
   deps.store = store_.get();
+  deps.env_config = env_config_.get();
   deps.liveness = liveness_.get();
   deps.counters = &counters_;
   deps.heartbeat_ms = cfg_.sauron.heartbeat_ms;

@@ -32,6 +32,7 @@
 #include "common/transport/zap.h"
 #include "sauron/api_server.h"
 #include "sauron/change_stream.h"
+#include "sauron/env_config_store.h"
 #include "sauron/liveness.h"
 #include "sauron/store.h"
 
@@ -74,6 +75,7 @@ class Daemon {
   zmq::context_t ctx_;
   std::unique_ptr<transport::ZapAuthenticator> zap_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<EnvConfigStore> env_config_;  // environment vars/secrets, encrypted at rest
   std::unique_ptr<ChangeStream> pub_;
   std::unique_ptr<Liveness> liveness_;
   std::unique_ptr<BeaconReceiver> beacons_;  // null when beacons are off

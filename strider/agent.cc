@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/transport/curve.h"
 #include "strider/bidder.h"
+#include "strider/job_env.h"
 
 namespace rv::strider {
 namespace {
@@ -237,8 +238,27 @@ void Agent::OnWelcome(const msg::HostWelcome& w) {
       sauron_->Request(r, MonotonicMs(), opts_.request_timeout_ms, [](const Status&, const std::string&) {});
       continue;
     }
-    StartJob(rec.spec, rec.attempt, {});
+    // The environment config comes sealed to our key, as with a claim.
+    auto sealed = w.sealed_envs.find(rec.spec.id);
+    auto env = OpenJobEnv(opts_.key, sealed == w.sealed_envs.end() ? std::string() : sealed->second);
+    if (!env.ok()) {
+      FailUnopenedEnv(rec.spec.id, rec.attempt, env.status());
+      continue;
+    }
+    StartJob(rec.spec, rec.attempt, env->vars());
   }
+}
+
+// A job whose sealed environment does not open here (not sealed to our key, or
+// corrupt) must not run without its config: it is reported failed and its
+// reservation released.
+void Agent::FailUnopenedEnv(const std::string& job_id, int64_t attempt, const Status& why) {
+  counters_.Add("env_open_failed");
+  spdlog::error("[{}] {} attempt {}: cannot open its sealed environment: {}", opts_.host_id, job_id, attempt,
+                why.message());
+  reservations_.Release(job_id);
+  msg::JobReport r{opts_.host_id, job_id, attempt, "failed", "cannot open the sealed environment config: " + why.message()};
+  sauron_->Request(r, MonotonicMs(), opts_.request_timeout_ms, [](const Status&, const std::string&) {});
 }
 
 void Agent::DrainSauron() {
@@ -296,6 +316,8 @@ void Agent::OnAnnounce(const msg::Announce& a) {
   view.free = reservations_.Free(Base(), a.auction_id);
   view.labels = labels_;
   view.services = reservations_.Services();
+  view.containers = opts_.containers;
+  view.no_containers_why = opts_.no_containers_why;
   BidDecision d = DecideBid(view, a.jobs);
   int deadline = std::clamp(a.deadline_ms, 0, 60000);
   if (d.hold.ram_mb > 0 || d.hold.disk_mb > 0 || d.hold.cpu_millis > 0) {
@@ -386,8 +408,14 @@ void Agent::OnAward(const msg::Award& a) {
         results.push_back(msg::Outcome{id, aj.attempt, false, why});
         continue;
       }
-      std::map<std::string, std::string> secrets;  // sealed_secrets: the container issue
-      StartJob(aj.spec, aj.attempt, secrets);
+      // Sealed to our key by sauron at claim time; opened in memory only.
+      auto env = OpenJobEnv(opts_.key, it->second.sealed_env);
+      if (!env.ok()) {
+        FailUnopenedEnv(id, aj.attempt, env.status());
+        results.push_back(msg::Outcome{id, aj.attempt, false, "cannot open the sealed environment config"});
+        continue;
+      }
+      StartJob(aj.spec, aj.attempt, env->vars());
       results.push_back(msg::Outcome{id, aj.attempt, true, ""});
     }
     elrond_->Send(msg::Ack{opts_.host_id, results});

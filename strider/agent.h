@@ -61,6 +61,10 @@ struct AgentOptions {
   // this agent's loop stops turning for that long (0 = never).
   BeaconPump* beacon_pump = nullptr;
   int beacon_watchdog_ms = 10000;
+  // Without a container runtime, image jobs are declined at bid time (so they
+  // land on a host that can run them) instead of failing after the award.
+  bool containers = true;
+  std::string no_containers_why;
 };
 
 class Agent {
@@ -121,6 +125,7 @@ class Agent {
   void OnChange(const msg::Change& c);
   void StartJob(const msg::JobSpec& spec, int64_t attempt, const std::map<std::string, std::string>& secrets);
   void StopJob(const std::string& job_id, const std::string& why);
+  void FailUnopenedEnv(const std::string& job_id, int64_t attempt, const Status& why);
   void ProcessStateEvents();
   void SendHeartbeat(int64_t now_ms);
   void Reject(const std::string& counter, const std::string& why);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/crypto/sealed_box.h"
 #include "common/transport/curve.h"
 #include "common/transport/rpc_client.h"
 #include "common/transport/zap.h"
@@ -15,6 +16,29 @@
 
 namespace rv::strider {
 namespace {
+
+// Records the secrets each job was started with (then behaves as SimWorkload).
+struct SecretsSeen {
+  std::map<std::string, std::map<std::string, std::string>> by_job;
+};
+class CapturingFactory : public WorkloadFactory {
+ public:
+  explicit CapturingFactory(std::shared_ptr<SecretsSeen> seen) : seen_(std::move(seen)) {}
+  std::unique_ptr<Workload> Create(const msg::JobSpec& spec, StateCallback on_state) override {
+    class W : public SimWorkload {
+     public:
+      W(StateCallback cb, std::shared_ptr<SecretsSeen> seen) : SimWorkload(std::move(cb)), seen_(std::move(seen)) {}
+      Status Start(const msg::JobSpec& spec, const std::map<std::string, std::string>& secrets) override {
+        seen_->by_job[spec.id] = secrets;
+        return SimWorkload::Start(spec, secrets);
+      }
+      std::shared_ptr<SecretsSeen> seen_;
+    };
+    (void)spec;
+    return std::make_unique<W>(std::move(on_state), seen_);
+  }
+  std::shared_ptr<SecretsSeen> seen_;
+};
 
 struct Received {
   std::string from;
@@ -28,6 +52,7 @@ class FakeDaemon {
     key = transport::GenerateKeypair();
     transport::SetDefaults(router);
     transport::MakeCurveServer(router, key);
+    router.set(zmq::sockopt::router_handover, 1);  // a restarted agent (same id) takes over at once
     router.bind("tcp://127.0.0.1:*");
     endpoint = router.get(zmq::sockopt::last_endpoint);
   }
@@ -76,6 +101,8 @@ class AgentTest : public ::testing::Test {
         msg::HostWelcome w;
         w.heartbeat_ms = 50;
         w.labels = {{"zone", "a"}, {"role", "app"}};
+        w.keep = keep;
+        w.sealed_envs = sealed_envs;
         sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, w));
         return true;
       }
@@ -84,7 +111,10 @@ class AgentTest : public ::testing::Test {
         EXPECT_TRUE(msg::DecodeBody(env, &c).ok());
         claims.push_back(c);
         msg::Outcomes outs;
-        for (auto& ref : c.claims) outs.results.push_back(msg::Outcome{ref.job_id, ref.attempt, claim_ok, claim_ok ? "" : "revoked"});
+        for (auto& ref : c.claims) {
+          outs.results.push_back(msg::Outcome{ref.job_id, ref.attempt, claim_ok, claim_ok ? "" : "revoked",
+                                              claim_ok ? sealed_envs[ref.job_id] : ""});
+        }
         sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, outs));
         return true;
       }
@@ -110,7 +140,7 @@ class AgentTest : public ::testing::Test {
     o.data_dir = "/";
     o.capacity = {1000, 1000, 1000};
     o.hold_grace_ms = 100;
-    agent = std::make_unique<Agent>(ctx, o, std::make_shared<SimWorkloadFactory>());
+    agent = std::make_unique<Agent>(ctx, o, std::make_shared<CapturingFactory>(seen));
     ASSERT_TRUE(agent->Start().ok());
     ASSERT_TRUE(RunUntil([&] { return agent->welcomed() && elrond_hello(); }));
   }
@@ -171,6 +201,9 @@ class AgentTest : public ::testing::Test {
   std::vector<msg::JobReport> reports;
   bool claim_ok = true;
   bool report_says_stop = false;
+  std::map<std::string, std::string> sealed_envs;  // job id -> sealed env sent with claims/welcomes
+  std::vector<msg::JobRecord> keep;                 // sent in welcomes
+  std::shared_ptr<SecretsSeen> seen = std::make_shared<SecretsSeen>();
 };
 
 TEST_F(AgentTest, HelloCarriesConnectionEndpointAndHeartbeatsFollow) {
@@ -363,6 +396,46 @@ TEST_F(AgentTest, DuplicateAwardIsAckedWithoutSecondStart) {
   EXPECT_TRUE(AckResults()[1].ok);
   EXPECT_EQ(claims.size(), 1u);
   EXPECT_EQ(agent->counters().Get("jobs_started"), 1);
+}
+
+TEST_F(AgentTest, SealedEnvFromTheClaimReachesTheWorkload) {
+  sealed_envs["web-1"] = *crypto::SealEnv(*crypto::DecodeZ85Key(host_key.public_key), {{"TOKEN", "tok-1"}});
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {Awarded("web-1", 300), Awarded("plain-1", 100)}}));
+  ASSERT_TRUE(RunUntil([&] { return AckResults().size() == 2; }));
+  for (const auto& a : AckResults()) EXPECT_TRUE(a.ok) << a.reason;
+  EXPECT_EQ(seen->by_job["web-1"].at("TOKEN"), "tok-1");
+  EXPECT_TRUE(seen->by_job["plain-1"].empty());
+}
+
+TEST_F(AgentTest, EnvSealedToAnotherHostFailsTheJobInsteadOfRunningWithout) {
+  auto other = transport::GenerateKeypair();
+  sealed_envs["web-1"] = *crypto::SealEnv(*crypto::DecodeZ85Key(other.public_key), {{"TOKEN", "tok-1"}});
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {Awarded("web-1", 300)}}));
+  ASSERT_TRUE(RunUntil([&] { return !AckResults().empty() && !reports.empty(); }));
+  EXPECT_FALSE(AckResults()[0].ok);
+  EXPECT_EQ(reports[0].run_state, "failed");
+  EXPECT_NE(reports[0].detail.find("sealed environment"), std::string::npos);
+  EXPECT_EQ(seen->by_job.count("web-1"), 0u);
+  EXPECT_EQ(agent->running_jobs(), 0u);
+  EXPECT_EQ(agent->Free().ram_mb, 1000);
+  EXPECT_EQ(agent->counters().Get("env_open_failed"), 1);
+}
+
+TEST_F(AgentTest, KeptJobAfterRestartGetsItsSealedEnvFromTheWelcome) {
+  // A restarted strider learns from the welcome what to keep running, and
+  // gets each kept job's environment sealed to it there.
+  msg::JobRecord rec;
+  rec.spec.id = "web-9";
+  rec.spec.resources = {100, 10, 10};
+  rec.state = "placed";
+  rec.attempt = 3;
+  rec.host_id = "h1";
+  keep = {rec};
+  sealed_envs["web-9"] = *crypto::SealEnv(*crypto::DecodeZ85Key(host_key.public_key), {{"DB_PASSWORD", "pw-9"}});
+  agent.reset();
+  SetUp();
+  ASSERT_TRUE(RunUntil([&] { return seen->by_job.count("web-9") > 0; }));
+  EXPECT_EQ(seen->by_job["web-9"].at("DB_PASSWORD"), "pw-9");
 }
 
 }  // namespace

@@ -26,6 +26,9 @@ std::optional<std::string> DeclineReason(const BidderView& view, const msg::Anno
     if (it == view.labels.end()) return "constraint " + k + "=" + v + ": host has no label " + k;
     if (it->second != v) return "constraint " + k + "=" + v + ": host has " + k + "=" + it->second;
   }
+  if (job.needs_container && !view.containers) {
+    return "no container runtime on this host" + (view.no_containers_why.empty() ? "" : ": " + view.no_containers_why);
+  }
   if (job.rules.ha && !job.service.empty() && view.services.count(job.service)) {
     return "ha: host already runs a replica of " + job.service;
   }

@@ -27,6 +27,8 @@ struct BidderView {
   msg::Resources free;                          // after reservations and other holds
   std::map<std::string, std::string> labels;    // from sauron's HostWelcome
   std::set<std::string> services;               // run or reserved here
+  bool containers = true;                       // a container runtime is open here
+  std::string no_containers_why;                // why not (for the decline reason)
 };
 
 struct BidDecision {

@@ -77,6 +77,24 @@ TEST(Bidder, DeclinesUnmetConstraint) {
   EXPECT_FALSE(DeclineReason(View(), j).has_value());
 }
 
+TEST(Bidder, DeclinesImageJobsWithoutContainerRuntime) {
+  auto img = Job("web-1");
+  img.needs_container = true;
+  auto plain = Job("batch-1");
+  BidderView v = View();
+  EXPECT_FALSE(DeclineReason(v, img).has_value());  // runtime open: fine
+  v.containers = false;
+  v.no_containers_why = "runc not found";
+  auto why = DeclineReason(v, img);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("no container runtime on this host: runc not found"), std::string::npos) << *why;
+  EXPECT_FALSE(DeclineReason(v, plain).has_value());  // plain processes still run here
+  BidDecision d = DecideBid(v, {img, plain});
+  ASSERT_EQ(d.declines.size(), 1u);
+  EXPECT_EQ(d.declines[0].job_id, "web-1");
+  EXPECT_EQ(d.hold.ram_mb, plain.resources.ram_mb);  // nothing held for the declined one
+}
+
 TEST(Bidder, DeclinesHaReplicaOfServiceItHolds) {
   auto j = Job("db-2");
   j.service = "db";

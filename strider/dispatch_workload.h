@@ -4,8 +4,9 @@
 // A host whose container runtime could not open (not root, no runc, no tmpfs)
 // has no container factory: image jobs then get a workload that fails at once
 // with "no container runtime on this host: <why>", so sauron shows the reason
-// instead of the job silently running as something else. (The bidder cannot
-// decline them earlier: AnnouncedJob does not carry the image.)
+// instead of the job silently running as something else. Normally such a host
+// never wins one: its bidder declines jobs announced with needs_container
+// (AgentOptions.containers), so this is the backstop for an award made anyway.
 #pragma once
 
 #include <memory>

@@ -155,6 +155,8 @@ int main(int argc, char** argv) {
                    why_no_containers);
     }
   }
+  opts.containers = runtime != nullptr;
+  opts.no_containers_why = why_no_containers;
   auto factory = std::make_shared<rv::strider::DispatchWorkloadFactory>(
       std::make_shared<rv::strider::ProcessWorkloadFactory>(popts), containers, why_no_containers);
 
@@ -196,9 +198,16 @@ int main(int argc, char** argv) {
     // Our own default run dir is a tmpfs the runtime mounted: leave nothing
     // behind (bundles are gone once the containers stopped).
     std::string rd = runtime->options().run_dir;
+    std::string cg_parent = runtime->options().cgroup_parent;
     runtime->GcContainers();
     runtime.reset();
     if (run_dir.empty() && umount2(rd.c_str(), MNT_DETACH) == 0) rmdir(rd.c_str());
+    // Our cgroup parent, now empty, in every v1 hierarchy (rmdir refuses a
+    // non-empty one, so a container that could not be stopped keeps its own).
+    std::error_code ec;
+    for (const auto& h : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+      if (!cg_parent.empty()) rmdir((h.path().string() + cg_parent).c_str());
+    }
   }
   return 0;
 }

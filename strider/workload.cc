@@ -10,6 +10,7 @@ const char* RunStateName(RunState s) {
     case RunState::kExited: return "exited";
     case RunState::kFailed: return "failed";
     case RunState::kStopped: return "stopped";
+    case RunState::kUnhealthy: return "unhealthy";
   }
   return "";
 }

@@ -8,6 +8,7 @@
 //   starting -> running -> exited(detail "code N" / "signal N")   [-> starting ... restart]
 //   starting -> failed(reason)                                     [-> starting ... restart]
 //   any      -> stopped                                            (after Stop; final)
+//   running <-> unhealthy   (a declared health check fails while the process lives)
 //
 // Restart policy and backoff belong to the workload (it knows when its thing
 // died). Callbacks are invoked from Start/Stop/Poll on the caller's thread and
@@ -26,7 +27,7 @@
 
 namespace rv::strider {
 
-enum class RunState { kNone, kStarting, kRunning, kExited, kFailed, kStopped };
+enum class RunState { kNone, kStarting, kRunning, kExited, kFailed, kStopped, kUnhealthy };
 const char* RunStateName(RunState s);
 
 using StateCallback = std::function<void(RunState state, const std::string& detail)>;

@@ -54,7 +54,11 @@ struct HostWelcome {
   int32_t beacon_ms = 0;
   uint32_t beacon_session = 0;
   std::string beacon_key;
-  RV_DEFINE_MAP(heartbeat_ms, labels, keep, stop, beacon_port, beacon_ms, beacon_session, beacon_key);
+  // job id -> that job's environment config sealed to this host's key (as in a
+  // claim's Outcome.sealed_env), for the `keep` jobs a restarted host starts.
+  std::map<std::string, std::string> sealed_envs;
+  RV_DEFINE_MAP(heartbeat_ms, labels, keep, stop, beacon_port, beacon_ms, beacon_session, beacon_key,
+                     sealed_envs);
 };
 struct Heartbeat {  // one-way
   static constexpr const char* kType = "host.heartbeat";
@@ -74,11 +78,19 @@ struct ClaimRequest {
   RV_DEFINE_MAP(host_id, claims);
 };
 struct Outcome {
+  // Constructors keep the brace-initialization of the fields before sealed_env
+  // valid (and -Wmissing-field-initializers quiet).
+  Outcome() = default;
+  Outcome(std::string job, int64_t att, bool ok_, std::string why, std::string sealed = "")
+      : job_id(std::move(job)), attempt(att), ok(ok_), reason(std::move(why)), sealed_env(std::move(sealed)) {}
   std::string job_id;
   int64_t attempt = 0;
   bool ok = false;
   std::string reason;
-  RV_DEFINE_MAP(job_id, attempt, ok, reason);
+  // job.claim replies only: the job's environment config (vars and secrets),
+  // crypto_box_seal'ed to the claiming host's key; "" = none.
+  std::string sealed_env;
+  RV_DEFINE_MAP(job_id, attempt, ok, reason, sealed_env);
 };
 struct Outcomes {  // reply payload of job.claim, sched.award, sched.revoke
   static constexpr const char* kType = "outcomes";
@@ -214,7 +226,8 @@ struct AnnouncedJob {
   std::string service;
   Resources resources;
   PlacementRules rules;
-  RV_DEFINE_MAP(job_id, attempt, kind, service, resources, rules);
+  bool needs_container = false;    // the job runs an image: hosts without a container runtime decline it
+  RV_DEFINE_MAP(job_id, attempt, kind, service, resources, rules, needs_container);
 };
 struct Announce {
   static constexpr const char* kType = "auction.announce";

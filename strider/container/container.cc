@@ -307,6 +307,7 @@ Status Container::WriteBundle(const Image& img) {
   for (auto& e : in.env) crypto::Wipe(e);
   s = WriteFile(bundle + "/config.json", doc, 0600);
   crypto::Wipe(doc);
+  if (!s.ok()) return s;  // keep the secrets: a retried Prepare writes the bundle again
   // The secrets now live only in the tmpfs bundle; drop our copy.
   for (auto& [k, v] : secrets_) crypto::Wipe(v);
   secrets_.clear();

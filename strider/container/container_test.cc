@@ -289,6 +289,55 @@ TEST_F(ContainerTest, WorkloadAdapterReportsThroughPoll) {
   EXPECT_EQ(seen.back().first, strider::RunState::kStopped);
 }
 
+// A declared health check that fails while the app's process lives is
+// `unhealthy` (a RunState of its own, reported to sauron), and `running` again
+// once the check passes. The app's PID 1 (a shell) stays up throughout; only
+// the httpd it runs comes and goes.
+TEST_F(ContainerTest, FailingHealthCheckIsUnhealthyThenRunningAgain) {
+  Runtime();
+  std::string image = PushApp("acme/flaky");
+  auto job = Job("flaky", image);
+  job.port = 8080;
+  job.health.interval_ms = 100;
+  job.health.timeout_ms = 100;
+  job.command = {"sh", "-c",
+                 "while true; do httpd -f -p 8080 -h /app/www & p=$!; sleep 2; kill $p; wait $p; sleep 2; done"};
+  std::vector<std::pair<strider::RunState, std::string>> seen;
+  ContainerWorkloadFactory f(*rt_);
+  auto w = f.Create(job, [&](strider::RunState s, const std::string& d) { seen.emplace_back(s, d); });
+  ASSERT_TRUE(w->Start(job, {}).ok());
+  auto wait_for = [&](strider::RunState want, size_t after, int ms) -> size_t {
+    for (int i = 0; i < ms / 10; i++) {
+      w->Poll(0);
+      for (size_t k = after; k < seen.size(); k++) {
+        if (seen[k].first == want) return k + 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return 0;
+  };
+  size_t running = wait_for(strider::RunState::kRunning, 0, 20000);
+  ASSERT_GT(running, 0u);
+  EXPECT_EQ(seen[running - 1].second, "healthy on port 8080");
+  size_t unhealthy = wait_for(strider::RunState::kUnhealthy, running, 10000);
+  ASSERT_GT(unhealthy, 0u) << "never unhealthy";
+  EXPECT_NE(seen[unhealthy - 1].second.find("8080"), std::string::npos) << seen[unhealthy - 1].second;
+  size_t again = wait_for(strider::RunState::kRunning, unhealthy, 10000);
+  ASSERT_GT(again, 0u) << "never running again";
+  // The process never exited: no exited/starting in between.
+  for (size_t k = running; k < again; k++) {
+    EXPECT_TRUE(seen[k].first == strider::RunState::kUnhealthy || seen[k].first == strider::RunState::kRunning)
+        << static_cast<int>(seen[k].first) << " " << seen[k].second;
+  }
+  EXPECT_GE(rt_->counters().Get("container.unhealthy"), 1);
+  w->Stop(std::chrono::milliseconds(200));
+  for (int i = 0; i < 1000 && !w->done(); i++) {
+    w->Poll(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(w->done());
+}
+
 TEST_F(ContainerTest, MemoryHogIsOomKilledAndRestarted) {
   Runtime();
   std::string image = PushApp("acme/hog");

@@ -35,7 +35,7 @@ void ContainerWorkload::Poll(int64_t) {
     switch (s) {
       case CState::kStarting: rs = strider::RunState::kStarting; break;
       case CState::kRunning: rs = strider::RunState::kRunning; break;
-      case CState::kUnhealthy: rs = strider::RunState::kRunning; detail = "unhealthy: " + d; break;
+      case CState::kUnhealthy: rs = strider::RunState::kUnhealthy; break;
       case CState::kExited: rs = strider::RunState::kExited; break;
       case CState::kFailed: rs = strider::RunState::kFailed; break;
       case CState::kStopped: rs = strider::RunState::kStopped; break;

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# pod_secrets: a secret set with `rv config:set` reaches the container's
+# environment, and nothing on disk has it in plaintext.
+#
+# One-host pod (scripts/pod up, real registry, busybox stack). `rv config:set
+# ENV API_TOKEN=<unique marker> --secret`, then an image job in ENV; the marker
+# must be in the app's /proc/<pid>/environ, `rv config ENV` must mask it, and a
+# byte search (grep -r -a) of the pod dir (sauron's SQLite db, WAL and shm, keys,
+# every log, the strider's state dir with images, containers and console logs,
+# the registry's storage) must find nothing, while the app runs and after the
+# pod is down. The strider is then killed (-9) and restarted: the recovered
+# container must get the secret again (sealed to the host in host.welcome).
+# Needs root (runc, overlayfs, netns); skips otherwise.
+#   pod_secrets_test.sh REPO_ROOT BUILD_DIR
+set -uo pipefail
+root=$1
+export RV_BUILD=$2
+if [ "$(id -u)" != 0 ] || [ ! -x /usr/bin/docker-registry ] || [ ! -x /usr/sbin/runc ]; then
+  echo "SKIPPED: pod_secrets needs root, docker-registry and runc" >&2
+  exit 77
+fi
+dir=$(mktemp -d /tmp/rv-pods.XXXXXX)
+port=$((20000 + RANDOM % 20000))
+rv="$RV_BUILD/cli/rv --pod $dir/pod.json"
+marker="rvsecret-$$-$RANDOM$RANDOM-marker"
+plain_marker="rvplain-$$-$RANDOM"
+svc=sec$$  # unique: container ids (and netns names) derive from job ids
+fail() {
+  echo "FAIL: $*" >&2
+  $rv ps >&2 || true
+  tail -n 30 "$dir"/logs/strider-h1.log >&2 || true
+  exit 1
+}
+cleanup() {
+  "$root/scripts/pod" down --dir "$dir" >/dev/null 2>&1 || true
+  local tag=h1-$(printf %s "$dir/hosts/h1" | sha256sum | cut -c1-8) ns cg
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -- "^rv-$svc-" || true); do ip netns delete "$ns"; done
+  if mountpoint -q "/run/rivendell/$tag" 2>/dev/null; then umount -l "/run/rivendell/$tag"; fi
+  rmdir "/run/rivendell/$tag" 2>/dev/null
+  mount | awk -v d="$dir" 'index($3, d) == 1 {print $3}' | sort -r | while read -r m; do umount -l "$m"; done
+  for cg in /sys/fs/cgroup/*/rivendell/"$tag"; do
+    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# grep_disk WHAT: fails if any file under the pod dir holds the marker.
+grep_disk() {
+  local hits
+  hits=$(grep -r -l -a -F -- "$marker" "$dir" 2>/dev/null)
+  [ -z "$hits" ] || fail "plaintext secret on disk ($1): $hits"
+}
+
+# app_environ JOB: the environment of the job's container's PID 1, read from
+# the host (/proc/<pid>/environ; the pid file is in the tmpfs bundle).
+app_environ() {
+  local id pidfile pid
+  id=$(ls "$dir/hosts/h1/container/containers/" 2>/dev/null | head -n1)
+  [ -n "$id" ] || return 1
+  pidfile=$(ls /run/rivendell/"$tag"/bundles/"$id"/pid 2>/dev/null) || return 1
+  pid=$(cat "$pidfile" 2>/dev/null) || return 1
+  [ -n "$pid" ] && tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null
+}
+
+wait_running() {
+  for _ in $(seq 1 150); do
+    $rv ps | grep -q "$svc-1 .*placed *h1 *running (healthy on port 8080)" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+"$root/scripts/pod" up --hosts 1 --dir "$dir" --base-port "$port" || fail "pod up"
+tag=h1-$(printf %s "$dir/hosts/h1" | sha256sum | cut -c1-8)  # the strider's run dir name
+
+$rv config:set acme/prod "API_TOKEN=$marker" --secret | grep -q "API_TOKEN" || fail "config:set --secret"
+$rv config:set acme/prod "GREETING=$plain_marker" >/dev/null || fail "config:set plain"
+listing=$($rv config acme/prod) || fail "rv config"
+echo "$listing"
+echo "$listing" | grep -q "API_TOKEN .*secret" || fail "rv config does not list API_TOKEN as secret"
+echo "$listing" | grep -qF -- "$plain_marker" || fail "rv config does not show the plain value"
+! echo "$listing" | grep -qF -- "$marker" || fail "rv config shows the secret's value"
+$rv config:set acme/prod "RV_JOB_ID=x" >/dev/null 2>&1 && fail "a reserved name was accepted"
+$rv config:unset acme/prod GREETING >/dev/null || fail "config:unset"
+$rv config acme/prod | grep -q GREETING && fail "GREETING still listed after unset"
+
+$rv submit --service "$svc" --env acme/prod --image stack/busybox:latest --port 8080 --ram-mb 32 -- \
+  /bin/sh -c 'mkdir -p /tmp/w && echo ok >/tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w' \
+  >/dev/null || fail "submit"
+wait_running || fail "$svc-1 never ran healthy on h1"
+
+env_now=$(app_environ) || fail "cannot read the app's environment"
+echo "$env_now" | grep -qx -- "API_TOKEN=$marker" || fail "API_TOKEN not in the container's environment"
+echo "$env_now" | grep -q "^GREETING=" && fail "an unset var reached the container"
+echo "$env_now" | grep -qx "RV_ENV=acme/prod" || fail "RV_ENV not set"
+# The bundle (config.json with the env) is on a tmpfs, the only place it is.
+[ "$(stat -f -c %T "/run/rivendell/$tag")" = tmpfs ] || fail "/run/rivendell/$tag is not a tmpfs"
+grep -rqaF -- "$marker" "/run/rivendell/$tag/bundles" || fail "expected the secret in the tmpfs bundle"
+
+grep_disk "while running"
+
+# Strider crash and restart: its container is recovered with the secret.
+starts_before=$(grep -c "starting $svc-1 attempt" "$dir/logs/strider-h1.log")
+spid=$(cat "$dir/pids/strider-h1.pid")
+mapfile -d '' cmd <"/proc/$spid/cmdline"
+kill -KILL "$spid"
+for _ in $(seq 1 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+setsid "${cmd[@]}" >>"$dir/logs/strider-h1.log" 2>&1 </dev/null &
+echo $! >"$dir/pids/strider-h1.pid"
+ok=0
+for _ in $(seq 1 150); do
+  if env2=$(app_environ) && [ -n "$env2" ] && echo "$env2" | grep -qx -- "API_TOKEN=$marker"; then
+    # A fresh container, started by the new strider.
+    [ "$(grep -c "starting $svc-1 attempt" "$dir/logs/strider-h1.log")" -gt "$starts_before" ] && { ok=1; break; }
+  fi
+  sleep 0.2
+done
+[ $ok = 1 ] || fail "after a strider restart the container did not get API_TOKEN again"
+wait_running || fail "$svc-1 not running after the strider restart"
+
+grep_disk "after the strider restart"
+"$root/scripts/pod" down --dir "$dir" >/dev/null || fail "pod down"
+grep_disk "after pod down"
+[ ! -e "/run/rivendell/$tag" ] || fail "run dir /run/rivendell/$tag left behind"
+echo "PASS: pod_secrets"
