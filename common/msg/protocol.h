@@ -58,7 +58,7 @@ struct HostWelcome {
   // claim's Outcome.sealed_env), for the `keep` jobs a restarted host starts.
   std::map<std::string, std::string> sealed_envs;
   RV_DEFINE_MAP(heartbeat_ms, labels, keep, stop, beacon_port, beacon_ms, beacon_session, beacon_key,
-                     sealed_envs);
+                sealed_envs);
 };
 struct Heartbeat {  // one-way
   static constexpr const char* kType = "host.heartbeat";
