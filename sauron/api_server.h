@@ -34,6 +34,7 @@
 #include "common/transport/monitor.h"
 #include "sauron/beacon_receiver.h"
 #include "sauron/liveness.h"
+#include "sauron/overlay_state.h"
 #include "sauron/store.h"
 
 namespace rv::sauron {
@@ -49,6 +50,8 @@ struct ApiDeps {
   std::function<void(const msg::HostRecord& before, const msg::HostRecord& after)> on_enrolled;
   // Extra counters for admin.list what=counters (ZAP refusals, stream drops...).
   std::function<void(std::map<std::string, int64_t>*)> extra_counters;
+  // The overlay (host.overlay, admin.rotate_key, admin.overlay); null = off.
+  OverlayState* overlay = nullptr;
 };
 
 class ApiServer {
@@ -76,6 +79,7 @@ class ApiServer {
 
  private:
   Result<std::string> Dispatch(const std::string& user, const std::string& peer_ip, const msg::Envelope& env);
+  Result<std::string> DispatchOverlay(const std::string& user, const msg::Envelope& env);
   bool LogAllowed(const std::string& key);
 
   zmq::socket_t router_;

@@ -33,6 +33,7 @@
 #include "sauron/api_server.h"
 #include "sauron/change_stream.h"
 #include "sauron/liveness.h"
+#include "sauron/overlay_state.h"
 #include "sauron/store.h"
 
 namespace rv::sauron {
@@ -40,7 +41,8 @@ namespace rv::sauron {
 class Daemon {
  public:
   // `config_path` (may be empty) is re-read for hosts enrolled by configuration.
-  static Result<std::unique_ptr<Daemon>> Create(const PodConfig& cfg, const std::string& config_path = "");
+  static Result<std::unique_ptr<Daemon>> Create(const PodConfig& cfg, const std::string& config_path = "",
+                                                OverlayOptions overlay = {});
   ~Daemon();
 
   void Run(const std::atomic<bool>& stop);
@@ -52,6 +54,9 @@ class Daemon {
 
  private:
   explicit Daemon(const PodConfig& cfg, std::string config_path);
+  // Overlay: addresses/keys after membership changes and rotation steps;
+  // announces the hosts whose view changed as one "overlay.changed" event.
+  void FlushOverlay();
   Status Start();
   void ReloadTrust();
   void AllowRole(const std::string& role);
@@ -73,6 +78,8 @@ class Daemon {
   zmq::context_t ctx_;
   std::unique_ptr<transport::ZapAuthenticator> zap_;
   std::unique_ptr<Store> store_;
+  OverlayOptions overlay_opts_;
+  std::unique_ptr<OverlayState> overlay_;  // null when the overlay is off
   std::unique_ptr<ChangeStream> pub_;
   std::unique_ptr<Liveness> liveness_;
   std::unique_ptr<BeaconReceiver> beacons_;  // null when beacons are off
