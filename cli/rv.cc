@@ -17,6 +17,7 @@
 #include <iostream>
 
 #include "cli/client.h"
+#include "cli/env_cmds.h"
 #include "cli/table.h"
 #include "common/clock.h"
 #include "common/transport/curve.h"
@@ -178,6 +179,9 @@ int main(int argc, char** argv) {
   keygen->add_option("FILE", kg_file, "key file to write")->required();
   keygen->add_flag("--force", kg_force, "overwrite an existing key");
 
+  rv::cli::EnvCommands env_cmds;
+  rv::cli::AddEnvCommands(app, &env_cmds);
+
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
 
@@ -194,6 +198,7 @@ int main(int argc, char** argv) {
   auto client = Client::Open(pod, timeout_ms);
   if (!client.ok()) return Fail(client.status());
   Client& c = **client;
+  if (int rc = rv::cli::RunEnvCommands(c, env_cmds); rc >= 0) return rc;
 
   if (enroll->parsed()) {
     auto key = rv::transport::LoadPublicKey(h_key);
