@@ -181,6 +181,7 @@ int main(int argc, char** argv) {
 
   rv::cli::EnvCommands env_cmds;
   rv::cli::AddEnvCommands(app, &env_cmds);
+  rv::cli::NormalizeEnvArgs(argc, argv);
 
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);

@@ -137,6 +137,7 @@ Status AttachContainer(uint32_t env_id, const Attachment& a, int mtu) {
     char peer[16];
     snprintf(peer, sizeof(peer), "rvp%08x", a.addr);
     (void)Ip({"link", "del", a.veth});  // debris of an earlier run
+    (void)Ip({"link", "del", peer});    // ... or of a failed attach (the peer never moved)
     if (!(s = Ip({"link", "add", a.veth, "mtu", m, "type", "veth", "peer", "name", peer, "mtu", m})).ok())
       return s;
     if (!(s = Ip({"link", "set", peer, "netns", NetnsPath(a.netns)})).ok()) return s;

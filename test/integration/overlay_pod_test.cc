@@ -106,7 +106,7 @@ class OverlayPodTest : public PodHarness {
       std::string hs = std::to_string(h);
       std::string sock = dir_ + "/overlayd-h" + hs + ".sock";
       ASSERT_GT(SpawnProcess("overlayd-h" + hs,
-                             {"/usr/sbin/ip", "netns", "exec", Host(h), RV_OVERLAYD_BIN, "run", "--config",
+                             {"/usr/bin/nsenter", "--net=/run/netns/" + Host(h), RV_OVERLAYD_BIN, "run", "--config",
                               dir_ + "/overlayd-h" + hs + ".json", "--host-key", dir_ + "/keys/h" + hs + ".key",
                               "--socket", sock}),
                 0);
@@ -115,15 +115,22 @@ class OverlayPodTest : public PodHarness {
                              {"--sauron-api", root + std::to_string(api_port_), "--sauron-pub",
                               root + std::to_string(pub_port_), "--elrond", root + std::to_string(elrond_port_),
                               "--address", HostIp(h), "--registry", registry_, "--overlayd-socket", sock},
-                             {"/usr/sbin/ip", "netns", "exec", Host(h)}),
+                             // nsenter, not `ip netns exec`: the latter gives the
+                             // strider a mount namespace of its own, so the netns
+                             // files it creates for containers would be invisible
+                             // to overlayd (on a real host both share the root one)
+                             {"/usr/bin/nsenter", "--net=/run/netns/" + Host(h)}),
                 0);
     }
     ASSERT_TRUE(WaitFor([&] { return HostsUp() == 3; }, 20000)) << Dump();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    ASSERT_TRUE(Submit({Web("x1", "X", {{"slot", "1"}}), Web("x2", "X", {{"group", "b"}, {"slot", "2"}}),
+    // x2 may run on h2 or h3 (group b); h3 is drained so it starts on h2.
+    ASSERT_EQ(Rv("hosts drain h3"), 0);
+    ASSERT_TRUE(Submit({Web("x1", "X", {{"slot", "1"}}), Web("x2", "X", {{"group", "b"}}),
                         Web("y1", "Y", {{"slot", "1"}})})
                     .ok());
     for (const char* j : {"x1", "x2", "y1"}) ASSERT_TRUE(WaitAttached(j, 60000)) << j << "\n" << Dump();
+    ASSERT_EQ(Rv("hosts drain h3 --undo"), 0);
   }
 
   void TearDown() override {
