@@ -249,10 +249,23 @@ TEST_F(OverlayPodTest, ContainersTalkIsolatedSealedRotateAndMove) {
     EXPECT_NE(RunInJob("y1", [target, m] { return HttpGet(target, m, 500); }), 0) << "y1 reached " << target;
     EXPECT_NE(RunInJob("y1", [target, m] { return UdpPing(target.c_str(), 5001, m + "-fromY", 3, 200); }), 0);
   }
-  for (int h = 1; h <= 3; ++h) {  // the hosts' underlay addresses are no way in either
+  // Gateway filtering: a service on h1 answers on the container's gateway
+  // (169.254.1.1) only; h1's underlay address, the other hosts and the control
+  // plane (sauron's API on the root netns) are out of reach.
+  children_.push_back(SpawnInNetns("/run/netns/" + Host(1), [] { return TcpEchoServer(5002); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(RunInJob("y1", [m] { return TcpEchoCheck("169.254.1.1", 5002, m, 1000); }), 0) << "own gateway";
+  for (int h = 1; h <= 3; ++h) {
     std::string hip = HostIp(h);
-    EXPECT_NE(RunInJob("y1", [hip, m] { return HttpGet(hip, m, 300); }), 0) << hip;
+    EXPECT_NE(RunInJob("y1", [hip, m] { return TcpEchoCheck(hip.c_str(), 5002, m, 1000); }), 0) << hip;
   }
+  std::string rip = root_ip_;
+  int api = api_port_;
+  EXPECT_NE(RunInJob("y1", [rip, api] {
+    int fd = TcpConnect(rip.c_str(), uint16_t(api), 500);
+    if (fd >= 0) close(fd);
+    return fd >= 0 ? 0 : 1;
+  }), 0) << "a container reached sauron's API";
   auto marker_count = [&] {
     std::ifstream f(dir_ + "/udp-x1");
     int n = 0;
