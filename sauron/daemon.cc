@@ -246,7 +246,8 @@ void Daemon::HandleZapRefusals() {
 void Daemon::FlushOverlay() {
   if (!overlay_) return;
   int64_t now = WallMs();
-  auto changed = overlay_->Flush(store_->Hosts(), now);
+  Result<std::set<std::string>> changed = std::set<std::string>{};
+  if (overlay_->NeedsFlush()) changed = overlay_->Flush(store_->Hosts(), now);
   auto rotated = overlay_->Tick(now);
   if (!changed.ok() || !rotated.ok()) {
     counters_.Add("overlay.errors");

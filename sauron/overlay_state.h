@@ -77,6 +77,8 @@ class OverlayState {
   // Returns the hosts whose view changed since the last call (membership or
   // Rotate); empty: nothing to announce.
   Result<std::set<std::string>> Flush(const std::vector<msg::HostRecord>& hosts, int64_t now_ms);
+  // Whether Flush has anything to do (saves copying the host list each turn).
+  bool NeedsFlush() const { return dirty_ || !announce_.empty(); }
   // Rotation steps 2 and 3 when due; returns the hosts whose view changed.
   Result<std::set<std::string>> Tick(int64_t now_ms);
   Result<msg::RotateKeyResult> Rotate(const std::string& env, int64_t now_ms);
