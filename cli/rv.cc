@@ -20,6 +20,7 @@
 #include "cli/client.h"
 #include "common/crypto/sealed_box.h"
 #include "common/msg/env_config.h"
+#include "cli/env_cmds.h"
 #include "cli/table.h"
 #include "common/clock.h"
 #include "common/transport/curve.h"
@@ -213,6 +214,10 @@ int main(int argc, char** argv) {
   for (auto& a : args) argv2.push_back(a.data());
   argv2.push_back(nullptr);
   argv = argv2.data();
+  rv::cli::EnvCommands env_cmds;
+  rv::cli::AddEnvCommands(app, &env_cmds);
+  rv::cli::NormalizeEnvArgs(argc, argv);
+
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
 
@@ -229,6 +234,7 @@ int main(int argc, char** argv) {
   auto client = Client::Open(pod, timeout_ms);
   if (!client.ok()) return Fail(client.status());
   Client& c = **client;
+  if (int rc = rv::cli::RunEnvCommands(c, env_cmds); rc >= 0) return rc;
 
   if (enroll->parsed()) {
     auto key = rv::transport::LoadPublicKey(h_key);

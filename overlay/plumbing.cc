@@ -96,6 +96,9 @@ Status SetupEnvNet(uint32_t env_id, const std::string& tun, const Prefix& subnet
   if (!(s = Ip({"route", "replace", sub, "dev", tun})).ok()) return s;
   if (!(s = Ip({"route", "replace", sub, "dev", tun, "table", t})).ok()) return s;
   if (!(s = Ip({"route", "replace", "unreachable", FormatPrefix(pod), "table", t})).ok()) return s;
+  // Nor anything outside the pod range (the underlay, other hosts' services,
+  // the control plane): a container reaches its env and its own gateway only.
+  if (!(s = Ip({"route", "replace", "unreachable", "default", "table", t})).ok()) return s;
   while (Ip({"rule", "del", "iif", tun, "lookup", t, "pref", "100"}).ok()) {
   }
   if (!(s = Ip({"rule", "add", "iif", tun, "lookup", t, "pref", "100"})).ok()) return s;
@@ -137,6 +140,7 @@ Status AttachContainer(uint32_t env_id, const Attachment& a, int mtu) {
     char peer[16];
     snprintf(peer, sizeof(peer), "rvp%08x", a.addr);
     (void)Ip({"link", "del", a.veth});  // debris of an earlier run
+    (void)Ip({"link", "del", peer});    // ... or of a failed attach (the peer never moved)
     if (!(s = Ip({"link", "add", a.veth, "mtu", m, "type", "veth", "peer", "name", peer, "mtu", m})).ok())
       return s;
     if (!(s = Ip({"link", "set", peer, "netns", NetnsPath(a.netns)})).ok()) return s;
@@ -157,7 +161,20 @@ Status AttachContainer(uint32_t env_id, const Attachment& a, int mtu) {
   if (!(s = Ip({"route", "replace", addr + "/32", "dev", a.veth, "table", t})).ok()) return s;
   while (Ip({"rule", "del", "iif", a.veth, "lookup", t, "pref", "100"}).ok()) {
   }
-  return Ip({"rule", "add", "iif", a.veth, "lookup", t, "pref", "100"});
+  if (!(s = Ip({"rule", "add", "iif", a.veth, "lookup", t, "pref", "100"})).ok()) return s;
+  // Local delivery (the local table) comes before any rule: without this a
+  // container could reach every address of its host (underlay included).
+  // Only the gateway address is open to it.
+  std::vector<std::string> input = {"INPUT", "-i", a.veth, "!", "-d", std::string(kGateway) + "/32", "-j", "DROP"};
+  auto ipt = [&](const char* op) {
+    std::vector<std::string> v = {"iptables", "-w", "2", op};
+    v.insert(v.end(), input.begin(), input.end());
+    return v;
+  };
+  if (!RunCmd(ipt("-C")).ok()) {
+    if (Status c = RunCmd(ipt("-I")); !c.ok()) spdlog::warn("gateway filter on {} not installed: {}", a.veth, c.message());
+  }
+  return Status::Ok();
 }
 
 void DetachContainer(uint32_t env_id, const Attachment& a) {
@@ -166,6 +183,12 @@ void DetachContainer(uint32_t env_id, const Attachment& a) {
   }
   (void)Ip({"route", "del", addr + "/32", "dev", a.veth, "table", t});
   (void)Ip({"route", "del", addr + "/32", "dev", a.veth});
+  for (int i = 0; i < 4; i++) {
+    if (!RunCmd({"iptables", "-w", "2", "-D", "INPUT", "-i", a.veth, "!", "-d", std::string(kGateway) + "/32", "-j",
+                 "DROP"})
+             .ok())
+      break;
+  }
   if (!a.netns.empty()) (void)Ip({"link", "del", a.veth});
 }
 

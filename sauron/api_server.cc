@@ -220,6 +220,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
       {msg::DrainHost::kType, true},     {msg::SubmitJobs::kType, true},    {msg::StopJobs::kType, true},
       {msg::ListRequest::kType, true},
       {msg::ConfigSet::kType, true},     {msg::ConfigUnset::kType, true},   {msg::ConfigListRequest::kType, true},
+      {msg::OverlayViewRequest::kType, true}, {msg::RotateKey::kType, true}, {msg::OverlayListRequest::kType, true},
   };
   if (!kKnown.count(type)) {
     d_.counters->Add("api.unknown_type");
@@ -239,6 +240,9 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
     if (Status s = check_host(b.host_id); !s.ok()) return s;
     auto w = d_.store->HostUp(b, now);
     if (!w.ok()) return w.status();
+    if (d_.overlay) {
+      if (Status os = d_.overlay->OnHello(user, b.aesni); !os.ok()) spdlog::error("{}", os.message());
+    }
     w->heartbeat_ms = d_.heartbeat_ms;
     if (d_.beacons != nullptr) {
       auto session = d_.beacons->Issue(user);
@@ -405,6 +409,43 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
     auto vars = d_.env_config->List(b.env);
     if (!vars.ok()) return vars.status();
     return transport::EncodeReplyWith(id, msg::ConfigListing{b.env, std::move(*vars)});
+  }
+  return DispatchOverlay(user, env);
+}
+
+// ---- overlay (issue 4) ----
+Result<std::string> ApiServer::DispatchOverlay(const std::string& user, const msg::Envelope& env) {
+  const std::string& type = env.type;
+  auto decode = [&](auto* body) -> Status {
+    Status s = msg::DecodeBody(env, body);
+    if (!s.ok()) d_.counters->Add("api.malformed");
+    return s;
+  };
+  if (!d_.overlay) return Status::Unavailable("the overlay is disabled on this sauron");
+  if (type == msg::OverlayViewRequest::kType) {
+    msg::OverlayViewRequest b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    if (b.host_id != user) {
+      Refuse(user, "host '" + Clean(user) + "' asked for the overlay view of '" + Clean(b.host_id) + "'");
+      return Status::Denied("a host may only read its own overlay view");
+    }
+    d_.liveness->OnMessage(user, MonotonicMs());
+    auto v = d_.overlay->ViewFor(user, d_.store->Hosts());
+    if (!v.ok()) return v.status();
+    d_.counters->Add("overlay.views");
+    return transport::EncodeReplyWith(env.req_id, *v);
+  }
+  if (type == msg::RotateKey::kType) {
+    msg::RotateKey b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    auto r = d_.overlay->Rotate(b.env, WallMs());
+    if (!r.ok()) return r.status();
+    return transport::EncodeReplyWith(env.req_id, *r);
+  }
+  if (type == msg::OverlayListRequest::kType) {
+    msg::OverlayListRequest b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    return transport::EncodeReplyWith(env.req_id, msg::OverlayListing{d_.overlay->Listing(b.env)});
   }
   return Status::Internal("unhandled type " + type);
 }

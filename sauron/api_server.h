@@ -35,6 +35,7 @@
 #include "sauron/beacon_receiver.h"
 #include "sauron/env_config_store.h"
 #include "sauron/liveness.h"
+#include "sauron/overlay_state.h"
 #include "sauron/store.h"
 
 namespace rv::sauron {
@@ -53,6 +54,8 @@ struct ApiDeps {
   // Environment config vars and secrets (admin.config_*; sealed into claim
   // replies and welcomes). Null: admin.config_* is refused, nothing is sealed.
   EnvConfigStore* env_config = nullptr;
+  // The overlay (host.overlay, admin.rotate_key, admin.overlay); null = off.
+  OverlayState* overlay = nullptr;
 };
 
 class ApiServer {
@@ -80,6 +83,7 @@ class ApiServer {
 
  private:
   Result<std::string> Dispatch(const std::string& user, const std::string& peer_ip, const msg::Envelope& env);
+  Result<std::string> DispatchOverlay(const std::string& user, const msg::Envelope& env);
   bool LogAllowed(const std::string& key);
 
   zmq::socket_t router_;

@@ -35,8 +35,10 @@ Daemon::~Daemon() {
   }
 }
 
-Result<std::unique_ptr<Daemon>> Daemon::Create(const PodConfig& cfg, const std::string& config_path) {
+Result<std::unique_ptr<Daemon>> Daemon::Create(const PodConfig& cfg, const std::string& config_path,
+                                               OverlayOptions overlay) {
   std::unique_ptr<Daemon> d(new Daemon(cfg, config_path));
+  d->overlay_opts_ = std::move(overlay);
   if (Status s = d->Start(); !s.ok()) return s;
   return d;
 }
@@ -70,7 +72,19 @@ Status Daemon::Start() {
   }
 
   pub_ = std::make_unique<ChangeStream>(ctx_, keys_);
-  store_->SetChangeSink([this](const msg::Change& c) { pub_->Publish(c); });
+  if (overlay_opts_.enabled) {
+    if (overlay_opts_.master_key_path.empty()) overlay_opts_.master_key_path = cfg_.KeyPath("overlay-master");
+    auto ov = OverlayState::Open(cfg_.Path(cfg_.sauron.db), overlay_opts_);
+    if (!ov.ok()) return ov.status();
+    overlay_ = std::move(*ov);
+    auto placed = store_->ListJobs({"placed"}, 1 << 30);
+    if (!placed.ok()) return placed.status();
+    overlay_->Load(*placed);
+  }
+  store_->SetChangeSink([this](const msg::Change& c) {
+    pub_->Publish(c);
+    if (overlay_) overlay_->OnChange(c);
+  });
 
   LivenessOptions lo;
   lo.heartbeat_ms = cfg_.sauron.heartbeat_ms;
@@ -88,6 +102,7 @@ Status Daemon::Start() {
   deps.liveness = liveness_.get();
   deps.counters = &counters_;
   deps.heartbeat_ms = cfg_.sauron.heartbeat_ms;
+  deps.overlay = overlay_.get();
   deps.on_enrolled = [this](const msg::HostRecord& before, const msg::HostRecord& after) {
     if (!before.public_key.empty() && before.public_key != after.public_key) zap_->Revoke(before.public_key);
     zap_->Allow(after.public_key, after.id);
@@ -252,6 +267,26 @@ void Daemon::HandleZapRefusals() {
   for (auto& [fp, addr] : batch) api_->Refuse("unenrolled", "connection from " + addr + " with key " + fp + " refused: key not enrolled");
 }
 
+void Daemon::FlushOverlay() {
+  if (!overlay_) return;
+  int64_t now = WallMs();
+  Result<std::set<std::string>> changed = std::set<std::string>{};
+  if (overlay_->NeedsFlush()) changed = overlay_->Flush(store_->Hosts(), now);
+  auto rotated = overlay_->Tick(now);
+  if (!changed.ok() || !rotated.ok()) {
+    counters_.Add("overlay.errors");
+    spdlog::error("overlay: {}", (!changed.ok() ? changed.status() : rotated.status()).message());
+    return;
+  }
+  changed->insert(rotated->begin(), rotated->end());
+  if (changed->empty()) return;
+  std::string csv;
+  for (const auto& h : *changed) csv += (csv.empty() ? "" : ",") + h;
+  counters_.Add("overlay.announced");
+  if (Status s = store_->AppendEvent("overlay.changed", "", "", overlay_->version(), csv, now); !s.ok())
+    spdlog::error("overlay: cannot announce: {}", s.message());
+}
+
 void Daemon::Run(const std::atomic<bool>& stop) {
   int64_t next_reload = MonotonicMs() + kReloadEveryMs;
   int64_t next_flush = MonotonicMs() + kFlushEveryMs;
@@ -290,6 +325,7 @@ void Daemon::Run(const std::atomic<bool>& stop) {
     if (beacons_) DrainBeacons();
     now = MonotonicMs();
     MarkLost(now);
+    FlushOverlay();
     HandleZapRefusals();
     if (now >= next_reload) {
       next_reload = now + kReloadEveryMs;

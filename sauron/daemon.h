@@ -34,6 +34,7 @@
 #include "sauron/change_stream.h"
 #include "sauron/env_config_store.h"
 #include "sauron/liveness.h"
+#include "sauron/overlay_state.h"
 #include "sauron/store.h"
 
 namespace rv::sauron {
@@ -41,7 +42,8 @@ namespace rv::sauron {
 class Daemon {
  public:
   // `config_path` (may be empty) is re-read for hosts enrolled by configuration.
-  static Result<std::unique_ptr<Daemon>> Create(const PodConfig& cfg, const std::string& config_path = "");
+  static Result<std::unique_ptr<Daemon>> Create(const PodConfig& cfg, const std::string& config_path = "",
+                                                OverlayOptions overlay = {});
   ~Daemon();
 
   void Run(const std::atomic<bool>& stop);
@@ -53,6 +55,9 @@ class Daemon {
 
  private:
   explicit Daemon(const PodConfig& cfg, std::string config_path);
+  // Overlay: addresses/keys after membership changes and rotation steps;
+  // announces the hosts whose view changed as one "overlay.changed" event.
+  void FlushOverlay();
   Status Start();
   void ReloadTrust();
   void AllowRole(const std::string& role);
@@ -76,6 +81,8 @@ class Daemon {
   std::unique_ptr<transport::ZapAuthenticator> zap_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<EnvConfigStore> env_config_;  // environment vars/secrets, encrypted at rest
+  OverlayOptions overlay_opts_;
+  std::unique_ptr<OverlayState> overlay_;  // null when the overlay is off
   std::unique_ptr<ChangeStream> pub_;
   std::unique_ptr<Liveness> liveness_;
   std::unique_ptr<BeaconReceiver> beacons_;  // null when beacons are off

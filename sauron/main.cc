@@ -22,7 +22,16 @@ int main(int argc, char** argv) {
   std::string level = "info";
   app.add_option("--pod", pod, "pod config (JSON); a missing file means all defaults in its directory");
   app.add_option("--log-level", level, "trace, debug, info, warn, error, off")->default_val("info");
+  rv::sauron::OverlayOptions overlay;
+  bool no_overlay = false;
+  app.add_flag("--no-overlay", no_overlay, "no overlay network (no addresses, no env keys)");
+  app.add_option("--overlay-cidr", overlay.pod_cidr, "the pod's overlay range, cut into one /24 per environment");
+  app.add_option("--overlay-port", overlay.port, "overlayd's UDP port on every host");
+  app.add_option("--overlay-quarantine-ms", overlay.quarantine_ms, "a released overlay address is not reused before this");
+  app.add_option("--overlay-switch-ms", overlay.switch_after_ms, "key rotation: delivery -> senders switch");
+  app.add_option("--overlay-key-grace-ms", overlay.key_grace_ms, "key rotation: switch -> old epoch dropped");
   CLI11_PARSE(app, argc, argv);
+  overlay.enabled = !no_overlay;
   rv::InitLogging("sauron", level);
 
   rv::Result<rv::PodConfig> cfg = rv::LoadPodConfig(pod);
@@ -47,7 +56,7 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto daemon = rv::sauron::Daemon::Create(*cfg, pod);
+  auto daemon = rv::sauron::Daemon::Create(*cfg, pod, overlay);
   if (!daemon.ok()) {
     spdlog::critical("cannot start: {}", daemon.status().message());
     return 1;

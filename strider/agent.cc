@@ -1,5 +1,6 @@
 #include "strider/agent.h"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -179,6 +180,7 @@ void Agent::SendHello(int64_t now_ms) {
   h.capacity = measured_.capacity;
   h.free = Free();
   h.conn_endpoint = conn_endpoint_;
+  h.aesni = sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() != 0;
   for (const auto& [id, job] : jobs_) {
     if (!job.stopping) h.jobs.push_back(msg::JobRef{id, job.attempt});
   }

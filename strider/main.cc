@@ -26,6 +26,7 @@
 #include "strider/container/container_runtime.h"
 #include "strider/container/container_workload.h"
 #include "strider/dispatch_workload.h"
+#include "strider/overlay_driver.h"
 #include "strider/process_workload.h"
 
 namespace {
@@ -74,6 +75,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   app.add_option("--veth-pool", veth_pool, "A.B: container veth /30s come from A.B.0.0/16 (distinct per strider sharing a network namespace)");
   app.add_flag("--no-containers", no_containers, "do not open the container runtime (image jobs fail)");
+  std::string overlayd_socket;
+  int overlay_mtu = 1500;
+  app.add_option("--overlayd-socket", overlayd_socket,
+                 "this host's overlayd control socket: containers of an environment join its overlay network");
+  app.add_option("--overlay-mtu", overlay_mtu, "underlay MTU overlayd works with")->check(CLI::Range(576, 65535));
   CLI11_PARSE(app, argc, argv);
   if (cap.ram_mb < 0 || cap.disk_mb < 0 || cap.cpu_millis < 0) {
     fprintf(stderr, "strider: capacities must not be negative\n");
@@ -172,6 +178,26 @@ int main(int argc, char** argv) {
   rv::strider::BeaconPump beacon_pump;
   opts.beacon_pump = &beacon_pump;
   {
+    std::unique_ptr<rv::strider::OverlayDriver> overlay;
+    if (!overlayd_socket.empty()) {
+      rv::strider::OverlayDriverOptions oo;
+      oo.host_id = host_id;
+      oo.address = address;
+      oo.key = *key;
+      oo.sauron_api = opts.sauron_api;
+      oo.sauron_pub = opts.sauron_pub;
+      oo.sauron_public_key = *skey;
+      oo.overlayd_socket = overlayd_socket;
+      oo.underlay_mtu = overlay_mtu;
+      overlay = std::make_unique<rv::strider::OverlayDriver>(ctx, oo);
+      overlay->Start();
+      if (runtime) {
+        runtime->SetNetworkHook([o = overlay.get()](const rv::container::NetnsInfo& ns, const std::string& env) {
+          return o->Attach(ns, env);
+        });
+      }
+      spdlog::info("[{}] overlay: driving overlayd at {}", host_id, overlayd_socket);
+    }
     rv::strider::Agent agent(ctx, opts, factory);
     if (rv::Status s = agent.Start(); !s.ok()) {
       spdlog::critical("{}", s.ToString());
@@ -193,6 +219,7 @@ int main(int argc, char** argv) {
     }
     spdlog::info("[{}] shutting down: stopping {} jobs", host_id, agent.running_jobs());
     agent.Shutdown(stop_grace_ms + 1000);
+    if (runtime) runtime->SetNetworkHook(nullptr);
   }
   if (runtime) {
     // Our own default run dir is a tmpfs the runtime mounted: leave nothing

@@ -39,7 +39,8 @@ struct HostHello {
   Resources free;
   std::string conn_endpoint;      // "ip:port" of this connection's local end (fast loss detection)
   std::vector<JobRef> jobs;       // what the host runs now (after a restart: what it recovered)
-  RV_DEFINE_MAP(host_id, address, capacity, free, conn_endpoint, jobs);
+  bool aesni = false;             // the CPU has AES-NI (overlay AEAD choice, see common/msg/overlay.h)
+  RV_DEFINE_MAP(host_id, address, capacity, free, conn_endpoint, jobs, aesni);
 };
 struct HostWelcome {
   static constexpr const char* kType = "host.welcome";

@@ -128,7 +128,11 @@ pid_t PodHarness::Spawn(const std::string& name, const std::vector<std::string>&
   return pid;
 }
 
-pid_t PodHarness::StartSauron() { return Spawn("sauron", {RV_SAURON_BIN, "--pod", pod_json_, "--log-level", "debug"}); }
+pid_t PodHarness::StartSauron(std::vector<std::string> extra) {
+  std::vector<std::string> argv = {RV_SAURON_BIN, "--pod", pod_json_, "--log-level", "debug"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return Spawn("sauron", argv);
+}
 pid_t PodHarness::StartElrond() { return Spawn("elrond", {RV_ELROND_BIN, "--pod", pod_json_, "--log-level", "debug"}); }
 
 pid_t PodHarness::StartStrider(const std::string& host_id, std::vector<std::string> extra, std::vector<std::string> wrap) {
@@ -140,6 +144,7 @@ pid_t PodHarness::StartStrider(const std::string& host_id, std::vector<std::stri
                                // plain-process jobs only: no per-strider container runtime (tmpfs
                                // mounts) for tests that kill striders with SIGKILL
                                std::string("--no-containers")}) {
+    if (strider_containers_ && a == "--no-containers") continue;
     argv.push_back(a);
   }
   for (auto& e : extra) argv.push_back(e);

@@ -39,7 +39,7 @@ class PodHarness : public ::testing::Test {
   // Three hosts h1..h3, zones a/b/c, role=app (h1: role=build).
   static std::vector<HostSpec> ThreeHosts();
 
-  pid_t StartSauron();
+  pid_t StartSauron(std::vector<std::string> extra = {});
   pid_t StartElrond();
   // `wrap`: a prefix for the command (e.g. {"ip", "netns", "exec", "ns"}).
   pid_t StartStrider(const std::string& host_id, std::vector<std::string> extra = {},
@@ -86,6 +86,12 @@ class PodHarness : public ::testing::Test {
   int retry_pending_ms_ = 500;
   int batch_max_ = 0;  // 0: elrond's default
   int disconnect_grace_ms_ = 0;
+  bool strider_containers_ = false;  // true: striders open the container runtime (root)
+
+  // For tests that start other processes of the pod (overlayd) or send other
+  // admin requests (overlay): same bookkeeping as the daemons above.
+  pid_t SpawnProcess(const std::string& name, const std::vector<std::string>& argv) { return Spawn(name, argv); }
+  transport::RpcClient& AdminRpc() { return Admin(); }
 
  private:
   pid_t Spawn(const std::string& name, const std::vector<std::string>& argv);

@@ -1,0 +1,149 @@
+// OverlayState: sauron's side of the encrypted overlay (issue 4) — IPAM,
+// environment keys, and the per-host views striders turn into overlayd's
+// control document. Contract:
+//
+//  * Membership comes from the change stream's job records: a job that is
+//    `placed`, has an environment and an image (a container) is a member of
+//    its environment on its host. Each member (job id + attempt) gets an
+//    address from overlay::Ipam in the environment's subnet; when the attempt
+//    stops being placed its address is released into quarantine
+//    (quarantine_ms) before any other container may get it.
+//  * Each environment has an overlay number (TUN rvo-<n>, table 10000+n), a
+//    subnet, an AEAD (AES-256-GCM only if every up host reported AES-NI when
+//    the environment was created, else ChaCha20-Poly1305) and one or two keys
+//    (epochs). Keys are created here and stored encrypted (secretbox under the
+//    master key file, 0600) in sauron's database; they leave sauron only
+//    sealed to one host's public key (its CURVE key), in that host's view.
+//  * ViewFor(host) holds only the environments with a container on that host,
+//    so a host that no longer runs one is not given the keys again and its
+//    strider drops the environment from overlayd (which wipes its keys).
+//  * Rotate(env): step 1 adds epoch e+1 (hosts receive it, senders stay on e);
+//    after switch_after_ms senders move to e+1; after key_grace_ms more epoch e
+//    is dropped. Receivers accept both during the grace, so established TCP
+//    connections survive. Tick() drives steps 2 and 3.
+//  * Every mutation is written to SQLite before Flush()/Tick()/Rotate()
+//    return; Open() restores everything after a restart.
+//  * Not thread-safe: the daemon's loop owns it.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/crypto/secretbox.h"
+#include "common/msg/overlay.h"
+#include "common/msg/protocol.h"
+#include "common/status.h"
+#include "overlay/aead.h"
+#include "overlay/ipam.h"
+
+namespace rv::sauron {
+
+struct OverlayOptions {
+  bool enabled = true;
+  std::string pod_cidr = "10.240.0.0/16";
+  int env_prefix_len = 24;
+  int port = 7800;                  // overlayd's UDP port on every host
+  int64_t quarantine_ms = 60000;    // an address is not reused before this
+  int64_t switch_after_ms = 1000;   // rotation: new epoch delivered -> senders switch
+  int64_t key_grace_ms = 30000;     // rotation: senders switched -> old epoch dropped
+  std::string master_key_path;      // secretbox key for env keys at rest (0600)
+};
+
+class OverlayState {
+ public:
+  // Opens its tables in the database at `db_path` (its own connection).
+  static Result<std::unique_ptr<OverlayState>> Open(const std::string& db_path, OverlayOptions opts);
+  ~OverlayState();
+  OverlayState(const OverlayState&) = delete;
+  OverlayState& operator=(const OverlayState&) = delete;
+
+  const OverlayOptions& options() const { return opts_; }
+
+  // Seeds membership from the placed jobs (at start).
+  void Load(const std::vector<msg::JobRecord>& placed);
+  // A committed change (job.* with its record): updates membership in memory.
+  void OnChange(const msg::Change& c);
+  // host.hello: remembers whether the host has AES-NI (persisted).
+  Status OnHello(const std::string& host_id, bool aesni);
+  // Applies pending membership changes (addresses, env creation with keys).
+  // Returns the hosts whose view changed since the last call (membership or
+  // Rotate); empty: nothing to announce.
+  Result<std::set<std::string>> Flush(const std::vector<msg::HostRecord>& hosts, int64_t now_ms);
+  // Whether Flush has anything to do (saves copying the host list each turn).
+  bool NeedsFlush() const { return dirty_ || !announce_.empty(); }
+  // Rotation steps 2 and 3 when due; returns the hosts whose view changed.
+  Result<std::set<std::string>> Tick(int64_t now_ms);
+  Result<msg::RotateKeyResult> Rotate(const std::string& env, int64_t now_ms);
+
+  Result<msg::OverlayView> ViewFor(const std::string& host_id, const std::vector<msg::HostRecord>& hosts);
+  // Every member of every environment (or of `env`), for operators and tests.
+  std::vector<msg::OverlayEnv> Listing(const std::string& env) const;
+  int64_t version() const { return version_; }
+
+ private:
+  struct Member {
+    std::string env;
+    int64_t attempt = 0;
+    std::string host_id;
+  };
+  struct EnvKeyRow {
+    uint32_t epoch = 0;
+    overlay::Key key{};
+  };
+  struct Env {
+    std::string name;
+    uint32_t num = 0;
+    std::string aead;
+    uint32_t send_epoch = 0;
+    std::vector<EnvKeyRow> keys;     // ascending epoch, at most two
+    int64_t switch_at_ms = 0;        // 0: no rotation step pending
+    int64_t forget_at_ms = 0;
+  };
+  struct Addr {                      // an allocated address of a member
+    std::string env;
+    std::string owner;               // job_id#attempt
+    std::string host_id;
+    std::string job_id;
+    int64_t attempt = 0;
+    uint32_t addr = 0;
+  };
+
+  OverlayState(sqlite3* db, OverlayOptions o, overlay::Ipam ipam, crypto::SecretBoxKey mk)
+      : db_(db), opts_(std::move(o)), ipam_(std::move(ipam)), master_(std::move(mk)) {}
+  Status Init();
+  Status Exec(const std::string& sql);
+  Status SaveEnv(const Env& e);
+  Status SaveHost(const std::string& host_id);
+  Status SaveIpam();
+  Status SaveAddrs();
+  Result<Env*> EnsureEnv(const std::string& name, const std::vector<msg::HostRecord>& hosts, int64_t now_ms);
+  uint32_t HostNum(const std::string& host_id);
+  std::set<std::string> HostsOf(const std::string& env) const;
+  Result<std::string> SealedFor(const msg::HostRecord& host, const Env& e, const EnvKeyRow& k);
+
+  sqlite3* db_;
+  OverlayOptions opts_;
+  overlay::Ipam ipam_;
+  crypto::SecretBoxKey master_;
+  std::map<std::string, Member> members_;        // job id -> what it should be
+  bool dirty_ = false;
+  std::map<std::string, Env> envs_;              // env name -> env
+  std::map<std::string, Addr> addrs_;            // job id -> allocated address
+  std::map<std::string, uint32_t> host_nums_;
+  std::map<std::string, bool> aesni_;
+  std::set<std::string> announce_;               // hosts to tell at the next Flush (rotation)
+  // (host public key, env, epoch) -> sealed blob: views stay byte-identical
+  // between changes so striders only re-apply what changed.
+  std::map<std::tuple<std::string, uint32_t, uint32_t>, std::string> sealed_cache_;
+  int64_t version_ = 0;
+};
+
+}  // namespace rv::sauron

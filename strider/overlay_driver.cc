@@ -1,0 +1,212 @@
+#include "strider/overlay_driver.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "common/msg/envelope.h"
+#include "common/transport/curve.h"
+#include "common/transport/rpc_client.h"
+#include "overlay/addr.h"
+#include "overlay/control_socket.h"
+#include "overlay/keyring.h"
+#include "overlay/plumbing.h"
+#include "strider/container/container_runtime.h"
+
+namespace rv::strider {
+
+using nlohmann::json;
+
+std::string BuildControlDocument(const msg::OverlayView& view, const std::string& listen_address, int underlay_mtu,
+                                 const std::map<std::string, LocalAttachment>& locals,
+                                 std::set<std::string>* attached) {
+  json j;
+  j["host_id"] = view.host_num;
+  j["listen"] = listen_address + ":" + std::to_string(view.port);
+  j["underlay_mtu"] = underlay_mtu;
+  j["pod_cidr"] = view.pod_cidr;
+  j["hosts"] = json::array();
+  std::map<std::string, uint32_t> num_of;
+  for (const auto& h : view.hosts) {
+    num_of[h.host_id] = h.num;
+    j["hosts"].push_back({{"id", h.num}, {"endpoint", h.endpoint}});
+  }
+  num_of[view.host_id] = view.host_num;
+  j["envs"] = json::array();
+  for (const auto& e : view.envs) {
+    json je;
+    je["id"] = e.num;
+    je["subnet"] = e.subnet;
+    je["aead"] = e.aead;
+    je["send_epoch"] = e.send_epoch;
+    je["keys"] = json::array();
+    for (const auto& k : e.keys) je["keys"].push_back({{"epoch", k.epoch}, {"sealed", overlay::ToHex(k.sealed)}});
+    je["routes"] = json::array();
+    je["attachments"] = json::array();
+    for (const auto& r : e.routes) {
+      auto n = num_of.find(r.host_id);
+      if (n == num_of.end()) continue;  // a host without an underlay address yet
+      if (r.host_id != view.host_id) {
+        je["routes"].push_back({{"addr", r.addr}, {"host", n->second}});
+        continue;
+      }
+      auto l = locals.find(container::ContainerIdFor(r.job_id));
+      if (l == locals.end() || l->second.env != e.env) continue;  // not (yet) running here
+      auto a = overlay::ParseAddr(r.addr);
+      if (!a.ok()) continue;
+      // The generation is in the name so a re-made netns is plumbed afresh.
+      char veth[16];
+      snprintf(veth, sizeof veth, "ov%08x%04x", *a, static_cast<unsigned>(l->second.generation & 0xffff));
+      je["attachments"].push_back({{"addr", r.addr}, {"veth", veth}, {"netns", l->second.netns}, {"ifname", "eth0"}});
+      if (attached) attached->insert(l->first);
+    }
+    j["envs"].push_back(std::move(je));
+  }
+  return j.dump();
+}
+
+OverlayDriver::OverlayDriver(zmq::context_t& ctx, OverlayDriverOptions opts) : ctx_(ctx), opts_(std::move(opts)) {}
+
+OverlayDriver::~OverlayDriver() {
+  stop_ = true;
+  cv_.notify_all();
+  if (th_.joinable()) th_.join();
+}
+
+void OverlayDriver::Start() { th_ = std::thread([this] { Loop(); }); }
+
+Status OverlayDriver::Attach(const container::NetnsInfo& ns, const std::string& job_env) {
+  if (job_env.empty()) return Status::Ok();  // no environment: keep the runtime's veth
+  // overlayd makes the container's eth0 itself; the runtime's default pair
+  // would give a second path out of the env.
+  if (!ns.host_if.empty()) {
+    Status s = overlay::RunCmd({"ip", "-n", ns.name, "link", "del", "eth0"});
+    if (!s.ok()) return Status::Internal("overlay: cannot remove the default veth: " + s.message());
+  }
+  std::unique_lock<std::mutex> l(mu_);
+  LocalAttachment a{ns.name, job_env, ns.path, ++generation_};
+  locals_[ns.name] = a;
+  attached_.erase(ns.name);
+  wake_ = true;
+  cv_.notify_all();
+  bool ok = cv_.wait_for(l, std::chrono::milliseconds(opts_.attach_timeout_ms), [&] {
+    auto it = locals_.find(ns.name);
+    return stop_.load() || (attached_.count(ns.name) && it != locals_.end() && it->second.generation == a.generation);
+  });
+  if (!ok || stop_) {
+    locals_.erase(ns.name);
+    return Status::Unavailable("overlay: no address for " + ns.name + " in env " + job_env + " within " +
+                               std::to_string(opts_.attach_timeout_ms) + " ms" +
+                               (attach_error_.empty() ? "" : " (" + attach_error_ + ")"));
+  }
+  spdlog::info("[{}] overlay: {} attached to env {}", opts_.host_id, ns.name, job_env);
+  return Status::Ok();
+}
+
+void OverlayDriver::Reconcile() {
+  // Called with mu_ held.
+  for (auto it = locals_.begin(); it != locals_.end();) {
+    if (access(it->second.netns.c_str(), F_OK) != 0) {
+      it = locals_.erase(it);  // the container and its netns are gone
+    } else {
+      ++it;
+    }
+  }
+  std::set<std::string> attached;
+  std::string doc = BuildControlDocument(view_, opts_.address, opts_.underlay_mtu, locals_, &attached);
+  if (doc == last_doc_) {
+    attached_ = attached;
+    return;
+  }
+  auto r = overlay::ControlRequest(opts_.overlayd_socket, "apply", doc, 10000);
+  std::string err;
+  if (!r.ok()) {
+    err = r.status().message();
+  } else {
+    auto j = json::parse(*r, nullptr, false);
+    if (j.is_discarded() || !j.value("ok", false)) err = j.is_discarded() ? "bad reply" : j.value("error", "refused");
+  }
+  if (!err.empty()) {
+    attach_error_ = "overlayd apply: " + err;
+    spdlog::warn("[{}] overlay: {}", opts_.host_id, attach_error_);
+    last_doc_.clear();  // retry at the next round
+    return;
+  }
+  attach_error_.clear();
+  last_doc_ = doc;
+  attached_ = attached;
+  ++applied_;
+  spdlog::info("[{}] overlay: applied view v{} ({} envs, {} local containers)", opts_.host_id, view_.version,
+               view_.envs.size(), attached.size());
+}
+
+void OverlayDriver::Loop() {
+  std::unique_ptr<zmq::socket_t> sub;
+  std::unique_ptr<transport::RpcClient> rpc;
+  try {
+    if (!opts_.sauron_pub.empty()) {
+      sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
+      transport::SetDefaults(*sub);
+      transport::MakeCurveClient(*sub, opts_.key, opts_.sauron_public_key);
+      sub->set(zmq::sockopt::subscribe, "overlay.changed");
+      sub->connect(opts_.sauron_pub);
+    }
+    rpc = std::make_unique<transport::RpcClient>(ctx_, opts_.sauron_api, opts_.key, opts_.sauron_public_key);
+  } catch (const zmq::error_t& e) {
+    spdlog::error("[{}] overlay: cannot connect to sauron: {}", opts_.host_id, e.what());
+    return;
+  }
+  int64_t next_fetch = 0;
+  while (!stop_) {
+    bool fetch = MonotonicMs() >= next_fetch;
+    if (sub) {
+      zmq::pollitem_t item{sub->handle(), 0, ZMQ_POLLIN, 0};
+      try {
+        zmq::poll(&item, 1, std::chrono::milliseconds(fetch ? 0 : 50));
+      } catch (const zmq::error_t&) {
+      }
+      for (int i = 0; i < 256 && (item.revents & ZMQ_POLLIN); ++i) {
+        zmq::message_t topic, body;
+        if (!sub->recv(topic, zmq::recv_flags::dontwait)) break;
+        if (!topic.more() || !sub->recv(body, zmq::recv_flags::dontwait)) continue;
+        auto env = msg::DecodeEnvelope(body.data(), body.size());
+        msg::Change c;
+        if (!env.ok() || !msg::DecodeBody(*env, &c).ok()) continue;
+        // detail: comma-separated host ids whose view changed.
+        std::string d = "," + c.event.detail + ",";
+        if (d.find("," + opts_.host_id + ",") != std::string::npos) fetch = true;
+      }
+    } else if (!fetch) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (wake_) fetch = true;
+      wake_ = false;
+    }
+    if (!fetch) continue;
+    next_fetch = MonotonicMs() + opts_.refresh_ms;
+    msg::OverlayView v;
+    Status s = rpc->Call(msg::OverlayViewRequest{opts_.host_id}, &v, std::chrono::milliseconds(3000));
+    std::lock_guard<std::mutex> l(mu_);
+    if (!s.ok()) {
+      spdlog::warn("[{}] overlay: cannot read the view from sauron: {}", opts_.host_id, s.message());
+      attach_error_ = "sauron: " + s.message();
+    } else {
+      view_ = std::move(v);
+    }
+    Reconcile();
+    // A container still waiting for its address: ask again soon.
+    for (const auto& [id, _] : locals_) {
+      if (!attached_.count(id)) {
+        next_fetch = std::min(next_fetch, MonotonicMs() + 100);
+        break;
+      }
+    }
+    cv_.notify_all();
+  }
+}
+
+}  // namespace rv::strider
