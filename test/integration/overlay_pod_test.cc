@@ -294,6 +294,39 @@ TEST_F(OverlayPodTest, ContainersTalkIsolatedSealedRotateAndMove) {
   }
   EXPECT_GT(sealed, 10);
 
+  // Captured datagrams h2 -> h1, replayed from h2: every one is dropped as a replay.
+  std::vector<std::string> replay;
+  std::string h1ip = HostIp(1), h2ip = HostIp(2);
+  for (const auto& f : frames) {
+    if (f.size() < 14 + 20 + 8 || uint8_t(f[23]) != IPPROTO_UDP) continue;
+    size_t ihl = (uint8_t(f[14]) & 0xf) * 4;
+    in_addr src, dst;
+    memcpy(&src, f.data() + 26, 4);
+    memcpy(&dst, f.data() + 30, 4);
+    size_t udp = 14 + ihl;
+    if (f.size() <= udp + 8 || ((uint8_t(f[udp + 2]) << 8) | uint8_t(f[udp + 3])) != kPort) continue;
+    if (std::string(inet_ntoa(src)) != h2ip || std::string(inet_ntoa(dst)) != h1ip) continue;
+    replay.push_back(f.substr(udp + 8));
+    if (replay.size() >= 200) break;
+  }
+  ASSERT_GT(replay.size(), 5u) << "no h2 -> h1 datagrams captured";
+  auto counter = [&](const char* name) {
+    json st = Stats(1);
+    return st.contains("counters") ? st["counters"].value(name, uint64_t{0}) : uint64_t{0};
+  };
+  uint64_t replays_before = counter("drop_replay");
+  EXPECT_EQ(WaitChild(SpawnInNetns("/run/netns/" + Host(2), [replay, h1ip] {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in sa = Sa(h1ip.c_str(), kPort);
+    for (const auto& d : replay) {
+      sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+      usleep(200);
+    }
+    return 0;
+  }), 10000), 0);
+  EXPECT_TRUE(WaitFor([&] { return counter("drop_replay") >= replays_before + replay.size() / 2; }, 3000))
+      << "replayed " << replay.size() << ", drop_replay " << replays_before << " -> " << counter("drop_replay");
+
   // Key rotation under a continuous transfer (x2 -> x1): no connection lost.
   std::string progress = dir_ + "/stream";
   pid_t stream = SpawnInJob("x2", [x1s, progress] { return StreamEcho(x1s.c_str(), 5000, 5000, progress); });
