@@ -14,8 +14,9 @@ SealedClaims SealClaims(Store& store, EnvConfigStore& config, const std::string&
   const msg::HostRecord* host = store.FindHost(host_id);
   for (const auto& c : claims) {
     auto job = store.GetJob(c.job_id);
-    // An unknown job is Store::Claim's to refuse, with its usual reason.
-    if (!job.ok() || !config.HasVars(job->spec.env)) {
+    // An unknown job, or one that is not this host's, is Store::Claim's to
+    // refuse, with its usual reason: nothing is decrypted for it.
+    if (!job.ok() || job->host_id != host_id || !config.HasVars(job->spec.env)) {
       out.claimable.push_back(c);
       continue;
     }

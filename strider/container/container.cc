@@ -193,7 +193,7 @@ Status Container::Prepare() {
   mounted_ = true;
 
   if (subnet_ < 0 && rt_.options().veth) subnet_ = rt_.AllocSubnet();
-  auto ns = CreateNetns(id_, rt_.options().veth, rt_.options().veth_pool, subnet_);
+  auto ns = CreateNetns(rt_.NetnsName(id_), rt_.options().veth, rt_.options().veth_pool, subnet_);
   if (!ns.ok()) return Status::FromCode(ns.status().code(), "network: " + ns.status().message());
   netns_ = *ns;
   if (auto hook = rt_.network_hook()) {

@@ -146,7 +146,7 @@ void ContainerRuntime::Cleanup(const std::string& id, bool remove_dir) {
   std::string rootfs = ContainerDir(id) + "/rootfs";
   for (int i = 0; i < 4 && umount2(rootfs.c_str(), MNT_DETACH) == 0; i++) {
   }
-  DeleteNetns(id);
+  DeleteNetns(NetnsName(id));
   std::error_code ec;
   // runc removes its own cgroup (<parent>/<id>/c); the per-container parent is ours.
   for (auto& sub : fs::directory_iterator("/sys/fs/cgroup", ec)) {
@@ -156,6 +156,10 @@ void ContainerRuntime::Cleanup(const std::string& id, bool remove_dir) {
   }
   fs::remove_all(BundleDir(id), ec);
   if (remove_dir) fs::remove_all(ContainerDir(id), ec);
+}
+
+std::string ContainerRuntime::NetnsName(const std::string& id) const {
+  return id + "-" + crypto::Sha256Hex(opt_.run_dir).substr(0, 6);
 }
 
 int ContainerRuntime::GcContainers() {

@@ -72,6 +72,10 @@ class ContainerRuntime {
   std::string ContainerDir(const std::string& id) const { return opt_.state_dir + "/containers/" + id; }
   std::string BundleDir(const std::string& id) const { return opt_.run_dir + "/bundles/" + id; }
   std::string RuncRoot() const { return opt_.run_dir + "/runc"; }
+  // The container's named netns (machine-wide names): its id plus a hash of
+  // this runtime's run dir, so two striders on one machine (two pods with a job
+  // of the same id) never share or delete each other's.
+  std::string NetnsName(const std::string& id) const;
 
   // Removes every trace of containers that are not registered: runc state,
   // overlay mounts, netns, bundles, container dirs (logs included). Returns

@@ -258,7 +258,7 @@ TEST_F(ContainerTest, HttpdImageAnswersOnItsPortIsolated) {
   ASSERT_TRUE(rec.WaitFor(CState::kStopped)) << rec.Dump();
   EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
   EXPECT_EQ(Sh("grep -c " + c.id() + "/rootfs /proc/mounts"), "0");
-  EXPECT_FALSE(fs::exists("/var/run/netns/" + c.id()));
+  EXPECT_FALSE(fs::exists("/var/run/netns/" + rt_->NetnsName(c.id())));
   EXPECT_FALSE(fs::exists(rt_->BundleDir(c.id())));
   EXPECT_FALSE(fs::exists(cg));
   EXPECT_FALSE(fs::exists("/sys/fs/cgroup/memory/rivendell-test/" + c.id()));

@@ -1,5 +1,7 @@
 #include "strider/container/netns.h"
 
+#include "common/crypto/sha256.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -71,7 +73,8 @@ Result<NetnsInfo> CreateNetns(const std::string& name, bool veth, const std::str
   if (!s.ok()) return s;
   std::string inside = "link set lo up\n";
   if (veth) {
-    ns.host_if = "rv" + name.substr(name.size() > 11 ? name.size() - 11 : 0);
+    // Interface names are at most 15 chars: "rv" + 13 hex of the netns name.
+    ns.host_if = "rv" + crypto::Sha256Hex(name).substr(0, 13);
     std::string host = "link add " + ns.host_if + " type veth peer name eth0 netns " + name + "\n" +
                        "link set " + ns.host_if + " up\n";
     if (idx >= 0) {

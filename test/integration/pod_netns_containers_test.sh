@@ -21,8 +21,8 @@ set -uo pipefail
 root=$1
 build=$2
 if [ "$(id -u)" != 0 ] || [ ! -x /usr/bin/docker-registry ] || [ ! -x /usr/sbin/runc ] || ! command -v nsenter >/dev/null \
-   || ! command -v ip >/dev/null; then
-  echo "SKIPPED: pod_netns_containers needs root, docker-registry, runc, iproute2 and nsenter" >&2
+   || ! command -v ip >/dev/null || ! command -v curl >/dev/null; then
+  echo "SKIPPED: pod_netns_containers needs root, docker-registry, runc, iproute2, nsenter and curl" >&2
   exit 77
 fi
 dir=$(mktemp -d /tmp/rv-podn.XXXXXX)
@@ -99,14 +99,6 @@ for i in 1 2 3; do
   ip -n "$ns" link set eth0 up || fail "eth0 up in $ns"
   ip -n "$ns" link set lo up || fail "lo up in $ns"
 done
-for i in 1 2 3; do
-  ok=0
-  for _ in $(seq 1 50); do
-    ip netns exec "sec$t-h$i" ping -c1 -W1 "$net.1" >/dev/null 2>&1 && { ok=1; break; }
-    sleep 0.1
-  done
-  [ $ok = 1 ] || fail "h$i cannot reach the bridge address $net.1"
-done
 
 # ---- the pod: keys, config, registry with the stack image, daemons ----
 for k in sauron elrond admin h1 h2 h3 h4; do "$build/cli/rv" keygen "$dir/keys/$k.key" >/dev/null || fail "keygen $k"; done
@@ -127,8 +119,15 @@ JSON
   || fail "registry on $net.1:$reg_port"
 RV_IMAGE="$build/common/oci/rv-image" "$root/scripts/stack-image" --registry "$net.1:$reg_port" \
   >>"$dir/logs/stack-image.log" 2>&1 || fail "stack image push"
-# The registry is reachable from a host namespace over the bridge.
-ip netns exec "sec$t-h2" curl -sf -m 5 "http://$net.1:$reg_port/v2/" >/dev/null || fail "registry not reachable from h2"
+# The registry is reachable from each host namespace over the bridge.
+for i in 1 2 3; do
+  ok=0
+  for _ in $(seq 1 30); do
+    nsenter "--net=/run/netns/sec$t-h$i" curl -sf -m 2 "http://$net.1:$reg_port/v2/" >/dev/null && { ok=1; break; }
+    sleep 0.2
+  done
+  [ $ok = 1 ] || fail "registry $net.1:$reg_port not reachable from h$i"
+done
 
 start() {  # start NAME CMD...
   local name=$1

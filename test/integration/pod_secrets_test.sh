@@ -9,7 +9,11 @@
 # every log, the strider's state dir with images, containers and console logs,
 # the registry's storage) must find nothing, while the app runs and after the
 # pod is down. The strider is then killed (-9) and restarted: the recovered
-# container must get the secret again (sealed to the host in host.welcome).
+# container must get the secret again (sauron's fast loss detection usually
+# re-auctions it, and the claim reply brings the sealed env; had the host said
+# hello before being declared lost, host.welcome would bring it: unit-tested in
+# AgentTest.KeptJobAfterRestartGetsItsSealedEnvFromTheWelcome and
+# EnvConfigTest.ClaimReplyCarriesEnvSealedToTheClaimingHost).
 # Needs root (runc, overlayfs, netns); skips otherwise.
 #   pod_secrets_test.sh REPO_ROOT BUILD_DIR
 set -uo pipefail
@@ -118,6 +122,13 @@ for _ in $(seq 1 150); do
 done
 [ $ok = 1 ] || fail "after a strider restart the container did not get API_TOKEN again"
 wait_running || fail "$svc-1 not running after the strider restart"
+# Which path brought the env back: the welcome's keep list (the host said hello
+# before sauron declared it lost) or a new auction and claim.
+if tail -n 100 "$dir/logs/strider-h1.log" | grep -q "welcomed by sauron: .*keep 1"; then
+  echo "recovered via host.welcome (keep + sealed_envs)"
+else
+  echo "recovered via a new award and claim (Outcome.sealed_env)"
+fi
 
 grep_disk "after the strider restart"
 "$root/scripts/pod" down --dir "$dir" >/dev/null || fail "pod down"
