@@ -85,23 +85,26 @@ Status OverlayDriver::Attach(const container::NetnsInfo& ns, const std::string& 
     Status s = overlay::RunCmd({"ip", "-n", ns.name, "link", "del", "eth0"});
     if (!s.ok()) return Status::Internal("overlay: cannot remove the default veth: " + s.message());
   }
+  // sauron's routes name the container, not its netns (whose name also
+  // carries this strider's run dir, so two striders on a machine never clash).
+  const std::string key = ns.container_id.empty() ? ns.name : ns.container_id;
   std::unique_lock<std::mutex> l(mu_);
-  LocalAttachment a{ns.name, job_env, ns.path, ++generation_};
-  locals_[ns.name] = a;
-  attached_.erase(ns.name);
+  LocalAttachment a{key, job_env, ns.path, ++generation_};
+  locals_[key] = a;
+  attached_.erase(key);
   wake_ = true;
   cv_.notify_all();
   bool ok = cv_.wait_for(l, std::chrono::milliseconds(opts_.attach_timeout_ms), [&] {
-    auto it = locals_.find(ns.name);
-    return stop_.load() || (attached_.count(ns.name) && it != locals_.end() && it->second.generation == a.generation);
+    auto it = locals_.find(key);
+    return stop_.load() || (attached_.count(key) && it != locals_.end() && it->second.generation == a.generation);
   });
   if (!ok || stop_) {
-    locals_.erase(ns.name);
-    return Status::Unavailable("overlay: no address for " + ns.name + " in env " + job_env + " within " +
+    locals_.erase(key);
+    return Status::Unavailable("overlay: no address for " + key + " in env " + job_env + " within " +
                                std::to_string(opts_.attach_timeout_ms) + " ms" +
                                (attach_error_.empty() ? "" : " (" + attach_error_ + ")"));
   }
-  spdlog::info("[{}] overlay: {} attached to env {}", opts_.host_id, ns.name, job_env);
+  spdlog::info("[{}] overlay: {} attached to env {}", opts_.host_id, key, job_env);
   return Status::Ok();
 }
 

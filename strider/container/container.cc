@@ -196,6 +196,7 @@ Status Container::Prepare() {
   auto ns = CreateNetns(rt_.NetnsName(id_), rt_.options().veth, rt_.options().veth_pool, subnet_);
   if (!ns.ok()) return Status::FromCode(ns.status().code(), "network: " + ns.status().message());
   netns_ = *ns;
+  netns_.container_id = id_;
   if (auto hook = rt_.network_hook()) {
     Status hs = hook(netns_, spec_.env);
     if (!hs.ok()) return Status::FromCode(hs.code(), "network hook: " + hs.message());

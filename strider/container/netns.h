@@ -19,6 +19,7 @@ namespace rv::container {
 
 struct NetnsInfo {
   std::string name;         // netns name
+  std::string container_id; // the container it belongs to (what the overlay's routes name)
   std::string path;         // /var/run/netns/<name>
   std::string host_if;      // host end of the veth pair ("" = no veth)
   std::string host_ip, container_ip;  // "" when not assigned here

@@ -14,6 +14,8 @@
 // everything else, and deletes every namespace and veth it made.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -30,6 +32,7 @@ namespace {
 
 using namespace rv::overlay::nettest;
 using json = nlohmann::json;
+namespace fs = std::filesystem;
 
 // GET / over TCP from the calling process's netns; 0 if the body has `want`.
 int HttpGet(const std::string& ip, const std::string& want, int timeout_ms = 1000) {
@@ -141,7 +144,8 @@ class OverlayPodTest : public PodHarness {
       kill(c, SIGKILL);
       waitpid(c, nullptr, 0);
     }
-    for (const char* j : {"x1", "x2", "y1"}) Sh("ip netns del " + container::ContainerIdFor(j));
+    for (const char* j : {"x1", "x2", "y1"})
+      for (const auto& n : NetnsNamesOf(j)) Sh("ip netns del " + n);
     if (registry_started_) Sh(std::string(RV_REPO_ROOT) + "/scripts/registry stop --dir " + dir_ + "/registry");
     PodHarness::TearDown();
     for (auto it = made_ns_.rbegin(); it != made_ns_.rend(); ++it) Sh("ip netns del " + *it);
@@ -150,7 +154,26 @@ class OverlayPodTest : public PodHarness {
 
   std::string Host(int h) const { return p_ + "h" + std::to_string(h); }
   std::string HostIp(int h) const { return "10.89." + tag_ + "." + std::to_string(h); }
-  static std::string NetnsOf(const std::string& job) { return "/run/netns/" + container::ContainerIdFor(job); }
+  // A container's netns is "<container id>-<hash of its strider's run dir>"
+  // (two striders on one machine never share one): the newest match.
+  static std::vector<std::string> NetnsNamesOf(const std::string& job) {
+    std::vector<std::pair<fs::file_time_type, std::string>> found;
+    std::string prefix = container::ContainerIdFor(job) + "-";
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator("/run/netns", ec)) {
+      std::string n = e.path().filename().string();
+      if (n.rfind(prefix, 0) == 0) found.emplace_back(fs::last_write_time(e.path(), ec), n);
+    }
+    std::sort(found.rbegin(), found.rend());
+    std::vector<std::string> out;
+    for (auto& [t, n] : found) out.push_back(n);
+    return out;
+  }
+  static std::string NetnsNameOf(const std::string& job) {
+    auto all = NetnsNamesOf(job);
+    return all.empty() ? container::ContainerIdFor(job) : all.front();
+  }
+  static std::string NetnsOf(const std::string& job) { return "/run/netns/" + NetnsNameOf(job); }
 
   msg::JobSpec Web(const std::string& id, const std::string& env, std::map<std::string, std::string> where) {
     msg::JobSpec j;
@@ -184,7 +207,7 @@ class OverlayPodTest : public PodHarness {
     return WaitFor([&] {
       auto [addr, host] = AddrOf(job);
       if (addr.empty()) return false;
-      return Sh("ip -n " + container::ContainerIdFor(job) + " addr show dev eth0 | grep -q 'inet " + addr + "/'") == 0;
+      return Sh("ip -n " + NetnsNameOf(job) + " addr show dev eth0 2>/dev/null | grep -q 'inet " + addr + "/'") == 0;
     }, timeout_ms);
   }
   int RunInJob(const std::string& job, std::function<int()> fn, int timeout_ms = 10000) {
