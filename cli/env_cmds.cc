@@ -7,15 +7,6 @@
 
 namespace rv::cli {
 
-void NormalizeEnvArgs(int argc, char** argv) {
-  static char rotate[] = "env-rotate-key", addrs[] = "env-addrs";
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "env:rotate-key") argv[i] = rotate;
-    if (a == "env:addrs") argv[i] = addrs;
-  }
-}
-
 void AddEnvCommands(CLI::App& app, EnvCommands* cmds) {
   cmds->rotate = app.add_subcommand("env-rotate-key", "move every host of an environment to a new overlay key");
   cmds->rotate->add_option("ENV", cmds->env, "environment")->required();

@@ -20,10 +20,8 @@ struct EnvCommands {
   std::string env;
 };
 
-// CLI11 refuses ':' in subcommand names: maps "env:rotate-key" and
-// "env:addrs" in argv to the registered "env-rotate-key" / "env-addrs" (both
-// spellings work). Call before parsing.
-void NormalizeEnvArgs(int argc, char** argv);
+// Registered as "env-rotate-key" / "env-addrs": CLI11 refuses ':' in names,
+// and rv.cc rewrites the "env:..." spelling of the subcommand before parsing.
 void AddEnvCommands(CLI::App& app, EnvCommands* cmds);
 // Runs the parsed env command; -1 if none of them was given.
 int RunEnvCommands(Client& c, const EnvCommands& cmds);

@@ -200,11 +200,14 @@ int main(int argc, char** argv) {
   keygen->add_option("FILE", kg_file, "key file to write")->required();
   keygen->add_flag("--force", kg_force, "overwrite an existing key");
 
-  // Heroku spells them config:set / config:unset; CLI11 names cannot hold ':'.
+  // Heroku spells them config:set, env:rotate-key...; CLI11 names cannot hold
+  // ':', so the subcommand (only it, never a value) is rewritten with '-'.
+  rv::cli::EnvCommands env_cmds;
+  rv::cli::AddEnvCommands(app, &env_cmds);
   std::vector<std::string> args(argv, argv + argc);
-  for (size_t i = 1; i < args.size(); ++i) {  // only the subcommand itself, never a value
-    if (args[i] == "config:set" || args[i] == "config:unset") {
-      args[i] = args[i] == "config:set" ? "config-set" : "config-unset";
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "config:set" || args[i] == "config:unset" || args[i] == "env:rotate-key" || args[i] == "env:addrs") {
+      args[i][args[i].find(':')] = '-';
       break;
     }
     if (args[i].empty() || args[i][0] != '-') break;  // the subcommand comes first
@@ -214,9 +217,6 @@ int main(int argc, char** argv) {
   for (auto& a : args) argv2.push_back(a.data());
   argv2.push_back(nullptr);
   argv = argv2.data();
-  rv::cli::EnvCommands env_cmds;
-  rv::cli::AddEnvCommands(app, &env_cmds);
-  rv::cli::NormalizeEnvArgs(argc, argv);
 
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
