@@ -450,7 +450,7 @@ void AuctionEngine::OnAck(const std::string& user, const msg::Ack& m, int64_t no
 // ---- auctions ------------------------------------------------------------------
 
 std::vector<std::string> AuctionEngine::ChooseSample(const std::vector<std::string>& batch,
-                                                     const std::vector<std::string>& idle) {
+                                                     const std::vector<std::string>& idle, int64_t now_ms) {
   size_t n = static_cast<size_t>(opts_.sample_hosts);
   size_t extra = opts_.sample_random >= 0 ? static_cast<size_t>(opts_.sample_random) : std::max<size_t>(2, n / 8);
   int64_t min_ram = INT64_MAX, demand = 0;
@@ -496,7 +496,6 @@ std::vector<std::string> AuctionEngine::ChooseSample(const std::vector<std::stri
   // The hosts the strategy would pick from anyway: tightest first for binpack,
   // roomiest first for spread. Reachable hosts before ones a send failed to.
   bool binpack = opts_.strategy == Strategy::kBinpack;
-  const int64_t now_ms = sample_now_ms_;
   std::sort(fit.begin(), fit.end(), [&](const HostView* a, const HostView* b) {
     const Host& ha = hosts_[a->id];
     const Host& hb = hosts_[b->id];
@@ -590,8 +589,7 @@ bool AuctionEngine::OpenAuction(int64_t now_ms) {
       return false;
     }
     for (const auto& id : idle) RefreshView(hosts_[id]);
-    sample_now_ms_ = now_ms;
-    addressed = ChooseSample(batch, idle);
+    addressed = ChooseSample(batch, idle, now_ms);
     sampled = addressed.size() < live.size();
   }
 

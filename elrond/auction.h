@@ -194,7 +194,8 @@ class AuctionEngine {
 
   // Auctions.
   bool OpenAuction(int64_t now_ms);
-  std::vector<std::string> ChooseSample(const std::vector<std::string>& jobs, const std::vector<std::string>& idle);
+  std::vector<std::string> ChooseSample(const std::vector<std::string>& jobs, const std::vector<std::string>& idle,
+                                        int64_t now_ms);
   void CloseAuction(int64_t auction_id, int64_t now_ms);
   // Records `intents` in sauron and sends the Awards; returns the jobs awarded.
   void CommitAwards(int64_t auction_id, std::vector<msg::AwardIntent>& intents,
@@ -218,7 +219,6 @@ class AuctionEngine {
   std::deque<std::string> queue_;                  // may hold stale ids; phase decides
   std::map<int64_t, Auction> open_;
   int64_t next_auction_id_ = 1;
-  int64_t sample_now_ms_ = 0;   // the time ChooseSample ranks hosts at
   Ledger ledger_;
   ZoneCounts zones_;
   // Min-heap of (deadline, job id) for ack timeouts and orphan revokes; entries

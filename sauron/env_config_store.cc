@@ -4,6 +4,8 @@
 
 #include <cctype>
 
+#include "sauron/sqlite_exec.h"
+
 namespace rv::sauron {
 namespace {
 
@@ -85,15 +87,7 @@ Result<std::unique_ptr<EnvConfigStore>> EnvConfigStore::Open(const std::string& 
 
 EnvConfigStore::~EnvConfigStore() { sqlite3_close_v2(db_); }
 
-Status EnvConfigStore::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string m = err ? err : "unknown error";
-    sqlite3_free(err);
-    return Status::Io("sqlite: " + m);
-  }
-  return Status::Ok();
-}
+Status EnvConfigStore::Exec(const char* sql) { return SqliteExec(db_, sql); }
 
 Status EnvConfigStore::Init() {
   sqlite3_busy_timeout(db_, 5000);

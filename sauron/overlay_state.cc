@@ -8,6 +8,7 @@
 
 #include "overlay/aead.h"
 #include "overlay/keyring.h"
+#include "sauron/sqlite_exec.h"
 
 namespace rv::sauron {
 namespace {
@@ -81,15 +82,7 @@ OverlayState::~OverlayState() {
   sqlite3_close(db_);
 }
 
-Status OverlayState::Exec(const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string m = err ? err : "?";
-    sqlite3_free(err);
-    return Status::Io("overlay db: " + m);
-  }
-  return Status::Ok();
-}
+Status OverlayState::Exec(const std::string& sql) { return SqliteExec(db_, sql.c_str()); }
 
 Status OverlayState::Init() {
   Status s = Exec(

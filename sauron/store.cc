@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/transport/keys.h"
+#include "sauron/sqlite_exec.h"
 
 namespace rv::sauron {
 namespace {
@@ -217,15 +218,7 @@ Store::Stmt& Store::Prepare(const char* sql) {
   return *slot;
 }
 
-Status Store::Exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string m = err ? err : "unknown error";
-    sqlite3_free(err);
-    return Status::Io("sqlite: " + m);
-  }
-  return Status::Ok();
-}
+Status Store::Exec(const char* sql) { return SqliteExec(db_, sql); }
 
 // ---- open -------------------------------------------------------------------------
 
