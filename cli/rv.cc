@@ -20,6 +20,7 @@
 #include "cli/client.h"
 #include "common/crypto/sealed_box.h"
 #include "common/msg/env_config.h"
+#include "common/msg/topics.h"
 #include "cli/env_cmds.h"
 #include "cli/table.h"
 #include "common/clock.h"
@@ -394,7 +395,7 @@ int main(int argc, char** argv) {
       sub = std::make_unique<zmq::socket_t>(c.context(), zmq::socket_type::sub);
       rv::transport::SetDefaults(*sub);
       rv::transport::MakeCurveClient(*sub, c.key(), c.sauron_key());
-      sub->set(zmq::sockopt::subscribe, "");
+      sub->set(zmq::sockopt::subscribe, std::string(rv::msg::kPodTopicPrefix));
       sub->connect(c.config().sauron.pub);
     }
     auto l = c.List("events", ev_limit > 0 ? ev_limit : 1000000);

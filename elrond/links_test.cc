@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/msg/topics.h"
 #include "common/clock.h"
 #include "common/msg/envelope.h"
 #include "common/transport/curve.h"
@@ -253,7 +254,7 @@ TEST(SauronLink, SnapshotThenChangesWithGapDetection) {
     r.state = "pending";
     c.job = r;
     std::string b = msg::Encode(c);
-    pub.send(zmq::buffer(std::string("job.submitted")), zmq::send_flags::sndmore);
+    pub.send(zmq::buffer(msg::PodTopic("job.submitted")), zmq::send_flags::sndmore);
     pub.send(zmq::buffer(b));
   };
   // The SUB needs a moment to join: publish seq 10 (already in the snapshot)

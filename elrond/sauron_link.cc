@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/msg/topics.h"
 #include "common/msg/envelope.h"
 #include "common/transport/curve.h"
 
@@ -24,7 +25,7 @@ SauronLink::SauronLink(zmq::context_t& ctx, const PodConfig& cfg, const transpor
   transport::SetDefaults(sub_);
   sub_.set(zmq::sockopt::rcvhwm, 1000000);  // a burst of 10k jobs is 30k+ events
   transport::MakeCurveClient(sub_, mine, sauron_public_key);
-  sub_.set(zmq::sockopt::subscribe, "");
+  sub_.set(zmq::sockopt::subscribe, std::string(msg::kPodTopicPrefix));
   sub_.connect(cfg.sauron.pub);
 }
 
@@ -98,5 +99,9 @@ Result<msg::Outcomes> SauronLink::Revoke(const msg::RevokeRequest& req) {
 }
 
 Status SauronLink::RecordPending(const msg::PendingReasonsRequest& req) { return rpc_.Call(req, timeout_); }
+
+Status SauronLink::ReportCounters(const std::map<std::string, int64_t>& counters) {
+  return rpc_.Call(msg::SchedCounters{counters}, std::chrono::milliseconds(500));
+}
 
 }  // namespace rv::elrond

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <thread>
 
+#include "common/msg/topics.h"
 #include "common/clock.h"
 #include "common/transport/curve.h"
 #include "common/transport/monitor.h"
@@ -94,7 +95,7 @@ class Watcher {
       : sub_(ctx, zmq::socket_type::sub) {
     transport::SetDefaults(sub_);
     transport::MakeCurveClient(sub_, mine, server_key);
-    sub_.set(zmq::sockopt::subscribe, topic);
+    sub_.set(zmq::sockopt::subscribe, msg::PodTopic(topic));
     sub_.connect(endpoint);
   }
   std::optional<msg::Change> Next(int timeout_ms) {

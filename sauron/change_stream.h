@@ -1,6 +1,8 @@
 // ChangeStream: sauron's PUB socket (CURVE server). After a transaction
 // commits, each of its events is published as two frames:
-//   [topic = event kind, e.g. "job.placed"][envelope of msg::Change]
+//   [topic = "all/<kind>", e.g. "all/job.placed"][envelope of msg::Change]
+// and once more under "to/<host>/<kind>" for each host it concerns
+// (AddressedHosts; see common/msg/topics.h), sharing the same body bytes.
 // `Change.event.seq` is the events table's seq, so it is gapless; a subscriber
 // that sees a gap (slow, reconnected, or it subscribed late) re-reads the state
 // with sched.snapshot or admin.list and continues from the snapshot's seq.
@@ -13,12 +15,18 @@
 #include <zmq.hpp>
 
 #include <string>
+#include <vector>
 
 #include "common/msg/protocol.h"
 #include "common/status.h"
 #include "common/transport/keys.h"
 
 namespace rv::sauron {
+
+// The hosts whose strider must hear of `change`: for a job event, the host
+// named by the event (the one it left, for revoked/stopped/lost) and the host
+// the job is on now; for "overlay.changed", the hosts listed in its detail.
+std::vector<std::string> AddressedHosts(const msg::Change& change);
 
 class ChangeStream {
  public:
@@ -31,6 +39,8 @@ class ChangeStream {
   int64_t dropped() const { return dropped_; }
 
  private:
+  bool Send(const std::string& topic, zmq::message_t& body);
+
   zmq::socket_t pub_;
   std::string endpoint_;
   int64_t published_ = 0;

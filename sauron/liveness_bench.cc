@@ -23,6 +23,7 @@
 #include <map>
 #include <thread>
 
+#include "common/msg/topics.h"
 #include "common/clock.h"
 #include "common/msg/envelope.h"
 #include "common/msg/protocol.h"
@@ -136,7 +137,7 @@ int main(int argc, char** argv) {
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
   transport::SetDefaults(sub);
   transport::MakeCurveClient(sub, admin_kp, server_key);
-  sub.set(zmq::sockopt::subscribe, "host.lost");
+  sub.set(zmq::sockopt::subscribe, msg::PodTopic("host.lost"));
   sub.connect(pub);
 
   for (auto& h : hosts) {

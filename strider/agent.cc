@@ -6,7 +6,9 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "common/msg/topics.h"
 #include "common/transport/curve.h"
+#include "strider/announce_cache.h"
 #include "strider/bidder.h"
 #include "strider/job_env.h"
 
@@ -88,7 +90,7 @@ void Agent::MakeChangeStream() {
     auto sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
     transport::SetDefaults(*sub);
     transport::MakeCurveClient(*sub, opts_.key, opts_.sauron_public_key);
-    sub->set(zmq::sockopt::subscribe, "job.");
+    sub->set(zmq::sockopt::subscribe, msg::HostTopic(opts_.host_id, "job."));
     sub->connect(opts_.sauron_pub);
     changes_ = std::move(sub);
   } catch (const zmq::error_t& e) {
@@ -280,6 +282,14 @@ void Agent::DrainElrond() {
   for (int i = 0; i < kMaxDrain; ++i) {
     zmq::message_t m;
     if (!Recv(elrond_->socket(), &m)) return;
+    std::string_view bytes(static_cast<const char*>(m.data()), m.size());
+    if (opts_.announce_cache) {
+      if (auto cached = opts_.announce_cache->Find(bytes)) {
+        elrond_failures_ = 0;
+        OnAnnounce(*cached);
+        continue;
+      }
+    }
     auto env = msg::DecodeEnvelope(m.data(), m.size());
     if (!env.ok()) {
       Reject("rx.malformed", "from elrond: " + env.status().message());
@@ -287,12 +297,13 @@ void Agent::DrainElrond() {
     }
     elrond_failures_ = 0;
     if (env->type == msg::Announce::kType) {
-      msg::Announce a;
-      if (Status s = msg::DecodeBody(*env, &a); !s.ok()) {
+      auto a = std::make_shared<msg::Announce>();
+      if (Status s = msg::DecodeBody(*env, a.get()); !s.ok()) {
         Reject("rx.malformed", s.message());
         continue;
       }
-      OnAnnounce(a);
+      if (opts_.announce_cache) opts_.announce_cache->Put(bytes, a);
+      OnAnnounce(*a);
     } else if (env->type == msg::Award::kType) {
       msg::Award a;
       if (Status s = msg::DecodeBody(*env, &a); !s.ok()) {
