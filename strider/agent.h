@@ -37,6 +37,8 @@
 
 namespace rv::strider {
 
+class AnnounceCache;
+
 struct AgentOptions {
   std::string host_id;
   std::string address = "127.0.0.1";         // underlay address other hosts reach us at
@@ -65,6 +67,9 @@ struct AgentOptions {
   // land on a host that can run them) instead of failing after the award.
   bool containers = true;
   std::string no_containers_why;
+  // Simulators only: agents of one thread share decoded announces
+  // (strider/announce_cache.h). Null in a real strider.
+  AnnounceCache* announce_cache = nullptr;
 };
 
 class Agent {

@@ -230,9 +230,9 @@ TEST_F(AgentTest, BidsOncePerBatchAndDeclinesWhatBreaksItsRules) {
   EXPECT_EQ(bids[0].host_id, "h1");
   EXPECT_EQ(bids[0].free.ram_mb, 1000);
   EXPECT_DOUBLE_EQ(bids[0].score, 1.0);
-  ASSERT_EQ(bids[0].declines.size(), 2u);
+  // "big" does not fit 1000 MB free: the bid's free says so; only the rule is listed.
+  ASSERT_EQ(bids[0].declines.size(), 1u);
   EXPECT_EQ(bids[0].declines[0].job_id, "build-1");
-  EXPECT_EQ(bids[0].declines[1].job_id, "big");
 }
 
 TEST_F(AgentTest, OpenBidHoldsResourcesAgainstConcurrentAuctions) {
@@ -241,8 +241,7 @@ TEST_F(AgentTest, OpenBidHoldsResourcesAgainstConcurrentAuctions) {
   Announce<void>(2, {AJob("b", 600)});
   ASSERT_TRUE(RunUntil([&] { return elrond.All<msg::Bid>().size() == 2; }));
   auto bids = elrond.All<msg::Bid>();
-  EXPECT_EQ(bids[1].free.ram_mb, 400);
-  ASSERT_EQ(bids[1].declines.size(), 1u);  // b no longer fits while a's bid is open
+  EXPECT_EQ(bids[1].free.ram_mb, 400);     // b no longer fits while a's bid is open
   RunFor(300);                             // hold expires (2 x 50 + 100 ms)
   Announce<void>(3, {AJob("c", 600)});
   ASSERT_TRUE(RunUntil([&] { return elrond.All<msg::Bid>().size() == 3; }));

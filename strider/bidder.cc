@@ -18,7 +18,7 @@ double Score(const msg::Resources& free, const msg::Resources& capacity) {
   return (Fraction(free.ram_mb, capacity.ram_mb) + Fraction(free.disk_mb, capacity.disk_mb)) / 2.0;
 }
 
-std::optional<std::string> DeclineReason(const BidderView& view, const msg::AnnouncedJob& job) {
+std::optional<std::string> RuleDeclineReason(const BidderView& view, const msg::AnnouncedJob& job) {
   const auto& r = job.resources;
   if (r.ram_mb < 0 || r.disk_mb < 0 || r.cpu_millis < 0) return "invalid: negative resource request";
   for (const auto& [k, v] : job.rules.constraints) {
@@ -32,6 +32,12 @@ std::optional<std::string> DeclineReason(const BidderView& view, const msg::Anno
   if (job.rules.ha && !job.service.empty() && view.services.count(job.service)) {
     return "ha: host already runs a replica of " + job.service;
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> DeclineReason(const BidderView& view, const msg::AnnouncedJob& job) {
+  if (auto why = RuleDeclineReason(view, job)) return why;
+  const auto& r = job.resources;
   if (r.ram_mb > view.free.ram_mb) {
     return "ram: want " + std::to_string(r.ram_mb) + "MB, free " + std::to_string(view.free.ram_mb) + "MB";
   }
@@ -49,9 +55,9 @@ BidDecision DecideBid(const BidderView& view, const std::vector<msg::AnnouncedJo
   d.score = Score(view.free, view.capacity);
   msg::Resources want;
   for (const auto& job : jobs) {
-    if (auto why = DeclineReason(view, job)) {
+    if (auto why = RuleDeclineReason(view, job)) {
       d.declines.push_back(msg::Decline{job.job_id, *why});
-    } else {
+    } else if (Fits(job.resources, view.free)) {
       want = Add(want, job.resources);
     }
   }

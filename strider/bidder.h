@@ -10,6 +10,11 @@
 //
 // A strider declines only what breaks a rule it can check itself; pod-wide
 // rules (zone spread, drained hosts, choosing between replicas) are elrond's.
+// A job that merely does not fit the host's free resources is not listed as a
+// decline: the bid carries `free`, against which elrond checks every job
+// anyway. Listing them made a full host's bid one reason string per job of
+// the batch (512 by default), which at pod scale cost more to build, send and
+// read than the whole auction. Such a job is still left out of the hold.
 #pragma once
 
 #include <map>
@@ -41,6 +46,8 @@ double Score(const msg::Resources& free, const msg::Resources& capacity);
 
 // Why this host will not take `job`, or nullopt if it can.
 std::optional<std::string> DeclineReason(const BidderView& view, const msg::AnnouncedJob& job);
+// The same, for the rules only (no resource fit): what a bid lists.
+std::optional<std::string> RuleDeclineReason(const BidderView& view, const msg::AnnouncedJob& job);
 
 BidDecision DecideBid(const BidderView& view, const std::vector<msg::AnnouncedJob>& jobs);
 

@@ -10,6 +10,7 @@
 #include <sys/epoll.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "common/transport/curve.h"
 #include "common/transport/keys.h"
 #include "strider/agent.h"
+#include "strider/announce_cache.h"
 #include "strider/sim_workload.h"
 
 namespace {
@@ -65,6 +67,9 @@ int main(int argc, char** argv) {
   // one copy of an announce, this process decodes hundreds, and the stall must
   // not read as hundreds of dead hosts.
   rv::strider::BeaconPump beacon_pump;
+  // Likewise one decoding of each announce for all hosts of this process
+  // (strider/announce_cache.h): the hosts of a real pod decode in parallel.
+  rv::strider::AnnounceCache announce_cache;
   std::vector<std::unique_ptr<rv::strider::Agent>> agents;
   for (int i = first; i < first + count; ++i) {
     char id[64];
@@ -78,6 +83,7 @@ int main(int argc, char** argv) {
     o.host_id = id;
     o.key = *key;
     o.sauron_api = cfg->sauron.api;
+    o.sauron_pub = cfg->sauron.pub;  // each host hears of its own jobs, as a strider does
     o.sauron_public_key = *skey;
     o.elrond_endpoint = cfg->elrond.endpoint;
     o.elrond_public_key = *ekey;
@@ -87,6 +93,7 @@ int main(int argc, char** argv) {
     o.zmtp_timeout_ms = 3 * cfg->sauron.zmtp_heartbeat_ms;
     o.measure_interval_ms = 1000000;  // capacities are overridden: nothing to measure
     o.beacon_pump = &beacon_pump;
+    o.announce_cache = &announce_cache;
     // The watchdog is for one host's wedged loop; this loop turns for 500
     // hosts and may legitimately take seconds under a flood on a busy machine.
     o.beacon_watchdog_ms = 0;
@@ -110,43 +117,68 @@ int main(int argc, char** argv) {
   bool announced = false;
   int64_t next_sweep = 0;
   int64_t next_report = 0;
-  while (!g_stop) {
-    items.clear();
-    for (auto& a : agents) a->AppendPollItems(&items);
-    for (size_t i = 0; i < items.size(); ++i) {
-      if (items[i].events == 0 || registered[i] == items[i].socket) continue;
-      registered[i] = items[i].socket;  // new or re-created socket
-      int fd = -1;
-      size_t len = sizeof fd;
-      zmq_getsockopt(items[i].socket, ZMQ_FD, &fd, &len);
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.u64 = i;
-      if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
-      dirty[i / K] = 1;
+  // Per turn, only hosts whose sockets fired are looked at; the sweep (every
+  // 20 ms) registers re-made sockets and looks at every host, and timers run
+  // at most once a millisecond: with 500 hosts a process, walking all of them
+  // on every turn cost more than the work.
+  std::vector<zmq::pollitem_t> mine;
+  auto poll_items_of = [&](size_t a) {
+    mine.clear();
+    agents[a]->AppendPollItems(&mine);  // fresh: the agent may have re-made a socket
+    for (auto& it : mine) {
+      it.revents = 0;
+      if (it.events == 0) continue;
+      int events = 0;
+      size_t len = sizeof events;
+      zmq_getsockopt(it.socket, ZMQ_EVENTS, &events, &len);
+      it.revents = static_cast<short>(events & ZMQ_POLLIN);
     }
-    int n = epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), 2);
-    for (int i = 0; i < n; ++i) dirty[ready[i].data.u64 / K] = 1;
+  };
+  auto has_input = [&](size_t a) {
+    poll_items_of(a);
+    for (const auto& it : mine) {
+      if (it.revents) return true;
+    }
+    return false;
+  };
+  int64_t last_tick = 0;
+  while (!g_stop) {
     int64_t now = rv::MonotonicMs();
     if (now >= next_sweep) {
+      next_sweep = now + 20;
+      items.clear();
+      for (auto& a : agents) a->AppendPollItems(&items);
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (items[i].events == 0 || registered[i] == items[i].socket) continue;
+        registered[i] = items[i].socket;  // new or re-created socket
+        int fd = -1;
+        size_t len = sizeof fd;
+        zmq_getsockopt(items[i].socket, ZMQ_FD, &fd, &len);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = i;
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+      }
       std::fill(dirty.begin(), dirty.end(), 1);
-      next_sweep = now + 100;
     }
+    bool pending = std::find(dirty.begin(), dirty.end(), 1) != dirty.end();
+    int n = epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), pending ? 0 : 1);
+    for (int i = 0; i < n; ++i) dirty[ready[i].data.u64 / K] = 1;
+    // ZMQ_FD only signals a change; a send or receive on the socket can consume
+    // the signal of a message that is already queued. So a host whose sockets
+    // still have input after it ran stays dirty for the next turn: without
+    // this, announces waited for the periodic sweep and bids missed elrond's
+    // deadline while this process sat idle.
     for (size_t a = 0; a < agents.size(); ++a) {
       if (!dirty[a]) continue;
       dirty[a] = 0;
-      for (size_t k = 0; k < K; ++k) {
-        zmq::pollitem_t& it = items[a * K + k];
-        it.revents = 0;
-        if (it.events == 0) continue;
-        int events = 0;
-        size_t len = sizeof events;
-        zmq_getsockopt(it.socket, ZMQ_EVENTS, &events, &len);
-        it.revents = static_cast<short>(events & ZMQ_POLLIN);
-      }
-      agents[a]->HandleReady(&items[a * K]);
+      poll_items_of(a);
+      agents[a]->HandleReady(mine.data());
+      if (has_input(a)) dirty[a] = 1;
     }
     now = rv::MonotonicMs();
+    if (now == last_tick) continue;
+    last_tick = now;
     size_t welcomed = 0;
     for (auto& a : agents) {
       a->Tick(now);
