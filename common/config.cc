@@ -63,6 +63,7 @@ Result<PodConfig> ParsePodConfig(const std::string& json_text, const std::string
       Get(j, "endpoint", &c.endpoint, &k);
       Get(j, "public_key", &c.public_key, &k);
       Get(j, "bid_deadline_ms", &c.bid_deadline_ms, &k);
+      Get(j, "max_bid_deadline_ms", &c.max_bid_deadline_ms, &k);
       Get(j, "ack_timeout_ms", &c.ack_timeout_ms, &k);
       Get(j, "batch_max", &c.batch_max, &k);
       Get(j, "sample_hosts", &c.sample_hosts, &k);

@@ -32,6 +32,7 @@ struct ElrondConfig {
   std::string endpoint = "tcp://127.0.0.1:7410";  // ROUTER: striders
   std::string public_key;
   int bid_deadline_ms = 50;
+  int max_bid_deadline_ms = 1000;  // the adaptive deadline never exceeds this
   int ack_timeout_ms = 1000;
   int batch_max = 512;         // jobs per auction
   int sample_hosts = 64;       // announce to at most this many hosts (0 = all); see docs/SCHEDULER.md

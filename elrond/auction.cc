@@ -30,6 +30,7 @@ constexpr int kMaxSampleMisses = 3;
 EngineOptions OptionsFromConfig(const ElrondConfig& cfg) {
   EngineOptions o;
   o.bid_deadline_ms = cfg.bid_deadline_ms;
+  o.max_bid_deadline_ms = cfg.max_bid_deadline_ms;
   o.ack_timeout_ms = cfg.ack_timeout_ms;
   o.batch_max = cfg.batch_max;
   o.sample_hosts = cfg.sample_hosts;
@@ -42,6 +43,7 @@ AuctionEngine::AuctionEngine(EngineOptions opts, Outbox* outbox, Registry* regis
     : opts_(opts), outbox_(outbox), registry_(registry), counters_(counters), rng_(opts.seed) {
   if (opts_.batch_max <= 0) opts_.batch_max = 1;
   if (opts_.bid_deadline_ms <= 0) opts_.bid_deadline_ms = 1;
+  if (opts_.max_bid_deadline_ms < opts_.bid_deadline_ms) opts_.max_bid_deadline_ms = opts_.bid_deadline_ms;
   if (opts_.ack_timeout_ms <= 0) opts_.ack_timeout_ms = 1;
 }
 
@@ -55,6 +57,20 @@ void AuctionEngine::Reject(const char* counter, const std::string& what) {
 AuctionEngine::Job* AuctionEngine::FindJob(const std::string& id) {
   auto it = jobs_.find(id);
   return it == jobs_.end() ? nullptr : &it->second;
+}
+
+void AuctionEngine::ObserveBidLatency(double ms) {
+  if (ms < 0) return;
+  // Up at once (the pod is slow now), down slowly (one quick bid does not
+  // mean the next hundred will be).
+  slow_bid_ms_ = ms > slow_bid_ms_ ? ms : slow_bid_ms_ * 0.98 + ms * 0.02;
+}
+
+int AuctionEngine::BidDeadlineMs() const {
+  double want = 2.0 * slow_bid_ms_;
+  if (want < opts_.bid_deadline_ms) return opts_.bid_deadline_ms;
+  if (want > opts_.max_bid_deadline_ms) return opts_.max_bid_deadline_ms;
+  return static_cast<int>(want);
 }
 
 void AuctionEngine::RefreshView(Host& h) {
@@ -356,6 +372,9 @@ void AuctionEngine::OnBid(const std::string& user, const msg::Bid& m, int64_t no
       // Closed: the bid cannot change that auction, but it is the newest word
       // on the host's free resources.
       counters_->Add("bid.late");
+      if (auto o = closed_opened_ms_.find(m.auction_id); o != closed_opened_ms_.end()) {
+        ObserveBidLatency(static_cast<double>(now_ms - o->second));
+      }
       int64_t before = h.view.free.ram_mb;
       auto check = ledger_.ApplyBid(user, m.auction_id, m.free, m.capacity, now_ms);
       if (check.lying) Reject("bid.lying", "host " + user + ": " + check.why);
@@ -383,6 +402,7 @@ void AuctionEngine::OnBid(const std::string& user, const msg::Bid& m, int64_t no
   RefreshView(h);
   p->second.answered = true;
   p->second.declines = m.declines;
+  ObserveBidLatency(static_cast<double>(now_ms - a.opened_ms));
   a.answered++;
   counters_->Add("bid.ok");
   if (a.answered >= a.hosts.size()) CloseAuction(a.id, now_ms);
@@ -596,7 +616,8 @@ bool AuctionEngine::OpenAuction(int64_t now_ms) {
   int64_t auction_id = next_auction_id_++;
   msg::Announce ann;
   ann.auction_id = auction_id;
-  ann.deadline_ms = opts_.bid_deadline_ms;
+  int deadline = BidDeadlineMs();
+  ann.deadline_ms = deadline;
   ann.jobs.reserve(batch.size());
   for (const auto& id : batch) {
     const Job& j = jobs_[id];
@@ -617,7 +638,7 @@ bool AuctionEngine::OpenAuction(int64_t now_ms) {
   Auction a;
   a.id = auction_id;
   a.opened_ms = now_ms;
-  a.deadline_ms = now_ms + opts_.bid_deadline_ms;
+  a.deadline_ms = now_ms + deadline;
   a.sampled = sampled;
   a.jobs = batch;
   size_t unreached = 0;
@@ -640,8 +661,8 @@ bool AuctionEngine::OpenAuction(int64_t now_ms) {
   for (const auto& id : batch) jobs_[id].auction_id = auction_id;
   counters_->Add("auction.opened");
   counters_->Add("auction.jobs", static_cast<int64_t>(batch.size()));
-  spdlog::debug("auction {}: {} jobs to {} hosts{}", auction_id, batch.size(), a.hosts.size(),
-                sampled ? " (sampled)" : "");
+  spdlog::debug("auction {}: {} jobs to {} hosts{}, deadline {} ms", auction_id, batch.size(), a.hosts.size(),
+                sampled ? " (sampled)" : "", deadline);
   open_.emplace(auction_id, std::move(a));
   return true;
 }
@@ -651,8 +672,12 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
   if (ait == open_.end()) return;
   Auction a = std::move(ait->second);
   open_.erase(ait);
+  closed_opened_ms_[auction_id] = a.opened_ms;
+  while (closed_opened_ms_.size() > 1024) closed_opened_ms_.erase(closed_opened_ms_.begin());
   queue_blocked_ = false;
   counters_->Add("auction.closed");
+  spdlog::debug("auction {} closes after {} ms: {} of {} hosts bid", auction_id, now_ms - a.opened_ms, a.answered,
+                a.hosts.size());
 
   std::vector<std::string> bidders;
   size_t missing = 0;

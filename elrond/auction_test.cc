@@ -264,6 +264,45 @@ TEST(Auction, DeadlineClosesWithMissingBidsAndLateBidIsIgnored) {
   EXPECT_EQ(p.reg.jobs["j1"].host_id, "h1");
 }
 
+TEST(Auction, LateBidsLengthenTheNextDeadlineWithinBoundsAndItDecaysBack) {
+  EngineOptions o = Pod::Defaults();
+  o.max_bid_deadline_ms = 400;
+  Pod p(o);
+  p.AddHost("h1", 4000);
+  p.AddHost("h2", 8000);
+  EXPECT_EQ(p.engine.BidDeadlineMs(), 50);
+  p.Submit("j1", 1500);
+  p.Tick(1);
+  p.Bid({"h1"});                           // h2 is slow: 10 ms for h1, nothing yet for h2
+  p.Tick(51);                              // closed at the deadline
+  p.now += 69;                             // h2's bid comes 120 ms after the announce
+  p.BidFor(p.unanswered[0].first, p.unanswered[0].second);
+  EXPECT_EQ(p.counters.Get("bid.late"), 1);
+  EXPECT_EQ(p.engine.BidDeadlineMs(), 240) << "twice the slow round trip";
+  // The next auction waits that long for h2, and closes at once when all bid.
+  p.unanswered.clear();
+  p.Submit("j2", 1000);
+  p.Tick(2);
+  auto anns = p.out.Take<msg::Announce>();
+  ASSERT_EQ(anns.size(), 2u);
+  EXPECT_EQ(anns[0].second.deadline_ms, 240);
+  p.BidFor(anns[0].first, anns[0].second);
+  p.Tick(200);
+  EXPECT_EQ(p.counters.Get("auction.missing_bids"), 1) << "only the first auction missed a bid";
+  p.BidFor(anns[1].first, anns[1].second);
+  EXPECT_EQ(p.reg.jobs["j2"].state, "awarded");
+  // Capped, and quick bids bring it back down to the floor.
+  for (int i = 0; i < 1000; ++i) p.engine.OnBid("h1", msg::Bid{}, p.now);  // rejected: no auction; no effect
+  EXPECT_LE(p.engine.BidDeadlineMs(), 400);
+  for (int i = 0; i < 200; ++i) {
+    p.Submit("k" + std::to_string(i), 1);
+    p.Tick(2);
+    p.Bid();
+    p.Ack();
+  }
+  EXPECT_EQ(p.engine.BidDeadlineMs(), 50);
+}
+
 TEST(Auction, AckTimeoutRevokesAndAwardsToNextBest) {
   Pod p;
   p.AddHost("h1", 2000);

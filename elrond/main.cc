@@ -82,6 +82,7 @@ int Run(const std::string& pod_path) {
 
   int64_t next_snapshot = 0;
   int64_t next_stats = Now() + 10000;
+  int64_t next_counters = Now() + 1000;
   std::string last_rejected;
   bool need_snapshot = true;
   while (true) {
@@ -132,6 +133,20 @@ int Run(const std::string& pod_path) {
     striders.Drain(engine, &Now);
     if (sauron.gap() || engine.needs_resync()) need_snapshot = true;
     if (!need_snapshot) engine.Tick(Now());
+    if (!need_snapshot && Now() >= next_counters) {
+      next_counters = Now() + 2000;
+      auto st = engine.Stats();
+      auto all = counters.Snapshot();
+      all["jobs.queued"] = st.queued;
+      all["jobs.announced"] = st.announced;
+      all["jobs.awarded"] = st.awarded;
+      all["jobs.placed"] = st.placed;
+      all["jobs.unplaceable"] = st.unplaceable;
+      all["auctions.open"] = st.open_auctions;
+      all["hosts.up"] = st.hosts_up;
+      all["auction.deadline_ms"] = engine.BidDeadlineMs();
+      if (Status s = sauron.ReportCounters(all); !s.ok()) spdlog::debug("reporting counters: {}", s.message());
+    }
     if (Now() >= next_stats) {
       next_stats = Now() + 10000;
       auto st = engine.Stats();

@@ -49,6 +49,9 @@ class SauronLink : public Registry {
   Result<msg::Outcomes> RecordAwards(const msg::AwardRecordRequest& req) override;
   Result<msg::Outcomes> Revoke(const msg::RevokeRequest& req) override;
   Status RecordPending(const msg::PendingReasonsRequest& req) override;
+  // Hands elrond's counters to sauron, which shows them in `rv counters`
+  // prefixed "elrond." (elrond has no operator-facing socket of its own).
+  Status ReportCounters(const std::map<std::string, int64_t>& counters);
 
  private:
   transport::RpcClient rpc_;

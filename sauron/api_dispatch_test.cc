@@ -85,6 +85,31 @@ TEST_F(DispatchTest, OneWayMessagesGetNoReply) {
   EXPECT_EQ(counters_.Get("api.heartbeats"), 1);
 }
 
+TEST_F(DispatchTest, ElrondCountersAreListedWithSauronsAndOnlyElrondMayReportThem) {
+  msg::SchedCounters c;
+  c.counters = {{"bid.ok", 7}, {"auction.resampled", 2}};
+  EXPECT_EQ(Call("h1", c).code, kDenied);
+  EXPECT_EQ(Call("admin", c).code, kDenied);
+  EXPECT_EQ(Call("elrond", c).code, 0);
+  c.counters = {{"bid.ok", 9}};  // replaced, not merged: a counter elrond dropped is gone
+  EXPECT_EQ(Call("elrond", c).code, 0);
+
+  msg::ListRequest list;
+  list.what = "counters";
+  msg::Reply r = Call("admin", list);
+  ASSERT_EQ(r.code, 0) << r.error;
+  auto env = msg::DecodeEnvelope(r.payload);
+  ASSERT_TRUE(env.ok());
+  msg::Listing l;
+  ASSERT_TRUE(msg::DecodeBody(*env, &l).ok());
+  EXPECT_EQ(l.counters["elrond.bid.ok"], 9);
+  EXPECT_EQ(l.counters.count("elrond.auction.resampled"), 0u);
+
+  msg::SchedCounters flood;
+  for (int i = 0; i < 5000; ++i) flood.counters["c" + std::to_string(i)] = i;
+  EXPECT_EQ(Call("elrond", flood).code, static_cast<int>(Status::Code::kInvalid));
+}
+
 // Mutated valid messages of every type, from every kind of peer: whatever
 // happens, Handle returns and the store stays usable.
 TEST_F(DispatchTest, RandomMutationsNeverCrash) {

@@ -216,7 +216,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
   static const std::map<std::string, bool> kKnown = {
       {msg::HostHello::kType, true},     {msg::Heartbeat::kType, true},     {msg::ClaimRequest::kType, true},
       {msg::JobReport::kType, true},     {msg::SnapshotRequest::kType, true}, {msg::AwardRecordRequest::kType, true},
-      {msg::RevokeRequest::kType, true}, {msg::PendingReasonsRequest::kType, true}, {msg::EnrollHost::kType, true},
+      {msg::RevokeRequest::kType, true}, {msg::PendingReasonsRequest::kType, true}, {msg::SchedCounters::kType, true}, {msg::EnrollHost::kType, true},
       {msg::DrainHost::kType, true},     {msg::SubmitJobs::kType, true},    {msg::StopJobs::kType, true},
       {msg::ListRequest::kType, true},
       {msg::ConfigSet::kType, true},     {msg::ConfigUnset::kType, true},   {msg::ConfigListRequest::kType, true},
@@ -325,6 +325,15 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
     return transport::EncodeReplyWith(id, msg::Outcomes{d_.store->SetPendingReasons(b.items, now)});
   }
 
+  if (type == msg::SchedCounters::kType) {
+    msg::SchedCounters b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    // Bounded: a confused scheduler must not grow sauron without limit.
+    if (b.counters.size() > kMaxSchedCounters) return Status::Invalid("too many counters");
+    sched_counters_ = std::move(b.counters);
+    return transport::EncodeReplyWith(id, msg::Outcomes{});
+  }
+
   // ---- operators ----
   if (type == msg::EnrollHost::kType) {
     msg::EnrollHost b;
@@ -373,6 +382,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
       out.counters = d_.counters->Snapshot();
       out.counters["events.last_seq"] = d_.store->last_seq();
       if (d_.extra_counters) d_.extra_counters(&out.counters);
+      for (const auto& [k, v] : sched_counters_) out.counters["elrond." + k] = v;
     } else {
       return Status::Invalid("admin.list what must be hosts, jobs, events or counters, not '" + Clean(b.what) + "'");
     }

@@ -93,6 +93,8 @@ class ApiServer {
   std::map<std::string, int64_t> last_log_ms_;       // rate-limit key -> last time logged
   std::map<std::string, int64_t> suppressed_;        // rate-limit key -> lines not logged since
   std::map<std::string, int64_t> last_security_ms_;  // user -> last security.refused event
+  static constexpr size_t kMaxSchedCounters = 4096;
+  std::map<std::string, int64_t> sched_counters_;    // elrond's, as it last reported them
 };
 
 // Reads the req_id of a message the envelope decoder refused, if its framing

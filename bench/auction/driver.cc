@@ -32,6 +32,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/msg/topics.h"
 #include "common/clock.h"
 #include "common/msg/envelope.h"
 #include "common/msg/protocol.h"
@@ -141,7 +142,7 @@ class Watcher {
     transport::SetDefaults(sub_);
     sub_.set(zmq::sockopt::rcvhwm, 0);
     transport::MakeCurveClient(sub_, admin, spub);
-    for (const char* t : {"job.awarded", "job.placed", "host.up", "host.lost"}) sub_.set(zmq::sockopt::subscribe, t);
+    for (const char* t : {"job.awarded", "job.placed", "host.up", "host.lost"}) sub_.set(zmq::sockopt::subscribe, msg::PodTopic(t));
     sub_.connect(ep);
   }
   // Reads events for up to `ms`; calls fn(event, recv time us).
@@ -180,6 +181,7 @@ struct Options {
   int lost_after_ms = 600;
   int zmtp_heartbeat_ms = 5000;
   int heartbeat_ms = 5000;
+  std::string elrond_log_level = "warn";
 };
 
 json RunOne(const Options& o, int H) {
@@ -231,7 +233,7 @@ json RunOne(const Options& o, int H) {
 
   pid_t sauron = Spawn({o.sauron, "--pod", pod, "--log-level", "warn"}, dir + "/sauron.log");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  pid_t elrond = Spawn({o.elrond, "--pod", pod, "--log-level", "warn"}, dir + "/elrond.log");
+  pid_t elrond = Spawn({o.elrond, "--pod", pod, "--log-level", o.elrond_log_level}, dir + "/elrond.log");
   for (int first = 0; first < H; first += o.hosts_per_sim) {
     int count = std::min(o.hosts_per_sim, H - first);
     Spawn({o.sim, "--pod", pod, "--prefix", "sim", "--first", std::to_string(first), "--count",
@@ -313,6 +315,25 @@ json RunOne(const Options& o, int H) {
   for (auto& [j, h] : placed_on) used.insert(h);
   double pps = flood_s > 0 ? placed_on.size() / flood_s : 0;
   fprintf(stderr, "[%d hosts] placed %zu/%d in %.2f s\n", H, placed_on.size(), o.jobs, flood_s);
+  // How the auctions went (elrond reports its counters to sauron every 2 s).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  json auction_counters = json::object();
+  {
+    msg::ListRequest req;
+    req.what = "counters";
+    msg::Listing l;
+    if (rpc.Call(req, &l, std::chrono::seconds(5)).ok()) {
+      for (const auto& [k, v] : l.counters) {
+        if (k.rfind("elrond.", 0) != 0) continue;
+        std::string name = k.substr(7);
+        if (name.rfind("auction.", 0) == 0 || name.rfind("bid.", 0) == 0 || name.rfind("ack.", 0) == 0 ||
+            name.rfind("award.", 0) == 0 || name.rfind("retry.", 0) == 0 || name == "job.unplaceable") {
+          auction_counters[name] = v;
+          fprintf(stderr, "[%d hosts]   elrond %s = %lld\n", H, name.c_str(), static_cast<long long>(v));
+        }
+      }
+    }
+  }
 
   // ---- heartbeat cost while idle --------------------------------------------
   double s_cpu0 = CpuSeconds(sauron), e_cpu0 = CpuSeconds(elrond);
@@ -416,7 +437,8 @@ json RunOne(const Options& o, int H) {
             {"hosts_lower_bound", lower_bound},
             {"host_ram_mb", cap_ram},
             {"lost_after_ms", o.lost_after_ms},
-            {"zmtp_heartbeat_ms", o.zmtp_heartbeat_ms}};
+            {"zmtp_heartbeat_ms", o.zmtp_heartbeat_ms},
+            {"elrond_counters_after_flood", auction_counters}};
   return r;
 }
 
@@ -442,6 +464,7 @@ int main(int argc, char** argv) {
   app.add_option("--lost-after-ms", o.lost_after_ms);
   app.add_option("--zmtp-heartbeat-ms", o.zmtp_heartbeat_ms);
   app.add_option("--heartbeat-ms", o.heartbeat_ms);
+  app.add_option("--elrond-log-level", o.elrond_log_level, "debug shows every auction");
   CLI11_PARSE(app, argc, argv);
   o.hosts.clear();
   std::stringstream ss(hosts);

@@ -156,6 +156,12 @@ struct PendingReasonsRequest {     // records why pending jobs are still pending
   RV_DEFINE_MAP(items);
 };
 
+struct SchedCounters {             // elrond's counters, for `rv counters` (one-way state, replaced each time)
+  static constexpr const char* kType = "sched.counters";
+  std::map<std::string, int64_t> counters;
+  RV_DEFINE_MAP(counters);
+};
+
 // ---- rv (operator / customer CLI) -> sauron -------------------------------------
 struct EnrollHost {
   static constexpr const char* kType = "admin.enroll";
