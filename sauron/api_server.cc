@@ -215,7 +215,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
   };
   static const std::map<std::string, bool> kKnown = {
       {msg::HostHello::kType, true},     {msg::Heartbeat::kType, true},     {msg::ClaimRequest::kType, true},
-      {msg::JobReport::kType, true},     {msg::SnapshotRequest::kType, true}, {msg::AwardRecordRequest::kType, true},
+      {msg::JobReport::kType, true},     {msg::JobReports::kType, true},     {msg::SnapshotRequest::kType, true}, {msg::AwardRecordRequest::kType, true},
       {msg::RevokeRequest::kType, true}, {msg::PendingReasonsRequest::kType, true}, {msg::SchedCounters::kType, true}, {msg::EnrollHost::kType, true},
       {msg::DrainHost::kType, true},     {msg::SubmitJobs::kType, true},    {msg::StopJobs::kType, true},
       {msg::ListRequest::kType, true},
@@ -299,6 +299,22 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
     auto ack = d_.store->Report(b, now);
     if (!ack.ok()) return ack.status();
     return transport::EncodeReplyWith(id, *ack);
+  }
+
+  if (type == msg::JobReports::kType) {
+    msg::JobReports b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    if (Status s = check_host(b.host_id); !s.ok()) return s;
+    if (b.reports.size() > kMaxReportsPerRequest) {
+      return Status::Invalid("too many reports in one request (" + std::to_string(b.reports.size()) + " > " +
+                             std::to_string(kMaxReportsPerRequest) + ")");
+    }
+    for (const auto& r : b.reports) {
+      if (r.host_id != b.host_id) return deny("host '" + Clean(user) + "' reported for host '" + Clean(r.host_id) + "'");
+    }
+    auto stop = d_.store->Reports(b.reports, now);
+    if (!stop.ok()) return stop.status();
+    return transport::EncodeReplyWith(id, msg::ReportAcks{std::move(*stop)});
   }
 
   // ---- scheduler ----

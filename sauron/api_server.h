@@ -94,6 +94,7 @@ class ApiServer {
   std::map<std::string, int64_t> suppressed_;        // rate-limit key -> lines not logged since
   std::map<std::string, int64_t> last_security_ms_;  // user -> last security.refused event
   static constexpr size_t kMaxSchedCounters = 4096;
+  static constexpr size_t kMaxReportsPerRequest = 4096;
   std::map<std::string, int64_t> sched_counters_;    // elrond's, as it last reported them
 };
 

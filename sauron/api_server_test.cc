@@ -286,6 +286,23 @@ TEST_F(SauronApiTest, EnrollHelloAwardClaimReport) {
   ASSERT_TRUE(host->Call(msg::JobReport{"h1", "web-0", 0, "running", ""}, &ack).ok());
   EXPECT_TRUE(ack.stop);
 
+  // A turn's reports in one request: applied in order in one transaction; the
+  // stale attempt and the unknown job come back to be stopped.
+  msg::JobReports batch;
+  batch.host_id = "h1";
+  batch.reports = {{"h1", "web-0", 1, "unhealthy", "tcp :80"}, {"h1", "web-0", 0, "running", ""},
+                   {"h1", "ghost", 3, "running", ""}, {"h1", "web-0", 1, "running", "ok"}};
+  msg::ReportAcks acks;
+  ASSERT_TRUE(host->Call(batch, &acks).ok());
+  ASSERT_EQ(acks.stop.size(), 2u);
+  EXPECT_EQ(acks.stop[0].job_id, "web-0");
+  EXPECT_EQ(acks.stop[0].attempt, 0);
+  EXPECT_EQ(acks.stop[1].job_id, "ghost");
+  batch.reports = {{"h2", "web-0", 1, "failed", ""}};  // for another host: refused
+  EXPECT_FALSE(host->Call(batch, &acks).ok());
+  batch.reports = {{"h1", "web-0", 1, "dancing", ""}};
+  EXPECT_FALSE(host->Call(batch, &acks).ok());
+
   msg::ListRequest list;
   list.what = "jobs";
   msg::Listing listing;

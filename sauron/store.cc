@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <random>
+#include <optional>
 #include <set>
 
 #include "common/clock.h"
@@ -859,29 +860,51 @@ std::vector<msg::Outcome> Store::Claim(const std::string& host_id, const std::ve
 }
 
 Result<msg::ReportAck> Store::Report(const msg::JobReport& r, int64_t now_ms) {
+  auto stop = Reports({r}, now_ms);
+  if (!stop.ok()) return stop.status();
+  return msg::ReportAck{!stop->empty()};
+}
+
+Result<std::vector<msg::JobRef>> Store::Reports(const std::vector<msg::JobReport>& reports, int64_t now_ms) {
   static const std::set<std::string> kRunStates = {"starting", "running", "unhealthy", "exited", "failed", "stopped"};
-  if (!kRunStates.count(r.run_state)) return Status::Invalid("unknown run_state '" + r.run_state.substr(0, 32) + "'");
-  auto job = ReadJob(r.job_id);
-  if (!job.ok()) {
-    if (job.status().code() == Status::Code::kNotFound) return msg::ReportAck{true};  // unknown job: stop it
-    return job.status();
+  for (const auto& r : reports) {
+    if (!kRunStates.count(r.run_state)) return Status::Invalid("unknown run_state '" + r.run_state.substr(0, 32) + "'");
   }
-  msg::JobRecord& j = *job;
-  bool ours = j.host_id == r.host_id && j.attempt == r.attempt;
-  if (ours && j.state == "awarded") return msg::ReportAck{false};  // claim still in flight; nothing to record
-  if (!ours || j.state != "placed") return msg::ReportAck{true};
-  std::string detail = r.detail.substr(0, 1024);
-  if (j.run_state == r.run_state && j.run_detail == detail) return msg::ReportAck{false};
-  j.run_state = r.run_state;
-  j.run_detail = detail;
-  j.updated_ms = now_ms;
-  Txn txn(this);
-  if (!txn.status().ok()) return txn.status();
-  if (Status s = WriteJobState(j); !s.ok()) return s;
-  std::string ev = r.run_state + (detail.empty() ? "" : ": " + detail);
-  if (Status s = AddEvent("job.state", r.host_id, j.spec.id, j.attempt, ev, now_ms, nullptr, &j); !s.ok()) return s;
-  if (Status s = txn.Commit(); !s.ok()) return s;
-  return msg::ReportAck{false};
+  std::vector<msg::JobRef> stop;
+  std::optional<Txn> txn;  // begun at the first report that changes something
+  for (const auto& r : reports) {
+    auto job = ReadJob(r.job_id);
+    if (!job.ok()) {
+      if (job.status().code() == Status::Code::kNotFound) {  // unknown job: stop it
+        stop.push_back(msg::JobRef{r.job_id, r.attempt});
+        continue;
+      }
+      return job.status();
+    }
+    msg::JobRecord& j = *job;
+    bool ours = j.host_id == r.host_id && j.attempt == r.attempt;
+    if (ours && j.state == "awarded") continue;  // claim still in flight; nothing to record
+    if (!ours || j.state != "placed") {
+      stop.push_back(msg::JobRef{r.job_id, r.attempt});
+      continue;
+    }
+    std::string detail = r.detail.substr(0, 1024);
+    if (j.run_state == r.run_state && j.run_detail == detail) continue;
+    j.run_state = r.run_state;
+    j.run_detail = detail;
+    j.updated_ms = now_ms;
+    if (!txn) {
+      txn.emplace(this);
+      if (!txn->status().ok()) return txn->status();
+    }
+    if (Status s = WriteJobState(j); !s.ok()) return s;
+    std::string ev = r.run_state + (detail.empty() ? "" : ": " + detail);
+    if (Status s = AddEvent("job.state", r.host_id, j.spec.id, j.attempt, ev, now_ms, nullptr, &j); !s.ok()) return s;
+  }
+  if (txn) {
+    if (Status s = txn->Commit(); !s.ok()) return s;
+  }
+  return stop;
 }
 
 std::vector<msg::Outcome> Store::Stop(const std::vector<std::string>& job_ids, int64_t now_ms) {

@@ -74,6 +74,10 @@ class Store {
   // Records the run state of a placed job. Returns stop=true if the job is not
   // placed on this host at this attempt (the host must stop it).
   Result<msg::ReportAck> Report(const msg::JobReport& report, int64_t now_ms);
+  // Several reports of one host in one transaction (in order; a job may appear
+  // more than once). Returns the attempts the host must stop. A report with an
+  // unknown run_state fails the whole request and records nothing.
+  Result<std::vector<msg::JobRef>> Reports(const std::vector<msg::JobReport>& reports, int64_t now_ms);
   std::vector<msg::Outcome> Stop(const std::vector<std::string>& job_ids, int64_t now_ms);
   std::vector<msg::Outcome> SetPendingReasons(const std::vector<msg::PendingReason>& items,
                                               int64_t now_ms);

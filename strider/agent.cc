@@ -261,7 +261,8 @@ void Agent::FailUnopenedEnv(const std::string& job_id, int64_t attempt, const St
   spdlog::error("[{}] {} attempt {}: cannot open its sealed environment: {}", opts_.host_id, job_id, attempt,
                 why.message());
   reservations_.Release(job_id);
-  msg::JobReport r{opts_.host_id, job_id, attempt, "failed", "cannot open the sealed environment config: " + why.message()};
+  msg::JobReports r{opts_.host_id,
+                    {{opts_.host_id, job_id, attempt, "failed", "cannot open the sealed environment config: " + why.message()}}};
   sauron_->Request(r, MonotonicMs(), opts_.request_timeout_ms, [](const Status&, const std::string&) {});
 }
 
@@ -501,6 +502,10 @@ void Agent::OnChange(const msg::Change& c) {
 }
 
 void Agent::ProcessStateEvents() {
+  // Everything this turn produced goes in one request (one transaction in
+  // sauron), in order.
+  msg::JobReports batch;
+  batch.host_id = opts_.host_id;
   while (!state_events_.empty()) {
     StateEvent ev = std::move(state_events_.front());
     state_events_.pop_front();
@@ -508,26 +513,27 @@ void Agent::ProcessStateEvents() {
     if (it == jobs_.end() || it->second.attempt != ev.attempt) continue;
     counters_.Add("reports");
     spdlog::info("[{}] {} attempt {}: {} {}", opts_.host_id, ev.job_id, ev.attempt, RunStateName(ev.state), ev.detail);
-    msg::JobReport r{opts_.host_id, ev.job_id, ev.attempt, RunStateName(ev.state), ev.detail};
-    std::string id = ev.job_id;
-    int64_t attempt = ev.attempt;
-    sauron_->Request(r, MonotonicMs(), opts_.request_timeout_ms,
-                     [this, id, attempt](const Status& s, const std::string& payload) {
-      if (!s.ok()) {
-        counters_.Add("report_failed");
-        return;
-      }
-      auto env = msg::DecodeEnvelope(payload);
-      msg::ReportAck ack;
-      if (!env.ok() || !msg::DecodeBody(*env, &ack).ok()) return;  // an empty payload means "carry on"
-      auto it = jobs_.find(id);
-      if (ack.stop && it != jobs_.end() && it->second.attempt == attempt) StopJob(id, "sauron: stale attempt");
-    });
+    batch.reports.push_back(msg::JobReport{opts_.host_id, ev.job_id, ev.attempt, RunStateName(ev.state), ev.detail});
     if (ev.state == RunState::kStopped && it->second.workload->done()) {
       reservations_.Release(ev.job_id);
       jobs_.erase(it);
     }
   }
+  if (batch.reports.empty()) return;
+  sauron_->Request(batch, MonotonicMs(), opts_.request_timeout_ms,
+                   [this](const Status& s, const std::string& payload) {
+    if (!s.ok()) {
+      counters_.Add("report_failed");
+      return;
+    }
+    auto env = msg::DecodeEnvelope(payload);
+    msg::ReportAcks acks;
+    if (!env.ok() || !msg::DecodeBody(*env, &acks).ok()) return;  // an empty payload means "carry on"
+    for (const auto& ref : acks.stop) {
+      auto it = jobs_.find(ref.job_id);
+      if (it != jobs_.end() && it->second.attempt == ref.attempt) StopJob(ref.job_id, "sauron: stale attempt");
+    }
+  });
 }
 
 void Agent::SendHeartbeat(int64_t now_ms) {

@@ -118,11 +118,16 @@ class AgentTest : public ::testing::Test {
         sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, outs));
         return true;
       }
-      if (env.type == msg::JobReport::kType) {
-        msg::JobReport r;
-        EXPECT_TRUE(msg::DecodeBody(env, &r).ok());
-        reports.push_back(r);
-        sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, msg::ReportAck{report_says_stop}));
+      if (env.type == msg::JobReports::kType) {
+        msg::JobReports b;
+        EXPECT_TRUE(msg::DecodeBody(env, &b).ok());
+        msg::ReportAcks acks;
+        for (auto& r : b.reports) {
+          EXPECT_EQ(r.host_id, b.host_id);
+          if (report_says_stop) acks.stop.push_back(msg::JobRef{r.job_id, r.attempt});
+          reports.push_back(r);
+        }
+        sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, acks));
         return true;
       }
       if (env.type == msg::Heartbeat::kType) sauron.SendTo(from, transport::EncodeReply(env.req_id, Status::Ok()));

@@ -114,6 +114,20 @@ struct ReportAck {
   bool stop = false;
   RV_DEFINE_MAP(stop);
 };
+// What a strider's loop turn produced, in one request and one transaction:
+// a flood of starts is two reports per job, and one transaction each was most
+// of sauron's work. Reply payload: ReportAcks.
+struct JobReports {
+  static constexpr const char* kType = "job.reports";
+  std::string host_id;
+  std::vector<JobReport> reports;  // each report's host_id must be host_id
+  RV_DEFINE_MAP(host_id, reports);
+};
+struct ReportAcks {
+  static constexpr const char* kType = "job.report_acks";
+  std::vector<JobRef> stop;        // attempts that are no longer this host's: stop them
+  RV_DEFINE_MAP(stop);
+};
 
 // ---- elrond -> sauron -------------------------------------------------------------
 struct SnapshotRequest {
