@@ -69,9 +69,18 @@ Result<EnvConfig> ParseEnv(const json& j, const HostKeyPair* hk, const Prefix& p
   if (j.contains("keys")) {
     if (!j["keys"].is_array()) return Status::Invalid("keys must be an array");
     for (auto& kj : j["keys"]) {
-      RV_TRY(CheckKeys(kj, {"epoch", "key", "sealed"}, "key"));
+      RV_TRY(CheckKeys(kj, {"epoch", "key", "sealed", "aead"}, "key"));
       uint32_t epoch = 0;
       RV_TRY(GetUint(kj, "epoch", &epoch, true, UINT32_MAX));
+      // Epochs may use different AEADs (a rotation can switch it); default: the env's.
+      AeadKind key_aead = e.aead;
+      if (kj.contains("aead")) {
+        std::string an;
+        RV_TRY(GetString(kj, "aead", &an, true));
+        auto kk = ParseAead(an);
+        if (!kk.ok()) return kk.status();
+        key_aead = *kk;
+      }
       std::string plain, sealed;
       RV_TRY(GetString(kj, "key", &plain, false));
       RV_TRY(GetString(kj, "sealed", &sealed, false));
@@ -86,14 +95,14 @@ Result<EnvConfig> ParseEnv(const json& j, const HostKeyPair* hk, const Prefix& p
         k = *opened;
         if (k.env_id != e.id || k.epoch != epoch)
           return Status::Denied("sealed key is for another environment or epoch");
-        if (k.aead != e.aead) return Status::Invalid("sealed key's aead differs from the env's");
+        if (k.aead != key_aead) return Status::Invalid("sealed key's aead differs from the one the document names");
       } else {
         auto raw = FromHex(plain);
         if (!raw.ok()) return raw.status();
         if (raw->size() != kKeySize) return Status::Invalid("key must be 32 bytes");
         k.env_id = e.id;
         k.epoch = epoch;
-        k.aead = e.aead;
+        k.aead = key_aead;
         memcpy(k.key.data(), raw->data(), kKeySize);
       }
       for (auto& other : e.keys)
@@ -106,6 +115,13 @@ Result<EnvConfig> ParseEnv(const json& j, const HostKeyPair* hk, const Prefix& p
     bool found = false;
     for (auto& k : e.keys) found |= k.epoch == e.send_epoch;
     if (!found) return Status::Invalid("send_epoch has no key");
+  }
+  {
+    // "aead" names what the env sends with: the send epoch's (or newest) key's.
+    const EnvKey* send = nullptr;
+    for (auto& k : e.keys)
+      if (e.send_epoch ? k.epoch == e.send_epoch : (!send || k.epoch > send->epoch)) send = &k;
+    if (send && send->aead != e.aead) return Status::Invalid("the env's aead must be its send epoch's");
   }
   if (j.contains("routes")) {
     if (!j["routes"].is_array()) return Status::Invalid("routes must be an array");

@@ -13,10 +13,13 @@
 //   "pod_cidr": "10.250.0.0/16",        // all overlay addresses
 //   "hosts": [{"id": 2, "endpoint": "10.88.0.2:7800"}],
 //   "envs": [{
-//     "id": 7, "subnet": "10.250.7.0/24", "aead": "aes256gcm",
+//     "id": 7, "subnet": "10.250.7.0/24",
+//     "aead": "aes256gcm",              // the send epoch's AEAD
 //     "send_epoch": 2,                  // optional: default newest key
-//     "keys": [{"epoch": 2, "sealed": "<hex crypto_box_seal to this host>"},
+//     "keys": [{"epoch": 2, "sealed": "<hex crypto_box_seal to this host>", "aead": "aes256gcm"},
 //              {"epoch": 1, "key": "<hex 32 bytes>"}],   // plain only for tests
+//                                       // per-key "aead": optional, default the env's;
+//                                       // epochs differ while a rotation switches AEAD
 //     "routes": [{"addr": "10.250.7.5", "host": 2}],      // where each container lives
 //     "attachments": [{"addr": "10.250.7.4", "veth": "rvh7a",
 //                      "netns": "/run/netns/c1", "ifname": "eth0"}]  // local containers

@@ -65,6 +65,10 @@ struct AgentOptions {
   // land on a host that can run them) instead of failing after the award.
   bool containers = true;
   std::string no_containers_why;
+  // AES-256-GCM runs here (reported in host.hello; without it, jobs of an
+  // environment whose overlay uses AES-256-GCM are declined at bid time).
+  // --no-aesni turns it off, e.g. to test a mixed pod on one machine.
+  bool aesni = true;
 };
 
 class Agent {

@@ -42,7 +42,11 @@ std::string BuildControlDocument(const msg::OverlayView& view, const std::string
     je["aead"] = e.aead;
     je["send_epoch"] = e.send_epoch;
     je["keys"] = json::array();
-    for (const auto& k : e.keys) je["keys"].push_back({{"epoch", k.epoch}, {"sealed", overlay::ToHex(k.sealed)}});
+    for (const auto& k : e.keys) {
+      json jk = {{"epoch", k.epoch}, {"sealed", overlay::ToHex(k.sealed)}};
+      if (!k.aead.empty()) jk["aead"] = k.aead;  // epochs differ while a rotation switches AEAD
+      je["keys"].push_back(std::move(jk));
+    }
     je["routes"] = json::array();
     je["attachments"] = json::array();
     for (const auto& r : e.routes) {

@@ -24,7 +24,7 @@ TEST(OverlayDriver, ControlDocumentFromViewParsesAndAttachesOnlyLocalContainers)
   e.subnet = "10.240.2.0/24";
   e.aead = "chacha20poly1305";
   e.send_epoch = 1;
-  e.keys.push_back({1, *overlay::SealEnvKey(k, me.public_key)});
+  e.keys.push_back({1, *overlay::SealEnvKey(k, me.public_key), "chacha20poly1305"});
   e.routes = {{"10.240.2.1", "h1", "x1", 1}, {"10.240.2.2", "h2", "x2", 1}, {"10.240.2.3", "h1", "x3", 1}};
   v.envs.push_back(e);
   std::map<std::string, LocalAttachment> locals;
