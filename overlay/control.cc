@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 namespace rv::overlay {
 namespace {
@@ -161,10 +162,33 @@ Result<EnvConfig> ParseEnv(const json& j, const HostKeyPair* hk, const Prefix& p
 
 }  // namespace
 
+Result<GatewayPort> ParseGatewayPort(const std::string& s) {
+  auto slash = s.find('/');
+  GatewayPort p;
+  if (slash != std::string::npos) p.proto = s.substr(0, slash);
+  std::string num = slash == std::string::npos ? "" : s.substr(slash + 1);
+  if ((p.proto != "tcp" && p.proto != "udp") || num.empty() || num.size() > 5 ||
+      num.find_first_not_of("0123456789") != std::string::npos || std::stoul(num) == 0 || std::stoul(num) > 65535)
+    return Status::Invalid("gateway port '" + s + "' must be tcp/N or udp/N with N in 1..65535");
+  p.port = uint16_t(std::stoul(num));
+  return p;
+}
+
+std::string FormatGatewayPort(const GatewayPort& p) { return p.proto + "/" + std::to_string(p.port); }
+
+void WipeKeys(std::vector<EnvKey>* keys) {
+  for (auto& k : *keys) sodium_memzero(k.key.data(), k.key.size());
+  keys->clear();
+}
+
+void WipeKeys(ControlConfig* c) {
+  for (auto& e : c->envs) WipeKeys(&e.keys);
+}
+
 Result<ControlConfig> ParseControl(const std::string& text, const HostKeyPair* hk) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::Invalid("control document is not valid JSON");
-  RV_TRY(CheckKeys(j, {"host_id", "listen", "underlay_mtu", "pod_cidr", "hosts", "envs"}, "control"));
+  RV_TRY(CheckKeys(j, {"host_id", "listen", "underlay_mtu", "pod_cidr", "hosts", "envs", "gateway_ports"}, "control"));
   ControlConfig c;
   RV_TRY(GetUint(j, "host_id", &c.host_id, true, UINT32_MAX));
   if (c.host_id == 0) return Status::Invalid("host_id 0 is reserved");
@@ -189,6 +213,18 @@ Result<ControlConfig> ParseControl(const std::string& text, const HostKeyPair* h
       RV_TRY(ParseEndpoint(s, &h.addr, &h.port));
       if (h.id == 0 || !ids.insert(h.id).second) return Status::Invalid("host ids must be unique and non-zero");
       c.hosts.push_back(h);
+    }
+  }
+  if (j.contains("gateway_ports")) {
+    if (!j["gateway_ports"].is_array() || j["gateway_ports"].size() > 64)
+      return Status::Invalid("gateway_ports must be an array of at most 64 \"tcp/N\" or \"udp/N\"");
+    for (auto& pj : j["gateway_ports"]) {
+      if (!pj.is_string()) return Status::Invalid("gateway_ports entries must be strings");
+      auto p = ParseGatewayPort(pj.get<std::string>());
+      if (!p.ok()) return p.status();
+      bool dup = false;
+      for (auto& o : c.gateway_ports) dup |= o == *p;
+      if (!dup) c.gateway_ports.push_back(*p);
     }
   }
   std::set<uint32_t> envs;

@@ -95,3 +95,20 @@ TEST(Control, EpochsMayUseDifferentAeads) {
   // A sealed key whose algorithm differs from what the document names is refused.
   EXPECT_FALSE(ParseControl(doc("aes256gcm", 1, R"(, "aead": "aes256gcm")"), &host).ok());
 }
+
+TEST(Control, GatewayPorts) {
+  std::string doc = kDoc;
+  doc.replace(doc.find("\"pod_cidr\""), 0, "\"gateway_ports\": [\"tcp/53\", \"udp/53\", \"tcp/53\"], ");
+  auto c = ParseControl(doc, nullptr);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->gateway_ports.size(), 2u) << "duplicates collapse";
+  EXPECT_EQ(FormatGatewayPort(c->gateway_ports[0]), "tcp/53");
+  EXPECT_EQ(c->gateway_ports[1].proto, "udp");
+  EXPECT_TRUE(ParseControl(kDoc, nullptr)->gateway_ports.empty()) << "default: nothing";
+  for (std::string bad : {"\"tcp/0\"", "\"tcp/65536\"", "\"sctp/5\"", "\"tcp/\"", "\"53\"", "53", "\"tcp/5;x\""}) {
+    std::string d = kDoc;
+    d.replace(d.find("\"pod_cidr\""), 0, "\"gateway_ports\": [" + bad + "], ");
+    EXPECT_FALSE(ParseControl(d, nullptr).ok()) << bad;
+  }
+  EXPECT_TRUE(ParseGatewayPort("udp/65535").ok());
+}

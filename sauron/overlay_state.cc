@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "overlay/aead.h"
+#include "overlay/control.h"
 #include "overlay/keyring.h"
 #include "sauron/sqlite_exec.h"
 
@@ -61,6 +62,8 @@ std::string OwnerOf(const std::string& job_id, int64_t attempt) { return job_id 
 Result<std::unique_ptr<OverlayState>> OverlayState::Open(const std::string& db_path, OverlayOptions opts) {
   auto ipam = overlay::Ipam::Create(opts.pod_cidr, opts.env_prefix_len, opts.quarantine_ms);
   if (!ipam.ok()) return Status::Invalid("overlay: " + ipam.status().message());
+  for (const auto& p : opts.gateway_ports)
+    if (auto gp = overlay::ParseGatewayPort(p); !gp.ok()) return Status::Invalid("overlay: " + gp.status().message());
   auto mk = crypto::SecretBoxKey::LoadOrCreate(opts.master_key_path);
   if (!mk.ok()) return mk.status();
   sqlite3* db = nullptr;
@@ -543,6 +546,7 @@ Result<msg::OverlayView> OverlayState::ViewFor(const std::string& host_id, const
   v.pod_cidr = opts_.pod_cidr;
   v.port = opts_.port;
   v.version = version_;
+  v.gateway_ports = opts_.gateway_ports;
   std::set<std::string> mine;
   for (const auto& [_, a] : addrs_)
     if (a.host_id == host_id) mine.insert(a.env);

@@ -60,6 +60,9 @@ struct OverlayOptions {
   int64_t switch_after_ms = 1000;   // rotation: new epoch delivered -> senders switch
   int64_t key_grace_ms = 30000;     // rotation: senders switched -> old epoch dropped
   std::string master_key_path;      // secretbox key for env keys at rest (0600)
+  // What containers may reach on their gateway (169.254.1.1, their own host):
+  // "tcp/N" / "udp/N". Default none: the platform serves nothing there yet.
+  std::vector<std::string> gateway_ports;
 };
 
 class OverlayState {

@@ -84,6 +84,10 @@ int main(int argc, char** argv) {
   app.add_option("--overlayd-socket", overlayd_socket,
                  "this host's overlayd control socket: containers of an environment join its overlay network");
   app.add_option("--overlay-mtu", overlay_mtu, "underlay MTU overlayd works with")->check(CLI::Range(576, 65535));
+  int overlay_keepalive_ms = 1000;
+  app.add_option("--overlay-keepalive-ms", overlay_keepalive_ms,
+                 "keepalive to overlayd this often (keep well under its --lease-ms); 0 = none")
+      ->check(CLI::Range(0, 60000));
   CLI11_PARSE(app, argc, argv);
   if (cap.ram_mb < 0 || cap.disk_mb < 0 || cap.cpu_millis < 0) {
     fprintf(stderr, "strider: capacities must not be negative\n");
@@ -194,6 +198,7 @@ int main(int argc, char** argv) {
       oo.sauron_public_key = *skey;
       oo.overlayd_socket = overlayd_socket;
       oo.underlay_mtu = overlay_mtu;
+      oo.keepalive_ms = overlay_keepalive_ms;
       overlay = std::make_unique<rv::strider::OverlayDriver>(ctx, oo);
       overlay->Start();
       if (runtime) {

@@ -75,7 +75,10 @@ struct OverlayView {
   std::vector<OverlayHost> hosts;      // hosts that carry a route of one of `envs`
   std::vector<OverlayEnv> envs;        // only envs with a container on this host
   int64_t version = 0;                 // grows with every overlay change in sauron
-  RV_DEFINE_MAP(host_id, host_num, pod_cidr, port, hosts, envs, version);
+  // Pod-wide: what a container may reach on its gateway 169.254.1.1 ("tcp/N",
+  // "udp/N"; sauron --overlay-gateway-ports). Empty: ICMP echo only.
+  std::vector<std::string> gateway_ports;
+  RV_DEFINE_MAP(host_id, host_num, pod_cidr, port, hosts, envs, version, gateway_ports);
 };
 
 // The new epoch's AEAD is chosen again from the hosts up at rotation time
