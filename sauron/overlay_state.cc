@@ -333,12 +333,6 @@ overlay::AeadKind OverlayState::Choose(const std::string& env, const std::vector
   return overlay::ChooseAead(all && up > 0);
 }
 
-const OverlayState::EnvKeyRow* OverlayState::KeyOf(const Env& e, uint32_t epoch) {
-  for (const auto& k : e.keys)
-    if (k.epoch == epoch) return &k;
-  return nullptr;
-}
-
 std::string OverlayState::AeadsOf(const std::string& env) const {
   auto it = envs_.find(env);
   if (it == envs_.end()) return "";

@@ -152,7 +152,6 @@ class OverlayState {
   bool HasAesni(const std::string& host_id) const;
   // AES-GCM iff every up host in `hosts` and every host of `env` has AES-NI.
   overlay::AeadKind Choose(const std::string& env, const std::vector<msg::HostRecord>& hosts) const;
-  static const EnvKeyRow* KeyOf(const Env& e, uint32_t epoch);
   void NoteAeads(const std::string& env);
   std::set<std::string> HostsOf(const std::string& env) const;
   Result<std::string> SealedFor(const msg::HostRecord& host, const Env& e, const EnvKeyRow& k);
