@@ -1,5 +1,7 @@
 #include "elrond/auction.h"
 
+#include "common/msg/overlay.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -285,10 +287,25 @@ void AuctionEngine::HostGone(const std::string& host_id, int64_t /*now_ms*/) {
 void AuctionEngine::ApplyChange(const msg::Change& change, int64_t now_ms) {
   if (change.host) ApplyHost(*change.host, now_ms);
   if (change.job) ApplyJob(*change.job, now_ms);
+  if (change.event.kind == msg::kOverlayAeadEvent) {
+    // detail: "<env>=<aeads>"; env names may hold '=', AEAD names never do.
+    const std::string& d = change.event.detail;
+    size_t eq = d.rfind('=');
+    if (eq == std::string::npos || eq == 0) {
+      counters_->Add("change.malformed");
+      return;
+    }
+    if (eq + 1 == d.size()) {
+      env_aeads_.erase(d.substr(0, eq));
+    } else {
+      env_aeads_[d.substr(0, eq)] = d.substr(eq + 1);
+    }
+  }
 }
 
 void AuctionEngine::ApplySnapshot(const msg::Snapshot& snap, int64_t now_ms) {
   needs_resync_ = false;
+  env_aeads_ = snap.env_aeads;
   std::set<std::string> seen_hosts;
   for (const auto& rec : snap.hosts) {
     if (rec.id.empty()) continue;
@@ -629,6 +646,11 @@ bool AuctionEngine::OpenAuction(int64_t now_ms) {
     aj.resources = j.spec.resources;
     aj.rules = j.spec.rules;
     aj.needs_container = !j.spec.image.empty();
+    if (aj.needs_container && !j.spec.env.empty()) {
+      aj.env = j.spec.env;
+      if (auto e = env_aeads_.find(j.spec.env); e != env_aeads_.end()) aj.env_aead = e->second;
+      aj.needs_aesni = ("," + aj.env_aead + ",").find(",aes256gcm,") != std::string::npos;
+    }
     ann.jobs.push_back(std::move(aj));
   }
   std::string bytes = msg::Encode(ann);

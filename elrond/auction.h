@@ -230,6 +230,10 @@ class AuctionEngine {
   HostKeyFn on_host_key_;
 
   std::unordered_map<std::string, Job> jobs_;
+  // env -> the AEADs its overlay uses (sauron's overlay.aead events and
+  // Snapshot.env_aeads): announced with its jobs so hosts without AES-NI
+  // decline an AES-256-GCM environment.
+  std::map<std::string, std::string> env_aeads_;
   std::unordered_map<std::string, Host> hosts_;
   std::deque<std::string> queue_;                  // may hold stale ids; phase decides
   std::map<int64_t, Auction> open_;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/msg/envelope.h"
+#include "common/msg/overlay.h"
 
 namespace rv::elrond {
 namespace {
@@ -719,6 +720,74 @@ TEST(Auction, UnreachableHostsAreNotWaitedFor) {
   p.Bid();
   EXPECT_EQ(p.reg.award_calls, 1) << "closed as soon as h1 (the only reached host) bid";
   EXPECT_EQ(p.counters.Get("announce.unreached"), 1);
+}
+
+// The env's AEAD set (snapshot, then sauron's overlay.aead events) goes out
+// with its container jobs, so hosts without AES-NI can decline.
+TEST(Auction, AnnouncedContainerJobsCarryTheirEnvironmentsAead) {
+  Pod p;
+  p.AddHost("h1", 4000);
+  msg::Snapshot snap;
+  snap.env_aeads["acme/prod"] = "aes256gcm";
+  snap.hosts.push_back(p.hosts["h1"]);
+  p.engine.ApplySnapshot(snap, p.now);
+  auto submit = [&](const std::string& id, const std::string& env, const std::string& image) {
+    msg::JobRecord r;
+    r.spec.id = id;
+    r.spec.env = env;
+    r.spec.image = image;
+    r.spec.resources = {10, 10, 10};
+    r.state = "pending";
+    p.reg.jobs[id] = r;
+    p.engine.ApplyJob(r, p.now);
+  };
+  submit("c1", "acme/prod", "stack/busybox:latest");
+  submit("c2", "acme/new", "stack/busybox:latest");   // no network yet
+  submit("p1", "acme/prod", "");                      // a process: no overlay
+  p.Tick(2);
+  auto anns = p.out.Take<msg::Announce>();
+  ASSERT_EQ(anns.size(), 1u);
+  std::map<std::string, msg::AnnouncedJob> by;
+  for (auto& j : anns[0].second.jobs) by[j.job_id] = j;
+  EXPECT_TRUE(by["c1"].needs_aesni);
+  EXPECT_EQ(by["c1"].env, "acme/prod");
+  EXPECT_EQ(by["c1"].env_aead, "aes256gcm");
+  EXPECT_FALSE(by["c2"].needs_aesni);
+  EXPECT_FALSE(by["p1"].needs_aesni);
+
+  // A rotation to ChaCha20 (old epoch still held), then the old epoch dropped.
+  auto aead_event = [&](const std::string& detail) {
+    msg::Change c;
+    c.event.kind = msg::kOverlayAeadEvent;
+    c.event.detail = detail;
+    p.engine.ApplyChange(c, p.now);
+  };
+  aead_event("acme/prod=aes256gcm,chacha20poly1305");
+  aead_event("bad-detail-without-equals");
+  EXPECT_EQ(p.counters.Get("change.malformed"), 1);
+  p.engine.ApplyJob(p.reg.jobs["c1"], p.now);
+  p.Tick(3000);  // the first auction closed without bids; c1 is re-announced
+  for (auto& [h, a] : p.out.Take<msg::Announce>()) {
+    for (auto& j : a.jobs) {
+      if (j.job_id == "c1") {
+        EXPECT_TRUE(j.needs_aesni) << "an AES-GCM epoch is still held";
+      }
+    }
+  }
+  aead_event("acme/prod=chacha20poly1305");
+  submit("c3", "acme/prod", "stack/busybox:latest");
+  p.Tick(3000);
+  bool seen = false;
+  for (auto& [h, a] : p.out.Take<msg::Announce>()) {
+    for (auto& j : a.jobs) {
+      if (j.job_id == "c3") {
+        seen = true;
+        EXPECT_FALSE(j.needs_aesni);
+        EXPECT_EQ(j.env_aead, "chacha20poly1305");
+      }
+    }
+  }
+  EXPECT_TRUE(seen);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 namespace rv::overlay {
 namespace {
@@ -69,9 +70,18 @@ Result<EnvConfig> ParseEnv(const json& j, const HostKeyPair* hk, const Prefix& p
   if (j.contains("keys")) {
     if (!j["keys"].is_array()) return Status::Invalid("keys must be an array");
     for (auto& kj : j["keys"]) {
-      RV_TRY(CheckKeys(kj, {"epoch", "key", "sealed"}, "key"));
+      RV_TRY(CheckKeys(kj, {"epoch", "key", "sealed", "aead"}, "key"));
       uint32_t epoch = 0;
       RV_TRY(GetUint(kj, "epoch", &epoch, true, UINT32_MAX));
+      // Epochs may use different AEADs (a rotation can switch it); default: the env's.
+      AeadKind key_aead = e.aead;
+      if (kj.contains("aead")) {
+        std::string an;
+        RV_TRY(GetString(kj, "aead", &an, true));
+        auto kk = ParseAead(an);
+        if (!kk.ok()) return kk.status();
+        key_aead = *kk;
+      }
       std::string plain, sealed;
       RV_TRY(GetString(kj, "key", &plain, false));
       RV_TRY(GetString(kj, "sealed", &sealed, false));
@@ -86,14 +96,14 @@ Result<EnvConfig> ParseEnv(const json& j, const HostKeyPair* hk, const Prefix& p
         k = *opened;
         if (k.env_id != e.id || k.epoch != epoch)
           return Status::Denied("sealed key is for another environment or epoch");
-        if (k.aead != e.aead) return Status::Invalid("sealed key's aead differs from the env's");
+        if (k.aead != key_aead) return Status::Invalid("sealed key's aead differs from the one the document names");
       } else {
         auto raw = FromHex(plain);
         if (!raw.ok()) return raw.status();
         if (raw->size() != kKeySize) return Status::Invalid("key must be 32 bytes");
         k.env_id = e.id;
         k.epoch = epoch;
-        k.aead = e.aead;
+        k.aead = key_aead;
         memcpy(k.key.data(), raw->data(), kKeySize);
       }
       for (auto& other : e.keys)
@@ -106,6 +116,13 @@ Result<EnvConfig> ParseEnv(const json& j, const HostKeyPair* hk, const Prefix& p
     bool found = false;
     for (auto& k : e.keys) found |= k.epoch == e.send_epoch;
     if (!found) return Status::Invalid("send_epoch has no key");
+  }
+  {
+    // "aead" names what the env sends with: the send epoch's (or newest) key's.
+    const EnvKey* send = nullptr;
+    for (auto& k : e.keys)
+      if (e.send_epoch ? k.epoch == e.send_epoch : (!send || k.epoch > send->epoch)) send = &k;
+    if (send && send->aead != e.aead) return Status::Invalid("the env's aead must be its send epoch's");
   }
   if (j.contains("routes")) {
     if (!j["routes"].is_array()) return Status::Invalid("routes must be an array");
@@ -145,10 +162,33 @@ Result<EnvConfig> ParseEnv(const json& j, const HostKeyPair* hk, const Prefix& p
 
 }  // namespace
 
+Result<GatewayPort> ParseGatewayPort(const std::string& s) {
+  auto slash = s.find('/');
+  GatewayPort p;
+  if (slash != std::string::npos) p.proto = s.substr(0, slash);
+  std::string num = slash == std::string::npos ? "" : s.substr(slash + 1);
+  if ((p.proto != "tcp" && p.proto != "udp") || num.empty() || num.size() > 5 ||
+      num.find_first_not_of("0123456789") != std::string::npos || std::stoul(num) == 0 || std::stoul(num) > 65535)
+    return Status::Invalid("gateway port '" + s + "' must be tcp/N or udp/N with N in 1..65535");
+  p.port = uint16_t(std::stoul(num));
+  return p;
+}
+
+std::string FormatGatewayPort(const GatewayPort& p) { return p.proto + "/" + std::to_string(p.port); }
+
+void WipeKeys(std::vector<EnvKey>* keys) {
+  for (auto& k : *keys) sodium_memzero(k.key.data(), k.key.size());
+  keys->clear();
+}
+
+void WipeKeys(ControlConfig* c) {
+  for (auto& e : c->envs) WipeKeys(&e.keys);
+}
+
 Result<ControlConfig> ParseControl(const std::string& text, const HostKeyPair* hk) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::Invalid("control document is not valid JSON");
-  RV_TRY(CheckKeys(j, {"host_id", "listen", "underlay_mtu", "pod_cidr", "hosts", "envs"}, "control"));
+  RV_TRY(CheckKeys(j, {"host_id", "listen", "underlay_mtu", "pod_cidr", "hosts", "envs", "gateway_ports"}, "control"));
   ControlConfig c;
   RV_TRY(GetUint(j, "host_id", &c.host_id, true, UINT32_MAX));
   if (c.host_id == 0) return Status::Invalid("host_id 0 is reserved");
@@ -173,6 +213,18 @@ Result<ControlConfig> ParseControl(const std::string& text, const HostKeyPair* h
       RV_TRY(ParseEndpoint(s, &h.addr, &h.port));
       if (h.id == 0 || !ids.insert(h.id).second) return Status::Invalid("host ids must be unique and non-zero");
       c.hosts.push_back(h);
+    }
+  }
+  if (j.contains("gateway_ports")) {
+    if (!j["gateway_ports"].is_array() || j["gateway_ports"].size() > 64)
+      return Status::Invalid("gateway_ports must be an array of at most 64 \"tcp/N\" or \"udp/N\"");
+    for (auto& pj : j["gateway_ports"]) {
+      if (!pj.is_string()) return Status::Invalid("gateway_ports entries must be strings");
+      auto p = ParseGatewayPort(pj.get<std::string>());
+      if (!p.ok()) return p.status();
+      bool dup = false;
+      for (auto& o : c.gateway_ports) dup |= o == *p;
+      if (!dup) c.gateway_ports.push_back(*p);
     }
   }
   std::set<uint32_t> envs;

@@ -12,11 +12,16 @@
 //   "underlay_mtu": 1500,               // inner MTU = underlay_mtu - kOverhead
 //   "pod_cidr": "10.250.0.0/16",        // all overlay addresses
 //   "hosts": [{"id": 2, "endpoint": "10.88.0.2:7800"}],
+//   "gateway_ports": ["tcp/53", "udp/53"],  // optional: what containers may reach
+//                                       // on 169.254.1.1 (default: nothing but ping)
 //   "envs": [{
-//     "id": 7, "subnet": "10.250.7.0/24", "aead": "aes256gcm",
+//     "id": 7, "subnet": "10.250.7.0/24",
+//     "aead": "aes256gcm",              // the send epoch's AEAD
 //     "send_epoch": 2,                  // optional: default newest key
-//     "keys": [{"epoch": 2, "sealed": "<hex crypto_box_seal to this host>"},
+//     "keys": [{"epoch": 2, "sealed": "<hex crypto_box_seal to this host>", "aead": "aes256gcm"},
 //              {"epoch": 1, "key": "<hex 32 bytes>"}],   // plain only for tests
+//                                       // per-key "aead": optional, default the env's;
+//                                       // epochs differ while a rotation switches AEAD
 //     "routes": [{"addr": "10.250.7.5", "host": 2}],      // where each container lives
 //     "attachments": [{"addr": "10.250.7.4", "veth": "rvh7a",
 //                      "netns": "/run/netns/c1", "ifname": "eth0"}]  // local containers
@@ -68,6 +73,16 @@ struct EnvConfig {
   std::vector<Attachment> attachments;
 };
 
+// A port a container may reach on its gateway (169.254.1.1, its own host).
+struct GatewayPort {
+  std::string proto;  // tcp | udp
+  uint16_t port = 0;
+  bool operator==(const GatewayPort&) const = default;
+};
+// "tcp/53" -> {tcp, 53}; anything else is an error.
+Result<GatewayPort> ParseGatewayPort(const std::string& s);
+std::string FormatGatewayPort(const GatewayPort& p);
+
 struct ControlConfig {
   uint32_t host_id = 0;
   uint32_t listen_addr = 0;
@@ -76,9 +91,17 @@ struct ControlConfig {
   Prefix pod{0, 0};
   std::vector<HostEntry> hosts;
   std::vector<EnvConfig> envs;
+  // What a container may reach on its gateway besides ICMP echo and replies
+  // to connections the host opened; everything else there is refused.
+  std::vector<GatewayPort> gateway_ports;
 
   int InnerMtu() const { return underlay_mtu - kOverhead; }
 };
+
+// Zeroes every key (sodium_memzero) and empties the list.
+void WipeKeys(std::vector<EnvKey>* keys);
+// WipeKeys of every env.
+void WipeKeys(ControlConfig* c);
 
 // host_keys may be null when the document carries no sealed keys.
 Result<ControlConfig> ParseControl(const std::string& json_text, const HostKeyPair* host_keys);

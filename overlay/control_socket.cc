@@ -86,7 +86,7 @@ void ControlSocket::Loop() {
       }
       req.append(buf, size_t(n));
       // "stats" needs no body: answer as soon as the line is complete.
-      if (req.rfind("stats\n", 0) == 0) break;
+      if (req.rfind("stats\n", 0) == 0 || req.rfind("keepalive\n", 0) == 0) break;
     }
     if (ok) {
       auto nl = req.find('\n');

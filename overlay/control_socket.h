@@ -3,6 +3,8 @@
 //   "stats\n"            -> one JSON object (counters, envs)
 //   "apply\n<json doc>"  -> applies a ControlConfig document (see control.h);
 //                           replies {"ok":true} or {"ok":false,"error":...}
+//   "keepalive\n"        -> extends the lease of the applied state (lease.h);
+//                           replies {"ok":true,"held":bool}, held=false: apply again
 // The socket file is created 0600 (root only: it can change routing). A slow
 // or hostile client is cut off after a timeout and a 16 MB request limit.
 #pragma once

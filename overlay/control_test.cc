@@ -67,3 +67,48 @@ TEST(Control, SealedKeyForThisHostOnly) {
   d2.replace(d2.find(plain), plain.size(), "\"sealed\": \"" + ToHex(*SealEnvKey(wrong_env, host.public_key)) + "\"");
   EXPECT_FALSE(ParseControl(d2, &host).ok());
 }
+
+// A rotation that switches AEAD: the old epoch keeps its algorithm, the new
+// one names its own; "aead" is the send epoch's.
+TEST(Control, EpochsMayUseDifferentAeads) {
+  auto host = NewHostKeyPair();
+  EnvKey old_k = NewEnvKey(7, 1, AeadKind::kAes256Gcm);
+  EnvKey new_k = NewEnvKey(7, 2, AeadKind::kChaCha20Poly1305);
+  auto doc = [&](const std::string& env_aead, int send, const std::string& new_aead_field) {
+    return std::string(R"({"host_id": 1, "listen": "10.88.0.1:7800", "pod_cidr": "10.250.0.0/16",
+      "envs": [{"id": 7, "subnet": "10.250.7.0/24", "aead": ")") + env_aead + R"(", "send_epoch": )" +
+           std::to_string(send) + R"(,
+        "keys": [{"epoch": 2, "sealed": ")" + ToHex(*SealEnvKey(new_k, host.public_key)) + "\"" + new_aead_field +
+           R"(},
+                 {"epoch": 1, "sealed": ")" + ToHex(*SealEnvKey(old_k, host.public_key)) +
+           R"(", "aead": "aes256gcm"}]}]})";
+  };
+  // Step 1 of the rotation: senders still on epoch 1 (AES-GCM).
+  auto c = ParseControl(doc("aes256gcm", 1, R"(, "aead": "chacha20poly1305")"), &host);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->envs[0].keys[0].aead, AeadKind::kChaCha20Poly1305);
+  EXPECT_EQ(c->envs[0].keys[1].aead, AeadKind::kAes256Gcm);
+  // Step 2: senders on epoch 2 (ChaCha20).
+  EXPECT_TRUE(ParseControl(doc("chacha20poly1305", 2, R"(, "aead": "chacha20poly1305")"), &host).ok());
+  // The env's aead must be the send epoch's.
+  EXPECT_FALSE(ParseControl(doc("aes256gcm", 2, R"(, "aead": "chacha20poly1305")"), &host).ok());
+  // A sealed key whose algorithm differs from what the document names is refused.
+  EXPECT_FALSE(ParseControl(doc("aes256gcm", 1, R"(, "aead": "aes256gcm")"), &host).ok());
+}
+
+TEST(Control, GatewayPorts) {
+  std::string doc = kDoc;
+  doc.replace(doc.find("\"pod_cidr\""), 0, "\"gateway_ports\": [\"tcp/53\", \"udp/53\", \"tcp/53\"], ");
+  auto c = ParseControl(doc, nullptr);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->gateway_ports.size(), 2u) << "duplicates collapse";
+  EXPECT_EQ(FormatGatewayPort(c->gateway_ports[0]), "tcp/53");
+  EXPECT_EQ(c->gateway_ports[1].proto, "udp");
+  EXPECT_TRUE(ParseControl(kDoc, nullptr)->gateway_ports.empty()) << "default: nothing";
+  for (std::string bad : {"\"tcp/0\"", "\"tcp/65536\"", "\"sctp/5\"", "\"tcp/\"", "\"53\"", "53", "\"tcp/5;x\""}) {
+    std::string d = kDoc;
+    d.replace(d.find("\"pod_cidr\""), 0, "\"gateway_ports\": [" + bad + "], ");
+    EXPECT_FALSE(ParseControl(d, nullptr).ok()) << bad;
+  }
+  EXPECT_TRUE(ParseGatewayPort("udp/65535").ok());
+}

@@ -203,11 +203,15 @@ Status Device::Apply(const ControlConfig& c) {
         DetachContainer(e.id, old);
       }
     }
+    bool ports_changed = !current_ || current_->gateway_ports != c.gateway_ports;
+    if (ports_changed && opt_.plumb) {
+      for (auto& k : keep) note(SetGatewayFilter(k.veth, c.gateway_ports));
+    }
     for (auto& a : e.attachments) {
       bool have = false;
       for (auto& k : keep) have |= k == a;
       if (have) continue;
-      Status s = opt_.plumb ? AttachContainer(e.id, a, c.InnerMtu()) : Status::Ok();
+      Status s = opt_.plumb ? AttachContainer(e.id, a, c.InnerMtu(), c.gateway_ports) : Status::Ok();
       note(s);
       if (s.ok()) keep.push_back(a);
     }
@@ -215,7 +219,10 @@ Status Device::Apply(const ControlConfig& c) {
   }
 
   Publish(snap);
+  // Kept for Wipe(): the shape of this host, without the keys (they live
+  // only in the Aead objects of the snapshot, which wipe them when dropped).
   current_ = c;
+  for (auto& e : current_->envs) WipeKeys(&e.keys);
   uint64_t gen = gen_.load();
   if (!started_) {
     started_ = true;
@@ -603,6 +610,22 @@ void Device::RxLoop() {
       for (size_t off = 0; off < len; off += seg) datagram(p + off, std::min(seg, len - off));
     }
   }
+}
+
+Status Device::Wipe() {
+  if (!current_) return Status::Ok();
+  ControlConfig empty;
+  empty.host_id = current_->host_id;
+  empty.listen_addr = current_->listen_addr;
+  empty.listen_port = current_->listen_port;
+  empty.underlay_mtu = current_->underlay_mtu;
+  empty.pod = current_->pod;
+  // No envs: every TUN, route, rule and attachment goes, and the snapshot
+  // that held the keys is replaced (its Aeads wipe them once the workers let go).
+  Status s = Apply(empty);
+  uint64_t gen = gen_.load();
+  WaitWorkersSeen(gen);
+  return s;
 }
 
 std::string Device::StatsJson() const {

@@ -53,6 +53,10 @@ class Device {
   Device& operator=(const Device&) = delete;
 
   Status Apply(const ControlConfig& c);
+  // Forgets every environment: keys (wiped), routes, TUNs, attachments. The
+  // underlay socket stays; the next Apply brings the envs back. (overlayd's
+  // lease, overlay/lease.h.)
+  Status Wipe();
   void Stop();
 
   Metrics& metrics() { return metrics_; }

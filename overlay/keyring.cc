@@ -134,10 +134,6 @@ Keyring::~Keyring() {
 
 Status Keyring::Install(const EnvKey& key) {
   auto& epochs = keys_[key.env_id];
-  for (auto& [e, k] : epochs)
-    if (e != key.epoch && k.aead != key.aead)
-      return Status::Conflict("environment " + std::to_string(key.env_id) +
-                              " already uses " + AeadName(k.aead));
   auto it = epochs.find(key.epoch);
   if (it != epochs.end()) Wipe(it->second);
   epochs[key.epoch] = key;

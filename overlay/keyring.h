@@ -67,7 +67,7 @@ class Keyring {
   Keyring& operator=(const Keyring&) = delete;
 
   // Adds (or replaces) a key; the oldest epoch beyond kMaxEpochs is wiped.
-  // A key whose aead differs from the env's existing keys is refused.
+  // Each epoch carries its own AEAD (a rotation may switch the env's).
   Status Install(const EnvKey& key);
   const EnvKey* Find(uint32_t env_id, uint32_t epoch) const;
   const EnvKey* Newest(uint32_t env_id) const;

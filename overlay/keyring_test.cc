@@ -37,7 +37,10 @@ TEST(Keyring, KeepsTwoNewestEpochsAndForgets) {
   ASSERT_TRUE(r.Install(NewEnvKey(1, 3, AeadKind::kAes256Gcm)).ok());
   EXPECT_EQ(r.Find(1, 1), nullptr);  // current + previous only
   EXPECT_EQ(r.Epochs(1), (std::vector<uint32_t>{2, 3}));
-  EXPECT_FALSE(r.Install(NewEnvKey(1, 4, AeadKind::kChaCha20Poly1305)).ok());  // both ends agree
+  // A rotation may switch the env's AEAD: the new epoch carries its own.
+  ASSERT_TRUE(r.Install(NewEnvKey(1, 4, AeadKind::kChaCha20Poly1305)).ok());
+  EXPECT_EQ(r.Find(1, 4)->aead, AeadKind::kChaCha20Poly1305);
+  EXPECT_EQ(r.Find(1, 3)->aead, AeadKind::kAes256Gcm);
   r.RetainOnly({2});
   EXPECT_EQ(r.Newest(1), nullptr);
   EXPECT_NE(r.Newest(2), nullptr);

@@ -175,7 +175,9 @@ class OverlayPod : public ::testing::Test {
       dup2(fd, 2);
       std::vector<std::string> args = {"ip", "netns", "exec", Host(h), RV_OVERLAYD, "run", "--config",
                                        dir_ + "/h" + hs + ".json", "--host-key", dir_ + "/h" + hs + ".key",
-                                       "--socket", Sock(h)};
+                                       "--socket", Sock(h),
+                                       // documents come from files here; a socket apply must not be leased away
+                                       "--lease-ms", "0"};
       args.insert(args.end(), extra_args_.begin(), extra_args_.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());

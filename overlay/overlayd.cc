@@ -1,6 +1,6 @@
 // overlayd: the per-host encrypted overlay daemon (see docs/OVERLAY.md).
 //
-//   overlayd run --config control.json [--host-key keys/host.key] [--socket PATH]
+//   overlayd run --config control.json [--host-key keys/host.key] [--socket PATH] [--lease-ms MS]
 //   overlayd stats --socket PATH            (also: overlayd --stats --socket PATH)
 //   overlayd keygen --out FILE              host X25519/CURVE key pair
 //   overlayd newkey                         32 random bytes, hex (tests, benches)
@@ -8,8 +8,10 @@
 //
 // In `run` mode the control file is polled every 50 ms and re-applied when it
 // changes (write it atomically: temp file + rename); the socket accepts
-// "stats" and "apply". Bad documents are refused and counted; the datapath
-// keeps running on the last good state.
+// "stats", "apply" and "keepalive". Bad documents are refused and counted;
+// the datapath keeps running on the last good state. State applied over the
+// socket is leased (overlay/lease.h): without an apply or keepalive for
+// --lease-ms (default 5000; 0 = off) every env's keys and routes are wiped.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,6 +29,8 @@
 #include "overlay/control_socket.h"
 #include "overlay/device.h"
 #include "overlay/keyring.h"
+#include "overlay/lease.h"
+#include "common/clock.h"
 
 using namespace rv::overlay;
 
@@ -36,7 +40,7 @@ std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
 int Run(const std::string& config, const std::string& host_key, const std::string& sock_path,
-        bool offload, bool udp_gso, int max_segments) {
+        bool offload, bool udp_gso, int max_segments, int64_t lease_ms) {
   std::optional<HostKeyPair> hk;
   if (!host_key.empty()) {
     auto k = LoadHostKeyPair(host_key);
@@ -48,21 +52,37 @@ int Run(const std::string& config, const std::string& host_key, const std::strin
   }
   Device dev(Device::Options{offload, udp_gso, true, max_segments});
   std::mutex apply_mu;
-  auto apply_text = [&](const std::string& text) -> rv::Status {
+  Lease lease(lease_ms);  // guarded by apply_mu
+  auto apply_text = [&](const std::string& text, bool leased) -> rv::Status {
     std::lock_guard<std::mutex> l(apply_mu);
     auto c = ParseControl(text, hk ? &*hk : nullptr);
     if (!c.ok()) {
       dev.metrics().Add(Metric::kControlRejected);
       return c.status();
     }
-    return dev.Apply(*c);
+    rv::Status s = dev.Apply(*c);
+    WipeKeys(&*c);
+    // A partly failed apply (one attachment) still installed the keys: lease them.
+    if (leased) lease.Applied(rv::MonotonicMs());
+    return s;
   };
   std::unique_ptr<ControlSocket> cs;
   if (!sock_path.empty()) {
     auto s = ControlSocket::Listen(sock_path, [&](const std::string& cmd, const std::string& body) {
       if (cmd == "stats") return dev.StatsJson();
+      if (cmd == "keepalive") {
+        bool held;
+        {
+          std::lock_guard<std::mutex> l(apply_mu);
+          held = lease.Keepalive(rv::MonotonicMs());
+        }
+        nlohmann::json j;
+        j["ok"] = true;
+        j["held"] = held;  // false: nothing applied, or wiped; apply again
+        return j.dump();
+      }
       if (cmd == "apply") {
-        rv::Status st = apply_text(body);
+        rv::Status st = apply_text(body, true);
         nlohmann::json j;
         j["ok"] = st.ok();
         if (!st.ok()) j["error"] = st.ToString();
@@ -88,7 +108,7 @@ int Run(const std::string& config, const std::string& host_key, const std::strin
            st.st_ino != last.st_ino || st.st_size != last.st_size)) {
         last = st;
         auto text = ReadFileText(config);
-        rv::Status s = text.ok() ? apply_text(*text) : text.status();
+        rv::Status s = text.ok() ? apply_text(*text, false) : text.status();
         if (s.ok()) {
           spdlog::info("applied {}", config);
           applied_once = true;
@@ -96,6 +116,17 @@ int Run(const std::string& config, const std::string& host_key, const std::strin
           spdlog::error("control file {} refused: {}", config, s.ToString());
           if (!applied_once) spdlog::warn("datapath not running until a valid document arrives");
         }
+      }
+    }
+    {
+      std::lock_guard<std::mutex> l(apply_mu);
+      if (lease.Expire(rv::MonotonicMs())) {
+        // The driver (strider) is presumed dead: no host keeps decrypting its
+        // environments' traffic without one.
+        dev.metrics().Add(Metric::kLeaseExpired);
+        spdlog::warn("no apply or keepalive on the control socket for {} ms: wiping every environment's keys "
+                     "and routes until the strider applies again", lease.lease_ms());
+        if (rv::Status ws = dev.Wipe(); !ws.ok()) spdlog::error("wipe: {}", ws.ToString());
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -113,6 +144,7 @@ int main(int argc, char** argv) {
   bool stats_flag = false, no_offload = false, no_gso = false;
   uint32_t env = 0, epoch = 0;
   int max_segments = 0;
+  int64_t lease_ms = 5000;
   app.add_option("--log-level", level);
   app.add_flag("--stats", stats_flag, "print counters of the overlayd at --socket");
   app.add_option("--socket", sock, "control socket path");
@@ -125,6 +157,10 @@ int main(int argc, char** argv) {
   run->add_option("--max-segments", max_segments,
                   "seal TCP superpackets in units of N segments (loss containment; 0 = whole)")
       ->check(CLI::Range(0, 64));
+  run->add_option("--lease-ms", lease_ms,
+                  "wipe every env's keys and routes when no apply/keepalive came on the socket for this long "
+                  "(the strider died); 0 = never")
+      ->check(CLI::Range(int64_t(0), int64_t(86400000)));
   auto* stats = app.add_subcommand("stats", "print counters");
   stats->add_option("--socket", sock)->required();
   auto* keygen = app.add_subcommand("keygen", "write a host key pair");
@@ -148,7 +184,7 @@ int main(int argc, char** argv) {
     std::cout << *r << "\n";
     return 0;
   }
-  if (run->parsed()) return Run(config, host_key, sock, !no_offload, !no_gso, max_segments);
+  if (run->parsed()) return Run(config, host_key, sock, !no_offload, !no_gso, max_segments, lease_ms);
   if (keygen->parsed()) {
     auto s = rv::transport::SaveKeypair(out, rv::transport::GenerateKeypair());
     if (!s.ok()) {

@@ -133,7 +133,44 @@ void TeardownEnvNet(uint32_t env_id, const std::string& tun) {
                   "SYN,RST", "SYN", "-j", "TCPMSS", "--clamp-mss-to-pmtu"});
 }
 
-Status AttachContainer(uint32_t env_id, const Attachment& a, int mtu) {
+namespace {
+
+std::string GatewayChain(const std::string& veth) { return "rvgw-" + veth; }
+
+Status Ipt(std::vector<std::string> args) {
+  std::vector<std::string> v = {"iptables", "-w", "2"};
+  v.insert(v.end(), args.begin(), args.end());
+  return RunCmd(v);
+}
+
+}  // namespace
+
+Status SetGatewayFilter(const std::string& veth, const std::vector<GatewayPort>& gateway_ports) {
+  const std::string chain = GatewayChain(veth), gw = std::string(kGateway) + "/32";
+  (void)Ipt({"-N", chain});  // exists already on a re-apply
+  Status s;
+  if (!(s = Ipt({"-F", chain})).ok()) return Status::Internal("gateway filter on " + veth + ": " + s.message());
+  std::vector<std::vector<std::string>> rules = {
+      {"!", "-d", gw, "-j", "DROP"},
+      {"-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"},
+      {"-p", "icmp", "--icmp-type", "echo-request", "-j", "ACCEPT"},
+  };
+  for (const auto& p : gateway_ports)
+    rules.push_back({"-p", p.proto, "--dport", std::to_string(p.port), "-j", "ACCEPT"});
+  rules.push_back({"-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"});
+  rules.push_back({"-j", "REJECT", "--reject-with", "icmp-port-unreachable"});
+  for (auto& r : rules) {
+    r.insert(r.begin(), {"-A", chain});
+    if (!(s = Ipt(r)).ok()) return Status::Internal("gateway filter on " + veth + ": " + s.message());
+  }
+  if (!Ipt({"-C", "INPUT", "-i", veth, "-j", chain}).ok()) {
+    if (!(s = Ipt({"-I", "INPUT", "-i", veth, "-j", chain})).ok())
+      return Status::Internal("gateway filter on " + veth + ": " + s.message());
+  }
+  return Status::Ok();
+}
+
+Status AttachContainer(uint32_t env_id, const Attachment& a, int mtu, const std::vector<GatewayPort>& gateway_ports) {
   std::string t = Table(env_id), addr = FormatAddr(a.addr), m = std::to_string(mtu);
   Status s;
   if (!a.netns.empty()) {
@@ -164,16 +201,8 @@ Status AttachContainer(uint32_t env_id, const Attachment& a, int mtu) {
   if (!(s = Ip({"rule", "add", "iif", a.veth, "lookup", t, "pref", "100"})).ok()) return s;
   // Local delivery (the local table) comes before any rule: without this a
   // container could reach every address of its host (underlay included).
-  // Only the gateway address is open to it.
-  std::vector<std::string> input = {"INPUT", "-i", a.veth, "!", "-d", std::string(kGateway) + "/32", "-j", "DROP"};
-  auto ipt = [&](const char* op) {
-    std::vector<std::string> v = {"iptables", "-w", "2", op};
-    v.insert(v.end(), input.begin(), input.end());
-    return v;
-  };
-  if (!RunCmd(ipt("-C")).ok()) {
-    if (Status c = RunCmd(ipt("-I")); !c.ok()) spdlog::warn("gateway filter on {} not installed: {}", a.veth, c.message());
-  }
+  // Only the gateway address is open to it, and only on the allowed ports.
+  if (Status g = SetGatewayFilter(a.veth, gateway_ports); !g.ok()) return g;
   return Status::Ok();
 }
 
@@ -183,11 +212,13 @@ void DetachContainer(uint32_t env_id, const Attachment& a) {
   }
   (void)Ip({"route", "del", addr + "/32", "dev", a.veth, "table", t});
   (void)Ip({"route", "del", addr + "/32", "dev", a.veth});
+  for (int i = 0; i < 4 && Ipt({"-D", "INPUT", "-i", a.veth, "-j", GatewayChain(a.veth)}).ok(); i++) {
+  }
+  (void)Ipt({"-F", GatewayChain(a.veth)});
+  (void)Ipt({"-X", GatewayChain(a.veth)});
+  // The single DROP rule of earlier versions.
   for (int i = 0; i < 4; i++) {
-    if (!RunCmd({"iptables", "-w", "2", "-D", "INPUT", "-i", a.veth, "!", "-d", std::string(kGateway) + "/32", "-j",
-                 "DROP"})
-             .ok())
-      break;
+    if (!Ipt({"-D", "INPUT", "-i", a.veth, "!", "-d", std::string(kGateway) + "/32", "-j", "DROP"}).ok()) break;
   }
   if (!a.netns.empty()) (void)Ip({"link", "del", a.veth});
 }

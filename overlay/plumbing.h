@@ -13,6 +13,11 @@
 // rp_filter=1 on the veth: a container sending with any source other than its
 // own address is dropped by the kernel at its veth (its source's reverse route
 // points elsewhere). overlayd checks the source again before sealing.
+// Gateway filter (iptables chain "rvgw-<veth>", jumped to from INPUT for
+// packets entering from the veth): local delivery is for 169.254.1.1 only,
+// and there only replies to connections the host opened, ICMP echo, and the
+// configured gateway ports (ControlConfig::gateway_ports); any other TCP is
+// reset, any other packet answered port-unreachable.
 //
 // Commands run `ip` (iproute2) without a shell; failures are returned, and
 // teardown ignores "already gone" so it can clean debris after a crash.
@@ -37,7 +42,10 @@ Status WriteSysctl(const std::string& path, const std::string& value);
 Status SetupEnvNet(uint32_t env_id, const std::string& tun, const Prefix& subnet, const Prefix& pod,
                    int mtu);
 void TeardownEnvNet(uint32_t env_id, const std::string& tun);
-Status AttachContainer(uint32_t env_id, const Attachment& a, int mtu);
+Status AttachContainer(uint32_t env_id, const Attachment& a, int mtu,
+                       const std::vector<GatewayPort>& gateway_ports = {});
+// (Re)writes the gateway filter of one attached veth (idempotent).
+Status SetGatewayFilter(const std::string& veth, const std::vector<GatewayPort>& gateway_ports);
 void DetachContainer(uint32_t env_id, const Attachment& a);
 
 }  // namespace rv::overlay

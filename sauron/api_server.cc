@@ -278,8 +278,30 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
     msg::ClaimRequest b;
     if (Status s = decode(&b); !s.ok()) return s;
     if (Status s = check_host(b.host_id); !s.ok()) return s;
+    // The overlay's backstop for the bidders' AES-NI declines (a bid can
+    // race the env's creation or a rotation): a host that could not open the
+    // env's keys never gets one of its containers.
+    std::vector<msg::Outcome> aead_refused;
+    if (d_.overlay) {
+      std::vector<msg::JobRef> keep;
+      for (const auto& c : b.claims) {
+        auto job = d_.store->GetJob(c.job_id);
+        std::string why = job.ok() && job->host_id == user && !job->spec.image.empty()
+                              ? d_.overlay->ClaimRefusal(user, job->spec.env)
+                              : "";
+        if (why.empty()) {
+          keep.push_back(c);
+          continue;
+        }
+        d_.counters->Add("overlay.claim_refused_aead");
+        if (LogAllowed("aead:" + user)) spdlog::warn("claim of {} by {} refused: {}", Clean(c.job_id), Clean(user), why);
+        aead_refused.push_back(msg::Outcome{c.job_id, c.attempt, false, why});
+      }
+      b.claims = std::move(keep);
+    }
     if (d_.env_config == nullptr) {
       msg::Outcomes out{d_.store->Claim(user, b.claims, now)};
+      for (auto& r : aead_refused) out.results.push_back(std::move(r));
       return transport::EncodeReplyWith(id, out);
     }
     // Seal first: a job whose config cannot be delivered is never placed.
@@ -290,6 +312,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
       if (o.ok && it != sc.sealed.end()) o.sealed_env = std::move(it->second);
     }
     for (auto& r : sc.refused) out.results.push_back(std::move(r));
+    for (auto& r : aead_refused) out.results.push_back(std::move(r));
     return transport::EncodeReplyWith(id, out);
   }
   if (type == msg::JobReport::kType) {
@@ -323,6 +346,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
     if (Status s = decode(&b); !s.ok()) return s;
     auto snap = d_.store->Snapshot(b.include_placed);
     if (!snap.ok()) return snap.status();
+    if (d_.overlay) snap->env_aeads = d_.overlay->EnvAeads();
     return transport::EncodeReplyWith(id, *snap);
   }
   if (type == msg::AwardRecordRequest::kType) {
@@ -464,14 +488,17 @@ Result<std::string> ApiServer::DispatchOverlay(const std::string& user, const ms
   if (type == msg::RotateKey::kType) {
     msg::RotateKey b;
     if (Status s = decode(&b); !s.ok()) return s;
-    auto r = d_.overlay->Rotate(b.env, WallMs());
+    auto r = d_.overlay->Rotate(b.env, d_.store->Hosts(), WallMs(), b.aead);
     if (!r.ok()) return r.status();
     return transport::EncodeReplyWith(env.req_id, *r);
   }
   if (type == msg::OverlayListRequest::kType) {
     msg::OverlayListRequest b;
     if (Status s = decode(&b); !s.ok()) return s;
-    return transport::EncodeReplyWith(env.req_id, msg::OverlayListing{d_.overlay->Listing(b.env)});
+    msg::OverlayListing l{d_.overlay->Listing(b.env)};
+    if (!b.env.empty() && l.envs.empty())
+      return Status::NotFound("environment '" + Clean(b.env) + "' has no overlay network (no container of it ran yet)");
+    return transport::EncodeReplyWith(env.req_id, l);
   }
   return Status::Internal("unhandled type " + type);
 }

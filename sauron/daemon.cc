@@ -279,6 +279,11 @@ void Daemon::FlushOverlay() {
     return;
   }
   changed->insert(rotated->begin(), rotated->end());
+  // elrond tells bidders which envs need AES-NI (see msg::kOverlayAeadEvent).
+  for (const auto& [env, aeads] : overlay_->TakeAeadChanges()) {
+    if (Status s = store_->AppendEvent(msg::kOverlayAeadEvent, "", "", 0, env + "=" + aeads, now); !s.ok())
+      spdlog::error("overlay: cannot announce {}'s AEAD: {}", env, s.message());
+  }
   if (changed->empty()) return;
   std::string csv;
   for (const auto& h : *changed) csv += (csv.empty() ? "" : ",") + h;

@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
   app.add_option("--overlay-quarantine-ms", overlay.quarantine_ms, "a released overlay address is not reused before this");
   app.add_option("--overlay-switch-ms", overlay.switch_after_ms, "key rotation: delivery -> senders switch");
   app.add_option("--overlay-key-grace-ms", overlay.key_grace_ms, "key rotation: switch -> old epoch dropped");
+  app.add_option("--overlay-gateway-ports", overlay.gateway_ports,
+                 "what containers may reach on their gateway 169.254.1.1 (tcp/N, udp/N; comma separated); "
+                 "default none (ICMP echo only)")
+      ->delimiter(',');
   CLI11_PARSE(app, argc, argv);
   overlay.enabled = !no_overlay;
   rv::InitLogging("sauron", level);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "overlay/aead.h"
+#include "overlay/control.h"
 #include "overlay/keyring.h"
 #include "sauron/sqlite_exec.h"
 
@@ -61,6 +62,8 @@ std::string OwnerOf(const std::string& job_id, int64_t attempt) { return job_id 
 Result<std::unique_ptr<OverlayState>> OverlayState::Open(const std::string& db_path, OverlayOptions opts) {
   auto ipam = overlay::Ipam::Create(opts.pod_cidr, opts.env_prefix_len, opts.quarantine_ms);
   if (!ipam.ok()) return Status::Invalid("overlay: " + ipam.status().message());
+  for (const auto& p : opts.gateway_ports)
+    if (auto gp = overlay::ParseGatewayPort(p); !gp.ok()) return Status::Invalid("overlay: " + gp.status().message());
   auto mk = crypto::SecretBoxKey::LoadOrCreate(opts.master_key_path);
   if (!mk.ok()) return mk.status();
   sqlite3* db = nullptr;
@@ -92,12 +95,21 @@ Status OverlayState::Init() {
       " aead TEXT NOT NULL, send_epoch INTEGER NOT NULL, switch_at_ms INTEGER NOT NULL DEFAULT 0,"
       " forget_at_ms INTEGER NOT NULL DEFAULT 0);"
       "CREATE TABLE IF NOT EXISTS overlay_keys (env TEXT NOT NULL, epoch INTEGER NOT NULL,"
-      " key_enc BLOB NOT NULL, PRIMARY KEY (env, epoch));"
+      " key_enc BLOB NOT NULL, aead TEXT NOT NULL DEFAULT '', PRIMARY KEY (env, epoch));"
       "CREATE TABLE IF NOT EXISTS overlay_ipam (kind TEXT NOT NULL, env_num INTEGER NOT NULL,"
       " owner TEXT NOT NULL, addr INTEGER NOT NULL, released_ms INTEGER NOT NULL);"
       "CREATE TABLE IF NOT EXISTS overlay_addrs (job_id TEXT PRIMARY KEY, env TEXT NOT NULL,"
       " owner TEXT NOT NULL, host_id TEXT NOT NULL, attempt INTEGER NOT NULL, addr INTEGER NOT NULL);");
   if (!s.ok()) return s;
+  {
+    // Databases from before per-epoch AEADs: '' = the env's aead.
+    bool has_aead = false;
+    Stmt q(db_, "PRAGMA table_info(overlay_keys)");
+    while (q.Step() == SQLITE_ROW) has_aead |= q.Text(1) == "aead";
+    if (!has_aead) {
+      if (Status as = Exec("ALTER TABLE overlay_keys ADD COLUMN aead TEXT NOT NULL DEFAULT ''"); !as.ok()) return as;
+    }
+  }
   {
     Stmt q(db_, "SELECT host_id, num, aesni FROM overlay_hosts");
     while (q.Step() == SQLITE_ROW) {
@@ -119,7 +131,7 @@ Status OverlayState::Init() {
     }
   }
   {
-    Stmt q(db_, "SELECT env, epoch, key_enc FROM overlay_keys ORDER BY env, epoch");
+    Stmt q(db_, "SELECT env, epoch, key_enc, aead FROM overlay_keys ORDER BY env, epoch");
     while (q.Step() == SQLITE_ROW) {
       auto it = envs_.find(q.Text(0));
       if (it == envs_.end()) continue;
@@ -130,9 +142,14 @@ Status OverlayState::Init() {
       k.epoch = static_cast<uint32_t>(q.Int(1));
       memcpy(k.key.data(), plain->data(), overlay::kKeySize);
       sodium_memzero(plain->data(), plain->size());
+      std::string an = q.Text(3).empty() ? it->second.aead : q.Text(3);
+      auto kind = overlay::ParseAead(an);
+      if (!kind.ok()) return Status::Internal("overlay: env " + it->first + " epoch has AEAD '" + an + "'");
+      k.aead = *kind;
       it->second.keys.push_back(k);
     }
   }
+  for (const auto& [name, _] : envs_) aead_told_[name] = AeadsOf(name);
   {
     std::vector<overlay::Ipam::Record> recs;
     Stmt q(db_, "SELECT kind, env_num, owner, addr, released_ms FROM overlay_ipam");
@@ -235,9 +252,9 @@ Status OverlayState::SaveEnv(const Env& e) {
     if (q.Step() != SQLITE_DONE) return fail("delete keys");
   }
   for (const auto& k : e.keys) {
-    Stmt q(db_, "INSERT INTO overlay_keys (env, epoch, key_enc) VALUES (?, ?, ?)");
+    Stmt q(db_, "INSERT INTO overlay_keys (env, epoch, key_enc, aead) VALUES (?, ?, ?, ?)");
     std::string plain(reinterpret_cast<const char*>(k.key.data()), k.key.size());
-    q.BindText(1, e.name).Bind(2, k.epoch).Bind(3, master_.Encrypt(plain));
+    q.BindText(1, e.name).Bind(2, k.epoch).Bind(3, master_.Encrypt(plain)).BindText(4, overlay::AeadName(k.aead));
     sodium_memzero(plain.data(), plain.size());
     if (q.Step() != SQLITE_DONE) return fail("save key");
   }
@@ -277,28 +294,86 @@ Result<OverlayState::Env*> OverlayState::EnsureEnv(const std::string& name, cons
   for (auto& [_, e] : envs_) num = std::max(num, e.num + 1);
   if (num > kMaxEnvNum) return Status::Unavailable("overlay: no environment number left");
   if (auto sub = ipam_.AllocateSubnet(num, now_ms); !sub.ok()) return sub.status();
-  // AES-GCM only if every host that is up (a superset of those that will run
-  // the env now) has AES-NI; a host without it would refuse the env.
-  bool all_aesni = true;
-  int up = 0;
-  for (const auto& h : hosts) {
-    if (h.state != "up") continue;
-    ++up;
-    auto a = aesni_.find(h.id);
-    if (a == aesni_.end() || !a->second) all_aesni = false;
-  }
+  overlay::AeadKind kind = Choose(name, hosts);
   Env e;
   e.name = name;
   e.num = num;
-  e.aead = overlay::AeadName(overlay::ChooseAead(all_aesni && up > 0));
-  overlay::EnvKey k = overlay::NewEnvKey(num, 1, overlay::ChooseAead(all_aesni && up > 0));
-  e.keys.push_back(EnvKeyRow{1, k.key});
+  e.aead = overlay::AeadName(kind);
+  overlay::EnvKey k = overlay::NewEnvKey(num, 1, kind);
+  e.keys.push_back(EnvKeyRow{1, k.key, kind});
   sodium_memzero(k.key.data(), k.key.size());
   e.send_epoch = 1;
   if (Status s = SaveEnv(e); !s.ok()) return s;
   spdlog::info("overlay: environment {} is #{} ({}), subnet {}", name, num, e.aead,
                overlay::FormatPrefix(*ipam_.SubnetOf(num)));
-  return &(envs_[name] = std::move(e));
+  Env* out = &(envs_[name] = std::move(e));
+  NoteAeads(name);
+  return out;
+}
+
+bool OverlayState::HasAesni(const std::string& host_id) const {
+  auto a = aesni_.find(host_id);
+  return a != aesni_.end() && a->second;
+}
+
+overlay::AeadKind OverlayState::Choose(const std::string& env, const std::vector<msg::HostRecord>& hosts) const {
+  // AES-GCM only if every host that is up (those that may get the env's next
+  // container) and every host that runs one now has AES-NI: a host without
+  // it could not open the env.
+  bool all = true;
+  int up = 0;
+  for (const auto& h : hosts) {
+    if (h.state != "up") continue;
+    ++up;
+    all &= HasAesni(h.id);
+  }
+  for (const auto& [_, m] : members_)
+    if (m.env == env) all &= HasAesni(m.host_id);
+  for (const auto& h : HostsOf(env)) all &= HasAesni(h);
+  return overlay::ChooseAead(all && up > 0);
+}
+
+std::string OverlayState::AeadsOf(const std::string& env) const {
+  auto it = envs_.find(env);
+  if (it == envs_.end()) return "";
+  std::set<std::string> names;
+  for (const auto& k : it->second.keys) names.insert(overlay::AeadName(k.aead));
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+std::map<std::string, std::string> OverlayState::EnvAeads() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, _] : envs_) out[name] = AeadsOf(name);
+  return out;
+}
+
+void OverlayState::NoteAeads(const std::string& env) { aead_dirty_.insert(env); }
+
+std::map<std::string, std::string> OverlayState::TakeAeadChanges() {
+  std::map<std::string, std::string> out;
+  for (const auto& env : aead_dirty_) {
+    std::string now = AeadsOf(env);
+    auto& told = aead_told_[env];
+    if (told == now) continue;
+    told = now;
+    out[env] = now;
+  }
+  aead_dirty_.clear();
+  return out;
+}
+
+std::string OverlayState::ClaimRefusal(const std::string& host_id, const std::string& env) const {
+  if (env.empty()) return "";
+  auto it = envs_.find(env);
+  if (it == envs_.end()) return "";
+  for (const auto& k : it->second.keys) {
+    if (k.aead != overlay::AeadKind::kAes256Gcm || HasAesni(host_id)) continue;
+    return "no AES-NI on host " + host_id + " for environment " + env + "'s AES-256-GCM (epoch " +
+           std::to_string(k.epoch) + ")";
+  }
+  return "";
 }
 
 Result<std::set<std::string>> OverlayState::Flush(const std::vector<msg::HostRecord>& hosts, int64_t now_ms) {
@@ -363,6 +438,7 @@ Result<std::set<std::string>> OverlayState::Tick(int64_t now_ms) {
     bool touched = false;
     if (e.switch_at_ms != 0 && now_ms >= e.switch_at_ms) {
       e.send_epoch = e.keys.back().epoch;
+      e.aead = overlay::AeadName(e.keys.back().aead);
       e.switch_at_ms = 0;
       e.forget_at_ms = now_ms + opts_.key_grace_ms;
       touched = true;
@@ -374,6 +450,7 @@ Result<std::set<std::string>> OverlayState::Tick(int64_t now_ms) {
       }
       e.forget_at_ms = 0;
       touched = true;
+      NoteAeads(name);
       spdlog::info("overlay: {} old epochs dropped, epoch {} only", name, e.send_epoch);
     }
     if (!touched) continue;
@@ -384,14 +461,26 @@ Result<std::set<std::string>> OverlayState::Tick(int64_t now_ms) {
   return changed;
 }
 
-Result<msg::RotateKeyResult> OverlayState::Rotate(const std::string& env, int64_t now_ms) {
+Result<msg::RotateKeyResult> OverlayState::Rotate(const std::string& env, const std::vector<msg::HostRecord>& hosts,
+                                                  int64_t now_ms, const std::string& forced_aead) {
   auto it = envs_.find(env);
   if (it == envs_.end()) return Status::NotFound("environment '" + env + "' has no overlay network (no container ran yet)");
   Env& e = it->second;
-  auto kind = overlay::ParseAead(e.aead);
-  if (!kind.ok()) return kind.status();
+  Result<overlay::AeadKind> kind = Choose(env, hosts);
+  if (!forced_aead.empty()) {
+    kind = overlay::ParseAead(forced_aead);
+    if (!kind.ok()) return Status::Invalid("--aead: " + kind.status().message());
+    if (*kind == overlay::AeadKind::kAes256Gcm) {
+      for (const auto& h : HostsOf(env))
+        if (!HasAesni(h))
+          return Status::Invalid("host " + h + " runs a container of " + env +
+                                 " and has no AES-NI: it could not run AES-256-GCM");
+    }
+  }
   msg::RotateKeyResult r;
   r.old_epoch = e.send_epoch;
+  r.old_aead = e.aead;
+  r.new_aead = overlay::AeadName(*kind);
   r.new_epoch = e.keys.back().epoch + 1;
   // Hosts hold two epochs: the one senders use now and the new one.
   while (e.keys.size() > 1) {
@@ -404,8 +493,9 @@ Result<msg::RotateKeyResult> OverlayState::Rotate(const std::string& env, int64_
     e.keys.pop_back();
   }
   overlay::EnvKey k = overlay::NewEnvKey(e.num, r.new_epoch, *kind);
-  e.keys.push_back(EnvKeyRow{r.new_epoch, k.key});
+  e.keys.push_back(EnvKeyRow{r.new_epoch, k.key, *kind});
   sodium_memzero(k.key.data(), k.key.size());
+  NoteAeads(env);
   e.switch_at_ms = now_ms + opts_.switch_after_ms;
   e.forget_at_ms = 0;
   if (Status s = SaveEnv(e); !s.ok()) return s;
@@ -413,8 +503,8 @@ Result<msg::RotateKeyResult> OverlayState::Rotate(const std::string& env, int64_
   r.forget_old_at_ms = e.switch_at_ms + opts_.key_grace_ms;
   for (const auto& h : HostsOf(env)) announce_.insert(h);
   ++version_;
-  spdlog::info("overlay: {} rotating: epoch {} delivered, senders switch from {} in {} ms", env, r.new_epoch,
-               r.old_epoch, opts_.switch_after_ms);
+  spdlog::info("overlay: {} rotating: epoch {} ({}) delivered, senders switch from {} ({}) in {} ms", env,
+               r.new_epoch, r.new_aead, r.old_epoch, r.old_aead, opts_.switch_after_ms);
   return r;
 }
 
@@ -423,12 +513,10 @@ Result<std::string> OverlayState::SealedFor(const msg::HostRecord& host, const E
   if (auto it = sealed_cache_.find(cache_key); it != sealed_cache_.end()) return it->second;
   auto pk = overlay::Z85DecodeKey(host.public_key);
   if (!pk.ok()) return Status::Invalid("host " + host.id + " has no usable public key: " + pk.status().message());
-  auto kind = overlay::ParseAead(e.aead);
-  if (!kind.ok()) return kind.status();
   overlay::EnvKey ek;
   ek.env_id = e.num;
   ek.epoch = k.epoch;
-  ek.aead = *kind;
+  ek.aead = k.aead;
   ek.key = k.key;
   auto sealed = overlay::SealEnvKey(ek, *pk);
   sodium_memzero(ek.key.data(), ek.key.size());
@@ -452,6 +540,7 @@ Result<msg::OverlayView> OverlayState::ViewFor(const std::string& host_id, const
   v.pod_cidr = opts_.pod_cidr;
   v.port = opts_.port;
   v.version = version_;
+  v.gateway_ports = opts_.gateway_ports;
   std::set<std::string> mine;
   for (const auto& [_, a] : addrs_)
     if (a.host_id == host_id) mine.insert(a.env);
@@ -469,7 +558,7 @@ Result<msg::OverlayView> OverlayState::ViewFor(const std::string& host_id, const
     for (auto k = e.keys.rbegin(); k != e.keys.rend(); ++k) {
       auto sealed = SealedFor(*me, e, *k);
       if (!sealed.ok()) return sealed.status();
-      oe.keys.push_back(msg::OverlayKey{k->epoch, *sealed});
+      oe.keys.push_back(msg::OverlayKey{k->epoch, *sealed, overlay::AeadName(k->aead)});
     }
     for (const auto& [_, a] : addrs_) {
       if (a.env != name) continue;
@@ -496,7 +585,8 @@ std::vector<msg::OverlayEnv> OverlayState::Listing(const std::string& env) const
     if (auto sub = ipam_.SubnetOf(e.num); sub.ok()) oe.subnet = overlay::FormatPrefix(*sub);
     oe.aead = e.aead;
     oe.send_epoch = e.send_epoch;
-    for (const auto& k : e.keys) oe.keys.push_back(msg::OverlayKey{k.epoch, ""});  // epochs only, never keys
+    for (const auto& k : e.keys)  // epochs only, never keys
+      oe.keys.push_back(msg::OverlayKey{k.epoch, "", overlay::AeadName(k.aead)});
     for (const auto& [_, a] : addrs_)
       if (a.env == name) oe.routes.push_back(msg::OverlayRoute{overlay::FormatAddr(a.addr), a.host_id, a.job_id, a.attempt});
     out.push_back(std::move(oe));

@@ -9,9 +9,14 @@
 //    stops being placed its address is released into quarantine
 //    (quarantine_ms) before any other container may get it.
 //  * Each environment has an overlay number (TUN rvo-<n>, table 10000+n), a
-//    subnet, an AEAD (AES-256-GCM only if every up host reported AES-NI when
-//    the environment was created, else ChaCha20-Poly1305) and one or two keys
-//    (epochs). Keys are created here and stored encrypted (secretbox under the
+//    subnet and one or two keys (epochs), each with its AEAD: AES-256-GCM
+//    only if, when the epoch was made, every up host and every host running a
+//    container of the env reported AES-NI, else ChaCha20-Poly1305. A rotation
+//    chooses again (or takes the operator's forced choice), so an env moves to
+//    ChaCha20-Poly1305 once a host without AES-NI is up; both ends switch with
+//    the send epoch. While any held epoch is AES-256-GCM the env "needs
+//    AES-NI": elrond tells bidders (overlay.aead events, Snapshot.env_aeads)
+//    and ClaimRefusal() keeps a host without AES-NI from claiming its jobs. Keys are created here and stored encrypted (secretbox under the
 //    master key file, 0600) in sauron's database; they leave sauron only
 //    sealed to one host's public key (its CURVE key), in that host's view.
 //  * ViewFor(host) holds only the environments with a container on that host,
@@ -55,6 +60,9 @@ struct OverlayOptions {
   int64_t switch_after_ms = 1000;   // rotation: new epoch delivered -> senders switch
   int64_t key_grace_ms = 30000;     // rotation: senders switched -> old epoch dropped
   std::string master_key_path;      // secretbox key for env keys at rest (0600)
+  // What containers may reach on their gateway (169.254.1.1, their own host):
+  // "tcp/N" / "udp/N". Default none: the platform serves nothing there yet.
+  std::vector<std::string> gateway_ports;
 };
 
 class OverlayState {
@@ -81,7 +89,21 @@ class OverlayState {
   bool NeedsFlush() const { return dirty_ || !announce_.empty(); }
   // Rotation steps 2 and 3 when due; returns the hosts whose view changed.
   Result<std::set<std::string>> Tick(int64_t now_ms);
-  Result<msg::RotateKeyResult> Rotate(const std::string& env, int64_t now_ms);
+  // forced_aead: "" = choose from `hosts` (see above); else the new epoch's
+  // AEAD (aes256gcm is refused while a host of the env lacks AES-NI).
+  Result<msg::RotateKeyResult> Rotate(const std::string& env, const std::vector<msg::HostRecord>& hosts,
+                                      int64_t now_ms, const std::string& forced_aead = "");
+
+  // The AEADs `env`'s keys use now, sorted, comma separated ("" = no network).
+  std::string AeadsOf(const std::string& env) const;
+  // Every env's AeadsOf (Snapshot.env_aeads).
+  std::map<std::string, std::string> EnvAeads() const;
+  // Envs whose AeadsOf changed since the last call (env -> AeadsOf), for the
+  // overlay.aead change events.
+  std::map<std::string, std::string> TakeAeadChanges();
+  // Why `host_id` must not claim a job of `env` (its overlay needs AES-NI the
+  // host did not report), or "" if it may.
+  std::string ClaimRefusal(const std::string& host_id, const std::string& env) const;
 
   Result<msg::OverlayView> ViewFor(const std::string& host_id, const std::vector<msg::HostRecord>& hosts);
   // Every member of every environment (or of `env`), for operators and tests.
@@ -97,11 +119,12 @@ class OverlayState {
   struct EnvKeyRow {
     uint32_t epoch = 0;
     overlay::Key key{};
+    overlay::AeadKind aead = overlay::AeadKind::kChaCha20Poly1305;
   };
   struct Env {
     std::string name;
     uint32_t num = 0;
-    std::string aead;
+    std::string aead;                // the send epoch's
     uint32_t send_epoch = 0;
     std::vector<EnvKeyRow> keys;     // ascending epoch, at most two
     int64_t switch_at_ms = 0;        // 0: no rotation step pending
@@ -126,6 +149,10 @@ class OverlayState {
   Status SaveAddrs();
   Result<Env*> EnsureEnv(const std::string& name, const std::vector<msg::HostRecord>& hosts, int64_t now_ms);
   uint32_t HostNum(const std::string& host_id);
+  bool HasAesni(const std::string& host_id) const;
+  // AES-GCM iff every up host in `hosts` and every host of `env` has AES-NI.
+  overlay::AeadKind Choose(const std::string& env, const std::vector<msg::HostRecord>& hosts) const;
+  void NoteAeads(const std::string& env);
   std::set<std::string> HostsOf(const std::string& env) const;
   Result<std::string> SealedFor(const msg::HostRecord& host, const Env& e, const EnvKeyRow& k);
 
@@ -140,6 +167,8 @@ class OverlayState {
   std::map<std::string, uint32_t> host_nums_;
   std::map<std::string, bool> aesni_;
   std::set<std::string> announce_;               // hosts to tell at the next Flush (rotation)
+  std::map<std::string, std::string> aead_told_; // env -> AeadsOf last reported by TakeAeadChanges
+  std::set<std::string> aead_dirty_;             // envs whose AEAD set may have changed
   // (host public key, env, epoch) -> sealed blob: views stay byte-identical
   // between changes so striders only re-apply what changed.
   std::map<std::tuple<std::string, uint32_t, uint32_t>, std::string> sealed_cache_;

@@ -135,7 +135,7 @@ TEST_F(OverlayStateTest, RotationDeliversThenSwitchesThenForgets) {
   Place("x1", "X", "h1", 1);
   Place("x2", "X", "h2", 1);
   Flush(1000);
-  auto r = st_->Rotate("X", 2000);
+  auto r = st_->Rotate("X", Recs(), 2000);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->old_epoch, 1u);
   EXPECT_EQ(r->new_epoch, 2u);
@@ -152,7 +152,7 @@ TEST_F(OverlayStateTest, RotationDeliversThenSwitchesThenForgets) {
   v = st_->ViewFor("h1", Recs());
   ASSERT_EQ(v->envs[0].keys.size(), 1u);
   EXPECT_EQ(v->envs[0].keys[0].epoch, 2u);
-  EXPECT_FALSE(st_->Rotate("nope", 3000).ok());
+  EXPECT_FALSE(st_->Rotate("nope", Recs(), 3000).ok());
 }
 
 TEST_F(OverlayStateTest, RestartKeepsAddressesKeysAndQuarantine) {
@@ -185,6 +185,97 @@ TEST_F(OverlayStateTest, RestartKeepsAddressesKeysAndQuarantine) {
   }
   std::string raw(reinterpret_cast<const char*>(key_after->key.data()), key_after->key.size());
   EXPECT_EQ(db.find(raw), std::string::npos);
+}
+
+TEST_F(OverlayStateTest, AHostWithoutAesniUpMakesNewEnvsChaCha) {
+  ASSERT_TRUE(st_->OnHello("h3", false).ok());
+  Place("x1", "X", "h1", 1);
+  Flush(1000);
+  auto v = st_->ViewFor("h1", Recs());
+  ASSERT_EQ(v->envs.size(), 1u);
+  EXPECT_EQ(v->envs[0].aead, "chacha20poly1305");
+  EXPECT_EQ(v->envs[0].keys[0].aead, "chacha20poly1305");
+  auto k = overlay::OpenEnvKey(v->envs[0].keys[0].sealed, hosts_[0].keys.public_key, hosts_[0].keys.secret_key);
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->aead, overlay::AeadKind::kChaCha20Poly1305) << "the sealed key names the same AEAD";
+  EXPECT_EQ(st_->ClaimRefusal("h3", "X"), "");
+  // A host not up does not count; one that runs a container does, up or not.
+  hosts_[2].rec.state = "lost";
+  Place("y1", "Y", "h1", 1);
+  Flush(1100);
+  EXPECT_EQ(st_->AeadsOf("Y"), "aes256gcm");
+  Place("z1", "Z", "h3", 1);
+  Flush(1200);
+  EXPECT_EQ(st_->AeadsOf("Z"), "chacha20poly1305") << "h3 runs it and has no AES-NI";
+}
+
+TEST_F(OverlayStateTest, RotationReChoosesTheAeadAndClaimsFollowIt) {
+  Place("x1", "X", "h1", 1);
+  Place("x2", "X", "h2", 1);
+  Flush(1000);
+  EXPECT_EQ(st_->AeadsOf("X"), "aes256gcm");
+  EXPECT_EQ(st_->TakeAeadChanges(), (std::map<std::string, std::string>{{"X", "aes256gcm"}}));
+  EXPECT_TRUE(st_->TakeAeadChanges().empty()) << "reported once";
+  // h3 comes up without AES-NI: X cannot go there yet.
+  ASSERT_TRUE(st_->OnHello("h3", false).ok());
+  EXPECT_NE(st_->ClaimRefusal("h3", "X").find("no AES-NI on host h3 for environment X's AES-256-GCM"),
+            std::string::npos);
+  EXPECT_EQ(st_->ClaimRefusal("h1", "X"), "");
+  EXPECT_EQ(st_->ClaimRefusal("h3", "no-network-yet"), "");
+  // A rotation re-chooses from the hosts up: ChaCha20 for the new epoch.
+  auto r = st_->Rotate("X", Recs(), 2000);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->old_aead, "aes256gcm");
+  EXPECT_EQ(r->new_aead, "chacha20poly1305");
+  EXPECT_EQ(st_->AeadsOf("X"), "aes256gcm,chacha20poly1305");
+  EXPECT_EQ(st_->TakeAeadChanges(), (std::map<std::string, std::string>{{"X", "aes256gcm,chacha20poly1305"}}));
+  auto v = st_->ViewFor("h1", Recs());
+  ASSERT_EQ(v->envs[0].keys.size(), 2u);
+  EXPECT_EQ(v->envs[0].aead, "aes256gcm") << "senders stay on epoch 1 until the switch";
+  EXPECT_EQ(v->envs[0].keys[0].epoch, 2u);
+  EXPECT_EQ(v->envs[0].keys[0].aead, "chacha20poly1305");
+  EXPECT_EQ(v->envs[0].keys[1].aead, "aes256gcm");
+  auto k2 = overlay::OpenEnvKey(v->envs[0].keys[0].sealed, hosts_[0].keys.public_key, hosts_[0].keys.secret_key);
+  ASSERT_TRUE(k2.ok());
+  EXPECT_EQ(k2->aead, overlay::AeadKind::kChaCha20Poly1305);
+  EXPECT_FALSE(st_->ClaimRefusal("h3", "X").empty()) << "epoch 1 (AES-GCM) is still held";
+  // Switch: both ends send with ChaCha20 from epoch 2.
+  st_->Tick(2100);
+  v = st_->ViewFor("h1", Recs());
+  EXPECT_EQ(v->envs[0].send_epoch, 2u);
+  EXPECT_EQ(v->envs[0].aead, "chacha20poly1305");
+  // Old epoch dropped: h3 may now run X.
+  st_->Tick(2300);
+  EXPECT_EQ(st_->AeadsOf("X"), "chacha20poly1305");
+  EXPECT_EQ(st_->ClaimRefusal("h3", "X"), "");
+  EXPECT_EQ(st_->TakeAeadChanges(), (std::map<std::string, std::string>{{"X", "chacha20poly1305"}}));
+  EXPECT_EQ(st_->EnvAeads(), (std::map<std::string, std::string>{{"X", "chacha20poly1305"}}));
+  // The per-epoch AEAD survives a restart.
+  Reopen();
+  ASSERT_TRUE(st_->OnHello("h3", false).ok());
+  EXPECT_EQ(st_->AeadsOf("X"), "chacha20poly1305");
+}
+
+TEST_F(OverlayStateTest, RotationCanForceTheAead) {
+  Place("x1", "X", "h1", 1);
+  Flush(1000);
+  EXPECT_FALSE(st_->Rotate("X", Recs(), 2000, "des").ok());
+  auto r = st_->Rotate("X", Recs(), 2000, "chacha20poly1305");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->new_aead, "chacha20poly1305") << "forced although every host has AES-NI";
+  st_->Tick(2100);
+  st_->Tick(2300);
+  EXPECT_EQ(st_->AeadsOf("X"), "chacha20poly1305");
+  // Forcing AES-GCM is refused while a host of the env lacks AES-NI.
+  ASSERT_TRUE(st_->OnHello("h1", false).ok());
+  auto bad = st_->Rotate("X", Recs(), 3000, "aes256gcm");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("h1"), std::string::npos) << bad.status().message();
+  EXPECT_EQ(st_->AeadsOf("X"), "chacha20poly1305") << "a refused rotation changes nothing";
+  ASSERT_TRUE(st_->OnHello("h1", true).ok());
+  r = st_->Rotate("X", Recs(), 3000, "aes256gcm");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->new_aead, "aes256gcm");
 }
 
 }  // namespace

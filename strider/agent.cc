@@ -182,7 +182,7 @@ void Agent::SendHello(int64_t now_ms) {
   h.capacity = measured_.capacity;
   h.free = Free();
   h.conn_endpoint = conn_endpoint_;
-  h.aesni = sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() != 0;
+  h.aesni = opts_.aesni;
   for (const auto& [id, job] : jobs_) {
     if (!job.stopping) h.jobs.push_back(msg::JobRef{id, job.attempt});
   }
@@ -332,6 +332,7 @@ void Agent::OnAnnounce(const msg::Announce& a) {
   view.services = reservations_.Services();
   view.containers = opts_.containers;
   view.no_containers_why = opts_.no_containers_why;
+  view.aesni = opts_.aesni;
   BidDecision d = DecideBid(view, a.jobs);
   int deadline = std::clamp(a.deadline_ms, 0, 60000);
   if (d.hold.ram_mb > 0 || d.hold.disk_mb > 0 || d.hold.cpu_millis > 0) {

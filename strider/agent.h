@@ -70,6 +70,10 @@ struct AgentOptions {
   // Simulators only: agents of one thread share decoded announces
   // (strider/announce_cache.h). Null in a real strider.
   AnnounceCache* announce_cache = nullptr;
+  // AES-256-GCM runs here (reported in host.hello; without it, jobs of an
+  // environment whose overlay uses AES-256-GCM are declined at bid time).
+  // --no-aesni turns it off, e.g. to test a mixed pod on one machine.
+  bool aesni = true;
 };
 
 class Agent {

@@ -29,6 +29,12 @@ std::optional<std::string> RuleDeclineReason(const BidderView& view, const msg::
   if (job.needs_container && !view.containers) {
     return "no container runtime on this host" + (view.no_containers_why.empty() ? "" : ": " + view.no_containers_why);
   }
+  // overlayd refuses an env whose AEAD the host cannot run; taking the job
+  // would leave its container without a network.
+  if (job.needs_aesni && !view.aesni) {
+    return "no AES-NI on this host for environment " + job.env + "'s AES-256-GCM" +
+           (job.env_aead.empty() ? "" : " (its overlay uses " + job.env_aead + ")");
+  }
   if (job.rules.ha && !job.service.empty() && view.services.count(job.service)) {
     return "ha: host already runs a replica of " + job.service;
   }

@@ -34,6 +34,7 @@ struct BidderView {
   std::set<std::string> services;               // run or reserved here
   bool containers = true;                       // a container runtime is open here
   std::string no_containers_why;                // why not (for the decline reason)
+  bool aesni = true;                            // AES-256-GCM runs here (HostHello.aesni)
 };
 
 struct BidDecision {

@@ -95,6 +95,28 @@ TEST(Bidder, DeclinesImageJobsWithoutContainerRuntime) {
   EXPECT_EQ(d.hold.ram_mb, plain.resources.ram_mb);  // nothing held for the declined one
 }
 
+TEST(Bidder, DeclinesAesGcmEnvironmentsWithoutAesni) {
+  auto aes = Job("web-1");
+  aes.needs_container = true;
+  aes.env = "acme/prod";
+  aes.env_aead = "aes256gcm";
+  aes.needs_aesni = true;
+  auto chacha = aes;
+  chacha.job_id = "web-2";
+  chacha.env_aead = "chacha20poly1305";
+  chacha.needs_aesni = false;
+  BidderView v = View();
+  EXPECT_FALSE(DeclineReason(v, aes).has_value());  // AES-NI here: fine
+  v.aesni = false;
+  auto why = DeclineReason(v, aes);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("no AES-NI on this host for environment acme/prod's AES-256-GCM"), std::string::npos) << *why;
+  EXPECT_FALSE(DeclineReason(v, chacha).has_value()) << "ChaCha20-Poly1305 runs anywhere";
+  BidDecision d = DecideBid(v, {aes, chacha});
+  ASSERT_EQ(d.declines.size(), 1u);
+  EXPECT_EQ(d.declines[0].job_id, "web-1");
+}
+
 TEST(Bidder, DeclinesHaReplicaOfServiceItHolds) {
   auto j = Job("db-2");
   j.service = "db";

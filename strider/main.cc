@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include <CLI/CLI.hpp>
 
 #include <atomic>
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   int heartbeat_ms = 0, stop_grace_ms = 5000, gc_interval_s = 60;
   std::string registry = "127.0.0.1:5000", container_state_dir, run_dir, veth_pool = "10.250";
   bool no_containers = false;
+  bool no_aesni = false;
   app.add_option("--pod", pod_path, "pod config (pod.json)");
   app.add_option("--host-id", host_id, "this host's id, as enrolled")->required();
   app.add_option("--key", key_path, "this host's CURVE key pair file (default <pod_dir>/keys/<host-id>.key)");
@@ -75,11 +77,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   app.add_option("--veth-pool", veth_pool, "A.B: container veth /30s come from A.B.0.0/16 (distinct per strider sharing a network namespace)");
   app.add_flag("--no-containers", no_containers, "do not open the container runtime (image jobs fail)");
+  app.add_flag("--no-aesni", no_aesni,
+               "report no AES-NI even if the CPU has it (jobs of AES-256-GCM environments are declined; tests)");
   std::string overlayd_socket;
   int overlay_mtu = 1500;
   app.add_option("--overlayd-socket", overlayd_socket,
                  "this host's overlayd control socket: containers of an environment join its overlay network");
   app.add_option("--overlay-mtu", overlay_mtu, "underlay MTU overlayd works with")->check(CLI::Range(576, 65535));
+  int overlay_keepalive_ms = 1000;
+  app.add_option("--overlay-keepalive-ms", overlay_keepalive_ms,
+                 "keepalive to overlayd this often (keep well under its --lease-ms); 0 = none")
+      ->check(CLI::Range(0, 60000));
   CLI11_PARSE(app, argc, argv);
   if (cap.ram_mb < 0 || cap.disk_mb < 0 || cap.cpu_millis < 0) {
     fprintf(stderr, "strider: capacities must not be negative\n");
@@ -163,6 +171,7 @@ int main(int argc, char** argv) {
   }
   opts.containers = runtime != nullptr;
   opts.no_containers_why = why_no_containers;
+  opts.aesni = !no_aesni && sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() != 0;
   auto factory = std::make_shared<rv::strider::DispatchWorkloadFactory>(
       std::make_shared<rv::strider::ProcessWorkloadFactory>(popts), containers, why_no_containers);
 
@@ -189,6 +198,7 @@ int main(int argc, char** argv) {
       oo.sauron_public_key = *skey;
       oo.overlayd_socket = overlayd_socket;
       oo.underlay_mtu = overlay_mtu;
+      oo.keepalive_ms = overlay_keepalive_ms;
       overlay = std::make_unique<rv::strider::OverlayDriver>(ctx, oo);
       overlay->Start();
       if (runtime) {

@@ -35,6 +35,7 @@ std::string BuildControlDocument(const msg::OverlayView& view, const std::string
     j["hosts"].push_back({{"id", h.num}, {"endpoint", h.endpoint}});
   }
   num_of[view.host_id] = view.host_num;
+  j["gateway_ports"] = view.gateway_ports;
   j["envs"] = json::array();
   for (const auto& e : view.envs) {
     json je;
@@ -43,7 +44,11 @@ std::string BuildControlDocument(const msg::OverlayView& view, const std::string
     je["aead"] = e.aead;
     je["send_epoch"] = e.send_epoch;
     je["keys"] = json::array();
-    for (const auto& k : e.keys) je["keys"].push_back({{"epoch", k.epoch}, {"sealed", overlay::ToHex(k.sealed)}});
+    for (const auto& k : e.keys) {
+      json jk = {{"epoch", k.epoch}, {"sealed", overlay::ToHex(k.sealed)}};
+      if (!k.aead.empty()) jk["aead"] = k.aead;  // epochs differ while a rotation switches AEAD
+      je["keys"].push_back(std::move(jk));
+    }
     je["routes"] = json::array();
     je["attachments"] = json::array();
     for (const auto& r : e.routes) {
@@ -74,9 +79,37 @@ OverlayDriver::~OverlayDriver() {
   stop_ = true;
   cv_.notify_all();
   if (th_.joinable()) th_.join();
+  if (keepalive_th_.joinable()) keepalive_th_.join();
 }
 
-void OverlayDriver::Start() { th_ = std::thread([this] { Loop(); }); }
+void OverlayDriver::Start() {
+  th_ = std::thread([this] { Loop(); });
+  if (opts_.keepalive_ms > 0 && !opts_.overlayd_socket.empty())
+    keepalive_th_ = std::thread([this] { KeepaliveLoop(); });
+}
+
+void OverlayDriver::KeepaliveLoop() {
+  // Its own thread: a slow sauron (the main loop waits up to 3 s on it) must
+  // not starve overlayd's lease.
+  while (!stop_) {
+    auto r = overlay::ControlRequest(opts_.overlayd_socket, "keepalive", "", 2000);
+    if (r.ok()) {
+      auto j = json::parse(*r, nullptr, false);
+      if (!j.is_discarded() && j.is_object() && !j.value("held", true)) {
+        std::lock_guard<std::mutex> l(mu_);
+        if (!last_doc_.empty()) {
+          spdlog::warn("[{}] overlay: overlayd holds no state (restarted, or its lease ran out): applying again",
+                       opts_.host_id);
+          reapply_ = true;
+          wake_ = true;
+          cv_.notify_all();
+        }
+      }
+    }
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait_for(l, std::chrono::milliseconds(opts_.keepalive_ms), [&] { return stop_.load(); });
+  }
+}
 
 Status OverlayDriver::Attach(const container::NetnsInfo& ns, const std::string& job_env) {
   if (job_env.empty()) return Status::Ok();  // no environment: keep the runtime's veth
@@ -120,7 +153,9 @@ void OverlayDriver::Reconcile() {
   }
   std::set<std::string> attached;
   std::string doc = BuildControlDocument(view_, opts_.address, opts_.underlay_mtu, locals_, &attached);
-  if (doc == last_doc_) {
+  bool reapply = reapply_;
+  reapply_ = false;
+  if (doc == last_doc_ && !reapply) {
     attached_ = attached;
     return;
   }
@@ -142,6 +177,7 @@ void OverlayDriver::Reconcile() {
   last_doc_ = doc;
   attached_ = attached;
   ++applied_;
+  if (reapply) ++reapplied_;
   spdlog::info("[{}] overlay: applied view v{} ({} envs, {} local containers)", opts_.host_id, view_.version,
                view_.envs.size(), attached.size());
 }

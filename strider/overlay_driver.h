@@ -18,8 +18,13 @@
 //  * An environment no container of this host runs any more is left out of
 //    the document, so overlayd wipes its keys; an attachment whose netns is
 //    gone or whose job sauron no longer places here is dropped.
+//  * Lease: a second thread sends overlayd a "keepalive" every keepalive_ms
+//    (overlay/lease.h), so overlayd wipes its keys if this strider dies; a
+//    reply "held": false (overlayd restarted, or its lease ran out while this
+//    strider was stuck) makes the driver apply its document again at once.
+//    keepalive_ms must stay well under overlayd's --lease-ms (5000).
 //  * Thread-safe: Attach() is called from container threads; one thread of
-//    its own talks to sauron and overlayd.
+//    its own talks to sauron and overlayd, another sends keepalives.
 #pragma once
 
 #include <zmq.hpp>
@@ -48,6 +53,7 @@ struct OverlayDriverOptions {
   std::string overlayd_socket;      // overlayd's control socket
   int underlay_mtu = 1500;
   int refresh_ms = 2000;
+  int keepalive_ms = 1000;          // 0 = no keepalives (overlayd run with --lease-ms 0)
   int attach_timeout_ms = 15000;
 };
 
@@ -76,16 +82,19 @@ class OverlayDriver {
   Status Attach(const container::NetnsInfo& ns, const std::string& job_env);
 
   int64_t applied() const { return applied_.load(); }
+  int64_t reapplied_after_wipe() const { return reapplied_.load(); }
 
  private:
   void Loop();
+  void KeepaliveLoop();
   void Reconcile();
 
   zmq::context_t& ctx_;
   OverlayDriverOptions opts_;
-  std::thread th_;
+  std::thread th_, keepalive_th_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> applied_{0};
+  std::atomic<int64_t> reapplied_{0};
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -93,6 +102,7 @@ class OverlayDriver {
   std::set<std::string> attached_;                  // plumbed by the last apply
   std::string attach_error_;                        // last apply error, for waiting hooks
   bool wake_ = false;                               // a hook wants a fetch now
+  bool reapply_ = false;                            // overlayd holds nothing: apply even if unchanged
   int64_t generation_ = 0;
   std::string last_doc_;
   msg::OverlayView view_;

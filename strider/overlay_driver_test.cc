@@ -24,7 +24,7 @@ TEST(OverlayDriver, ControlDocumentFromViewParsesAndAttachesOnlyLocalContainers)
   e.subnet = "10.240.2.0/24";
   e.aead = "chacha20poly1305";
   e.send_epoch = 1;
-  e.keys.push_back({1, *overlay::SealEnvKey(k, me.public_key)});
+  e.keys.push_back({1, *overlay::SealEnvKey(k, me.public_key), "chacha20poly1305"});
   e.routes = {{"10.240.2.1", "h1", "x1", 1}, {"10.240.2.2", "h2", "x2", 1}, {"10.240.2.3", "h1", "x3", 1}};
   v.envs.push_back(e);
   std::map<std::string, LocalAttachment> locals;
@@ -45,9 +45,41 @@ TEST(OverlayDriver, ControlDocumentFromViewParsesAndAttachesOnlyLocalContainers)
   // x3 is placed here but has no netns yet: no attachment; x2 is routed to h2.
   ASSERT_EQ(c->envs[0].routes.size(), 1u);
   EXPECT_EQ(c->envs[0].routes[0].host_id, 2u);
+  EXPECT_TRUE(c->gateway_ports.empty()) << "default: nothing but ping on the gateway";
   // A foreign host cannot open the document's keys.
   overlay::HostKeyPair stranger = overlay::NewHostKeyPair();
   EXPECT_FALSE(overlay::ParseControl(doc, &stranger).ok());
+}
+
+// A rotation that switches AEAD: each epoch carries its own, and sauron's
+// gateway ports reach overlayd.
+TEST(OverlayDriver, ControlDocumentCarriesPerEpochAeadAndGatewayPorts) {
+  overlay::HostKeyPair me = overlay::NewHostKeyPair();
+  overlay::EnvKey k1 = overlay::NewEnvKey(3, 1, overlay::AeadKind::kAes256Gcm);
+  overlay::EnvKey k2 = overlay::NewEnvKey(3, 2, overlay::AeadKind::kChaCha20Poly1305);
+  msg::OverlayView v;
+  v.host_id = "h1";
+  v.host_num = 1;
+  v.pod_cidr = "10.240.0.0/16";
+  v.port = 7800;
+  v.gateway_ports = {"tcp/53", "udp/53"};
+  msg::OverlayEnv e;
+  e.env = "X";
+  e.num = 3;
+  e.subnet = "10.240.2.0/24";
+  e.aead = "aes256gcm";
+  e.send_epoch = 1;
+  e.keys.push_back({2, *overlay::SealEnvKey(k2, me.public_key), "chacha20poly1305"});
+  e.keys.push_back({1, *overlay::SealEnvKey(k1, me.public_key), "aes256gcm"});
+  v.envs.push_back(e);
+  std::string doc = BuildControlDocument(v, "10.88.0.1", 1500, {}, nullptr);
+  auto c = overlay::ParseControl(doc, &me);
+  ASSERT_TRUE(c.ok()) << c.status().message() << "\n" << doc;
+  ASSERT_EQ(c->envs[0].keys.size(), 2u);
+  EXPECT_EQ(c->envs[0].keys[0].aead, overlay::AeadKind::kChaCha20Poly1305);
+  EXPECT_EQ(c->envs[0].keys[1].aead, overlay::AeadKind::kAes256Gcm);
+  ASSERT_EQ(c->gateway_ports.size(), 2u);
+  EXPECT_EQ(overlay::FormatGatewayPort(c->gateway_ports[1]), "udp/53");
 }
 
 }  // namespace

@@ -40,7 +40,11 @@ struct OverlayHost {
 struct OverlayKey {
   uint32_t epoch = 0;
   std::string sealed;        // binary: overlay::SealEnvKey to the receiving host
-  RV_DEFINE_MAP(epoch, sealed);
+  // The epoch's AEAD (aes256gcm | chacha20poly1305). Epochs of one env may
+  // differ: a rotation can move the env to another AEAD, and both ends switch
+  // with the send epoch. "" (older sauron) = the env's `aead`.
+  std::string aead;
+  RV_DEFINE_MAP(epoch, sealed, aead);
 };
 
 struct OverlayRoute {
@@ -55,7 +59,7 @@ struct OverlayEnv {
   std::string env;           // JobSpec.env
   uint32_t num = 0;          // overlay env id (TUN rvo-<num>, table 10000+num)
   std::string subnet;        // "10.240.3.0/24"
-  std::string aead;          // aes256gcm | chacha20poly1305
+  std::string aead;          // the send epoch's AEAD: aes256gcm | chacha20poly1305
   uint32_t send_epoch = 0;
   std::vector<OverlayKey> keys;       // newest first, at most two
   std::vector<OverlayRoute> routes;   // every container of the env, any host
@@ -71,13 +75,20 @@ struct OverlayView {
   std::vector<OverlayHost> hosts;      // hosts that carry a route of one of `envs`
   std::vector<OverlayEnv> envs;        // only envs with a container on this host
   int64_t version = 0;                 // grows with every overlay change in sauron
-  RV_DEFINE_MAP(host_id, host_num, pod_cidr, port, hosts, envs, version);
+  // Pod-wide: what a container may reach on its gateway 169.254.1.1 ("tcp/N",
+  // "udp/N"; sauron --overlay-gateway-ports). Empty: ICMP echo only.
+  std::vector<std::string> gateway_ports;
+  RV_DEFINE_MAP(host_id, host_num, pod_cidr, port, hosts, envs, version, gateway_ports);
 };
 
+// The new epoch's AEAD is chosen again from the hosts up at rotation time
+// (AES-256-GCM only if all of them, and every host running a container of the
+// env, reported AES-NI), unless `aead` forces one.
 struct RotateKey {
   static constexpr const char* kType = "admin.rotate_key";
   std::string env;
-  RV_DEFINE_MAP(env);
+  std::string aead;                    // "" = choose; aes256gcm | chacha20poly1305 = force
+  RV_DEFINE_MAP(env, aead);
 };
 struct RotateKeyResult {
   static constexpr const char* kType = "rotate_key_result";
@@ -85,8 +96,17 @@ struct RotateKeyResult {
   uint32_t old_epoch = 0;
   int64_t switch_at_ms = 0;            // wall ms when senders move to new_epoch
   int64_t forget_old_at_ms = 0;        // wall ms when old_epoch is dropped
-  RV_DEFINE_MAP(new_epoch, old_epoch, switch_at_ms, forget_old_at_ms);
+  std::string new_aead;                // the new epoch's AEAD
+  std::string old_aead;                // the old epoch's AEAD
+  RV_DEFINE_MAP(new_epoch, old_epoch, switch_at_ms, forget_old_at_ms, new_aead, old_aead);
 };
+
+// Change-stream event kind: an environment's set of AEADs in use changed
+// (created, rotated to another AEAD, old epoch dropped). detail:
+// "<env>=<aead>[,<aead>]" (split at the last '='). elrond keeps the map to
+// tell bidders whether a job's environment needs AES-NI; sched.snapshot
+// carries the whole map (Snapshot.env_aeads).
+inline constexpr const char* kOverlayAeadEvent = "overlay.aead";
 
 // Operators and tests: every environment's subnet, epochs (never keys) and
 // routes (admin.overlay; env "" = all).

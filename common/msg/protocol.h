@@ -140,7 +140,10 @@ struct Snapshot {
   int64_t seq = 0;                 // change-stream seq the snapshot is consistent with
   std::vector<HostRecord> hosts;
   std::vector<JobRecord> jobs;     // every job not stopped
-  RV_DEFINE_MAP(seq, hosts, jobs);
+  // env -> the AEADs its overlay keys use now, comma separated (see
+  // common/msg/overlay.h, kOverlayAeadEvent); envs without a network are absent.
+  std::map<std::string, std::string> env_aeads;
+  RV_DEFINE_MAP(seq, hosts, jobs, env_aeads);
 };
 struct AwardIntent {
   std::string job_id;
@@ -248,7 +251,13 @@ struct AnnouncedJob {
   Resources resources;
   PlacementRules rules;
   bool needs_container = false;    // the job runs an image: hosts without a container runtime decline it
-  RV_DEFINE_MAP(job_id, attempt, kind, service, resources, rules, needs_container);
+  // The job's environment and the AEADs its overlay uses now (comma
+  // separated, "" = no network yet). needs_aesni: one of them is AES-256-GCM,
+  // so a host without AES-NI declines (its overlayd could not open the env).
+  std::string env;
+  std::string env_aead;
+  bool needs_aesni = false;
+  RV_DEFINE_MAP(job_id, attempt, kind, service, resources, rules, needs_container, env, env_aead, needs_aesni);
 };
 struct Announce {
   static constexpr const char* kType = "auction.announce";

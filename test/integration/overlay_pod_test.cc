@@ -101,7 +101,10 @@ class OverlayPodTest : public PodHarness {
               0)
         << "cannot push the busybox stack";
 
-    ASSERT_GT(StartSauron({"--overlay-switch-ms", "700", "--overlay-key-grace-ms", "1500"}), 0);
+    // Containers may reach their gateway on tcp/5002 only (the test's "host service").
+    ASSERT_GT(StartSauron({"--overlay-switch-ms", "700", "--overlay-key-grace-ms", "1500", "--overlay-gateway-ports",
+                           "tcp/5002"}),
+              0);
     ASSERT_GT(StartElrond(), 0);
     WaitFor([&] { return ElrondReady(); }, 10000);
     strider_containers_ = true;
@@ -276,8 +279,11 @@ TEST_F(OverlayPodTest, ContainersTalkIsolatedSealedRotateAndMove) {
   // (169.254.1.1) only; h1's underlay address, the other hosts and the control
   // plane (sauron's API on the root netns) are out of reach.
   children_.push_back(SpawnInNetns("/run/netns/" + Host(1), [] { return TcpEchoServer(5002); }));
+  children_.push_back(SpawnInNetns("/run/netns/" + Host(1), [] { return TcpEchoServer(5003); }));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(RunInJob("y1", [m] { return TcpEchoCheck("169.254.1.1", 5002, m, 1000); }), 0) << "own gateway";
+  // ... and only on the pod's gateway ports (sauron --overlay-gateway-ports tcp/5002).
+  EXPECT_NE(RunInJob("y1", [m] { return TcpEchoCheck("169.254.1.1", 5003, m, 1000); }), 0) << "gateway port 5003";
   for (int h = 1; h <= 3; ++h) {
     std::string hip = HostIp(h);
     EXPECT_NE(RunInJob("y1", [hip, m] { return TcpEchoCheck(hip.c_str(), 5002, m, 1000); }), 0) << hip;
@@ -402,6 +408,13 @@ TEST_F(OverlayPodTest, ContainersTalkIsolatedSealedRotateAndMove) {
   EXPECT_LT(took, 1000) << "x2 reachable only " << took << " ms after sauron reported it running on h3";
   std::cerr << "moved container reachable " << took << " ms after it was reported running on h3\n";
   EXPECT_NE(RunInJob("y1", [] { return 0; }), 0) << "y1's netns should be gone";
+  // h2's strider is dead: its overlayd's lease (5 s) runs out and it wipes
+  // every env's keys and routes instead of holding them until a strider returns.
+  EXPECT_TRUE(WaitFor([&] {
+    json st = Stats(2);
+    return st.is_object() && (!st.contains("envs") || st["envs"].empty()) &&
+           st["counters"].value("lease_expired", 0) >= 1;
+  }, 10000)) << Stats(2).dump();
 }
 
 }  // namespace
