@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "common/clock.h"
+#include "common/config.h"
 #include "test/integration/pod_harness.h"
 
 namespace rv::test {
@@ -132,15 +133,22 @@ TEST_F(PodScript, UpSubmitStopDown) {
 
   Output status = Sh(script_ + " status --dir " + pod_dir_);
   EXPECT_NE(status.text.find("strider-h3: running"), std::string::npos) << status.text;
+  // sauron, elrond, 3 striders; as root (namespace hosts) also an overlayd per host.
+  bool netns = fs::exists(pod_dir_ + "/net.env");
+  int daemons = netns ? 8 : 5;
+  if (netns) EXPECT_NE(status.text.find("overlayd-h3: running"), std::string::npos) << status.text;
+  auto cfg = LoadPodConfig(pod_dir_ + "/pod.json");
+  ASSERT_TRUE(cfg.ok());
   Output down = Sh(script_ + " down --dir " + pod_dir_);
   ASSERT_EQ(down.code, 0) << down.text;
-  EXPECT_NE(down.text.find("stopped 5 processes"), std::string::npos) << down.text;
+  EXPECT_NE(down.text.find("stopped " + std::to_string(daemons) + " processes"), std::string::npos) << down.text;
+  EXPECT_FALSE(fs::exists(pod_dir_ + "/net.env")) << "down leaves the namespace layout recorded";
 
   // Sauron is gone now: a clear error and a non-zero exit.
   Output gone = Sh(rv_ + " --timeout-ms 500 hosts");
   EXPECT_NE(gone.code, 0);
-  EXPECT_NE(gone.text.find("cannot reach sauron at tcp://127.0.0.1:" + std::to_string(base_port_)), std::string::npos)
-      << gone.text;
+  EXPECT_NE(gone.text.find("cannot reach sauron at " + cfg->sauron.api), std::string::npos) << gone.text;
+  EXPECT_NE(cfg->sauron.api.find(":" + std::to_string(base_port_)), std::string::npos) << cfg->sauron.api;
 }
 
 TEST_F(PodScript, CliRejectsBadInput) {

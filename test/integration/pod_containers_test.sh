@@ -32,8 +32,10 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 [ $ok = 1 ] || fail "web-1 never ran healthy on h1"
-# h1's veth pool is 10.101.0.0/16; the first container gets .0.2.
-body=$(curl -s -m 5 http://10.101.0.2:8080/index.html) || fail "no HTTP answer over the veth"
+# h1's veth pool is 10.101.0.0/16; the first container gets .0.2. As root,
+# scripts/pod puts h1 in a network namespace of its own: ask from there.
+body=$("$root/scripts/pod" exec --dir "$dir" --host h1 -- curl -s -m 5 http://10.101.0.2:8080/index.html) \
+  || fail "no HTTP answer over the veth"
 [ "$body" = hello-rivendell ] || fail "unexpected body '$body'"
 $rv logs web-1 | grep -q serving || fail "rv logs web-1 has no 'serving'"
 id=$(ls "$dir/hosts/h1/container/containers/")

@@ -108,6 +108,9 @@ grep_disk "while running"
 starts_before=$(grep -c "starting $svc-1 attempt" "$dir/logs/strider-h1.log")
 spid=$(cat "$dir/pids/strider-h1.pid")
 mapfile -d '' cmd <"/proc/$spid/cmdline"
+# scripts/pod runs h1 in a network namespace of its own (as root): restart it there.
+ns=$(ip netns identify "$spid" 2>/dev/null)
+[ -n "$ns" ] && cmd=(nsenter "--net=/run/netns/$ns" -- "${cmd[@]}")
 kill -KILL "$spid"
 for _ in $(seq 1 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
 setsid "${cmd[@]}" >>"$dir/logs/strider-h1.log" 2>&1 </dev/null &
