@@ -14,28 +14,15 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "test/integration/pod_harness.h"
+#include "test/integration/shell.h"
 
 namespace rv::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Output {
-  int code = -1;
-  std::string text;  // stdout + stderr
-};
-
-Output Sh(const std::string& cmd) {
-  Output out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.text.append(buf.data(), n);
-  int st = pclose(p);
-  out.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
+using rv::test::Output;
+using rv::test::Sh;
 
 bool PortFree(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -136,7 +123,9 @@ TEST_F(PodScript, UpSubmitStopDown) {
   // sauron, elrond, 3 striders; as root (namespace hosts) also an overlayd per host.
   bool netns = fs::exists(pod_dir_ + "/net.env");
   int daemons = netns ? 8 : 5;
-  if (netns) EXPECT_NE(status.text.find("overlayd-h3: running"), std::string::npos) << status.text;
+  if (netns) {
+    EXPECT_NE(status.text.find("overlayd-h3: running"), std::string::npos) << status.text;
+  }
   auto cfg = LoadPodConfig(pod_dir_ + "/pod.json");
   ASSERT_TRUE(cfg.ok());
   Output down = Sh(script_ + " down --dir " + pod_dir_);

@@ -15,26 +15,13 @@
 
 #include "common/msg/overlay.h"
 #include "test/integration/pod_harness.h"
+#include "test/integration/shell.h"
 
 namespace rv::test {
 namespace {
 
-struct Output {
-  int code = -1;
-  std::string text;
-};
-
-Output Sh(const std::string& cmd) {
-  Output out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.text.append(buf.data(), n);
-  int st = pclose(p);
-  out.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
+using rv::test::Output;
+using rv::test::Sh;
 
 class EnvAddrs : public PodHarness {
  protected:
