@@ -21,7 +21,11 @@ struct SauronConfig {
   std::string db = "sauron.db";               // relative to pod_dir
   std::string public_key;                     // "" = read keys/sauron.key.pub
   int heartbeat_ms = 5000;                    // application heartbeat (resources report)
-  int zmtp_heartbeat_ms = 5000;               // transport ping: finds half-open TCP connections
+  // Transport ping: only finds half-open TCP connections (silence is judged by
+  // beacons). Rare on purpose: libzmq cancels a connection's ping-timeout timer
+  // with a linear walk over all of its IO thread's timers, so at 1000 hosts
+  // pings every 5 s cost sauron's IO thread ~1.3% of a core (docs/SAURON.md).
+  int zmtp_heartbeat_ms = 30000;
   int lost_after_ms = 600;                    // silent this long => lost
   int disconnect_grace_ms = 0;                // TCP closed => lost after this
   int beacon_port = 0;                        // UDP liveness beacons; 0 = api port + 2, -1 = off

@@ -179,9 +179,11 @@ struct Options {
   int sample_hosts = 64;
   int batch_max = 512;
   int lost_after_ms = 600;
-  int zmtp_heartbeat_ms = 5000;
+  int zmtp_heartbeat_ms = 30000;
   int heartbeat_ms = 5000;
   std::string elrond_log_level = "warn";
+  int soak_seconds = 0;   // > 0: churn for this long after the flood (the 10-minute run)
+  int soak_churn = 100;   // jobs stopped and submitted per second during the soak
 };
 
 json RunOne(const Options& o, int H) {
@@ -369,6 +371,69 @@ json RunOne(const Options& o, int H) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 
+  // ---- soak: churn under load, watching for false "lost" ----------------------
+  // Every 100 ms, stop `soak_churn / 10` of the flood's jobs and submit as many
+  // new ones; the pod stays full, so every placement is a real auction.
+  int64_t soak_placed = 0, soak_stopped = 0;
+  int false_lost_before_soak = false_lost;
+  double soak_sauron_pct = 0, soak_elrond_pct = 0;
+  std::vector<double> soak_lat;
+  if (o.soak_seconds > 0) {
+    std::vector<std::string> live;
+    for (auto& [j, h] : placed_on) live.push_back(j);
+    std::map<std::string, int64_t> soak_submitted;
+    double s0 = CpuSeconds(sauron), e0 = CpuSeconds(elrond);
+    int64_t ts = MonotonicMs(), end = ts + o.soak_seconds * 1000LL, next_report = ts + 60000;
+    int per_tick = std::max(1, o.soak_churn / 10);
+    int serial = 0;
+    while (MonotonicMs() < end) {
+      msg::StopJobs stop;
+      msg::SubmitJobs sub;
+      for (int k = 0; k < per_tick && !live.empty(); ++k) {
+        size_t i = static_cast<size_t>(serial * 7919 + k) % live.size();
+        stop.job_ids.push_back(live[i]);
+        live[i] = live.back();
+        live.pop_back();
+        msg::JobSpec s;
+        s.id = "soak" + std::to_string(serial) + "-" + std::to_string(k);
+        s.service = "soak" + std::to_string(k % 97);
+        s.resources = {sizes[k % 4], 10, 0};
+        s.command = {"/bin/true"};
+        sub.jobs.push_back(s);
+      }
+      serial++;
+      (void)rpc.Call(stop, std::chrono::seconds(10));
+      soak_stopped += static_cast<int64_t>(stop.job_ids.size());
+      int64_t now_us = MonotonicUs();
+      for (auto& s : sub.jobs) soak_submitted[s.id] = now_us;
+      (void)rpc.Call(sub, std::chrono::seconds(10));
+      watch.Pump(100, [&](const msg::Event& e, int64_t now) {
+        if (e.kind == "job.placed") {
+          auto it = soak_submitted.find(e.job_id);
+          if (it != soak_submitted.end()) {
+            soak_lat.push_back((now - it->second) / 1000.0);
+            soak_submitted.erase(it);
+            live.push_back(e.job_id);
+            soak_placed++;
+          }
+        }
+        count_lost(e);
+      });
+      if (MonotonicMs() >= next_report) {
+        next_report += 60000;
+        fprintf(stderr, "[%d hosts] soak: %lld s, %lld placed, %d false lost\n", H,
+                static_cast<long long>((MonotonicMs() - ts) / 1000), static_cast<long long>(soak_placed),
+                false_lost - false_lost_before_soak);
+      }
+    }
+    double secs = (MonotonicMs() - ts) / 1000.0;
+    soak_sauron_pct = 100.0 * (CpuSeconds(sauron) - s0) / secs;
+    soak_elrond_pct = 100.0 * (CpuSeconds(elrond) - e0) / secs;
+    fprintf(stderr, "[%d hosts] soak done: %.0f s, %lld stopped, %lld placed (p99 %.1f ms), %d false lost\n", H, secs,
+            static_cast<long long>(soak_stopped), static_cast<long long>(soak_placed), Percentile(soak_lat, 99),
+            false_lost - false_lost_before_soak);
+  }
+
   // ---- loss detection -------------------------------------------------------
   auto probe = [&](int i, int sig) -> double {
     snprintf(id, sizeof id, "probe-%04d", i);
@@ -439,6 +504,16 @@ json RunOne(const Options& o, int H) {
             {"lost_after_ms", o.lost_after_ms},
             {"zmtp_heartbeat_ms", o.zmtp_heartbeat_ms},
             {"elrond_counters_after_flood", auction_counters}};
+  if (o.soak_seconds > 0) {
+    r["soak_s"] = o.soak_seconds;
+    r["soak_churn_per_s"] = o.soak_churn;
+    r["soak_placed"] = soak_placed;
+    r["soak_stopped"] = soak_stopped;
+    r["soak_p99_ms"] = Percentile(soak_lat, 99);
+    r["soak_false_lost"] = false_lost - false_lost_before_soak;
+    r["soak_sauron_cpu_pct"] = soak_sauron_pct;
+    r["soak_elrond_cpu_pct"] = soak_elrond_pct;
+  }
   return r;
 }
 
@@ -465,6 +540,8 @@ int main(int argc, char** argv) {
   app.add_option("--zmtp-heartbeat-ms", o.zmtp_heartbeat_ms);
   app.add_option("--heartbeat-ms", o.heartbeat_ms);
   app.add_option("--elrond-log-level", o.elrond_log_level, "debug shows every auction");
+  app.add_option("--soak-seconds", o.soak_seconds, "churn under load this long, counting false 'lost'");
+  app.add_option("--soak-churn", o.soak_churn, "jobs replaced per second during the soak");
   CLI11_PARSE(app, argc, argv);
   o.hosts.clear();
   std::stringstream ss(hosts);
