@@ -184,6 +184,7 @@ struct Options {
   std::string elrond_log_level = "warn";
   int soak_seconds = 0;   // > 0: churn for this long after the flood (the 10-minute run)
   int soak_churn = 100;   // jobs stopped and submitted per second during the soak
+  int soak_hosts = 1000;  // the host count that soaks (0 = every one)
 };
 
 json RunOne(const Options& o, int H) {
@@ -378,7 +379,8 @@ json RunOne(const Options& o, int H) {
   int false_lost_before_soak = false_lost;
   double soak_sauron_pct = 0, soak_elrond_pct = 0;
   std::vector<double> soak_lat;
-  if (o.soak_seconds > 0) {
+  bool soak = o.soak_seconds > 0 && (o.soak_hosts == 0 || o.soak_hosts == H);
+  if (soak) {
     std::vector<std::string> live;
     for (auto& [j, h] : placed_on) live.push_back(j);
     std::map<std::string, int64_t> soak_submitted;
@@ -504,7 +506,7 @@ json RunOne(const Options& o, int H) {
             {"lost_after_ms", o.lost_after_ms},
             {"zmtp_heartbeat_ms", o.zmtp_heartbeat_ms},
             {"elrond_counters_after_flood", auction_counters}};
-  if (o.soak_seconds > 0) {
+  if (soak) {
     r["soak_s"] = o.soak_seconds;
     r["soak_churn_per_s"] = o.soak_churn;
     r["soak_placed"] = soak_placed;
@@ -542,6 +544,7 @@ int main(int argc, char** argv) {
   app.add_option("--elrond-log-level", o.elrond_log_level, "debug shows every auction");
   app.add_option("--soak-seconds", o.soak_seconds, "churn under load this long, counting false 'lost'");
   app.add_option("--soak-churn", o.soak_churn, "jobs replaced per second during the soak");
+  app.add_option("--soak-hosts", o.soak_hosts, "soak only at this host count (0 = at every one)");
   CLI11_PARSE(app, argc, argv);
   o.hosts.clear();
   std::stringstream ss(hosts);
