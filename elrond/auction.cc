@@ -1,13 +1,12 @@
 #include "elrond/auction.h"
 
-#include "common/msg/overlay.h"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <tuple>
 
 #include "common/msg/envelope.h"
+#include "common/msg/overlay.h"
 
 namespace rv::elrond {
 namespace {

@@ -23,6 +23,7 @@
 #include <iostream>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/transport/keys.h"
 #include "overlay/control.h"
@@ -30,7 +31,6 @@
 #include "overlay/device.h"
 #include "overlay/keyring.h"
 #include "overlay/lease.h"
-#include "common/clock.h"
 
 using namespace rv::overlay;
 

@@ -371,7 +371,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
     // Bounded: a confused scheduler must not grow sauron without limit.
     if (b.counters.size() > kMaxSchedCounters) return Status::Invalid("too many counters");
     sched_counters_ = std::move(b.counters);
-    return transport::EncodeReplyWith(id, msg::Outcomes{});
+    return transport::EncodeReply(id, Status::Ok());
   }
 
   // ---- operators ----

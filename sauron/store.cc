@@ -4,8 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <random>
 #include <optional>
+#include <random>
 #include <set>
 
 #include "common/clock.h"

@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/msg/topics.h"
 #include "common/clock.h"
 #include "common/msg/envelope.h"
+#include "common/msg/topics.h"
 #include "common/transport/curve.h"
 #include "common/transport/rpc_client.h"
 #include "overlay/addr.h"

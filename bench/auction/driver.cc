@@ -200,6 +200,15 @@ json RunOne(const Options& o, int H) {
   // Job mix and host capacity: binpack has to do real work (mixed sizes), and
   // the pod has ~10% slack over the total demand.
   const int64_t sizes[] = {128, 256, 512, 1024};
+  // A job of the mix: the k-th size, one of 97 services.
+  auto mixed_job = [&](const std::string& id, const std::string& service_prefix, int k) {
+    msg::JobSpec s;
+    s.id = id;
+    s.service = service_prefix + std::to_string(k % 97);
+    s.resources = {sizes[k % 4], 10, 0};
+    s.command = {"/bin/true"};
+    return s;
+  };
   int64_t total_ram = 0;
   for (int n = 0; n < o.jobs; ++n) total_ram += sizes[n % 4];
   int64_t cap_ram = (total_ram * 11 / 10 + H - 1) / H;
@@ -280,12 +289,7 @@ json RunOne(const Options& o, int H) {
   for (int n = 0; n < o.jobs; n += per_req) {
     msg::SubmitJobs req;
     for (int k = n; k < std::min(o.jobs, n + per_req); ++k) {
-      msg::JobSpec s;
-      s.id = "j" + std::to_string(k);
-      s.service = "svc" + std::to_string(k % 97);
-      s.resources = {sizes[k % 4], 10, 0};
-      s.command = {"/bin/true"};
-      req.jobs.push_back(s);
+      req.jobs.push_back(mixed_job("j" + std::to_string(k), "svc", k));
     }
     int64_t now = MonotonicUs();
     for (auto& s : req.jobs) submitted_us[s.id] = now;
@@ -396,12 +400,7 @@ json RunOne(const Options& o, int H) {
         stop.job_ids.push_back(live[i]);
         live[i] = live.back();
         live.pop_back();
-        msg::JobSpec s;
-        s.id = "soak" + std::to_string(serial) + "-" + std::to_string(k);
-        s.service = "soak" + std::to_string(k % 97);
-        s.resources = {sizes[k % 4], 10, 0};
-        s.command = {"/bin/true"};
-        sub.jobs.push_back(s);
+        sub.jobs.push_back(mixed_job("soak" + std::to_string(serial) + "-" + std::to_string(k), "soak", k));
       }
       serial++;
       (void)rpc.Call(stop, std::chrono::seconds(10));
