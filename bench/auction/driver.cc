@@ -246,13 +246,19 @@ json RunOne(const Options& o, int H) {
   pid_t sauron = Spawn({o.sauron, "--pod", pod, "--log-level", "warn"}, dir + "/sauron.log");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   pid_t elrond = Spawn({o.elrond, "--pod", pod, "--log-level", o.elrond_log_level}, dir + "/elrond.log");
+  std::vector<pid_t> sims;
   for (int first = 0; first < H; first += o.hosts_per_sim) {
     int count = std::min(o.hosts_per_sim, H - first);
-    Spawn({o.sim, "--pod", pod, "--prefix", "sim", "--first", std::to_string(first), "--count",
+    sims.push_back(Spawn({o.sim, "--pod", pod, "--prefix", "sim", "--first", std::to_string(first), "--count",
            std::to_string(count), "--ram-mb", std::to_string(cap_ram), "--disk-mb", "1000000",
            "--cpu-millis", "64000"},
-          dir + "/sim-" + std::to_string(first) + ".log");
+          dir + "/sim-" + std::to_string(first) + ".log"));
   }
+  auto sims_cpu = [&] {
+    double sum = 0;
+    for (pid_t p : sims) sum += CpuSeconds(p);
+    return sum;
+  };
 
   transport::RpcClient rpc(ctx, cfg["sauron"]["api"], *akp, skp->public_key);
   Watcher watch(ctx, cfg["sauron"]["pub"], *akp, skp->public_key);
@@ -283,7 +289,9 @@ json RunOne(const Options& o, int H) {
   // ---- flood ----------------------------------------------------------------
   std::map<std::string, int64_t> submitted_us;
   std::map<std::string, std::string> placed_on;
-  double elrond_cpu0 = CpuSeconds(elrond);
+  // CPU per placement, by process: on a shared 2-core machine this moves
+  // less with the neighbours' load than placements per second do.
+  double elrond_cpu0 = CpuSeconds(elrond), sauron_cpu0 = CpuSeconds(sauron), sims_cpu0 = sims_cpu();
   int64_t t0 = MonotonicUs();
   const int per_req = 500;
   for (int n = 0; n < o.jobs; n += per_req) {
@@ -317,11 +325,15 @@ json RunOne(const Options& o, int H) {
   }
   double flood_s = (t_last - t0) / 1e6;
   double elrond_cpu = CpuSeconds(elrond) - elrond_cpu0;
+  double sauron_flood_cpu = CpuSeconds(sauron) - sauron_cpu0, sims_flood_cpu = sims_cpu() - sims_cpu0;
   long elrond_rss_kb = StatusKb(elrond, "VmHWM");
   std::set<std::string> used;
   for (auto& [j, h] : placed_on) used.insert(h);
   double pps = flood_s > 0 ? placed_on.size() / flood_s : 0;
   fprintf(stderr, "[%d hosts] placed %zu/%d in %.2f s\n", H, placed_on.size(), o.jobs, flood_s);
+  auto per_placement_ms = [&](double cpu_s) { return placed_on.empty() ? 0.0 : 1000.0 * cpu_s / placed_on.size(); };
+  fprintf(stderr, "[%d hosts] CPU ms per placement: sauron %.3f elrond %.3f simulated hosts %.3f\n", H,
+          per_placement_ms(sauron_flood_cpu), per_placement_ms(elrond_cpu), per_placement_ms(sims_flood_cpu));
   // How the auctions went (elrond reports its counters to sauron every 2 s).
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   json auction_counters = json::object();
@@ -489,6 +501,10 @@ json RunOne(const Options& o, int H) {
             {"flood_p50_ms", Percentile(flood_lat, 50)},
             {"flood_p99_ms", Percentile(flood_lat, 99)},
             {"elrond_cpu_s", elrond_cpu},
+            {"cpu_ms_per_placement",
+             {{"sauron", per_placement_ms(sauron_flood_cpu)},
+              {"elrond", per_placement_ms(elrond_cpu)},
+              {"simulated_hosts", per_placement_ms(sims_flood_cpu)}}},
             {"elrond_cpu_pct_during_flood", flood_s > 0 ? 100.0 * elrond_cpu / flood_s : 0},
             {"elrond_peak_rss_mb", elrond_rss_kb / 1024.0},
             {"detect_p50_ms", Percentile(killed, 50)},
