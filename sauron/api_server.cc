@@ -62,9 +62,10 @@ ApiServer::ApiServer(zmq::context_t& ctx, const transport::CurveKeypair& keys, A
 
 ApiServer::~ApiServer() = default;
 
-Status ApiServer::Bind(const std::string& endpoint, int zmtp_heartbeat_ms, int lost_after_ms) {
+Status ApiServer::Bind(const std::string& endpoint, int zmtp_heartbeat_ms, int lost_after_ms, int keepalive_s) {
   try {
     if (zmtp_heartbeat_ms > 0) transport::SetHeartbeat(router_, zmtp_heartbeat_ms, lost_after_ms);
+    if (keepalive_s > 0) transport::SetTcpKeepalive(router_, keepalive_s);
     router_.bind(endpoint);
     endpoint_ = router_.get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {
@@ -272,7 +273,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
       return s;  // a host that is not up must say hello (a request heartbeat learns so)
     }
     d_.counters->Add("api.heartbeats");
-    return transport::EncodeReply(id, Status::Ok());
+    return transport::EncodeReplyWith(id, msg::HeartbeatAck{d_.liveness->BeaconsHeard(user)});
   }
   if (type == msg::ClaimRequest::kType) {
     msg::ClaimRequest b;

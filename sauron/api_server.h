@@ -63,8 +63,10 @@ class ApiServer {
   ApiServer(zmq::context_t& ctx, const transport::CurveKeypair& keys, ApiDeps deps);
   ~ApiServer();
 
-  // Binds the ROUTER; zmtp_heartbeat_ms/lost_after_ms set its ZMTP heartbeat.
-  Status Bind(const std::string& endpoint, int zmtp_heartbeat_ms, int lost_after_ms);
+  // Binds the ROUTER; zmtp_heartbeat_ms/lost_after_ms set its ZMTP heartbeat
+  // (0: none). keepalive_s > 0 turns on TCP keepalive instead, for when
+  // beacons judge silence and only half-open connections are left to find.
+  Status Bind(const std::string& endpoint, int zmtp_heartbeat_ms, int lost_after_ms, int keepalive_s = 0);
   const std::string& endpoint() const { return endpoint_; }
   zmq::socket_t& router() { return router_; }
   zmq::socket_t& monitor_socket() { return monitor_->socket(); }

@@ -480,8 +480,10 @@ TEST_F(SauronApiTest, KilledHostProcessIsLostWithin30ms) {
 TEST_F(SauronApiTest, SilentHostIsLostByZmtpHeartbeat) {
   // Application heartbeats every second put the backstop at 3 s: only the
   // ZMTP heartbeat (100 ms, timeout lost_after_ms = 400) can detect it in time.
+  // That is sauron without beacons (with them, it sends no ZMTP pings).
   StopDaemon();
   cfg_.sauron.heartbeat_ms = 1000;
+  cfg_.sauron.beacon_port = -1;
   StartDaemon();
   auto admin = Connect(admin_);
   auto kp = Enroll(*admin, "h1");

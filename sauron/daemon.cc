@@ -92,7 +92,10 @@ Status Daemon::Start() {
   lo.disconnect_grace_ms = cfg_.sauron.disconnect_grace_ms;
   liveness_ = std::make_unique<Liveness>(lo);
 
-  if (cfg_.sauron.beacon_port >= 0) beacons_ = std::make_unique<BeaconReceiver>();
+  if (cfg_.sauron.beacon_port >= 0) {
+    beacons_ = std::make_unique<BeaconReceiver>();
+    liveness_->SetBeaconClock([this](const std::string& host) { return beacons_->LastBeaconMs(host); });
+  }
 
   ApiDeps deps;
   deps.beacons = beacons_.get();
@@ -136,9 +139,11 @@ Status Daemon::Start() {
   }
 
   if (Status s = pub_->Bind(cfg_.sauron.pub); !s.ok()) return s;
-  // With beacons, ZMTP pings only find half-open TCP connections: slow and cheap.
-  int zmtp_timeout = beacons_ ? 3 * cfg_.sauron.zmtp_heartbeat_ms : cfg_.sauron.lost_after_ms;
-  if (Status s = api_->Bind(cfg_.sauron.api, cfg_.sauron.zmtp_heartbeat_ms, zmtp_timeout); !s.ok()) return s;
+  // With beacons, pings would only find half-open TCP connections, which the
+  // kernel's keepalive finds without waking libzmq (see SetHeartbeat's note).
+  Status bound = beacons_ ? api_->Bind(cfg_.sauron.api, 0, 0, std::max(1, cfg_.sauron.zmtp_heartbeat_ms / 1000))
+                          : api_->Bind(cfg_.sauron.api, cfg_.sauron.zmtp_heartbeat_ms, cfg_.sauron.lost_after_ms);
+  if (!bound.ok()) return bound;
   if (beacons_) {
     // Beacons go to the API's address: whoever reaches the API reaches them.
     std::string ep = api_->endpoint();  // tcp://IP:PORT
@@ -237,7 +242,7 @@ void Daemon::ReloadTrust() {
 
 void Daemon::DrainBeacons() {
   int64_t t = MonotonicMs();
-  beacons_->Drain([&](const std::string& host) { liveness_->OnBeacon(host, t); });
+  beacons_->Drain([&](const std::string& host) { liveness_->OnBeacon(host, t); });  // later ones: BeaconClock
 }
 
 void Daemon::MarkLost(int64_t now_mono) {

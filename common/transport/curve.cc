@@ -2,6 +2,8 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+
 namespace rv::transport {
 
 void MakeCurveServer(zmq::socket_t& socket, const CurveKeypair& mine) {
@@ -19,7 +21,14 @@ void MakeCurveClient(zmq::socket_t& socket, const CurveKeypair& mine, const std:
 void SetHeartbeat(zmq::socket_t& socket, int interval_ms, int timeout_ms) {
   socket.set(zmq::sockopt::heartbeat_ivl, interval_ms);
   socket.set(zmq::sockopt::heartbeat_timeout, timeout_ms);
-  socket.set(zmq::sockopt::heartbeat_ttl, timeout_ms);
+}
+
+void SetTcpKeepalive(zmq::socket_t& socket, int idle_s) {
+  idle_s = std::max(idle_s, 3);
+  socket.set(zmq::sockopt::tcp_keepalive, 1);
+  socket.set(zmq::sockopt::tcp_keepalive_idle, idle_s);
+  socket.set(zmq::sockopt::tcp_keepalive_intvl, idle_s / 3);
+  socket.set(zmq::sockopt::tcp_keepalive_cnt, 3);
 }
 
 void SetDefaults(zmq::socket_t& socket) {
