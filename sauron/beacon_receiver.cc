@@ -60,8 +60,9 @@ void BeaconReceiver::Revoke(const std::string& host) {
   by_host_.erase(it);
 }
 
-void BeaconReceiver::Drain(const std::function<void(const std::string&)>& alive) {
+void BeaconReceiver::Drain(const std::function<void(const std::string&)>& first) {
   if (fd_ < 0) return;
+  const int64_t now = MonotonicMs();  // one reading per drain: they all arrived by now
   constexpr int kBatch = 64;
   uint8_t bufs[kBatch][transport::kBeaconBytes + 1];
   iovec iov[kBatch];
@@ -96,13 +97,21 @@ void BeaconReceiver::Drain(const std::function<void(const std::string&)>& alive)
         replayed_++;
         continue;
       }
+      bool first_of_session = it->second.last_ms == 0;
       it->second.last_counter = counter;
-      it->second.last_ms = MonotonicMs();
+      it->second.last_ms = now;
       accepted_++;
-      alive(it->second.host);
+      if (first_of_session) first(it->second.host);
     }
     if (n < kBatch) return;
   }
+}
+
+int64_t BeaconReceiver::LastBeaconMs(const std::string& host) const {
+  auto h = by_host_.find(host);
+  if (h == by_host_.end()) return 0;
+  auto it = sessions_.find(h->second);
+  return it == sessions_.end() ? 0 : it->second.last_ms;
 }
 
 std::string BeaconReceiver::Describe(const std::string& host) const {

@@ -39,8 +39,14 @@ class BeaconReceiver {
   Session Issue(const std::string& host);
   void Revoke(const std::string& host);
 
-  // Reads every queued datagram; calls alive(host) once per valid beacon.
-  void Drain(const std::function<void(const std::string&)>& alive);
+  // Reads every queued datagram, remembering when each session last proved
+  // its host alive (LastBeaconMs); calls first(host) for the first valid
+  // beacon of a session. Per-beacon work stays here, on a uint32 session id:
+  // looking the host up by name in Liveness for each of 6,700 beacons a
+  // second was a fifth of sauron's idle CPU at 1000 hosts.
+  void Drain(const std::function<void(const std::string&)>& first);
+  // Monotonic ms of the host's last accepted beacon in its current session; 0: none.
+  int64_t LastBeaconMs(const std::string& host) const;
 
   int64_t accepted() const { return accepted_; }
   int64_t rejected() const { return rejected_; }

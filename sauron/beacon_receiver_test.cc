@@ -53,12 +53,23 @@ TEST(BeaconReceiver, AcceptsValidRejectsReplayForgeryAndRevoked) {
   EXPECT_TRUE(alive.empty());
   EXPECT_EQ(rx.rejected(), 4);
 
+  // Later beacons of the session only move its time (Liveness reads it).
+  int64_t first_ms = rx.LastBeaconMs("h1");
+  EXPECT_GT(first_ms, 0);
+  send_beacon(5);
+  drain();
+  EXPECT_TRUE(alive.empty());
+  EXPECT_EQ(rx.accepted(), 2);
+  EXPECT_GT(rx.LastBeaconMs("h1"), first_ms);
+  EXPECT_EQ(rx.LastBeaconMs("nobody"), 0);
+
   // After Revoke (host lost), its old session proves nothing.
   rx.Revoke("h1");
   send_beacon(2);
   drain();
   EXPECT_TRUE(alive.empty());
   EXPECT_EQ(rx.rejected(), 5);
+  EXPECT_EQ(rx.LastBeaconMs("h1"), 0);
   close(fd);
 }
 

@@ -23,8 +23,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <algorithm>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -55,11 +58,20 @@ class Liveness {
   // for lost_after_ms is lost (beacons come every beacon_ms < lost_after_ms / 2),
   // instead of waiting for the backstop.
   void OnBeacon(const std::string& host, int64_t now_ms);
+  // Where the time of a host's latest beacon can be read (monotonic ms, 0 =
+  // none): the daemon reports only a session's first beacon through OnBeacon,
+  // and a silence scan reads the rest from here.
+  void SetBeaconClock(std::function<int64_t(const std::string&)> clock) { beacon_clock_ = std::move(clock); }
   // Tracks a host without a known connection (after a restart: up hosts get
   // until the backstop to say hello again).
   void Track(const std::string& host, int64_t now_ms);
   void Forget(const std::string& host);
   bool Tracked(const std::string& host) const { return hosts_.count(host) > 0; }
+  // Whether a beacon of this host arrived since its last hello.
+  bool BeaconsHeard(const std::string& host) const {
+    auto it = hosts_.find(host);
+    return it != hosts_.end() && it->second.beacons;
+  }
   int BoundFd(const std::string& host) const;
 
   // Hosts to declare lost now, with the reason; they stop being tracked.
@@ -79,14 +91,19 @@ class Liveness {
   };
   void Unbind(const std::string& host);
 
+  int64_t LimitOf(const HostState& h) const { return h.beacons ? opts_.lost_after_ms : backstop_ms(); }
+  // A host's silence deadline may now come before the next scan.
+  void ScanBy(int64_t deadline_ms) { next_scan_ms_ = std::min(next_scan_ms_, deadline_ms); }
+
   LivenessOptions opts_;
-  std::map<std::string, HostState> hosts_;
+  std::unordered_map<std::string, HostState> hosts_;
   std::map<int, std::string> fd_host_;
   std::map<int, std::string> fd_peer_;        // open connections
   std::map<std::string, int> peer_fd_;
   std::map<std::string, int64_t> closed_;     // recently closed peer endpoints -> when
   std::map<std::string, int64_t> grace_;      // disconnected hosts -> when they are lost
   int64_t next_scan_ms_ = 0;
+  std::function<int64_t(const std::string&)> beacon_clock_;
   std::map<std::string, std::string> awaiting_;  // endpoint named in hello, not yet accepted -> host
 };
 

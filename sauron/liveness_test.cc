@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace rv::sauron {
 namespace {
 
@@ -117,6 +119,53 @@ TEST(Liveness, BeaconingHostIsLostAfterLostAfterNotTheBackstop) {
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].first, "h1");
   EXPECT_TRUE(l.Tracked("h2"));
+}
+
+// The silence scan runs when the earliest deadline comes, not every few ms;
+// a host whose deadline moves earlier (its first beacon shortens its limit
+// from the backstop) must still be found on time.
+TEST(Liveness, ScansWaitForTheEarliestDeadlineYetMissNoHost) {
+  LivenessOptions o = Opts();
+  o.heartbeat_ms = 5000;  // backstop 15 s, beacon limit 600 ms
+  Liveness l(o);
+  l.Track("a", 0);
+  l.Track("b", 0);
+  EXPECT_TRUE(l.Due(10).empty());
+  EXPECT_EQ(l.NextDeadline(), 15001);  // nothing can be due before the backstop
+  l.OnBeacon("b", 100);                // b now has the 600 ms limit
+  EXPECT_EQ(l.NextDeadline(), 701);
+  EXPECT_TRUE(l.Due(700).empty());
+  auto due = l.Due(701);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].first, "b");
+  for (int64_t t = 1000; t < 15000; t += 1000) l.OnMessage("a", t);
+  EXPECT_TRUE(l.Due(15001).empty());  // a spoke meanwhile: its deadline moved on
+  EXPECT_EQ(l.NextDeadline(), 14000 + 15001);
+}
+
+TEST(Liveness, LaterBeaconsAreReadFromTheBeaconClockAtScanTime) {
+  Liveness l(Opts());
+  std::map<std::string, int64_t> last_beacon;
+  l.SetBeaconClock([&](const std::string& h) { return last_beacon[h]; });
+  l.Track("h1", 0);
+  l.OnBeacon("h1", 100);  // the session's first: the 600 ms limit applies
+  last_beacon["h1"] = 650;
+  EXPECT_TRUE(l.Due(701).empty());  // the clock says 650: alive
+  EXPECT_EQ(l.NextDeadline(), 1251);
+  last_beacon["h1"] = 1200;
+  EXPECT_TRUE(l.Due(1251).empty());
+  auto due = l.Due(1801);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].first, "h1");
+}
+
+TEST(Liveness, HostsSilentInOneScanAreReportedInNameOrder) {
+  Liveness l(Opts());
+  for (const char* h : {"h3", "h1", "h2"}) l.Track(h, 0);
+  auto due = l.Due(10000);
+  ASSERT_EQ(due.size(), 3u);
+  EXPECT_EQ(due[0].first, "h1");
+  EXPECT_EQ(due[2].first, "h3");
 }
 
 TEST(Liveness, BeaconForUntrackedHostIsIgnored) {
