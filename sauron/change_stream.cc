@@ -35,6 +35,8 @@ std::vector<std::string> AddressedHosts(const msg::Change& change) {
   if (kind.rfind("job.", 0) == 0) {
     add(change.event.host_id);
     if (change.job) add(change.job->host_id);
+  } else if (kind == "host.lost") {
+    add(change.event.host_id);  // if it is alive after all, it hears so and says hello again
   } else if (kind == "overlay.changed") {
     const std::string& d = change.event.detail;
     for (size_t start = 0; start <= d.size();) {

@@ -39,6 +39,8 @@ TEST(ChangeStream, OverlayChangesAreAddressedToTheHostsInTheirDetail) {
   c.event.kind = "host.up";
   c.event.host_id = "h1";
   EXPECT_TRUE(AddressedHosts(c).empty());  // whole-pod watchers only
+  c.event.kind = "host.lost";
+  EXPECT_EQ(AddressedHosts(c), std::vector<std::string>{"h1"});  // so a live host can say hello again
 }
 
 // Over a real CURVE PUB: a host's subscriber gets only its own events, a pod

@@ -104,6 +104,9 @@ class Agent {
 
   const std::string& host_id() const { return opts_.host_id; }
   bool welcomed() const { return welcomed_; }
+  // With beacons, a heartbeat whose resources moved less than this is skipped,
+  // for at most kQuietHeartbeatMs (a periodic full report still goes).
+  static constexpr int64_t kQuietHeartbeatMs = 30000;
   const Counters& counters() const { return counters_; }
   size_t running_jobs() const { return jobs_.size(); }
   msg::Resources Free() const;
@@ -137,6 +140,7 @@ class Agent {
   void FailUnopenedEnv(const std::string& job_id, int64_t attempt, const Status& why);
   void ProcessStateEvents();
   void SendHeartbeat(int64_t now_ms);
+  bool HeartbeatHasNews(int64_t now_ms) const;
   void Reject(const std::string& counter, const std::string& why);
   Status MakeSauronLink();
   Status MakeElrondLink();
@@ -167,6 +171,12 @@ class Agent {
   int heartbeat_ms_ = 1000;
   int64_t next_heartbeat_ms_ = 0;
   int64_t hb_seq_ = 0;
+  // What the last heartbeat said, and when: with beacons proving us alive, a
+  // heartbeat only goes when it has news (see HeartbeatHasNews).
+  msg::Resources last_hb_free_;
+  msg::Resources last_hb_reserved_;
+  int64_t last_hb_sent_ms_ = 0;
+  bool beacons_heard_ = false;  // sauron's last heartbeat reply said our beacons arrive
   int64_t next_measure_ms_ = 0;
   int64_t relink_sauron_at_ms_ = 0;   // 0: no relink pending
   int64_t relink_elrond_at_ms_ = 0;

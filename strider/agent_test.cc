@@ -2,6 +2,11 @@
 // over loopback): the award protocol, fencing and bad input.
 #include "strider/agent.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -9,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/crypto/sealed_box.h"
+#include "common/transport/beacon.h"
 #include "common/transport/curve.h"
 #include "common/transport/rpc_client.h"
 #include "common/transport/zap.h"
@@ -103,6 +109,12 @@ class AgentTest : public ::testing::Test {
         w.labels = {{"zone", "a"}, {"role", "app"}};
         w.keep = keep;
         w.sealed_envs = sealed_envs;
+        if (beacon_port > 0) {
+          w.beacon_port = beacon_port;
+          w.beacon_ms = 20;
+          w.beacon_session = 7;
+          w.beacon_key = transport::NewBeaconKey();
+        }
         sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, w));
         return true;
       }
@@ -130,7 +142,8 @@ class AgentTest : public ::testing::Test {
         sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, acks));
         return true;
       }
-      if (env.type == msg::Heartbeat::kType) sauron.SendTo(from, transport::EncodeReply(env.req_id, Status::Ok()));
+      if (env.type == msg::Heartbeat::kType)
+        sauron.SendTo(from, transport::EncodeReplyWith(env.req_id, msg::HeartbeatAck{beacons_heard}));
       return false;  // heartbeats: recorded
     };
   }
@@ -206,6 +219,8 @@ class AgentTest : public ::testing::Test {
   std::vector<msg::JobReport> reports;
   bool claim_ok = true;
   bool report_says_stop = false;
+  int beacon_port = 0;  // > 0: the welcome asks for beacons there
+  bool beacons_heard = false;  // what heartbeat replies say
   std::map<std::string, std::string> sealed_envs;  // job id -> sealed env sent with claims/welcomes
   std::vector<msg::JobRecord> keep;                 // sent in welcomes
   std::shared_ptr<SecretsSeen> seen = std::make_shared<SecretsSeen>();
@@ -251,6 +266,53 @@ TEST_F(AgentTest, OpenBidHoldsResourcesAgainstConcurrentAuctions) {
   Announce<void>(3, {AJob("c", 600)});
   ASSERT_TRUE(RunUntil([&] { return elrond.All<msg::Bid>().size() == 3; }));
   EXPECT_EQ(elrond.All<msg::Bid>()[2].free.ram_mb, 1000);
+}
+
+// With beacons proving the host alive, heartbeats carry only news.
+class QuietHeartbeatTest : public AgentTest {
+ protected:
+  QuietHeartbeatTest() {
+    udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(udp, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    getsockname(udp, reinterpret_cast<sockaddr*>(&a), &len);
+    beacon_port = ntohs(a.sin_port);
+    beacons_heard = true;
+  }
+  ~QuietHeartbeatTest() override { close(udp); }
+  int udp = -1;
+};
+
+TEST_F(QuietHeartbeatTest, UnchangedResourcesSendNoHeartbeatAReservationDoes) {
+  ASSERT_TRUE(RunUntil([&] { return sauron.All<msg::Heartbeat>().size() >= 1; }));
+  RunFor(400);  // 8 heartbeat periods, nothing changes
+  EXPECT_EQ(sauron.All<msg::Heartbeat>().size(), 1u);
+  char buf[128];
+  EXPECT_GT(recv(udp, buf, sizeof buf, MSG_DONTWAIT), 0) << "beacons were sent meanwhile";
+
+  Announce<void>(1, {AJob("web-1", 300)});
+  ASSERT_TRUE(RunUntil([&] { return elrond.All<msg::Bid>().size() == 1; }));
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {Awarded("web-1", 300)}}));
+  ASSERT_TRUE(RunUntil([&] {
+    auto hb = sauron.All<msg::Heartbeat>();
+    return !hb.empty() && hb.back().free.ram_mb == 700;
+  }));
+}
+
+// Beacons sent but not heard (e.g. UDP filtered on the way): only heartbeats
+// prove the host alive, so they keep going.
+class UnheardBeaconsTest : public QuietHeartbeatTest {
+ protected:
+  UnheardBeaconsTest() { beacons_heard = false; }
+};
+
+TEST_F(UnheardBeaconsTest, HeartbeatsKeepGoing) {
+  ASSERT_TRUE(RunUntil([&] { return sauron.All<msg::Heartbeat>().size() >= 1; }));
+  RunFor(400);
+  EXPECT_GE(sauron.All<msg::Heartbeat>().size(), 5u);
 }
 
 TEST_F(AgentTest, AwardIsClaimedThenStartedThenAcked) {

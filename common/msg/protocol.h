@@ -61,13 +61,22 @@ struct HostWelcome {
   RV_DEFINE_MAP(heartbeat_ms, labels, keep, stop, beacon_port, beacon_ms, beacon_session, beacon_key,
                 sealed_envs);
 };
-struct Heartbeat {  // one-way
+struct Heartbeat {  // a request: the reply says whether the host is still up
   static constexpr const char* kType = "host.heartbeat";
   std::string host_id;
   Resources free;
   Resources reserved;
   int64_t seq = 0;
   RV_DEFINE_MAP(host_id, free, reserved, seq);
+};
+// sauron's answer to a heartbeat. beacons_heard: the host's liveness beacons
+// arrive, so its silence is judged by them and it may send heartbeats only
+// when its resources change. A host whose beacons do not arrive (UDP filtered)
+// keeps heartbeating every heartbeat_ms: the backstop judges it.
+struct HeartbeatAck {
+  static constexpr const char* kType = "host.heartbeat.ack";
+  bool beacons_heard = false;
+  RV_DEFINE_MAP(beacons_heard);
 };
 // The strider's commit point for an award: awarded(attempt, this host) -> placed.
 // Only a successful claim lets a strider start the workload, so a job revoked
