@@ -7,6 +7,8 @@
 # ping, nsenter, jq. Every namespace is named rvb-<pid>-*, removed on exit.
 #
 #   RV_BUILD=build dir with overlay/overlayd   DURATION=seconds per iperf run (5)
+#   PING_ONLY=1: skip iperf (throughput reported as 0), for quick latency A/B runs
+#   OUT=json path (bench/results/overlay.json)   OVERLAY_FLAGS=extra overlayd run flags
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -133,11 +135,12 @@ run_iperf() {
   cores=$(echo "scale=3; ($j1 - $j0) / $hz / ($t1 - $t0)" | bc -l)
   echo "$gbps $cores"
 }
-# ping A ADDR -> avg rtt in us
+# ping A ADDR -> "avg median" rtt in us (the median shrugs off a neighbour's burst)
 run_ping() {
   ip netns exec $P$1 ping -c 5 -i 0.2 -W 1 $2 >/dev/null 2>&1 || true   # warm ARP/routes
-  ip netns exec $P$1 ping -q -c 200 -i 0.005 -W 1 $2 2>/dev/null |
-    awk -F'/' '/rtt|round-trip/{printf "%d", $5 * 1000}'
+  ip netns exec $P$1 ping -c 200 -i 0.005 -W 1 $2 2>/dev/null |
+    sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g |
+    awk '{v[NR] = $1; s += $1} END {if (NR) printf "%d %d", s / NR * 1000, v[int((NR + 1) / 2)] * 1000}'
 }
 
 [ -n "${HOLD:-}" ] && { echo "holding $HOLD s: namespaces ${P}*"; sleep "$HOLD"; }
@@ -148,13 +151,16 @@ for kind in veth wg overlay; do
     wg) a=wa; b=wb; addr=10.66.2.2 ;;
     overlay) a=o1; b=o2; addr=10.250.1.3 ;;
   esac
-  ip netns exec $P$b iperf3 -s -D -1 >/dev/null 2>&1 || true
-  sleep 0.3
-  rtt=$(run_ping $a $addr); R[${kind}_rtt]=${rtt:-0}
-  read g1 c1 < <(run_iperf $a $b $addr 1)
-  ip netns exec $P$b iperf3 -s -D -1 >/dev/null 2>&1 || true
-  sleep 0.3
-  read g2 c2 < <(run_iperf $a $b $addr 2)
+  [ -z "${PING_ONLY:-}" ] && { ip netns exec $P$b iperf3 -s -D -1 >/dev/null 2>&1 || true; sleep 0.3; }
+  read rtt p50 < <(run_ping $a $addr; echo); R[${kind}_rtt]=${rtt:-0}; R[${kind}_p50]=${p50:-0}
+  if [ -n "${PING_ONLY:-}" ]; then
+    g1=0 c1=0 g2=0 c2=0
+  else
+    read g1 c1 < <(run_iperf $a $b $addr 1)
+    ip netns exec $P$b iperf3 -s -D -1 >/dev/null 2>&1 || true
+    sleep 0.3
+    read g2 c2 < <(run_iperf $a $b $addr 2)
+  fi
   R[${kind}_g1]=$g1; R[${kind}_c1]=$c1; R[${kind}_g2]=$g2; R[${kind}_c2]=$c2
 done
 
@@ -166,20 +172,26 @@ for kind in veth wg overlay; do
     "$(cpg ${R[${kind}_g1]} ${R[${kind}_c1]})"
 done
 ratio=$(echo "scale=2; if (${R[wg_g1]} > 0) ${R[overlay_g1]} / ${R[wg_g1]} else 0" | bc -l)
-echo "overlay / wireguard-go single stream: ${ratio}x;  overlay ping - veth ping: $(( ${R[overlay_rtt]} - ${R[veth_rtt]} )) us"
-echo "overlayd h1 counters: $($overlayd --stats --socket $tmp/ov1.sock | jq -c '.counters | with_entries(select(.value > 0))')"
+echo "overlay / wireguard-go single stream: ${ratio}x;  overlay ping - veth ping: $(( ${R[overlay_rtt]} - ${R[veth_rtt]} )) us (medians: $(( ${R[overlay_p50]} - ${R[veth_p50]} )) us)"
+for h in 1 2; do
+  echo "overlayd h$h counters: $($overlayd --stats --socket $tmp/ov$h.sock | jq -c '.counters | with_entries(select(.value > 0))')"
+done
 
 mkdir -p "$(dirname "$out")"
 jq -n \
   --argjson veth_gbps "${R[veth_g1]}" --argjson wireguard_go_gbps "${R[wg_g1]}" --argjson overlay_gbps "${R[overlay_g1]}" \
   --argjson veth_gbps_2 "${R[veth_g2]}" --argjson wireguard_go_gbps_2 "${R[wg_g2]}" --argjson overlay_gbps_2 "${R[overlay_g2]}" \
   --argjson veth_rtt_us "${R[veth_rtt]}" --argjson wireguard_go_rtt_us "${R[wg_rtt]}" --argjson overlay_rtt_us "${R[overlay_rtt]}" \
+  --argjson veth_rtt_p50_us "${R[veth_p50]}" --argjson wireguard_go_rtt_p50_us "${R[wg_p50]}" \
+  --argjson overlay_rtt_p50_us "${R[overlay_p50]}" \
   --argjson veth_cores_per_gbps "$(cpg ${R[veth_g1]} ${R[veth_c1]})" \
   --argjson wireguard_go_cores_per_gbps "$(cpg ${R[wg_g1]} ${R[wg_c1]})" \
   --argjson overlay_cores_per_gbps "$(cpg ${R[overlay_g1]} ${R[overlay_c1]})" \
   --argjson overlay_vs_wireguard_go "$ratio" --arg aead "$aead" --argjson duration_s "$dur" \
   '{veth_gbps: $veth_gbps, wireguard_go_gbps: $wireguard_go_gbps, overlay_gbps: $overlay_gbps,
     veth_rtt_us: $veth_rtt_us, wireguard_go_rtt_us: $wireguard_go_rtt_us, overlay_rtt_us: $overlay_rtt_us,
+    veth_rtt_p50_us: $veth_rtt_p50_us, wireguard_go_rtt_p50_us: $wireguard_go_rtt_p50_us,
+    overlay_rtt_p50_us: $overlay_rtt_p50_us,
     veth_gbps_2streams: $veth_gbps_2, wireguard_go_gbps_2streams: $wireguard_go_gbps_2,
     overlay_gbps_2streams: $overlay_gbps_2,
     veth_cores_per_gbps: $veth_cores_per_gbps, wireguard_go_cores_per_gbps: $wireguard_go_cores_per_gbps,
