@@ -67,6 +67,7 @@ Result<PodConfig> ParsePodConfig(const std::string& json_text, const std::string
       Get(j, "ack_timeout_ms", &c.ack_timeout_ms, &k);
       Get(j, "batch_max", &c.batch_max, &k);
       Get(j, "sample_hosts", &c.sample_hosts, &k);
+      Get(j, "offers_per_job", &c.offers_per_job, &k);
       Get(j, "retry_pending_ms", &c.retry_pending_ms, &k);
       Get(j, "strategy", &c.strategy, &k);
       if (Status s = CheckUnknown(j, k, "elrond"); !s.ok()) return s;

@@ -26,10 +26,10 @@ struct SauronConfig {
   // with a linear walk over all of its IO thread's timers, so at 1000 hosts
   // pings every 5 s cost sauron's IO thread ~1.3% of a core (docs/SAURON.md).
   int zmtp_heartbeat_ms = 30000;
-  int lost_after_ms = 600;                    // silent this long => lost
+  int lost_after_ms = 750;                    // silent this long => lost (3 beacons)
   int disconnect_grace_ms = 0;                // TCP closed => lost after this
   int beacon_port = 0;                        // UDP liveness beacons; 0 = api port + 2, -1 = off
-  int beacon_ms = 150;                        // how often hosts send one
+  int beacon_ms = 250;                        // how often hosts send one (1000 hosts: 4,000 a second)
 };
 
 struct ElrondConfig {
@@ -40,6 +40,7 @@ struct ElrondConfig {
   int ack_timeout_ms = 1000;
   int batch_max = 512;         // jobs per auction
   int sample_hosts = 64;       // announce to at most this many hosts (0 = all); see docs/SCHEDULER.md
+  int offers_per_job = 3;      // in a sampled auction, hosts each job is offered to (0 = all sampled)
   int retry_pending_ms = 2000; // re-auction unplaceable jobs this often
   std::string strategy = "binpack";
 };

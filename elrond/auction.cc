@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <numeric>
+#include <set>
 #include <tuple>
 
 #include "common/msg/envelope.h"
@@ -26,6 +28,14 @@ constexpr size_t kMaxPendingPerRequest = 5000;
 constexpr int64_t kSlowHostMs = 2000;
 constexpr int kMaxSampleMisses = 3;
 
+bool HasLabels(const HostView& v, const std::map<std::string, std::string>& want) {
+  for (const auto& [k, val] : want) {
+    auto it = v.labels.find(k);
+    if (it == v.labels.end() || it->second != val) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 EngineOptions OptionsFromConfig(const ElrondConfig& cfg) {
@@ -35,6 +45,7 @@ EngineOptions OptionsFromConfig(const ElrondConfig& cfg) {
   o.ack_timeout_ms = cfg.ack_timeout_ms;
   o.batch_max = cfg.batch_max;
   o.sample_hosts = cfg.sample_hosts;
+  o.offers_per_job = cfg.offers_per_job;
   o.retry_pending_ms = cfg.retry_pending_ms > 0 ? cfg.retry_pending_ms : 2000;
   o.strategy = ParseStrategy(cfg.strategy, Strategy::kBinpack);
   return o;
@@ -564,6 +575,61 @@ std::vector<std::string> AuctionEngine::ChooseSample(const std::vector<std::stri
   return out;
 }
 
+std::vector<std::vector<size_t>> AuctionEngine::PartitionBatch(const std::vector<std::string>& batch,
+                                                               const std::vector<std::string>& hosts) {
+  std::vector<std::vector<size_t>> out(hosts.size());
+  if (hosts.empty()) return out;
+  const size_t k = std::min(hosts.size(), static_cast<size_t>(std::max(1, opts_.offers_per_job)));
+  std::vector<const HostView*> views;
+  std::vector<int64_t> room;  // what the cached views say is left, as primaries are given
+  for (const auto& h : hosts) {
+    views.push_back(&hosts_[h].view);
+    room.push_back(std::max<int64_t>(0, views.back()->free.ram_mb));
+  }
+  std::vector<size_t> order(batch.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return BiggerFirst(jobs_[batch[a]].spec, jobs_[batch[b]].spec); });
+  std::map<std::string, std::set<size_t>> ha_primaries;  // service -> hosts that are a replica's primary
+  size_t cursor = 0;
+  std::vector<size_t> picked;
+  for (size_t ji : order) {
+    const msg::JobSpec& spec = jobs_[batch[ji]].spec;
+    std::set<size_t>* ha = spec.rules.ha ? &ha_primaries[spec.service] : nullptr;
+    auto eligible = [&](size_t i) { return spec.rules.constraints.empty() || HasLabels(*views[i], spec.rules.constraints); };
+    const bool binpack = ParseStrategy(spec.strategy, opts_.strategy) == Strategy::kBinpack;
+    size_t primary = hosts.size();
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      if (!eligible(i) || (ha && ha->count(i)) || room[i] < spec.resources.ram_mb) continue;
+      if (primary == hosts.size()) {
+        primary = i;
+        if (binpack) break;  // the sample is ordered tightest first
+      } else if (room[i] > room[primary]) {
+        primary = i;
+      }
+    }
+    picked.clear();
+    if (primary < hosts.size()) {
+      picked.push_back(primary);
+      room[primary] -= spec.resources.ram_mb;
+      if (ha) ha->insert(primary);
+    }
+    // The others in turn, so every sampled host (the random probes too) is
+    // offered something and a late primary has stand-ins.
+    for (size_t n = 0; n < hosts.size() && picked.size() < k; ++n) {
+      size_t i = (cursor + n) % hosts.size();
+      if (i == primary || !eligible(i)) continue;
+      picked.push_back(i);
+      cursor = (i + 1) % hosts.size();
+    }
+    if (picked.empty()) {  // no sampled host matches: let every bid say why
+      for (size_t i = 0; i < hosts.size(); ++i) picked.push_back(i);
+    }
+    for (size_t i : picked) out[i].push_back(ji);
+  }
+  return out;
+}
+
 bool AuctionEngine::OpenAuction(int64_t now_ms) {
   while (!queue_.empty()) {
     Job* j = FindJob(queue_.front());
@@ -652,15 +718,39 @@ bool AuctionEngine::OpenAuction(int64_t now_ms) {
     }
     ann.jobs.push_back(std::move(aj));
   }
-  std::string bytes = msg::Encode(ann);
-  std::vector<char> reached(addressed.size(), 0);
-  outbox_->Multicast(addressed, bytes, &reached);
-
   Auction a;
   a.id = auction_id;
   a.opened_ms = now_ms;
   a.deadline_ms = now_ms + deadline;
   a.sampled = sampled;
+  std::vector<char> reached(addressed.size(), 0);
+  if (sampled && opts_.offers_per_job > 0 && addressed.size() > static_cast<size_t>(opts_.offers_per_job)) {
+    // Each host gets its share of the batch, not all of it: a host with room
+    // for ten jobs that decodes, bids on and holds for 512 made every job
+    // cost ~70 hosts' work, and elrond's I/O thread encrypted the whole batch
+    // once per sampled host.
+    std::vector<std::vector<size_t>> parts = PartitionBatch(batch, addressed);
+    std::vector<std::string> kept;
+    std::vector<char> kept_reached;
+    for (size_t i = 0; i < addressed.size(); ++i) {
+      if (parts[i].empty()) continue;  // offered nothing: not part of this auction
+      msg::Announce mine;
+      mine.auction_id = auction_id;
+      mine.deadline_ms = deadline;
+      mine.jobs.reserve(parts[i].size());
+      for (size_t ji : parts[i]) {
+        mine.jobs.push_back(ann.jobs[ji]);
+        a.offered[batch[ji]].push_back(addressed[i]);
+      }
+      kept.push_back(addressed[i]);
+      kept_reached.push_back(outbox_->Send(addressed[i], msg::Encode(mine)) ? 1 : 0);
+    }
+    addressed = std::move(kept);
+    reached = std::move(kept_reached);
+    counters_->Add("auction.partitioned");
+  } else {
+    outbox_->Multicast(addressed, msg::Encode(ann), &reached);
+  }
   a.jobs = batch;
   size_t unreached = 0;
   for (size_t i = 0; i < addressed.size(); ++i) {
@@ -737,6 +827,9 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
   std::sort(jobs.begin(), jobs.end(), [](const auto& x, const auto& y) { return BiggerFirst(x.second->spec, y.second->spec); });
 
   static const std::string kAvoid = "refused or did not ack this job before";
+  static const std::string kNotOffered = "not offered this job in the auction";
+  std::vector<char> offered_here;
+  std::vector<size_t> not_offered;
   std::vector<const std::string*> declined(bidders.size(), nullptr);
   std::vector<msg::AwardIntent> intents;
   std::map<std::string, std::vector<std::string>> fallbacks;
@@ -749,8 +842,32 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
       auto pos = std::lower_bound(bidders.begin(), bidders.end(), h);
       if (pos != bidders.end() && *pos == h) declined[pos - bidders.begin()] = &kAvoid;
     }
+    not_offered.clear();
+    if (!a.offered.empty()) {  // partitioned: only the hosts offered this job may take it
+      offered_here.assign(bidders.size(), 0);
+      if (auto oit = a.offered.find(id); oit != a.offered.end()) {
+        for (const auto& h : oit->second) {
+          auto pos = std::lower_bound(bidders.begin(), bidders.end(), h);
+          if (pos != bidders.end() && *pos == h) offered_here[pos - bidders.begin()] = 1;
+        }
+      }
+      for (size_t i = 0; i < bidders.size(); ++i) {
+        if (offered_here[i] || declined[i]) continue;
+        declined[i] = &kNotOffered;
+        not_offered.push_back(i);
+      }
+    }
     Strategy strategy = ParseStrategy(job->spec.strategy, opts_.strategy);
     Choice c = Select(job->spec, strategy, views, zones_, &declined);
+    if (c.best < 0 && !not_offered.empty()) {
+      // None of the hosts offered it can take it, but another bidder may have
+      // room: its bid's free resources say so, elrond checks every rule, and
+      // a host re-checks fit when it claims. Cheaper than another auction.
+      for (size_t i : not_offered) declined[i] = nullptr;
+      not_offered.clear();
+      c = Select(job->spec, strategy, views, zones_, &declined);
+      if (c.best >= 0) counters_->Add("auction.offer_widened");
+    }
     if (c.best >= 0) {
       const std::string& host = bidders[c.best];
       Assign(id, *job, host, Ledger::kUnreflected);
@@ -765,6 +882,7 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
       if (a.sampled) reason += " (of " + std::to_string(a.hosts.size()) + " sampled hosts)";
       unplaceable.emplace_back(id, std::move(reason));
     }
+    for (size_t i : not_offered) declined[i] = nullptr;
     if (dit != declines.end()) for (auto& [i, why] : dit->second) declined[i] = nullptr;
     for (const auto& h : job->avoid) {
       auto pos = std::lower_bound(bidders.begin(), bidders.end(), h);

@@ -86,6 +86,7 @@ struct EngineOptions {
   int batch_delay_ms = 1;
   int sample_hosts = 0;      // 0 = announce to every live host
   int sample_random = -1;    // extra random hosts per sample; -1 = max(2, sample_hosts / 8)
+  int offers_per_job = 0;    // sampled auctions: hosts each job is offered to (0 = the whole sample)
   int retry_pending_ms = 2000;
   int retry_debounce_ms = 20;
   Strategy strategy = Strategy::kBinpack;
@@ -192,6 +193,9 @@ class AuctionEngine {
     int64_t deadline_ms = 0;
     bool sampled = false;
     std::vector<std::string> jobs;
+    // Partitioned (see PartitionBatch): job -> the hosts it was offered to.
+    // Empty: every addressed host was offered every job.
+    std::unordered_map<std::string, std::vector<std::string>> offered;
     std::unordered_map<std::string, Participant> hosts;
     size_t answered = 0;
   };
@@ -211,6 +215,13 @@ class AuctionEngine {
   std::vector<std::string> ChooseSample(const std::vector<std::string>& jobs, const std::vector<std::string>& idle,
                                         int64_t now_ms);
   void CloseAuction(int64_t auction_id, int64_t now_ms);
+  // Which of the sampled `hosts` each job of `batch` is offered to: a primary
+  // chosen as the strategy would from the cached views (first fit in the
+  // sample's order for binpack, most room for spread; never two replicas of
+  // one HA service), plus offers_per_job - 1 others in turn. Returns job
+  // indices per host.
+  std::vector<std::vector<size_t>> PartitionBatch(const std::vector<std::string>& batch,
+                                                  const std::vector<std::string>& hosts);
   // Records `intents` in sauron and sends the Awards; returns the jobs awarded.
   void CommitAwards(int64_t auction_id, std::vector<msg::AwardIntent>& intents,
                     std::map<std::string, std::vector<std::string>>* fallbacks, int64_t opened_ms, int64_t now_ms);

@@ -672,6 +672,77 @@ TEST(Auction, SampledAuctionsUseDisjointHostsConcurrently) {
   for (int i = 0; i < 12; ++i) EXPECT_EQ(p.engine.JobPhase("j" + std::to_string(i)), "placed");
 }
 
+TEST(Auction, PartitionedAuctionOffersEachJobToAFewHostsAndPlacesAll) {
+  EngineOptions o = Pod::Defaults();
+  o.sample_hosts = 8;
+  o.sample_random = 2;
+  o.offers_per_job = 2;
+  Pod p(o);
+  for (int i = 0; i < 40; ++i) p.AddHost("h" + std::to_string(i), 8000);
+  for (int i = 0; i < 16; ++i) p.Submit("j" + std::to_string(i), 1000);
+  p.Tick(1);
+  auto anns = p.out.Take<msg::Announce>();
+  ASSERT_FALSE(anns.empty());
+  std::map<std::string, int> offers;
+  for (auto& [h, a] : anns) {
+    EXPECT_LT(a.jobs.size(), 16u) << h << " was offered the whole batch";
+    for (auto& j : a.jobs) offers[j.job_id]++;
+  }
+  ASSERT_EQ(offers.size(), 16u);
+  for (auto& [j, n] : offers) EXPECT_EQ(n, 2) << j;
+  for (auto& [h, a] : anns) p.BidFor(h, a);
+  p.Ack();
+  p.Settle(3);
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(p.engine.JobPhase("j" + std::to_string(i)), "placed");
+  EXPECT_EQ(p.counters.Get("auction.partitioned"), 1);
+}
+
+TEST(Auction, PartitionedAuctionGivesHaReplicasDistinctPrimaries) {
+  EngineOptions o = Pod::Defaults();
+  o.sample_hosts = 4;
+  o.sample_random = 0;
+  o.offers_per_job = 1;  // the primary only: HA must come from the partition itself
+  Pod p(o);
+  for (int i = 0; i < 10; ++i) p.AddHost("h" + std::to_string(i), 8000);
+  for (int i = 0; i < 3; ++i) p.Submit("db-" + std::to_string(i), 1000, "db", true);
+  p.Settle(3);
+  std::set<std::string> on;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(p.engine.JobPhase("db-" + std::to_string(i)), "placed");
+    on.insert(p.engine.JobHost("db-" + std::to_string(i)));
+  }
+  EXPECT_EQ(on.size(), 3u);
+}
+
+TEST(Auction, PartitionedJobGoesToAnotherBidderWhenItsHostsAreFull) {
+  EngineOptions o = Pod::Defaults();
+  o.sample_hosts = 4;
+  o.sample_random = 0;
+  o.offers_per_job = 2;
+  Pod p(o);
+  for (int i = 0; i < 10; ++i) p.AddHost("h" + std::to_string(i), 8000);
+  p.Submit("a", 1000);
+  p.Submit("b", 1000);
+  p.Tick(1);
+  auto anns = p.out.Take<msg::Announce>();
+  // Binpack: both are the first host's (its view has room), each with a
+  // different stand-in.
+  ASSERT_EQ(anns.size(), 3u);
+  // Every host offered "a" turns out to be nearly full; b's stand-in is not.
+  for (auto& [h, a] : anns) {
+    for (auto& j : a.jobs) {
+      if (j.job_id == "a") p.hosts[h].free.ram_mb = 500;
+    }
+  }
+  for (auto& [h, a] : anns) p.BidFor(h, a);
+  p.Ack();
+  p.Settle(2);
+  EXPECT_EQ(p.engine.JobPhase("a"), "placed");
+  EXPECT_EQ(p.engine.JobPhase("b"), "placed");
+  EXPECT_GE(p.counters.Get("auction.offer_widened"), 1);
+  EXPECT_EQ(p.counters.Get("auction.resampled"), 0);
+}
+
 TEST(Auction, SampledFailureRetriesWithEveryHost) {
   EngineOptions o = Pod::Defaults();
   o.sample_hosts = 2;
