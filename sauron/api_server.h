@@ -46,7 +46,7 @@ struct ApiDeps {
   Counters* counters = nullptr;
   int heartbeat_ms = 1000;  // told to hosts in host.welcome
   BeaconReceiver* beacons = nullptr;  // null: hosts are not asked for beacons
-  int beacon_ms = 150;
+  int beacon_ms = 250;
   // Called after a successful admin.enroll so the key can connect at once.
   std::function<void(const msg::HostRecord& before, const msg::HostRecord& after)> on_enrolled;
   // Extra counters for admin.list what=counters (ZAP refusals, stream drops...).

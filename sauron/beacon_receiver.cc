@@ -48,7 +48,9 @@ BeaconReceiver::Session BeaconReceiver::Issue(const std::string& host) {
   Revoke(host);
   Session s{next_id_++, transport::NewBeaconKey()};
   if (s.id == 0) s.id = next_id_++;
-  sessions_[s.id] = Entry{host, s.key, 0};
+  Entry e{host, {}, 0};
+  std::memcpy(e.key.data(), s.key.data(), e.key.size());
+  sessions_[s.id] = std::move(e);
   by_host_[host] = s.id;
   return s;
 }
@@ -87,7 +89,7 @@ void BeaconReceiver::Drain(const std::function<void(const std::string&)>& first)
         unknown_session_++;
         continue;
       }
-      if (!transport::VerifyBeacon(bufs[i], size, it->second.key, &counter)) {
+      if (!transport::VerifyBeacon(bufs[i], size, it->second.key.data(), &counter)) {
         rejected_++;
         bad_tag_++;
         continue;

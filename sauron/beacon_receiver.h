@@ -10,12 +10,14 @@
 // Not thread-safe: the daemon's loop owns it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <unordered_map>
 
 #include "common/status.h"
+#include "common/transport/beacon.h"
 
 namespace rv::sauron {
 
@@ -61,7 +63,7 @@ class BeaconReceiver {
  private:
   struct Entry {
     std::string host;
-    std::string key;
+    std::array<uint8_t, transport::kBeaconKeyBytes> key;  // inline: one cache line less per beacon
     uint64_t last_counter = 0;
     int64_t last_ms = 0;  // monotonic, of the last accepted beacon
   };

@@ -14,7 +14,9 @@ namespace {
 constexpr int64_t kReloadEveryMs = 1000;
 constexpr int64_t kFlushEveryMs = 5000;
 constexpr int kMaxRequestsPerTurn = 512;
-constexpr int64_t kBeaconEveryMs = 25;
+// Beacons are read in batches this often (and always before judging silence,
+// so the period does not delay a verdict): fewer wake-ups of an idle sauron.
+constexpr int64_t kBeaconEveryMs = 50;
 constexpr int64_t kSlowTurnMs = 100;  // a loop turn this long delays every host's liveness
 
 int64_t MtimeMs(const std::string& path) {
@@ -316,12 +318,18 @@ void Daemon::Run(const std::atomic<bool>& stop) {
     // Connection events first, so a hello is matched against its connection
     // and a disconnect is acted on before anything else.
     api_->DrainMonitor(MonotonicMs());
-    if (beacons_ && MonotonicMs() >= next_beacons) {
-      // Batched on a timer, not polled: one recvmmsg pass per kBeaconEveryMs.
-      next_beacons = MonotonicMs() + kBeaconEveryMs;
-      DrainBeacons();
-    }
-    MarkLost(MonotonicMs());
+    // Beacons are read on a timer, not polled (one recvmmsg pass per
+    // kBeaconEveryMs), and always before a silence verdict: a beacon waiting
+    // in the socket is news, not silence.
+    auto judge = [&](bool news_may_wait) {
+      int64_t t = MonotonicMs();
+      if (beacons_ && (news_may_wait || t >= next_beacons || liveness_->NextDeadline() <= t)) {
+        next_beacons = t + kBeaconEveryMs;
+        DrainBeacons();
+      }
+      MarkLost(MonotonicMs());
+    };
+    judge(false);
     int64_t t_requests = MonotonicMs();
     int handled = api_->DrainRequests(kMaxRequestsPerTurn);
     int64_t took = MonotonicMs() - t_requests;
@@ -330,11 +338,8 @@ void Daemon::Run(const std::atomic<bool>& stop) {
       spdlog::warn("slow turn: {} requests took {} ms", handled, took);
     }
     api_->DrainMonitor(MonotonicMs());
-    // Beacons that arrived while requests were handled are news, not silence:
-    // read them before judging anyone lost.
-    if (beacons_) DrainBeacons();
+    judge(handled > 0);  // beacons may have arrived while requests were handled
     now = MonotonicMs();
-    MarkLost(now);
     FlushOverlay();
     HandleZapRefusals();
     if (now >= next_reload) {

@@ -178,7 +178,7 @@ struct Options {
   int hosts_per_sim = 500;
   int sample_hosts = 64;
   int batch_max = 512;
-  int lost_after_ms = 600;
+  int lost_after_ms = 750;
   int zmtp_heartbeat_ms = 30000;
   int heartbeat_ms = 5000;
   std::string elrond_log_level = "warn";

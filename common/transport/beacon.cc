@@ -7,9 +7,9 @@
 namespace rv::transport {
 namespace {
 
-uint64_t Tag(const uint8_t* msg12, const std::string& key) {
+uint64_t Tag(const uint8_t* msg12, const uint8_t* key) {
   uint8_t out[crypto_shorthash_siphash24_BYTES];
-  crypto_shorthash_siphash24(out, msg12, 12, reinterpret_cast<const unsigned char*>(key.data()));
+  crypto_shorthash_siphash24(out, msg12, 12, key);
   uint64_t t;
   std::memcpy(&t, out, 8);
   return t;
@@ -20,7 +20,7 @@ uint64_t Tag(const uint8_t* msg12, const std::string& key) {
 void EncodeBeacon(uint32_t session, uint64_t counter, const std::string& key, uint8_t* out) {
   std::memcpy(out, &session, 4);
   std::memcpy(out + 4, &counter, 8);
-  uint64_t tag = Tag(out, key);
+  uint64_t tag = Tag(out, reinterpret_cast<const uint8_t*>(key.data()));
   std::memcpy(out + 12, &tag, 8);
 }
 
@@ -31,7 +31,12 @@ bool PeekBeaconSession(const uint8_t* data, size_t size, uint32_t* session) {
 }
 
 bool VerifyBeacon(const uint8_t* data, size_t size, const std::string& key, uint64_t* counter) {
-  if (size != kBeaconBytes || key.size() != kBeaconKeyBytes) return false;
+  if (key.size() != kBeaconKeyBytes) return false;
+  return VerifyBeacon(data, size, reinterpret_cast<const uint8_t*>(key.data()), counter);
+}
+
+bool VerifyBeacon(const uint8_t* data, size_t size, const uint8_t* key, uint64_t* counter) {
+  if (size != kBeaconBytes) return false;
   uint64_t tag;
   std::memcpy(&tag, data + 12, 8);
   uint64_t want = Tag(data, key);

@@ -28,6 +28,8 @@ void EncodeBeacon(uint32_t session, uint64_t counter, const std::string& key, ui
 bool PeekBeaconSession(const uint8_t* data, size_t size, uint32_t* session);
 // Checks the tag under `key`; on success sets *counter.
 bool VerifyBeacon(const uint8_t* data, size_t size, const std::string& key, uint64_t* counter);
+// The same with the key as kBeaconKeyBytes raw bytes (kept inline by sauron).
+bool VerifyBeacon(const uint8_t* data, size_t size, const uint8_t* key, uint64_t* counter);
 std::string NewBeaconKey();
 
 }  // namespace rv::transport
