@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -54,6 +55,9 @@ Result<PodConfig> ParsePodConfig(const std::string& json_text, const std::string
       Get(j, "disconnect_grace_ms", &c.disconnect_grace_ms, &k);
       Get(j, "beacon_port", &c.beacon_port, &k);
       Get(j, "beacon_ms", &c.beacon_ms, &k);
+      // Unset: a third of the silence limit (3 beacons may go missing), so a
+      // config that only shortens lost_after_ms stays valid.
+      if (!j.contains("beacon_ms")) c.beacon_ms = std::max(1, c.lost_after_ms / 3);
       if (Status s = CheckUnknown(j, k, "sauron"); !s.ok()) return s;
     }
     if (root.contains("elrond")) {

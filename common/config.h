@@ -29,7 +29,7 @@ struct SauronConfig {
   int lost_after_ms = 750;                    // silent this long => lost (3 beacons)
   int disconnect_grace_ms = 0;                // TCP closed => lost after this
   int beacon_port = 0;                        // UDP liveness beacons; 0 = api port + 2, -1 = off
-  int beacon_ms = 250;                        // how often hosts send one (1000 hosts: 4,000 a second)
+  int beacon_ms = 250;                        // how often hosts send one; unset: lost_after_ms / 3 (1000 hosts: 4,000 a second)
 };
 
 struct ElrondConfig {

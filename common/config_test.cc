@@ -25,6 +25,20 @@ TEST(PodConfig, ReadsSectionsAndHosts) {
   EXPECT_EQ(cfg->hosts[0].labels.at("zone"), "a");
 }
 
+TEST(PodConfig, BeaconPeriodFollowsTheSilenceLimitUnlessGiven) {
+  auto d = ParsePodConfig("{}", ".");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->sauron.beacon_ms, 250);
+  EXPECT_EQ(d->sauron.lost_after_ms, 750);
+  auto shorter = ParsePodConfig(R"({"sauron": {"lost_after_ms": 400}})", ".");
+  ASSERT_TRUE(shorter.ok()) << shorter.status().ToString();
+  EXPECT_EQ(shorter->sauron.beacon_ms, 133);
+  auto given = ParsePodConfig(R"({"sauron": {"lost_after_ms": 400, "beacon_ms": 100}})", ".");
+  ASSERT_TRUE(given.ok());
+  EXPECT_EQ(given->sauron.beacon_ms, 100);
+  EXPECT_FALSE(ParsePodConfig(R"({"sauron": {"lost_after_ms": 400, "beacon_ms": 300}})", ".").ok());
+}
+
 TEST(PodConfig, RejectsTyposBadValuesAndGarbage) {
   EXPECT_FALSE(ParsePodConfig(R"({"sauron": {"lost_afer_ms": 900}})", ".").ok());
   EXPECT_FALSE(ParsePodConfig(R"({"elrond": {"strategy": "random"}})", ".").ok());
