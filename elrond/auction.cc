@@ -614,18 +614,27 @@ std::vector<std::vector<size_t>> AuctionEngine::PartitionBatch(const std::vector
       room[primary] -= spec.resources.ram_mb;
       if (ha) ha->insert(primary);
     }
-    // The others in turn, so every sampled host (the random probes too) is
-    // offered something and a late primary has stand-ins.
+    // Stand-ins for a late or full primary. Binpack: the hosts after it in
+    // the sample's order (the next tightest), so the batch stays on few
+    // hosts; spread: the others in turn round the sample.
+    size_t from = binpack ? (primary < hosts.size() ? primary + 1 : 0) : cursor;
     for (size_t n = 0; n < hosts.size() && picked.size() < k; ++n) {
-      size_t i = (cursor + n) % hosts.size();
+      size_t i = (from + n) % hosts.size();
       if (i == primary || !eligible(i)) continue;
       picked.push_back(i);
-      cursor = (i + 1) % hosts.size();
+      if (!binpack) cursor = (i + 1) % hosts.size();
     }
     if (picked.empty()) {  // no sampled host matches: let every bid say why
       for (size_t i = 0; i < hosts.size(); ++i) picked.push_back(i);
     }
     for (size_t i : picked) out[i].push_back(ji);
+  }
+  // A sampled host offered nothing (a random probe, under binpack) still bids
+  // on the smallest job: its bid is how a stale view of it is refreshed.
+  if (!order.empty()) {
+    for (auto& o : out) {
+      if (o.empty()) o.push_back(order.back());
+    }
   }
   return out;
 }

@@ -678,18 +678,21 @@ TEST(Auction, PartitionedAuctionOffersEachJobToAFewHostsAndPlacesAll) {
   o.sample_random = 2;
   o.offers_per_job = 2;
   Pod p(o);
-  for (int i = 0; i < 40; ++i) p.AddHost("h" + std::to_string(i), 8000);
+  for (int i = 0; i < 40; ++i) p.AddHost("h" + std::to_string(i), 4000);  // 4 jobs each
   for (int i = 0; i < 16; ++i) p.Submit("j" + std::to_string(i), 1000);
   p.Tick(1);
   auto anns = p.out.Take<msg::Announce>();
   ASSERT_FALSE(anns.empty());
   std::map<std::string, int> offers;
+  size_t total = 0;
   for (auto& [h, a] : anns) {
-    EXPECT_LT(a.jobs.size(), 16u) << h << " was offered the whole batch";
+    EXPECT_LE(a.jobs.size(), 8u) << h << ": its 4 and its neighbour's, not the whole batch";
     for (auto& j : a.jobs) offers[j.job_id]++;
+    total += a.jobs.size();
   }
   ASSERT_EQ(offers.size(), 16u);
-  for (auto& [j, n] : offers) EXPECT_EQ(n, 2) << j;
+  for (auto& [j, n] : offers) EXPECT_GE(n, 2) << j;
+  EXPECT_LE(total, 2 * 16 + anns.size()) << "2 offers a job, plus one for each host that had none";
   for (auto& [h, a] : anns) p.BidFor(h, a);
   p.Ack();
   p.Settle(3);
@@ -722,13 +725,13 @@ TEST(Auction, PartitionedJobGoesToAnotherBidderWhenItsHostsAreFull) {
   Pod p(o);
   for (int i = 0; i < 10; ++i) p.AddHost("h" + std::to_string(i), 8000);
   p.Submit("a", 1000);
-  p.Submit("b", 1000);
+  p.Submit("b", 600);
   p.Tick(1);
   auto anns = p.out.Take<msg::Announce>();
-  // Binpack: both are the first host's (its view has room), each with a
-  // different stand-in.
-  ASSERT_EQ(anns.size(), 3u);
-  // Every host offered "a" turns out to be nearly full; b's stand-in is not.
+  // Binpack: both go to the first host (its view has room) with the next as
+  // stand-in; the other two sampled hosts are offered the smallest job, b.
+  ASSERT_EQ(anns.size(), 4u);
+  // Every host offered "a" turns out to be nearly full.
   for (auto& [h, a] : anns) {
     for (auto& j : a.jobs) {
       if (j.job_id == "a") p.hosts[h].free.ram_mb = 500;

@@ -2,11 +2,6 @@
 // over loopback): the award protocol, fencing and bad input.
 #include "strider/agent.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -18,6 +13,7 @@
 #include "common/transport/curve.h"
 #include "common/transport/rpc_client.h"
 #include "common/transport/zap.h"
+#include "strider/beacon_receiver_for_test.h"
 #include "strider/sim_workload.h"
 
 namespace rv::strider {
@@ -272,26 +268,17 @@ TEST_F(AgentTest, OpenBidHoldsResourcesAgainstConcurrentAuctions) {
 class QuietHeartbeatTest : public AgentTest {
  protected:
   QuietHeartbeatTest() {
-    udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(udp, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(udp, reinterpret_cast<sockaddr*>(&a), &len);
-    beacon_port = ntohs(a.sin_port);
+    beacon_port = udp.port;
     beacons_heard = true;
   }
-  ~QuietHeartbeatTest() override { close(udp); }
-  int udp = -1;
+  testing::BeaconPort udp;
 };
 
 TEST_F(QuietHeartbeatTest, UnchangedResourcesSendNoHeartbeatAReservationDoes) {
   ASSERT_TRUE(RunUntil([&] { return sauron.All<msg::Heartbeat>().size() >= 1; }));
   RunFor(400);  // 8 heartbeat periods, nothing changes
   EXPECT_EQ(sauron.All<msg::Heartbeat>().size(), 1u);
-  char buf[128];
-  EXPECT_GT(recv(udp, buf, sizeof buf, MSG_DONTWAIT), 0) << "beacons were sent meanwhile";
+  EXPECT_GT(udp.Drain(), 0) << "beacons were sent meanwhile";
 
   Announce<void>(1, {AJob("web-1", 300)});
   ASSERT_TRUE(RunUntil([&] { return elrond.All<msg::Bid>().size() == 1; }));

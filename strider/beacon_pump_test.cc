@@ -1,41 +1,18 @@
 #include "strider/beacon_pump.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <thread>
 
 #include "common/clock.h"
 #include "common/transport/beacon.h"
+#include "strider/beacon_receiver_for_test.h"
 
 namespace rv::strider {
 namespace {
 
-// A UDP socket on loopback standing in for sauron's beacon port.
-struct Receiver {
-  int fd = -1;
-  int port = 0;
-  Receiver() {
-    fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-  }
-  ~Receiver() { close(fd); }
-  int Drain() {
-    int n = 0;
-    char buf[64];
-    while (recv(fd, buf, sizeof buf, 0) > 0) n++;
-    return n;
-  }
-};
+using Receiver = testing::BeaconPort;
 
 const std::string kKey(transport::kBeaconKeyBytes, 'k');
 
