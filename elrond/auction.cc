@@ -586,15 +586,16 @@ std::vector<std::vector<size_t>> AuctionEngine::PartitionBatch(const std::vector
     views.push_back(&hosts_[h].view);
     room.push_back(std::max<int64_t>(0, views.back()->free.ram_mb));
   }
+  std::vector<const msg::JobSpec*> specs;  // looked up once, not in the sort
+  for (const auto& id : batch) specs.push_back(&jobs_[id].spec);
   std::vector<size_t> order(batch.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return BiggerFirst(jobs_[batch[a]].spec, jobs_[batch[b]].spec); });
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return BiggerFirst(*specs[a], *specs[b]); });
   std::map<std::string, std::set<size_t>> ha_primaries;  // service -> hosts that are a replica's primary
   size_t cursor = 0;
   std::vector<size_t> picked;
   for (size_t ji : order) {
-    const msg::JobSpec& spec = jobs_[batch[ji]].spec;
+    const msg::JobSpec& spec = *specs[ji];
     std::set<size_t>* ha = spec.rules.ha ? &ha_primaries[spec.service] : nullptr;
     auto eligible = [&](size_t i) { return spec.rules.constraints.empty() || HasLabels(*views[i], spec.rules.constraints); };
     const bool binpack = ParseStrategy(spec.strategy, opts_.strategy) == Strategy::kBinpack;
@@ -843,21 +844,24 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
   std::vector<msg::AwardIntent> intents;
   std::map<std::string, std::vector<std::string>> fallbacks;
   std::vector<std::pair<std::string, std::string>> unplaceable;
+  // Index of a host among the (sorted) bidders, or bidders.size() if it did not bid.
+  auto bidder_index = [&](const std::string& h) {
+    auto pos = std::lower_bound(bidders.begin(), bidders.end(), h);
+    return pos != bidders.end() && *pos == h ? static_cast<size_t>(pos - bidders.begin()) : bidders.size();
+  };
   for (auto& [idp, job] : jobs) {
     const std::string& id = *idp;
     auto dit = declines.find(id);
     if (dit != declines.end()) for (auto& [i, why] : dit->second) declined[i] = why;
     for (const auto& h : job->avoid) {
-      auto pos = std::lower_bound(bidders.begin(), bidders.end(), h);
-      if (pos != bidders.end() && *pos == h) declined[pos - bidders.begin()] = &kAvoid;
+      if (size_t i = bidder_index(h); i < bidders.size()) declined[i] = &kAvoid;
     }
     not_offered.clear();
     if (!a.offered.empty()) {  // partitioned: only the hosts offered this job may take it
       offered_here.assign(bidders.size(), 0);
       if (auto oit = a.offered.find(id); oit != a.offered.end()) {
         for (const auto& h : oit->second) {
-          auto pos = std::lower_bound(bidders.begin(), bidders.end(), h);
-          if (pos != bidders.end() && *pos == h) offered_here[pos - bidders.begin()] = 1;
+          if (size_t i = bidder_index(h); i < bidders.size()) offered_here[i] = 1;
         }
       }
       for (size_t i = 0; i < bidders.size(); ++i) {
@@ -894,8 +898,7 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
     for (size_t i : not_offered) declined[i] = nullptr;
     if (dit != declines.end()) for (auto& [i, why] : dit->second) declined[i] = nullptr;
     for (const auto& h : job->avoid) {
-      auto pos = std::lower_bound(bidders.begin(), bidders.end(), h);
-      if (pos != bidders.end() && *pos == h) declined[pos - bidders.begin()] = nullptr;
+      if (size_t i = bidder_index(h); i < bidders.size()) declined[i] = nullptr;
     }
   }
 
