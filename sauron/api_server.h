@@ -14,6 +14,10 @@
 //    be read. Nothing a peer sends can crash the daemon or half-apply a request.
 //  * Every request gets exactly one reply (transport::EncodeReply*), with the
 //    request's req_id; one-way messages (req_id 0) get none.
+//  * Group commit: DrainRequests runs consecutive hot requests (heartbeats,
+//    claims, reports, sched.*, submits, stops) in one Store group and holds
+//    their replies until its commit; a failed commit answers each of them
+//    Unavailable instead. Any other request first ends the open group.
 //  * The ROUTER's connection monitor feeds Liveness (see liveness.h); ZMTP
 //    heartbeats on the ROUTER turn a silent peer into a disconnect.
 //
@@ -26,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/counters.h"
 #include "common/msg/envelope.h"
@@ -73,7 +78,8 @@ class ApiServer {
 
   // Feeds pending connection events to Liveness.
   void DrainMonitor(int64_t now_mono_ms);
-  // Handles up to `max` waiting requests without blocking; returns how many.
+  // Handles up to `max` waiting requests without blocking (group-committed,
+  // see above); returns how many.
   int DrainRequests(int max);
 
   // Handles one message from an authenticated peer: returns the reply bytes
@@ -87,6 +93,25 @@ class ApiServer {
   Result<std::string> Dispatch(const std::string& user, const std::string& peer_ip, const msg::Envelope& env);
   Result<std::string> DispatchOverlay(const std::string& user, const msg::Envelope& env);
   bool LogAllowed(const std::string& key);
+  void SendReply(zmq::message_t& routing_id, const std::string& reply, const std::string& user);
+  static bool Groupable(const std::string& type);
+  // Called by Handle in DrainRequests, before a request is dispatched.
+  void JoinOrLeaveGroup(const std::string& type);
+  // Commits the open group, if any, and sends (or fails) its held replies.
+  void EndGroup();
+
+  struct HeldReply {
+    zmq::message_t routing_id;
+    std::string reply;
+    uint64_t req_id;
+    std::string user;
+  };
+  static constexpr size_t kMaxGroupRequests = 64;
+  static constexpr int64_t kMaxGroupMs = 5;
+  int64_t group_started_ms_ = 0;
+  bool grouping_ = false;   // inside DrainRequests: requests may join a group
+  uint64_t last_req_id_ = 0;  // req_id of the message Handle last decoded
+  std::vector<HeldReply> held_;
 
   zmq::socket_t router_;
   std::unique_ptr<transport::ConnectionMonitor> monitor_;

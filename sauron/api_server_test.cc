@@ -312,6 +312,76 @@ TEST_F(SauronApiTest, EnrollHelloAwardClaimReport) {
   EXPECT_EQ(listing.jobs[0].run_state, "running");
 }
 
+TEST_F(SauronApiTest, RequestsSentTogetherAreGroupCommittedAndEachAnswered) {
+  auto admin = Connect(admin_);
+  auto elrond = Connect(elrond_);
+  std::vector<std::unique_ptr<Client>> hosts;
+  for (const char* id : {"h1", "h2"}) {
+    hosts.push_back(Connect(Enroll(*admin, id)));
+    Hello(*hosts.back(), id);
+  }
+  msg::SubmitJobs submit;
+  msg::AwardRecordRequest award;
+  for (int i = 0; i < 20; ++i) {
+    msg::JobSpec spec;
+    spec.id = "j" + std::to_string(i);
+    spec.service = "web";
+    submit.jobs.push_back(spec);
+    award.awards.push_back({spec.id, 0, i % 2 ? "h2" : "h1"});
+  }
+  ASSERT_TRUE(admin->Call(submit).ok());
+  auto placed = Watch("job.placed");
+  int64_t groups0 = Counter(*admin, "api.group_commits"), grouped0 = Counter(*admin, "api.group_requests");
+  msg::Outcomes out;
+  ASSERT_TRUE(elrond->Call(award, &out).ok());
+  for (const auto& o : out.results) ASSERT_TRUE(o.ok) << o.reason;
+  // One claim per job, all sent before any reply is read, interleaved with
+  // an admin request that cannot join a group.
+  std::vector<std::pair<Client*, uint64_t>> sent;
+  for (int i = 0; i < 20; ++i) {
+    Client* host = hosts[i % 2].get();
+    msg::ClaimRequest claim;
+    claim.host_id = i % 2 ? "h2" : "h1";
+    claim.claims.push_back({"j" + std::to_string(i), 1});
+    uint64_t id = 5000 + i;
+    host->SendRaw(msg::Encode(claim, id));
+    sent.emplace_back(host, id);
+    if (i == 10) admin->SendRaw(msg::Encode(msg::ListRequest{"hosts"}, 7777));
+  }
+  for (auto& [host, id] : sent) {
+    auto r = host->Wait(id);
+    ASSERT_TRUE(r.ok()) << "claim " << id << ": " << r.status().ToString();
+    ASSERT_EQ(r->code, 0) << r->error;
+    auto env = msg::DecodeEnvelope(r->payload);
+    ASSERT_TRUE(env.ok());
+    msg::Outcomes claimed;
+    ASSERT_TRUE(msg::DecodeBody(*env, &claimed).ok());
+    ASSERT_EQ(claimed.results.size(), 1u);
+    EXPECT_TRUE(claimed.results[0].ok) << claimed.results[0].reason;
+  }
+  auto listed = admin->Wait(7777);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->code, 0);
+  // Every claim was published once, in seq order, after its group's commit.
+  int64_t last_seq = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto c = placed->Next(2000);
+    ASSERT_TRUE(c.has_value()) << "job.placed " << i;
+    EXPECT_GT(c->event.seq, last_seq);
+    last_seq = c->event.seq;
+  }
+  // The award and the 20 claims joined groups (admin.list and the counter
+  // reads did not); fewer commits than requests is likely but up to timing.
+  EXPECT_EQ(Counter(*admin, "api.group_requests") - grouped0, 21);
+  EXPECT_GE(Counter(*admin, "api.group_commits") - groups0, 1);
+  EXPECT_LE(Counter(*admin, "api.group_commits") - groups0, 21);
+  msg::ListRequest list;
+  list.what = "jobs";
+  msg::Listing listing;
+  ASSERT_TRUE(admin->Call(list, &listing).ok());
+  for (const auto& j : listing.jobs) EXPECT_EQ(j.state, "placed") << j.spec.id;
+}
+
 TEST_F(SauronApiTest, HostImpersonatingAnotherHostIsRefused) {
   auto admin = Connect(admin_);
   auto kp1 = Enroll(*admin, "h1");

@@ -180,19 +180,35 @@ class Store::Stmt {
 };
 
 // One write transaction. Commit() publishes its events; destruction without a
-// commit rolls back and forgets them.
+// commit rolls back and forgets them. Inside a group (BeginGroup) it is a
+// savepoint: Commit() releases it and its events wait for EndGroup; a
+// rollback undoes only this transaction's writes and events.
 class Store::Txn {
  public:
-  explicit Txn(Store* s) : s_(s) { status_ = s_->Exec("BEGIN IMMEDIATE"); }
+  explicit Txn(Store* s) : s_(s), nested_(s->group_open_), mark_(s->pending_.size()) {
+    status_ = s_->Run(nested_ ? "SAVEPOINT txn" : "BEGIN IMMEDIATE");
+  }
   ~Txn() {
-    if (!done_) {
-      if (status_.ok()) (void)s_->Exec("ROLLBACK");
-      s_->DropPending();
+    if (done_) return;
+    if (status_.ok()) {
+      if (nested_) {
+        (void)s_->Run("ROLLBACK TO txn");
+        (void)s_->Run("RELEASE txn");
+      } else {
+        (void)s_->Run("ROLLBACK");
+      }
     }
+    s_->DropPending(mark_);
   }
   const Status& status() const { return status_; }
   Status Commit() {
-    Status c = s_->Exec("COMMIT");
+    if (nested_) {
+      if (Status r = s_->Run("RELEASE txn"); !r.ok()) return r;  // the destructor rolls back
+      done_ = true;
+      s_->KeepInGroup();
+      return Status::Ok();
+    }
+    Status c = s_->Run("COMMIT");
     if (!c.ok()) return c;  // the destructor rolls back
     done_ = true;
     s_->Publish();
@@ -201,9 +217,52 @@ class Store::Txn {
 
  private:
   Store* s_;
+  const bool nested_;
+  const size_t mark_;  // pending_ events before this transaction
   Status status_;
   bool done_ = false;
 };
+
+Status Store::Run(const char* sql) { return Prepare(sql).Run(); }
+
+// ---- group commit -----------------------------------------------------------------
+
+Status Store::BeginGroup() {
+  if (group_open_) return Status::Ok();
+  if (Status s = Run("BEGIN IMMEDIATE"); !s.ok()) return s;
+  group_open_ = true;
+  return Status::Ok();
+}
+
+Status Store::EndGroup() {
+  if (!group_open_) return Status::Ok();
+  group_open_ = false;
+  Status c = Run("COMMIT");
+  if (c.ok()) {
+    Publish();
+    return Status::Ok();
+  }
+  // Nothing of the group is durable: roll back, forget its events, and
+  // reload the job cache, which may hold the group's writes.
+  spdlog::error("group commit failed, {} events rolled back: {}", pending_.size(), c.message());
+  (void)Run("ROLLBACK");
+  pending_.clear();
+  txn_jobs_.clear();
+  group_jobs_.clear();
+  jobs_.clear();
+  if (Status l = LoadJobs(); !l.ok()) spdlog::critical("reloading jobs after a failed commit: {}", l.message());
+  return c;
+}
+
+void Store::KeepInGroup() {
+  for (auto& [id, j] : txn_jobs_) group_jobs_[id] = std::move(j);
+  txn_jobs_.clear();
+}
+
+void Store::DropPending(size_t mark) {
+  if (pending_.size() > mark) pending_.resize(mark);
+  txn_jobs_.clear();
+}
 
 Store::Stmt& Store::Prepare(const char* sql) {
   auto it = stmts_.find(sql);
@@ -327,14 +386,15 @@ Status Store::AddEvent(const std::string& kind, const std::string& host_id, cons
 }
 
 void Store::Publish() {
-  for (auto& [id, j] : txn_jobs_) {
+  KeepInGroup();
+  for (auto& [id, j] : group_jobs_) {
     if (j.state == "stopped") {
       jobs_.erase(id);
     } else {
       jobs_[id] = std::move(j);
     }
   }
-  txn_jobs_.clear();
+  group_jobs_.clear();
   std::vector<msg::Change> done;
   done.swap(pending_);
   for (auto& c : done) {
@@ -622,6 +682,7 @@ Status Store::MarkHostLost(const std::string& host_id, const std::string& why) {
 
 Result<msg::JobRecord> Store::ReadJob(const std::string& job_id) {
   if (auto it = txn_jobs_.find(job_id); it != txn_jobs_.end()) return it->second;
+  if (auto it = group_jobs_.find(job_id); it != group_jobs_.end()) return it->second;
   if (auto it = jobs_.find(job_id); it != jobs_.end()) return it->second;
   // Not cached: stopped, or absent.
   auto& q = Prepare("SELECT spec, state, attempt, host_id, reason, run_state, run_detail, updated_ms FROM jobs WHERE id = ?");
@@ -715,7 +776,7 @@ Result<std::vector<std::string>> Store::SubmitJobs(std::vector<msg::JobSpec> spe
   if (!txn.status().ok()) return txn.status();
   auto& exists = Prepare("SELECT 1 FROM jobs WHERE id = ?");
   for (auto& s : specs) {
-    if (jobs_.count(s.id)) return Status::Conflict("job " + s.id + " already exists");
+    if (jobs_.count(s.id) || group_jobs_.count(s.id)) return Status::Conflict("job " + s.id + " already exists");
     int rc = exists.Reset().Bind(1, s.id).Step();
     exists.Reset();
     if (rc == SQLITE_ROW) return Status::Conflict("job " + s.id + " already exists");

@@ -14,6 +14,13 @@
 //    deleted, so `seq` is gapless and the sink sees every seq exactly once.
 //  * Host heartbeats (free resources, last_seen) are kept in memory and written
 //    lazily by FlushHosts(): a heartbeat is neither an event nor a write.
+//  * Group commit: between BeginGroup() and EndGroup() every transaction above
+//    is a savepoint of one database transaction, so a loop turn's requests
+//    cost one commit. Each keeps its all-or-nothing outcome (a failed one
+//    rolls back alone), sees the writes of those before it, and its events
+//    reach the sink only after EndGroup's commit; a caller must not reply to
+//    a request of the group before EndGroup returned Ok. If that commit
+//    fails, the whole group is undone and nothing of it is published.
 //  * Not thread-safe: one owner thread (the daemon's loop) calls everything.
 #pragma once
 
@@ -42,6 +49,14 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   void SetChangeSink(ChangeSink sink) { sink_ = std::move(sink); }
+
+  // Group commit (see the contract above). BeginGroup is a no-op when a group
+  // is open; EndGroup commits and publishes, or undoes everything and returns
+  // the error. Only this store's writes may happen inside a group: another
+  // connection to the database would wait for its lock.
+  Status BeginGroup();
+  Status EndGroup();
+  bool group_open() const { return group_open_; }
 
   // ---- hosts ----
   // Enrolls a host or updates its key, labels and capacity ceiling.
@@ -107,6 +122,11 @@ class Store {
   Status LoadHosts();
   Stmt& Prepare(const char* sql);
   Status Exec(const char* sql);
+  // A fixed statement through the prepared-statement cache (BEGIN, COMMIT,
+  // SAVEPOINT...): parsing them on every transaction showed up in profiles.
+  Status Run(const char* sql);
+  // A savepoint was released: its jobs join the group's.
+  void KeepInGroup();
   Status PutHost(const msg::HostRecord& h);
   Status AddEvent(const std::string& kind, const std::string& host_id, const std::string& job_id,
                   int64_t attempt, const std::string& detail, int64_t now_ms,
@@ -115,10 +135,8 @@ class Store {
   Result<msg::JobRecord> ReadJob(const std::string& job_id);
   Status WriteJobState(const msg::JobRecord& job);
   void Publish();
-  void DropPending() {
-    pending_.clear();
-    txn_jobs_.clear();
-  }
+  // Forgets the events after `mark` and the open transaction's jobs.
+  void DropPending(size_t mark);
   Status LoadJobs();
   std::string NewJobId();
 
@@ -131,6 +149,9 @@ class Store {
   // txn_jobs_ until it commits. Saves a SELECT and a spec decode per transition.
   std::unordered_map<std::string, msg::JobRecord> jobs_;
   std::unordered_map<std::string, msg::JobRecord> txn_jobs_;
+  // Writes of the open group's released savepoints, until its commit.
+  std::unordered_map<std::string, msg::JobRecord> group_jobs_;
+  bool group_open_ = false;
   int64_t last_seq_ = 0;
   uint64_t id_counter_ = 0;
   ChangeSink sink_;

@@ -116,6 +116,57 @@ TEST_F(StoreTest, FullLifecycleAppendsGaplessEvents) {
   EXPECT_EQ(store_->last_seq(), static_cast<int64_t>(changes_.size()));
 }
 
+TEST_F(StoreTest, GroupPublishesAfterItsCommitAndLaterRequestsSeeEarlierWrites) {
+  UpHost("h1");
+  Submit({"a"});
+  size_t before = changes_.size();
+  ASSERT_TRUE(store_->BeginGroup().ok());
+  EXPECT_TRUE(store_->group_open());
+  EXPECT_TRUE(Award1("a", 0, "h1").ok);
+  EXPECT_EQ(Job("a").state, "awarded");  // the group's own writes are visible to it
+  EXPECT_TRUE(Claim1("h1", "a", 1).ok);
+  auto ack = store_->Report({"h1", "a", 1, "running", ""}, 4);
+  ASSERT_TRUE(ack.ok());
+  EXPECT_FALSE(ack->stop);
+  EXPECT_EQ(changes_.size(), before) << "nothing is published before the commit";
+  ASSERT_TRUE(store_->EndGroup().ok());
+  EXPECT_FALSE(store_->group_open());
+  ASSERT_EQ(changes_.size(), before + 3);
+  EXPECT_EQ(changes_[before].event.kind, "job.awarded");
+  EXPECT_EQ(changes_[before + 1].event.kind, "job.placed");
+  EXPECT_EQ(changes_[before + 2].event.kind, "job.state");
+  for (size_t i = 0; i < changes_.size(); ++i) EXPECT_EQ(changes_[i].event.seq, static_cast<int64_t>(i + 1));
+  Reopen();
+  EXPECT_EQ(Job("a").state, "placed");
+  EXPECT_EQ(Job("a").run_state, "running");
+}
+
+TEST_F(StoreTest, RequestRefusedInAGroupRollsBackAloneWithItsEvents) {
+  UpHost("h1");
+  Submit({"a"});
+  size_t before = changes_.size();
+  ASSERT_TRUE(store_->BeginGroup().ok());
+  auto ok = store_->SubmitJobs({Spec("b")}, 5);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  // All-or-nothing inside the group too: "c" is new but "a" exists.
+  EXPECT_FALSE(store_->SubmitJobs({Spec("c"), Spec("a")}, 5).ok());
+  // "b" was submitted earlier in the same, uncommitted group.
+  EXPECT_FALSE(store_->SubmitJobs({Spec("b")}, 5).ok());
+  EXPECT_TRUE(Award1("b", 0, "h1").ok);
+  ASSERT_TRUE(store_->EndGroup().ok());
+  std::vector<std::string> what;
+  for (size_t i = before; i < changes_.size(); ++i) what.push_back(changes_[i].event.kind + " " + changes_[i].event.job_id);
+  EXPECT_EQ(what, (std::vector<std::string>{"job.submitted b", "job.awarded b"}));
+  for (size_t i = 0; i < changes_.size(); ++i) EXPECT_EQ(changes_[i].event.seq, static_cast<int64_t>(i + 1));
+  EXPECT_FALSE(store_->GetJob("c").ok());
+  Reopen();
+  EXPECT_FALSE(store_->GetJob("c").ok());
+  EXPECT_EQ(Job("b").state, "awarded");
+  auto events = store_->ListEvents(0, 100);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), changes_.size());
+}
+
 TEST_F(StoreTest, AwardRefusesStaleAttemptWrongStateUnknownHost) {
   UpHost("h1");
   Submit({"a"});

@@ -291,6 +291,21 @@ json RunOne(const Options& o, int H) {
   std::map<std::string, std::string> placed_on;
   // CPU per placement, by process: on a shared 2-core machine this moves
   // less with the neighbours' load than placements per second do.
+  // sauron's own counters (api.n.<type>, api.us.<type>: requests and time
+  // by type) before and after, to say where its time went.
+  auto sauron_counters = [&]() {
+    std::map<std::string, int64_t> out;
+    msg::ListRequest req;
+    req.what = "counters";
+    msg::Listing l;
+    if (rpc.Call(req, &l, std::chrono::seconds(5)).ok()) {
+      for (const auto& [k, v] : l.counters) {
+        if (k.rfind("api.", 0) == 0) out[k] = v;
+      }
+    }
+    return out;
+  };
+  auto api0 = sauron_counters();
   double elrond_cpu0 = CpuSeconds(elrond), sauron_cpu0 = CpuSeconds(sauron), sims_cpu0 = sims_cpu();
   int64_t t0 = MonotonicUs();
   const int per_req = 500;
@@ -334,6 +349,31 @@ json RunOne(const Options& o, int H) {
   auto per_placement_ms = [&](double cpu_s) { return placed_on.empty() ? 0.0 : 1000.0 * cpu_s / placed_on.size(); };
   fprintf(stderr, "[%d hosts] CPU ms per placement: sauron %.3f elrond %.3f simulated hosts %.3f\n", H,
           per_placement_ms(sauron_flood_cpu), per_placement_ms(elrond_cpu), per_placement_ms(sims_flood_cpu));
+  json sauron_api = json::object();
+  {
+    auto api1 = sauron_counters();
+    std::vector<std::pair<int64_t, std::string>> by_time;
+    for (const auto& [k, v] : api1) {
+      int64_t d = v - (api0.count(k) ? api0[k] : 0);
+      if (d == 0) continue;
+      if (k.rfind("api.us.", 0) == 0) {
+        std::string type = k.substr(7);
+        int64_t n = api1["api.n." + type] - (api0.count("api.n." + type) ? api0["api.n." + type] : 0);
+        by_time.emplace_back(d, type);
+        sauron_api[type] = {{"requests", n}, {"ms", d / 1000.0}};
+      } else if (k.rfind("api.n.", 0) != 0) {
+        sauron_api[k.substr(4)] = d;
+      }
+    }
+    std::sort(by_time.rbegin(), by_time.rend());
+    for (const auto& [us, type] : by_time) {
+      fprintf(stderr, "[%d hosts]   sauron %-22s %6lld requests %8.1f ms\n", H, type.c_str(),
+              static_cast<long long>(sauron_api[type]["requests"].get<int64_t>()), us / 1000.0);
+    }
+    for (const char* k : {"group_commits", "group_requests"}) {
+      if (sauron_api.contains(k)) fprintf(stderr, "[%d hosts]   sauron api.%s = %lld\n", H, k, static_cast<long long>(sauron_api[k].get<int64_t>()));
+    }
+  }
   // How the auctions went (elrond reports its counters to sauron every 2 s).
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));
   json auction_counters = json::object();
@@ -520,7 +560,8 @@ json RunOne(const Options& o, int H) {
             {"host_ram_mb", cap_ram},
             {"lost_after_ms", o.lost_after_ms},
             {"zmtp_heartbeat_ms", o.zmtp_heartbeat_ms},
-            {"elrond_counters_after_flood", auction_counters}};
+            {"elrond_counters_after_flood", auction_counters},
+            {"sauron_api_during_flood", sauron_api}};
   if (soak) {
     r["soak_s"] = o.soak_seconds;
     r["soak_churn_per_s"] = o.soak_churn;
