@@ -76,6 +76,10 @@ struct AgentOptions {
   bool aesni = true;
 };
 
+// Removes from a turn's reports each "starting" that a later report of the
+// same job attempt supersedes (see ProcessStateEvents); keeps the order.
+void DropSupersededStarting(std::vector<msg::JobReport>* reports);
+
 class Agent {
  public:
   Agent(zmq::context_t& ctx, AgentOptions opts, std::shared_ptr<WorkloadFactory> factory);
@@ -96,6 +100,9 @@ class Agent {
   void AppendPollItems(std::vector<zmq::pollitem_t>* items);
   void HandleReady(const zmq::pollitem_t* items);
   void Tick(int64_t now_ms);
+  // Sends on this agent's links so far (see Link::sends): an owner polling
+  // many agents through ZMQ_FD re-checks an agent whose count moved in Tick.
+  uint64_t sends() const;
   // One poll + tick for a single-agent process.
   void RunOnce(int timeout_ms);
   // Stops every workload (SIGTERM, then SIGKILL after the grace) and waits up

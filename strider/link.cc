@@ -18,6 +18,7 @@ Link::Link(zmq::context_t& ctx, const std::string& endpoint, const transport::Cu
 }
 
 bool Link::SendRaw(const std::string& bytes) {
+  ++sends_;
   try {
     return socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait).has_value();
   } catch (const zmq::error_t&) {

@@ -56,6 +56,10 @@ class Link {
   // Fails every outstanding request (the link is being replaced).
   void FailAll(const std::string& why);
   size_t pending() const { return pending_.size(); }
+  // Messages handed to the socket so far. A send may consume the ZMQ_FD
+  // signal of input already queued, so an event loop that drives many links
+  // from one epoll set re-checks ZMQ_EVENTS of a link whose count moved.
+  uint64_t sends() const { return sends_; }
 
  private:
   bool SendRaw(const std::string& bytes);
@@ -67,6 +71,7 @@ class Link {
   std::unique_ptr<transport::ConnectionMonitor> monitor_;
   std::string endpoint_;
   uint64_t next_id_ = 1;
+  uint64_t sends_ = 0;
   std::map<uint64_t, Pending> pending_;
 };
 

@@ -4,8 +4,9 @@
 //   "all/<kind>"          every event, once, for whole-pod watchers (elrond,
 //                         `rv events -f`): subscribe to "all/" or "all/<kind>".
 //   "to/<host>/<kind>"    a copy of the events that concern one host (its jobs
-//                         stopped, revoked, placed; its overlay view changed),
-//                         for that host's strider only.
+//                         awarded, placed, revoked, stopped; its overlay view
+//                         changed), for that host's strider, which subscribes
+//                         only to the kinds it acts on.
 //
 // Why two audiences: with CURVE every delivered message is encrypted and
 // written once per subscriber. A strider that subscribed to every job event
