@@ -219,7 +219,7 @@ void ApiServer::JoinOrLeaveGroup(const std::string& type) {
 void ApiServer::EndGroup() {
   if (!d_.store->group_open()) return;
   Status s = d_.store->EndGroup();
-  d_.counters->Add("api.group_commits");
+  d_.counters->Add("api.groups");
   d_.counters->Add("api.group_requests", static_cast<int64_t>(held_.size()));
   for (auto& h : held_) {
     if (s.ok()) {

@@ -331,7 +331,7 @@ TEST_F(SauronApiTest, RequestsSentTogetherAreGroupCommittedAndEachAnswered) {
   }
   ASSERT_TRUE(admin->Call(submit).ok());
   auto placed = Watch("job.placed");
-  int64_t groups0 = Counter(*admin, "api.group_commits"), grouped0 = Counter(*admin, "api.group_requests");
+  int64_t groups0 = Counter(*admin, "api.groups"), grouped0 = Counter(*admin, "api.group_requests");
   msg::Outcomes out;
   ASSERT_TRUE(elrond->Call(award, &out).ok());
   for (const auto& o : out.results) ASSERT_TRUE(o.ok) << o.reason;
@@ -373,8 +373,8 @@ TEST_F(SauronApiTest, RequestsSentTogetherAreGroupCommittedAndEachAnswered) {
   // The award and the 20 claims joined groups (admin.list and the counter
   // reads did not); fewer commits than requests is likely but up to timing.
   EXPECT_EQ(Counter(*admin, "api.group_requests") - grouped0, 21);
-  EXPECT_GE(Counter(*admin, "api.group_commits") - groups0, 1);
-  EXPECT_LE(Counter(*admin, "api.group_commits") - groups0, 21);
+  EXPECT_GE(Counter(*admin, "api.groups") - groups0, 1);
+  EXPECT_LE(Counter(*admin, "api.groups") - groups0, 21);
   msg::ListRequest list;
   list.what = "jobs";
   msg::Listing listing;

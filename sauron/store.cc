@@ -186,7 +186,18 @@ class Store::Stmt {
 class Store::Txn {
  public:
   explicit Txn(Store* s) : s_(s), nested_(s->group_open_), mark_(s->pending_.size()) {
-    status_ = s_->Run(nested_ ? "SAVEPOINT txn" : "BEGIN IMMEDIATE");
+    if (!nested_) {
+      status_ = s_->Run("BEGIN IMMEDIATE");
+      return;
+    }
+    // The group's database transaction begins with its first write, so a
+    // group of heartbeats (memory only) costs no BEGIN and COMMIT.
+    if (!s_->group_begun_) {
+      status_ = s_->Run("BEGIN IMMEDIATE");
+      if (!status_.ok()) return;
+      s_->group_begun_ = true;
+    }
+    status_ = s_->Run("SAVEPOINT txn");
   }
   ~Txn() {
     if (done_) return;
@@ -228,8 +239,6 @@ Status Store::Run(const char* sql) { return Prepare(sql).Run(); }
 // ---- group commit -----------------------------------------------------------------
 
 Status Store::BeginGroup() {
-  if (group_open_) return Status::Ok();
-  if (Status s = Run("BEGIN IMMEDIATE"); !s.ok()) return s;
   group_open_ = true;
   return Status::Ok();
 }
@@ -237,6 +246,8 @@ Status Store::BeginGroup() {
 Status Store::EndGroup() {
   if (!group_open_) return Status::Ok();
   group_open_ = false;
+  if (!group_begun_) return Status::Ok();  // nothing was written
+  group_begun_ = false;
   Status c = Run("COMMIT");
   if (c.ok()) {
     Publish();

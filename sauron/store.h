@@ -51,8 +51,8 @@ class Store {
   void SetChangeSink(ChangeSink sink) { sink_ = std::move(sink); }
 
   // Group commit (see the contract above). BeginGroup is a no-op when a group
-  // is open; EndGroup commits and publishes, or undoes everything and returns
-  // the error. Only this store's writes may happen inside a group: another
+  // is open (and costs nothing until a write); EndGroup commits and publishes,
+  // or undoes everything and returns the error. Only this store's writes may happen inside a group: another
   // connection to the database would wait for its lock.
   Status BeginGroup();
   Status EndGroup();
@@ -152,6 +152,7 @@ class Store {
   // Writes of the open group's released savepoints, until its commit.
   std::unordered_map<std::string, msg::JobRecord> group_jobs_;
   bool group_open_ = false;
+  bool group_begun_ = false;  // the group's BEGIN ran (at its first write)
   int64_t last_seq_ = 0;
   uint64_t id_counter_ = 0;
   ChangeSink sink_;
