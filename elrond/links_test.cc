@@ -244,7 +244,7 @@ TEST(SauronLink, SnapshotThenChangesWithGapDetection) {
   link.Synced(snap->seq);
   ASSERT_NE(engine.host("h1"), nullptr);
 
-  auto publish = [&](int64_t seq, const std::string& job) {
+  auto submitted = [](int64_t seq, const std::string& job) {
     msg::Change c;
     c.event.seq = seq;
     c.event.kind = "job.submitted";
@@ -253,10 +253,14 @@ TEST(SauronLink, SnapshotThenChangesWithGapDetection) {
     r.spec.resources = {10, 10, 10};
     r.state = "pending";
     c.job = r;
-    std::string b = msg::Encode(c);
-    pub.send(zmq::buffer(msg::PodTopic("job.submitted")), zmq::send_flags::sndmore);
+    return c;
+  };
+  auto publish_feed = [&](const std::vector<msg::Change>& changes) {
+    std::string b = msg::Encode(msg::Changes{changes});
+    pub.send(zmq::buffer(std::string(msg::kFeedTopic)), zmq::send_flags::sndmore);
     pub.send(zmq::buffer(b));
   };
+  auto publish = [&](int64_t seq, const std::string& job) { publish_feed({submitted(seq, job)}); };
   // The SUB needs a moment to join: publish seq 10 (already in the snapshot)
   // until something arrives, then the real events.
   int64_t end = Now() + 3000;
@@ -267,15 +271,18 @@ TEST(SauronLink, SnapshotThenChangesWithGapDetection) {
   }
   EXPECT_EQ(engine.JobPhase("old"), "") << "events up to the snapshot's seq are skipped";
   publish(11, "j11");
-  publish(13, "j13");  // 12 went missing
+  // One feed message, a commit's worth: 12 applies, 13 went missing.
+  publish_feed({submitted(12, "j12"), submitted(14, "j14"), submitted(15, "j15")});
   end = Now() + 3000;
   while (!link.gap() && Now() < end) {
     link.Drain(engine, &Now);
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   EXPECT_EQ(engine.JobPhase("j11"), "queued");
+  EXPECT_EQ(engine.JobPhase("j12"), "queued");
   EXPECT_TRUE(link.gap());
-  EXPECT_EQ(engine.JobPhase("j13"), "") << "after a gap, nothing is applied until a new snapshot";
+  EXPECT_EQ(engine.JobPhase("j14"), "") << "after a gap, nothing is applied until a new snapshot";
+  EXPECT_EQ(engine.JobPhase("j15"), "");
   EXPECT_EQ(counters.Get("change.gap"), 1);
   std::filesystem::remove_all(dir);
 }

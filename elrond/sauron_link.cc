@@ -25,7 +25,7 @@ SauronLink::SauronLink(zmq::context_t& ctx, const PodConfig& cfg, const transpor
   transport::SetDefaults(sub_);
   sub_.set(zmq::sockopt::rcvhwm, 1000000);  // a burst of 10k jobs is 30k+ events
   transport::MakeCurveClient(sub_, mine, sauron_public_key);
-  sub_.set(zmq::sockopt::subscribe, std::string(msg::kPodTopicPrefix));
+  sub_.set(zmq::sockopt::subscribe, std::string(msg::kFeedTopic));
   sub_.connect(cfg.sauron.pub);
 }
 
@@ -62,24 +62,26 @@ int SauronLink::Drain(AuctionEngine& engine, int64_t (*now_ms)(), int max) {
       extra = skip.more();
     }
     auto env = msg::DecodeEnvelope(body.data(), body.size());
-    msg::Change change;
-    Status s = env.ok() ? msg::DecodeBody(*env, &change) : env.status();
+    msg::Changes batch;
+    Status s = env.ok() ? msg::DecodeBody(*env, &batch) : env.status();
     if (!s.ok()) {
       counters_->Add("change.malformed");
-      spdlog::warn("undecodable change event: {}", s.message());
+      spdlog::warn("undecodable change feed message: {}", s.message());
       continue;
     }
-    if (!synced_ || gap_) continue;  // the next snapshot covers it
-    int64_t seq = change.event.seq;
-    if (seq <= last_seq_) continue;  // already in the snapshot
-    if (seq != last_seq_ + 1) {
-      counters_->Add("change.gap");
-      spdlog::warn("change stream gap: expected seq {}, got {}; re-reading state", last_seq_ + 1, seq);
-      gap_ = true;
-      continue;
+    for (const auto& change : batch.changes) {
+      if (!synced_ || gap_) break;  // the next snapshot covers it
+      int64_t seq = change.event.seq;
+      if (seq <= last_seq_) continue;  // already in the snapshot
+      if (seq != last_seq_ + 1) {
+        counters_->Add("change.gap");
+        spdlog::warn("change stream gap: expected seq {}, got {}; re-reading state", last_seq_ + 1, seq);
+        gap_ = true;
+        break;
+      }
+      last_seq_ = seq;
+      engine.ApplyChange(change, now_ms());
     }
-    last_seq_ = seq;
-    engine.ApplyChange(change, now_ms());
   }
   return n;
 }

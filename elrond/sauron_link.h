@@ -4,8 +4,8 @@
 //    the engine's state, and the engine's Registry calls: sched.award,
 //    sched.revoke, sched.pending. Sauron's compare-and-set on (state, attempt)
 //    is the only commit point of a placement (docs/ARCHITECTURE.md).
-//  * the change stream (SUB, CURVE client): every event with the host/job
-//    record it changed. `seq` is gapless; a gap (a slow subscriber dropped by
+//  * the change stream (SUB, CURVE client) on its "feed/" topic: every event
+//    with the host/job record it changed, a commit's worth per message. `seq` is gapless; a gap (a slow subscriber dropped by
 //    the PUB high-water mark, a reconnect, a restarted sauron) sets gap(), and
 //    the owner takes a new snapshot (events up to its seq are then skipped).
 //
@@ -43,7 +43,7 @@ class SauronLink : public Registry {
   // A gap in the change stream was seen since the last Synced().
   bool gap() const { return gap_; }
 
-  // Applies waiting change events to `engine` (up to `max`).
+  // Applies waiting change events to `engine` (up to `max` feed messages).
   int Drain(AuctionEngine& engine, int64_t (*now_ms)(), int max = 10000);
 
   Result<msg::Outcomes> RecordAwards(const msg::AwardRecordRequest& req) override;

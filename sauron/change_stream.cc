@@ -55,8 +55,47 @@ bool ChangeStream::Send(const std::string& topic, zmq::message_t& body) {
   return pub_.send(body, zmq::send_flags::dontwait).has_value();
 }
 
+namespace {
+// An envelope's header (see msg::Encode) before a body packed elsewhere, so a
+// change is packed once for its own message and for the feed's.
+void PackHeader(msgpack::sbuffer& buf, std::string_view type) {
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_array(4);
+  pk.pack(msg::kProtocolVersion);
+  pk.pack(type);
+  pk.pack(uint64_t{0});
+}
+}  // namespace
+
+void ChangeStream::Flush() {
+  if (feed_count_ == 0) return;
+  msgpack::sbuffer buf(feed_bodies_.size() + 64);
+  PackHeader(buf, msg::Changes::kType);
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_map(1);  // msg::Changes, as RV_DEFINE_MAP packs it
+  pk.pack(std::string_view("changes"));
+  pk.pack_array(static_cast<uint32_t>(feed_count_));
+  buf.write(feed_bodies_.data(), feed_bodies_.size());
+  feed_bodies_.clear();
+  feed_count_ = 0;
+  try {
+    zmq::message_t body(buf.data(), buf.size());
+    if (!Send(std::string(msg::kFeedTopic), body)) ++dropped_;
+  } catch (const zmq::error_t& e) {
+    ++dropped_;
+    spdlog::error("change stream: cannot publish the feed: {}", e.what());
+  }
+}
+
 void ChangeStream::Publish(const msg::Change& change) {
-  std::string encoded = msg::Encode(change);
+  msgpack::sbuffer packed;
+  msgpack::pack(packed, change);
+  feed_bodies_.append(packed.data(), packed.size());
+  ++feed_count_;
+  msgpack::sbuffer whole(packed.size() + 32);
+  PackHeader(whole, msg::Change::kType);
+  whole.write(packed.data(), packed.size());
+  std::string_view encoded(whole.data(), whole.size());
   try {
     zmq::message_t body(encoded.data(), encoded.size());
     std::vector<std::string> hosts = AddressedHosts(change);
@@ -75,6 +114,7 @@ void ChangeStream::Publish(const msg::Change& change) {
     ++dropped_;
     spdlog::error("change stream: cannot publish seq {}: {}", change.event.seq, e.what());
   }
+  if (feed_count_ >= kMaxFeedBatch) Flush();
 }
 
 }  // namespace rv::sauron

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
 
 #include "common/clock.h"
@@ -109,6 +110,87 @@ TEST(ChangeStream, HostSubscriberSeesOnlyItsEventsAndPodWatcherSeesAllOnce) {
   EXPECT_EQ(real(got_h1), std::vector<int64_t>{1});
   EXPECT_EQ(real(got_h10), std::vector<int64_t>{2});
   EXPECT_EQ(real(got_pod), (std::vector<int64_t>{1, 2, 3}));
+}
+
+// The feed: the changes between two flushes arrive as one msg::Changes, in
+// order and equal to what was published; a full batch goes without a flush.
+TEST(ChangeStream, FeedCarriesEachFlushsChangesInOneMessageInOrder) {
+  zmq::context_t ctx = transport::MakeContext(1);
+  auto server = transport::GenerateKeypair();
+  ChangeStream stream(ctx, server);
+  ASSERT_TRUE(stream.Bind("tcp://127.0.0.1:*").ok());
+  zmq::socket_t feed(ctx, zmq::socket_type::sub);
+  transport::MakeCurveClient(feed, transport::GenerateKeypair(), server.public_key);
+  feed.set(zmq::sockopt::subscribe, std::string(msg::kFeedTopic));
+  feed.set(zmq::sockopt::rcvhwm, 0);
+  feed.connect(stream.endpoint());
+  auto next = [&](int timeout_ms) -> std::optional<msg::Changes> {
+    for (int64_t end = MonotonicMs() + timeout_ms; MonotonicMs() < end;) {
+      zmq::message_t topic, body;
+      if (!feed.recv(topic, zmq::recv_flags::dontwait)) {
+        usleep(2000);
+        continue;
+      }
+      EXPECT_EQ(topic.to_string(), msg::kFeedTopic);
+      EXPECT_TRUE(feed.recv(body, zmq::recv_flags::none));
+      auto env = msg::DecodeEnvelope(body.data(), body.size());
+      msg::Changes out;
+      if (!env.ok() || !msg::DecodeBody(*env, &out).ok()) return std::nullopt;
+      return out;
+    }
+    return std::nullopt;
+  };
+  // Wait for the subscription with markers (seq -1).
+  std::optional<msg::Changes> got;
+  for (int64_t end = MonotonicMs() + 5000; !got && MonotonicMs() < end;) {
+    msg::Change m = JobChange("job.placed", "h1", "h1");
+    m.event.seq = -1;
+    stream.Publish(m);
+    stream.Flush();
+    got = next(20);
+  }
+  ASSERT_TRUE(got.has_value());
+  while (next(50)) {
+  }
+
+  std::vector<msg::Change> sent;
+  for (int i = 1; i <= 3; ++i) {
+    msg::Change c = JobChange(i == 2 ? "job.awarded" : "job.state", "h1", "h2");
+    c.event.seq = i;
+    c.event.detail = "detail " + std::to_string(i);
+    c.job->attempt = i;
+    sent.push_back(c);
+    stream.Publish(c);
+  }
+  EXPECT_FALSE(next(50).has_value()) << "nothing before the flush";
+  stream.Flush();
+  stream.Flush();  // an empty flush sends nothing
+  got = next(2000);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(got->changes.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(got->changes[i].event.seq, sent[i].event.seq);
+    EXPECT_EQ(got->changes[i].event.kind, sent[i].event.kind);
+    EXPECT_EQ(got->changes[i].event.detail, sent[i].event.detail);
+    ASSERT_TRUE(got->changes[i].job.has_value());
+    EXPECT_EQ(got->changes[i].job->attempt, sent[i].job->attempt);
+    EXPECT_EQ(got->changes[i].job->host_id, "h2");
+  }
+  EXPECT_FALSE(next(50).has_value());
+
+  for (size_t i = 0; i < ChangeStream::kMaxFeedBatch + 1; ++i) {
+    msg::Change c = JobChange("job.state", "h1", "h1");
+    c.event.seq = 100 + static_cast<int64_t>(i);
+    stream.Publish(c);
+  }
+  got = next(2000);
+  ASSERT_TRUE(got.has_value()) << "a full batch is sent without a flush";
+  EXPECT_EQ(got->changes.size(), ChangeStream::kMaxFeedBatch);
+  stream.Flush();
+  got = next(2000);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_EQ(got->changes.size(), 1u);
+  EXPECT_EQ(got->changes[0].event.seq, 100 + static_cast<int64_t>(ChangeStream::kMaxFeedBatch));
 }
 
 }  // namespace

@@ -337,6 +337,7 @@ void Daemon::Run(const std::atomic<bool>& stop) {
       counters_.Add("loop.slow_turns");
       spdlog::warn("slow turn: {} requests took {} ms", handled, took);
     }
+    pub_->Flush();  // the turn's changes reach elrond before it is judged who is lost
     api_->DrainMonitor(MonotonicMs());
     judge(handled > 0);  // beacons may have arrived while requests were handled
     now = MonotonicMs();
@@ -350,7 +351,9 @@ void Daemon::Run(const std::atomic<bool>& stop) {
       next_flush = now + kFlushEveryMs;
       if (Status s = store_->FlushHosts(); !s.ok()) spdlog::error("flush hosts: {}", s.message());
     }
+    pub_->Flush();  // host.lost, overlay changes and anything else of this turn
   }
+  pub_->Flush();
   (void)store_->FlushHosts();
   spdlog::info("sauron: stopped (event seq {})", store_->last_seq());
 }

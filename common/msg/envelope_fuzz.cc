@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   run(Outcomes{}); run(JobReport{}); run(ReportAck{}); run(SnapshotRequest{}); run(Snapshot{});
   run(AwardRecordRequest{}); run(RevokeRequest{}); run(PendingReasonsRequest{}); run(EnrollHost{});
   run(DrainHost{}); run(SubmitJobs{}); run(JobIds{}); run(StopJobs{}); run(ListRequest{});
-  run(Listing{}); run(Change{}); run(StriderHello{}); run(Announce{}); run(Bid{}); run(Award{});
+  run(Listing{}); run(Change{}); run(Changes{}); run(StriderHello{}); run(Announce{}); run(Bid{}); run(Award{});
   run(Ack{});
   return 0;
 }

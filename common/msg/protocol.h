@@ -245,6 +245,15 @@ struct Change {
   RV_DEFINE_MAP(event, host, job);
 };
 
+// Topic "feed/": every event in seq order, the changes of one commit (up to
+// ChangeStream's batch limit) in one message, for watchers that take every
+// kind (elrond): one encryption and one message per commit, not per event.
+struct Changes {
+  static constexpr const char* kType = "changes";
+  std::vector<Change> changes;
+  RV_DEFINE_MAP(changes);
+};
+
 // ---- elrond <-> strider ----------------------------------------------------------
 struct StriderHello {  // one-way, on every (re)connect
   static constexpr const char* kType = "auction.hello";
