@@ -4,8 +4,11 @@
 
 #include <filesystem>
 #include <random>
+#include <thread>
 
+#include "common/transport/curve.h"
 #include "common/transport/rpc_client.h"
+#include "common/transport/zap.h"
 #include "sauron/api_server.h"
 
 namespace rv::sauron {
@@ -72,6 +75,71 @@ TEST_F(DispatchTest, AuthorizationByUserId) {
   EXPECT_EQ(Call("admin", msg::ListRequest{"hosts"}).code, 0);
   EXPECT_EQ(Call("admin", msg::ListRequest{"secrets"}).code, static_cast<int>(Status::Code::kInvalid));
   EXPECT_EQ(counters_.Get("api.refused"), 5);
+}
+
+// Over a real socket: requests waiting together are handled elrond's first,
+// each peer's in its own order, and all of them answered.
+TEST_F(DispatchTest, WaitingRequestsAreHandledElrondsFirst) {
+  transport::ZapAuthenticator zap(ctx_);
+  auto server = transport::GenerateKeypair(), admin_kp = transport::GenerateKeypair(),
+       elrond_kp = transport::GenerateKeypair();
+  zap.Allow(admin_kp.public_key, "admin");
+  zap.Allow(elrond_kp.public_key, "elrond");
+  ApiDeps d;
+  d.store = store_.get();
+  d.liveness = liveness_.get();
+  d.counters = &counters_;
+  ApiServer api(ctx_, server, d);
+  ASSERT_TRUE(api.Bind("tcp://127.0.0.1:*", 0, 0).ok());
+  msg::HostHello hello;
+  hello.host_id = "h1";
+  hello.capacity = hello.free = {4096, 10000, 4000};
+  ASSERT_TRUE(store_->HostUp(hello, 1).ok());
+  msg::JobSpec a;
+  a.id = "a";
+  ASSERT_TRUE(store_->SubmitJobs({a}, 1).ok());
+  auto client = [&](const transport::CurveKeypair& kp) {
+    auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+    transport::MakeCurveClient(*s, kp, server.public_key);
+    s->connect(api.endpoint());
+    return s;
+  };
+  auto admin = client(admin_kp), elrond = client(elrond_kp);
+  for (int i = 0; i < 5; ++i) {
+    msg::SubmitJobs sub;
+    msg::JobSpec spec;
+    spec.id = "s" + std::to_string(i);
+    sub.jobs.push_back(spec);
+    admin->send(zmq::buffer(msg::Encode(sub, 100 + i)), zmq::send_flags::none);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // admin's requests are queued first
+  msg::AwardRecordRequest award;
+  award.awards.push_back({"a", 0, "h1"});
+  elrond->send(zmq::buffer(msg::Encode(award, 7)), zmq::send_flags::none);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(api.DrainRequests(512), 6);
+  auto events = store_->ListEvents(0, 100);
+  ASSERT_TRUE(events.ok());
+  std::vector<std::string> order;
+  for (const auto& e : *events) {
+    if (e.kind == "job.awarded" || (e.kind == "job.submitted" && e.job_id != "a")) order.push_back(e.job_id);
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "s0", "s1", "s2", "s3", "s4"}));
+  auto replies = [](zmq::socket_t& s, size_t want) {
+    std::vector<uint64_t> ids;
+    for (int tries = 0; ids.size() < want && tries < 200; ++tries) {
+      zmq::message_t m;
+      if (!s.recv(m, zmq::recv_flags::dontwait)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+      auto env = msg::DecodeEnvelope(m.data(), m.size());
+      if (env.ok()) ids.push_back(env->req_id);
+    }
+    return ids;
+  };
+  EXPECT_EQ(replies(*elrond, 1), std::vector<uint64_t>{7});
+  EXPECT_EQ(replies(*admin, 5), (std::vector<uint64_t>{100, 101, 102, 103, 104}));
 }
 
 TEST_F(DispatchTest, OneWayMessagesGetNoReply) {

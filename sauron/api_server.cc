@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 #include "common/clock.h"
@@ -130,50 +131,68 @@ void ApiServer::DrainMonitor(int64_t now_mono_ms) {
 }
 
 int ApiServer::DrainRequests(int max) {
+  // Read a chunk of waiting requests, then handle elrond's first: every
+  // placement waits for its sched.award reply, while a host's claim or report
+  // can wait a chunk. ZeroMQ's fair queue would put elrond behind one request
+  // of every busy host (hundreds in a flood). Each peer's own order is kept.
+  struct Request {
+    zmq::message_t routing_id, body;
+    std::string user;
+  };
+  std::vector<Request> chunk;
   int n = 0;
-  for (; n < max; ++n) {
-    std::vector<zmq::message_t> frames;
-    try {
-      zmq::message_t first;
-      if (!router_.recv(first, zmq::recv_flags::dontwait)) break;
-      bool more = first.more();
-      frames.push_back(std::move(first));
-      while (more && frames.size() < 64) {
-        zmq::message_t m;
-        if (!router_.recv(m, zmq::recv_flags::none)) break;
-        more = m.more();
-        frames.push_back(std::move(m));
+  while (n < max) {
+    chunk.clear();
+    for (; n < max && chunk.size() < kRequestsPerChunk; ++n) {
+      std::vector<zmq::message_t> frames;
+      try {
+        zmq::message_t first;
+        if (!router_.recv(first, zmq::recv_flags::dontwait)) break;
+        bool more = first.more();
+        frames.push_back(std::move(first));
+        while (more && frames.size() < 64) {
+          zmq::message_t m;
+          if (!router_.recv(m, zmq::recv_flags::none)) break;
+          more = m.more();
+          frames.push_back(std::move(m));
+        }
+        while (more) {  // drain an absurd multipart message
+          zmq::message_t m;
+          if (!router_.recv(m, zmq::recv_flags::none)) break;
+          more = m.more();
+        }
+      } catch (const zmq::error_t& e) {
+        spdlog::error("api recv: {}", e.what());
+        break;
       }
-      while (more) {  // drain an absurd multipart message
-        zmq::message_t m;
-        if (!router_.recv(m, zmq::recv_flags::none)) break;
-        more = m.more();
+      // A DEALER's message arrives as [routing id][body].
+      if (frames.size() != 2) {
+        d_.counters->Add("api.bad_frames");
+        if (LogAllowed("bad_frames")) spdlog::warn("dropped a message of {} frames (want 2)", frames.size());
+        continue;
       }
-    } catch (const zmq::error_t& e) {
-      spdlog::error("api recv: {}", e.what());
-      break;
+      std::string user = Gets(frames[1], "User-Id");
+      chunk.push_back(Request{std::move(frames[0]), std::move(frames[1]), std::move(user)});
     }
-    // A DEALER's message arrives as [routing id][body].
-    if (frames.size() != 2) {
-      d_.counters->Add("api.bad_frames");
-      if (LogAllowed("bad_frames")) spdlog::warn("dropped a message of {} frames (want 2)", frames.size());
-      continue;
-    }
-    std::string user = Gets(frames[1], "User-Id");
-    std::string peer_ip = Gets(frames[1], "Peer-Address");
-    grouping_ = true;
-    last_req_id_ = 0;
-    std::string reply = Handle(user, peer_ip, frames[1].data(), frames[1].size());
-    grouping_ = false;
-    if (reply.empty()) continue;
-    if (d_.store->group_open()) {
+    if (chunk.empty()) break;
+    std::stable_partition(chunk.begin(), chunk.end(), [](const Request& r) { return r.user == "elrond"; });
+    for (auto& r : chunk) {
+      std::string peer_ip = Gets(r.body, "Peer-Address");
+      grouping_ = true;
+      last_req_id_ = 0;
+      std::string reply = Handle(r.user, peer_ip, r.body.data(), r.body.size());
+      grouping_ = false;
+      if (reply.empty()) continue;
+      if (!d_.store->group_open()) {
+        SendReply(r.routing_id, reply, r.user);
+        continue;
+      }
       // Not before the group's commit: a reply promises the change is durable.
-      held_.push_back(HeldReply{std::move(frames[0]), std::move(reply), last_req_id_, std::move(user)});
-      // elrond waits for this one before it sends any award: commit now.
-      if (user == "elrond") EndGroup();
-    } else {
-      SendReply(frames[0], reply, user);
+      bool from_elrond = r.user == "elrond";
+      held_.push_back(HeldReply{std::move(r.routing_id), std::move(reply), last_req_id_, std::move(r.user)});
+      if (from_elrond) EndGroup();  // elrond sends no award before this reply: commit now
     }
+    if (chunk.size() < kRequestsPerChunk) break;  // the queue is empty
   }
   EndGroup();
   return n;

@@ -18,6 +18,9 @@
 //    claims, reports, sched.*, submits, stops) in one Store group and holds
 //    their replies until its commit; a failed commit answers each of them
 //    Unavailable instead. Any other request first ends the open group.
+//  * Priority: DrainRequests reads up to 64 waiting requests at a time and
+//    handles elrond's first (every placement waits for elrond's sched.award
+//    reply); the order of each peer's own requests is kept.
 //  * The ROUTER's connection monitor feeds Liveness (see liveness.h); ZMTP
 //    heartbeats on the ROUTER turn a silent peer into a disconnect.
 //
@@ -106,6 +109,7 @@ class ApiServer {
     uint64_t req_id;
     std::string user;
   };
+  static constexpr size_t kRequestsPerChunk = 64;  // read ahead, elrond's first
   static constexpr size_t kMaxGroupRequests = 64;
   static constexpr int64_t kMaxGroupMs = 5;
   int64_t group_started_ms_ = 0;
