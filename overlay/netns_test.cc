@@ -356,6 +356,9 @@ TEST_F(OverlayPod, UnderlayCarriesOnlySealedUdpAndReplaysAreDropped) {
     EXPECT_EQ(f.find(m), std::string::npos) << "plaintext marker on the underlay";
     if (f.size() < 14 + 20 || uint8_t(f[12]) != 0x08 || f[13] != 0x00) continue;  // IPv4 only
     const uint8_t* ip = reinterpret_cast<const uint8_t*>(f.data()) + 14;
+    // IGMP: the hosts' kernels announcing multicast membership on the new
+    // bridge (seen once in CI), not an environment's traffic.
+    if (ip[9] == 2) continue;
     ASSERT_EQ(ip[9], 17) << "non-UDP IPv4 packet on the underlay";
     size_t ihl = (ip[0] & 15) * 4;
     uint16_t sport = uint16_t(ip[ihl] << 8 | ip[ihl + 1]), dport = uint16_t(ip[ihl + 2] << 8 | ip[ihl + 3]);
