@@ -6,21 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/transport/loopback.h"
+
 namespace rv::strider::testing {
 
 struct BeaconPort {
   int fd = -1;
   int port = 0;
-  BeaconPort() {
-    fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-  }
+  BeaconPort() { fd = transport::BindLoopback(SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, &port); }
   ~BeaconPort() { close(fd); }
   BeaconPort(const BeaconPort&) = delete;
   BeaconPort& operator=(const BeaconPort&) = delete;

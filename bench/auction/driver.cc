@@ -38,6 +38,7 @@
 #include "common/msg/protocol.h"
 #include "common/transport/curve.h"
 #include "common/transport/keys.h"
+#include "common/transport/loopback.h"
 #include "common/transport/rpc_client.h"
 
 namespace fs = std::filesystem;
@@ -90,18 +91,7 @@ void StopAll() {
   g_children.clear();
 }
 
-int FreePort() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(s);
-  return port;
-}
+int FreePort() { return transport::FreeLoopbackPort(); }
 
 double CpuSeconds(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "common/transport/loopback.h"
+
 namespace rv::container::testing {
 
 struct TarEntry {
@@ -65,16 +67,6 @@ inline std::string Sh(const std::string& cmd, int* rc = nullptr) {
   return out;
 }
 
-inline int FreePort() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t l = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &l);
-  close(s);
-  return ntohs(a.sin_port);
-}
+inline int FreePort() { return transport::FreeLoopbackPort(); }
 
 }  // namespace rv::container::testing

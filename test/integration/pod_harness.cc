@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/transport/loopback.h"
 
 namespace rv::test {
 
@@ -56,19 +57,7 @@ void PodHarness::TearDown() {
   }
 }
 
-int PodHarness::FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
+int PodHarness::FreePort() { return transport::FreeLoopbackPort(); }
 
 std::vector<HostSpec> PodHarness::ThreeHosts() {
   return {{"h1", {{"zone", "a"}, {"role", "build"}}},
