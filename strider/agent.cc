@@ -63,6 +63,7 @@ Status Agent::MakeSauronLink() {
   sauron_connected_ = false;
   welcomed_ = false;
   hello_inflight_ = false;
+  ++sockets_version_;
   try {
     sauron_ = std::make_unique<Link>(ctx_, opts_.sauron_api, opts_.key, opts_.sauron_public_key, opts_.host_id,
                                      opts_.zmtp_heartbeat_ms, opts_.zmtp_timeout_ms);
@@ -74,6 +75,7 @@ Status Agent::MakeSauronLink() {
 
 Status Agent::MakeElrondLink() {
   if (elrond_) elrond_->FailAll("connection to elrond replaced");
+  ++sockets_version_;
   try {
     elrond_ = std::make_unique<Link>(ctx_, opts_.elrond_endpoint, opts_.key, opts_.elrond_public_key, opts_.host_id,
                                      opts_.zmtp_heartbeat_ms, opts_.zmtp_timeout_ms);
@@ -87,8 +89,14 @@ Status Agent::MakeElrondLink() {
 // refused before sauron knew our key would otherwise stay dead.
 void Agent::MakeChangeStream() {
   if (opts_.sauron_pub.empty()) return;
+  changes_refused_ = false;
+  remake_changes_at_ms_ = 0;
+  changes_monitor_.reset();  // before the socket it watches
+  changes_.reset();
+  ++sockets_version_;
   try {
     auto sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
+    auto monitor = std::make_unique<transport::ConnectionMonitor>(ctx_, *sub);
     transport::SetDefaults(*sub);
     transport::MakeCurveClient(*sub, opts_.key, opts_.sauron_public_key);
     // Only the job events that take a job away from this host (OnChange acts
@@ -104,6 +112,7 @@ void Agent::MakeChangeStream() {
     sub->set(zmq::sockopt::subscribe, msg::HostTopic(opts_.host_id, "host.lost"));
     sub->connect(opts_.sauron_pub);
     changes_ = std::move(sub);
+    changes_monitor_ = std::move(monitor);
   } catch (const zmq::error_t& e) {
     spdlog::warn("[{}] cannot subscribe to {}: {}", opts_.host_id, opts_.sauron_pub, e.what());
   }
@@ -133,6 +142,8 @@ void Agent::AppendPollItems(std::vector<zmq::pollitem_t>* items) {
   // Without a change stream the slot asks for no events.
   items->push_back({changes_ ? changes_->handle() : sauron_->socket().handle(), 0,
                     static_cast<short>(changes_ ? ZMQ_POLLIN : 0), 0});
+  items->push_back({changes_monitor_ ? changes_monitor_->socket().handle() : sauron_->socket().handle(), 0,
+                    static_cast<short>(changes_monitor_ ? ZMQ_POLLIN : 0), 0});
 }
 
 void Agent::HandleReady(const zmq::pollitem_t* items) {
@@ -140,7 +151,22 @@ void Agent::HandleReady(const zmq::pollitem_t* items) {
   if (items[3].revents & ZMQ_POLLIN) DrainMonitor(*elrond_, false);
   if (items[0].revents & ZMQ_POLLIN) DrainSauron();
   if (items[2].revents & ZMQ_POLLIN) DrainElrond();
+  if (changes_monitor_ && (items[5].revents & ZMQ_POLLIN)) DrainChangesMonitor();
   if (changes_ && (items[4].revents & ZMQ_POLLIN)) DrainChanges();
+}
+
+void Agent::DrainChangesMonitor() {
+  while (auto ev = changes_monitor_->Next()) {
+    if (ev->kind != transport::ConnEvent::kHandshakeFailed || changes_refused_) continue;
+    counters_.Add("handshake_failed");
+    // As for the links: libzmq never retries a refused handshake. Re-made at
+    // the next welcome (sauron knows our key by then) or after a backoff.
+    changes_refused_ = true;
+    int64_t delay = RelinkDelay(&changes_failures_);
+    remake_changes_at_ms_ = MonotonicMs() + delay;
+    spdlog::warn("[{}] CURVE handshake of the change stream {} refused; re-subscribing at the next welcome or in {} ms",
+                 opts_.host_id, opts_.sauron_pub, delay);
+  }
 }
 
 void Agent::RunOnce(int timeout_ms) {
@@ -224,7 +250,10 @@ void Agent::SendHello(int64_t now_ms) {
 void Agent::OnWelcome(const msg::HostWelcome& w) {
   labels_ = w.labels;
   sauron_failures_ = 0;
-  MakeChangeStream();
+  if (changes_refused_) {
+    changes_failures_ = 0;
+    MakeChangeStream();
+  }
   if (opts_.heartbeat_ms <= 0) heartbeat_ms_ = std::clamp(w.heartbeat_ms, 20, 60000);
   welcomed_ = true;
   next_heartbeat_ms_ = 0;
@@ -624,6 +653,23 @@ bool Agent::HeartbeatHasNews(int64_t now_ms) const {
          moved(free.cpu_millis, last_hb_free_.cpu_millis, cap.cpu_millis);
 }
 
+// Mirrors Tick: every timer it checks, and what it polls.
+int64_t Agent::NextTickMs(int64_t now_ms) const {
+  if (!state_events_.empty()) return now_ms;
+  // A beacon watchdog, a beacon without a pump and a polled workload all want
+  // Tick regularly; 10 ms is RunOnce's usual pace.
+  bool regular = opts_.beacon_watchdog_ms > 0 || !opts_.beacon_pump;
+  for (const auto& [id, job] : jobs_) regular = regular || job.workload->NeedsPoll();
+  int64_t next = std::min(regular ? now_ms + 10 : std::numeric_limits<int64_t>::max(), next_measure_ms_);
+  for (int64_t at : {relink_sauron_at_ms_, relink_elrond_at_ms_, remake_changes_at_ms_}) {
+    if (at > 0) next = std::min(next, at);
+  }
+  next = std::min({next, reservations_.NextHoldExpiryMs(), sauron_->NextDeadlineMs(), elrond_->NextDeadlineMs()});
+  if (sauron_connected_ && !welcomed_ && !hello_inflight_) next = std::min(next, next_hello_ms_);
+  if (welcomed_) next = std::min(next, next_heartbeat_ms_);
+  return next;
+}
+
 void Agent::Tick(int64_t now_ms) {
   if (now_ms >= next_measure_ms_) {
     auto m = resources_.Measure();
@@ -638,6 +684,7 @@ void Agent::Tick(int64_t now_ms) {
     relink_elrond_at_ms_ = 0;
     if (Status s = MakeElrondLink(); !s.ok()) spdlog::error("[{}] {}", opts_.host_id, s.message());
   }
+  if (remake_changes_at_ms_ > 0 && now_ms >= remake_changes_at_ms_) MakeChangeStream();
   beacon_.MarkAlive(now_ms);
   if (!opts_.beacon_pump) beacon_.Tick(now_ms);
   reservations_.ExpireHolds(now_ms);

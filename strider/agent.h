@@ -28,6 +28,7 @@
 #include "common/counters.h"
 #include "common/msg/protocol.h"
 #include "common/transport/keys.h"
+#include "common/transport/monitor.h"
 #include "strider/beacon_pump.h"
 #include "strider/beacon_sender.h"
 #include "strider/link.h"
@@ -96,13 +97,20 @@ class Agent {
   // (a CURVE handshake the server refused is never retried by libzmq, so the
   // agent re-creates the link after a backoff). Tick runs timers (heartbeats, holds, timeouts,
   // workload supervision) and must be called at least every few ms.
-  static constexpr size_t kPollItems = 5;
+  static constexpr size_t kPollItems = 6;
   void AppendPollItems(std::vector<zmq::pollitem_t>* items);
   void HandleReady(const zmq::pollitem_t* items);
   void Tick(int64_t now_ms);
   // Sends on this agent's links so far (see Link::sends): an owner polling
   // many agents through ZMQ_FD re-checks an agent whose count moved in Tick.
   uint64_t sends() const;
+  // For an owner of many agents (the pod-scale simulator), which cannot afford
+  // to run every agent's Tick every few ms. NextTickMs: until when Tick has
+  // nothing to do, if nothing arrives on the sockets meanwhile (call it after
+  // HandleReady and Tick). sockets_version: moves whenever the agent re-makes
+  // a socket, so the owner knows to fetch AppendPollItems again.
+  int64_t NextTickMs(int64_t now_ms) const;
+  uint64_t sockets_version() const { return sockets_version_; }
   // One poll + tick for a single-agent process.
   void RunOnce(int timeout_ms);
   // Stops every workload (SIGTERM, then SIGKILL after the grace) and waits up
@@ -152,6 +160,7 @@ class Agent {
   Status MakeSauronLink();
   Status MakeElrondLink();
   void MakeChangeStream();
+  void DrainChangesMonitor();
   int64_t RelinkDelay(int* failures);
   msg::Resources Base() const { return measured_.free; }
 
@@ -165,6 +174,8 @@ class Agent {
   BeaconSender beacon_;
   std::unique_ptr<Link> elrond_;
   std::unique_ptr<zmq::socket_t> changes_;
+  // Declared after changes_ so it is destroyed first (it watches that socket).
+  std::unique_ptr<transport::ConnectionMonitor> changes_monitor_;
   std::map<std::string, std::string> labels_;
   std::map<std::string, Job> jobs_;
   std::deque<StateEvent> state_events_;
@@ -189,6 +200,14 @@ class Agent {
   int64_t relink_elrond_at_ms_ = 0;
   int sauron_failures_ = 0;
   int elrond_failures_ = 0;
+  // The change stream is re-created only after sauron refused its handshake:
+  // every re-created subscriber costs sauron a walk of its whole subscription
+  // trie (libzmq's PUB removes a closed subscriber from every topic), which
+  // with 1000 hosts is milliseconds of its loop per host.
+  uint64_t sockets_version_ = 0;
+  bool changes_refused_ = false;
+  int64_t remake_changes_at_ms_ = 0;  // 0: none pending
+  int changes_failures_ = 0;
 };
 
 }  // namespace rv::strider

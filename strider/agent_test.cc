@@ -11,8 +11,11 @@
 #include "common/crypto/sealed_box.h"
 #include "common/transport/beacon.h"
 #include "common/transport/curve.h"
+#include "common/transport/monitor.h"
+#include "common/msg/topics.h"
 #include "common/transport/rpc_client.h"
 #include "common/transport/zap.h"
+#include "strider/beacon_pump.h"
 #include "strider/beacon_receiver_for_test.h"
 #include "strider/sim_workload.h"
 
@@ -88,6 +91,37 @@ class FakeDaemon {
   std::string endpoint;
   std::vector<Received> got;
   std::function<bool(const std::string&, const msg::Envelope&)> on_message;
+};
+
+// sauron's change stream as a host sees it: a CURVE PUB under sauron's key,
+// with a monitor counting the subscribers' connections.
+class FakeChangeStream {
+ public:
+  FakeChangeStream(zmq::context_t& ctx, const transport::CurveKeypair& key) : pub(ctx, zmq::socket_type::pub) {
+    transport::SetDefaults(pub);
+    transport::MakeCurveServer(pub, key);
+    monitor = std::make_unique<transport::ConnectionMonitor>(ctx, pub);
+    pub.bind("tcp://127.0.0.1:*");
+    endpoint = pub.get(zmq::sockopt::last_endpoint);
+  }
+  void HostLost(const std::string& host) {
+    msg::Change c;
+    c.event.kind = "host.lost";
+    c.event.host_id = host;
+    c.event.detail = "test";
+    pub.send(zmq::buffer(msg::HostTopic(host, "host.lost")), zmq::send_flags::sndmore);
+    pub.send(zmq::buffer(msg::Encode(c)), zmq::send_flags::none);
+  }
+  void CountConnections() {
+    while (auto ev = monitor->Next()) {
+      if (ev->kind == transport::ConnEvent::kAccepted) ++accepted;
+      if (ev->kind == transport::ConnEvent::kDisconnected) ++disconnected;
+    }
+  }
+  zmq::socket_t pub;
+  std::unique_ptr<transport::ConnectionMonitor> monitor;
+  std::string endpoint;
+  int accepted = 0, disconnected = 0;
 };
 
 class AgentTest : public ::testing::Test {
@@ -394,6 +428,8 @@ TEST_F(AgentTest, HostEnrolledLaterConnectsAfterRefusedHandshakes) {
   o.elrond_public_key = elrond.key.public_key;
   o.data_dir = "/";
   o.capacity = {1000, 1000, 1000};
+  FakeChangeStream changes(ctx, sauron.key);
+  o.sauron_pub = changes.endpoint;
   Agent late(ctx, o, std::make_shared<SimWorkloadFactory>());
   ASSERT_TRUE(late.Start().ok());
   auto run = [&](int ms, auto pred) {
@@ -416,6 +452,111 @@ TEST_F(AgentTest, HostEnrolledLaterConnectsAfterRefusedHandshakes) {
     }
     return false;
   }));
+  // Its change stream, refused along with the links, was re-made at the
+  // welcome: sauron's news for this host arrives.
+  ASSERT_TRUE(run(8000, [&] {
+    changes.HostLost("h2");
+    return late.counters().Get("declared_lost") == 1;
+  }));
+}
+
+TEST_F(AgentTest, ChangeStreamIsKeptAcrossWelcomes) {
+  FakeChangeStream changes(ctx, sauron.key);
+  AgentOptions o;
+  o.host_id = "h3";
+  o.key = transport::GenerateKeypair();
+  zap.Allow(o.key.public_key, "h3");
+  o.sauron_api = sauron.endpoint;
+  o.sauron_public_key = sauron.key.public_key;
+  o.sauron_pub = changes.endpoint;
+  o.elrond_endpoint = elrond.endpoint;
+  o.elrond_public_key = elrond.key.public_key;
+  o.data_dir = "/";
+  o.capacity = {1000, 1000, 1000};
+  Agent h3(ctx, o, std::make_shared<SimWorkloadFactory>());
+  ASSERT_TRUE(h3.Start().ok());
+  auto run = [&](int ms, auto pred) {
+    int64_t end = MonotonicMs() + ms;
+    while (!pred() && MonotonicMs() < end) {
+      h3.RunOnce(2);
+      sauron.Drain();
+      elrond.Drain();
+    }
+    return pred();
+  };
+  ASSERT_TRUE(run(5000, [&] { return h3.welcomed(); }));
+  // Declared lost twice: each time the host says hello again and is welcomed
+  // again, and each time the news comes over the same subscription.
+  for (int64_t n = 1; n <= 2; ++n) {
+    ASSERT_TRUE(run(5000, [&] {
+      changes.HostLost("h3");
+      return h3.counters().Get("declared_lost") == n;
+    }));
+    ASSERT_TRUE(run(5000, [&] { return h3.welcomed(); }));
+  }
+  run(100, [] { return false; });
+  changes.CountConnections();
+  // A re-made subscriber would cost sauron a walk of its whole subscription
+  // trie; a welcome must not cause one.
+  EXPECT_EQ(changes.accepted, 1);
+  EXPECT_EQ(changes.disconnected, 0);
+  EXPECT_EQ(h3.counters().Get("handshake_failed"), 0);
+}
+
+// The pod-scale simulator ticks a host only when NextTickMs says a timer is
+// due, so it must name the earliest of them.
+TEST_F(AgentTest, NextTickMsNamesTheEarliestTimer) {
+  BeaconPump pump;
+  AgentOptions o;
+  o.host_id = "h4";
+  o.key = transport::GenerateKeypair();
+  zap.Allow(o.key.public_key, "h4");
+  o.sauron_api = sauron.endpoint;
+  o.sauron_public_key = sauron.key.public_key;
+  o.elrond_endpoint = elrond.endpoint;
+  o.elrond_public_key = elrond.key.public_key;
+  o.data_dir = "/";
+  o.capacity = {1000, 1000, 1000};
+  o.measure_interval_ms = 1000000;
+  o.beacon_watchdog_ms = 0;
+  o.beacon_pump = &pump;
+  o.hold_grace_ms = 100;
+  Agent h4(ctx, o, std::make_shared<SimWorkloadFactory>());
+  ASSERT_TRUE(h4.Start().ok());
+  auto run = [&](int ms, auto pred) {
+    int64_t end = MonotonicMs() + ms;
+    while (!pred() && MonotonicMs() < end) {
+      h4.RunOnce(2);
+      sauron.Drain();
+      elrond.Drain();
+    }
+    return pred();
+  };
+  ASSERT_TRUE(run(5000, [&] { return h4.welcomed(); }));
+  int64_t now = MonotonicMs();
+  // Idle and welcomed: the next heartbeat (every 50 ms here) is all.
+  EXPECT_GT(h4.NextTickMs(now), now);
+  EXPECT_LE(h4.NextTickMs(now), now + 50);
+  // A bid holds resources until its hold expires; a sim workload needs no Poll.
+  elrond.SendTo("h4", msg::Encode(msg::Announce{5, 50, {AJob("web-5", 100)}}));
+  ASSERT_TRUE(run(5000, [&] { return !elrond.All<msg::Bid>().empty(); }));
+  now = MonotonicMs();
+  int64_t hold_due = h4.NextTickMs(now);
+  EXPECT_LE(hold_due, now + 2 * 50 + 100);
+  EXPECT_LT(h4.Free().ram_mb, 1000);
+  // Ticked only when it says so, it still lets the hold go.
+  int64_t end = MonotonicMs() + 2000;
+  while (h4.Free().ram_mb != 1000 && MonotonicMs() < end) {
+    int64_t t = MonotonicMs();
+    if (t >= h4.NextTickMs(t)) h4.Tick(t);
+    sauron.Drain();
+    elrond.Drain();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(h4.Free().ram_mb, 1000);
+  // A socket re-made moves sockets_version (the owner re-registers it).
+  uint64_t v = h4.sockets_version();
+  EXPECT_GT(v, 0u);
 }
 
 TEST_F(AgentTest, AwardForAnotherHostIsRejectedAndCounted) {

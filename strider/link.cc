@@ -1,5 +1,8 @@
 #include "strider/link.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "common/msg/protocol.h"
 #include "common/transport/curve.h"
 
@@ -47,6 +50,12 @@ bool Link::HandleReply(const msg::Envelope& env) {
   }
   fn(Status::Ok(), reply.payload);
   return true;
+}
+
+int64_t Link::NextDeadlineMs() const {
+  int64_t first = std::numeric_limits<int64_t>::max();
+  for (const auto& [id, p] : pending_) first = std::min(first, p.deadline_ms);
+  return first;
 }
 
 void Link::Expire(int64_t now_ms) {

@@ -56,6 +56,8 @@ class Link {
   // Fails every outstanding request (the link is being replaced).
   void FailAll(const std::string& why);
   size_t pending() const { return pending_.size(); }
+  // The earliest deadline of a request still waiting; INT64_MAX without one.
+  int64_t NextDeadlineMs() const;
   // Messages handed to the socket so far. A send may consume the ZMQ_FD
   // signal of input already queued, so an event loop that drives many links
   // from one epoll set re-checks ZMQ_EVENTS of a link whose count moved.

@@ -1,6 +1,9 @@
 #include "strider/reservations.h"
 
 #include <algorithm>
+#include <limits>
+
+#include <algorithm>
 
 namespace rv::strider {
 
@@ -56,6 +59,12 @@ const Reservations::Entry* Reservations::Find(const std::string& job_id) const {
 
 void Reservations::Hold(int64_t auction_id, const msg::Resources& r, int64_t expires_ms) {
   holds_[auction_id] = HoldEntry{r, expires_ms};
+}
+
+int64_t Reservations::NextHoldExpiryMs() const {
+  int64_t first = std::numeric_limits<int64_t>::max();
+  for (const auto& [id, h] : holds_) first = std::min(first, h.expires_ms);
+  return first;
 }
 
 int Reservations::ExpireHolds(int64_t now_ms) {

@@ -55,6 +55,8 @@ class Reservations {
   void ReleaseHold(int64_t auction_id) { holds_.erase(auction_id); }
   // Drops holds whose deadline passed; returns how many.
   int ExpireHolds(int64_t now_ms);
+  // When the first open hold expires; INT64_MAX without one.
+  int64_t NextHoldExpiryMs() const;
   size_t open_holds() const { return holds_.size(); }
 
   msg::Resources Reserved() const;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace rv::strider {
 namespace {
 
@@ -63,10 +65,13 @@ TEST(Reservations, HoldsShrinkFreeForOtherAuctionsOnly) {
 
 TEST(Reservations, HoldsExpire) {
   Reservations r;
-  r.Hold(1, msg::Resources{500, 0, 0}, 100);
+  EXPECT_EQ(r.NextHoldExpiryMs(), std::numeric_limits<int64_t>::max());
   r.Hold(2, msg::Resources{100, 0, 0}, 200);
+  r.Hold(1, msg::Resources{500, 0, 0}, 100);
+  EXPECT_EQ(r.NextHoldExpiryMs(), 100);
   EXPECT_EQ(r.ExpireHolds(150), 1);
   EXPECT_EQ(r.Held().ram_mb, 100);
+  EXPECT_EQ(r.NextHoldExpiryMs(), 200);
   EXPECT_EQ(r.ExpireHolds(250), 1);
   EXPECT_EQ(r.open_holds(), 0u);
 }

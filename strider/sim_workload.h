@@ -13,6 +13,7 @@ class SimWorkload : public Workload {
   Status Start(const msg::JobSpec& spec, const std::map<std::string, std::string>& secrets) override;
   void Stop(std::chrono::milliseconds grace) override;
   void Poll(int64_t) override {}
+  bool NeedsPoll() const override { return false; }
   RunState state() const override { return state_; }
   bool done() const override { return state_ == RunState::kStopped; }
 

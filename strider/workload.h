@@ -43,6 +43,8 @@ class Workload {
   virtual void Stop(std::chrono::milliseconds grace) = 0;
   // Drives timers (restart backoff, kill deadline, log bounds) and reaping.
   virtual void Poll(int64_t now_ms) = 0;
+  // False for a workload whose Poll does nothing, so an owner may skip it.
+  virtual bool NeedsPoll() const { return true; }
   virtual RunState state() const = 0;
   virtual bool done() const = 0;
 };
