@@ -111,24 +111,26 @@ int main(int argc, char** argv) {
   const size_t K = rv::strider::Agent::kPollItems;
   int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<void*> registered(agents.size() * K, nullptr);
+  std::vector<uint64_t> sockets_version(agents.size(), ~uint64_t{0});
   std::vector<char> dirty(agents.size(), 1);
-  std::vector<zmq::pollitem_t> items;
+  std::vector<int64_t> due(agents.size(), 0);  // when each host's timers next need its Tick
   std::vector<epoll_event> ready(256);
   bool announced = false;
-  int64_t next_sweep = 0;
   int64_t next_report = 0;
   // Per turn, only hosts whose sockets fired are looked at, and they run their
-  // timers at once (so a won job's reports leave in the same turn). Every
-  // host's timers (heartbeats, hold expiry, request timeouts) run every
-  // kTickEveryMs; a host whose Tick sent something is looked at again, as a
-  // send can swallow the ZMQ_FD signal of input already queued. Every 20 ms
-  // re-made sockets are registered; only every kSafetySweepMs is every host
-  // looked at (that once ran every 20 ms: 1000 hosts x 10 ZMQ_EVENTS calls,
-  // each a poll(2), made this process the bench's largest CPU user).
+  // timers at once (so a won job's reports leave in the same turn). A host's
+  // Tick otherwise runs only when its own timers are due (Agent::NextTickMs,
+  // kept in `due`, which is scanned without touching the hosts), so an idle
+  // host costs nothing: looking at all 1000 hosts every 10 ms (Tick, and
+  // fetching their sockets) was once half of this process's CPU, and that
+  // once with ZMQ_EVENTS for each socket, each a poll(2), most of the bench's.
+  // A host whose Tick sent something is looked at again, as a send can
+  // swallow the ZMQ_FD signal of input already queued. Every kSafetySweepMs
+  // every host is looked at and ticked anyway.
   std::vector<zmq::pollitem_t> mine;
   auto poll_items_of = [&](size_t a) {
     mine.clear();
-    agents[a]->AppendPollItems(&mine);  // fresh: the agent may have re-made a socket
+    agents[a]->AppendPollItems(&mine);
     for (auto& it : mine) {
       it.revents = 0;
       if (it.events == 0) continue;
@@ -145,6 +147,28 @@ int main(int argc, char** argv) {
     }
     return false;
   };
+  // After a host ran: its next timer, and its sockets into the epoll set if
+  // it made new ones.
+  auto after_run = [&](size_t a, int64_t now) {
+    due[a] = agents[a]->NextTickMs(now);
+    if (agents[a]->sockets_version() == sockets_version[a]) return;
+    sockets_version[a] = agents[a]->sockets_version();
+    mine.clear();
+    agents[a]->AppendPollItems(&mine);
+    for (size_t k = 0; k < K; ++k) {
+      size_t i = a * K + k;
+      if (mine[k].events == 0 || registered[i] == mine[k].socket) continue;
+      registered[i] = mine[k].socket;
+      dirty[a] = 1;
+      int fd = -1;
+      size_t len = sizeof fd;
+      zmq_getsockopt(mine[k].socket, ZMQ_FD, &fd, &len);
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = i;
+      if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+    }
+  };
   constexpr int64_t kTickEveryMs = 10;
   constexpr int64_t kSafetySweepMs = 1000;
   int64_t next_tick = 0;
@@ -152,29 +176,13 @@ int main(int argc, char** argv) {
   std::vector<size_t> touched;
   while (!g_stop) {
     int64_t now = rv::MonotonicMs();
-    if (now >= next_sweep) {
-      next_sweep = now + 20;
-      items.clear();
-      for (auto& a : agents) a->AppendPollItems(&items);
-      for (size_t i = 0; i < items.size(); ++i) {
-        if (items[i].events == 0 || registered[i] == items[i].socket) continue;
-        registered[i] = items[i].socket;  // new or re-created socket
-        dirty[i / K] = 1;
-        int fd = -1;
-        size_t len = sizeof fd;
-        zmq_getsockopt(items[i].socket, ZMQ_FD, &fd, &len);
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = i;
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
-      }
-      if (now >= next_safety_sweep) {
-        next_safety_sweep = now + kSafetySweepMs;
-        std::fill(dirty.begin(), dirty.end(), 1);
-      }
+    if (now >= next_safety_sweep) {
+      next_safety_sweep = now + kSafetySweepMs;
+      std::fill(dirty.begin(), dirty.end(), 1);
+      std::fill(due.begin(), due.end(), 0);
     }
     bool pending = std::find(dirty.begin(), dirty.end(), 1) != dirty.end();
-    int wait = pending ? 0 : static_cast<int>(std::clamp<int64_t>(std::min(next_tick, next_sweep) - now, 0, kTickEveryMs));
+    int wait = pending ? 0 : static_cast<int>(std::clamp<int64_t>(next_tick - now, 0, kTickEveryMs));
     int n = epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), wait);
     for (int i = 0; i < n; ++i) dirty[ready[i].data.u64 / K] = 1;
     // ZMQ_FD only signals a change; a send or receive on the socket can consume
@@ -194,15 +202,25 @@ int main(int argc, char** argv) {
     for (size_t a : touched) {
       agents[a]->Tick(now);
       if (has_input(a)) dirty[a] = 1;
+      after_run(a, now);
     }
     if (now < next_tick) continue;
     next_tick = now + kTickEveryMs;
-    size_t welcomed = 0;
     for (size_t a = 0; a < agents.size(); ++a) {
+      if (due[a] > now) continue;
       uint64_t sends = agents[a]->sends();
       agents[a]->Tick(now);
       if (agents[a]->sends() != sends) dirty[a] = 1;
-      welcomed += agents[a]->welcomed();
+      after_run(a, now);
+    }
+    if (!announced) {
+      size_t welcomed = 0;
+      for (auto& a : agents) welcomed += a->welcomed();
+      if (welcomed == agents.size()) {
+        printf("ready %zu\n", welcomed);
+        fflush(stdout);
+        announced = true;
+      }
     }
     if (now >= next_report) {
       // Beacon health of this simulator: if sauron declares hosts lost, this
@@ -217,11 +235,6 @@ int main(int argc, char** argv) {
       }
       spdlog::warn("beacons: sent {} failed {} withheld {}, {} hosts without a session, pump stalls {}", sent, failed,
                    withheld, inactive, beacon_pump.stalls());
-    }
-    if (!announced && welcomed == agents.size()) {
-      printf("ready %zu\n", welcomed);
-      fflush(stdout);
-      announced = true;
     }
   }
   return 0;
