@@ -46,8 +46,13 @@ CREATE TABLE IF NOT EXISTS jobs (
   run_detail TEXT NOT NULL DEFAULT '',
   updated_ms INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
-CREATE INDEX IF NOT EXISTS jobs_host ON jobs(host_id, state);
+-- Every index on a column a transition writes costs each transition a delete
+-- and an insert in that index. Only a host's live jobs are looked up by host
+-- (hello, host lost); by state only at start, which may scan. (Databases of
+-- earlier versions had jobs_state and jobs_host(host_id, state).)
+DROP INDEX IF EXISTS jobs_state;
+DROP INDEX IF EXISTS jobs_host;
+CREATE INDEX IF NOT EXISTS jobs_live_on_host ON jobs(host_id) WHERE state IN ('awarded', 'placed');
 CREATE INDEX IF NOT EXISTS jobs_service ON jobs(service);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,

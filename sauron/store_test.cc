@@ -1,6 +1,7 @@
 #include "sauron/store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -281,6 +282,51 @@ TEST_F(StoreTest, LostHostHandsBackItsJobs) {
   ASSERT_EQ(w->stop.size(), 1u);
   EXPECT_EQ(w->stop[0].job_id, "a");
   EXPECT_TRUE(w->keep.empty());
+}
+
+// A host's live jobs are found through the partial index (hello and host
+// lost run this query); a database of an earlier version loses the indexes
+// every transition had to update.
+TEST_F(StoreTest, HostsLiveJobsComeFromThePartialIndexAndOldIndexesAreDropped) {
+  store_.reset();
+  std::string path = (dir_ / "sauron.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE INDEX jobs_state ON jobs(state); CREATE INDEX jobs_host ON jobs(host_id, state);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  Reopen();
+  UpHost("h1");
+  Submit({"a"});
+  ASSERT_TRUE(Award1("a", 0, "h1").ok);
+  store_.reset();
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  auto rows = [&](const char* sql) {
+    std::vector<std::string> out;
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      std::string row;
+      for (int c = 0; c < sqlite3_column_count(st); ++c) {
+        auto* t = sqlite3_column_text(st, c);
+        row += (c ? "|" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "");
+      }
+      out.push_back(row);
+    }
+    sqlite3_finalize(st);
+    return out;
+  };
+  EXPECT_EQ(rows("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs' AND sql IS NOT NULL "
+                 "ORDER BY name"),
+            (std::vector<std::string>{"jobs_live_on_host", "jobs_service"}));
+  auto plan = rows("EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE host_id = 'h1' AND state IN ('awarded', 'placed')");
+  ASSERT_FALSE(plan.empty());
+  EXPECT_NE(plan[0].find("USING INDEX jobs_live_on_host"), std::string::npos) << plan[0];
+  EXPECT_EQ(rows("SELECT id FROM jobs WHERE host_id = 'h1' AND state IN ('awarded', 'placed')"),
+            (std::vector<std::string>{"a"}));
+  sqlite3_close(db);
+  Reopen();
 }
 
 TEST_F(StoreTest, HelloListsWhatToKeep) {
