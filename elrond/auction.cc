@@ -153,6 +153,16 @@ void AuctionEngine::SetUnplaceable(const std::string& job_id, Job& job, const st
   }
 }
 
+bool AuctionEngine::RoomForAnUnplaceable(const msg::Resources& free) const {
+  for (const auto& id : unplaceable_) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) continue;
+    const msg::Resources& r = it->second.spec.resources;
+    if (r.ram_mb <= free.ram_mb && r.disk_mb <= free.disk_mb && r.cpu_millis <= free.cpu_millis) return true;
+  }
+  return false;
+}
+
 void AuctionEngine::TriggerRetry(int64_t now_ms) {
   if (unplaceable_.empty()) return;
   int64_t due = now_ms + opts_.retry_debounce_ms;
@@ -406,7 +416,11 @@ void AuctionEngine::OnBid(const std::string& user, const msg::Bid& m, int64_t no
       auto check = ledger_.ApplyBid(user, m.auction_id, m.free, m.capacity, now_ms);
       if (check.lying) Reject("bid.lying", "host " + user + ": " + check.why);
       RefreshView(h);
-      if (h.view.free.ram_mb > before) TriggerRetry(now_ms);
+      // The auction closed without this host, so its jobs that found no room
+      // may fit here: retry them now rather than at the periodic retry
+      // (retry_pending_ms, 2 s), which on a nearly full pod under load was
+      // the tail of a whole flood.
+      if (h.view.free.ram_mb > before || RoomForAnUnplaceable(h.view.free)) TriggerRetry(now_ms);
       spdlog::debug("late bid from {} for closed auction {}", user, m.auction_id);
     } else {
       Reject("bid.unknown_auction", "bid from " + user + " for auction " + std::to_string(m.auction_id) +

@@ -209,6 +209,8 @@ class AuctionEngine {
   void AdoptRecord(const msg::JobRecord& rec, Job& job, int64_t now_ms, bool from_snapshot);
   void SetUnplaceable(const std::string& job_id, Job& job, const std::string& reason, int64_t now_ms);
   void TriggerRetry(int64_t now_ms);
+  // Whether `free` holds the resources of some job that found no host.
+  bool RoomForAnUnplaceable(const msg::Resources& free) const;
 
   // Auctions.
   bool OpenAuction(int64_t now_ms);

@@ -265,6 +265,30 @@ TEST(Auction, DeadlineClosesWithMissingBidsAndLateBidIsIgnored) {
   EXPECT_EQ(p.reg.jobs["j1"].host_id, "h1");
 }
 
+// A job that found no room because the host with room bid late is retried as
+// soon as that bid arrives, not at the periodic retry 2 s later.
+TEST(Auction, LateBidFromAHostWithRoomRetriesTheJobAtOnce) {
+  Pod p;
+  p.AddHost("small", 1000);
+  p.AddHost("big", 4000);
+  p.Submit("j1", 3000);
+  p.Tick(1);
+  p.Bid({"small"});  // big is slow
+  p.Tick(51);        // closed without big: no bidder has room
+  EXPECT_EQ(p.counters.Get("job.unplaceable"), 1);
+  ASSERT_EQ(p.unanswered.size(), 1u);
+  p.BidFor(p.unanswered[0].first, p.unanswered[0].second);  // big's bid, late
+  EXPECT_EQ(p.counters.Get("bid.late"), 1);
+  p.unanswered.clear();
+  p.Tick(25);  // the retry's debounce, far short of retry_pending_ms
+  p.Tick(2);   // the batch opens
+  p.Bid();
+  p.Tick(1);
+  EXPECT_EQ(p.counters.Get("retry.jobs"), 1);
+  EXPECT_EQ(p.reg.award_calls, 1);
+  EXPECT_EQ(p.reg.jobs["j1"].host_id, "big");
+}
+
 TEST(Auction, LateBidsLengthenTheNextDeadlineWithinBoundsAndItDecaysBack) {
   EngineOptions o = Pod::Defaults();
   o.max_bid_deadline_ms = 400;
