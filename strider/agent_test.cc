@@ -211,6 +211,33 @@ class AgentTest : public ::testing::Test {
   void RunFor(int ms) {
     RunUntil([] { return false; }, ms);
   }
+  // Options of another host against the same fake daemons; enrolled unless
+  // told otherwise.
+  AgentOptions OtherHost(const std::string& id, bool enroll = true) {
+    AgentOptions o;
+    o.host_id = id;
+    o.key = transport::GenerateKeypair();
+    if (enroll) zap.Allow(o.key.public_key, id);
+    o.sauron_api = sauron.endpoint;
+    o.sauron_public_key = sauron.key.public_key;
+    o.elrond_endpoint = elrond.endpoint;
+    o.elrond_public_key = elrond.key.public_key;
+    o.data_dir = "/";
+    o.capacity = {1000, 1000, 1000};
+    return o;
+  }
+  // Runs `other` beside the fixture's agent until `pred` or `ms` pass.
+  template <typename P>
+  bool RunOther(Agent& other, int ms, P pred) {
+    int64_t end = MonotonicMs() + ms;
+    while (!pred() && MonotonicMs() < end) {
+      other.RunOnce(2);
+      agent->RunOnce(0);
+      sauron.Drain();
+      elrond.Drain();
+    }
+    return pred();
+  }
   template <typename T>
   void Announce(int64_t auction, std::vector<msg::AnnouncedJob> jobs) {
     msg::Announce a{auction, 50, std::move(jobs)};
@@ -419,29 +446,12 @@ TEST_F(AgentTest, EmptyAwardDropsHoldWithoutAck) {
 }
 
 TEST_F(AgentTest, HostEnrolledLaterConnectsAfterRefusedHandshakes) {
-  AgentOptions o;
-  o.host_id = "h2";
-  o.key = transport::GenerateKeypair();
-  o.sauron_api = sauron.endpoint;
-  o.sauron_public_key = sauron.key.public_key;
-  o.elrond_endpoint = elrond.endpoint;
-  o.elrond_public_key = elrond.key.public_key;
-  o.data_dir = "/";
-  o.capacity = {1000, 1000, 1000};
+  AgentOptions o = OtherHost("h2", /*enroll=*/false);
   FakeChangeStream changes(ctx, sauron.key);
   o.sauron_pub = changes.endpoint;
   Agent late(ctx, o, std::make_shared<SimWorkloadFactory>());
   ASSERT_TRUE(late.Start().ok());
-  auto run = [&](int ms, auto pred) {
-    int64_t end = MonotonicMs() + ms;
-    while (!pred() && MonotonicMs() < end) {
-      late.RunOnce(2);
-      agent->RunOnce(0);
-      sauron.Drain();
-      elrond.Drain();
-    }
-    return pred();
-  };
+  auto run = [&](int ms, auto pred) { return RunOther(late, ms, pred); };
   ASSERT_TRUE(run(3000, [&] { return late.counters().Get("handshake_failed") >= 2; }));
   EXPECT_FALSE(late.welcomed());
   zap.Allow(o.key.public_key, "h2");  // the operator enrolls it now
@@ -462,28 +472,11 @@ TEST_F(AgentTest, HostEnrolledLaterConnectsAfterRefusedHandshakes) {
 
 TEST_F(AgentTest, ChangeStreamIsKeptAcrossWelcomes) {
   FakeChangeStream changes(ctx, sauron.key);
-  AgentOptions o;
-  o.host_id = "h3";
-  o.key = transport::GenerateKeypair();
-  zap.Allow(o.key.public_key, "h3");
-  o.sauron_api = sauron.endpoint;
-  o.sauron_public_key = sauron.key.public_key;
+  AgentOptions o = OtherHost("h3");
   o.sauron_pub = changes.endpoint;
-  o.elrond_endpoint = elrond.endpoint;
-  o.elrond_public_key = elrond.key.public_key;
-  o.data_dir = "/";
-  o.capacity = {1000, 1000, 1000};
   Agent h3(ctx, o, std::make_shared<SimWorkloadFactory>());
   ASSERT_TRUE(h3.Start().ok());
-  auto run = [&](int ms, auto pred) {
-    int64_t end = MonotonicMs() + ms;
-    while (!pred() && MonotonicMs() < end) {
-      h3.RunOnce(2);
-      sauron.Drain();
-      elrond.Drain();
-    }
-    return pred();
-  };
+  auto run = [&](int ms, auto pred) { return RunOther(h3, ms, pred); };
   ASSERT_TRUE(run(5000, [&] { return h3.welcomed(); }));
   // Declared lost twice: each time the host says hello again and is welcomed
   // again, and each time the news comes over the same subscription.
@@ -507,31 +500,14 @@ TEST_F(AgentTest, ChangeStreamIsKeptAcrossWelcomes) {
 // due, so it must name the earliest of them.
 TEST_F(AgentTest, NextTickMsNamesTheEarliestTimer) {
   BeaconPump pump;
-  AgentOptions o;
-  o.host_id = "h4";
-  o.key = transport::GenerateKeypair();
-  zap.Allow(o.key.public_key, "h4");
-  o.sauron_api = sauron.endpoint;
-  o.sauron_public_key = sauron.key.public_key;
-  o.elrond_endpoint = elrond.endpoint;
-  o.elrond_public_key = elrond.key.public_key;
-  o.data_dir = "/";
-  o.capacity = {1000, 1000, 1000};
+  AgentOptions o = OtherHost("h4");
   o.measure_interval_ms = 1000000;
   o.beacon_watchdog_ms = 0;
   o.beacon_pump = &pump;
   o.hold_grace_ms = 100;
   Agent h4(ctx, o, std::make_shared<SimWorkloadFactory>());
   ASSERT_TRUE(h4.Start().ok());
-  auto run = [&](int ms, auto pred) {
-    int64_t end = MonotonicMs() + ms;
-    while (!pred() && MonotonicMs() < end) {
-      h4.RunOnce(2);
-      sauron.Drain();
-      elrond.Drain();
-    }
-    return pred();
-  };
+  auto run = [&](int ms, auto pred) { return RunOther(h4, ms, pred); };
   ASSERT_TRUE(run(5000, [&] { return h4.welcomed(); }));
   int64_t now = MonotonicMs();
   // Idle and welcomed: the next heartbeat (every 50 ms here) is all.

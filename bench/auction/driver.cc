@@ -113,14 +113,23 @@ double CpuSeconds(pid_t pid) {
 
 // Per thread of pid: name -> {user s, system s}. Threads of one name are summed
 // (libzmq's I/O threads are all "ZMQbg/IO/0"...), so two snapshots subtract.
-std::map<std::string, std::pair<double, double>> ThreadCpu(pid_t pid) {
-  std::map<std::string, std::pair<double, double>> out;
+// /proc/PID/task/TID of each thread of pid.
+std::vector<std::string> ThreadDirs(pid_t pid) {
+  std::vector<std::string> out;
   std::string dir = "/proc/" + std::to_string(pid) + "/task";
   DIR* d = opendir(dir.c_str());
   if (!d) return out;
   while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::ifstream in(dir + "/" + e->d_name + "/stat");
+    if (e->d_name[0] != '.') out.push_back(dir + "/" + e->d_name);
+  }
+  closedir(d);
+  return out;
+}
+
+std::map<std::string, std::pair<double, double>> ThreadCpu(pid_t pid) {
+  std::map<std::string, std::pair<double, double>> out;
+  for (const std::string& task : ThreadDirs(pid)) {
+    std::ifstream in(task + "/stat");
     std::string line;
     std::getline(in, line);
     auto lp = line.find('('), rp = line.rfind(')');
@@ -133,7 +142,6 @@ std::map<std::string, std::pair<double, double>> ThreadCpu(pid_t pid) {
     slot.first += std::stod(fields[11]) / sysconf(_SC_CLK_TCK);
     slot.second += std::stod(fields[12]) / sysconf(_SC_CLK_TCK);
   }
-  closedir(d);
   return out;
 }
 
@@ -142,19 +150,14 @@ std::map<std::string, std::pair<double, double>> ThreadCpu(pid_t pid) {
 // others sharing the machine's cores.
 std::pair<double, double> SchedSeconds(pid_t pid) {
   std::pair<double, double> out{0, 0};
-  std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  DIR* d = opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    std::ifstream in(dir + "/" + e->d_name + "/schedstat");
+  for (const std::string& task : ThreadDirs(pid)) {
+    std::ifstream in(task + "/schedstat");
     double run_ns = 0, wait_ns = 0;
     if (in >> run_ns >> wait_ns) {
       out.first += run_ns / 1e9;
       out.second += wait_ns / 1e9;
     }
   }
-  closedir(d);
   return out;
 }
 
