@@ -89,7 +89,6 @@ Status Agent::MakeElrondLink() {
 // refused before sauron knew our key would otherwise stay dead.
 void Agent::MakeChangeStream() {
   if (opts_.sauron_pub.empty()) return;
-  changes_refused_ = false;
   remake_changes_at_ms_ = 0;
   changes_monitor_.reset();  // before the socket it watches
   changes_.reset();
@@ -157,11 +156,10 @@ void Agent::HandleReady(const zmq::pollitem_t* items) {
 
 void Agent::DrainChangesMonitor() {
   while (auto ev = changes_monitor_->Next()) {
-    if (ev->kind != transport::ConnEvent::kHandshakeFailed || changes_refused_) continue;
+    if (ev->kind != transport::ConnEvent::kHandshakeFailed || remake_changes_at_ms_ > 0) continue;
     counters_.Add("handshake_failed");
     // As for the links: libzmq never retries a refused handshake. Re-made at
     // the next welcome (sauron knows our key by then) or after a backoff.
-    changes_refused_ = true;
     int64_t delay = RelinkDelay(&changes_failures_);
     remake_changes_at_ms_ = MonotonicMs() + delay;
     spdlog::warn("[{}] CURVE handshake of the change stream {} refused; re-subscribing at the next welcome or in {} ms",
@@ -250,7 +248,7 @@ void Agent::SendHello(int64_t now_ms) {
 void Agent::OnWelcome(const msg::HostWelcome& w) {
   labels_ = w.labels;
   sauron_failures_ = 0;
-  if (changes_refused_) {
+  if (remake_changes_at_ms_ > 0) {  // refused before sauron knew our key
     changes_failures_ = 0;
     MakeChangeStream();
   }

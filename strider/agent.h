@@ -200,13 +200,12 @@ class Agent {
   int64_t relink_elrond_at_ms_ = 0;
   int sauron_failures_ = 0;
   int elrond_failures_ = 0;
+  uint64_t sockets_version_ = 0;
   // The change stream is re-created only after sauron refused its handshake:
   // every re-created subscriber costs sauron a walk of its whole subscription
   // trie (libzmq's PUB removes a closed subscriber from every topic), which
   // with 1000 hosts is milliseconds of its loop per host.
-  uint64_t sockets_version_ = 0;
-  bool changes_refused_ = false;
-  int64_t remake_changes_at_ms_ = 0;  // 0: none pending
+  int64_t remake_changes_at_ms_ = 0;  // > 0: sauron refused it; re-made then or at the next welcome
   int changes_failures_ = 0;
 };
 

@@ -178,25 +178,32 @@ class AgentTest : public ::testing::Test {
     };
   }
   void SetUp() override {
+    AgentOptions o = HostOptions("h1", host_key);
+    o.hold_grace_ms = 100;
+    agent = std::make_unique<Agent>(ctx, o, std::make_shared<CapturingFactory>(seen));
+    ASSERT_TRUE(agent->Start().ok());
+    ASSERT_TRUE(RunUntil([&] { return agent->welcomed() && elrond_hello(); }));
+  }
+  // Whether elrond has heard `host`'s hello (its ROUTER drops what it sends
+  // to an identity it has not heard from yet).
+  bool elrond_hello(const std::string& host = "h1") {
+    for (auto& r : elrond.got) {
+      if (r.env.type == msg::StriderHello::kType && r.from == host) return true;
+    }
+    return false;
+  }
+  // A host's options against the fake daemons.
+  AgentOptions HostOptions(const std::string& id, const transport::CurveKeypair& key) {
     AgentOptions o;
-    o.host_id = "h1";
-    o.key = host_key;
+    o.host_id = id;
+    o.key = key;
     o.sauron_api = sauron.endpoint;
     o.sauron_public_key = sauron.key.public_key;
     o.elrond_endpoint = elrond.endpoint;
     o.elrond_public_key = elrond.key.public_key;
     o.data_dir = "/";
     o.capacity = {1000, 1000, 1000};
-    o.hold_grace_ms = 100;
-    agent = std::make_unique<Agent>(ctx, o, std::make_shared<CapturingFactory>(seen));
-    ASSERT_TRUE(agent->Start().ok());
-    ASSERT_TRUE(RunUntil([&] { return agent->welcomed() && elrond_hello(); }));
-  }
-  bool elrond_hello() {
-    for (auto& r : elrond.got) {
-      if (r.env.type == msg::StriderHello::kType && r.from == "h1") return true;
-    }
-    return false;
+    return o;
   }
   template <typename P>
   bool RunUntil(P pred, int timeout_ms = 5000) {
@@ -214,16 +221,8 @@ class AgentTest : public ::testing::Test {
   // Options of another host against the same fake daemons; enrolled unless
   // told otherwise.
   AgentOptions OtherHost(const std::string& id, bool enroll = true) {
-    AgentOptions o;
-    o.host_id = id;
-    o.key = transport::GenerateKeypair();
+    AgentOptions o = HostOptions(id, transport::GenerateKeypair());
     if (enroll) zap.Allow(o.key.public_key, id);
-    o.sauron_api = sauron.endpoint;
-    o.sauron_public_key = sauron.key.public_key;
-    o.elrond_endpoint = elrond.endpoint;
-    o.elrond_public_key = elrond.key.public_key;
-    o.data_dir = "/";
-    o.capacity = {1000, 1000, 1000};
     return o;
   }
   // Runs `other` beside the fixture's agent until `pred` or `ms` pass.
@@ -456,12 +455,7 @@ TEST_F(AgentTest, HostEnrolledLaterConnectsAfterRefusedHandshakes) {
   EXPECT_FALSE(late.welcomed());
   zap.Allow(o.key.public_key, "h2");  // the operator enrolls it now
   ASSERT_TRUE(run(8000, [&] { return late.welcomed(); }));
-  ASSERT_TRUE(run(8000, [&] {
-    for (auto& r : elrond.got) {
-      if (r.env.type == msg::StriderHello::kType && r.from == "h2") return true;
-    }
-    return false;
-  }));
+  ASSERT_TRUE(run(8000, [&] { return elrond_hello("h2"); }));
   // Its change stream, refused along with the links, was re-made at the
   // welcome: sauron's news for this host arrives.
   ASSERT_TRUE(run(8000, [&] {
@@ -508,15 +502,7 @@ TEST_F(AgentTest, NextTickMsNamesTheEarliestTimer) {
   Agent h4(ctx, o, std::make_shared<SimWorkloadFactory>());
   ASSERT_TRUE(h4.Start().ok());
   auto run = [&](int ms, auto pred) { return RunOther(h4, ms, pred); };
-  // Welcomed by sauron, and known to elrond's ROUTER (which drops what it
-  // sends to an identity it has not heard from yet).
-  ASSERT_TRUE(run(5000, [&] {
-    if (!h4.welcomed()) return false;
-    for (auto& r : elrond.got) {
-      if (r.env.type == msg::StriderHello::kType && r.from == "h4") return true;
-    }
-    return false;
-  }));
+  ASSERT_TRUE(run(5000, [&] { return h4.welcomed() && elrond_hello("h4"); }));
   int64_t now = MonotonicMs();
   // Idle and welcomed: the next heartbeat (every 50 ms here) is all.
   EXPECT_GT(h4.NextTickMs(now), now);
