@@ -421,6 +421,16 @@ void AuctionEngine::OnBid(const std::string& user, const msg::Bid& m, int64_t no
       // (retry_pending_ms, 2 s), which on a nearly full pod under load was
       // the tail of a whole flood.
       if (h.view.free.ram_mb > before || RoomForAnUnplaceable(h.view.free)) TriggerRetry(now_ms);
+      // The host holds resources for this bid until an Award says how it
+      // ended or the hold expires (twice the deadline and a grace). Until
+      // then its bids in later auctions show that much less free: measured
+      // at 100 hosts, one full announce that closed before 99 bids arrived
+      // made those hosts bid 0 free in the next auctions, and 800 jobs waited
+      // for the 2 s retry. It won nothing here, so say so now.
+      msg::Award nothing;
+      nothing.auction_id = m.auction_id;
+      nothing.host_id = user;
+      outbox_->Send(user, msg::Encode(nothing));
       spdlog::debug("late bid from {} for closed auction {}", user, m.auction_id);
     } else {
       Reject("bid.unknown_auction", "bid from " + user + " for auction " + std::to_string(m.auction_id) +
@@ -927,6 +937,18 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
     empty.auction_id = auction_id;
     empty.host_id = b;
     outbox_->Send(b, msg::Encode(empty));
+  }
+  if (!unplaceable.empty() && spdlog::should_log(spdlog::level::debug)) {
+    // Why a batch found no room is usually in the bidders' numbers (a hold
+    // left by another auction shows as a host with nothing free).
+    int64_t most = 0;
+    size_t empty = 0;
+    for (const auto* v : views) {
+      most = std::max(most, v->free.ram_mb);
+      if (v->free.ram_mb <= 0) empty++;
+    }
+    spdlog::debug("auction {}: {} jobs found no room; of {} bidders {} have no RAM free, the most free is {} MB",
+                  auction_id, unplaceable.size(), views.size(), empty, most);
   }
   for (auto& [id, reason] : unplaceable) {
     Job& job = jobs_[id];

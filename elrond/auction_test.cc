@@ -259,10 +259,18 @@ TEST(Auction, DeadlineClosesWithMissingBidsAndLateBidIsIgnored) {
   EXPECT_EQ(p.counters.Get("auction.missing_bids"), 1);
   // h3's bid arrives after the close: counted, ignored.
   ASSERT_EQ(p.unanswered.size(), 1u);
+  p.out.Take<msg::Award>();
   p.BidFor(p.unanswered[0].first, p.unanswered[0].second);
   EXPECT_EQ(p.counters.Get("bid.late"), 1);
   EXPECT_EQ(p.reg.award_calls, 1);
   EXPECT_EQ(p.reg.jobs["j1"].host_id, "h1");
+  // h3 is told at once that it won nothing, so it drops the hold it took for
+  // this bid instead of bidding less free in the next auctions until it expires.
+  auto awards = p.out.Take<msg::Award>();
+  ASSERT_EQ(awards.size(), 1u);
+  EXPECT_EQ(awards[0].first, "h3");
+  EXPECT_EQ(awards[0].second.auction_id, p.unanswered[0].second.auction_id);
+  EXPECT_TRUE(awards[0].second.jobs.empty());
 }
 
 // A job that found no room because the host with room bid late is retried as
