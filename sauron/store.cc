@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/transport/keys.h"
+#include "sauron/checkpointer.h"
 #include "sauron/sqlite_exec.h"
 
 namespace rv::sauron {
@@ -296,12 +297,23 @@ Store::Stmt& Store::Prepare(const char* sql) {
 
 Status Store::Exec(const char* sql) { return SqliteExec(db_, sql); }
 
+std::string Store::JournalMode() {
+  sqlite3_stmt* st = nullptr;
+  std::string mode;
+  if (sqlite3_prepare_v2(db_, "PRAGMA journal_mode", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    mode = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  return mode;
+}
+
 // ---- open -------------------------------------------------------------------------
 
 Store::Store(sqlite3* db) : db_(db) {}
 
 Store::~Store() {
   (void)FlushHosts();
+  checkpointer_.reset();  // before the close, which then runs the last checkpoint
   stmts_.clear();
   sqlite3_close_v2(db_);
 }
@@ -317,6 +329,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   }
   std::unique_ptr<Store> store(new Store(db));
   if (Status s = store->Init(); !s.ok()) return Status::Io("database " + path + ": " + s.message());
+  auto mode = store->JournalMode();
+  if (mode == "wal") {
+    auto c = Checkpointer::Start(path, db, kWalCheckpointPages);
+    if (!c.ok()) return c.status();
+    store->checkpointer_ = std::move(*c);
+  }
   return store;
 }
 
@@ -328,9 +346,12 @@ Status Store::Init() {
   if (Status s = Exec("PRAGMA synchronous=NORMAL"); !s.ok()) return s;
   if (Status s = Exec("PRAGMA foreign_keys=OFF"); !s.ok()) return s;
   // A bigger page cache and fewer, larger checkpoints: batches of transitions
-  // touch the same pages again and again.
+  // touch the same pages again and again. The Checkpointer (started by Open)
+  // takes the checkpoints off this thread; this is the setting until then.
   if (Status s = Exec("PRAGMA cache_size=-65536"); !s.ok()) return s;
-  if (Status s = Exec("PRAGMA wal_autocheckpoint=4000"); !s.ok()) return s;
+  if (Status s = Exec(("PRAGMA wal_autocheckpoint=" + std::to_string(kWalCheckpointPages)).c_str()); !s.ok()) {
+    return s;
+  }
   if (Status s = Exec("PRAGMA temp_store=MEMORY"); !s.ok()) return s;
   if (Status s = Exec(kSchema); !s.ok()) return s;
   auto& get = Prepare("SELECT value FROM meta WHERE key='schema_version'");

@@ -21,6 +21,8 @@
 //    reach the sink only after EndGroup's commit; a caller must not reply to
 //    a request of the group before EndGroup returned Ok. If that commit
 //    fails, the whole group is undone and nothing of it is published.
+//  * WAL checkpoints run on a thread of their own (checkpointer.h), never
+//    inside this store's commits.
 //  * Not thread-safe: one owner thread (the daemon's loop) calls everything.
 #pragma once
 
@@ -38,8 +40,13 @@
 
 namespace rv::sauron {
 
+class Checkpointer;
+
 class Store {
  public:
+  // WAL pages after which a checkpoint runs (on the Checkpointer's thread).
+  static constexpr int kWalCheckpointPages = 4000;
+
   using ChangeSink = std::function<void(const msg::Change&)>;
 
   // Opens (creating if needed) the database at `path`.
@@ -49,6 +56,8 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   void SetChangeSink(ChangeSink sink) { sink_ = std::move(sink); }
+  // Null when the database is not in WAL mode.
+  const Checkpointer* checkpointer() const { return checkpointer_.get(); }
 
   // Group commit (see the contract above). BeginGroup is a no-op when a group
   // is open (and costs nothing until a write); EndGroup commits and publishes,
@@ -122,6 +131,7 @@ class Store {
   Status LoadHosts();
   Stmt& Prepare(const char* sql);
   Status Exec(const char* sql);
+  std::string JournalMode();
   // A fixed statement through the prepared-statement cache (BEGIN, COMMIT,
   // SAVEPOINT...): parsing them on every transaction showed up in profiles.
   Status Run(const char* sql);
@@ -141,6 +151,7 @@ class Store {
   std::string NewJobId();
 
   sqlite3* db_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // null unless the database is in WAL mode
   std::map<const char*, std::unique_ptr<Stmt>> stmts_;  // keyed by the SQL literal's address
   std::map<std::string, msg::HostRecord> hosts_;
   std::map<std::string, bool> dirty_hosts_;

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "common/transport/keys.h"
+#include "sauron/checkpointer.h"
 
 namespace rv::sauron {
 namespace {
@@ -287,6 +288,13 @@ TEST_F(StoreTest, LostHostHandsBackItsJobs) {
 // A host's live jobs are found through the partial index (hello and host
 // lost run this query); a database of an earlier version loses the indexes
 // every transition had to update.
+// The daemon's loop commits; WAL checkpoints (syncs of 25-45 ms under load)
+// belong to the Checkpointer's thread.
+TEST_F(StoreTest, AFileDatabaseCheckpointsOnAThreadOfItsOwn) {
+  ASSERT_NE(store_->checkpointer(), nullptr);
+  EXPECT_EQ(store_->checkpointer()->inline_checkpoints(), 0);
+}
+
 TEST_F(StoreTest, HostsLiveJobsComeFromThePartialIndexAndOldIndexesAreDropped) {
   store_.reset();
   std::string path = (dir_ / "sauron.db").string();
