@@ -620,6 +620,7 @@ json RunOne(const Options& o, int H) {
             {"elrond_peak_rss_mb", elrond_rss_kb / 1024.0},
             {"detect_p50_ms", Percentile(killed, 50)},
             {"detect_p99_ms", Percentile(killed, 99)},
+            {"detect_each_ms", killed},
             {"silent_detect_p50_ms", Percentile(silent, 50)},
             {"silent_detect_p99_ms", Percentile(silent, 99)},
             {"detect_missed", missed},
