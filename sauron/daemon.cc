@@ -349,7 +349,7 @@ void Daemon::Run(const std::atomic<bool>& stop) {
     }
     if (now >= next_flush) {
       next_flush = now + kFlushEveryMs;
-      if (Status s = store_->FlushHosts(); !s.ok()) spdlog::error("flush hosts: {}", s.message());
+      if (Status s = store_->FlushChangedHosts(now); !s.ok()) spdlog::error("flush hosts: {}", s.message());
     }
     pub_->Flush();  // host.lost, overlay changes and anything else of this turn
   }

@@ -640,9 +640,13 @@ Status Store::Heartbeat(const std::string& host_id, const msg::Resources& free, 
   if (it == hosts_.end()) return Status::NotFound("no host " + host_id.substr(0, 128));
   if (it->second.state != "up") return Status::Conflict("host " + host_id + " is " + it->second.state + ", not up");
   if (!NonNegative(free)) return Status::Invalid("negative resources");
-  it->second.free = Clamp(free, it->second.capacity);
+  msg::Resources clamped = Clamp(free, it->second.capacity);
+  const msg::Resources& was = it->second.free;
+  bool changed = clamped.ram_mb != was.ram_mb || clamped.disk_mb != was.disk_mb || clamped.cpu_millis != was.cpu_millis;
+  it->second.free = clamped;
   it->second.last_seen_ms = now_ms;
-  dirty_hosts_[host_id] = true;
+  bool& dirty = dirty_hosts_[host_id];  // false: only last_seen is newer than the row
+  dirty = dirty || changed;
   return Status::Ok();
 }
 
@@ -655,20 +659,33 @@ void Store::RefreshLastSeen(int64_t now_ms) {
   }
 }
 
-Status Store::FlushHosts() {
-  if (dirty_hosts_.empty()) return Status::Ok();
+Status Store::FlushHosts() { return WriteHosts(true); }
+
+Status Store::FlushChangedHosts(int64_t now_ms) {
+  bool everything = now_ms >= next_last_seen_flush_ms_;
+  if (everything) next_last_seen_flush_ms_ = now_ms + kLastSeenFlushMs;
+  return WriteHosts(everything);
+}
+
+Status Store::WriteHosts(bool everything) {
+  bool any = false;
+  for (const auto& [id, changed] : dirty_hosts_) any = any || everything || changed;
+  if (!any) return Status::Ok();
   Txn txn(this);
   if (!txn.status().ok()) return txn.status();
   auto& q = Prepare("UPDATE hosts SET free = ?, last_seen_ms = ? WHERE id = ?");
-  for (auto& [id, _] : dirty_hosts_) {
-    auto it = hosts_.find(id);
-    if (it == hosts_.end()) continue;
-    if (Status s = q.Reset().Bind(1, ResToJson(it->second.free)).Bind(2, it->second.last_seen_ms).Bind(3, id).Run();
+  for (auto it = dirty_hosts_.begin(); it != dirty_hosts_.end(); ++it) {
+    if (!everything && !it->second) continue;
+    auto h = hosts_.find(it->first);
+    if (h == hosts_.end()) continue;
+    if (Status s = q.Reset().Bind(1, ResToJson(h->second.free)).Bind(2, h->second.last_seen_ms).Bind(3, it->first).Run();
         !s.ok())
       return s;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
-  dirty_hosts_.clear();
+  for (auto it = dirty_hosts_.begin(); it != dirty_hosts_.end();) {
+    it = everything || it->second ? dirty_hosts_.erase(it) : std::next(it);
+  }
   return Status::Ok();
 }
 

@@ -438,6 +438,43 @@ TEST_F(StoreTest, HeartbeatIsNotAnEventAndClampsToCapacity) {
   EXPECT_FALSE(store_->Heartbeat("nope", {}, 5).ok());
 }
 
+// What the hosts row holds in the file (read beside the store's connection).
+std::pair<int64_t, int64_t> RowFreeRamAndLastSeen(const std::filesystem::path& db, const std::string& host) {
+  sqlite3* c = nullptr;
+  EXPECT_EQ(sqlite3_open(db.c_str(), &c), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(c, "SELECT json_extract(free, '$.ram_mb'), last_seen_ms FROM hosts WHERE id = ?", -1,
+                               &st, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_text(st, 1, host.c_str(), -1, SQLITE_TRANSIENT);
+  std::pair<int64_t, int64_t> out{-1, -1};
+  if (sqlite3_step(st) == SQLITE_ROW) out = {sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
+  sqlite3_finalize(st);
+  sqlite3_close_v2(c);
+  return out;
+}
+
+TEST_F(StoreTest, AHeartbeatThatChangesOnlyLastSeenIsWrittenAtMostEveryMinute) {
+  UpHost("h1");
+  const auto db = dir_ / "sauron.db";
+  ASSERT_TRUE(store_->Heartbeat("h1", {1000, 2000, 300}, 100).ok());
+  ASSERT_TRUE(store_->FlushChangedHosts(1000).ok());  // the first flush writes everything
+  EXPECT_EQ(RowFreeRamAndLastSeen(db, "h1"), std::make_pair(int64_t{1000}, int64_t{100}));
+  ASSERT_TRUE(store_->Heartbeat("h1", {1000, 2000, 300}, 2000).ok());
+  ASSERT_TRUE(store_->FlushChangedHosts(6000).ok());
+  EXPECT_EQ(RowFreeRamAndLastSeen(db, "h1").second, 100) << "only last_seen moved: not written yet";
+  EXPECT_EQ(store_->FindHost("h1")->last_seen_ms, 2000) << "served from memory";
+  ASSERT_TRUE(store_->Heartbeat("h1", {800, 2000, 300}, 7000).ok());
+  ASSERT_TRUE(store_->FlushChangedHosts(11000).ok());
+  EXPECT_EQ(RowFreeRamAndLastSeen(db, "h1"), std::make_pair(int64_t{800}, int64_t{7000})) << "free changed: written";
+  ASSERT_TRUE(store_->Heartbeat("h1", {800, 2000, 300}, 12000).ok());
+  ASSERT_TRUE(store_->FlushChangedHosts(1000 + Store::kLastSeenFlushMs).ok());
+  EXPECT_EQ(RowFreeRamAndLastSeen(db, "h1").second, 12000) << "a minute on: everything is written";
+  ASSERT_TRUE(store_->Heartbeat("h1", {800, 2000, 300}, 62000).ok());
+  ASSERT_TRUE(store_->FlushHosts().ok());  // shutdown
+  EXPECT_EQ(RowFreeRamAndLastSeen(db, "h1").second, 62000);
+}
+
 TEST_F(StoreTest, EnrollmentValidation) {
   msg::EnrollHost e;
   e.host_id = "h1";
