@@ -153,6 +153,13 @@ void AuctionEngine::SetUnplaceable(const std::string& job_id, Job& job, const st
   }
 }
 
+void AuctionEngine::SendNothingWon(const std::string& host, int64_t auction_id) {
+  msg::Award empty;
+  empty.auction_id = auction_id;
+  empty.host_id = host;
+  outbox_->Send(host, msg::Encode(empty));
+}
+
 bool AuctionEngine::RoomForAnUnplaceable(const msg::Resources& free) const {
   for (const auto& id : unplaceable_) {
     auto it = jobs_.find(id);
@@ -427,10 +434,7 @@ void AuctionEngine::OnBid(const std::string& user, const msg::Bid& m, int64_t no
       // at 100 hosts, one full announce that closed before 99 bids arrived
       // made those hosts bid 0 free in the next auctions, and 800 jobs waited
       // for the 2 s retry. It won nothing here, so say so now.
-      msg::Award nothing;
-      nothing.auction_id = m.auction_id;
-      nothing.host_id = user;
-      outbox_->Send(user, msg::Encode(nothing));
+      SendNothingWon(user, m.auction_id);
       spdlog::debug("late bid from {} for closed auction {}", user, m.auction_id);
     } else {
       Reject("bid.unknown_auction", "bid from " + user + " for auction " + std::to_string(m.auction_id) +
@@ -933,10 +937,7 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
   // rather than at the deadline.
   for (const auto& b : bidders) {
     if (winners.count(b)) continue;
-    msg::Award empty;
-    empty.auction_id = auction_id;
-    empty.host_id = b;
-    outbox_->Send(b, msg::Encode(empty));
+    SendNothingWon(b, auction_id);
   }
   if (!unplaceable.empty() && spdlog::should_log(spdlog::level::debug)) {
     // Why a batch found no room is usually in the bidders' numbers (a hold

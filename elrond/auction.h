@@ -236,6 +236,8 @@ class AuctionEngine {
   void Reject(const char* counter, const std::string& what);
   void RefreshView(Host& h);
   void ObserveBidLatency(double ms);
+  // An empty Award: `host` won nothing in `auction_id` and drops its hold now.
+  void SendNothingWon(const std::string& host, int64_t auction_id);
 
   EngineOptions opts_;
   Outbox* outbox_;

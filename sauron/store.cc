@@ -17,6 +17,10 @@ namespace rv::sauron {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+
+bool SameResources(const msg::Resources& a, const msg::Resources& b) {
+  return a.ram_mb == b.ram_mb && a.disk_mb == b.disk_mb && a.cpu_millis == b.cpu_millis;
+}
 constexpr size_t kMaxSpecBytes = 64 * 1024;
 constexpr size_t kMaxJobsPerSubmit = 50000;
 
@@ -298,12 +302,9 @@ Store::Stmt& Store::Prepare(const char* sql) {
 Status Store::Exec(const char* sql) { return SqliteExec(db_, sql); }
 
 std::string Store::JournalMode() {
-  sqlite3_stmt* st = nullptr;
-  std::string mode;
-  if (sqlite3_prepare_v2(db_, "PRAGMA journal_mode", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-    mode = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-  }
-  sqlite3_finalize(st);
+  auto& q = Prepare("PRAGMA journal_mode");
+  std::string mode = q.Step() == SQLITE_ROW ? q.Text(0) : "";
+  q.Reset();
   return mode;
 }
 
@@ -614,10 +615,7 @@ Result<msg::HostWelcome> Store::HostUp(const msg::HostHello& hello, int64_t now_
     if (!mine.count({ref.job_id, ref.attempt})) welcome.stop.push_back(ref);
   }
 
-  auto same = [](const msg::Resources& a, const msg::Resources& b) {
-    return a.ram_mb == b.ram_mb && a.disk_mb == b.disk_mb && a.cpu_millis == b.cpu_millis;
-  };
-  if (was_up && h.address == old->address && same(h.capacity, old->capacity)) {
+  if (was_up && h.address == old->address && SameResources(h.capacity, old->capacity)) {
     // A repeated hello that changes nothing others care about (a reconnect)
     // is neither a write nor an event, so a chatty host cannot flood the log.
     hosts_[h.id] = h;
@@ -641,8 +639,7 @@ Status Store::Heartbeat(const std::string& host_id, const msg::Resources& free, 
   if (it->second.state != "up") return Status::Conflict("host " + host_id + " is " + it->second.state + ", not up");
   if (!NonNegative(free)) return Status::Invalid("negative resources");
   msg::Resources clamped = Clamp(free, it->second.capacity);
-  const msg::Resources& was = it->second.free;
-  bool changed = clamped.ram_mb != was.ram_mb || clamped.disk_mb != was.disk_mb || clamped.cpu_millis != was.cpu_millis;
+  bool changed = !SameResources(clamped, it->second.free);
   it->second.free = clamped;
   it->second.last_seen_ms = now_ms;
   bool& dirty = dirty_hosts_[host_id];  // false: only last_seen is newer than the row
