@@ -129,12 +129,14 @@ echo "bridge: $sealed sealed UDP :7800 datagrams, no plaintext"
 # ---- down leaves nothing ----
 pids=""
 for f in "$dir"/pids/*.pid "$dir/registry/registry.pid"; do pids+=" $(cat "$f")"; done
-for r in /run/rivendell/h[12]-*/runc; do
+# This pod's run dirs only: other pods (a parallel ctest) have their own.
+tags="h1-$(printf %s "$dir/hosts/h1" | sha256sum | cut -c1-8) h2-$(printf %s "$dir/hosts/h2" | sha256sum | cut -c1-8)"
+for t in $tags; do
+  r=/run/rivendell/$t/runc
   [ -d "$r" ] || continue
   pids+=" $(runc --root "$r" list -f json 2>/dev/null | grep -oE '"pid": *[0-9]+' | grep -oE '[0-9]+$' | tr '\n' ' ')"
 done
 [ "$(echo $pids | wc -w)" = 10 ] || fail "expected 7 daemons (with the registry) and 3 container apps, have pids:$pids"
-tags="h1-$(printf %s "$dir/hosts/h1" | sha256sum | cut -c1-8) h2-$(printf %s "$dir/hosts/h2" | sha256sum | cut -c1-8)"
 "$pod" down --dir "$dir" || fail "pod down"
 for ns in $nss; do [ ! -e "/run/netns/$ns" ] || fail "netns $ns left"; done
 ip netns list | grep -qE -- "^rv-($a|$b)-" && fail "container netns left: $(ip netns list | grep -E -- "^rv-($a|$b)-")"
