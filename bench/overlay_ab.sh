@@ -16,77 +16,7 @@ B=${B:?B=overlayd path}
 rounds=${ROUNDS:-20}
 count=${COUNT:-100}
 P=rvab-$$-
-tmp=$(mktemp -d /tmp/rvab-$$.XXXX)
-pids=()
-[ "$(id -u)" = 0 ] || { echo "overlay_ab: needs root" >&2; exit 1; }
-
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do  # overlayd tears its TUNs and routes down first
-    for i in $(seq 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  for ns in $(ip netns list | awk '{print $1}' | grep "^$P" || true); do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ip netns add ${P}ul
-ip -n ${P}ul link add br0 type bridge
-ip -n ${P}ul link set br0 up
-for h in 1 2; do
-  ip netns add ${P}h$h
-  ip -n ${P}h$h link add eth0 type veth peer name vh$h netns ${P}ul
-  ip -n ${P}ul link set vh$h master br0 up
-  ip -n ${P}h$h addr add 10.88.0.$h/24 dev eth0
-  ip -n ${P}h$h link set eth0 up
-  ip -n ${P}h$h link set lo up
-  ip netns exec ${P}h$h sysctl -qw net.ipv4.ip_forward=1
-done
-# plain veth routing, as in bench/overlay.sh
-for c in va:1:10.77.1.2 vb:2:10.77.2.2; do
-  IFS=: read -r n h a <<<"$c"
-  ip netns add $P$n
-  ip -n $P$n link set lo up
-  ip -n ${P}h$h link add v$n type veth peer name eth0 netns $P$n
-  ip -n ${P}h$h link set v$n up
-  ip -n ${P}h$h addr add 169.254.1.1/32 dev v$n scope link
-  ip -n ${P}h$h route add $a/32 dev v$n
-  ip -n $P$n addr add $a/32 dev eth0
-  ip -n $P$n link set eth0 up
-  ip -n $P$n route add 169.254.1.1 dev eth0 scope link
-  ip -n $P$n route add default via 169.254.1.1 dev eth0
-done
-ip -n ${P}h1 route add 10.77.2.0/24 via 10.88.0.2
-ip -n ${P}h2 route add 10.77.1.0/24 via 10.88.0.1
-
-# overlay A: env 1, port 7800; overlay B: env 2, port 7801 (own TUNs, tables, containers)
-aead=chacha20poly1305
-grep -qw aes /proc/cpuinfo && aead=aes256gcm
-for v in A B; do
-  bin=${!v}
-  flags_var=${v}_FLAGS
-  e=1 port=7800
-  [ $v = B ] && e=2 port=7801
-  key=$($bin newkey)
-  for h in 1 2; do
-    ip netns add ${P}$v$h
-    cat > $tmp/$v$h.json <<JSON
-{"host_id": $h, "listen": "10.88.0.$h:$port", "underlay_mtu": 1500, "pod_cidr": "10.250.0.0/16",
- "hosts": [{"id": 1, "endpoint": "10.88.0.1:$port"}, {"id": 2, "endpoint": "10.88.0.2:$port"}],
- "envs": [{"id": $e, "subnet": "10.250.$e.0/24", "aead": "$aead",
-           "keys": [{"epoch": 1, "key": "$key"}],
-           "routes": [{"addr": "10.250.$e.2", "host": 1}, {"addr": "10.250.$e.3", "host": 2}],
-           "attachments": [{"addr": "10.250.$e.$((h + 1))", "veth": "rvc-$v$h", "netns": "${P}$v$h"}]}]}
-JSON
-    ip netns exec ${P}h$h "$bin" run --config $tmp/$v$h.json --socket $tmp/$v$h.sock ${!flags_var:-} \
-      >$tmp/$v$h.log 2>&1 &
-    pids+=($!)
-  done
-done
-for ns in A1 A2 B1 B2; do
-  for i in $(seq 100); do ip -n $P$ns addr show dev eth0 2>/dev/null | grep -q 10.250 && break; sleep 0.05; done
-done
+source "$(dirname "$0")/lib/overlay_pair.bash"
 
 # burst NS ADDR -> median RTT in us
 burst() {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -47,7 +48,8 @@ constexpr size_t kRxBuf = 65536;
 
 }  // namespace
 
-Device::Device(Options o) : opt_(o), txs_(std::make_unique<TxState>()) {
+Device::Device(Options o)
+    : opt_(o), txs_(std::make_unique<TxState>()), rxs_(std::make_unique<RxState>()) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   snap_ = std::make_shared<Snapshot>();
 }
@@ -236,9 +238,8 @@ Status Device::Apply(const ControlConfig& c) {
 
 // ---------------------------------------------------------------- TX worker
 
-// The sending half, owned by the TX worker. (Letting the RX worker send the
-// answers it finds queued on a TUN right after writing to it was tried and
-// measured worse: the TX worker is woken by the TUN anyway, and the two race.)
+// The sending half: the TX worker's, lent to the RX worker for the answers it
+// finds queued on a TUN right after writing to it (Options::inline_reply).
 struct Device::TxState {
   struct Slot {
     uint8_t buf[kMaxMessage];
@@ -257,6 +258,21 @@ struct Device::TxState {
   uint64_t counter = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                   std::chrono::system_clock::now().time_since_epoch()).count());
   int nslots = 0, nmsgs = 0, niovs = 0;
+};
+
+// The receiving half, owned by the RX worker.
+struct Device::RxState {
+  static constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(int)) + 64;
+  std::unique_ptr<uint8_t[]> bufs{new uint8_t[kRxMsgs * kRxBuf]};
+  mmsghdr msgs[kRxMsgs];
+  iovec iovs[kRxMsgs];
+  sockaddr_in from[kRxMsgs];
+  alignas(cmsghdr) char cmsgs[kRxMsgs][kCmsgSpace];
+  // Per (env, sender) replay windows and per sender reassemblers: created the
+  // first time an authenticated-looking datagram names a known env and peer,
+  // so their number is bounded by the configuration, not by traffic.
+  std::unordered_map<uint64_t, ReplayWindow> windows;
+  std::unordered_map<uint32_t, std::unique_ptr<Reassembler>> reasm;
 };
 
 void Device::TxFlush(TxState& t) {
@@ -282,16 +298,19 @@ void Device::TxFlush(TxState& t) {
 }
 
 // Reads up to max_reads packets from one env's TUN, seals and queues them.
-void Device::TxDrain(TxState& t, const Snapshot& snap, int tfd, int max_reads) {
+// Returns whether it read any.
+bool Device::TxDrain(TxState& t, const Snapshot& snap, int tfd, int max_reads) {
   auto fit = snap.env_by_fd.find(tfd);
-  if (fit == snap.env_by_fd.end()) return;
+  if (fit == snap.env_by_fd.end()) return false;
   const EnvState& env = snap.envs.at(fit->second);
+  bool any = false;
   for (int burst = 0; burst < max_reads; burst++) {
     // Room for one more superpacket: a slot and its worst-case msghdrs/iovecs.
     if (t.nslots == kTxSlots || t.nmsgs + kMaxFragments > kTxMsgs) TxFlush(t);
     TxState::Slot& s = t.slots[t.nslots];
     ssize_t r = read(tfd, s.buf, kMaxMessage - kTagSize - 64);
     if (r < 0) break;  // EAGAIN: drained
+    any = true;
     size_t len = size_t(r);
     uint32_t src, dst;
     if (len < kVnetHdrSize + 20) {
@@ -319,6 +338,7 @@ void Device::TxDrain(TxState& t, const Snapshot& snap, int tfd, int max_reads) {
     if (opt_.max_segments > 0 && SplitAndQueue(t, snap, env, peer->second, s.buf, len)) continue;
     QueueMessage(t, snap, env, peer->second, len);
   }
+  return any;
 }
 
 // Seals the packet in slots[nslots] (len bytes) and queues its fragments.
@@ -466,6 +486,7 @@ void Device::TxLoop() {
     }
     int n = epoll_wait(epfd_, events, 16, 100);
     if (n <= 0) continue;
+    std::lock_guard<std::mutex> l(tx_mu_);
     for (int ei = 0; ei < n; ei++) TxDrain(*txs_, *snap, events[ei].data.fd, 64);
     if (txs_->nmsgs) TxFlush(*txs_);
   }
@@ -473,104 +494,139 @@ void Device::TxLoop() {
 
 // ---------------------------------------------------------------- RX worker
 
+void Device::RxDatagram(RxState& r, const Snapshot& snap, uint8_t* p, size_t len,
+                        std::vector<int>* parked) {
+  metrics_.Add(Metric::kRxDatagrams);
+  Header h;
+  DecodeError de = DecodeHeader(p, len, &h);
+  if (de != DecodeError::kOk) {
+    metrics_.Add(de == DecodeError::kTruncated ? Metric::kDropTruncated
+                 : de == DecodeError::kBadType ? Metric::kDropBadHeader
+                                               : Metric::kDropBadFragment);
+    return;
+  }
+  auto eit = snap.envs.find(h.env_id);
+  if (eit == snap.envs.end() || eit->second.tun_fd < 0) {
+    metrics_.Add(Metric::kDropUnknownEnv);
+    return;
+  }
+  const EnvState& env = eit->second;
+  const Aead* aead = env.KeyFor(h.epoch);
+  if (!aead) {
+    metrics_.Add(Metric::kDropUnknownEpoch);
+    return;
+  }
+  if (h.sender_id == snap.host_id || !snap.peers.count(h.sender_id)) {
+    metrics_.Add(Metric::kDropUnknownSender);
+    return;
+  }
+  ReplayWindow& win = r.windows[uint64_t(h.env_id) << 32 | h.sender_id];
+  if (!win.Check(h.counter)) {
+    metrics_.Add(Metric::kDropReplay);
+    return;
+  }
+  uint8_t* ct = p + kHeaderSize;
+  size_t ct_len = len - kHeaderSize;
+  if (h.frag_count > 1) {
+    auto& ra = r.reasm[h.sender_id];
+    if (!ra) ra = std::make_unique<Reassembler>();
+    uint8_t* out;
+    size_t out_len;
+    auto res = ra->Add(h, ct, ct_len, MonotonicMs(), &out, &out_len);
+    switch (res) {
+      case Reassembler::Result::kIncomplete: return;
+      case Reassembler::Result::kEvictedOther: metrics_.Add(Metric::kDropReassemblyEvicted); return;
+      case Reassembler::Result::kDuplicate: metrics_.Add(Metric::kDropDupFragment); return;
+      case Reassembler::Result::kBad: metrics_.Add(Metric::kDropBadFragment); return;
+      case Reassembler::Result::kComplete: break;
+    }
+    ct = out;
+    ct_len = out_len;
+  }
+  if (!aead->Open(ct, ct_len, p + kAdOffset, kAdSize, h.sender_id, h.counter)) {
+    metrics_.Add(Metric::kDropAuthFailed);
+    return;
+  }
+  if (!win.Accept(h.counter)) {  // a twin completed meanwhile
+    metrics_.Add(Metric::kDropReplay);
+    return;
+  }
+  uint8_t* pt = ct;
+  size_t pt_len = ct_len - kTagSize;
+  uint32_t src, dst;
+  if (pt_len < kVnetHdrSize + 20 || !InnerAddrs(pt + kVnetHdrSize, pt_len - kVnetHdrSize, &src, &dst)) {
+    metrics_.Add(Metric::kDropInnerBad);
+    return;
+  }
+  if (!env.local.count(dst)) {
+    metrics_.Add(Metric::kDropNoLocalDst);
+    return;
+  }
+  if (env.HostOf(src) != h.sender_id) {
+    metrics_.Add(Metric::kDropSrcNotFromSender);
+    return;
+  }
+  if (parked && std::find(parked->begin(), parked->end(), env.tun_fd) == parked->end() &&
+      parked->size() < parked->capacity()) {
+    SetTunPolled(env.tun_fd, false);
+    parked->push_back(env.tun_fd);
+  }
+  if (write(env.tun_fd, pt, pt_len) < 0) {
+    metrics_.Add(Metric::kDropTunWriteError);
+    return;
+  }
+  metrics_.Add(Metric::kRxPackets);
+  metrics_.Add(Metric::kRxBytes, pt_len - kVnetHdrSize);
+}
+
+int Device::RxRecv(RxState& r) {
+  for (int i = 0; i < kRxMsgs; i++) {
+    r.iovs[i] = {r.bufs.get() + i * kRxBuf, kRxBuf};
+    memset(&r.msgs[i], 0, sizeof(r.msgs[i]));
+    r.msgs[i].msg_hdr.msg_iov = &r.iovs[i];
+    r.msgs[i].msg_hdr.msg_iovlen = 1;
+    r.msgs[i].msg_hdr.msg_name = &r.from[i];
+    r.msgs[i].msg_hdr.msg_namelen = sizeof(r.from[i]);
+    r.msgs[i].msg_hdr.msg_control = r.cmsgs[i];
+    r.msgs[i].msg_hdr.msg_controllen = RxState::kCmsgSpace;
+  }
+  int n = recvmmsg(sock_->fd(), r.msgs, kRxMsgs, MSG_WAITFORONE, nullptr);
+  if (n > 0) metrics_.Add(Metric::kRxSyscalls);
+  return n;  // <= 0: timeout (SO_RCVTIMEO) or EINTR
+}
+
+void Device::RxProcess(RxState& r, const Snapshot& snap, int n, std::vector<int>* parked) {
+  for (int i = 0; i < n; i++) {
+    uint8_t* p = r.bufs.get() + i * kRxBuf;
+    size_t len = r.msgs[i].msg_len;
+    if (r.msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {  // larger than any datagram we send
+      metrics_.Add(Metric::kDropTruncated);
+      continue;
+    }
+    size_t seg = len;
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&r.msgs[i].msg_hdr); cm; cm = CMSG_NXTHDR(&r.msgs[i].msg_hdr, cm)) {
+      if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+        int v;
+        memcpy(&v, CMSG_DATA(cm), sizeof(v));
+        if (v > 0) seg = size_t(v);
+      }
+    }
+    for (size_t off = 0; off < len; off += seg) RxDatagram(r, snap, p + off, std::min(seg, len - off), parked);
+  }
+}
+
+void Device::SetTunPolled(int tun_fd, bool on) {
+  epoll_event ev{};
+  ev.events = on ? uint32_t(EPOLLIN) : 0u;
+  ev.data.fd = tun_fd;
+  epoll_ctl(epfd_, EPOLL_CTL_MOD, tun_fd, &ev);  // ENOENT: the env is leaving, fine
+}
+
 void Device::RxLoop() {
-  std::unique_ptr<uint8_t[]> bufs(new uint8_t[kRxMsgs * kRxBuf]);
-  mmsghdr msgs[kRxMsgs];
-  iovec iovs[kRxMsgs];
-  sockaddr_in from[kRxMsgs];
-  constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(int)) + 64;
-  alignas(cmsghdr) char cmsgs[kRxMsgs][kCmsgSpace];
-  // Per (env, sender) replay windows and per sender reassemblers: created the
-  // first time an authenticated-looking datagram names a known env and peer,
-  // so their number is bounded by the configuration, not by traffic.
-  std::unordered_map<uint64_t, ReplayWindow> windows;
-  std::unordered_map<uint32_t, std::unique_ptr<Reassembler>> reasm;
   std::shared_ptr<const Snapshot> snap;
   uint64_t seen = ~uint64_t{0};
-  const int fd = sock_->fd();
-
-  auto deliver = [&](const EnvState& env, uint32_t sender, uint8_t* pt, size_t len) {
-    uint32_t src, dst;
-    if (len < kVnetHdrSize + 20 || !InnerAddrs(pt + kVnetHdrSize, len - kVnetHdrSize, &src, &dst)) {
-      metrics_.Add(Metric::kDropInnerBad);
-      return;
-    }
-    if (!env.local.count(dst)) {
-      metrics_.Add(Metric::kDropNoLocalDst);
-      return;
-    }
-    if (env.HostOf(src) != sender) {
-      metrics_.Add(Metric::kDropSrcNotFromSender);
-      return;
-    }
-    if (write(env.tun_fd, pt, len) < 0) {
-      metrics_.Add(Metric::kDropTunWriteError);
-      return;
-    }
-
-    metrics_.Add(Metric::kRxPackets);
-    metrics_.Add(Metric::kRxBytes, len - kVnetHdrSize);
-  };
-
-  auto datagram = [&](uint8_t* p, size_t len) {
-    metrics_.Add(Metric::kRxDatagrams);
-    Header h;
-    DecodeError de = DecodeHeader(p, len, &h);
-    if (de != DecodeError::kOk) {
-      metrics_.Add(de == DecodeError::kTruncated ? Metric::kDropTruncated
-                   : de == DecodeError::kBadType ? Metric::kDropBadHeader
-                                                 : Metric::kDropBadFragment);
-      return;
-    }
-    auto eit = snap->envs.find(h.env_id);
-    if (eit == snap->envs.end() || eit->second.tun_fd < 0) {
-      metrics_.Add(Metric::kDropUnknownEnv);
-      return;
-    }
-    const EnvState& env = eit->second;
-    const Aead* aead = env.KeyFor(h.epoch);
-    if (!aead) {
-      metrics_.Add(Metric::kDropUnknownEpoch);
-      return;
-    }
-    if (h.sender_id == snap->host_id || !snap->peers.count(h.sender_id)) {
-      metrics_.Add(Metric::kDropUnknownSender);
-      return;
-    }
-    ReplayWindow& win = windows[uint64_t(h.env_id) << 32 | h.sender_id];
-    if (!win.Check(h.counter)) {
-      metrics_.Add(Metric::kDropReplay);
-      return;
-    }
-    uint8_t* ct = p + kHeaderSize;
-    size_t ct_len = len - kHeaderSize;
-    if (h.frag_count > 1) {
-      auto& r = reasm[h.sender_id];
-      if (!r) r = std::make_unique<Reassembler>();
-      uint8_t* out;
-      size_t out_len;
-      auto res = r->Add(h, ct, ct_len, MonotonicMs(), &out, &out_len);
-      switch (res) {
-        case Reassembler::Result::kIncomplete: return;
-        case Reassembler::Result::kEvictedOther: metrics_.Add(Metric::kDropReassemblyEvicted); return;
-        case Reassembler::Result::kDuplicate: metrics_.Add(Metric::kDropDupFragment); return;
-        case Reassembler::Result::kBad: metrics_.Add(Metric::kDropBadFragment); return;
-        case Reassembler::Result::kComplete: break;
-      }
-      ct = out;
-      ct_len = out_len;
-    }
-    if (!aead->Open(ct, ct_len, p + kAdOffset, kAdSize, h.sender_id, h.counter)) {
-      metrics_.Add(Metric::kDropAuthFailed);
-      return;
-    }
-    if (!win.Accept(h.counter)) {  // a twin completed meanwhile
-      metrics_.Add(Metric::kDropReplay);
-      return;
-    }
-    deliver(env, h.sender_id, ct, ct_len - kTagSize);
-  };
-
+  std::vector<int> parked;
+  parked.reserve(4);
   while (!stop_.load(std::memory_order_relaxed)) {
     uint64_t g = gen_.load(std::memory_order_acquire);
     if (g != seen) {
@@ -579,36 +635,32 @@ void Device::RxLoop() {
       seen = g;
       rx_seen_.store(g);
     }
-    for (int i = 0; i < kRxMsgs; i++) {
-      iovs[i] = {bufs.get() + i * kRxBuf, kRxBuf};
-      memset(&msgs[i], 0, sizeof(msgs[i]));
-      msgs[i].msg_hdr.msg_iov = &iovs[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &from[i];
-      msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-      msgs[i].msg_hdr.msg_control = cmsgs[i];
-      msgs[i].msg_hdr.msg_controllen = kCmsgSpace;
+    int n = RxRecv(*rxs_);
+    if (n <= 0) continue;
+    // Writing to a TUN usually makes the kernel queue the answer (echo reply,
+    // ACK) on it before write() returns. For a lone datagram (a request, not
+    // a stream), and if the TX worker is not busy, this thread sends that
+    // answer itself, and takes the TUN out of the TX worker's epoll set around
+    // the write so the TX worker is not woken for it either: on a VM a
+    // wake-up costs the waker an IPI (tens of µs) and the woken thread its
+    // scheduling delay. Inside a stream the TX worker is awake and sends the
+    // ACKs in parallel with this thread's decryption.
+    bool lone = n == 1 && rxs_->msgs[0].msg_len <= snap->max_datagram;
+    if (!opt_.inline_reply || !lone || !tx_mu_.try_lock()) {
+      RxProcess(*rxs_, *snap, n, nullptr);
+      continue;
     }
-    int n = recvmmsg(fd, msgs, kRxMsgs, MSG_WAITFORONE, nullptr);
-    if (n <= 0) continue;  // timeout (SO_RCVTIMEO) or EINTR
-    metrics_.Add(Metric::kRxSyscalls);
-    for (int i = 0; i < n; i++) {
-      uint8_t* p = bufs.get() + i * kRxBuf;
-      size_t len = msgs[i].msg_len;
-      if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {  // larger than any datagram we send
-        metrics_.Add(Metric::kDropTruncated);
-        continue;
+    parked.clear();
+    RxProcess(*rxs_, *snap, n, &parked);
+    for (int fd : parked) {
+      uint64_t before = metrics_.Get(Metric::kTxPackets);
+      if (TxDrain(*txs_, *snap, fd, 4) && txs_->nmsgs) {
+        TxFlush(*txs_);
+        metrics_.Add(Metric::kTxByRx, metrics_.Get(Metric::kTxPackets) - before);
       }
-      size_t seg = len;
-      for (cmsghdr* cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm; cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
-        if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
-          int v;
-          memcpy(&v, CMSG_DATA(cm), sizeof(v));
-          if (v > 0) seg = size_t(v);
-        }
-      }
-      for (size_t off = 0; off < len; off += seg) datagram(p + off, std::min(seg, len - off));
+      SetTunPolled(fd, true);  // level-triggered: wakes the TX worker if more is queued
     }
+    tx_mu_.unlock();
   }
 }
 

@@ -11,6 +11,13 @@
 //     place -> replay accept -> inner destination attached here and inner
 //     source routed to the sender? -> write to the env's TUN.
 //
+// The sending half (TxState: buffers and the one nonce counter) is behind a
+// mutex: the TX worker takes it per batch; the RX worker try_locks it to send
+// the answer the kernel queued on a TUN while RX wrote to it
+// (Options::inline_reply), which saves a ping round trip one of its four
+// thread wake-ups. One thread at a time seals, so nonces stay unique and in
+// order.
+//
 // All buffers are allocated when the Device starts (and one reassembler per
 // peer the first time it is heard from); nothing is allocated per packet.
 // Apply() is called from one control thread; it diffs the desired state
@@ -45,6 +52,7 @@ class Device {
     bool udp_gso = true;       // UDP_SEGMENT on send
     bool plumb = true;         // configure routes/rules/veths (false: unit tests)
     int max_segments = 0;      // >0: seal TCP superpackets in units of this many segments
+    bool inline_reply = true;  // RX worker sends the answers queued during its TUN writes
   };
 
   explicit Device(Options o);
@@ -73,9 +81,17 @@ class Device {
   void Publish(std::shared_ptr<const Snapshot> s);
   void WaitWorkersSeen(uint64_t gen);
   struct TxState;
+  struct RxState;
   void TxLoop();
   void RxLoop();
-  void TxDrain(TxState& t, const Snapshot& snap, int tun_fd, int max_reads);
+  int RxRecv(RxState& r);  // one recvmmsg (blocks up to the socket's timeout): messages
+  // Processes the n messages received. parked (RxLoop's inline reply): each TUN
+  // about to be written is first taken out of the TX worker's epoll set and
+  // added to it (up to its capacity).
+  void RxProcess(RxState& r, const Snapshot& snap, int n, std::vector<int>* parked);
+  void RxDatagram(RxState& r, const Snapshot& snap, uint8_t* p, size_t len, std::vector<int>* parked);
+  void SetTunPolled(int tun_fd, bool on);  // in or out of the TX worker's epoll set
+  bool TxDrain(TxState& t, const Snapshot& snap, int tun_fd, int max_reads);
   void TxFlush(TxState& t);
   void QueueMessage(TxState& t, const Snapshot& snap, const EnvState& env, const sockaddr_in& peer,
                     size_t len);
@@ -96,7 +112,9 @@ class Device {
   std::atomic<uint64_t> gen_{0};
   std::atomic<uint64_t> tx_seen_{0}, rx_seen_{0};
   std::atomic<bool> stop_{false};
-  std::unique_ptr<TxState> txs_;  // TX worker only
+  std::mutex tx_mu_;
+  std::unique_ptr<TxState> txs_;  // under tx_mu_
+  std::unique_ptr<RxState> rxs_;  // RX worker only
   std::thread tx_, rx_;
   bool started_ = false;
 };

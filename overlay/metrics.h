@@ -18,6 +18,7 @@ enum class Metric : int {
   kDropTruncated, kDropBadHeader, kDropBadFragment, kDropUnknownEnv, kDropUnknownEpoch,
   kDropUnknownSender, kDropReplay, kDropAuthFailed, kDropDupFragment, kDropReassemblyEvicted,
   kDropInnerBad, kDropNoLocalDst, kDropSrcNotFromSender, kDropTunWriteError,
+  kTxByRx,
   kControlApplied, kControlRejected, kLeaseExpired,
   kCount
 };
