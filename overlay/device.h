@@ -14,9 +14,10 @@
 // The sending half (TxState: buffers and the one nonce counter) is behind a
 // mutex: the TX worker takes it per batch; the RX worker try_locks it to send
 // the answer the kernel queued on a TUN while RX wrote to it
-// (Options::inline_reply), which saves a ping round trip one of its four
-// thread wake-ups. One thread at a time seals, so nonces stay unique and in
-// order.
+// (Options::inline_reply): an echo reply, SYN-ACK or pure ACK then leaves
+// without waking the TX worker, one of the four thread wake-ups of a ping's
+// round trip (~40 µs of ~300 on this 2-vCPU VM, docs/OVERLAY.md). One thread
+// at a time seals, so nonces stay unique and in order.
 //
 // All buffers are allocated when the Device starts (and one reassembler per
 // peer the first time it is heard from); nothing is allocated per packet.
