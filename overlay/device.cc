@@ -1,6 +1,8 @@
 #include "overlay/device.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
 #include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -12,6 +14,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <shared_mutex>
 #include <unordered_map>
 
 #include "common/clock.h"
@@ -19,6 +22,7 @@
 #include "overlay/plumbing.h"
 #include "overlay/reassembly.h"
 #include "overlay/replay.h"
+#include "overlay/steering.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -48,10 +52,106 @@ constexpr size_t kRxBuf = 65536;
 
 }  // namespace
 
+// The replay windows of every (env, sender), shared by the lanes: a sender's
+// datagrams may reach any lane. Created the first time an authenticated-looking
+// datagram names a known env and peer, so their number is bounded by the
+// configuration, not by traffic.
+class Device::ReplayWindows {
+ public:
+  struct Guarded {
+    std::mutex mu;
+    ReplayWindow w;
+  };
+  Guarded& Get(uint32_t env, uint32_t sender) {
+    uint64_t k = uint64_t(env) << 32 | sender;
+    {
+      std::shared_lock<std::shared_mutex> l(mu_);
+      auto it = map_.find(k);
+      if (it != map_.end()) return *it->second;
+    }
+    std::unique_lock<std::shared_mutex> l(mu_);
+    auto& g = map_[k];
+    if (!g) g = std::make_unique<Guarded>();
+    return *g;
+  }
+
+ private:
+  std::shared_mutex mu_;
+  std::unordered_map<uint64_t, std::unique_ptr<Guarded>> map_;
+};
+
+// One lane: a thread pinned to one CPU, its underlay socket, its epoll set
+// (the socket and its queue of every env's TUN) and its buffers.
+struct Device::Lane {
+  struct Slot {
+    uint8_t buf[kMaxMessage];
+    uint8_t hdrs[kMaxFragments][kHeaderSize];
+  };
+  static constexpr size_t kTxCmsgSpace = CMSG_SPACE(sizeof(uint16_t));
+  static constexpr size_t kRxCmsgSpace = CMSG_SPACE(sizeof(int)) + 64;
+
+  int index = 0;
+  int cpu = -1;  // pinned to it; -1: not pinned (one lane)
+  std::optional<UdpSocket> sock;
+  int epfd = -1;
+  std::thread thread;
+  std::atomic<uint64_t> seen{0};  // last snapshot generation picked up
+  std::atomic<uint64_t> rx_datagrams{0}, tx_datagrams{0};
+
+  // sending
+  std::unique_ptr<Slot[]> slots{new Slot[kTxSlots]};
+  std::unique_ptr<mmsghdr[]> msgs{new mmsghdr[kTxMsgs]};
+  std::unique_ptr<iovec[]> iovs{new iovec[kTxIovs]};
+  std::unique_ptr<char[]> cmsgs{new char[kTxMsgs * kTxCmsgSpace]};
+  std::unique_ptr<sockaddr_in[]> addrs{new sockaddr_in[kTxMsgs]};
+  std::unique_ptr<uint8_t[]> scratch{new uint8_t[kMaxMessage]};
+  int nslots = 0, nmsgs = 0, niovs = 0;
+
+  // receiving
+  std::unique_ptr<uint8_t[]> rx_bufs{new uint8_t[kRxMsgs * kRxBuf]};
+  mmsghdr rx_msgs[kRxMsgs];
+  iovec rx_iovs[kRxMsgs];
+  sockaddr_in rx_from[kRxMsgs];
+  alignas(cmsghdr) char rx_cmsgs[kRxMsgs][kRxCmsgSpace];
+  std::unordered_map<uint32_t, std::unique_ptr<Reassembler>> reasm;  // per sender
+  int written[4];  // TUN queues this turn wrote to (their answers are read next)
+  int nwritten = 0;
+
+  ~Lane() {
+    if (epfd >= 0) close(epfd);
+  }
+};
+
+namespace {
+
+// The CPUs this process may run on, in order, at most `max`.
+std::vector<int> AllowedCpus(int max) {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    for (int c = 0; c < CPU_SETSIZE && int(cpus.size()) < max; c++)
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  if (cpus.empty()) cpus.push_back(0);
+  return cpus;
+}
+
+uint64_t WallClockNs() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+}  // namespace
+
 Device::Device(Options o)
-    : opt_(o), txs_(std::make_unique<TxState>()), rxs_(std::make_unique<RxState>()) {
-  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    : opt_(o), windows_(std::make_unique<ReplayWindows>()), counter_(WallClockNs()) {
   snap_ = std::make_shared<Snapshot>();
+  int want = opt_.lanes > 0 ? std::min(opt_.lanes, kMaxLanes) : kMaxLanes;
+  lane_cpus_ = AllowedCpus(want);
+  if (opt_.lanes > int(lane_cpus_.size())) {  // more lanes than CPUs: unpinned extra lanes
+    while (int(lane_cpus_.size()) < std::min(opt_.lanes, kMaxLanes)) lane_cpus_.push_back(-1);
+  }
 }
 
 Device::~Device() {
@@ -62,29 +162,66 @@ Device::~Device() {
       TeardownEnvNet(id, e.tun ? e.tun->name() : TunName(id));
     }
   }
-  if (epfd_ >= 0) close(epfd_);
+  if (tun_steering_fd_ >= 0) close(tun_steering_fd_);
 }
 
 void Device::Stop() {
   stop_ = true;
-  if (tx_.joinable()) tx_.join();
-  if (rx_.joinable()) rx_.join();
+  for (auto& l : lanes_)
+    if (l->thread.joinable()) l->thread.join();
 }
 
-Status Device::OpenSocket(const ControlConfig& c) {
-  if (sock_) {
+Status Device::OpenLanes(const ControlConfig& c) {
+  if (opened_) {
     if (c.listen_addr != listen_addr_ || c.listen_port != listen_port_)
       return Status::Invalid("listen endpoint cannot change without a restart");
     return Status::Ok();
   }
-  auto s = UdpSocket::Open(c.listen_addr, c.listen_port, 100);
-  if (!s.ok()) return s.status();
-  sock_.emplace(std::move(*s));
-  if (!opt_.udp_gso) sock_->DisableGso();
+  const int n = int(lane_cpus_.size());
+  if (n > 1) {
+    // A SO_REUSEPORT group would let a second overlayd on this port share our
+    // traffic silently; a plain bind first makes that an error, as for one lane.
+    auto probe = UdpSocket::Open(c.listen_addr, c.listen_port, 100);
+    if (!probe.ok()) return probe.status();
+  }
+  std::vector<std::unique_ptr<Lane>> lanes;
+  for (int i = 0; i < n; i++) {
+    auto l = std::make_unique<Lane>();
+    l->index = i;
+    l->cpu = n > 1 ? lane_cpus_[size_t(i)] : -1;
+    auto s = UdpSocket::Open(c.listen_addr, c.listen_port, 100, n > 1);
+    if (!s.ok()) return s.status();
+    l->sock.emplace(std::move(*s));
+    if (!opt_.udp_gso) l->sock->DisableGso();
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (l->epfd < 0) return Status::Io(std::string("epoll_create1: ") + strerror(errno));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = l->sock->fd();
+    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->sock->fd(), &ev);
+    lanes.push_back(std::move(l));
+  }
+  std::string steering = "none (one lane)";
+  if (n > 1) {
+    Status s = AttachUdpCpuSteering(lanes[0]->sock->fd(), lane_cpus_);
+    auto prog = LoadTunCpuSteering(lane_cpus_);
+    if (prog.ok()) tun_steering_fd_ = *prog;
+    if (!s.ok() || !prog.ok()) {
+      steering = "partial: " + (s.ok() ? prog.status().ToString() : s.ToString());
+      spdlog::warn("lane steering: {}; packets may wake a lane on another CPU", steering);
+    } else {
+      steering = "by CPU";
+    }
+  }
+  lanes_ = std::move(lanes);
+  opened_ = true;
   listen_addr_ = c.listen_addr;
   listen_port_ = c.listen_port;
-  spdlog::info("underlay {}:{} udp_gso={} udp_gro={}", FormatAddr(c.listen_addr), c.listen_port,
-               sock_->gso(), sock_->gro());
+  std::string cpus;
+  for (int cpu : lane_cpus_) cpus += (cpus.empty() ? "" : ",") + (cpu < 0 ? std::string("any") : std::to_string(cpu));
+  spdlog::info("underlay {}:{} udp_gso={} udp_gro={}; {} lanes on CPUs {}, steering {}",
+               FormatAddr(c.listen_addr), c.listen_port, lanes_[0]->sock->gso(), lanes_[0]->sock->gro(),
+               n, n > 1 ? cpus : "any", steering);
   return Status::Ok();
 }
 
@@ -96,13 +233,15 @@ void Device::Publish(std::shared_ptr<const Snapshot> s) {
   gen_.fetch_add(1, std::memory_order_release);
 }
 
-void Device::WaitWorkersSeen(uint64_t gen) {
+void Device::WaitLanesSeen(uint64_t gen) {
   if (!started_) return;
-  for (int i = 0; i < 400; i++) {  // workers wake at least every 100 ms
-    if (tx_seen_.load() >= gen && rx_seen_.load() >= gen) return;
+  for (int i = 0; i < 400; i++) {  // lanes wake at least every 100 ms
+    bool all = true;
+    for (auto& l : lanes_) all &= l->seen.load() >= gen;
+    if (all) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  spdlog::warn("datapath workers did not acknowledge configuration {} in 2 s", gen);
+  spdlog::warn("datapath lanes did not acknowledge configuration {} in 2 s", gen);
 }
 
 Status Device::Apply(const ControlConfig& c) {
@@ -113,7 +252,7 @@ Status Device::Apply(const ControlConfig& c) {
       if (first.ok()) first = s;
     }
   };
-  if (Status s = OpenSocket(c); !s.ok()) {
+  if (Status s = OpenLanes(c); !s.ok()) {
     metrics_.Add(Metric::kControlRejected);
     return s;
   }
@@ -158,7 +297,9 @@ Status Device::Apply(const ControlConfig& c) {
       ++it;
       continue;
     }
-    if (it->second.tun) epoll_ctl(epfd_, EPOLL_CTL_DEL, it->second.tun->fd(), nullptr);
+    if (it->second.tun) {
+      for (auto& l : lanes_) epoll_ctl(l->epfd, EPOLL_CTL_DEL, it->second.tun->queue_fd(l->index), nullptr);
+    }
     if (opt_.plumb) {
       for (auto& a : it->second.attached) DetachContainer(it->first, a);
       TeardownEnvNet(it->first, it->second.tun ? it->second.tun->name() : TunName(it->first));
@@ -172,28 +313,36 @@ Status Device::Apply(const ControlConfig& c) {
     if (it == envs_.end()) {
       EnvRuntime rt;
       rt.subnet = e.subnet;
-      auto tun = Tun::Open(TunName(e.id), opt_.offload);
+      auto tun = Tun::Open(TunName(e.id), opt_.offload, int(lanes_.size()));
       if (!tun.ok()) {
         note(tun.status());
         snap->envs.erase(e.id);
         continue;
       }
       rt.tun = std::make_unique<Tun>(std::move(*tun));
+      if (tun_steering_fd_ >= 0) {
+        if (Status s = AttachTunSteering(rt.tun->fd(), tun_steering_fd_); !s.ok())
+          spdlog::warn("env {}: {}; its TUN queues follow the kernel's flow hash", e.id, s.ToString());
+      }
       if (opt_.plumb) {
         Status s = SetupEnvNet(e.id, rt.tun->name(), e.subnet, c.pod, c.InnerMtu());
         (void)WriteSysctl("/proc/sys/net/ipv6/conf/" + rt.tun->name() + "/disable_ipv6", "1");
         note(s);
       }
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = rt.tun->fd();
-      epoll_ctl(epfd_, EPOLL_CTL_ADD, rt.tun->fd(), &ev);
+      for (auto& l : lanes_) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = rt.tun->queue_fd(l->index);
+        epoll_ctl(l->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+      }
       it = envs_.emplace(e.id, std::move(rt)).first;
       spdlog::info("env {} up on {} subnet {}", e.id, it->second.tun->name(), FormatPrefix(e.subnet));
     }
     EnvRuntime& rt = it->second;
-    snap->envs[e.id].tun_fd = rt.tun->fd();
-    snap->env_by_fd[rt.tun->fd()] = e.id;
+    for (int q = 0; q < rt.tun->queues(); q++) {
+      snap->envs[e.id].tun_fds.push_back(rt.tun->queue_fd(q));
+      snap->env_by_fd[rt.tun->queue_fd(q)] = e.id;
+    }
     // Attachments: detach what is gone or changed, attach what is new.
     std::vector<Attachment> keep;
     for (auto& old : rt.attached) {
@@ -228,68 +377,35 @@ Status Device::Apply(const ControlConfig& c) {
   uint64_t gen = gen_.load();
   if (!started_) {
     started_ = true;
-    tx_ = std::thread([this] { TxLoop(); });
-    rx_ = std::thread([this] { RxLoop(); });
+    for (auto& l : lanes_) {
+      Lane* lp = l.get();
+      lp->thread = std::thread([this, lp] { LaneLoop(*lp); });
+    }
   }
-  if (!graveyard.empty()) WaitWorkersSeen(gen);  // then the fds may close
+  if (!graveyard.empty()) WaitLanesSeen(gen);  // then the fds may close
   metrics_.Add(first.ok() ? Metric::kControlApplied : Metric::kControlRejected);
   return first;
 }
 
-// ---------------------------------------------------------------- TX worker
+// ---------------------------------------------------------------- sending
 
-// The sending half: the TX worker's, lent to the RX worker for the answers it
-// finds queued on a TUN right after writing to it (Options::inline_reply).
-struct Device::TxState {
-  struct Slot {
-    uint8_t buf[kMaxMessage];
-    uint8_t hdrs[kMaxFragments][kHeaderSize];
-  };
-  static constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(uint16_t));
-
-  std::unique_ptr<Slot[]> slots{new Slot[kTxSlots]};
-  std::unique_ptr<mmsghdr[]> msgs{new mmsghdr[kTxMsgs]};
-  std::unique_ptr<iovec[]> iovs{new iovec[kTxIovs]};
-  std::unique_ptr<char[]> cmsgs{new char[kTxMsgs * kCmsgSpace]};
-  std::unique_ptr<sockaddr_in[]> addrs{new sockaddr_in[kTxMsgs]};
-  std::unique_ptr<uint8_t[]> scratch{new uint8_t[kMaxMessage]};
-  // Nonce counter: starts at the wall clock in ns so a restarted overlayd never
-  // reuses a (key, nonce) pair; one counter for all envs keeps nonces unique.
-  uint64_t counter = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch()).count());
-  int nslots = 0, nmsgs = 0, niovs = 0;
-};
-
-// The receiving half, owned by the RX worker.
-struct Device::RxState {
-  static constexpr size_t kCmsgSpace = CMSG_SPACE(sizeof(int)) + 64;
-  std::unique_ptr<uint8_t[]> bufs{new uint8_t[kRxMsgs * kRxBuf]};
-  mmsghdr msgs[kRxMsgs];
-  iovec iovs[kRxMsgs];
-  sockaddr_in from[kRxMsgs];
-  alignas(cmsghdr) char cmsgs[kRxMsgs][kCmsgSpace];
-  // Per (env, sender) replay windows and per sender reassemblers: created the
-  // first time an authenticated-looking datagram names a known env and peer,
-  // so their number is bounded by the configuration, not by traffic.
-  std::unordered_map<uint64_t, ReplayWindow> windows;
-  std::unordered_map<uint32_t, std::unique_ptr<Reassembler>> reasm;
-};
-
-void Device::TxFlush(TxState& t) {
-  const int fd = sock_->fd();
+void Device::TxFlush(Lane& t) {
+  const int fd = t.sock->fd();
   int done = 0;
   while (done < t.nmsgs) {
     int r = sendmmsg(fd, t.msgs.get() + done, unsigned(t.nmsgs - done), 0);
     metrics_.Add(Metric::kTxSyscalls);
     if (r > 0) {
       metrics_.Add(Metric::kTxDatagrams, uint64_t(r));
+      t.tx_datagrams.fetch_add(uint64_t(r), std::memory_order_relaxed);
       done += r;
       continue;
     }
     if (errno == EINTR) continue;
-    if ((errno == EIO || errno == EINVAL) && sock_->gso()) {
-      spdlog::warn("UDP_SEGMENT refused ({}); sending without UDP GSO from now on", strerror(errno));
-      sock_->DisableGso();
+    if ((errno == EIO || errno == EINVAL) && t.sock->gso()) {
+      spdlog::warn("UDP_SEGMENT refused ({}); lane {} sends without UDP GSO from now on", strerror(errno),
+                   t.index);
+      t.sock->DisableGso();
     }
     metrics_.Add(Metric::kDropSendError);
     done++;  // skip the datagram that failed, keep the rest
@@ -299,7 +415,7 @@ void Device::TxFlush(TxState& t) {
 
 // Reads up to max_reads packets from one env's TUN, seals and queues them.
 // Returns whether it read any.
-bool Device::TxDrain(TxState& t, const Snapshot& snap, int tfd, int max_reads) {
+bool Device::TxDrain(Lane& t, const Snapshot& snap, int tfd, int max_reads) {
   auto fit = snap.env_by_fd.find(tfd);
   if (fit == snap.env_by_fd.end()) return false;
   const EnvState& env = snap.envs.at(fit->second);
@@ -307,7 +423,7 @@ bool Device::TxDrain(TxState& t, const Snapshot& snap, int tfd, int max_reads) {
   for (int burst = 0; burst < max_reads; burst++) {
     // Room for one more superpacket: a slot and its worst-case msghdrs/iovecs.
     if (t.nslots == kTxSlots || t.nmsgs + kMaxFragments > kTxMsgs) TxFlush(t);
-    TxState::Slot& s = t.slots[t.nslots];
+    Lane::Slot& s = t.slots[t.nslots];
     ssize_t r = read(tfd, s.buf, kMaxMessage - kTagSize - 64);
     if (r < 0) break;  // EAGAIN: drained
     any = true;
@@ -342,9 +458,9 @@ bool Device::TxDrain(TxState& t, const Snapshot& snap, int tfd, int max_reads) {
 }
 
 // Seals the packet in slots[nslots] (len bytes) and queues its fragments.
-void Device::QueueMessage(TxState& t, const Snapshot& snap, const EnvState& env,
+void Device::QueueMessage(Lane& t, const Snapshot& snap, const EnvState& env,
                           const sockaddr_in& peer_sa, size_t len) {
-  TxState::Slot& s = t.slots[t.nslots];
+  Lane::Slot& s = t.slots[t.nslots];
   {
     size_t ct = len + kTagSize;
     size_t stride = snap.max_datagram - kHeaderSize;
@@ -357,7 +473,7 @@ void Device::QueueMessage(TxState& t, const Snapshot& snap, const EnvState& env,
     h.env_id = env.id;
     h.epoch = env.send_epoch;
     h.sender_id = snap.host_id;
-    h.counter = t.counter++;
+    h.counter = counter_.fetch_add(1, std::memory_order_relaxed);
     h.frag_count = uint8_t(frags);
     h.frag_stride = frags == 1 ? 0 : uint16_t(stride);
     EncodeHeader(h, s.hdrs[0]);
@@ -369,7 +485,7 @@ void Device::QueueMessage(TxState& t, const Snapshot& snap, const EnvState& env,
     // Group fragments into messages: with UDP GSO one message carries up to
     // 64 equal segments below the 64 KB datagram limit; without, one each.
     size_t seg = kHeaderSize + stride;
-    int per_msg = sock_->gso() ? int(std::min<size_t>(64, 65000 / seg)) : 1;
+    int per_msg = t.sock->gso() ? int(std::min<size_t>(64, 65000 / seg)) : 1;
     for (int f0 = 0; f0 < frags; f0 += per_msg) {
       int nf = std::min(per_msg, frags - f0);
       mmsghdr& m = t.msgs[t.nmsgs];
@@ -386,10 +502,10 @@ void Device::QueueMessage(TxState& t, const Snapshot& snap, const EnvState& env,
       }
       m.msg_hdr.msg_iovlen = size_t(2 * nf);
       if (nf > 1) {
-        char* cb = &t.cmsgs[t.nmsgs * TxState::kCmsgSpace];
-        memset(cb, 0, TxState::kCmsgSpace);
+        char* cb = &t.cmsgs[t.nmsgs * Lane::kTxCmsgSpace];
+        memset(cb, 0, Lane::kTxCmsgSpace);
         m.msg_hdr.msg_control = cb;
-        m.msg_hdr.msg_controllen = TxState::kCmsgSpace;
+        m.msg_hdr.msg_controllen = Lane::kTxCmsgSpace;
         cmsghdr* cm = CMSG_FIRSTHDR(&m.msg_hdr);
         cm->cmsg_level = SOL_UDP;
         cm->cmsg_type = UDP_SEGMENT;
@@ -411,7 +527,7 @@ void Device::QueueMessage(TxState& t, const Snapshot& snap, const EnvState& env,
 // length, id and header checksum, TCP sequence number, FIN/PSH only on the last
 // unit, CWR only on the first, and the partial (pseudo-header) TCP checksum for
 // the unit's length. Returns false (caller seals it whole) if not applicable.
-bool Device::SplitAndQueue(TxState& t, const Snapshot& snap, const EnvState& env,
+bool Device::SplitAndQueue(Lane& t, const Snapshot& snap, const EnvState& env,
                            const sockaddr_in& peer_sa, const uint8_t* pkt, size_t len) {
   const uint8_t* vh = pkt;
   const uint8_t* ip = pkt + kVnetHdrSize;
@@ -472,31 +588,11 @@ bool Device::SplitAndQueue(TxState& t, const Snapshot& snap, const EnvState& env
   return true;
 }
 
-void Device::TxLoop() {
-  epoll_event events[16];
-  std::shared_ptr<const Snapshot> snap;
-  uint64_t seen = ~uint64_t{0};
-  while (!stop_.load(std::memory_order_relaxed)) {
-    uint64_t g = gen_.load(std::memory_order_acquire);
-    if (g != seen) {
-      std::lock_guard<std::mutex> l(snap_mu_);
-      snap = snap_;
-      seen = g;
-      tx_seen_.store(g);
-    }
-    int n = epoll_wait(epfd_, events, 16, 100);
-    if (n <= 0) continue;
-    std::lock_guard<std::mutex> l(tx_mu_);
-    for (int ei = 0; ei < n; ei++) TxDrain(*txs_, *snap, events[ei].data.fd, 64);
-    if (txs_->nmsgs) TxFlush(*txs_);
-  }
-}
+// ---------------------------------------------------------------- receiving
 
-// ---------------------------------------------------------------- RX worker
-
-void Device::RxDatagram(RxState& r, const Snapshot& snap, uint8_t* p, size_t len,
-                        std::vector<int>* parked) {
+void Device::ReceiveDatagram(Lane& l, const Snapshot& snap, uint8_t* p, size_t len) {
   metrics_.Add(Metric::kRxDatagrams);
+  l.rx_datagrams.fetch_add(1, std::memory_order_relaxed);
   Header h;
   DecodeError de = DecodeHeader(p, len, &h);
   if (de != DecodeError::kOk) {
@@ -506,7 +602,7 @@ void Device::RxDatagram(RxState& r, const Snapshot& snap, uint8_t* p, size_t len
     return;
   }
   auto eit = snap.envs.find(h.env_id);
-  if (eit == snap.envs.end() || eit->second.tun_fd < 0) {
+  if (eit == snap.envs.end() || eit->second.tun_fds.size() != lanes_.size()) {
     metrics_.Add(Metric::kDropUnknownEnv);
     return;
   }
@@ -520,15 +616,20 @@ void Device::RxDatagram(RxState& r, const Snapshot& snap, uint8_t* p, size_t len
     metrics_.Add(Metric::kDropUnknownSender);
     return;
   }
-  ReplayWindow& win = r.windows[uint64_t(h.env_id) << 32 | h.sender_id];
-  if (!win.Check(h.counter)) {
+  ReplayWindows::Guarded& win = windows_->Get(h.env_id, h.sender_id);
+  bool fresh;
+  {
+    std::lock_guard<std::mutex> g(win.mu);
+    fresh = win.w.Check(h.counter);
+  }
+  if (!fresh) {
     metrics_.Add(Metric::kDropReplay);
     return;
   }
   uint8_t* ct = p + kHeaderSize;
   size_t ct_len = len - kHeaderSize;
   if (h.frag_count > 1) {
-    auto& ra = r.reasm[h.sender_id];
+    auto& ra = l.reasm[h.sender_id];
     if (!ra) ra = std::make_unique<Reassembler>();
     uint8_t* out;
     size_t out_len;
@@ -547,7 +648,12 @@ void Device::RxDatagram(RxState& r, const Snapshot& snap, uint8_t* p, size_t len
     metrics_.Add(Metric::kDropAuthFailed);
     return;
   }
-  if (!win.Accept(h.counter)) {  // a twin completed meanwhile
+  bool first;
+  {
+    std::lock_guard<std::mutex> g(win.mu);
+    first = win.w.Accept(h.counter);
+  }
+  if (!first) {  // a twin completed meanwhile, on this lane or another
     metrics_.Add(Metric::kDropReplay);
     return;
   }
@@ -566,101 +672,91 @@ void Device::RxDatagram(RxState& r, const Snapshot& snap, uint8_t* p, size_t len
     metrics_.Add(Metric::kDropSrcNotFromSender);
     return;
   }
-  if (parked && std::find(parked->begin(), parked->end(), env.tun_fd) == parked->end() &&
-      parked->size() < parked->capacity()) {
-    SetTunPolled(env.tun_fd, false);
-    parked->push_back(env.tun_fd);
-  }
-  if (write(env.tun_fd, pt, pt_len) < 0) {
+  int tfd = env.tun_fds[size_t(l.index)];
+  if (write(tfd, pt, pt_len) < 0) {
     metrics_.Add(Metric::kDropTunWriteError);
     return;
   }
   metrics_.Add(Metric::kRxPackets);
   metrics_.Add(Metric::kRxBytes, pt_len - kVnetHdrSize);
+  bool listed = false;
+  for (int i = 0; i < l.nwritten; i++) listed |= l.written[i] == tfd;
+  if (!listed && l.nwritten < int(std::size(l.written))) l.written[l.nwritten++] = tfd;
 }
 
-int Device::RxRecv(RxState& r) {
+// One recvmmsg (non-blocking; the lane's epoll said the socket is readable)
+// and the datagrams in it.
+void Device::Receive(Lane& l, const Snapshot& snap) {
   for (int i = 0; i < kRxMsgs; i++) {
-    r.iovs[i] = {r.bufs.get() + i * kRxBuf, kRxBuf};
-    memset(&r.msgs[i], 0, sizeof(r.msgs[i]));
-    r.msgs[i].msg_hdr.msg_iov = &r.iovs[i];
-    r.msgs[i].msg_hdr.msg_iovlen = 1;
-    r.msgs[i].msg_hdr.msg_name = &r.from[i];
-    r.msgs[i].msg_hdr.msg_namelen = sizeof(r.from[i]);
-    r.msgs[i].msg_hdr.msg_control = r.cmsgs[i];
-    r.msgs[i].msg_hdr.msg_controllen = RxState::kCmsgSpace;
+    l.rx_iovs[i] = {l.rx_bufs.get() + i * kRxBuf, kRxBuf};
+    memset(&l.rx_msgs[i], 0, sizeof(l.rx_msgs[i]));
+    l.rx_msgs[i].msg_hdr.msg_iov = &l.rx_iovs[i];
+    l.rx_msgs[i].msg_hdr.msg_iovlen = 1;
+    l.rx_msgs[i].msg_hdr.msg_name = &l.rx_from[i];
+    l.rx_msgs[i].msg_hdr.msg_namelen = sizeof(l.rx_from[i]);
+    l.rx_msgs[i].msg_hdr.msg_control = l.rx_cmsgs[i];
+    l.rx_msgs[i].msg_hdr.msg_controllen = Lane::kRxCmsgSpace;
   }
-  int n = recvmmsg(sock_->fd(), r.msgs, kRxMsgs, MSG_WAITFORONE, nullptr);
-  if (n > 0) metrics_.Add(Metric::kRxSyscalls);
-  return n;  // <= 0: timeout (SO_RCVTIMEO) or EINTR
-}
-
-void Device::RxProcess(RxState& r, const Snapshot& snap, int n, std::vector<int>* parked) {
+  int n = recvmmsg(l.sock->fd(), l.rx_msgs, kRxMsgs, MSG_DONTWAIT, nullptr);
+  if (n <= 0) return;
+  metrics_.Add(Metric::kRxSyscalls);
   for (int i = 0; i < n; i++) {
-    uint8_t* p = r.bufs.get() + i * kRxBuf;
-    size_t len = r.msgs[i].msg_len;
-    if (r.msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {  // larger than any datagram we send
+    uint8_t* p = l.rx_bufs.get() + i * kRxBuf;
+    size_t len = l.rx_msgs[i].msg_len;
+    if (l.rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {  // larger than any datagram we send
       metrics_.Add(Metric::kDropTruncated);
       continue;
     }
     size_t seg = len;
-    for (cmsghdr* cm = CMSG_FIRSTHDR(&r.msgs[i].msg_hdr); cm; cm = CMSG_NXTHDR(&r.msgs[i].msg_hdr, cm)) {
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&l.rx_msgs[i].msg_hdr); cm; cm = CMSG_NXTHDR(&l.rx_msgs[i].msg_hdr, cm)) {
       if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
         int v;
         memcpy(&v, CMSG_DATA(cm), sizeof(v));
         if (v > 0) seg = size_t(v);
       }
     }
-    for (size_t off = 0; off < len; off += seg) RxDatagram(r, snap, p + off, std::min(seg, len - off), parked);
+    for (size_t off = 0; off < len; off += seg) ReceiveDatagram(l, snap, p + off, std::min(seg, len - off));
   }
 }
 
-void Device::SetTunPolled(int tun_fd, bool on) {
-  epoll_event ev{};
-  ev.events = on ? uint32_t(EPOLLIN) : 0u;
-  ev.data.fd = tun_fd;
-  epoll_ctl(epfd_, EPOLL_CTL_MOD, tun_fd, &ev);  // ENOENT: the env is leaving, fine
-}
+// ---------------------------------------------------------------- lane
 
-void Device::RxLoop() {
+void Device::LaneLoop(Lane& l) {
+  if (l.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(l.cpu, &set);
+    if (int e = pthread_setaffinity_np(pthread_self(), sizeof(set), &set); e != 0)
+      spdlog::warn("lane {}: cannot pin to CPU {}: {}", l.index, l.cpu, strerror(e));
+  }
+  epoll_event events[16];
   std::shared_ptr<const Snapshot> snap;
   uint64_t seen = ~uint64_t{0};
-  std::vector<int> parked;
-  parked.reserve(4);
+  const int sock_fd = l.sock->fd();
   while (!stop_.load(std::memory_order_relaxed)) {
     uint64_t g = gen_.load(std::memory_order_acquire);
     if (g != seen) {
-      std::lock_guard<std::mutex> l(snap_mu_);
+      std::lock_guard<std::mutex> lk(snap_mu_);
       snap = snap_;
       seen = g;
-      rx_seen_.store(g);
+      l.seen.store(g);
     }
-    int n = RxRecv(*rxs_);
+    int n = epoll_wait(l.epfd, events, 16, 100);
     if (n <= 0) continue;
-    // Writing to a TUN usually makes the kernel queue the answer (echo reply,
-    // ACK) on it before write() returns. For a lone datagram (a request, not
-    // a stream), and if the TX worker is not busy, this thread sends that
-    // answer itself, and takes the TUN out of the TX worker's epoll set around
-    // the write so the TX worker is not woken for it either: on a VM a
-    // wake-up costs the waker an IPI (tens of µs) and the woken thread its
-    // scheduling delay. Inside a stream the TX worker is awake and sends the
-    // ACKs in parallel with this thread's decryption.
-    bool lone = n == 1 && rxs_->msgs[0].msg_len <= snap->max_datagram;
-    if (!opt_.inline_reply || !lone || !tx_mu_.try_lock()) {
-      RxProcess(*rxs_, *snap, n, nullptr);
-      continue;
-    }
-    parked.clear();
-    RxProcess(*rxs_, *snap, n, &parked);
-    for (int fd : parked) {
-      uint64_t before = metrics_.Get(Metric::kTxPackets);
-      if (TxDrain(*txs_, *snap, fd, 4) && txs_->nmsgs) {
-        TxFlush(*txs_);
-        metrics_.Add(Metric::kTxByRx, metrics_.Get(Metric::kTxPackets) - before);
+    for (int ei = 0; ei < n; ei++) {
+      if (events[ei].data.fd != sock_fd) {
+        TxDrain(l, *snap, events[ei].data.fd, 64);
+        continue;
       }
-      SetTunPolled(fd, true);  // level-triggered: wakes the TX worker if more is queued
+      l.nwritten = 0;
+      Receive(l, *snap);
+      // Writing to a TUN usually makes the kernel queue the answer (echo
+      // reply, SYN-ACK, ACK) before write() returns, on this lane's queue
+      // (steering by CPU): send it in this turn rather than after another
+      // epoll_wait.
+      for (int i = 0; i < l.nwritten; i++) TxDrain(l, *snap, l.written[i], 4);
     }
-    tx_mu_.unlock();
+    if (l.nmsgs) TxFlush(l);
   }
 }
 
@@ -676,7 +772,7 @@ Status Device::Wipe() {
   // that held the keys is replaced (its Aeads wipe them once the workers let go).
   Status s = Apply(empty);
   uint64_t gen = gen_.load();
-  WaitWorkersSeen(gen);
+  WaitLanesSeen(gen);
   return s;
 }
 
@@ -689,8 +785,15 @@ std::string Device::StatsJson() const {
     s = snap_;
   }
   j["host_id"] = s->host_id;
-  j["udp_gso"] = sock_ ? sock_->gso() : false;
-  j["udp_gro"] = sock_ ? sock_->gro() : false;
+  j["udp_gso"] = !lanes_.empty() && lanes_[0]->sock->gso();
+  j["udp_gro"] = !lanes_.empty() && lanes_[0]->sock->gro();
+  for (auto& l : lanes_) {
+    nlohmann::json lj;
+    lj["cpu"] = l->cpu;
+    lj["rx_datagrams"] = l->rx_datagrams.load(std::memory_order_relaxed);
+    lj["tx_datagrams"] = l->tx_datagrams.load(std::memory_order_relaxed);
+    j["lanes"].push_back(lj);
+  }
   j["tun_offload"] = opt_.offload;
   for (auto& [id, e] : s->envs) {
     nlohmann::json ej;

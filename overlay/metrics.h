@@ -18,7 +18,6 @@ enum class Metric : int {
   kDropTruncated, kDropBadHeader, kDropBadFragment, kDropUnknownEnv, kDropUnknownEpoch,
   kDropUnknownSender, kDropReplay, kDropAuthFailed, kDropDupFragment, kDropReassemblyEvicted,
   kDropInnerBad, kDropNoLocalDst, kDropSrcNotFromSender, kDropTunWriteError,
-  kTxByRx,
   kControlApplied, kControlRejected, kLeaseExpired,
   kCount
 };

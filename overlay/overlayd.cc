@@ -40,7 +40,7 @@ std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
 int Run(const std::string& config, const std::string& host_key, const std::string& sock_path,
-        bool offload, bool udp_gso, int max_segments, int64_t lease_ms, bool inline_reply) {
+        bool offload, bool udp_gso, int max_segments, int64_t lease_ms, int lanes) {
   std::optional<HostKeyPair> hk;
   if (!host_key.empty()) {
     auto k = LoadHostKeyPair(host_key);
@@ -50,7 +50,7 @@ int Run(const std::string& config, const std::string& host_key, const std::strin
     }
     hk = *k;
   }
-  Device dev(Device::Options{offload, udp_gso, true, max_segments, inline_reply});
+  Device dev(Device::Options{offload, udp_gso, true, max_segments, lanes});
   std::mutex apply_mu;
   Lease lease(lease_ms);  // guarded by apply_mu
   auto apply_text = [&](const std::string& text, bool leased) -> rv::Status {
@@ -141,9 +141,10 @@ int Run(const std::string& config, const std::string& host_key, const std::strin
 int main(int argc, char** argv) {
   CLI::App app{"overlayd: per-environment encrypted overlay"};
   std::string config, host_key, sock, level = "info", out, to, key_hex, aead = "aes256gcm";
-  bool stats_flag = false, no_offload = false, no_gso = false, no_inline_reply = false;
+  bool stats_flag = false, no_offload = false, no_gso = false;
   uint32_t env = 0, epoch = 0;
   int max_segments = 0;
+  int lanes = 0;
   int64_t lease_ms = 5000;
   app.add_option("--log-level", level);
   app.add_flag("--stats", stats_flag, "print counters of the overlayd at --socket");
@@ -157,8 +158,10 @@ int main(int argc, char** argv) {
   run->add_option("--max-segments", max_segments,
                   "seal TCP superpackets in units of N segments (loss containment; 0 = whole)")
       ->check(CLI::Range(0, 64));
-  run->add_flag("--no-inline-reply", no_inline_reply,
-                "the RX worker leaves answers queued on a TUN to the TX worker (latency)");
+  run->add_option("--lanes", lanes,
+                  "datapath threads, each pinned to one CPU with packets steered to the lane on their CPU "
+                  "(0 = one per CPU this process may use, up to 16; 1 = one unpinned thread)")
+      ->check(CLI::Range(0, Device::kMaxLanes));
   run->add_option("--lease-ms", lease_ms,
                   "wipe every env's keys and routes when no apply/keepalive came on the socket for this long "
                   "(the strider died); 0 = never")
@@ -186,7 +189,7 @@ int main(int argc, char** argv) {
     std::cout << *r << "\n";
     return 0;
   }
-  if (run->parsed()) return Run(config, host_key, sock, !no_offload, !no_gso, max_segments, lease_ms, !no_inline_reply);
+  if (run->parsed()) return Run(config, host_key, sock, !no_offload, !no_gso, max_segments, lease_ms, lanes);
   if (keygen->parsed()) {
     auto s = rv::transport::SaveKeypair(out, rv::transport::GenerateKeypair());
     if (!s.ok()) {

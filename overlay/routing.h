@@ -17,6 +17,7 @@
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "overlay/addr.h"
 #include "overlay/aead.h"
@@ -26,7 +27,7 @@ namespace rv::overlay {
 struct EnvState {
   uint32_t id = 0;
   Prefix subnet;
-  int tun_fd = -1;
+  std::vector<int> tun_fds;                        // one TUN queue per lane; empty: no TUN
   uint32_t send_epoch = 0;
   std::shared_ptr<const Aead> send;                // null: no key yet, drop
   uint32_t epochs[2] = {0, 0};

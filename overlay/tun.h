@@ -5,11 +5,16 @@
 // superpackets (up to ~64 KB) with a partial checksum instead of MTU-sized
 // segments, so one read and one AEAD seal cover ~40 packets. Writes take the
 // same format, so a superpacket sealed on one host is written unsegmented on
-// the other and travels to the container as one GSO skb. The fd is
+// the other and travels to the container as one GSO skb. The fds are
 // non-blocking; the device is destroyed when the Tun is.
+//
+// With queues > 1 the device is multiqueue (IFF_MULTI_QUEUE): one fd per
+// queue, each read and written by one lane of overlayd (a steering program,
+// overlay/steering.h, picks the queue of each packet the kernel sends).
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -19,16 +24,20 @@ inline constexpr size_t kVnetHdrSize = 10;
 
 class Tun {
  public:
-  static Result<Tun> Open(const std::string& name, bool offload);
-  Tun(Tun&& o) noexcept : fd_(o.fd_), name_(std::move(o.name_)) { o.fd_ = -1; }
+  static Result<Tun> Open(const std::string& name, bool offload, int queues = 1);
+  Tun(Tun&& o) noexcept : fds_(std::move(o.fds_)), name_(std::move(o.name_)) { o.fds_.clear(); }
   Tun& operator=(Tun&& o) noexcept;
   ~Tun();
-  int fd() const { return fd_; }
+
+  int fd() const { return fds_[0]; }
+  int queue_fd(int q) const { return fds_[size_t(q)]; }
+  int queues() const { return int(fds_.size()); }
   const std::string& name() const { return name_; }
 
  private:
-  Tun(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
-  int fd_ = -1;
+  Tun(std::vector<int> fds, std::string name) : fds_(std::move(fds)), name_(std::move(name)) {}
+  void Close();
+  std::vector<int> fds_;
   std::string name_;
 };
 

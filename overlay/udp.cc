@@ -25,12 +25,14 @@ sockaddr_in MakeSockaddr(uint32_t addr, uint16_t port) {
   return sa;
 }
 
-Result<UdpSocket> UdpSocket::Open(uint32_t addr, uint16_t port, int rcv_timeout_ms) {
+Result<UdpSocket> UdpSocket::Open(uint32_t addr, uint16_t port, int rcv_timeout_ms, bool reuseport) {
   UdpSocket s;
   s.fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s.fd_ < 0) return Status::Io(std::string("socket: ") + strerror(errno));
   int one = 1;
   setsockopt(s.fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (reuseport && setsockopt(s.fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+    return Status::Io(std::string("SO_REUSEPORT: ") + strerror(errno));
   // Large buffers absorb bursts of superpacket fragments; FORCE needs root, fall back.
   int buf = 8 << 20;
   if (setsockopt(s.fd_, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)

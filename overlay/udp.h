@@ -17,7 +17,8 @@ namespace rv::overlay {
 
 class UdpSocket {
  public:
-  static Result<UdpSocket> Open(uint32_t addr, uint16_t port, int rcv_timeout_ms);
+  // reuseport: join the SO_REUSEPORT group on addr:port (one socket per lane).
+  static Result<UdpSocket> Open(uint32_t addr, uint16_t port, int rcv_timeout_ms, bool reuseport = false);
   UdpSocket(UdpSocket&& o) noexcept : fd_(o.fd_), gso_(o.gso_), gro_(o.gro_) { o.fd_ = -1; }
   UdpSocket& operator=(UdpSocket&&) = delete;
   ~UdpSocket();
