@@ -43,18 +43,8 @@ trap cleanup EXIT
 nsx() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
 
 # --- underlay: bridge + two hosts -------------------------------------------
-ip netns add ${P}ul
-ip -n ${P}ul link add br0 type bridge
-ip -n ${P}ul link set br0 up
-for h in 1 2; do
-  ip netns add ${P}h$h
-  ip -n ${P}h$h link add eth0 type veth peer name vh$h netns ${P}ul
-  ip -n ${P}ul link set vh$h master br0 up
-  ip -n ${P}h$h addr add 10.88.0.$h/24 dev eth0
-  ip -n ${P}h$h link set eth0 up
-  ip -n ${P}h$h link set lo up
-  nsx h$h sysctl -qw net.ipv4.ip_forward=1
-done
+source "$here/lib/underlay.bash"
+make_underlay $P
 
 # container netns attached to host $2 by a veth, address $3, gateway route via the host
 container() {  # name host addr mtu

@@ -24,18 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add ${P}ul
-ip -n ${P}ul link add br0 type bridge
-ip -n ${P}ul link set br0 up
-for h in 1 2; do
-  ip netns add ${P}h$h
-  ip -n ${P}h$h link add eth0 type veth peer name vh$h netns ${P}ul
-  ip -n ${P}ul link set vh$h master br0 up
-  ip -n ${P}h$h addr add 10.88.0.$h/24 dev eth0
-  ip -n ${P}h$h link set eth0 up
-  ip -n ${P}h$h link set lo up
-  ip netns exec ${P}h$h sysctl -qw net.ipv4.ip_forward=1
-done
+source "$(dirname "${BASH_SOURCE[0]}")/underlay.bash"
+make_underlay $P
 # plain veth routing, as in bench/overlay.sh
 for c in va:1:10.77.1.2 vb:2:10.77.2.2; do
   IFS=: read -r n h a <<<"$c"
