@@ -46,20 +46,7 @@ nsx() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
 source "$here/lib/underlay.bash"
 make_underlay $P
 
-# container netns attached to host $2 by a veth, address $3, gateway route via the host
-container() {  # name host addr mtu
-  local c=$1 h=$2 a=$3 mtu=$4
-  ip netns add $P$c
-  ip -n $P$c link set lo up
-  ip -n ${P}h$h link add v$c mtu $mtu type veth peer name eth0 netns $P$c mtu $mtu
-  ip -n ${P}h$h link set v$c up
-  ip -n ${P}h$h addr add 169.254.1.1/32 dev v$c scope link
-  ip -n ${P}h$h route add $a/32 dev v$c
-  ip -n $P$c addr add $a/32 dev eth0
-  ip -n $P$c link set eth0 up
-  ip -n $P$c route add 169.254.1.1 dev eth0 scope link
-  ip -n $P$c route add default via 169.254.1.1 dev eth0
-}
+container() { make_container $P "$@"; }  # name host addr mtu
 
 # --- (1) plain veth routing ----------------------------------------------------
 container va 1 10.77.1.2 1500

@@ -27,19 +27,8 @@ trap cleanup EXIT
 source "$(dirname "${BASH_SOURCE[0]}")/underlay.bash"
 make_underlay $P
 # plain veth routing, as in bench/overlay.sh
-for c in va:1:10.77.1.2 vb:2:10.77.2.2; do
-  IFS=: read -r n h a <<<"$c"
-  ip netns add $P$n
-  ip -n $P$n link set lo up
-  ip -n ${P}h$h link add v$n type veth peer name eth0 netns $P$n
-  ip -n ${P}h$h link set v$n up
-  ip -n ${P}h$h addr add 169.254.1.1/32 dev v$n scope link
-  ip -n ${P}h$h route add $a/32 dev v$n
-  ip -n $P$n addr add $a/32 dev eth0
-  ip -n $P$n link set eth0 up
-  ip -n $P$n route add 169.254.1.1 dev eth0 scope link
-  ip -n $P$n route add default via 169.254.1.1 dev eth0
-done
+make_container $P va 1 10.77.1.2 1500
+make_container $P vb 2 10.77.2.2 1500
 ip -n ${P}h1 route add 10.77.2.0/24 via 10.88.0.2
 ip -n ${P}h2 route add 10.77.1.0/24 via 10.88.0.1
 
