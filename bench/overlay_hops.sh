@@ -108,17 +108,17 @@ pct() {
     awk '{x[NR] = $1} END {if (!NR) {print "0 0 0 0"; exit}
          printf "%.1f %.1f %.1f %d\n", x[int((NR + 1) / 2)], x[int(NR * 0.1) + 1], x[int(NR * 0.9) + 1], NR}'
 }
-names=("" "container -> TUN (h1 kernel)" "h1 overlayd TX: wake, read, seal, send" "underlay (bridge)"
-       "h2 overlayd RX: wake, open, write" "TUN -> container (h2 kernel)" "container answers"
-       "container -> TUN (h2 kernel)" "h2 overlayd TX (or RX inline)" "underlay (bridge)"
-       "h1 overlayd RX: wake, open, write" "TUN -> container (h1 kernel)")
+names=("" "container -> TUN (h1 kernel)" "h1 overlayd: wake, read TUN, seal, send" "underlay (bridge)"
+       "h2 overlayd: wake, receive, open, write TUN" "TUN -> container (h2 kernel)" "container answers"
+       "container -> TUN (h2 kernel)" "h2 overlayd: read the answer, seal, send" "underlay (bridge)"
+       "h1 overlayd: wake, receive, open, write TUN" "TUN -> container (h1 kernel)")
 keys=("" c1_to_tun1 h1_tx underlay_req h2_rx tun2_to_c2 c2_answer c2_to_tun2 h2_tx underlay_rep h1_rx tun1_to_c1)
 veth=$(grep -v '^$' $tmp/veth | sort -g | awk '{x[NR] = $1} END {print x[int((NR + 1) / 2)] + 0}')
-printf "\n%-42s %22s %22s\n" "hop (µs: p50 [p10-p90])" "A" "B"
+printf "\n%-45s %22s %22s\n" "hop (µs: p50 [p10-p90])" "A" "B"
 for h in $(seq 11) total overlayd; do
   case $h in total) n="round trip (capture to capture)";; overlayd) n="the four overlayd turns";; *) n=${names[$h]};; esac
   read a50 a10 a90 an < <(pct A $h); read b50 b10 b90 bn < <(pct B $h)
-  printf "%-42s %8s [%5s-%5s] %8s [%5s-%5s]\n" "$n" $a50 $a10 $a90 $b50 $b10 $b90
+  printf "%-45s %8s [%5s-%5s] %8s [%5s-%5s]\n" "$n" $a50 $a10 $a90 $b50 $b10 $b90
 done
 echo "pings followed end to end: A $(pct A total | cut -d' ' -f4), B $(pct B total | cut -d' ' -f4); plain veth ping RTT median ${veth} µs"
 
