@@ -8,13 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-
 namespace rv::overlay {
 
 sockaddr_in MakeSockaddr(uint32_t addr, uint16_t port) {

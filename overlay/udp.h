@@ -13,6 +13,14 @@
 
 #include "common/status.h"
 
+// Older libc headers lack these socket options (the kernel has them).
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
 namespace rv::overlay {
 
 class UdpSocket {
