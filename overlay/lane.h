@@ -100,6 +100,9 @@ struct Device::Lane {
   sockaddr_in rx_from[kRxMsgs];
   alignas(cmsghdr) char rx_cmsgs[kRxMsgs][kRxCmsgSpace];
   std::unordered_map<uint32_t, std::unique_ptr<Reassembler>> reasm;  // per sender
+  // This lane's view of the shared windows (which are never freed): a lookup
+  // without the shared map's lock, for every fragment.
+  std::unordered_map<uint64_t, ReplayWindows::Guarded*> windows;
   int written[4];  // TUN queues this turn wrote to (their answers are read next)
   int nwritten = 0;
 

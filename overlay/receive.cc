@@ -24,7 +24,7 @@ void Device::ReceiveDatagram(Lane& l, const Snapshot& snap, uint8_t* p, size_t l
     return;
   }
   auto eit = snap.envs.find(h.env_id);
-  if (eit == snap.envs.end() || eit->second.tun_fds.size() != lanes_.size()) {
+  if (eit == snap.envs.end() || eit->second.tun_fds.empty()) {
     metrics_.Add(Metric::kDropUnknownEnv);
     return;
   }
@@ -38,7 +38,9 @@ void Device::ReceiveDatagram(Lane& l, const Snapshot& snap, uint8_t* p, size_t l
     metrics_.Add(Metric::kDropUnknownSender);
     return;
   }
-  ReplayWindows::Guarded& win = windows_->Get(h.env_id, h.sender_id);
+  ReplayWindows::Guarded*& cached = l.windows[uint64_t(h.env_id) << 32 | h.sender_id];
+  if (!cached) cached = &windows_->Get(h.env_id, h.sender_id);
+  ReplayWindows::Guarded& win = *cached;
   bool fresh;
   {
     std::lock_guard<std::mutex> g(win.mu);

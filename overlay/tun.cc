@@ -26,9 +26,10 @@ Result<Tun> Tun::Open(const std::string& name, bool offload, int queues) {
     if (ioctl(fd, TUNSETIFF, &ifr) < 0)
       return Status::Io("TUNSETIFF " + name + " (queue " + std::to_string(q) + "): " + strerror(errno));
     t.name_ = ifr.ifr_name;
-    unsigned off = offload ? (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0;
-    if (ioctl(fd, TUNSETOFFLOAD, off) < 0) return Status::Io("TUNSETOFFLOAD " + name + ": " + strerror(errno));
   }
+  // Offloads belong to the device, not to a queue.
+  unsigned off = offload ? (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0;
+  if (ioctl(t.fds_[0], TUNSETOFFLOAD, off) < 0) return Status::Io("TUNSETOFFLOAD " + name + ": " + strerror(errno));
   return t;
 }
 
