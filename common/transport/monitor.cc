@@ -44,13 +44,19 @@ std::string PeerEndpoint(int fd) {
 }
 
 ConnectionMonitor::ConnectionMonitor(zmq::context_t& ctx, zmq::socket_t& socket)
-    : pair_(ctx, zmq::socket_type::pair) {
+    : socket_(socket.handle()), pair_(ctx, zmq::socket_type::pair) {
   std::string addr = "inproc://rv-monitor-" + std::to_string(g_monitor_seq++);
   int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
   if (zmq_socket_monitor(socket.handle(), addr.c_str(), events) != 0) throw zmq::error_t();
   pair_.set(zmq::sockopt::linger, 0);
   pair_.connect(addr);
+}
+
+ConnectionMonitor::~ConnectionMonitor() {
+  // Stopped under the socket's monitor lock, so no event is sent after this to
+  // the pair about to close.
+  zmq_socket_monitor(socket_, nullptr, 0);
 }
 
 std::optional<ConnEvent> ConnectionMonitor::Next() {

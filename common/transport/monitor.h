@@ -27,14 +27,23 @@ struct ConnEvent {
 
 class ConnectionMonitor {
  public:
-  // Starts monitoring `socket` (call before it binds or connects).
+  // Starts monitoring `socket` (call before it binds or connects). Destroy
+  // the monitor before the socket: it stops the monitoring first, as libzmq
+  // asks before the reading end closes. (Without it, a test that closed
+  // monitored sockets while their peer restarted found the context's I/O
+  // thread blocked in a monitor event's zmq_msg_send: no socket of that
+  // context connected again.)
   ConnectionMonitor(zmq::context_t& ctx, zmq::socket_t& socket);
+  ~ConnectionMonitor();
+  ConnectionMonitor(const ConnectionMonitor&) = delete;
+  ConnectionMonitor& operator=(const ConnectionMonitor&) = delete;
   // The monitor's socket, for a zmq::poll item set.
   zmq::socket_t& socket() { return pair_; }
   // Reads one pending event without blocking.
   std::optional<ConnEvent> Next();
 
  private:
+  void* socket_;  // the monitored socket
   zmq::socket_t pair_;
   std::map<int, std::pair<std::string, std::string>> open_;  // fd -> (local, peer)
 };
