@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "overlay/lane.h"
+#include "overlay/lane_priority.h"
 #include "overlay/plumbing.h"
 #include "overlay/steering.h"
 
@@ -289,6 +290,7 @@ Status Device::Apply(const ControlConfig& c) {
 // ---------------------------------------------------------------- lane
 
 void Device::LaneLoop(Lane& l) {
+  pthread_setname_np(pthread_self(), ("rv-lane" + std::to_string(l.index)).c_str());
   if (l.cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -296,10 +298,25 @@ void Device::LaneLoop(Lane& l) {
     if (int e = pthread_setaffinity_np(pthread_self(), sizeof(set), &set); e != 0)
       spdlog::warn("lane {}: cannot pin to CPU {}: {}", l.index, l.cpu, strerror(e));
   }
+  // Real-time while mostly idle (lane_priority.h). Without CAP_SYS_NICE or a
+  // real-time budget in its cgroup the lane says so once and stays fair.
+  bool rt = opt_.realtime_max_busy > 0;
+  if (rt) {
+    if (Status s = SetThreadRealtime(true); !s.ok()) {
+      spdlog::warn("lane {}: stays SCHED_OTHER: {}", l.index, s.message());
+      rt = false;
+    }
+  }
+  l.realtime.store(rt, std::memory_order_relaxed);
+  LanePriority::Options po;
+  po.demote_above = opt_.realtime_max_busy;
+  po.promote_below = opt_.realtime_max_busy * 0.4;  // hysteresis: no flapping at the line
+  LanePriority priority(po, rt, MonotonicUs());
   epoll_event events[16];
   std::shared_ptr<const Snapshot> snap;
   uint64_t seen = ~uint64_t{0};
   const int sock_fd = l.sock->fd();
+  int64_t woke = MonotonicUs();
   while (!stop_.load(std::memory_order_relaxed)) {
     uint64_t g = gen_.load(std::memory_order_acquire);
     if (g != seen) {
@@ -308,7 +325,18 @@ void Device::LaneLoop(Lane& l) {
       seen = g;
       l.seen.store(g);
     }
+    priority.AddBusy(MonotonicUs() - woke);
     int n = epoll_wait(l.epfd, events, 16, 100);
+    woke = MonotonicUs();
+    if (auto c = priority.Tick(woke); c != LanePriority::Change::kNone && rt) {
+      if (Status s = SetThreadRealtime(c == LanePriority::Change::kToRealtime); !s.ok()) {
+        spdlog::warn("lane {}: stays SCHED_OTHER: {}", l.index, s.message());
+        rt = false;
+      }
+      l.realtime.store(rt && priority.realtime(), std::memory_order_relaxed);
+      l.demotions.store(priority.demotions(), std::memory_order_relaxed);
+    }
+    l.busy_permille.store(uint32_t(priority.last_busy() * 1000), std::memory_order_relaxed);
     if (n <= 0) continue;
     for (int ei = 0; ei < n; ei++) {
       if (events[ei].data.fd != sock_fd) {
@@ -359,6 +387,9 @@ std::string Device::StatsJson() const {
     lj["cpu"] = l->cpu;
     lj["rx_datagrams"] = l->rx_datagrams.load(std::memory_order_relaxed);
     lj["tx_datagrams"] = l->tx_datagrams.load(std::memory_order_relaxed);
+    lj["realtime"] = l->realtime.load(std::memory_order_relaxed);
+    lj["demotions"] = l->demotions.load(std::memory_order_relaxed);
+    lj["busy"] = l->busy_permille.load(std::memory_order_relaxed) / 1000.0;
     j["lanes"].push_back(lj);
   }
   j["tun_offload"] = opt_.offload;

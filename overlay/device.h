@@ -58,6 +58,9 @@ class Device {
     bool plumb = true;         // configure routes/rules/veths (false: unit tests)
     int max_segments = 0;      // >0: seal TCP superpackets in units of this many segments
     int lanes = 0;             // worker threads; 0: one per CPU overlayd may run on (up to kMaxLanes)
+    // Lanes run SCHED_FIFO while busy at most this fraction of the time
+    // (overlay/lane_priority.h); 0: they stay SCHED_OTHER.
+    double realtime_max_busy = 0.5;
   };
   static constexpr int kMaxLanes = 16;
 

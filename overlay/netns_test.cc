@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -603,4 +604,68 @@ TEST_F(OverlayPodSplit, SplitSuperpacketsCarryTcpIntact) {
   EXPECT_EQ(RunIn(Ns("x2"), [m] { return TcpEchoCheck("10.250.1.2", 5000, m, 8 << 20); }), 0);
   EXPECT_GT(Counter(1, "tx_packets") - tx0, 8u * 1024 * 1024 / (4 * 1400) / 2);
   EXPECT_EQ(Counter(2, "drop_inner_bad") + Counter(2, "drop_tun_write_error"), 0u);
+}
+
+// Scheduling policy of each lane thread ("rv-lane<i>") of process pid.
+std::map<std::string, int> LanePolicies(pid_t pid) {
+  std::map<std::string, int> out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    std::string comm;
+    std::ifstream(e.path() / "comm") >> comm;
+    if (comm.rfind("rv-lane", 0) != 0) continue;
+    out[comm] = sched_getscheduler(std::stoi(e.path().filename().string()));
+  }
+  return out;
+}
+
+// Whether this process may make a thread SCHED_FIFO (CAP_SYS_NICE and a
+// real-time budget in its cpu cgroup); overlayd, started by it, inherits both.
+bool MayRunRealtime() {
+  bool ok = false;
+  std::thread([&] {
+    sched_param p{};
+    p.sched_priority = sched_get_priority_min(SCHED_FIFO);
+    ok = sched_setscheduler(0, SCHED_FIFO, &p) == 0;
+  }).join();
+  return ok;
+}
+
+// Lanes run SCHED_FIFO while nearly idle and drop to the fair scheduler while
+// busy (overlay/lane_priority.h). The line is set low here (2% of 100 ms) so
+// that an ordinary transfer crosses it; unit tests cover the default.
+class OverlayPodRealtime : public OverlayPod {
+ protected:
+  void SetUp() override {
+    extra_args_ = {"--realtime-max-busy", "0.02"};
+    OverlayPod::SetUp();
+  }
+  bool AllLanesRealtime(int h) {
+    auto policies = LanePolicies(overlayd_[h]);
+    bool all = !policies.empty();
+    for (auto& [name, policy] : policies) all &= policy == SCHED_FIFO;
+    json lanes = Stats(h)["lanes"];  // a named copy: the range-for would outlive a temporary's member
+    for (auto& l : lanes) all &= l["realtime"].get<bool>();
+    return all;
+  }
+};
+
+TEST_F(OverlayPodRealtime, BusyLanesLeaveRealtimeAndIdleOnesReturn) {
+  if (!MayRunRealtime()) GTEST_SKIP() << "this process may not use SCHED_FIFO (no CAP_SYS_NICE or no "
+                                         "real-time budget in its cpu cgroup); overlayd's lanes stay fair";
+  EXPECT_TRUE(AllLanesRealtime(2)) << Stats(2)["lanes"].dump();
+  std::string m = marker_;
+  EXPECT_EQ(RunIn(Ns("x1"), [m] { return TcpEchoCheck("10.250.1.3", 5000, m, 64 << 20); }), 0);
+  // A window is judged when the lane next wakes (at most 100 ms later).
+  uint64_t demotions = 0;
+  for (int i = 0; i < 20 && demotions == 0; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    json lanes = Stats(2)["lanes"];
+    for (auto& l : lanes) demotions += l["demotions"].get<uint64_t>();
+  }
+  EXPECT_GE(demotions, 1u) << Stats(2)["lanes"].dump();
+  bool back = false;
+  for (int i = 0; i < 40 && !(back = AllLanesRealtime(2)); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(back) << "lanes still fair 4 s after the transfer: " << Stats(2)["lanes"].dump();
 }

@@ -40,7 +40,7 @@ std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
 int Run(const std::string& config, const std::string& host_key, const std::string& sock_path,
-        bool offload, bool udp_gso, int max_segments, int64_t lease_ms, int lanes) {
+        const Device::Options& options, int64_t lease_ms) {
   std::optional<HostKeyPair> hk;
   if (!host_key.empty()) {
     auto k = LoadHostKeyPair(host_key);
@@ -50,7 +50,7 @@ int Run(const std::string& config, const std::string& host_key, const std::strin
     }
     hk = *k;
   }
-  Device dev(Device::Options{offload, udp_gso, true, max_segments, lanes});
+  Device dev(options);
   std::mutex apply_mu;
   Lease lease(lease_ms);  // guarded by apply_mu
   auto apply_text = [&](const std::string& text, bool leased) -> rv::Status {
@@ -142,6 +142,7 @@ int main(int argc, char** argv) {
   CLI::App app{"overlayd: per-environment encrypted overlay"};
   std::string config, host_key, sock, level = "info", out, to, key_hex, aead = "aes256gcm";
   bool stats_flag = false, no_offload = false, no_gso = false;
+  double realtime_max_busy = 0.5;
   uint32_t env = 0, epoch = 0;
   int max_segments = 0;
   int lanes = 0;
@@ -162,6 +163,11 @@ int main(int argc, char** argv) {
                   "datapath threads, each pinned to one CPU with packets steered to the lane on their CPU "
                   "(0 = one per CPU this process may use, up to 16; 1 = one unpinned thread)")
       ->check(CLI::Range(0, Device::kMaxLanes));
+  run->add_option("--realtime-max-busy", realtime_max_busy,
+                  "a lane runs SCHED_FIFO (a packet does not wait for its CPU's other work) while it is "
+                  "busy at most this fraction of 100 ms, SCHED_OTHER above it until under 0.4 times it; "
+                  "0 = always SCHED_OTHER")
+      ->check(CLI::Range(0.0, 1.0));
   run->add_option("--lease-ms", lease_ms,
                   "wipe every env's keys and routes when no apply/keepalive came on the socket for this long "
                   "(the strider died); 0 = never")
@@ -189,7 +195,15 @@ int main(int argc, char** argv) {
     std::cout << *r << "\n";
     return 0;
   }
-  if (run->parsed()) return Run(config, host_key, sock, !no_offload, !no_gso, max_segments, lease_ms, lanes);
+  if (run->parsed()) {
+    Device::Options o;
+    o.offload = !no_offload;
+    o.udp_gso = !no_gso;
+    o.max_segments = max_segments;
+    o.lanes = lanes;
+    o.realtime_max_busy = realtime_max_busy;
+    return Run(config, host_key, sock, o, lease_ms);
+  }
   if (keygen->parsed()) {
     auto s = rv::transport::SaveKeypair(out, rv::transport::GenerateKeypair());
     if (!s.ok()) {

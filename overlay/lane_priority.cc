@@ -1,0 +1,44 @@
+#include "overlay/lane_priority.h"
+
+#include <sched.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace rv::overlay {
+
+LanePriority::LanePriority(Options o, bool starts_realtime, int64_t now_us)
+    : opt_(o), realtime_(starts_realtime), window_start_us_(now_us) {}
+
+LanePriority::Change LanePriority::Tick(int64_t now_us) {
+  int64_t span = now_us - window_start_us_;
+  if (span < opt_.window_us) return Change::kNone;
+  double busy = double(busy_us_) / double(span);
+  last_busy_ = busy;
+  window_start_us_ = now_us;
+  busy_us_ = 0;
+  if (realtime_ && busy > opt_.demote_above) {
+    realtime_ = false;
+    demotions_++;
+    return Change::kToNormal;
+  }
+  if (!realtime_ && busy < opt_.promote_below) {
+    realtime_ = true;
+    return Change::kToRealtime;
+  }
+  return Change::kNone;
+}
+
+Status SetThreadRealtime(bool on) {
+  sched_param p{};
+  p.sched_priority = on ? sched_get_priority_min(SCHED_FIFO) : 0;
+  // 0 is the calling thread (sched_setscheduler works per thread on Linux).
+  if (sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &p) != 0) {
+    std::string m = std::string("sched_setscheduler: ") + strerror(errno);
+    return errno == EPERM ? Status::Denied(m) : Status::Io(m);
+  }
+  return Status::Ok();
+}
+
+}  // namespace rv::overlay

@@ -1,0 +1,58 @@
+// When a lane runs real-time.
+//
+// A lane woken by a packet under the fair scheduler (SCHED_OTHER) waits for
+// whatever runs on its CPU; on a small VM that wait was most of the overlay's
+// share of a ping (docs/OVERLAY.md, Latency). Under SCHED_FIFO it runs at once.
+// But a busy real-time thread takes its CPU from the containers on it, so a
+// lane is real-time only while it is mostly idle: a window in which it was busy
+// more than demote_above drops it to SCHED_OTHER (a flood or a bulk transfer
+// then shares the CPU fairly), and a window busy less than promote_below lifts
+// it back. Busy means not waiting in epoll_wait.
+//
+// LanePriority only decides; the lane applies the change to its own thread
+// with SetThreadRealtime. Not thread-safe: one per lane.
+#pragma once
+
+#include <cstdint>
+
+#include "common/status.h"
+
+namespace rv::overlay {
+
+class LanePriority {
+ public:
+  struct Options {
+    int64_t window_us = 100'000;
+    double demote_above = 0.5;
+    double promote_below = 0.2;
+  };
+  enum class Change { kNone, kToRealtime, kToNormal };
+
+  // starts_realtime: the state the lane is put in before its first packet.
+  LanePriority(Options o, bool starts_realtime, int64_t now_us);
+
+  // The lane was busy for us microseconds (from a wake-up to its next wait).
+  void AddBusy(int64_t us) { busy_us_ += us; }
+  // Called after each wait. When a window has closed, judges it and returns
+  // the change the lane should make (already reflected in realtime()).
+  Change Tick(int64_t now_us);
+
+  bool realtime() const { return realtime_; }
+  uint64_t demotions() const { return demotions_; }
+  // The busy fraction of the last closed window (0..1).
+  double last_busy() const { return last_busy_; }
+
+ private:
+  Options opt_;
+  bool realtime_;
+  int64_t window_start_us_;
+  int64_t busy_us_ = 0;
+  uint64_t demotions_ = 0;
+  double last_busy_ = 0;
+};
+
+// The calling thread to SCHED_FIFO at the lowest real-time priority (on) or
+// back to SCHED_OTHER. Fails (EPERM) without CAP_SYS_NICE or real-time budget.
+Status SetThreadRealtime(bool on);
+
+}  // namespace rv::overlay
