@@ -8,6 +8,7 @@
 #
 #   RV_BUILD=build dir with overlay/overlayd   DURATION=seconds per iperf run (5)
 #   PING_ONLY=1: skip iperf (throughput reported as 0), for quick latency A/B runs
+#   PING_ROUNDS=n: latency rounds of 50 pings per path, interleaved (8)
 #   OUT=json path (bench/results/overlay.json)   OVERLAY_FLAGS=extra overlayd run flags
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -112,33 +113,65 @@ run_iperf() {
   cores=$(echo "scale=3; ($j1 - $j0) / $hz / ($t1 - $t0)" | bc -l)
   echo "$gbps $cores"
 }
-# ping A ADDR -> "avg median" rtt in us (the median shrugs off a neighbour's burst)
-run_ping() {
-  ip netns exec $P$1 ping -c 5 -i 0.2 -W 1 $2 >/dev/null 2>&1 || true   # warm ARP/routes
-  ip netns exec $P$1 ping -c 200 -i 0.005 -W 1 $2 2>/dev/null |
-    sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g |
-    awk '{v[NR] = $1; s += $1} END {if (NR) printf "%d %d", s / NR * 1000, v[int((NR + 1) / 2)] * 1000}'
+# ping A ADDR COUNT >> file: one RTT in us per line
+ping_samples() {
+  ip netns exec $P$1 ping -c $3 -i 0.005 -W 1 $2 2>/dev/null |
+    sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | awk '{printf "%d\n", $1 * 1000}'
+}
+# file -> "mean median" in us (the median shrugs off a neighbour's burst)
+mean_median() {
+  sort -g "$1" | awk '{v[NR] = $1; s += $1} END {if (NR) printf "%d %d", s / NR, v[int((NR + 1) / 2)]; else printf "0 0"}'
+}
+kind_path() {  # kind -> "client server address"
+  case $1 in
+    veth) echo "va vb 10.77.2.2" ;;
+    wg) echo "wa wb 10.66.2.2" ;;
+    overlay) echo "o1 o2 10.250.1.3" ;;
+  esac
 }
 
 [ -n "${HOLD:-}" ] && { echo "holding $HOLD s: namespaces ${P}*"; sleep "$HOLD"; }
 declare -A R
-for kind in veth wg overlay; do
-  case $kind in
-    veth) a=va; b=vb; addr=10.77.2.2 ;;
-    wg) a=wa; b=wb; addr=10.66.2.2 ;;
-    overlay) a=o1; b=o2; addr=10.250.1.3 ;;
-  esac
-  [ -z "${PING_ONLY:-}" ] && { ip netns exec $P$b iperf3 -s -D -1 >/dev/null 2>&1 || true; sleep 0.3; }
-  read rtt p50 < <(run_ping $a $addr; echo); R[${kind}_rtt]=${rtt:-0}; R[${kind}_p50]=${p50:-0}
+kinds=(veth wg overlay)
+# Throughput, one path after another (each needs the whole machine).
+for kind in "${kinds[@]}"; do
+  read a b addr < <(kind_path $kind)
   if [ -n "${PING_ONLY:-}" ]; then
     g1=0 c1=0 g2=0 c2=0
   else
+    ip netns exec $P$b iperf3 -s -D -1 >/dev/null 2>&1 || true
+    sleep 0.3
     read g1 c1 < <(run_iperf $a $b $addr 1)
     ip netns exec $P$b iperf3 -s -D -1 >/dev/null 2>&1 || true
     sleep 0.3
     read g2 c2 < <(run_iperf $a $b $addr 2)
   fi
   R[${kind}_g1]=$g1; R[${kind}_c1]=$c1; R[${kind}_g2]=$g2; R[${kind}_c2]=$c2
+done
+# Latency in interleaved rounds, the order rotating each round: the goal is a
+# gap (overlay - veth), and on a shared machine the load drifts in seconds, so
+# both sides of the gap are sampled in the same seconds.
+rounds=${PING_ROUNDS:-8}
+for kind in "${kinds[@]}"; do
+  read a b addr < <(kind_path $kind)
+  ip netns exec $P$a ping -c 5 -i 0.2 -W 1 $addr >/dev/null 2>&1 || true   # warm ARP/routes
+  : > $tmp/rtt_$kind
+done
+echo "ping medians per round (us):"
+for r in $(seq 0 $((rounds - 1))); do
+  line="  round $((r + 1)):"
+  for i in 0 1 2; do
+    kind=${kinds[$(((i + r) % 3))]}
+    read a b addr < <(kind_path $kind)
+    ping_samples $a $addr 50 > $tmp/rtt_round
+    cat $tmp/rtt_round >> $tmp/rtt_$kind
+    read m p50 < <(mean_median $tmp/rtt_round; echo)
+    line+=" $kind $p50"
+  done
+  echo "$line"
+done
+for kind in "${kinds[@]}"; do
+  read rtt p50 < <(mean_median $tmp/rtt_$kind; echo); R[${kind}_rtt]=$rtt; R[${kind}_p50]=$p50
 done
 
 cpg() { echo "scale=2; if ($1 > 0) $2 / $1 else 0" | bc -l; }
@@ -164,7 +197,7 @@ jq -n \
   --argjson veth_cores_per_gbps "$(cpg ${R[veth_g1]} ${R[veth_c1]})" \
   --argjson wireguard_go_cores_per_gbps "$(cpg ${R[wg_g1]} ${R[wg_c1]})" \
   --argjson overlay_cores_per_gbps "$(cpg ${R[overlay_g1]} ${R[overlay_c1]})" \
-  --argjson overlay_vs_wireguard_go "$ratio" --arg aead "$aead" --argjson duration_s "$dur" \
+  --argjson overlay_vs_wireguard_go "$ratio" --arg aead "$aead" --argjson duration_s "$dur" --argjson ping_rounds "$rounds" \
   '{veth_gbps: $veth_gbps, wireguard_go_gbps: $wireguard_go_gbps, overlay_gbps: $overlay_gbps,
     veth_rtt_us: $veth_rtt_us, wireguard_go_rtt_us: $wireguard_go_rtt_us, overlay_rtt_us: $overlay_rtt_us,
     veth_rtt_p50_us: $veth_rtt_p50_us, wireguard_go_rtt_p50_us: $wireguard_go_rtt_p50_us,
@@ -173,5 +206,5 @@ jq -n \
     overlay_gbps_2streams: $overlay_gbps_2,
     veth_cores_per_gbps: $veth_cores_per_gbps, wireguard_go_cores_per_gbps: $wireguard_go_cores_per_gbps,
     overlay_cores_per_gbps: $overlay_cores_per_gbps, overlay_vs_wireguard_go: $overlay_vs_wireguard_go,
-    aead: $aead, duration_s: $duration_s}' > "$out"
+    aead: $aead, duration_s: $duration_s, ping_rounds: $ping_rounds}' > "$out"
 echo "wrote $out"
