@@ -122,6 +122,7 @@ ping_samples() {
 mean_median() {
   sort -g "$1" | awk '{v[NR] = $1; s += $1} END {if (NR) printf "%d %d", s / NR, v[int((NR + 1) / 2)]; else printf "0 0"}'
 }
+iperf_server() { ip netns exec $P$1 iperf3 -s -D -1 >/dev/null 2>&1 || true; sleep 0.3; }  # one client, then exits
 kind_path() {  # kind -> "client server address"
   case $1 in
     veth) echo "va vb 10.77.2.2" ;;
@@ -139,11 +140,9 @@ for kind in "${kinds[@]}"; do
   if [ -n "${PING_ONLY:-}" ]; then
     g1=0 c1=0 g2=0 c2=0
   else
-    ip netns exec $P$b iperf3 -s -D -1 >/dev/null 2>&1 || true
-    sleep 0.3
+    iperf_server $b
     read g1 c1 < <(run_iperf $a $b $addr 1)
-    ip netns exec $P$b iperf3 -s -D -1 >/dev/null 2>&1 || true
-    sleep 0.3
+    iperf_server $b
     read g2 c2 < <(run_iperf $a $b $addr 2)
   fi
   R[${kind}_g1]=$g1; R[${kind}_c1]=$c1; R[${kind}_g2]=$g2; R[${kind}_c2]=$c2

@@ -309,8 +309,7 @@ void Device::LaneLoop(Lane& l) {
   }
   l.realtime.store(rt, std::memory_order_relaxed);
   LanePriority::Options po;
-  po.demote_above = opt_.realtime_max_busy;
-  po.promote_below = opt_.realtime_max_busy * 0.4;  // hysteresis: no flapping at the line
+  po.max_busy = opt_.realtime_max_busy;
   LanePriority priority(po, rt, MonotonicUs());
   epoll_event events[16];
   std::shared_ptr<const Snapshot> snap;

@@ -18,12 +18,12 @@ LanePriority::Change LanePriority::Tick(int64_t now_us) {
   last_busy_ = busy;
   window_start_us_ = now_us;
   busy_us_ = 0;
-  if (realtime_ && busy > opt_.demote_above) {
+  if (realtime_ && busy > opt_.max_busy) {
     realtime_ = false;
     demotions_++;
     return Change::kToNormal;
   }
-  if (!realtime_ && busy < opt_.promote_below) {
+  if (!realtime_ && busy < opt_.max_busy * kPromoteRatio) {
     realtime_ = true;
     return Change::kToRealtime;
   }

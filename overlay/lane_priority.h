@@ -5,9 +5,10 @@
 // share of a ping (docs/OVERLAY.md, Latency). Under SCHED_FIFO it runs at once.
 // But a busy real-time thread takes its CPU from the containers on it, so a
 // lane is real-time only while it is mostly idle: a window in which it was busy
-// more than demote_above drops it to SCHED_OTHER (a flood or a bulk transfer
-// then shares the CPU fairly), and a window busy less than promote_below lifts
-// it back. Busy means not waiting in epoll_wait.
+// more than max_busy drops it to SCHED_OTHER (a flood or a bulk transfer then
+// shares the CPU fairly), and a window busy less than 0.4 x max_busy lifts it
+// back (the gap keeps it from flapping at the line). Busy means not waiting in
+// epoll_wait.
 //
 // LanePriority only decides; the lane applies the change to its own thread
 // with SetThreadRealtime. Not thread-safe: one per lane.
@@ -23,9 +24,9 @@ class LanePriority {
  public:
   struct Options {
     int64_t window_us = 100'000;
-    double demote_above = 0.5;
-    double promote_below = 0.2;
+    double max_busy = 0.5;
   };
+  static constexpr double kPromoteRatio = 0.4;
   enum class Change { kNone, kToRealtime, kToNormal };
 
   // starts_realtime: the state the lane is put in before its first packet.

@@ -569,13 +569,16 @@ TEST_F(OverlayPod, APingIsAnsweredByTheLaneThatReceivedIt) {
   EXPECT_GE(rx, 8u);
 }
 
-// One lane (--lanes 1): no pinning, no steering; the pod works the same.
-class OverlayPodOneLane : public OverlayPod {
+// The pod with extra overlayd flags (read by OverlayPod::SetUp).
+class OverlayPodWithFlags : public OverlayPod {
  protected:
-  void SetUp() override {
-    extra_args_ = {"--lanes", "1"};
-    OverlayPod::SetUp();
-  }
+  explicit OverlayPodWithFlags(std::vector<std::string> flags) { extra_args_ = std::move(flags); }
+};
+
+// One lane (--lanes 1): no pinning, no steering; the pod works the same.
+class OverlayPodOneLane : public OverlayPodWithFlags {
+ protected:
+  OverlayPodOneLane() : OverlayPodWithFlags({"--lanes", "1"}) {}
 };
 
 TEST_F(OverlayPodOneLane, TalksTcpAndUdpAcrossHosts) {
@@ -589,12 +592,9 @@ TEST_F(OverlayPodOneLane, TalksTcpAndUdpAcrossHosts) {
 
 // The same pod with --max-segments 4: TCP superpackets are cut into units of 4
 // segments (rewritten IP/TCP headers) and every byte must still arrive intact.
-class OverlayPodSplit : public OverlayPod {
+class OverlayPodSplit : public OverlayPodWithFlags {
  protected:
-  void SetUp() override {
-    extra_args_ = {"--max-segments", "4"};
-    OverlayPod::SetUp();
-  }
+  OverlayPodSplit() : OverlayPodWithFlags({"--max-segments", "4"}) {}
 };
 
 TEST_F(OverlayPodSplit, SplitSuperpacketsCarryTcpIntact) {
@@ -634,12 +634,9 @@ bool MayRunRealtime() {
 // Lanes run SCHED_FIFO while nearly idle and drop to the fair scheduler while
 // busy (overlay/lane_priority.h). The line is set low here (2% of 100 ms) so
 // that an ordinary transfer crosses it; unit tests cover the default.
-class OverlayPodRealtime : public OverlayPod {
+class OverlayPodRealtime : public OverlayPodWithFlags {
  protected:
-  void SetUp() override {
-    extra_args_ = {"--realtime-max-busy", "0.02"};
-    OverlayPod::SetUp();
-  }
+  OverlayPodRealtime() : OverlayPodWithFlags({"--realtime-max-busy", "0.02"}) {}
   bool AllLanesRealtime(int h) {
     auto policies = LanePolicies(overlayd_[h]);
     bool all = !policies.empty();
