@@ -315,18 +315,23 @@ void Device::LaneLoop(Lane& l) {
   std::shared_ptr<const Snapshot> snap;
   uint64_t seen = ~uint64_t{0};
   const int sock_fd = l.sock->fd();
+  // After every wait, before the batch: a lane that slept through an Apply
+  // must not forward its first packets with the routes of before.
+  auto refresh = [&] {
+    uint64_t g = gen_.load(std::memory_order_acquire);
+    if (g == seen) return;
+    std::lock_guard<std::mutex> lk(snap_mu_);
+    snap = snap_;
+    seen = g;
+    l.seen.store(g);
+  };
+  refresh();
   int64_t woke = MonotonicUs();
   while (!stop_.load(std::memory_order_relaxed)) {
-    uint64_t g = gen_.load(std::memory_order_acquire);
-    if (g != seen) {
-      std::lock_guard<std::mutex> lk(snap_mu_);
-      snap = snap_;
-      seen = g;
-      l.seen.store(g);
-    }
     priority.AddBusy(MonotonicUs() - woke);
     int n = epoll_wait(l.epfd, events, 16, 100);
     woke = MonotonicUs();
+    refresh();
     if (auto c = priority.Tick(woke); c != LanePriority::Change::kNone && rt) {
       if (Status s = SetThreadRealtime(c == LanePriority::Change::kToRealtime); !s.ok()) {
         spdlog::warn("lane {}: stays SCHED_OTHER: {}", l.index, s.message());
