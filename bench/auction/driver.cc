@@ -40,7 +40,7 @@
 #include "common/msg/protocol.h"
 #include "common/transport/curve.h"
 #include "common/transport/keys.h"
-#include "common/transport/loopback.h"
+#include "common/transport/test_ports.h"
 #include "common/transport/rpc_client.h"
 
 namespace fs = std::filesystem;
@@ -94,7 +94,7 @@ void StopAll() {
   g_children.clear();
 }
 
-int FreePort() { return transport::FreeLoopbackPort(); }
+int FreePort() { return transport::ReserveTestPort(); }
 
 double CpuSeconds(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");

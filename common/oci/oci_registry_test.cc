@@ -10,6 +10,7 @@
 
 #include "common/crypto/sha256.h"
 #include "common/oci/image_writer.h"
+#include "common/transport/test_ports.h"
 
 namespace rv::oci {
 namespace fs = std::filesystem;
@@ -25,9 +26,7 @@ std::string Sh(const std::string& cmd) {
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
 }
-int FreePort() {
-  return std::stoi(Sh("python3 -c 'import socket;s=socket.socket();s.bind((\"127.0.0.1\",0));print(s.getsockname()[1])'"));
-}
+int FreePort() { return transport::ReserveTestPort(); }
 }  // namespace
 
 class RegistryTest : public ::testing::Test {

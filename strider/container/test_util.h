@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "common/transport/loopback.h"
+#include "common/transport/test_ports.h"
 
 namespace rv::container::testing {
 
@@ -67,6 +67,6 @@ inline std::string Sh(const std::string& cmd, int* rc = nullptr) {
   return out;
 }
 
-inline int FreePort() { return transport::FreeLoopbackPort(); }
+inline int FreePort() { return transport::ReserveTestPort(); }
 
 }  // namespace rv::container::testing

@@ -58,7 +58,7 @@ TEST_F(NetnsPod, StridersInNamespacesBidOverVethAndLossIsDetected) {
   WritePod({{"n1", {{"zone", "a"}, {"role", "app"}}}, {"n2", {{"zone", "b"}, {"role", "app"}}}}, "0.0.0.0");
   ASSERT_GT(StartSauron(), 0);
   ASSERT_GT(StartElrond(), 0);
-  WaitFor([&] { return ElrondReady(); }, 10000);
+  ASSERT_TRUE(WaitFor([&] { return ElrondReady(); }, 10000)) << Dump();
   for (int i = 0; i < 2; ++i) {
     const Ns& ns = namespaces_[i];
     std::string host = "n" + std::to_string(i + 1);

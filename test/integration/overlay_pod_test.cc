@@ -106,7 +106,7 @@ class OverlayPodTest : public PodHarness {
                            "tcp/5002"}),
               0);
     ASSERT_GT(StartElrond(), 0);
-    WaitFor([&] { return ElrondReady(); }, 10000);
+    ASSERT_TRUE(WaitFor([&] { return ElrondReady(); }, 10000)) << Dump();
     strider_containers_ = true;
     for (int h = 1; h <= 3; ++h) {
       std::string hs = std::to_string(h);

@@ -13,7 +13,8 @@ if [ "$(id -u)" != 0 ] || [ ! -x /usr/bin/docker-registry ] || [ ! -x /usr/sbin/
   exit 77
 fi
 dir=$(mktemp -d /tmp/rv-podc.XXXXXX)
-port=$((20000 + RANDOM % 20000))
+. "$root/test/integration/test_ports.bash"
+reserve_test_ports || exit 1
 rv="$RV_BUILD/cli/rv --pod $dir/pod.json"
 fail() { echo "FAIL: $*" >&2; $rv ps >&2 || true; tail -n 20 "$dir"/logs/strider-h1.log >&2 || true; exit 1; }
 cleanup() {

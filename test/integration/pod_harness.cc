@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -17,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
-#include "common/transport/loopback.h"
+#include "common/transport/test_ports.h"
 
 namespace rv::test {
 
@@ -57,7 +58,7 @@ void PodHarness::TearDown() {
   }
 }
 
-int PodHarness::FreePort() { return transport::FreeLoopbackPort(); }
+int PodHarness::FreePort() { return transport::ReserveTestPort(); }
 
 std::vector<HostSpec> PodHarness::ThreeHosts() {
   return {{"h1", {{"zone", "a"}, {"role", "build"}}},
@@ -146,7 +147,7 @@ void PodHarness::StartPod() {
   // Striders that connect before elrond has read the enrolled hosts from
   // sauron are refused and retry after a backoff; tests that check placement
   // rules want every host in the first auction, so wait for elrond's snapshot.
-  WaitFor([&] { return ElrondReady(); }, 10000);
+  ASSERT_TRUE(WaitFor([&] { return ElrondReady(); }, 10000)) << Dump();
   int enrolled = 0;
   for (const auto& h : hosts_) {
     ASSERT_GT(StartStrider(h.id), 0);
@@ -159,7 +160,7 @@ void PodHarness::StartPod() {
 bool PodHarness::ElrondReady() {
   std::ifstream in(dir_ + "/logs/elrond.log");
   std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return all.find("snapshot at seq") != std::string::npos;
+  return all.find("elrond listening on") != std::string::npos;
 }
 
 void PodHarness::Kill(const std::string& name, int sig) {
@@ -168,6 +169,18 @@ void PodHarness::Kill(const std::string& name, int sig) {
   kill(it->second, sig);
   waitpid(it->second, nullptr, 0);
   procs_.erase(it);
+}
+
+std::string PodHarness::LogTail(const std::string& name, size_t lines) const {
+  std::ifstream in(dir_ + "/logs/" + name + ".log");
+  std::deque<std::string> last;
+  for (std::string line; std::getline(in, line);) {
+    last.push_back(std::move(line));
+    if (last.size() > lines) last.pop_front();
+  }
+  std::string out;
+  for (const auto& l : last) out += "    " + l + "\n";
+  return out;
 }
 
 bool PodHarness::Running(const std::string& name) const { return procs_.count(name) != 0; }
@@ -297,7 +310,23 @@ bool PodHarness::AllPlacedAndRunningOnce(const std::vector<std::string>& ids) {
 
 std::string PodHarness::Dump() {
   std::ostringstream out;
-  out << "pod dir " << dir_ << "\nhosts:\n";
+  out << "pod dir " << dir_ << "\n";
+  // A daemon that died (a port it could not bind, a crash) explains most
+  // "stays pending" failures; reaping it here also keeps TearDown from
+  // signalling a PID that is no longer ours.
+  for (auto it = procs_.begin(); it != procs_.end();) {
+    int st = 0;
+    if (it->second <= 0 || waitpid(it->second, &st, WNOHANG) != it->second) {
+      ++it;
+      continue;
+    }
+    out << it->first << " is gone ("
+        << (WIFEXITED(st) ? "exit " + std::to_string(WEXITSTATUS(st))
+                          : "signal " + std::to_string(WIFSIGNALED(st) ? WTERMSIG(st) : 0))
+        << "); its log ends:\n" << LogTail(it->first, 6);
+    it = procs_.erase(it);
+  }
+  out << "hosts:\n";
   for (const auto& h : Hosts()) out << "  " << h.id << " " << h.state << (h.drained ? " drained" : "") << "\n";
   out << "jobs:\n";
   for (const auto& j : Jobs()) {

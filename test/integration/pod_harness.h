@@ -47,8 +47,11 @@ class PodHarness : public ::testing::Test {
   // Starts sauron, elrond and the striders of WritePod, waits for all hosts up.
   void StartPod();
   void Kill(const std::string& name, int sig = 9);
-  // Elrond has read the pod's hosts from sauron (its log says so).
+  // Elrond has read the pod's hosts from sauron and listens for striders
+  // (its log says so).
   bool ElrondReady();
+  // The last `lines` lines of a spawned process's log, indented.
+  std::string LogTail(const std::string& name, size_t lines) const;
   bool Running(const std::string& name) const;
   pid_t Pid(const std::string& name) const;
 
@@ -68,7 +71,9 @@ class PodHarness : public ::testing::Test {
   int ProcessesOf(const std::string& job_id);
   // Every job in `ids` placed and running, and exactly one process each.
   bool AllPlacedAndRunningOnce(const std::vector<std::string>& ids);
-  std::string Dump();  // jobs and hosts, for failure messages
+  // Jobs and hosts, for failure messages; first any spawned process that has
+  // exited (reaped, and no longer Running), with the end of its log.
+  std::string Dump();
 
   static int FreePort();
 

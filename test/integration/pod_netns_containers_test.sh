@@ -31,7 +31,8 @@ n=$(( t % 250 ))
 net=10.79.$n
 br=secbr$t
 svc=web$t
-port=$((20000 + RANDOM % 20000))
+. "$root/test/integration/test_ports.bash"
+reserve_test_ports || exit 1
 reg_port=$((port + 20))
 rv="$build/cli/rv --pod $dir/pod.json"
 mkdir -p "$dir/keys" "$dir/logs" "$dir/pids"

@@ -27,7 +27,8 @@ if [ "$(id -u)" != 0 ] || [ ! -x /usr/bin/docker-registry ] || [ ! -x /usr/sbin/
   exit 77
 fi
 dir=$(mktemp -d /tmp/rv-podo.XXXXXX)
-port=$((20000 + RANDOM % 20000))
+. "$root/test/integration/test_ports.bash"
+reserve_test_ports || exit 1
 pod="$root/scripts/pod"
 rv="$RV_BUILD/cli/rv --pod $dir/pod.json"
 marker="rvoverlay-$$-$RANDOM$RANDOM"
