@@ -52,7 +52,8 @@ int LockBlock() {
 
 }  // namespace
 
-int ReserveTestPort() {
+int ReserveTestPorts(int count) {
+  if (count < 1 || count > kTestPortBlock) return 0;
   static std::mutex mu;
   static int next = 0, end = 0;  // the unused rest of this process's block
   static pid_t owner = 0;
@@ -61,17 +62,28 @@ int ReserveTestPort() {
     owner = getpid();
     next = end = 0;
   }
-  // A few blocks at most: each has 32 ports and a test takes three or four.
+  // A few blocks at most: a test takes a handful of its block's 32 ports.
   for (int blocks = 0; blocks < 4; ++blocks) {
-    for (; next < end; ++next) {
-      if (Bindable(next)) return next++;
+    while (end - next >= count) {
+      int run = 0;
+      while (run < count && Bindable(next + run)) ++run;
+      if (run == count) {
+        next += count;
+        return next - count;
+      }
+      next += run + 1;  // past the taken port
     }
     int block = LockBlock();
     if (block < 0) break;
     next = kTestPortBase + block * kTestPortBlock;
     end = next + kTestPortBlock;
   }
-  return FreeLoopbackPort();
+  return 0;
+}
+
+int ReserveTestPort() {
+  int port = ReserveTestPorts(1);
+  return port > 0 ? port : FreeLoopbackPort();
 }
 
 }  // namespace rv::transport

@@ -22,11 +22,15 @@ inline constexpr int kTestPortBlocks = 380;  // up to 32160, under 32768
 // Where the block locks live: one file per block, locked while reserved.
 inline constexpr const char* kTestPortLockDir = "/tmp/rv-test-ports";
 
-// A TCP port nothing on this machine listens on, reserved for this process
-// until it exits: the next port of this process's block (a block is reserved
-// on first use, another when it runs out), skipping any that something
-// outside the scheme holds. Falls back to a kernel-picked loopback port,
-// with the old race, only if no block can be locked. Thread-safe.
+// `count` (1..kTestPortBlock) consecutive TCP ports nothing on this machine
+// listens on, reserved for this process until it exits; returns the first.
+// They are the next ports of this process's block (a block is reserved on
+// first use, another when the rest of it is too short or taken by something
+// outside the scheme). Returns 0 if no block can be locked. Thread-safe.
+int ReserveTestPorts(int count);
+
+// One port, as above; if no block can be locked, a port the kernel picked
+// on 127.0.0.1 (with the race described at the top).
 int ReserveTestPort();
 
 }  // namespace rv::transport

@@ -1,7 +1,5 @@
 // The operator's path: scripts/pod up, the rv CLI, scripts/pod down — as a
 // person would run them, with real processes.
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <unistd.h>
@@ -13,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/transport/test_ports.h"
 #include "test/integration/pod_harness.h"
 #include "test/integration/shell.h"
 
@@ -23,17 +22,6 @@ namespace fs = std::filesystem;
 
 using rv::test::Output;
 using rv::test::Sh;
-
-bool PortFree(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(fd);
-  return ok;
-}
 
 std::string Line(const std::string& text, const std::string& prefix) {
   size_t pos = text.find("\n" + prefix);
@@ -51,12 +39,9 @@ class PodScript : public PodHarness {
   void SetUp() override {
     PodHarness::SetUp();
     pod_dir_ = dir_ + "/pod";
-    // scripts/pod uses base, base+1 and base+10.
-    for (int tries = 0; tries < 50 && base_port_ == 0; ++tries) {
-      int p = FreePort();
-      if (p < 60000 && PortFree(p + 1) && PortFree(p + 10)) base_port_ = p;
-    }
-    ASSERT_NE(base_port_, 0);
+    // scripts/pod listens on base, base+1, base+10 and (its registry) base+20.
+    base_port_ = transport::ReserveTestPorts(21);
+    ASSERT_NE(base_port_, 0) << "no free block of test ports under /tmp/rv-test-ports";
     script_ = "RV_BUILD=" + BuildDir() + " " + RepoRoot() + "/scripts/pod";
     rv_ = std::string(RV_RV_BIN) + " --pod " + pod_dir_ + "/pod.json";
   }
