@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -59,25 +60,48 @@ ConnectionMonitor::~ConnectionMonitor() {
   zmq_socket_monitor(socket_, nullptr, 0);
 }
 
-std::optional<ConnEvent> ConnectionMonitor::Next() {
+bool ConnectionMonitor::Receive() {
   zmq::message_t head, addr;
-  if (!pair_.recv(head, zmq::recv_flags::dontwait)) return std::nullopt;
+  if (!pair_.recv(head, zmq::recv_flags::dontwait)) return false;
   if (head.more()) (void)pair_.recv(addr, zmq::recv_flags::none);
-  if (head.size() < 6) return ConnEvent{};
-  uint16_t id;
-  uint32_t value;
-  std::memcpy(&id, head.data(), 2);
-  std::memcpy(&value, static_cast<const char*>(head.data()) + 2, 4);
+  Raw raw;
+  if (head.size() >= 6) {
+    uint32_t value;
+    std::memcpy(&raw.id, head.data(), 2);
+    std::memcpy(&value, static_cast<const char*>(head.data()) + 2, 4);
+    raw.fd = static_cast<int>(value);
+  }
+  queued_.push_back(raw);
+  return true;
+}
+
+std::optional<ConnEvent> ConnectionMonitor::Next() {
+  while (Receive()) {
+  }
+  if (queued_.empty()) return std::nullopt;
+  Raw raw = queued_.front();
+  queued_.pop_front();
   ConnEvent ev;
-  ev.fd = static_cast<int>(value);
-  switch (id) {
+  ev.fd = raw.fd;
+  switch (raw.id) {
     case ZMQ_EVENT_CONNECTED:
-    case ZMQ_EVENT_ACCEPTED:
-      ev.kind = id == ZMQ_EVENT_CONNECTED ? ConnEvent::kConnected : ConnEvent::kAccepted;
-      ev.local = LocalEndpoint(ev.fd);
-      ev.peer = PeerEndpoint(ev.fd);
+    case ZMQ_EVENT_ACCEPTED: {
+      ev.kind = raw.id == ZMQ_EVENT_CONNECTED ? ConnEvent::kConnected : ConnEvent::kAccepted;
+      // libzmq queues a connection's DISCONNECTED before it closes the fd.
+      // Read late (a busy loop, a short-lived peer), an accept may already
+      // have its disconnect queued behind it: then the fd is closed or is
+      // some newer connection's, and asking it for addresses would give a
+      // wrong peer. Unknown is the honest answer.
+      bool gone = std::any_of(queued_.begin(), queued_.end(), [&](const Raw& r) {
+        return r.id == ZMQ_EVENT_DISCONNECTED && r.fd == raw.fd;
+      });
+      if (!gone) {
+        ev.local = LocalEndpoint(ev.fd);
+        ev.peer = PeerEndpoint(ev.fd);
+      }
       open_[ev.fd] = {ev.local, ev.peer};
       break;
+    }
     case ZMQ_EVENT_DISCONNECTED: {
       ev.kind = ConnEvent::kDisconnected;
       auto it = open_.find(ev.fd);
@@ -88,6 +112,8 @@ std::optional<ConnEvent> ConnectionMonitor::Next() {
       }
       break;
     }
+    case 0:  // a malformed event frame
+      return ConnEvent{};
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
       ev.kind = ConnEvent::kHandshakeFailed;

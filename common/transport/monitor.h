@@ -12,6 +12,8 @@
 
 #include <zmq.hpp>
 
+#include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -39,12 +41,21 @@ class ConnectionMonitor {
   ConnectionMonitor& operator=(const ConnectionMonitor&) = delete;
   // The monitor's socket, for a zmq::poll item set.
   zmq::socket_t& socket() { return pair_; }
-  // Reads one pending event without blocking.
+  // Reads one pending event without blocking. A connection's addresses are
+  // empty if it had closed before its connect/accept event was read.
   std::optional<ConnEvent> Next();
 
  private:
+  struct Raw {
+    uint16_t id = 0;  // ZMQ_EVENT_*, 0 for a malformed frame
+    int fd = -1;
+  };
+  // Moves one event from libzmq to queued_; false if none is waiting.
+  bool Receive();
+
   void* socket_;  // the monitored socket
   zmq::socket_t pair_;
+  std::deque<Raw> queued_;  // read from libzmq, not yet returned by Next
   std::map<int, std::pair<std::string, std::string>> open_;  // fd -> (local, peer)
 };
 

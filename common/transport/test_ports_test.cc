@@ -33,6 +33,17 @@ TEST(TestPorts, DistinctBindableAndBelowTheEphemeralRange) {
   }
 }
 
+TEST(TestPorts, ARunOfPortsIsConsecutiveAndNotHandedOutAgain) {
+  int first = ReserveTestPorts(21);
+  ASSERT_GT(first, 0);
+  EXPECT_EQ((first - kTestPortBase) / kTestPortBlock, (first + 20 - kTestPortBase) / kTestPortBlock)
+      << "a run stays inside one block";
+  int after = ReserveTestPort();
+  EXPECT_TRUE(after < first || after > first + 20) << after << " is inside the run at " << first;
+  EXPECT_EQ(ReserveTestPorts(0), 0);
+  EXPECT_EQ(ReserveTestPorts(kTestPortBlock + 1), 0);
+}
+
 TEST(TestPorts, AnotherProcessNeverGetsTheSameBlock) {
   int mine = ReserveTestPort();
   int fds[2];

@@ -2,6 +2,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "common/msg/protocol.h"
@@ -91,31 +94,96 @@ TEST(Transport, UnenrolledClientIsRefusedAndCounted) {
   EXPECT_GE(srv.zap.refused(), 1);
 }
 
-TEST(Transport, MonitorSeesKillOfPeerConnection) {
-  zmq::context_t ctx;
-  EchoServer srv(ctx);
-  ConnectionMonitor mon(ctx, srv.router);
-  auto client = GenerateKeypair();
-  srv.zap.Allow(client.public_key, "h1");
-  auto rpc = std::make_unique<RpcClient>(ctx, srv.endpoint, client, srv.server.public_key);
-  std::thread t([&] { srv.ServeOne(3000); });
-  ASSERT_TRUE(rpc->Call(msg::StriderHello{"h1"}, std::chrono::milliseconds(3000)).ok());
-  t.join();
-  rpc.reset();  // closes the TCP connection
-  bool accepted = false, disconnected = false;
-  for (int i = 0; i < 300 && !disconnected; ++i) {
+// Polls `mon` until an event of `kind` arrives (up to 3 s).
+std::optional<ConnEvent> WaitEvent(ConnectionMonitor& mon, ConnEvent::Kind kind) {
+  for (int i = 0; i < 300; ++i) {
     zmq::pollitem_t item{mon.socket().handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&item, 1, std::chrono::milliseconds(10));
     while (auto ev = mon.Next()) {
-      if (ev->kind == ConnEvent::kAccepted) accepted = true;
-      if (ev->kind == ConnEvent::kDisconnected) {
-        disconnected = true;
-        EXPECT_FALSE(ev->peer.empty());
-      }
+      if (ev->kind == kind) return ev;
     }
   }
-  EXPECT_TRUE(accepted);
-  EXPECT_TRUE(disconnected);
+  return std::nullopt;
+}
+
+// Whether a connection accepted on 127.0.0.1:`port` is still open on the
+// server's side (ESTABLISHED, or CLOSE_WAIT: the peer's FIN read, not closed).
+bool ServerSideOpen(int port) {
+  std::ifstream in("/proc/net/tcp");
+  std::string line;
+  std::getline(in, line);  // header
+  char local[16];
+  std::snprintf(local, sizeof local, "0100007F:%04X", port);
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string slot, loc, rem, state;
+    f >> slot >> loc >> rem >> state;
+    if (loc == local && (state == "01" || state == "08")) return true;
+  }
+  return false;
+}
+
+// An enrolled client that made one call, with the server's monitor.
+struct MonitoredCall {
+  explicit MonitoredCall(zmq::context_t& ctx) : srv(ctx), mon(ctx, srv.router) {
+    auto client = GenerateKeypair();
+    srv.zap.Allow(client.public_key, "h1");
+    rpc = std::make_unique<RpcClient>(ctx, srv.endpoint, client, srv.server.public_key);
+    std::thread t([&] { srv.ServeOne(3000); });
+    ok = rpc->Call(msg::StriderHello{"h1"}, std::chrono::milliseconds(3000)).ok();
+    t.join();
+  }
+  EchoServer srv;
+  ConnectionMonitor mon;
+  std::unique_ptr<RpcClient> rpc;
+  bool ok = false;
+};
+
+TEST(Transport, MonitorSeesKillOfPeerConnection) {
+  zmq::context_t ctx;
+  MonitoredCall c(ctx);
+  ASSERT_TRUE(c.ok);
+  // As a daemon's loop would: the accept is read while the connection is up.
+  auto accepted = WaitEvent(c.mon, ConnEvent::kAccepted);
+  ASSERT_TRUE(accepted);
+  EXPECT_NE(accepted->peer.rfind("127.0.0.1:", 0), std::string::npos) << accepted->peer;
+  c.rpc.reset();  // closes the TCP connection
+  auto gone = WaitEvent(c.mon, ConnEvent::kDisconnected);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->fd, accepted->fd);
+  EXPECT_EQ(gone->peer, accepted->peer);
+}
+
+TEST(Transport, MonitorGivesNoPeerForAConnectionGoneBeforeItsAcceptIsRead) {
+  zmq::context_t ctx;
+  MonitoredCall c(ctx);
+  ASSERT_TRUE(c.ok);
+  c.rpc.reset();
+  // Both events queue up unread: libzmq queues the disconnect before it
+  // closes the fd, which must then not be asked for its peer (it may be
+  // another connection's by now).
+  int port = std::stoi(c.srv.endpoint.substr(c.srv.endpoint.rfind(':') + 1));
+  for (int i = 0; i < 300 && ServerSideOpen(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_FALSE(ServerSideOpen(port));
+  // A second client, whose server-side fd is usually the first one's number.
+  auto client = GenerateKeypair();
+  c.srv.zap.Allow(client.public_key, "h2");
+  RpcClient second(ctx, c.srv.endpoint, client, c.srv.server.public_key);
+  std::thread t([&] { c.srv.ServeOne(3000); });
+  ASSERT_TRUE(second.Call(msg::StriderHello{"h2"}, std::chrono::milliseconds(3000)).ok());
+  t.join();
+
+  auto accepted = WaitEvent(c.mon, ConnEvent::kAccepted);
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(accepted->peer, "") << "the first connection's accept named a peer";
+  auto gone = WaitEvent(c.mon, ConnEvent::kDisconnected);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->fd, accepted->fd);
+  EXPECT_EQ(gone->peer, "");
+  auto again = WaitEvent(c.mon, ConnEvent::kAccepted);
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->peer, "");
+  std::cerr << "fd " << accepted->fd << " then fd " << again->fd << "\n";
 }
 
 }  // namespace
