@@ -192,6 +192,7 @@ Status Device::Apply(const ControlConfig& c) {
 
   // Environments that left this host: stop reading their TUN first.
   std::vector<std::unique_ptr<Tun>> graveyard;
+  std::vector<Tun*> new_tuns;  // to watch once the snapshot that knows them is out
   for (auto it = envs_.begin(); it != envs_.end();) {
     if (snap->envs.count(it->first)) {
       ++it;
@@ -224,17 +225,13 @@ Status Device::Apply(const ControlConfig& c) {
         if (Status s = AttachTunSteering(rt.tun->fd(), tun_steering_fd_); !s.ok())
           spdlog::warn("env {}: {}; its TUN queues follow the kernel's flow hash", e.id, s.ToString());
       }
-      if (opt_.plumb) {
-        Status s = SetupEnvNet(e.id, rt.tun->name(), e.subnet, c.pod, c.InnerMtu());
-        (void)WriteSysctl("/proc/sys/net/ipv6/conf/" + rt.tun->name() + "/disable_ipv6", "1");
-        note(s);
-      }
-      for (auto& l : lanes_) {
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.fd = rt.tun->queue_fd(l->index);
-        epoll_ctl(l->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
-      }
+      if (opt_.plumb) note(SetupEnvNet(e.id, rt.tun->name(), e.subnet, c.pod, c.InnerMtu()));
+      // Watched only after Publish: a lane woken by a new TUN must find it
+      // in its snapshot. (It used to be watched here, and the IPv6 packets a
+      // new link queues left the fd readable while the lanes still had the
+      // old snapshot, which does not know it: they spun, real-time, for the
+      // rest of the Apply.)
+      new_tuns.push_back(rt.tun.get());
       it = envs_.emplace(e.id, std::move(rt)).first;
       spdlog::info("env {} up on {} subnet {}", e.id, it->second.tun->name(), FormatPrefix(e.subnet));
     }
@@ -270,6 +267,14 @@ Status Device::Apply(const ControlConfig& c) {
   }
 
   Publish(snap);
+  for (Tun* t : new_tuns) {
+    for (auto& l : lanes_) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = t->queue_fd(l->index);
+      epoll_ctl(l->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+    }
+  }
   // Kept for Wipe(): the shape of this host, without the keys (they live
   // only in the Aead objects of the snapshot, which wipe them when dropped).
   current_ = c;
@@ -310,7 +315,7 @@ void Device::LaneLoop(Lane& l) {
   l.realtime.store(rt, std::memory_order_relaxed);
   LanePriority::Options po;
   po.max_busy = opt_.realtime_max_busy;
-  LanePriority priority(po, rt, MonotonicUs());
+  LanePriority priority(po, rt, MonotonicUs(), ThreadCpuUs());
   epoll_event events[16];
   std::shared_ptr<const Snapshot> snap;
   uint64_t seen = ~uint64_t{0};
@@ -326,21 +331,21 @@ void Device::LaneLoop(Lane& l) {
     l.seen.store(g);
   };
   refresh();
-  int64_t woke = MonotonicUs();
   while (!stop_.load(std::memory_order_relaxed)) {
-    priority.AddBusy(MonotonicUs() - woke);
     int n = epoll_wait(l.epfd, events, 16, 100);
-    woke = MonotonicUs();
+    int64_t woke = MonotonicUs();
     refresh();
-    if (auto c = priority.Tick(woke); c != LanePriority::Change::kNone && rt) {
-      if (Status s = SetThreadRealtime(c == LanePriority::Change::kToRealtime); !s.ok()) {
-        spdlog::warn("lane {}: stays SCHED_OTHER: {}", l.index, s.message());
-        rt = false;
+    if (priority.Due(woke)) {
+      if (auto c = priority.Tick(woke, ThreadCpuUs()); c != LanePriority::Change::kNone && rt) {
+        if (Status s = SetThreadRealtime(c == LanePriority::Change::kToRealtime); !s.ok()) {
+          spdlog::warn("lane {}: stays SCHED_OTHER: {}", l.index, s.message());
+          rt = false;
+        }
+        l.realtime.store(rt && priority.realtime(), std::memory_order_relaxed);
+        l.demotions.store(priority.demotions(), std::memory_order_relaxed);
       }
-      l.realtime.store(rt && priority.realtime(), std::memory_order_relaxed);
-      l.demotions.store(priority.demotions(), std::memory_order_relaxed);
+      l.busy_permille.store(uint32_t(priority.last_busy() * 1000), std::memory_order_relaxed);
     }
-    l.busy_permille.store(uint32_t(priority.last_busy() * 1000), std::memory_order_relaxed);
     if (n <= 0) continue;
     for (int ei = 0; ei < n; ei++) {
       if (events[ei].data.fd != sock_fd) {

@@ -1,6 +1,7 @@
 #include "overlay/lane_priority.h"
 
 #include <sched.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -8,16 +9,16 @@
 
 namespace rv::overlay {
 
-LanePriority::LanePriority(Options o, bool starts_realtime, int64_t now_us)
-    : opt_(o), realtime_(starts_realtime), window_start_us_(now_us) {}
+LanePriority::LanePriority(Options o, bool starts_realtime, int64_t now_us, int64_t cpu_us)
+    : opt_(o), realtime_(starts_realtime), window_start_us_(now_us), window_start_cpu_us_(cpu_us) {}
 
-LanePriority::Change LanePriority::Tick(int64_t now_us) {
+LanePriority::Change LanePriority::Tick(int64_t now_us, int64_t cpu_us) {
   int64_t span = now_us - window_start_us_;
   if (span < opt_.window_us) return Change::kNone;
-  double busy = double(busy_us_) / double(span);
+  double busy = double(cpu_us - window_start_cpu_us_) / double(span);
   last_busy_ = busy;
   window_start_us_ = now_us;
-  busy_us_ = 0;
+  window_start_cpu_us_ = cpu_us;
   if (realtime_ && busy > opt_.max_busy) {
     realtime_ = false;
     demotions_++;
@@ -28,6 +29,12 @@ LanePriority::Change LanePriority::Tick(int64_t now_us) {
     return Change::kToRealtime;
   }
   return Change::kNone;
+}
+
+int64_t ThreadCpuUs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
 }
 
 Status SetThreadRealtime(bool on) {

@@ -11,7 +11,7 @@ const char* MetricName(Metric m) {
       "drop_truncated", "drop_bad_header", "drop_bad_fragment", "drop_unknown_env",
       "drop_unknown_epoch", "drop_unknown_sender", "drop_replay", "drop_auth_failed",
       "drop_dup_fragment", "drop_reassembly_evicted", "drop_inner_bad", "drop_no_local_dst",
-      "drop_src_not_from_sender", "drop_tun_write_error",
+      "drop_src_not_from_sender", "drop_tun_write_error", "drop_tun_unknown",
       "control_applied", "control_rejected", "lease_expired",
   };
   static_assert(sizeof(names) / sizeof(names[0]) == size_t(Metric::kCount));

@@ -17,7 +17,7 @@ enum class Metric : int {
   kDropSendError,
   kDropTruncated, kDropBadHeader, kDropBadFragment, kDropUnknownEnv, kDropUnknownEpoch,
   kDropUnknownSender, kDropReplay, kDropAuthFailed, kDropDupFragment, kDropReassemblyEvicted,
-  kDropInnerBad, kDropNoLocalDst, kDropSrcNotFromSender, kDropTunWriteError,
+  kDropInnerBad, kDropNoLocalDst, kDropSrcNotFromSender, kDropTunWriteError, kDropTunUnknown,
   kControlApplied, kControlRejected, kLeaseExpired,
   kCount
 };

@@ -89,6 +89,10 @@ Status SetupEnvNet(uint32_t env_id, const std::string& tun, const Prefix& subnet
   std::string t = Table(env_id), sub = FormatPrefix(subnet);
   Status s = WriteSysctl("/proc/sys/net/ipv4/ip_forward", "1");
   if (!s.ok()) return s;
+  // IPv4 only, and before the link is up: IPv6 would send router and
+  // multicast listener solicitations into the tunnel, where overlayd can
+  // only drop them.
+  (void)WriteSysctl("/proc/sys/net/ipv6/conf/" + tun + "/disable_ipv6", "1");
   if (!(s = Ip({"link", "set", "dev", tun, "mtu", std::to_string(mtu), "up"})).ok()) return s;
   // No gso_max_size cap here: the kernel would segment every larger superpacket
   // in software before the TUN. A sealed 64 KB superpacket that exceeds one UDP

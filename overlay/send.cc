@@ -40,7 +40,16 @@ void Device::TxFlush(Lane& t) {
 // Returns whether it read any.
 bool Device::TxDrain(Lane& t, const Snapshot& snap, int tfd, int max_reads) {
   auto fit = snap.env_by_fd.find(tfd);
-  if (fit == snap.env_by_fd.end()) return false;
+  if (fit == snap.env_by_fd.end()) {
+    // A TUN this snapshot does not know (its env just left): read what it
+    // holds anyway. Left unread, the fd stays readable and the lane's
+    // level-triggered epoll_wait returns at once, again and again.
+    if (t.nslots == kTxSlots) TxFlush(t);
+    uint8_t* scratch = t.slots[t.nslots].buf;  // a free slot, not queued
+    for (int burst = 0; burst < max_reads && read(tfd, scratch, kMaxMessage - kTagSize - 64) >= 0; burst++)
+      metrics_.Add(Metric::kDropTunUnknown);
+    return false;
+  }
   const EnvState& env = snap.envs.at(fit->second);
   bool any = false;
   for (int burst = 0; burst < max_reads; burst++) {
