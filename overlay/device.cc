@@ -305,13 +305,15 @@ void Device::LaneLoop(Lane& l) {
   }
   // Real-time while mostly idle (lane_priority.h). Without CAP_SYS_NICE or a
   // real-time budget in its cgroup the lane says so once and stays fair.
+  // rt: this lane may use SCHED_FIFO; false for good after the first refusal.
   bool rt = opt_.realtime_max_busy > 0;
-  if (rt) {
-    if (Status s = SetThreadRealtime(true); !s.ok()) {
+  auto set_realtime = [&](bool on) {
+    if (Status s = SetThreadRealtime(on); !s.ok()) {
       spdlog::warn("lane {}: stays SCHED_OTHER: {}", l.index, s.message());
       rt = false;
     }
-  }
+  };
+  if (rt) set_realtime(true);
   l.realtime.store(rt, std::memory_order_relaxed);
   LanePriority::Options po;
   po.max_busy = opt_.realtime_max_busy;
@@ -337,10 +339,7 @@ void Device::LaneLoop(Lane& l) {
     refresh();
     if (priority.Due(woke)) {
       if (auto c = priority.Tick(woke, ThreadCpuUs()); c != LanePriority::Change::kNone && rt) {
-        if (Status s = SetThreadRealtime(c == LanePriority::Change::kToRealtime); !s.ok()) {
-          spdlog::warn("lane {}: stays SCHED_OTHER: {}", l.index, s.message());
-          rt = false;
-        }
+        set_realtime(c == LanePriority::Change::kToRealtime);
         l.realtime.store(rt && priority.realtime(), std::memory_order_relaxed);
         l.demotions.store(priority.demotions(), std::memory_order_relaxed);
       }

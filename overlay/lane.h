@@ -85,7 +85,7 @@ struct Device::Lane {
   std::atomic<uint64_t> rx_datagrams{0}, tx_datagrams{0};
   std::atomic<bool> realtime{false};    // SCHED_FIFO now (lane_priority.h)
   std::atomic<uint64_t> demotions{0};   // times it was busy enough to drop to SCHED_OTHER
-  std::atomic<uint32_t> busy_permille{0};  // of the last 100 ms window (not waiting in epoll)
+  std::atomic<uint32_t> busy_permille{0};  // CPU time used in the last 100 ms window
 
   // sending
   std::unique_ptr<Slot[]> slots{new Slot[kTxSlots]};

@@ -39,6 +39,8 @@ void Device::TxFlush(Lane& t) {
 // Reads up to max_reads packets from one env's TUN, seals and queues them.
 // Returns whether it read any.
 bool Device::TxDrain(Lane& t, const Snapshot& snap, int tfd, int max_reads) {
+  // What one read may take into a slot: room is left for the AEAD tag.
+  constexpr size_t kReadMax = kMaxMessage - kTagSize - 64;
   auto fit = snap.env_by_fd.find(tfd);
   if (fit == snap.env_by_fd.end()) {
     // A TUN this snapshot does not know (its env just left): read what it
@@ -46,7 +48,7 @@ bool Device::TxDrain(Lane& t, const Snapshot& snap, int tfd, int max_reads) {
     // level-triggered epoll_wait returns at once, again and again.
     if (t.nslots == kTxSlots) TxFlush(t);
     uint8_t* scratch = t.slots[t.nslots].buf;  // a free slot, not queued
-    for (int burst = 0; burst < max_reads && read(tfd, scratch, kMaxMessage - kTagSize - 64) >= 0; burst++)
+    for (int burst = 0; burst < max_reads && read(tfd, scratch, kReadMax) >= 0; burst++)
       metrics_.Add(Metric::kDropTunUnknown);
     return false;
   }
@@ -56,7 +58,7 @@ bool Device::TxDrain(Lane& t, const Snapshot& snap, int tfd, int max_reads) {
     // Room for one more superpacket: a slot and its worst-case msghdrs/iovecs.
     if (t.nslots == kTxSlots || t.nmsgs + kMaxFragments > kTxMsgs) TxFlush(t);
     Lane::Slot& s = t.slots[t.nslots];
-    ssize_t r = read(tfd, s.buf, kMaxMessage - kTagSize - 64);
+    ssize_t r = read(tfd, s.buf, kReadMax);
     if (r < 0) break;  // EAGAIN: drained
     any = true;
     size_t len = size_t(r);
