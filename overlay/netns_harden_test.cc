@@ -28,6 +28,7 @@
 
 #include "overlay/control_socket.h"
 #include "overlay/netns_test_util.h"
+#include "common/testing/installed.h"
 
 using namespace rv::overlay;
 using namespace rv::overlay::nettest;
@@ -39,6 +40,7 @@ class OverlaydHarden : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    ASSERT_TRUE(rv::testing::Installed({"ip", "ping", "iptables"}));
     std::string p = "overlay-harden-" + std::to_string(getpid());
     host_ = p + "-h";
     ctr_ = p + "-c";

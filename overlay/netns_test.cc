@@ -39,6 +39,7 @@
 #include "overlay/header.h"
 #include "overlay/keyring.h"
 #include "overlay/netns_test_util.h"
+#include "common/testing/installed.h"
 
 using namespace rv::overlay;
 using json = nlohmann::json;
@@ -58,7 +59,7 @@ class OverlayPod : public ::testing::Test {
 
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
-    if (Sh("which tcpdump") != 0 || Sh("which nsenter") != 0) GTEST_SKIP() << "needs tcpdump, nsenter";
+    ASSERT_TRUE(rv::testing::Installed({"ip", "ping", "iptables", "tcpdump"}));
     p_ = "rvo-" + std::to_string(getpid()) + "-";
     dir_ = "/tmp/" + p_ + "test";
     Sh("rm -rf " + dir_);

@@ -26,6 +26,7 @@
 #include "strider/container/container.h"
 #include "strider/container/container_workload.h"
 #include "strider/container/test_util.h"
+#include "common/testing/installed.h"
 
 namespace rv::container {
 namespace fs = std::filesystem;
@@ -71,6 +72,7 @@ class ContainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    ASSERT_TRUE(rv::testing::Installed({"runc", "curl"}));
     std::mt19937 rng(std::random_device{}());
     tag_ = std::to_string(getpid()) + "-" + std::to_string(rng() % 100000);
     dir_ = fs::temp_directory_path() / ("rvct." + tag_);

@@ -26,6 +26,7 @@
 #include "overlay/netns_test_util.h"
 #include "strider/container/container_runtime.h"
 #include "test/integration/pod_harness.h"
+#include "common/testing/installed.h"
 
 namespace rv::test {
 namespace {
@@ -58,9 +59,7 @@ class OverlayPodTest : public PodHarness {
   void SetUp() override {
     PodHarness::SetUp();
     if (geteuid() != 0) GTEST_SKIP() << "needs root";
-    for (const char* tool : {"/usr/sbin/runc", "/usr/bin/docker-registry"})
-      if (access(tool, X_OK) != 0) GTEST_SKIP() << "needs " << tool;
-    if (Sh("which tcpdump") != 0 || Sh("which nsenter") != 0) GTEST_SKIP() << "needs tcpdump, nsenter";
+    ASSERT_TRUE(rv::testing::Installed({"runc", "docker-registry", "ip", "iptables", "tcpdump", "nsenter"}));
     int pid = getpid();
     p_ = "onet" + std::to_string(pid % 100000);
     tag_ = std::to_string(20 + pid % 200);

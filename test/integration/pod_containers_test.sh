@@ -8,10 +8,8 @@
 set -uo pipefail
 root=$1
 export RV_BUILD=$2
-if [ "$(id -u)" != 0 ] || [ ! -x /usr/bin/docker-registry ] || [ ! -x /usr/sbin/runc ]; then
-  echo "SKIPPED: pod_containers needs root, docker-registry and runc" >&2
-  exit 77
-fi
+. "$root/test/integration/need.bash"
+need_root_and pod_containers docker-registry runc curl ip mount
 dir=$(mktemp -d /tmp/rv-podc.XXXXXX)
 . "$root/test/integration/test_ports.bash"
 reserve_test_ports || exit 1

@@ -20,11 +20,8 @@
 set -uo pipefail
 root=$1
 build=$2
-if [ "$(id -u)" != 0 ] || [ ! -x /usr/bin/docker-registry ] || [ ! -x /usr/sbin/runc ] || ! command -v nsenter >/dev/null \
-   || ! command -v ip >/dev/null || ! command -v curl >/dev/null; then
-  echo "SKIPPED: pod_netns_containers needs root, docker-registry, runc, iproute2, nsenter and curl" >&2
-  exit 77
-fi
+. "$root/test/integration/need.bash"
+need_root_and pod_netns_containers docker-registry runc nsenter ip curl
 dir=$(mktemp -d /tmp/rv-podn.XXXXXX)
 t=$$
 n=$(( t % 250 ))

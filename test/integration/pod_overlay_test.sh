@@ -15,17 +15,15 @@
 # overlayds running and the hosts' TUNs. Then `scripts/pod down`: no host
 # netns, container netns, bridge, veth, TUN, mount, run dir, cgroup, overlayd
 # socket or process (daemons and container apps, by PID) is left.
-# Needs root, runc, docker-registry, iproute2, nsenter, tcpdump; skips otherwise.
+# Needs root (skips, exit 77, otherwise) and runc, docker-registry, iproute2, nsenter, tcpdump (fails without).
 #   pod_overlay_test.sh REPO_ROOT BUILD_DIR
 # No pipefail: `cmd | grep -q` would fail when grep exits early and cmd gets SIGPIPE.
 set -u
 root=$1
 export RV_BUILD=$2
-if [ "$(id -u)" != 0 ] || [ ! -x /usr/bin/docker-registry ] || [ ! -x /usr/sbin/runc ] || ! command -v nsenter >/dev/null \
-   || ! command -v ip >/dev/null || ! command -v tcpdump >/dev/null || [ ! -x "$RV_BUILD/overlay/overlayd" ]; then
-  echo "SKIPPED: pod_overlay needs root, docker-registry, runc, iproute2, nsenter, tcpdump and overlayd" >&2
-  exit 77
-fi
+. "$root/test/integration/need.bash"
+need_root_and pod_overlay docker-registry runc nsenter ip tcpdump iptables
+[ -x "$RV_BUILD/overlay/overlayd" ] || { echo "FAIL: pod_overlay: $RV_BUILD/overlay/overlayd is not built" >&2; exit 1; }
 dir=$(mktemp -d /tmp/rv-podo.XXXXXX)
 . "$root/test/integration/test_ports.bash"
 reserve_test_ports || exit 1
