@@ -130,8 +130,7 @@ Status Daemon::Start() {
   for (const auto& h : store_->Hosts()) zap_->Allow(h.public_key, h.id);
   EnrollFromConfig(cfg_);
   config_mtime_ = MtimeMs(config_path_);
-  AllowRole("elrond");
-  AllowRole("admin");
+  AllowPodKeys();
 
   // After a crash: up hosts get a fresh chance to say hello.
   int64_t mono = MonotonicMs();
@@ -168,13 +167,19 @@ Status Daemon::Start() {
   return Status::Ok();
 }
 
-void Daemon::AllowRole(const std::string& role) {
-  // keys/<role>.key.pub, else the public line of keys/<role>.key.
+void Daemon::AllowPodKeys() {
+  for (const PodKey& k : PodKeys()) AllowPodKey(std::string(k.name), k.role);
+}
+
+void Daemon::AllowPodKey(const std::string& role, Role r) {
+  // keys/<name>.key.pub, else the public line of keys/<name>.key.
   std::string path = cfg_.KeyPath(role);
   auto key = transport::LoadPublicKey(path + ".pub");
   if (!key.ok()) key = transport::LoadPublicKey(path);
   if (!key.ok()) {
-    if (!role_keys_.count(role) && !role_keys_.count("!" + role)) {
+    // The pod runs without a git server or builder; not without these two.
+    bool needed = r == Role::kAdmin || r == Role::kScheduler;
+    if (needed && !role_keys_.count(role) && !role_keys_.count("!" + role)) {
       spdlog::warn("no {} key yet ({}.pub); {} cannot connect until it exists", role, path, role);
       role_keys_["!" + role] = "";
     }
@@ -227,8 +232,7 @@ void Daemon::EnrollFromConfig(const PodConfig& cfg) {
 }
 
 void Daemon::ReloadTrust() {
-  AllowRole("elrond");
-  AllowRole("admin");
+  AllowPodKeys();
   int64_t m = MtimeMs(config_path_);
   if (m != 0 && m != config_mtime_) {
     config_mtime_ = m;

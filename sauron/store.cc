@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/clock.h"
+#include "common/roles.h"
 #include "common/transport/keys.h"
 #include "sauron/checkpointer.h"
 #include "sauron/sqlite_exec.h"
@@ -511,7 +512,7 @@ Status Store::EnrollHost(const msg::EnrollHost& req) {
     return Status::Invalid("invalid host id '" + req.host_id.substr(0, 64) +
                            "' (1-64 chars: letters, digits, - _ . :, starting with a letter or digit)");
   }
-  if (req.host_id == "admin" || req.host_id == "elrond" || req.host_id == "sauron") {
+  if (IsReservedKeyName(req.host_id)) {
     return Status::Invalid("host id '" + req.host_id + "' is reserved");
   }
   if (!transport::IsValidZ85Key(req.public_key)) {
