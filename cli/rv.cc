@@ -21,6 +21,7 @@
 #include "common/crypto/sealed_box.h"
 #include "common/msg/env_config.h"
 #include "common/msg/topics.h"
+#include "common/resources.h"
 #include "cli/env_cmds.h"
 #include "cli/table.h"
 #include "common/clock.h"
@@ -40,10 +41,6 @@ void OnSignal(int) { g_stop = true; }
 int Fail(const Status& s) {
   std::cerr << "rv: " << s.message() << "\n";
   return 1;
-}
-
-std::string Res(const rv::msg::Resources& r) {
-  return std::to_string(r.ram_mb) + "M/" + std::to_string(r.disk_mb) + "M/" + std::to_string(r.cpu_millis) + "m";
 }
 
 std::string Labels(const std::map<std::string, std::string>& l) {
@@ -261,7 +258,7 @@ int main(int argc, char** argv) {
     if (!l.ok()) return Fail(l.status());
     Table t({"HOST", "STATE", "ADDRESS", "LABELS", "CAPACITY", "FREE", "DRAINED", "LAST SEEN"});
     for (const auto& h : l->hosts) {
-      t.Add({h.id, h.state, Or(h.address), Labels(h.labels), Res(h.capacity), Res(h.free), h.drained ? "yes" : "no",
+      t.Add({h.id, h.state, Or(h.address), Labels(h.labels), rv::DescribeShort(h.capacity), rv::DescribeShort(h.free), h.drained ? "yes" : "no",
              Ago(h.last_seen_ms)});
     }
     t.Print(std::cout);

@@ -7,6 +7,8 @@
 #include <set>
 #include <tuple>
 
+#include "common/event_kinds.h"
+#include "common/states.h"
 #include "common/msg/envelope.h"
 #include "common/msg/overlay.h"
 
@@ -17,9 +19,9 @@ namespace {
 // (attempt, rank) grows, so stale change events and replies that cross on
 // different sockets can never move a job backwards.
 int Rank(const std::string& state) {
-  if (state == "awarded") return 1;
-  if (state == "placed") return 2;
-  if (state == "pending") return 3;  // same attempt: revoked, or its host was lost
+  if (state == job_state::kAwarded) return 1;
+  if (state == job_state::kPlaced) return 2;
+  if (state == job_state::kPending) return 3;  // same attempt: revoked, or its host was lost
   return 0;
 }
 
@@ -27,14 +29,6 @@ constexpr size_t kMaxLatencySamples = 1 << 20;
 constexpr size_t kMaxPendingPerRequest = 5000;
 constexpr int64_t kSlowHostMs = 2000;
 constexpr int kMaxSampleMisses = 3;
-
-bool HasLabels(const HostView& v, const std::map<std::string, std::string>& want) {
-  for (const auto& [k, val] : want) {
-    auto it = v.labels.find(k);
-    if (it == v.labels.end() || it->second != val) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -194,7 +188,7 @@ void AuctionEngine::AdoptRecord(const msg::JobRecord& rec, Job& job, int64_t now
   job.spec = rec.spec;
   job.state = rec.state;
   job.attempt = rec.attempt;
-  if (rec.state == "pending") {
+  if (rec.state == job_state::kPending) {
     bool had_host = !job.host.empty();
     Unassign(id, job, now_ms);
     if (job.phase != Phase::kQueued && job.phase != Phase::kAnnounced && job.phase != Phase::kUnplaceable) {
@@ -204,7 +198,7 @@ void AuctionEngine::AdoptRecord(const msg::JobRecord& rec, Job& job, int64_t now
     }
     if (!rec.reason.empty()) job.reason = rec.reason;
     if (had_host) TriggerRetry(now_ms);
-  } else if (rec.state == "awarded") {
+  } else if (rec.state == job_state::kAwarded) {
     // An award this engine did not make (a previous elrond's, or one whose reply
     // was lost): give its host ack_timeout to claim it, then revoke.
     Assign(id, job, rec.host_id, Ledger::kUnreflected);
@@ -214,7 +208,7 @@ void AuctionEngine::AdoptRecord(const msg::JobRecord& rec, Job& job, int64_t now
     timers_.emplace(job.deadline_ms, id);
     unplaceable_.erase(id);
     counters_->Add("job.orphan_award");
-  } else if (rec.state == "placed") {
+  } else if (rec.state == job_state::kPlaced) {
     if (job.host == rec.host_id) {
       ledger_.SetReflectedFrom(rec.host_id, id, from_snapshot ? 0 : next_auction_id_);
       auto h = hosts_.find(rec.host_id);
@@ -233,7 +227,7 @@ void AuctionEngine::ApplyJob(const msg::JobRecord& rec, int64_t now_ms) {
     Reject("change.bad_job", "job record without an id");
     return;
   }
-  if (rec.state == "stopped") {
+  if (rec.state == job_state::kStopped) {
     RemoveJob(id, now_ms);
     return;
   }
@@ -241,7 +235,7 @@ void AuctionEngine::ApplyJob(const msg::JobRecord& rec, int64_t now_ms) {
     Reject("change.bad_job", "job " + id + " in unknown state '" + rec.state + "'");
     return;
   }
-  if ((rec.state == "awarded" || rec.state == "placed") && rec.host_id.empty()) {
+  if ((rec.state == job_state::kAwarded || rec.state == job_state::kPlaced) && rec.host_id.empty()) {
     Reject("change.bad_job", "job " + id + " is " + rec.state + " without a host");
     return;
   }
@@ -278,7 +272,7 @@ void AuctionEngine::ApplyHost(const msg::HostRecord& rec, int64_t now_ms) {
   }
   h.view.labels = rec.labels;
   bool was_up = h.view.up, was_drained = h.view.drained;
-  h.view.up = rec.state == "up";
+  h.view.up = rec.state == host_state::kUp;
   h.view.drained = rec.drained;
   h.max_capacity = rec.max_capacity;
   msg::Resources before = ledger_.EffectiveFree(rec.id);
@@ -314,7 +308,7 @@ void AuctionEngine::HostGone(const std::string& host_id, int64_t /*now_ms*/) {
 void AuctionEngine::ApplyChange(const msg::Change& change, int64_t now_ms) {
   if (change.host) ApplyHost(*change.host, now_ms);
   if (change.job) ApplyJob(*change.job, now_ms);
-  if (change.event.kind == msg::kOverlayAeadEvent) {
+  if (change.event.kind == event_kind::kOverlayAead) {
     // detail: "<env>=<aeads>"; env names may hold '=', AEAD names never do.
     const std::string& d = change.event.detail;
     size_t eq = d.rfind('=');
@@ -355,7 +349,7 @@ void AuctionEngine::ApplySnapshot(const msg::Snapshot& snap, int64_t now_ms) {
   std::set<std::string> seen_jobs;
   for (const auto& rec : snap.jobs) {
     const std::string& id = rec.spec.id;
-    if (id.empty() || rec.state == "stopped" || Rank(rec.state) == 0) continue;
+    if (id.empty() || rec.state == job_state::kStopped || Rank(rec.state) == 0) continue;
     seen_jobs.insert(id);
     auto it = jobs_.find(id);
     if (it == jobs_.end()) {
@@ -503,13 +497,13 @@ void AuctionEngine::OnAck(const std::string& user, const msg::Ack& m, int64_t no
       counters_->Add("ack.ok");
       ledger_.SetReflectedFrom(user, o.job_id, next_auction_id_);
       if (auto h = hosts_.find(user); h != hosts_.end()) RefreshView(h->second);
-      if (job->state == "awarded" && job->phase == Phase::kAwarded) {
+      if (job->state == job_state::kAwarded && job->phase == Phase::kAwarded) {
         // Acked but not yet claimed: give the claim a generous bound before
         // revoking, so a strider that acks and then dies does not pin the job.
         job->deadline_ms = now_ms + 5LL * opts_.ack_timeout_ms;
         timers_.emplace(job->deadline_ms, o.job_id);
       }
-    } else if ((job->phase == Phase::kAwarded || job->phase == Phase::kOrphan) && job->state == "awarded") {
+    } else if ((job->phase == Phase::kAwarded || job->phase == Phase::kOrphan) && job->state == job_state::kAwarded) {
       counters_->Add("ack.refused");
       job->avoid.insert(user);
       refused.push_back(o.job_id);
@@ -549,18 +543,8 @@ std::vector<std::string> AuctionEngine::ChooseSample(const std::vector<std::stri
   if (constraint_sets.size() >= 8) unconstrained = true;  // too varied to filter on; let bids decide
   auto matches = [&](const HostView& v) {
     if (unconstrained) return true;
-    for (auto* c : constraint_sets) {
-      bool ok = true;
-      for (const auto& [k, val] : *c) {
-        auto it = v.labels.find(k);
-        if (it == v.labels.end() || it->second != val) {
-          ok = false;
-          break;
-        }
-      }
-      if (ok) return true;
-    }
-    return false;
+    return std::any_of(constraint_sets.begin(), constraint_sets.end(),
+                       [&](const Labels* c) { return Matches(v.labels, *c); });
   };
   std::vector<const HostView*> fit, rest;
   for (const auto& id : idle) {
@@ -625,7 +609,7 @@ std::vector<std::vector<size_t>> AuctionEngine::PartitionBatch(const std::vector
   for (size_t ji : order) {
     const msg::JobSpec& spec = *specs[ji];
     std::set<size_t>* ha = spec.rules.ha ? &ha_primaries[spec.service] : nullptr;
-    auto eligible = [&](size_t i) { return spec.rules.constraints.empty() || HasLabels(*views[i], spec.rules.constraints); };
+    auto eligible = [&](size_t i) { return spec.rules.constraints.empty() || Matches(views[i]->labels, spec.rules.constraints); };
     const bool binpack = ParseStrategy(spec.strategy, opts_.strategy) == Strategy::kBinpack;
     size_t primary = hosts.size();
     for (size_t i = 0; i < hosts.size(); ++i) {
@@ -1006,7 +990,7 @@ void AuctionEngine::CommitAwards(int64_t auction_id, std::vector<msg::AwardInten
       needs_resync_ = true;
       continue;
     }
-    j->state = "awarded";
+    j->state = job_state::kAwarded;
     j->attempt = oit->second->attempt;
     j->phase = Phase::kAwarded;
     j->auction_id = auction_id;
@@ -1052,7 +1036,7 @@ void AuctionEngine::RevokeJobs(const std::vector<std::string>& job_ids, const st
   msg::RevokeRequest req;
   req.reason = reason;
   for (const auto& id : job_ids) {
-    if (Job* j = FindJob(id); j && j->state == "awarded") req.items.push_back(msg::JobRef{id, j->attempt});
+    if (Job* j = FindJob(id); j && j->state == job_state::kAwarded) req.items.push_back(msg::JobRef{id, j->attempt});
   }
   if (req.items.empty()) return;
   auto res = registry_->Revoke(req);
@@ -1085,7 +1069,7 @@ void AuctionEngine::RevokeJobs(const std::vector<std::string>& job_ids, const st
     std::string old_host = j->host;
     if (!old_host.empty()) j->avoid.insert(old_host);
     Unassign(item.job_id, *j, now_ms);
-    j->state = "pending";
+    j->state = job_state::kPending;
     retry.emplace_back(item.job_id, old_host);
   }
   std::vector<msg::AwardIntent> intents;
@@ -1120,7 +1104,7 @@ void AuctionEngine::ExpireTimers(int64_t now_ms) {
     auto [t, id] = timers_.top();
     timers_.pop();
     Job* j = FindJob(id);
-    if (!j || j->state != "awarded" || j->deadline_ms > now_ms) continue;
+    if (!j || j->state != job_state::kAwarded || j->deadline_ms > now_ms) continue;
     if (j->phase == Phase::kAwarded) ack_expired.push_back(id);
     else if (j->phase == Phase::kOrphan) orphan_expired.push_back(id);
   }

@@ -2,6 +2,7 @@
 // environments' config.
 #include <spdlog/spdlog.h>
 
+#include "common/event_kinds.h"
 #include "common/crypto/secretbox.h"
 #include "common/msg/env_config.h"
 #include "common/msg/protocol.h"
@@ -76,7 +77,7 @@ Result<std::string> ConfigSet(ApiCall& c, msg::ConfigSet& b) {
   std::string names;
   for (const auto& [k, v] : b.vars) names += (names.empty() ? "" : ",") + k;
   spdlog::info("config of {}: set {}{}", Clean(b.env, 128), Clean(names, 256), b.secret ? " (secret)" : "");
-  (void)c.deps.store->AppendEvent("config.set", "", "", 0, Clean(b.env, 128) + ": " + Clean(names, 256), c.now_ms);
+  (void)c.deps.store->AppendEvent(event_kind::kConfigSet, "", "", 0, Clean(b.env, 128) + ": " + Clean(names, 256), c.now_ms);
   return std::string();
 }
 
@@ -85,7 +86,7 @@ Result<std::string> ConfigUnset(ApiCall& c, msg::ConfigUnset& b) {
   c.deps.counters->Add("config.unset");
   std::string names;
   for (const auto& n : b.names) names += (names.empty() ? "" : ",") + n;
-  (void)c.deps.store->AppendEvent("config.unset", "", "", 0, Clean(b.env, 128) + ": " + Clean(names, 256), c.now_ms);
+  (void)c.deps.store->AppendEvent(event_kind::kConfigUnset, "", "", 0, Clean(b.env, 128) + ": " + Clean(names, 256), c.now_ms);
   return std::string();
 }
 

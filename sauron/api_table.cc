@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "common/event_kinds.h"
 #include "common/clock.h"
 
 namespace rv::sauron {
@@ -45,7 +46,7 @@ void ApiAudit::Refuse(const std::string& user, const std::string& what) {
   last_security_ms_[user] = now;
   // The event names the host when the caller is (or claims to be) one.
   std::string host = !user.empty() && !PodKeyRole(user) ? user : "";
-  Status s = store_->AppendEvent("security.refused", host, "", 0, Clean(user) + ": " + what, WallMs());
+  Status s = store_->AppendEvent(event_kind::kSecurityRefused, host, "", 0, Clean(user) + ": " + what, WallMs());
   if (!s.ok()) spdlog::error("cannot record security event: {}", s.message());
 }
 

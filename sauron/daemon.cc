@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "common/event_kinds.h"
+#include "common/states.h"
 #include "common/clock.h"
 #include "common/transport/curve.h"
 
@@ -79,7 +81,7 @@ Status Daemon::Start() {
     auto ov = OverlayState::Open(cfg_.Path(cfg_.sauron.db), overlay_opts_);
     if (!ov.ok()) return ov.status();
     overlay_ = std::move(*ov);
-    auto placed = store_->ListJobs({"placed"}, 1 << 30);
+    auto placed = store_->ListJobs({job_state::kPlaced}, 1 << 30);
     if (!placed.ok()) return placed.status();
     overlay_->Load(*placed);
   }
@@ -136,7 +138,7 @@ Status Daemon::Start() {
   int64_t mono = MonotonicMs();
   store_->RefreshLastSeen(WallMs());
   for (const auto& h : store_->Hosts()) {
-    if (h.state == "up") liveness_->Track(h.id, mono);
+    if (h.state == host_state::kUp) liveness_->Track(h.id, mono);
   }
 
   if (Status s = pub_->Bind(cfg_.sauron.pub); !s.ok()) return s;
@@ -290,16 +292,16 @@ void Daemon::FlushOverlay() {
     return;
   }
   changed->insert(rotated->begin(), rotated->end());
-  // elrond tells bidders which envs need AES-NI (see msg::kOverlayAeadEvent).
+  // elrond tells bidders which envs need AES-NI (see common/event_kinds.h, kOverlayAead).
   for (const auto& [env, aeads] : overlay_->TakeAeadChanges()) {
-    if (Status s = store_->AppendEvent(msg::kOverlayAeadEvent, "", "", 0, env + "=" + aeads, now); !s.ok())
+    if (Status s = store_->AppendEvent(event_kind::kOverlayAead, "", "", 0, env + "=" + aeads, now); !s.ok())
       spdlog::error("overlay: cannot announce {}'s AEAD: {}", env, s.message());
   }
   if (changed->empty()) return;
   std::string csv;
   for (const auto& h : *changed) csv += (csv.empty() ? "" : ",") + h;
   counters_.Add("overlay.announced");
-  if (Status s = store_->AppendEvent("overlay.changed", "", "", overlay_->version(), csv, now); !s.ok())
+  if (Status s = store_->AppendEvent(event_kind::kOverlayChanged, "", "", overlay_->version(), csv, now); !s.ok())
     spdlog::error("overlay: cannot announce: {}", s.message());
 }
 

@@ -101,13 +101,6 @@ struct RotateKeyResult {
   RV_DEFINE_MAP(new_epoch, old_epoch, switch_at_ms, forget_old_at_ms, new_aead, old_aead);
 };
 
-// Change-stream event kind: an environment's set of AEADs in use changed
-// (created, rotated to another AEAD, old epoch dropped). detail:
-// "<env>=<aead>[,<aead>]" (split at the last '='). elrond keeps the map to
-// tell bidders whether a job's environment needs AES-NI; sched.snapshot
-// carries the whole map (Snapshot.env_aeads).
-inline constexpr const char* kOverlayAeadEvent = "overlay.aead";
-
 // Operators and tests: every environment's subnet, epochs (never keys) and
 // routes (admin.overlay; env "" = all).
 struct OverlayListRequest {

@@ -150,7 +150,7 @@ struct Snapshot {
   std::vector<HostRecord> hosts;
   std::vector<JobRecord> jobs;     // every job not stopped
   // env -> the AEADs its overlay keys use now, comma separated (see
-  // common/msg/overlay.h, kOverlayAeadEvent); envs without a network are absent.
+  // common/event_kinds.h, kOverlayAead); envs without a network are absent.
   std::map<std::string, std::string> env_aeads;
   RV_DEFINE_MAP(seq, hosts, jobs, env_aeads);
 };
