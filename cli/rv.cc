@@ -25,6 +25,7 @@
 #include "cli/env_cmds.h"
 #include "cli/table.h"
 #include "common/clock.h"
+#include "common/host_layout.h"
 #include "common/transport/curve.h"
 #include "strider/container/container_runtime.h"
 #include "strider/container/log_follow.h"
@@ -69,13 +70,6 @@ std::string Time(int64_t ms) {
 }
 
 // Same file name rule as the strider's ProcessWorkload.
-std::string LogName(const std::string& id) {
-  std::string out;
-  for (char c : id) out += (isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
-  if (out.empty() || out[0] == '.') out = "_" + out;
-  return out;
-}
-
 std::string Or(const std::string& s) { return s.empty() ? "-" : s; }
 
 void PrintEvent(const rv::msg::Event& e) {
@@ -288,10 +282,12 @@ int main(int argc, char** argv) {
     }
     if (!spec) return Fail(Status::NotFound("no job " + l_job));
     if (host.empty() && l_data_dir.empty()) return Fail(Status::NotFound(l_job + " is not placed on a host"));
-    std::string dir = l_data_dir.empty() ? c.config().pod_dir + "/hosts/" + host : l_data_dir;
-    std::string path = spec->image.empty()
-                           ? dir + "/logs/" + LogName(l_job) + ".log"
-                           : dir + "/container/containers/" + rv::container::ContainerIdFor(l_job) + "/console.log";
+    namespace layout = rv::host_layout;
+    std::string dir = l_data_dir.empty() ? layout::DefaultDataDir(c.config().pod_dir, host) : l_data_dir;
+    std::string path =
+        spec->image.empty()
+            ? layout::ProcessLogPath(dir, l_job)
+            : layout::ConsoleLogPath(layout::ContainerDir(layout::ContainerStateDir(dir), rv::container::ContainerIdFor(l_job)));
     if (access(path.c_str(), R_OK) != 0) {
       return Fail(Status::NotFound("no log at " + path + " (rv logs reads local hosts only)"));
     }

@@ -54,7 +54,7 @@ int Run(const std::string& pod_path) {
   // sauron may start after us and create its key then: wait for it.
   std::string sauron_key;
   for (int i = 0;; ++i) {
-    auto k = elrond::SauronPublicKey(*cfg);
+    auto k = SauronPublicKey(*cfg);
     if (k.ok()) {
       sauron_key = *k;
       break;
