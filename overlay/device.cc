@@ -227,10 +227,8 @@ Status Device::Apply(const ControlConfig& c) {
       }
       if (opt_.plumb) note(SetupEnvNet(e.id, rt.tun->name(), e.subnet, c.pod, c.InnerMtu()));
       // Watched only after Publish: a lane woken by a new TUN must find it
-      // in its snapshot. (It used to be watched here, and the IPv6 packets a
-      // new link queues left the fd readable while the lanes still had the
-      // old snapshot, which does not know it: they spun, real-time, for the
-      // rest of the Apply.)
+      // in its snapshot, or the IPv6 packets a new link queues leave the fd
+      // readable while the lanes spin on a snapshot that does not know it.
       new_tuns.push_back(rt.tun.get());
       it = envs_.emplace(e.id, std::move(rt)).first;
       spdlog::info("env {} up on {} subnet {}", e.id, it->second.tun->name(), FormatPrefix(e.subnet));

@@ -106,8 +106,7 @@ TEST_F(RolesTest, AHostKeyCallsOnlyHostRequests) {
   EXPECT_GT(allowed_, 0);
 }
 
-// The service keys are not hosts: before this, any User-Id but admin's and
-// elrond's was read as a host.
+// The service keys are neither hosts nor operators, whatever their id.
 TEST_F(RolesTest, AGitServerKeyIsNotAHostNorAnOperator) { ExpectOnlyItsOwnRequests("gitrecv", Role::kGitrecv); }
 
 TEST_F(RolesTest, ABuilderKeyIsNotAHostNorAnOperator) { ExpectOnlyItsOwnRequests("builder", Role::kBuilder); }

@@ -1,4 +1,4 @@
-// Overlay messages (issue 4): what sauron tells each host about the
+// Overlay messages: what sauron tells each host about the
 // environments' private networks, and the operator's key rotation.
 //
 //   strider  --DEALER-->  sauron ROUTER   host.overlay        -> OverlayView (this host's)
