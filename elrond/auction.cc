@@ -11,6 +11,7 @@
 #include "common/states.h"
 #include "common/msg/envelope.h"
 #include "common/msg/overlay.h"
+#include "elrond/sampling.h"
 
 namespace rv::elrond {
 namespace {
@@ -520,136 +521,31 @@ void AuctionEngine::OnAck(const std::string& user, const msg::Ack& m, int64_t no
 
 std::vector<std::string> AuctionEngine::ChooseSample(const std::vector<std::string>& batch,
                                                      const std::vector<std::string>& idle, int64_t now_ms) {
-  size_t n = static_cast<size_t>(opts_.sample_hosts);
-  size_t extra = opts_.sample_random >= 0 ? static_cast<size_t>(opts_.sample_random) : std::max<size_t>(2, n / 8);
-  int64_t min_ram = INT64_MAX, demand = 0;
-  bool unconstrained = false;
-  std::vector<const std::map<std::string, std::string>*> constraint_sets;
-  std::map<std::string, int> ha_replicas;
-  int max_ha = 0;
-  for (const auto& id : batch) {
-    const Job& j = jobs_[id];
-    min_ram = std::min(min_ram, j.spec.resources.ram_mb);
-    demand += j.spec.resources.ram_mb;
-    if (j.spec.rules.constraints.empty()) {
-      unconstrained = true;
-    } else if (constraint_sets.size() < 8 &&
-               std::none_of(constraint_sets.begin(), constraint_sets.end(),
-                            [&](auto* c) { return *c == j.spec.rules.constraints; })) {
-      constraint_sets.push_back(&j.spec.rules.constraints);
-    }
-    if (j.spec.rules.ha) max_ha = std::max(max_ha, ++ha_replicas[j.spec.service]);
-  }
-  if (constraint_sets.size() >= 8) unconstrained = true;  // too varied to filter on; let bids decide
-  auto matches = [&](const HostView& v) {
-    if (unconstrained) return true;
-    return std::any_of(constraint_sets.begin(), constraint_sets.end(),
-                       [&](const Labels* c) { return Matches(v.labels, *c); });
-  };
-  std::vector<const HostView*> fit, rest;
+  std::vector<const msg::JobSpec*> specs;
+  specs.reserve(batch.size());
+  for (const auto& id : batch) specs.push_back(&jobs_[id].spec);
+  std::vector<SampleHost> hosts;
+  hosts.reserve(idle.size());
   for (const auto& id : idle) {
-    const HostView& v = hosts_[id].view;
-    if (matches(v) && v.free.ram_mb >= min_ram) fit.push_back(&v);
-    else rest.push_back(&v);
+    const Host& h = hosts_[id];
+    hosts.push_back(SampleHost{&h.view, h.reachable, h.slow_until_ms > now_ms});
   }
-  // The hosts the strategy would pick from anyway: tightest first for binpack,
-  // roomiest first for spread. Reachable hosts before ones a send failed to.
-  bool binpack = opts_.strategy == Strategy::kBinpack;
-  std::sort(fit.begin(), fit.end(), [&](const HostView* a, const HostView* b) {
-    const Host& ha = hosts_[a->id];
-    const Host& hb = hosts_[b->id];
-    if (ha.reachable != hb.reachable) return ha.reachable;
-    bool fa = ha.slow_until_ms <= now_ms, fb = hb.slow_until_ms <= now_ms;
-    if (fa != fb) return fa;
-    if (a->free.ram_mb != b->free.ram_mb) return binpack ? a->free.ram_mb < b->free.ram_mb : a->free.ram_mb > b->free.ram_mb;
-    return a->id < b->id;
-  });
-  std::vector<std::string> out;
-  int64_t room = 0;
-  size_t i = 0;
-  // Enough hosts, enough room for the batch with headroom (bids are fresher
-  // than our views), and enough distinct hosts for the largest HA group.
-  for (; i < fit.size(); ++i) {
-    if (out.size() >= n && room >= demand + demand / 2 && out.size() >= static_cast<size_t>(max_ha)) break;
-    out.push_back(fit[i]->id);
-    room += std::max<int64_t>(0, fit[i]->free.ram_mb);
-  }
-  for (; i < fit.size(); ++i) rest.push_back(fit[i]);
-  // A few random others: views of full hosts go stale as jobs stop, and this is
-  // how the scheduler hears about it without asking everyone.
-  for (size_t k = 0; k < extra && !rest.empty(); ++k) {
-    std::uniform_int_distribution<size_t> pick(0, rest.size() - 1);
-    size_t r = pick(rng_);
-    out.push_back(rest[r]->id);
-    rest[r] = rest.back();
-    rest.pop_back();
-  }
-  return out;
+  SampleOptions o;
+  o.sample_hosts = static_cast<size_t>(opts_.sample_hosts);
+  o.extra = opts_.sample_random >= 0 ? static_cast<size_t>(opts_.sample_random) : std::max<size_t>(2, o.sample_hosts / 8);
+  o.strategy = opts_.strategy;
+  return elrond::ChooseSample(specs, hosts, o, rng_);
 }
 
 std::vector<std::vector<size_t>> AuctionEngine::PartitionBatch(const std::vector<std::string>& batch,
                                                                const std::vector<std::string>& hosts) {
-  std::vector<std::vector<size_t>> out(hosts.size());
-  if (hosts.empty()) return out;
-  const size_t k = std::min(hosts.size(), static_cast<size_t>(std::max(1, opts_.offers_per_job)));
-  std::vector<const HostView*> views;
-  std::vector<int64_t> room;  // what the cached views say is left, as primaries are given
-  for (const auto& h : hosts) {
-    views.push_back(&hosts_[h].view);
-    room.push_back(std::max<int64_t>(0, views.back()->free.ram_mb));
-  }
   std::vector<const msg::JobSpec*> specs;  // looked up once, not in the sort
+  specs.reserve(batch.size());
   for (const auto& id : batch) specs.push_back(&jobs_[id].spec);
-  std::vector<size_t> order(batch.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return BiggerFirst(*specs[a], *specs[b]); });
-  std::map<std::string, std::set<size_t>> ha_primaries;  // service -> hosts that are a replica's primary
-  size_t cursor = 0;
-  std::vector<size_t> picked;
-  for (size_t ji : order) {
-    const msg::JobSpec& spec = *specs[ji];
-    std::set<size_t>* ha = spec.rules.ha ? &ha_primaries[spec.service] : nullptr;
-    auto eligible = [&](size_t i) { return spec.rules.constraints.empty() || Matches(views[i]->labels, spec.rules.constraints); };
-    const bool binpack = ParseStrategy(spec.strategy, opts_.strategy) == Strategy::kBinpack;
-    size_t primary = hosts.size();
-    for (size_t i = 0; i < hosts.size(); ++i) {
-      if (!eligible(i) || (ha && ha->count(i)) || room[i] < spec.resources.ram_mb) continue;
-      if (primary == hosts.size()) {
-        primary = i;
-        if (binpack) break;  // the sample is ordered tightest first
-      } else if (room[i] > room[primary]) {
-        primary = i;
-      }
-    }
-    picked.clear();
-    if (primary < hosts.size()) {
-      picked.push_back(primary);
-      room[primary] -= spec.resources.ram_mb;
-      if (ha) ha->insert(primary);
-    }
-    // Stand-ins for a late or full primary. Binpack: the hosts after it in
-    // the sample's order (the next tightest), so the batch stays on few
-    // hosts; spread: the others in turn round the sample.
-    size_t from = binpack ? (primary < hosts.size() ? primary + 1 : 0) : cursor;
-    for (size_t n = 0; n < hosts.size() && picked.size() < k; ++n) {
-      size_t i = (from + n) % hosts.size();
-      if (i == primary || !eligible(i)) continue;
-      picked.push_back(i);
-      if (!binpack) cursor = (i + 1) % hosts.size();
-    }
-    if (picked.empty()) {  // no sampled host matches: let every bid say why
-      for (size_t i = 0; i < hosts.size(); ++i) picked.push_back(i);
-    }
-    for (size_t i : picked) out[i].push_back(ji);
-  }
-  // A sampled host offered nothing (a random probe, under binpack) still bids
-  // on the smallest job: its bid is how a stale view of it is refreshed.
-  if (!order.empty()) {
-    for (auto& o : out) {
-      if (o.empty()) o.push_back(order.back());
-    }
-  }
-  return out;
+  std::vector<const HostView*> views;
+  views.reserve(hosts.size());
+  for (const auto& h : hosts) views.push_back(&hosts_[h].view);
+  return elrond::PartitionBatch(specs, views, opts_.offers_per_job, opts_.strategy);
 }
 
 bool AuctionEngine::OpenAuction(int64_t now_ms) {
