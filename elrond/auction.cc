@@ -11,6 +11,7 @@
 #include "common/states.h"
 #include "common/msg/envelope.h"
 #include "common/msg/overlay.h"
+#include "elrond/batch_decision.h"
 #include "elrond/sampling.h"
 
 namespace rv::elrond {
@@ -723,18 +724,17 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
     }
   }
   if (missing) counters_->Add("auction.missing_bids", static_cast<int64_t>(missing));
-  std::sort(bidders.begin(), bidders.end());
-  std::vector<const HostView*> views;
-  views.reserve(bidders.size());
-  for (const auto& b : bidders) {
+  AuctionBids bids;
+  bids.hosts = std::move(bidders);
+  std::sort(bids.hosts.begin(), bids.hosts.end());
+  bids.views.reserve(bids.hosts.size());
+  for (const auto& b : bids.hosts) {
     Host& h = hosts_[b];
     RefreshView(h);
-    views.push_back(&h.view);
+    bids.views.push_back(&h.view);
   }
-  // job id -> (bidder index, decline reason)
-  std::unordered_map<std::string, std::vector<std::pair<size_t, const std::string*>>> declines;
-  for (size_t i = 0; i < bidders.size(); ++i) {
-    for (const auto& d : a.hosts[bidders[i]].declines) declines[d.job_id].emplace_back(i, &d.reason);
+  for (size_t i = 0; i < bids.hosts.size(); ++i) {
+    for (const auto& d : a.hosts[bids.hosts[i]].declines) bids.declines[d.job_id].emplace_back(i, &d.reason);
   }
 
   std::vector<std::pair<const std::string*, Job*>> jobs;
@@ -744,69 +744,25 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
   }
   std::sort(jobs.begin(), jobs.end(), [](const auto& x, const auto& y) { return BiggerFirst(x.second->spec, y.second->spec); });
 
-  static const std::string kAvoid = "refused or did not ack this job before";
-  static const std::string kNotOffered = "not offered this job in the auction";
-  std::vector<char> offered_here;
-  std::vector<size_t> not_offered;
-  std::vector<const std::string*> declined(bidders.size(), nullptr);
+  // Each award is applied before the next job is decided: it changes the
+  // views and zone counts the next decision reads.
+  BatchDecider decider(bids, opts_.strategy, !a.offered.empty(), missing, a.sampled ? a.hosts.size() : 0);
   std::vector<msg::AwardIntent> intents;
   std::map<std::string, std::vector<std::string>> fallbacks;
   std::vector<std::pair<std::string, std::string>> unplaceable;
-  // Index of a host among the (sorted) bidders, or bidders.size() if it did not bid.
-  auto bidder_index = [&](const std::string& h) {
-    auto pos = std::lower_bound(bidders.begin(), bidders.end(), h);
-    return pos != bidders.end() && *pos == h ? static_cast<size_t>(pos - bidders.begin()) : bidders.size();
-  };
   for (auto& [idp, job] : jobs) {
     const std::string& id = *idp;
-    auto dit = declines.find(id);
-    if (dit != declines.end()) for (auto& [i, why] : dit->second) declined[i] = why;
-    for (const auto& h : job->avoid) {
-      if (size_t i = bidder_index(h); i < bidders.size()) declined[i] = &kAvoid;
-    }
-    not_offered.clear();
-    if (!a.offered.empty()) {  // partitioned: only the hosts offered this job may take it
-      offered_here.assign(bidders.size(), 0);
-      if (auto oit = a.offered.find(id); oit != a.offered.end()) {
-        for (const auto& h : oit->second) {
-          if (size_t i = bidder_index(h); i < bidders.size()) offered_here[i] = 1;
-        }
-      }
-      for (size_t i = 0; i < bidders.size(); ++i) {
-        if (offered_here[i] || declined[i]) continue;
-        declined[i] = &kNotOffered;
-        not_offered.push_back(i);
-      }
-    }
-    Strategy strategy = ParseStrategy(job->spec.strategy, opts_.strategy);
-    Choice c = Select(job->spec, strategy, views, zones_, &declined);
-    if (c.best < 0 && !not_offered.empty()) {
-      // None of the hosts offered it can take it, but another bidder may have
-      // room: its bid's free resources say so, elrond checks every rule, and
-      // a host re-checks fit when it claims. Cheaper than another auction.
-      for (size_t i : not_offered) declined[i] = nullptr;
-      not_offered.clear();
-      c = Select(job->spec, strategy, views, zones_, &declined);
-      if (c.best >= 0) counters_->Add("auction.offer_widened");
-    }
-    if (c.best >= 0) {
-      const std::string& host = bidders[c.best];
+    auto oit = a.offered.find(id);
+    BatchJob bj{idp, &job->spec, &job->avoid, oit != a.offered.end() ? &oit->second : nullptr};
+    JobDecision d = decider.Decide(bj, zones_);
+    if (d.widened) counters_->Add("auction.offer_widened");
+    if (d.best >= 0) {
+      const std::string& host = bids.hosts[d.best];
       Assign(id, *job, host, Ledger::kUnreflected);
       intents.push_back(msg::AwardIntent{id, job->attempt, host});
-      auto& fb = fallbacks[id];
-      for (int f : c.fallback) if (f >= 0) fb.push_back(bidders[f]);
+      fallbacks[id] = std::move(d.fallbacks);
     } else {
-      RejectTally tally;
-      Select(job->spec, strategy, views, zones_, &declined, &tally);
-      for (size_t k = 0; k < missing; ++k) tally.Add(Verdict::kNoBid, "");
-      std::string reason = tally.Summary(job->spec);
-      if (a.sampled) reason += " (of " + std::to_string(a.hosts.size()) + " sampled hosts)";
-      unplaceable.emplace_back(id, std::move(reason));
-    }
-    for (size_t i : not_offered) declined[i] = nullptr;
-    if (dit != declines.end()) for (auto& [i, why] : dit->second) declined[i] = nullptr;
-    for (const auto& h : job->avoid) {
-      if (size_t i = bidder_index(h); i < bidders.size()) declined[i] = nullptr;
+      unplaceable.emplace_back(id, std::move(d.unplaceable_reason));
     }
   }
 
@@ -815,7 +771,7 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
   CommitAwards(auction_id, intents, &fallbacks, a.opened_ms, now_ms);
   // Bidders that won nothing: an empty Award lets them drop their hold now
   // rather than at the deadline.
-  for (const auto& b : bidders) {
+  for (const auto& b : bids.hosts) {
     if (winners.count(b)) continue;
     SendNothingWon(b, auction_id);
   }
@@ -824,12 +780,12 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
     // left by another auction shows as a host with nothing free).
     int64_t most = 0;
     size_t empty = 0;
-    for (const auto* v : views) {
+    for (const auto* v : bids.views) {
       most = std::max(most, v->free.ram_mb);
       if (v->free.ram_mb <= 0) empty++;
     }
     spdlog::debug("auction {}: {} jobs found no room; of {} bidders {} have no RAM free, the most free is {} MB",
-                  auction_id, unplaceable.size(), views.size(), empty, most);
+                  auction_id, unplaceable.size(), bids.views.size(), empty, most);
   }
   for (auto& [id, reason] : unplaceable) {
     Job& job = jobs_[id];
