@@ -1,5 +1,7 @@
 #include "cli/client.h"
 
+#include "common/server_keys.h"
+
 namespace rv::cli {
 
 Result<std::unique_ptr<Client>> Client::Open(const std::string& pod_path, int timeout_ms) {
@@ -11,15 +13,12 @@ Result<std::unique_ptr<Client>> Client::Open(const std::string& pod_path, int ti
   auto key = transport::LoadKeypair(c->cfg_.KeyPath("admin"));
   if (!key.ok()) return Status::Denied("cannot load the admin key: " + key.status().message());
   c->key_ = *key;
-  if (!c->cfg_.sauron.public_key.empty()) {
-    if (!transport::IsValidZ85Key(c->cfg_.sauron.public_key)) return Status::Invalid("sauron.public_key is not a Z85 key");
-    c->sauron_key_ = c->cfg_.sauron.public_key;
-  } else {
-    auto k = transport::LoadPublicKey(c->cfg_.KeyPath("sauron") + ".pub");
-    if (!k.ok()) k = transport::LoadPublicKey(c->cfg_.KeyPath("sauron"));
-    if (!k.ok()) return Status::NotFound("cannot load sauron's public key: " + k.status().message());
-    c->sauron_key_ = *k;
+  auto sauron_key = SauronPublicKey(c->cfg_);
+  if (!sauron_key.ok()) {
+    if (sauron_key.status().code() == Status::Code::kInvalid) return sauron_key.status();
+    return Status::NotFound(sauron_key.status().message());
   }
+  c->sauron_key_ = *sauron_key;
   try {
     c->rpc_ = std::make_unique<transport::RpcClient>(c->ctx_, c->cfg_.sauron.api, c->key_, c->sauron_key_);
   } catch (const zmq::error_t& e) {

@@ -1,4 +1,4 @@
-// The overlay's operator commands (issue 4), kept out of rv.cc:
+// The overlay's operator commands, kept out of rv.cc:
 //   rv env:rotate-key ENV [--aead aes256gcm|chacha20poly1305]
 //                           every host of ENV moves to a new key epoch; the old
 //                           key stays accepted for sauron's grace period, so

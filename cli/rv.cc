@@ -21,9 +21,11 @@
 #include "common/crypto/sealed_box.h"
 #include "common/msg/env_config.h"
 #include "common/msg/topics.h"
+#include "common/resources.h"
 #include "cli/env_cmds.h"
 #include "cli/table.h"
 #include "common/clock.h"
+#include "common/host_layout.h"
 #include "common/transport/curve.h"
 #include "strider/container/container_runtime.h"
 #include "strider/container/log_follow.h"
@@ -40,10 +42,6 @@ void OnSignal(int) { g_stop = true; }
 int Fail(const Status& s) {
   std::cerr << "rv: " << s.message() << "\n";
   return 1;
-}
-
-std::string Res(const rv::msg::Resources& r) {
-  return std::to_string(r.ram_mb) + "M/" + std::to_string(r.disk_mb) + "M/" + std::to_string(r.cpu_millis) + "m";
 }
 
 std::string Labels(const std::map<std::string, std::string>& l) {
@@ -72,13 +70,6 @@ std::string Time(int64_t ms) {
 }
 
 // Same file name rule as the strider's ProcessWorkload.
-std::string LogName(const std::string& id) {
-  std::string out;
-  for (char c : id) out += (isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
-  if (out.empty() || out[0] == '.') out = "_" + out;
-  return out;
-}
-
 std::string Or(const std::string& s) { return s.empty() ? "-" : s; }
 
 void PrintEvent(const rv::msg::Event& e) {
@@ -261,7 +252,7 @@ int main(int argc, char** argv) {
     if (!l.ok()) return Fail(l.status());
     Table t({"HOST", "STATE", "ADDRESS", "LABELS", "CAPACITY", "FREE", "DRAINED", "LAST SEEN"});
     for (const auto& h : l->hosts) {
-      t.Add({h.id, h.state, Or(h.address), Labels(h.labels), Res(h.capacity), Res(h.free), h.drained ? "yes" : "no",
+      t.Add({h.id, h.state, Or(h.address), Labels(h.labels), rv::DescribeShort(h.capacity), rv::DescribeShort(h.free), h.drained ? "yes" : "no",
              Ago(h.last_seen_ms)});
     }
     t.Print(std::cout);
@@ -291,10 +282,12 @@ int main(int argc, char** argv) {
     }
     if (!spec) return Fail(Status::NotFound("no job " + l_job));
     if (host.empty() && l_data_dir.empty()) return Fail(Status::NotFound(l_job + " is not placed on a host"));
-    std::string dir = l_data_dir.empty() ? c.config().pod_dir + "/hosts/" + host : l_data_dir;
-    std::string path = spec->image.empty()
-                           ? dir + "/logs/" + LogName(l_job) + ".log"
-                           : dir + "/container/containers/" + rv::container::ContainerIdFor(l_job) + "/console.log";
+    namespace layout = rv::host_layout;
+    std::string dir = l_data_dir.empty() ? layout::DefaultDataDir(c.config().pod_dir, host) : l_data_dir;
+    std::string path =
+        spec->image.empty()
+            ? layout::ProcessLogPath(dir, l_job)
+            : layout::ConsoleLogPath(layout::ContainerDir(layout::ContainerStateDir(dir), rv::container::ContainerIdFor(l_job)));
     if (access(path.c_str(), R_OK) != 0) {
       return Fail(Status::NotFound("no log at " + path + " (rv logs reads local hosts only)"));
     }

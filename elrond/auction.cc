@@ -7,8 +7,12 @@
 #include <set>
 #include <tuple>
 
+#include "common/event_kinds.h"
+#include "common/states.h"
 #include "common/msg/envelope.h"
 #include "common/msg/overlay.h"
+#include "elrond/batch_decision.h"
+#include "elrond/sampling.h"
 
 namespace rv::elrond {
 namespace {
@@ -17,9 +21,9 @@ namespace {
 // (attempt, rank) grows, so stale change events and replies that cross on
 // different sockets can never move a job backwards.
 int Rank(const std::string& state) {
-  if (state == "awarded") return 1;
-  if (state == "placed") return 2;
-  if (state == "pending") return 3;  // same attempt: revoked, or its host was lost
+  if (state == job_state::kAwarded) return 1;
+  if (state == job_state::kPlaced) return 2;
+  if (state == job_state::kPending) return 3;  // same attempt: revoked, or its host was lost
   return 0;
 }
 
@@ -27,14 +31,6 @@ constexpr size_t kMaxLatencySamples = 1 << 20;
 constexpr size_t kMaxPendingPerRequest = 5000;
 constexpr int64_t kSlowHostMs = 2000;
 constexpr int kMaxSampleMisses = 3;
-
-bool HasLabels(const HostView& v, const std::map<std::string, std::string>& want) {
-  for (const auto& [k, val] : want) {
-    auto it = v.labels.find(k);
-    if (it == v.labels.end() || it->second != val) return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -194,7 +190,7 @@ void AuctionEngine::AdoptRecord(const msg::JobRecord& rec, Job& job, int64_t now
   job.spec = rec.spec;
   job.state = rec.state;
   job.attempt = rec.attempt;
-  if (rec.state == "pending") {
+  if (rec.state == job_state::kPending) {
     bool had_host = !job.host.empty();
     Unassign(id, job, now_ms);
     if (job.phase != Phase::kQueued && job.phase != Phase::kAnnounced && job.phase != Phase::kUnplaceable) {
@@ -204,7 +200,7 @@ void AuctionEngine::AdoptRecord(const msg::JobRecord& rec, Job& job, int64_t now
     }
     if (!rec.reason.empty()) job.reason = rec.reason;
     if (had_host) TriggerRetry(now_ms);
-  } else if (rec.state == "awarded") {
+  } else if (rec.state == job_state::kAwarded) {
     // An award this engine did not make (a previous elrond's, or one whose reply
     // was lost): give its host ack_timeout to claim it, then revoke.
     Assign(id, job, rec.host_id, Ledger::kUnreflected);
@@ -214,7 +210,7 @@ void AuctionEngine::AdoptRecord(const msg::JobRecord& rec, Job& job, int64_t now
     timers_.emplace(job.deadline_ms, id);
     unplaceable_.erase(id);
     counters_->Add("job.orphan_award");
-  } else if (rec.state == "placed") {
+  } else if (rec.state == job_state::kPlaced) {
     if (job.host == rec.host_id) {
       ledger_.SetReflectedFrom(rec.host_id, id, from_snapshot ? 0 : next_auction_id_);
       auto h = hosts_.find(rec.host_id);
@@ -233,7 +229,7 @@ void AuctionEngine::ApplyJob(const msg::JobRecord& rec, int64_t now_ms) {
     Reject("change.bad_job", "job record without an id");
     return;
   }
-  if (rec.state == "stopped") {
+  if (rec.state == job_state::kStopped) {
     RemoveJob(id, now_ms);
     return;
   }
@@ -241,7 +237,7 @@ void AuctionEngine::ApplyJob(const msg::JobRecord& rec, int64_t now_ms) {
     Reject("change.bad_job", "job " + id + " in unknown state '" + rec.state + "'");
     return;
   }
-  if ((rec.state == "awarded" || rec.state == "placed") && rec.host_id.empty()) {
+  if ((rec.state == job_state::kAwarded || rec.state == job_state::kPlaced) && rec.host_id.empty()) {
     Reject("change.bad_job", "job " + id + " is " + rec.state + " without a host");
     return;
   }
@@ -278,7 +274,7 @@ void AuctionEngine::ApplyHost(const msg::HostRecord& rec, int64_t now_ms) {
   }
   h.view.labels = rec.labels;
   bool was_up = h.view.up, was_drained = h.view.drained;
-  h.view.up = rec.state == "up";
+  h.view.up = rec.state == host_state::kUp;
   h.view.drained = rec.drained;
   h.max_capacity = rec.max_capacity;
   msg::Resources before = ledger_.EffectiveFree(rec.id);
@@ -314,7 +310,7 @@ void AuctionEngine::HostGone(const std::string& host_id, int64_t /*now_ms*/) {
 void AuctionEngine::ApplyChange(const msg::Change& change, int64_t now_ms) {
   if (change.host) ApplyHost(*change.host, now_ms);
   if (change.job) ApplyJob(*change.job, now_ms);
-  if (change.event.kind == msg::kOverlayAeadEvent) {
+  if (change.event.kind == event_kind::kOverlayAead) {
     // detail: "<env>=<aeads>"; env names may hold '=', AEAD names never do.
     const std::string& d = change.event.detail;
     size_t eq = d.rfind('=');
@@ -355,7 +351,7 @@ void AuctionEngine::ApplySnapshot(const msg::Snapshot& snap, int64_t now_ms) {
   std::set<std::string> seen_jobs;
   for (const auto& rec : snap.jobs) {
     const std::string& id = rec.spec.id;
-    if (id.empty() || rec.state == "stopped" || Rank(rec.state) == 0) continue;
+    if (id.empty() || rec.state == job_state::kStopped || Rank(rec.state) == 0) continue;
     seen_jobs.insert(id);
     auto it = jobs_.find(id);
     if (it == jobs_.end()) {
@@ -503,13 +499,13 @@ void AuctionEngine::OnAck(const std::string& user, const msg::Ack& m, int64_t no
       counters_->Add("ack.ok");
       ledger_.SetReflectedFrom(user, o.job_id, next_auction_id_);
       if (auto h = hosts_.find(user); h != hosts_.end()) RefreshView(h->second);
-      if (job->state == "awarded" && job->phase == Phase::kAwarded) {
+      if (job->state == job_state::kAwarded && job->phase == Phase::kAwarded) {
         // Acked but not yet claimed: give the claim a generous bound before
         // revoking, so a strider that acks and then dies does not pin the job.
         job->deadline_ms = now_ms + 5LL * opts_.ack_timeout_ms;
         timers_.emplace(job->deadline_ms, o.job_id);
       }
-    } else if ((job->phase == Phase::kAwarded || job->phase == Phase::kOrphan) && job->state == "awarded") {
+    } else if ((job->phase == Phase::kAwarded || job->phase == Phase::kOrphan) && job->state == job_state::kAwarded) {
       counters_->Add("ack.refused");
       job->avoid.insert(user);
       refused.push_back(o.job_id);
@@ -526,146 +522,31 @@ void AuctionEngine::OnAck(const std::string& user, const msg::Ack& m, int64_t no
 
 std::vector<std::string> AuctionEngine::ChooseSample(const std::vector<std::string>& batch,
                                                      const std::vector<std::string>& idle, int64_t now_ms) {
-  size_t n = static_cast<size_t>(opts_.sample_hosts);
-  size_t extra = opts_.sample_random >= 0 ? static_cast<size_t>(opts_.sample_random) : std::max<size_t>(2, n / 8);
-  int64_t min_ram = INT64_MAX, demand = 0;
-  bool unconstrained = false;
-  std::vector<const std::map<std::string, std::string>*> constraint_sets;
-  std::map<std::string, int> ha_replicas;
-  int max_ha = 0;
-  for (const auto& id : batch) {
-    const Job& j = jobs_[id];
-    min_ram = std::min(min_ram, j.spec.resources.ram_mb);
-    demand += j.spec.resources.ram_mb;
-    if (j.spec.rules.constraints.empty()) {
-      unconstrained = true;
-    } else if (constraint_sets.size() < 8 &&
-               std::none_of(constraint_sets.begin(), constraint_sets.end(),
-                            [&](auto* c) { return *c == j.spec.rules.constraints; })) {
-      constraint_sets.push_back(&j.spec.rules.constraints);
-    }
-    if (j.spec.rules.ha) max_ha = std::max(max_ha, ++ha_replicas[j.spec.service]);
-  }
-  if (constraint_sets.size() >= 8) unconstrained = true;  // too varied to filter on; let bids decide
-  auto matches = [&](const HostView& v) {
-    if (unconstrained) return true;
-    for (auto* c : constraint_sets) {
-      bool ok = true;
-      for (const auto& [k, val] : *c) {
-        auto it = v.labels.find(k);
-        if (it == v.labels.end() || it->second != val) {
-          ok = false;
-          break;
-        }
-      }
-      if (ok) return true;
-    }
-    return false;
-  };
-  std::vector<const HostView*> fit, rest;
+  std::vector<const msg::JobSpec*> specs;
+  specs.reserve(batch.size());
+  for (const auto& id : batch) specs.push_back(&jobs_[id].spec);
+  std::vector<SampleHost> hosts;
+  hosts.reserve(idle.size());
   for (const auto& id : idle) {
-    const HostView& v = hosts_[id].view;
-    if (matches(v) && v.free.ram_mb >= min_ram) fit.push_back(&v);
-    else rest.push_back(&v);
+    const Host& h = hosts_[id];
+    hosts.push_back(SampleHost{&h.view, h.reachable, h.slow_until_ms > now_ms});
   }
-  // The hosts the strategy would pick from anyway: tightest first for binpack,
-  // roomiest first for spread. Reachable hosts before ones a send failed to.
-  bool binpack = opts_.strategy == Strategy::kBinpack;
-  std::sort(fit.begin(), fit.end(), [&](const HostView* a, const HostView* b) {
-    const Host& ha = hosts_[a->id];
-    const Host& hb = hosts_[b->id];
-    if (ha.reachable != hb.reachable) return ha.reachable;
-    bool fa = ha.slow_until_ms <= now_ms, fb = hb.slow_until_ms <= now_ms;
-    if (fa != fb) return fa;
-    if (a->free.ram_mb != b->free.ram_mb) return binpack ? a->free.ram_mb < b->free.ram_mb : a->free.ram_mb > b->free.ram_mb;
-    return a->id < b->id;
-  });
-  std::vector<std::string> out;
-  int64_t room = 0;
-  size_t i = 0;
-  // Enough hosts, enough room for the batch with headroom (bids are fresher
-  // than our views), and enough distinct hosts for the largest HA group.
-  for (; i < fit.size(); ++i) {
-    if (out.size() >= n && room >= demand + demand / 2 && out.size() >= static_cast<size_t>(max_ha)) break;
-    out.push_back(fit[i]->id);
-    room += std::max<int64_t>(0, fit[i]->free.ram_mb);
-  }
-  for (; i < fit.size(); ++i) rest.push_back(fit[i]);
-  // A few random others: views of full hosts go stale as jobs stop, and this is
-  // how the scheduler hears about it without asking everyone.
-  for (size_t k = 0; k < extra && !rest.empty(); ++k) {
-    std::uniform_int_distribution<size_t> pick(0, rest.size() - 1);
-    size_t r = pick(rng_);
-    out.push_back(rest[r]->id);
-    rest[r] = rest.back();
-    rest.pop_back();
-  }
-  return out;
+  SampleOptions o;
+  o.sample_hosts = static_cast<size_t>(opts_.sample_hosts);
+  o.extra = opts_.sample_random >= 0 ? static_cast<size_t>(opts_.sample_random) : std::max<size_t>(2, o.sample_hosts / 8);
+  o.strategy = opts_.strategy;
+  return elrond::ChooseSample(specs, hosts, o, rng_);
 }
 
 std::vector<std::vector<size_t>> AuctionEngine::PartitionBatch(const std::vector<std::string>& batch,
                                                                const std::vector<std::string>& hosts) {
-  std::vector<std::vector<size_t>> out(hosts.size());
-  if (hosts.empty()) return out;
-  const size_t k = std::min(hosts.size(), static_cast<size_t>(std::max(1, opts_.offers_per_job)));
-  std::vector<const HostView*> views;
-  std::vector<int64_t> room;  // what the cached views say is left, as primaries are given
-  for (const auto& h : hosts) {
-    views.push_back(&hosts_[h].view);
-    room.push_back(std::max<int64_t>(0, views.back()->free.ram_mb));
-  }
   std::vector<const msg::JobSpec*> specs;  // looked up once, not in the sort
+  specs.reserve(batch.size());
   for (const auto& id : batch) specs.push_back(&jobs_[id].spec);
-  std::vector<size_t> order(batch.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return BiggerFirst(*specs[a], *specs[b]); });
-  std::map<std::string, std::set<size_t>> ha_primaries;  // service -> hosts that are a replica's primary
-  size_t cursor = 0;
-  std::vector<size_t> picked;
-  for (size_t ji : order) {
-    const msg::JobSpec& spec = *specs[ji];
-    std::set<size_t>* ha = spec.rules.ha ? &ha_primaries[spec.service] : nullptr;
-    auto eligible = [&](size_t i) { return spec.rules.constraints.empty() || HasLabels(*views[i], spec.rules.constraints); };
-    const bool binpack = ParseStrategy(spec.strategy, opts_.strategy) == Strategy::kBinpack;
-    size_t primary = hosts.size();
-    for (size_t i = 0; i < hosts.size(); ++i) {
-      if (!eligible(i) || (ha && ha->count(i)) || room[i] < spec.resources.ram_mb) continue;
-      if (primary == hosts.size()) {
-        primary = i;
-        if (binpack) break;  // the sample is ordered tightest first
-      } else if (room[i] > room[primary]) {
-        primary = i;
-      }
-    }
-    picked.clear();
-    if (primary < hosts.size()) {
-      picked.push_back(primary);
-      room[primary] -= spec.resources.ram_mb;
-      if (ha) ha->insert(primary);
-    }
-    // Stand-ins for a late or full primary. Binpack: the hosts after it in
-    // the sample's order (the next tightest), so the batch stays on few
-    // hosts; spread: the others in turn round the sample.
-    size_t from = binpack ? (primary < hosts.size() ? primary + 1 : 0) : cursor;
-    for (size_t n = 0; n < hosts.size() && picked.size() < k; ++n) {
-      size_t i = (from + n) % hosts.size();
-      if (i == primary || !eligible(i)) continue;
-      picked.push_back(i);
-      if (!binpack) cursor = (i + 1) % hosts.size();
-    }
-    if (picked.empty()) {  // no sampled host matches: let every bid say why
-      for (size_t i = 0; i < hosts.size(); ++i) picked.push_back(i);
-    }
-    for (size_t i : picked) out[i].push_back(ji);
-  }
-  // A sampled host offered nothing (a random probe, under binpack) still bids
-  // on the smallest job: its bid is how a stale view of it is refreshed.
-  if (!order.empty()) {
-    for (auto& o : out) {
-      if (o.empty()) o.push_back(order.back());
-    }
-  }
-  return out;
+  std::vector<const HostView*> views;
+  views.reserve(hosts.size());
+  for (const auto& h : hosts) views.push_back(&hosts_[h].view);
+  return elrond::PartitionBatch(specs, views, opts_.offers_per_job, opts_.strategy);
 }
 
 bool AuctionEngine::OpenAuction(int64_t now_ms) {
@@ -843,18 +724,17 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
     }
   }
   if (missing) counters_->Add("auction.missing_bids", static_cast<int64_t>(missing));
-  std::sort(bidders.begin(), bidders.end());
-  std::vector<const HostView*> views;
-  views.reserve(bidders.size());
-  for (const auto& b : bidders) {
+  AuctionBids bids;
+  bids.hosts = std::move(bidders);
+  std::sort(bids.hosts.begin(), bids.hosts.end());
+  bids.views.reserve(bids.hosts.size());
+  for (const auto& b : bids.hosts) {
     Host& h = hosts_[b];
     RefreshView(h);
-    views.push_back(&h.view);
+    bids.views.push_back(&h.view);
   }
-  // job id -> (bidder index, decline reason)
-  std::unordered_map<std::string, std::vector<std::pair<size_t, const std::string*>>> declines;
-  for (size_t i = 0; i < bidders.size(); ++i) {
-    for (const auto& d : a.hosts[bidders[i]].declines) declines[d.job_id].emplace_back(i, &d.reason);
+  for (size_t i = 0; i < bids.hosts.size(); ++i) {
+    for (const auto& d : a.hosts[bids.hosts[i]].declines) bids.declines[d.job_id].emplace_back(i, &d.reason);
   }
 
   std::vector<std::pair<const std::string*, Job*>> jobs;
@@ -864,69 +744,25 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
   }
   std::sort(jobs.begin(), jobs.end(), [](const auto& x, const auto& y) { return BiggerFirst(x.second->spec, y.second->spec); });
 
-  static const std::string kAvoid = "refused or did not ack this job before";
-  static const std::string kNotOffered = "not offered this job in the auction";
-  std::vector<char> offered_here;
-  std::vector<size_t> not_offered;
-  std::vector<const std::string*> declined(bidders.size(), nullptr);
+  // Each award is applied before the next job is decided: it changes the
+  // views and zone counts the next decision reads.
+  BatchDecider decider(bids, opts_.strategy, !a.offered.empty(), missing, a.sampled ? a.hosts.size() : 0);
   std::vector<msg::AwardIntent> intents;
   std::map<std::string, std::vector<std::string>> fallbacks;
   std::vector<std::pair<std::string, std::string>> unplaceable;
-  // Index of a host among the (sorted) bidders, or bidders.size() if it did not bid.
-  auto bidder_index = [&](const std::string& h) {
-    auto pos = std::lower_bound(bidders.begin(), bidders.end(), h);
-    return pos != bidders.end() && *pos == h ? static_cast<size_t>(pos - bidders.begin()) : bidders.size();
-  };
   for (auto& [idp, job] : jobs) {
     const std::string& id = *idp;
-    auto dit = declines.find(id);
-    if (dit != declines.end()) for (auto& [i, why] : dit->second) declined[i] = why;
-    for (const auto& h : job->avoid) {
-      if (size_t i = bidder_index(h); i < bidders.size()) declined[i] = &kAvoid;
-    }
-    not_offered.clear();
-    if (!a.offered.empty()) {  // partitioned: only the hosts offered this job may take it
-      offered_here.assign(bidders.size(), 0);
-      if (auto oit = a.offered.find(id); oit != a.offered.end()) {
-        for (const auto& h : oit->second) {
-          if (size_t i = bidder_index(h); i < bidders.size()) offered_here[i] = 1;
-        }
-      }
-      for (size_t i = 0; i < bidders.size(); ++i) {
-        if (offered_here[i] || declined[i]) continue;
-        declined[i] = &kNotOffered;
-        not_offered.push_back(i);
-      }
-    }
-    Strategy strategy = ParseStrategy(job->spec.strategy, opts_.strategy);
-    Choice c = Select(job->spec, strategy, views, zones_, &declined);
-    if (c.best < 0 && !not_offered.empty()) {
-      // None of the hosts offered it can take it, but another bidder may have
-      // room: its bid's free resources say so, elrond checks every rule, and
-      // a host re-checks fit when it claims. Cheaper than another auction.
-      for (size_t i : not_offered) declined[i] = nullptr;
-      not_offered.clear();
-      c = Select(job->spec, strategy, views, zones_, &declined);
-      if (c.best >= 0) counters_->Add("auction.offer_widened");
-    }
-    if (c.best >= 0) {
-      const std::string& host = bidders[c.best];
+    auto oit = a.offered.find(id);
+    BatchJob bj{idp, &job->spec, &job->avoid, oit != a.offered.end() ? &oit->second : nullptr};
+    JobDecision d = decider.Decide(bj, zones_);
+    if (d.widened) counters_->Add("auction.offer_widened");
+    if (d.best >= 0) {
+      const std::string& host = bids.hosts[d.best];
       Assign(id, *job, host, Ledger::kUnreflected);
       intents.push_back(msg::AwardIntent{id, job->attempt, host});
-      auto& fb = fallbacks[id];
-      for (int f : c.fallback) if (f >= 0) fb.push_back(bidders[f]);
+      fallbacks[id] = std::move(d.fallbacks);
     } else {
-      RejectTally tally;
-      Select(job->spec, strategy, views, zones_, &declined, &tally);
-      for (size_t k = 0; k < missing; ++k) tally.Add(Verdict::kNoBid, "");
-      std::string reason = tally.Summary(job->spec);
-      if (a.sampled) reason += " (of " + std::to_string(a.hosts.size()) + " sampled hosts)";
-      unplaceable.emplace_back(id, std::move(reason));
-    }
-    for (size_t i : not_offered) declined[i] = nullptr;
-    if (dit != declines.end()) for (auto& [i, why] : dit->second) declined[i] = nullptr;
-    for (const auto& h : job->avoid) {
-      if (size_t i = bidder_index(h); i < bidders.size()) declined[i] = nullptr;
+      unplaceable.emplace_back(id, std::move(d.unplaceable_reason));
     }
   }
 
@@ -935,7 +771,7 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
   CommitAwards(auction_id, intents, &fallbacks, a.opened_ms, now_ms);
   // Bidders that won nothing: an empty Award lets them drop their hold now
   // rather than at the deadline.
-  for (const auto& b : bidders) {
+  for (const auto& b : bids.hosts) {
     if (winners.count(b)) continue;
     SendNothingWon(b, auction_id);
   }
@@ -944,12 +780,12 @@ void AuctionEngine::CloseAuction(int64_t auction_id, int64_t now_ms) {
     // left by another auction shows as a host with nothing free).
     int64_t most = 0;
     size_t empty = 0;
-    for (const auto* v : views) {
+    for (const auto* v : bids.views) {
       most = std::max(most, v->free.ram_mb);
       if (v->free.ram_mb <= 0) empty++;
     }
     spdlog::debug("auction {}: {} jobs found no room; of {} bidders {} have no RAM free, the most free is {} MB",
-                  auction_id, unplaceable.size(), views.size(), empty, most);
+                  auction_id, unplaceable.size(), bids.views.size(), empty, most);
   }
   for (auto& [id, reason] : unplaceable) {
     Job& job = jobs_[id];
@@ -1006,7 +842,7 @@ void AuctionEngine::CommitAwards(int64_t auction_id, std::vector<msg::AwardInten
       needs_resync_ = true;
       continue;
     }
-    j->state = "awarded";
+    j->state = job_state::kAwarded;
     j->attempt = oit->second->attempt;
     j->phase = Phase::kAwarded;
     j->auction_id = auction_id;
@@ -1052,7 +888,7 @@ void AuctionEngine::RevokeJobs(const std::vector<std::string>& job_ids, const st
   msg::RevokeRequest req;
   req.reason = reason;
   for (const auto& id : job_ids) {
-    if (Job* j = FindJob(id); j && j->state == "awarded") req.items.push_back(msg::JobRef{id, j->attempt});
+    if (Job* j = FindJob(id); j && j->state == job_state::kAwarded) req.items.push_back(msg::JobRef{id, j->attempt});
   }
   if (req.items.empty()) return;
   auto res = registry_->Revoke(req);
@@ -1085,7 +921,7 @@ void AuctionEngine::RevokeJobs(const std::vector<std::string>& job_ids, const st
     std::string old_host = j->host;
     if (!old_host.empty()) j->avoid.insert(old_host);
     Unassign(item.job_id, *j, now_ms);
-    j->state = "pending";
+    j->state = job_state::kPending;
     retry.emplace_back(item.job_id, old_host);
   }
   std::vector<msg::AwardIntent> intents;
@@ -1120,7 +956,7 @@ void AuctionEngine::ExpireTimers(int64_t now_ms) {
     auto [t, id] = timers_.top();
     timers_.pop();
     Job* j = FindJob(id);
-    if (!j || j->state != "awarded" || j->deadline_ms > now_ms) continue;
+    if (!j || j->state != job_state::kAwarded || j->deadline_ms > now_ms) continue;
     if (j->phase == Phase::kAwarded) ack_expired.push_back(id);
     else if (j->phase == Phase::kOrphan) orphan_expired.push_back(id);
   }

@@ -214,15 +214,12 @@ class AuctionEngine {
 
   // Auctions.
   bool OpenAuction(int64_t now_ms);
+  // The hosts an auction of `jobs` addresses (sampling.h, ChooseSample).
   std::vector<std::string> ChooseSample(const std::vector<std::string>& jobs, const std::vector<std::string>& idle,
                                         int64_t now_ms);
   void CloseAuction(int64_t auction_id, int64_t now_ms);
-  // Which of the sampled `hosts` each job of `batch` is offered to: a primary
-  // chosen as the strategy would from the cached views (first fit in the
-  // sample's order for binpack, most room for spread; never two replicas of
-  // one HA service), plus offers_per_job - 1 stand-ins (binpack: the next
-  // hosts in the sample's order; spread: in turn). Every host is offered at
-  // least the smallest job. Returns job indices per host.
+  // Which of the sampled `hosts` each job of `batch` is offered to
+  // (sampling.h, PartitionBatch). Returns job indices per host.
   std::vector<std::vector<size_t>> PartitionBatch(const std::vector<std::string>& batch,
                                                   const std::vector<std::string>& hosts);
   // Records `intents` in sauron and sends the Awards; returns the jobs awarded.

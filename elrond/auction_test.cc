@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/event_kinds.h"
 #include "common/msg/envelope.h"
 #include "common/msg/overlay.h"
 
@@ -864,7 +865,7 @@ TEST(Auction, AnnouncedContainerJobsCarryTheirEnvironmentsAead) {
   // A rotation to ChaCha20 (old epoch still held), then the old epoch dropped.
   auto aead_event = [&](const std::string& detail) {
     msg::Change c;
-    c.event.kind = msg::kOverlayAeadEvent;
+    c.event.kind = event_kind::kOverlayAead;
     c.event.detail = detail;
     p.engine.ApplyChange(c, p.now);
   };

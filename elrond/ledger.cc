@@ -37,7 +37,7 @@ void Ledger::Refresh(Book& b) {
   for (const auto& [job, e] : b.committed) {
     if (e.reflected_from > b.last_bid) {
       b.fresh.push_back(job);
-      b.fresh_sum = AddRes(b.fresh_sum, e.res);
+      b.fresh_sum = Plus(b.fresh_sum, e.res);
     }
   }
 }
@@ -66,8 +66,8 @@ Ledger::BidCheck Ledger::ApplyBid(const std::string& host, int64_t auction_id, c
   msg::Resources capped = CeilRes(cap, b.max_capacity);
   if (capped.ram_mb != cap.ram_mb || capped.disk_mb != cap.disk_mb || capped.cpu_millis != cap.cpu_millis) {
     out.lying = true;
-    out.why += std::string(out.why.empty() ? "" : "; ") + "capacity " + DescribeRes(cap) +
-               " above the enrolled ceiling " + DescribeRes(b.max_capacity);
+    out.why += std::string(out.why.empty() ? "" : "; ") + "capacity " + Describe(cap) +
+               " above the enrolled ceiling " + Describe(b.max_capacity);
   }
   // A bid without capacity keeps the capacity sauron reported.
   if (capped.ram_mb || capped.disk_mb || capped.cpu_millis) b.capacity = capped;
@@ -76,26 +76,26 @@ Ledger::BidCheck Ledger::ApplyBid(const std::string& host, int64_t auction_id, c
   Refresh(b);
   if (!Fits(free, cap)) {
     out.lying = true;
-    out.why += std::string(out.why.empty() ? "" : "; ") + "free " + DescribeRes(free) + " exceeds its own capacity " +
-               DescribeRes(cap);
+    out.why += std::string(out.why.empty() ? "" : "; ") + "free " + Describe(free) + " exceeds its own capacity " +
+               Describe(cap);
   }
   // What the bid must leave out: the committed jobs it reflects.
-  msg::Resources reflected = SubRes(b.committed_sum, b.fresh_sum);
-  msg::Resources limit = MinRes(SubRes(b.capacity, reflected), b.capacity);
+  msg::Resources reflected = Minus(b.committed_sum, b.fresh_sum);
+  msg::Resources limit = Min(Minus(b.capacity, reflected), b.capacity);
   msg::Resources tolerated = limit;
   if (!Fits(free, limit)) {
     // One over-claim can be a race (the host freed a stopped job before elrond
     // heard of the stop); the same claim in the next bid is a lie.
     if (b.overclaimed_last) {
       out.lying = true;
-      out.why += std::string(out.why.empty() ? "" : "; ") + "free " + DescribeRes(free) +
-                 " exceeds capacity minus committed jobs " + DescribeRes(limit) + " in two bids in a row";
+      out.why += std::string(out.why.empty() ? "" : "; ") + "free " + Describe(free) +
+                 " exceeds capacity minus committed jobs " + Describe(limit) + " in two bids in a row";
     }
     b.overclaimed_last = true;
   } else {
     b.overclaimed_last = false;
   }
-  free = MinRes(free, tolerated);
+  free = Min(free, tolerated);
   b.bid_free = free;
   out.free = free;
   return out;
@@ -107,10 +107,10 @@ void Ledger::Commit(const std::string& host, const std::string& job, const msg::
   auto [it, inserted] = b.committed.try_emplace(job, Entry{r, reflected_from});
   if (!inserted) {
     // Re-commit of the same job (a newer attempt on the same host): replace.
-    b.committed_sum = SubRes(b.committed_sum, it->second.res);
+    b.committed_sum = Minus(b.committed_sum, it->second.res);
     it->second = Entry{r, reflected_from};
   }
-  b.committed_sum = AddRes(b.committed_sum, r);
+  b.committed_sum = Plus(b.committed_sum, r);
   Refresh(b);
 }
 
@@ -131,7 +131,7 @@ void Ledger::Release(const std::string& host, const std::string& job, int64_t /*
   Book& b = bit->second;
   auto it = b.committed.find(job);
   if (it == b.committed.end()) return;
-  b.committed_sum = SubRes(b.committed_sum, it->second.res);
+  b.committed_sum = Minus(b.committed_sum, it->second.res);
   b.committed.erase(it);
   Refresh(b);
 }
@@ -140,7 +140,7 @@ msg::Resources Ledger::EffectiveFree(const std::string& host) const {
   auto it = books_.find(host);
   if (it == books_.end()) return {};
   const Book& b = it->second;
-  return MinRes(SubRes(b.bid_free, b.fresh_sum), SubRes(b.capacity, b.committed_sum));
+  return Min(Minus(b.bid_free, b.fresh_sum), Minus(b.capacity, b.committed_sum));
 }
 
 msg::Resources Ledger::Capacity(const std::string& host) const {

@@ -29,19 +29,12 @@ void ZoneCounts::Add(const std::string& service, const std::string& zone, int de
   }
 }
 
-bool Fits(const msg::Resources& want, const msg::Resources& free) {
-  return want.ram_mb <= free.ram_mb && want.disk_mb <= free.disk_mb && want.cpu_millis <= free.cpu_millis;
-}
-
 Verdict CheckFeasible(const msg::JobSpec& job, const HostView& host, std::string* detail) {
   if (!host.up) return Verdict::kDown;
   if (host.drained) return Verdict::kDrained;
-  for (const auto& [k, v] : job.rules.constraints) {
-    auto it = host.labels.find(k);
-    if (it == host.labels.end() || it->second != v) {
-      if (detail) *detail = k + "=" + v;
-      return Verdict::kConstraint;
-    }
+  if (auto m = FirstMismatch(host.labels, job.rules.constraints)) {
+    if (detail) *detail = m->Constraint();
+    return Verdict::kConstraint;
   }
   if (job.rules.ha && !job.service.empty()) {
     auto it = host.services.find(job.service);
@@ -172,20 +165,6 @@ bool BiggerFirst(const msg::JobSpec& a, const msg::JobSpec& b) {
   if (x.disk_mb != y.disk_mb) return x.disk_mb > y.disk_mb;
   if (x.cpu_millis != y.cpu_millis) return x.cpu_millis > y.cpu_millis;
   return a.id < b.id;
-}
-
-msg::Resources AddRes(const msg::Resources& a, const msg::Resources& b) {
-  return {a.ram_mb + b.ram_mb, a.disk_mb + b.disk_mb, a.cpu_millis + b.cpu_millis};
-}
-msg::Resources SubRes(const msg::Resources& a, const msg::Resources& b) {
-  return {a.ram_mb - b.ram_mb, a.disk_mb - b.disk_mb, a.cpu_millis - b.cpu_millis};
-}
-msg::Resources MinRes(const msg::Resources& a, const msg::Resources& b) {
-  return {std::min(a.ram_mb, b.ram_mb), std::min(a.disk_mb, b.disk_mb), std::min(a.cpu_millis, b.cpu_millis)};
-}
-std::string DescribeRes(const msg::Resources& r) {
-  return std::to_string(r.ram_mb) + "MB RAM, " + std::to_string(r.disk_mb) + "MB disk, " +
-         std::to_string(r.cpu_millis) + "m CPU";
 }
 
 }  // namespace rv::elrond

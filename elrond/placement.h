@@ -32,7 +32,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/labels.h"
 #include "common/msg/types.h"
+#include "common/resources.h"
 
 namespace rv::elrond {
 
@@ -68,9 +70,6 @@ enum class Verdict { kFits, kDown, kDrained, kConstraint, kHa, kRam, kDisk, kCpu
 // the specifics: the constraint that failed, the strider's decline reason...
 Verdict CheckFeasible(const msg::JobSpec& job, const HostView& host, std::string* detail = nullptr);
 
-// True if `want` fits in `free` on every dimension.
-bool Fits(const msg::Resources& want, const msg::Resources& free);
-
 // Counts why hosts were rejected for one job and renders the aggregate reason.
 class RejectTally {
  public:
@@ -99,10 +98,5 @@ Choice Select(const msg::JobSpec& job, Strategy strategy, const std::vector<cons
 // Orders jobs for one auction: biggest first (RAM, then disk, then CPU), ties
 // by id, so the hardest jobs see the most room and the order is deterministic.
 bool BiggerFirst(const msg::JobSpec& a, const msg::JobSpec& b);
-
-msg::Resources AddRes(const msg::Resources& a, const msg::Resources& b);
-msg::Resources SubRes(const msg::Resources& a, const msg::Resources& b);  // may go negative
-msg::Resources MinRes(const msg::Resources& a, const msg::Resources& b);
-std::string DescribeRes(const msg::Resources& r);
 
 }  // namespace rv::elrond

@@ -8,14 +8,6 @@
 
 namespace rv::elrond {
 
-Result<std::string> SauronPublicKey(const PodConfig& cfg) {
-  if (!cfg.sauron.public_key.empty()) {
-    if (!transport::IsValidZ85Key(cfg.sauron.public_key)) return Status::Invalid("sauron.public_key is not a CURVE key");
-    return cfg.sauron.public_key;
-  }
-  return transport::LoadPublicKey(cfg.KeyPath("sauron") + ".pub");
-}
-
 SauronLink::SauronLink(zmq::context_t& ctx, const PodConfig& cfg, const transport::CurveKeypair& mine,
                        const std::string& sauron_public_key, Counters* counters, std::chrono::milliseconds timeout)
     : rpc_(ctx, cfg.sauron.api, mine, sauron_public_key),

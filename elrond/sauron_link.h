@@ -19,14 +19,12 @@
 
 #include "common/config.h"
 #include "common/counters.h"
+#include "common/server_keys.h"
 #include "common/transport/keys.h"
 #include "common/transport/rpc_client.h"
 #include "elrond/auction.h"
 
 namespace rv::elrond {
-
-// sauron's public key: cfg.sauron.public_key, else <pod_dir>/keys/sauron.key.pub.
-Result<std::string> SauronPublicKey(const PodConfig& cfg);
 
 class SauronLink : public Registry {
  public:

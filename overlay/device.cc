@@ -144,19 +144,21 @@ void Device::WaitLanesSeen(uint64_t gen) {
   spdlog::warn("datapath lanes did not acknowledge configuration {} in 2 s", gen);
 }
 
-Status Device::Apply(const ControlConfig& c) {
+namespace {
+
+// The first error of an Apply that goes on past it (every error is logged).
+struct ApplyErrors {
   Status first;
-  auto note = [&](Status s) {
-    if (!s.ok()) {
-      spdlog::error("apply: {}", s.ToString());
-      if (first.ok()) first = s;
-    }
-  };
-  if (Status s = OpenLanes(c); !s.ok()) {
-    metrics_.Add(Metric::kControlRejected);
-    return s;
+  void Note(const Status& s) {
+    if (s.ok()) return;
+    spdlog::error("apply: {}", s.ToString());
+    if (first.ok()) first = s;
   }
-  // Build every cipher first: a key that cannot be used rejects the whole update.
+};
+
+// The lanes' view of `c`: peers, and per env its ciphers, send key, routes and
+// local addresses. A key that cannot be used rejects the whole update.
+Result<std::shared_ptr<Snapshot>> BuildSnapshot(const ControlConfig& c) {
   auto snap = std::make_shared<Snapshot>();
   snap->host_id = c.host_id;
   snap->max_datagram = size_t(c.underlay_mtu - 28);
@@ -170,10 +172,7 @@ Status Device::Apply(const ControlConfig& c) {
     int n = 0;
     for (auto& k : e.keys) {
       auto a = Aead::Create(k.aead, k.key);
-      if (!a.ok()) {
-        metrics_.Add(Metric::kControlRejected);
-        return Status::Invalid("env " + std::to_string(e.id) + ": " + a.status().message());
-      }
+      if (!a.ok()) return Status::Invalid("env " + std::to_string(e.id) + ": " + a.status().message());
       st.epochs[n] = k.epoch;
       st.keys[n] = std::shared_ptr<const Aead>(std::move(*a));
       if (e.send_epoch == 0 && (send_epoch == 0 || k.epoch > send_epoch)) send_epoch = k.epoch;
@@ -189,12 +188,71 @@ Status Device::Apply(const ControlConfig& c) {
     }
     snap->envs[e.id] = std::move(st);
   }
+  return snap;
+}
 
+}  // namespace
+
+Status Device::Apply(const ControlConfig& c) {
+  if (Status s = OpenLanes(c); !s.ok()) {
+    metrics_.Add(Metric::kControlRejected);
+    return s;
+  }
+  auto built = BuildSnapshot(c);
+  if (!built.ok()) {
+    metrics_.Add(Metric::kControlRejected);
+    return built.status();
+  }
+  std::shared_ptr<Snapshot> snap = std::move(*built);
+  ApplyErrors errors;
+  std::vector<std::unique_ptr<Tun>> graveyard = RemoveGoneEnvs(*snap);
+  std::vector<Tun*> new_tuns;  // to watch once the snapshot that knows them is out
+  for (auto& e : c.envs) {
+    auto it = envs_.find(e.id);
+    if (it == envs_.end()) {
+      std::vector<Status> plumbing;
+      auto rt = OpenEnv(e, c, &plumbing);
+      for (const Status& s : plumbing) errors.Note(s);
+      if (!rt.ok()) {
+        errors.Note(rt.status());
+        snap->envs.erase(e.id);
+        continue;
+      }
+      new_tuns.push_back(rt->tun.get());
+      it = envs_.emplace(e.id, std::move(*rt)).first;
+      spdlog::info("env {} up on {} subnet {}", e.id, it->second.tun->name(), FormatPrefix(e.subnet));
+    }
+    EnvRuntime& rt = it->second;
+    for (int q = 0; q < rt.tun->queues(); q++) {
+      snap->envs[e.id].tun_fds.push_back(rt.tun->queue_fd(q));
+      snap->env_by_fd[rt.tun->queue_fd(q)] = e.id;
+    }
+    std::vector<Status> attach;
+    SyncAttachments(e, c, rt, &attach);
+    for (const Status& s : attach) errors.Note(s);
+  }
+
+  Publish(snap);
+  // Watched only after Publish: a lane woken by a new TUN must find it in its
+  // snapshot, or the IPv6 packets a new link queues leave the fd readable
+  // while the lanes spin on a snapshot that does not know it.
+  for (Tun* t : new_tuns) WatchTun(*t);
+  // Kept for Wipe(): the shape of this host, without the keys (they live
+  // only in the Aead objects of the snapshot, which wipe them when dropped).
+  current_ = c;
+  for (auto& e : current_->envs) WipeKeys(&e.keys);
+  uint64_t gen = gen_.load();
+  StartLanes();
+  if (!graveyard.empty()) WaitLanesSeen(gen);  // then the fds may close
+  metrics_.Add(errors.first.ok() ? Metric::kControlApplied : Metric::kControlRejected);
+  return errors.first;
+}
+
+std::vector<std::unique_ptr<Tun>> Device::RemoveGoneEnvs(const Snapshot& snap) {
   // Environments that left this host: stop reading their TUN first.
   std::vector<std::unique_ptr<Tun>> graveyard;
-  std::vector<Tun*> new_tuns;  // to watch once the snapshot that knows them is out
   for (auto it = envs_.begin(); it != envs_.end();) {
-    if (snap->envs.count(it->first)) {
+    if (snap.envs.count(it->first)) {
       ++it;
       continue;
     }
@@ -209,87 +267,67 @@ Status Device::Apply(const ControlConfig& c) {
     graveyard.push_back(std::move(it->second.tun));
     it = envs_.erase(it);
   }
-  for (auto& e : c.envs) {
-    auto it = envs_.find(e.id);
-    if (it == envs_.end()) {
-      EnvRuntime rt;
-      rt.subnet = e.subnet;
-      auto tun = Tun::Open(TunName(e.id), opt_.offload, int(lanes_.size()));
-      if (!tun.ok()) {
-        note(tun.status());
-        snap->envs.erase(e.id);
-        continue;
-      }
-      rt.tun = std::make_unique<Tun>(std::move(*tun));
-      if (tun_steering_fd_ >= 0) {
-        if (Status s = AttachTunSteering(rt.tun->fd(), tun_steering_fd_); !s.ok())
-          spdlog::warn("env {}: {}; its TUN queues follow the kernel's flow hash", e.id, s.ToString());
-      }
-      if (opt_.plumb) note(SetupEnvNet(e.id, rt.tun->name(), e.subnet, c.pod, c.InnerMtu()));
-      // Watched only after Publish: a lane woken by a new TUN must find it
-      // in its snapshot. (It used to be watched here, and the IPv6 packets a
-      // new link queues left the fd readable while the lanes still had the
-      // old snapshot, which does not know it: they spun, real-time, for the
-      // rest of the Apply.)
-      new_tuns.push_back(rt.tun.get());
-      it = envs_.emplace(e.id, std::move(rt)).first;
-      spdlog::info("env {} up on {} subnet {}", e.id, it->second.tun->name(), FormatPrefix(e.subnet));
-    }
-    EnvRuntime& rt = it->second;
-    for (int q = 0; q < rt.tun->queues(); q++) {
-      snap->envs[e.id].tun_fds.push_back(rt.tun->queue_fd(q));
-      snap->env_by_fd[rt.tun->queue_fd(q)] = e.id;
-    }
-    // Attachments: detach what is gone or changed, attach what is new.
-    std::vector<Attachment> keep;
-    for (auto& old : rt.attached) {
-      bool still = false;
-      for (auto& a : e.attachments) still |= a == old;
-      if (still) {
-        keep.push_back(old);
-      } else if (opt_.plumb) {
-        DetachContainer(e.id, old);
-      }
-    }
-    bool ports_changed = !current_ || current_->gateway_ports != c.gateway_ports;
-    if (ports_changed && opt_.plumb) {
-      for (auto& k : keep) note(SetGatewayFilter(k.veth, c.gateway_ports));
-    }
-    for (auto& a : e.attachments) {
-      bool have = false;
-      for (auto& k : keep) have |= k == a;
-      if (have) continue;
-      Status s = opt_.plumb ? AttachContainer(e.id, a, c.InnerMtu(), c.gateway_ports) : Status::Ok();
-      note(s);
-      if (s.ok()) keep.push_back(a);
-    }
-    rt.attached = std::move(keep);
-  }
+  return graveyard;
+}
 
-  Publish(snap);
-  for (Tun* t : new_tuns) {
-    for (auto& l : lanes_) {
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.fd = t->queue_fd(l->index);
-      epoll_ctl(l->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+Result<Device::EnvRuntime> Device::OpenEnv(const EnvConfig& e, const ControlConfig& c, std::vector<Status>* errors) {
+  EnvRuntime rt;
+  rt.subnet = e.subnet;
+  auto tun = Tun::Open(TunName(e.id), opt_.offload, int(lanes_.size()));
+  if (!tun.ok()) return tun.status();
+  rt.tun = std::make_unique<Tun>(std::move(*tun));
+  if (tun_steering_fd_ >= 0) {
+    if (Status s = AttachTunSteering(rt.tun->fd(), tun_steering_fd_); !s.ok())
+      spdlog::warn("env {}: {}; its TUN queues follow the kernel's flow hash", e.id, s.ToString());
+  }
+  if (opt_.plumb) errors->push_back(SetupEnvNet(e.id, rt.tun->name(), e.subnet, c.pod, c.InnerMtu()));
+  return rt;
+}
+
+void Device::SyncAttachments(const EnvConfig& e, const ControlConfig& c, EnvRuntime& rt,
+                             std::vector<Status>* errors) {
+  // Detach what is gone or changed, attach what is new.
+  std::vector<Attachment> keep;
+  for (auto& old : rt.attached) {
+    bool still = false;
+    for (auto& a : e.attachments) still |= a == old;
+    if (still) {
+      keep.push_back(old);
+    } else if (opt_.plumb) {
+      DetachContainer(e.id, old);
     }
   }
-  // Kept for Wipe(): the shape of this host, without the keys (they live
-  // only in the Aead objects of the snapshot, which wipe them when dropped).
-  current_ = c;
-  for (auto& e : current_->envs) WipeKeys(&e.keys);
-  uint64_t gen = gen_.load();
-  if (!started_) {
-    started_ = true;
-    for (auto& l : lanes_) {
-      Lane* lp = l.get();
-      lp->thread = std::thread([this, lp] { LaneLoop(*lp); });
-    }
+  bool ports_changed = !current_ || current_->gateway_ports != c.gateway_ports;
+  if (ports_changed && opt_.plumb) {
+    for (auto& k : keep) errors->push_back(SetGatewayFilter(k.veth, c.gateway_ports));
   }
-  if (!graveyard.empty()) WaitLanesSeen(gen);  // then the fds may close
-  metrics_.Add(first.ok() ? Metric::kControlApplied : Metric::kControlRejected);
-  return first;
+  for (auto& a : e.attachments) {
+    bool have = false;
+    for (auto& k : keep) have |= k == a;
+    if (have) continue;
+    Status s = opt_.plumb ? AttachContainer(e.id, a, c.InnerMtu(), c.gateway_ports) : Status::Ok();
+    errors->push_back(s);
+    if (s.ok()) keep.push_back(a);
+  }
+  rt.attached = std::move(keep);
+}
+
+void Device::WatchTun(const Tun& t) {
+  for (auto& l : lanes_) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = t.queue_fd(l->index);
+    epoll_ctl(l->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+  }
+}
+
+void Device::StartLanes() {
+  if (started_) return;
+  started_ = true;
+  for (auto& l : lanes_) {
+    Lane* lp = l.get();
+    lp->thread = std::thread([this, lp] { LaneLoop(*lp); });
+  }
 }
 
 // ---------------------------------------------------------------- lane

@@ -89,6 +89,12 @@ class Device {
   class ReplayWindows;
 
   Status OpenLanes(const ControlConfig& c);
+  // Apply's steps. Plumbing errors go to `errors` (the env stays).
+  std::vector<std::unique_ptr<Tun>> RemoveGoneEnvs(const Snapshot& snap);  // their TUNs, to close later
+  Result<EnvRuntime> OpenEnv(const EnvConfig& e, const ControlConfig& c, std::vector<Status>* errors);
+  void SyncAttachments(const EnvConfig& e, const ControlConfig& c, EnvRuntime& rt, std::vector<Status>* errors);
+  void WatchTun(const Tun& t);  // every lane polls its queue
+  void StartLanes();            // once
   void Publish(std::shared_ptr<const Snapshot> s);
   void WaitLanesSeen(uint64_t gen);
   void LaneLoop(Lane& l);

@@ -9,6 +9,7 @@
 #include "common/transport/curve.h"
 #include "common/transport/rpc_client.h"
 #include "common/transport/zap.h"
+#include "sauron/api_requests.h"
 #include "sauron/api_server.h"
 
 namespace rv::sauron {
@@ -223,6 +224,118 @@ TEST_F(DispatchTest, RandomMutationsNeverCrash) {
   auto events = store_->ListEvents(0, 0);
   ASSERT_TRUE(events.ok());
   for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].seq, static_cast<int64_t>(i + 1));
+}
+
+
+// Roles over the request table: a key of one role cannot call another role's
+// requests, whichever module registered them.
+class RolesTest : public DispatchTest {
+ protected:
+  // A request of `type` whose body names `user` as its host (so a host's own
+  // request passes the host_id check).
+  msg::Reply CallType(const std::string& user, const std::string& type) {
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_array(4);
+    pk.pack(msg::kProtocolVersion);
+    pk.pack(type);
+    pk.pack(uint64_t{9});
+    pk.pack_map(1);
+    pk.pack(std::string("host_id"));
+    pk.pack(user);
+    std::string out = api_->Handle(user, "127.0.0.1", buf.data(), buf.size());
+    msg::Reply r;
+    auto env = msg::DecodeEnvelope(out);
+    EXPECT_TRUE(env.ok());
+    if (env.ok()) EXPECT_TRUE(msg::DecodeBody(*env, &r).ok());
+    return r;
+  }
+
+  // Every row `role` may not call is refused before its handler runs; every
+  // row it may call gets past the role check.
+  void ExpectOnlyItsOwnRequests(const std::string& user, Role role) {
+    ASSERT_EQ(api_->RoleOf(user), role);
+    int denied = 0, allowed = 0;
+    for (const auto* row : SauronRequests().rows()) {
+      int64_t refused_before = counters_.Get("api.refused");
+      msg::Reply r = CallType(user, row->type);
+      if (row->roles.Has(role)) {
+        EXPECT_NE(r.code, kDenied) << RoleName(role) << " may call " << row->type << ": " << r.error;
+        ++allowed;
+      } else {
+        EXPECT_EQ(r.code, kDenied) << RoleName(role) << " called " << row->type;
+        EXPECT_NE(r.error.find("is for"), std::string::npos) << r.error;
+        EXPECT_EQ(counters_.Get("api.refused"), refused_before + 1) << row->type;
+        ++denied;
+      }
+    }
+    EXPECT_GT(denied, 0) << "every role is refused something";
+    allowed_ = allowed;
+  }
+
+  int allowed_ = 0;
+};
+
+TEST_F(RolesTest, AnAdminKeyCallsOnlyAdminRequests) {
+  ExpectOnlyItsOwnRequests("admin", Role::kAdmin);
+  EXPECT_GT(allowed_, 0);
+}
+
+TEST_F(RolesTest, TheSchedulerKeyCallsOnlySchedulerRequests) {
+  ExpectOnlyItsOwnRequests("elrond", Role::kScheduler);
+  EXPECT_GT(allowed_, 0);
+}
+
+TEST_F(RolesTest, AHostKeyCallsOnlyHostRequests) {
+  ExpectOnlyItsOwnRequests("h1", Role::kHost);
+  EXPECT_GT(allowed_, 0);
+}
+
+// The service keys are neither hosts nor operators, whatever their id.
+TEST_F(RolesTest, AGitServerKeyIsNotAHostNorAnOperator) { ExpectOnlyItsOwnRequests("gitrecv", Role::kGitrecv); }
+
+TEST_F(RolesTest, ABuilderKeyIsNotAHostNorAnOperator) { ExpectOnlyItsOwnRequests("builder", Role::kBuilder); }
+
+TEST_F(RolesTest, AnUnknownKeyIsRefusedEverything) {
+  EXPECT_EQ(api_->RoleOf("h2"), Role::kNone);
+  EXPECT_EQ(api_->RoleOf(""), Role::kNone);
+  for (const auto* row : SauronRequests().rows()) {
+    EXPECT_EQ(CallType("h2", row->type).code, kDenied) << row->type;
+    EXPECT_EQ(CallType("", row->type).code, kDenied) << row->type;
+  }
+}
+
+TEST_F(RolesTest, NoHostMayBeEnrolledUnderAPodKeysName) {
+  for (const PodKey& k : PodKeys()) {
+    msg::EnrollHost e;
+    e.host_id = std::string(k.name);
+    e.public_key = transport::GenerateKeypair().public_key;
+    EXPECT_FALSE(store_->EnrollHost(e).ok()) << k.name;
+    EXPECT_NE(api_->RoleOf(e.host_id), Role::kHost);
+  }
+}
+
+TEST(RequestTableTest, EveryRowNamesItsRolesAndAHandler) {
+  auto rows = SauronRequests().rows();
+  EXPECT_GE(rows.size(), 21u);
+  for (const auto* row : rows) {
+    EXPECT_FALSE(row->roles.empty()) << row->type;
+    EXPECT_TRUE(static_cast<bool>(row->handler)) << row->type;
+    EXPECT_EQ(SauronRequests().Find(row->type), row);
+  }
+  EXPECT_EQ(SauronRequests().Find("no.such"), nullptr);
+}
+
+TEST(RequestTableTest, OnlyTheHotStoreWritesAreGroupable) {
+  const auto& t = SauronRequests();
+  for (const char* type : {"host.heartbeat", "job.claim", "job.report", "job.reports", "sched.award", "sched.revoke",
+                           "sched.pending", "admin.submit", "admin.stop"}) {
+    EXPECT_TRUE(t.groupable(type)) << type;
+  }
+  for (const char* type : {"host.hello", "host.overlay", "sched.snapshot", "admin.enroll", "admin.config_set",
+                           "admin.list", "no.such"}) {
+    EXPECT_FALSE(t.groupable(type)) << type;
+  }
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
-// ApiServer: sauron's request API, a CURVE ROUTER, and the dispatch of every
-// request aimed at sauron (host.*, job.claim, job.report, sched.*, admin.*).
+// ApiServer: sauron's request API over ZeroMQ, a CURVE ROUTER in front of the
+// RequestTable (api_table.h), which holds every request type and its handler.
 //
 // Contract:
 //  * Who may send what comes from the ZAP User-Id of the connection, never from
-//    the message: admin.* only from "admin", sched.* only from "elrond",
-//    host.* and job.* only from an enrolled host, and the message's host_id must
-//    equal that host's User-Id. A refusal is answered (Denied), counted
+//    the message: the User-Id gives the caller's Role (RoleOf: a pod key's
+//    role, else host while enrolled), and each request type's row names the
+//    roles it allows; a host's message must also name that host. A refusal is answered (Denied), counted
 //    ("api.refused"), logged (rate-limited) and recorded as a
 //    `security.refused` event (at most one per peer per second).
 //  * Undecodable, truncated, unknown-version or unknown-type messages are
@@ -40,31 +40,9 @@
 #include "common/status.h"
 #include "common/transport/keys.h"
 #include "common/transport/monitor.h"
-#include "sauron/beacon_receiver.h"
-#include "sauron/env_config_store.h"
-#include "sauron/liveness.h"
-#include "sauron/overlay_state.h"
-#include "sauron/store.h"
+#include "sauron/api_table.h"
 
 namespace rv::sauron {
-
-struct ApiDeps {
-  Store* store = nullptr;
-  Liveness* liveness = nullptr;
-  Counters* counters = nullptr;
-  int heartbeat_ms = 1000;  // told to hosts in host.welcome
-  BeaconReceiver* beacons = nullptr;  // null: hosts are not asked for beacons
-  int beacon_ms = 250;
-  // Called after a successful admin.enroll so the key can connect at once.
-  std::function<void(const msg::HostRecord& before, const msg::HostRecord& after)> on_enrolled;
-  // Extra counters for admin.list what=counters (ZAP refusals, stream drops...).
-  std::function<void(std::map<std::string, int64_t>*)> extra_counters;
-  // Environment config vars and secrets (admin.config_*; sealed into claim
-  // replies and welcomes). Null: admin.config_* is refused, nothing is sealed.
-  EnvConfigStore* env_config = nullptr;
-  // The overlay (host.overlay, admin.rotate_key, admin.overlay); null = off.
-  OverlayState* overlay = nullptr;
-};
 
 class ApiServer {
  public:
@@ -92,12 +70,13 @@ class ApiServer {
   // Records a refusal: counter, rate-limited log, rate-limited security event.
   void Refuse(const std::string& user, const std::string& what);
 
+  // The role `user` (a ZAP User-Id) speaks with: a pod key's, else host
+  // while enrolled, else none.
+  Role RoleOf(const std::string& user) const;
+
  private:
-  Result<std::string> Dispatch(const std::string& user, const std::string& peer_ip, const msg::Envelope& env);
-  Result<std::string> DispatchOverlay(const std::string& user, const msg::Envelope& env);
   bool LogAllowed(const std::string& key);
   void SendReply(zmq::message_t& routing_id, const std::string& reply, const std::string& user);
-  static bool Groupable(const std::string& type);
   // Called by Handle in DrainRequests, before a request is dispatched.
   void JoinOrLeaveGroup(const std::string& type);
   // Commits the open group, if any, and sends (or fails) its held replies.
@@ -120,13 +99,9 @@ class ApiServer {
   zmq::socket_t router_;
   std::unique_ptr<transport::ConnectionMonitor> monitor_;
   ApiDeps d_;
+  ApiAudit audit_;
+  ApiState state_;
   std::string endpoint_;
-  std::map<std::string, int64_t> last_log_ms_;       // rate-limit key -> last time logged
-  std::map<std::string, int64_t> suppressed_;        // rate-limit key -> lines not logged since
-  std::map<std::string, int64_t> last_security_ms_;  // user -> last security.refused event
-  static constexpr size_t kMaxSchedCounters = 4096;
-  static constexpr size_t kMaxReportsPerRequest = 4096;
-  std::map<std::string, int64_t> sched_counters_;    // elrond's, as it last reported them
 };
 
 // Reads the req_id of a message the envelope decoder refused, if its framing

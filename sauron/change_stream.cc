@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/event_kinds.h"
 #include "common/msg/envelope.h"
 #include "common/msg/topics.h"
 #include "common/transport/curve.h"
@@ -32,12 +33,12 @@ std::vector<std::string> AddressedHosts(const msg::Change& change) {
     if (!h.empty() && std::find(hosts.begin(), hosts.end(), h) == hosts.end()) hosts.push_back(h);
   };
   const auto& kind = change.event.kind;
-  if (kind.rfind("job.", 0) == 0) {
+  if (kind.rfind(event_kind::kJobPrefix, 0) == 0) {
     add(change.event.host_id);
     if (change.job) add(change.job->host_id);
-  } else if (kind == "host.lost") {
+  } else if (kind == event_kind::kHostLost) {
     add(change.event.host_id);  // if it is alive after all, it hears so and says hello again
-  } else if (kind == "overlay.changed") {
+  } else if (kind == event_kind::kOverlayChanged) {
     const std::string& d = change.event.detail;
     for (size_t start = 0; start <= d.size();) {
       size_t comma = d.find(',', start);

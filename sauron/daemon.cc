@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "common/event_kinds.h"
+#include "common/states.h"
 #include "common/clock.h"
 #include "common/transport/curve.h"
 
@@ -79,7 +81,7 @@ Status Daemon::Start() {
     auto ov = OverlayState::Open(cfg_.Path(cfg_.sauron.db), overlay_opts_);
     if (!ov.ok()) return ov.status();
     overlay_ = std::move(*ov);
-    auto placed = store_->ListJobs({"placed"}, 1 << 30);
+    auto placed = store_->ListJobs({job_state::kPlaced}, 1 << 30);
     if (!placed.ok()) return placed.status();
     overlay_->Load(*placed);
   }
@@ -130,14 +132,13 @@ Status Daemon::Start() {
   for (const auto& h : store_->Hosts()) zap_->Allow(h.public_key, h.id);
   EnrollFromConfig(cfg_);
   config_mtime_ = MtimeMs(config_path_);
-  AllowRole("elrond");
-  AllowRole("admin");
+  AllowPodKeys();
 
   // After a crash: up hosts get a fresh chance to say hello.
   int64_t mono = MonotonicMs();
   store_->RefreshLastSeen(WallMs());
   for (const auto& h : store_->Hosts()) {
-    if (h.state == "up") liveness_->Track(h.id, mono);
+    if (h.state == host_state::kUp) liveness_->Track(h.id, mono);
   }
 
   if (Status s = pub_->Bind(cfg_.sauron.pub); !s.ok()) return s;
@@ -168,13 +169,19 @@ Status Daemon::Start() {
   return Status::Ok();
 }
 
-void Daemon::AllowRole(const std::string& role) {
-  // keys/<role>.key.pub, else the public line of keys/<role>.key.
+void Daemon::AllowPodKeys() {
+  for (const PodKey& k : PodKeys()) AllowPodKey(std::string(k.name), k.role);
+}
+
+void Daemon::AllowPodKey(const std::string& role, Role r) {
+  // keys/<name>.key.pub, else the public line of keys/<name>.key.
   std::string path = cfg_.KeyPath(role);
   auto key = transport::LoadPublicKey(path + ".pub");
   if (!key.ok()) key = transport::LoadPublicKey(path);
   if (!key.ok()) {
-    if (!role_keys_.count(role) && !role_keys_.count("!" + role)) {
+    // The pod runs without a git server or builder; not without these two.
+    bool needed = r == Role::kAdmin || r == Role::kScheduler;
+    if (needed && !role_keys_.count(role) && !role_keys_.count("!" + role)) {
       spdlog::warn("no {} key yet ({}.pub); {} cannot connect until it exists", role, path, role);
       role_keys_["!" + role] = "";
     }
@@ -227,8 +234,7 @@ void Daemon::EnrollFromConfig(const PodConfig& cfg) {
 }
 
 void Daemon::ReloadTrust() {
-  AllowRole("elrond");
-  AllowRole("admin");
+  AllowPodKeys();
   int64_t m = MtimeMs(config_path_);
   if (m != 0 && m != config_mtime_) {
     config_mtime_ = m;
@@ -286,16 +292,16 @@ void Daemon::FlushOverlay() {
     return;
   }
   changed->insert(rotated->begin(), rotated->end());
-  // elrond tells bidders which envs need AES-NI (see msg::kOverlayAeadEvent).
+  // elrond tells bidders which envs need AES-NI (see common/event_kinds.h, kOverlayAead).
   for (const auto& [env, aeads] : overlay_->TakeAeadChanges()) {
-    if (Status s = store_->AppendEvent(msg::kOverlayAeadEvent, "", "", 0, env + "=" + aeads, now); !s.ok())
+    if (Status s = store_->AppendEvent(event_kind::kOverlayAead, "", "", 0, env + "=" + aeads, now); !s.ok())
       spdlog::error("overlay: cannot announce {}'s AEAD: {}", env, s.message());
   }
   if (changed->empty()) return;
   std::string csv;
   for (const auto& h : *changed) csv += (csv.empty() ? "" : ",") + h;
   counters_.Add("overlay.announced");
-  if (Status s = store_->AppendEvent("overlay.changed", "", "", overlay_->version(), csv, now); !s.ok())
+  if (Status s = store_->AppendEvent(event_kind::kOverlayChanged, "", "", overlay_->version(), csv, now); !s.ok())
     spdlog::error("overlay: cannot announce: {}", s.message());
 }
 

@@ -1,7 +1,8 @@
 // Daemon: one sauron, assembled from its parts and driven by one loop thread.
 //
-//   ZapAuthenticator  who may connect: enrolled hosts (user id = host id),
-//                     "elrond" (keys/elrond.key.pub), "admin" (keys/admin.key.pub)
+//   ZapAuthenticator  who may connect: enrolled hosts (user id = host id) and
+//                     the pod keys (common/roles.h: admin, elrond, gitrecv,
+//                     builder; user id = key name, keys/<name>.key.pub)
 //   Store             SQLite source of truth (store.h)
 //   ChangeStream      PUB of every committed event (change_stream.h)
 //   ApiServer         ROUTER request API + authorization (api_server.h)
@@ -28,6 +29,7 @@
 
 #include "common/config.h"
 #include "common/counters.h"
+#include "common/roles.h"
 #include "common/transport/keys.h"
 #include "common/transport/zap.h"
 #include "sauron/api_server.h"
@@ -60,7 +62,10 @@ class Daemon {
   void FlushOverlay();
   Status Start();
   void ReloadTrust();
-  void AllowRole(const std::string& role);
+  // Allows each pod key (common/roles.h) whose keys/<name>.key[.pub] exists;
+  // its User-Id is its name, which gives its role.
+  void AllowPodKeys();
+  void AllowPodKey(const std::string& name, Role role);
   void EnrollFromConfig(const PodConfig& cfg);
   void MarkLost(int64_t now_mono);
   void DrainBeacons();
@@ -69,7 +74,7 @@ class Daemon {
   PodConfig cfg_;
   std::string config_path_;
   int64_t config_mtime_ = 0;
-  std::map<std::string, std::string> role_keys_;  // role -> allowed key
+  std::map<std::string, std::string> role_keys_;  // pod key name -> allowed key
   transport::CurveKeypair keys_;
   Counters counters_;
   std::mutex zap_mu_;

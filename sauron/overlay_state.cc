@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/states.h"
 #include "overlay/aead.h"
 #include "overlay/control.h"
 #include "overlay/keyring.h"
@@ -52,7 +53,7 @@ class Stmt {
 };
 
 bool IsMember(const msg::JobRecord& j) {
-  return j.state == "placed" && !j.spec.env.empty() && !j.spec.image.empty() && !j.host_id.empty();
+  return j.state == job_state::kPlaced && !j.spec.env.empty() && !j.spec.image.empty() && !j.host_id.empty();
 }
 
 std::string OwnerOf(const std::string& job_id, int64_t attempt) { return job_id + "#" + std::to_string(attempt); }
@@ -323,7 +324,7 @@ overlay::AeadKind OverlayState::Choose(const std::string& env, const std::vector
   bool all = true;
   int up = 0;
   for (const auto& h : hosts) {
-    if (h.state != "up") continue;
+    if (h.state != host_state::kUp) continue;
     ++up;
     all &= HasAesni(h.id);
   }

@@ -1,4 +1,4 @@
-// OverlayState: sauron's side of the encrypted overlay (issue 4) — IPAM,
+// OverlayState: sauron's side of the encrypted overlay — IPAM,
 // environment keys, and the per-host views striders turn into overlayd's
 // control document. Contract:
 //

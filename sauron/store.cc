@@ -8,7 +8,10 @@
 #include <random>
 #include <set>
 
+#include "common/event_kinds.h"
+#include "common/states.h"
 #include "common/clock.h"
+#include "common/roles.h"
 #include "common/transport/keys.h"
 #include "sauron/checkpointer.h"
 #include "sauron/sqlite_exec.h"
@@ -376,7 +379,7 @@ Status Store::Init() {
 }
 
 Status Store::LoadJobs() {
-  auto all = ListJobs({"pending", "awarded", "placed"}, 0);
+  auto all = ListJobs({job_state::kPending, job_state::kAwarded, job_state::kPlaced}, 0);
   if (!all.ok()) return all.status();
   for (auto& j : *all) jobs_[j.spec.id] = std::move(j);
   return Status::Ok();
@@ -426,7 +429,7 @@ Status Store::AddEvent(const std::string& kind, const std::string& host_id, cons
 void Store::Publish() {
   KeepInGroup();
   for (auto& [id, j] : group_jobs_) {
-    if (j.state == "stopped") {
+    if (j.state == job_state::kStopped) {
       jobs_.erase(id);
     } else {
       jobs_[id] = std::move(j);
@@ -511,7 +514,7 @@ Status Store::EnrollHost(const msg::EnrollHost& req) {
     return Status::Invalid("invalid host id '" + req.host_id.substr(0, 64) +
                            "' (1-64 chars: letters, digits, - _ . :, starting with a letter or digit)");
   }
-  if (req.host_id == "admin" || req.host_id == "elrond" || req.host_id == "sauron") {
+  if (IsReservedKeyName(req.host_id)) {
     return Status::Invalid("host id '" + req.host_id + "' is reserved");
   }
   if (!transport::IsValidZ85Key(req.public_key)) {
@@ -537,7 +540,7 @@ Status Store::EnrollHost(const msg::EnrollHost& req) {
     }
   } else {
     h.id = req.host_id;
-    h.state = "enrolled";
+    h.state = host_state::kEnrolled;
   }
   h.public_key = req.public_key;
   h.labels = req.labels;
@@ -546,7 +549,7 @@ Status Store::EnrollHost(const msg::EnrollHost& req) {
   Txn txn(this);
   if (!txn.status().ok()) return txn.status();
   if (Status s = PutHost(h); !s.ok()) return s;
-  if (Status s = AddEvent("host.enrolled", h.id, "", 0, "key " + transport::KeyFingerprint(h.public_key), WallMs(),
+  if (Status s = AddEvent(event_kind::kHostEnrolled, h.id, "", 0, "key " + transport::KeyFingerprint(h.public_key), WallMs(),
                           &h, nullptr);
       !s.ok())
     return s;
@@ -564,7 +567,7 @@ Status Store::DrainHost(const std::string& host_id, bool drain) {
   Txn txn(this);
   if (!txn.status().ok()) return txn.status();
   if (Status s = PutHost(h); !s.ok()) return s;
-  if (Status s = AddEvent("host.drained", h.id, "", 0, drain ? "drained" : "undrained", WallMs(), &h, nullptr); !s.ok())
+  if (Status s = AddEvent(event_kind::kHostDrained, h.id, "", 0, drain ? "drained" : "undrained", WallMs(), &h, nullptr); !s.ok())
     return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   hosts_[h.id] = h;
@@ -577,12 +580,12 @@ Result<msg::HostWelcome> Store::HostUp(const msg::HostHello& hello, int64_t now_
   if (hello.address.size() > 256) return Status::Invalid("address too long");
   if (!NonNegative(hello.capacity) || !NonNegative(hello.free)) return Status::Invalid("negative resources");
   msg::HostRecord h = *old;
-  bool was_up = h.state == "up";
+  bool was_up = h.state == host_state::kUp;
   h.address = hello.address;
   h.capacity = Clamp(hello.capacity, h.max_capacity);
   // A host cannot have more free than its (clamped) capacity, whatever it says.
   h.free = Clamp(hello.free, h.capacity);
-  h.state = "up";
+  h.state = host_state::kUp;
   h.last_seen_ms = now_ms;
 
   msg::HostWelcome welcome;
@@ -605,7 +608,7 @@ Result<msg::HostWelcome> Store::HostUp(const msg::HostHello& hello, int64_t now_
       j.run_detail = q.Text(7);
       j.updated_ms = q.Int(8);
       mine.insert({q.Text(0), j.attempt});
-      if (j.state == "placed") welcome.keep.push_back(std::move(j));
+      if (j.state == job_state::kPlaced) welcome.keep.push_back(std::move(j));
     }
     std::string err = q.Error();
     q.Reset();
@@ -626,7 +629,7 @@ Result<msg::HostWelcome> Store::HostUp(const msg::HostHello& hello, int64_t now_
   if (!txn.status().ok()) return txn.status();
   if (Status s = PutHost(h); !s.ok()) return s;
   std::string detail = (was_up ? "hello again" : "hello") + std::string(" from ") + hello.conn_endpoint.substr(0, 64);
-  if (Status s = AddEvent("host.up", h.id, "", 0, detail, now_ms, &h, nullptr); !s.ok()) return s;
+  if (Status s = AddEvent(event_kind::kHostUp, h.id, "", 0, detail, now_ms, &h, nullptr); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   hosts_[h.id] = h;
   dirty_hosts_.erase(h.id);
@@ -636,7 +639,7 @@ Result<msg::HostWelcome> Store::HostUp(const msg::HostHello& hello, int64_t now_
 Status Store::Heartbeat(const std::string& host_id, const msg::Resources& free, int64_t now_ms) {
   auto it = hosts_.find(host_id);
   if (it == hosts_.end()) return Status::NotFound("no host " + host_id.substr(0, 128));
-  if (it->second.state != "up") return Status::Conflict("host " + host_id + " is " + it->second.state + ", not up");
+  if (it->second.state != host_state::kUp) return Status::Conflict("host " + host_id + " is " + it->second.state + ", not up");
   if (!NonNegative(free)) return Status::Invalid("negative resources");
   msg::Resources clamped = Clamp(free, it->second.capacity);
   bool changed = !SameResources(clamped, it->second.free);
@@ -649,7 +652,7 @@ Status Store::Heartbeat(const std::string& host_id, const msg::Resources& free, 
 
 void Store::RefreshLastSeen(int64_t now_ms) {
   for (auto& [id, h] : hosts_) {
-    if (h.state == "up") {
+    if (h.state == host_state::kUp) {
       h.last_seen_ms = now_ms;
       dirty_hosts_[id] = true;
     }
@@ -689,10 +692,10 @@ Status Store::WriteHosts(bool everything) {
 Status Store::MarkHostLost(const std::string& host_id, const std::string& why) {
   const msg::HostRecord* old = FindHost(host_id);
   if (!old) return Status::NotFound("no host " + host_id.substr(0, 128));
-  if (old->state != "up") return Status::Ok();  // already lost or never came up
+  if (old->state != host_state::kUp) return Status::Ok();  // already lost or never came up
   int64_t now = WallMs();
   msg::HostRecord h = *old;
-  h.state = "lost";
+  h.state = host_state::kLost;
   std::string reason = "host " + host_id + " lost";
   std::vector<msg::JobRecord> jobs;
   {
@@ -706,7 +709,7 @@ Status Store::MarkHostLost(const std::string& host_id, const std::string& why) {
       if (!UnpackSpec(q.Blob(1), q.Bytes(1), &j.spec)) j.spec.id = q.Text(0);
       j.spec.id = q.Text(0);
       j.attempt = q.Int(3);
-      j.state = "pending";
+      j.state = job_state::kPending;
       j.reason = reason;
       j.updated_ms = now;
       jobs.push_back(std::move(j));
@@ -718,10 +721,10 @@ Status Store::MarkHostLost(const std::string& host_id, const std::string& why) {
   Txn txn(this);
   if (!txn.status().ok()) return txn.status();
   if (Status s = PutHost(h); !s.ok()) return s;
-  if (Status s = AddEvent("host.lost", h.id, "", 0, why, now, &h, nullptr); !s.ok()) return s;
+  if (Status s = AddEvent(event_kind::kHostLost, h.id, "", 0, why, now, &h, nullptr); !s.ok()) return s;
   for (const auto& j : jobs) {
     if (Status s = WriteJobState(j); !s.ok()) return s;
-    if (Status s = AddEvent("job.pending", host_id, j.spec.id, j.attempt, reason, now, nullptr, &j); !s.ok()) return s;
+    if (Status s = AddEvent(event_kind::kJobPending, host_id, j.spec.id, j.attempt, reason, now, nullptr, &j); !s.ok()) return s;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
   hosts_[h.id] = h;
@@ -844,10 +847,10 @@ Result<std::vector<std::string>> Store::SubmitJobs(std::vector<msg::JobSpec> spe
       return st;
     msg::JobRecord j;
     j.spec = s;
-    j.state = "pending";
+    j.state = job_state::kPending;
     j.updated_ms = now_ms;
     txn_jobs_[s.id] = j;
-    if (Status st = AddEvent("job.submitted", "", s.id, 0, s.kind, now_ms, nullptr, &j); !st.ok()) return st;
+    if (Status st = AddEvent(event_kind::kJobSubmitted, "", s.id, 0, s.kind, now_ms, nullptr, &j); !st.ok()) return st;
     ids.push_back(s.id);
   }
   if (Status st = txn.Commit(); !st.ok()) return st;
@@ -895,15 +898,15 @@ std::vector<msg::Outcome> Store::Award(const std::vector<msg::AwardIntent>& awar
           return job.status();
         }
         msg::JobRecord& j = *job;
-        if (j.state == "awarded" && j.attempt == a.attempt + 1 && j.host_id == a.host_id) {
+        if (j.state == job_state::kAwarded && j.attempt == a.attempt + 1 && j.host_id == a.host_id) {
           return Accept(a.job_id, j.attempt, "already awarded");  // a retried request
         }
-        if (j.state != "pending" || j.attempt != a.attempt) return Refuse(a.job_id, j.attempt, Mismatch(j, "pending", a.attempt));
+        if (j.state != job_state::kPending || j.attempt != a.attempt) return Refuse(a.job_id, j.attempt, Mismatch(j, job_state::kPending, a.attempt));
         const msg::HostRecord* h = FindHost(a.host_id);
         if (!h) return Refuse(a.job_id, j.attempt, "no host " + a.host_id.substr(0, 128));
-        if (h->state != "up") return Refuse(a.job_id, j.attempt, "host " + a.host_id + " is " + h->state);
+        if (h->state != host_state::kUp) return Refuse(a.job_id, j.attempt, "host " + a.host_id + " is " + h->state);
         if (h->drained) return Refuse(a.job_id, j.attempt, "host " + a.host_id + " is drained");
-        j.state = "awarded";
+        j.state = job_state::kAwarded;
         j.attempt += 1;
         j.host_id = a.host_id;
         j.reason.clear();
@@ -911,7 +914,7 @@ std::vector<msg::Outcome> Store::Award(const std::vector<msg::AwardIntent>& awar
         j.run_detail.clear();
         j.updated_ms = now_ms;
         if (Status s = WriteJobState(j); !s.ok()) return s;
-        if (Status s = AddEvent("job.awarded", j.host_id, j.spec.id, j.attempt, "", now_ms, nullptr, &j); !s.ok()) return s;
+        if (Status s = AddEvent(event_kind::kJobAwarded, j.host_id, j.spec.id, j.attempt, "", now_ms, nullptr, &j); !s.ok()) return s;
         return Accept(a.job_id, j.attempt);
       },
       [](const msg::AwardIntent& a) { return std::make_pair(a.job_id, a.attempt); });
@@ -930,15 +933,15 @@ std::vector<msg::Outcome> Store::Revoke(const std::vector<msg::JobRef>& items, c
           return job.status();
         }
         msg::JobRecord& j = *job;
-        if (j.state == "pending" && j.attempt == r.attempt) return Accept(r.job_id, j.attempt, "already pending");
-        if (j.state != "awarded" || j.attempt != r.attempt) return Refuse(r.job_id, j.attempt, Mismatch(j, "awarded", r.attempt));
+        if (j.state == job_state::kPending && j.attempt == r.attempt) return Accept(r.job_id, j.attempt, "already pending");
+        if (j.state != job_state::kAwarded || j.attempt != r.attempt) return Refuse(r.job_id, j.attempt, Mismatch(j, job_state::kAwarded, r.attempt));
         std::string host = j.host_id;
-        j.state = "pending";
+        j.state = job_state::kPending;
         j.host_id.clear();
         j.reason = why;
         j.updated_ms = now_ms;
         if (Status s = WriteJobState(j); !s.ok()) return s;
-        if (Status s = AddEvent("job.revoked", host, j.spec.id, j.attempt, why, now_ms, nullptr, &j); !s.ok()) return s;
+        if (Status s = AddEvent(event_kind::kJobRevoked, host, j.spec.id, j.attempt, why, now_ms, nullptr, &j); !s.ok()) return s;
         return Accept(r.job_id, j.attempt);
       },
       [](const msg::JobRef& r) { return std::make_pair(r.job_id, r.attempt); });
@@ -956,16 +959,16 @@ std::vector<msg::Outcome> Store::Claim(const std::string& host_id, const std::ve
           return job.status();
         }
         msg::JobRecord& j = *job;
-        if (j.state == "placed" && j.attempt == r.attempt && j.host_id == host_id) {
+        if (j.state == job_state::kPlaced && j.attempt == r.attempt && j.host_id == host_id) {
           return Accept(r.job_id, j.attempt, "already placed");  // a retried claim
         }
-        if (j.state != "awarded" || j.attempt != r.attempt) return Refuse(r.job_id, j.attempt, Mismatch(j, "awarded", r.attempt));
+        if (j.state != job_state::kAwarded || j.attempt != r.attempt) return Refuse(r.job_id, j.attempt, Mismatch(j, job_state::kAwarded, r.attempt));
         if (j.host_id != host_id) return Refuse(r.job_id, j.attempt, "job is awarded to another host");
-        j.state = "placed";
+        j.state = job_state::kPlaced;
         j.reason.clear();
         j.updated_ms = now_ms;
         if (Status s = WriteJobState(j); !s.ok()) return s;
-        if (Status s = AddEvent("job.placed", host_id, j.spec.id, j.attempt, "", now_ms, nullptr, &j); !s.ok()) return s;
+        if (Status s = AddEvent(event_kind::kJobPlaced, host_id, j.spec.id, j.attempt, "", now_ms, nullptr, &j); !s.ok()) return s;
         return Accept(r.job_id, j.attempt);
       },
       [](const msg::JobRef& r) { return std::make_pair(r.job_id, r.attempt); });
@@ -978,9 +981,8 @@ Result<msg::ReportAck> Store::Report(const msg::JobReport& r, int64_t now_ms) {
 }
 
 Result<std::vector<msg::JobRef>> Store::Reports(const std::vector<msg::JobReport>& reports, int64_t now_ms) {
-  static const std::set<std::string> kRunStates = {"starting", "running", "unhealthy", "exited", "failed", "stopped"};
   for (const auto& r : reports) {
-    if (!kRunStates.count(r.run_state)) return Status::Invalid("unknown run_state '" + r.run_state.substr(0, 32) + "'");
+    if (!ParseRunState(r.run_state)) return Status::Invalid("unknown run_state '" + r.run_state.substr(0, 32) + "'");
   }
   std::vector<msg::JobRef> stop;
   std::optional<Txn> txn;  // begun at the first report that changes something
@@ -995,8 +997,8 @@ Result<std::vector<msg::JobRef>> Store::Reports(const std::vector<msg::JobReport
     }
     msg::JobRecord& j = *job;
     bool ours = j.host_id == r.host_id && j.attempt == r.attempt;
-    if (ours && j.state == "awarded") continue;  // claim still in flight; nothing to record
-    if (!ours || j.state != "placed") {
+    if (ours && j.state == job_state::kAwarded) continue;  // claim still in flight; nothing to record
+    if (!ours || j.state != job_state::kPlaced) {
       stop.push_back(msg::JobRef{r.job_id, r.attempt});
       continue;
     }
@@ -1011,7 +1013,7 @@ Result<std::vector<msg::JobRef>> Store::Reports(const std::vector<msg::JobReport
     }
     if (Status s = WriteJobState(j); !s.ok()) return s;
     std::string ev = r.run_state + (detail.empty() ? "" : ": " + detail);
-    if (Status s = AddEvent("job.state", r.host_id, j.spec.id, j.attempt, ev, now_ms, nullptr, &j); !s.ok()) return s;
+    if (Status s = AddEvent(event_kind::kJobState, r.host_id, j.spec.id, j.attempt, ev, now_ms, nullptr, &j); !s.ok()) return s;
   }
   if (txn) {
     if (Status s = txn->Commit(); !s.ok()) return s;
@@ -1030,14 +1032,14 @@ std::vector<msg::Outcome> Store::Stop(const std::vector<std::string>& job_ids, i
           return job.status();
         }
         msg::JobRecord& j = *job;
-        if (j.state == "stopped") return Accept(id, j.attempt, "already stopped");
+        if (j.state == job_state::kStopped) return Accept(id, j.attempt, "already stopped");
         // host_id stays, so the host that ran it sees the stop on the change stream.
         std::string from = j.state;
-        j.state = "stopped";
+        j.state = job_state::kStopped;
         j.reason = "stopped by operator";
         j.updated_ms = now_ms;
         if (Status s = WriteJobState(j); !s.ok()) return s;
-        if (Status s = AddEvent("job.stopped", j.host_id, id, j.attempt, "was " + from, now_ms, nullptr, &j); !s.ok()) return s;
+        if (Status s = AddEvent(event_kind::kJobStopped, j.host_id, id, j.attempt, "was " + from, now_ms, nullptr, &j); !s.ok()) return s;
         return Accept(id, j.attempt);
       },
       [](const std::string& id) { return std::make_pair(id, int64_t{0}); });
@@ -1054,7 +1056,7 @@ std::vector<msg::Outcome> Store::SetPendingReasons(const std::vector<msg::Pendin
           return job.status();
         }
         msg::JobRecord& j = *job;
-        if (j.state != "pending") return Refuse(p.job_id, j.attempt, "job is " + j.state + ", not pending");
+        if (j.state != job_state::kPending) return Refuse(p.job_id, j.attempt, "job is " + j.state + ", not pending");
         std::string reason = p.reason.substr(0, 1024);
         // Only a changed reason is written: elrond re-reports the same reason
         // on every retry, which must not flood the event log.
@@ -1062,7 +1064,7 @@ std::vector<msg::Outcome> Store::SetPendingReasons(const std::vector<msg::Pendin
         j.reason = reason;
         j.updated_ms = now_ms;
         if (Status s = WriteJobState(j); !s.ok()) return s;
-        if (Status s = AddEvent("job.reason", "", p.job_id, j.attempt, reason, now_ms, nullptr, &j); !s.ok()) return s;
+        if (Status s = AddEvent(event_kind::kJobReason, "", p.job_id, j.attempt, reason, now_ms, nullptr, &j); !s.ok()) return s;
         return Accept(p.job_id, j.attempt);
       },
       [](const msg::PendingReason& p) { return std::make_pair(p.job_id, int64_t{0}); });
@@ -1111,7 +1113,7 @@ Result<msg::Snapshot> Store::Snapshot(bool include_placed) {
   snap.hosts = Hosts();
   snap.jobs.reserve(jobs_.size());
   for (auto& [id, j] : jobs_) {
-    if (include_placed || j.state != "placed") snap.jobs.push_back(j);
+    if (include_placed || j.state != job_state::kPlaced) snap.jobs.push_back(j);
   }
   std::sort(snap.jobs.begin(), snap.jobs.end(),
             [](const msg::JobRecord& a, const msg::JobRecord& b) { return a.spec.id < b.spec.id; });

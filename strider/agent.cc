@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "common/event_kinds.h"
+#include "common/states.h"
 #include "common/clock.h"
 #include "common/msg/topics.h"
 #include "common/transport/curve.h"
@@ -103,12 +105,12 @@ void Agent::MakeChangeStream() {
     // are this host's own doing, already known from elrond's award and
     // sauron's replies: subscribed, they cost sauron three encryptions and
     // this host three decryptions per placement for nothing.
-    for (const char* kind : {"job.revoked", "job.pending", "job.stopped"}) {
+    for (const char* kind : {event_kind::kJobRevoked, event_kind::kJobPending, event_kind::kJobStopped}) {
       sub->set(zmq::sockopt::subscribe, msg::HostTopic(opts_.host_id, kind));
     }
     // Heard when alive: sauron gave up on us (its beacons went unheard), so we
     // say hello again at once instead of at the next heartbeat.
-    sub->set(zmq::sockopt::subscribe, msg::HostTopic(opts_.host_id, "host.lost"));
+    sub->set(zmq::sockopt::subscribe, msg::HostTopic(opts_.host_id, event_kind::kHostLost));
     sub->connect(opts_.sauron_pub);
     changes_ = std::move(sub);
     changes_monitor_ = std::move(monitor);
@@ -280,7 +282,7 @@ void Agent::OnWelcome(const msg::HostWelcome& w) {
     if (Status s = reservations_.Admit(e, Base()); !s.ok()) {
       counters_.Add("keep_refused");
       spdlog::error("[{}] sauron says keep {} but it does not fit: {}", opts_.host_id, rec.spec.id, s.message());
-      msg::JobReport r{opts_.host_id, rec.spec.id, rec.attempt, "failed", "cannot admit: " + s.message()};
+      msg::JobReport r{opts_.host_id, rec.spec.id, rec.attempt, RunStateName(RunState::kFailed), "cannot admit: " + s.message()};
       sauron_->Request(r, MonotonicMs(), opts_.request_timeout_ms, [](const Status&, const std::string&) {});
       continue;
     }
@@ -304,7 +306,7 @@ void Agent::FailUnopenedEnv(const std::string& job_id, int64_t attempt, const St
                 why.message());
   reservations_.Release(job_id);
   msg::JobReports r{opts_.host_id,
-                    {{opts_.host_id, job_id, attempt, "failed", "cannot open the sealed environment config: " + why.message()}}};
+                    {{opts_.host_id, job_id, attempt, RunStateName(RunState::kFailed), "cannot open the sealed environment config: " + why.message()}}};
   sauron_->Request(r, MonotonicMs(), opts_.request_timeout_ms, [](const Status&, const std::string&) {});
 }
 
@@ -528,7 +530,7 @@ void Agent::DrainChanges() {
 // Fencing from the change stream: a job we run whose current attempt moved on,
 // went elsewhere, or was stopped, is no longer ours.
 void Agent::OnChange(const msg::Change& c) {
-  if (c.event.kind == "host.lost") {
+  if (c.event.kind == event_kind::kHostLost) {
     if (c.event.host_id == opts_.host_id && welcomed_) {
       spdlog::warn("[{}] sauron declared this host lost ({}); saying hello again", opts_.host_id, c.event.detail);
       counters_.Add("declared_lost");
@@ -545,10 +547,10 @@ void Agent::OnChange(const msg::Change& c) {
     const auto& rec = *c.job;
     if (rec.attempt < mine.attempt) return;  // older news
     bool still_mine = rec.attempt == mine.attempt && rec.host_id == opts_.host_id &&
-                      (rec.state == "awarded" || rec.state == "placed");
+                      (rec.state == job_state::kAwarded || rec.state == job_state::kPlaced);
     if (!still_mine) StopJob(id, "sauron: job is " + rec.state + " attempt " + std::to_string(rec.attempt) +
                                      (rec.host_id.empty() ? "" : " on " + rec.host_id));
-  } else if (c.event.kind == "job.stopped" && c.event.attempt >= mine.attempt) {
+  } else if (c.event.kind == event_kind::kJobStopped && c.event.attempt >= mine.attempt) {
     StopJob(id, "sauron: job stopped");
   }
 }
@@ -563,7 +565,7 @@ void DropSupersededStarting(std::vector<msg::JobReport>* reports) {
   size_t kept = 0;
   for (size_t i = 0; i < reports->size(); ++i) {
     auto& r = (*reports)[i];
-    if (r.run_state == "starting" && last[{r.job_id, r.attempt}] != i) continue;
+    if (r.run_state == RunStateName(RunState::kStarting) && last[{r.job_id, r.attempt}] != i) continue;
     if (kept != i) (*reports)[kept] = std::move(r);
     ++kept;
   }

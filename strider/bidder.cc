@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/labels.h"
 #include "strider/reservations.h"
 
 namespace rv::strider {
@@ -20,12 +21,8 @@ double Score(const msg::Resources& free, const msg::Resources& capacity) {
 
 std::optional<std::string> RuleDeclineReason(const BidderView& view, const msg::AnnouncedJob& job) {
   const auto& r = job.resources;
-  if (r.ram_mb < 0 || r.disk_mb < 0 || r.cpu_millis < 0) return "invalid: negative resource request";
-  for (const auto& [k, v] : job.rules.constraints) {
-    auto it = view.labels.find(k);
-    if (it == view.labels.end()) return "constraint " + k + "=" + v + ": host has no label " + k;
-    if (it->second != v) return "constraint " + k + "=" + v + ": host has " + k + "=" + it->second;
-  }
+  if (AnyNegative(r)) return "invalid: negative resource request";
+  if (auto m = FirstMismatch(view.labels, job.rules.constraints)) return m->Describe();
   if (job.needs_container && !view.containers) {
     return "no container runtime on this host" + (view.no_containers_why.empty() ? "" : ": " + view.no_containers_why);
   }
@@ -64,7 +61,7 @@ BidDecision DecideBid(const BidderView& view, const std::vector<msg::AnnouncedJo
     if (auto why = RuleDeclineReason(view, job)) {
       d.declines.push_back(msg::Decline{job.job_id, *why});
     } else if (Fits(job.resources, view.free)) {
-      want = Add(want, job.resources);
+      want = Plus(want, job.resources);
     }
   }
   d.hold = Min(want, view.free);

@@ -19,7 +19,9 @@
 #include <filesystem>
 
 #include "common/config.h"
+#include "common/host_layout.h"
 #include "common/log.h"
+#include "common/server_keys.h"
 #include "common/transport/curve.h"
 #include "common/transport/keys.h"
 #include "common/crypto/sha256.h"
@@ -34,16 +36,6 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
-
-rv::Result<std::string> ServerKey(const rv::PodConfig& cfg, const std::string& inline_key, const std::string& name) {
-  if (!inline_key.empty()) {
-    if (!rv::transport::IsValidZ85Key(inline_key)) return rv::Status::Invalid(name + ".public_key is not a Z85 key");
-    return inline_key;
-  }
-  auto k = rv::transport::LoadPublicKey(cfg.KeyPath(name) + ".pub");
-  if (k.ok()) return k;
-  return rv::transport::LoadPublicKey(cfg.KeyPath(name));
-}
 
 }  // namespace
 
@@ -106,15 +98,15 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", key.status().ToString());
     return 1;
   }
-  auto skey = ServerKey(*cfg, cfg->sauron.public_key, "sauron");
-  auto ekey = ServerKey(*cfg, cfg->elrond.public_key, "elrond");
+  auto skey = rv::SauronPublicKey(*cfg);
+  auto ekey = rv::ElrondPublicKey(*cfg);
   if (!skey.ok() || !ekey.ok()) {
     spdlog::critical("cannot load server keys: {}", (!skey.ok() ? skey.status() : ekey.status()).ToString());
     return 1;
   }
-  if (data_dir.empty()) data_dir = cfg->pod_dir + "/hosts/" + host_id;
+  if (data_dir.empty()) data_dir = rv::host_layout::DefaultDataDir(cfg->pod_dir, host_id);
   std::error_code ec;
-  std::filesystem::create_directories(data_dir + "/logs", ec);
+  std::filesystem::create_directories(rv::host_layout::LogDir(data_dir), ec);
   if (ec) {
     spdlog::critical("cannot create data dir {}: {}", data_dir, ec.message());
     return 1;
@@ -137,7 +129,7 @@ int main(int argc, char** argv) {
   opts.stop_grace_ms = stop_grace_ms;
 
   rv::strider::ProcessOptions popts;
-  popts.log_dir = data_dir + "/logs";
+  popts.log_dir = rv::host_layout::LogDir(data_dir);
 
   // Per-host state and run dirs, so several striders on one machine (tests,
   // the demo pod) never share containers, veth names aside (see below).
@@ -146,7 +138,7 @@ int main(int argc, char** argv) {
   std::string why_no_containers = "disabled by --no-containers";
   if (!no_containers) {
     rv::container::RuntimeOptions ro;
-    ro.state_dir = container_state_dir.empty() ? data_dir + "/container" : container_state_dir;
+    ro.state_dir = container_state_dir.empty() ? rv::host_layout::ContainerStateDir(data_dir) : container_state_dir;
     // Two pods on one machine may both have an "h1": key the machine-wide
     // names (run dir, cgroup parent) by the data dir too, or one strider's GC
     // would remove the other's containers.

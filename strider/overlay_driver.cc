@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/event_kinds.h"
 #include "common/clock.h"
 #include "common/msg/envelope.h"
 #include "common/msg/topics.h"
@@ -190,7 +191,7 @@ void OverlayDriver::Loop() {
       sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
       transport::SetDefaults(*sub);
       transport::MakeCurveClient(*sub, opts_.key, opts_.sauron_public_key);
-      sub->set(zmq::sockopt::subscribe, msg::HostTopic(opts_.host_id, "overlay.changed"));
+      sub->set(zmq::sockopt::subscribe, msg::HostTopic(opts_.host_id, event_kind::kOverlayChanged));
       sub->connect(opts_.sauron_pub);
     }
     rpc = std::make_unique<transport::RpcClient>(ctx_, opts_.sauron_api, opts_.key, opts_.sauron_public_key);

@@ -1,4 +1,4 @@
-// OverlayDriver: a strider's side of the encrypted overlay (issue 4). It keeps
+// OverlayDriver: a strider's side of the encrypted overlay. It keeps
 // this host's overlayd in step with sauron. Contract:
 //
 //  * Source of truth is sauron's per-host view (host.overlay, see

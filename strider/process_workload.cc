@@ -15,17 +15,12 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/host_layout.h"
 
 namespace rv::strider {
 namespace {
 
 // Job ids come from the network: keep only a safe file name.
-std::string SafeName(const std::string& id) {
-  std::string out;
-  for (char c : id) out += (isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
-  if (out.empty() || out[0] == '.') out = "_" + out;
-  return out;
-}
 
 }  // namespace
 
@@ -37,7 +32,7 @@ ProcessWorkload::~ProcessWorkload() {
   }
 }
 
-std::string ProcessWorkload::log_path() const { return opts_.log_dir + "/" + SafeName(spec_.id) + ".log"; }
+std::string ProcessWorkload::log_path() const { return opts_.log_dir + "/" + host_layout::SafeName(spec_.id) + ".log"; }
 
 int64_t ProcessWorkload::next_backoff_ms() const {
   int64_t d = opts_.backoff_initial_ms;

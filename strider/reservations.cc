@@ -3,34 +3,10 @@
 #include <algorithm>
 #include <limits>
 
-#include <algorithm>
-
 namespace rv::strider {
 
-msg::Resources Add(const msg::Resources& a, const msg::Resources& b) {
-  return {a.ram_mb + b.ram_mb, a.disk_mb + b.disk_mb, a.cpu_millis + b.cpu_millis};
-}
-
-msg::Resources Sub(const msg::Resources& a, const msg::Resources& b) {
-  return {std::max<int64_t>(0, a.ram_mb - b.ram_mb), std::max<int64_t>(0, a.disk_mb - b.disk_mb),
-          std::max<int64_t>(0, a.cpu_millis - b.cpu_millis)};
-}
-
-msg::Resources Min(const msg::Resources& a, const msg::Resources& b) {
-  return {std::min(a.ram_mb, b.ram_mb), std::min(a.disk_mb, b.disk_mb), std::min(a.cpu_millis, b.cpu_millis)};
-}
-
-bool Fits(const msg::Resources& want, const msg::Resources& free) {
-  return want.ram_mb <= free.ram_mb && want.disk_mb <= free.disk_mb && want.cpu_millis <= free.cpu_millis;
-}
-
-std::string Describe(const msg::Resources& r) {
-  return "ram=" + std::to_string(r.ram_mb) + "MB disk=" + std::to_string(r.disk_mb) +
-         "MB cpu=" + std::to_string(r.cpu_millis) + "m";
-}
-
 Status Reservations::Admit(const Entry& e, const msg::Resources& base, int64_t auction_id) {
-  if (e.resources.ram_mb < 0 || e.resources.disk_mb < 0 || e.resources.cpu_millis < 0) {
+  if (AnyNegative(e.resources)) {
     return Status::Invalid("negative resource request");
   }
   Reservations without = *this;
@@ -82,20 +58,20 @@ int Reservations::ExpireHolds(int64_t now_ms) {
 
 msg::Resources Reservations::Reserved() const {
   msg::Resources sum;
-  for (const auto& [id, e] : binding_) sum = Add(sum, e.resources);
+  for (const auto& [id, e] : binding_) sum = Plus(sum, e.resources);
   return sum;
 }
 
 msg::Resources Reservations::Held(int64_t except_auction) const {
   msg::Resources sum;
   for (const auto& [id, h] : holds_) {
-    if (id != except_auction) sum = Add(sum, h.resources);
+    if (id != except_auction) sum = Plus(sum, h.resources);
   }
   return sum;
 }
 
 msg::Resources Reservations::Free(const msg::Resources& base, int64_t except_auction) const {
-  return Sub(Sub(base, Reserved()), Held(except_auction));
+  return MinusFloored(MinusFloored(base, Reserved()), Held(except_auction));
 }
 
 std::set<std::string> Reservations::Services() const {

@@ -21,15 +21,10 @@
 #include <vector>
 
 #include "common/msg/types.h"
+#include "common/resources.h"
 #include "common/status.h"
 
 namespace rv::strider {
-
-msg::Resources Add(const msg::Resources& a, const msg::Resources& b);
-msg::Resources Sub(const msg::Resources& a, const msg::Resources& b);  // floors at 0
-bool Fits(const msg::Resources& want, const msg::Resources& free);
-msg::Resources Min(const msg::Resources& a, const msg::Resources& b);
-std::string Describe(const msg::Resources& r);
 
 class Reservations {
  public:

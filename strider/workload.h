@@ -23,12 +23,13 @@
 #include <string>
 
 #include "common/msg/types.h"
+#include "common/states.h"
 #include "common/status.h"
 
 namespace rv::strider {
 
-enum class RunState { kNone, kStarting, kRunning, kExited, kFailed, kStopped, kUnhealthy };
-const char* RunStateName(RunState s);
+using rv::RunState;  // common/states.h
+using rv::RunStateName;
 
 using StateCallback = std::function<void(RunState state, const std::string& detail)>;
 

@@ -1,4 +1,4 @@
-// Overlay messages (issue 4): what sauron tells each host about the
+// Overlay messages: what sauron tells each host about the
 // environments' private networks, and the operator's key rotation.
 //
 //   strider  --DEALER-->  sauron ROUTER   host.overlay        -> OverlayView (this host's)
@@ -100,13 +100,6 @@ struct RotateKeyResult {
   std::string old_aead;                // the old epoch's AEAD
   RV_DEFINE_MAP(new_epoch, old_epoch, switch_at_ms, forget_old_at_ms, new_aead, old_aead);
 };
-
-// Change-stream event kind: an environment's set of AEADs in use changed
-// (created, rotated to another AEAD, old epoch dropped). detail:
-// "<env>=<aead>[,<aead>]" (split at the last '='). elrond keeps the map to
-// tell bidders whether a job's environment needs AES-NI; sched.snapshot
-// carries the whole map (Snapshot.env_aeads).
-inline constexpr const char* kOverlayAeadEvent = "overlay.aead";
 
 // Operators and tests: every environment's subnet, epochs (never keys) and
 // routes (admin.overlay; env "" = all).

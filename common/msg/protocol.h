@@ -1,16 +1,23 @@
-// Every message type of the control plane, grouped by conversation. Each struct's
-// kType is the envelope's `type`. Requests (sent with a non-zero req_id) are
-// answered by one Reply carrying the same req_id.
+// The control plane's messages, grouped by conversation. Each struct's kType is
+// the envelope's `type`. Requests (sent with a non-zero req_id) are answered by
+// one Reply carrying the same req_id. More types live beside this file:
+// env_config.h (admin.config_*), overlay.h (host.overlay, admin.rotate_key,
+// admin.overlay).
 //
-//   strider  --DEALER-->  sauron ROUTER   host.hello, host.heartbeat, job.claim, job.report
-//   elrond   --DEALER-->  sauron ROUTER   sched.snapshot, sched.award, sched.revoke, sched.pending
+//   strider  --DEALER-->  sauron ROUTER   host.hello, host.heartbeat, job.claim,
+//                                         job.report, job.reports, host.overlay
+//   elrond   --DEALER-->  sauron ROUTER   sched.snapshot, sched.award, sched.revoke,
+//                                         sched.pending, sched.counters
 //   rv (CLI) --DEALER-->  sauron ROUTER   admin.*
-//   sauron   --PUB----->  everyone        change  (topic frame = event kind)
+//   sauron   --PUB----->  subscribers     change / changes (topics: common/msg/topics.h;
+//                                         event kinds: common/event_kinds.h)
 //   strider  --DEALER-->  elrond ROUTER   auction.hello, auction.bid, auction.ack
 //   elrond   --ROUTER-->  strider         auction.announce, auction.award
 //
-// All sockets use CURVE. A strider's routing id and its ZAP User-Id are its host
-// id; receivers check that a message's host_id matches the authenticated User-Id.
+// All sockets use CURVE. Who may send which request to sauron is its row in
+// sauron/api_table.h (roles: common/roles.h). A strider's routing id and its ZAP
+// User-Id are its host id; receivers check that a message's host_id matches the
+// authenticated User-Id.
 #pragma once
 
 #include <optional>
@@ -150,7 +157,7 @@ struct Snapshot {
   std::vector<HostRecord> hosts;
   std::vector<JobRecord> jobs;     // every job not stopped
   // env -> the AEADs its overlay keys use now, comma separated (see
-  // common/msg/overlay.h, kOverlayAeadEvent); envs without a network are absent.
+  // common/event_kinds.h, kOverlayAead); envs without a network are absent.
   std::map<std::string, std::string> env_aeads;
   RV_DEFINE_MAP(seq, hosts, jobs, env_aeads);
 };
@@ -304,8 +311,7 @@ struct Bid {
 struct AwardedJob {
   JobSpec spec;
   int64_t attempt = 0;
-  std::string sealed_secrets;      // crypto_box_seal to the host's key (container issue)
-  RV_DEFINE_MAP(spec, attempt, sealed_secrets);
+  RV_DEFINE_MAP(spec, attempt);
 };
 // An Award with no jobs tells a bidder it won nothing in that auction, so it can
 // drop its tentative hold at once. auction_id 0: an award made outside any open

@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/crypto/sealed_box.h"
+#include "common/host_layout.h"
 #include "strider/container/log_file.h"
 #include "strider/container/runtime_spec.h"
 
@@ -125,7 +126,7 @@ Container::~Container() {
   for (auto& [k, v] : secrets_) crypto::Wipe(v);
 }
 
-std::string Container::log_path() const { return rt_.ContainerDir(id_) + "/console.log"; }
+std::string Container::log_path() const { return host_layout::ConsoleLogPath(rt_.ContainerDir(id_)); }
 
 Status Container::Start() {
   if (thread_.joinable()) return Status::Conflict("container " + id_ + " already started");

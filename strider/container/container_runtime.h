@@ -22,6 +22,7 @@
 #include <string>
 
 #include "common/counters.h"
+#include "common/host_layout.h"
 #include "strider/container/image_store.h"
 #include "strider/container/netns.h"
 
@@ -69,7 +70,7 @@ class ContainerRuntime {
   void Register(const std::string& id, const std::string& manifest_digest);
   void Unregister(const std::string& id);
 
-  std::string ContainerDir(const std::string& id) const { return opt_.state_dir + "/containers/" + id; }
+  std::string ContainerDir(const std::string& id) const { return host_layout::ContainerDir(opt_.state_dir, id); }
   std::string BundleDir(const std::string& id) const { return opt_.run_dir + "/bundles/" + id; }
   std::string RuncRoot() const { return opt_.run_dir + "/runc"; }
   // The container's named netns (machine-wide names): its id plus a hash of

@@ -1,0 +1,36 @@
+// The kinds of sauron's events (msg::Event.kind): the event log, the change
+// stream's topics ("all/<kind>", "to/<host>/<kind>") and what striders and
+// elrond subscribe to or act on.
+//
+// Contract: every component writes and matches event kinds through these
+// names only (strings on the wire). Constants only: thread-safe.
+#pragma once
+
+namespace rv::event_kind {
+
+inline constexpr char kHostEnrolled[] = "host.enrolled";
+inline constexpr char kHostDrained[] = "host.drained";
+inline constexpr char kHostUp[] = "host.up";
+inline constexpr char kHostLost[] = "host.lost";
+
+inline constexpr char kJobPrefix[] = "job.";  // every job event is addressed to its host
+inline constexpr char kJobSubmitted[] = "job.submitted";
+inline constexpr char kJobAwarded[] = "job.awarded";
+inline constexpr char kJobPlaced[] = "job.placed";
+inline constexpr char kJobRevoked[] = "job.revoked";
+inline constexpr char kJobPending[] = "job.pending";  // back to pending (its host was lost)
+inline constexpr char kJobState[] = "job.state";      // a run-state report
+inline constexpr char kJobStopped[] = "job.stopped";
+inline constexpr char kJobReason[] = "job.reason";    // why it is still pending
+
+inline constexpr char kConfigSet[] = "config.set";
+inline constexpr char kConfigUnset[] = "config.unset";
+inline constexpr char kOverlayChanged[] = "overlay.changed";  // detail: the hosts whose view changed
+// An environment's set of AEADs in use changed (created, rotated to another
+// AEAD, old epoch dropped). detail: "<env>=<aead>[,<aead>]" (split at the last
+// '='). elrond keeps the map to tell bidders whether a job's environment needs
+// AES-NI; sched.snapshot carries the whole map (Snapshot.env_aeads).
+inline constexpr char kOverlayAead[] = "overlay.aead";
+inline constexpr char kSecurityRefused[] = "security.refused";
+
+}  // namespace rv::event_kind

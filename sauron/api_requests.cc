@@ -1,0 +1,17 @@
+#include "sauron/api_requests.h"
+
+namespace rv::sauron {
+
+const RequestTable& SauronRequests() {
+  static const RequestTable kTable = [] {
+    RequestTable t;
+    RegisterHostRequests(t);
+    RegisterSchedulerRequests(t);
+    RegisterAdminRequests(t);
+    RegisterOverlayRequests(t);
+    return t;
+  }();
+  return kTable;
+}
+
+}  // namespace rv::sauron

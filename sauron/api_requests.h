@@ -1,0 +1,24 @@
+// The modules of sauron's API: each adds its rows to the RequestTable.
+//
+// Adding a request type: a row in its module's Register*Requests (or a new
+// module: a function here and one line in SauronRequests, api_requests.cc).
+// Every row names the roles allowed to call it (common/roles.h).
+#pragma once
+
+#include "sauron/api_table.h"
+
+namespace rv::sauron {
+
+// host.hello, host.heartbeat, job.claim (claim.h), job.report, job.reports
+void RegisterHostRequests(RequestTable& t);
+// sched.snapshot, sched.award, sched.revoke, sched.pending, sched.counters
+void RegisterSchedulerRequests(RequestTable& t);
+// admin.enroll, admin.drain, admin.submit, admin.stop, admin.list, admin.config_*
+void RegisterAdminRequests(RequestTable& t);
+// host.overlay, admin.rotate_key, admin.overlay
+void RegisterOverlayRequests(RequestTable& t);
+
+// The table of every request sauron serves (built on first use).
+const RequestTable& SauronRequests();
+
+}  // namespace rv::sauron
