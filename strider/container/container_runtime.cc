@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -23,6 +24,11 @@
 namespace rv::container {
 
 namespace fs = std::filesystem;
+
+std::string RuntimeTag(const std::string& host_id, const std::string& data_dir) {
+  std::string abs_data = fs::absolute(data_dir).lexically_normal().string();
+  return host_id + "-" + crypto::Sha256Hex(abs_data).substr(0, 8);
+}
 
 std::string ContainerIdFor(const std::string& job_id) {
   std::string clean;
@@ -93,6 +99,9 @@ Result<std::unique_ptr<ContainerRuntime>> ContainerRuntime::Open(RuntimeOptions 
                             "); secrets must not be written to disk");
   }
   chmod(o.run_dir.c_str(), 0700);
+  // Containers run detached (runc exits once the app runs): as a subreaper
+  // this process gets each orphaned app as its child, so its exit status.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   for (const auto& d : {o.run_dir + "/bundles", o.run_dir + "/runc"}) fs::create_directories(d, ec);
   std::unique_ptr<ContainerRuntime> rt(new ContainerRuntime(o));
   ImageStore::Options io;
@@ -122,6 +131,11 @@ int ContainerRuntime::AllocSubnet() {
   for (int i = 0; i < 16384; i++)
     if (subnets_.insert(i).second) return i;
   return -1;
+}
+
+bool ContainerRuntime::ReserveSubnet(int idx) {
+  std::lock_guard<std::mutex> l(mu_);
+  return subnets_.insert(idx).second;
 }
 
 void ContainerRuntime::FreeSubnet(int idx) {

@@ -63,6 +63,8 @@ class ContainerRuntime {
   NetworkHook network_hook();
 
   int AllocSubnet();
+  // Marks a block in use (an adopted container's); false if it already is.
+  bool ReserveSubnet(int idx);
   void FreeSubnet(int idx);
 
   // Container bookkeeping for GC: ids in use and the image each uses.
@@ -100,6 +102,12 @@ class ContainerRuntime {
 
 // Runs argv to completion, stdout/stderr captured (bounded); for runc calls.
 Status RunTool(const std::vector<std::string>& argv, std::string* out = nullptr, int timeout_ms = 10000);
+
+// A strider's machine-wide tag, "<host id>-<8 hex of its absolute data dir>":
+// its default run dir is /run/rivendell/<tag> and its cgroup parent
+// /rivendell/<tag> (two pods on one machine may both have an "h1"). sceptre
+// computes the same to find a host's debris.
+std::string RuntimeTag(const std::string& host_id, const std::string& data_dir);
 
 // Container ids: [a-z0-9_.-], from the job id, unique per job.
 std::string ContainerIdFor(const std::string& job_id);
