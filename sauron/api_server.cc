@@ -21,7 +21,7 @@ constexpr int64_t kSecurityEventEveryMs = 1000;
 // Every request type sauron serves.
 const std::set<std::string>& KnownTypes() {
   static const std::set<std::string> kKnown = {
-      {msg::HostHello::kType},     {msg::Heartbeat::kType},     {msg::ClaimRequest::kType},
+      {msg::HostHello::kType},     {msg::Heartbeat::kType},     {msg::HostBye::kType},   {msg::HostRecovery::kType},     {msg::ClaimRequest::kType},
       {msg::JobReport::kType},     {msg::JobReports::kType},     {msg::SnapshotRequest::kType}, {msg::AwardRecordRequest::kType},
       {msg::RevokeRequest::kType}, {msg::PendingReasonsRequest::kType}, {msg::SchedCounters::kType}, {msg::EnrollHost::kType},
       {msg::DrainHost::kType},     {msg::SubmitJobs::kType},    {msg::StopJobs::kType},
@@ -353,6 +353,21 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
       spdlog::info("host {} up ({}), keep {} stop {}", user, Clean(b.conn_endpoint), w->keep.size(), w->stop.size());
     }
     return transport::EncodeReplyWith(id, *w);
+  }
+  if (type == msg::HostBye::kType) {  // a clean stop: its jobs move now (docs/SCEPTRE.md)
+    msg::HostBye b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    if (Status s = check_host(b.host_id); !s.ok()) return s;
+    d_.liveness->Bye(user, "said bye: " + Clean(b.reason, 128), MonotonicMs());
+    return transport::EncodeReply(id, Status::Ok());
+  }
+  if (type == msg::HostRecovery::kType) {  // sceptre's boot report, into the event log
+    msg::HostRecovery b;
+    if (Status s = decode(&b); !s.ok()) return s;
+    if (Status s = check_host(b.host_id); !s.ok()) return s;
+    if (Status s = d_.store->AppendEvent("host.recovered", user, "", 0, Clean(b.summary, 1024), WallMs()); !s.ok())
+      return s;
+    return transport::EncodeReply(id, Status::Ok());
   }
   if (type == msg::Heartbeat::kType) {
     msg::Heartbeat b;
