@@ -533,7 +533,9 @@ void Agent::RestoreFromJournal() {
     auto w = factory_->Create(e.spec, [this, id, attempt](RunState st, const std::string& detail) {
       state_events_.push_back(StateEvent{id, attempt, st, detail});
     });
+    int64_t ta = MonotonicMs();
     Status s = w->Adopt(e.spec);
+    spdlog::debug("[{}] adopt {}: {} in {} ms", opts_.host_id, id, s.ok() ? "ok" : s.message(), MonotonicMs() - ta);
     if (!s.ok()) {
       spdlog::info("[{}] journal: {} attempt {} not running ({}); waiting for sauron's word", opts_.host_id, id,
                    attempt, s.message());

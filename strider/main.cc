@@ -230,10 +230,14 @@ int main(int argc, char** argv) {
       oo.underlay_mtu = overlay_mtu;
       oo.keepalive_ms = overlay_keepalive_ms;
       overlay = std::make_unique<rv::strider::OverlayDriver>(ctx, oo);
-      overlay->Start();
+      // Started once the agent adopted what runs (below): its first document
+      // must hold the adopted containers' attachments, or overlayd would drop them.
       if (runtime) {
         runtime->SetNetworkHook([o = overlay.get()](const rv::container::NetnsInfo& ns, const std::string& env) {
           return o->Attach(ns, env);
+        });
+        runtime->SetReattachHook([o = overlay.get()](const rv::container::NetnsInfo& ns, const std::string& env) {
+          o->Expect(ns, env);
         });
       }
       spdlog::info("[{}] overlay: driving overlayd at {}", host_id, overlayd_socket);
@@ -243,6 +247,7 @@ int main(int argc, char** argv) {
       spdlog::critical("{}", s.ToString());
       return 1;
     }
+    if (overlay) overlay->Start();
     if (runtime) {
       int removed = runtime->GcContainers();  // after adoption: what no journal entry runs
       if (removed > 0) spdlog::info("[{}] removed {} stale containers", host_id, removed);
@@ -268,7 +273,10 @@ int main(int argc, char** argv) {
       spdlog::info("[{}] shutting down: stopping {} jobs", host_id, agent.running_jobs());
       agent.Shutdown(stop_grace_ms + 1000);
     }
-    if (runtime) runtime->SetNetworkHook(nullptr);
+    if (runtime) {
+      runtime->SetNetworkHook(nullptr);
+      runtime->SetReattachHook(nullptr);
+    }
   }
   if (runtime && g_release) {
     runtime.reset();  // containers, mounts, netns and the run dir stay for the next strider

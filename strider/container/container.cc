@@ -188,6 +188,7 @@ Status Container::Adopt() {
   netns_.container_id = id_;
   netns_.host_if = host_if == "-" ? "" : host_if;
   rt_.Register(id_, image_digest_);
+  if (auto reattach = rt_.reattach_hook(); reattach && !spec_.env.empty()) reattach(netns_, spec_.env);
   for (auto& [k, v] : secrets_) crypto::Wipe(v);  // the running app has its env already
   secrets_.clear();
   adopted_pid_ = pid;
@@ -679,7 +680,10 @@ void Container::Run() {
   }
   if (release_ && !stop_) {
     // Still registered: the container dir, mount, netns and image stay for
-    // the next strider, and GC leaves them alone.
+    // the next strider, and GC leaves them alone; the next one reserves the
+    // veth block again.
+    if (subnet_ >= 0) rt_.FreeSubnet(subnet_);
+    subnet_ = -1;
   } else {
     Teardown();
   }

@@ -121,6 +121,16 @@ void ContainerRuntime::SetNetworkHook(NetworkHook h) {
   hook_ = std::move(h);
 }
 
+void ContainerRuntime::SetReattachHook(ReattachHook h) {
+  std::lock_guard<std::mutex> l(mu_);
+  reattach_ = std::move(h);
+}
+
+ContainerRuntime::ReattachHook ContainerRuntime::reattach_hook() {
+  std::lock_guard<std::mutex> l(mu_);
+  return reattach_;
+}
+
 NetworkHook ContainerRuntime::network_hook() {
   std::lock_guard<std::mutex> l(mu_);
   return hook_;

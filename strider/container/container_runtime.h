@@ -61,6 +61,12 @@ class ContainerRuntime {
 
   void SetNetworkHook(NetworkHook h);
   NetworkHook network_hook();
+  // Called synchronously by Container::Adopt for an adopted container of an
+  // environment, before its supervisor re-attaches it through the
+  // NetworkHook (the overlay registers it without waiting).
+  using ReattachHook = std::function<void(const NetnsInfo&, const std::string& job_env)>;
+  void SetReattachHook(ReattachHook h);
+  ReattachHook reattach_hook();
 
   int AllocSubnet();
   // Marks a block in use (an adopted container's); false if it already is.
@@ -96,6 +102,7 @@ class ContainerRuntime {
   std::unique_ptr<ImageStore> images_;
   std::mutex mu_;
   NetworkHook hook_;
+  ReattachHook reattach_;
   std::set<int> subnets_;
   std::map<std::string, std::string> live_;  // id -> manifest digest
 };
