@@ -598,17 +598,65 @@ TEST_F(SauronApiTest, LostHostSaysHelloAgainAndIsUp) {
   auto host = Connect(kp);
   Hello(*host, "h1");
   host.reset();
-  std::this_thread::sleep_for(100ms);
   msg::ListRequest req;
   req.what = "hosts";
   msg::Listing l;
-  ASSERT_TRUE(admin->Call(req, &l).ok());
-  ASSERT_EQ(l.hosts.size(), 1u);
+  // Lost once the agent grace (2 s) ran out without a hello.
+  for (int i = 0; i < 40; ++i) {
+    std::this_thread::sleep_for(100ms);
+    ASSERT_TRUE(admin->Call(req, &l).ok());
+    ASSERT_EQ(l.hosts.size(), 1u);
+    if (l.hosts[0].state == "lost") break;
+  }
   EXPECT_EQ(l.hosts[0].state, "lost");
   host = Connect(kp);
   Hello(*host, "h1");
   ASSERT_TRUE(admin->Call(req, &l).ok());
   EXPECT_EQ(l.hosts[0].state, "up");
+}
+
+// docs/SCEPTRE.md: a restarted agent that says hello within the grace keeps
+// its host up and its jobs placed; one that says bye loses them at once.
+TEST_F(SauronApiTest, AnAgentBackWithinTheGraceKeepsItsJobsOneThatSaysByeLosesThemAtOnce) {
+  auto admin = Connect(admin_);
+  auto elrond = Connect(elrond_);
+  auto kp = Enroll(*admin, "h1");
+  auto host = Connect(kp);
+  Hello(*host, "h1");
+  msg::SubmitJobs submit;
+  submit.jobs.resize(1);
+  submit.jobs[0].id = "j1";
+  ASSERT_TRUE(admin->Call(submit).ok());
+  ASSERT_TRUE(elrond->Call(msg::AwardRecordRequest{{{"j1", 0, "h1"}}}).ok());
+  ASSERT_TRUE(host->Call(msg::ClaimRequest{"h1", {{"j1", 1}}}).ok());
+  msg::ListRequest req;
+  req.what = "hosts";
+  msg::Listing l;
+  host.reset();  // the agent died
+  std::this_thread::sleep_for(500ms);
+  host = Connect(kp);
+  Hello(*host, "h1");
+  for (int i = 0; i < 20; ++i) {  // past the grace of the first disconnect, heartbeating (the backstop)
+    std::this_thread::sleep_for(100ms);
+    msg::Heartbeat hb;
+    hb.host_id = "h1";
+    ASSERT_TRUE(host->Call(hb).ok());
+  }
+  ASSERT_TRUE(admin->Call(req, &l).ok());
+  EXPECT_EQ(l.hosts[0].state, "up");
+  msg::ListRequest jobs;
+  jobs.what = "jobs";
+  ASSERT_TRUE(admin->Call(jobs, &l).ok());
+  ASSERT_EQ(l.jobs.size(), 1u);
+  EXPECT_EQ(l.jobs[0].state, "placed");
+  EXPECT_EQ(l.jobs[0].attempt, 1);
+  // A clean stop: lost at once, its job pending again.
+  ASSERT_TRUE(host->Call(msg::HostBye{"h1", "strider stopped"}).ok());
+  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(admin->Call(req, &l).ok());
+  EXPECT_EQ(l.hosts[0].state, "lost");
+  ASSERT_TRUE(admin->Call(jobs, &l).ok());
+  EXPECT_EQ(l.jobs[0].state, "pending");
 }
 
 TEST_F(SauronApiTest, RestartKeepsStateAndGivesHostsTimeToReturn) {
