@@ -47,7 +47,7 @@ app='mkdir -p /tmp/w && echo "$RV_JOB_ID" >/tmp/w/index.html && exec httpd -f -p
 declare -A recover readopt reauction adopt_ms restarts
 for n in $counts; do
   svc=rb$n
-  $rv submit --service "$svc" --env "bench/r$n" --replicas "$n" --constraint zone=a --ram-mb 8 \
+  $rv submit --service "$svc" --env "bench/r$n" --replicas "$n" --constraint zone=a --ram-mb 8 --cpu-millis 15 --disk-mb 5 \
     --image stack/busybox:latest --port 8080 --restart always -- /bin/sh -c "$app" >/dev/null || exit 1
   wait_healthy "$svc" "$n" || exit 1
   # readopt

@@ -118,12 +118,12 @@ copies() {
 
 RV_POD_AGENT_GRACE_MS=8000 "$root/scripts/pod" up --hosts 2 --dir "$dir" --base-port "$port" || fail "pod up"
 app='mkdir -p /tmp/w && echo "$RV_JOB_ID" >/tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w'
-$rv submit --service "$svc-a" --env "t$$/a" --replicas "$half" --constraint zone=a --ram-mb 16 \
+$rv submit --service "$svc-a" --env "t$$/a" --replicas "$half" --constraint zone=a --ram-mb 16 --cpu-millis 50 --disk-mb 10 \
   --image stack/busybox:latest --port 8080 --restart always -- /bin/sh -c "$app" >/dev/null || fail "submit a"
-$rv submit --service "$svc-b" --env "t$$/b" --replicas $((N - half)) --constraint zone=a --ram-mb 16 \
+$rv submit --service "$svc-b" --env "t$$/b" --replicas $((N - half)) --constraint zone=a --ram-mb 16 --cpu-millis 50 --disk-mb 10 \
   --image stack/busybox:latest --port 8080 --restart always -- /bin/sh -c "$app" >/dev/null || fail "submit b"
 $rv hosts drain h2 >/dev/null || fail "drain h2"
-$rv submit --service "$svc-c" --env "t$$/a" --replicas 2 --ram-mb 16 \
+$rv submit --service "$svc-c" --env "t$$/a" --replicas 2 --ram-mb 16 --cpu-millis 50 --disk-mb 10 \
   --image stack/busybox:latest --port 8080 --restart always -- /bin/sh -c "$app" >/dev/null || fail "submit c"
 t0=$(date +%s.%N)
 wait_healthy h1 $((N + 2)) 180 || fail "$((N + 2)) containers never ran healthy on h1"
@@ -228,7 +228,7 @@ for _ in $(seq 1 150); do
 done
 [ "$(healthy_on h2)" -ge 2 ] || fail "service c was not re-placed on h2 while h1 was down"
 "$root/scripts/pod" restart-host --dir "$dir" --host h1 || fail "restart-host after a long crash"
-for _ in $(seq 1 100); do grep -q "is no longer placed here: fenced" "$dir/logs/strider-h1.log" && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep "is no longer placed here: fenced" "$dir/logs/strider-h1.log" | grep -q "$svc-c-2" && break; sleep 0.1; done
 grep "is no longer placed here: fenced" "$dir/logs/strider-h1.log" | grep -q "$svc-c-" || fail "service c was not fenced on h1"
 wait_healthy h1 "$N" 180 || fail "the zone=a jobs did not come back on h1"
 sleep 1
