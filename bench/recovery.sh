@@ -40,6 +40,15 @@ wait_healthy() {  # wait_healthy SVC COUNT
   return 1
 }
 pids() { cat /run/rivendell/"$tag1"/bundles/*/pid 2>/dev/null | sort; }
+# fresh_healthy SVC MARK: jobs of SVC the strider reported healthy after log line MARK
+fresh_healthy() {
+  tail -n +"$2" "$dir/logs/strider-h1.log" | grep -o "\] $1-[0-9]* attempt [0-9]*: running healthy on port" | sort -u | wc -l
+}
+wait_fresh() {  # wait_fresh SVC COUNT MARK: every container started again and healthy
+  for _ in $(seq 1 3000); do [ "$(fresh_healthy "$1" "$3")" -ge "$2" ] && return 0; sleep 0.1; done
+  echo "recovery: $1 never had $2 restarted containers healthy" >&2
+  return 1
+}
 
 RV_POD_AGENT_GRACE_MS=5000 "$root/scripts/pod" up --hosts 2 --dir "$dir" --base-port "$port" >/dev/null || exit 1
 $rv hosts drain h2 >/dev/null
@@ -64,16 +73,19 @@ for n in $counts; do
   restarts[$n]=$((restarts[$n] / 2))
   # recover (within the grace: through the journal)
   "$root/scripts/pod" crash-host --dir "$dir" --host h1
+  mark=$(($(wc -l <"$dir/logs/strider-h1.log") + 1))
   t0=$(now)
   "$root/scripts/pod" restart-host --dir "$dir" --host h1
-  wait_healthy "$svc" "$n" || exit 1
+  wait_fresh "$svc" "$n" "$mark" || exit 1
   recover[$n]=$(since "$t0")
+  grep -q "welcomed by sauron: .*keep $n" <(tail -n +"$mark" "$dir/logs/strider-h1.log") || echo "recovery: note: the host was lost meanwhile (not the journal path)" >&2
   # re-auction (after the host was declared lost)
   "$root/scripts/pod" crash-host --dir "$dir" --host h1
   for _ in $(seq 1 200); do $rv hosts 2>/dev/null | awk '$1 == "h1"' | grep -q lost && break; sleep 0.1; done
+  mark=$(($(wc -l <"$dir/logs/strider-h1.log") + 1))
   t0=$(now)
   "$root/scripts/pod" restart-host --dir "$dir" --host h1
-  wait_healthy "$svc" "$n" || exit 1
+  wait_fresh "$svc" "$n" "$mark" || exit 1
   reauction[$n]=$(since "$t0")
   printf '%5d containers: readopt %.3f s (adoption %s ms, %d restarts)  recover %.2f s  re-auction %.2f s\n' \
     "$n" "${readopt[$n]}" "${adopt_ms[$n]}" "${restarts[$n]}" "${recover[$n]}" "${reauction[$n]}"

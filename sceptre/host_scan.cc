@@ -88,17 +88,7 @@ Observed HostScan::Observe() {
   auto mounts = MountPoints();
   for (auto& [id, c] : by_id) {
     c.has_mount = mounts.count(p_.state_dir + "/containers/" + id + "/rootfs") > 0;
-    if (c.has_runc_state) {
-      std::string out;
-      if (container::RunTool({p_.runc, "--root", p_.run_dir + "/runc", "state", id}, &out, 5000).ok()) {
-        try {
-          auto j = nlohmann::json::parse(out);
-          pid_t pid = j.value("pid", -1);
-          c.alive = j.value("status", "") == "running" && pid > 0 && kill(pid, 0) == 0;
-        } catch (const std::exception&) {
-        }
-      }
-    }
+    if (c.has_runc_state) c.alive = container::RuncStateAlive(p_.run_dir + "/runc/" + id + "/state.json");
   }
   // The journal: unfinished writes first (Load would drop them silently).
   std::string jdir = p_.data_dir + "/journal";

@@ -145,33 +145,10 @@ Status Container::Adopt() {
   if (thread_.joinable()) return Status::Conflict("container " + id_ + " already started");
   if (wake_fd_ < 0) return Status::Io("eventfd failed");
   const auto& o = rt_.options();
-  // runc's own state file, read directly: forking `runc state` per
-  // container would make adopting 100 take seconds. The pid counts only if
-  // its start time is the one runc recorded (not a reused pid).
   pid_t pid = -1;
-  {
-    std::ifstream sf(rt_.RuncRoot() + "/" + id_ + "/state.json");
-    if (!sf) return Status::NotFound("no runc state for " + id_);
-    uint64_t start = 0;
-    try {
-      auto j = nlohmann::json::parse(sf);
-      pid = j.value("init_process_pid", -1);
-      start = j.value("init_process_start", uint64_t{0});
-    } catch (const std::exception& e) {
-      return Status::NotFound("runc state of " + id_ + " unreadable: " + e.what());
-    }
-    std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
-    auto rp = stat.rfind(')');
-    uint64_t now_start = 0;
-    if (pid > 0 && rp != std::string::npos) {
-      std::istringstream fields(stat.substr(rp + 2));
-      std::string f;
-      for (int i = 3; i <= 22 && fields >> f; ++i)
-        if (i == 22) now_start = std::strtoull(f.c_str(), nullptr, 10);
-    }
-    if (pid <= 0 || now_start == 0 || now_start != start) return Status::NotFound("container " + id_ + " is not running");
-  }
+  if (access((rt_.RuncRoot() + "/" + id_).c_str(), F_OK) != 0) return Status::NotFound("no runc state for " + id_);
+  if (!RuncStateAlive(rt_.RuncRoot() + "/" + id_ + "/state.json", &pid))
+    return Status::NotFound("container " + id_ + " is not running");
   std::ifstream rf(rt_.ContainerDir(id_) + "/adopt");
   std::string digest, host_if;
   int subnet = -1;

@@ -17,13 +17,42 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <sstream>
 
 #include "common/crypto/sha256.h"
 
 namespace rv::container {
 
 namespace fs = std::filesystem;
+
+bool RuncStateAlive(const std::string& state_json, pid_t* out) {
+  std::ifstream sf(state_json);
+  if (!sf) return false;
+  pid_t pid = -1;
+  uint64_t start = 0;
+  try {
+    auto j = nlohmann::json::parse(sf);
+    pid = j.value("init_process_pid", -1);
+    start = j.value("init_process_start", uint64_t{0});
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (pid <= 0) return false;
+  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+  auto rp = stat.rfind(')');
+  if (rp == std::string::npos || rp + 2 > stat.size()) return false;
+  std::istringstream fields(stat.substr(rp + 2));  // field 3 (state) onwards
+  std::string f;
+  uint64_t now_start = 0;
+  for (int i = 3; i <= 22 && fields >> f; ++i)
+    if (i == 22) now_start = std::strtoull(f.c_str(), nullptr, 10);
+  if (now_start == 0 || now_start != start) return false;
+  if (out) *out = pid;
+  return true;
+}
 
 std::string RuntimeTag(const std::string& host_id, const std::string& data_dir) {
   std::string abs_data = fs::absolute(data_dir).lexically_normal().string();
