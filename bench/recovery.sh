@@ -32,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 now() { date +%s.%N; }
-since() { echo "$(now) - $1" | bc; }
+since() { awk -v a="$(now)" -v b="$1" 'BEGIN {printf "%.3f", a - b}'; }
 healthy() { $rv ps 2>/dev/null | awk -v s="$1-" 'index($1, s) == 1 && $3 == "placed" && $4 == "h1"' | grep -c "running (.*healthy" || true; }
 wait_healthy() {  # wait_healthy SVC COUNT
   for _ in $(seq 1 3000); do [ "$(healthy "$1")" -ge "$2" ] && return 0; sleep 0.1; done
