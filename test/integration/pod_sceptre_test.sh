@@ -9,6 +9,8 @@
 #  1. strider kill -9 + restart: zero container restarts (every app pid the
 #     same), every container healthy again, no failed request between two
 #     containers over the overlay while the strider is down.
+#  1b. an upgrade (SIGUSR2: the strider exits leaving its containers) and a
+#     restart: all adopted, zero restarts.
 #  2. a corrupt journal entry + strider kill -9: reported (sceptre's report)
 #     and set aside, the strider runs, every job running again (the one whose
 #     entry was corrupt is not adopted: replaced through sauron's welcome).
@@ -164,6 +166,20 @@ after=$(app_pids)
 [ "$before" = "$after" ] || fail "container pids changed across the strider restart: $(diff <(echo "$before") <(echo "$after") | head)"
 echo "measure: container restarts across the strider restart: 0 (all $N app pids unchanged)"
 grep -q "starting $svc-a-1 attempt" <(sed -n "/live restore: adopted/,\$p" "$dir/logs/strider-h1.log") && fail "a job was started again"
+
+# ---- 1b. an upgrade: SIGUSR2 exits leaving the containers running ----
+before=$(app_pids)
+spid=$(cat "$dir/pids/strider-h1.pid")
+kill -USR2 "$spid"
+for _ in $(seq 1 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$spid" 2>/dev/null && fail "the strider did not exit on SIGUSR2"
+grep -q "exiting for an upgrade: $((N + 2)) jobs keep running" "$dir/logs/strider-h1.log" || fail "no upgrade exit"
+"$root/scripts/pod" restart-host --dir "$dir" --host h1 --agent-only || fail "restart-host"
+for _ in $(seq 1 100); do [ "$(grep -c "live restore: adopted $((N + 2)) running" "$dir/logs/strider-h1.log")" -ge 2 ] && break; sleep 0.1; done
+[ "$(grep -c "live restore: adopted $((N + 2)) running" "$dir/logs/strider-h1.log")" -ge 2 ] || fail "not every container was adopted after the upgrade"
+[ "$before" = "$(app_pids)" ] || fail "container pids changed across the upgrade"
+wait_healthy h1 $((N + 2)) 60 || fail "not every container healthy after the upgrade"
+echo "upgrade (SIGUSR2 + restart): all $((N + 2)) adopted, 0 restarts"
 
 # ---- 2. a corrupt journal entry ----
 entry=$(ls "$dir/hosts/h1/journal/"*.entry | head -n1)
