@@ -287,6 +287,16 @@ TEST_F(ContainerTest, ReleasedContainerIsAdoptedWithoutARestart) {
     c->Release();
     c.reset();  // the old strider is gone
   }
+  // Whatever fails below, the released app must not outlive the test.
+  struct Reap {
+    ContainerRuntime* rt;
+    std::string id;
+    pid_t pid;
+    ~Reap() {
+      if (kill(pid, 0) == 0) kill(pid, SIGKILL);
+      rt->Cleanup(id, true);
+    }
+  } reap{rt_.get(), ContainerIdFor(job.id), pid};
   ASSERT_EQ(kill(pid, 0), 0) << "the app died with its supervisor";
   std::string log = rt_->ContainerDir(ContainerIdFor(job.id)) + "/console.log";
   size_t size_then = fs::file_size(log);
