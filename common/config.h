@@ -27,7 +27,7 @@ struct SauronConfig {
   // pings every 5 s cost sauron's IO thread ~1.3% of a core (docs/SAURON.md).
   int zmtp_heartbeat_ms = 30000;
   int lost_after_ms = 750;                    // silent this long => lost (3 beacons)
-  int disconnect_grace_ms = 0;                // TCP closed => lost after this
+  int disconnect_grace_ms = 2000;             // TCP closed (agent gone) => lost after this, unless it says hello again
   int beacon_port = 0;                        // UDP liveness beacons; 0 = api port + 2, -1 = off
   int beacon_ms = 250;                        // how often hosts send one; unset: lost_after_ms / 3 (1000 hosts: 4,000 a second)
 };

@@ -12,6 +12,10 @@ inline constexpr char kHostEnrolled[] = "host.enrolled";
 inline constexpr char kHostDrained[] = "host.drained";
 inline constexpr char kHostUp[] = "host.up";
 inline constexpr char kHostLost[] = "host.lost";
+// The agent's connection closed: news within ms; its jobs move only after the
+// grace (docs/SCEPTRE.md) unless it says hello again.
+inline constexpr char kHostAgentGone[] = "host.agent_gone";
+inline constexpr char kHostRecovered[] = "host.recovered";  // sceptre's boot report
 
 inline constexpr char kJobPrefix[] = "job.";  // every job event is addressed to its host
 inline constexpr char kJobSubmitted[] = "job.submitted";

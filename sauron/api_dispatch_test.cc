@@ -247,7 +247,9 @@ class RolesTest : public DispatchTest {
     msg::Reply r;
     auto env = msg::DecodeEnvelope(out);
     EXPECT_TRUE(env.ok());
-    if (env.ok()) EXPECT_TRUE(msg::DecodeBody(*env, &r).ok());
+    if (env.ok()) {
+      EXPECT_TRUE(msg::DecodeBody(*env, &r).ok());
+    }
     return r;
   }
 

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/event_kinds.h"
 #include "common/msg/protocol.h"
 #include "sauron/api_requests.h"
 #include "sauron/claim.h"
@@ -85,6 +86,22 @@ Result<std::string> Reports(ApiCall& c, msg::JobReports& b) {
   return Answer(msg::ReportAcks{std::move(*stop)});
 }
 
+// A clean stop: the host's jobs move now, not after the grace (docs/SCEPTRE.md).
+Result<std::string> Bye(ApiCall& c, msg::HostBye& b) {
+  if (Status s = c.CheckHost(b.host_id); !s.ok()) return s;
+  c.deps.liveness->Bye(c.user, "said bye: " + Clean(b.reason, 128), MonotonicMs());
+  return std::string();
+}
+
+// sceptre's boot report goes into the event log as it came.
+Result<std::string> Recovery(ApiCall& c, msg::HostRecovery& b) {
+  if (Status s = c.CheckHost(b.host_id); !s.ok()) return s;
+  if (Status s = c.deps.store->AppendEvent(event_kind::kHostRecovered, c.user, "", 0, Clean(b.summary, 1024), c.now_ms);
+      !s.ok())
+    return s;
+  return std::string();
+}
+
 }  // namespace
 
 void RegisterHostRequests(RequestTable& t) {
@@ -95,6 +112,8 @@ void RegisterHostRequests(RequestTable& t) {
   t.On<msg::ClaimRequest>(hosts, G::kGroupable, Claim);
   t.On<msg::JobReport>(hosts, G::kGroupable, Report);
   t.On<msg::JobReports>(hosts, G::kGroupable, Reports);
+  t.On<msg::HostBye>(hosts, G::kAlone, Bye);
+  t.On<msg::HostRecovery>(hosts, G::kAlone, Recovery);
 }
 
 }  // namespace rv::sauron

@@ -93,7 +93,10 @@ Status Daemon::Start() {
   LivenessOptions lo;
   lo.heartbeat_ms = cfg_.sauron.heartbeat_ms;
   lo.lost_after_ms = cfg_.sauron.lost_after_ms;
-  lo.disconnect_grace_ms = cfg_.sauron.disconnect_grace_ms;
+  // Without beacons, silence is libzmq's ZMTP heartbeat closing the
+  // connection, which looks like an agent that died: no grace then, or a
+  // silent host would keep its jobs for the grace (docs/SCEPTRE.md).
+  lo.disconnect_grace_ms = cfg_.sauron.beacon_port >= 0 ? cfg_.sauron.disconnect_grace_ms : 0;
   liveness_ = std::make_unique<Liveness>(lo);
 
   if (cfg_.sauron.beacon_port >= 0) {
@@ -254,6 +257,17 @@ void Daemon::DrainBeacons() {
 }
 
 void Daemon::MarkLost(int64_t now_mono) {
+  // A closed agent connection is news at once; the host's jobs move only if
+  // its agent does not come back within the grace (docs/SCEPTRE.md).
+  for (auto& [host, why] : liveness_->TakeGone()) {
+    counters_.Add("hosts.agent_gone");
+    std::string detail = why + "; its jobs move in " +
+                         std::to_string(cfg_.sauron.beacon_port >= 0 ? cfg_.sauron.disconnect_grace_ms : 0) +
+                         " ms unless its agent says hello again";
+    if (Status s = store_->AppendEvent(event_kind::kHostAgentGone, host, "", 0, detail, WallMs()); !s.ok())
+      spdlog::error("cannot record host.agent_gone of {}: {}", host, s.message());
+    spdlog::warn("host {} agent gone: {}", host, detail);
+  }
   for (auto& [host, why] : liveness_->Due(now_mono)) {
     Status s = store_->MarkHostLost(host, why);
     if (!s.ok()) {

@@ -79,6 +79,7 @@ void Liveness::OnConnEvent(const transport::ConnEvent& ev, int64_t now_ms) {
       h->second.lost_at_ms = now_ms + opts_.disconnect_grace_ms;
       h->second.why = "connection " + peer + " closed";
       grace_[host] = h->second.lost_at_ms;
+      gone_.emplace_back(host, h->second.why);
       break;
     }
     default:
@@ -114,6 +115,7 @@ Liveness::Bind Liveness::OnHello(const std::string& host, const std::string& con
     h.lost_at_ms = now_ms + opts_.disconnect_grace_ms;
     h.why = "connection " + conn_endpoint + " closed";
     grace_[host] = h.lost_at_ms;
+    gone_.emplace_back(host, h.why);
     return Bind::kClosed;
   }
   auto p = peer_fd_.find(conn_endpoint);
@@ -154,6 +156,21 @@ void Liveness::Track(const std::string& host, int64_t now_ms) {
   h = HostState{};
   h.last_msg_ms = now_ms;
   ScanBy(now_ms + LimitOf(h) + 1);
+}
+
+void Liveness::Bye(const std::string& host, const std::string& why, int64_t now_ms) {
+  auto it = hosts_.find(host);
+  if (it == hosts_.end()) return;
+  Unbind(host);
+  it->second.lost_at_ms = now_ms;
+  it->second.why = why;
+  grace_[host] = now_ms;
+}
+
+std::vector<std::pair<std::string, std::string>> Liveness::TakeGone() {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.swap(gone_);
+  return out;
 }
 
 void Liveness::Forget(const std::string& host) {

@@ -6,8 +6,14 @@
 //  1. TCP closed. A host names its connection in host.hello (conn_endpoint =
 //     the local "ip:port" of its DEALER's connection, i.e. the peer endpoint
 //     sauron's monitor saw on ACCEPTED). When that fd reports DISCONNECTED the
-//     host is lost after `disconnect_grace_ms` (default 0). A killed process's
-//     kernel closes the socket, so this takes about a millisecond.
+//     host's agent is gone (TakeGone, at once: an event within milliseconds)
+//     and the host is lost after `disconnect_grace_ms` (the agent grace,
+//     default 2000) unless it says hello again meanwhile: a closed socket
+//     means the agent died while the kernel, and so probably its containers,
+//     live on, and a restarted strider adopts them (docs/SCEPTRE.md). A host
+//     that really died goes silent (2, 2b, 3). A killed process's kernel
+//     closes the socket, so the event takes about a millisecond.
+//  1b. Bye: a strider that stops cleanly says host.bye and is lost at once.
 //  2. Silence. libzmq's ZMTP heartbeat (on the ROUTER) disconnects a peer that
 //     does not answer PINGs within lost_after_ms, which then is signal 1. This
 //     catches a SIGSTOPped process or a cut cable.
@@ -38,7 +44,7 @@ namespace rv::sauron {
 struct LivenessOptions {
   int heartbeat_ms = 1000;
   int lost_after_ms = 600;
-  int disconnect_grace_ms = 0;
+  int disconnect_grace_ms = 2000;
 };
 
 class Liveness {
@@ -66,6 +72,11 @@ class Liveness {
   // until the backstop to say hello again).
   void Track(const std::string& host, int64_t now_ms);
   void Forget(const std::string& host);
+  // The host's agent said it leaves (host.bye): lost at the next Due().
+  void Bye(const std::string& host, const std::string& why, int64_t now_ms);
+  // Hosts whose bound connection closed since the last call (each once per
+  // disconnect), with the reason: they are in their grace now.
+  std::vector<std::pair<std::string, std::string>> TakeGone();
   bool Tracked(const std::string& host) const { return hosts_.count(host) > 0; }
   // Whether a beacon of this host arrived since its last hello.
   bool BeaconsHeard(const std::string& host) const {
@@ -105,6 +116,7 @@ class Liveness {
   int64_t next_scan_ms_ = 0;
   std::function<int64_t(const std::string&)> beacon_clock_;
   std::map<std::string, std::string> awaiting_;  // endpoint named in hello, not yet accepted -> host
+  std::vector<std::pair<std::string, std::string>> gone_;  // for TakeGone
 };
 
 }  // namespace rv::sauron

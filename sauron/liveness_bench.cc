@@ -91,7 +91,10 @@ int main(int argc, char** argv) {
   {
     std::ofstream(dir / "pod.json") << "{\"sauron\": {\"api\": \"" << api << "\", \"pub\": \"" << pub
                                     << "\", \"heartbeat_ms\": " << hb_ms << ", \"zmtp_heartbeat_ms\": " << zmtp_ms
-                                    << ", \"lost_after_ms\": " << lost_ms << "}}";
+                                    << ", \"lost_after_ms\": " << lost_ms
+                                    // Detection speed: with the agent grace (docs/SCEPTRE.md) host.lost
+                                    // would come 2 s later; host.agent_gone comes where it did.
+                                    << ", \"disconnect_grace_ms\": 0}}";
   }
   std::string sauron_bin = (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "sauron").string();
   std::string pod = (dir / "pod.json").string();

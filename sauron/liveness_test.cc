@@ -74,6 +74,62 @@ TEST(Liveness, GraceAndReconnectCancelsLoss) {
   EXPECT_EQ(l.Due(130).size(), 1u);
 }
 
+TEST(Liveness, ClosedAgentConnectionIsNewsAtOnceButLossWaitsForTheDefaultGrace) {
+  LivenessOptions o;
+  o.heartbeat_ms = 100;
+  o.lost_after_ms = 600;
+  EXPECT_EQ(o.disconnect_grace_ms, 2000);  // the agent grace (docs/SCEPTRE.md)
+  Liveness l(o);
+  l.OnConnEvent(Accepted(7, "127.0.0.1:5000"), 0);
+  l.OnHello("h1", "127.0.0.1:5000", "127.0.0.1", 1);
+  EXPECT_TRUE(l.TakeGone().empty());
+  l.OnConnEvent(Closed(7), 10);
+  auto gone = l.TakeGone();
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0].first, "h1");
+  EXPECT_TRUE(l.TakeGone().empty());  // once per disconnect
+  EXPECT_TRUE(l.Due(11).empty());
+  EXPECT_TRUE(l.Due(2009).empty());
+  ASSERT_EQ(l.Due(2010).size(), 1u);
+}
+
+TEST(Liveness, AnAgentThatComesBackWithinTheGraceKeepsItsHost) {
+  LivenessOptions o;
+  Liveness l(o);
+  l.OnConnEvent(Accepted(7, "127.0.0.1:5000"), 0);
+  l.OnHello("h1", "127.0.0.1:5000", "127.0.0.1", 1);
+  l.OnConnEvent(Closed(7), 10);
+  l.OnConnEvent(Accepted(8, "127.0.0.1:5001"), 900);
+  EXPECT_EQ(l.OnHello("h1", "127.0.0.1:5001", "127.0.0.1", 901), Liveness::Bind::kBound);
+  EXPECT_TRUE(l.Due(2500).empty());
+  EXPECT_TRUE(l.Tracked("h1"));
+}
+
+TEST(Liveness, AHostThatSaidByeIsLostAtOnceDespiteTheGrace) {
+  LivenessOptions o;
+  Liveness l(o);
+  l.OnConnEvent(Accepted(7, "127.0.0.1:5000"), 0);
+  l.OnHello("h1", "127.0.0.1:5000", "127.0.0.1", 1);
+  l.Bye("h1", "said bye: strider stopped", 5);
+  l.OnConnEvent(Closed(7), 6);  // its connection closes right after: no second verdict
+  auto due = l.Due(6);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].second, "said bye: strider stopped");
+  EXPECT_TRUE(l.TakeGone().empty());
+}
+
+TEST(Liveness, ASilentHostIsLostAfterLostAfterEvenWithTheAgentGrace) {
+  LivenessOptions o;
+  o.heartbeat_ms = 100;
+  o.lost_after_ms = 600;
+  Liveness l(o);
+  l.OnConnEvent(Accepted(7, "127.0.0.1:5000"), 0);
+  l.OnHello("h1", "127.0.0.1:5000", "127.0.0.1", 0);
+  l.OnBeacon("h1", 100);
+  EXPECT_TRUE(l.Due(650).empty());
+  ASSERT_EQ(l.Due(701).size(), 1u);  // the connection never closed: a dead host goes silent
+}
+
 TEST(Liveness, BackstopWithoutMessages) {
   Liveness l(Opts());
   l.Track("h1", 0);  // e.g. after a sauron restart: no connection known

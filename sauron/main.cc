@@ -34,6 +34,11 @@ int main(int argc, char** argv) {
                  "what containers may reach on their gateway 169.254.1.1 (tcp/N, udp/N; comma separated); "
                  "default none (ICMP echo only)")
       ->delimiter(',');
+  int agent_grace_ms = -1;
+  app.add_option("--agent-grace-ms", agent_grace_ms,
+                 "a host whose agent's connection closed keeps its jobs this long for the agent to come back "
+                 "(default: the pod config's sauron.disconnect_grace_ms, 2000)")
+      ->check(CLI::Range(0, 3600000));
   CLI11_PARSE(app, argc, argv);
   overlay.enabled = !no_overlay;
   rv::InitLogging("sauron", level);
@@ -52,6 +57,8 @@ int main(int argc, char** argv) {
     spdlog::warn("{} not found: running with defaults in {}", pod, dir);
     cfg = rv::ParsePodConfig("{}", dir);
   }
+
+  if (agent_grace_ms >= 0) cfg->sauron.disconnect_grace_ms = agent_grace_ms;
 
   struct sigaction sa {};
   sa.sa_handler = OnSignal;

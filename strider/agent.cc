@@ -14,6 +14,7 @@
 #include "strider/announce_cache.h"
 #include "strider/bidder.h"
 #include "strider/job_env.h"
+#include "strider/restore_plan.h"
 
 namespace rv::strider {
 namespace {
@@ -55,6 +56,7 @@ Status Agent::Start() {
   if (Status s = MakeSauronLink(); !s.ok()) return s;
   if (Status s = MakeElrondLink(); !s.ok()) return s;
   MakeChangeStream();
+  RestoreFromJournal();
   spdlog::info("[{}] strider up: capacity {}, key {}", opts_.host_id, Describe(measured_.capacity),
                transport::KeyFingerprint(opts_.key.public_key));
   return Status::Ok();
@@ -270,7 +272,24 @@ void Agent::OnWelcome(const msg::HostWelcome& w) {
     auto it = jobs_.find(ref.job_id);
     if (it != jobs_.end() && it->second.attempt <= ref.attempt) StopJob(ref.job_id, "sauron: no longer this host's");
   }
-  for (const auto& rec : w.keep) {
+  if (!pending_restore_.empty()) {
+    // Journaled jobs not running: what sauron still places here starts
+    // below (keep); what it moved elsewhere meanwhile never runs here again.
+    PendingSplit split = SplitPendingByWelcome(pending_restore_, w.keep);
+    for (const auto& e : split.fenced) {
+      spdlog::warn("[{}] journal: {} attempt {} is no longer placed here: fenced, not restarted", opts_.host_id,
+                   e.spec.id, e.attempt);
+      counters_.Add("restore_fenced");
+      ++restore_.fenced;
+      if (journal_) (void)journal_->Remove(e.spec.id);
+    }
+    restore_.restarted += static_cast<int>(split.kept.size());
+    pending_restore_.clear();
+  }
+  ReportRestore();
+  std::vector<msg::JobRecord> keep = w.keep;
+  SortKeepForStart(&keep);  // data services before code
+  for (const auto& rec : keep) {
     auto it = jobs_.find(rec.spec.id);
     if (it != jobs_.end() && it->second.attempt == rec.attempt) continue;
     if (it != jobs_.end()) {
@@ -293,7 +312,7 @@ void Agent::OnWelcome(const msg::HostWelcome& w) {
       FailUnopenedEnv(rec.spec.id, rec.attempt, env.status());
       continue;
     }
-    StartJob(rec.spec, rec.attempt, env->vars());
+    StartJob(rec.spec, rec.attempt, env->vars(), sealed == w.sealed_envs.end() ? std::string() : sealed->second);
   }
 }
 
@@ -474,18 +493,136 @@ void Agent::OnAward(const msg::Award& a) {
         results.push_back(msg::Outcome{id, aj.attempt, false, "cannot open the sealed environment config"});
         continue;
       }
-      StartJob(aj.spec, aj.attempt, env->vars());
+      StartJob(aj.spec, aj.attempt, env->vars(), it->second.sealed_env);
       results.push_back(msg::Outcome{id, aj.attempt, true, ""});
     }
     elrond_->Send(msg::Ack{opts_.host_id, results});
   });
 }
 
-void Agent::StartJob(const msg::JobSpec& spec, int64_t attempt, const std::map<std::string, std::string>& secrets) {
+void Agent::JournalPut(const Job& job, const std::string& sealed_env) {
+  if (!journal_) return;
+  JournalEntry e;
+  e.spec = job.spec;
+  e.attempt = job.attempt;
+  e.image_digest = job.journal_digest;
+  e.sealed_env = sealed_env;
+  if (Status s = journal_->Put(e); !s.ok()) {
+    counters_.Add("journal_write_failed");
+    spdlog::error("[{}] journal: cannot record {}: {}", opts_.host_id, job.spec.id, s.message());
+  }
+}
+
+// Live restore: adopt what still runs, keep the rest for the welcome.
+void Agent::RestoreFromJournal() {
+  if (opts_.journal_dir.empty()) return;
+  int64_t t0 = MonotonicMs();
+  journal_ = std::make_unique<Journal>(opts_.journal_dir);
+  if (Status s = journal_->Open(); !s.ok()) {
+    spdlog::error("[{}] journal: {}; running without one", opts_.host_id, s.message());
+    journal_.reset();
+    return;
+  }
+  Journal::Loaded l = journal_->Load();
+  for (const auto& c : l.corrupt) {
+    spdlog::error("[{}] journal: corrupt entry set aside: {}", opts_.host_id, c);
+    counters_.Add("journal_corrupt");
+  }
+  restore_.corrupt = static_cast<int>(l.corrupt.size());
+  for (auto& e : RestoreOrder(std::move(l.entries))) {
+    const std::string id = e.spec.id;
+    const int64_t attempt = e.attempt;
+    auto w = factory_->Create(e.spec, [this, id, attempt](RunState st, const std::string& detail) {
+      state_events_.push_back(StateEvent{id, attempt, st, detail});
+    });
+    int64_t ta = MonotonicMs();
+    Status s = w->Adopt(e.spec);
+    spdlog::debug("[{}] adopt {}: {} in {} ms", opts_.host_id, id, s.ok() ? "ok" : s.message(), MonotonicMs() - ta);
+    if (!s.ok()) {
+      spdlog::info("[{}] journal: {} attempt {} not running ({}); waiting for sauron's word", opts_.host_id, id,
+                   attempt, s.message());
+      pending_restore_.push_back(std::move(e));
+      continue;
+    }
+    Reservations::Entry re{id, attempt, e.spec.service, e.spec.rules.ha, e.spec.resources};
+    if (Status rs = reservations_.Admit(re, Base()); !rs.ok())
+      spdlog::warn("[{}] adopted {} over the measured free resources: {}", opts_.host_id, id, rs.message());
+    Job& job = jobs_[id];
+    job.spec = e.spec;
+    job.attempt = attempt;
+    job.journal_digest = e.image_digest;
+    job.workload = std::move(w);
+    sealed_envs_[id] = e.sealed_env;
+    counters_.Add("adopted");
+    ++restore_.adopted;
+  }
+  restore_.pending = static_cast<int>(pending_restore_.size());
+  restore_.adopt_ms = MonotonicMs() - t0;
+  restore_deadline_ms_ = MonotonicMs() + opts_.restore_wait_ms;
+  if (restore_.adopted || restore_.pending || restore_.corrupt) {
+    spdlog::info("[{}] live restore: adopted {} running jobs in {} ms, {} to reconcile with sauron, {} corrupt entries",
+                 opts_.host_id, restore_.adopted, restore_.adopt_ms, restore_.pending, restore_.corrupt);
+  }
+}
+
+// Sauron did not answer in time: run what the journal says, reconcile later
+// (the hello lists these jobs and the welcome's stop list fences).
+void Agent::StartPendingOffline(int64_t now_ms) {
+  (void)now_ms;
+  spdlog::warn("[{}] sauron did not welcome us within {} ms: starting {} journaled jobs on the journal's word",
+               opts_.host_id, opts_.restore_wait_ms, pending_restore_.size());
+  std::vector<JournalEntry> todo = RestoreOrder(std::move(pending_restore_));
+  pending_restore_.clear();
+  for (const auto& e : todo) {
+    if (jobs_.count(e.spec.id)) continue;
+    auto env = OpenJobEnv(opts_.key, e.sealed_env);
+    if (!env.ok()) {
+      spdlog::error("[{}] journal: {}: sealed env does not open: {}", opts_.host_id, e.spec.id, env.status().message());
+      continue;  // sauron's welcome brings it when it answers
+    }
+    Reservations::Entry re{e.spec.id, e.attempt, e.spec.service, e.spec.rules.ha, e.spec.resources};
+    (void)reservations_.Admit(re, Base());
+    counters_.Add("restored_offline");
+    ++restore_.offline;
+    StartJob(e.spec, e.attempt, env->vars(), e.sealed_env);
+  }
+}
+
+// Once per start, after the first welcome: what the restore did, to the
+// owner (sceptre status) and to sauron's event log.
+void Agent::ReportRestore() {
+  if (restore_reported_ || !journal_) return;
+  restore_reported_ = true;
+  if (opts_.on_restored) opts_.on_restored(restore_);
+  if (restore_.adopted + restore_.pending + restore_.corrupt + restore_.offline == 0) return;
+  std::string summary = "strider restore: adopted " + std::to_string(restore_.adopted) + " running in " +
+                        std::to_string(restore_.adopt_ms) + " ms, restarted " + std::to_string(restore_.restarted) +
+                        ", fenced " + std::to_string(restore_.fenced) + ", started offline " +
+                        std::to_string(restore_.offline) + ", corrupt journal entries " +
+                        std::to_string(restore_.corrupt);
+  sauron_->Request(msg::HostRecovery{opts_.host_id, summary}, MonotonicMs(), opts_.request_timeout_ms,
+                   [](const Status&, const std::string&) {});
+}
+
+void Agent::Release() {
+  for (auto& [id, job] : jobs_) {
+    if (!job.stopping) job.workload->Release();
+  }
+  spdlog::info("[{}] released {} jobs: they keep running for the next strider", opts_.host_id, jobs_.size());
+  jobs_.clear();
+}
+
+void Agent::StartJob(const msg::JobSpec& spec, int64_t attempt, const std::map<std::string, std::string>& secrets,
+                     const std::string& sealed_env) {
   std::string id = spec.id;
   Job& job = jobs_[id];
   job.spec = spec;
   job.attempt = attempt;
+  job.journal_digest.clear();
+  // Desired state first: a crash between here and the start leaves an entry
+  // the next strider reconciles, never a container nobody knows of.
+  sealed_envs_[id] = sealed_env;
+  JournalPut(job, sealed_env);
   job.workload = factory_->Create(spec, [this, id, attempt](RunState st, const std::string& detail) {
     state_events_.push_back(StateEvent{id, attempt, st, detail});
   });
@@ -587,7 +724,15 @@ void Agent::ProcessStateEvents() {
     batch.reports.push_back(msg::JobReport{opts_.host_id, ev.job_id, ev.attempt, RunStateName(ev.state), ev.detail});
     if (ev.state == RunState::kStopped && it->second.workload->done()) {
       reservations_.Release(ev.job_id);
+      if (journal_) (void)journal_->Remove(ev.job_id);
+      sealed_envs_.erase(ev.job_id);
       jobs_.erase(it);
+    } else if (ev.state == RunState::kRunning && journal_) {
+      std::string d = it->second.workload->image_digest();
+      if (!d.empty() && d != it->second.journal_digest) {
+        it->second.journal_digest = d;
+        JournalPut(it->second, sealed_envs_[ev.job_id]);
+      }
     }
   }
   if (batch.reports.empty()) return;
@@ -667,6 +812,7 @@ int64_t Agent::NextTickMs(int64_t now_ms) const {
   next = std::min({next, reservations_.NextHoldExpiryMs(), sauron_->NextDeadlineMs(), elrond_->NextDeadlineMs()});
   if (sauron_connected_ && !welcomed_ && !hello_inflight_) next = std::min(next, next_hello_ms_);
   if (welcomed_) next = std::min(next, next_heartbeat_ms_);
+  if (!pending_restore_.empty() && !welcomed_) next = std::min(next, restore_deadline_ms_);
   return next;
 }
 
@@ -691,6 +837,7 @@ void Agent::Tick(int64_t now_ms) {
   sauron_->Expire(now_ms);
   elrond_->Expire(now_ms);
   if (sauron_connected_ && !welcomed_ && !hello_inflight_ && now_ms >= next_hello_ms_) SendHello(now_ms);
+  if (!pending_restore_.empty() && !welcomed_ && now_ms >= restore_deadline_ms_) StartPendingOffline(now_ms);
   if (welcomed_ && now_ms >= next_heartbeat_ms_) {
     if (HeartbeatHasNews(now_ms)) {
       SendHeartbeat(now_ms);
@@ -714,6 +861,14 @@ void Agent::Shutdown(int timeout_ms) {
   while (!jobs_.empty() && MonotonicMs() < deadline) RunOnce(10);
   // Let the last reports leave.
   for (int i = 0; i < 20 && sauron_ && sauron_->pending() > 0; ++i) RunOnce(10);
+  // A clean stop says so: sauron moves this host's jobs at once instead of
+  // waiting out the grace it gives an agent that died (docs/SCEPTRE.md).
+  if (sauron_ && welcomed_) {
+    bool done = false;
+    msg::HostBye bye{opts_.host_id, "strider stopped"};
+    sauron_->Request(bye, MonotonicMs(), 1000, [&done](const Status&, const std::string&) { done = true; });
+    for (int i = 0; i < 100 && !done; ++i) RunOnce(10);
+  }
 }
 
 }  // namespace rv::strider

@@ -20,6 +20,7 @@
 #include <zmq.hpp>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,6 +32,7 @@
 #include "common/transport/monitor.h"
 #include "strider/beacon_pump.h"
 #include "strider/beacon_sender.h"
+#include "strider/journal.h"
 #include "strider/link.h"
 #include "strider/reservations.h"
 #include "strider/resources.h"
@@ -39,6 +41,11 @@
 namespace rv::strider {
 
 class AnnounceCache;
+
+struct RestoreReport {
+  int adopted = 0, pending = 0, corrupt = 0, fenced = 0, restarted = 0, offline = 0;
+  int64_t adopt_ms = 0;  // journal load + adoption
+};
 
 struct AgentOptions {
   std::string host_id;
@@ -75,7 +82,18 @@ struct AgentOptions {
   // environment whose overlay uses AES-256-GCM are declined at bid time).
   // --no-aesni turns it off, e.g. to test a mixed pod on one machine.
   bool aesni = true;
+  // Live restore (docs/SCEPTRE.md): the journal of what this host runs, in
+  // the data dir ("" = none: the simulator, tests). At Start the agent adopts
+  // the journal's containers that still run; the others wait for sauron's
+  // welcome (placed here: started, else fenced) for at most restore_wait_ms,
+  // then start from the journal alone.
+  std::string journal_dir;
+  int restore_wait_ms = 5000;
+  // Called once the journal is reconciled with sauron's first welcome (or
+  // started offline), with what the restore did (sceptre status shows it).
+  std::function<void(const RestoreReport&)> on_restored;
 };
+
 
 // Removes from a turn's reports each "starting" that a later report of the
 // same job attempt supersedes (see ProcessStateEvents); keeps the order.
@@ -114,8 +132,16 @@ class Agent {
   // One poll + tick for a single-agent process.
   void RunOnce(int timeout_ms);
   // Stops every workload (SIGTERM, then SIGKILL after the grace) and waits up
-  // to `timeout_ms` for them; reports what it can.
+  // to `timeout_ms` for them; reports what it can, then tells sauron it
+  // leaves (host.bye: its jobs move at once instead of after the agent grace).
   void Shutdown(int timeout_ms);
+  // Exits leaving the workloads running (an upgrade): they stay in the
+  // journal and the next strider adopts them. No bye: sauron's grace covers
+  // the gap.
+  void Release();
+  // What the last Start found in the journal (for logs, sceptre status).
+  using RestoreStats = RestoreReport;
+  const RestoreStats& restore_stats() const { return restore_; }
 
   const std::string& host_id() const { return opts_.host_id; }
   bool welcomed() const { return welcomed_; }
@@ -131,6 +157,7 @@ class Agent {
   struct Job {
     msg::JobSpec spec;
     int64_t attempt = 0;
+    std::string journal_digest;  // image digest as last journaled
     std::unique_ptr<Workload> workload;
     bool stopping = false;
   };
@@ -150,7 +177,11 @@ class Agent {
   void OnAnnounce(const msg::Announce& a);
   void OnAward(const msg::Award& a);
   void OnChange(const msg::Change& c);
-  void StartJob(const msg::JobSpec& spec, int64_t attempt, const std::map<std::string, std::string>& secrets);
+  void StartJob(const msg::JobSpec& spec, int64_t attempt, const std::map<std::string, std::string>& secrets,
+                const std::string& sealed_env);
+  void RestoreFromJournal();
+  void StartPendingOffline(int64_t now_ms);
+  void JournalPut(const Job& job, const std::string& sealed_env);
   void StopJob(const std::string& job_id, const std::string& why);
   void FailUnopenedEnv(const std::string& job_id, int64_t attempt, const Status& why);
   void ProcessStateEvents();
@@ -180,6 +211,13 @@ class Agent {
   std::map<std::string, Job> jobs_;
   std::deque<StateEvent> state_events_;
   Counters counters_;
+  std::unique_ptr<Journal> journal_;
+  std::map<std::string, std::string> sealed_envs_;  // job -> its sealed box, for journal rewrites
+  std::vector<JournalEntry> pending_restore_;  // journaled, not running, not yet reconciled
+  int64_t restore_deadline_ms_ = 0;
+  RestoreStats restore_;
+  bool restore_reported_ = false;
+  void ReportRestore();
 
   bool sauron_connected_ = false;
   bool welcomed_ = false;

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "common/clock.h"
@@ -17,6 +19,7 @@
 #include "common/transport/zap.h"
 #include "strider/beacon_pump.h"
 #include "strider/beacon_receiver_for_test.h"
+#include "strider/journal.h"
 #include "strider/sim_workload.h"
 
 namespace rv::strider {
@@ -25,6 +28,8 @@ namespace {
 // Records the secrets each job was started with (then behaves as SimWorkload).
 struct SecretsSeen {
   std::map<std::string, std::map<std::string, std::string>> by_job;
+  std::set<std::string> adoptable;  // jobs whose container "still runs" (live restore)
+  std::set<std::string> adopted;
 };
 class CapturingFactory : public WorkloadFactory {
  public:
@@ -36,6 +41,11 @@ class CapturingFactory : public WorkloadFactory {
       Status Start(const msg::JobSpec& spec, const std::map<std::string, std::string>& secrets) override {
         seen_->by_job[spec.id] = secrets;
         return SimWorkload::Start(spec, secrets);
+      }
+      Status Adopt(const msg::JobSpec& spec) override {
+        if (!seen_->adoptable.count(spec.id)) return Status::NotFound("not running");
+        seen_->adopted.insert(spec.id);
+        return Status::Ok();
       }
       std::shared_ptr<SecretsSeen> seen_;
     };
@@ -180,6 +190,7 @@ class AgentTest : public ::testing::Test {
   void SetUp() override {
     AgentOptions o = HostOptions("h1", host_key);
     o.hold_grace_ms = 100;
+    o.journal_dir = journal_dir;
     agent = std::make_unique<Agent>(ctx, o, std::make_shared<CapturingFactory>(seen));
     ASSERT_TRUE(agent->Start().ok());
     ASSERT_TRUE(RunUntil([&] { return agent->welcomed() && elrond_hello(); }));
@@ -279,6 +290,7 @@ class AgentTest : public ::testing::Test {
   bool beacons_heard = false;  // what heartbeat replies say
   std::map<std::string, std::string> sealed_envs;  // job id -> sealed env sent with claims/welcomes
   std::vector<msg::JobRecord> keep;                 // sent in welcomes
+  std::string journal_dir;                          // "" = no journal
   std::shared_ptr<SecretsSeen> seen = std::make_shared<SecretsSeen>();
 };
 
@@ -627,6 +639,110 @@ TEST_F(AgentTest, KeptJobAfterRestartGetsItsSealedEnvFromTheWelcome) {
   SetUp();
   ASSERT_TRUE(RunUntil([&] { return seen->by_job.count("web-9") > 0; }));
   EXPECT_EQ(seen->by_job["web-9"].at("DB_PASSWORD"), "pw-9");
+}
+
+// Live restore (docs/SCEPTRE.md): a journal in a temp dir, jobs in it.
+class AgentRestoreTest : public AgentTest {
+ protected:
+  void SetUp() override {
+    char t[] = "/tmp/rv-agent-journal-XXXXXX";
+    root_ = mkdtemp(t);
+    journal_dir = root_ + "/journal";
+    Journal j(journal_dir);
+    ASSERT_TRUE(j.Open().ok());
+    journal_ = std::make_unique<Journal>(journal_dir);
+  }
+  void TearDown() override {
+    agent.reset();
+    std::filesystem::remove_all(root_);
+  }
+  void Journaled(const std::string& id, int64_t attempt) {
+    JournalEntry e;
+    e.spec.id = id;
+    e.spec.service = id;
+    e.spec.resources = {10, 1, 1};
+    e.attempt = attempt;
+    ASSERT_TRUE(journal_->Put(e).ok());
+  }
+  static msg::JobRecord Placed(const std::string& id, int64_t attempt) {
+    msg::JobRecord rec;
+    rec.spec.id = id;
+    rec.spec.service = id;
+    rec.spec.resources = {10, 1, 1};
+    rec.state = "placed";
+    rec.attempt = attempt;
+    rec.host_id = "h1";
+    return rec;
+  }
+  std::string root_;
+  std::unique_ptr<Journal> journal_;
+};
+
+TEST_F(AgentRestoreTest, ARunningContainerIsAdoptedNotRestartedAndListedInTheHello) {
+  Journaled("web-1", 2);
+  seen->adoptable = {"web-1"};
+  keep = {Placed("web-1", 2)};
+  AgentTest::SetUp();
+  RunFor(100);
+  EXPECT_EQ(seen->adopted.count("web-1"), 1u);
+  EXPECT_EQ(seen->by_job.count("web-1"), 0u) << "an adopted job must not be started again";
+  ASSERT_FALSE(hellos.empty());
+  ASSERT_EQ(hellos.back().jobs.size(), 1u);
+  EXPECT_EQ(hellos.back().jobs[0].job_id, "web-1");
+  EXPECT_EQ(hellos.back().jobs[0].attempt, 2);
+  EXPECT_EQ(agent->restore_stats().adopted, 1);
+  EXPECT_EQ(agent->running_jobs(), 1u);
+}
+
+TEST_F(AgentRestoreTest, AJobStillPlacedHereStartsAgainAfterAReboot) {
+  Journaled("db-1", 1);  // its container is gone (reboot)
+  keep = {Placed("db-1", 1)};
+  AgentTest::SetUp();
+  ASSERT_TRUE(RunUntil([&] { return seen->by_job.count("db-1") > 0; }));
+  EXPECT_EQ(agent->restore_stats().restarted, 1);
+  EXPECT_EQ(agent->restore_stats().fenced, 0);
+}
+
+TEST_F(AgentRestoreTest, AJobSauronMovedElsewhereIsFencedNeverStarted) {
+  Journaled("web-2", 1);  // re-placed on another host while this one was down
+  Journaled("web-3", 1);  // placed here again, but at a newer attempt
+  keep = {Placed("web-3", 2)};
+  AgentTest::SetUp();
+  RunFor(200);
+  EXPECT_EQ(seen->by_job.count("web-2"), 0u);
+  EXPECT_EQ(agent->restore_stats().fenced, 2);
+  // web-3's new attempt starts through the keep list; web-2 is gone from the journal.
+  EXPECT_EQ(seen->by_job.count("web-3"), 1u);
+  auto l = journal_->Load();
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].spec.id, "web-3");
+  EXPECT_EQ(l.entries[0].attempt, 2);
+}
+
+TEST_F(AgentRestoreTest, WithoutSauronTheJournalsJobsStartOnItsWordAfterTheWait) {
+  Journaled("db-9", 4);
+  AgentOptions o = HostOptions("h1", host_key);
+  o.sauron_api = "tcp://127.0.0.1:1";  // nobody answers
+  o.journal_dir = journal_dir;
+  o.restore_wait_ms = 100;
+  agent = std::make_unique<Agent>(ctx, o, std::make_shared<CapturingFactory>(seen));
+  ASSERT_TRUE(agent->Start().ok());
+  EXPECT_EQ(seen->by_job.count("db-9"), 0u);
+  ASSERT_TRUE(RunUntil([&] { return seen->by_job.count("db-9") > 0; }, 3000));
+  EXPECT_EQ(agent->restore_stats().offline, 1);
+}
+
+TEST_F(AgentRestoreTest, AStartedJobIsJournaledAndItsEntryGoesWhenItStops) {
+  AgentTest::SetUp();
+  Announce<int>(1, {AJob("j1", 10)});
+  RunFor(50);
+  elrond.SendTo("h1", msg::Encode(msg::Award{1, "h1", {Awarded("j1", 10, 5)}}));
+  ASSERT_TRUE(RunUntil([&] { return seen->by_job.count("j1") > 0; }));
+  auto l = journal_->Load();
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].attempt, 5);
+  agent->Shutdown(1000);
+  EXPECT_TRUE(journal_->Load().entries.empty());
 }
 
 }  // namespace

@@ -4,6 +4,11 @@
 //           [--address IP] [--capacity-ram-mb N --capacity-disk-mb N --capacity-cpu-millis N]
 //           [--sauron-api EP --sauron-pub EP --elrond EP] [--log-level info]
 //           [--registry HOST:PORT] [--container-state-dir DIR] [--run-dir DIR] [--no-containers]
+//           [--restore-wait-ms N]
+//
+// SIGTERM/SIGINT: stop every job, tell sauron (host.bye), exit. SIGUSR2: exit
+// leaving the containers running (an upgrade); the next strider adopts them
+// from its journal (<data-dir>/journal) and runc's state (docs/SCEPTRE.md).
 //
 // Jobs with an image run as runc containers (strider/container) when the
 // container runtime opens (root, runc, a tmpfs for the run dir); otherwise the
@@ -17,6 +22,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 
 #include "common/config.h"
 #include "common/host_layout.h"
@@ -35,7 +41,14 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_release{false};
 void OnSignal(int) { g_stop = true; }
+// SIGUSR2: exit for an upgrade, leaving every container running for the
+// next strider to adopt (docs/SCEPTRE.md).
+void OnRelease(int) {
+  g_release = true;
+  g_stop = true;
+}
 
 }  // namespace
 
@@ -80,6 +93,10 @@ int main(int argc, char** argv) {
   app.add_option("--overlay-keepalive-ms", overlay_keepalive_ms,
                  "keepalive to overlayd this often (keep well under its --lease-ms); 0 = none")
       ->check(CLI::Range(0, 60000));
+  int restore_wait_ms = 5000;
+  app.add_option("--restore-wait-ms", restore_wait_ms,
+                 "after a reboot, wait this long for sauron's word before starting the journal's jobs on its own")
+      ->check(CLI::Range(0, 600000));
   CLI11_PARSE(app, argc, argv);
   if (cap.ram_mb < 0 || cap.disk_mb < 0 || cap.cpu_millis < 0) {
     fprintf(stderr, "strider: capacities must not be negative\n");
@@ -127,6 +144,17 @@ int main(int argc, char** argv) {
   opts.zmtp_heartbeat_ms = cfg->sauron.zmtp_heartbeat_ms;
   opts.zmtp_timeout_ms = 3 * cfg->sauron.zmtp_heartbeat_ms;  // silence is judged by sauron (beacons)
   opts.stop_grace_ms = stop_grace_ms;
+  opts.journal_dir = data_dir + "/journal";
+  opts.restore_wait_ms = restore_wait_ms;
+  opts.on_restored = [data_dir](const rv::strider::RestoreReport& r) {
+    // Read by `sceptre status`.
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir + "/sceptre", ec);
+    std::ofstream f(data_dir + "/sceptre/strider-restore.json");
+    f << "{\"adopted\": " << r.adopted << ", \"pending\": " << r.pending << ", \"restarted\": " << r.restarted
+      << ", \"fenced\": " << r.fenced << ", \"offline\": " << r.offline << ", \"corrupt\": " << r.corrupt
+      << ", \"adopt_ms\": " << r.adopt_ms << "}\n";
+  };
 
   rv::strider::ProcessOptions popts;
   popts.log_dir = rv::host_layout::LogDir(data_dir);
@@ -142,8 +170,7 @@ int main(int argc, char** argv) {
     // Two pods on one machine may both have an "h1": key the machine-wide
     // names (run dir, cgroup parent) by the data dir too, or one strider's GC
     // would remove the other's containers.
-    std::string abs_data = std::filesystem::absolute(data_dir).lexically_normal().string();
-    std::string tag = host_id + "-" + rv::crypto::Sha256Hex(abs_data).substr(0, 8);
+    std::string tag = rv::container::RuntimeTag(host_id, data_dir);
     ro.run_dir = run_dir.empty() ? "/run/rivendell/" + tag : run_dir;
     ro.registry = registry;
     ro.veth_pool = veth_pool;
@@ -152,9 +179,9 @@ int main(int argc, char** argv) {
     if (rt.ok()) {
       runtime = std::move(*rt);
       containers = std::make_shared<rv::container::ContainerWorkloadFactory>(*runtime);
-      int removed = runtime->GcContainers();
-      spdlog::info("[{}] container runtime open (state {}, run {}, registry {}); removed {} stale containers", host_id,
-                   ro.state_dir, ro.run_dir, registry, removed);
+      // Stale containers are collected once the agent adopted the live ones.
+      spdlog::info("[{}] container runtime open (state {}, run {}, registry {})", host_id, ro.state_dir, ro.run_dir,
+                   registry);
     } else {
       why_no_containers = rt.status().message();
       spdlog::warn("[{}] no container runtime: {}; image jobs will fail, plain processes run", host_id,
@@ -171,6 +198,9 @@ int main(int argc, char** argv) {
   sa.sa_handler = OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  struct sigaction sr {};
+  sr.sa_handler = OnRelease;
+  sigaction(SIGUSR2, &sr, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   zmq::context_t ctx = rv::transport::MakeContext(1, 1024);
@@ -192,10 +222,14 @@ int main(int argc, char** argv) {
       oo.underlay_mtu = overlay_mtu;
       oo.keepalive_ms = overlay_keepalive_ms;
       overlay = std::make_unique<rv::strider::OverlayDriver>(ctx, oo);
-      overlay->Start();
+      // Started once the agent adopted what runs (below): its first document
+      // must hold the adopted containers' attachments, or overlayd would drop them.
       if (runtime) {
         runtime->SetNetworkHook([o = overlay.get()](const rv::container::NetnsInfo& ns, const std::string& env) {
           return o->Attach(ns, env);
+        });
+        runtime->SetReattachHook([o = overlay.get()](const rv::container::NetnsInfo& ns, const std::string& env) {
+          o->Expect(ns, env);
         });
       }
       spdlog::info("[{}] overlay: driving overlayd at {}", host_id, overlayd_socket);
@@ -204,6 +238,11 @@ int main(int argc, char** argv) {
     if (rv::Status s = agent.Start(); !s.ok()) {
       spdlog::critical("{}", s.ToString());
       return 1;
+    }
+    if (overlay) overlay->Start();
+    if (runtime) {
+      int removed = runtime->GcContainers();  // after adoption: what no journal entry runs
+      if (removed > 0) spdlog::info("[{}] removed {} stale containers", host_id, removed);
     }
     auto next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(gc_interval_s);
     while (!g_stop) {
@@ -219,11 +258,21 @@ int main(int argc, char** argv) {
         if (!freed.ok()) spdlog::warn("[{}] image gc: {}", host_id, freed.status().ToString());
       }
     }
-    spdlog::info("[{}] shutting down: stopping {} jobs", host_id, agent.running_jobs());
-    agent.Shutdown(stop_grace_ms + 1000);
-    if (runtime) runtime->SetNetworkHook(nullptr);
+    if (g_release) {
+      spdlog::info("[{}] exiting for an upgrade: {} jobs keep running", host_id, agent.running_jobs());
+      agent.Release();
+    } else {
+      spdlog::info("[{}] shutting down: stopping {} jobs", host_id, agent.running_jobs());
+      agent.Shutdown(stop_grace_ms + 1000);
+    }
+    if (runtime) {
+      runtime->SetNetworkHook(nullptr);
+      runtime->SetReattachHook(nullptr);
+    }
   }
-  if (runtime) {
+  if (runtime && g_release) {
+    runtime.reset();  // containers, mounts, netns and the run dir stay for the next strider
+  } else if (runtime) {
     // Our own default run dir is a tmpfs the runtime mounted: leave nothing
     // behind (bundles are gone once the containers stopped).
     std::string rd = runtime->options().run_dir;

@@ -143,6 +143,13 @@ Status OverlayDriver::Attach(const container::NetnsInfo& ns, const std::string& 
   return Status::Ok();
 }
 
+void OverlayDriver::Expect(const container::NetnsInfo& ns, const std::string& job_env) {
+  if (job_env.empty()) return;
+  const std::string key = ns.container_id.empty() ? ns.name : ns.container_id;
+  std::lock_guard<std::mutex> l(mu_);
+  locals_[key] = LocalAttachment{key, job_env, ns.path, ++generation_};
+}
+
 void OverlayDriver::Reconcile() {
   // Called with mu_ held.
   for (auto it = locals_.begin(); it != locals_.end();) {

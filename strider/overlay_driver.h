@@ -80,6 +80,10 @@ class OverlayDriver {
 
   // NetworkHook (see strider/container/netns.h).
   Status Attach(const container::NetnsInfo& ns, const std::string& job_env);
+  // Live restore: a container adopted from an earlier strider is already
+  // plumbed; registering it (without waiting) before Start keeps the first
+  // document applied from dropping its attachment (docs/SCEPTRE.md).
+  void Expect(const container::NetnsInfo& ns, const std::string& job_env);
 
   int64_t applied() const { return applied_.load(); }
   int64_t reapplied_after_wipe() const { return reapplied_.load(); }

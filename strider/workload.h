@@ -44,6 +44,16 @@ class Workload {
   virtual void Stop(std::chrono::milliseconds grace) = 0;
   // Drives timers (restart backoff, kill deadline, log bounds) and reaping.
   virtual void Poll(int64_t now_ms) = 0;
+  // Live restore (docs/SCEPTRE.md): takes over this job's thing left running
+  // by an earlier agent, without restarting it. NotFound when nothing of it
+  // runs (the caller then Starts it); kinds that cannot outlive their agent
+  // (plain processes die with it) return NotFound always.
+  virtual Status Adopt(const msg::JobSpec&) { return Status::NotFound("this workload kind cannot be adopted"); }
+  // Lets go of the thing without stopping it (the agent exits for an
+  // upgrade); a later agent Adopts it. Kinds that cannot outlive us stop.
+  virtual void Release() { Stop(std::chrono::milliseconds(0)); }
+  // The image's manifest digest once known ("" otherwise, or no image).
+  virtual std::string image_digest() const { return ""; }
   // False for a workload whose Poll does nothing, so an owner may skip it.
   virtual bool NeedsPoll() const { return true; }
   virtual RunState state() const = 0;

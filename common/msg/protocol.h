@@ -68,6 +68,23 @@ struct HostWelcome {
   RV_DEFINE_MAP(heartbeat_ms, labels, keep, stop, beacon_port, beacon_ms, beacon_session, beacon_key,
                 sealed_envs);
 };
+// A strider that stops cleanly says so: sauron marks the host lost at once
+// (its jobs move now), instead of giving it the grace an agent that died gets
+// to come back (docs/SCEPTRE.md). Reply: empty.
+struct HostBye {
+  static constexpr const char* kType = "host.bye";
+  std::string host_id;
+  std::string reason;
+  RV_DEFINE_MAP(host_id, reason);
+};
+// sceptre's report of a host's boot (what it found, cleaned, restarted and
+// fenced), recorded in sauron's event log as host.recovered. Reply: empty.
+struct HostRecovery {
+  static constexpr const char* kType = "host.recovery";
+  std::string host_id;
+  std::string summary;
+  RV_DEFINE_MAP(host_id, summary);
+};
 struct Heartbeat {  // a request: the reply says whether the host is still up
   static constexpr const char* kType = "host.heartbeat";
   std::string host_id;

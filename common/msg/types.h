@@ -45,6 +45,7 @@ struct JobSpec {
   std::string tenant, app, env;       // env: the environment (overlay, secrets scope)
   std::string service;                // replicas of one service share this
   int32_t replica = 0;
+  int32_t priority = 0;               // start order after a reboot: data services (>0) before code
   Resources resources;
   PlacementRules rules;
   std::string strategy;               // binpack | spread; "" = pod default
@@ -54,7 +55,7 @@ struct JobSpec {
   int32_t port = 0;                   // the app's listening port, 0 = none
   HealthCheck health;
   std::string restart = "on-failure"; // always | on-failure | never
-  RV_DEFINE_MAP(id, kind, tenant, app, env, service, replica, resources, rules,
+  RV_DEFINE_MAP(id, kind, tenant, app, env, service, replica, priority, resources, rules,
                      strategy, image, command, config, port, health, restart);
 };
 

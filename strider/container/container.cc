@@ -18,6 +18,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/crypto/sealed_box.h"
@@ -119,7 +120,7 @@ Container::Container(ContainerRuntime& rt, msg::JobSpec spec, std::map<std::stri
 
 Container::~Container() {
   if (thread_.joinable()) {
-    Stop(std::chrono::milliseconds(0));
+    if (!release_) Stop(std::chrono::milliseconds(0));
     thread_.join();
   }
   if (wake_fd_ >= 0) close(wake_fd_);
@@ -134,6 +135,49 @@ Status Container::Start() {
   if (wake_fd_ < 0) return Status::Io("eventfd failed");
   thread_ = std::thread([this] { Run(); });
   return Status::Ok();
+}
+
+void Container::WriteAdoptRecord() {
+  std::string rec = image_digest_ + " " + std::to_string(subnet_) + " " + (netns_.host_if.empty() ? "-" : netns_.host_if) + "\n";
+  (void)WriteFile(rt_.ContainerDir(id_) + "/adopt", rec, 0600);
+}
+
+Status Container::Adopt() {
+  if (thread_.joinable()) return Status::Conflict("container " + id_ + " already started");
+  if (wake_fd_ < 0) return Status::Io("eventfd failed");
+  pid_t pid = -1;
+  if (access((rt_.RuncRoot() + "/" + id_).c_str(), F_OK) != 0) return Status::NotFound("no runc state for " + id_);
+  if (!RuncStateAlive(rt_.RuncRoot() + "/" + id_ + "/state.json", &pid))
+    return Status::NotFound("container " + id_ + " is not running");
+  std::ifstream rf(rt_.ContainerDir(id_) + "/adopt");
+  std::string digest, host_if;
+  int subnet = -1;
+  if (!(rf >> digest >> subnet >> host_if)) return Status::NotFound("no adopt record for " + id_);
+  std::string rootfs = rt_.ContainerDir(id_) + "/rootfs";
+  if (access((rootfs + "/proc").c_str(), F_OK) != 0 && access((rootfs + "/etc").c_str(), F_OK) != 0)
+    return Status::NotFound("rootfs of " + id_ + " is not mounted");
+  image_digest_ = digest;
+  if (subnet >= 0 && !rt_.ReserveSubnet(subnet)) return Status::Conflict("veth block " + std::to_string(subnet) + " is taken");
+  subnet_ = subnet;
+  mounted_ = true;
+  netns_.name = rt_.NetnsName(id_);
+  netns_.path = "/var/run/netns/" + netns_.name;
+  netns_.container_id = id_;
+  netns_.host_if = host_if == "-" ? "" : host_if;
+  rt_.Register(id_, image_digest_);
+  if (auto reattach = rt_.reattach_hook(); reattach && !spec_.env.empty()) reattach(netns_, spec_.env);
+  for (auto& [k, v] : secrets_) crypto::Wipe(v);  // the running app has its env already
+  secrets_.clear();
+  adopted_pid_ = pid;
+  rt_.counters().Add("container.adopted");
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void Container::Release() {
+  release_ = true;
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof one);
 }
 
 void Container::Stop(std::chrono::milliseconds grace) {
@@ -202,6 +246,7 @@ Status Container::Prepare() {
     Status hs = hook(netns_, spec_.env);
     if (!hs.ok()) return Status::FromCode(hs.code(), "network hook: " + hs.message());
   }
+  WriteAdoptRecord();
   return WriteBundle(*img);
 }
 
@@ -316,57 +361,115 @@ Status Container::WriteBundle(const Image& img) {
   return s;
 }
 
-void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
-  *permanent = false;
+pid_t Container::Launch(int* log_fd, std::string* detail) {
   const auto& o = rt_.options();
   std::string bundle = rt_.BundleDir(id_);
-  std::string pidfile = bundle + "/pid";
+  std::string pidfile = bundle + "/pid", fifo = bundle + "/stdio";
   unlink(pidfile.c_str());
-  // A previous run's state (runc removes it on exit; a crash may not have).
+  // A previous run's state (a detached container's stays until deleted).
   if (access((rt_.RuncRoot() + "/" + id_).c_str(), F_OK) == 0)
     RunTool({o.runc, "--root", rt_.RuncRoot(), "delete", "--force", id_}, nullptr, 5000);
-
-  std::vector<std::string> argv = {o.runc, "--root", rt_.RuncRoot(), "run", "--bundle", bundle,
+  unlink(fifo.c_str());
+  if (mkfifo(fifo.c_str(), 0600) != 0) {
+    *detail = "mkfifo " + fifo + ": " + strerror(errno);
+    return -1;
+  }
+  // Ours to read; the app's end is opened read-write so it holds a reader
+  // too and never gets EPIPE while no strider drains it.
+  int rfd = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  int wfd = rfd < 0 ? -1 : open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  if (rfd < 0 || wfd < 0) {
+    *detail = "open " + fifo + ": " + strerror(errno);
+    if (rfd >= 0) close(rfd);
+    return -1;
+  }
+  fcntl(rfd, F_SETPIPE_SZ, 1 << 20);
+  std::vector<std::string> argv = {o.runc, "--root", rt_.RuncRoot(), "run", "--detach", "--bundle", bundle,
                                    "--pid-file", pidfile, "--no-new-keyring", id_};
   std::vector<char*> a;
-  for (auto& s : argv) a.push_back(s.data());
+  for (auto& x : argv) a.push_back(x.data());
   a.push_back(nullptr);
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    *failed = true;
-    *detail = "pipe: " + std::string(strerror(errno));
-    return;
-  }
-  fcntl(out[0], F_SETFL, O_NONBLOCK);
-  fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
   pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);  // a ^C at the strider's terminal must not reach the app
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
-    dup2(out[1], 1);
-    dup2(out[1], 2);
+    dup2(wfd, 1);
+    dup2(wfd, 2);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     execv(a[0], a.data());
     _exit(127);
   }
-  close(out[1]);
+  close(wfd);
   if (pid < 0) {
-    close(out[0]);
-    *failed = true;
+    close(rfd);
     *detail = "fork: " + std::string(strerror(errno));
-    return;
+    return -1;
   }
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  *log_fd = rfd;
+  // runc returns once the app runs (or failed to); bounded, and a stop kills it.
+  int st = 0;
+  int64_t deadline = NowMs() + 60000;
+  for (;;) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid) break;
+    if (NowMs() > deadline || stop_) kill(pid, SIGKILL);
+    pollfd p{wake_fd_, POLLIN, 0};
+    poll(&p, 1, 2);
+  }
+  pid_t app = -1;
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+    std::ifstream pf(pidfile);
+    pf >> app;
+  }
+  if (app <= 0) {
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    // runc's message is what it wrote to the FIFO.
+    char buf[4096];
+    ssize_t n = read(rfd, buf, sizeof buf);
+    std::string tail = n > 0 ? std::string(buf, n) : "";
+    while (!tail.empty() && tail.back() == '\n') tail.pop_back();
+    if (auto nl = tail.rfind('\n'); nl != std::string::npos) tail = tail.substr(nl + 1);
+    *detail = "runc could not start the container (exit " + std::to_string(code) + "): " + tail.substr(0, 300);
+    return -1;
+  }
+  return app;
+}
+
+void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
+  *permanent = false;
+  const auto& o = rt_.options();
+  int out = -1;
+  pid_t app = -1;
+  bool adopted = adopted_pid_ > 0;
+  if (adopted) {
+    app = adopted_pid_;
+    adopted_pid_ = -1;
+    out = open((rt_.BundleDir(id_) + "/stdio").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  } else {
+    app = Launch(&out, detail);
+    if (app <= 0) {
+      if (out >= 0) {
+        LogFile log(log_path(), o.log_max_bytes, o.log_keep);
+        (void)log.Append(detail->data(), detail->size());
+        close(out);
+      }
+      *failed = true;
+      *permanent = true;  // here: "did not start", reported as failed rather than exited
+      rt_.counters().Add("container.start_failed");
+      return;
+    }
+  }
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, app, 0));
   LogFile log(log_path(), o.log_max_bytes, o.log_keep);
-  // runc's cgroup is <parent>/<id>/c; <parent>/<id> is ours, carries the
-  // memory limit and outlives runc's (runc removes its own on exit). An app
-  // SIGKILLed by nobody we know of after its memcg's peak usage reached the
-  // limit was killed by the kernel's OOM killer. (cgroup v1 counts oom_kill
-  // only in the victim's own memcg, gone by the time we look, and this kernel
-  // leaves failcnt at 0; the peak, which we reset per run, is reliable.)
+  // The memory limit sits on <parent>/<id>, our own cgroup, which outlives
+  // runc's (<parent>/<id>/c). An app SIGKILLed by nobody we know of after its
+  // memcg's peak usage reached the limit was killed by the kernel's OOM killer
+  // (cgroup v1 counts oom_kill only in the victim's own memcg, gone by the
+  // time we look, and this kernel leaves failcnt at 0; the peak, which we
+  // reset per run, is reliable).
   std::string memcg = "/sys/fs/cgroup/memory" + o.cgroup_parent + "/" + id_;
   auto read_num = [&memcg](const char* f) -> int64_t {
     std::ifstream in(memcg + "/" + f);
@@ -374,71 +477,78 @@ void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
     in >> v;
     return v;
   };
-  { std::ofstream reset(memcg + "/memory.max_usage_in_bytes"); reset << 0; }
-  bool oom = false, exited = false, pid_seen = false, killed = false, termed = false;
+  if (!adopted) {
+    std::ofstream reset(memcg + "/memory.max_usage_in_bytes");
+    reset << 0;
+  }
+  app_pid_ = app;
+  started_ms_ = NowMs();
+  bool exited = pidfd < 0 && kill(app, 0) != 0, killed = false, termed = false, status_known = false;
   int wstatus = 0;
-  int64_t run_start = NowMs(), next_probe = 0, term_at = 0;
+  int64_t run_start = NowMs(), next_probe = NowMs(), term_at = 0;
   int probe_failures = 0;
   bool healthy = false;
   int port = spec_.health.tcp_port > 0 ? spec_.health.tcp_port : spec_.port;
   int interval = spec_.health.interval_ms > 0 ? spec_.health.interval_ms : 1000;
   int timeout = spec_.health.timeout_ms > 0 ? spec_.health.timeout_ms : 500;
+  if (port <= 0 && !stop_ && !exited)
+    Emit(CState::kRunning, (adopted ? "adopted pid " : "pid ") + std::to_string(app));
   char buf[65536];
   auto drain = [&] {
+    if (out < 0) return true;
     for (int i = 0; i < 64; i++) {
-      ssize_t n = read(out[0], buf, sizeof buf);
+      ssize_t n = read(out, buf, sizeof buf);
       if (n <= 0) return n == 0;
       Status ls = log.Append(buf, n);
       if (!ls.ok()) rt_.counters().Add("container.log_write_failed");
     }
     return false;
   };
+  auto reap = [&] {
+    pid_t r = waitpid(app, &wstatus, WNOHANG);
+    if (r == app) {
+      status_known = true;
+      return true;
+    }
+    // Not our child (adopted: its parent is init now): gone is all we know.
+    return r < 0 && errno == ECHILD && kill(app, 0) != 0;
+  };
 
   while (!exited) {
     int64_t now = NowMs();
     int wait_ms = 1000;
-    if (!pid_seen) wait_ms = 2;
-    else if (port > 0) wait_ms = static_cast<int>(std::max<int64_t>(0, next_probe - now));
+    if (pidfd < 0) wait_ms = 100;  // no pidfd: poll the pid
+    if (port > 0) wait_ms = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(wait_ms, next_probe - now)));
+    if (release_) break;
     if (stop_ && !termed) {
       termed = true;
       term_at = now;
-      kill(pid, SIGTERM);  // runc forwards it to the app
+      RunTool({o.runc, "--root", rt_.RuncRoot(), "kill", id_, "TERM"}, nullptr, 5000);
     }
     if (termed && !killed && now - term_at >= grace_ms_) {
       killed = true;
-      RunTool({o.runc, "--root", rt_.RuncRoot(), "kill", id_, "KILL"}, nullptr, 5000);
+      RunTool({o.runc, "--root", rt_.RuncRoot(), "kill", "--all", id_, "KILL"}, nullptr, 5000);
     }
-    if (killed && now - term_at >= grace_ms_ + 5000) kill(pid, SIGKILL);  // runc itself is stuck
+    if (killed && now - term_at >= grace_ms_ + 5000) kill(app, SIGKILL);  // runc could not
     if (termed) wait_ms = std::min<int64_t>(wait_ms, std::max<int64_t>(1, term_at + grace_ms_ - now + 1));
     if (termed && killed) wait_ms = 100;
 
-    pollfd fds[3] = {{pidfd, POLLIN, 0}, {out[0], POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    pollfd fds[3] = {{pidfd, POLLIN, 0}, {out, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     poll(fds, 3, std::max(0, wait_ms));
     if (fds[2].revents & POLLIN) {
       uint64_t v;
       (void)!read(wake_fd_, &v, sizeof v);
     }
     if (fds[1].revents & (POLLIN | POLLHUP)) drain();
-    if (!pid_seen && access(pidfile.c_str(), F_OK) == 0) {
-      std::ifstream pf(pidfile);
-      pid_t app = -1;
-      pf >> app;
-      if (app > 0) {
-        pid_seen = true;
-        app_pid_ = app;
-        started_ms_ = NowMs();
-        if (port <= 0 && !stop_) Emit(CState::kRunning, "pid " + std::to_string(app));
-        next_probe = NowMs();
-      }
-    }
-    if (pid_seen && port > 0 && !stop_ && NowMs() >= next_probe) {
+    if (port > 0 && !stop_ && NowMs() >= next_probe) {
       Status ps = spec_.health.http_path.empty() ? ProbeTcp(netns_.path, port, timeout)
                                                  : ProbeHttp(netns_.path, port, spec_.health.http_path, timeout);
       if (ps.ok()) {
         probe_failures = 0;
         if (!healthy) {
           healthy = true;
-          Emit(CState::kRunning, "healthy on port " + std::to_string(port));
+          Emit(CState::kRunning, (adopted ? "adopted pid " + std::to_string(app) + ", healthy on port "
+                                          : std::string("healthy on port ")) + std::to_string(port));
         }
         next_probe = NowMs() + interval;
       } else {
@@ -455,40 +565,29 @@ void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
         next_probe = NowMs() + (healthy ? interval : 20);
       }
     }
-    if (fds[0].revents & POLLIN) {
-      if (waitpid(pid, &wstatus, WNOHANG) == pid) exited = true;
-    }
+    if ((pidfd >= 0 && (fds[0].revents & POLLIN)) || pidfd < 0) exited = reap();
   }
   for (int i = 0; i < 100 && !drain(); i++) {
-    pollfd p{out[0], POLLIN, 0};
+    pollfd p{out, POLLIN, 0};
     if (poll(&p, 1, 20) <= 0) break;
   }
-  close(out[0]);
+  if (out >= 0) close(out);
   if (pidfd >= 0) close(pidfd);
   app_pid_ = -1;
+  if (!exited) return;  // released: the app runs on
+  int code = !status_known ? -1 : WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  bool oom = false;
   {
     int64_t peak = read_num("memory.max_usage_in_bytes"), limit = read_num("memory.limit_in_bytes");
-    oom = !killed && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 128 + SIGKILL && limit > 0 &&
-          peak >= limit - (256 << 10);
-  }
-
-  int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-  if (!pid_seen) {
-    // runc failed before the app ran: its message is the last lines of the log.
-    std::string tail;
-    std::ifstream f(log_path());
-    std::string line;
-    while (std::getline(f, line)) tail = line;
-    *failed = true;
-    *detail = "runc could not start the container (exit " + std::to_string(code) + "): " + tail.substr(0, 300);
-    *permanent = true;  // here: "did not start", reported as failed rather than exited
-    rt_.counters().Add("container.start_failed");
-    return;
+    oom = !killed && code == 128 + SIGKILL && limit > 0 && peak >= limit - (256 << 10);
   }
   if (oom) {
     *failed = true;
     *detail = "oom-killed at memory limit " + std::to_string(memory_limit_mb_) + " MB";
     rt_.counters().Add("container.oom_killed");
+  } else if (code < 0) {
+    *failed = true;
+    *detail = "exited (status unknown: adopted)";
   } else if (code >= 128) {
     *failed = true;
     *detail = "signal " + std::to_string(code - 128);
@@ -511,10 +610,20 @@ void Container::Run() {
   const auto& o = rt_.options();
   const std::string policy = spec_.restart.empty() ? "on-failure" : spec_.restart;
   int backoff = o.backoff_initial_ms;
-  Emit(CState::kStarting, spec_.image);
-  bool prepared = false;
+  bool prepared = adopted_pid_ > 0;
+  if (prepared && !spec_.env.empty()) {
+    // Re-attach to the overlay: the hook sees no default veth to remove
+    // (host_if empty) and waits until overlayd holds the attachment again.
+    if (auto hook = rt_.network_hook()) {
+      NetnsInfo ns = netns_;
+      ns.host_if.clear();
+      Status hs = hook(ns, spec_.env);
+      if (!hs.ok()) spdlog::warn("container {}: overlay re-attach: {}", id_, hs.message());
+    }
+  }
+  if (!prepared) Emit(CState::kStarting, spec_.image);
   for (;;) {
-    if (stop_) break;
+    if (stop_ || release_) break;
     if (!prepared) {
       Status s = Prepare();
       if (!s.ok()) {
@@ -535,7 +644,7 @@ void Container::Run() {
     std::string detail;
     int64_t t0 = NowMs();
     RunOnce(&failed, &detail, &permanent);
-    if (stop_) break;
+    if (stop_ || release_) break;
     Emit(permanent ? CState::kFailed : CState::kExited, detail);
     bool restart = policy == "always" || (policy == "on-failure" && failed);
     if (!restart) break;
@@ -546,7 +655,15 @@ void Container::Run() {
     rt_.counters().Add("container.restarts");
     Emit(CState::kStarting, "restart " + std::to_string(restarts_.load()) + " after " + detail);
   }
-  Teardown();
+  if (release_ && !stop_) {
+    // Still registered: the container dir, mount, netns and image stay for
+    // the next strider, and GC leaves them alone; the next one reserves the
+    // veth block again.
+    if (subnet_ >= 0) rt_.FreeSubnet(subnet_);
+    subnet_ = -1;
+  } else {
+    Teardown();
+  }
   if (stop_) Emit(CState::kStopped, "");
   {
     std::lock_guard<std::mutex> l(done_mu_);

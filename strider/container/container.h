@@ -8,17 +8,28 @@
 //      shared; upperdir/workdir = this container's own), writes the bundle's
 //      config.json on tmpfs (the env holds the secrets; the in-memory copy is
 //      wiped once written),
-//   3. runs `runc run` in the foreground as its child: runc forwards our
-//      signals to the app and exits with the app's status; the app's
-//      stdout/stderr are pipes into a rotated LogFile,
-//   4. watches: the runc process (pidfd), the memory cgroup's OOM eventfd
-//      (so an OOM kill is reported as such), health probes (TCP connect or
+//   3. runs `runc run --detach`: the app outlives this process (a strider
+//      restart adopts it, see Adopt). Its stdout/stderr are a FIFO on the
+//      run dir (<bundle>/stdio) that the app holds open read-write, so it
+//      never sees EPIPE while no strider reads; the strider drains the FIFO
+//      into a rotated LogFile (up to the pipe's 1 MiB while none does). The
+//      runtime makes this process a child subreaper, so the app, orphaned
+//      when runc exits, is our child and its exit status ours to read,
+//   4. watches: the app (pidfd), the memory cgroup's peak (so an OOM kill is
+//      reported as such), health probes (TCP connect or
 //      HTTP GET to the declared port from inside the container's netns),
 //   5. on exit applies the restart policy (always | on-failure | never) with
 //      exponential backoff, reset after a stable run; the overlay mount, netns
 //      and upper layer survive restarts,
-//   6. Stop(grace): SIGTERM (forwarded by runc), SIGKILL via `runc kill` after
-//      the grace, then unmounts, deletes the netns and the bundle.
+//   6. Stop(grace): `runc kill TERM`, `runc kill KILL` after the grace, then
+//      unmounts, deletes the netns and the bundle.
+//   7. Release(): lets go of a running app without stopping it (the strider
+//      exits for an upgrade); Adopt() instead of Start() takes over an app a
+//      previous strider started (runc state, the overlay mount, netns and
+//      FIFO are found where it left them; <container dir>/adopt records the
+//      image digest and the veth block): supervision, health checks and logs
+//      resume, nothing restarts. An adopted app's exit status is unknown
+//      (its parent is init now): it counts as a failure for the policy.
 //
 // Every state change goes to the listener (from the supervisor thread):
 // starting, running, unhealthy, exited(detail), failed(reason), stopped.
@@ -53,6 +64,12 @@ class Container {
   ~Container();  // stops (grace 0) and joins if still running
 
   Status Start();
+  // Takes over the running container of this job left by an earlier strider.
+  // NotFound when there is none running (the caller then starts afresh).
+  Status Adopt();
+  // Stops supervising without touching the app (its state stays for Adopt).
+  void Release();
+  bool adopted() const { return adopted_pid_ > 0; }
   // Asynchronous; the listener sees `stopped` when everything is torn down.
   void Stop(std::chrono::milliseconds grace);
   // Blocks until the supervisor is done (stopped, or exited/failed for good).
@@ -75,6 +92,9 @@ class Container {
   Status WriteBundle(const Image& img);
   // One run of the app; returns the exit detail and whether it failed.
   void RunOnce(bool* failed, std::string* detail, bool* permanent);
+  // Starts runc detached; the app's pid, or -1 with *detail set.
+  pid_t Launch(int* log_fd, std::string* detail);
+  void WriteAdoptRecord();
   void Emit(CState s, const std::string& detail);
   bool SleepOrStop(int ms);
   void Teardown();
@@ -88,6 +108,8 @@ class Container {
   std::atomic<CState> state_{CState::kNone};
   std::atomic<bool> done_{false};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> release_{false};
+  pid_t adopted_pid_ = -1;
   std::atomic<int> restarts_{0};
   std::atomic<pid_t> app_pid_{-1};
   std::atomic<int64_t> started_ms_{0};

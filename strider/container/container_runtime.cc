@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -16,13 +17,47 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <sstream>
 
 #include "common/crypto/sha256.h"
 
 namespace rv::container {
 
 namespace fs = std::filesystem;
+
+bool RuncStateAlive(const std::string& state_json, pid_t* out) {
+  std::ifstream sf(state_json);
+  if (!sf) return false;
+  pid_t pid = -1;
+  uint64_t start = 0;
+  try {
+    auto j = nlohmann::json::parse(sf);
+    pid = j.value("init_process_pid", -1);
+    start = j.value("init_process_start", uint64_t{0});
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (pid <= 0) return false;
+  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+  auto rp = stat.rfind(')');
+  if (rp == std::string::npos || rp + 2 > stat.size()) return false;
+  std::istringstream fields(stat.substr(rp + 2));  // field 3 (state) onwards
+  std::string f;
+  uint64_t now_start = 0;
+  for (int i = 3; i <= 22 && fields >> f; ++i)
+    if (i == 22) now_start = std::strtoull(f.c_str(), nullptr, 10);
+  if (now_start == 0 || now_start != start) return false;
+  if (out) *out = pid;
+  return true;
+}
+
+std::string RuntimeTag(const std::string& host_id, const std::string& data_dir) {
+  std::string abs_data = fs::absolute(data_dir).lexically_normal().string();
+  return host_id + "-" + crypto::Sha256Hex(abs_data).substr(0, 8);
+}
 
 std::string ContainerIdFor(const std::string& job_id) {
   std::string clean;
@@ -93,6 +128,9 @@ Result<std::unique_ptr<ContainerRuntime>> ContainerRuntime::Open(RuntimeOptions 
                             "); secrets must not be written to disk");
   }
   chmod(o.run_dir.c_str(), 0700);
+  // Containers run detached (runc exits once the app runs): as a subreaper
+  // this process gets each orphaned app as its child, so its exit status.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   for (const auto& d : {o.run_dir + "/bundles", o.run_dir + "/runc"}) fs::create_directories(d, ec);
   std::unique_ptr<ContainerRuntime> rt(new ContainerRuntime(o));
   ImageStore::Options io;
@@ -112,6 +150,16 @@ void ContainerRuntime::SetNetworkHook(NetworkHook h) {
   hook_ = std::move(h);
 }
 
+void ContainerRuntime::SetReattachHook(ReattachHook h) {
+  std::lock_guard<std::mutex> l(mu_);
+  reattach_ = std::move(h);
+}
+
+ContainerRuntime::ReattachHook ContainerRuntime::reattach_hook() {
+  std::lock_guard<std::mutex> l(mu_);
+  return reattach_;
+}
+
 NetworkHook ContainerRuntime::network_hook() {
   std::lock_guard<std::mutex> l(mu_);
   return hook_;
@@ -122,6 +170,11 @@ int ContainerRuntime::AllocSubnet() {
   for (int i = 0; i < 16384; i++)
     if (subnets_.insert(i).second) return i;
   return -1;
+}
+
+bool ContainerRuntime::ReserveSubnet(int idx) {
+  std::lock_guard<std::mutex> l(mu_);
+  return subnets_.insert(idx).second;
 }
 
 void ContainerRuntime::FreeSubnet(int idx) {

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <sys/types.h>
 
 #include "common/counters.h"
 #include "common/host_layout.h"
@@ -62,8 +63,16 @@ class ContainerRuntime {
 
   void SetNetworkHook(NetworkHook h);
   NetworkHook network_hook();
+  // Called synchronously by Container::Adopt for an adopted container of an
+  // environment, before its supervisor re-attaches it through the
+  // NetworkHook (the overlay registers it without waiting).
+  using ReattachHook = std::function<void(const NetnsInfo&, const std::string& job_env)>;
+  void SetReattachHook(ReattachHook h);
+  ReattachHook reattach_hook();
 
   int AllocSubnet();
+  // Marks a block in use (an adopted container's); false if it already is.
+  bool ReserveSubnet(int idx);
   void FreeSubnet(int idx);
 
   // Container bookkeeping for GC: ids in use and the image each uses.
@@ -95,12 +104,25 @@ class ContainerRuntime {
   std::unique_ptr<ImageStore> images_;
   std::mutex mu_;
   NetworkHook hook_;
+  ReattachHook reattach_;
   std::set<int> subnets_;
   std::map<std::string, std::string> live_;  // id -> manifest digest
 };
 
 // Runs argv to completion, stdout/stderr captured (bounded); for runc calls.
 Status RunTool(const std::vector<std::string>& argv, std::string* out = nullptr, int timeout_ms = 10000);
+
+// Whether runc's state file <runc root>/<id>/state.json names a live init
+// process: its pid runs with the start time runc recorded (not a reused pid).
+// Read directly: forking `runc state` per container makes adopting 100 take
+// seconds. Sets *pid when alive.
+bool RuncStateAlive(const std::string& state_json, pid_t* pid = nullptr);
+
+// A strider's machine-wide tag, "<host id>-<8 hex of its absolute data dir>":
+// its default run dir is /run/rivendell/<tag> and its cgroup parent
+// /rivendell/<tag> (two pods on one machine may both have an "h1"). sceptre
+// computes the same to find a host's debris.
+std::string RuntimeTag(const std::string& host_id, const std::string& data_dir);
 
 // Container ids: [a-z0-9_.-], from the job id, unique per job.
 std::string ContainerIdFor(const std::string& job_id);

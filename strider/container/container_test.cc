@@ -266,6 +266,70 @@ TEST_F(ContainerTest, HttpdImageAnswersOnItsPortIsolated) {
   EXPECT_FALSE(fs::exists("/sys/fs/cgroup/memory/rivendell-test/" + c.id()));
 }
 
+// Live restore (docs/SCEPTRE.md): a released container keeps running, a new
+// supervisor adopts it (same pid: nothing restarted), its health checks and
+// logs resume, and it stops cleanly.
+TEST_F(ContainerTest, ReleasedContainerIsAdoptedWithoutARestart) {
+  Runtime();
+  std::string image = PushApp("acme/adopt");
+  auto job = Job("adopt", image);
+  job.port = 8080;
+  job.health.interval_ms = 100;
+  job.command = {"sh", "-c", "echo before; trap 'echo got-term; exit 0' TERM; httpd -f -p 8080 -h /app/www & "
+                             "while true; do echo tick; sleep 0.2; done"};
+  pid_t pid = -1;
+  {
+    Recorder& rec = Rec();
+    auto c = std::make_unique<Container>(*rt_, job, std::map<std::string, std::string>{},
+                                         std::ref(rec));
+    ASSERT_TRUE(c->Start().ok());
+    ASSERT_TRUE(rec.WaitFor(CState::kRunning)) << rec.Dump();
+    pid = c->app_pid();
+    ASSERT_GT(pid, 0);
+    c->Release();
+    c.reset();  // the old strider is gone
+  }
+  // Whatever fails below, the released app must not outlive the test.
+  struct Reap {
+    ContainerRuntime* rt;
+    std::string id;
+    pid_t pid;
+    ~Reap() {
+      if (kill(pid, 0) == 0) kill(pid, SIGKILL);
+      rt->Cleanup(id, true);
+    }
+  } reap{rt_.get(), ContainerIdFor(job.id), pid};
+  ASSERT_EQ(kill(pid, 0), 0) << "the app died with its supervisor";
+  std::string log = rt_->ContainerDir(ContainerIdFor(job.id)) + "/console.log";
+  size_t size_then = fs::file_size(log);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // it writes while nobody reads
+  Recorder& rec2 = Rec();
+  Container c2(*rt_, job, {}, std::ref(rec2));
+  auto ta = std::chrono::steady_clock::now();
+  rv::Status as = c2.Adopt();
+  ASSERT_TRUE(as.ok()) << as.ToString();
+  std::printf("[ measure  ] Adopt: %.2f ms\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - ta).count());
+  ASSERT_TRUE(rec2.WaitFor(CState::kRunning)) << rec2.Dump();
+  EXPECT_EQ(c2.app_pid(), pid);
+  EXPECT_NE(rec2.Dump().find("adopted pid"), std::string::npos) << rec2.Dump();
+  EXPECT_TRUE(ProbeHttp(c2.netns_path(), 8080, "/index.html", 1000).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_GT(fs::file_size(log), size_then + 20) << "logs did not resume";
+  c2.Stop(std::chrono::milliseconds(2000));
+  ASSERT_TRUE(rec2.WaitFor(CState::kStopped)) << rec2.Dump();
+  EXPECT_TRUE(c2.WaitDone(std::chrono::milliseconds(5000)));
+  EXPECT_NE(kill(pid, 0), 0);
+  EXPECT_FALSE(fs::exists("/var/run/netns/" + rt_->NetnsName(c2.id())));
+}
+
+TEST_F(ContainerTest, NothingToAdoptIsNotFound) {
+  Runtime();
+  auto job = Job("never-ran", "acme/none:1");
+  Container c(*rt_, job, {}, nullptr);
+  EXPECT_EQ(c.Adopt().code(), rv::Status::Code::kNotFound);
+}
+
 TEST_F(ContainerTest, WorkloadAdapterReportsThroughPoll) {
   Runtime();
   std::string image = PushApp("acme/wl");

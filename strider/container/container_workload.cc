@@ -19,6 +19,23 @@ Status ContainerWorkload::Start(const msg::JobSpec& spec, const std::map<std::st
   return s;
 }
 
+Status ContainerWorkload::Adopt(const msg::JobSpec& spec) {
+  if (c_) return Status::Conflict("already started");
+  auto c = std::make_unique<Container>(rt_, spec, std::map<std::string, std::string>{}, [this](CState s, const std::string& d) {
+    std::lock_guard<std::mutex> l(mu_);
+    queue_.emplace_back(s, d);
+  });
+  Status s = c->Adopt();
+  if (!s.ok()) return s;
+  c_ = std::move(c);
+  state_ = strider::RunState::kRunning;
+  return Status::Ok();
+}
+
+void ContainerWorkload::Release() {
+  if (c_) c_->Release();
+}
+
 void ContainerWorkload::Stop(std::chrono::milliseconds grace) {
   if (c_) c_->Stop(grace);
 }

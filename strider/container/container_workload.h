@@ -28,6 +28,9 @@ class ContainerWorkload : public strider::Workload {
 
   Status Start(const msg::JobSpec& spec, const std::map<std::string, std::string>& secrets) override;
   void Stop(std::chrono::milliseconds grace) override;
+  Status Adopt(const msg::JobSpec& spec) override;
+  void Release() override;
+  std::string image_digest() const override { return c_ ? c_->image_digest() : ""; }
   void Poll(int64_t now_ms) override;
   strider::RunState state() const override { return state_; }
   bool done() const override;

@@ -8,11 +8,12 @@
 # byte search (grep -r -a) of the pod dir (sauron's SQLite db, WAL and shm, keys,
 # every log, the strider's state dir with images, containers and console logs,
 # the registry's storage) must find nothing, while the app runs and after the
-# pod is down. The strider is then killed (-9) and restarted: the recovered
-# container must get the secret again (sauron's fast loss detection usually
-# re-auctions it, and the claim reply brings the sealed env; had the host said
-# hello before being declared lost, host.welcome would bring it: unit-tested in
-# AgentTest.KeptJobAfterRestartGetsItsSealedEnvFromTheWelcome and
+# pod is down. The strider is then killed (-9) and restarted: the container
+# runs on and is adopted with its environment (live restore). Then a
+# simulated reboot (scripts/pod crash-host: the tmpfs bundle is gone): the
+# container starts again and gets the secret sealed through host.welcome
+# (within sauron's agent grace) or a new award's claim reply (also
+# unit-tested: AgentTest.KeptJobAfterRestartGetsItsSealedEnvFromTheWelcome,
 # EnvConfigTest.ClaimReplyCarriesEnvSealedToTheClaimingHost).
 # Needs root (runc, overlayfs, netns); skips otherwise.
 #   pod_secrets_test.sh REPO_ROOT BUILD_DIR
@@ -103,35 +104,42 @@ grep -rqaF -- "$marker" "/run/rivendell/$tag/bundles" || fail "expected the secr
 
 grep_disk "while running"
 
-# Strider crash and restart: its container is recovered with the secret.
-starts_before=$(grep -c "starting $svc-1 attempt" "$dir/logs/strider-h1.log")
+# Strider crash and restart: the container runs on and is adopted (live
+# restore, docs/SCEPTRE.md), its environment untouched.
+pid_before=$(cat /run/rivendell/"$tag"/bundles/*/pid)
 spid=$(cat "$dir/pids/strider-h1.pid")
-mapfile -d '' cmd <"/proc/$spid/cmdline"
-# scripts/pod runs h1 in a network namespace of its own (as root): restart it there.
-ns=$(ip netns identify "$spid" 2>/dev/null)
-[ -n "$ns" ] && cmd=(nsenter "--net=/run/netns/$ns" -- "${cmd[@]}")
 kill -KILL "$spid"
 for _ in $(seq 1 50); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
-setsid "${cmd[@]}" >>"$dir/logs/strider-h1.log" 2>&1 </dev/null &
-echo $! >"$dir/pids/strider-h1.pid"
+"$root/scripts/pod" restart-host --dir "$dir" --host h1 --agent-only || fail "restart-host"
+for _ in $(seq 1 100); do grep -q "live restore: adopted 1 running" "$dir/logs/strider-h1.log" && break; sleep 0.1; done
+grep -q "live restore: adopted 1 running" "$dir/logs/strider-h1.log" || fail "the strider did not adopt the running container"
+wait_running || fail "$svc-1 not running after the strider restart"
+[ "$(cat /run/rivendell/"$tag"/bundles/*/pid)" = "$pid_before" ] || fail "the container was restarted, not adopted"
+app_environ | grep -qx -- "API_TOKEN=$marker" || fail "the adopted container lost API_TOKEN"
+echo "strider restart: container adopted (pid $pid_before unchanged), API_TOKEN still in its environment"
+grep_disk "after the strider restart"
+
+# A simulated reboot (the tmpfs with the bundle is gone): the container starts
+# again and its secret comes back sealed, through host.welcome (keep +
+# sealed_envs) or a new award's claim reply; never from disk.
+starts_before=$(grep -c "starting $svc-1 attempt" "$dir/logs/strider-h1.log")
+"$root/scripts/pod" crash-host --dir "$dir" --host h1 || fail "crash-host"
+grep_disk "after the crash"
+"$root/scripts/pod" restart-host --dir "$dir" --host h1 || fail "restart-host after the crash"
 ok=0
 for _ in $(seq 1 150); do
   if env2=$(app_environ) && [ -n "$env2" ] && echo "$env2" | grep -qx -- "API_TOKEN=$marker"; then
-    # A fresh container, started by the new strider.
     [ "$(grep -c "starting $svc-1 attempt" "$dir/logs/strider-h1.log")" -gt "$starts_before" ] && { ok=1; break; }
   fi
   sleep 0.2
 done
-[ $ok = 1 ] || fail "after a strider restart the container did not get API_TOKEN again"
-wait_running || fail "$svc-1 not running after the strider restart"
-# Which path brought the env back: the welcome's keep list (the host said hello
-# before sauron declared it lost) or a new auction and claim.
+[ $ok = 1 ] || fail "after a reboot the container did not get API_TOKEN again"
+wait_running || fail "$svc-1 not running after the reboot"
 if tail -n 100 "$dir/logs/strider-h1.log" | grep -q "welcomed by sauron: .*keep 1"; then
-  echo "recovered via host.welcome (keep + sealed_envs)"
+  echo "reboot: recovered via host.welcome (keep + sealed_envs)"
 else
-  echo "recovered via a new award and claim (Outcome.sealed_env)"
+  echo "reboot: recovered via a new award and claim (Outcome.sealed_env)"
 fi
-
 grep_disk "after the strider restart"
 "$root/scripts/pod" down --dir "$dir" >/dev/null || fail "pod down"
 grep_disk "after pod down"
