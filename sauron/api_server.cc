@@ -10,6 +10,7 @@
 #include "common/msg/protocol.h"
 #include "common/transport/curve.h"
 #include "common/transport/rpc_client.h"
+#include "sauron/accounts_api.h"
 #include "sauron/env_delivery.h"
 
 namespace rv::sauron {
@@ -314,7 +315,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
     auto dot = t.find('.');
     return dot == std::string::npos ? "" : t.substr(0, dot);
   };
-  if (!KnownTypes().count(type)) {
+  if (!KnownTypes().count(type) && !IsAccountsType(type)) {
     d_.counters->Add("api.unknown_type");
     if (LogAllowed("unknown:" + user)) spdlog::warn("unknown message type '{}' from '{}'", Clean(type), Clean(user));
     return Status::Invalid("unknown message type '" + Clean(type) + "' for sauron");
@@ -324,6 +325,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
   if (role == "sched" && user != "elrond") return deny(type + " is for the scheduler only");
   if ((role == "host" || role == "job") && !IsHostUser(user)) return deny(type + " is for hosts only");
   if ((role == "host" || role == "job") && !d_.store->FindHost(user)) return deny("'" + Clean(user) + "' is not an enrolled host");
+  if (IsAccountsType(type)) return DispatchAccounts(d_.accounts, *d_.store, *d_.counters, user, env, now, deny);
 
   // ---- hosts ----
   if (type == msg::HostHello::kType) {
