@@ -207,7 +207,7 @@ int RunSshd(const std::string& dir) {
   std::error_code ec;
   fs::create_directories("/run/sshd", ec);
   const std::string conf = dir + "/sshd_config", log = dir + "/sshd.log";
-  execl("/usr/sbin/sshd", "sshd", "-D", "-f", conf.c_str(), "-E", log.c_str(), nullptr);
+  execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-f", conf.c_str(), "-E", log.c_str(), nullptr);
   std::cerr << "gitrecv run: cannot exec /usr/sbin/sshd: " << strerror(errno) << "\n";
   return 1;
 }
