@@ -3,7 +3,8 @@
 //                 [--on-push CMD] [--max-repo-bytes N] [--hook-timeout-s N]
 //       creates the system user, DIR/{gitrecv.json, sshd_config, host key,
 //       client.key, repos/, url}; idempotent.
-//   gitrecv run --dir DIR         exec sshd -D -f DIR/sshd_config -E DIR/sshd.log
+//   gitrecv run --dir DIR         sshd -D -f DIR/sshd_config -E DIR/sshd.log, and the
+//                                 root deploy runner (deploy_runner.h) until SIGTERM
 //   gitrecv --config CFG keys USER TYPE BLOB   sshd's AuthorizedKeysCommand
 //   gitrecv --config CFG shell USER            the forced command of every key
 //   gitrecv --config CFG hook                  each repo's pre-receive hook
@@ -22,6 +23,7 @@ struct SetupOptions {
   int port = 7430;
   int64_t max_repo_bytes = int64_t{1} << 30;
   int hook_timeout_s = 1800;
+  bool on_push_as_git_user = false;  // no root deploy runner
 };
 int RunSetup(const SetupOptions& o, const std::string& self);
 int RunSshd(const std::string& dir);

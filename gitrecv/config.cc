@@ -16,7 +16,8 @@ Result<GitrecvConfig> ParseGitrecvConfig(const std::string& text) {
     if (!j.is_object()) return Status::Invalid("gitrecv config must be a JSON object");
     static const std::set<std::string> kKnown = {"user",       "listen",     "port",           "repo_root",
                                                  "on_push",    "max_repo_bytes", "hook_timeout_s", "sauron_api",
-                                                 "sauron_public_key", "client_key", "pod",          "binary"};
+                                                 "sauron_public_key", "client_key", "pod",          "binary",
+                                                 "runner_socket"};
     for (auto& [k, v] : j.items()) {
       if (!kKnown.count(k)) return Status::Invalid("unknown key '" + k + "' in gitrecv config");
     }
@@ -38,6 +39,7 @@ Result<GitrecvConfig> ParseGitrecvConfig(const std::string& text) {
     get("client_key", &c.client_key);
     get("pod", &c.pod);
     get("binary", &c.binary);
+    get("runner_socket", &c.runner_socket);
   } catch (const std::exception& e) {
     return Status::Invalid(std::string("gitrecv config: ") + e.what());
   }
@@ -71,7 +73,8 @@ std::string GitrecvConfigJson(const GitrecvConfig& c) {
             {"sauron_public_key", c.sauron_public_key},
             {"client_key", c.client_key},
             {"pod", c.pod},
-            {"binary", c.binary}};
+            {"binary", c.binary},
+            {"runner_socket", c.runner_socket}};
   return j.dump(2) + "\n";
 }
 

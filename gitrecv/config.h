@@ -6,7 +6,7 @@
 //    "max_repo_bytes": 1073741824, "hook_timeout_s": 1800,
 //    "sauron_api": "tcp://...", "sauron_public_key": "<Z85>",
 //    "client_key": "DIR/client.key", "pod": "/path/pod.json",
-//    "binary": "/path/gitrecv"}
+//    "binary": "/path/gitrecv", "runner_socket": "DIR/run/deploy.sock"}
 //
 // Contract: unknown keys are refused (a typo is not silently ignored); paths
 // are absolute; on_push is an argv prefix (no shell) to which gitrecv appends
@@ -33,6 +33,9 @@ struct GitrecvConfig {
   std::string client_key;
   std::string pod;
   std::string binary;
+  // "" = the hook runs on_push itself, as the git user; else the socket of
+  // `gitrecv run`'s root deploy runner (deploy_runner.h).
+  std::string runner_socket;
   std::string path;  // where it was loaded from (not in the file)
 };
 

@@ -12,7 +12,8 @@
 # receive/upload-pack / a path escape / another branch / an empty tree / over
 # the size limit (one huge pack, and a repo growing past it) are refused with a
 # message; two pushes at once run one after the other; read-only access clones
-# but cannot push.
+# but cannot push. The on-push runs as root through `gitrecv run`'s deploy
+# runner, its output still relayed.
 #   gitrecv_push_test.sh REPO_ROOT BUILD_DIR
 set -uo pipefail
 root=$1
@@ -69,6 +70,7 @@ cat >"$dir/on-push.sh" <<'SH'
 # --app A --commit C --source D --user U
 ctl=$(dirname "$0")/ctl
 echo "fake-on-push: args $*"
+echo "fake-on-push: uid $(id -u)"
 [ -f "$6/app.txt" ] && echo "fake-on-push: source has app.txt: $(cat "$6/app.txt")"
 [ -d "$6/.git" ] && echo "fake-on-push: source has .git"
 start=$(date +%s.%N)
@@ -129,6 +131,7 @@ v1=$(git -C "$dir/work" rev-parse HEAD)
 grep -q "^remote: fake-on-push: args --app acme/prod/web --commit $v1 --source /.* --user alice" "$dir/push1.out" \
   || fail "on-push invocation not seen as remote: lines: $(cat "$dir/push1.out")"
 grep -q "^remote: fake-on-push: source has app.txt: v1" "$dir/push1.out" || fail "the source dir did not hold the tree"
+grep -q "^remote: fake-on-push: uid 0 *$" "$dir/push1.out" || fail "the on-push did not run as root (the deploy runner)"
 grep -q "source has .git" "$dir/push1.out" && fail "the source dir holds .git"
 grep -q "^remote: fake-on-push: line to stderr" "$dir/push1.out" || fail "on-push stderr not relayed"
 grep -q "^remote: gitrecv: acme/prod/web deployed" "$dir/push1.out" || fail "no deployed line"

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "gitrecv/commands.h"
+#include "gitrecv/deploy_runner.h"
 #include "gitrecv/process.h"
 #include "gitrecv/push_policy.h"
 
@@ -99,12 +100,16 @@ int RunHook(const GitrecvConfig& cfg) {
   std::cerr << "gitrecv: deploying " << app << " at " << u->new_oid.substr(0, 12) << " (pushed by " << user << ")"
             << std::endl;
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::string> argv = cfg.on_push;
-  for (const std::string& a : {std::string("--app"), app, std::string("--commit"), u->new_oid, std::string("--source"),
-                               src, std::string("--user"), user}) {
-    argv.push_back(a);
+  BoundedResult r;
+  DeployRequest req{app, u->new_oid, src, user};
+  if (cfg.runner_socket.empty()) {
+    r = RunBounded(OnPushArgv(cfg, req), cfg.hook_timeout_s);
+  } else {
+    auto code = RequestDeploy(cfg.runner_socket, req);
+    if (!code.ok()) return Refuse(code.status().message());
+    r.exit_code = *code;
+    r.timed_out = *code == 124;
   }
-  BoundedResult r = RunBounded(argv, cfg.hook_timeout_s);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::string stays = first ? "branch " + branch + " was not created" : branch + " stays at " + u->old_oid.substr(0, 12);
   if (r.timed_out) {

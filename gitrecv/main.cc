@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 50));
   setup->add_option("--hook-timeout-s", so.hook_timeout_s, "stop an on-push command after this long")
       ->check(CLI::Range(1, 86400));
+  setup->add_flag("--on-push-as-git-user", so.on_push_as_git_user,
+                  "run the on-push command as the git user, without the root deploy runner");
   std::string run_dir;
   auto* run = app.add_subcommand("run", "run gitrecv's sshd in the foreground (exec sshd -D)");
   run->add_option("--dir", run_dir, "the directory gitrecv setup wrote")->required();

@@ -1,6 +1,8 @@
 // gitrecv setup / gitrecv run: the git server's sshd, its own config, host
 // key and port, for one system user.
 #include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include "common/names.h"
 #include "common/transport/keys.h"
 #include "gitrecv/commands.h"
+#include "gitrecv/deploy_runner.h"
 #include "gitrecv/process.h"
 #include "gitrecv/sauron_link.h"
 
@@ -164,6 +167,7 @@ int RunSetup(const SetupOptions& o, const std::string& self_arg) {
   cfg.pod = fs::absolute(o.pod).string();
   cfg.binary = self;
   cfg.path = dir + "/gitrecv.json";
+  if (!o.on_push_as_git_user) cfg.runner_socket = dir + "/run/deploy.sock";
 
   if (Status s = EnsureUser(cfg.user); !s.ok()) return Fail(s.message());
   struct passwd* pw = getpwnam(cfg.user.c_str());
@@ -203,13 +207,55 @@ int RunSetup(const SetupOptions& o, const std::string& self_arg) {
   return 0;
 }
 
+namespace {
+volatile sig_atomic_t g_stop = 0;
+void OnStop(int) { g_stop = 1; }
+}  // namespace
+
 int RunSshd(const std::string& dir) {
   std::error_code ec;
   fs::create_directories("/run/sshd", ec);
+  auto cfg = LoadGitrecvConfig(dir + "/gitrecv.json");
+  if (!cfg.ok()) {
+    std::cerr << "gitrecv run: " << cfg.status().message() << "\n";
+    return 1;
+  }
   const std::string conf = dir + "/sshd_config", log = dir + "/sshd.log";
-  execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-f", conf.c_str(), "-E", log.c_str(), nullptr);
-  std::cerr << "gitrecv run: cannot exec /usr/sbin/sshd: " << strerror(errno) << "\n";
-  return 1;
+  if (cfg->runner_socket.empty()) {
+    execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-f", conf.c_str(), "-E", log.c_str(), nullptr);
+    std::cerr << "gitrecv run: cannot exec /usr/sbin/sshd: " << strerror(errno) << "\n";
+    return 1;
+  }
+  // sshd as a child; this process serves the deploy runner and ends both on
+  // SIGTERM/SIGINT, or when sshd ends.
+  struct sigaction sa {};
+  sa.sa_handler = OnStop;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  pid_t sshd = fork();
+  if (sshd == 0) {
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-f", conf.c_str(), "-E", log.c_str(), nullptr);
+    _exit(127);
+  }
+  if (sshd < 0) return 1;
+  int sshd_status = 0;
+  bool sshd_done = false;
+  Status s = ServeDeploys(
+      *cfg, [&] { return g_stop != 0 || sshd_done; },
+      [&] {
+        if (waitpid(sshd, &sshd_status, WNOHANG) == sshd) sshd_done = true;
+      });
+  if (!sshd_done) {
+    kill(sshd, SIGTERM);
+    waitpid(sshd, &sshd_status, 0);
+  }
+  if (!s.ok()) {
+    std::cerr << "gitrecv run: " << s.message() << "\n";
+    return 1;
+  }
+  return sshd_done ? 1 : 0;
 }
 
 }  // namespace rv::gitrecv
