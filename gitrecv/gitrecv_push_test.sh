@@ -235,6 +235,19 @@ $rv apps:destroy acme/prod/web >/dev/null || fail "apps:destroy"
 expect_refused "a push to a destroyed app" "app acme/prod/web does not exist" \
   as alice git -C "$dir/a1" push -f "$base/acme/prod/web.git" main
 
+# ---- kill -9 of gitrecv, restart: the next push works ----
+$rv apps:create acme/prod web >/dev/null || fail "apps:create after destroy"
+kill -9 "$sshd_pid"
+wait "$sshd_pid" 2>/dev/null
+for _ in $(seq 1 50); do ss -Hltn "sport = :$sshd_port" | grep -q . || break; sleep 0.1; done
+ss -Hltn "sport = :$sshd_port" | grep -q . && fail "sshd outlived gitrecv run's kill -9"
+"$bindir/gitrecv" run --dir "$dir/gitrecv" 2>>"$dir/sshd.stderr" &
+sshd_pid=$!
+for _ in $(seq 1 50); do ss -Hltn "sport = :$sshd_port" | grep -q . && break; sleep 0.1; done
+commit "$dir/a1" after-restart
+as alice git -C "$dir/a1" push -f "$base/acme/prod/web.git" main >"$dir/r.out" 2>&1 || fail "push after a restart failed: $(cat "$dir/r.out")"
+grep -q "^remote: gitrecv: acme/prod/web deployed" "$dir/r.out" || fail "push after a restart did not deploy"
+
 if [ "$failures" -gt 0 ]; then
   echo "--- sshd log ---" >&2
   tail -n 40 "$dir/gitrecv/sshd.log" >&2

@@ -2,6 +2,7 @@
 // key and port, for one system user.
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -232,8 +233,13 @@ int RunSshd(const std::string& dir) {
   sa.sa_handler = OnStop;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  const pid_t self = getpid();
   pid_t sshd = fork();
   if (sshd == 0) {
+    // A gitrecv run killed with -9 takes sshd with it, so a restart can bind
+    // the port again (sessions already running finish on their own).
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != self) _exit(1);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-f", conf.c_str(), "-E", log.c_str(), nullptr);

@@ -49,7 +49,6 @@ Status CreateRepo(const GitrecvConfig& cfg, const std::string& repo, const std::
       {"receive.denyDeletes", "true"},
       {"receive.denyNonFastForwards", "false"},
       {"receive.fsckObjects", "true"},
-      {"receive.maxInputSize", std::to_string(cfg.max_repo_bytes)},
   };
   for (const auto& [k, v] : settings) {
     if (Run({"git", "--git-dir=" + tmp, "config", k, v}) != 0) return Status::Io("git config " + k + " failed");
@@ -99,6 +98,11 @@ int RunShell(const GitrecvConfig& cfg, const std::string& user) {
   }
   if (!fs::is_directory(repo, ec)) {
     if (Status s = CreateRepo(cfg, repo, access->deploy_branch); !s.ok()) return Refuse(s.message());
+  }
+  // The limit may have changed since the repo was made; git stops a pack
+  // larger than it while receiving, before the hook.
+  if (Run({"git", "--git-dir=" + repo, "config", "receive.maxInputSize", std::to_string(cfg.max_repo_bytes)}) != 0) {
+    return Refuse("cannot configure " + repo);
   }
   if (Status s = WriteHook(cfg, repo); !s.ok()) return Refuse(s.message());
   setenv("RV_GITRECV_APP", app.c_str(), 1);

@@ -210,6 +210,9 @@ Status Accounts::RemoveKey(const std::string& user, const std::string& fingerpri
 
 Result<std::vector<msg::KeyInfo>> Accounts::Keys(const std::string& user) {
   if (Status s = names::ValidateName(user, "user"); !s.ok()) return s;
+  auto e = UserExists(user);
+  if (!e.ok()) return e.status();
+  if (!*e) return Status::NotFound("user " + user + " does not exist");
   std::vector<msg::KeyInfo> out;
   Q q(db_, "SELECT type, fingerprint, comment, created_ms FROM ssh_keys WHERE user = ? ORDER BY created_ms, fingerprint");
   q.Text(1, user);
