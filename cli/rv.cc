@@ -5,6 +5,8 @@
 //      submit --service S --image REF [--port N --health-http PATH]
 //      stop JOB... | events [-f] | logs [-f] JOB | counters | keygen FILE
 //      config ENV | config:set ENV KEY=VALUE... [--secret] | config:unset ENV KEY...
+//      users[:add] | keys[:add|:remove] | apps[:create|:destroy] | access:grant|revoke
+//      (cli/account_cmds.h)
 //
 // The pod config defaults to $RV_POD, else ./pod/pod.json. Exit status: 0 ok,
 // 1 the operation failed, 2 bad usage.
@@ -22,7 +24,9 @@
 #include "common/msg/env_config.h"
 #include "common/msg/topics.h"
 #include "common/resources.h"
+#include "cli/account_cmds.h"
 #include "cli/env_cmds.h"
+#include "common/names.h"
 #include "cli/table.h"
 #include "common/clock.h"
 #include "common/host_layout.h"
@@ -196,13 +200,14 @@ int main(int argc, char** argv) {
   // ':', so the subcommand (only it, never a value) is rewritten with '-'.
   rv::cli::EnvCommands env_cmds;
   rv::cli::AddEnvCommands(app, &env_cmds);
+  rv::cli::AccountCommands account_cmds;
+  rv::cli::AddAccountCommands(app, &account_cmds);
   std::vector<std::string> args(argv, argv + argc);
   for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "config:set" || args[i] == "config:unset" || args[i] == "env:rotate-key" || args[i] == "env:addrs") {
-      args[i][args[i].find(':')] = '-';
+    if (args[i].empty() || args[i][0] != '-') {  // the subcommand comes first
+      if (auto colon = args[i].find(':'); colon != std::string::npos) args[i][colon] = '-';
       break;
     }
-    if (args[i].empty() || args[i][0] != '-') break;  // the subcommand comes first
     if (args[i] == "--pod" || args[i] == "--timeout-ms") ++i;  // options that take a value
   }
   std::vector<char*> argv2;
@@ -223,10 +228,15 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Environment names are paths elsewhere: refuse "../../x" before sending.
+  if (!cf_env.empty() || !s_env.empty()) {
+    if (Status s = rv::names::ValidateEnvRef(cf_env.empty() ? s_env : cf_env); !s.ok()) return Fail(s);
+  }
   auto client = Client::Open(pod, timeout_ms);
   if (!client.ok()) return Fail(client.status());
   Client& c = **client;
   if (int rc = rv::cli::RunEnvCommands(c, env_cmds); rc >= 0) return rc;
+  if (int rc = rv::cli::RunAccountCommands(c, account_cmds); rc >= 0) return rc;
 
   if (enroll->parsed()) {
     auto key = rv::transport::LoadPublicKey(h_key);

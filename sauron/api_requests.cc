@@ -9,6 +9,7 @@ const RequestTable& SauronRequests() {
     RegisterSchedulerRequests(t);
     RegisterAdminRequests(t);
     RegisterOverlayRequests(t);
+    RegisterAccountsRequests(t);
     return t;
   }();
   return kTable;

@@ -17,6 +17,8 @@ void RegisterSchedulerRequests(RequestTable& t);
 void RegisterAdminRequests(RequestTable& t);
 // host.overlay, admin.rotate_key, admin.overlay
 void RegisterOverlayRequests(RequestTable& t);
+// admin.user_*, admin.key_*, admin.app_*, admin.access_*, git.key_lookup, git.authorize
+void RegisterAccountsRequests(RequestTable& t);
 
 // The table of every request sauron serves (built on first use).
 const RequestTable& SauronRequests();

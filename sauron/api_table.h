@@ -39,6 +39,8 @@
 
 namespace rv::sauron {
 
+class Accounts;  // sauron/accounts.h
+
 struct ApiDeps {
   Store* store = nullptr;
   Liveness* liveness = nullptr;
@@ -55,6 +57,8 @@ struct ApiDeps {
   EnvConfigStore* env_config = nullptr;
   // The overlay (host.overlay, admin.rotate_key, admin.overlay); null = off.
   OverlayState* overlay = nullptr;
+  // Users, SSH keys, apps, access (admin.user_*... and git.*); null = refused.
+  Accounts* accounts = nullptr;
 };
 
 // What the handlers keep between requests.

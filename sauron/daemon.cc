@@ -74,6 +74,11 @@ Status Daemon::Start() {
     if (!ec.ok()) return ec.status();
     env_config_ = std::move(*ec);
   }
+  if (auto acc = Accounts::Open(cfg_.Path(cfg_.sauron.db)); acc.ok()) {
+    accounts_ = std::move(*acc);
+  } else {
+    return acc.status();
+  }
 
   pub_ = std::make_unique<ChangeStream>(ctx_, keys_);
   if (overlay_opts_.enabled) {
@@ -109,6 +114,7 @@ Status Daemon::Start() {
   deps.beacon_ms = cfg_.sauron.beacon_ms;
   deps.store = store_.get();
   deps.env_config = env_config_.get();
+  deps.accounts = accounts_.get();
   deps.liveness = liveness_.get();
   deps.counters = &counters_;
   deps.heartbeat_ms = cfg_.sauron.heartbeat_ms;

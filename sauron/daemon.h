@@ -34,6 +34,7 @@
 #include "common/transport/zap.h"
 #include "sauron/api_server.h"
 #include "sauron/change_stream.h"
+#include "sauron/accounts.h"
 #include "sauron/env_config_store.h"
 #include "sauron/liveness.h"
 #include "sauron/overlay_state.h"
@@ -86,6 +87,7 @@ class Daemon {
   std::unique_ptr<transport::ZapAuthenticator> zap_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<EnvConfigStore> env_config_;  // environment vars/secrets, encrypted at rest
+  std::unique_ptr<Accounts> accounts_;          // users, SSH keys, apps, access
   OverlayOptions overlay_opts_;
   std::unique_ptr<OverlayState> overlay_;  // null when the overlay is off
   std::unique_ptr<ChangeStream> pub_;

@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "common/names.h"
 #include "sauron/sqlite_exec.h"
 
 namespace rv::sauron {
@@ -105,13 +106,8 @@ Status EnvConfigStore::Init() {
 }
 
 Status EnvConfigStore::ValidateEnv(const std::string& env) {
-  if (env.empty() || env.size() > 128) return Status::Invalid("environment name must be 1-128 chars");
-  for (unsigned char c : env) {
-    if (!isalnum(c) && c != '-' && c != '_' && c != '.' && c != '/' && c != ':') {
-      return Status::Invalid("environment name may only hold letters, digits and - _ . / :");
-    }
-  }
-  return Status::Ok();
+  // TENANT/ENV or a lone ENV (common/names.h): never a path, never "..".
+  return names::ValidateEnvRef(env);
 }
 
 Status EnvConfigStore::ValidateName(const std::string& name) {

@@ -112,10 +112,10 @@ class EnvConfigTest : public ::testing::Test {
 };
 
 TEST_F(EnvConfigTest, RoundTripListMasksSecrets) {
-  ASSERT_TRUE(config_->Set("acme/shop/prod", {{"DATABASE_URL", "postgres://db/x"}, {"MODE", "fast"}}, true, 5).ok());
-  ASSERT_TRUE(config_->Set("acme/shop/prod", {{"MODE", "slow"}, {"LOG_LEVEL", "debug"}}, false, 6).ok());
-  ASSERT_TRUE(config_->Set("acme/shop/staging", {{"MODE", "other"}}, false, 7).ok());
-  auto list = config_->List("acme/shop/prod");
+  ASSERT_TRUE(config_->Set("acme/prod", {{"DATABASE_URL", "postgres://db/x"}, {"MODE", "fast"}}, true, 5).ok());
+  ASSERT_TRUE(config_->Set("acme/prod", {{"MODE", "slow"}, {"LOG_LEVEL", "debug"}}, false, 6).ok());
+  ASSERT_TRUE(config_->Set("acme/staging", {{"MODE", "other"}}, false, 7).ok());
+  auto list = config_->List("acme/prod");
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 3u);
   EXPECT_EQ((*list)[0].name, "DATABASE_URL");
@@ -126,23 +126,23 @@ TEST_F(EnvConfigTest, RoundTripListMasksSecrets) {
   EXPECT_EQ((*list)[2].name, "MODE");
   EXPECT_FALSE((*list)[2].secret);  // overwritten as plain
   EXPECT_EQ((*list)[2].value, "slow");
-  auto all = config_->Resolve("acme/shop/prod");
+  auto all = config_->Resolve("acme/prod");
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->vars().at("DATABASE_URL"), "postgres://db/x");
   EXPECT_EQ(all->vars().at("MODE"), "slow");
 
-  ASSERT_TRUE(config_->Unset("acme/shop/prod", {"MODE", "NOT_THERE"}).ok());
-  EXPECT_EQ(config_->List("acme/shop/prod")->size(), 2u);
-  ASSERT_TRUE(config_->Unset("acme/shop/prod", {"DATABASE_URL", "LOG_LEVEL"}).ok());
-  EXPECT_FALSE(config_->HasVars("acme/shop/prod"));
-  EXPECT_TRUE(config_->HasVars("acme/shop/staging"));
+  ASSERT_TRUE(config_->Unset("acme/prod", {"MODE", "NOT_THERE"}).ok());
+  EXPECT_EQ(config_->List("acme/prod")->size(), 2u);
+  ASSERT_TRUE(config_->Unset("acme/prod", {"DATABASE_URL", "LOG_LEVEL"}).ok());
+  EXPECT_FALSE(config_->HasVars("acme/prod"));
+  EXPECT_TRUE(config_->HasVars("acme/staging"));
 
   // Survives a reopen with the same key file.
   config_.reset();
   auto key = crypto::SecretBoxKey::LoadOrCreate((dir_ / "secrets.key").string());
   config_ = std::move(*EnvConfigStore::Open(db_, *key));
-  EXPECT_TRUE(config_->HasVars("acme/shop/staging"));
-  EXPECT_EQ(config_->List("acme/shop/staging")->at(0).value, "other");
+  EXPECT_TRUE(config_->HasVars("acme/staging"));
+  EXPECT_EQ(config_->List("acme/staging")->at(0).value, "other");
 }
 
 TEST_F(EnvConfigTest, RefusesBadInputWithoutEchoingValues) {

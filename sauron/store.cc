@@ -12,6 +12,7 @@
 #include "common/states.h"
 #include "common/clock.h"
 #include "common/roles.h"
+#include "common/names.h"
 #include "common/transport/keys.h"
 #include "sauron/checkpointer.h"
 #include "sauron/sqlite_exec.h"
@@ -799,6 +800,10 @@ Status Store::ValidateSpec(const msg::JobSpec& s) {
   if (s.port < 0 || s.port > 65535 || s.health.tcp_port < 0 || s.health.tcp_port > 65535) return bad("port out of range");
   if (s.service.size() > 128 || s.tenant.size() > 128 || s.app.size() > 128 || s.env.size() > 128) {
     return bad("tenant/app/env/service names are limited to 128 chars");
+  }
+  // An env names config, an overlay network and paths: TENANT/ENV or ENV only.
+  if (!s.env.empty()) {
+    if (Status st = names::ValidateEnvRef(s.env); !st.ok()) return bad(st.message());
   }
   if (s.rules.constraints.size() > 64) return bad("too many constraints");
   if (PackSpec(s).size() > kMaxSpecBytes) return bad("spec larger than 64 KiB");

@@ -1,0 +1,236 @@
+#include "gitrecv/deploy_runner.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "common/names.h"
+#include "gitrecv/git_command.h"
+#include "gitrecv/process.h"
+
+namespace rv::gitrecv {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr size_t kMaxRequest = 8192;
+
+bool IsHex40(const std::string& s) {
+  if (s.size() != 40) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Status FillAddr(const std::string& path, sockaddr_un* a) {
+  memset(a, 0, sizeof *a);
+  a->sun_family = AF_UNIX;
+  if (path.size() >= sizeof a->sun_path) return Status::Invalid("socket path too long: " + path);
+  memcpy(a->sun_path, path.c_str(), path.size());
+  return Status::Ok();
+}
+
+void Say(int fd, const std::string& line) {
+  std::string s = "gitrecv: " + line + "\n";
+  (void)!write(fd, s.data(), s.size());
+}
+
+// One request, in a child process of the runner. Returns the exit code to send.
+int Serve(const GitrecvConfig& cfg, const DeployRequest& r, int out_fd, int err_fd) {
+  auto app = names::ParseAppRef(r.app);
+  std::string lock_path = fs::path(RepoPath(cfg.repo_root, *app)).replace_extension(".deploy.lock").string();
+  int lock = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0) {
+    Say(err_fd, "cannot open " + lock_path + ": " + strerror(errno));
+    return 1;
+  }
+  if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    Say(err_fd, "the previous deploy of " + r.app + " is still running; waiting for it to finish...");
+    while (flock(lock, LOCK_EX) != 0 && errno == EINTR) {
+    }
+  }
+  dup2(out_fd, 1);
+  dup2(err_fd, 2);
+  BoundedResult res = RunBounded(OnPushArgv(cfg, r), cfg.hook_timeout_s);
+  std::error_code ec;
+  fs::remove_all(fs::path(r.source).parent_path(), ec);
+  if (res.timed_out) return 124;
+  return res.exit_code;
+}
+
+}  // namespace
+
+Status ValidateDeployRequest(const DeployRequest& r) {
+  if (auto a = names::ParseAppRef(r.app); !a.ok()) return a.status();
+  if (!IsHex40(r.commit)) return Status::Invalid("commit must be 40 hex digits");
+  if (Status s = names::ValidateName(r.user, "user"); !s.ok()) return s;
+  // mkdtemp("/tmp/gitrecv-push.XXXXXX") + "/src", nothing else.
+  const std::string prefix = "/tmp/gitrecv-push.";
+  if (r.source.compare(0, prefix.size(), prefix) != 0 || r.source.size() != prefix.size() + 6 + 4 ||
+      r.source.compare(prefix.size() + 6, 4, "/src") != 0) {
+    return Status::Invalid("source " + names::Quote(r.source) + " is not an exported push");
+  }
+  for (size_t i = prefix.size(); i < prefix.size() + 6; ++i) {
+    if (!isalnum(static_cast<unsigned char>(r.source[i]))) return Status::Invalid("source is not an exported push");
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> OnPushArgv(const GitrecvConfig& cfg, const DeployRequest& r) {
+  std::vector<std::string> argv = cfg.on_push;
+  for (const std::string& a : {std::string("--app"), r.app, std::string("--commit"), r.commit, std::string("--source"),
+                               r.source, std::string("--user"), r.user}) {
+    argv.push_back(a);
+  }
+  return argv;
+}
+
+std::string EncodeDeployRequest(const DeployRequest& r) {
+  return nlohmann::json{{"app", r.app}, {"commit", r.commit}, {"source", r.source}, {"user", r.user}}.dump();
+}
+
+Result<DeployRequest> DecodeDeployRequest(const std::string& text) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    DeployRequest r{j.at("app").get<std::string>(), j.at("commit").get<std::string>(),
+                    j.at("source").get<std::string>(), j.at("user").get<std::string>()};
+    return r;
+  } catch (const std::exception& e) {
+    return Status::Invalid(std::string("bad deploy request: ") + e.what());
+  }
+}
+
+Result<int> RequestDeploy(const std::string& socket_path, const DeployRequest& r) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::Io(std::string("socket: ") + strerror(errno));
+  sockaddr_un a;
+  if (Status s = FillAddr(socket_path, &a); !s.ok()) return s;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    std::string e = strerror(errno);
+    close(fd);
+    return Status::Unavailable("cannot reach gitrecv's deploy runner at " + socket_path + ": " + e +
+                               " (is `gitrecv run` running?)");
+  }
+  std::string body = EncodeDeployRequest(r);
+  iovec iov{body.data(), body.size()};
+  int fds[2] = {1, 2};
+  char ctl[CMSG_SPACE(sizeof fds)] = {};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof fds);
+  memcpy(CMSG_DATA(c), fds, sizeof fds);
+  if (sendmsg(fd, &m, MSG_NOSIGNAL) != static_cast<ssize_t>(body.size())) {
+    close(fd);
+    return Status::Io(std::string("cannot send the deploy request: ") + strerror(errno));
+  }
+  shutdown(fd, SHUT_WR);
+  int32_t code = -1;
+  size_t got = 0;
+  while (got < sizeof code) {
+    ssize_t n = read(fd, reinterpret_cast<char*>(&code) + got, sizeof code - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  close(fd);
+  if (got != sizeof code) return Status::Io("the deploy runner closed the connection without an exit code");
+  return static_cast<int>(code);
+}
+
+Status ServeDeploys(const GitrecvConfig& cfg, const std::function<bool()>& stop, const std::function<void()>& tick) {
+  struct passwd* pw = getpwnam(cfg.user.c_str());
+  if (!pw) return Status::NotFound("no user " + cfg.user);
+  const uid_t git_uid = pw->pw_uid;
+  const gid_t git_gid = pw->pw_gid;
+  const std::string path = cfg.runner_socket;
+  std::error_code ec;
+  fs::path dir = fs::path(path).parent_path();
+  fs::create_directories(dir, ec);
+  if (chown(dir.c_str(), 0, git_gid) != 0 || chmod(dir.c_str(), 0750) != 0) return Status::Io("cannot prepare " + dir.string());
+  unlink(path.c_str());
+  int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a;
+  if (Status s = FillAddr(path, &a); !s.ok()) return s;
+  if (lfd < 0 || bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(lfd, 64) != 0) {
+    return Status::Io("cannot listen on " + path + ": " + strerror(errno));
+  }
+  if (chown(path.c_str(), 0, git_gid) != 0 || chmod(path.c_str(), 0660) != 0) return Status::Io("cannot set modes of " + path);
+  while (!stop()) {
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    tick();
+    pollfd p{lfd, POLLIN, 0};
+    if (poll(&p, 1, 200) <= 0) continue;
+    int cfd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (cfd < 0) continue;
+    pid_t pid = fork();
+    if (pid != 0) {
+      close(cfd);
+      continue;
+    }
+    // Child: one request.
+    close(lfd);
+    auto reply = [&](int32_t code) { (void)!write(cfd, &code, sizeof code); };
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || (cred.uid != git_uid && cred.uid != 0)) {
+      reply(126);
+      _exit(0);
+    }
+    timeval tv{10, 0};
+    setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string body(kMaxRequest, '\0');
+    int fds[2] = {-1, -1};
+    char ctl[CMSG_SPACE(sizeof fds)] = {};
+    iovec iov{body.data(), body.size()};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    ssize_t n = recvmsg(cfd, &m, MSG_CMSG_CLOEXEC);
+    cmsghdr* c = n > 0 ? CMSG_FIRSTHDR(&m) : nullptr;
+    if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof fds)) {
+      reply(126);
+      _exit(0);
+    }
+    memcpy(fds, CMSG_DATA(c), sizeof fds);
+    body.resize(static_cast<size_t>(n));
+    auto req = DecodeDeployRequest(body);
+    Status ok = req.ok() ? ValidateDeployRequest(*req) : req.status();
+    struct stat st {};
+    if (ok.ok() && (lstat(req->source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != cred.uid)) {
+      ok = Status::Invalid("source " + req->source + " is not a directory of the git user");
+    }
+    if (!ok.ok()) {
+      Say(fds[1], "deploy runner refused the request: " + ok.message());
+      reply(126);
+      _exit(0);
+    }
+    reply(Serve(cfg, *req, fds[0], fds[1]));
+    _exit(0);
+  }
+  close(lfd);
+  unlink(path.c_str());
+  return Status::Ok();
+}
+
+}  // namespace rv::gitrecv

@@ -1,0 +1,116 @@
+// gitrecv shell USER: the only thing an enrolled key may run. Checks the
+// command and the user's access, takes the app's push lock, creates the bare
+// repo on the first push, then execs git's own receive-pack/upload-pack.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "gitrecv/commands.h"
+#include "gitrecv/git_command.h"
+#include "gitrecv/process.h"
+#include "gitrecv/sauron_link.h"
+
+namespace rv::gitrecv {
+namespace {
+
+namespace fs = std::filesystem;
+
+int Refuse(const std::string& why) {
+  std::cerr << "gitrecv: " << why << "\n";
+  return 1;
+}
+
+Status WriteHook(const GitrecvConfig& cfg, const std::string& repo) {
+  std::string path = repo + "/hooks/pre-receive";
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "#!/bin/sh\n# Installed by gitrecv: every push to this repo goes through it.\nexec '" << cfg.binary
+        << "' --config '" << cfg.path << "' hook\n";
+    if (!out) return Status::Io("cannot write " + tmp);
+  }
+  if (chmod(tmp.c_str(), 0755) != 0 || rename(tmp.c_str(), path.c_str()) != 0) return Status::Io("cannot install " + path);
+  return Status::Ok();
+}
+
+Status CreateRepo(const std::string& repo, const std::string& branch) {
+  std::string tmp = repo + ".new";
+  fs::remove_all(tmp);
+  if (Run({"git", "init", "--bare", "--quiet", "--template=", "--initial-branch=" + branch, tmp}) != 0) {
+    return Status::Io("git init failed");
+  }
+  const std::vector<std::pair<std::string, std::string>> settings = {
+      {"receive.denyDeletes", "true"},
+      {"receive.denyNonFastForwards", "false"},
+      {"receive.fsckObjects", "true"},
+  };
+  for (const auto& [k, v] : settings) {
+    if (Run({"git", "--git-dir=" + tmp, "config", k, v}) != 0) return Status::Io("git config " + k + " failed");
+  }
+  std::error_code ec;
+  fs::create_directories(tmp + "/hooks", ec);
+  fs::rename(tmp, repo, ec);
+  if (ec) return Status::Io("cannot create " + repo + ": " + ec.message());
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunShell(const GitrecvConfig& cfg, const std::string& user) {
+  if (Status s = names::ValidateName(user, "user"); !s.ok()) return Refuse(s.message());
+  const char* original = getenv("SSH_ORIGINAL_COMMAND");
+  auto cmd = ParseGitCommand(original ? original : "");
+  if (!cmd.ok()) return Refuse(cmd.status().message());
+  const std::string app = cmd->app.ToString();
+  auto link = SauronLink::Open(cfg);
+  if (!link.ok()) return Refuse("cannot check access: " + link.status().message());
+  auto access = (*link)->Authorize(user, app, cmd->push());
+  if (!access.ok()) return Refuse("cannot check access: " + access.status().message());
+  if (!access->allowed) return Refuse(access->reason);
+  link->reset();  // the connection is not needed by git
+
+  const std::string repo = RepoPath(cfg.repo_root, cmd->app);
+  std::error_code ec;
+  if (!cmd->push()) {
+    if (!fs::is_directory(repo, ec)) return Refuse("app " + app + " has no code yet: nothing was pushed to it");
+    execlp("git-upload-pack", "git-upload-pack", "--strict", "--timeout=600", repo.c_str(), nullptr);
+    return Refuse(std::string("cannot run git-upload-pack: ") + strerror(errno));
+  }
+
+  fs::create_directories(fs::path(repo).parent_path(), ec);
+  if (ec) return Refuse("cannot create the repository's directory: " + ec.message());
+  // The lock lives as long as git-receive-pack (the fd survives exec): the
+  // next push to this app sees the refs this one leaves.
+  int lock = open(LockPath(cfg.repo_root, cmd->app).c_str(), O_RDWR | O_CREAT, 0600);
+  if (lock < 0) return Refuse(std::string("cannot open the app's push lock: ") + strerror(errno));
+  if (flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    std::cerr << "gitrecv: another push to " << app << " is running; waiting for it to finish..." << std::endl;
+    while (flock(lock, LOCK_EX) != 0) {
+      if (errno != EINTR) return Refuse(std::string("cannot take the app's push lock: ") + strerror(errno));
+    }
+    std::cerr << "gitrecv: the other push to " << app << " is done; going on" << std::endl;
+  }
+  if (!fs::is_directory(repo, ec)) {
+    if (Status s = CreateRepo(repo, access->deploy_branch); !s.ok()) return Refuse(s.message());
+  }
+  // The limit may have changed since the repo was made; git stops a pack
+  // larger than it while receiving, before the hook.
+  if (Run({"git", "--git-dir=" + repo, "config", "receive.maxInputSize", std::to_string(cfg.max_repo_bytes)}) != 0) {
+    return Refuse("cannot configure " + repo);
+  }
+  if (Status s = WriteHook(cfg, repo); !s.ok()) return Refuse(s.message());
+  setenv("RV_GITRECV_APP", app.c_str(), 1);
+  setenv("RV_GITRECV_USER", user.c_str(), 1);
+  setenv("RV_GITRECV_BRANCH", access->deploy_branch.c_str(), 1);
+  setenv("RV_GITRECV_LOCK_FD", std::to_string(lock).c_str(), 1);
+  execlp("git-receive-pack", "git-receive-pack", repo.c_str(), nullptr);
+  return Refuse(std::string("cannot run git-receive-pack: ") + strerror(errno));
+}
+
+}  // namespace rv::gitrecv
