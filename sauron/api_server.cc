@@ -11,6 +11,7 @@
 #include "common/transport/curve.h"
 #include "common/transport/rpc_client.h"
 #include "sauron/env_delivery.h"
+#include "sauron/releases_api.h"
 
 namespace rv::sauron {
 namespace {
@@ -20,7 +21,8 @@ constexpr int64_t kSecurityEventEveryMs = 1000;
 
 // Every request type sauron serves.
 const std::set<std::string>& KnownTypes() {
-  static const std::set<std::string> kKnown = {
+  static const std::set<std::string> kKnown = [] {
+    std::set<std::string> k = {
       {msg::HostHello::kType},     {msg::Heartbeat::kType},     {msg::ClaimRequest::kType},
       {msg::JobReport::kType},     {msg::JobReports::kType},     {msg::SnapshotRequest::kType}, {msg::AwardRecordRequest::kType},
       {msg::RevokeRequest::kType}, {msg::PendingReasonsRequest::kType}, {msg::SchedCounters::kType}, {msg::EnrollHost::kType},
@@ -28,7 +30,10 @@ const std::set<std::string>& KnownTypes() {
       {msg::ListRequest::kType},
       {msg::ConfigSet::kType},     {msg::ConfigUnset::kType},   {msg::ConfigListRequest::kType},
       {msg::OverlayViewRequest::kType}, {msg::RotateKey::kType}, {msg::OverlayListRequest::kType},
-  };
+    };
+    for (const char* t : ReleaseRequestTypes()) k.insert(t);
+    return k;
+  }();
   return kKnown;
 }
 
@@ -534,6 +539,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
       for (const auto& [k, v] : b.vars) names += (names.empty() ? "" : ",") + k;
       spdlog::info("config of {}: set {}{}", Clean(b.env, 128), Clean(names, 256), b.secret ? " (secret)" : "");
       (void)d_.store->AppendEvent("config.set", "", "", 0, Clean(b.env, 128) + ": " + Clean(names, 256), now);
+      if (d_.releases) OnEnvConfigChanged(*d_.releases, *d_.store, b.env, "set " + Clean(names, 200), now);
       return transport::EncodeReply(id, Status::Ok());
     }
     if (type == msg::ConfigUnset::kType) {
@@ -544,6 +550,7 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
       std::string names;
       for (const auto& n : b.names) names += (names.empty() ? "" : ",") + n;
       (void)d_.store->AppendEvent("config.unset", "", "", 0, Clean(b.env, 128) + ": " + Clean(names, 256), now);
+      if (d_.releases) OnEnvConfigChanged(*d_.releases, *d_.store, b.env, "unset " + Clean(names, 200), now);
       return transport::EncodeReply(id, Status::Ok());
     }
     msg::ConfigListRequest b;
@@ -551,6 +558,10 @@ Result<std::string> ApiServer::Dispatch(const std::string& user, const std::stri
     auto vars = d_.env_config->List(b.env);
     if (!vars.ok()) return vars.status();
     return transport::EncodeReplyWith(id, msg::ConfigListing{b.env, std::move(*vars)});
+  }
+  if (IsReleaseRequest(type)) {
+    if (d_.releases == nullptr) return Status::Unavailable("this sauron keeps no releases");
+    return DispatchReleases(*d_.releases, *d_.store, env, now);
   }
   return DispatchOverlay(user, env);
 }

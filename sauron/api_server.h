@@ -44,6 +44,7 @@
 #include "sauron/env_config_store.h"
 #include "sauron/liveness.h"
 #include "sauron/overlay_state.h"
+#include "sauron/releases.h"
 #include "sauron/store.h"
 
 namespace rv::sauron {
@@ -64,6 +65,8 @@ struct ApiDeps {
   EnvConfigStore* env_config = nullptr;
   // The overlay (host.overlay, admin.rotate_key, admin.overlay); null = off.
   OverlayState* overlay = nullptr;
+  // Apps' builds and releases (admin.build_*, admin.release*, ...); null = off.
+  ReleaseStore* releases = nullptr;
 };
 
 class ApiServer {

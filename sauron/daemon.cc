@@ -72,6 +72,11 @@ Status Daemon::Start() {
     if (!ec.ok()) return ec.status();
     env_config_ = std::move(*ec);
   }
+  {
+    auto rs = ReleaseStore::Open(cfg_.Path(cfg_.sauron.db));
+    if (!rs.ok()) return rs.status();
+    releases_ = std::move(*rs);
+  }
 
   pub_ = std::make_unique<ChangeStream>(ctx_, keys_);
   if (overlay_opts_.enabled) {
@@ -104,6 +109,7 @@ Status Daemon::Start() {
   deps.beacon_ms = cfg_.sauron.beacon_ms;
   deps.store = store_.get();
   deps.env_config = env_config_.get();
+  deps.releases = releases_.get();
   deps.liveness = liveness_.get();
   deps.counters = &counters_;
   deps.heartbeat_ms = cfg_.sauron.heartbeat_ms;

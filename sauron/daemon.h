@@ -80,6 +80,7 @@ class Daemon {
   zmq::context_t ctx_;
   std::unique_ptr<transport::ZapAuthenticator> zap_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<ReleaseStore> releases_;       // apps' builds and releases
   std::unique_ptr<EnvConfigStore> env_config_;  // environment vars/secrets, encrypted at rest
   OverlayOptions overlay_opts_;
   std::unique_ptr<OverlayState> overlay_;  // null when the overlay is off

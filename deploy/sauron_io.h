@@ -1,0 +1,56 @@
+// RolloutIo over sauron's admin API (cli::Client, the pod's admin key): what
+// `rv rollback`, `rv ps:scale` and rv-deploy drive a rollout with.
+// Header-only so each binary links it with its own copy of cli/client.cc.
+// Not thread-safe (one Client, one request at a time).
+#pragma once
+
+#include <chrono>
+#include <thread>
+
+#include "cli/client.h"
+#include "common/clock.h"
+#include "deploy/rollout_driver.h"
+
+namespace rv::deploy {
+
+class SauronIo : public RolloutIo {
+ public:
+  explicit SauronIo(cli::Client& c) : c_(c) {}
+  Result<std::vector<msg::JobRecord>> Jobs() override {
+    auto l = c_.List("jobs");
+    if (!l.ok()) return l.status();
+    return std::move(l->jobs);
+  }
+  Result<int64_t> LastEventSeq() override {
+    auto l = c_.List("counters");
+    if (!l.ok()) return l.status();
+    auto it = l->counters.find("events.last_seq");
+    return it == l->counters.end() ? int64_t{0} : it->second;
+  }
+  Result<std::vector<msg::Event>> EventsAfter(int64_t seq) override {
+    auto l = c_.List("events", 10000, seq);
+    if (!l.ok()) return l.status();
+    std::vector<msg::Event> out;
+    for (auto& e : l->events) {
+      if (e.seq > seq) out.push_back(std::move(e));
+    }
+    return out;
+  }
+  Status Submit(std::vector<msg::JobSpec> jobs) override {
+    msg::SubmitJobs req;
+    req.jobs = std::move(jobs);
+    msg::JobIds ids;
+    return c_.Call(req, &ids);
+  }
+  Status Stop(const std::vector<std::string>& ids) override {
+    msg::Outcomes out;
+    return c_.Call(msg::StopJobs{ids}, &out);
+  }
+  int64_t NowMs() override { return MonotonicMs(); }
+  void SleepMs(int ms) override { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+ private:
+  cli::Client& c_;
+};
+
+}  // namespace rv::deploy
