@@ -61,6 +61,7 @@ int RollOut(Client& c, const msg::ReleaseRecord& rel, const std::map<std::string
     if (Status s = c.Call(msg::ReleaseState{rel.app, rel.version, "deployed", ""}); !s.ok()) return Fail(s);
   }
   Say("-----> Released v" + std::to_string(rel.version));
+  Say(deploy::WhereItAnswers(c, rel.app, out.running));
   return 0;
 }
 
@@ -232,6 +233,7 @@ int RunReleaseCommands(Client& c, const ReleaseCommands& cmd) {
           return 1;
         }
         Say("-----> Scaled v" + std::to_string(r.version) + " to " + Formation(l.formation));
+        Say(deploy::WhereItAnswers(c, r.app, out.running));
         return 0;
       }
     }

@@ -26,7 +26,6 @@
 
 #include "cli/client.h"
 #include "common/clock.h"
-#include "common/msg/overlay.h"
 #include "common/msg/releases.h"
 #include "deploy/app_lock.h"
 #include "deploy/rollout_driver.h"
@@ -288,25 +287,7 @@ int main(int argc, char** argv) {
   if (Status s = c.Call(rv::msg::ReleaseState{app_name, rel.version, "deployed", ""}); !s.ok()) {
     return Fail("v" + std::to_string(rel.version) + " runs but was not recorded as deployed: " + s.message());
   }
-  // Where it answers: the web replicas' overlay addresses (an HTTPS name
-  // comes with the service proxy).
-  std::string where;
-  rv::msg::OverlayListing ol;
-  bool have_overlay = c.Call(rv::msg::OverlayListRequest{rel.app.substr(0, rel.app.rfind('/'))}, &ol).ok();
-  for (const auto& j : out.running) {
-    if (j.spec.port == 0) continue;
-    std::string addr;
-    if (have_overlay) {
-      for (const auto& e : ol.envs) {
-        for (const auto& r : e.routes) {
-          if (r.job_id == j.spec.id) addr = r.addr;
-        }
-      }
-    }
-    where += (where.empty() ? "" : ", ") + (addr.empty() ? "?" : "http://" + addr + ":" + std::to_string(j.spec.port)) +
-             " (" + j.host_id + ")";
-  }
   Say("-----> Released v" + std::to_string(rel.version));
-  Say(where.empty() ? "       no web process: nothing answers HTTP" : "       answers at " + where);
+  Say(rv::deploy::WhereItAnswers(c, rel.app, out.running));
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "cli/client.h"
 #include "common/clock.h"
+#include "common/msg/overlay.h"
 #include "deploy/rollout_driver.h"
 
 namespace rv::deploy {
@@ -52,5 +53,27 @@ class SauronIo : public RolloutIo {
  private:
   cli::Client& c_;
 };
+
+// The line that ends a rollout: where the web replicas answer (their overlay
+// addresses; an HTTPS name comes with the service proxy).
+inline std::string WhereItAnswers(cli::Client& c, const std::string& app, const std::vector<msg::JobRecord>& running) {
+  std::string where;
+  msg::OverlayListing ol;
+  bool have_overlay = c.Call(msg::OverlayListRequest{app.substr(0, app.rfind('/'))}, &ol).ok();
+  for (const auto& j : running) {
+    if (j.spec.port == 0) continue;
+    std::string addr;
+    if (have_overlay) {
+      for (const auto& e : ol.envs) {
+        for (const auto& r : e.routes) {
+          if (r.job_id == j.spec.id) addr = r.addr;
+        }
+      }
+    }
+    where += (where.empty() ? "" : ", ") + (addr.empty() ? "?" : "http://" + addr + ":" + std::to_string(j.spec.port)) +
+             " (" + j.host_id + ")";
+  }
+  return where.empty() ? "       no web process: nothing answers HTTP" : "       answers at " + where;
+}
 
 }  // namespace rv::deploy
