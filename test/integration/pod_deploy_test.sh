@@ -8,10 +8,11 @@
 #       v1 `job.stopped` event; the replicas answer "v2"
 #   v3  never listens on $PORT: rolled back after the boot timeout, rv-deploy
 #       exits 1 saying so, v3 is `failed`, v2 still answers
-#   a build that fails and a `release:` command that exits 3: exit 1, nothing
-#       deployed, the build's output kept (rv builds:output)
-#   rv rollback APP v1: v5 runs v1's image and command, answers "v1-"
-#   rv config:set ENV GREETING=hi: v6 (config version 1) answers "v1-hi"
+#   v4  exits at boot: rolled back at once (not after the timeout), v2 answers
+#   a build that fails and a `release:` command that exits 3 (v5): exit 1,
+#       nothing deployed, the build's output kept (rv builds:output)
+#   rv rollback APP v1: v6 runs v1's image and command, answers "v1-"
+#   rv config:set ENV GREETING=hi: v7 (config version 1) answers "v1-hi"
 #   rv ps:scale APP web=1: one replica left, no new release
 # Needs root, runc, docker-registry, iproute2, nsenter, overlayd; skips (77) otherwise.
 #   pod_deploy_test.sh REPO_ROOT BUILD_DIR
@@ -97,7 +98,9 @@ hosts=$($rv ps "$app" | awk 'NR > 1 {print $6}' | sort -u | wc -l)
 # v2 replaces v1: new running before old stopped.
 seq0=$($rv counters | awk '$1 == "events.last_seq" {print $2}')
 app_src "$dir/src2" v2
+t0=$(date +%s%N)
 deploy "$dir/src2" "$dir/deploy-2.log" || fail "deploy v2 exited $?"
+echo "v2 replaced v1 in $((($(date +%s%N) - t0) / 1000000)) ms"
 grep -q "^-----> v2 is healthy; stopping v1" "$dir/deploy-2.log" || fail "no cut-over line"
 [ "$(answers "$dir/deploy-2.log" v2-)" = 2 ] || fail "v2 does not answer on 2 replicas"
 $rv events --limit 100000 | awk -v s="$seq0" '$1 > s' >"$dir/events-2"
@@ -117,33 +120,46 @@ $rv releases "$app" | grep -q " v3 *failed" || fail "v3 not recorded as failed"
 [ "$(answers "$dir/deploy-2.log" v2-)" = 2 ] || fail "v2 stopped answering after v3's rollback"
 [ "$($rv ps "$app" | grep -c ' v3 ')" = 0 ] || fail "v3 replicas left running"
 
-# A failed build and a failed release command deploy nothing.
-mkdir -p "$dir/src4" && echo "compile error: nope" >"$dir/src4/FAIL_BUILD"
-deploy "$dir/src4" "$dir/deploy-4.log" && fail "a failed build deployed"
-tail -n 1 "$dir/deploy-4.log" | grep -q "^-----> Deploy failed: build #4 failed: compile error: nope" \
-  || fail "unclear build failure: $(tail -n 1 "$dir/deploy-4.log")"
-$rv builds:output "$app" 4 | grep -q "compile output before the failure" || fail "builds:output 4 lacks the build's output"
-app_src "$dir/src5" v5 "exit 3"
-deploy "$dir/src5" "$dir/deploy-5.log" && fail "a failed release command deployed"
-tail -n 1 "$dir/deploy-5.log" | grep -q "release command failed" || fail "unclear release failure: $(tail -n 1 "$dir/deploy-5.log")"
-[ "$(answers "$dir/deploy-2.log" v2-)" = 2 ] || fail "v2 stopped answering after v5's failed release command"
-$rv builds "$app" | awk 'NR > 1' | wc -l | grep -qx 5 || fail "rv builds does not list 5 builds"
+# v4 crashes at boot: rolled back at once, not after the boot timeout.
+mkdir -p "$dir/src4"
+echo 'web: echo crashing; exit 1' >"$dir/src4/Procfile"
+t0=$(date +%s%N)
+deploy "$dir/src4" "$dir/deploy-4.log" && fail "deploy v4 succeeded"
+ms=$((($(date +%s%N) - t0) / 1000000))
+echo "v4 (crash at boot) rolled back in $ms ms"
+[ "$ms" -lt 15000 ] || fail "a crash at boot waited for the boot timeout"
+tail -n 1 "$dir/deploy-4.log" | grep -q "^-----> Deploy failed: v4: v4 web replica [12] crashed at boot.*; v2 still runs" \
+  || fail "unclear last line: $(tail -n 1 "$dir/deploy-4.log")"
+[ "$(answers "$dir/deploy-2.log" v2-)" = 2 ] || fail "v2 stopped answering after v4's rollback"
 
-# Rollback to v1: a new release v5 (v4 was the failed release command's) with v1's image and command.
-$rv rollback "$app" v1 --boot-timeout-s 20 >"$dir/deploy-6.log" 2>&1 || fail "rollback exited $?"
-grep -q "^-----> Released v5" "$dir/deploy-6.log" || fail "rollback did not release v5"
-[ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v5 ] || fail "not only v5 runs after the rollback"
-[ "$(answers "$dir/deploy-6.log" v1-)" = 2 ] || fail "v5 (v1's image) does not answer 'v1-' on 2 replicas"
-# A config change is a release (v6) that the app sees.
-$rv config:set "$env" GREETING=hi >"$dir/deploy-7.log" 2>&1 || fail "config:set exited $?"
-grep -q "^-----> Released v6" "$dir/deploy-7.log" || fail "config:set did not release v6"
-$rv releases "$app" | grep " v6 " | grep -q "config set GREETING" || fail "v6 is not the config release"
+# A failed build and a failed release command deploy nothing.
+mkdir -p "$dir/src5" && echo "compile error: nope" >"$dir/src5/FAIL_BUILD"
+deploy "$dir/src5" "$dir/deploy-5.log" && fail "a failed build deployed"
+tail -n 1 "$dir/deploy-5.log" | grep -q "^-----> Deploy failed: build #5 failed: compile error: nope" \
+  || fail "unclear build failure: $(tail -n 1 "$dir/deploy-5.log")"
+$rv builds:output "$app" 5 | grep -q "compile output before the failure" || fail "builds:output 5 lacks the build's output"
+app_src "$dir/src6" v6 "exit 3"
+deploy "$dir/src6" "$dir/deploy-6.log" && fail "a failed release command deployed"
+tail -n 1 "$dir/deploy-6.log" | grep -q "release command failed" || fail "unclear release failure: $(tail -n 1 "$dir/deploy-6.log")"
+[ "$(answers "$dir/deploy-2.log" v2-)" = 2 ] || fail "v2 stopped answering after v5's failed release command"
+$rv builds "$app" | awk 'NR > 1' | wc -l | grep -qx 6 || fail "rv builds does not list 6 builds"
+[ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v2 ] || fail "not only v2 runs after the failures"
+
+# Rollback to v1: a new release v6 (v5 was the failed release command's) with v1's image and command.
+$rv rollback "$app" v1 --boot-timeout-s 20 >"$dir/deploy-7.log" 2>&1 || fail "rollback exited $?"
+grep -q "^-----> Released v6" "$dir/deploy-7.log" || fail "rollback did not release v6"
+[ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v6 ] || fail "not only v6 runs after the rollback"
+[ "$(answers "$dir/deploy-7.log" v1-)" = 2 ] || fail "v6 (v1's image) does not answer 'v1-' on 2 replicas"
+# A config change is a release (v7) that the app sees.
+$rv config:set "$env" GREETING=hi >"$dir/deploy-8.log" 2>&1 || fail "config:set exited $?"
+grep -q "^-----> Released v7" "$dir/deploy-8.log" || fail "config:set did not release v7"
+$rv releases "$app" | grep " v7 " | grep -q "config set GREETING" || fail "v7 is not the config release"
 from=$($rv ps "$app" | awk '$7 == "running" {print $1; exit}')
 body=$("$pod" exec --dir "$dir" --job "$from" -- timeout 5 wget -q -O - "http://127.0.0.1:5000/index.html" 2>/dev/null)
-[ "$body" = v1-hi ] || fail "v6 answered '$body', want 'v1-hi'"
+[ "$body" = v1-hi ] || fail "v7 answered '$body', want 'v1-hi'"
 
 # Scale down: no new release, one replica left.
-$rv ps:scale "$app" web=1 >"$dir/deploy-8.log" 2>&1 || fail "ps:scale exited $?"
+$rv ps:scale "$app" web=1 >"$dir/deploy-9.log" 2>&1 || fail "ps:scale exited $?"
 [ "$($rv ps "$app" | awk 'NR > 1' | wc -l)" = 1 ] || fail "not 1 replica after ps:scale web=1"
-! $rv releases "$app" | grep -q " v7 " || fail "ps:scale made a release"
+! $rv releases "$app" | grep -q " v8 " || fail "ps:scale made a release"
 echo "PASS: pod_deploy"
