@@ -43,7 +43,7 @@ std::string User() {
 }
 
 // Rolls `rel` out with the app's formation, records the outcome and says it.
-int RollOut(Client& c, const msg::ReleaseRecord& rel, const std::map<std::string, int32_t>& formation,
+int RollOut(Client& c, const msg::ReleaseRecord& rel, int64_t current, const std::map<std::string, int32_t>& formation,
             const ReleaseCommands* opts, bool record) {
   deploy::SauronIo io(c);
   deploy::RolloutOptions o;
@@ -51,7 +51,7 @@ int RollOut(Client& c, const msg::ReleaseRecord& rel, const std::map<std::string
     o.boot_timeout_ms = int64_t{opts->boot_timeout_s} * 1000;
     o.web_port = opts->port;
   }
-  auto out = deploy::RunRollout(io, rel, formation, o, Say);
+  auto out = deploy::RunRollout(io, rel, current, formation, o, Say);
   if (!out.ok) {
     if (record) (void)c.Call(msg::ReleaseState{rel.app, rel.version, "failed", out.why});
     Say("-----> Failed: v" + std::to_string(rel.version) + ": " + out.why);
@@ -204,7 +204,7 @@ int RunReleaseCommands(Client& c, const ReleaseCommands& cmd) {
     msg::ReleaseRecord rel;
     if (Status s = c.Call(rc, &rel); !s.ok()) return Fail(s);
     Say("-----> Rolling back " + cmd.app + " to v" + std::to_string(to) + " as v" + std::to_string(rel.version));
-    return RollOut(c, rel, rel.formation, &cmd, true);
+    return RollOut(c, rel, l.current, rel.formation, &cmd, true);
   }
   if (cmd.scale->parsed()) {
     auto counts = ParseCounts(cmd.counts);
@@ -227,7 +227,7 @@ int RunReleaseCommands(Client& c, const ReleaseCommands& cmd) {
         deploy::RolloutOptions o;
         o.boot_timeout_ms = int64_t{cmd.boot_timeout_s} * 1000;
         o.web_port = cmd.port;
-        auto out = deploy::RunRollout(io, r, l.formation, o, Say);
+        auto out = deploy::RunRollout(io, r, r.version, l.formation, o, Say);
         if (!out.ok) {
           Say("-----> Failed: " + out.why);
           return 1;
@@ -250,8 +250,10 @@ int RollOutConfigReleases(Client& c, const std::string& env) {
     if (r.state != "created" || r.description.rfind("config ", 0) != 0) continue;
     deploy::AppLock lock;
     if (Status s = lock.Take(c.config().pod_dir, r.app, 15 * 60 * 1000, Say); !s.ok()) return Fail(s);
+    msg::ReleaseList now;
+    if (Status s = c.Call(msg::ReleasesRequest{r.app, 1}, &now); !s.ok()) return Fail(s);
     Say("-----> " + r.app + ": v" + std::to_string(r.version) + " (" + r.description + ")");
-    if (RollOut(c, r, r.formation, nullptr, true) != 0) rc = 1;
+    if (RollOut(c, r, now.current, r.formation, nullptr, true) != 0) rc = 1;
   }
   return rc;
 }

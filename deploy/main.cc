@@ -204,6 +204,26 @@ int main(int argc, char** argv) {
   rv::cli::Client& c = **client;
   rv::deploy::AppLock lock;
   if (Status s = lock.Take(c.config().pod_dir, app_name, 15 * 60 * 1000, Say); !s.ok()) return Fail(s.message());
+  // Under the lock no other deploy of the app runs: a build still `running`
+  // or a deploy's release still `created` belongs to an rv-deploy that died.
+  {
+    rv::msg::BuildList bl;
+    if (c.Call(rv::msg::BuildsRequest{app_name, 20}, &bl).ok()) {
+      for (const auto& b : bl.builds) {
+        if (b.state != "running") continue;
+        (void)c.Call(rv::msg::BuildFinish{app_name, b.number, false, "", "", "interrupted: its deploy ended before the build did"});
+        Say("-----> Build #" + std::to_string(b.number) + " was interrupted; recorded as failed");
+      }
+    }
+    rv::msg::ReleaseList rl;
+    if (c.Call(rv::msg::ReleasesRequest{app_name, 20}, &rl).ok()) {
+      for (const auto& r : rl.releases) {
+        if (r.state != "created" || r.description.rfind("deploy ", 0) != 0) continue;
+        (void)c.Call(rv::msg::ReleaseState{app_name, r.version, "failed", "interrupted: its rollout did not finish"});
+        Say("-----> v" + std::to_string(r.version) + " was interrupted; recorded as failed");
+      }
+    }
+  }
   if (registry.empty()) registry = RegistryOf(c.config().pod_dir);
   if (registry.empty()) return Fail("no registry: give --registry (the pod has no " + c.config().pod_dir + "/registry/config.yml)");
   if (builder.empty()) builder = BuilderNextToMe();
@@ -282,7 +302,9 @@ int main(int argc, char** argv) {
   // 3. The release command, before anything goes out.
   if (Status s = rv::deploy::RunReleasePhase(io, rel, o, Say); !s.ok()) return failed(s.message());
   // 4. The rollout.
-  auto out = rv::deploy::RunRollout(io, rel, rel.formation, o, Say);
+  rv::msg::ReleaseList now;
+  if (Status s = c.Call(rv::msg::ReleasesRequest{app_name, 1}, &now); !s.ok()) return failed(s.message());
+  auto out = rv::deploy::RunRollout(io, rel, now.current, rel.formation, o, Say);
   if (!out.ok) return failed(out.why);
   if (Status s = c.Call(rv::msg::ReleaseState{app_name, rel.version, "deployed", ""}); !s.ok()) {
     return Fail("v" + std::to_string(rel.version) + " runs but was not recorded as deployed: " + s.message());

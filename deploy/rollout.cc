@@ -28,7 +28,10 @@ std::optional<ServiceParts> ParseServiceName(const std::string& app, const std::
   return p;
 }
 
-RolloutPlan DecideRollout(const RolloutInput& in) {
+namespace {
+
+// The rules for the target and the current release's jobs only.
+RolloutPlan DecideTargetAndCurrent(const RolloutInput& in) {
   RolloutPlan plan;
   std::map<std::string, std::vector<const AppJob*>> fresh;  // type -> the target's jobs
   std::vector<const AppJob*> old;
@@ -128,6 +131,27 @@ RolloutPlan DecideRollout(const RolloutInput& in) {
     }
   }
   plan.done = all_running && plan.stop.empty() && plan.start.empty();
+  return plan;
+}
+
+}  // namespace
+
+RolloutPlan DecideRollout(const RolloutInput& in) {
+  RolloutInput core = in;
+  core.jobs.clear();
+  std::vector<std::string> stale;
+  for (const auto& j : in.jobs) {
+    if (j.release == in.target || j.release == in.current) {
+      core.jobs.push_back(j);
+    } else {
+      stale.push_back(j.id);
+    }
+  }
+  RolloutPlan plan = DecideTargetAndCurrent(core);
+  if (!stale.empty()) {
+    plan.stop.insert(plan.stop.end(), stale.begin(), stale.end());
+    plan.done = false;  // once they are gone
+  }
   return plan;
 }
 

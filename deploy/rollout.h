@@ -6,7 +6,9 @@
 // Rules:
 //  * A job belongs to a process type and a release (its service is
 //    "<app>:<type>.v<N>", see ServiceName). Jobs of the target release are
-//    "new", all others "old".
+//    "new", those of the current (deployed) release "old". Jobs of any other
+//    release are left over from an interrupted rollout (rv-deploy killed):
+//    they stop at once, so the app never runs a mix for longer than that.
 //  * New replicas are started until each process type of the target runs
 //    formation[type] of them (types the release does not define run none).
 //    Extra new replicas stop at once (a scale down).
@@ -43,6 +45,7 @@ struct AppJob {
 
 struct RolloutInput {
   int64_t target = 0;                                // release to run
+  int64_t current = 0;                               // the deployed release (0 = none)
   std::map<std::string, int32_t> formation;          // type -> replicas wanted
   std::map<std::string, std::string> process_types;  // the target's types -> command
   std::vector<AppJob> jobs;                          // the app's jobs that are not stopped

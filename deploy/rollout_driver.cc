@@ -80,7 +80,7 @@ std::vector<AppJob> AppJobsOf(const std::string& app, const std::vector<msg::Job
   return out;
 }
 
-RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target,
+RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64_t current,
                           const std::map<std::string, int32_t>& formation, const RolloutOptions& o,
                           const Progress& progress) {
   RolloutOutcome out;
@@ -95,7 +95,7 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target,
   const int64_t started = io.NowMs();
   // Bounded whatever sauron answers: the boot timeout plus time to stop.
   const int64_t give_up = started + o.boot_timeout_ms + 30000;
-  bool said_start = false, said_cut = false;
+  bool said_start = false, said_cut = false, said_stale = false;
   while (true) {
     auto all = io.Jobs();
     if (!all.ok()) {
@@ -105,6 +105,7 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target,
     ReadCrashes(io, &event_seq, &crashed);
     RolloutInput in;
     in.target = target.version;
+    in.current = current;
     in.formation = formation;
     in.process_types = target.process_types;
     in.jobs = AppJobsOf(target.app, *all);
@@ -159,10 +160,20 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target,
       }
     }
     if (!plan.stop.empty()) {
+      std::set<int64_t> stale;
+      for (const auto& j : in.jobs) {
+        if (j.release != target.version && j.release != current) stale.insert(j.release);
+      }
+      if (!stale.empty() && !said_stale) {
+        std::string names;
+        for (int64_t v : stale) names += (names.empty() ? "" : ", ") + V(v);
+        progress("-----> Stopping the replicas of " + names + " (an interrupted rollout)");
+        said_stale = true;
+      }
       if (plan.cut_over && !said_cut) {
         std::set<int64_t> olds;
         for (const auto& j : in.jobs) {
-          if (j.release != target.version) olds.insert(j.release);
+          if (j.release == current && current != target.version) olds.insert(j.release);
         }
         std::string names;
         for (int64_t v : olds) names += (names.empty() ? "" : ", ") + V(v);

@@ -67,9 +67,11 @@ struct RolloutOutcome {
   std::vector<msg::JobRecord> running;    // ok: the target's replicas
 };
 
-// Rolls `target` out with `formation`. Progress lines are Heroku-style
-// ("-----> ..." steps, "       ..." details).
-RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target,
+// Rolls `target` out with `formation`; `current` is the app's deployed
+// release (0 = none), whose replicas stop at the cut-over; replicas of any
+// other release stop at once. Progress lines are Heroku-style ("-----> ..."
+// steps, "       ..." details).
+RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64_t current,
                           const std::map<std::string, int32_t>& formation, const RolloutOptions& o,
                           const Progress& progress);
 

@@ -106,7 +106,7 @@ TEST(RolloutDriver, TheNewReplicasRunBeforeTheOldOnesStop) {
   FakePod pod;
   pod.Run(Release(1), 2);
   std::vector<std::string> lines;
-  auto out = RunRollout(pod, Release(2), {{"web", 2}}, {}, [&](const std::string& l) { lines.push_back(l); });
+  auto out = RunRollout(pod, Release(2), 1, {{"web", 2}}, {}, [&](const std::string& l) { lines.push_back(l); });
   ASSERT_TRUE(out.ok) << out.why;
   EXPECT_EQ(out.running.size(), 2u);
   int last_running = pod.LastIndex("running acme.prod.web.web.v2");
@@ -124,7 +124,7 @@ TEST(RolloutDriver, ACrashAtBootStopsTheNewReplicasAndKeepsTheOld) {
   FakePod pod;
   pod.Run(Release(1), 2);
   pod.crash.insert("2");
-  auto out = RunRollout(pod, Release(2), {{"web", 2}}, {}, [](const std::string&) {});
+  auto out = RunRollout(pod, Release(2), 1, {{"web", 2}}, {}, [](const std::string&) {});
   EXPECT_FALSE(out.ok);
   EXPECT_NE(out.why.find("crashed at boot"), std::string::npos) << out.why;
   EXPECT_EQ(pod.Index("stop acme.prod.web.web.v1"), -1);
@@ -137,7 +137,7 @@ TEST(RolloutDriver, ANeverHealthyReleaseIsRolledBackAfterTheBootTimeout) {
   pod.never_healthy.insert("acme/prod/web:web.v2");
   RolloutOptions o;
   o.boot_timeout_ms = 5000;
-  auto out = RunRollout(pod, Release(2), {{"web", 1}}, o, [](const std::string&) {});
+  auto out = RunRollout(pod, Release(2), 1, {{"web", 1}}, o, [](const std::string&) {});
   EXPECT_FALSE(out.ok);
   EXPECT_NE(out.why.find("not healthy within 5 s"), std::string::npos) << out.why;
   EXPECT_EQ(pod.Index("stop acme.prod.web.web.v1"), -1);

@@ -16,6 +16,7 @@ RolloutInput Input(int64_t target, std::map<std::string, int32_t> formation, std
                    int64_t now_ms = 1000) {
   RolloutInput in;
   in.target = target;
+  in.current = target - 1;  // the usual deploy: the previous release runs
   in.formation = std::move(formation);
   in.process_types = {{"web", "httpd -f -p $PORT"}, {"worker", "sleep 1d"}};
   in.jobs = std::move(jobs);
@@ -145,6 +146,25 @@ TEST(Rollout, AProcessTypeTheReleaseDoesNotDefineRunsNothing) {
 TEST(Rollout, AReplacementReplicaTakesAFreeNumber) {
   auto p = DecideRollout(Input(2, {{"web", 3}}, {Job("a", "web", 2, 1, "running"), Job("c", "web", 2, 3, "running")}));
   EXPECT_EQ(p.start, (std::vector<StartReplica>{{"web", 2}}));
+}
+
+TEST(Rollout, ALeftoverOfAnInterruptedRolloutStopsAtOnce) {
+  // v2's rollout was killed half way; v1 is the deployed release; v3 goes out.
+  RolloutInput in = Input(3, {{"web", 1}}, {Job("o1", "web", 1, 1, "running"), Job("x2", "web", 2, 1, "running")});
+  in.current = 1;
+  auto p = DecideRollout(in);
+  EXPECT_EQ(p.stop, (std::vector<std::string>{"x2"}));
+  EXPECT_EQ(p.start, (std::vector<StartReplica>{{"web", 1}}));
+  EXPECT_FALSE(p.done);
+  // A scale of v1 (target == current) keeps v1.
+  in.target = 1;
+  p = DecideRollout(in);
+  EXPECT_EQ(p.stop, (std::vector<std::string>{"x2"}));
+  EXPECT_TRUE(p.start.empty());
+  // Nothing deployed yet: an interrupted first deploy's replicas stop too.
+  in.target = 3;
+  in.current = 0;
+  EXPECT_EQ(DecideRollout(in).stop, (std::vector<std::string>{"o1", "x2"}));
 }
 
 TEST(ServiceName, RoundTripsAndRefusesAnotherAppsService) {

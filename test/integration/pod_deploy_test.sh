@@ -162,4 +162,21 @@ body=$("$pod" exec --dir "$dir" --job "$from" -- timeout 5 wget -q -O - "http://
 $rv ps:scale "$app" web=1 >"$dir/deploy-9.log" 2>&1 || fail "ps:scale exited $?"
 [ "$($rv ps "$app" | awk 'NR > 1' | wc -l)" = 1 ] || fail "not 1 replica after ps:scale web=1"
 ! $rv releases "$app" | grep -q " v8 " || fail "ps:scale made a release"
+# kill -9 of rv-deploy mid-rollout: v8's replica runs beside v7 until the next
+# deploy (v9), which stops it at once, records v8 failed and ends on v9 alone.
+mkdir -p "$dir/src8"
+echo 'web: exec sleep 1000' >"$dir/src8/Procfile"
+boot=60 deploy "$dir/src8" "$dir/deploy-10.log" &
+dpid=$!
+for _ in $(seq 1 100); do grep -q "web.v8 #1 on h" "$dir/deploy-10.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "web.v8 #1 on h" "$dir/deploy-10.log" || fail "v8's replica never started"
+# rv-deploy is the child of the subshell `timeout` runs: kill it, not timeout.
+kill -9 $(pgrep -P "$(pgrep -P $dpid -x timeout || echo $dpid)" -x rv-deploy) 2>/dev/null || kill -9 "$dpid"
+wait "$dpid" 2>/dev/null
+[ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u | tr '\n' ' ')" = "v7 v8 " ] || fail "no v7+v8 mix after the kill: $($rv ps "$app")"
+deploy "$dir/src2" "$dir/deploy-11.log" || fail "the deploy after a killed one exited $?"
+grep -q "^-----> v8 was interrupted; recorded as failed" "$dir/deploy-11.log" || fail "v8 not recorded as interrupted"
+grep -q "^-----> Stopping the replicas of v8 (an interrupted rollout)" "$dir/deploy-11.log" || fail "v8's replica not stopped as a leftover"
+[ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v9 ] || fail "not only v9 runs after the deploy that followed a kill"
+$rv releases "$app" | grep " v8 " | grep -q failed || fail "v8 is not failed"
 echo "PASS: pod_deploy"
