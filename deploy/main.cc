@@ -5,7 +5,7 @@
 //
 //   rv-deploy --app TENANT/ENV/APP --commit SHA --source DIR --user USER
 //             [--pod POD.json] [--builder PATH] [--registry HOST:PORT]
-//             [--stack REPO:TAG] [--boot-timeout-s 60] [--port 5000]
+//             [--stack REPO:TAG] [--buildpacks DIR] [--boot-timeout-s 60] [--port 5000]
 //             [--build-timeout-s 960]
 //
 // Exit 0: the release runs and its number and addresses were printed last.
@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
   CLI::App app{"rv-deploy: build and release an app's pushed commit"};
   const char* env_pod = getenv("RV_POD");
   std::string pod = env_pod && *env_pod ? env_pod : "pod/pod.json";
-  std::string app_name, commit, source, user, builder, registry, stack;
+  std::string app_name, commit, source, user, builder, registry, stack, buildpacks;
   int boot_timeout_s = 60, port = 5000, build_timeout_s = 960, timeout_ms = 5000;
   app.add_option("--app", app_name, "TENANT/ENV/APP")->required();
   app.add_option("--commit", commit, "the pushed commit")->required();
@@ -192,6 +192,7 @@ int main(int argc, char** argv) {
   app.add_option("--builder", builder, "the builder binary (default: builder next to rv-deploy)");
   app.add_option("--registry", registry, "HOST:PORT (default: the pod's, from <pod_dir>/registry/config.yml)");
   app.add_option("--stack", stack, "stack image REPO:TAG (default: the builder's)");
+  app.add_option("--buildpacks", buildpacks, "buildpacks directory (default: the builder's)");
   app.add_option("--boot-timeout-s", boot_timeout_s, "roll back when not healthy within this")->check(CLI::Range(1, 3600));
   app.add_option("--port", port, "PORT of web processes")->check(CLI::Range(1, 65535));
   app.add_option("--build-timeout-s", build_timeout_s, "kill the builder after this")->check(CLI::Range(1, 86400));
@@ -238,6 +239,10 @@ int main(int argc, char** argv) {
   if (!stack.empty()) {
     bargv.push_back("--stack");
     bargv.push_back(stack);
+  }
+  if (!buildpacks.empty()) {
+    bargv.push_back("--buildpacks");
+    bargv.push_back(buildpacks);
   }
   bool record_ok = true;
   BuildResult br = RunBuilder(bargv, int64_t{build_timeout_s} * 1000, [&](const std::string& chunk) {

@@ -34,10 +34,11 @@ void ReadCrashes(RolloutIo& io, int64_t* seq, std::set<std::string>* crashed) {
 }  // namespace
 
 std::vector<std::string> CommandFor(const std::string& command) {
-  // Images from the builder carry /app/.rv/launch (sources .profile.d, then
-  // execs its arguments); a bare stack image does not.
+  // Images from the builder carry /app/.rv/launch (buildpacks/bin/launch:
+  // sources .profile.d, then runs its one argument, a Procfile line); a bare
+  // stack image does not.
   return {"/bin/sh", "-c",
-          "if [ -f /app/.rv/launch ]; then exec /bin/sh /app/.rv/launch /bin/sh -c \"$1\"; fi; exec /bin/sh -c \"$1\"",
+          "if [ -f /app/.rv/launch ]; then exec /bin/sh /app/.rv/launch \"$1\"; fi; exec /bin/sh -c \"$1\"",
           "rv-launch", command};
 }
 

@@ -56,7 +56,8 @@ using Progress = std::function<void(const std::string& line)>;
 msg::JobSpec JobFor(const msg::ReleaseRecord& r, const std::string& type, int32_t replica, const RolloutOptions& o,
                     const std::string& nonce);
 // The argv a process type runs as: through the buildpack launcher when the
-// image has one (it sources .profile.d), else /bin/sh -c.
+// image has one (`/bin/sh /app/.rv/launch LINE`: it sources .profile.d), else
+// `/bin/sh -c LINE`.
 std::vector<std::string> CommandFor(const std::string& command);
 // The app's jobs that are not stopped, as DecideRollout sees them.
 std::vector<AppJob> AppJobsOf(const std::string& app, const std::vector<msg::JobRecord>& jobs);
