@@ -21,11 +21,13 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "cli/client.h"
 #include "common/clock.h"
+#include "common/msg/env_config.h"
 #include "common/msg/releases.h"
 #include "deploy/app_lock.h"
 #include "deploy/rollout_driver.h"
@@ -176,6 +178,41 @@ BuildResult RunBuilder(const std::vector<std::string>& argv, int64_t timeout_ms,
 
 std::string Short(const std::string& sha) { return sha.substr(0, 7); }
 
+// The environment's plain config vars as the builder's ENV_DIR (one file per
+// var, as Heroku gives compile), in a 0700 temp dir removed on destruction.
+// Secrets are not in it: sauron hands their values only to the host that
+// claims a job, sealed to its key.
+class EnvDir {
+ public:
+  ~EnvDir() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(path_, ec);
+    }
+  }
+  Status Fill(rv::cli::Client& c, const std::string& env) {
+    rv::msg::ConfigListing l;
+    if (Status s = c.Call(rv::msg::ConfigListRequest{env}, &l); !s.ok()) return s;
+    char tmpl[] = "/tmp/rv-deploy-env.XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) return Status::Io("cannot make a temp dir for the build's config");
+    path_ = tmpl;
+    for (const auto& v : l.vars) {
+      if (v.secret) continue;
+      std::ofstream f(path_ + "/" + v.name, std::ios::binary);  // names are [A-Za-z_][A-Za-z0-9_]* (sauron checks)
+      f << v.value;
+      if (!f) return Status::Io("cannot write the build's config var " + v.name);
+      ++plain_;
+    }
+    return Status::Ok();
+  }
+  const std::string& path() const { return path_; }
+  int plain() const { return plain_; }
+
+ private:
+  std::string path_;
+  int plain_ = 0;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -230,6 +267,10 @@ int main(int argc, char** argv) {
   if (builder.empty()) builder = BuilderNextToMe();
 
   // 1. The build, recorded with its whole output.
+  EnvDir env_dir;
+  if (Status s = env_dir.Fill(c, app_name.substr(0, app_name.rfind('/'))); !s.ok()) {
+    return Fail("cannot read the config of " + app_name + "'s environment: " + s.message());
+  }
   rv::msg::BuildRecord build;
   if (Status s = c.Call(rv::msg::BuildStart{app_name, commit, user}, &build); !s.ok()) return Fail(s.message());
   Say("-----> Building " + app_name + " " + Short(commit) + " (build #" + std::to_string(build.number) + ")");
@@ -243,6 +284,10 @@ int main(int argc, char** argv) {
   if (!buildpacks.empty()) {
     bargv.push_back("--buildpacks");
     bargv.push_back(buildpacks);
+  }
+  if (env_dir.plain() > 0) {
+    bargv.push_back("--env-dir");
+    bargv.push_back(env_dir.path());
   }
   bool record_ok = true;
   BuildResult br = RunBuilder(bargv, int64_t{build_timeout_s} * 1000, [&](const std::string& chunk) {

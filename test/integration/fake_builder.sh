@@ -3,22 +3,26 @@
 # same arguments and the same last line, without building anything. The image
 # is the registry's stack/busybox:latest, named by digest; the process types
 # are the source's Procfile ("name: command" lines). A file FAIL_BUILD in the
-# source makes the build fail with its content as the reason.
+# source makes the build fail with its content as the reason. With --env-dir,
+# it prints the config vars' names.
 #   fake_builder.sh run --source DIR --app APP --registry HOST:PORT --image REPO:TAG [...]
 set -u
 [ "${1:-}" = run ] || { echo "builder: error usage: run --source DIR ..."; exit 2; }
 shift
-src="" registry="" app="" image=""
+src="" registry="" app="" image="" envdir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --source) src=$2; shift 2 ;;
     --registry) registry=$2; shift 2 ;;
     --app) app=$2; shift 2 ;;
     --image) image=$2; shift 2 ;;
+    --env-dir) envdir=$2; shift 2 ;;
     *) shift 2 ;;
   esac
 done
 echo "-----> Fake build of $app into $image"
+# Names only, as a buildpack that reads ENV_DIR would see them.
+[ -n "$envdir" ] && echo "       config vars: $(ls "$envdir" | tr '\n' ' ')"
 if [ -f "$src/FAIL_BUILD" ]; then
   echo "compile output before the failure"
   echo "builder: error $(head -n 1 "$src/FAIL_BUILD")"

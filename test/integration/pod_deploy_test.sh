@@ -162,21 +162,29 @@ body=$("$pod" exec --dir "$dir" --job "$from" -- timeout 5 wget -q -O - "http://
 $rv ps:scale "$app" web=1 >"$dir/deploy-9.log" 2>&1 || fail "ps:scale exited $?"
 [ "$($rv ps "$app" | awk 'NR > 1' | wc -l)" = 1 ] || fail "not 1 replica after ps:scale web=1"
 ! $rv releases "$app" | grep -q " v8 " || fail "ps:scale made a release"
-# kill -9 of rv-deploy mid-rollout: v8's replica runs beside v7 until the next
-# deploy (v9), which stops it at once, records v8 failed and ends on v9 alone.
+# A secret is a config release too (v8), and never reaches the build.
+$rv config:set "$env" TOKEN=s3cr3t-$$ --secret >"$dir/deploy-9b.log" 2>&1 || fail "config:set --secret exited $?"
+grep -q "^-----> Released v8" "$dir/deploy-9b.log" || fail "config:set --secret did not release v8"
+
+# kill -9 of rv-deploy mid-rollout: v9's replica runs beside v8 until the next
+# deploy (v10), which stops it at once, records v9 failed and ends on v10 alone.
 mkdir -p "$dir/src8"
 echo 'web: exec sleep 1000' >"$dir/src8/Procfile"
 boot=60 deploy "$dir/src8" "$dir/deploy-10.log" &
 dpid=$!
-for _ in $(seq 1 100); do grep -q "web.v8 #1 on h" "$dir/deploy-10.log" 2>/dev/null && break; sleep 0.1; done
-grep -q "web.v8 #1 on h" "$dir/deploy-10.log" || fail "v8's replica never started"
+for _ in $(seq 1 100); do grep -q "web.v9 #1 on h" "$dir/deploy-10.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "web.v9 #1 on h" "$dir/deploy-10.log" || fail "v9's replica never started"
 # rv-deploy is the child of the subshell `timeout` runs: kill it, not timeout.
 kill -9 $(pgrep -P "$(pgrep -P $dpid -x timeout || echo $dpid)" -x rv-deploy) 2>/dev/null || kill -9 "$dpid"
 wait "$dpid" 2>/dev/null
-[ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u | tr '\n' ' ')" = "v7 v8 " ] || fail "no v7+v8 mix after the kill: $($rv ps "$app")"
+[ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u | tr '\n' ' ')" = "v8 v9 " ] || fail "no v8+v9 mix after the kill: $($rv ps "$app")"
 deploy "$dir/src2" "$dir/deploy-11.log" || fail "the deploy after a killed one exited $?"
-grep -q "^-----> v8 was interrupted; recorded as failed" "$dir/deploy-11.log" || fail "v8 not recorded as interrupted"
-grep -q "^-----> Stopping the replicas of v8 (an interrupted rollout)" "$dir/deploy-11.log" || fail "v8's replica not stopped as a leftover"
-[ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v9 ] || fail "not only v9 runs after the deploy that followed a kill"
-$rv releases "$app" | grep " v8 " | grep -q failed || fail "v8 is not failed"
+grep -q "^-----> v9 was interrupted; recorded as failed" "$dir/deploy-11.log" || fail "v9 not recorded as interrupted"
+grep -q "^-----> Stopping the replicas of v9 (an interrupted rollout)" "$dir/deploy-11.log" || fail "v9's replica not stopped as a leftover"
+[ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v10 ] || fail "not only v10 runs after the deploy that followed a kill"
+$rv releases "$app" | grep " v9 " | grep -q failed || fail "v9 is not failed"
+grep -q "^       config vars: GREETING $" "$dir/deploy-11.log" || fail "the build did not get the plain config vars (only): $(grep 'config vars' "$dir/deploy-11.log")"
+! grep -rq "s3cr3t-$$" "$dir"/deploy-*.log || fail "a secret reached a build log"
+$rv builds:output "$app" 8 | grep -q "config vars: GREETING" || fail "builds:output lacks the build's lines"
+! $rv builds:output "$app" 8 | grep -q "s3cr3t" || fail "a secret is in a build record"
 echo "PASS: pod_deploy"
