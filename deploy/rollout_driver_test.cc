@@ -168,6 +168,32 @@ TEST(RolloutDriver, AReleaseCommandThatFailsStopsTheDeploy) {
   EXPECT_TRUE(RunReleasePhase(pod, Release(3), {}, [](const std::string&) {}).ok()) << "no release type: nothing to run";
 }
 
+TEST(RolloutDriver, AReleaseCommandThatExitsZeroLetsTheDeployGoOn) {
+  class ReleaseOk : public FakePod {
+   public:
+    Result<std::vector<msg::JobRecord>> Jobs() override {
+      auto j = FakePod::Jobs();
+      for (auto& r : *j) {
+        if (r.spec.service.find(":release.") != std::string::npos && r.state != "stopped") {
+          r.run_state = "exited";
+          r.run_detail = "code 0";
+        }
+      }
+      return j;
+    }
+  } pod;
+  auto r = Release(3);
+  r.process_types["release"] = "./migrate";
+  std::vector<std::string> lines;
+  ASSERT_TRUE(RunReleasePhase(pod, r, {}, [&](const std::string& l) { lines.push_back(l); }).ok());
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines[0], "-----> Running release command: ./migrate");
+  EXPECT_GE(pod.Index("stop acme.prod.web.release.v3"), 0) << "its job is cleaned up";
+  // The release command is no replica: a rollout neither counts nor stops it as one.
+  auto out = RunRollout(pod, r, 0, {{"web", 1}}, {}, [](const std::string&) {});
+  EXPECT_TRUE(out.ok) << out.why;
+}
+
 TEST(JobFor, AWebReplicaGetsItsPortHealthHaAndReleaseService) {
   RolloutOptions o;
   o.web_port = 5000;
