@@ -39,6 +39,12 @@ using rv::Status;
 
 void Say(const std::string& line) { std::cout << line << "\n" << std::flush; }
 
+// SIGTERM/SIGINT/SIGHUP (the push cancelled, its connection gone): a build is
+// cancelled (the builder gets SIGTERM, it tears its sandbox down); a rollout
+// that began is finished, so the app never stays half rolled out.
+volatile sig_atomic_t g_cancel = 0;
+void OnCancel(int) { g_cancel = 1; }
+
 int Fail(const std::string& why) {
   Say("-----> Deploy failed: " + why);
   return 1;
@@ -121,11 +127,21 @@ BuildResult RunBuilder(const std::vector<std::string>& argv, int64_t timeout_ms,
     if (!line.empty()) last_line = line;
   };
   char buf[16384];
+  bool cancelled = false, reaped = false;
+  int status = 0;
   for (;;) {
     int64_t now = rv::MonotonicMs();
-    if (now > end) {
-      timed_out = true;
-      kill(pid, SIGKILL);
+    if (now > end || g_cancel) {
+      timed_out = now > end;
+      cancelled = !timed_out;
+      // SIGTERM first: the builder stops its container and cleans up.
+      kill(pid, SIGTERM);
+      int64_t grace = rv::MonotonicMs() + 10000;
+      while (rv::MonotonicMs() < grace && !reaped) {
+        reaped = waitpid(pid, &status, WNOHANG) == pid;
+        if (!reaped) usleep(50 * 1000);
+      }
+      if (!reaped) kill(pid, SIGKILL);  // never a pid already reaped (it could be reused)
       break;
     }
     pollfd pfd{p[0], POLLIN, 0};
@@ -149,10 +165,11 @@ BuildResult RunBuilder(const std::vector<std::string>& argv, int64_t timeout_ms,
   if (!partial.empty()) line_done(partial);
   flush();
   close(p[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  if (!reaped) waitpid(pid, &status, 0);
   const std::string kResult = "builder: result ", kError = "builder: error ";
-  if (timed_out) {
+  if (cancelled) {
+    br.error = "cancelled";
+  } else if (timed_out) {
     br.error = "the build took longer than " + std::to_string(timeout_ms / 1000) + " s";
   } else if (last_line.rfind(kError, 0) == 0) {
     br.error = last_line.substr(kError.size());
@@ -236,6 +253,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", timeout_ms, "how long to wait for sauron per request");
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa {};
+  sa.sa_handler = OnCancel;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
 
   auto client = rv::cli::Client::Open(pod, timeout_ms);
   if (!client.ok()) return Fail(client.status().message());

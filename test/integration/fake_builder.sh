@@ -3,7 +3,8 @@
 # same arguments and the same last line, without building anything. The image
 # is the registry's stack/busybox:latest, named by digest; the process types
 # are the source's Procfile ("name: command" lines). A file FAIL_BUILD in the
-# source makes the build fail with its content as the reason. With --env-dir,
+# source makes the build fail with its content as the reason; SLOW_BUILD makes
+# it sleep 30 s (to be cancelled). With --env-dir,
 # it prints the config vars' names.
 #   fake_builder.sh run --source DIR --app APP --registry HOST:PORT --image REPO:TAG [...]
 set -u
@@ -23,6 +24,10 @@ done
 echo "-----> Fake build of $app into $image"
 # Names only, as a buildpack that reads ENV_DIR would see them.
 [ -n "$envdir" ] && echo "       config vars: $(ls "$envdir" | tr '\n' ' ')"
+if [ -f "$src/SLOW_BUILD" ]; then
+  echo "compiling slowly"
+  exec sleep 30  # the builder is this process: a SIGTERM ends it
+fi
 if [ -f "$src/FAIL_BUILD" ]; then
   echo "compile output before the failure"
   echo "builder: error $(head -n 1 "$src/FAIL_BUILD")"

@@ -14,6 +14,11 @@
 #   rv rollback APP v1: v6 runs v1's image and command, answers "v1-"
 #   rv config:set ENV GREETING=hi: v7 (config version 1) answers "v1-hi"
 #   rv ps:scale APP web=1: one replica left, no new release
+#   config:set --secret: a release (v8); plain vars reach the build's ENV_DIR,
+#       the secret no build log or record
+#   kill -9 of rv-deploy mid-rollout (v9 beside v8): the next deploy (v10)
+#       records v9 failed, stops its replica at once and ends on v10 alone
+#   SIGTERM to rv-deploy mid-build: the builder stops, build failed, v10 runs
 # Needs root, runc, docker-registry, iproute2, nsenter, overlayd; skips (77) otherwise.
 #   pod_deploy_test.sh REPO_ROOT BUILD_DIR
 set -u
@@ -187,4 +192,18 @@ grep -q "^       config vars: GREETING $" "$dir/deploy-11.log" || fail "the buil
 ! grep -rq "s3cr3t-$$" "$dir"/deploy-*.log || fail "a secret reached a build log"
 $rv builds:output "$app" 8 | grep -q "config vars: GREETING" || fail "builds:output lacks the build's lines"
 ! $rv builds:output "$app" 8 | grep -q "s3cr3t" || fail "a secret is in a build record"
+# A cancelled push (SIGTERM to rv-deploy mid-build): the builder is stopped,
+# the build recorded failed, nothing deployed.
+mkdir -p "$dir/src12" && touch "$dir/src12/SLOW_BUILD"
+"$RV_BUILD/deploy/rv-deploy" --pod "$dir/pod.json" --app "$app" --commit 1234567 --source "$dir/src12" --user alice \
+  --builder "$root/test/integration/fake_builder.sh" >"$dir/deploy-12.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 100); do grep -q "compiling slowly" "$dir/deploy-12.log" && break; sleep 0.1; done
+kill -TERM "$dpid"
+t0=$(date +%s)
+wait "$dpid" && fail "a cancelled deploy exited 0"
+[ $(($(date +%s) - t0)) -lt 10 ] || fail "the cancel took 10 s or more"
+tail -n 1 "$dir/deploy-12.log" | grep -q "^-----> Deploy failed: build #9 failed: cancelled" || fail "unclear cancel: $(tail -n 1 "$dir/deploy-12.log")"
+$rv builds "$app" | awk '$1 == 9' | grep -q failed || fail "build 9 not recorded as failed"
+[ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v10 ] || fail "a cancelled deploy changed what runs"
 echo "PASS: pod_deploy"
