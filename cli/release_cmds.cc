@@ -51,6 +51,7 @@ int RollOut(Client& c, const msg::ReleaseRecord& rel, int64_t current, const std
     o.boot_timeout_ms = int64_t{opts->boot_timeout_s} * 1000;
     o.web_port = opts->port;
   }
+  o.web_port = deploy::WebPort(c, rel.app, o.web_port);
   auto out = deploy::RunRollout(io, rel, current, formation, o, Say);
   if (!out.ok) {
     if (record) (void)c.Call(msg::ReleaseState{rel.app, rel.version, "failed", out.why});
@@ -226,7 +227,7 @@ int RunReleaseCommands(Client& c, const ReleaseCommands& cmd) {
         deploy::SauronIo io(c);
         deploy::RolloutOptions o;
         o.boot_timeout_ms = int64_t{cmd.boot_timeout_s} * 1000;
-        o.web_port = cmd.port;
+        o.web_port = deploy::WebPort(c, r.app, cmd.port);
         auto out = deploy::RunRollout(io, r, r.version, l.formation, o, Say);
         if (!out.ok) {
           Say("-----> Failed: " + out.why);

@@ -359,7 +359,7 @@ int main(int argc, char** argv) {
   rv::deploy::SauronIo io(c);
   rv::deploy::RolloutOptions o;
   o.boot_timeout_ms = int64_t{boot_timeout_s} * 1000;
-  o.web_port = port;
+  o.web_port = rv::deploy::WebPort(c, app_name, port);
   auto failed = [&](const std::string& why) {
     (void)c.Call(rv::msg::ReleaseState{app_name, rel.version, "failed", why});
     rv::msg::ReleaseList l;

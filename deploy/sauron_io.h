@@ -9,6 +9,7 @@
 
 #include "cli/client.h"
 #include "common/clock.h"
+#include "common/msg/env_config.h"
 #include "common/msg/overlay.h"
 #include "deploy/rollout_driver.h"
 
@@ -53,6 +54,24 @@ class SauronIo : public RolloutIo {
  private:
   cli::Client& c_;
 };
+
+// The port web processes listen on: the environment's plain PORT config var
+// when it is a port number (the container would see it over the job's PORT
+// anyway, so the health check must probe it), else `fallback`.
+inline int32_t WebPort(cli::Client& c, const std::string& app, int32_t fallback) {
+  msg::ConfigListing l;
+  if (!c.Call(msg::ConfigListRequest{app.substr(0, app.rfind('/'))}, &l).ok()) return fallback;
+  for (const auto& v : l.vars) {
+    if (v.name != "PORT" || v.secret || v.value.empty() || v.value.size() > 5) continue;
+    int32_t p = 0;
+    for (char ch : v.value) {
+      if (ch < '0' || ch > '9') return fallback;
+      p = p * 10 + (ch - '0');
+    }
+    return p >= 1 && p <= 65535 ? p : fallback;
+  }
+  return fallback;
+}
 
 // The line that ends a rollout: where the web replicas answer (their overlay
 // addresses; an HTTPS name comes with the service proxy).

@@ -12,7 +12,8 @@
 #   a build that fails and a `release:` command that exits 3 (v5): exit 1,
 #       nothing deployed, the build's output kept (rv builds:output)
 #   rv rollback APP v1: v6 runs v1's image and command, answers "v1-"
-#   rv config:set ENV GREETING=hi: v7 (config version 1) answers "v1-hi"
+#   rv config:set ENV GREETING=hi PORT=8080: v7 (config version 1) answers
+#       "v1-hi" on port 8080
 #   rv ps:scale APP web=1: one replica left, no new release
 #   config:set --secret: a release (v8); plain vars reach the build's ENV_DIR,
 #       the secret no build log or record
@@ -156,11 +157,12 @@ grep -q "^-----> Released v6" "$dir/deploy-7.log" || fail "rollback did not rele
 [ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v6 ] || fail "not only v6 runs after the rollback"
 [ "$(answers "$dir/deploy-7.log" v1-)" = 2 ] || fail "v6 (v1's image) does not answer 'v1-' on 2 replicas"
 # A config change is a release (v7) that the app sees.
-$rv config:set "$env" GREETING=hi >"$dir/deploy-8.log" 2>&1 || fail "config:set exited $?"
+$rv config:set "$env" GREETING=hi PORT=8080 >"$dir/deploy-8.log" 2>&1 || fail "config:set exited $?"
+tail -n 1 "$dir/deploy-8.log" | grep -q "http://[0-9.]*:8080 " || fail "the PORT config var did not move the web port: $(tail -n 1 "$dir/deploy-8.log")"
 grep -q "^-----> Released v7" "$dir/deploy-8.log" || fail "config:set did not release v7"
-$rv releases "$app" | grep " v7 " | grep -q "config set GREETING" || fail "v7 is not the config release"
+$rv releases "$app" | grep " v7 " | grep -q "config set GREETING,PORT" || fail "v7 is not the config release"
 from=$($rv ps "$app" | awk '$7 == "running" {print $1; exit}')
-body=$("$pod" exec --dir "$dir" --job "$from" -- timeout 5 wget -q -O - "http://127.0.0.1:5000/index.html" 2>/dev/null)
+body=$("$pod" exec --dir "$dir" --job "$from" -- timeout 5 wget -q -O - "http://127.0.0.1:8080/index.html" 2>/dev/null)
 [ "$body" = v1-hi ] || fail "v7 answered '$body', want 'v1-hi'"
 
 # Scale down: no new release, one replica left.
@@ -188,7 +190,7 @@ grep -q "^-----> v9 was interrupted; recorded as failed" "$dir/deploy-11.log" ||
 grep -q "^-----> Stopping the replicas of v9 (an interrupted rollout)" "$dir/deploy-11.log" || fail "v9's replica not stopped as a leftover"
 [ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v10 ] || fail "not only v10 runs after the deploy that followed a kill"
 $rv releases "$app" | grep " v9 " | grep -q failed || fail "v9 is not failed"
-grep -q "^       config vars: GREETING $" "$dir/deploy-11.log" || fail "the build did not get the plain config vars (only): $(grep 'config vars' "$dir/deploy-11.log")"
+grep -q "^       config vars: GREETING PORT $" "$dir/deploy-11.log" || fail "the build did not get the plain config vars (only): $(grep 'config vars' "$dir/deploy-11.log")"
 ! grep -rq "s3cr3t-$$" "$dir"/deploy-*.log || fail "a secret reached a build log"
 $rv builds:output "$app" 8 | grep -q "config vars: GREETING" || fail "builds:output lacks the build's lines"
 ! $rv builds:output "$app" 8 | grep -q "s3cr3t" || fail "a secret is in a build record"
