@@ -7,6 +7,8 @@
 //      config ENV | config:set ENV KEY=VALUE... [--secret] | config:unset ENV KEY...
 //      users[:add] | keys[:add|:remove] | apps[:create|:destroy] | access:grant|revoke
 //      (cli/account_cmds.h)
+//      releases APP | rollback APP [vN] | ps:scale APP TYPE=N... | ps APP | builds APP
+//      builds:output APP N      (cli/release_cmds.h)
 //
 // The pod config defaults to $RV_POD, else ./pod/pod.json. Exit status: 0 ok,
 // 1 the operation failed, 2 bad usage.
@@ -14,6 +16,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <fstream>
@@ -27,6 +30,7 @@
 #include "cli/account_cmds.h"
 #include "cli/env_cmds.h"
 #include "common/names.h"
+#include "cli/release_cmds.h"
 #include "cli/table.h"
 #include "common/clock.h"
 #include "common/host_layout.h"
@@ -120,7 +124,6 @@ int main(int argc, char** argv) {
   drain->add_flag("--undo", undrain, "make it schedulable again");
 
   auto* jobs = app.add_subcommand("jobs", "list jobs and where they run");
-  jobs->alias("ps");
 
   auto* submit = app.add_subcommand("submit", "submit the replicas of a service");
   std::string s_service, s_strategy, s_kind = "deploy", s_restart = "on-failure";
@@ -202,6 +205,8 @@ int main(int argc, char** argv) {
   rv::cli::AddEnvCommands(app, &env_cmds);
   rv::cli::AccountCommands account_cmds;
   rv::cli::AddAccountCommands(app, &account_cmds);
+  rv::cli::ReleaseCommands rel_cmds;
+  rv::cli::AddReleaseCommands(app, &rel_cmds);
   std::vector<std::string> args(argv, argv + argc);
   for (size_t i = 1; i < args.size(); ++i) {
     if (args[i].empty() || args[i][0] != '-') {  // the subcommand comes first
@@ -237,6 +242,7 @@ int main(int argc, char** argv) {
   Client& c = **client;
   if (int rc = rv::cli::RunEnvCommands(c, env_cmds); rc >= 0) return rc;
   if (int rc = rv::cli::RunAccountCommands(c, account_cmds); rc >= 0) return rc;
+  if (int rc = rv::cli::RunReleaseCommands(c, rel_cmds); rc >= 0) return rc;
 
   if (enroll->parsed()) {
     auto key = rv::transport::LoadPublicKey(h_key);
@@ -268,7 +274,7 @@ int main(int argc, char** argv) {
     t.Print(std::cout);
     return 0;
   }
-  if (jobs->parsed()) {
+  if (jobs->parsed() || rel_cmds.PsOfAllJobs()) {
     auto l = c.List("jobs");
     if (!l.ok()) return Fail(l.status());
     Table t({"JOB", "SERVICE", "STATE", "HOST", "RUN STATE", "ATTEMPT", "REASON"});
@@ -359,12 +365,13 @@ int main(int argc, char** argv) {
     for (const auto& [k, v] : req.vars) names += (names.empty() ? "" : ", ") + k;
     std::cout << "set " << names << " on " << cf_env << (cf_secret ? " (secret)" : "")
               << "; new values reach containers when they next start\n";
-    return 0;
+    // Apps of the environment with a release get a new one (sauron made it): roll them out.
+    return rv::cli::RollOutConfigReleases(c, cf_env);
   }
   if (config_unset->parsed()) {
     if (Status s = c.Call(rv::msg::ConfigUnset{cf_env, cf_names}); !s.ok()) return Fail(s);
     for (const auto& n : cf_names) std::cout << "unset " << n << " on " << cf_env << "\n";
-    return 0;
+    return rv::cli::RollOutConfigReleases(c, cf_env);
   }
   if (config->parsed()) {
     rv::msg::ConfigListing l;

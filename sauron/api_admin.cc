@@ -78,6 +78,7 @@ Result<std::string> ConfigSet(ApiCall& c, msg::ConfigSet& b) {
   for (const auto& [k, v] : b.vars) names += (names.empty() ? "" : ",") + k;
   spdlog::info("config of {}: set {}{}", Clean(b.env, 128), Clean(names, 256), b.secret ? " (secret)" : "");
   (void)c.deps.store->AppendEvent(event_kind::kConfigSet, "", "", 0, Clean(b.env, 128) + ": " + Clean(names, 256), c.now_ms);
+  if (c.deps.releases) OnEnvConfigChanged(*c.deps.releases, *c.deps.store, b.env, "set " + Clean(names, 200), c.now_ms);
   return std::string();
 }
 
@@ -87,6 +88,7 @@ Result<std::string> ConfigUnset(ApiCall& c, msg::ConfigUnset& b) {
   std::string names;
   for (const auto& n : b.names) names += (names.empty() ? "" : ",") + n;
   (void)c.deps.store->AppendEvent(event_kind::kConfigUnset, "", "", 0, Clean(b.env, 128) + ": " + Clean(names, 256), c.now_ms);
+  if (c.deps.releases) OnEnvConfigChanged(*c.deps.releases, *c.deps.store, b.env, "unset " + Clean(names, 200), c.now_ms);
   return std::string();
 }
 

@@ -10,6 +10,7 @@ const RequestTable& SauronRequests() {
     RegisterAdminRequests(t);
     RegisterOverlayRequests(t);
     RegisterAccountsRequests(t);
+    RegisterReleaseRequests(t);
     return t;
   }();
   return kTable;

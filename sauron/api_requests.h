@@ -19,6 +19,15 @@ void RegisterAdminRequests(RequestTable& t);
 void RegisterOverlayRequests(RequestTable& t);
 // admin.user_*, admin.key_*, admin.app_*, admin.access_*, git.key_lookup, git.authorize
 void RegisterAccountsRequests(RequestTable& t);
+// admin.build_*, admin.release*, admin.formation_set, admin.env_releases
+void RegisterReleaseRequests(RequestTable& t);
+
+// After an environment's config changed (admin.config_set/unset succeeded):
+// bumps its config version and records a release per app that has one
+// deployed (events release.created). A failure is logged: the config change
+// itself stands.
+void OnEnvConfigChanged(ReleaseStore& releases, Store& store, const std::string& env, const std::string& what,
+                        int64_t now_ms);
 
 // The table of every request sauron serves (built on first use).
 const RequestTable& SauronRequests();

@@ -39,7 +39,8 @@
 
 namespace rv::sauron {
 
-class Accounts;  // sauron/accounts.h
+class Accounts;      // sauron/accounts.h
+class ReleaseStore;  // sauron/releases.h
 
 struct ApiDeps {
   Store* store = nullptr;
@@ -59,6 +60,8 @@ struct ApiDeps {
   OverlayState* overlay = nullptr;
   // Users, SSH keys, apps, access (admin.user_*... and git.*); null = refused.
   Accounts* accounts = nullptr;
+  // Apps' builds and releases (admin.build_*, admin.release*, ...); null = off.
+  ReleaseStore* releases = nullptr;
 };
 
 // What the handlers keep between requests.

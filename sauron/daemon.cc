@@ -79,6 +79,11 @@ Status Daemon::Start() {
   } else {
     return acc.status();
   }
+  {
+    auto rs = ReleaseStore::Open(cfg_.Path(cfg_.sauron.db));
+    if (!rs.ok()) return rs.status();
+    releases_ = std::move(*rs);
+  }
 
   pub_ = std::make_unique<ChangeStream>(ctx_, keys_);
   if (overlay_opts_.enabled) {
@@ -115,6 +120,7 @@ Status Daemon::Start() {
   deps.store = store_.get();
   deps.env_config = env_config_.get();
   deps.accounts = accounts_.get();
+  deps.releases = releases_.get();
   deps.liveness = liveness_.get();
   deps.counters = &counters_;
   deps.heartbeat_ms = cfg_.sauron.heartbeat_ms;

@@ -35,6 +35,7 @@
 #include "sauron/api_server.h"
 #include "sauron/change_stream.h"
 #include "sauron/accounts.h"
+#include "sauron/releases.h"
 #include "sauron/env_config_store.h"
 #include "sauron/liveness.h"
 #include "sauron/overlay_state.h"
@@ -86,6 +87,7 @@ class Daemon {
   zmq::context_t ctx_;
   std::unique_ptr<transport::ZapAuthenticator> zap_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<ReleaseStore> releases_;       // apps' builds and releases
   std::unique_ptr<EnvConfigStore> env_config_;  // environment vars/secrets, encrypted at rest
   std::unique_ptr<Accounts> accounts_;          // users, SSH keys, apps, access
   OverlayOptions overlay_opts_;

@@ -1,0 +1,385 @@
+// rv-deploy: a push's deploy. Records a build in sauron (with its whole
+// output), runs the builder, records the release, runs its `release` command,
+// rolls it out, and prints progress as it goes (git shows each line to the
+// pusher as "remote: ..."). See docs/DEPLOY.md.
+//
+//   rv-deploy --app TENANT/ENV/APP --commit SHA --source DIR --user USER
+//             [--pod POD.json] [--builder PATH] [--registry HOST:PORT]
+//             [--stack REPO:TAG] [--buildpacks DIR] [--boot-timeout-s 60] [--port 5000]
+//             [--build-timeout-s 960]
+//
+// Exit 0: the release runs and its number and addresses were printed last.
+// Exit 1: the build, the release command or the rollout failed; the last line
+// says why and the previous release still runs. Exit 2: bad usage.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli/client.h"
+#include "common/clock.h"
+#include "common/msg/env_config.h"
+#include "common/msg/releases.h"
+#include "deploy/app_lock.h"
+#include "deploy/rollout_driver.h"
+#include "deploy/sauron_io.h"
+
+namespace {
+
+using rv::Status;
+
+void Say(const std::string& line) { std::cout << line << "\n" << std::flush; }
+
+// SIGTERM/SIGINT/SIGHUP (the push cancelled, its connection gone): a build is
+// cancelled (the builder gets SIGTERM, it tears its sandbox down); a rollout
+// that began is finished, so the app never stays half rolled out.
+volatile sig_atomic_t g_cancel = 0;
+void OnCancel(int) { g_cancel = 1; }
+
+int Fail(const std::string& why) {
+  Say("-----> Deploy failed: " + why);
+  return 1;
+}
+
+// The registry scripts/pod started for this pod: DIR/registry/config.yml.
+std::string RegistryOf(const std::string& pod_dir) {
+  std::ifstream f(pod_dir + "/registry/config.yml");
+  std::string line;
+  while (std::getline(f, line)) {
+    auto p = line.find("addr:");
+    if (p != std::string::npos && line.find_first_not_of(' ') == p) {
+      std::string a = line.substr(p + 5);
+      a.erase(0, a.find_first_not_of(' '));
+      return a;
+    }
+  }
+  return "";
+}
+
+std::string BuilderNextToMe() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "builder";
+  std::string self(buf, n);
+  std::string dir = self.substr(0, self.rfind('/'));
+  for (const std::string& c : {dir + "/builder", dir + "/../builder/builder"}) {
+    if (access(c.c_str(), X_OK) == 0) return c;
+  }
+  return "builder";
+}
+
+struct BuildResult {
+  bool ok = false;
+  std::string error;
+  nlohmann::json result;
+};
+
+// Runs the builder, printing each line as it comes and sending the output to
+// the build record in chunks (at most every 250 ms or 64 KiB).
+BuildResult RunBuilder(const std::vector<std::string>& argv, int64_t timeout_ms,
+                       const std::function<void(const std::string&)>& record) {
+  BuildResult br;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    br.error = "pipe failed";
+    return br;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    br.error = "fork failed";
+    return br;
+  }
+  if (pid == 0) {
+    dup2(p[1], 1);
+    dup2(p[1], 2);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    execvp(a[0], a.data());
+    std::string m = "builder: error cannot run " + argv[0] + ": " + strerror(errno) + "\n";
+    (void)!write(1, m.data(), m.size());
+    _exit(127);
+  }
+  close(p[1]);
+  std::string partial, pending, last_line;
+  int64_t end = rv::MonotonicMs() + timeout_ms, last_flush = rv::MonotonicMs();
+  bool timed_out = false;
+  auto flush = [&] {
+    if (!pending.empty()) record(pending);
+    pending.clear();
+    last_flush = rv::MonotonicMs();
+  };
+  auto line_done = [&](std::string line) {
+    if (line.size() > 4096) line = line.substr(0, 4096) + "...";
+    Say(line);
+    pending += line + "\n";
+    if (!line.empty()) last_line = line;
+  };
+  char buf[16384];
+  bool cancelled = false, reaped = false;
+  int status = 0;
+  for (;;) {
+    int64_t now = rv::MonotonicMs();
+    if (now > end || g_cancel) {
+      timed_out = now > end;
+      cancelled = !timed_out;
+      // SIGTERM first: the builder stops its container and cleans up.
+      kill(pid, SIGTERM);
+      int64_t grace = rv::MonotonicMs() + 10000;
+      while (rv::MonotonicMs() < grace && !reaped) {
+        reaped = waitpid(pid, &status, WNOHANG) == pid;
+        if (!reaped) usleep(50 * 1000);
+      }
+      if (!reaped) kill(pid, SIGKILL);  // never a pid already reaped (it could be reused)
+      break;
+    }
+    pollfd pfd{p[0], POLLIN, 0};
+    int r = poll(&pfd, 1, 250);
+    if (r > 0) {
+      ssize_t n = read(p[0], buf, sizeof buf);
+      if (n <= 0) break;
+      partial.append(buf, n);
+      size_t nl;
+      while ((nl = partial.find('\n')) != std::string::npos) {
+        line_done(partial.substr(0, nl));
+        partial.erase(0, nl + 1);
+      }
+      if (partial.size() > 4096) {
+        line_done(partial);
+        partial.clear();
+      }
+    }
+    if (pending.size() >= 64 * 1024 || (rv::MonotonicMs() - last_flush >= 250 && !pending.empty())) flush();
+  }
+  if (!partial.empty()) line_done(partial);
+  flush();
+  close(p[0]);
+  if (!reaped) waitpid(pid, &status, 0);
+  const std::string kResult = "builder: result ", kError = "builder: error ";
+  if (cancelled) {
+    br.error = "cancelled";
+  } else if (timed_out) {
+    br.error = "the build took longer than " + std::to_string(timeout_ms / 1000) + " s";
+  } else if (last_line.rfind(kError, 0) == 0) {
+    br.error = last_line.substr(kError.size());
+  } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    br.error = "the builder exited with " +
+               (WIFEXITED(status) ? "code " + std::to_string(WEXITSTATUS(status)) : "signal " + std::to_string(WTERMSIG(status)));
+  } else if (last_line.rfind(kResult, 0) != 0) {
+    br.error = "the builder printed no result line";
+  } else {
+    try {
+      br.result = nlohmann::json::parse(last_line.substr(kResult.size()));
+      if (!br.result.is_object() || !br.result.contains("image") || !br.result["image"].is_string()) {
+        br.error = "the builder's result names no image";
+      } else {
+        br.ok = true;
+      }
+    } catch (const std::exception& e) {
+      br.error = std::string("the builder's result is not JSON: ") + e.what();
+    }
+  }
+  return br;
+}
+
+std::string Short(const std::string& sha) { return sha.substr(0, 7); }
+
+// The environment's plain config vars as the builder's ENV_DIR (one file per
+// var, as Heroku gives compile), in a 0700 temp dir removed on destruction.
+// Secrets are not in it: sauron hands their values only to the host that
+// claims a job, sealed to its key.
+class EnvDir {
+ public:
+  ~EnvDir() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(path_, ec);
+    }
+  }
+  Status Fill(rv::cli::Client& c, const std::string& env) {
+    rv::msg::ConfigListing l;
+    if (Status s = c.Call(rv::msg::ConfigListRequest{env}, &l); !s.ok()) return s;
+    char tmpl[] = "/tmp/rv-deploy-env.XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) return Status::Io("cannot make a temp dir for the build's config");
+    path_ = tmpl;
+    for (const auto& v : l.vars) {
+      if (v.secret) continue;
+      std::ofstream f(path_ + "/" + v.name, std::ios::binary);  // names are [A-Za-z_][A-Za-z0-9_]* (sauron checks)
+      f << v.value;
+      if (!f) return Status::Io("cannot write the build's config var " + v.name);
+      ++plain_;
+    }
+    return Status::Ok();
+  }
+  const std::string& path() const { return path_; }
+  int plain() const { return plain_; }
+
+ private:
+  std::string path_;
+  int plain_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rv-deploy: build and release an app's pushed commit"};
+  const char* env_pod = getenv("RV_POD");
+  std::string pod = env_pod && *env_pod ? env_pod : "pod/pod.json";
+  std::string app_name, commit, source, user, builder, registry, stack, buildpacks;
+  int boot_timeout_s = 60, port = 5000, build_timeout_s = 960, timeout_ms = 5000;
+  app.add_option("--app", app_name, "TENANT/ENV/APP")->required();
+  app.add_option("--commit", commit, "the pushed commit")->required();
+  app.add_option("--source", source, "the commit's tree")->required();
+  app.add_option("--user", user, "who pushed")->required();
+  app.add_option("--pod", pod, "pod config (default $RV_POD or ./pod/pod.json)");
+  app.add_option("--builder", builder, "the builder binary (default: builder next to rv-deploy)");
+  app.add_option("--registry", registry, "HOST:PORT (default: the pod's, from <pod_dir>/registry/config.yml)");
+  app.add_option("--stack", stack, "stack image REPO:TAG (default: the builder's)");
+  app.add_option("--buildpacks", buildpacks, "buildpacks directory (default: the builder's)");
+  app.add_option("--boot-timeout-s", boot_timeout_s, "roll back when not healthy within this")->check(CLI::Range(1, 3600));
+  app.add_option("--port", port, "PORT of web processes")->check(CLI::Range(1, 65535));
+  app.add_option("--build-timeout-s", build_timeout_s, "kill the builder after this")->check(CLI::Range(1, 86400));
+  app.add_option("--timeout-ms", timeout_ms, "how long to wait for sauron per request");
+  CLI11_PARSE(app, argc, argv);
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa {};
+  sa.sa_handler = OnCancel;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
+
+  auto client = rv::cli::Client::Open(pod, timeout_ms);
+  if (!client.ok()) return Fail(client.status().message());
+  rv::cli::Client& c = **client;
+  rv::deploy::AppLock lock;
+  if (Status s = lock.Take(c.config().pod_dir, app_name, 15 * 60 * 1000, Say); !s.ok()) return Fail(s.message());
+  // Under the lock no other deploy of the app runs: a build still `running`
+  // or a deploy's release still `created` belongs to an rv-deploy that died.
+  {
+    rv::msg::BuildList bl;
+    if (c.Call(rv::msg::BuildsRequest{app_name, 20}, &bl).ok()) {
+      for (const auto& b : bl.builds) {
+        if (b.state != "running") continue;
+        (void)c.Call(rv::msg::BuildFinish{app_name, b.number, false, "", "", "interrupted: its deploy ended before the build did"});
+        Say("-----> Build #" + std::to_string(b.number) + " was interrupted; recorded as failed");
+      }
+    }
+    rv::msg::ReleaseList rl;
+    if (c.Call(rv::msg::ReleasesRequest{app_name, 20}, &rl).ok()) {
+      for (const auto& r : rl.releases) {
+        if (r.state != "created" || r.description.rfind("deploy ", 0) != 0) continue;
+        (void)c.Call(rv::msg::ReleaseState{app_name, r.version, "failed", "interrupted: its rollout did not finish"});
+        Say("-----> v" + std::to_string(r.version) + " was interrupted; recorded as failed");
+      }
+    }
+  }
+  if (registry.empty()) registry = RegistryOf(c.config().pod_dir);
+  if (registry.empty()) return Fail("no registry: give --registry (the pod has no " + c.config().pod_dir + "/registry/config.yml)");
+  if (builder.empty()) builder = BuilderNextToMe();
+
+  // 1. The build, recorded with its whole output.
+  EnvDir env_dir;
+  if (Status s = env_dir.Fill(c, app_name.substr(0, app_name.rfind('/'))); !s.ok()) {
+    return Fail("cannot read the config of " + app_name + "'s environment: " + s.message());
+  }
+  rv::msg::BuildRecord build;
+  if (Status s = c.Call(rv::msg::BuildStart{app_name, commit, user}, &build); !s.ok()) return Fail(s.message());
+  Say("-----> Building " + app_name + " " + Short(commit) + " (build #" + std::to_string(build.number) + ")");
+  std::string repo = "apps/" + app_name;
+  std::vector<std::string> bargv = {builder, "run", "--source", source, "--app", app_name, "--registry", registry,
+                                    "--image", repo + ":b" + std::to_string(build.number)};
+  if (!stack.empty()) {
+    bargv.push_back("--stack");
+    bargv.push_back(stack);
+  }
+  if (!buildpacks.empty()) {
+    bargv.push_back("--buildpacks");
+    bargv.push_back(buildpacks);
+  }
+  if (env_dir.plain() > 0) {
+    bargv.push_back("--env-dir");
+    bargv.push_back(env_dir.path());
+  }
+  bool record_ok = true;
+  BuildResult br = RunBuilder(bargv, int64_t{build_timeout_s} * 1000, [&](const std::string& chunk) {
+    for (size_t off = 0; off < chunk.size(); off += 200000) {
+      Status s = c.Call(rv::msg::BuildAppend{app_name, build.number, chunk.substr(off, 200000)});
+      if (!s.ok() && record_ok) {
+        record_ok = false;
+        std::cerr << "rv-deploy: build output not recorded: " << s.message() << "\n";
+      }
+    }
+  });
+  rv::msg::BuildFinish fin;
+  fin.app = app_name;
+  fin.number = build.number;
+  fin.ok = br.ok;
+  fin.error = br.error;
+  std::map<std::string, std::string> process_types;
+  if (br.ok) {
+    fin.image = br.result.value("image", "");
+    fin.digest = br.result.value("digest", "");
+    try {
+      if (br.result.contains("process_types")) process_types = br.result["process_types"].get<std::map<std::string, std::string>>();
+    } catch (const std::exception&) {
+      fin.ok = false;
+      fin.error = "the builder's process_types is not a map of strings";
+    }
+  }
+  if (Status s = c.Call(fin); !s.ok()) std::cerr << "rv-deploy: cannot record the build's end: " << s.message() << "\n";
+  if (!fin.ok) return Fail("build #" + std::to_string(build.number) + " failed: " + fin.error);
+  int64_t size = br.result.value("size_bytes", int64_t{0});
+  Say("-----> Image " + fin.image + (size > 0 ? " (" + std::to_string((size + (1 << 19)) >> 20) + " MB)" : ""));
+
+  // 2. The release.
+  rv::msg::ReleaseCreate rc;
+  rc.app = app_name;
+  rc.image = fin.image;
+  rc.digest = fin.digest;
+  rc.process_types = process_types;
+  rc.commit = commit;
+  rc.user = user;
+  rc.build = build.number;
+  rc.description = "deploy " + Short(commit);
+  rv::msg::ReleaseRecord rel;
+  if (Status s = c.Call(rc, &rel); !s.ok()) return Fail("cannot record the release: " + s.message());
+  std::string types;
+  for (const auto& [t, cmd] : rel.process_types) types += (types.empty() ? "" : ", ") + t;
+  Say("-----> Release v" + std::to_string(rel.version) + " (process types: " + (types.empty() ? "none" : types) + ")");
+
+  rv::deploy::SauronIo io(c);
+  rv::deploy::RolloutOptions o;
+  o.boot_timeout_ms = int64_t{boot_timeout_s} * 1000;
+  o.web_port = rv::deploy::WebPort(c, app_name, port);
+  auto failed = [&](const std::string& why) {
+    (void)c.Call(rv::msg::ReleaseState{app_name, rel.version, "failed", why});
+    rv::msg::ReleaseList l;
+    std::string prev;
+    if (c.Call(rv::msg::ReleasesRequest{app_name, 1}, &l).ok() && l.current > 0) {
+      prev = "; v" + std::to_string(l.current) + " still runs";
+    }
+    return Fail("v" + std::to_string(rel.version) + ": " + why + prev);
+  };
+  // 3. The release command, before anything goes out.
+  if (Status s = rv::deploy::RunReleasePhase(io, rel, o, Say); !s.ok()) return failed(s.message());
+  // 4. The rollout.
+  rv::msg::ReleaseList now;
+  if (Status s = c.Call(rv::msg::ReleasesRequest{app_name, 1}, &now); !s.ok()) return failed(s.message());
+  auto out = rv::deploy::RunRollout(io, rel, now.current, rel.formation, o, Say);
+  if (!out.ok) return failed(out.why);
+  if (Status s = c.Call(rv::msg::ReleaseState{app_name, rel.version, "deployed", ""}); !s.ok()) {
+    return Fail("v" + std::to_string(rel.version) + " runs but was not recorded as deployed: " + s.message());
+  }
+  Say("-----> Released v" + std::to_string(rel.version));
+  Say(rv::deploy::WhereItAnswers(c, rel.app, out.running));
+  return 0;
+}

@@ -1,0 +1,250 @@
+#include "deploy/rollout_driver.h"
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+namespace rv::deploy {
+namespace {
+
+std::string Nonce() {
+  static const char* kHex = "0123456789abcdef";
+  std::random_device rd;
+  std::string s;
+  for (int i = 0; i < 6; ++i) s += kHex[rd() % 16];
+  return s;
+}
+
+std::string V(int64_t v) { return "v" + std::to_string(v); }
+
+std::string Label(const AppJob& j) { return j.type + "." + V(j.release) + " #" + std::to_string(j.replica); }
+
+// Marks the jobs whose events since `*seq` say they exited or failed.
+void ReadCrashes(RolloutIo& io, int64_t* seq, std::set<std::string>* crashed) {
+  auto ev = io.EventsAfter(*seq);
+  if (!ev.ok()) return;
+  for (const auto& e : *ev) {
+    *seq = std::max(*seq, e.seq);
+    if (e.kind == "job.state" && (e.detail.rfind("exited", 0) == 0 || e.detail.rfind("failed", 0) == 0)) {
+      crashed->insert(e.job_id);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> CommandFor(const std::string& command) {
+  // Images from the builder carry /app/.rv/launch (buildpacks/bin/launch:
+  // sources .profile.d, then runs its one argument, a Procfile line); a bare
+  // stack image does not.
+  return {"/bin/sh", "-c",
+          "if [ -f /app/.rv/launch ]; then exec /bin/sh /app/.rv/launch \"$1\"; fi; exec /bin/sh -c \"$1\"",
+          "rv-launch", command};
+}
+
+msg::JobSpec JobFor(const msg::ReleaseRecord& r, const std::string& type, int32_t replica, const RolloutOptions& o,
+                    const std::string& nonce) {
+  msg::JobSpec j;
+  std::string dotted = r.app;
+  std::replace(dotted.begin(), dotted.end(), '/', '.');
+  j.id = dotted + "." + type + "." + V(r.version) + "." + std::to_string(replica) + "." + nonce;
+  j.kind = "deploy";
+  auto slash = r.app.find('/');
+  j.tenant = r.app.substr(0, slash);
+  j.app = r.app.substr(r.app.rfind('/') + 1);
+  j.env = r.app.substr(0, r.app.rfind('/'));
+  j.service = ServiceName(r.app, type, r.version);
+  j.replica = replica;
+  j.resources = o.resources;
+  j.image = r.image;
+  auto cmd = r.process_types.find(type);
+  if (cmd != r.process_types.end()) j.command = CommandFor(cmd->second);
+  j.config = {{"RV_RELEASE", V(r.version)}, {"RV_PROCESS_TYPE", type}};
+  if (type == "web") {
+    j.port = o.web_port;  // PORT in the container; the health check probes it
+    j.rules.ha = true;
+    j.health.interval_ms = 1000;
+    j.health.timeout_ms = 500;
+  }
+  j.restart = type == "release" ? "never" : "on-failure";
+  return j;
+}
+
+std::vector<AppJob> AppJobsOf(const std::string& app, const std::vector<msg::JobRecord>& jobs) {
+  std::vector<AppJob> out;
+  for (const auto& j : jobs) {
+    if (j.state == "stopped") continue;
+    auto p = ParseServiceName(app, j.spec.service);
+    if (!p || p->type == "release") continue;
+    out.push_back(AppJob{j.spec.id, p->type, p->release, j.spec.replica, j.state, j.run_state, false});
+  }
+  return out;
+}
+
+RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64_t current,
+                          const std::map<std::string, int32_t>& formation, const RolloutOptions& o,
+                          const Progress& progress) {
+  RolloutOutcome out;
+  auto seq = io.LastEventSeq();
+  if (!seq.ok()) {
+    out.why = seq.status().message();
+    return out;
+  }
+  int64_t event_seq = *seq;
+  std::set<std::string> crashed;
+  std::map<std::string, std::string> seen;  // job id -> what was last said of it
+  const int64_t started = io.NowMs();
+  // Bounded whatever sauron answers: the boot timeout plus time to stop.
+  const int64_t give_up = started + o.boot_timeout_ms + 30000;
+  bool said_start = false, said_cut = false, said_stale = false;
+  while (true) {
+    auto all = io.Jobs();
+    if (!all.ok()) {
+      out.why = "cannot list jobs: " + all.status().message();
+      return out;
+    }
+    ReadCrashes(io, &event_seq, &crashed);
+    RolloutInput in;
+    in.target = target.version;
+    in.current = current;
+    in.formation = formation;
+    in.process_types = target.process_types;
+    in.jobs = AppJobsOf(target.app, *all);
+    for (auto& j : in.jobs) j.crashed = crashed.count(j.id) > 0;
+    in.now_ms = io.NowMs();
+    in.started_ms = started;
+    in.boot_timeout_ms = o.boot_timeout_ms;
+
+    // What changed since the last turn: which host won a replica, its health.
+    std::map<std::string, const msg::JobRecord*> by_id;
+    for (const auto& r : *all) by_id[r.spec.id] = &r;
+    for (const auto& j : in.jobs) {
+      const msg::JobRecord* r = by_id[j.id];
+      std::string now = r->host_id + "|" + r->run_state + "|" + r->run_detail;
+      if (seen[j.id] == now) continue;
+      std::string before = seen[j.id];
+      seen[j.id] = now;
+      if (j.release != target.version) continue;
+      if (!r->host_id.empty() && before.rfind(r->host_id + "|", 0) != 0) progress("       " + Label(j) + " won by " + r->host_id);
+      if (!r->run_state.empty()) {
+        progress("       " + Label(j) + " on " + r->host_id + ": " + r->run_state +
+                 (r->run_detail.empty() ? "" : " (" + r->run_detail + ")"));
+      }
+    }
+
+    RolloutPlan plan = DecideRollout(in);
+    if (plan.failed) {
+      progress("-----> " + plan.why + "; rolling back");
+      if (!plan.stop.empty()) {
+        if (Status s = io.Stop(plan.stop); !s.ok()) progress("       could not stop them: " + s.message());
+      }
+      out.why = plan.why;
+      return out;
+    }
+    if (!plan.start.empty()) {
+      if (!said_start) {
+        int n = static_cast<int>(plan.start.size());
+        progress("-----> Starting " + std::to_string(n) + " replica" + (n == 1 ? "" : "s") + " of " + V(target.version));
+        said_start = true;
+      }
+      std::vector<msg::JobSpec> specs;
+      for (const auto& s : plan.start) specs.push_back(JobFor(target, s.type, s.replica, o, Nonce()));
+      if (Status s = io.Submit(std::move(specs)); !s.ok()) {
+        out.why = "cannot submit the replicas of " + V(target.version) + ": " + s.message();
+        // Whatever was submitted of it goes too.
+        std::vector<std::string> mine;
+        for (const auto& j : in.jobs) {
+          if (j.release == target.version) mine.push_back(j.id);
+        }
+        if (!mine.empty()) (void)io.Stop(mine);
+        return out;
+      }
+    }
+    if (!plan.stop.empty()) {
+      std::set<int64_t> stale;
+      for (const auto& j : in.jobs) {
+        if (j.release != target.version && j.release != current) stale.insert(j.release);
+      }
+      if (!stale.empty() && !said_stale) {
+        std::string names;
+        for (int64_t v : stale) names += (names.empty() ? "" : ", ") + V(v);
+        progress("-----> Stopping the replicas of " + names + " (an interrupted rollout)");
+        said_stale = true;
+      }
+      if (plan.cut_over && !said_cut) {
+        std::set<int64_t> olds;
+        for (const auto& j : in.jobs) {
+          if (j.release == current && current != target.version) olds.insert(j.release);
+        }
+        std::string names;
+        for (int64_t v : olds) names += (names.empty() ? "" : ", ") + V(v);
+        progress("-----> " + V(target.version) + " is healthy; stopping " + names);
+        said_cut = true;
+      }
+      if (Status s = io.Stop(plan.stop); !s.ok()) {
+        out.why = "cannot stop replicas: " + s.message();
+        return out;
+      }
+    }
+    if (plan.done) {
+      for (const auto& r : *all) {
+        if (r.state == "stopped") continue;
+        auto p = ParseServiceName(target.app, r.spec.service);
+        if (p && p->release == target.version) out.running.push_back(r);
+      }
+      out.ok = true;
+      return out;
+    }
+    if (io.NowMs() > give_up) {
+      out.why = "the rollout of " + V(target.version) + " did not settle";
+      return out;
+    }
+    io.SleepMs(o.poll_ms);
+  }
+}
+
+Status RunReleasePhase(RolloutIo& io, const msg::ReleaseRecord& target, const RolloutOptions& o,
+                       const Progress& progress) {
+  auto it = target.process_types.find("release");
+  if (it == target.process_types.end()) return Status::Ok();
+  progress("-----> Running release command: " + it->second);
+  msg::JobSpec j = JobFor(target, "release", 1, o, Nonce());
+  const std::string id = j.id;
+  if (Status s = io.Submit({j}); !s.ok()) return Status::Unavailable("cannot submit the release command: " + s.message());
+  const int64_t end = io.NowMs() + o.release_phase_timeout_ms;
+  Status result = Status::Unavailable("the release command did not finish within " +
+                                      std::to_string(o.release_phase_timeout_ms / 1000) + " s");
+  std::string last;
+  while (io.NowMs() < end) {
+    auto all = io.Jobs();
+    if (!all.ok()) {
+      result = all.status();
+      break;
+    }
+    const msg::JobRecord* r = nullptr;
+    for (const auto& x : *all) {
+      if (x.spec.id == id) r = &x;
+    }
+    if (r == nullptr || r->state == "stopped") {
+      result = Status::Unavailable("the release command's job " + id + " is gone");
+      break;
+    }
+    std::string now = r->host_id + " " + r->run_state;
+    if (now != last && !r->run_state.empty()) progress("       release command on " + r->host_id + ": " + r->run_state);
+    last = now;
+    if (r->run_state == "exited" || r->run_state == "failed") {
+      if (r->run_state == "exited" && r->run_detail.rfind("code 0", 0) == 0) {
+        result = Status::Ok();
+      } else {
+        result = Status::Invalid("the release command failed (" + r->run_state +
+                                 (r->run_detail.empty() ? "" : ": " + r->run_detail) + ")");
+      }
+      break;
+    }
+    io.SleepMs(o.poll_ms);
+  }
+  (void)io.Stop({id});
+  return result;
+}
+
+}  // namespace rv::deploy

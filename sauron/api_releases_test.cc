@@ -1,0 +1,119 @@
+// The releases requests through ApiServer::Handle: who may send them, and
+// that every change lands in the event log.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/transport/curve.h"
+#include "common/transport/rpc_client.h"
+#include "sauron/api_server.h"
+#include "common/msg/releases.h"
+#include "sauron/api_requests.h"
+#include "sauron/releases.h"
+
+namespace rv::sauron {
+namespace {
+
+class ReleasesApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("rv-relapi-" + std::to_string(getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    store_ = std::move(*Store::Open((dir_ / "db").string()));
+    releases_ = std::move(*ReleaseStore::Open((dir_ / "db").string()));
+    liveness_ = std::make_unique<Liveness>(LivenessOptions{});
+    ApiDeps d;
+    d.store = store_.get();
+    d.liveness = liveness_.get();
+    d.counters = &counters_;
+    d.releases = releases_.get();
+    api_ = std::make_unique<ApiServer>(ctx_, transport::GenerateKeypair(), d);
+    msg::EnrollHost e;
+    e.host_id = "h1";
+    e.public_key = transport::GenerateKeypair().public_key;
+    ASSERT_TRUE(store_->EnrollHost(e).ok());
+  }
+  void TearDown() override {
+    api_.reset();
+    releases_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  template <typename T>
+  msg::Reply Call(const std::string& user, const T& req) {
+    std::string bytes = msg::Encode(req, 9);
+    std::string out = api_->Handle(user, "127.0.0.1", bytes.data(), bytes.size());
+    msg::Reply r;
+    auto env = msg::DecodeEnvelope(out);
+    EXPECT_TRUE(env.ok());
+    if (env.ok()) {
+      EXPECT_TRUE(msg::DecodeBody(*env, &r).ok());
+    }
+    return r;
+  }
+  std::vector<std::string> Events(const std::string& prefix) {
+    std::vector<std::string> out;
+    auto events = store_->ListEvents(0, 1000);
+    EXPECT_TRUE(events.ok());
+    for (const auto& e : *events) {
+      if (e.kind.rfind(prefix, 0) == 0) out.push_back(e.kind + " " + e.detail);
+    }
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  zmq::context_t ctx_;
+  Counters counters_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ReleaseStore> releases_;
+  std::unique_ptr<Liveness> liveness_;
+  std::unique_ptr<ApiServer> api_;
+};
+
+TEST_F(ReleasesApiTest, OnlyTheAdminMayRecordBuildsAndReleases) {
+  msg::ReleaseCreate c;
+  c.app = "acme/prod/web";
+  c.image = "x@sha256:1";
+  EXPECT_EQ(Call("h1", c).code, static_cast<int>(Status::Code::kDenied));
+  EXPECT_EQ(Call("elrond", msg::BuildStart{"acme/prod/web", "abc", "eve"}).code, static_cast<int>(Status::Code::kDenied));
+  EXPECT_TRUE(Events("release.").empty());
+  EXPECT_EQ(Call("admin", c).code, 0);
+}
+
+TEST_F(ReleasesApiTest, EveryChangeIsAnEvent) {
+  ASSERT_EQ(Call("admin", msg::BuildStart{"acme/prod/web", "abc", "alice"}).code, 0);
+  ASSERT_EQ(Call("admin", msg::BuildAppend{"acme/prod/web", 1, "secret-free output\n"}).code, 0);
+  ASSERT_EQ(Call("admin", msg::BuildFinish{"acme/prod/web", 1, true, "x@sha256:1", "sha256:1", ""}).code, 0);
+  msg::ReleaseCreate c;
+  c.app = "acme/prod/web";
+  c.image = "x@sha256:1";
+  c.process_types = {{"web", "httpd"}};
+  ASSERT_EQ(Call("admin", c).code, 0);
+  ASSERT_EQ(Call("admin", msg::ReleaseState{"acme/prod/web", 1, "deployed", ""}).code, 0);
+  ASSERT_EQ(Call("admin", msg::FormationSet{"acme/prod/web", {{"web", 3}}}).code, 0);
+  OnEnvConfigChanged(*releases_, *store_, "acme/prod", "set A", 5);
+  auto ev = Events("");
+  std::string all;
+  for (const auto& e : ev) all += e + "\n";
+  for (const char* want : {"build.started acme/prod/web #1", "build.finished acme/prod/web #1 succeeded",
+                           "release.created acme/prod/web v1", "release.deployed acme/prod/web v1",
+                           "formation.set acme/prod/web web=3", "release.created acme/prod/web v2"}) {
+    EXPECT_NE(all.find(want), std::string::npos) << want << " not in\n" << all;
+  }
+  EXPECT_EQ(all.find("secret-free output"), std::string::npos) << "build output must not be in events";
+}
+
+TEST_F(ReleasesApiTest, BadInputIsAnErrorAndChangesNothing) {
+  EXPECT_EQ(Call("admin", msg::BuildStart{"../../x", "abc", "alice"}).code, static_cast<int>(Status::Code::kInvalid));
+  EXPECT_EQ(Call("admin", msg::BuildAppend{"acme/prod/web", 7, "x"}).code, static_cast<int>(Status::Code::kNotFound));
+  EXPECT_EQ(Call("admin", msg::ReleaseState{"acme/prod/web", 1, "deployed", ""}).code,
+            static_cast<int>(Status::Code::kNotFound));
+  EXPECT_TRUE(Events("build.").empty());
+  EXPECT_TRUE(Events("release.").empty());
+}
+
+}  // namespace
+}  // namespace rv::sauron
