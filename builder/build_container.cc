@@ -52,13 +52,13 @@ int64_t ReadNum(const std::string& path) {
   return v;
 }
 
-// `max N` of a pids cgroup's pids.events.
-int64_t PidsMaxEvents(const std::string& dir) {
-  std::ifstream in(dir + "/pids.events");
+// The value of `key` in a flat-keyed cgroup file ("max 3", "oom_kill 1"); 0 if absent.
+int64_t KeyedValue(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
   std::string k;
   int64_t v = 0;
   while (in >> k >> v)
-    if (k == "max") return v;
+    if (k == key) return v;
   return 0;
 }
 
@@ -77,6 +77,7 @@ struct Resources {
     for (const auto& cg : cgroups) {
       rmdir((cg + "/c").c_str());
       rmdir(cg.c_str());
+      rmdir(cg.substr(0, cg.rfind('/')).c_str());  // the shared parent, once no build uses it
     }
   }
 };
@@ -235,7 +236,7 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const Output
   };
   auto deadline = Clock::now() + std::chrono::seconds(s.limits.timeout_s);
   Clock::time_point t_started = t_fork, kill_at{}, next_disk = Clock::now() + std::chrono::seconds(1);
-  bool exited = false, killing = false, runc_killed = false;
+  bool exited = false, killing = false, runc_killed = false, oom_killed = false;
   int wstatus = 0;
   auto kill_build = [&] {
     if (killing) return;
@@ -268,9 +269,17 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const Output
       kill(pid, SIGKILL);  // runc itself is stuck
     }
     pollfd fds[2] = {{pidfd, POLLIN, 0}, {pipefd[0], POLLIN, 0}};
-    int wait_ms = out.started ? 200 : 2;
+    int wait_ms = out.started ? 100 : 2;
     poll(fds, 2, wait_ms);
     if (fds[1].revents & (POLLIN | POLLHUP)) drain();
+    // cgroup v1 keeps no fork-failure count (pids.events stays 0) and counts
+    // OOM kills only in runc's own cgroup, which runc removes on exit: watch
+    // both while the build runs (a pids limit reached for less than a poll
+    // interval can be missed).
+    if (out.started && !out.pids_hit)
+      out.pids_hit = ReadNum(pidscg + "/pids.current") >= s.limits.pids ||
+                     KeyedValue(pidscg + "/c/pids.events", "max") > 0;
+    if (out.started && !oom_killed) oom_killed = KeyedValue(memcg + "/c/memory.oom_control", "oom_kill") > 0;
     if (!out.started && access(pidfile.c_str(), F_OK) == 0) {
       out.started = true;
       t_started = Clock::now();
@@ -290,8 +299,13 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const Output
   out.run_seconds = out.started ? Since(t_started) : 0;
   out.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
   int64_t peak = ReadNum(memcg + "/memory.max_usage_in_bytes"), failcnt = ReadNum(memcg + "/memory.failcnt");
-  out.oom = out.exit_code != 0 && (failcnt > 0 || (peak > 0 && peak >= mem_bytes - (256 << 10)));
-  out.pids_hit = PidsMaxEvents(pidscg) > 0;
+  // An OOM kill seen in the cgroup, or (when runc removed it first) a SIGKILL
+  // we did not send after usage peaked at the limit (page cache alone reaches
+  // the limit too, so the peak is not enough by itself).
+  bool sigkill = out.exit_code == 128 + SIGKILL && !killing;
+  out.oom = out.exit_code != 0 && !killing &&
+            (oom_killed || failcnt > 0 || (sigkill && peak > 0 && peak >= mem_bytes - (256 << 10)));
+  out.pids_hit = out.pids_hit || KeyedValue(pidscg + "/pids.events", "max") > 0;
   if (!out.started) {
     while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.pop_back();
     auto nl = tail.rfind('\n');

@@ -149,7 +149,7 @@ TEST(LayerWriter, PrefixPutsTheDirectoryAndEveryEntryUnderIt) {
     EXPECT_EQ(archive_entry_uid(e), 10000);
   }
   archive_read_free(ar);
-  EXPECT_EQ(names, (std::vector<std::string>{"app", "app/g", "app/sub", "app/sub/f"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"app/", "app/g", "app/sub/", "app/sub/f"}));
   EXPECT_EQ(hard, "app/g");
   fs::remove_all(dir);
 }
