@@ -105,6 +105,8 @@ std::string DescribeFailure(const BuildOutcome& o, const BuildLimits& l) {
   if (o.disk_exceeded)
     return "build used more than its disk limit of " + std::to_string(l.disk_mb) + " MB in /app, /cache and /out";
   if (o.oom) return "build ran out of memory (limit " + std::to_string(l.memory_mb) + " MB)";
+  if (o.exit_code == 128 + SIGXFSZ)
+    return "build wrote a file larger than its disk limit of " + std::to_string(l.disk_mb) + " MB";
   if (o.exit_code == 0) return "";
   if (o.exit_code > 128) return "build was killed by signal " + std::to_string(o.exit_code - 128) + pids;
   return "build failed: the buildpacks exited with code " + std::to_string(o.exit_code) + pids;

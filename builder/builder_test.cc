@@ -287,6 +287,20 @@ TEST_F(BuilderTest, ForkBombHitsThePidsLimitAndTheHostIsFine) {
   ExpectNoDebris();
 }
 
+TEST_F(BuilderTest, BuildFillingTheDiskIsStoppedAtTheDiskLimit) {
+  // Many files, each under the limit: the periodic size check stops it.
+  BuildRun r = Build(Pack("disk", "set -e\ni=0\nwhile [ $i -lt 40 ]; do dd if=/dev/zero of=/cache/f$i bs=1M count=1 2>/dev/null; "
+                                  "i=$((i+1)); done\nsleep 5\n"),
+                     "--disk-mb 16");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.last(), "builder: error build used more than its disk limit of 16 MB in /app, /cache and /out") << r.out;
+  // One file over the limit: RLIMIT_FSIZE stops the write itself.
+  BuildRun big = Build(Pack("bigfile", "set -e\ndd if=/dev/zero of=/app/big bs=1M count=40\n"), "--disk-mb 16");
+  EXPECT_EQ(big.rc, 1);
+  EXPECT_EQ(big.last(), "builder: error build wrote a file larger than its disk limit of 16 MB") << big.out;
+  ExpectNoDebris();
+}
+
 TEST_F(BuilderTest, BuildFilesNeverLeadTheBuilderOutOfTheWorkDir) {
   // A source .rv symlink to a host dir, and out/ files that are symlinks to host files.
   fs::create_directory_symlink(dir_ / "victim", dir_ / "src/.rv");
