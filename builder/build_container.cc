@@ -15,6 +15,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <algorithm>
 
 #include "strider/container/container_runtime.h"
 #include "strider/container/netns.h"
@@ -82,7 +84,56 @@ struct Resources {
   }
 };
 
+// "rvb-<pid>-<hex>" whose pid is not a live builder.
+bool StaleId(const std::string& id) {
+  if (id.rfind("rvb-", 0) != 0) return false;
+  size_t dash = id.find('-', 4);
+  if (dash == std::string::npos) return false;
+  std::string pid = id.substr(4, dash - 4);
+  if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) return false;
+  // /proc/<pid>/stat: "pid (comm) S ..."; a zombie (Z) is dead too.
+  std::ifstream stat("/proc/" + pid + "/stat");
+  std::string line;
+  if (!stat || !std::getline(stat, line)) return true;
+  size_t close = line.rfind(')');
+  if (close == std::string::npos || close + 2 >= line.size()) return true;
+  bool builder = line.find("(builder)") != std::string::npos;
+  char state = line[close + 2];
+  return !builder || state == 'Z' || state == 'X';
+}
+
 }  // namespace
+
+int CleanStaleBuilds(const std::string& runc, const std::string& runc_root, const std::string& cgroup_parent,
+                     const std::string& work_root) {
+  std::set<std::string> stale;
+  std::error_code ec;
+  for (const std::string& dir : {runc_root, std::string("/var/run/netns"), work_root,
+                                 "/sys/fs/cgroup/memory" + cgroup_parent, "/sys/fs/cgroup/pids" + cgroup_parent})
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (StaleId(e.path().filename().string())) stale.insert(e.path().filename().string());
+  for (const auto& id : stale) {
+    if (access((runc_root + "/" + id).c_str(), F_OK) == 0)
+      container::RunTool({runc, "--root", runc_root, "delete", "--force", id}, nullptr, 5000);
+    std::vector<std::string> mounts;
+    {
+      std::ifstream pm("/proc/mounts");
+      std::string dev, mnt, rest;
+      while (pm >> dev >> mnt && std::getline(pm, rest))
+        if (mnt.find("/" + id + "/") != std::string::npos) mounts.push_back(mnt);
+    }
+    std::sort(mounts.rbegin(), mounts.rend());  // deepest first
+    for (const auto& m : mounts) umount2(m.c_str(), MNT_DETACH);
+    container::DeleteNetns(id);
+    for (auto& sub : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+      std::string base = sub.path().string() + cgroup_parent + "/" + id;
+      rmdir((base + "/c").c_str());
+      rmdir(base.c_str());
+    }
+    if (!work_root.empty()) fs::remove_all(work_root + "/" + id, ec);
+  }
+  return static_cast<int>(stale.size());
+}
 
 int64_t DiskUsage(const std::string& dir, int64_t stop_after) {
   int64_t total = 0;

@@ -80,6 +80,14 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& spec, const Out
 
 std::string DescribeFailure(const BuildOutcome& o, const BuildLimits& l);
 
+// Removes what builds whose builder died (kill -9, a crash) left behind: ids
+// `rvb-<pid>-<hex>` whose pid is no longer a live `builder` process, found in
+// runc's root, /var/run/netns, the cgroup parent and `work_root`: runc state
+// (killing the orphaned build), mounts, the netns, cgroups, the work dir.
+// Returns how many stale builds it removed.
+int CleanStaleBuilds(const std::string& runc, const std::string& runc_root, const std::string& cgroup_parent,
+                     const std::string& work_root);
+
 // Bytes used by the files under `dir` (st_blocks), not following symlinks;
 // stops counting past `stop_after`.
 int64_t DiskUsage(const std::string& dir, int64_t stop_after);

@@ -196,6 +196,10 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& emit) {
     return Status::NotFound("no bin/build in the buildpacks dir " + o.buildpacks);
   res.repo = ref->repo;
 
+  std::string work_root = o.work_dir.empty() ? o.state_dir + "/work" : o.work_dir;
+  if (int n = CleanStaleBuilds(o.runc, o.state_dir + "/runc", o.cgroup_parent, work_root))
+    emit("-----> Cleaned up " + std::to_string(n) + " build(s) left by a builder that died");
+
   // 1. The stack, through the host's image store.
   auto t_pull = Clock::now();
   container::ImageStore::Options so;
@@ -220,7 +224,7 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& emit) {
   std::string id = "rvb-" + std::to_string(getpid()) + "-" + RandomHex(6);
   WorkDir work;
   work.keep = o.keep_work;
-  work.path = o.work_dir.empty() ? o.state_dir + "/work/" + id : o.work_dir + "/" + id;
+  work.path = work_root + "/" + id;
   fs::create_directories(work.path, ec);
   if (ec) return Status::Io("create " + work.path + ": " + ec.message());
   chmod(work.path.c_str(), 0711);

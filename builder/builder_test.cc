@@ -67,6 +67,11 @@ class BuilderTest : public ::testing::Test {
   void TearDown() override {
     if (!registry_pid_.empty()) Sh(std::string(RV_SOURCE_DIR) + "/scripts/registry stop " + registry_pid_);
     // The builder must have cleaned up after itself; this only stops a failed test from leaking.
+    // Processes in this test's own cgroup parent are builds this test started.
+    Sh("cat /sys/fs/cgroup/pids" + cgroup_parent_ + "/*/c/tasks /sys/fs/cgroup/pids" + cgroup_parent_ +
+       "/*/tasks 2>/dev/null | sort -u | xargs -r kill -9 2>/dev/null; sleep 0.2");
+    Sh("for n in $(ip netns list | awk '{print $1}' | grep '^rvb-'); do p=${n#rvb-}; p=${p%%-*}; "
+       "[ -d /proc/$p ] || ip netns delete $n; done 2>/dev/null");
     for (auto& h : {"memory", "pids", "cpu"}) {
       std::string p = std::string("/sys/fs/cgroup/") + h + cgroup_parent_;
       if (fs::exists(p)) {
@@ -298,6 +303,27 @@ TEST_F(BuilderTest, BuildFillingTheDiskIsStoppedAtTheDiskLimit) {
   BuildRun big = Build(Pack("bigfile", "set -e\ndd if=/dev/zero of=/app/big bs=1M count=40\n"), "--disk-mb 16");
   EXPECT_EQ(big.rc, 1);
   EXPECT_EQ(big.last(), "builder: error build wrote a file larger than its disk limit of 16 MB") << big.out;
+  ExpectNoDebris();
+}
+
+TEST_F(BuilderTest, BuildOfABuilderKilledHardIsCleanedUpByTheNextBuild) {
+  std::string pack = Pack("orphan", "echo started\nsleep 1000\n");
+  std::string cmd = std::string(RV_BUILDER_BIN) + " run --source " + (dir_ / "src").string() +
+                    " --app acme/prod/web --registry " + registry_ + " --image acme/prod/web:v1 --buildpacks " + pack +
+                    " --state-dir " + (dir_ / "state").string() + " --cgroup-parent " + cgroup_parent_ +
+                    " > " + (dir_ / "orphan.out").string() + " 2>&1 & echo $!";
+  std::string pid = Sh(cmd);
+  ASSERT_FALSE(pid.empty());
+  for (int i = 0; i < 200 && Sh("grep -c started " + (dir_ / "orphan.out").string()) != "1"; i++) usleep(50000);
+  ASSERT_EQ(Sh("grep -c started " + (dir_ / "orphan.out").string()), "1");
+  Sh("kill -9 " + pid);
+  usleep(300000);
+  EXPECT_EQ(Sh("ip netns list | grep -c rvb-" + pid + "- || true"), "1");  // debris, for now
+  BuildRun r = Build(Pack("after", kOkTail));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(r.Has("-----> Cleaned up 1 build(s) left by a builder that died")) << r.out;
+  EXPECT_EQ(Sh("ip netns list | grep -c rvb-" + pid + "- || true"), "0");
+  EXPECT_EQ(Sh("pgrep -f 'sleep 100[0]' | wc -l"), "0");
   ExpectNoDebris();
 }
 
