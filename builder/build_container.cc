@@ -68,8 +68,11 @@ int64_t KeyedValue(const std::string& path, const std::string& key) {
 struct Resources {
   std::string runc, runc_root, id, rootfs, netns;
   std::vector<std::string> cgroups;  // ours, <h>/<parent>/<id>, in every hierarchy
-  bool mounted = false;
-  ~Resources() {
+  bool mounted = false, released = false;
+  ~Resources() { Release(); }
+  void Release() {
+    if (released) return;
+    released = true;
     if (!runc_root.empty() && access((runc_root + "/" + id).c_str(), F_OK) == 0)
       container::RunTool({runc, "--root", runc_root, "delete", "--force", id}, nullptr, 5000);
     if (mounted)
@@ -84,12 +87,12 @@ struct Resources {
   }
 };
 
-// "rvb-<pid>-<hex>" whose pid is not a live builder.
+// "rvbuild-<pid>-<hex>" whose pid is not a live builder.
 bool StaleId(const std::string& id) {
-  if (id.rfind("rvb-", 0) != 0) return false;
-  size_t dash = id.find('-', 4);
+  if (id.rfind("rvbuild-", 0) != 0) return false;
+  size_t dash = id.find('-', 8);
   if (dash == std::string::npos) return false;
-  std::string pid = id.substr(4, dash - 4);
+  std::string pid = id.substr(8, dash - 8);
   if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) return false;
   // /proc/<pid>/stat: "pid (comm) S ..."; a zombie (Z) is dead too.
   std::ifstream stat("/proc/" + pid + "/stat");
@@ -165,6 +168,7 @@ std::string DescribeFailure(const BuildOutcome& o, const BuildLimits& l) {
 
 Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const OutputSink& on_output) {
   BuildOutcome out;
+  auto t_setup = Clock::now();
   if (s.layer_dirs.empty()) return Status::Invalid("the stack image has no layers");
   std::error_code ec;
   std::string upper = s.work_dir + "/upper", ovlwork = s.work_dir + "/ovlwork", rootfs = s.work_dir + "/rootfs",
@@ -222,7 +226,10 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const Output
   in.memory_bytes = mem_bytes + (1 << 20);  // backstop; ours above bites first
   in.cpu_quota_us = s.limits.cpus > 0 ? static_cast<int64_t>(s.limits.cpus * 100000) : 0;
   in.pids_limit = 0;  // on our cgroup, where pids.events survives
-  in.nproc = static_cast<uint64_t>(std::max<int64_t>(s.limits.pids, 64));
+  // RLIMIT_NPROC counts every process of the uid on the host (apps share
+  // 10000): low, it would let a neighbour's processes starve the build. The
+  // pids cgroup is the build's own limit.
+  in.nproc = std::max<uint64_t>(in.nproc, static_cast<uint64_t>(s.limits.pids) * 4);
   in.fsize_bytes = s.limits.disk_mb > 0 ? static_cast<uint64_t>(s.limits.disk_mb) << 20 : 0;
   in.extra_mounts = s.mounts;
   in.extra_mounts.push_back({"/tmp", "tmpfs", "tmpfs",
@@ -249,6 +256,7 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const Output
   { std::ofstream reset(memcg + "/memory.max_usage_in_bytes"); reset << 0; }
   pid_t parent = getpid();
   auto t_fork = Clock::now();
+  out.setup_seconds = std::chrono::duration<double>(t_fork - t_setup).count();
   pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
@@ -364,6 +372,9 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const Output
     auto nl = tail.rfind('\n');
     out.runc_error = (nl == std::string::npos ? tail : tail.substr(nl + 1)).substr(0, 300);
   }
+  auto t_teardown = Clock::now();
+  res.Release();
+  out.teardown_seconds = Since(t_teardown);
   return out;
 }
 

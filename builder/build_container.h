@@ -69,8 +69,10 @@ struct BuildOutcome {
   bool pids_hit = false;         // a fork failed at the pids limit
   bool disk_exceeded = false;
   int64_t disk_bytes = 0;        // last measure of disk_dirs
+  double setup_seconds = 0;      // overlay mount, netns, cgroups, bundle
   double start_seconds = 0;      // runc run until the build's process runs
   double run_seconds = 0;        // the build itself
+  double teardown_seconds = 0;   // runc state, mount, netns, cgroups removed
   std::string runc_error;        // runc's last line when it could not start the build
 };
 
@@ -81,7 +83,7 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& spec, const Out
 std::string DescribeFailure(const BuildOutcome& o, const BuildLimits& l);
 
 // Removes what builds whose builder died (kill -9, a crash) left behind: ids
-// `rvb-<pid>-<hex>` whose pid is no longer a live `builder` process, found in
+// `rvbuild-<pid>-<hex>` whose pid is no longer a live `builder` process, found in
 // runc's root, /var/run/netns, the cgroup parent and `work_root`: runc state
 // (killing the orphaned build), mounts, the netns, cgroups, the work dir.
 // Returns how many stale builds it removed.

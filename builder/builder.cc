@@ -221,7 +221,7 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& emit) {
 
   // 2. The work dir.
   auto t_prep = Clock::now();
-  std::string id = "rvb-" + std::to_string(getpid()) + "-" + RandomHex(6);
+  std::string id = "rvbuild-" + std::to_string(getpid()) + "-" + RandomHex(6);
   WorkDir work;
   work.keep = o.keep_work;
   work.path = work_root + "/" + id;
@@ -301,8 +301,10 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& emit) {
   auto outcome = RunBuildContainer(cs2, [&](std::string_view b) { filter.Feed(b); });
   filter.Finish();
   if (!outcome.ok()) return outcome.status();
+  res.steps.emplace_back("sandbox_setup", outcome->setup_seconds);
   res.steps.emplace_back("container_start", outcome->start_seconds);
   res.steps.emplace_back("buildpacks", outcome->run_seconds);
+  res.steps.emplace_back("sandbox_teardown", outcome->teardown_seconds);
   std::string why = DescribeFailure(*outcome, o.limits);
   if (!why.empty()) return Status::Invalid(why);
 

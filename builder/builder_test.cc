@@ -70,7 +70,7 @@ class BuilderTest : public ::testing::Test {
     // Processes in this test's own cgroup parent are builds this test started.
     Sh("cat /sys/fs/cgroup/pids" + cgroup_parent_ + "/*/c/tasks /sys/fs/cgroup/pids" + cgroup_parent_ +
        "/*/tasks 2>/dev/null | sort -u | xargs -r kill -9 2>/dev/null; sleep 0.2");
-    Sh("for n in $(ip netns list | awk '{print $1}' | grep '^rvb-'); do p=${n#rvb-}; p=${p%%-*}; "
+    Sh("for n in $(ip netns list | awk '{print $1}' | grep '^rvbuild-'); do p=${n#rvbuild-}; p=${p%%-*}; "
        "[ -d /proc/$p ] || ip netns delete $n; done 2>/dev/null");
     for (auto& h : {"memory", "pids", "cpu"}) {
       std::string p = std::string("/sys/fs/cgroup/") + h + cgroup_parent_;
@@ -111,7 +111,10 @@ class BuilderTest : public ::testing::Test {
 
   // Nothing of a build is left on the host.
   void ExpectNoDebris(const std::string& state = "state") {
-    EXPECT_EQ(Sh("ip netns list | grep -c rvb-" + std::string() + " || true").find_first_not_of("0"), std::string::npos);
+    EXPECT_EQ(Sh("for n in $(ip netns list | awk '{print $1}' | grep '^rvbuild-'); do p=${n#rvbuild-}; p=${p%%-*}; "
+                 "[ -d /proc/$p ] || echo $n; done"),
+              "")
+        << "netns of a finished build left behind";
     EXPECT_EQ(Sh("grep -c " + (dir_ / state).string() + " /proc/mounts || true"), "0");
     std::error_code ec;
     EXPECT_TRUE(!fs::exists(dir_ / state / "work") || fs::is_empty(dir_ / state / "work", ec));
@@ -318,11 +321,11 @@ TEST_F(BuilderTest, BuildOfABuilderKilledHardIsCleanedUpByTheNextBuild) {
   ASSERT_EQ(Sh("grep -c started " + (dir_ / "orphan.out").string()), "1");
   Sh("kill -9 " + pid);
   usleep(300000);
-  EXPECT_EQ(Sh("ip netns list | grep -c rvb-" + pid + "- || true"), "1");  // debris, for now
+  EXPECT_EQ(Sh("ip netns list | grep -c rvbuild-" + pid + "- || true"), "1");  // debris, for now
   BuildRun r = Build(Pack("after", kOkTail));
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_TRUE(r.Has("-----> Cleaned up 1 build(s) left by a builder that died")) << r.out;
-  EXPECT_EQ(Sh("ip netns list | grep -c rvb-" + pid + "- || true"), "0");
+  EXPECT_EQ(Sh("ip netns list | grep -c rvbuild-" + pid + "- || true"), "0");
   EXPECT_EQ(Sh("pgrep -f 'sleep 100[0]' | wc -l"), "0");
   ExpectNoDebris();
 }
