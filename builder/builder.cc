@@ -27,8 +27,11 @@ using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 constexpr const char* kDefaultLaunch =
-    "# /app/.rv/launch: runs the app's .profile.d scripts, then the process command.\n"
+    "# /app/.rv/launch: runs the app's .profile.d scripts, then the process: one\n"
+    "# argument is a Procfile command line (sh -c), several are exec'd as they are.\n"
+    "cd /app || exit 126\nHOME=/app\nexport HOME\n"
     "for f in /app/.profile.d/*.sh; do [ -r \"$f\" ] && . \"$f\"; done\n"
+    "[ $# -eq 1 ] && exec /bin/sh -c \"$1\"\n"
     "exec \"$@\"\n";
 
 std::string Human(int64_t b) {
@@ -161,6 +164,37 @@ std::string RandomHex(int n) {
   const char* hex = "0123456789abcdef";
   for (int i = 0; i < n; i++) s += hex[rng() % 16];
   return s;
+}
+
+// app/.rv/launch, written through directory fds opened with O_NOFOLLOW: the
+// build may have left .rv (or .rv/launch) as a symlink out of the tree or as
+// anything else; packs may keep their own files in a real .rv directory.
+Status PlaceLauncher(const std::string& app, const std::string& buildpacks) {
+  std::string launch = kDefaultLaunch;
+  if (auto l = ReadBuildFile(buildpacks + "/bin/launch", 64 << 10); l.ok()) launch = *l;
+  int appfd = open(app.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (appfd < 0) return Status::Io("open " + app + ": " + strerror(errno));
+  struct stat sb;
+  std::error_code ec;
+  if (fstatat(appfd, ".rv", &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(sb.st_mode)) unlinkat(appfd, ".rv", 0);
+  if (mkdirat(appfd, ".rv", 0755) != 0 && errno != EEXIST) {
+    close(appfd);
+    return Status::Io("mkdir " + app + "/.rv: " + strerror(errno));
+  }
+  int rvfd = openat(appfd, ".rv", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  close(appfd);
+  if (rvfd < 0) return Status::Io("open " + app + "/.rv: " + strerror(errno));
+  if (fstatat(rvfd, "launch", &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (S_ISDIR(sb.st_mode)) fs::remove_all(app + "/.rv/launch", ec);  // .rv is a real dir: no symlink on the way
+    else unlinkat(rvfd, "launch", 0);
+  }
+  int fd = openat(rvfd, "launch", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
+  close(rvfd);
+  if (fd < 0) return Status::Io("create " + app + "/.rv/launch: " + strerror(errno));
+  bool ok = write(fd, launch.data(), launch.size()) == static_cast<ssize_t>(launch.size());
+  fchmod(fd, 0755);
+  close(fd);
+  return ok ? Status::Ok() : Status::Io("write " + app + "/.rv/launch");
 }
 
 struct WorkDir {
@@ -327,20 +361,8 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& emit) {
   }
   if (res.process_types.empty()) emit("-----> warning: the build declared no process types");
 
-  // /app/.rv/launch: whatever the build left at .rv goes (it may be a symlink
-  // out of the tree; remove_all never follows one).
-  fs::remove_all(app + "/.rv", ec);
-  if (mkdir((app + "/.rv").c_str(), 0755) != 0) return Status::Io("mkdir " + app + "/.rv: " + strerror(errno));
-  std::string launch = kDefaultLaunch;
-  if (auto l = ReadBuildFile(o.buildpacks + "/bin/launch", 64 << 10); l.ok()) launch = *l;
-  {
-    std::string lp = app + "/.rv/launch";
-    int fd = open(lp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
-    if (fd < 0) return Status::Io("create " + lp + ": " + strerror(errno));
-    bool ok = write(fd, launch.data(), launch.size()) == static_cast<ssize_t>(launch.size());
-    close(fd);
-    if (!ok) return Status::Io("write " + lp);
-  }
+  st = PlaceLauncher(app, o.buildpacks);
+  if (!st.ok()) return st;
 
   oci::PushDirOptions po;
   po.repo = ref->repo;
@@ -348,7 +370,7 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& emit) {
   po.base = stack_ref->repo + "@" + stack->manifest_digest;
   po.entrypoint = {"/bin/sh", "/app/.rv/launch"};
   std::string cmd = DefaultCommand(res.process_types);
-  if (!cmd.empty()) po.cmd = {"/bin/sh", "-c", cmd};
+  if (!cmd.empty()) po.cmd = {cmd};  // one argument: launch runs it as a Procfile line
   po.env = {"HOME=/app"};
   if (!has_path) po.env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   po.user = std::to_string(uid) + ":" + std::to_string(gid);

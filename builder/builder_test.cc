@@ -141,7 +141,8 @@ const char* kOkTail =
 
 TEST_F(BuilderTest, BuildsAnImageOfStackLayersPlusOneAppLayerWithItsProcessTypes) {
   std::string pack = Pack("ok", std::string("set -e\necho '-----> Fixture app detected'\n"
-                                            "echo built > /app/built.txt\n") + kOkTail);
+                                            "echo built > /app/built.txt\nmkdir -p /app/.rv/static\n"
+                                            "echo serve > /app/.rv/static/serve\n") + kOkTail);
   BuildRun r = Build(pack);
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_TRUE(r.Has("-----> Fixture app detected\n")) << r.out;
@@ -163,7 +164,7 @@ TEST_F(BuilderTest, BuildsAnImageOfStackLayersPlusOneAppLayerWithItsProcessTypes
     EXPECT_EQ(img.manifest.layers[i].digest, stack->manifest.layers[i].digest);  // reused, not rebuilt
   EXPECT_EQ(img.manifest_digest, digest);
   EXPECT_EQ(img.config.entrypoint, (std::vector<std::string>{"/bin/sh", "/app/.rv/launch"}));
-  EXPECT_EQ(img.config.cmd, (std::vector<std::string>{"/bin/sh", "-c", "httpd -f -p $PORT -h /app"}));
+  EXPECT_EQ(img.config.cmd, (std::vector<std::string>{"httpd -f -p $PORT -h /app"}));
   EXPECT_EQ(img.config.working_dir, "/app");
   EXPECT_EQ(img.config.user, "10000:10000");
   EXPECT_EQ(nlohmann::json::parse(img.config.labels["rivendell.process-types"])["worker"], "sleep 1000");
@@ -181,6 +182,7 @@ TEST_F(BuilderTest, BuildsAnImageOfStackLayersPlusOneAppLayerWithItsProcessTypes
   EXPECT_NE(list.find("app/built.txt"), std::string::npos) << list;
   EXPECT_NE(list.find("app/index.html"), std::string::npos) << list;
   EXPECT_NE(list.find("app/.rv/launch"), std::string::npos) << list;
+  EXPECT_NE(list.find("app/.rv/static/serve"), std::string::npos) << list;  // a pack's own .rv files stay
   EXPECT_NE(list.find("10000/10000"), std::string::npos) << list;
 
   // Unchanged source, same image: the same digest and nothing uploaded.
@@ -334,12 +336,56 @@ TEST_F(BuilderTest, BuildFilesNeverLeadTheBuilderOutOfTheWorkDir) {
   // A source .rv symlink to a host dir, and out/ files that are symlinks to host files.
   fs::create_directory_symlink(dir_ / "victim", dir_ / "src/.rv");
   fs::create_directories(dir_ / "victim");
+  fs::create_directories(dir_ / "victim2");
   BuildRun r = Build(Pack("links", std::string(kOkTail) + "rm -f $4/buildpacks; ln -s /etc/shadow $4/buildpacks\n"));
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.last().find("out/buildpacks is not a regular file"), std::string::npos) << r.last();
   BuildRun ok = Build(Pack("links2", kOkTail));
   EXPECT_EQ(ok.rc, 0) << ok.out;
   EXPECT_TRUE(fs::is_empty(dir_ / "victim")) << "launch written through the source's .rv symlink";
+  // The build makes .rv/launch a symlink to a host path (dangling in the container).
+  BuildRun ok2 = Build(Pack("links3", std::string(kOkTail) + "rm -rf /app/.rv; mkdir /app/.rv; ln -s " +
+                                          (dir_ / "victim2/launch").string() + " /app/.rv/launch\n"));
+  EXPECT_EQ(ok2.rc, 0) << ok2.out;
+  EXPECT_FALSE(fs::exists(dir_ / "victim2/launch")) << "launch written through the build's symlink";
+  ExpectNoDebris();
+}
+
+TEST_F(BuilderTest, ConfigVarsAreFilesInEnvNotInTheEnvironmentNorOnDisk) {
+  std::string marker = "s3cr3t-" + tag_;
+  fs::create_directories(dir_ / "envdir");
+  { std::ofstream(dir_ / "envdir/API_TOKEN") << marker; }
+  chmod((dir_ / "envdir/API_TOKEN").c_str(), 0600);  // root's: the build still reads its copy
+  { std::ofstream(dir_ / "envdir/not-a-var") << "x"; }
+  BuildRun r = Build(Pack("env", std::string("ls /env\n[ \"$(cat /env/API_TOKEN)\" = \"") + marker +
+                                     "\" ] && echo TOKEN-READABLE\n"
+                                     "env | grep -c " + marker + " || true\n" + kOkTail),
+                     "--env-dir " + (dir_ / "envdir").string() + " --keep-work");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(r.Has("TOKEN-READABLE")) << r.out;
+  EXPECT_TRUE(r.Has("\n0\n")) << r.out;  // not in the build's environment
+  EXPECT_TRUE(r.Has("skipping not-a-var in the env dir")) << r.out;
+  EXPECT_FALSE(r.Has(marker)) << r.out;
+  // Kept work dir (the env tmpfs is unmounted), state, registry: no marker anywhere.
+  EXPECT_EQ(Sh("grep -r -l -a " + marker + " " + (dir_ / "state").string() + " " + (dir_ / "registry").string() +
+               " | wc -l"),
+            "0");
+}
+
+TEST_F(BuilderTest, SigtermCancelsTheBuildAndCleansUp) {
+  std::string pack = Pack("cancel", "echo started\nsleep 1000\n");
+  std::string out = (dir_ / "cancel.out").string();
+  std::string pid = Sh(std::string(RV_BUILDER_BIN) + " run --source " + (dir_ / "src").string() +
+                       " --app acme/prod/web --registry " + registry_ + " --image acme/prod/web:v1 --buildpacks " + pack +
+                       " --state-dir " + (dir_ / "state").string() + " --cgroup-parent " + cgroup_parent_ + " > " + out +
+                       " 2>&1 & echo $!");
+  for (int i = 0; i < 200 && Sh("grep -c started " + out) != "1"; i++) usleep(50000);
+  ASSERT_EQ(Sh("grep -c started " + out), "1");
+  Sh("kill -TERM " + pid);
+  for (int i = 0; i < 200 && fs::exists("/proc/" + pid) && Sh("grep -c 'builder: error' " + out) != "1"; i++) usleep(50000);
+  usleep(200000);
+  EXPECT_EQ(Sh("tail -1 " + out), "builder: error build cancelled (the builder was asked to stop)");
+  EXPECT_EQ(Sh("pgrep -f 'sleep 100[0]' | wc -l"), "0");
   ExpectNoDebris();
 }
 
