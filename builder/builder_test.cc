@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -19,6 +21,7 @@
 
 #include "builder/output_filter.h"
 #include "common/oci/image_writer.h"
+#include "strider/container/container.h"
 #include "strider/container/test_util.h"
 
 namespace rv::builder {
@@ -192,6 +195,54 @@ TEST_F(BuilderTest, BuildsAnImageOfStackLayersPlusOneAppLayerWithItsProcessTypes
   EXPECT_TRUE(again.Has("nothing new pushed")) << again.out;
   EXPECT_TRUE(again.Has(": cached in ")) << again.out;  // the stack came from the local store
   ExpectNoDebris();
+}
+
+TEST_F(BuilderTest, BuiltImageRunsItsWebProcessOnTheStridersRuntime) {
+  // A .profile.d script (run by launch) sets what the web process serves.
+  std::string pack = Pack("web", std::string("mkdir -p /app/.profile.d /app/www\n"
+                                             "echo 'echo from-profile > /tmp/index.html' > /app/.profile.d/a.sh\n") +
+                                     "echo 'web: cd /tmp && httpd -f -p $PORT' > $4/process-types\n");
+  BuildRun r = Build(pack);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  std::string digest = r.result()["digest"];
+  container::RuntimeOptions ro;
+  ro.state_dir = (dir_ / "rt-state").string();
+  ro.run_dir = (dir_ / "rt-run").string();
+  ro.registry = registry_;
+  ro.cgroup_parent = cgroup_parent_ + "-rt";
+  ro.veth_pool = "10.248";
+  auto rt = container::ContainerRuntime::Open(ro);
+  ASSERT_TRUE(rt.ok()) << rt.status().ToString();
+  msg::JobSpec job;
+  job.id = "bt-" + tag_;
+  job.image = "acme/prod/web@" + digest;
+  job.port = 8080;
+  job.health.http_path = "/index.html";
+  job.restart = "never";
+  std::atomic<bool> running{false};
+  std::string why;
+  std::mutex mu;
+  {
+    container::Container c(**rt, job, {}, [&](container::CState st, const std::string& d) {
+      std::lock_guard<std::mutex> l(mu);
+      if (st == container::CState::kRunning) running = true;
+      why += std::string(container::CStateName(st)) + "(" + d + ") ";
+    });
+    ASSERT_TRUE(c.Start().ok());
+    for (int i = 0; i < 300 && !running; i++) usleep(20000);
+    {
+      std::lock_guard<std::mutex> l(mu);
+      ASSERT_TRUE(running) << why;
+    }
+    std::string body = Sh("curl -s --max-time 2 http://" + c.netns().container_ip + ":8080/index.html");
+    EXPECT_EQ(body, "from-profile");
+    c.Stop(std::chrono::milliseconds(500));
+    EXPECT_TRUE(c.WaitDone(std::chrono::milliseconds(5000)));
+  }
+  (*rt)->GcContainers();
+  rt->reset();
+  umount2((dir_ / "rt-run").c_str(), MNT_DETACH);
+  Sh("find /sys/fs/cgroup/*" + cgroup_parent_ + "-rt -depth -type d -exec rmdir {} + 2>/dev/null");
 }
 
 TEST_F(BuilderTest, RunsIsolatedUnprivilegedWithReadOnlyStackAndNoNetwork) {
