@@ -87,7 +87,7 @@ struct Resources {
   }
 };
 
-// "rvbuild-<pid>-<hex>" whose pid is not a live builder.
+// "rvbuild-<pid>-<hex>" whose pid is not a live process of this program.
 bool StaleId(const std::string& id) {
   if (id.rfind("rvbuild-", 0) != 0) return false;
   size_t dash = id.find('-', 8);
@@ -100,7 +100,14 @@ bool StaleId(const std::string& id) {
   if (!stat || !std::getline(stat, line)) return true;
   size_t close = line.rfind(')');
   if (close == std::string::npos || close + 2 >= line.size()) return true;
-  bool builder = line.find("(builder)") != std::string::npos;
+  // Same program name as ours (the binary may be installed under another name).
+  static const std::string self = [] {
+    std::ifstream c("/proc/self/comm");
+    std::string n;
+    std::getline(c, n);
+    return "(" + n + ")";
+  }();
+  bool builder = line.find(self) != std::string::npos;
   char state = line[close + 2];
   return !builder || state == 'Z' || state == 'X';
 }
