@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -261,7 +262,25 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const Output
   fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
   fcntl(pipefd[0], F_SETPIPE_SZ, 1 << 20);
   { std::ofstream reset(memcg + "/memory.max_usage_in_bytes"); reset << 0; }
-  pid_t parent = getpid();
+
+  bool oom_killed = false;
+  // cgroup v1 OOM notification on our memcg, the one whose limit bites: an
+  // eventfd that counts the OOMs this build ran into.
+  int oom_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  int oom_ctl = open((memcg + "/memory.oom_control").c_str(), O_RDONLY | O_CLOEXEC);
+  if (oom_efd >= 0 && oom_ctl >= 0) {
+    std::ofstream ev(memcg + "/cgroup.event_control");
+    ev << oom_efd << " " << oom_ctl;
+    ev.flush();
+    if (!ev) {
+      close(oom_efd);
+      oom_efd = -1;
+    }
+  }
+  auto oom_events = [&] {
+    uint64_t n = 0;
+    if (oom_efd >= 0 && read(oom_efd, &n, sizeof n) == sizeof n && n > 0) oom_killed = true;
+  };  pid_t parent = getpid();
   auto t_fork = Clock::now();
   out.setup_seconds = std::chrono::duration<double>(t_fork - t_setup).count();
   pid_t pid = fork();
@@ -304,7 +323,7 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const Output
   };
   auto deadline = Clock::now() + std::chrono::seconds(s.limits.timeout_s);
   Clock::time_point t_started = t_fork, kill_at{}, next_disk = Clock::now() + std::chrono::seconds(1);
-  bool exited = false, killing = false, runc_killed = false, oom_killed = false;
+  bool exited = false, killing = false, runc_killed = false;
   int wstatus = 0;
   auto kill_build = [&] {
     if (killing) return;
@@ -348,6 +367,7 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const Output
       out.pids_hit = ReadNum(pidscg + "/pids.current") >= s.limits.pids ||
                      KeyedValue(pidscg + "/c/pids.events", "max") > 0;
     if (out.started && !oom_killed) oom_killed = KeyedValue(memcg + "/c/memory.oom_control", "oom_kill") > 0;
+    oom_events();
     if (!out.started && access(pidfile.c_str(), F_OK) == 0) {
       out.started = true;
       t_started = Clock::now();
@@ -363,13 +383,17 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const Output
   }
   close(pipefd[0]);
   if (pidfd >= 0) close(pidfd);
+  oom_events();
+  if (oom_efd >= 0) close(oom_efd);
+  if (oom_ctl >= 0) close(oom_ctl);
   if (!out.started && access(pidfile.c_str(), F_OK) == 0) out.started = true;
   out.run_seconds = out.started ? Since(t_started) : 0;
   out.exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
   int64_t peak = ReadNum(memcg + "/memory.max_usage_in_bytes"), failcnt = ReadNum(memcg + "/memory.failcnt");
-  // An OOM kill seen in the cgroup, or (when runc removed it first) a SIGKILL
-  // we did not send after usage peaked at the limit (page cache alone reaches
-  // the limit too, so the peak is not enough by itself).
+  // The OOM eventfd of our memcg (or an OOM kill seen in runc's), else, if
+  // event_control was unavailable, a SIGKILL we did not send after usage
+  // peaked at the limit (page cache alone reaches the limit too, so the peak
+  // is not enough by itself).
   bool sigkill = out.exit_code == 128 + SIGKILL && !killing;
   out.oom = out.exit_code != 0 && !killing &&
             (oom_killed || failcnt > 0 || (sigkill && peak > 0 && peak >= mem_bytes - (256 << 10)));

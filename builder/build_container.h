@@ -13,8 +13,8 @@
 // /cache, /env, /buildpacks, /out) and a size-capped /tmp tmpfs.
 //
 // Limits: memory (memsw too) and pids on a cgroup of our own,
-// <parent>/<id> (runc's is <parent>/<id>/c), so the peak usage and the pids
-// `max` events are still readable after runc has removed its cgroup; CPU
+// <parent>/<id> (runc's is <parent>/<id>/c), which outlives runc's; an OOM
+// eventfd (cgroup.event_control) on it says the build ran out of memory; CPU
 // quota; RLIMIT_FSIZE and a periodic size check of the writable dirs (disk);
 // a wall-clock timeout. Over a limit, the build is killed (runc kill KILL,
 // then runc itself) and the outcome says which limit.
