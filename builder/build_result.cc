@@ -155,7 +155,7 @@ std::string ErrorLine(const std::string& reason) {
   f.Feed(reason);
   f.Finish();
   if (out.empty()) out = "build failed";
-  return "builder: error " + out.substr(0, 1100);
+  return "builder: error " + out;  // at most ~2 KB: lines are only added while under 1000 bytes
 }
 
 }  // namespace rv::builder

@@ -111,7 +111,7 @@ bool ValidEnvName(const std::string& n) {
 // env/: a tmpfs with a copy of each config var the build may read (ENV_DIR of
 // the buildpack API), owned by the build user. Values stay in memory.
 Status PrepareEnv(const std::string& from, const std::string& dir, uint32_t uid, uint32_t gid, bool* mounted,
-                  const LineSink& emit) {
+                  const std::function<void(std::string_view)>& emit) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=8m,mode=0700") != 0)
@@ -209,8 +209,14 @@ struct WorkDir {
 
 }  // namespace
 
-Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& emit) {
+Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& raw_emit) {
   auto t0 = Clock::now();
+  // The builder's own lines carry names from its inputs: as safe as the build's.
+  auto emit = [&raw_emit](std::string_view line) {
+    OutputFilter f({.max_line_bytes = 2048, .max_total_bytes = 8192}, raw_emit);
+    f.Feed(line);
+    f.Finish();
+  };
   BuildResult res;
   // Inputs first: nothing is pulled or created for a build that cannot run.
   Status st = ValidateAppName(o.app);
@@ -275,7 +281,7 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& emit) {
     if (!client) client = std::make_unique<oci::RegistryClient>(oci::RegistryClient::Options{.registry = o.registry});
     return *client;
   };
-  bool cache_has_files = fs::is_directory(cache, ec) && !fs::is_empty(cache, ec);
+  bool cache_has_files = fs::is_directory(cache, ec) && !fs::is_empty(cache, ec), cache_pulled = false;
   if (!o.cache_repo.empty() && !cache_has_files) {
     fs::remove_all(cache, ec);
     CacheTransfer ct;
@@ -285,6 +291,7 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& emit) {
       emit("-----> Build cache: not used (" + st.message().substr(0, 200) + ")");
       fs::remove_all(cache, ec);
     } else {
+      cache_pulled = ct.found;
       emit(ct.found ? "-----> Build cache: restored " + Human(ct.bytes) + " from " + o.cache_repo + " in " + Secs(ct.seconds)
                     : "-----> Build cache: none in " + o.cache_repo + " yet");
     }
@@ -294,7 +301,9 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& emit) {
   if (ec) return Status::Io("create the cache dir " + cache + ": " + ec.message());
   struct stat cs;
   if (lstat(cache.c_str(), &cs) != 0 || !S_ISDIR(cs.st_mode)) return Status::Io("cache " + cache + " is not a directory");
-  if (cs.st_uid != uid) {
+  // A cache from the registry is as untrusted as the build that made it:
+  // everything becomes the build user's (chown also clears setuid bits).
+  if (cs.st_uid != uid || cache_pulled) {
     st = ChownTree(cache, uid, gid);
     if (!st.ok()) return st;
   }
@@ -331,7 +340,7 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& emit) {
   cs2.cancel = o.cancel;
   emit("-----> Building " + o.app + " (timeout " + std::to_string(o.limits.timeout_s) + " s, memory " +
        std::to_string(o.limits.memory_mb) + " MB, " + std::to_string(o.limits.pids) + " processes, no network)");
-  OutputFilter filter(o.output, emit);
+  OutputFilter filter(o.output, raw_emit);
   auto outcome = RunBuildContainer(cs2, [&](std::string_view b) { filter.Feed(b); });
   filter.Finish();
   if (!outcome.ok()) return outcome.status();

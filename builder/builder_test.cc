@@ -471,6 +471,29 @@ TEST_F(BuilderTest, CacheInTheRegistryReachesABuildOnAnotherHost) {
   EXPECT_TRUE(d.Has("cache-had=2")) << d.out;
 }
 
+TEST_F(BuilderTest, ACacheFromTheRegistryIsTrustedNoMoreThanTheBuild) {
+  // Someone with registry access planted a cache holding a root-owned setuid file.
+  fs::create_directories(dir_ / "evil-cache");
+  { std::ofstream(dir_ / "evil-cache/suid") << "#!/bin/sh\n"; }
+  chmod((dir_ / "evil-cache/suid").c_str(), 04755);
+  oci::RegistryClient c({.registry = registry_});
+  oci::PushDirOptions po;
+  po.repo = "cache/acme/prod/web";
+  po.tag = "latest";
+  po.layer.uid = po.layer.gid = -1;
+  po.tmp_dir = dir_.string();
+  ASSERT_TRUE(oci::PushDir(c, (dir_ / "evil-cache").string(), po).ok());
+  BuildRun r = Build(Pack("evil", std::string("ls -ln /cache/suid\n") + kOkTail), "--cache-repo cache/acme/prod/web");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(r.Has("-rwxr-xr-x    1 10000    10000")) << r.out;  // owner the build's, setuid gone
+  // A cache image that is not one layer is not used, and the build goes on.
+  po.base = "stack/busybox:latest";
+  ASSERT_TRUE(oci::PushDir(c, (dir_ / "evil-cache").string(), po).ok());
+  BuildRun r2 = Build(Pack("evil2", kOkTail), "--cache-repo cache/acme/prod/web", "state2");
+  EXPECT_EQ(r2.rc, 0) << r2.out;
+  EXPECT_TRUE(r2.Has("-----> Build cache: not used (build cache cache/acme/prod/web is not one layer)")) << r2.out;
+}
+
 TEST_F(BuilderTest, BadArgumentsFailBeforeAnythingRuns) {
   std::string pack = Pack("never", "echo RAN\n");
   BuildRun r = Build(pack, "--app ../../x");
