@@ -278,6 +278,38 @@ TEST_F(BuilderTest, RunsIsolatedUnprivilegedWithReadOnlyStackAndNoNetwork) {
   ExpectNoDebris();
 }
 
+TEST_F(BuilderTest, OutputStreamsAsItComesWhileTheLimitsAreInForce) {
+  std::string pack = Pack("stream", std::string("echo first\nsleep 2\necho second\n") + kOkTail);
+  std::string cmd = std::string(RV_BUILDER_BIN) + " run --source " + (dir_ / "src").string() +
+                    " --app acme/prod/web --registry " + registry_ + " --image acme/prod/web:v1 --buildpacks " + pack +
+                    " --state-dir " + (dir_ / "state").string() + " --cgroup-parent " + cgroup_parent_ +
+                    " --memory-mb 300 --pids 100 --cpus 0.5 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  auto t0 = std::chrono::steady_clock::now();
+  double first_at = -1, end_at = -1;
+  std::string limits;
+  char buf[4096];
+  while (fgets(buf, sizeof buf, p)) {
+    double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (std::string(buf) == "first\n") {
+      first_at = t;
+      // The running build's cgroups (ours and runc's child).
+      std::string cg = Sh("ls -d /sys/fs/cgroup/memory" + cgroup_parent_ + "/rvbuild-* | head -1");
+      std::string id = cg.substr(cg.rfind('/') + 1);
+      limits = Sh("cat /sys/fs/cgroup/memory" + cgroup_parent_ + "/" + id + "/memory.limit_in_bytes") + " " +
+               Sh("cat /sys/fs/cgroup/pids" + cgroup_parent_ + "/" + id + "/pids.max") + " " +
+               Sh("cat /sys/fs/cgroup/cpu" + cgroup_parent_ + "/" + id + "/c/cpu.cfs_quota_us");
+    }
+    end_at = t;
+  }
+  EXPECT_EQ(pclose(p), 0);
+  ASSERT_GE(first_at, 0);
+  EXPECT_GT(end_at - first_at, 1.5) << "the first line came only at the end";
+  EXPECT_EQ(limits, std::to_string(300 << 20) + " 100 50000");
+  ExpectNoDebris();
+}
+
 TEST_F(BuilderTest, FailingBuildpackShowsItsMessageAndEndsWithAnErrorLine) {
   BuildRun r = Build(Pack("fail", "echo '-----> checking'\necho 'no buildpack detected this app: no index' >&2\nexit 3\n"));
   EXPECT_EQ(r.rc, 1);
