@@ -338,7 +338,7 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& raw_emit) 
   cs2.disk_dirs = {app, cache, out};
   cs2.limits = o.limits;
   cs2.cancel = o.cancel;
-  emit("-----> Building " + o.app + " (timeout " + std::to_string(o.limits.timeout_s) + " s, memory " +
+  emit("-----> Building " + o.app + " (" + id + "; timeout " + std::to_string(o.limits.timeout_s) + " s, memory " +
        std::to_string(o.limits.memory_mb) + " MB, " + std::to_string(o.limits.pids) + " processes, no network)");
   OutputFilter filter(o.output, raw_emit);
   auto outcome = RunBuildContainer(cs2, [&](std::string_view b) { filter.Feed(b); });

@@ -73,8 +73,7 @@ class BuilderTest : public ::testing::Test {
     // Processes in this test's own cgroup parent are builds this test started.
     Sh("cat /sys/fs/cgroup/pids" + cgroup_parent_ + "/*/c/tasks /sys/fs/cgroup/pids" + cgroup_parent_ +
        "/*/tasks 2>/dev/null | sort -u | xargs -r kill -9 2>/dev/null; sleep 0.2");
-    Sh("for n in $(ip netns list | awk '{print $1}' | grep '^rvbuild-'); do p=${n#rvbuild-}; p=${p%%-*}; "
-       "[ -d /proc/$p ] || ip netns delete $n; done 2>/dev/null");
+    for (const auto& id : ids_) Sh("ip netns delete " + id + " 2>/dev/null");
     for (auto& h : {"memory", "pids", "cpu"}) {
       std::string p = std::string("/sys/fs/cgroup/") + h + cgroup_parent_;
       if (fs::exists(p)) {
@@ -107,17 +106,19 @@ class BuilderTest : public ::testing::Test {
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::istringstream in(r.out);
     std::string l;
-    while (std::getline(in, l)) r.lines.push_back(l);
+    while (std::getline(in, l)) {
+      r.lines.push_back(l);
+      auto at = l.find("(rvbuild-");
+      if (l.rfind("-----> Building ", 0) == 0 && at != std::string::npos)
+        ids_.push_back(l.substr(at + 1, l.find(';', at) - at - 1));
+    }
     if (r.lines.empty()) r.lines.push_back("");
     return r;
   }
 
   // Nothing of a build is left on the host.
   void ExpectNoDebris(const std::string& state = "state") {
-    EXPECT_EQ(Sh("for n in $(ip netns list | awk '{print $1}' | grep '^rvbuild-'); do p=${n#rvbuild-}; p=${p%%-*}; "
-                 "[ -d /proc/$p ] || echo $n; done"),
-              "")
-        << "netns of a finished build left behind";
+    for (const auto& id : ids_) EXPECT_FALSE(fs::exists("/var/run/netns/" + id)) << "netns left behind: " << id;
     EXPECT_EQ(Sh("grep -c " + (dir_ / state).string() + " /proc/mounts || true"), "0");
     std::error_code ec;
     EXPECT_TRUE(!fs::exists(dir_ / state / "work") || fs::is_empty(dir_ / state / "work", ec));
@@ -135,6 +136,7 @@ class BuilderTest : public ::testing::Test {
   std::string tag_, registry_, registry_pid_, cgroup_parent_;
   fs::path dir_;
   bool leaked_cgroup_ = false;
+  std::vector<std::string> ids_;  // build ids seen in this test's outputs
 };
 
 const char* kOkTail =
@@ -326,7 +328,9 @@ TEST_F(BuilderTest, HangingBuildIsKilledAtTheTimeout) {
   EXPECT_TRUE(r.Has("started\n"));
   EXPECT_EQ(r.last(), "builder: error build timed out after 2 s");
   EXPECT_LT(r.seconds, 10);
-  EXPECT_EQ(Sh("pgrep -f 'sleep 100[0]' | wc -l"), "0");
+  EXPECT_EQ(Sh("cat /sys/fs/cgroup/pids" + cgroup_parent_ + "/*/tasks /sys/fs/cgroup/pids" + cgroup_parent_ +
+               "/*/c/tasks 2>/dev/null | wc -l"),
+            "0");  // no process of this test's builds
   ExpectNoDebris();
 }
 
@@ -411,7 +415,9 @@ TEST_F(BuilderTest, BuildOfABuilderKilledHardIsCleanedUpByTheNextBuild) {
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_TRUE(r.Has("-----> Cleaned up 1 build(s) left by a builder that died")) << r.out;
   EXPECT_EQ(Sh("ip netns list | grep -c rvbuild-" + pid + "- || true"), "0");
-  EXPECT_EQ(Sh("pgrep -f 'sleep 100[0]' | wc -l"), "0");
+  EXPECT_EQ(Sh("cat /sys/fs/cgroup/pids" + cgroup_parent_ + "/*/tasks /sys/fs/cgroup/pids" + cgroup_parent_ +
+               "/*/c/tasks 2>/dev/null | wc -l"),
+            "0");  // no process of this test's builds
   ExpectNoDebris();
 }
 
@@ -468,7 +474,10 @@ TEST_F(BuilderTest, SigtermCancelsTheBuildAndCleansUp) {
   for (int i = 0; i < 200 && fs::exists("/proc/" + pid) && Sh("grep -c 'builder: error' " + out) != "1"; i++) usleep(50000);
   usleep(200000);
   EXPECT_EQ(Sh("tail -1 " + out), "builder: error build cancelled (the builder was asked to stop)");
-  EXPECT_EQ(Sh("pgrep -f 'sleep 100[0]' | wc -l"), "0");
+  ids_.push_back(Sh("grep -o 'rvbuild-[0-9]*-[0-9a-f]*' " + out + " | head -1"));
+  EXPECT_EQ(Sh("cat /sys/fs/cgroup/pids" + cgroup_parent_ + "/*/tasks /sys/fs/cgroup/pids" + cgroup_parent_ +
+               "/*/c/tasks 2>/dev/null | wc -l"),
+            "0");  // no process of this test's builds
   ExpectNoDebris();
 }
 
