@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -65,8 +66,13 @@ Result<PushResult> PushDir(RegistryClient& c, const std::string& dir, const Push
   }
   std::mt19937_64 rng(std::random_device{}());
   std::string tmp = o.tmp_dir + "/rv-layer-" + std::to_string(getpid()) + "-" + std::to_string(rng()) + ".tar.gz";
+  auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  auto t_layer = std::chrono::steady_clock::now();
   auto layer = WriteLayer(dir, tmp, o.layer);
   if (!layer.ok()) return layer.status();
+  double layer_seconds = seconds_since(t_layer);
   PushResult res;
   res.layer = *layer;
   Descriptor ld{kMediaLayerGzip, layer->digest, layer->size, "", "", {}};
@@ -78,7 +84,7 @@ Result<PushResult> PushDir(RegistryClient& c, const std::string& dir, const Push
   if (!cfg.contains("rootfs") || !cfg["rootfs"].is_object()) cfg["rootfs"] = {{"type", "layers"}, {"diff_ids", json::array()}};
   cfg["rootfs"]["diff_ids"].push_back(layer->diff_id);
   if (!cfg.contains("history") || !cfg["history"].is_array()) cfg["history"] = json::array();
-  cfg["history"].push_back({{"created_by", "rv-image push-dir"}});
+  cfg["history"].push_back({{"created_by", o.created_by}});
   cfg.erase("created");  // reproducible: the same inputs give the same image digest
   if (!o.entrypoint.empty()) cc["Entrypoint"] = o.entrypoint;
   if (!o.cmd.empty()) cc["Cmd"] = o.cmd;
@@ -101,6 +107,10 @@ Result<PushResult> PushDir(RegistryClient& c, const std::string& dir, const Push
   std::string cfg_body = cfg.dump();
   man.config = {kMediaConfig, crypto::OciDigestOf(cfg_body), static_cast<int64_t>(cfg_body.size()), "", "", {}};
 
+  res.layer_seconds = layer_seconds;
+  res.image_bytes = man.config.size;
+  for (const auto& l : man.layers) res.image_bytes += l.size;
+  auto t_push = std::chrono::steady_clock::now();
   Status st;
   for (size_t i = 0; i + 1 < man.layers.size() && st.ok(); i++) {
     bool up = false;
@@ -119,6 +129,7 @@ Result<PushResult> PushDir(RegistryClient& c, const std::string& dir, const Push
   auto md = c.PutManifest(o.repo, o.tag, kMediaManifest, SerializeManifest(man));
   if (!md.ok()) return md.status();
   res.manifest_digest = *md;
+  res.push_seconds = seconds_since(t_push);
   return res;
 }
 

@@ -41,12 +41,16 @@ struct PushDirOptions {
   std::map<std::string, std::string> labels;
   LayerOptions layer;
   std::string tmp_dir = "/tmp";
+  std::string created_by = "rv-image push-dir";  // the history entry of the new layer
 };
 
 struct PushResult {
   std::string manifest_digest;
   LayerInfo layer;
   int uploaded_blobs = 0;
+  int64_t image_bytes = 0;       // config + every layer, compressed (what a cold pull moves)
+  double layer_seconds = 0;      // packing the layer
+  double push_seconds = 0;       // blobs + manifest to the registry
 };
 
 Result<PushResult> PushDir(RegistryClient& c, const std::string& dir, const PushDirOptions& o);

@@ -77,6 +77,7 @@ Result<LayerInfo> WriteLayer(const std::string& dir, const std::string& out_path
     paths.push_back(it->path().lexically_relative(dir).string());
   if (ec) return Status::Io("walking " + dir + ": " + ec.message());
   std::sort(paths.begin(), paths.end());
+  if (!opt.prefix.empty()) paths.insert(paths.begin(), "");  // "" = the directory itself, as `prefix`
 
   GzipSink sink;
   sink.fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -95,7 +96,8 @@ Result<LayerInfo> WriteLayer(const std::string& dir, const std::string& out_path
   std::vector<char> buf(1 << 16);
   for (const auto& rel : paths) {
     if (!st.ok()) break;
-    std::string full = dir + "/" + rel;
+    std::string full = rel.empty() ? dir : dir + "/" + rel;
+    std::string name = opt.prefix.empty() ? rel : rel.empty() ? opt.prefix : opt.prefix + "/" + rel;
     struct stat sb;
     if (lstat(full.c_str(), &sb) != 0) {
       st = Status::Io("lstat " + full + ": " + strerror(errno));
@@ -103,7 +105,7 @@ Result<LayerInfo> WriteLayer(const std::string& dir, const std::string& out_path
     }
     if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode) && !S_ISLNK(sb.st_mode) && !S_ISFIFO(sb.st_mode)) continue;
     struct archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, rel.c_str());
+    archive_entry_set_pathname(e, name.c_str());
     archive_entry_copy_stat(e, &sb);
     archive_entry_set_uid(e, opt.uid >= 0 ? opt.uid : sb.st_uid);
     archive_entry_set_gid(e, opt.gid >= 0 ? opt.gid : sb.st_gid);
@@ -136,14 +138,14 @@ Result<LayerInfo> WriteLayer(const std::string& dir, const std::string& out_path
         archive_entry_set_hardlink(e, it->second.c_str());
         archive_entry_set_size(e, 0);
       } else {
-        if (sb.st_nlink > 1) seen[key] = rel;
+        if (sb.st_nlink > 1) seen[key] = name;
         data = true;
       }
     } else {
       archive_entry_set_size(e, 0);
     }
     if (archive_write_header(a, e) != ARCHIVE_OK) {
-      st = Status::Internal("tar header for " + rel + ": " + archive_error_string(a));
+      st = Status::Internal("tar header for " + name + ": " + archive_error_string(a));
       archive_entry_free(e);
       break;
     }

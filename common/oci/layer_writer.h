@@ -19,6 +19,7 @@ namespace rv::oci {
 struct LayerOptions {
   bool zero_mtime = true;
   int uid = 0, gid = 0;     // forced owner; -1 keeps the files' own
+  std::string prefix;       // "app": entries are app/, app/<path> (the dir itself first)
 };
 
 struct LayerInfo {

@@ -125,4 +125,33 @@ TEST(LayerWriter, DeterministicAndReadable) {
   fs::remove_all(dir);
 }
 
+TEST(LayerWriter, PrefixPutsTheDirectoryAndEveryEntryUnderIt) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("rvlayerp." + std::to_string(getpid()));
+  fs::create_directories(dir / "src/sub");
+  std::ofstream(dir / "src/sub/f") << "x";
+  fs::create_hard_link(dir / "src/sub/f", dir / "src/g");
+  LayerOptions o;
+  o.prefix = "app";
+  o.uid = o.gid = 10000;
+  auto a = WriteLayer((dir / "src").string(), (dir / "a.tgz").string(), o);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  struct archive* ar = archive_read_new();
+  archive_read_support_filter_gzip(ar);
+  archive_read_support_format_tar(ar);
+  ASSERT_EQ(archive_read_open_filename(ar, (dir / "a.tgz").c_str(), 1 << 16), ARCHIVE_OK);
+  struct archive_entry* e;
+  std::vector<std::string> names;
+  std::string hard;
+  while (archive_read_next_header(ar, &e) == ARCHIVE_OK) {
+    names.push_back(archive_entry_pathname(e));
+    if (archive_entry_hardlink(e)) hard = archive_entry_hardlink(e);
+    EXPECT_EQ(archive_entry_uid(e), 10000);
+  }
+  archive_read_free(ar);
+  EXPECT_EQ(names, (std::vector<std::string>{"app/", "app/g", "app/sub/", "app/sub/f"}));
+  EXPECT_EQ(hard, "app/g");
+  fs::remove_all(dir);
+}
+
 }  // namespace rv::oci

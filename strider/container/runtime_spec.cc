@@ -23,12 +23,19 @@ json BuildRuntimeSpec(const SpecInput& in) {
   for (const auto& [dst, src] : in.etc_files)
     mounts.push_back({{"destination", dst}, {"type", "bind"}, {"source", src},
                       {"options", {"rbind", "ro", "nosuid", "nodev", "noexec"}}});
+  for (const auto& m : in.extra_mounts)
+    mounts.push_back({{"destination", m.destination}, {"type", m.type}, {"source", m.source}, {"options", m.options}});
 
   json resources = {{"devices", {{{"allow", false}, {"access", "rwm"}}}}};
   if (in.memory_bytes > 0) resources["memory"] = {{"limit", in.memory_bytes}, {"swap", in.memory_bytes}};
   if (in.cpu_quota_us > 0) resources["cpu"] = {{"quota", in.cpu_quota_us}, {"period", in.cpu_period_us}};
   if (in.pids_limit > 0) resources["pids"] = {{"limit", in.pids_limit}};
 
+  json rlimits = json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", in.nofile}, {"soft", in.nofile}},
+                              {{"type", "RLIMIT_NPROC"}, {"hard", in.nproc}, {"soft", in.nproc}},
+                              {{"type", "RLIMIT_CORE"}, {"hard", 0}, {"soft", 0}}});
+  if (in.fsize_bytes > 0)
+    rlimits.push_back({{"type", "RLIMIT_FSIZE"}, {"hard", in.fsize_bytes}, {"soft", in.fsize_bytes}});
   json caps = json::array();  // nothing: a web app needs no capability (ports >= 1024)
   return {
       {"ociVersion", "1.0.2"},
@@ -40,13 +47,10 @@ json BuildRuntimeSpec(const SpecInput& in) {
         {"cwd", in.cwd.empty() ? "/" : in.cwd},
         {"capabilities",
          {{"bounding", caps}, {"effective", caps}, {"inheritable", caps}, {"permitted", caps}, {"ambient", caps}}},
-        {"rlimits",
-         {{{"type", "RLIMIT_NOFILE"}, {"hard", in.nofile}, {"soft", in.nofile}},
-          {{"type", "RLIMIT_NPROC"}, {"hard", in.nproc}, {"soft", in.nproc}},
-          {{"type", "RLIMIT_CORE"}, {"hard", 0}, {"soft", 0}}}},
+        {"rlimits", rlimits},
         {"noNewPrivileges", true},
         {"oomScoreAdj", 500}}},
-      {"root", {{"path", in.rootfs}, {"readonly", false}}},
+      {"root", {{"path", in.rootfs}, {"readonly", in.readonly_rootfs}}},
       {"hostname", in.hostname},
       {"mounts", mounts},
       {"linux",

@@ -7,7 +7,9 @@
 //   - cgroup v1 limits under cgroupsPath: memory (+swap = memory, so no swap
 //     escape), CPU quota, pids; rlimits NOFILE/NPROC/CORE;
 //   - /etc/hostname, /etc/hosts and /etc/resolv.conf bind-mounted read-only
-//     from the bundle.
+//     from the bundle;
+//   - optionally (builds): a read-only rootfs, extra bind/tmpfs mounts and an
+//     RLIMIT_FSIZE cap.
 // The env (which holds the secrets) goes only into this document, which the
 // caller writes on tmpfs.
 #pragma once
@@ -36,6 +38,13 @@ struct SpecInput {
   uint64_t nofile = 1024;
   uint64_t nproc = 4096;
   std::vector<std::pair<std::string, std::string>> etc_files;  // (container path, host path) read-only binds
+  bool readonly_rootfs = false;
+  struct Mount {
+    std::string destination, type, source;  // type "bind" or "tmpfs"
+    std::vector<std::string> options;       // e.g. {"rbind","ro","nosuid","nodev"} or {"size=64m","mode=1777"}
+  };
+  std::vector<Mount> extra_mounts;
+  uint64_t fsize_bytes = 0;           // 0 = no RLIMIT_FSIZE
 };
 
 nlohmann::json BuildRuntimeSpec(const SpecInput& in);

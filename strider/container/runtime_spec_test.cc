@@ -43,4 +43,26 @@ TEST(RuntimeSpec, IsolationAndLimits) {
   EXPECT_FALSE(j["linux"]["maskedPaths"].empty());
 }
 
+TEST(RuntimeSpec, BuildsGetAReadOnlyRootExtraMountsAndAFileSizeCap) {
+  SpecInput in;
+  in.rootfs = "/x/rootfs";
+  in.args = {"/bin/sh"};
+  in.readonly_rootfs = true;
+  in.extra_mounts = {{"/app", "bind", "/w/app", {"rbind", "rw"}}, {"/tmp", "tmpfs", "tmpfs", {"size=64m"}}};
+  in.fsize_bytes = 1 << 30;
+  auto j = BuildRuntimeSpec(in);
+  EXPECT_EQ(j["root"]["readonly"], true);
+  int found = 0;
+  for (auto& m : j["mounts"]) {
+    if (m["destination"] == "/app") found += m["source"] == "/w/app" && m["type"] == "bind";
+    if (m["destination"] == "/tmp") found += m["type"] == "tmpfs" && m["options"][0] == "size=64m";
+  }
+  EXPECT_EQ(found, 2);
+  bool fsize = false;
+  for (auto& r : j["process"]["rlimits"])
+    if (r["type"] == "RLIMIT_FSIZE") fsize = r["hard"] == (1 << 30);
+  EXPECT_TRUE(fsize);
+  EXPECT_EQ(BuildRuntimeSpec(SpecInput{})["root"]["readonly"], false);
+}
+
 }  // namespace rv::container
