@@ -86,6 +86,9 @@ Result<LayerInfo> WriteLayer(const std::string& dir, const std::string& out_path
 
   struct archive* a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
+  // Names are bytes: written as they are, not translated from the process's
+  // locale (in "C" a non-ASCII name, e.g. a CA certificate's, fails to write).
+  archive_write_set_options(a, "hdrcharset=BINARY");
   archive_write_set_bytes_in_last_block(a, 1);
   Status st;
   if (archive_write_open(a, &sink, nullptr, ArchiveWrite, nullptr) != ARCHIVE_OK)
