@@ -63,30 +63,31 @@ EOF
 ) || fail "cannot read the OCI layout"
 size=$(awk '{ s += $2 } END { print s }' <<< "$layers")
 mkdir -p "$D/rootfs"
-while read -r f _; do tar -xzf "$f" -C "$D/rootfs" --numeric-owner || fail "unpacking $f"; done <<< "$layers"
+while read -r f _; do tar -xzf "$f" -C "$D/rootfs" --numeric-owner --warning=no-unknown-keyword || fail "unpacking $f"; done <<< "$layers"
 echo "# stack/python: $(wc -l <<< "$layers") layer(s), $size bytes compressed, $(du -sb "$D/rootfs" | cut -f1) bytes unpacked"
 R=$D/rootfs
 grep -qx 'app:x:10000:10000::/app:/bin/sh' "$R/etc/passwd" && ok "the app user is uid 10000, home /app" || fail "no app user: $(grep app "$R/etc/passwd")"
 [ ! -s "$R/etc/resolv.conf" ] && ok "no resolver copied from the build host" || fail "resolv.conf: $(cat "$R/etc/resolv.conf")"
 for n in null:1:3 zero:1:5 urandom:1:9; do IFS=: read -r name ma mi <<< "$n"; mknod -m 666 "$R/dev/$name" c "$ma" "$mi"; done
 as_app() { env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/app "$@"; }
-v=$(as_app chroot --userspec=10000:10000 "$R" python3 --version 2>&1) && [[ "$v" == "Python 3."* ]] &&
+chroot=$(command -v chroot) || fail "chroot not found"
+v=$(as_app "$chroot" --userspec=10000:10000 "$R" python3 --version 2>&1) && [[ "$v" == "Python 3."* ]] &&
   ok "python3 runs in it as the app user ($v)" || fail "python3 --version: $v"
-v=$(as_app chroot --userspec=10000:10000 "$R" python3 -m pip --version 2>&1) && ok "and pip ($v)" || fail "pip --version: $v"
+v=$(as_app "$chroot" --userspec=10000:10000 "$R" python3 -m pip --version 2>&1) && ok "and pip ($v)" || fail "pip --version: $v"
 
 # The driver builds examples/python-app inside the stack, offline, as the app user.
 cp -R "$ROOT/buildpacks" "$R/buildpacks"; rm -f "$R/buildpacks"/*/export
 cp -R "$ROOT/examples/python-app/." "$R/app/"
 mkdir -p "$R/cache" "$R/env" "$R/out"
 chown -R 10000:10000 "$R/app" "$R/cache" "$R/out"
-out=$(as_app unshare --net chroot --userspec=10000:10000 "$R" /bin/sh /buildpacks/bin/build /app /cache /env /out 2>&1) ||
+out=$(as_app unshare --net "$chroot" --userspec=10000:10000 "$R" /bin/sh /buildpacks/bin/build /app /cache /env /out 2>&1) ||
   { echo "$out"; fail "the build of python-app inside the stack failed"; }
 echo "$out" | sed 's/^/#   /'
 [ "$(cat "$R/out/process-types")" = "web: python3 app.py" ] && ok "the driver built python-app in the stack with no network" ||
   fail "process-types: $(cat "$R/out/process-types")"
 mkdir -p "$R/app/.rv"; cp "$ROOT/buildpacks/bin/launch" "$R/app/.rv/launch"
 app_port=$((port + 1))
-as_app PORT=$app_port chroot --userspec=10000:10000 "$R" /bin/sh /app/.rv/launch "python3 app.py" > "$D/app.log" 2>&1 &
+as_app PORT=$app_port "$chroot" --userspec=10000:10000 "$R" /bin/sh /app/.rv/launch "python3 app.py" > "$D/app.log" 2>&1 &
 app_pid=$!
 page=""
 for _ in $(seq 1 100); do

@@ -86,9 +86,6 @@ Result<LayerInfo> WriteLayer(const std::string& dir, const std::string& out_path
 
   struct archive* a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
-  // Names are bytes: written as they are, not translated from the process's
-  // locale (in "C" a non-ASCII name, e.g. a CA certificate's, fails to write).
-  archive_write_set_options(a, "hdrcharset=BINARY");
   archive_write_set_bytes_in_last_block(a, 1);
   Status st;
   if (archive_write_open(a, &sink, nullptr, ArchiveWrite, nullptr) != ARCHIVE_OK)
@@ -145,7 +142,10 @@ Result<LayerInfo> WriteLayer(const std::string& dir, const std::string& out_path
     } else {
       archive_entry_set_size(e, 0);
     }
-    if (archive_write_header(a, e) != ARCHIVE_OK) {
+    // ARCHIVE_WARN: a name the locale cannot translate (non-ASCII in "C", e.g. a
+    // CA certificate's) is written as its bytes with a pax hdrcharset=BINARY
+    // header for that entry; that is what we want, names are bytes.
+    if (archive_write_header(a, e) < ARCHIVE_WARN) {
       st = Status::Internal("tar header for " + rel + ": " + archive_error_string(a));
       archive_entry_free(e);
       break;
