@@ -141,7 +141,7 @@ got=$(env -i PATH="$RUN_PATH" /bin/sh "$d/.rv/launch" printf '%s,' 'a b' c)
 expect_eq "launch execs several arguments as they are" "$got" "a b,c,"
 got=$(env -i PATH="$RUN_PATH" /bin/sh "$d/.rv/launch" 'echo one; echo two | tr a-z A-Z')
 expect_eq "launch runs a shell line with sh" "$got" $'one\nTWO'
-env -i PATH="$RUN_PATH" /bin/sh "$d/.rv/launch" 'sleep 30' & p=$!; started_pids+=("$p")
+env -i PATH="$RUN_PATH" N=30 /bin/sh "$d/.rv/launch" 'sleep ${N} 2>/dev/null' & p=$!; started_pids+=("$p")
 for _ in $(seq 1 50); do tr '\0' ' ' < "/proc/$p/cmdline" | grep -q '^sleep' && break; sleep 0.05; done
 expect_eq "launch execs a simple command: the app is the process (signals reach it)" "$(tr '\0' ' ' < "/proc/$p/cmdline")" "sleep 30 "
 kill "$p"; wait "$p" 2>/dev/null
