@@ -55,6 +55,17 @@ check "the driver's output is short (procfile-app: $lines lines)" test "$lines" 
 a=$(app python-app); CACHE=$T/cache.python-app build_app "$a"
 expect_has "python-app rebuilt with its cache: cache hit" "$out" 'cache hit'
 
+# A read-only /tmp (the build container's root is read-only): the driver
+# works under OUT_DIR and gives the packs a TMPDIR there (pip needs one).
+mkdir -p "$T/rotmp"
+a=$(app python-app); o=$(newdir); printf 'python\nprobe\n' > "$a/.buildpacks"
+out=$(unshare --mount -- bash -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && "$@"' _ "$T/rotmp" \
+  env -i PATH="$RUN_PATH" TMPDIR="$T/rotmp" BUILDPACK_SH="$SH" "$SH" "$BP/bin/build" "$a" "$(newdir)" "$(newdir)" "$o"); rc=$?
+expect_eq "with a read-only TMPDIR, python-app still builds" "$rc" 0
+expect_has "  pip ran" "$out" 'Successfully installed rvgreet'
+expect_has "  the packs got a TMPDIR under OUT_DIR" "$(cat "$a/probe.env")" "^TMPDIR=$o/\.work\.[0-9]+/tmp$"
+check "  and the scratch under OUT_DIR is gone" test -z "$(ls -A "$o" | grep -v -e '^buildpacks$' -e '^process-types$')"
+
 # Detection order: python before static before procfile.
 d=$(newdir); echo 'web: python3 server.py' > "$d/Procfile"; echo 'print(1)' > "$d/server.py"; echo '<h1>x</h1>' > "$d/index.html"
 build_app "$d"
