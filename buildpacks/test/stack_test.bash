@@ -5,7 +5,7 @@
 # temporary registry; a second call does nothing ("up to date", same digest).
 # The image's rootfs (unpacked from an OCI export) is entered with chroot as
 # the unprivileged app user (uid 10000), with no network (unshare --net): the
-# driver builds the stack's sample apps inside it (python: python-app, with
+# driver builds the stack's sample apps inside it (python: all three, with
 # python3 and pip checked first; busybox: static-site and procfile-app under
 # busybox sh), and each built app answers HTTP through launch.
 # Needs root. python: debootstrap from this machine's apt mirror, minutes.
@@ -25,7 +25,7 @@ trap cleanup EXIT
 fail() { echo "FAIL - $*"; exit 1; }
 ok() { echo "ok   - $*"; }
 case "$STACK" in
-  python) flags=(--python); apps=(python-app) ;;
+  python) flags=(--python); apps=(python-app static-site procfile-app) ;;
   busybox) flags=(); apps=(static-site procfile-app) ;;
   *) fail "usage: $0 ROOT RV_IMAGE python|busybox" ;;
 esac
