@@ -51,6 +51,18 @@ done
 lines=$(printf '%s\n' "$out" | wc -l)
 check "the driver's output is short (procfile-app: $lines lines)" test "$lines" -lt 15
 
+# --choose: the packs, nothing built (the caller picks the stack with it).
+for ex in static-site python-app procfile-app; do
+  a=$(app "$ex"); before=$(ls -A "$a")
+  expect_eq "--choose names $ex's pack" "$(build --choose "$a")" "${pack[$ex]}"
+  expect_eq "  and changes nothing in the app" "$(ls -A "$a")" "$before"
+done
+e=$(newdir); printf 'python static' > "$e/BUILDPACK_URL"
+expect_eq "--choose reads BUILDPACK_URL from ENV_DIR" "$(build --choose "$(app static-site)" "$e" | tr '\n' ' ')" "python static "
+d=$(newdir); echo hi > "$d/README"
+out=$(build --choose "$d"); rc=$?
+expect_eq "--choose on an undetectable tree fails with the reason" "$rc: $out" "1:  !     no buildpack detected this app: no Procfile, index.html, public/, requirements.txt or *.py at its top level"
+
 # Second build of python-app with the same cache: the cache is reused.
 a=$(app python-app); CACHE=$T/cache.python-app build_app "$a"
 expect_has "python-app rebuilt with its cache: cache hit" "$out" 'cache hit'
