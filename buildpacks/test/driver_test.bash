@@ -107,6 +107,9 @@ expect_has "  the last line naming it and the built-ins" "$(printf '%s\n' "$out"
 printf '../../etc\n' > "$d/.buildpacks"
 build_app "$d"
 expect_has "a path in .buildpacks is refused" "$(printf '%s\n' "$out" | tail -1)" "not a built-in buildpack"
+printf '*\n' > "$d/.buildpacks"
+build_app "$d"
+expect_has "a glob in .buildpacks is a name, refused" "$(printf '%s\n' "$out" | tail -1)" "names '\\*', which is not a built-in buildpack \\(built-in: .*procfile python static\\)"
 
 # Config vars reach compile only as ENV_DIR files; export reaches the next pack.
 a=$(app python-app); printf 'python\nprobe\n' > "$a/.buildpacks"
