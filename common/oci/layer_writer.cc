@@ -144,7 +144,10 @@ Result<LayerInfo> WriteLayer(const std::string& dir, const std::string& out_path
     } else {
       archive_entry_set_size(e, 0);
     }
-    if (archive_write_header(a, e) != ARCHIVE_OK) {
+    // ARCHIVE_WARN: a name the locale cannot translate (non-ASCII in "C", e.g. a
+    // CA certificate's) is written as its bytes with a pax hdrcharset=BINARY
+    // header for that entry; that is what we want, names are bytes.
+    if (archive_write_header(a, e) < ARCHIVE_WARN) {
       st = Status::Internal("tar header for " + name + ": " + archive_error_string(a));
       archive_entry_free(e);
       break;

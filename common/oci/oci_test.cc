@@ -154,4 +154,32 @@ TEST(LayerWriter, PrefixPutsTheDirectoryAndEveryEntryUnderIt) {
   fs::remove_all(dir);
 }
 
+TEST(LayerWriter, KeepsNonAsciiNamesAndLinkTargetsByteForByte) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("rvlayer8." + std::to_string(getpid()));
+  const std::string utf8 = "F\xc5\x91tan\xc3\xbas\xc3\xadtv\xc3\xa1ny.pem", latin1 = "caf\xe9";
+  fs::create_directories(dir / "src");
+  std::ofstream(dir / "src" / utf8) << "cert\n";
+  std::ofstream(dir / "src" / latin1) << "x\n";
+  fs::create_symlink(utf8, dir / "src/link.0");
+  auto a = WriteLayer((dir / "src").string(), (dir / "a.tgz").string());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  struct archive* ar = archive_read_new();
+  archive_read_support_filter_gzip(ar);
+  archive_read_support_format_tar(ar);
+  ASSERT_EQ(archive_read_open_filename(ar, (dir / "a.tgz").c_str(), 1 << 16), ARCHIVE_OK);
+  struct archive_entry* e;
+  std::set<std::string> names;
+  std::string target;
+  while (archive_read_next_header(ar, &e) == ARCHIVE_OK) {
+    names.insert(archive_entry_pathname(e));
+    if (archive_entry_symlink(e)) target = archive_entry_symlink(e);
+  }
+  archive_read_free(ar);
+  EXPECT_TRUE(names.count(utf8));
+  EXPECT_TRUE(names.count(latin1));
+  EXPECT_EQ(target, utf8);
+  fs::remove_all(dir);
+}
+
 }  // namespace rv::oci
