@@ -131,8 +131,8 @@ class OverlayPodTest : public PodHarness {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     // x2 may run on h2 or h3 (group b); h3 is drained so it starts on h2.
     ASSERT_EQ(Rv("hosts drain h3"), 0);
-    ASSERT_TRUE(Submit({Web("x1", "X", {{"slot", "1"}}), Web("x2", "X", {{"group", "b"}}),
-                        Web("y1", "Y", {{"slot", "1"}})})
+    ASSERT_TRUE(Submit({Web("x1", "x", {{"slot", "1"}}), Web("x2", "x", {{"group", "b"}}),
+                        Web("y1", "y", {{"slot", "1"}})})
                     .ok());
     for (const char* j : {"x1", "x2", "y1"}) ASSERT_TRUE(WaitAttached(j, 60000)) << j << "\n" << Dump();
     ASSERT_EQ(Rv("hosts drain h3 --undo"), 0);
@@ -359,7 +359,7 @@ TEST_F(OverlayPodTest, ContainersTalkIsolatedSealedRotateAndMove) {
   std::string progress = dir_ + "/stream";
   pid_t stream = SpawnInJob("x2", [x1s, progress] { return StreamEcho(x1s.c_str(), 5000, 5000, progress); });
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-  EXPECT_EQ(Rv("env:rotate-key X"), 0);
+  EXPECT_EQ(Rv("env:rotate-key x"), 0);
   EXPECT_EQ(WaitChild(stream, 20000), 0) << "the connection broke during the rotation";
   children_.erase(std::find(children_.begin(), children_.end(), stream));
   {
