@@ -438,8 +438,8 @@ pid_t Container::Launch(int* log_fd, std::string* detail) {
   return app;
 }
 
-void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
-  *permanent = false;
+Container::RunOutcome Container::RunOnce() {
+  RunOutcome outcome;
   const auto& o = rt_.options();
   int out = -1;
   pid_t app = -1;
@@ -449,17 +449,17 @@ void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
     adopted_pid_ = -1;
     out = open((rt_.BundleDir(id_) + "/stdio").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   } else {
-    app = Launch(&out, detail);
+    app = Launch(&out, &outcome.detail);
     if (app <= 0) {
       if (out >= 0) {
         LogFile log(log_path(), o.log_max_bytes, o.log_keep);
-        (void)log.Append(detail->data(), detail->size());
+        (void)log.Append(outcome.detail.data(), outcome.detail.size());
         close(out);
       }
-      *failed = true;
-      *permanent = true;  // here: "did not start", reported as failed rather than exited
+      outcome.failed = true;
+      outcome.permanent = true;  // here: "did not start", reported as failed rather than exited
       rt_.counters().Add("container.start_failed");
-      return;
+      return outcome;
     }
   }
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, app, 0));
@@ -574,7 +574,7 @@ void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
   if (out >= 0) close(out);
   if (pidfd >= 0) close(pidfd);
   app_pid_ = -1;
-  if (!exited) return;  // released: the app runs on
+  if (!exited) return outcome;  // released: the app runs on
   int code = !status_known ? -1 : WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
   bool oom = false;
   {
@@ -582,20 +582,21 @@ void Container::RunOnce(bool* failed, std::string* detail, bool* permanent) {
     oom = !killed && code == 128 + SIGKILL && limit > 0 && peak >= limit - (256 << 10);
   }
   if (oom) {
-    *failed = true;
-    *detail = "oom-killed at memory limit " + std::to_string(memory_limit_mb_) + " MB";
+    outcome.failed = true;
+    outcome.detail = "oom-killed at memory limit " + std::to_string(memory_limit_mb_) + " MB";
     rt_.counters().Add("container.oom_killed");
   } else if (code < 0) {
-    *failed = true;
-    *detail = "exited (status unknown: adopted)";
+    outcome.failed = true;
+    outcome.detail = "exited (status unknown: adopted)";
   } else if (code >= 128) {
-    *failed = true;
-    *detail = "signal " + std::to_string(code - 128);
+    outcome.failed = true;
+    outcome.detail = "signal " + std::to_string(code - 128);
   } else {
-    *failed = code != 0;
-    *detail = "code " + std::to_string(code);
+    outcome.failed = code != 0;
+    outcome.detail = "code " + std::to_string(code);
   }
-  if (NowMs() - run_start < 1000 && *failed) *detail += " (exited at once)";
+  if (NowMs() - run_start < 1000 && outcome.failed) outcome.detail += " (exited at once)";
+  return outcome;
 }
 
 void Container::Teardown() {
@@ -640,13 +641,12 @@ void Container::Run() {
       }
       prepared = true;
     }
-    bool failed = false, permanent = false;
-    std::string detail;
     int64_t t0 = NowMs();
-    RunOnce(&failed, &detail, &permanent);
+    const RunOutcome run = RunOnce();
+    const std::string& detail = run.detail;
     if (stop_ || release_) break;
-    Emit(permanent ? CState::kFailed : CState::kExited, detail);
-    bool restart = policy == "always" || (policy == "on-failure" && failed);
+    Emit(run.permanent ? CState::kFailed : CState::kExited, detail);
+    bool restart = policy == "always" || (policy == "on-failure" && run.failed);
     if (!restart) break;
     if (NowMs() - t0 >= o.stable_after_ms) backoff = o.backoff_initial_ms;
     if (SleepOrStop(backoff)) break;

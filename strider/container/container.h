@@ -90,8 +90,15 @@ class Container {
   void Run();
   Status Prepare();
   Status WriteBundle(const Image& img);
-  // One run of the app; returns the exit detail and whether it failed.
-  void RunOnce(bool* failed, std::string* detail, bool* permanent);
+  // How one run of the app ended.
+  struct RunOutcome {
+    bool failed = false;     // a non-zero exit, a signal, an OOM kill, or no start
+    bool permanent = false;  // it never started: reported failed, not exited
+    std::string detail;      // "code 1", "signal 9", "oom-killed ...", the start error
+  };
+  // One run of the app (or the adopted one's rest); a released container's
+  // run ends with an empty outcome.
+  RunOutcome RunOnce();
   // Starts runc detached; the app's pid, or -1 with *detail set.
   pid_t Launch(int* log_fd, std::string* detail);
   void WriteAdoptRecord();
