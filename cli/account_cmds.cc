@@ -5,27 +5,11 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/output.h"
 #include "cli/table.h"
 #include "common/names.h"
 
 namespace rv::cli {
-namespace {
-
-int Fail(const Status& s) {
-  std::cerr << "rv: " << s.message() << "\n";
-  return 1;
-}
-
-std::string Date(int64_t ms) {
-  time_t t = ms / 1000;
-  char buf[32];
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-  return buf;
-}
-
-}  // namespace
 
 std::string GitRemoteUrl(const std::string& base, const msg::AppInfo& app) {
   return base + "/" + app.tenant + "/" + app.env + "/" + app.app + ".git";
@@ -86,7 +70,7 @@ int RunAccountCommands(Client& c, const AccountCommands& cmds) {
     for (const auto& u : l.users) {
       std::string access;
       for (const auto& g : u.access) access += (access.empty() ? "" : ",") + g.env + (g.write ? "" : "(read-only)");
-      t.Add({u.user, std::to_string(u.keys), access.empty() ? "-" : access, Date(u.created_ms)});
+      t.Add({u.user, std::to_string(u.keys), access.empty() ? "-" : access, DateTime(u.created_ms)});
     }
     t.Print(std::cout);
     return 0;
@@ -115,7 +99,7 @@ int RunAccountCommands(Client& c, const AccountCommands& cmds) {
     msg::KeyListing l;
     if (Status s = c.Call(msg::KeyListRequest{cmds.user}, &l); !s.ok()) return Fail(s);
     Table t({"FINGERPRINT", "TYPE", "COMMENT", "ADDED"});
-    for (const auto& k : l.keys) t.Add({k.fingerprint, k.type, k.comment.empty() ? "-" : k.comment, Date(k.created_ms)});
+    for (const auto& k : l.keys) t.Add({k.fingerprint, k.type, k.comment.empty() ? "-" : k.comment, DateTime(k.created_ms)});
     t.Print(std::cout);
     return 0;
   }
@@ -152,7 +136,7 @@ int RunAccountCommands(Client& c, const AccountCommands& cmds) {
     Table t({"APP", "BRANCH", "GIT URL", "CREATED"});
     for (const auto& a : l.apps) {
       t.Add({a.tenant + "/" + a.env + "/" + a.app, a.deploy_branch, base.empty() ? "-" : GitRemoteUrl(base, a),
-             Date(a.created_ms)});
+             DateTime(a.created_ms)});
     }
     t.Print(std::cout);
     return 0;

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/output.h"
 #include "cli/table.h"
 #include "deploy/app_lock.h"
 #include "deploy/rollout_driver.h"
@@ -12,30 +13,13 @@
 namespace rv::cli {
 namespace {
 
-int Fail(const Status& s) {
-  std::cerr << "rv: " << s.message() << "\n";
-  return 1;
-}
-
 void Say(const std::string& line) { std::cout << line << "\n" << std::flush; }
-
-std::string When(int64_t ms) {
-  if (ms <= 0) return "-";
-  time_t t = ms / 1000;
-  char buf[32];
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
 
 std::string Formation(const std::map<std::string, int32_t>& f) {
   std::string out;
   for (const auto& [t, n] : f) out += (out.empty() ? "" : " ") + t + "=" + std::to_string(n);
   return out.empty() ? "-" : out;
 }
-
-std::string Or(const std::string& s) { return s.empty() ? "-" : s; }
 
 std::string User() {
   const char* u = getenv("USER");
@@ -74,7 +58,7 @@ std::string FormatReleases(const msg::ReleaseList& l) {
     std::string image = r.digest.empty() ? r.image : r.digest.substr(0, 19);
     t.Add({r.version == l.current ? "*" : "", "v" + std::to_string(r.version), r.state, Or(image),
            std::to_string(r.config_version), Formation(r.formation), Or(r.commit.substr(0, 7)), Or(r.user),
-           When(r.created_ms), Or(r.description) + (r.detail.empty() ? "" : " (" + r.detail + ")")});
+           DateTime(r.created_ms), Or(r.description) + (r.detail.empty() ? "" : " (" + r.detail + ")")});
   }
   std::ostringstream os;
   t.Print(os);
@@ -135,7 +119,7 @@ int RunReleaseCommands(Client& c, const ReleaseCommands& cmd) {
     Table t({"BUILD", "STATE", "COMMIT", "BY", "STARTED", "SECONDS", "OUTPUT", "IMAGE / ERROR"});
     for (const auto& b : l.builds) {
       std::string secs = b.finished_ms > 0 ? std::to_string((b.finished_ms - b.started_ms) / 1000) : "-";
-      t.Add({std::to_string(b.number), b.state, Or(b.commit.substr(0, 7)), Or(b.user), When(b.started_ms), secs,
+      t.Add({std::to_string(b.number), b.state, Or(b.commit.substr(0, 7)), Or(b.user), DateTime(b.started_ms), secs,
              std::to_string(b.output_bytes) + " B", Or(b.state == "failed" ? b.error : b.image)});
     }
     t.Print(std::cout);

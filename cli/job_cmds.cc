@@ -1,0 +1,149 @@
+#include "cli/job_cmds.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <iostream>
+
+#include "cli/output.h"
+#include "cli/table.h"
+#include "common/host_layout.h"
+#include "strider/container/container_runtime.h"
+#include "strider/container/log_follow.h"
+
+namespace rv::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+int Logs(Client& c, const JobCommands& cmds) {
+  auto l = c.List("jobs");
+  if (!l.ok()) return Fail(l.status());
+  const msg::JobSpec* spec = nullptr;
+  std::string host;
+  for (const auto& j : l->jobs) {
+    if (j.spec.id == cmds.log_job) {
+      spec = &j.spec;
+      host = j.host_id;
+    }
+  }
+  if (!spec) return Fail(Status::NotFound("no job " + cmds.log_job));
+  if (host.empty() && cmds.log_data_dir.empty()) return Fail(Status::NotFound(cmds.log_job + " is not placed on a host"));
+  namespace layout = host_layout;
+  std::string dir = cmds.log_data_dir.empty() ? layout::DefaultDataDir(c.config().pod_dir, host) : cmds.log_data_dir;
+  std::string path = spec->image.empty() ? layout::ProcessLogPath(dir, cmds.log_job)
+                                         : layout::ConsoleLogPath(layout::ContainerDir(
+                                               layout::ContainerStateDir(dir), container::ContainerIdFor(cmds.log_job)));
+  if (access(path.c_str(), R_OK) != 0) {
+    return Fail(Status::NotFound("no log at " + path + " (rv logs reads local hosts only)"));
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  if (!cmds.log_follow) {
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(0, std::ios::end);
+    int64_t size = in.tellg();
+    in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, cmds.log_tail_bytes)));
+    std::cout << in.rdbuf() << std::flush;
+    return 0;
+  }
+  Status s = container::FollowLog(
+      path, cmds.log_tail_bytes, [](const std::string& chunk) { std::cout << chunk << std::flush; },
+      [] { return g_stop.load(); });
+  return s.ok() ? 0 : Fail(s);
+}
+
+int Submit(Client& c, const JobCommands& cmds) {
+  if (cmds.image.empty() && cmds.command.empty()) return Fail(Status::Invalid("submit needs --image or a command"));
+  if (!cmds.health_http.empty() && cmds.port == 0) return Fail(Status::Invalid("--health-http needs --port"));
+  auto constraints = ParsePairs(cmds.constraints, "constraint");
+  if (!constraints.ok()) return Fail(constraints.status());
+  msg::SubmitJobs req;
+  for (int n = 1; n <= cmds.replicas; ++n) {
+    msg::JobSpec j;
+    j.id = cmds.service + "-" + std::to_string(n);
+    j.kind = cmds.kind;
+    j.service = cmds.service;
+    j.replica = n;
+    j.resources = {cmds.ram_mb, cmds.disk_mb, cmds.cpu_millis};
+    j.rules.ha = cmds.ha;
+    j.rules.spread_zones = cmds.spread_zones;
+    j.rules.constraints = *constraints;
+    j.strategy = cmds.strategy;
+    j.command = cmds.command;
+    j.restart = cmds.restart;
+    j.image = cmds.image;
+    j.port = cmds.port;
+    j.health.http_path = cmds.health_http;
+    j.env = cmds.env;
+    req.jobs.push_back(std::move(j));
+  }
+  msg::JobIds ids;
+  if (Status s = c.Call(req, &ids); !s.ok()) return Fail(s);
+  for (const auto& id : ids.ids) std::cout << id << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddJobCommands(CLI::App& app, JobCommands* cmds) {
+  cmds->jobs = app.add_subcommand("jobs", "list jobs and where they run");
+
+  auto* s = cmds->submit = app.add_subcommand("submit", "submit the replicas of a service");
+  s->add_option("--service", cmds->service, "service name; replicas are <service>-1..N")->required();
+  s->add_option("--replicas", cmds->replicas, "number of replicas")->check(CLI::Range(1, 10000));
+  s->add_option("--ram-mb", cmds->ram_mb, "RAM per replica")->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  s->add_option("--disk-mb", cmds->disk_mb, "disk per replica")->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  s->add_option("--cpu-millis", cmds->cpu_millis, "CPU per replica")->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  s->add_flag("--ha", cmds->ha, "replicas never share a host");
+  s->add_flag("--spread-zones", cmds->spread_zones, "spread replicas over zones");
+  s->add_option("--constraint", cmds->constraints, "host label k=v the job needs (repeatable)");
+  s->add_option("--strategy", cmds->strategy, "binpack | spread")->check(CLI::IsMember({"", "binpack", "spread"}));
+  s->add_option("--kind", cmds->kind, "deploy | build")->check(CLI::IsMember({"deploy", "build"}));
+  s->add_option("--restart", cmds->restart, "always | on-failure | never")
+      ->check(CLI::IsMember({"always", "on-failure", "never"}));
+  s->add_option("--image", cmds->image, "run this image (registry reference) as a container");
+  s->add_option("--port", cmds->port, "the app's listening port (health-checked)")->check(CLI::Range(0, 65535));
+  s->add_option("--health-http", cmds->health_http, "HTTP path that must answer 2xx/3xx (needs --port)");
+  s->add_option("--env", cmds->env, "the environment (its config vars and secrets are set with config:set)");
+  s->add_option("command", cmds->command, "the command to run (after --); with --image, overrides the entrypoint");
+
+  cmds->logs = app.add_subcommand("logs", "print a job's log (local hosts only)");
+  cmds->logs->add_option("JOB", cmds->log_job, "job id")->required();
+  cmds->logs->add_flag("-f,--follow", cmds->log_follow, "keep printing what is appended");
+  cmds->logs->add_option("--tail-bytes", cmds->log_tail_bytes, "how much of the end to show first");
+  cmds->logs->add_option("--data-dir", cmds->log_data_dir, "the host's data dir (default <pod_dir>/hosts/<host>)");
+
+  cmds->stop = app.add_subcommand("stop", "stop jobs");
+  cmds->stop->add_option("JOB", cmds->stop_ids, "job ids")->required();
+}
+
+int RunJobCommands(Client& c, const JobCommands& cmds, bool list_jobs) {
+  if (cmds.jobs->parsed() || list_jobs) {
+    auto l = c.List("jobs");
+    if (!l.ok()) return Fail(l.status());
+    Table t({"JOB", "SERVICE", "STATE", "HOST", "RUN STATE", "ATTEMPT", "REASON"});
+    for (const auto& j : l->jobs) {
+      std::string run = j.run_state.empty() ? "-" : j.run_state + (j.run_detail.empty() ? "" : " (" + j.run_detail + ")");
+      t.Add({j.spec.id, Or(j.spec.service), j.state, Or(j.host_id), run, std::to_string(j.attempt), Or(j.reason)});
+    }
+    t.Print(std::cout);
+    return 0;
+  }
+  if (cmds.logs->parsed()) return Logs(c, cmds);
+  if (cmds.submit->parsed()) return Submit(c, cmds);
+  if (cmds.stop->parsed()) {
+    if (Status s = c.Call(msg::StopJobs{cmds.stop_ids}); !s.ok()) return Fail(s);
+    for (const auto& id : cmds.stop_ids) std::cout << "stopping " << id << "\n";
+    return 0;
+  }
+  return -1;
+}
+
+}  // namespace rv::cli

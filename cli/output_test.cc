@@ -1,0 +1,38 @@
+#include "cli/output.h"
+
+#include <gtest/gtest.h>
+
+namespace rv::cli {
+namespace {
+
+TEST(CliOutput, ParsePairsSplitsAtTheFirstEqualsSign) {
+  auto p = ParsePairs({"A=1", "URL=postgres://x?a=b", "EMPTY="}, "config var");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->at("A"), "1");
+  EXPECT_EQ(p->at("URL"), "postgres://x?a=b");
+  EXPECT_EQ(p->at("EMPTY"), "");
+}
+
+TEST(CliOutput, ParsePairsRefusesAnItemWithoutAKeySayingWhatItIs) {
+  auto p = ParsePairs({"=1"}, "label");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("label '=1' is not key=value"), std::string::npos);
+  EXPECT_FALSE(ParsePairs({"novalue"}, "label").ok());
+}
+
+TEST(CliOutput, EmptyCellsAndNoTimeReadAsADash) {
+  EXPECT_EQ(Or(""), "-");
+  EXPECT_EQ(Or("x"), "x");
+  EXPECT_EQ(FormatLabels({}), "-");
+  EXPECT_EQ(FormatLabels({{"role", "build"}, {"zone", "a"}}), "role=build,zone=a");
+  EXPECT_EQ(DateTime(0), "-");
+  EXPECT_EQ(Ago(0), "never");
+}
+
+TEST(CliOutput, TimesAreUtc) {
+  EXPECT_EQ(DateTime(86400000 + 3723000), "1970-01-02 01:02:03");
+  EXPECT_EQ(ClockTime(3723045), "01:02:03.045");
+}
+
+}  // namespace
+}  // namespace rv::cli
