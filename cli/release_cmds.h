@@ -39,9 +39,6 @@ struct ReleaseCommands {
   bool PsOfAllJobs() const { return ps && ps->parsed() && app.empty(); }
 };
 
-// The subcommands spelled with ':' (rv.cc rewrites them to '-').
-inline const std::vector<std::string> kReleaseColonCommands = {"ps:scale", "builds:output"};
-
 std::string FormatReleases(const msg::ReleaseList& l);  // pure, for tests
 Result<std::map<std::string, int32_t>> ParseCounts(const std::vector<std::string>& items);
 
