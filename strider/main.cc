@@ -50,10 +50,7 @@ void OnRelease(int) {
   g_stop = true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"strider: the Rivendell host agent"};
+struct Flags {
   std::string pod_path = "pod/pod.json", host_id, key_path, data_dir, address = "127.0.0.1", level = "info";
   std::string sauron_api, sauron_pub, elrond_ep;
   rv::strider::CapacityOverride cap;
@@ -61,139 +58,165 @@ int main(int argc, char** argv) {
   std::string registry = "127.0.0.1:5000", container_state_dir, run_dir, veth_pool = "10.250";
   bool no_containers = false;
   bool no_aesni = false;
-  app.add_option("--pod", pod_path, "pod config (pod.json)");
-  app.add_option("--host-id", host_id, "this host's id, as enrolled")->required();
-  app.add_option("--key", key_path, "this host's CURVE key pair file (default <pod_dir>/keys/<host-id>.key)");
-  app.add_option("--data-dir", data_dir, "job logs and state (default <pod_dir>/hosts/<host-id>)");
-  app.add_option("--address", address, "underlay address other hosts reach this one at");
-  app.add_option("--capacity-ram-mb", cap.ram_mb, "claim this much RAM (simulation; default: measured)");
-  app.add_option("--capacity-disk-mb", cap.disk_mb, "claim this much disk (simulation; default: measured)");
-  app.add_option("--capacity-cpu-millis", cap.cpu_millis, "claim this much CPU (default: cores x 1000)");
-  app.add_option("--sauron-api", sauron_api, "override sauron.api from the pod config");
-  app.add_option("--sauron-pub", sauron_pub, "override sauron.pub from the pod config");
-  app.add_option("--elrond", elrond_ep, "override elrond.endpoint from the pod config");
-  app.add_option("--heartbeat-ms", heartbeat_ms, "override the heartbeat interval sauron asks for");
-  app.add_option("--stop-grace-ms", stop_grace_ms, "SIGTERM -> SIGKILL grace when stopping a job");
-  app.add_option("--log-level", level, "trace|debug|info|warn|error");
-  app.add_option("--registry", registry, "the pod's image registry, for image refs that name none");
-  app.add_option("--container-state-dir", container_state_dir, "image cache and container dirs (default <data-dir>/container)");
-  app.add_option("--run-dir", run_dir, "tmpfs for bundles and runc state (default /run/rivendell/<host-id>)");
-  app.add_option("--gc-interval-s", gc_interval_s, "how often to remove dead containers and unused images")
-      ->check(CLI::Range(1, 86400));
-  app.add_option("--veth-pool", veth_pool, "A.B: container veth /30s come from A.B.0.0/16 (distinct per strider sharing a network namespace)");
-  app.add_flag("--no-containers", no_containers, "do not open the container runtime (image jobs fail)");
-  app.add_flag("--no-aesni", no_aesni,
-               "report no AES-NI even if the CPU has it (jobs of AES-256-GCM environments are declined; tests)");
   std::string overlayd_socket;
   int overlay_mtu = 1500;
-  app.add_option("--overlayd-socket", overlayd_socket,
-                 "this host's overlayd control socket: containers of an environment join its overlay network");
-  app.add_option("--overlay-mtu", overlay_mtu, "underlay MTU overlayd works with")->check(CLI::Range(576, 65535));
   int overlay_keepalive_ms = 1000;
-  app.add_option("--overlay-keepalive-ms", overlay_keepalive_ms,
+  int restore_wait_ms = 5000;
+};
+
+void AddFlags(CLI::App& app, Flags& f) {
+  app.add_option("--pod", f.pod_path, "pod config (pod.json)");
+  app.add_option("--host-id", f.host_id, "this host's id, as enrolled")->required();
+  app.add_option("--key", f.key_path, "this host's CURVE key pair file (default <pod_dir>/keys/<host-id>.key)");
+  app.add_option("--data-dir", f.data_dir, "job logs and state (default <pod_dir>/hosts/<host-id>)");
+  app.add_option("--address", f.address, "underlay address other hosts reach this one at");
+  app.add_option("--capacity-ram-mb", f.cap.ram_mb, "claim this much RAM (simulation; default: measured)");
+  app.add_option("--capacity-disk-mb", f.cap.disk_mb, "claim this much disk (simulation; default: measured)");
+  app.add_option("--capacity-cpu-millis", f.cap.cpu_millis, "claim this much CPU (default: cores x 1000)");
+  app.add_option("--sauron-api", f.sauron_api, "override sauron.api from the pod config");
+  app.add_option("--sauron-pub", f.sauron_pub, "override sauron.pub from the pod config");
+  app.add_option("--elrond", f.elrond_ep, "override elrond.endpoint from the pod config");
+  app.add_option("--heartbeat-ms", f.heartbeat_ms, "override the heartbeat interval sauron asks for");
+  app.add_option("--stop-grace-ms", f.stop_grace_ms, "SIGTERM -> SIGKILL grace when stopping a job");
+  app.add_option("--log-level", f.level, "trace|debug|info|warn|error");
+  app.add_option("--registry", f.registry, "the pod's image registry, for image refs that name none");
+  app.add_option("--container-state-dir", f.container_state_dir,
+                 "image cache and container dirs (default <data-dir>/container)");
+  app.add_option("--run-dir", f.run_dir, "tmpfs for bundles and runc state (default /run/rivendell/<host-id>)");
+  app.add_option("--gc-interval-s", f.gc_interval_s, "how often to remove dead containers and unused images")
+      ->check(CLI::Range(1, 86400));
+  app.add_option("--veth-pool", f.veth_pool,
+                 "A.B: container veth /30s come from A.B.0.0/16 (distinct per strider sharing a network namespace)");
+  app.add_flag("--no-containers", f.no_containers, "do not open the container runtime (image jobs fail)");
+  app.add_flag("--no-aesni", f.no_aesni,
+               "report no AES-NI even if the CPU has it (jobs of AES-256-GCM environments are declined; tests)");
+  app.add_option("--overlayd-socket", f.overlayd_socket,
+                 "this host's overlayd control socket: containers of an environment join its overlay network");
+  app.add_option("--overlay-mtu", f.overlay_mtu, "underlay MTU overlayd works with")->check(CLI::Range(576, 65535));
+  app.add_option("--overlay-keepalive-ms", f.overlay_keepalive_ms,
                  "keepalive to overlayd this often (keep well under its --lease-ms); 0 = none")
       ->check(CLI::Range(0, 60000));
-  int restore_wait_ms = 5000;
-  app.add_option("--restore-wait-ms", restore_wait_ms,
+  app.add_option("--restore-wait-ms", f.restore_wait_ms,
                  "after a reboot, wait this long for sauron's word before starting the journal's jobs on its own")
       ->check(CLI::Range(0, 600000));
-  CLI11_PARSE(app, argc, argv);
-  if (cap.ram_mb < 0 || cap.disk_mb < 0 || cap.cpu_millis < 0) {
-    fprintf(stderr, "strider: capacities must not be negative\n");
-    return 2;
-  }
+}
 
-  rv::InitLogging("strider", level);
-  auto cfg = rv::LoadPodConfig(pod_path);
-  if (!cfg.ok()) {
-    spdlog::critical("{}", cfg.status().ToString());
-    return 1;
-  }
-  if (key_path.empty()) key_path = cfg->KeyPath(host_id);
-  auto key = rv::transport::LoadKeypair(key_path);
-  if (!key.ok()) {
-    spdlog::critical("{}", key.status().ToString());
-    return 1;
-  }
+// The pod, this host's key and the servers' keys: the agent's identity.
+struct Identity {
+  rv::PodConfig cfg;
+  rv::transport::CurveKeypair key;
+  std::string sauron_key, elrond_key;
+};
+
+rv::Result<Identity> LoadIdentity(Flags& f) {
+  auto cfg = rv::LoadPodConfig(f.pod_path);
+  if (!cfg.ok()) return cfg.status();
+  if (f.key_path.empty()) f.key_path = cfg->KeyPath(f.host_id);
+  auto key = rv::transport::LoadKeypair(f.key_path);
+  if (!key.ok()) return key.status();
   auto skey = rv::SauronPublicKey(*cfg);
   auto ekey = rv::ElrondPublicKey(*cfg);
   if (!skey.ok() || !ekey.ok()) {
-    spdlog::critical("cannot load server keys: {}", (!skey.ok() ? skey.status() : ekey.status()).ToString());
-    return 1;
+    return rv::Status::Invalid("cannot load server keys: " + (!skey.ok() ? skey.status() : ekey.status()).ToString());
   }
-  if (data_dir.empty()) data_dir = rv::host_layout::DefaultDataDir(cfg->pod_dir, host_id);
+  if (f.data_dir.empty()) f.data_dir = rv::host_layout::DefaultDataDir(cfg->pod_dir, f.host_id);
   std::error_code ec;
-  std::filesystem::create_directories(rv::host_layout::LogDir(data_dir), ec);
-  if (ec) {
-    spdlog::critical("cannot create data dir {}: {}", data_dir, ec.message());
-    return 1;
-  }
+  std::filesystem::create_directories(rv::host_layout::LogDir(f.data_dir), ec);
+  if (ec) return rv::Status::Io("cannot create data dir " + f.data_dir + ": " + ec.message());
+  return Identity{std::move(*cfg), std::move(*key), std::move(*skey), std::move(*ekey)};
+}
 
+rv::strider::AgentOptions MakeAgentOptions(const Flags& f, const Identity& id) {
   rv::strider::AgentOptions opts;
-  opts.host_id = host_id;
-  opts.address = address;
-  opts.key = *key;
-  opts.sauron_api = sauron_api.empty() ? cfg->sauron.api : sauron_api;
-  opts.sauron_pub = sauron_pub.empty() ? cfg->sauron.pub : sauron_pub;
-  opts.sauron_public_key = *skey;
-  opts.elrond_endpoint = elrond_ep.empty() ? cfg->elrond.endpoint : elrond_ep;
-  opts.elrond_public_key = *ekey;
-  opts.data_dir = data_dir;
-  opts.capacity = cap;
-  opts.heartbeat_ms = heartbeat_ms;
-  opts.zmtp_heartbeat_ms = cfg->sauron.zmtp_heartbeat_ms;
-  opts.zmtp_timeout_ms = 3 * cfg->sauron.zmtp_heartbeat_ms;  // silence is judged by sauron (beacons)
-  opts.stop_grace_ms = stop_grace_ms;
-  opts.journal_dir = data_dir + "/journal";
-  opts.restore_wait_ms = restore_wait_ms;
-  opts.on_restored = [data_dir](const rv::strider::RestoreReport& r) {
+  opts.host_id = f.host_id;
+  opts.address = f.address;
+  opts.key = id.key;
+  opts.sauron_api = f.sauron_api.empty() ? id.cfg.sauron.api : f.sauron_api;
+  opts.sauron_pub = f.sauron_pub.empty() ? id.cfg.sauron.pub : f.sauron_pub;
+  opts.sauron_public_key = id.sauron_key;
+  opts.elrond_endpoint = f.elrond_ep.empty() ? id.cfg.elrond.endpoint : f.elrond_ep;
+  opts.elrond_public_key = id.elrond_key;
+  opts.data_dir = f.data_dir;
+  opts.capacity = f.cap;
+  opts.heartbeat_ms = f.heartbeat_ms;
+  opts.zmtp_heartbeat_ms = id.cfg.sauron.zmtp_heartbeat_ms;
+  opts.zmtp_timeout_ms = 3 * id.cfg.sauron.zmtp_heartbeat_ms;  // silence is judged by sauron (beacons)
+  opts.stop_grace_ms = f.stop_grace_ms;
+  opts.journal_dir = f.data_dir + "/journal";
+  opts.restore_wait_ms = f.restore_wait_ms;
+  opts.on_restored = [data_dir = f.data_dir](const rv::strider::RestoreReport& r) {
     // Read by `sceptre status`.
     std::error_code ec;
     std::filesystem::create_directories(data_dir + "/sceptre", ec);
-    std::ofstream f(data_dir + "/sceptre/strider-restore.json");
-    f << "{\"adopted\": " << r.adopted << ", \"pending\": " << r.pending << ", \"restarted\": " << r.restarted
-      << ", \"fenced\": " << r.fenced << ", \"offline\": " << r.offline << ", \"corrupt\": " << r.corrupt
-      << ", \"adopt_ms\": " << r.adopt_ms << "}\n";
+    std::ofstream out(data_dir + "/sceptre/strider-restore.json");
+    out << "{\"adopted\": " << r.adopted << ", \"pending\": " << r.pending << ", \"restarted\": " << r.restarted
+        << ", \"fenced\": " << r.fenced << ", \"offline\": " << r.offline << ", \"corrupt\": " << r.corrupt
+        << ", \"adopt_ms\": " << r.adopt_ms << "}\n";
   };
+  opts.aesni = !f.no_aesni && sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() != 0;
+  return opts;
+}
 
-  rv::strider::ProcessOptions popts;
-  popts.log_dir = rv::host_layout::LogDir(data_dir);
-
-  // Per-host state and run dirs, so several striders on one machine (tests,
-  // the demo pod) never share containers, veth names aside (see below).
-  std::unique_ptr<rv::container::ContainerRuntime> runtime;
-  std::shared_ptr<rv::strider::WorkloadFactory> containers;
-  std::string why_no_containers = "disabled by --no-containers";
-  if (!no_containers) {
-    rv::container::RuntimeOptions ro;
-    ro.state_dir = container_state_dir.empty() ? rv::host_layout::ContainerStateDir(data_dir) : container_state_dir;
-    // Two pods on one machine may both have an "h1": key the machine-wide
-    // names (run dir, cgroup parent) by the data dir too, or one strider's GC
-    // would remove the other's containers.
-    std::string tag = rv::container::RuntimeTag(host_id, data_dir);
-    ro.run_dir = run_dir.empty() ? "/run/rivendell/" + tag : run_dir;
-    ro.registry = registry;
-    ro.veth_pool = veth_pool;
-    ro.cgroup_parent = "/rivendell/" + tag;
-    auto rt = rv::container::ContainerRuntime::Open(ro);
-    if (rt.ok()) {
-      runtime = std::move(*rt);
-      containers = std::make_shared<rv::container::ContainerWorkloadFactory>(*runtime);
-      // Stale containers are collected once the agent adopted the live ones.
-      spdlog::info("[{}] container runtime open (state {}, run {}, registry {})", host_id, ro.state_dir, ro.run_dir,
-                   registry);
-    } else {
-      why_no_containers = rt.status().message();
-      spdlog::warn("[{}] no container runtime: {}; image jobs will fail, plain processes run", host_id,
-                   why_no_containers);
-    }
+// The container runtime, or null and why not (image jobs then fail, plain
+// processes run). Per-host state and run dirs, so several striders on one
+// machine (tests, the demo pod) never share containers.
+std::unique_ptr<rv::container::ContainerRuntime> OpenContainers(const Flags& f, std::string* why_not) {
+  *why_not = "disabled by --no-containers";
+  if (f.no_containers) return nullptr;
+  rv::container::RuntimeOptions ro;
+  ro.state_dir = f.container_state_dir.empty() ? rv::host_layout::ContainerStateDir(f.data_dir) : f.container_state_dir;
+  // Two pods on one machine may both have an "h1": key the machine-wide
+  // names (run dir, cgroup parent) by the data dir too, or one strider's GC
+  // would remove the other's containers.
+  std::string tag = rv::container::RuntimeTag(f.host_id, f.data_dir);
+  ro.run_dir = f.run_dir.empty() ? "/run/rivendell/" + tag : f.run_dir;
+  ro.registry = f.registry;
+  ro.veth_pool = f.veth_pool;
+  ro.cgroup_parent = "/rivendell/" + tag;
+  auto rt = rv::container::ContainerRuntime::Open(ro);
+  if (!rt.ok()) {
+    *why_not = rt.status().message();
+    spdlog::warn("[{}] no container runtime: {}; image jobs will fail, plain processes run", f.host_id, *why_not);
+    return nullptr;
   }
-  opts.containers = runtime != nullptr;
-  opts.no_containers_why = why_no_containers;
-  opts.aesni = !no_aesni && sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() != 0;
-  auto factory = std::make_shared<rv::strider::DispatchWorkloadFactory>(
-      std::make_shared<rv::strider::ProcessWorkloadFactory>(popts), containers, why_no_containers);
+  // Stale containers are collected once the agent adopted the live ones.
+  spdlog::info("[{}] container runtime open (state {}, run {}, registry {})", f.host_id, ro.state_dir, ro.run_dir,
+               f.registry);
+  return std::move(*rt);
+}
 
+// The driver of this host's overlayd, hooked into the runtime so containers
+// of an environment join its overlay; null without --overlayd-socket.
+std::unique_ptr<rv::strider::OverlayDriver> MakeOverlay(zmq::context_t& ctx, const Flags& f, const Identity& id,
+                                                        const rv::strider::AgentOptions& opts,
+                                                        rv::container::ContainerRuntime* runtime) {
+  if (f.overlayd_socket.empty()) return nullptr;
+  rv::strider::OverlayDriverOptions oo;
+  oo.host_id = f.host_id;
+  oo.address = f.address;
+  oo.key = id.key;
+  oo.sauron_api = opts.sauron_api;
+  oo.sauron_pub = opts.sauron_pub;
+  oo.sauron_public_key = id.sauron_key;
+  oo.overlayd_socket = f.overlayd_socket;
+  oo.underlay_mtu = f.overlay_mtu;
+  oo.keepalive_ms = f.overlay_keepalive_ms;
+  auto overlay = std::make_unique<rv::strider::OverlayDriver>(ctx, oo);
+  // Started once the agent adopted what runs: its first document must hold
+  // the adopted containers' attachments, or overlayd would drop them.
+  if (runtime) {
+    runtime->SetNetworkHook([o = overlay.get()](const rv::container::NetnsInfo& ns, const std::string& env) {
+      return o->Attach(ns, env);
+    });
+    runtime->SetReattachHook([o = overlay.get()](const rv::container::NetnsInfo& ns, const std::string& env) {
+      o->Expect(ns, env);
+    });
+  }
+  spdlog::info("[{}] overlay: driving overlayd at {}", f.host_id, f.overlayd_socket);
+  return overlay;
+}
+
+void InstallSignals() {
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigaction(SIGTERM, &sa, nullptr);
@@ -202,90 +225,111 @@ int main(int argc, char** argv) {
   sr.sa_handler = OnRelease;
   sigaction(SIGUSR2, &sr, nullptr);
   signal(SIGPIPE, SIG_IGN);
+}
 
+// The agent's loop until a signal, with the runtime's periodic GC; then stop
+// every job (or, for an upgrade, leave them running).
+void RunUntilSignalled(rv::strider::Agent& agent, rv::container::ContainerRuntime* runtime, const Flags& f) {
+  if (runtime) {
+    int removed = runtime->GcContainers();  // after adoption: what no journal entry runs
+    if (removed > 0) spdlog::info("[{}] removed {} stale containers", f.host_id, removed);
+  }
+  auto next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(f.gc_interval_s);
+  while (!g_stop) {
+    agent.RunOnce(50);
+    if (runtime && std::chrono::steady_clock::now() >= next_gc) {
+      next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(f.gc_interval_s);
+      int removed = runtime->GcContainers();
+      auto freed = runtime->GcImages();
+      if (removed > 0 || (freed.ok() && *freed > 0)) {
+        spdlog::info("[{}] gc: removed {} dead containers, freed {} bytes of images", f.host_id, removed,
+                     freed.ok() ? *freed : 0);
+      }
+      if (!freed.ok()) spdlog::warn("[{}] image gc: {}", f.host_id, freed.status().ToString());
+    }
+  }
+  if (g_release) {
+    spdlog::info("[{}] exiting for an upgrade: {} jobs keep running", f.host_id, agent.running_jobs());
+    agent.Release();
+  } else {
+    spdlog::info("[{}] shutting down: stopping {} jobs", f.host_id, agent.running_jobs());
+    agent.Shutdown(f.stop_grace_ms + 1000);
+  }
+}
+
+// After a clean stop nothing of the runtime stays: dead containers, our
+// tmpfs run dir, our (now empty) cgroup parents. After SIGUSR2 everything
+// stays for the next strider.
+void CloseContainers(std::unique_ptr<rv::container::ContainerRuntime> runtime, const Flags& f) {
+  if (!runtime) return;
+  if (g_release) return;  // containers, mounts, netns and the run dir stay
+  std::string rd = runtime->options().run_dir;
+  std::string cg_parent = runtime->options().cgroup_parent;
+  runtime->GcContainers();
+  runtime.reset();
+  if (f.run_dir.empty() && umount2(rd.c_str(), MNT_DETACH) == 0) rmdir(rd.c_str());
+  // rmdir refuses a non-empty cgroup, so a container that could not be
+  // stopped keeps its own.
+  std::error_code ec;
+  for (const auto& h : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+    if (!cg_parent.empty()) rmdir((h.path().string() + cg_parent).c_str());
+  }
+}
+
+}  // namespace
+
+// 1. flags; 2. the pod and keys (identity); 3. the container runtime; 4. the
+// agent's workloads (processes, containers); 5. the overlay driver; 6. start
+// the agent (adopting what runs), then the overlay; 7. loop until a signal;
+// 8. stop or release the jobs, then close the runtime.
+int main(int argc, char** argv) {
+  CLI::App app{"strider: the Rivendell host agent"};
+  Flags f;
+  AddFlags(app, f);
+  CLI11_PARSE(app, argc, argv);
+  if (f.cap.ram_mb < 0 || f.cap.disk_mb < 0 || f.cap.cpu_millis < 0) {
+    fprintf(stderr, "strider: capacities must not be negative\n");
+    return 2;
+  }
+  rv::InitLogging("strider", f.level);
+  auto id = LoadIdentity(f);
+  if (!id.ok()) {
+    spdlog::critical("{}", id.status().ToString());
+    return 1;
+  }
+  rv::strider::AgentOptions opts = MakeAgentOptions(f, *id);
+
+  std::string why_no_containers;
+  std::unique_ptr<rv::container::ContainerRuntime> runtime = OpenContainers(f, &why_no_containers);
+  std::shared_ptr<rv::strider::WorkloadFactory> containers;
+  if (runtime) containers = std::make_shared<rv::container::ContainerWorkloadFactory>(*runtime);
+  opts.containers = runtime != nullptr;
+  opts.no_containers_why = why_no_containers;
+  rv::strider::ProcessOptions popts;
+  popts.log_dir = rv::host_layout::LogDir(f.data_dir);
+  auto factory = std::make_shared<rv::strider::DispatchWorkloadFactory>(
+      std::make_shared<rv::strider::ProcessWorkloadFactory>(popts), containers, why_no_containers);
+
+  InstallSignals();
   zmq::context_t ctx = rv::transport::MakeContext(1, 1024);
   // Beacons from their own thread: a slow container start or image GC in the
-  // loop below must not make sauron think this host died.
+  // loop must not make sauron think this host died.
   rv::strider::BeaconPump beacon_pump;
   opts.beacon_pump = &beacon_pump;
   {
-    std::unique_ptr<rv::strider::OverlayDriver> overlay;
-    if (!overlayd_socket.empty()) {
-      rv::strider::OverlayDriverOptions oo;
-      oo.host_id = host_id;
-      oo.address = address;
-      oo.key = *key;
-      oo.sauron_api = opts.sauron_api;
-      oo.sauron_pub = opts.sauron_pub;
-      oo.sauron_public_key = *skey;
-      oo.overlayd_socket = overlayd_socket;
-      oo.underlay_mtu = overlay_mtu;
-      oo.keepalive_ms = overlay_keepalive_ms;
-      overlay = std::make_unique<rv::strider::OverlayDriver>(ctx, oo);
-      // Started once the agent adopted what runs (below): its first document
-      // must hold the adopted containers' attachments, or overlayd would drop them.
-      if (runtime) {
-        runtime->SetNetworkHook([o = overlay.get()](const rv::container::NetnsInfo& ns, const std::string& env) {
-          return o->Attach(ns, env);
-        });
-        runtime->SetReattachHook([o = overlay.get()](const rv::container::NetnsInfo& ns, const std::string& env) {
-          o->Expect(ns, env);
-        });
-      }
-      spdlog::info("[{}] overlay: driving overlayd at {}", host_id, overlayd_socket);
-    }
+    std::unique_ptr<rv::strider::OverlayDriver> overlay = MakeOverlay(ctx, f, *id, opts, runtime.get());
     rv::strider::Agent agent(ctx, opts, factory);
     if (rv::Status s = agent.Start(); !s.ok()) {
       spdlog::critical("{}", s.ToString());
       return 1;
     }
     if (overlay) overlay->Start();
-    if (runtime) {
-      int removed = runtime->GcContainers();  // after adoption: what no journal entry runs
-      if (removed > 0) spdlog::info("[{}] removed {} stale containers", host_id, removed);
-    }
-    auto next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(gc_interval_s);
-    while (!g_stop) {
-      agent.RunOnce(50);
-      if (runtime && std::chrono::steady_clock::now() >= next_gc) {
-        next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(gc_interval_s);
-        int removed = runtime->GcContainers();
-        auto freed = runtime->GcImages();
-        if (removed > 0 || (freed.ok() && *freed > 0)) {
-          spdlog::info("[{}] gc: removed {} dead containers, freed {} bytes of images", host_id, removed,
-                       freed.ok() ? *freed : 0);
-        }
-        if (!freed.ok()) spdlog::warn("[{}] image gc: {}", host_id, freed.status().ToString());
-      }
-    }
-    if (g_release) {
-      spdlog::info("[{}] exiting for an upgrade: {} jobs keep running", host_id, agent.running_jobs());
-      agent.Release();
-    } else {
-      spdlog::info("[{}] shutting down: stopping {} jobs", host_id, agent.running_jobs());
-      agent.Shutdown(stop_grace_ms + 1000);
-    }
+    RunUntilSignalled(agent, runtime.get(), f);
     if (runtime) {
       runtime->SetNetworkHook(nullptr);
       runtime->SetReattachHook(nullptr);
     }
   }
-  if (runtime && g_release) {
-    runtime.reset();  // containers, mounts, netns and the run dir stay for the next strider
-  } else if (runtime) {
-    // Our own default run dir is a tmpfs the runtime mounted: leave nothing
-    // behind (bundles are gone once the containers stopped).
-    std::string rd = runtime->options().run_dir;
-    std::string cg_parent = runtime->options().cgroup_parent;
-    runtime->GcContainers();
-    runtime.reset();
-    if (run_dir.empty() && umount2(rd.c_str(), MNT_DETACH) == 0) rmdir(rd.c_str());
-    // Our cgroup parent, now empty, in every v1 hierarchy (rmdir refuses a
-    // non-empty one, so a container that could not be stopped keeps its own).
-    std::error_code ec;
-    for (const auto& h : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
-      if (!cg_parent.empty()) rmdir((h.path().string() + cg_parent).c_str());
-    }
-  }
+  CloseContainers(std::move(runtime), f);
   return 0;
 }
