@@ -406,7 +406,8 @@ TEST_F(BuilderTest, BuildOfABuilderKilledHardIsCleanedUpByTheNextBuild) {
                     " > " + (dir_ / "orphan.out").string() + " 2>&1 & echo $!";
   std::string pid = Sh(cmd);
   ASSERT_FALSE(pid.empty());
-  for (int i = 0; i < 200 && Sh("grep -c started " + (dir_ / "orphan.out").string()) != "1"; i++) usleep(50000);
+  // Up to 60 s: the stack pull and container start are slow on a loaded machine.
+  for (int i = 0; i < 1200 && Sh("grep -c started " + (dir_ / "orphan.out").string()) != "1"; i++) usleep(50000);
   ASSERT_EQ(Sh("grep -c started " + (dir_ / "orphan.out").string()), "1");
   Sh("kill -9 " + pid);
   usleep(300000);
