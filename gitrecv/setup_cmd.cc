@@ -45,6 +45,29 @@ Status CheckSshdSafe(const std::string& path) {
   return Status::Ok();
 }
 
+// sshd runs AuthorizedKeysCommand only from a root-owned path nobody else may
+// write (a checkout under /tmp or a home is not): then a copy of the binary
+// goes to /run/rivendell/gitrecv/<hash of DIR>/, which is. Returns the path
+// sshd is to run.
+Result<std::string> SshdSafeBinary(const std::string& self, const std::string& dir) {
+  if (CheckSshdSafe(self).ok()) return self;
+  char tag[17];
+  snprintf(tag, sizeof tag, "%016zx", std::hash<std::string>{}(dir));
+  const fs::path bindir = fs::path("/run/rivendell/gitrecv") / tag;
+  std::error_code ec;
+  fs::create_directories(bindir, ec);
+  if (ec) return Status::Io("cannot create " + bindir.string() + ": " + ec.message());
+  for (fs::path p = bindir; p != "/run"; p = p.parent_path()) chmod(p.c_str(), 0755);
+  const fs::path copy = bindir / "gitrecv";
+  const fs::path tmp = bindir / "gitrecv.new";
+  fs::copy_file(self, tmp, fs::copy_options::overwrite_existing, ec);
+  if (ec || chmod(tmp.c_str(), 0755) != 0 || rename(tmp.c_str(), copy.c_str()) != 0) {
+    return Status::Io("cannot copy " + self + " to " + copy.string() + (ec ? ": " + ec.message() : ""));
+  }
+  if (Status s = CheckSshdSafe(copy.string()); !s.ok()) return s;
+  return copy.string();
+}
+
 // The git user must reach DIR (repos, config) through every parent.
 Status CheckTraversable(const std::string& dir, uid_t uid) {
   for (fs::path p = fs::path(dir).parent_path(); ; p = p.parent_path()) {
@@ -143,7 +166,8 @@ int RunSetup(const SetupOptions& o, const std::string& self_arg) {
   const std::string self = fs::canonical(self_arg, ec).string();
   if (ec) return Fail("cannot find my own binary: " + ec.message());
   if (!Quotable(dir) || !Quotable(self)) return Fail("paths of the binary and DIR may not hold spaces, quotes or %");
-  if (Status s = CheckSshdSafe(self); !s.ok()) return Fail(s.message());
+  auto sshd_binary = SshdSafeBinary(self, dir);
+  if (!sshd_binary.ok()) return Fail(sshd_binary.status().message());
 
   GitrecvConfig cfg;
   cfg.user = o.user;
@@ -166,7 +190,7 @@ int RunSetup(const SetupOptions& o, const std::string& self_arg) {
   }
   cfg.client_key = dir + "/client.key";
   cfg.pod = fs::absolute(o.pod).string();
-  cfg.binary = self;
+  cfg.binary = *sshd_binary;  // rv-deploy is still found next to `self` (DefaultOnPush)
   cfg.path = dir + "/gitrecv.json";
   if (!o.on_push_as_git_user) cfg.runner_socket = dir + "/run/deploy.sock";
 
