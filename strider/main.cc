@@ -36,6 +36,7 @@
 #include "strider/container/container_workload.h"
 #include "strider/dispatch_workload.h"
 #include "strider/overlay_driver.h"
+#include "strider/build_workload.h"
 #include "strider/process_workload.h"
 
 namespace {
@@ -82,6 +83,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   app.add_option("--veth-pool", veth_pool, "A.B: container veth /30s come from A.B.0.0/16 (distinct per strider sharing a network namespace)");
   app.add_flag("--no-containers", no_containers, "do not open the container runtime (image jobs fail)");
+  std::string builder_bin;
+  bool no_builds = false;
+  app.add_option("--builder", builder_bin, "the builder binary for build jobs (default: ../builder/builder or builder next to strider)");
+  app.add_flag("--no-builds", no_builds, "run no build jobs (they fail: this host runs no builds)");
   app.add_flag("--no-aesni", no_aesni,
                "report no AES-NI even if the CPU has it (jobs of AES-256-GCM environments are declined; tests)");
   std::string overlayd_socket;
@@ -191,8 +196,31 @@ int main(int argc, char** argv) {
   opts.containers = runtime != nullptr;
   opts.no_containers_why = why_no_containers;
   opts.aesni = !no_aesni && sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() != 0;
-  auto factory = std::make_shared<rv::strider::DispatchWorkloadFactory>(
-      std::make_shared<rv::strider::ProcessWorkloadFactory>(popts), containers, why_no_containers);
+  auto processes = std::make_shared<rv::strider::ProcessWorkloadFactory>(popts);
+  auto factory = std::make_shared<rv::strider::DispatchWorkloadFactory>(processes, containers, why_no_containers);
+  if (!no_builds) {
+    // Build jobs (docs/BUILDER.md "Builds as jobs"): this host's builder,
+    // reporting the output to sauron with this host's own key.
+    std::error_code bec;
+    if (builder_bin.empty()) {
+      auto exe = std::filesystem::read_symlink("/proc/self/exe", bec).parent_path();
+      for (const auto& c : {exe / "../builder/builder", exe / "builder"}) {
+        if (access(c.c_str(), X_OK) == 0) {
+          builder_bin = std::filesystem::weakly_canonical(c, bec).string();
+          break;
+        }
+      }
+    }
+    rv::strider::BuildHostOptions bo;
+    bo.builder = builder_bin;
+    bo.registry = registry;
+    bo.data_dir = std::filesystem::absolute(data_dir, bec).string();
+    bo.sauron_api = opts.sauron_api;
+    bo.sauron_public_key = *skey;
+    bo.key_file = std::filesystem::absolute(key_path, bec).string();
+    factory->SetBuilds(std::make_shared<rv::strider::BuildWorkloadFactory>(processes, bo));
+    spdlog::info("[{}] build jobs: {}", host_id, builder_bin.empty() ? "no builder found (they will fail)" : builder_bin);
+  }
 
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
