@@ -74,6 +74,28 @@ RemoteBuildOutcome RunRemoteBuild(RemoteBuildIo& io, const std::string& app, int
   };
   for (;;) {
     if (io.Cancelled()) return fail("cancelled");
+    if (!job_ended) {
+      auto j = io.Job(spec.id);
+      if (!j.ok()) {
+        if (j.status().code() == Status::Code::kNotFound) return fail("the build job " + spec.id + " is gone");
+      } else {
+        if (j->state == "stopped") return fail("the build job was stopped");
+        if (j->state == "placed" && placed_at == 0) {
+          placed_at = io.NowMs();
+          out.host = j->host_id;
+          out.wait_s = (placed_at - submitted) / 1000.0;
+          say("-----> Build job won by " + j->host_id + " (auction " + std::to_string(placed_at - submitted) + " ms)");
+        }
+        if (placed_at == 0 && io.NowMs() - submitted > o.placement_timeout_ms) {
+          return fail("no build host (role=build) took the build job" + (j->reason.empty() ? "" : ": " + j->reason));
+        }
+        if (j->run_state == "exited" || j->run_state == "failed") {
+          job_ended = true;
+          job_why = "the build job on " + j->host_id + " " + j->run_state + (j->run_detail.empty() ? "" : ": " + j->run_detail) +
+                    " without a result";
+        }
+      }
+    }
     auto o_ = io.Output(app, number, offset);
     if (o_.ok()) {
       partial += o_->text;
@@ -91,6 +113,13 @@ RemoteBuildOutcome RunRemoteBuild(RemoteBuildIo& io, const std::string& app, int
         out.error = l.error;
         out.result = l.result;
         out.build_s = placed_at ? (io.NowMs() - placed_at) / 1000.0 : 0;
+        // The builder exits right after its last line: let it, so the job
+        // ends as it did (exited, code) rather than stopped mid-exit.
+        for (int i = 0; i < 20 && !job_ended; ++i) {
+          auto j = io.Job(spec.id);
+          if (!j.ok() || j->run_state == "exited" || j->run_state == "failed") break;
+          io.SleepMs(o.poll_ms);
+        }
         (void)io.Stop(spec.id);
         return out;
       }
@@ -101,26 +130,6 @@ RemoteBuildOutcome RunRemoteBuild(RemoteBuildIo& io, const std::string& app, int
       if (++reads_after_end > 20) return fail(job_why);
       io.SleepMs(o.poll_ms);
       continue;
-    }
-    auto j = io.Job(spec.id);
-    if (!j.ok()) {
-      if (j.status().code() == Status::Code::kNotFound) return fail("the build job " + spec.id + " is gone");
-    } else {
-      if (j->state == "stopped") return fail("the build job was stopped");
-      if (j->state == "placed" && placed_at == 0) {
-        placed_at = io.NowMs();
-        out.host = j->host_id;
-        out.wait_s = (placed_at - submitted) / 1000.0;
-        say("-----> Build job won by " + j->host_id + " (auction " + std::to_string(placed_at - submitted) + " ms)");
-      }
-      if (placed_at == 0 && io.NowMs() - submitted > o.placement_timeout_ms) {
-        return fail("no build host (role=build) took the build job" + (j->reason.empty() ? "" : ": " + j->reason));
-      }
-      if (j->run_state == "exited" || j->run_state == "failed") {
-        job_ended = true;
-        job_why = "the build job on " + j->host_id + " " + j->run_state + (j->run_detail.empty() ? "" : ": " + j->run_detail) +
-                  " without a result";
-      }
     }
     if (io.NowMs() > deadline) return fail("the build job did not finish in time");
     io.SleepMs(o.poll_ms);

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# pod_build_job: a push's build as an auctioned job (issue 17 item 3) on a
+# 2-host pod of namespace hosts (scripts/pod: h1 role=build, h2 role=app),
+# with the real builder and buildpacks (procfile pack, busybox stack):
+#   rv-deploy (no --builder) pushes the source to the registry, submits a
+#   kind=build job; elrond awards it to h1 (the only role=build host); h1's
+#   strider runs its builder, which fetches the source by digest and writes
+#   the output to the build record as h1; rv-deploy prints it as it comes and
+#   releases the image: the app answers from its replica.
+#   A second deploy restores the app's build cache from the registry.
+#   A tree no buildpack detects: the build job fails with the builder's
+#   reason, rv-deploy exits 1, v1 still answers.
+#   The same tree with --local-build: timed beside the auctioned build.
+#   With h1 drained no host may build: rv-deploy says so and exits 1.
+# Needs root, runc, docker-registry, iproute2, nsenter, overlayd; skips (77) otherwise.
+#   pod_build_job_test.sh REPO_ROOT BUILD_DIR
+set -u
+root=$1
+export RV_BUILD=$2
+if [ "$(id -u)" != 0 ] || [ ! -x /usr/bin/docker-registry ] || [ ! -x /usr/sbin/runc ] || ! command -v nsenter >/dev/null \
+   || ! command -v ip >/dev/null || [ ! -x "$RV_BUILD/overlay/overlayd" ] || [ ! -x "$RV_BUILD/deploy/rv-deploy" ] \
+   || [ ! -x "$RV_BUILD/builder/builder" ]; then
+  echo "SKIPPED: pod_build_job needs root, docker-registry, runc, iproute2, nsenter, overlayd, rv-deploy and builder" >&2
+  exit 77
+fi
+dir=$(mktemp -d /tmp/rv-podb.XXXXXX)
+. "$root/test/integration/test_ports.bash"
+reserve_test_ports || exit 1
+pod="$root/scripts/pod"
+rv="$RV_BUILD/cli/rv --pod $dir/pod.json"
+env=acme/b$$
+app=$env/web
+deploy() {  # deploy SRC_DIR LOG [ARGS...]: rv-deploy's exit code
+  local src=$1 log=$2
+  shift 2
+  timeout 180 "$RV_BUILD/deploy/rv-deploy" --pod "$dir/pod.json" --app "$app" --commit "$(printf %s "$src" | sha1sum | cut -c1-40)" \
+    --source "$src" --user alice --boot-timeout-s 30 "$@" >"$log" 2>&1
+}
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$dir"/deploy-*.log; do [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 30 "$f" >&2; }; done
+  $rv jobs >&2 || true
+  $rv events --limit 60 >&2 || true
+  for f in "$dir"/logs/strider-*.log; do [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 15 "$f" >&2; }; done
+  exit 1
+}
+cleanup() {
+  "$pod" down --dir "$dir" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# app_src DIR BODY: a Procfile app serving BODY on $PORT (busybox httpd).
+app_src() {
+  mkdir -p "$1"
+  echo "web: mkdir -p /tmp/w && echo $2 >/tmp/w/index.html && exec httpd -f -p \$PORT -h /tmp/w" >"$1/Procfile"
+}
+answers() {  # answers LOG WANT: the address on LOG's last line gives WANT (asked from the app's container)
+  local log=$1 want=$2 from a body=""
+  a=$(tail -n 1 "$log" | grep -o 'http://[0-9.]*:[0-9]*' | head -n 1)
+  [ -n "$a" ] || fail "no address on the last line of $log"
+  from=$($rv ps "$app" | awk '$7 == "running" {print $1; exit}')
+  [ -n "$from" ] || fail "no running replica of $app"
+  for _ in $(seq 1 20); do
+    body=$("$pod" exec --dir "$dir" --job "$from" -- timeout 5 wget -q -O - "$a/index.html" 2>/dev/null) && break
+    sleep 0.2
+  done
+  [ "$body" = "$want" ] || fail "$a answered '$body', want '$want'"
+}
+
+"$pod" up --hosts 2 --dir "$dir" --base-port "$port" >/dev/null || fail "pod up"
+[ -f "$dir/net.env" ] || fail "pod up did not use the namespace layout"
+$rv hosts | grep -q "role=build" || fail "no role=build host: $($rv hosts)"
+
+# 1. The build as a job, won by h1.
+app_src "$dir/src1" one
+t0=$(date +%s%N)
+deploy "$dir/src1" "$dir/deploy-1.log" || fail "deploy 1 exited $?"
+echo "auctioned build + first deploy: $(ms_since "$t0") ms"
+grep -q "^-----> Build job won by h1 " "$dir/deploy-1.log" || fail "the build job was not won by h1"
+grep -q "^-----> Source [0-9a-f]*: " "$dir/deploy-1.log" || fail "the builder did not fetch the source by digest"
+grep -q "^-----> Procfile app detected" "$dir/deploy-1.log" \
+  || grep -q "^-----> Procfile" "$dir/deploy-1.log" || fail "the build's output did not stream back"
+grep -q "^builder: result " "$dir/deploy-1.log" || fail "no result line"
+grep -q "^-----> Released v1$" "$dir/deploy-1.log" || fail "no 'Released v1'"
+answers "$dir/deploy-1.log" one
+# Sauron's record: the job ran on h1 and its output is the build's (written by h1).
+$rv events --limit 100000 >"$dir/events-1"
+grep -q "job.placed.*host=h1.*job=acme\.b[0-9]*\.web\.build\.b1\." "$dir/events-1" \
+  || grep -q "job.placed.*job=acme\.b[0-9]*\.web\.build\.b1\..*h1" "$dir/events-1" \
+  || { grep "build" "$dir/events-1" >&2; fail "no job.placed event of the build job on h1"; }
+$rv builds:output "$app" 1 >"$dir/output-1" || fail "rv builds:output"
+grep -q "^builder: result " "$dir/output-1" || fail "the build record has no result line: $(tail -n 3 "$dir/output-1")"
+$rv builds "$app" | grep -q succeeded || fail "build 1 not recorded succeeded: $($rv builds "$app")"
+$rv jobs | grep "web.build.b1" | grep -q stopped || fail "the build job was not stopped: $($rv jobs | grep build)"
+
+# 2. Second build: the cache comes back from the registry (cache/APP).
+app_src "$dir/src2" two
+t0=$(date +%s%N)
+deploy "$dir/src2" "$dir/deploy-2.log" || fail "deploy 2 exited $?"
+auct_ms=$(ms_since "$t0")
+echo "auctioned build + replace: $auct_ms ms"
+grep -q "^-----> Build cache: restored" "$dir/deploy-2.log" || fail "the build cache was not restored from the registry"
+answers "$dir/deploy-2.log" two
+
+# 3. A failing build: the builder's reason, v2 still answers.
+mkdir -p "$dir/src3" && echo "nothing to detect" >"$dir/src3/README"
+deploy "$dir/src3" "$dir/deploy-3.log" && fail "a tree no buildpack detects deployed"
+grep -q "^-----> Deploy failed: build #3 failed: .*buildpack" "$dir/deploy-3.log" || fail "no clear build failure: $(tail -n 2 "$dir/deploy-3.log")"
+answers "$dir/deploy-2.log" two
+
+# 4. The same build, local (the fallback), timed beside the auctioned one.
+app_src "$dir/src4" four
+t0=$(date +%s%N)
+deploy "$dir/src4" "$dir/deploy-4.log" --local-build || fail "local deploy exited $?"
+local_ms=$(ms_since "$t0")
+echo "local build + replace: $local_ms ms (auctioned: $auct_ms ms)"
+grep -q "Build job won by" "$dir/deploy-4.log" && fail "--local-build submitted a build job"
+answers "$dir/deploy-4.log" four
+
+# 5. No host may build: a clear error, nothing deployed.
+$rv hosts drain h1 >/dev/null || fail "drain h1"
+app_src "$dir/src5" five
+timeout 120 "$RV_BUILD/deploy/rv-deploy" --pod "$dir/pod.json" --app "$app" --commit 5555555 --source "$dir/src5" \
+  --user alice --build-placement-timeout-s 3 >"$dir/deploy-5.log" 2>&1 && fail "a build with no build host deployed"
+grep -q "no build host (role=build) took the build job" "$dir/deploy-5.log" || fail "no clear message: $(tail -n 2 "$dir/deploy-5.log")"
+$rv jobs | grep "web.build.b5" | grep -q stopped || fail "the unplaced build job was left: $($rv jobs | grep build)"
+echo "PASS"
