@@ -11,7 +11,9 @@
 #   A tree no buildpack detects: the build job fails with the builder's
 #   reason, rv-deploy exits 1, v1 still answers.
 #   The same tree with --local-build: timed beside the auctioned build.
-#   With h1 drained no host may build: rv-deploy says so and exits 1.
+#   h2 relabelled role=build and h1 drained: the build lands on h2 and gets
+#   the app's cache from the registry.
+#   With both drained no host may build: rv-deploy says so and exits 1.
 # Needs root, runc, docker-registry, iproute2, nsenter, overlayd; skips (77) otherwise.
 #   pod_build_job_test.sh REPO_ROOT BUILD_DIR
 set -u
@@ -120,11 +122,31 @@ echo "local build + replace: $local_ms ms (auctioned: $auct_ms ms)"
 grep -q "Build job won by" "$dir/deploy-4.log" && fail "--local-build submitted a build job"
 answers "$dir/deploy-4.log" four
 
-# 5. No host may build: a clear error, nothing deployed.
+# 5. The next build lands on another build host: the cache follows through
+# the registry. h2 becomes role=build (its strider restarts to learn it), h1 is drained.
+$rv hosts enroll h2 --key "$dir/keys/h2.key" --label zone=b --label role=build >/dev/null || fail "relabel h2"
+"$pod" restart-host --dir "$dir" --host h2 --agent-only >/dev/null 2>&1 || fail "restart h2's strider"
 $rv hosts drain h1 >/dev/null || fail "drain h1"
+for _ in $(seq 1 50); do $rv hosts | grep -q "^h2 .*up" && break; sleep 0.2; done
 app_src "$dir/src5" five
-timeout 120 "$RV_BUILD/deploy/rv-deploy" --pod "$dir/pod.json" --app "$app" --commit 5555555 --source "$dir/src5" \
-  --user alice --build-placement-timeout-s 3 >"$dir/deploy-5.log" 2>&1 && fail "a build with no build host deployed"
-grep -q "no build host (role=build) took the build job" "$dir/deploy-5.log" || fail "no clear message: $(tail -n 2 "$dir/deploy-5.log")"
-$rv jobs | grep "web.build.b5" | grep -q stopped || fail "the unplaced build job was left: $($rv jobs | grep build)"
+deploy "$dir/src5" "$dir/deploy-5.log" || fail "deploy 5 (on h2) exited $?"
+grep -q "^-----> Build job won by h2 " "$dir/deploy-5.log" || fail "the build did not land on h2"
+grep -q "^-----> Build cache: restored" "$dir/deploy-5.log" || fail "h2's build did not get the app's cache from the registry"
+answers "$dir/deploy-5.log" five
+
+# Build times from sauron's events (build.started -> build.finished), auctioned vs local.
+$rv events --limit 100000 >"$dir/events-all"
+build_ms() {  # build_ms N: milliseconds of build #N of the app
+  awk -v n="#$1" '$3 ~ /^build\.(started|finished)$/ && $5 == n {split($2, t, /[:.]/); ms = ((t[1] * 60 + t[2]) * 60 + t[3]) * 1000 + t[4]; if ($3 == "build.started") s = ms; else e = ms} END {print e - s}' "$dir/events-all"
+}
+echo "build record open->finished: auctioned #2 $(build_ms 2) ms, #5 (other host, cache pulled) $(build_ms 5) ms; local #4 $(build_ms 4) ms"
+
+# 6. No host may build: a clear error, nothing deployed.
+$rv hosts drain h2 >/dev/null || fail "drain h2"
+app_src "$dir/src6" six
+timeout 120 "$RV_BUILD/deploy/rv-deploy" --pod "$dir/pod.json" --app "$app" --commit 6666666 --source "$dir/src6" \
+  --user alice --build-placement-timeout-s 3 >"$dir/deploy-6.log" 2>&1 && fail "a build with no build host deployed"
+grep -q "no build host (role=build) took the build job" "$dir/deploy-6.log" || fail "no clear message: $(tail -n 2 "$dir/deploy-6.log")"
+$rv jobs | grep "web.build.b6" | grep -q stopped || fail "the unplaced build job was left: $($rv jobs | grep build)"
+answers "$dir/deploy-5.log" five
 echo "PASS"
