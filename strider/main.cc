@@ -198,6 +198,8 @@ int main(int argc, char** argv) {
   opts.aesni = !no_aesni && sodium_init() >= 0 && crypto_aead_aes256gcm_is_available() != 0;
   auto processes = std::make_shared<rv::strider::ProcessWorkloadFactory>(popts);
   auto factory = std::make_shared<rv::strider::DispatchWorkloadFactory>(processes, containers, why_no_containers);
+  opts.builds = false;
+  opts.no_builds_why = "disabled by --no-builds";
   if (!no_builds) {
     // Build jobs (docs/BUILDER.md "Builds as jobs"): this host's builder,
     // reporting the output to sauron with this host's own key.
@@ -219,6 +221,9 @@ int main(int argc, char** argv) {
     bo.sauron_public_key = *skey;
     bo.key_file = std::filesystem::absolute(key_path, bec).string();
     factory->SetBuilds(std::make_shared<rv::strider::BuildWorkloadFactory>(processes, bo));
+    opts.builds = !builder_bin.empty() && runtime != nullptr;
+    // The builder needs what containers need (root, runc, overlayfs).
+    opts.no_builds_why = builder_bin.empty() ? "no builder found (give --builder)" : "no container runtime: " + why_no_containers;
     spdlog::info("[{}] build jobs: {}", host_id, builder_bin.empty() ? "no builder found (they will fail)" : builder_bin);
   }
 
