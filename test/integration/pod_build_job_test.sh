@@ -42,7 +42,7 @@ fail() {
   echo "FAIL: $*" >&2
   for f in "$dir"/deploy-*.log; do [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 30 "$f" >&2; }; done
   $rv jobs >&2 || true
-  $rv events --limit 60 >&2 || true
+  $rv events --limit 100000 | tail -n 40 >&2 || true
   for f in "$dir"/logs/strider-*.log; do [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 15 "$f" >&2; }; done
   exit 1
 }
@@ -125,6 +125,9 @@ answers "$dir/deploy-4.log" four
 # 5. The next build lands on another build host: the cache follows through
 # the registry. h2 becomes role=build (its strider restarts to learn it), h1 is drained.
 $rv hosts enroll h2 --key "$dir/keys/h2.key" --label zone=b --label role=build >/dev/null || fail "relabel h2"
+old=$(cat "$dir/pids/strider-h2.pid")  # the strider the pod started for h2: it learns labels at its welcome
+kill -9 "$old"
+for _ in $(seq 1 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
 "$pod" restart-host --dir "$dir" --host h2 --agent-only >/dev/null 2>&1 || fail "restart h2's strider"
 $rv hosts drain h1 >/dev/null || fail "drain h1"
 for _ in $(seq 1 50); do $rv hosts | grep -q "^h2 .*up" && break; sleep 0.2; done
