@@ -7,6 +7,7 @@
 //             [--pod POD.json] [--builder PATH] [--registry HOST:PORT]
 //             [--stack REPO:TAG] [--buildpacks DIR] [--boot-timeout-s 60] [--port 5000]
 //             [--build-timeout-s 960] [--local-build] [--build-memory-mb 1024]
+//             [--build-placement-timeout-s 60]
 //
 // The build runs as an auctioned job on a role=build host (remote_build.h)
 // unless --local-build or --builder is given (then `builder run` runs here).
@@ -246,6 +247,7 @@ int main(int argc, char** argv) {
   std::string app_name, commit, source, user, builder, registry, stack, buildpacks;
   int boot_timeout_s = 60, port = 5000, build_timeout_s = 960, timeout_ms = 5000, build_memory_mb = 1024;
   bool local_build = false;
+  int build_placement_timeout_s = 60;
   app.add_option("--app", app_name, "TENANT/ENV/APP")->required();
   app.add_option("--commit", commit, "the pushed commit")->required();
   app.add_option("--source", source, "the commit's tree")->required();
@@ -259,6 +261,8 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "PORT of web processes")->check(CLI::Range(1, 65535));
   app.add_option("--build-timeout-s", build_timeout_s, "kill the builder after this")->check(CLI::Range(1, 86400));
   app.add_option("--timeout-ms", timeout_ms, "how long to wait for sauron per request");
+  app.add_option("--build-placement-timeout-s", build_placement_timeout_s, "fail when no build host took the build job by then")
+      ->check(CLI::Range(1, 3600));
   app.add_flag("--local-build", local_build, "run the builder here instead of as a build job on a role=build host");
   app.add_option("--build-memory-mb", build_memory_mb, "a build job's memory (reserved and its limit)")->check(CLI::Range(64, 1 << 20));
   CLI11_PARSE(app, argc, argv);
@@ -331,6 +335,7 @@ int main(int argc, char** argv) {
     ro.stack = stack;
     ro.timeout_s = std::max(60, build_timeout_s - 60);
     ro.memory_mb = build_memory_mb;
+    ro.placement_timeout_ms = int64_t{build_placement_timeout_s} * 1000;
     ro.env = env_dir.vars();
     auto io = rv::deploy::MakeSauronRemoteBuildIo(c, registry, [] { return g_cancel != 0; });
     char nonce[16];
