@@ -26,9 +26,10 @@ bool ValidEnvName(const std::string& n) {
   });
 }
 
-// REPO:TAG with the registry's repository and tag alphabets; no registry
-// host, no digest, no option-looking first character.
+// "auto", or REPO:TAG with the registry's repository and tag alphabets; no
+// registry host, no digest, no option-looking first character.
 bool ValidStack(const std::string& s) {
+  if (s == "auto") return true;  // the builder picks the stack from the buildpacks
   auto colon = s.rfind(':');
   if (s.empty() || s.size() > 200 || colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return false;
   std::string repo = s.substr(0, colon), tag = s.substr(colon + 1);

@@ -31,7 +31,7 @@ inline constexpr const char* kKind = "build";
 inline constexpr const char* kApp = "RV_BUILD_APP";              // TENANT/ENV/APP
 inline constexpr const char* kNumber = "RV_BUILD_NUMBER";        // the build record's number
 inline constexpr const char* kSource = "RV_BUILD_SOURCE";        // sources/TENANT/ENV/APP@sha256:<64 hex>
-inline constexpr const char* kStack = "RV_BUILD_STACK";          // REPO:TAG in the pod's registry ("" = builder's)
+inline constexpr const char* kStack = "RV_BUILD_STACK";          // REPO:TAG in the pod's registry, or auto ("" = builder's default)
 inline constexpr const char* kTimeout = "RV_BUILD_TIMEOUT_S";
 inline constexpr const char* kEnvPrefix = "RV_BUILD_ENV_";       // + NAME: a plain config var for ENV_DIR
 

@@ -64,6 +64,7 @@ TEST(BuildJob, HostileSpecsAreRefused) {
   EXPECT_FALSE(with(kStack, "--privileged"));
   EXPECT_FALSE(with(kStack, "evil.example:5000/x"));
   EXPECT_FALSE(with(kStack, "stack/../x:latest"));
+  EXPECT_TRUE(with(kStack, "auto"));
   EXPECT_FALSE(with(kTimeout, "0"));
   EXPECT_FALSE(with(kTimeout, "999999"));
   EXPECT_FALSE(with("RV_BUILD_ENV_../x", "1"));

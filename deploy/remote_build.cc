@@ -104,7 +104,9 @@ RemoteBuildOutcome RunRemoteBuild(RemoteBuildIo& io, const std::string& app, int
       while ((nl = partial.find('\n')) != std::string::npos) {
         std::string line = partial.substr(0, nl);
         partial.erase(0, nl + 1);
-        say(line);
+        // The builder's last line is for rv-deploy (the record keeps it); the
+        // pusher sees the image and release lines, or "Deploy failed: <reason>".
+        if (!ParseLastLine(line).ended) say(line);
         if (!line.empty()) last = line;
       }
       LastLine l = ParseLastLine(last);
