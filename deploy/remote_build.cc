@@ -58,7 +58,8 @@ RemoteBuildOutcome RunRemoteBuild(RemoteBuildIo& io, const std::string& app, int
     return out;
   }
   const int64_t submitted = io.NowMs();
-  int64_t placed_at = 0;
+  int64_t placed_at = 0, placed_attempt = 0;
+  std::string running_detail;  // "pid N" of the build's process, as last reported
   // The builder ends the build at its timeout; past that plus a margin the
   // job (or its host) is stuck.
   const int64_t deadline = submitted + o.placement_timeout_ms + int64_t{o.timeout_s} * 1000 + 60000;
@@ -82,9 +83,24 @@ RemoteBuildOutcome RunRemoteBuild(RemoteBuildIo& io, const std::string& app, int
         if (j->state == "stopped") return fail("the build job was stopped");
         if (j->state == "placed" && placed_at == 0) {
           placed_at = io.NowMs();
+          placed_attempt = j->attempt;
           out.host = j->host_id;
           out.wait_s = (placed_at - submitted) / 1000.0;
           say("-----> Build job won by " + j->host_id + " (auction " + std::to_string(placed_at - submitted) + " ms)");
+        } else if (j->state == "placed" && j->attempt != placed_attempt) {
+          // Its host was lost mid-build: sauron put it back, elrond placed it again.
+          placed_attempt = j->attempt;
+          out.host = j->host_id;
+          say("-----> Build job placed again on " + j->host_id + " (its host was lost); the build starts over");
+          running_detail.clear();
+        }
+        if (j->state == "placed" && j->run_state == "running") {
+          // Same attempt, another process: the host's strider restarted
+          // within its grace and started the build again (a build cannot be adopted).
+          if (!running_detail.empty() && j->run_detail != running_detail) {
+            say("-----> Build job restarted on " + j->host_id + " (its strider restarted); the build starts over");
+          }
+          running_detail = j->run_detail;
         }
         if (placed_at == 0 && io.NowMs() - submitted > o.placement_timeout_ms) {
           return fail("no build host (role=build) took the build job" + (j->reason.empty() ? "" : ": " + j->reason));

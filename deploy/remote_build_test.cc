@@ -28,6 +28,8 @@ class FakeIo : public RemoteBuildIo {
       job.host_id = "h1";
       job.run_state = "running";
     }
+    if (job.state == "placed" && job.attempt == 0) job.attempt = 1;
+    if (on_job) on_job(job);
     if (job.state == "placed" && chunks.empty() && exit_when_drained) {
       job.run_state = "exited";
       job.run_detail = "code 1";
@@ -54,6 +56,7 @@ class FakeIo : public RemoteBuildIo {
   bool Cancelled() override { return cancel_at > 0 && now >= cancel_at; }
 
   msg::JobRecord job;
+  std::function<void(msg::JobRecord&)> on_job;
   std::deque<std::string> chunks;
   std::vector<std::string> stopped;
   std::string pushed;
@@ -93,6 +96,29 @@ TEST(RemoteBuild, SubmitsABuildJobForABuildHostAndStreamsItsOutputToTheResult) {
   EXPECT_EQ(r.said[2], want[1]);  // a line split across chunks is printed whole
   EXPECT_EQ(r.said.size(), 3u);    // the result line is rv-deploy's, not the pusher's
   EXPECT_EQ(io.stopped.size(), 1u);  // its reservation goes
+}
+
+TEST(RemoteBuild, ABuildWhoseHostIsLostStartsOverWhereItIsPlacedAgain) {
+  FakeIo io;
+  io.place_after = 1;
+  io.chunks = {"-----> Building\n", "", "", "", "", "-----> Building\n", "builder: result {\"image\":\"x@sha256:2\"}\n"};
+  int calls = 0;
+  io.on_job = [&](msg::JobRecord& j) {
+    if (++calls == 4) {  // h1 lost: back to pending, then placed on h2 at the next attempt
+      j.state = "pending";
+      j.host_id.clear();
+    } else if (calls == 5) {
+      j.state = "placed";
+      j.host_id = "h2";
+      j.attempt = 2;
+    }
+  };
+  Outcome r = Go(io);
+  ASSERT_TRUE(r.out.ok) << r.out.error;
+  EXPECT_EQ(r.out.host, "h2");
+  bool again = false;
+  for (const auto& l : r.said) again = again || l == "-----> Build job placed again on h2 (its host was lost); the build starts over";
+  EXPECT_TRUE(again);
 }
 
 TEST(RemoteBuild, ABuilderErrorFailsTheBuildWithItsReason) {

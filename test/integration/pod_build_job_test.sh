@@ -8,6 +8,8 @@
 #   the output to the build record as h1; rv-deploy prints it as it comes and
 #   releases the image: the app answers from its replica.
 #   A second deploy restores the app's build cache from the registry.
+#   kill -9 of the building strider mid-build, then its restart: the build
+#   is placed again, the dead builder's sandbox cleaned up, the deploy ends.
 #   A tree no buildpack detects: the build job fails with the builder's
 #   reason, rv-deploy exits 1, v1 still answers.
 #   The same tree with --local-build: timed beside the auctioned build.
@@ -106,11 +108,39 @@ echo "auctioned build + replace: $auct_ms ms"
 grep -q "^-----> Build cache: restored" "$dir/deploy-2.log" || fail "the build cache was not restored from the registry"
 answers "$dir/deploy-2.log" two
 
+# 2b. kill -9 of the building strider mid-build, then its restart: the new
+# strider starts the build again (or, past its grace, the job is placed
+# again), the next builder cleans up the dead one's sandbox and the build
+# ends; the deploy goes on. A large static site keeps the build busy for seconds.
+mkdir -p "$dir/src-big"
+echo big >"$dir/src-big/index.html"
+head -c $((48 << 20)) /dev/urandom >"$dir/src-big/big.bin"
+deploy "$dir/src-big" "$dir/deploy-big.log" &
+dpid=$!
+for _ in $(seq 1 300); do grep -qs "^-----> Build job won by h1" "$dir/deploy-big.log" && break; sleep 0.05; done
+grep -q "^-----> Build job won by h1" "$dir/deploy-big.log" || fail "the big build was not placed on h1"
+sleep 0.5
+grep -q "^-----> Image " "$dir/deploy-big.log" && fail "the big build ended before the strider could be killed"
+kill -9 "$(cat "$dir/pids/strider-h1.pid")"
+sleep 1
+"$pod" restart-host --dir "$dir" --host h1 --agent-only >/dev/null 2>&1 || fail "restart h1's strider"
+wait "$dpid" || fail "the deploy whose build host was killed exited $?"
+# Within the strider's grace (sauron keeps its jobs 2 s) the new strider starts
+# the build again at the same attempt; past it the job is placed again.
+grep -Eq "^-----> Build job (restarted on h1 \(its strider restarted\)|placed again on h1 \(its host was lost\))" "$dir/deploy-big.log" \
+  || fail "rv-deploy did not say the build started over"
+grep -q "^-----> Cleaned up 1 build(s) left by a builder that died" "$dir/deploy-big.log" \
+  || fail "the killed build's sandbox was not cleaned up by the next build"
+grep -q "^-----> Released v3$" "$dir/deploy-big.log" || fail "no 'Released v3' after the build host was killed"
+answers "$dir/deploy-big.log" big
+grep "^-----> Build job" "$dir/deploy-big.log"
+[ "$(grep -c "$dir/hosts/h1/builder" /proc/mounts)" = 0 ] || fail "mounts of h1's builds left behind"
+
 # 3. A failing build: the builder's reason, v2 still answers.
 mkdir -p "$dir/src3" && echo "nothing to detect" >"$dir/src3/README"
 deploy "$dir/src3" "$dir/deploy-3.log" && fail "a tree no buildpack detects deployed"
-grep -q "^-----> Deploy failed: build #3 failed: .*buildpack" "$dir/deploy-3.log" || fail "no clear build failure: $(tail -n 2 "$dir/deploy-3.log")"
-answers "$dir/deploy-2.log" two
+grep -q "^-----> Deploy failed: build #4 failed: .*buildpack" "$dir/deploy-3.log" || fail "no clear build failure: $(tail -n 2 "$dir/deploy-3.log")"
+answers "$dir/deploy-big.log" big
 
 # 4. The same build, local (the fallback), timed beside the auctioned one.
 app_src "$dir/src4" four
@@ -141,7 +171,7 @@ $rv events --limit 100000 >"$dir/events-all"
 build_ms() {  # build_ms N: milliseconds of build #N of the app
   awk -v n="#$1" '$3 ~ /^build\.(started|finished)$/ && $5 == n {split($2, t, /[:.]/); ms = ((t[1] * 60 + t[2]) * 60 + t[3]) * 1000 + t[4]; if ($3 == "build.started") s = ms; else e = ms} END {print e - s}' "$dir/events-all"
 }
-echo "build record open->finished: auctioned #2 $(build_ms 2) ms, #5 (other host, cache pulled) $(build_ms 5) ms; local #4 $(build_ms 4) ms"
+echo "build record open->finished: auctioned #2 $(build_ms 2) ms, #6 (other host, cache pulled) $(build_ms 6) ms; local #5 $(build_ms 5) ms"
 
 # 6. No host may build: a clear error, nothing deployed.
 $rv hosts drain h2 >/dev/null || fail "drain h2"
@@ -149,6 +179,6 @@ app_src "$dir/src6" six
 timeout 120 "$RV_BUILD/deploy/rv-deploy" --pod "$dir/pod.json" --app "$app" --commit 6666666 --source "$dir/src6" \
   --user alice --build-placement-timeout-s 3 >"$dir/deploy-6.log" 2>&1 && fail "a build with no build host deployed"
 grep -q "no build host (role=build) took the build job" "$dir/deploy-6.log" || fail "no clear message: $(tail -n 2 "$dir/deploy-6.log")"
-$rv jobs | grep "web.build.b6" | grep -q stopped || fail "the unplaced build job was left: $($rv jobs | grep build)"
+$rv jobs | grep "web.build.b7" | grep -q stopped || fail "the unplaced build job was left: $($rv jobs | grep build)"
 answers "$dir/deploy-5.log" five
 echo "PASS"
