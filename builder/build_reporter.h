@@ -4,7 +4,7 @@
 //
 // Contract:
 //  * Add(line) never blocks on the network: lines are queued and a thread of
-//    its own sends them in chunks (OutputBatcher: at most every 250 ms, or at
+//    its own sends them in chunks (OutputBatcher: at most every 100 ms, or at
 //    once past 64 KiB; a chunk is at most 200000 bytes).
 //  * Close() sends what is queued (the last line is the result or error line
 //    rv-deploy waits for) and waits for it at most `close_timeout`; later
@@ -31,7 +31,7 @@ class OutputBatcher {
  public:
   static constexpr size_t kMaxChunk = 200000;
   static constexpr size_t kFlushBytes = 64 * 1024;
-  static constexpr int64_t kFlushMs = 250;
+  static constexpr int64_t kFlushMs = 100;
 
   void Add(const std::string& line) { pending_ += line + "\n"; }
   // The next chunk to send at `now_ms`, if one is due (or `force`).

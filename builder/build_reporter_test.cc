@@ -15,8 +15,8 @@ TEST(OutputBatcher, HoldsLinesUntilTheIntervalThenSendsThemInOrder) {
   EXPECT_EQ(*first, "one\n");
   b.Add("two");
   b.Add("three");
-  EXPECT_FALSE(b.Take(1100, false));  // within 250 ms of the last send
-  auto next = b.Take(1250, false);
+  EXPECT_FALSE(b.Take(1050, false));  // within 100 ms of the last send
+  auto next = b.Take(1100, false);
   ASSERT_TRUE(next);
   EXPECT_EQ(*next, "two\nthree\n");
   EXPECT_TRUE(b.empty());

@@ -59,7 +59,8 @@ RemoteBuildOutcome RunRemoteBuild(RemoteBuildIo& io, const std::string& app, int
   }
   const int64_t submitted = io.NowMs();
   int64_t placed_at = 0, placed_attempt = 0;
-  std::string running_detail;  // "pid N" of the build's process, as last reported
+  std::string running_detail;
+  int64_t turn = 0;  // "pid N" of the build's process, as last reported
   // The builder ends the build at its timeout; past that plus a margin the
   // job (or its host) is stuck.
   const int64_t deadline = submitted + o.placement_timeout_ms + int64_t{o.timeout_s} * 1000 + 60000;
@@ -75,7 +76,9 @@ RemoteBuildOutcome RunRemoteBuild(RemoteBuildIo& io, const std::string& app, int
   };
   for (;;) {
     if (io.Cancelled()) return fail("cancelled");
-    if (!job_ended) {
+    // The output every turn, the job (a listing of the pod's jobs) every
+    // job_poll_every turns.
+    if (!job_ended && turn++ % std::max(1, o.job_poll_every) == 0) {
       auto j = io.Job(spec.id);
       if (!j.ok()) {
         if (j.status().code() == Status::Code::kNotFound) return fail("the build job " + spec.id + " is gone");
@@ -86,7 +89,7 @@ RemoteBuildOutcome RunRemoteBuild(RemoteBuildIo& io, const std::string& app, int
           placed_attempt = j->attempt;
           out.host = j->host_id;
           out.wait_s = (placed_at - submitted) / 1000.0;
-          say("-----> Build job won by " + j->host_id + " (auction " + std::to_string(placed_at - submitted) + " ms)");
+          say("-----> Build job won by " + j->host_id);
         } else if (j->state == "placed" && j->attempt != placed_attempt) {
           // Its host was lost mid-build: sauron put it back, elrond placed it again.
           placed_attempt = j->attempt;
@@ -131,13 +134,8 @@ RemoteBuildOutcome RunRemoteBuild(RemoteBuildIo& io, const std::string& app, int
         out.error = l.error;
         out.result = l.result;
         out.build_s = placed_at ? (io.NowMs() - placed_at) / 1000.0 : 0;
-        // The builder exits right after its last line: let it, so the job
-        // ends as it did (exited, code) rather than stopped mid-exit.
-        for (int i = 0; i < 20 && !job_ended; ++i) {
-          auto j = io.Job(spec.id);
-          if (!j.ok() || j->run_state == "exited" || j->run_state == "failed") break;
-          io.SleepMs(o.poll_ms);
-        }
+        // Its last line is sent after its sandbox is gone: stopping the job
+        // now (SIGTERM to a builder that is exiting anyway) costs nothing.
         (void)io.Stop(spec.id);
         return out;
       }

@@ -47,7 +47,8 @@ struct RemoteBuildOptions {
   int64_t memory_mb = 1024;
   int64_t cpu_millis = 1000;
   int64_t placement_timeout_ms = 60000;       // no build host took it by then: fail
-  int poll_ms = 100;
+  int poll_ms = 50;                           // the build record's output
+  int job_poll_every = 4;                     // the job's state: every 4th turn
   std::map<std::string, std::string> env;     // plain config vars (never secrets)
 };
 

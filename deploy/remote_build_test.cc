@@ -113,7 +113,9 @@ TEST(RemoteBuild, ABuildWhoseHostIsLostStartsOverWhereItIsPlacedAgain) {
       j.attempt = 2;
     }
   };
-  Outcome r = Go(io);
+  RemoteBuildOptions o;
+  o.job_poll_every = 1;  // the job's states above, one per turn
+  Outcome r = Go(io, o);
   ASSERT_TRUE(r.out.ok) << r.out.error;
   EXPECT_EQ(r.out.host, "h2");
   bool again = false;
@@ -139,7 +141,7 @@ TEST(RemoteBuild, NoBuildHostFailsAfterThePlacementTimeoutWithSauronsReason) {
   EXPECT_FALSE(r.out.ok);
   EXPECT_EQ(r.out.error, "no build host (role=build) took the build job: no host has role=build");
   EXPECT_EQ(io.stopped.size(), 1u);
-  EXPECT_LE(io.now, 1000 + 2000 + 200);
+  EXPECT_LE(io.now, 1000 + 2000 + 400);
 }
 
 TEST(RemoteBuild, AJobThatEndsWithoutAResultFailsSayingHow) {

@@ -83,7 +83,7 @@ app_src "$dir/src1" one
 t0=$(date +%s%N)
 deploy "$dir/src1" "$dir/deploy-1.log" || fail "deploy 1 exited $?"
 echo "auctioned build + first deploy: $(ms_since "$t0") ms"
-grep -q "^-----> Build job won by h1 " "$dir/deploy-1.log" || fail "the build job was not won by h1"
+grep -q "^-----> Build job won by h1$" "$dir/deploy-1.log" || fail "the build job was not won by h1"
 grep -q "^-----> Source [0-9a-f]*: " "$dir/deploy-1.log" || fail "the builder did not fetch the source by digest"
 grep -q "^-----> Procfile app detected" "$dir/deploy-1.log" \
   || grep -q "^-----> Procfile" "$dir/deploy-1.log" || fail "the build's output did not stream back"
@@ -162,7 +162,7 @@ $rv hosts drain h1 >/dev/null || fail "drain h1"
 for _ in $(seq 1 50); do $rv hosts | grep -q "^h2 .*up" && break; sleep 0.2; done
 app_src "$dir/src5" five
 deploy "$dir/src5" "$dir/deploy-5.log" || fail "deploy 5 (on h2) exited $?"
-grep -q "^-----> Build job won by h2 " "$dir/deploy-5.log" || fail "the build did not land on h2"
+grep -q "^-----> Build job won by h2$" "$dir/deploy-5.log" || fail "the build did not land on h2"
 grep -q "^-----> Build cache: restored" "$dir/deploy-5.log" || fail "h2's build did not get the app's cache from the registry"
 answers "$dir/deploy-5.log" five
 
@@ -171,6 +171,10 @@ $rv events --limit 100000 >"$dir/events-all"
 build_ms() {  # build_ms N: milliseconds of build #N of the app
   awk -v n="#$1" '$3 ~ /^build\.(started|finished)$/ && $5 == n {split($2, t, /[:.]/); ms = ((t[1] * 60 + t[2]) * 60 + t[3]) * 1000 + t[4]; if ($3 == "build.started") s = ms; else e = ms} END {print e - s}' "$dir/events-all"
 }
+auction_ms() {  # auction_ms N: build job of build #N, job.submitted -> job.placed (first)
+  awk -v j="web.build.b$1." '($3 == "job.submitted" || $3 == "job.placed") && index($0, j) {split($2, t, /[:.]/); ms = ((t[1] * 60 + t[2]) * 60 + t[3]) * 1000 + t[4]; if ($3 == "job.submitted") s = ms; else if (!e) e = ms} END {print e - s}' "$dir/events-all"
+}
+echo "build job submitted->placed (auction): #1 $(auction_ms 1) ms, #2 $(auction_ms 2) ms, #6 $(auction_ms 6) ms"
 echo "build record open->finished: auctioned #2 $(build_ms 2) ms, #6 (other host, cache pulled) $(build_ms 6) ms; local #5 $(build_ms 5) ms"
 
 # 6. No host may build: a clear error, nothing deployed.
