@@ -18,17 +18,19 @@ using Clock = std::chrono::steady_clock;
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 }  // namespace
 
-Status PullCache(oci::RegistryClient& c, const std::string& repo, const std::string& dest,
-                 const std::string& tmp_dir, CacheTransfer* t) {
+namespace {
+// Fetches the one layer of `repo`:`ref` and unpacks it into `dest`.
+Status PullOneLayer(oci::RegistryClient& c, const std::string& repo, const std::string& ref, const std::string& dest,
+                    const std::string& tmp_dir, const std::string& what, bool missing_ok, CacheTransfer* t) {
   auto t0 = Clock::now();
   *t = {};
-  auto img = oci::ResolveImage(c, repo, "latest");
+  auto img = oci::ResolveImage(c, repo, ref);
   if (!img.ok()) {
     t->seconds = Since(t0);
-    if (img.status().code() == Status::Code::kNotFound) return Status::Ok();
-    return Status::FromCode(img.status().code(), "build cache " + repo + ": " + img.status().message());
+    if (missing_ok && img.status().code() == Status::Code::kNotFound) return Status::Ok();
+    return Status::FromCode(img.status().code(), what + " " + repo + ": " + img.status().message());
   }
-  if (img->manifest.layers.size() != 1) return Status::Invalid("build cache " + repo + " is not one layer");
+  if (img->manifest.layers.size() != 1) return Status::Invalid(what + " " + repo + " is not one layer");
   const auto& layer = img->manifest.layers[0];
   std::string tmp = tmp_dir + "/rv-cache-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -41,11 +43,23 @@ Status PullCache(oci::RegistryClient& c, const std::string& repo, const std::str
     st = container::UnpackLayer(tmp, dest, uo);
   }
   unlink(tmp.c_str());
-  if (!st.ok()) return Status::FromCode(st.code(), "build cache " + repo + ": " + st.message());
+  if (!st.ok()) return Status::FromCode(st.code(), what + " " + repo + ": " + st.message());
   t->found = true;
   t->bytes = layer.size;
   t->seconds = Since(t0);
   return Status::Ok();
+}
+}  // namespace
+
+Status PullCache(oci::RegistryClient& c, const std::string& repo, const std::string& dest,
+                 const std::string& tmp_dir, CacheTransfer* t) {
+  return PullOneLayer(c, repo, "latest", dest, tmp_dir, "build cache", true, t);
+}
+
+Status PullSource(oci::RegistryClient& c, const std::string& repo, const std::string& digest, const std::string& dest,
+                  const std::string& tmp_dir, CacheTransfer* t) {
+  if (digest.rfind("sha256:", 0) != 0) return Status::Invalid("a build source is named by its digest");
+  return PullOneLayer(c, repo, digest, dest, tmp_dir, "build source", false, t);
 }
 
 Status PushCache(oci::RegistryClient& c, const std::string& repo, const std::string& dir,

@@ -31,4 +31,12 @@ Status PullCache(oci::RegistryClient& c, const std::string& repo, const std::str
 Status PushCache(oci::RegistryClient& c, const std::string& repo, const std::string& dir,
                  const std::string& tmp_dir, CacheTransfer* t);
 
+// A build job's source (docs/BUILDER.md "Builds as jobs"): the one-layer
+// image `repo@digest` rv-deploy pushed, fetched by digest (manifest and blob
+// verified, so what arrives is what the push's deploy named over sauron's
+// authenticated channel) and extracted into `dest` (must not exist) with the
+// hostile-layer unpacker. Not finding it is an error.
+Status PullSource(oci::RegistryClient& c, const std::string& repo, const std::string& digest, const std::string& dest,
+                  const std::string& tmp_dir, CacheTransfer* t);
+
 }  // namespace rv::builder

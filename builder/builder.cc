@@ -231,7 +231,17 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& raw_emit) 
   if (!o.cache_repo.empty() && !oci::IsValidRepo(o.cache_repo))
     return Status::Invalid("--cache-repo '" + o.cache_repo + "' is not a repository name");
   std::error_code ec;
-  if (!fs::is_directory(o.source, ec)) return Status::NotFound("source " + o.source + " is not a directory");
+  std::string source_repo, source_digest;
+  if (!o.source_image.empty()) {
+    auto sr = oci::ParseReference(o.source_image);
+    if (!sr.ok()) return Status::Invalid("--source-image: " + sr.status().message());
+    if (!sr->registry.empty() || sr->digest.empty())
+      return Status::Invalid("--source-image must be REPO@sha256:... in --registry, not '" + o.source_image + "'");
+    source_repo = sr->repo;
+    source_digest = sr->digest;
+  } else if (!fs::is_directory(o.source, ec)) {
+    return Status::NotFound("source " + o.source + " is not a directory");
+  }
   if (access((o.buildpacks + "/bin/build").c_str(), R_OK) != 0)
     return Status::NotFound("no bin/build in the buildpacks dir " + o.buildpacks);
   res.repo = ref->repo;
@@ -269,18 +279,28 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& raw_emit) 
   if (ec) return Status::Io("create " + work.path + ": " + ec.message());
   chmod(work.path.c_str(), 0711);
   std::string app = work.path + "/app", out = work.path + "/out";
-  st = CopySource(o.source, app);
+  std::unique_ptr<oci::RegistryClient> client;
+  auto registry = [&]() -> oci::RegistryClient& {
+    if (!client) client = std::make_unique<oci::RegistryClient>(oci::RegistryClient::Options{.registry = o.registry});
+    return *client;
+  };
+  std::string source = o.source;
+  if (!source_repo.empty()) {
+    CacheTransfer st_src;
+    source = work.path + "/src";
+    st = PullSource(registry(), source_repo, source_digest, source, work.path, &st_src);
+    if (!st.ok()) return st;
+    emit("-----> Source " + source_digest.substr(7, 12) + ": " + Human(st_src.bytes) + " in " + Secs(st_src.seconds));
+    res.steps.emplace_back("source_pull", st_src.seconds);
+  }
+  st = CopySource(source, app);
+  if (!source_repo.empty()) fs::remove_all(source, ec);
   if (st.ok()) st = ChownTree(app, uid, gid);
   if (!st.ok()) return st;
   chmod(app.c_str(), 0755);
   fs::create_directories(out, ec);
   if (lchown(out.c_str(), uid, gid) != 0) return Status::Io("chown " + out);
   std::string cache = o.cache_dir.empty() ? work.path + "/cache" : o.cache_dir;
-  std::unique_ptr<oci::RegistryClient> client;
-  auto registry = [&]() -> oci::RegistryClient& {
-    if (!client) client = std::make_unique<oci::RegistryClient>(oci::RegistryClient::Options{.registry = o.registry});
-    return *client;
-  };
   bool cache_has_files = fs::is_directory(cache, ec) && !fs::is_empty(cache, ec), cache_pulled = false;
   if (!o.cache_repo.empty() && !cache_has_files) {
     fs::remove_all(cache, ec);

@@ -33,6 +33,7 @@ namespace rv::builder {
 
 struct BuilderOptions {
   std::string source;                     // the app's source tree
+  std::string source_image;               // or: REPO@sha256:... in --registry, one layer (a build job's source)
   std::string app;                        // TENANT/ENV/APP
   std::string registry;                   // HOST:PORT
   std::string image;                      // REPO:TAG to push

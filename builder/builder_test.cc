@@ -98,7 +98,9 @@ class BuilderTest : public ::testing::Test {
   BuildRun Build(const std::string& pack, const std::string& extra = "", const std::string& state = "state") {
     BuildRun r;
     auto t0 = std::chrono::steady_clock::now();
-    r.out = Sh(std::string(RV_BUILDER_BIN) + " run --source " + (dir_ / "src").string() +
+    // A build job's builder gets --source-image instead of --source.
+    std::string source = extra.find("--source-image") == std::string::npos ? " --source " + (dir_ / "src").string() : "";
+    r.out = Sh(std::string(RV_BUILDER_BIN) + " run" + source +
                    " --app acme/prod/web --registry " + registry_ + " --image acme/prod/web:v1 --buildpacks " + pack +
                    " --state-dir " + (dir_ / state).string() + " --cgroup-parent " + cgroup_parent_ + " " + extra +
                    " 2>>" + (dir_ / "stderr").string(),
@@ -544,6 +546,40 @@ TEST_F(BuilderTest, BadArgumentsFailBeforeAnythingRuns) {
   BuildRun r2 = Build(pack, "--stack stack/nope:latest");
   EXPECT_EQ(r2.rc, 1);
   EXPECT_NE(r2.last().find("stack stack/nope:latest"), std::string::npos) << r2.last();
+}
+
+TEST_F(BuilderTest, ASourceImageIsFetchedByDigestAndBuiltLikeATree) {
+  // What rv-deploy pushes for a build job: the tree as a one-layer image.
+  fs::create_directories(dir_ / "job-src/.git");
+  std::ofstream(dir_ / "job-src/marker") << "from-the-registry\n";
+  std::ofstream(dir_ / "job-src/.git/config") << "x\n";
+  oci::RegistryClient c({.registry = registry_});
+  oci::PushDirOptions po;
+  po.repo = "sources/acme/prod/web";
+  po.tag = "b1";
+  po.tmp_dir = dir_.string();
+  auto pushed = oci::PushDir(c, (dir_ / "job-src").string(), po);
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  std::string pack = Pack("src", std::string("cat /app/marker; ls -a /app | tr '\\n' ' '; echo; ls -ln /app/marker\n") + kOkTail);
+  BuildRun r = Build(pack, "--source-image sources/acme/prod/web@" + pushed->manifest_digest);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(r.Has("-----> Source " + pushed->manifest_digest.substr(7, 12) + ": ")) << r.out;
+  EXPECT_TRUE(r.Has("from-the-registry")) << r.out;
+  EXPECT_FALSE(r.Has(".git")) << r.out;                   // as for --source: the top-level .git stays out
+  EXPECT_TRUE(r.Has(" 10000    10000 ")) << r.out;        // owned by the build user
+  EXPECT_TRUE(r.result()["steps"].contains("source_pull")) << r.last();
+  ExpectNoDebris();
+  // A digest the registry does not have, a tag, or both sources: nothing runs.
+  BuildRun missing = Build(pack, "--source-image sources/acme/prod/web@sha256:" + std::string(64, '0'), "state-m");
+  EXPECT_EQ(missing.rc, 1);
+  EXPECT_NE(missing.last().find("builder: error build source sources/acme/prod/web"), std::string::npos) << missing.last();
+  EXPECT_FALSE(missing.Has("from-the-registry"));
+  BuildRun tag = Build(pack, "--source-image sources/acme/prod/web:b1", "state-t");
+  EXPECT_NE(tag.rc, 0);
+  EXPECT_NE(tag.last().find("must be REPO@sha256"), std::string::npos) << tag.last();
+  BuildRun both = Build(pack, "--source-image sources/acme/prod/web@" + pushed->manifest_digest + " --source /tmp", "state-b");
+  EXPECT_EQ(both.rc, 2) << both.out;
+  ExpectNoDebris("state-m");
 }
 
 }  // namespace rv::builder

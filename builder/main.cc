@@ -1,7 +1,7 @@
 // builder: runs one buildpack build in an isolated runc container and pushes
 // the resulting OCI image (CONTRACTS.md section 2; docs/BUILDER.md).
 //
-//   builder run --source DIR --app TENANT/ENV/APP --registry HOST:PORT --image REPO:TAG [...]
+//   builder run --source DIR | --source-image REPO@DIGEST --app TENANT/ENV/APP --registry HOST:PORT --image REPO:TAG [...]
 //
 // stdout: the build's sanitized output and `-----> ` progress lines, as they
 // come, then exactly one last line: `builder: result {...}` (exit 0) or
@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "builder/build_reporter.h"
 #include "builder/builder.h"
 
 namespace {
@@ -49,7 +50,15 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
   auto* run = cli.add_subcommand("run", "build DIR and push the image");
   rv::builder::BuilderOptions o;
-  run->add_option("--source", o.source, "the app's source tree")->required();
+  auto* src = run->add_option("--source", o.source, "the app's source tree");
+  auto* src_img = run->add_option("--source-image", o.source_image, "or: the source as a one-layer image REPO@sha256:... in --registry");
+  src->excludes(src_img);
+  rv::builder::ReporterOptions rep;
+  run->add_option("--report-sauron", rep.sauron, "also send the output to build --report-build of --app in sauron (endpoint)");
+  run->add_option("--report-server-key", rep.server_key, "sauron's public key (Z85)");
+  run->add_option("--report-key", rep.key_file, "this host's key pair file");
+  run->add_option("--report-job", rep.job_id, "the build job placed on this host");
+  run->add_option("--report-build", rep.build, "the build record's number")->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   run->add_option("--app", o.app, "TENANT/ENV/APP")->required();
   run->add_option("--registry", o.registry, "HOST:PORT of the pod's registry")->required();
   run->add_option("--image", o.image, "REPO:TAG to push")->required();
@@ -78,9 +87,28 @@ int main(int argc, char** argv) {
     if (rc != 0) PrintLine(rv::builder::ErrorLine("bad arguments: " + std::string(e.what())));
     return rc == 0 ? 0 : 2;
   }
+  if (o.source.empty() && o.source_image.empty()) {
+    PrintLine(rv::builder::ErrorLine("bad arguments: give --source DIR or --source-image REPO@DIGEST"));
+    return 2;
+  }
   if (o.buildpacks.empty()) o.buildpacks = DefaultBuildpacks();
+  std::unique_ptr<rv::builder::BuildReporter> reporter;
+  if (!rep.sauron.empty()) {
+    rep.app = o.app;
+    auto r = rv::builder::BuildReporter::Start(rep);
+    if (!r.ok()) {
+      PrintLine(rv::builder::ErrorLine("bad arguments: " + r.status().message()));
+      return 2;
+    }
+    reporter = std::move(*r);
+  }
+  // Every line to stdout (the job's log) and, for a build job, to its record.
+  auto emit = [&](std::string_view line) {
+    PrintLine(line);
+    if (reporter) reporter->Add(std::string(line));
+  };
   if (geteuid() != 0) {
-    PrintLine(rv::builder::ErrorLine("the builder needs root (runc, mounts, cgroups, netns)"));
+    emit(rv::builder::ErrorLine("the builder needs root (runc, mounts, cgroups, netns)"));
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);  // a reader that went away must not stop the cleanup
@@ -90,11 +118,14 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
   o.cancel = &g_cancel;
-  auto r = rv::builder::RunBuild(o, PrintLine);
+  auto r = rv::builder::RunBuild(o, emit);
+  int rc = 0;
   if (!r.ok()) {
-    PrintLine(rv::builder::ErrorLine(r.status().message()));
-    return 1;
+    emit(rv::builder::ErrorLine(r.status().message()));
+    rc = 1;
+  } else {
+    emit(rv::builder::ResultLine(*r));
   }
-  PrintLine(rv::builder::ResultLine(*r));
-  return 0;
+  if (reporter) reporter->Close();
+  return rc;
 }

@@ -6,7 +6,11 @@
 //   rv-deploy --app TENANT/ENV/APP --commit SHA --source DIR --user USER
 //             [--pod POD.json] [--builder PATH] [--registry HOST:PORT]
 //             [--stack REPO:TAG] [--buildpacks DIR] [--boot-timeout-s 60] [--port 5000]
-//             [--build-timeout-s 960]
+//             [--build-timeout-s 960] [--local-build] [--build-memory-mb 1024]
+//             [--build-placement-timeout-s 60]
+//
+// The build runs as an auctioned job on a role=build host (remote_build.h)
+// unless --local-build or --builder is given (then `builder run` runs here).
 //
 // Exit 0: the release runs and its number and addresses were printed last.
 // Exit 1: the build, the release command or the rollout failed; the last line
@@ -30,6 +34,7 @@
 #include "common/msg/env_config.h"
 #include "common/msg/releases.h"
 #include "deploy/app_lock.h"
+#include "deploy/remote_build.h"
 #include "deploy/rollout_driver.h"
 #include "deploy/sauron_io.h"
 
@@ -218,14 +223,17 @@ class EnvDir {
       std::ofstream f(path_ + "/" + v.name, std::ios::binary);  // names are [A-Za-z_][A-Za-z0-9_]* (sauron checks)
       f << v.value;
       if (!f) return Status::Io("cannot write the build's config var " + v.name);
+      vars_[v.name] = v.value;
       ++plain_;
     }
     return Status::Ok();
   }
   const std::string& path() const { return path_; }
   int plain() const { return plain_; }
+  const std::map<std::string, std::string>& vars() const { return vars_; }
 
  private:
+  std::map<std::string, std::string> vars_;
   std::string path_;
   int plain_ = 0;
 };
@@ -237,7 +245,9 @@ int main(int argc, char** argv) {
   const char* env_pod = getenv("RV_POD");
   std::string pod = env_pod && *env_pod ? env_pod : "pod/pod.json";
   std::string app_name, commit, source, user, builder, registry, stack, buildpacks;
-  int boot_timeout_s = 60, port = 5000, build_timeout_s = 960, timeout_ms = 5000;
+  int boot_timeout_s = 60, port = 5000, build_timeout_s = 960, timeout_ms = 5000, build_memory_mb = 1024;
+  bool local_build = false;
+  int build_placement_timeout_s = 60;
   app.add_option("--app", app_name, "TENANT/ENV/APP")->required();
   app.add_option("--commit", commit, "the pushed commit")->required();
   app.add_option("--source", source, "the commit's tree")->required();
@@ -251,6 +261,10 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "PORT of web processes")->check(CLI::Range(1, 65535));
   app.add_option("--build-timeout-s", build_timeout_s, "kill the builder after this")->check(CLI::Range(1, 86400));
   app.add_option("--timeout-ms", timeout_ms, "how long to wait for sauron per request");
+  app.add_option("--build-placement-timeout-s", build_placement_timeout_s, "fail when no build host took the build job by then")
+      ->check(CLI::Range(1, 3600));
+  app.add_flag("--local-build", local_build, "run the builder here instead of as a build job on a role=build host");
+  app.add_option("--build-memory-mb", build_memory_mb, "a build job's memory (reserved and its limit)")->check(CLI::Range(64, 1 << 20));
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
   struct sigaction sa {};
@@ -273,6 +287,9 @@ int main(int argc, char** argv) {
         Say("-----> Build #" + std::to_string(b.number) + " was interrupted; recorded as failed");
       }
     }
+    if (int n = rv::deploy::StopLeftoverBuildJobs(c, app_name)) {
+      Say("-----> Stopped " + std::to_string(n) + " build job(s) an interrupted deploy left");
+    }
     rv::msg::ReleaseList rl;
     if (c.Call(rv::msg::ReleasesRequest{app_name, 20}, &rl).ok()) {
       for (const auto& r : rl.releases) {
@@ -284,6 +301,7 @@ int main(int argc, char** argv) {
   }
   if (registry.empty()) registry = RegistryOf(c.config().pod_dir);
   if (registry.empty()) return Fail("no registry: give --registry (the pod has no " + c.config().pod_dir + "/registry/config.yml)");
+  const bool remote = !local_build && builder.empty();
   if (builder.empty()) builder = BuilderNextToMe();
 
   // 1. The build, recorded with its whole output.
@@ -310,9 +328,25 @@ int main(int argc, char** argv) {
     bargv.push_back(env_dir.path());
   }
   bool record_ok = true;
-  BuildResult br = RunBuilder(bargv, int64_t{build_timeout_s} * 1000, [&](const std::string& chunk) {
+  BuildResult br;
+  if (remote) {
+    // An auctioned build job: its host writes the output to the record.
+    rv::deploy::RemoteBuildOptions ro;
+    ro.stack = stack;
+    ro.timeout_s = std::max(60, build_timeout_s - 60);
+    ro.memory_mb = build_memory_mb;
+    ro.placement_timeout_ms = int64_t{build_placement_timeout_s} * 1000;
+    ro.env = env_dir.vars();
+    auto io = rv::deploy::MakeSauronRemoteBuildIo(c, registry, [] { return g_cancel != 0; });
+    char nonce[16];
+    snprintf(nonce, sizeof nonce, "%06x", static_cast<unsigned>(rv::MonotonicMs() * 7919 + getpid()) & 0xffffff);
+    auto rb = rv::deploy::RunRemoteBuild(*io, app_name, build.number, ro, source, nonce, Say);
+    br.ok = rb.ok;
+    br.error = rb.error;
+    br.result = rb.result;
+  } else br = RunBuilder(bargv, int64_t{build_timeout_s} * 1000, [&](const std::string& chunk) {
     for (size_t off = 0; off < chunk.size(); off += 200000) {
-      Status s = c.Call(rv::msg::BuildAppend{app_name, build.number, chunk.substr(off, 200000)});
+      Status s = c.Call(rv::msg::BuildAppend{app_name, build.number, chunk.substr(off, 200000), ""});
       if (!s.ok() && record_ok) {
         record_ok = false;
         std::cerr << "rv-deploy: build output not recorded: " << s.message() << "\n";

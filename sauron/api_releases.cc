@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "common/build_job.h"
 #include "common/msg/releases.h"
 #include "sauron/api_requests.h"
 #include "sauron/releases.h"
@@ -43,6 +44,12 @@ Result<std::string> BuildStart(ApiCall& c, msg::BuildStart& b) {
 }
 
 Result<std::string> BuildAppend(ApiCall& c, msg::BuildAppend& b) {
+  if (c.role == Role::kHost) {
+    // A build host writes only the output of the build job placed on it.
+    auto job = c.deps.store->GetJob(b.job_id);
+    if (!job.ok()) return c.Deny("build output for an unknown job " + Clean(b.job_id));
+    if (Status s = build_job::MayAppendBuildOutput(*job, c.user, b.app, b.number); !s.ok()) return c.Deny(s.message());
+  }
   if (Status s = c.deps.releases->AppendOutput(b.app, b.number, b.chunk); !s.ok()) return s;
   return std::string();
 }
@@ -121,7 +128,8 @@ void RegisterReleaseRequests(RequestTable& t) {
   // rv and rv-deploy speak with the pod's admin key.
   const RoleSet admin{Role::kAdmin};
   t.On<msg::BuildStart>(admin, G::kAlone, BuildStart, HasReleases);
-  t.On<msg::BuildAppend>(admin, G::kAlone, BuildAppend, HasReleases);
+  // The strider running a build job (docs/BUILDER.md, "Builds as jobs") streams its output.
+  t.On<msg::BuildAppend>(RoleSet{Role::kAdmin, Role::kHost}, G::kAlone, BuildAppend, HasReleases);
   t.On<msg::BuildFinish>(admin, G::kAlone, BuildFinish, HasReleases);
   t.On<msg::BuildsRequest>(admin, G::kAlone, Builds, HasReleases);
   t.On<msg::BuildOutputRequest>(admin, G::kAlone, BuildOutput, HasReleases);

@@ -8,6 +8,7 @@
 #include "common/transport/curve.h"
 #include "common/transport/rpc_client.h"
 #include "sauron/api_server.h"
+#include "common/build_job.h"
 #include "common/msg/releases.h"
 #include "sauron/api_requests.h"
 #include "sauron/releases.h"
@@ -85,7 +86,7 @@ TEST_F(ReleasesApiTest, OnlyTheAdminMayRecordBuildsAndReleases) {
 
 TEST_F(ReleasesApiTest, EveryChangeIsAnEvent) {
   ASSERT_EQ(Call("admin", msg::BuildStart{"acme/prod/web", "abc", "alice"}).code, 0);
-  ASSERT_EQ(Call("admin", msg::BuildAppend{"acme/prod/web", 1, "secret-free output\n"}).code, 0);
+  ASSERT_EQ(Call("admin", msg::BuildAppend{"acme/prod/web", 1, "secret-free output\n", ""}).code, 0);
   ASSERT_EQ(Call("admin", msg::BuildFinish{"acme/prod/web", 1, true, "x@sha256:1", "sha256:1", ""}).code, 0);
   msg::ReleaseCreate c;
   c.app = "acme/prod/web";
@@ -108,11 +109,51 @@ TEST_F(ReleasesApiTest, EveryChangeIsAnEvent) {
 
 TEST_F(ReleasesApiTest, BadInputIsAnErrorAndChangesNothing) {
   EXPECT_EQ(Call("admin", msg::BuildStart{"../../x", "abc", "alice"}).code, static_cast<int>(Status::Code::kInvalid));
-  EXPECT_EQ(Call("admin", msg::BuildAppend{"acme/prod/web", 7, "x"}).code, static_cast<int>(Status::Code::kNotFound));
+  EXPECT_EQ(Call("admin", msg::BuildAppend{"acme/prod/web", 7, "x", ""}).code, static_cast<int>(Status::Code::kNotFound));
   EXPECT_EQ(Call("admin", msg::ReleaseState{"acme/prod/web", 1, "deployed", ""}).code,
             static_cast<int>(Status::Code::kNotFound));
   EXPECT_TRUE(Events("build.").empty());
   EXPECT_TRUE(Events("release.").empty());
+}
+
+TEST_F(ReleasesApiTest, AHostWritesOnlyTheOutputOfTheBuildJobPlacedOnIt) {
+  msg::BuildRecord b;
+  {
+    auto r = Call("admin", msg::BuildStart{"acme/prod/web", "abc", "alice"});
+    ASSERT_EQ(r.code, 0) << r.error;
+  }
+  build_job::BuildJob bj;
+  bj.app = "acme/prod/web";
+  bj.number = 1;
+  bj.source = "sources/acme/prod/web@sha256:" + std::string(64, 'b');
+  msg::JobSpec spec = build_job::MakeBuildJobSpec(bj, "n1");
+  ASSERT_TRUE(store_->SubmitJobs({spec}, 1).ok());
+  msg::BuildAppend a{"acme/prod/web", 1, "from h1\n", spec.id};
+  // Not placed yet: refused.
+  EXPECT_EQ(Call("h1", a).code, static_cast<int>(Status::Code::kDenied));
+  msg::HostHello hello;
+  hello.host_id = "h1";
+  hello.capacity = hello.free = {4096, 10000, 4000};
+  ASSERT_TRUE(store_->HostUp(hello, 1).ok());
+  auto aw = store_->Award({{spec.id, 0, "h1"}}, 2);
+  ASSERT_TRUE(aw[0].ok) << aw[0].reason;
+  auto cl = store_->Claim("h1", {{spec.id, 1}}, 3);
+  ASSERT_TRUE(cl[0].ok) << cl[0].reason;
+  EXPECT_EQ(Call("h1", a).code, 0);
+  // Another build of the app, another app, an unknown job: refused.
+  EXPECT_EQ(Call("h1", msg::BuildAppend{"acme/prod/web", 2, "x", spec.id}).code, static_cast<int>(Status::Code::kDenied));
+  EXPECT_EQ(Call("h1", msg::BuildAppend{"acme/prod/api", 1, "x", spec.id}).code, static_cast<int>(Status::Code::kDenied));
+  EXPECT_EQ(Call("h1", msg::BuildAppend{"acme/prod/web", 1, "x", "nope"}).code, static_cast<int>(Status::Code::kDenied));
+  // A host may not finish or start builds.
+  EXPECT_EQ(Call("h1", msg::BuildFinish{"acme/prod/web", 1, true, "x@sha256:1", "sha256:1", ""}).code,
+            static_cast<int>(Status::Code::kDenied));
+  auto out = Call("admin", msg::BuildOutputRequest{"acme/prod/web", 1, 0, 1 << 20});
+  ASSERT_EQ(out.code, 0);
+  auto env = msg::DecodeEnvelope(out.payload);
+  ASSERT_TRUE(env.ok());
+  msg::BuildOutput bo;
+  ASSERT_TRUE(msg::DecodeBody(*env, &bo).ok());
+  EXPECT_EQ(bo.text, "from h1\n");
 }
 
 }  // namespace

@@ -395,6 +395,8 @@ void Agent::OnAnnounce(const msg::Announce& a) {
   view.services = reservations_.Services();
   view.containers = opts_.containers;
   view.no_containers_why = opts_.no_containers_why;
+  view.builds = opts_.builds;
+  view.no_builds_why = opts_.no_builds_why;
   view.aesni = opts_.aesni;
   BidDecision d = DecideBid(view, a.jobs);
   int deadline = std::clamp(a.deadline_ms, 0, 60000);

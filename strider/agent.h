@@ -75,6 +75,9 @@ struct AgentOptions {
   // land on a host that can run them) instead of failing after the award.
   bool containers = true;
   std::string no_containers_why;
+  // Without a builder (or with --no-builds), build jobs are declined at bid time.
+  bool builds = true;
+  std::string no_builds_why;
   // Simulators only: agents of one thread share decoded announces
   // (strider/announce_cache.h). Null in a real strider.
   AnnounceCache* announce_cache = nullptr;

@@ -26,6 +26,10 @@ std::optional<std::string> RuleDeclineReason(const BidderView& view, const msg::
   if (job.needs_container && !view.containers) {
     return "no container runtime on this host" + (view.no_containers_why.empty() ? "" : ": " + view.no_containers_why);
   }
+  // A build job on a host without a builder would only fail after the award.
+  if (job.kind == "build" && !view.builds) {
+    return "this host runs no builds" + (view.no_builds_why.empty() ? "" : ": " + view.no_builds_why);
+  }
   // overlayd refuses an env whose AEAD the host cannot run; taking the job
   // would leave its container without a network.
   if (job.needs_aesni && !view.aesni) {

@@ -35,6 +35,8 @@ struct BidderView {
   bool containers = true;                       // a container runtime is open here
   std::string no_containers_why;                // why not (for the decline reason)
   bool aesni = true;                            // AES-256-GCM runs here (HostHello.aesni)
+  bool builds = true;                           // build jobs run here (a builder, not --no-builds)
+  std::string no_builds_why;
 };
 
 struct BidDecision {

@@ -77,6 +77,20 @@ TEST(Bidder, DeclinesUnmetConstraint) {
   EXPECT_FALSE(DeclineReason(View(), j).has_value());
 }
 
+TEST(Bidder, DeclinesBuildJobsWithoutABuilder) {
+  auto build = Job("acme.prod.web.build.b1.x");
+  build.kind = "build";
+  auto plain = Job("batch-1");
+  BidderView v = View();
+  EXPECT_FALSE(DeclineReason(v, build).has_value());
+  v.builds = false;
+  v.no_builds_why = "disabled by --no-builds";
+  auto why = DeclineReason(v, build);
+  ASSERT_TRUE(why);
+  EXPECT_EQ(*why, "this host runs no builds: disabled by --no-builds");
+  EXPECT_FALSE(DeclineReason(v, plain).has_value());
+}
+
 TEST(Bidder, DeclinesImageJobsWithoutContainerRuntime) {
   auto img = Job("web-1");
   img.needs_container = true;

@@ -29,6 +29,10 @@ class UnavailableWorkload : public Workload {
 }  // namespace
 
 std::unique_ptr<Workload> DispatchWorkloadFactory::Create(const msg::JobSpec& spec, StateCallback on_state) {
+  if (spec.kind == "build") {
+    if (builds_) return builds_->Create(spec, std::move(on_state));
+    return std::make_unique<UnavailableWorkload>("this host runs no builds", std::move(on_state));
+  }
   if (spec.image.empty()) return processes_->Create(spec, std::move(on_state));
   if (containers_) return containers_->Create(spec, std::move(on_state));
   std::string why = "no container runtime on this host";

@@ -1,5 +1,7 @@
-// DispatchWorkloadFactory: picks the workload kind per job. Jobs with an image
-// go to the container factory, others to the process factory.
+// DispatchWorkloadFactory: picks the workload kind per job. Build jobs (kind
+// "build") go to the build factory (strider/build_workload.h), jobs with an
+// image to the container factory, others to the process factory. A host
+// without a build factory fails a build job at once ("this host runs no builds").
 //
 // A host whose container runtime could not open (not root, no runc, no tmpfs)
 // has no container factory: image jobs then get a workload that fails at once
@@ -26,10 +28,12 @@ class DispatchWorkloadFactory : public WorkloadFactory {
   std::unique_ptr<Workload> Create(const msg::JobSpec& spec, StateCallback on_state) override;
 
   bool has_containers() const { return containers_ != nullptr; }
+  void SetBuilds(std::shared_ptr<WorkloadFactory> builds) { builds_ = std::move(builds); }
 
  private:
   std::shared_ptr<WorkloadFactory> processes_;
   std::shared_ptr<WorkloadFactory> containers_;
+  std::shared_ptr<WorkloadFactory> builds_;
   std::string why_;
 };
 

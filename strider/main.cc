@@ -4,7 +4,7 @@
 //           [--address IP] [--capacity-ram-mb N --capacity-disk-mb N --capacity-cpu-millis N]
 //           [--sauron-api EP --sauron-pub EP --elrond EP] [--log-level info]
 //           [--registry HOST:PORT] [--container-state-dir DIR] [--run-dir DIR] [--no-containers]
-//           [--restore-wait-ms N]
+//           [--restore-wait-ms N] [--builder PATH] [--no-builds]
 //
 // SIGTERM/SIGINT: stop every job, tell sauron (host.bye), exit. SIGUSR2: exit
 // leaving the containers running (an upgrade); the next strider adopts them
@@ -35,6 +35,7 @@
 #include "strider/container/container_runtime.h"
 #include "strider/container/container_workload.h"
 #include "strider/dispatch_workload.h"
+#include "strider/build_workload.h"
 #include "strider/overlay_driver.h"
 #include "strider/process_workload.h"
 
@@ -58,6 +59,8 @@ struct Flags {
   std::string registry = "127.0.0.1:5000", container_state_dir, run_dir, veth_pool = "10.250";
   bool no_containers = false;
   bool no_aesni = false;
+  std::string builder_bin;
+  bool no_builds = false;
   std::string overlayd_socket;
   int overlay_mtu = 1500;
   int overlay_keepalive_ms = 1000;
@@ -88,6 +91,9 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--veth-pool", f.veth_pool,
                  "A.B: container veth /30s come from A.B.0.0/16 (distinct per strider sharing a network namespace)");
   app.add_flag("--no-containers", f.no_containers, "do not open the container runtime (image jobs fail)");
+  app.add_option("--builder", f.builder_bin,
+                 "the builder binary for build jobs (default: ../builder/builder or builder next to strider)");
+  app.add_flag("--no-builds", f.no_builds, "run no build jobs (they fail: this host runs no builds)");
   app.add_flag("--no-aesni", f.no_aesni,
                "report no AES-NI even if the CPU has it (jobs of AES-256-GCM environments are declined; tests)");
   app.add_option("--overlayd-socket", f.overlayd_socket,
@@ -216,6 +222,41 @@ std::unique_ptr<rv::strider::OverlayDriver> MakeOverlay(zmq::context_t& ctx, con
   return overlay;
 }
 
+// Build jobs (docs/BUILDER.md "Builds as jobs"): this host's builder,
+// reporting the output to sauron with this host's own key. Sets whether this
+// host bids for them, and why not.
+void AddBuilds(Flags& f, const Identity& id, rv::strider::AgentOptions& opts,
+               const std::shared_ptr<rv::strider::ProcessWorkloadFactory>& processes,
+               rv::strider::DispatchWorkloadFactory& factory, bool containers, const std::string& why_no_containers) {
+  opts.builds = false;
+  opts.no_builds_why = "disabled by --no-builds";
+  if (f.no_builds) return;
+  std::error_code ec;
+  if (f.builder_bin.empty()) {
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+    for (const auto& c : {exe / "../builder/builder", exe / "builder"}) {
+      if (access(c.c_str(), X_OK) == 0) {
+        f.builder_bin = std::filesystem::weakly_canonical(c, ec).string();
+        break;
+      }
+    }
+  }
+  rv::strider::BuildHostOptions bo;
+  bo.builder = f.builder_bin;
+  bo.registry = f.registry;
+  bo.data_dir = std::filesystem::absolute(f.data_dir, ec).string();
+  bo.sauron_api = opts.sauron_api;
+  bo.sauron_public_key = id.sauron_key;
+  bo.key_file = std::filesystem::absolute(f.key_path, ec).string();
+  factory.SetBuilds(std::make_shared<rv::strider::BuildWorkloadFactory>(processes, bo));
+  // The builder needs what containers need (root, runc, overlayfs).
+  opts.builds = !f.builder_bin.empty() && containers;
+  opts.no_builds_why =
+      f.builder_bin.empty() ? "no builder found (give --builder)" : "no container runtime: " + why_no_containers;
+  spdlog::info("[{}] build jobs: {}", f.host_id,
+               f.builder_bin.empty() ? "no builder found (they will fail)" : f.builder_bin);
+}
+
 void InstallSignals() {
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
@@ -279,7 +320,7 @@ void CloseContainers(std::unique_ptr<rv::container::ContainerRuntime> runtime, c
 }  // namespace
 
 // 1. flags; 2. the pod and keys (identity); 3. the container runtime; 4. the
-// agent's workloads (processes, containers); 5. the overlay driver; 6. start
+// agent's workloads (processes, containers, builds); 5. the overlay driver; 6. start
 // the agent (adopting what runs), then the overlay; 7. loop until a signal;
 // 8. stop or release the jobs, then close the runtime.
 int main(int argc, char** argv) {
@@ -307,8 +348,9 @@ int main(int argc, char** argv) {
   opts.no_containers_why = why_no_containers;
   rv::strider::ProcessOptions popts;
   popts.log_dir = rv::host_layout::LogDir(f.data_dir);
-  auto factory = std::make_shared<rv::strider::DispatchWorkloadFactory>(
-      std::make_shared<rv::strider::ProcessWorkloadFactory>(popts), containers, why_no_containers);
+  auto processes = std::make_shared<rv::strider::ProcessWorkloadFactory>(popts);
+  auto factory = std::make_shared<rv::strider::DispatchWorkloadFactory>(processes, containers, why_no_containers);
+  AddBuilds(f, *id, opts, processes, *factory, runtime != nullptr, why_no_containers);
 
   InstallSignals();
   zmq::context_t ctx = rv::transport::MakeContext(1, 1024);

@@ -64,7 +64,8 @@ struct BuildAppend {                // reply: ok (output beyond the limit is dro
   std::string app;
   int64_t number = 0;
   std::string chunk;
-  RV_DEFINE_MAP(app, number, chunk);
+  std::string job_id;               // a host (the build job's strider): the build job placed on it
+  RV_DEFINE_MAP(app, number, chunk, job_id);
 };
 struct BuildFinish {                // reply: ok; only a running build finishes
   static constexpr const char* kType = "admin.build_finish";
