@@ -1,13 +1,15 @@
 // Network namespaces for containers.
 //
-// Each container gets a named netns (/var/run/netns/<name>, made with
-// iproute2) prepared before runc starts, so the network exists when the app
-// starts: loopback up, and a veth pair with the host end `<host_if>` in the
-// host's namespace and `eth0` inside. By default the pair gets a /30 from the
-// runtime's pool (host .1, container .2, default route via .1), which makes
-// the app reachable from its own host. The overlay (overlayd) takes over the
-// addressing through NetworkHook: it is called after the pair exists and may
-// move/readdress it onto the environment's network.
+// Each container gets a named netns (/var/run/netns/<name>, bound the way
+// iproute2 does it) prepared before runc starts, so the network exists when
+// the app starts: loopback up, and a veth pair with the host end `<host_if>`
+// in the host's namespace and `eth0` inside. By default the pair gets a /30
+// from the runtime's pool (host .1, container .2, default route via .1), which
+// makes the app reachable from its own host. A job of an environment gets no
+// pair when a NetworkHook is set: the overlay (overlayd) plumbs its eth0 onto
+// the environment's network itself. A netns with lo alone is made and removed
+// without running any process (a host starting 100 containers at boot spent
+// seconds running ip).
 #pragma once
 
 #include <functional>
