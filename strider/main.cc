@@ -241,7 +241,11 @@ int main(int argc, char** argv) {
     }
     if (overlay) overlay->Start();
     if (runtime) {
-      int removed = runtime->GcContainers();  // after adoption: what no journal entry runs
+      // After adoption: what no journal entry runs. The journal's jobs that
+      // wait for sauron's word keep their dirs (logs); they start again there.
+      std::set<std::string> journaled;
+      for (const auto& job : agent.pending_restore_jobs()) journaled.insert(rv::container::ContainerIdFor(job));
+      int removed = runtime->GcContainers(journaled);
       if (removed > 0) spdlog::info("[{}] removed {} stale containers", host_id, removed);
     }
     auto next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(gc_interval_s);

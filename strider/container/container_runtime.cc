@@ -215,8 +215,8 @@ std::string ContainerRuntime::NetnsName(const std::string& id) const {
   return id + "-" + crypto::Sha256Hex(opt_.run_dir).substr(0, 6);
 }
 
-int ContainerRuntime::GcContainers() {
-  std::set<std::string> live;
+int ContainerRuntime::GcContainers(const std::set<std::string>& spare) {
+  std::set<std::string> live = spare;
   {
     std::lock_guard<std::mutex> l(mu_);
     for (auto& [id, md] : live_) live.insert(id);

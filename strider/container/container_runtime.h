@@ -87,10 +87,11 @@ class ContainerRuntime {
   // of the same id) never share or delete each other's.
   std::string NetnsName(const std::string& id) const;
 
-  // Removes every trace of containers that are not registered: runc state,
-  // overlay mounts, netns, bundles, container dirs (logs included). Returns
-  // how many it removed.
-  int GcContainers();
+  // Removes every trace of containers that are not registered nor in
+  // `spare` (e.g. journaled jobs about to start again): runc state, overlay
+  // mounts, netns, bundles, container dirs (logs included). Returns how many
+  // it removed.
+  int GcContainers(const std::set<std::string>& spare = {});
   // Drops images no registered container uses.
   Result<int64_t> GcImages();
 
