@@ -30,6 +30,8 @@ namespace fs = std::filesystem;
 bool RuncStateAlive(const std::string& state_json, pid_t* out) {
   std::ifstream sf(state_json);
   if (!sf) return false;
+  // runc's own test for "created": the exec fifo goes once the app is exec'd.
+  if (access((fs::path(state_json).parent_path() / "exec.fifo").c_str(), F_OK) == 0) return false;
   pid_t pid = -1;
   uint64_t start = 0;
   try {
