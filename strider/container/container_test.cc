@@ -964,4 +964,27 @@ TEST_F(ContainerTest, CrashBetweenRuncCreateAndStartIsNotAdoptedAndStartsOnce) {
   EXPECT_TRUE(c2.WaitDone(std::chrono::milliseconds(5000)));
 }
 
+TEST_F(ContainerTest, OverlappingPullsOfOneImageShareOnePull) {
+  Runtime();
+  std::string image = PushApp("acme/together");
+  constexpr int kPullers = 8;
+  std::vector<std::string> digests(kPullers);
+  std::vector<std::thread> ts;
+  std::atomic<int> ready{0};
+  for (int i = 0; i < kPullers; ++i) {
+    ts.emplace_back([&, i] {
+      ready++;
+      while (ready.load() < kPullers) std::this_thread::yield();
+      auto img = rt_->images().Pull(image);
+      digests[i] = img.ok() ? img->manifest_digest : "failed: " + img.status().ToString();
+    });
+  }
+  for (auto& t : ts) t.join();
+  for (const auto& d : digests) EXPECT_EQ(d, digests[0]);
+  EXPECT_EQ(digests[0].rfind("sha256:", 0), 0u) << digests[0];
+  // The others waited for the one under way instead of asking the registry in turn.
+  EXPECT_GE(rt_->images().shared_pulls(), 1);
+  EXPECT_EQ(rt_->counters().Get("image.pulled"), 1);
+}
+
 }  // namespace rv::container
