@@ -139,8 +139,20 @@ Status Container::Start() {
 }
 
 void Container::WriteAdoptRecord() {
-  std::string rec = image_digest_ + " " + std::to_string(subnet_) + " " + (netns_.host_if.empty() ? "-" : netns_.host_if) + "\n";
+  std::string rec = image_digest_ + " " + std::to_string(subnet_) + " " + (netns_.host_if.empty() ? "-" : netns_.host_if) +
+                    " " + std::to_string(netns_.generation) + "\n";
   (void)WriteFile(rt_.ContainerDir(id_) + "/adopt", rec, 0600);
+}
+
+// The next netns generation of this container: never the one its previous
+// netns had (the overlay would take the new netns for the old, plumbed one).
+int64_t Container::NextNetnsGeneration() {
+  std::ifstream rf(rt_.ContainerDir(id_) + "/adopt");
+  std::string digest, host_if;
+  int subnet = -1;
+  int64_t before = 0;
+  if (rf >> digest >> subnet >> host_if >> before && before > 0) return before % 65535 + 1;
+  return static_cast<int64_t>(std::hash<std::string>{}(id_) ^ static_cast<size_t>(NowMs())) % 65535 + 1;
 }
 
 Status Container::Adopt() {
@@ -154,6 +166,8 @@ Status Container::Adopt() {
   std::string digest, host_if;
   int subnet = -1;
   if (!(rf >> digest >> subnet >> host_if)) return Status::NotFound("no adopt record for " + id_);
+  int64_t generation = 0;
+  if (!(rf >> generation)) generation = 0;  // a record from before generations
   std::string rootfs = rt_.ContainerDir(id_) + "/rootfs";
   if (access((rootfs + "/proc").c_str(), F_OK) != 0 && access((rootfs + "/etc").c_str(), F_OK) != 0)
     return Status::NotFound("rootfs of " + id_ + " is not mounted");
@@ -165,6 +179,7 @@ Status Container::Adopt() {
   netns_.path = "/var/run/netns/" + netns_.name;
   netns_.container_id = id_;
   netns_.host_if = host_if == "-" ? "" : host_if;
+  netns_.generation = generation;
   rt_.Register(id_, image_digest_);
   if (auto reattach = rt_.reattach_hook(); reattach && !spec_.env.empty()) reattach(netns_, spec_.env);
   for (auto& [k, v] : secrets_) crypto::Wipe(v);  // the running app has its env already
@@ -218,6 +233,7 @@ Status Container::Prepare() {
   rt_.Register(id_, image_digest_);
 
   // Debris of an earlier life of this job on this host.
+  const int64_t generation = NextNetnsGeneration();
   rt_.Cleanup(id_, false);
   std::string dir = rt_.ContainerDir(id_);
   std::error_code ec;
@@ -247,6 +263,7 @@ Status Container::Prepare() {
   if (!ns.ok()) return Status::FromCode(ns.status().code(), "network: " + ns.status().message());
   netns_ = *ns;
   netns_.container_id = id_;
+  netns_.generation = generation;
   if (hook) {
     Status hs = hook(netns_, spec_.env);
     if (!hs.ok()) return Status::FromCode(hs.code(), "network hook: " + hs.message());

@@ -12,6 +12,7 @@
 // seconds running ip).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -25,6 +26,10 @@ struct NetnsInfo {
   std::string path;         // /var/run/netns/<name>
   std::string host_if;      // host end of the veth pair ("" = no veth)
   std::string host_ip, container_ip;  // "" when not assigned here
+  // 1..65535, different each time the container's netns is made, the same
+  // for as long as it lives (the container's adopt record keeps it across
+  // strider restarts); the overlay names the container's veth after it. 0 = unknown.
+  int64_t generation = 0;
 };
 
 // Called once the pair exists. `job_env` is the job's environment (overlay id).
