@@ -14,7 +14,8 @@
 #   reauction_s the same crash, but the host comes back after sauron declared
 #               it lost: its jobs go pending, and are auctioned, claimed and
 #               started fresh (the path every reboot took before)
-# Writes bench/results/recovery.json.
+# Writes bench/results/recovery.json (RV_BENCH_OUT: elsewhere); RV_BENCH_KEEP_LOGS=DIR
+# keeps the pod's logs there (where the time went).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -28,6 +29,7 @@ rv="$RV_BUILD/cli/rv --pod $dir/pod.json"
 tag1=h1-$(printf %s "$dir/hosts/h1" | sha256sum | cut -c1-8)
 cleanup() {
   "$root/scripts/pod" down --dir "$dir" >/dev/null 2>&1 || true
+  [ -n "${RV_BENCH_KEEP_LOGS:-}" ] && mkdir -p "$RV_BENCH_KEEP_LOGS" && cp -r "$dir/logs" "$RV_BENCH_KEEP_LOGS/"
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -104,5 +106,5 @@ done
   printf '}, "container_restarts": {'; sep=""
   for n in $counts; do printf '%s"%s": %d' "$sep" "$n" "${restarts[$n]}"; sep=", "; done
   printf '}}\n'
-} >"$here/results/recovery.json"
-cat "$here/results/recovery.json"
+} >"${RV_BENCH_OUT:-$here/results/recovery.json}"
+cat "${RV_BENCH_OUT:-$here/results/recovery.json}"

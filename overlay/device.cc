@@ -301,13 +301,19 @@ void Device::SyncAttachments(const EnvConfig& e, const ControlConfig& c, EnvRunt
   if (ports_changed && opt_.plumb) {
     for (auto& k : keep) errors->push_back(SetGatewayFilter(k.veth, c.gateway_ports));
   }
+  std::vector<Attachment> fresh;
   for (auto& a : e.attachments) {
     bool have = false;
     for (auto& k : keep) have |= k == a;
-    if (have) continue;
-    Status s = opt_.plumb ? AttachContainer(e.id, a, c.InnerMtu(), c.gateway_ports) : Status::Ok();
-    errors->push_back(s);
-    if (s.ok()) keep.push_back(a);
+    if (!have) fresh.push_back(a);
+  }
+  // In one batch: a host starting many containers at once attaches them all
+  // with a few commands (plumbing.h).
+  std::vector<Status> done =
+      opt_.plumb ? AttachContainers(e.id, fresh, c.InnerMtu(), c.gateway_ports) : std::vector<Status>(fresh.size());
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    errors->push_back(done[i]);
+    if (done[i].ok()) keep.push_back(fresh[i]);
   }
   rt.attached = std::move(keep);
 }

@@ -88,6 +88,9 @@ class OverlayPod : public ::testing::Test {
     AddContainer({"x2", 1, "10.250.1.3", 2, ""});
     AddContainer({"y1", 2, "10.250.2.2", 1, ""});
     AddContainer({"y2", 2, "10.250.2.3", 2, ""});
+    // Two of an env on one host: attached in one batch (attach_batch.h).
+    AddContainer({"x3", 1, "10.250.1.4", 1, ""});
+    AddContainer({"y3", 2, "10.250.2.4", 1, ""});
     for (int h = 1; h <= 3; h++) WriteConfig(h);
     for (int h = 1; h <= 3; h++) StartOverlayd(h);
     // Wait until every attachment is plumbed (the veth appears in the container).
@@ -286,6 +289,9 @@ TEST_F(OverlayPod, SameEnvironmentTalksTcpAndUdpAcrossHosts) {
   EXPECT_EQ(RunIn(Ns("x2"), [m] { return TcpEchoCheck("10.250.1.2", 5000, m, 1 << 20); }), 0);
   EXPECT_EQ(RunIn(Ns("y2"), [m] { return UdpPing("10.250.2.2", 5001, m, 20, 200); }), 0);
   EXPECT_EQ(Sh("ip netns exec " + Ns("x1") + " ping -c 2 -W 1 10.250.1.3"), 0);
+  // Attached in one batch: across hosts, and to its neighbour on the same host.
+  EXPECT_EQ(RunIn(Ns("x3"), [m] { return TcpEchoCheck("10.250.1.3", 5000, m, 1 << 20); }), 0);
+  EXPECT_EQ(RunIn(Ns("x3"), [m] { return UdpPing("10.250.1.2", 5001, m + "-local", 20, 200); }), 0);
   EXPECT_GT(Counter(1, "tx_packets"), 10u);
   EXPECT_GT(Counter(2, "rx_packets"), 10u);
   // TCP SYNs into and out of the tunnel get their MSS clamped to the path MTU.
@@ -299,7 +305,7 @@ TEST_F(OverlayPod, OtherEnvironmentCannotReachEvenSpoofing) {
   std::string m = marker_;
   // Y's containers reach each other (control) but no X address, local or remote.
   EXPECT_EQ(RunIn(Ns("y1"), [m] { return UdpPing("10.250.2.3", 5001, m, 20, 200); }), 0);
-  for (const char* x : {"10.250.1.2", "10.250.1.3"}) {
+  for (const char* x : {"10.250.1.2", "10.250.1.3", "10.250.1.4"}) {
     std::string ip = x;
     EXPECT_NE(RunIn(Ns("y1"), [ip] { return TcpConnect(ip.c_str(), 5000, 500) >= 0 ? 0 : 1; }), 0) << ip;
     EXPECT_NE(RunIn(Ns("y1"), [ip, m] { return UdpPing(ip.c_str(), 5001, m, 3, 200); }), 0) << ip;
@@ -316,6 +322,7 @@ TEST_F(OverlayPod, OtherEnvironmentCannotReachEvenSpoofing) {
   // An X container cannot pose as another X address either (dropped at its veth).
   auto pkt = UdpPacket(A("10.250.1.77"), A("10.250.1.3"), 5001, m + "-spoof");
   EXPECT_EQ(RunIn(Ns("x1"), [pkt] { return RawSend(pkt, "10.250.1.3"); }), 0);
+  EXPECT_EQ(RunIn(Ns("x3"), [pkt] { return RawSend(pkt, "10.250.1.3"); }), 0);  // nor one attached in a batch
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(UdpMarkerCount("x1"), before_x1);
   EXPECT_EQ(UdpMarkerCount("x2"), before_x2);

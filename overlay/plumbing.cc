@@ -1,15 +1,22 @@
 #include "overlay/plumbing.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
+
+#include "overlay/attach_batch.h"
 
 extern char** environ;
 
@@ -42,30 +49,63 @@ Status InNs(const std::string& ns, std::vector<std::string> args) {
 
 std::string TunName(uint32_t env_id) { return "rvo-" + std::to_string(env_id); }
 
-Status RunCmd(const std::vector<std::string>& argv, std::string* output) {
+namespace {
+
+// A started command: its pid and the read end of its stdout+stderr.
+struct Spawned {
+  pid_t pid = -1;
+  int out = -1;
+  int rc = 0;  // posix_spawn's error, 0 when it runs
+};
+
+// stdin: `input` through a memfd (no pipe to deadlock on), or inherited when null.
+Spawned Spawn(const std::vector<std::string>& argv, const std::string* input) {
+  Spawned sp;
   std::vector<char*> a;
   for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
   a.push_back(nullptr);
+  int in = -1;
+  if (input) {
+    in = memfd_create("rv-batch", MFD_CLOEXEC);
+    if (in < 0 || write(in, input->data(), input->size()) != static_cast<ssize_t>(input->size()) ||
+        lseek(in, 0, SEEK_SET) != 0) {
+      if (in >= 0) close(in);
+      sp.rc = errno ? errno : EIO;
+      return sp;
+    }
+  }
   int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) < 0) return Status::Io("pipe failed");
+  if (pipe2(pipefd, O_CLOEXEC) < 0) {
+    sp.rc = errno;
+    if (in >= 0) close(in);
+    return sp;
+  }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
+  if (in >= 0) posix_spawn_file_actions_adddup2(&fa, in, 0);
   posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
   posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, a[0], &fa, nullptr, a.data(), environ);
+  sp.rc = posix_spawnp(&sp.pid, a[0], &fa, nullptr, a.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
   close(pipefd[1]);
-  std::string out;
-  if (rc == 0) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(pipefd[0], buf, sizeof(buf))) > 0 && out.size() < (1 << 20)) out.append(buf, n);
+  if (in >= 0) close(in);
+  if (sp.rc != 0) {
+    close(pipefd[0]);
+    return sp;
   }
-  close(pipefd[0]);
-  if (rc != 0) return Status::Io("cannot run " + argv[0] + ": " + strerror(rc));
+  sp.out = pipefd[0];
+  return sp;
+}
+
+Status Finish(const std::vector<std::string>& argv, Spawned sp, std::string* output) {
+  if (sp.rc != 0) return Status::Io("cannot run " + argv[0] + ": " + strerror(sp.rc));
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(sp.out, buf, sizeof(buf))) > 0 && out.size() < (1 << 20)) out.append(buf, n);
+  close(sp.out);
   int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  while (waitpid(sp.pid, &st, 0) < 0 && errno == EINTR) {
   }
   if (output) *output = out;
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
@@ -73,6 +113,16 @@ Status RunCmd(const std::vector<std::string>& argv, std::string* output) {
     return Status::Io("'" + Join(argv) + "' failed: " + out);
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status RunCmd(const std::vector<std::string>& argv, std::string* output) {
+  return Finish(argv, Spawn(argv, nullptr), output);
+}
+
+Status RunCmdInput(const std::vector<std::string>& argv, const std::string& input, std::string* output) {
+  return Finish(argv, Spawn(argv, &input), output);
 }
 
 Status WriteSysctl(const std::string& path, const std::string& value) {
@@ -139,7 +189,7 @@ void TeardownEnvNet(uint32_t env_id, const std::string& tun) {
 
 namespace {
 
-std::string GatewayChain(const std::string& veth) { return "rvgw-" + veth; }
+std::string GatewayChain(const std::string& veth) { return GatewayChainOf(veth); }
 
 Status Ipt(std::vector<std::string> args) {
   std::vector<std::string> v = {"iptables", "-w", "2"};
@@ -150,20 +200,11 @@ Status Ipt(std::vector<std::string> args) {
 }  // namespace
 
 Status SetGatewayFilter(const std::string& veth, const std::vector<GatewayPort>& gateway_ports) {
-  const std::string chain = GatewayChain(veth), gw = std::string(kGateway) + "/32";
+  const std::string chain = GatewayChain(veth);
   (void)Ipt({"-N", chain});  // exists already on a re-apply
   Status s;
   if (!(s = Ipt({"-F", chain})).ok()) return Status::Internal("gateway filter on " + veth + ": " + s.message());
-  std::vector<std::vector<std::string>> rules = {
-      {"!", "-d", gw, "-j", "DROP"},
-      {"-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"},
-      {"-p", "icmp", "--icmp-type", "echo-request", "-j", "ACCEPT"},
-  };
-  for (const auto& p : gateway_ports)
-    rules.push_back({"-p", p.proto, "--dport", std::to_string(p.port), "-j", "ACCEPT"});
-  rules.push_back({"-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"});
-  rules.push_back({"-j", "REJECT", "--reject-with", "icmp-port-unreachable"});
-  for (auto& r : rules) {
+  for (auto& r : GatewayRules(gateway_ports)) {
     r.insert(r.begin(), {"-A", chain});
     if (!(s = Ipt(r)).ok()) return Status::Internal("gateway filter on " + veth + ": " + s.message());
   }
@@ -178,8 +219,7 @@ Status AttachContainer(uint32_t env_id, const Attachment& a, int mtu, const std:
   std::string t = Table(env_id), addr = FormatAddr(a.addr), m = std::to_string(mtu);
   Status s;
   if (!a.netns.empty()) {
-    char peer[16];
-    snprintf(peer, sizeof(peer), "rvp%08x", a.addr);
+    const std::string peer = PeerName(a.addr);
     (void)Ip({"link", "del", a.veth});  // debris of an earlier run
     (void)Ip({"link", "del", peer});    // ... or of a failed attach (the peer never moved)
     if (!(s = Ip({"link", "add", a.veth, "mtu", m, "type", "veth", "peer", "name", peer, "mtu", m})).ok())
@@ -225,6 +265,111 @@ void DetachContainer(uint32_t env_id, const Attachment& a) {
     if (!Ipt({"-D", "INPUT", "-i", a.veth, "!", "-d", std::string(kGateway) + "/32", "-j", "DROP"}).ok()) break;
   }
   if (!a.netns.empty()) (void)Ip({"link", "del", a.veth});
+}
+
+namespace {
+
+// Every interface name of this netns (if_nameindex: no process).
+std::set<std::string> LinkNames() {
+  std::set<std::string> out;
+  if (struct if_nameindex* ni = if_nameindex()) {
+    for (struct if_nameindex* i = ni; i->if_index != 0; ++i) out.insert(i->if_name);
+    if_freenameindex(ni);
+  }
+  return out;
+}
+
+// Veths whose INPUT jump to their gateway chain exists (one iptables -S).
+std::set<std::string> JumpedVeths() {
+  std::set<std::string> out;
+  std::string rules;
+  if (!RunCmd({"iptables", "-w", "2", "-S", "INPUT"}, &rules).ok()) return out;
+  std::istringstream in(rules);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream w(line);
+    std::vector<std::string> f;
+    for (std::string x; w >> x;) f.push_back(x);
+    // "-A INPUT -i <veth> -j rvgw-<veth>"
+    if (f.size() == 6 && f[0] == "-A" && f[2] == "-i" && f[4] == "-j" && f[5] == GatewayChain(f[3])) out.insert(f[3]);
+  }
+  return out;
+}
+
+// `ip -n NAME` for a netns of /run/netns, nsenter for any other path.
+std::vector<std::string> IpBatchIn(const std::string& ns) {
+  for (const char* dir : {"/run/netns/", "/var/run/netns/"}) {
+    std::string d = dir;
+    if (ns.rfind(d, 0) == 0 && ns.find('/', d.size()) == std::string::npos) return {"ip", "-n", ns.substr(d.size()), "-batch", "-"};
+  }
+  if (ns.find('/') == std::string::npos) return {"ip", "-n", ns, "-batch", "-"};
+  return {"nsenter", "--net=" + ns, "ip", "-batch", "-"};
+}
+
+}  // namespace
+
+std::vector<Status> AttachContainers(uint32_t env_id, const std::vector<Attachment>& as, int mtu,
+                                     const std::vector<GatewayPort>& gateway_ports) {
+  std::vector<Status> out(as.size());
+  if (as.empty()) return out;
+  if (as.size() == 1) {
+    out[0] = AttachContainer(env_id, as[0], mtu, gateway_ports);
+    return out;
+  }
+  AttachBatch b = PlanAttachBatch(env_id, as, mtu, gateway_ports, LinkNames(), JumpedVeths());
+  auto one_by_one = [&](const std::vector<size_t>& which, const Status& why) {
+    spdlog::warn("attaching {} containers in one batch failed ({}); attaching them one by one", which.size(),
+                 why.message());
+    for (size_t i : which) out[i] = AttachContainer(env_id, as[i], mtu, gateway_ports);
+  };
+  std::vector<size_t> all(as.size());
+  for (size_t i = 0; i < as.size(); ++i) all[i] = i;
+  if (!b.host_prepare.empty()) {
+    if (Status s = RunCmdInput({"ip", "-batch", "-"}, b.host_prepare); !s.ok()) {
+      one_by_one(all, s);
+      return out;
+    }
+  }
+  // Inside each netns: one ip each, a few at a time (they are independent).
+  std::vector<size_t> failed;
+  constexpr size_t kInFlight = 8;
+  for (size_t from = 0; from < as.size(); from += kInFlight) {
+    std::vector<std::pair<size_t, std::vector<std::string>>> argvs;
+    std::vector<Spawned> running;
+    for (size_t i = from; i < std::min(as.size(), from + kInFlight); ++i) {
+      auto it = b.inside.find(as[i].netns);
+      if (as[i].netns.empty() || it == b.inside.end()) continue;
+      argvs.emplace_back(i, IpBatchIn(as[i].netns));
+      running.push_back(Spawn(argvs.back().second, &it->second));
+    }
+    for (size_t k = 0; k < running.size(); ++k) {
+      Status s = Finish(argvs[k].second, running[k], nullptr);
+      if (!s.ok()) {
+        out[argvs[k].first] = s;
+        failed.push_back(argvs[k].first);
+      }
+    }
+  }
+  (void)RunCmdInput({"ip", "-force", "-batch", "-"}, b.host_rule_cleanup);  // most have nothing to delete
+  for (const auto& a : as) (void)WriteSysctl("/proc/sys/net/ipv4/conf/" + a.veth + "/rp_filter", "1");
+  Status s = RunCmdInput({"ip", "-batch", "-"}, b.host_routes);
+  if (s.ok()) s = RunCmdInput({"iptables-restore", "-w", "2", "--noflush"}, b.iptables);
+  if (!s.ok()) {
+    one_by_one(all, s);
+    return out;
+  }
+  // The rp_filter must hold (anti-spoofing): checked, not assumed.
+  for (size_t i = 0; i < as.size(); ++i) {
+    std::ifstream f("/proc/sys/net/ipv4/conf/" + as[i].veth + "/rp_filter");
+    int v = 0;
+    if (!(f >> v) || v != 1) failed.push_back(i);
+  }
+  if (!failed.empty()) {
+    std::sort(failed.begin(), failed.end());
+    failed.erase(std::unique(failed.begin(), failed.end()), failed.end());
+    one_by_one(failed, out[failed[0]].ok() ? Status::Io("rp_filter not set") : out[failed[0]]);
+  }
+  return out;
 }
 
 }  // namespace rv::overlay

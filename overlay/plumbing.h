@@ -37,6 +37,8 @@ inline constexpr const char* kGateway = "169.254.1.1";
 
 std::string TunName(uint32_t env_id);
 Status RunCmd(const std::vector<std::string>& argv, std::string* output = nullptr);
+// RunCmd with `input` as the command's stdin (an ip or iptables-restore batch).
+Status RunCmdInput(const std::vector<std::string>& argv, const std::string& input, std::string* output = nullptr);
 Status WriteSysctl(const std::string& path, const std::string& value);
 
 Status SetupEnvNet(uint32_t env_id, const std::string& tun, const Prefix& subnet, const Prefix& pod,
@@ -44,6 +46,12 @@ Status SetupEnvNet(uint32_t env_id, const std::string& tun, const Prefix& subnet
 void TeardownEnvNet(uint32_t env_id, const std::string& tun);
 Status AttachContainer(uint32_t env_id, const Attachment& a, int mtu,
                        const std::vector<GatewayPort>& gateway_ports = {});
+// The same for many containers of one env, with a few batched commands
+// (attach_batch.h) instead of ~30 processes each; one Status per attachment.
+// If a batch fails, its containers are attached one by one (AttachContainer),
+// so each error names its container and the others still attach.
+std::vector<Status> AttachContainers(uint32_t env_id, const std::vector<Attachment>& as, int mtu,
+                                     const std::vector<GatewayPort>& gateway_ports = {});
 // (Re)writes the gateway filter of one attached veth (idempotent).
 Status SetGatewayFilter(const std::string& veth, const std::vector<GatewayPort>& gateway_ports);
 void DetachContainer(uint32_t env_id, const Attachment& a);

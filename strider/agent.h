@@ -153,6 +153,9 @@ class Agent {
   static constexpr int64_t kQuietHeartbeatMs = 30000;
   const Counters& counters() const { return counters_; }
   size_t running_jobs() const { return jobs_.size(); }
+  // Journaled jobs waiting for sauron's word (live restore): their container
+  // dirs are not debris (GC spares them).
+  std::vector<std::string> pending_restore_jobs() const;
   msg::Resources Free() const;
   const BeaconSender& beacon() const { return beacon_; }
 
@@ -180,8 +183,10 @@ class Agent {
   void OnAnnounce(const msg::Announce& a);
   void OnAward(const msg::Award& a);
   void OnChange(const msg::Change& c);
+  // `journaled`: the job's journal entry when it is being restored; left as
+  // it is (no rewrite, no fsync) when it already says exactly this.
   void StartJob(const msg::JobSpec& spec, int64_t attempt, const std::map<std::string, std::string>& secrets,
-                const std::string& sealed_env);
+                const std::string& sealed_env, const JournalEntry* journaled = nullptr);
   void RestoreFromJournal();
   void StartPendingOffline(int64_t now_ms);
   void JournalPut(const Job& job, const std::string& sealed_env);

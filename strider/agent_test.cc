@@ -3,6 +3,7 @@
 #include "strider/agent.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <functional>
@@ -743,6 +744,49 @@ TEST_F(AgentRestoreTest, AStartedJobIsJournaledAndItsEntryGoesWhenItStops) {
   EXPECT_EQ(l.entries[0].attempt, 5);
   agent->Shutdown(1000);
   EXPECT_TRUE(journal_->Load().entries.empty());
+}
+
+TEST_F(AgentRestoreTest, AJobStartedAgainAsJournaledLeavesItsEntryAsItIs) {
+  Journaled("db-2", 3);
+  struct stat before {};
+  ASSERT_EQ(stat(journal_->PathOf("db-2").c_str(), &before), 0);
+  keep = {Placed("db-2", 3)};
+  AgentTest::SetUp();
+  ASSERT_TRUE(RunUntil([&] { return seen->by_job.count("db-2") > 0; }));
+  // The entry already said this: not written (nor fsynced) again.
+  EXPECT_EQ(agent->counters().Get("journal_unchanged"), 1);
+  struct stat after {};
+  ASSERT_EQ(stat(journal_->PathOf("db-2").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "the entry was replaced";
+  auto l = journal_->Load();
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].attempt, 3);
+}
+
+TEST_F(AgentRestoreTest, AJobPlacedHereWithAnotherSpecIsJournaledAfresh) {
+  Journaled("db-3", 1);
+  msg::JobRecord rec = Placed("db-3", 1);
+  rec.spec.resources = {20, 1, 1};  // what sauron says wins over the journal
+  keep = {rec};
+  AgentTest::SetUp();
+  ASSERT_TRUE(RunUntil([&] { return seen->by_job.count("db-3") > 0; }));
+  EXPECT_EQ(agent->counters().Get("journal_unchanged"), 0);
+  auto l = journal_->Load();
+  ASSERT_EQ(l.entries.size(), 1u);
+  EXPECT_EQ(l.entries[0].spec.resources.ram_mb, 20);
+}
+
+TEST_F(AgentRestoreTest, JournaledJobsWaitingForSauronAreNamedSoTheGcSparesThem) {
+  Journaled("db-7", 2);
+  AgentOptions o = HostOptions("h1", host_key);
+  o.sauron_api = "tcp://127.0.0.1:1";  // nobody answers
+  o.journal_dir = journal_dir;
+  o.restore_wait_ms = 100;
+  agent = std::make_unique<Agent>(ctx, o, std::make_shared<CapturingFactory>(seen));
+  ASSERT_TRUE(agent->Start().ok());
+  EXPECT_EQ(agent->pending_restore_jobs(), std::vector<std::string>{"db-7"});
+  ASSERT_TRUE(RunUntil([&] { return seen->by_job.count("db-7") > 0; }, 3000));
+  EXPECT_TRUE(agent->pending_restore_jobs().empty());
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "common/config.h"
 #include "common/host_layout.h"
@@ -272,7 +273,11 @@ void InstallSignals() {
 // every job (or, for an upgrade, leave them running).
 void RunUntilSignalled(rv::strider::Agent& agent, rv::container::ContainerRuntime* runtime, const Flags& f) {
   if (runtime) {
-    int removed = runtime->GcContainers();  // after adoption: what no journal entry runs
+    // After adoption: what no journal entry runs. The journal's jobs that
+    // wait for sauron's word keep their dirs (logs); they start again there.
+    std::set<std::string> journaled;
+    for (const auto& job : agent.pending_restore_jobs()) journaled.insert(rv::container::ContainerIdFor(job));
+    int removed = runtime->GcContainers(journaled);
     if (removed > 0) spdlog::info("[{}] removed {} stale containers", f.host_id, removed);
   }
   auto next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(f.gc_interval_s);

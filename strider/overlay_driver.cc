@@ -112,6 +112,15 @@ void OverlayDriver::KeepaliveLoop() {
   }
 }
 
+// The container's netns generation (NetnsInfo::generation, kept in its adopt
+// record) names its veth: a restarted strider names an adopted container's
+// veth as the one before did, so overlayd keeps its plumbing instead of
+// re-making it (a counter of ours restarted with the strider, and every
+// adopted container lost its network for a moment). Unknown: a fresh number.
+int64_t OverlayDriver::NetnsGeneration(const container::NetnsInfo& ns) {
+  return ns.generation > 0 ? ns.generation : ++generation_;
+}
+
 Status OverlayDriver::Attach(const container::NetnsInfo& ns, const std::string& job_env) {
   if (job_env.empty()) return Status::Ok();  // no environment: keep the runtime's veth
   // overlayd makes the container's eth0 itself; the runtime's default pair
@@ -124,7 +133,7 @@ Status OverlayDriver::Attach(const container::NetnsInfo& ns, const std::string& 
   // carries this strider's run dir, so two striders on a machine never clash).
   const std::string key = ns.container_id.empty() ? ns.name : ns.container_id;
   std::unique_lock<std::mutex> l(mu_);
-  LocalAttachment a{key, job_env, ns.path, ++generation_};
+  LocalAttachment a{key, job_env, ns.path, NetnsGeneration(ns)};
   locals_[key] = a;
   attached_.erase(key);
   wake_ = true;
@@ -147,7 +156,7 @@ void OverlayDriver::Expect(const container::NetnsInfo& ns, const std::string& jo
   if (job_env.empty()) return;
   const std::string key = ns.container_id.empty() ? ns.name : ns.container_id;
   std::lock_guard<std::mutex> l(mu_);
-  locals_[key] = LocalAttachment{key, job_env, ns.path, ++generation_};
+  locals_[key] = LocalAttachment{key, job_env, ns.path, NetnsGeneration(ns)};
 }
 
 void OverlayDriver::Reconcile() {

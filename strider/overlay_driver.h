@@ -62,7 +62,7 @@ struct LocalAttachment {
   std::string container_id;
   std::string env;
   std::string netns;                // path
-  int64_t generation = 0;           // bumps when the container's netns is re-made
+  int64_t generation = 0;           // changes when the container's netns is re-made
 };
 
 // The control document for `view` (pure; unit-tested). Attachments are
@@ -92,6 +92,7 @@ class OverlayDriver {
   void Loop();
   void KeepaliveLoop();
   void Reconcile();
+  int64_t NetnsGeneration(const container::NetnsInfo& ns);  // called with mu_ held
 
   zmq::context_t& ctx_;
   OverlayDriverOptions opts_;

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -138,8 +139,20 @@ Status Container::Start() {
 }
 
 void Container::WriteAdoptRecord() {
-  std::string rec = image_digest_ + " " + std::to_string(subnet_) + " " + (netns_.host_if.empty() ? "-" : netns_.host_if) + "\n";
+  std::string rec = image_digest_ + " " + std::to_string(subnet_) + " " + (netns_.host_if.empty() ? "-" : netns_.host_if) +
+                    " " + std::to_string(netns_.generation) + "\n";
   (void)WriteFile(rt_.ContainerDir(id_) + "/adopt", rec, 0600);
+}
+
+// The next netns generation of this container: never the one its previous
+// netns had (the overlay would take the new netns for the old, plumbed one).
+int64_t Container::NextNetnsGeneration() {
+  std::ifstream rf(rt_.ContainerDir(id_) + "/adopt");
+  std::string digest, host_if;
+  int subnet = -1;
+  int64_t before = 0;
+  if (rf >> digest >> subnet >> host_if >> before && before > 0) return before % 65535 + 1;
+  return static_cast<int64_t>(std::hash<std::string>{}(id_) ^ static_cast<size_t>(NowMs())) % 65535 + 1;
 }
 
 Status Container::Adopt() {
@@ -153,6 +166,8 @@ Status Container::Adopt() {
   std::string digest, host_if;
   int subnet = -1;
   if (!(rf >> digest >> subnet >> host_if)) return Status::NotFound("no adopt record for " + id_);
+  int64_t generation = 0;
+  if (!(rf >> generation)) generation = 0;  // a record from before generations
   std::string rootfs = rt_.ContainerDir(id_) + "/rootfs";
   if (access((rootfs + "/proc").c_str(), F_OK) != 0 && access((rootfs + "/etc").c_str(), F_OK) != 0)
     return Status::NotFound("rootfs of " + id_ + " is not mounted");
@@ -164,6 +179,7 @@ Status Container::Adopt() {
   netns_.path = "/var/run/netns/" + netns_.name;
   netns_.container_id = id_;
   netns_.host_if = host_if == "-" ? "" : host_if;
+  netns_.generation = generation;
   rt_.Register(id_, image_digest_);
   if (auto reattach = rt_.reattach_hook(); reattach && !spec_.env.empty()) reattach(netns_, spec_.env);
   for (auto& [k, v] : secrets_) crypto::Wipe(v);  // the running app has its env already
@@ -217,6 +233,7 @@ Status Container::Prepare() {
   rt_.Register(id_, image_digest_);
 
   // Debris of an earlier life of this job on this host.
+  const int64_t generation = NextNetnsGeneration();
   rt_.Cleanup(id_, false);
   std::string dir = rt_.ContainerDir(id_);
   std::error_code ec;
@@ -237,12 +254,17 @@ Status Container::Prepare() {
     return Status::Io("mount overlay for " + id_ + ": " + strerror(errno));
   mounted_ = true;
 
-  if (subnet_ < 0 && rt_.options().veth) subnet_ = rt_.AllocSubnet();
-  auto ns = CreateNetns(rt_.NetnsName(id_), rt_.options().veth, rt_.options().veth_pool, subnet_);
+  auto hook = rt_.network_hook();
+  // The hook plumbs an environment's job itself (the overlay's eth0): a
+  // default pair would only be made to be deleted.
+  const bool veth = rt_.options().veth && !(hook && !spec_.env.empty());
+  if (subnet_ < 0 && veth) subnet_ = rt_.AllocSubnet();
+  auto ns = CreateNetns(rt_.NetnsName(id_), veth, rt_.options().veth_pool, subnet_);
   if (!ns.ok()) return Status::FromCode(ns.status().code(), "network: " + ns.status().message());
   netns_ = *ns;
   netns_.container_id = id_;
-  if (auto hook = rt_.network_hook()) {
+  netns_.generation = generation;
+  if (hook) {
     Status hs = hook(netns_, spec_.env);
     if (!hs.ok()) return Status::FromCode(hs.code(), "network hook: " + hs.message());
   }
@@ -409,16 +431,21 @@ pid_t Container::Launch(int* log_fd, std::string* detail) {
     return -1;
   }
   *log_fd = rfd;
-  // runc returns once the app runs (or failed to); bounded, and a stop kills it.
+  // runc returns once the app runs (or failed to); bounded, and a stop kills
+  // it. Woken by runc's exit (pidfd) or a stop, not by a timer: 100
+  // containers starting at once each polling every 2 ms took CPU from runc.
   int st = 0;
   int64_t deadline = NowMs() + 60000;
+  int runc_fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   for (;;) {
     pid_t r = waitpid(pid, &st, WNOHANG);
     if (r == pid) break;
     if (NowMs() > deadline || stop_) kill(pid, SIGKILL);
-    pollfd p{wake_fd_, POLLIN, 0};
-    poll(&p, 1, 2);
+    pollfd p[2] = {{wake_fd_, POLLIN, 0}, {runc_fd, POLLIN, 0}};
+    int wait_ms = runc_fd < 0 ? 2 : static_cast<int>(std::clamp<int64_t>(deadline - NowMs() + 1, 1, 1000));
+    poll(p, runc_fd < 0 ? 1 : 2, wait_ms);
   }
+  if (runc_fd >= 0) close(runc_fd);
   pid_t app = -1;
   if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
     std::ifstream pf(pidfile);

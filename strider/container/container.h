@@ -102,6 +102,7 @@ class Container {
   // Starts runc detached; the app's pid, or -1 with *detail set.
   pid_t Launch(int* log_fd, std::string* detail);
   void WriteAdoptRecord();
+  int64_t NextNetnsGeneration();
   void Emit(CState s, const std::string& detail);
   bool SleepOrStop(int ms);
   void Teardown();

@@ -30,6 +30,8 @@ namespace fs = std::filesystem;
 bool RuncStateAlive(const std::string& state_json, pid_t* out) {
   std::ifstream sf(state_json);
   if (!sf) return false;
+  // runc's own test for "created": the exec fifo goes once the app is exec'd.
+  if (access((fs::path(state_json).parent_path() / "exec.fifo").c_str(), F_OK) == 0) return false;
   pid_t pid = -1;
   uint64_t start = 0;
   try {
@@ -215,8 +217,8 @@ std::string ContainerRuntime::NetnsName(const std::string& id) const {
   return id + "-" + crypto::Sha256Hex(opt_.run_dir).substr(0, 6);
 }
 
-int ContainerRuntime::GcContainers() {
-  std::set<std::string> live;
+int ContainerRuntime::GcContainers(const std::set<std::string>& spare) {
+  std::set<std::string> live = spare;
   {
     std::lock_guard<std::mutex> l(mu_);
     for (auto& [id, md] : live_) live.insert(id);

@@ -87,10 +87,11 @@ class ContainerRuntime {
   // of the same id) never share or delete each other's.
   std::string NetnsName(const std::string& id) const;
 
-  // Removes every trace of containers that are not registered: runc state,
-  // overlay mounts, netns, bundles, container dirs (logs included). Returns
-  // how many it removed.
-  int GcContainers();
+  // Removes every trace of containers that are not registered nor in
+  // `spare` (e.g. journaled jobs about to start again): runc state, overlay
+  // mounts, netns, bundles, container dirs (logs included). Returns how many
+  // it removed.
+  int GcContainers(const std::set<std::string>& spare = {});
   // Drops images no registered container uses.
   Result<int64_t> GcImages();
 
@@ -112,10 +113,12 @@ class ContainerRuntime {
 // Runs argv to completion, stdout/stderr captured (bounded); for runc calls.
 Status RunTool(const std::vector<std::string>& argv, std::string* out = nullptr, int timeout_ms = 10000);
 
-// Whether runc's state file <runc root>/<id>/state.json names a live init
-// process: its pid runs with the start time runc recorded (not a reused pid).
-// Read directly: forking `runc state` per container makes adopting 100 take
-// seconds. Sets *pid when alive.
+// Whether runc's state file <runc root>/<id>/state.json names a running
+// container: its init pid runs with the start time runc recorded (not a
+// reused pid), and it was started: a container cut between `runc create` and
+// its start (the exec.fifo is still there, the init waits on it) runs no app
+// and must not be adopted. Read directly: forking `runc state` per container
+// makes adopting 100 take seconds. Sets *pid when alive.
 bool RuncStateAlive(const std::string& state_json, pid_t* pid = nullptr);
 
 // A strider's machine-wide tag, "<host id>-<8 hex of its absolute data dir>":

@@ -4,6 +4,7 @@
 // and TearDown removes containers, mounts, netns and the registry even when
 // the test failed.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -65,6 +67,104 @@ struct Recorder {
     return s;
   }
 };
+
+// A TCP proxy in front of the registry that passes at most `budget` bytes of
+// answers per connection and then holds the connection open without sending
+// more: a pull through it stops in the middle of a blob, as one a crash cuts.
+class StallingProxy {
+ public:
+  StallingProxy(int upstream_port, size_t budget) : upstream_(upstream_port), budget_(budget) {
+    port_ = testing::FreePort();
+    lfd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(lfd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a = Loopback(port_);
+    ok_ = bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && listen(lfd_, 16) == 0;
+    if (ok_) accept_ = std::thread([this] { AcceptLoop(); });
+  }
+  ~StallingProxy() {
+    stop_ = true;
+    if (accept_.joinable()) accept_.join();
+    for (auto& t : conns_) t.join();
+    close(lfd_);
+  }
+  bool ok() const { return ok_; }
+  int port() const { return port_; }
+
+ private:
+  static sockaddr_in Loopback(int port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+  }
+  void AcceptLoop() {
+    while (!stop_) {
+      pollfd p{lfd_, POLLIN, 0};
+      if (poll(&p, 1, 50) != 1) continue;
+      int c = accept4(lfd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) conns_.emplace_back([this, c] { Serve(c); });
+    }
+  }
+  void Serve(int c) {
+    int u = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a = Loopback(upstream_);
+    size_t left = budget_;
+    if (connect(u, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+      char buf[16384];
+      while (!stop_) {
+        pollfd p[2] = {{c, POLLIN, 0}, {u, static_cast<short>(left > 0 ? POLLIN : 0), 0}};
+        if (poll(p, 2, 50) <= 0) continue;
+        if (p[0].revents & (POLLIN | POLLHUP)) {
+          ssize_t n = read(c, buf, sizeof buf);
+          if (n <= 0 || write(u, buf, n) != n) break;
+        }
+        if (p[1].revents & (POLLIN | POLLHUP)) {
+          ssize_t n = read(u, buf, std::min(sizeof buf, left));
+          if (n <= 0 || write(c, buf, n) != n) break;
+          left -= n;  // at 0: upstream is no longer read, the client waits
+        }
+      }
+    }
+    close(u);
+    close(c);
+  }
+
+  int upstream_, port_ = 0, lfd_ = -1;
+  size_t budget_;
+  bool ok_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread accept_;
+  std::vector<std::thread> conns_;
+};
+
+// Runs fn in a child process (a strider that will crash); the child exits
+// when fn returns.
+pid_t InChild(const std::function<void()>& fn) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    fn();
+    _exit(0);
+  }
+  return pid;
+}
+
+void KillAndReap(pid_t pid) {
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+// Every blob of an image store is whole: its content hashes to its name.
+std::vector<std::string> BlobsNotMatchingTheirName(const std::string& root) {
+  std::vector<std::string> bad;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(root + "/blobs/sha256", ec)) {
+    auto d = crypto::Sha256File(e.path().string());
+    if (!d.ok() || *d != "sha256:" + e.path().filename().string()) bad.push_back(e.path().filename().string());
+  }
+  return bad;
+}
 
 }  // namespace
 
@@ -689,6 +789,202 @@ TEST_F(ContainerTest, WarmCacheSkipsBlobsAndGcFreesUnused) {
   fs::create_directories(rt_->ContainerDir("rv-dead-1") + "/upper");
   EXPECT_GE(rt_->GcContainers(), 1);
   EXPECT_FALSE(fs::exists(rt_->ContainerDir("rv-dead-1")));
+}
+
+// Issue 19's faults: a strider (or the host) that dies in the middle of a
+// pull, of an unpack, or of a container start leaves nothing half-done in
+// place, and what comes next completes it once: nothing lost, nothing twice.
+
+TEST_F(ContainerTest, CrashInTheMiddleOfAPullLeavesNoPartialBlobAndThePullCompletesOnce) {
+  // One layer of incompressible bytes, so the cut falls inside it.
+  std::string big;
+  std::mt19937 rng(7);
+  for (int i = 0; i < (6 << 20) / 4; ++i) {
+    uint32_t v = rng();
+    big.append(reinterpret_cast<const char*>(&v), 4);
+  }
+  std::string layer = (dir_ / "big.tar.gz").string();
+  ASSERT_TRUE(WriteTar(layer, {TarEntry("data", 'f', big)}));
+  std::string image = PushRawLayer("acme/bigpull", layer);
+  auto layer_digest = crypto::Sha256File(layer);
+  ASSERT_TRUE(layer_digest.ok());
+  StallingProxy proxy(port_, 1 << 20);
+  ASSERT_TRUE(proxy.ok());
+  ImageStore::Options so;
+  so.root = (dir_ / "pullcrash-images").string();
+  so.default_registry = "127.0.0.1:" + std::to_string(proxy.port());
+  pid_t child = InChild([&] {
+    auto store = ImageStore::Open(so);
+    if (store.ok()) (void)(*store)->Pull(image);
+  });
+  ASSERT_GT(child, 0);
+  // The crash: once the download is well under way (and stalled in the layer).
+  bool cut = false;
+  for (int i = 0; i < 2000 && !cut; ++i) {
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(so.root + "/tmp", ec))
+      cut |= e.is_regular_file() && e.file_size() >= (512 << 10);
+    if (!cut) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  KillAndReap(child);
+  ASSERT_TRUE(cut) << "the pull never reached the middle of the layer";
+  // Nothing half-fetched is in place: the cut blob is only debris in tmp/.
+  EXPECT_FALSE(fs::exists(so.root + "/blobs/sha256/" + layer_digest->substr(7)));
+  EXPECT_FALSE(fs::exists(so.root + "/layers/" + layer_digest->substr(7)));
+  EXPECT_TRUE(BlobsNotMatchingTheirName(so.root).empty());
+  EXPECT_FALSE(fs::is_empty(so.root + "/tmp"));
+  // The restarted strider: its store drops the debris, and the pull (from the
+  // registry itself now) fetches only what the crash cut, once.
+  so.default_registry = registry_;
+  auto store = ImageStore::Open(so);
+  ASSERT_TRUE(store.ok());
+  EXPECT_TRUE(fs::is_empty(so.root + "/tmp"));
+  EXPECT_EQ((*store)->Cached(image).status().code(), rv::Status::Code::kNotFound);
+  PullStats st;
+  auto img = (*store)->Pull(image, &st);
+  ASSERT_TRUE(img.ok()) << img.status().ToString();
+  EXPECT_EQ(st.blobs_fetched, 1) << "the config blob, complete before the crash, was fetched again";
+  EXPECT_EQ(st.layers_unpacked, 1);
+  EXPECT_TRUE(BlobsNotMatchingTheirName(so.root).empty());
+  EXPECT_EQ(fs::file_size(img->layer_dirs.at(0) + "/data"), big.size());
+  EXPECT_TRUE(fs::is_empty(so.root + "/tmp"));
+}
+
+TEST_F(ContainerTest, CrashInTheMiddleOfAnUnpackLeavesNoPartialLayerAndTheBlobIsNotFetchedAgain) {
+  // Many small files: unpacking takes long enough to be cut.
+  constexpr int kFiles = 20000;
+  std::vector<TarEntry> entries = {TarEntry("d", 'd', "", 0755)};
+  for (int i = 0; i < kFiles; ++i) entries.emplace_back("d/f" + std::to_string(i), 'f', "x");
+  std::string layer = (dir_ / "many.tar.gz").string();
+  ASSERT_TRUE(WriteTar(layer, entries));
+  std::string image = PushRawLayer("acme/manyfiles", layer);
+  auto layer_digest = crypto::Sha256File(layer);
+  ASSERT_TRUE(layer_digest.ok());
+  ImageStore::Options so;
+  so.root = (dir_ / "unpackcrash-images").string();
+  so.default_registry = registry_;
+  pid_t child = InChild([&] {
+    auto store = ImageStore::Open(so);
+    if (store.ok()) (void)(*store)->Pull(image);
+  });
+  ASSERT_GT(child, 0);
+  bool cut = false;
+  for (int i = 0; i < 3000 && !cut; ++i) {
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(so.root + "/tmp", ec)) {
+      if (e.path().filename().string().rfind("layer-", 0) != 0) continue;
+      int n = 0;
+      for (auto it = fs::directory_iterator(e.path() / "d", ec); !ec && it != fs::directory_iterator() && n < 200;
+           it.increment(ec))
+        ++n;
+      cut |= n >= 200;
+    }
+    if (!cut) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  KillAndReap(child);
+  ASSERT_TRUE(cut) << "the unpack was never seen under way";
+  // The layer is not in place half-unpacked; its blob is, whole.
+  EXPECT_FALSE(fs::exists(so.root + "/layers/" + layer_digest->substr(7)));
+  EXPECT_TRUE(fs::exists(so.root + "/blobs/sha256/" + layer_digest->substr(7)));
+  EXPECT_TRUE(BlobsNotMatchingTheirName(so.root).empty());
+  auto store = ImageStore::Open(so);
+  ASSERT_TRUE(store.ok());
+  EXPECT_TRUE(fs::is_empty(so.root + "/tmp"));
+  PullStats st;
+  auto img = (*store)->Pull(image, &st);
+  ASSERT_TRUE(img.ok()) << img.status().ToString();
+  EXPECT_EQ(st.blobs_fetched, 0) << "a whole blob was fetched again";
+  EXPECT_EQ(st.layers_unpacked, 1);
+  int files = 0;
+  for (auto& e : fs::directory_iterator(img->layer_dirs.at(0) + "/d")) files += e.is_regular_file();
+  EXPECT_EQ(files, kFiles);
+}
+
+// runc got as far as `create` when the crash came: its init waits on the exec
+// fifo and no app runs. That container is not adopted (an app that never ran
+// would pass for a live one), and starting the job again replaces it: one
+// container, one app, answering.
+TEST_F(ContainerTest, CrashBetweenRuncCreateAndStartIsNotAdoptedAndStartsOnce) {
+  Runtime();
+  std::string image = PushApp("acme/halfstart");
+  auto job = Job("halfstart", image);
+  job.port = 8080;
+  job.health.interval_ms = 100;
+  const std::string id = ContainerIdFor(job.id);
+  const std::string runc = "/usr/sbin/runc --root " + rt_->RuncRoot();
+  pid_t app = -1;
+  {
+    Recorder& rec = Rec();
+    auto c = std::make_unique<Container>(*rt_, job, std::map<std::string, std::string>{}, std::ref(rec));
+    ASSERT_TRUE(c->Start().ok());
+    ASSERT_TRUE(rec.WaitFor(CState::kRunning, "healthy")) << rec.Dump();
+    app = c->app_pid();
+    c->Release();
+    c.reset();
+  }
+  // The crash: the app is gone, and runc is cut after `create`.
+  KillAndReap(app);
+  int rc = 0;
+  Sh(runc + " delete --force " + id + " 2>&1", &rc);
+  ASSERT_EQ(rc, 0);
+  Sh(runc + " create --bundle " + rt_->BundleDir(id) + " --pid-file " + (dir_ / "created.pid").string() + " " + id +
+         " </dev/null >/dev/null 2>&1",
+     &rc);
+  ASSERT_EQ(rc, 0) << "runc create failed";
+  ASSERT_NE(Sh(runc + " state " + id).find("\"created\""), std::string::npos);
+  pid_t init = std::atoi(Sh("cat " + (dir_ / "created.pid").string()).c_str());
+  ASSERT_GT(init, 0);
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, WNOHANG);
+    }
+  } reap{init};
+
+  Recorder& rec2 = Rec();
+  Container c2(*rt_, job, {}, std::ref(rec2));
+  rv::Status as = c2.Adopt();
+  EXPECT_EQ(as.code(), rv::Status::Code::kNotFound) << as.ToString();
+  EXPECT_NE(as.message().find("not running"), std::string::npos) << as.ToString();
+  // What the welcome's keep does: start it again.
+  ASSERT_TRUE(c2.Start().ok());
+  ASSERT_TRUE(rec2.WaitFor(CState::kRunning, "healthy")) << rec2.Dump();
+  EXPECT_NE(c2.app_pid(), init);
+  EXPECT_EQ(Sh(runc + " list -q"), id);  // one container
+  EXPECT_NE(Sh(runc + " state " + id).find("\"running\""), std::string::npos);
+  EXPECT_EQ(Sh("grep -c " + id + "/rootfs /proc/mounts"), "1");  // one overlay mount
+  EXPECT_TRUE(ProbeHttp(c2.netns_path(), 8080, "/index.html", 1000).ok());
+  waitpid(init, nullptr, WNOHANG);
+  EXPECT_FALSE(fs::exists("/proc/" + std::to_string(init) + "/cmdline") &&
+               Sh("cat /proc/" + std::to_string(init) + "/cmdline | tr -d '\\0'").find("runc") != std::string::npos)
+      << "the created container's init outlived the restart";
+  c2.Stop(std::chrono::milliseconds(500));
+  ASSERT_TRUE(rec2.WaitFor(CState::kStopped)) << rec2.Dump();
+  EXPECT_TRUE(c2.WaitDone(std::chrono::milliseconds(5000)));
+}
+
+TEST_F(ContainerTest, OverlappingPullsOfOneImageShareOnePull) {
+  Runtime();
+  std::string image = PushApp("acme/together");
+  constexpr int kPullers = 8;
+  std::vector<std::string> digests(kPullers);
+  std::vector<std::thread> ts;
+  std::atomic<int> ready{0};
+  for (int i = 0; i < kPullers; ++i) {
+    ts.emplace_back([&, i] {
+      ready++;
+      while (ready.load() < kPullers) std::this_thread::yield();
+      auto img = rt_->images().Pull(image);
+      digests[i] = img.ok() ? img->manifest_digest : "failed: " + img.status().ToString();
+    });
+  }
+  for (auto& t : ts) t.join();
+  for (const auto& d : digests) EXPECT_EQ(d, digests[0]);
+  EXPECT_EQ(digests[0].rfind("sha256:", 0), 0u) << digests[0];
+  // The others waited for the one under way instead of asking the registry in turn.
+  EXPECT_GE(rt_->images().shared_pulls(), 1);
+  EXPECT_EQ(rt_->counters().Get("image.pulled"), 1);
 }
 
 }  // namespace rv::container

@@ -170,6 +170,36 @@ Result<Image> ImageStore::Cached(const std::string& ref) {
 }
 
 Result<Image> ImageStore::Pull(const std::string& ref_str, PullStats* stats) {
+  std::promise<Result<Image>> mine;
+  std::shared_future<Result<Image>> pending;
+  {
+    std::lock_guard<std::mutex> l(inflight_mu_);
+    auto it = inflight_.find(ref_str);
+    if (it != inflight_.end()) {
+      pending = it->second;
+    } else {
+      inflight_[ref_str] = mine.get_future().share();
+    }
+  }
+  if (pending.valid()) {
+    shared_pulls_++;
+    return pending.get();
+  }
+  Result<Image> r = Status::Internal("pull of " + ref_str + " did not finish");
+  try {
+    r = PullAlone(ref_str, stats);
+  } catch (const std::exception& e) {  // the waiters must never hang on it
+    r = Status::Internal("pull of " + ref_str + ": " + e.what());
+  }
+  {
+    std::lock_guard<std::mutex> l(inflight_mu_);
+    inflight_.erase(ref_str);
+  }
+  mine.set_value(r);
+  return r;
+}
+
+Result<Image> ImageStore::PullAlone(const std::string& ref_str, PullStats* stats) {
   PullStats local;
   if (!stats) stats = &local;
   auto ref = oci::ParseReference(ref_str);

@@ -16,10 +16,16 @@
 // If the registry is unreachable but the tag was pulled before, the cached
 // image is used (a host must restart its containers with the registry down).
 //
-// Thread-safe (pulls are serialized; Gc takes the same lock).
+// Thread-safe (pulls are serialized; Gc takes the same lock). Pulls of the
+// same reference that overlap share one: the later callers wait for the one
+// in flight and get its result (a host starting 100 containers of an image
+// asks the registry once, not 100 times in a row).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -60,6 +66,7 @@ class ImageStore {
   static Result<std::unique_ptr<ImageStore>> Open(Options o, Counters* counters = nullptr);
 
   Result<Image> Pull(const std::string& ref, PullStats* stats = nullptr);
+  int64_t shared_pulls() const { return shared_pulls_.load(); }  // callers served by another's pull
   // The cached image for `ref` without asking any registry.
   Result<Image> Cached(const std::string& ref);
 
@@ -76,6 +83,7 @@ class ImageStore {
   oci::RegistryClient& Client(const std::string& registry);
   Status EnsureBlob(oci::RegistryClient& c, const std::string& repo, const oci::Descriptor& d, PullStats* st);
   Status EnsureLayer(oci::RegistryClient& c, const std::string& repo, const oci::Descriptor& d, PullStats* st);
+  Result<Image> PullAlone(const std::string& ref, PullStats* stats);
   Result<Image> LoadRecord(const std::string& manifest_digest, const std::string& ref);
   Status WriteAtomic(const std::string& path, const std::string& data);
   std::string TmpName(const std::string& hint);
@@ -86,6 +94,9 @@ class ImageStore {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<oci::RegistryClient>> clients_;
   uint64_t tmp_seq_ = 0;
+  std::mutex inflight_mu_;
+  std::map<std::string, std::shared_future<Result<Image>>> inflight_;  // ref -> the pull under way
+  std::atomic<int64_t> shared_pulls_{0};
 };
 
 }  // namespace rv::container

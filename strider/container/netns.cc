@@ -4,10 +4,14 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,11 +68,56 @@ std::string IpBin() { return access(kIp, X_OK) == 0 ? kIp : kIpAlt; }
 
 }  // namespace
 
+namespace {
+
+constexpr const char* kNetnsDir = "/var/run/netns";
+
+// What `ip netns add` does once: the netns dir is a shared mount point, so a
+// netns bound there shows in every mount namespace that shares it.
+bool NetnsDirReady() {
+  mkdir(kNetnsDir, 0755);
+  if (mount("", kNetnsDir, "none", MS_SHARED | MS_REC, nullptr) == 0) return true;
+  if (errno != EINVAL) return false;
+  return mount(kNetnsDir, kNetnsDir, "none", MS_BIND | MS_REC, nullptr) == 0 &&
+         mount("", kNetnsDir, "none", MS_SHARED | MS_REC, nullptr) == 0;
+}
+
+// `ip netns add` + `ip -n <name> link set lo up`, without a process: a
+// thread of our own enters a new netns (setns and unshare are per thread),
+// brings lo up and binds its netns to <dir>/<name>. False (nothing left
+// behind) when any step fails; the caller then uses ip.
+bool AddNetnsInProcess(const std::string& path) {
+  static const bool ready = NetnsDirReady();
+  if (!ready) return false;
+  int fd = open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
+  if (fd < 0) return false;
+  close(fd);
+  bool ok = false;
+  std::thread t([&] {
+    if (unshare(CLONE_NEWNET) != 0) return;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return;
+    ifreq ifr{};
+    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    bool up = ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && ((ifr.ifr_flags |= IFF_UP), ioctl(s, SIOCSIFFLAGS, &ifr) == 0);
+    close(s);
+    ok = up && mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) == 0;
+  });
+  t.join();
+  if (!ok) unlink(path.c_str());
+  return ok;
+}
+
+}  // namespace
+
 Result<NetnsInfo> CreateNetns(const std::string& name, bool veth, const std::string& pool_prefix, int idx) {
   NetnsInfo ns;
   ns.name = name;
-  ns.path = "/var/run/netns/" + name;
+  ns.path = std::string(kNetnsDir) + "/" + name;
   std::string ip = IpBin();
+  // Without a veth (the overlay plumbs the container's eth0 itself) the netns
+  // needs only lo: made here without running ip twice per container.
+  if (!veth && AddNetnsInProcess(ns.path)) return ns;
   Status s = RunCmd({ip, "netns", "add", name});
   if (!s.ok()) return s;
   std::string inside = "link set lo up\n";
@@ -103,8 +152,14 @@ Result<NetnsInfo> CreateNetns(const std::string& name, bool veth, const std::str
 }
 
 Status DeleteNetns(const std::string& name) {
-  if (access(("/var/run/netns/" + name).c_str(), F_OK) != 0) return Status::Ok();
-  return RunCmd({IpBin(), "netns", "delete", name});
+  const std::string path = std::string(kNetnsDir) + "/" + name;
+  if (access(path.c_str(), F_OK) != 0) return Status::Ok();
+  // What `ip netns delete` does: the netns goes (with its veths) once
+  // nothing holds it.
+  if (umount2(path.c_str(), MNT_DETACH) != 0 && errno != EINVAL) return RunCmd({IpBin(), "netns", "delete", name});
+  if (unlink(path.c_str()) != 0 && errno != ENOENT)
+    return Status::Io("remove " + path + ": " + strerror(errno));
+  return Status::Ok();
 }
 
 Status InNetns(const std::string& path, const std::function<void()>& fn) {

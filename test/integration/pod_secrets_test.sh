@@ -69,7 +69,8 @@ app_environ() {
 
 wait_running() {
   for _ in $(seq 1 150); do
-    $rv ps | grep -q "$svc-1 .*placed *h1 *running (healthy on port 8080)" && return 0
+    # an adopted container reports "running (adopted pid N, healthy on port P)"
+    $rv ps | grep -q "$svc-1 .*placed *h1 *running (\(adopted pid [0-9]*, \)\?healthy on port 8080)" && return 0
     sleep 0.2
   done
   return 1
