@@ -304,6 +304,10 @@ int main(int argc, char** argv) {
     bargv.push_back("--stack");
     bargv.push_back(stack);
   }
+  // The app's build cache (pip's packages...) lives in the registry, so the
+  // next build finds it on whichever host builds.
+  bargv.push_back("--cache-repo");
+  bargv.push_back("cache/" + app_name);
   if (!buildpacks.empty()) {
     bargv.push_back("--buildpacks");
     bargv.push_back(buildpacks);
