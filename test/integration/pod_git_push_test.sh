@@ -28,7 +28,7 @@ set -u
 root=$1
 export RV_BUILD=$2
 . "$root/test/integration/need.bash"
-need_root_and pod_git_push git ssh ssh-keygen sshd runc docker-registry ip nsenter debootstrap wget
+need_root_and pod_git_push git ssh ssh-keygen sshd runc docker-registry ip nsenter debootstrap flock
 for b in deploy/rv-deploy builder/builder gitrecv/gitrecv overlay/overlayd cli/rv; do
   [ -x "$RV_BUILD/$b" ] || { echo "FAIL: pod_git_push: $RV_BUILD/$b is not built" >&2; exit 1; }
 done
