@@ -18,7 +18,9 @@
 #      the build cache from the registry is used (pip does not run again)
 #   4. a broken push (a Procfile web that exits at once) to procfile-app: the
 #      push fails, says why and that v1 still runs; main did not move; v1 answers
-#   5. rv rollback of the python app: v3 runs v1's image, answers as v1 did
+#   5. rv rollback of the python app: v3 runs v1's image, answers as v1 did;
+#      rv config:set of the environment: a new deployed release of each app,
+#      whose replicas see the var
 #   6. bob (a key, no grant) can neither push to nor clone the app
 # Needs root and the programs below (scripts/install-deps); the python stack
 # comes from this machine's cache (scripts/stack-image; 1.5-4 min the first
@@ -197,13 +199,29 @@ $rv builds "$env/py" | awk 'NR > 1' | wc -l | grep -qx 2 || fail "rollback made 
 page=$(answers py "$dir/push-rollback.log" "<h1>python-app</h1>") || exit 1
 [ "$page" = 2 ] || fail "v3 (v1's image) does not answer on 2 replicas"
 
+# A config change is a release of every app of the environment that each
+# replica sees (in its environment, through the builder's image and launch).
+$rv config:set "$env" GREETING="hi-$$" >"$dir/push-config.log" 2>&1 || fail "config:set exited $?: $(tail -n 3 "$dir/push-config.log")"
+for a in static py; do
+  $rv releases "$env/$a" | grep -E '^\* +v[0-9]+ +deployed' | grep -q "config set GREETING" \
+    || fail "$a: config:set made no deployed release: $($rv releases "$env/$a")"
+  j=$($rv ps "$env/$a" | awk '$7 == "running" {print $1; exit}')
+  [ "$("$pod" exec --dir "$dir" --job "$j" -- /bin/sh -c 'echo "$GREETING"' 2>/dev/null)" = "hi-$$" ] \
+    || fail "$a's replica $j does not see GREETING"
+done
+# py's part of the output (config:set rolls out each app in turn).
+awk -v h="-----> $env/py:" '/^-----> [a-z0-9-]+\/[a-z0-9-]+\/[a-z0-9-]+: v[0-9]/ {on = index($0, h) == 1} on' \
+  "$dir/push-config.log" >"$dir/push-config-py.log"
+[ "$(answers py "$dir/push-config-py.log" "<h1>python-app</h1>")" = 2 ] || fail "py does not answer after config:set"
+
 # 6. bob has a key but no grant: neither push nor clone.
+running=$($rv ps "$env/py" | awk 'NR > 1 {print $3}' | sort -u)
 as bob git -C "$dir/w-py" push "$url/$env/py.git" HEAD:main >"$dir/push-bob.log" 2>&1 && fail "bob pushed"
 grep -q "user bob has no access to $env/py" "$dir/push-bob.log" || fail "bob's push refused without a clear message: $(cat "$dir/push-bob.log")"
 as bob git clone -q "$url/$env/py.git" "$dir/bob-clone" >"$dir/clone-bob.log" 2>&1 && fail "bob cloned"
 grep -q "user bob has no access to $env/py" "$dir/clone-bob.log" || fail "bob's clone refused without a clear message: $(cat "$dir/clone-bob.log")"
 [ ! -e "$dir/bob-clone/app.py" ] || fail "bob's clone has files"
 as alice git clone -q "$url/$env/py.git" "$dir/alice-clone" >/dev/null 2>&1 || fail "alice cannot clone her app"
-[ "$($rv ps "$env/py" | awk 'NR > 1 {print $3}' | sort -u)" = v3 ] || fail "bob's attempts changed what runs"
+[ "$($rv ps "$env/py" | awk 'NR > 1 {print $3}' | sort -u)" = "$running" ] || fail "bob's attempts changed what runs"
 echo "total (pod up to here): $(ms "$t_all") ms"
 echo "PASS: pod_git_push"
