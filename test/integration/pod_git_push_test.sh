@@ -17,7 +17,8 @@
 #      every v2 replica `running` before the first v1 `job.stopped` event;
 #      the build cache from the registry is used (pip does not run again)
 #   4. a broken push (a Procfile web that exits at once) to procfile-app: the
-#      push fails, says why and that v1 still runs; main did not move; v1 answers
+#      push fails, says why and that v1 still runs; main did not move; v1 answers;
+#      a tree no buildpack detects is refused saying so
 #   5. rv rollback of the python app: v3 runs v1's image, answers as v1 did;
 #      rv config:set of the environment: a new deployed release of each app,
 #      whose replicas see the var
@@ -191,6 +192,15 @@ grep -q "deploy of $env/proc failed (exit 1); main stays at ${old:0:12}" "$dir/p
 [ "$(as alice git ls-remote "$url/$env/proc.git" refs/heads/main | cut -f1)" = "$old" ] || fail "main moved on a failed deploy"
 [ "$(answers proc "$dir/push-proc-1.log" "<h1>procfile-app</h1>")" = 1 ] || fail "v1 stopped answering after the broken push"
 $rv releases "$env/proc" | grep -E ' v2 +failed' >/dev/null || fail "v2 of proc not recorded as failed"
+
+# A tree no buildpack detects: refused before any container runs, saying why.
+mkdir -p "$dir/w-none" && echo "just words" >"$dir/w-none/README"
+git -C "$dir/w-none" init -q -b main && git -C "$dir/w-none" add -A && git -C "$dir/w-none" commit -qm none \
+  && git -C "$dir/w-none" remote add rv "$url/$env/none.git" || fail "cannot make the work tree of none"
+$rv apps:create "$env" none >/dev/null || fail "apps:create none"
+push none "$dir/push-none.log" && fail "a push no buildpack detects succeeded"
+grep -q "^remote: -----> Deploy failed: build #1 failed: no buildpack detected this app" "$dir/push-none.log" \
+  || fail "no clear message for an undetectable tree: $(grep 'remote:' "$dir/push-none.log" | tail -n 3)"
 
 # 5. Rollback: v3 runs v1's image without a build.
 $rv rollback "$env/py" v1 --boot-timeout-s 60 >"$dir/push-rollback.log" 2>&1 || fail "rollback exited $?"
