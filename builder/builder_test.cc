@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "builder/output_filter.h"
+#include "builder/unprivileged_run.h"
 #include "common/oci/image_writer.h"
 #include "strider/container/container.h"
 #include "strider/container/test_util.h"
@@ -580,6 +581,83 @@ TEST_F(BuilderTest, ASourceImageIsFetchedByDigestAndBuiltLikeATree) {
   BuildRun both = Build(pack, "--source-image sources/acme/prod/web@" + pushed->manifest_digest + " --source /tmp", "state-b");
   EXPECT_EQ(both.rc, 2) << both.out;
   ExpectNoDebris("state-m");
+}
+
+TEST_F(BuilderTest, AutoStackIsChosenAsTheBuildUserFromTheSource) {
+  const std::string packs = std::string(RV_SOURCE_DIR) + "/buildpacks";
+  BuildRun r = Build(packs, "--stack auto");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(r.Has("-----> Stack stack/busybox:latest chosen for the static buildpack")) << r.out;
+  // .buildpacks pointing at a root-only file: read as the build user, so its
+  // content never reaches the output (as root the driver would quote it).
+  fs::path secret = dir_ / "root-only";
+  std::ofstream(secret) << "secret-" << tag_ << "\n";
+  fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
+  fs::create_symlink(secret, dir_ / "src/.buildpacks");
+  BuildRun r2 = Build(packs, "--stack auto");
+  EXPECT_EQ(r2.rc, 1);
+  EXPECT_EQ(r2.last(), "builder: error .buildpacks names no buildpack") << r2.out;
+  EXPECT_FALSE(r2.Has("secret-" + tag_)) << r2.out;
+  fs::remove(dir_ / "src/.buildpacks");
+  // A Python app takes stack/python, which this registry lacks: the error says how to add it.
+  std::ofstream(dir_ / "src/app.py") << "print('hi')\n";
+  BuildRun r3 = Build(packs, "--stack auto");
+  EXPECT_EQ(r3.rc, 1);
+  EXPECT_TRUE(r3.Has("-----> Stack stack/python:latest chosen for the python buildpack")) << r3.out;
+  EXPECT_NE(r3.last().find("is not in the registry " + registry_ + "; add it with: scripts/stack-image --python"),
+            std::string::npos)
+      << r3.last();
+  ExpectNoDebris();
+}
+
+TEST(UnprivilegedRun, RunsAsTheGivenUserWithoutGroups) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  UnprivilegedCommand c;
+  c.argv = {"/bin/sh", "-c", "id -u; id -G; echo err >&2; pwd"};
+  c.env = {"PATH=/usr/bin:/bin"};
+  c.uid = 10000;
+  c.gid = 10001;
+  auto r = RunUnprivileged(c);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->exit_code, 0);
+  EXPECT_EQ(r->output, "10000\n10001\nerr\n/\n");
+  c.uid = 0;
+  EXPECT_FALSE(RunUnprivileged(c).ok());
+}
+
+TEST(UnprivilegedRun, ATimeoutKillsTheCommandAndWhatItStarted) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  UnprivilegedCommand c;
+  c.argv = {"/bin/sh", "-c", "sleep 30 & echo $!; exec sleep 31"};
+  c.env = {"PATH=/usr/bin:/bin"};
+  c.timeout_ms = 300;
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = RunUnprivileged(c);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  int bg = atoi(r->output.c_str());
+  ASSERT_GT(bg, 1) << r->output;
+  bool gone = false;
+  for (int i = 0; i < 20 && !gone; i++, usleep(50 * 1000)) {
+    std::string st = Sh("awk '/^State:/ {print $2}' /proc/" + std::to_string(bg) + "/status 2>/dev/null");
+    gone = st.empty() || st == "Z";
+  }
+  EXPECT_TRUE(gone) << "the background sleep (pid " << bg << ") outlived the timeout";
+}
+
+TEST(UnprivilegedRun, OutputBeyondTheCapIsDroppedAndTheCommandFinishes) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root";
+  UnprivilegedCommand c;
+  c.argv = {"/bin/sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x; echo; exit 3"};
+  c.env = {"PATH=/usr/bin:/bin"};
+  c.max_output_bytes = 1000;
+  auto r = RunUnprivileged(c);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->timed_out);
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_TRUE(r->truncated);
+  EXPECT_EQ(r->output.size(), 1000u);
 }
 
 }  // namespace rv::builder

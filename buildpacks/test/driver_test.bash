@@ -173,4 +173,20 @@ expect_eq "launch execs a simple command: the app is the process (signals reach 
 kill "$p"; wait "$p" 2>/dev/null
 env -i PATH="$RUN_PATH" /bin/sh "$d/.rv/launch" > /dev/null 2>&1
 expect_eq "launch with no command fails" "$?" 2
+# As PID 1 (a container's first process) an app without a SIGTERM handler
+# would ignore the stop signal: launch stays PID 1 and passes it on.
+if [ "$(id -u)" = 0 ]; then
+  for cmd in 'sleep 30' 'sleep 30; echo never'; do
+    env -i PATH="$RUN_PATH" unshare --pid --fork -- "$SH" "$d/.rv/launch" "$cmd" & p=$!; started_pids+=("$p")
+    c=""
+    for _ in $(seq 1 50); do c=$(pgrep -P "$p" | head -n 1); [ -n "$c" ] && pgrep -P "$c" >/dev/null && break; sleep 0.05; done
+    t0=$(date +%s%N)
+    kill -TERM "$c" 2>/dev/null
+    wait "$p"; rc=$?
+    took=$((($(date +%s%N) - t0) / 1000000))
+    expect_eq "launch as PID 1 stops '$cmd' at SIGTERM (status 143, at once)" "$rc $((took < 2000))" "143 1"
+  done
+else
+  not_ok "launch as PID 1 passes SIGTERM on (needs root for unshare --pid)" "not root"
+fi
 finish

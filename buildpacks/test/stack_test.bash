@@ -37,6 +37,9 @@ reserve_test_ports || exit 1
 reg=127.0.0.1:$port
 next_port=$((port + 1))
 
+# A cache of its own: this test is about the build (the machine's cache,
+# /var/cache/rivendell/stacks, would skip it).
+export RV_STACK_CACHE=$D/stack-cache
 reg_pid=$("$ROOT/scripts/registry" start --dir "$D/reg" --port "$port") || fail "registry did not start"
 t0=$(date +%s%N)
 digest=$("$ROOT/scripts/stack-image" "${flags[@]}" --registry "$reg" --rv-image "$RVIMAGE" 2> "$D/build.log") ||
@@ -60,6 +63,10 @@ t1=$(date +%s%N)
 grep -q "$repo:latest up to date" "$D/second.log" && ok "a second call says up to date ($(( (t1 - t0) / 1000000 )) ms)" ||
   fail "second call was not cached: $(cat "$D/second.log")"
 [ "$second" = "$digest" ] && ok "  and prints the same digest" || fail "digest changed: $digest vs $second"
+if [ "$STACK" = python ]; then
+  [ -f "$RV_STACK_CACHE/stack_python-$hash/index.json" ] && ok "the build is kept in the machine cache (RV_STACK_CACHE)" ||
+    fail "no $RV_STACK_CACHE/stack_python-$hash: $(ls "$RV_STACK_CACHE" 2>&1)"
+fi
 
 # Unpack the image as a host would run it.
 "$RVIMAGE" export-oci --registry "$reg" --repo "$repo" --tag latest "$D/oci" > /dev/null || fail "export-oci"

@@ -154,12 +154,18 @@ answers "$dir/deploy-4.log" four
 # 5. The next build lands on another build host: the cache follows through
 # the registry. h2 becomes role=build (its strider restarts to learn it), h1 is drained.
 $rv hosts enroll h2 --key "$dir/keys/h2.key" --label zone=b --label role=build >/dev/null || fail "relabel h2"
+# Drained first, so elrond has heard of it before the next auction.
+$rv hosts drain h1 >/dev/null || fail "drain h1"
 old=$(cat "$dir/pids/strider-h2.pid")  # the strider the pod started for h2: it learns labels at its welcome
+welcomes=$(grep -c "welcomed by sauron" "$dir/logs/strider-h2.log" || true)
 kill -9 "$old"
 for _ in $(seq 1 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
 "$pod" restart-host --dir "$dir" --host h2 --agent-only >/dev/null 2>&1 || fail "restart h2's strider"
-$rv hosts drain h1 >/dev/null || fail "drain h1"
-for _ in $(seq 1 50); do $rv hosts | grep -q "^h2 .*up" && break; sleep 0.2; done
+# h2 still reads "up" from before the kill: wait for the new strider's welcome.
+for _ in $(seq 1 100); do
+  [ "$(grep -c "welcomed by sauron" "$dir/logs/strider-h2.log" || true)" -gt "$welcomes" ] && break
+  sleep 0.1
+done
 app_src "$dir/src5" five
 deploy "$dir/src5" "$dir/deploy-5.log" || fail "deploy 5 (on h2) exited $?"
 grep -q "^-----> Build job won by h2$" "$dir/deploy-5.log" || fail "the build did not land on h2"
