@@ -251,6 +251,10 @@ int main(int argc, char** argv) {
   app.add_option("--port", port, "PORT of web processes")->check(CLI::Range(1, 65535));
   app.add_option("--build-timeout-s", build_timeout_s, "kill the builder after this")->check(CLI::Range(1, 86400));
   app.add_option("--timeout-ms", timeout_ms, "how long to wait for sauron per request");
+  int cpu_millis = static_cast<int>(rv::deploy::RolloutOptions{}.resources.cpu_millis);
+  app.add_option("--cpu-millis", cpu_millis, "CPU of each replica, 1000 = one core (its reservation and its CFS quota)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
   struct sigaction sa {};
@@ -364,6 +368,7 @@ int main(int argc, char** argv) {
   rv::deploy::RolloutOptions o;
   o.boot_timeout_ms = int64_t{boot_timeout_s} * 1000;
   o.web_port = rv::deploy::WebPort(c, app_name, port);
+  o.resources.cpu_millis = cpu_millis;
   auto failed = [&](const std::string& why) {
     (void)c.Call(rv::msg::ReleaseState{app_name, rel.version, "failed", why});
     rv::msg::ReleaseList l;
