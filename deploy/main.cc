@@ -309,10 +309,6 @@ int main(int argc, char** argv) {
     bargv.push_back("--buildpacks");
     bargv.push_back(buildpacks);
   }
-  // The app's build cache (e.g. installed requirements) is kept in the registry,
-  // so the next build of the app reuses it wherever it runs.
-  bargv.push_back("--cache-repo");
-  bargv.push_back("cache/" + app_name);
   if (env_dir.plain() > 0) {
     bargv.push_back("--env-dir");
     bargv.push_back(env_dir.path());
