@@ -10,9 +10,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "builder/build_cache.h"
+#include "builder/stack_choice.h"
+#include "builder/unprivileged_run.h"
 #include "common/oci/image_writer.h"
 #include "common/oci/reference.h"
 #include "strider/container/image_store.h"
@@ -197,6 +200,30 @@ Status PlaceLauncher(const std::string& app, const std::string& buildpacks) {
   return ok ? Status::Ok() : Status::Io("write " + app + "/.rv/launch");
 }
 
+// `buildpacks/bin/build --choose /app [/env]` on the host, as the build
+// user over the work dir's copy of the source (owned by that user, symlinks
+// not followed by the copy), bounded in time and output.
+Result<StackChoice> ChooseStackFor(const std::string& buildpacks, const std::string& work, const std::string& app,
+                                   const std::string& env, uint32_t uid, uint32_t gid) {
+  std::string tmp = work + "/choose";
+  if (mkdir(tmp.c_str(), 0700) != 0 || lchown(tmp.c_str(), uid, gid) != 0)
+    return Status::Io("create " + tmp + ": " + strerror(errno));
+  UnprivilegedCommand c;
+  c.argv = {"/bin/sh", fs::absolute(buildpacks).string() + "/bin/build", "--choose", app, env};
+  c.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C", "HOME=" + tmp, "TMPDIR=" + tmp};
+  c.cwd = tmp;
+  c.uid = uid;
+  c.gid = gid;
+  c.timeout_ms = 30000;
+  auto r = RunUnprivileged(c);
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  if (!r.ok()) return Status::Io("choosing the stack: " + r.status().message());
+  if (r->timed_out) return Status::Invalid("choosing the stack: the buildpacks' detect took longer than 30 s");
+  if (r->signal != 0) return Status::Invalid("choosing the stack: the buildpacks' detect was killed by signal " + std::to_string(r->signal));
+  return ChooseStack(r->exit_code, r->output);
+}
+
 struct WorkDir {
   std::string path, env;
   bool env_mounted = false, keep = false;
@@ -225,9 +252,16 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& raw_emit) 
   if (!ref.ok()) return Status::Invalid("--image: " + ref.status().message());
   if (!ref->registry.empty() || ref->tag.empty() || !ref->digest.empty())
     return Status::Invalid("--image must be REPO:TAG in --registry, not '" + o.image + "'");
-  auto stack_ref = oci::ParseReference(o.stack);
-  if (!stack_ref.ok()) return Status::Invalid("--stack: " + stack_ref.status().message());
-  if (!stack_ref->registry.empty()) return Status::Invalid("--stack must be an image in --registry");
+  const bool auto_stack = o.stack == kAutoStack;
+  std::string stack_name = o.stack;
+  auto check_stack = [](const std::string& name) -> Result<oci::Reference> {
+    auto r = oci::ParseReference(name);
+    if (!r.ok()) return Status::Invalid("--stack: " + r.status().message());
+    if (!r->registry.empty()) return Status::Invalid("--stack must be an image in --registry");
+    return r;
+  };
+  Result<oci::Reference> stack_ref = check_stack(auto_stack ? std::string(kBusyboxStack) : o.stack);
+  if (!stack_ref.ok()) return stack_ref.status();
   if (!o.cache_repo.empty() && !oci::IsValidRepo(o.cache_repo))
     return Status::Invalid("--cache-repo '" + o.cache_repo + "' is not a repository name");
   std::error_code ec;
@@ -240,24 +274,41 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& raw_emit) 
   if (int n = CleanStaleBuilds(o.runc, o.state_dir + "/runc", o.cgroup_parent, work_root))
     emit("-----> Cleaned up " + std::to_string(n) + " build(s) left by a builder that died");
 
-  // 1. The stack, through the host's image store.
-  auto t_pull = Clock::now();
+  // 1. The stack, through the host's image store. With `--stack auto` it is
+  // chosen once the source is in the work dir (step 2b), then pulled.
   container::ImageStore::Options so;
   so.root = o.state_dir + "/images";
   so.default_registry = o.registry;
   auto store = container::ImageStore::Open(so);
   if (!store.ok()) return store.status();
-  container::PullStats ps;
-  auto stack = (*store)->Pull(o.stack, &ps);
-  if (!stack.ok()) return Status::FromCode(stack.status().code(), "stack " + o.stack + ": " + stack.status().message());
-  double pull_s = Since(t_pull);
-  res.steps.emplace_back("stack_pull", pull_s);
-  emit("-----> Stack " + o.stack + " (" + stack->manifest_digest.substr(7, 12) + "): " +
-       (ps.blobs_fetched ? "pulled " + std::to_string(ps.blobs_fetched) + " blobs, " + Human(ps.bytes_fetched)
-                         : std::string("cached")) +
-       " in " + Secs(pull_s));
-  uint32_t uid, gid;
-  StackUser(stack->config.user, &uid, &gid);
+  std::optional<container::Image> stack;
+  auto pull_stack = [&]() -> Status {
+    auto t_pull = Clock::now();
+    container::PullStats ps;
+    auto img = (*store)->Pull(stack_name, &ps);
+    if (!img.ok()) {
+      if (img.status().code() == Status::Code::kNotFound && stack_ref->repo == "stack/python")
+        return Status::NotFound("stack " + stack_name + " is not in the registry " + o.registry +
+                                "; add it with: scripts/stack-image --python --registry " + o.registry +
+                                " (scripts/pod up does; 1.5-4 min the first time on a machine)");
+      return Status::FromCode(img.status().code(), "stack " + stack_name + ": " + img.status().message());
+    }
+    stack = std::move(*img);
+    double pull_s = Since(t_pull);
+    res.steps.emplace_back("stack_pull", pull_s);
+    emit("-----> Stack " + stack_name + " (" + stack->manifest_digest.substr(7, 12) + "): " +
+         (ps.blobs_fetched ? "pulled " + std::to_string(ps.blobs_fetched) + " blobs, " + Human(ps.bytes_fetched)
+                           : std::string("cached")) +
+         " in " + Secs(pull_s));
+    return Status::Ok();
+  };
+  // The build user: the stack's. Before an automatic choice, the usual one
+  // (10000); a chosen stack with another user gets the tree re-owned.
+  uint32_t uid = 10000, gid = 10000;
+  if (!auto_stack) {
+    if (st = pull_stack(); !st.ok()) return st;
+    StackUser(stack->config.user, &uid, &gid);
+  }
 
   // 2. The work dir.
   auto t_prep = Clock::now();
@@ -311,6 +362,27 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& raw_emit) 
   st = PrepareEnv(o.env_dir, work.env, uid, gid, &work.env_mounted, emit);
   if (!st.ok()) return st;
   res.steps.emplace_back("prepare", Since(t_prep));
+
+  // 2b. `--stack auto`: the packs the driver would run decide the stack.
+  if (auto_stack) {
+    auto t_choose = Clock::now();
+    auto choice = ChooseStackFor(o.buildpacks, work.path, app, work.env, uid, gid);
+    if (!choice.ok()) return choice.status();
+    stack_name = choice->stack;
+    stack_ref = check_stack(stack_name);
+    if (!stack_ref.ok()) return stack_ref.status();
+    res.steps.emplace_back("stack_choice", Since(t_choose));
+    emit("-----> Stack " + stack_name + " chosen " + choice->why);
+    if (st = pull_stack(); !st.ok()) return st;
+    uint32_t suid, sgid;
+    StackUser(stack->config.user, &suid, &sgid);
+    if (suid != uid || sgid != gid) {
+      uid = suid;
+      gid = sgid;
+      for (const std::string& d : {app, out, cache, work.env})
+        if (st = ChownTree(d, uid, gid); !st.ok()) return st;
+    }
+  }
 
   // 3. The build.
   BuildContainerSpec cs2;

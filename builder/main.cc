@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
   run->add_option("--app", o.app, "TENANT/ENV/APP")->required();
   run->add_option("--registry", o.registry, "HOST:PORT of the pod's registry")->required();
   run->add_option("--image", o.image, "REPO:TAG to push")->required();
-  run->add_option("--stack", o.stack, "stack image in the registry")->capture_default_str();
+  run->add_option("--stack", o.stack, "stack image in the registry, or auto: stack/python for the python buildpack, else stack/busybox")->capture_default_str();
   run->add_option("--buildpacks", o.buildpacks, "buildpacks dir (holds bin/build)");
   run->add_option("--cache", o.cache_dir, "build cache dir kept on this host");
   run->add_option("--cache-repo", o.cache_repo, "keep the build cache in the registry as REPO:latest");

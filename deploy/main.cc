@@ -5,7 +5,7 @@
 //
 //   rv-deploy --app TENANT/ENV/APP --commit SHA --source DIR --user USER
 //             [--pod POD.json] [--builder PATH] [--registry HOST:PORT]
-//             [--stack REPO:TAG] [--buildpacks DIR] [--boot-timeout-s 60] [--port 5000]
+//             [--stack auto|REPO:TAG] [--buildpacks DIR] [--boot-timeout-s 60] [--port 5000]
 //             [--build-timeout-s 960]
 //
 // Exit 0: the release runs and its number and addresses were printed last.
@@ -122,7 +122,9 @@ BuildResult RunBuilder(const std::vector<std::string>& argv, int64_t timeout_ms,
   };
   auto line_done = [&](std::string line) {
     if (line.size() > 4096) line = line.substr(0, 4096) + "...";
-    Say(line);
+    // The builder's last line is for rv-deploy: the pusher sees the image and
+    // release lines (or "Deploy failed: <its reason>") instead. The record keeps it.
+    if (line.rfind("builder: result ", 0) != 0 && line.rfind("builder: error ", 0) != 0) Say(line);
     pending += line + "\n";
     if (!line.empty()) last_line = line;
   };
@@ -236,7 +238,7 @@ int main(int argc, char** argv) {
   CLI::App app{"rv-deploy: build and release an app's pushed commit"};
   const char* env_pod = getenv("RV_POD");
   std::string pod = env_pod && *env_pod ? env_pod : "pod/pod.json";
-  std::string app_name, commit, source, user, builder, registry, stack, buildpacks;
+  std::string app_name, commit, source, user, builder, registry, stack = "auto", buildpacks;
   int boot_timeout_s = 60, port = 5000, build_timeout_s = 960, timeout_ms = 5000;
   app.add_option("--app", app_name, "TENANT/ENV/APP")->required();
   app.add_option("--commit", commit, "the pushed commit")->required();
@@ -245,7 +247,8 @@ int main(int argc, char** argv) {
   app.add_option("--pod", pod, "pod config (default $RV_POD or ./pod/pod.json)");
   app.add_option("--builder", builder, "the builder binary (default: builder next to rv-deploy)");
   app.add_option("--registry", registry, "HOST:PORT (default: the pod's, from <pod_dir>/registry/config.yml)");
-  app.add_option("--stack", stack, "stack image REPO:TAG (default: the builder's)");
+  app.add_option("--stack", stack, "stack image REPO:TAG, or auto: the builder picks stack/python for the python buildpack, else stack/busybox")
+      ->capture_default_str();
   app.add_option("--buildpacks", buildpacks, "buildpacks directory (default: the builder's)");
   app.add_option("--boot-timeout-s", boot_timeout_s, "roll back when not healthy within this")->check(CLI::Range(1, 3600));
   app.add_option("--port", port, "PORT of web processes")->check(CLI::Range(1, 65535));
@@ -305,6 +308,10 @@ int main(int argc, char** argv) {
     bargv.push_back("--stack");
     bargv.push_back(stack);
   }
+  // The app's build cache (pip's packages...) lives in the registry, so the
+  // next build finds it on whichever host builds.
+  bargv.push_back("--cache-repo");
+  bargv.push_back("cache/" + app_name);
   if (!buildpacks.empty()) {
     bargv.push_back("--buildpacks");
     bargv.push_back(buildpacks);

@@ -169,4 +169,55 @@ Status ExportOciLayout(RegistryClient& c, const std::string& repo, const std::st
   return st;
 }
 
+Result<std::string> ImportOciLayout(RegistryClient& c, const std::string& dir, const std::string& repo,
+                                    const std::string& tag) {
+  auto read_small = [](const std::string& path, size_t cap) -> Result<std::string> {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return Status::NotFound("cannot read " + path);
+    std::string s;
+    char buf[8192];
+    while (f.read(buf, sizeof buf) || f.gcount() > 0) {
+      s.append(buf, f.gcount());
+      if (s.size() > cap) return Status::Invalid(path + " is larger than " + std::to_string(cap) + " bytes");
+    }
+    return s;
+  };
+  auto blob_path = [&](const std::string& d) -> Result<std::string> {
+    if (d.size() != 71 || d.rfind("sha256:", 0) != 0 || d.find_first_not_of("0123456789abcdef", 7) != std::string::npos)
+      return Status::Invalid("bad digest '" + d.substr(0, 80) + "' in " + dir);
+    return dir + "/blobs/sha256/" + d.substr(7);
+  };
+  auto idx_body = read_small(dir + "/index.json", 1 << 20);
+  if (!idx_body.ok()) return idx_body.status();
+  auto idx = ParseIndex(*idx_body);
+  if (!idx.ok()) return Status::Invalid(dir + "/index.json: " + idx.status().message());
+  if (idx->manifests.size() != 1 || !IsManifestMediaType(idx->manifests[0].media_type))
+    return Status::Invalid(dir + "/index.json must name exactly one image manifest");
+  const Descriptor& md = idx->manifests[0];
+  auto mpath = blob_path(md.digest);
+  if (!mpath.ok()) return mpath.status();
+  auto mbody = read_small(*mpath, 4 << 20);
+  if (!mbody.ok()) return mbody.status();
+  if ("sha256:" + crypto::Sha256Hex(*mbody) != md.digest) return Status::Invalid("the manifest in " + dir + " does not match its digest");
+  auto man = ParseManifest(*mbody);
+  if (!man.ok()) return man.status();
+  std::vector<Descriptor> blobs = {man->config};
+  blobs.insert(blobs.end(), man->layers.begin(), man->layers.end());
+  for (const auto& b : blobs) {  // all verified before anything moves
+    auto p = blob_path(b.digest);
+    if (!p.ok()) return p.status();
+    auto d = crypto::Sha256File(*p);
+    if (!d.ok()) return d.status();
+    std::error_code ec;
+    auto size = std::filesystem::file_size(*p, ec);
+    if (*d != b.digest || ec || static_cast<int64_t>(size) != b.size)
+      return Status::Invalid(*p + " does not match its digest or size");
+  }
+  for (const auto& b : blobs) {
+    Status st = c.PushBlobFile(repo, b.digest, *blob_path(b.digest));
+    if (!st.ok()) return st;
+  }
+  return c.PutManifest(repo, tag, md.media_type, *mbody);
+}
+
 }  // namespace rv::oci

@@ -59,4 +59,11 @@ Result<PushResult> PushDir(RegistryClient& c, const std::string& dir, const Push
 Status ExportOciLayout(RegistryClient& c, const std::string& repo, const std::string& ref, const std::string& dir,
                        const std::string& tag);
 
+// The reverse, for a layout ExportOciLayout wrote (one image manifest in
+// index.json): pushes its blobs (only those the registry lacks) and the
+// manifest as REPO:TAG. Every file is checked against its digest first, so a
+// damaged layout pushes nothing. Returns the manifest digest.
+Result<std::string> ImportOciLayout(RegistryClient& c, const std::string& dir, const std::string& repo,
+                                    const std::string& tag);
+
 }  // namespace rv::oci

@@ -146,4 +146,38 @@ TEST_F(RegistryTest, ExportOciLayout) {
   EXPECT_EQ(blobs, 3);
 }
 
+TEST_F(RegistryTest, AnExportedLayoutImportsAsTheSameImageUnderAnotherName) {
+  PushDirOptions base;
+  base.repo = "stack/test";
+  base.tag = "1";
+  auto pushed = PushDir(*client_, MakeTree("base", "b").string(), base);
+  ASSERT_TRUE(pushed.ok());
+  fs::path out = dir_ / "layout";
+  ASSERT_TRUE(ExportOciLayout(*client_, "stack/test", "1", out.string(), "1").ok());
+  auto d = ImportOciLayout(*client_, out.string(), "stack/copy", "latest");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(*d, pushed->manifest_digest);
+  auto img = ResolveImage(*client_, "stack/copy", "latest");
+  ASSERT_TRUE(img.ok()) << img.status().ToString();
+  EXPECT_EQ(img->manifest_digest, pushed->manifest_digest);
+}
+
+TEST_F(RegistryTest, ADamagedLayoutPushesNothing) {
+  PushDirOptions base;
+  base.repo = "stack/test";
+  base.tag = "1";
+  auto pushed = PushDir(*client_, MakeTree("base", "b").string(), base);
+  ASSERT_TRUE(pushed.ok());
+  fs::path out = dir_ / "layout";
+  ASSERT_TRUE(ExportOciLayout(*client_, "stack/test", "1", out.string(), "1").ok());
+  fs::path layer = out / "blobs/sha256" / pushed->layer.digest.substr(7);
+  ASSERT_TRUE(fs::exists(layer));
+  std::ofstream(layer, std::ios::app) << "x";
+  auto d = ImportOciLayout(*client_, out.string(), "stack/broken", "latest");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("does not match"), std::string::npos) << d.status().message();
+  EXPECT_EQ(client_->GetManifest("stack/broken", "latest").status().code(), Status::Code::kNotFound);
+  EXPECT_FALSE(ImportOciLayout(*client_, (dir_ / "nothing").string(), "stack/none", "latest").ok());
+}
+
 }  // namespace rv::oci

@@ -4,6 +4,7 @@
 //   rv-image digest   --registry R --repo X --tag T          manifest digest (exit 3: not found)
 //   rv-image label    --registry R --repo X --tag T --key K  a config label's value (exit 3: none)
 //   rv-image export-oci --registry R --repo X --tag T DIR    OCI image layout for podman/skopeo
+//   rv-image import-oci --registry R --repo X --tag T DIR    push such a layout back (verified)
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -45,6 +46,9 @@ int main(int argc, char** argv) {
   auto* exp = app.add_subcommand("export-oci", "write REPO:TAG as an OCI image layout in DIR");
   common(exp);
   exp->add_option("DIR", dir)->required();
+  auto* imp = app.add_subcommand("import-oci", "push the OCI image layout in DIR (as export-oci writes it) as REPO:TAG");
+  common(imp);
+  imp->add_option("DIR", dir)->required();
   CLI11_PARSE(app, argc, argv);
 
   rv::oci::RegistryClient::Options ro;
@@ -89,6 +93,12 @@ int main(int argc, char** argv) {
   if (exp->parsed()) {
     auto s = rv::oci::ExportOciLayout(c, repo, tag, dir, tag);
     return s.ok() ? 0 : fail(s);
+  }
+  if (imp->parsed()) {
+    auto d = rv::oci::ImportOciLayout(c, dir, repo, tag);
+    if (!d.ok()) return fail(d.status());
+    std::cout << *d << "\n";
+    return 0;
   }
   auto img = rv::oci::ResolveImage(c, repo, tag);
   if (!img.ok()) return fail(img.status());

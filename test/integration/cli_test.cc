@@ -42,7 +42,8 @@ class PodScript : public PodHarness {
     // scripts/pod listens on base, base+1, base+10 and (its registry) base+20.
     base_port_ = transport::ReserveTestPorts(21);
     ASSERT_NE(base_port_, 0) << "no free block of test ports under /tmp/rv-test-ports";
-    script_ = "RV_BUILD=" + BuildDir() + " " + RepoRoot() + "/scripts/pod";
+    // Only the busybox stack: the python one is for git pushes (pod_git_push).
+    script_ = "RV_POD_STACKS=busybox RV_BUILD=" + BuildDir() + " " + RepoRoot() + "/scripts/pod";
     rv_ = std::string(RV_RV_BIN) + " --pod " + pod_dir_ + "/pod.json";
   }
   void TearDown() override {

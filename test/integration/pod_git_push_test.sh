@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# pod_git_push: `git push` over SSH deploys, end to end, on a 3-host pod of
+# namespace hosts (scripts/pod up: sauron, elrond, striders, overlayd, the
+# registry with stack/busybox and stack/python, gitrecv's sshd). Nothing is
+# faked: gitrecv's hook runs rv-deploy, which runs the real builder (runc,
+# buildpacks, the stack it chooses), records the release and rolls it out.
+# The client is a plain `git` with its own ed25519 key.
+#
+#   1. an operator adds user alice, her key, three apps and her grant (rv)
+#   2. alice pushes examples/static-site, python-app and procfile-app, each to
+#      its own app: the build streams back as `remote:` lines, the python one
+#      on stack/python and the others on stack/busybox (chosen by the
+#      builder), and each answers HTTP at the address the push printed last
+#      (asked from inside one of its containers: the overlay is per
+#      environment)
+#   3. a change to the python app (web=2 first): v2 replaces v1 (rv releases),
+#      every v2 replica `running` before the first v1 `job.stopped` event;
+#      the build cache from the registry is used (pip does not run again)
+#   4. a broken push (a Procfile web that exits at once) to procfile-app: the
+#      push fails, says why and that v1 still runs; main did not move; v1 answers
+#   5. rv rollback of the python app: v3 runs v1's image, answers as v1 did
+#   6. bob (a key, no grant) can neither push to nor clone the app
+# Needs root and the programs below (scripts/install-deps); the python stack
+# comes from this machine's cache (scripts/stack-image; 1.5-4 min the first
+# time on a machine, hence the CTest timeout).
+#   pod_git_push_test.sh REPO_ROOT BUILD_DIR
+set -u
+root=$1
+export RV_BUILD=$2
+. "$root/test/integration/need.bash"
+need_root_and pod_git_push git ssh ssh-keygen sshd runc docker-registry ip nsenter debootstrap wget
+for b in deploy/rv-deploy builder/builder gitrecv/gitrecv overlay/overlayd cli/rv; do
+  [ -x "$RV_BUILD/$b" ] || { echo "FAIL: pod_git_push: $RV_BUILD/$b is not built" >&2; exit 1; }
+done
+dir=$(mktemp -d /tmp/rv-podgit.XXXXXX)
+chmod 755 "$dir"
+. "$root/test/integration/test_ports.bash"
+reserve_test_ports || exit 1
+pod="$root/scripts/pod"
+rv="$RV_BUILD/cli/rv --pod $dir/pod.json"
+env=acme/g$$
+ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$dir"/push-*.log; do [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 30 "$f" >&2; }; done
+  $rv ps >&2 || true
+  $rv events --limit 40 >&2 || true
+  for f in "$dir"/logs/gitrecv.log "$dir"/gitrecv/sshd.log "$dir"/logs/strider-*.log; do
+    [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 10 "$f" >&2; }
+  done
+  exit 1
+}
+cleanup() {
+  local t0
+  t0=$(date +%s%N)
+  "$pod" down --dir "$dir" >/dev/null 2>&1 || true
+  echo "pod down: $(ms "$t0") ms"
+  t0=$(date +%s%N); rm -rf "$dir"; echo "rm: $(ms "$t0") ms"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# A hermetic git: no user or system config, a fixed author.
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+export GIT_AUTHOR_NAME=alice GIT_AUTHOR_EMAIL=alice@example.com GIT_COMMITTER_NAME=alice GIT_COMMITTER_EMAIL=alice@example.com
+# as USER: the git client with USER's key, this test's known_hosts, TOFU.
+as() {
+  local u=$1
+  shift
+  GIT_SSH_COMMAND="ssh -F /dev/null -i $dir/$u.key -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$dir/known_hosts -o StrictHostKeyChecking=accept-new" \
+    timeout 300 "$@"
+}
+# repo NAME EXAMPLE: a work tree of examples/EXAMPLE with one commit and the app's remote.
+repo() {
+  cp -r "$root/examples/$2" "$dir/w-$1"
+  git -C "$dir/w-$1" init -q -b main && git -C "$dir/w-$1" add -A && git -C "$dir/w-$1" commit -qm "$2" \
+    && git -C "$dir/w-$1" remote add rv "$url/$env/$1.git" || fail "cannot make the work tree of $1"
+}
+# push NAME LOG: alice pushes main; the push's exit code.
+push() {
+  as alice git -C "$dir/w-$1" push rv main >"$2" 2>&1
+}
+# fetch_in JOB URL: the page at URL, from inside JOB's container (wget on the
+# busybox stack, python3 on the python stack).
+fetch_in() {
+  "$pod" exec --dir "$dir" --job "$1" -- /bin/sh -c \
+    'if command -v wget >/dev/null; then exec timeout 5 wget -q -O - "$1"; fi
+     exec python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())" "$1"' \
+    fetch "$2" 2>/dev/null
+}
+# answers NAME LOG WANT: every address on LOG's "answers at" line serves a page
+# containing WANT; prints how many.
+answers() {
+  local app=$env/$1 from addrs a body n=0
+  addrs=$(grep "answers at" "$2" | tail -n 1 | grep -o 'http://[0-9.]*:[0-9]*')
+  [ -n "$addrs" ] || fail "$1: no 'answers at' line in $2"
+  from=$($rv ps "$app" | awk '$7 == "running" {print $1; exit}')
+  [ -n "$from" ] || fail "$1: no running replica to ask from"
+  for a in $addrs; do
+    body=""
+    for _ in $(seq 1 20); do
+      body=$(fetch_in "$from" "$a/") && [ -n "$body" ] && break
+      sleep 0.2
+    done
+    grep -qF -- "$3" <<<"$body" || fail "$1: $a answered '$body', want it to contain '$3'"
+    n=$((n + 1))
+  done
+  echo "$n"
+}
+
+t_all=$(date +%s%N)
+"$pod" up --hosts 3 --dir "$dir" --base-port "$port" >"$dir/up.log" 2>&1 || { cat "$dir/up.log" >&2; fail "pod up"; }
+[ -f "$dir/net.env" ] || fail "pod up did not use the namespace layout"
+grep -q "stack/python:latest" "$dir/up.log" || fail "pod up did not push stack/python: $(cat "$dir/up.log")"
+echo "pod up: $(ms "$t_all") ms ($(grep 'stack/python' "$dir/up.log" | tail -n 1))"
+url=$(cat "$dir/gitrecv/url") || fail "no gitrecv url"
+
+# 1. The operator's part.
+$rv users:add alice >/dev/null || fail "users:add alice"
+$rv users:add bob >/dev/null || fail "users:add bob"
+for u in alice bob; do
+  ssh-keygen -q -t ed25519 -N "" -C "$u" -f "$dir/$u.key" || fail "ssh-keygen $u"
+  $rv keys:add "$u" "$dir/$u.key.pub" >/dev/null || fail "keys:add $u"
+done
+for a in static py proc; do
+  $rv apps:create "$env" "$a" >"$dir/create-$a.log" || fail "apps:create $a"
+done
+grep -qF "git remote add rv $url/$env/py.git" "$dir/create-py.log" || fail "apps:create printed no remote: $(cat "$dir/create-py.log")"
+$rv access:grant alice "$env" >/dev/null || fail "access:grant"
+
+# 2. One push per built-in buildpack.
+repo static static-site
+repo py python-app
+repo proc procfile-app
+for a in static py proc; do
+  t0=$(date +%s%N)
+  push "$a" "$dir/push-$a-1.log" || fail "push of $a exited $?"
+  echo "first push of $a: $(ms "$t0") ms"
+  grep -q "^remote: -----> Released v1" "$dir/push-$a-1.log" || fail "$a: no 'Released v1' remote line"
+done
+grep -q "^remote: -----> Stack stack/python:latest chosen for the python buildpack" "$dir/push-py-1.log" || fail "py not on stack/python"
+grep -q "^remote: -----> Python app detected" "$dir/push-py-1.log" || fail "py: no 'Python app detected' line"
+grep -q "^remote: -----> Stack stack/busybox:latest chosen for the static buildpack" "$dir/push-static-1.log" || fail "static not on stack/busybox"
+grep -q "^remote: -----> Stack stack/busybox:latest chosen for the procfile buildpack" "$dir/push-proc-1.log" || fail "proc not on stack/busybox"
+! grep -q "builder: result" "$dir/push-py-1.log" || fail "the builder's result line reached the pusher"
+[ "$(answers static "$dir/push-static-1.log" "<h1>static-site</h1>")" = 1 ] || fail "static-site does not answer"
+[ "$(answers py "$dir/push-py-1.log" "with rvgreet 1.0 installed from a vendored wheel")" = 1 ] || fail "python-app does not answer"
+[ "$(answers proc "$dir/push-proc-1.log" "<h1>procfile-app</h1>")" = 1 ] || fail "procfile-app does not answer"
+$rv builds "$env/py" | awk '$1 == 1' | grep -q succeeded || fail "build 1 of py not recorded as succeeded"
+$rv builds:output "$env/py" 1 | grep -q "Python app detected" || fail "build 1's output not recorded"
+
+# 3. A change replaces the release, new replicas running before old ones stop.
+$rv ps:scale "$env/py" web=2 >"$dir/scale.log" 2>&1 || fail "ps:scale web=2: $(tail -n 3 "$dir/scale.log")"
+[ "$($rv ps "$env/py" | awk 'NR > 1 && $7 == "running"' | wc -l)" = 2 ] || fail "not 2 running py replicas after ps:scale"
+[ "$($rv ps "$env/py" | awk 'NR > 1 {print $6}' | sort -u | wc -l)" = 2 ] || fail "the two web replicas share a host (HA)"
+seq0=$($rv counters | awk '$1 == "events.last_seq" {print $2}')
+sed -i 's/^APP = "python-app"$/APP = "python-app-v2"/' "$dir/w-py/app.py"
+grep -q 'python-app-v2' "$dir/w-py/app.py" || fail "cannot change app.py"
+git -C "$dir/w-py" commit -qam "v2" || fail "commit v2"
+t0=$(date +%s%N)
+push py "$dir/push-py-2.log" || fail "push of the change exited $?"
+echo "warm push of py (a one-line change, 2 replicas): $(ms "$t0") ms"
+grep -q "^remote: -----> Released v2" "$dir/push-py-2.log" || fail "the change did not release v2"
+grep -q "^remote: -----> Build cache: restored" "$dir/push-py-2.log" || fail "the second build did not get the build cache"
+grep -q "^remote: .*cache hit" "$dir/push-py-2.log" || fail "pip ran again on the second build (no cache hit)"
+$rv releases "$env/py" | grep -E '^\* +v2 +deployed' >/dev/null || fail "v2 is not the deployed release: $($rv releases "$env/py")"
+[ "$(answers py "$dir/push-py-2.log" "<h1>python-app-v2</h1>")" = 2 ] || fail "v2 does not answer on 2 replicas"
+$rv events --limit 100000 | awk -v s="$seq0" '$1 > s' >"$dir/events-2"
+id=${env//\//.}.py.web
+last_v2_running=$(awk -v p="job=$id.v2." '$3 == "job.state" && index($0, p) && $6 ~ /^running/ {n = $1} END {print n + 0}' "$dir/events-2")
+first_v1_stop=$(awk -v p="job=$id.v1." '$3 == "job.stopped" && index($0, p) {print $1; exit}' "$dir/events-2")
+[ "$last_v2_running" -gt 0 ] && [ -n "$first_v1_stop" ] || fail "no v2 running / v1 stopped events: $(cat "$dir/events-2")"
+[ "$last_v2_running" -lt "$first_v1_stop" ] || fail "a v1 replica stopped (event $first_v1_stop) before every v2 one ran ($last_v2_running)"
+[ "$(awk -v p="job=$id.v2." '$3 == "job.state" && index($0, p) && $6 ~ /^running/' "$dir/events-2" | wc -l)" -ge 2 ] \
+  || fail "fewer than 2 v2 running events"
+[ "$($rv ps "$env/py" | awk 'NR > 1 {print $3}' | sort -u)" = v2 ] || fail "not only v2 runs"
+
+# 4. A broken push fails, says why, and leaves v1 serving and main where it was.
+old=$(git -C "$dir/w-proc" rev-parse HEAD)
+printf 'web: echo "this web process exits at once"; exit 1\n' >"$dir/w-proc/Procfile"
+git -C "$dir/w-proc" commit -qam "broken" || fail "commit broken"
+t0=$(date +%s%N)
+push proc "$dir/push-proc-2.log" && fail "the broken push succeeded"
+echo "broken push refused in $(ms "$t0") ms"
+grep -q "^remote: -----> Deploy failed: v2: v2 web replica 1 crashed at boot.*; v1 still runs" "$dir/push-proc-2.log" \
+  || fail "no clear failure line: $(grep 'remote:' "$dir/push-proc-2.log" | tail -n 3)"
+grep -q "deploy of $env/proc failed (exit 1); main stays at ${old:0:12}" "$dir/push-proc-2.log" \
+  || fail "gitrecv did not say main stays: $(tail -n 4 "$dir/push-proc-2.log")"
+[ "$(as alice git ls-remote "$url/$env/proc.git" refs/heads/main | cut -f1)" = "$old" ] || fail "main moved on a failed deploy"
+[ "$(answers proc "$dir/push-proc-1.log" "<h1>procfile-app</h1>")" = 1 ] || fail "v1 stopped answering after the broken push"
+$rv releases "$env/proc" | grep -E ' v2 +failed' >/dev/null || fail "v2 of proc not recorded as failed"
+
+# 5. Rollback: v3 runs v1's image without a build.
+$rv rollback "$env/py" v1 --boot-timeout-s 60 >"$dir/push-rollback.log" 2>&1 || fail "rollback exited $?"
+grep -q "^-----> Released v3" "$dir/push-rollback.log" || fail "rollback did not release v3"
+$rv builds "$env/py" | awk 'NR > 1' | wc -l | grep -qx 2 || fail "rollback made a build"
+page=$(answers py "$dir/push-rollback.log" "<h1>python-app</h1>") || exit 1
+[ "$page" = 2 ] || fail "v3 (v1's image) does not answer on 2 replicas"
+
+# 6. bob has a key but no grant: neither push nor clone.
+as bob git -C "$dir/w-py" push "$url/$env/py.git" HEAD:main >"$dir/push-bob.log" 2>&1 && fail "bob pushed"
+grep -q "user bob has no access to $env/py" "$dir/push-bob.log" || fail "bob's push refused without a clear message: $(cat "$dir/push-bob.log")"
+as bob git clone -q "$url/$env/py.git" "$dir/bob-clone" >"$dir/clone-bob.log" 2>&1 && fail "bob cloned"
+grep -q "user bob has no access to $env/py" "$dir/clone-bob.log" || fail "bob's clone refused without a clear message: $(cat "$dir/clone-bob.log")"
+[ ! -e "$dir/bob-clone/app.py" ] || fail "bob's clone has files"
+as alice git clone -q "$url/$env/py.git" "$dir/alice-clone" >/dev/null 2>&1 || fail "alice cannot clone her app"
+[ "$($rv ps "$env/py" | awk 'NR > 1 {print $3}' | sort -u)" = v3 ] || fail "bob's attempts changed what runs"
+echo "total (pod up to here): $(ms "$t_all") ms"
+echo "PASS: pod_git_push"
