@@ -50,6 +50,8 @@ rv="$build/cli/rv --pod $dir/pod.json"
 started=$(date +%s)
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 cleanup() {
+  # RV_BENCH_KEEP=DIR keeps the pod's logs and the stamped deploy output.
+  [ -n "${RV_BENCH_KEEP:-}" ] && mkdir -p "$RV_BENCH_KEEP" && cp -r "$dir/logs" "$dir/steps" "$dir/pushes.txt" "$RV_BENCH_KEEP/" 2>/dev/null
   RV_BUILD=$build "$root/scripts/pod" down --dir "$dir" >/dev/null 2>&1 || true
   for m in $(awk -v w="$dir/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done
   rm -rf "$dir"
@@ -143,6 +145,8 @@ $rv submit --service stackwarm --replicas 2 --ha --image stack/python:latest --r
   || die "submit stackwarm"
 for _ in $(seq 1 600); do [ "$($rv ps 2>/dev/null | grep -c '^stackwarm-.*exited (code 0)')" = 2 ] && break; sleep 0.2; done
 [ "$($rv ps 2>/dev/null | grep -c '^stackwarm-.*exited (code 0)')" = 2 ] || die "the stack did not reach both hosts"
+# An exited job still holds its reservation (and was seen re-queued to make room).
+$rv stop stackwarm-1 stackwarm-2 >/dev/null || die "stop stackwarm"
 for a in w wc; do
   newrepo $a
   timed_push $a rv warmup >/dev/null
