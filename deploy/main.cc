@@ -268,6 +268,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 3600));
   app.add_flag("--local-build", local_build, "run the builder here instead of as a build job on a role=build host");
   app.add_option("--build-memory-mb", build_memory_mb, "a build job's memory (reserved and its limit)")->check(CLI::Range(64, 1 << 20));
+  int cpu_millis = static_cast<int>(rv::deploy::RolloutOptions{}.resources.cpu_millis);
+  app.add_option("--cpu-millis", cpu_millis, "CPU of each replica, 1000 = one core (its reservation and its CFS quota)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   CLI11_PARSE(app, argc, argv);
   signal(SIGPIPE, SIG_IGN);
   struct sigaction sa {};
@@ -401,6 +405,7 @@ int main(int argc, char** argv) {
   rv::deploy::RolloutOptions o;
   o.boot_timeout_ms = int64_t{boot_timeout_s} * 1000;
   o.web_port = rv::deploy::WebPort(c, app_name, port);
+  o.resources.cpu_millis = cpu_millis;
   auto failed = [&](const std::string& why) {
     (void)c.Call(rv::msg::ReleaseState{app_name, rel.version, "failed", why});
     rv::msg::ReleaseList l;

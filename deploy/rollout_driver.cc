@@ -97,6 +97,7 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64
   // Bounded whatever sauron answers: the boot timeout plus time to stop.
   const int64_t give_up = started + o.boot_timeout_ms + 30000;
   bool said_start = false, said_cut = false, said_stale = false;
+  bool relist_now = false;  // once, after the cut-over's stop: the push ends without another poll
   while (true) {
     auto all = io.Jobs();
     if (!all.ok()) {
@@ -180,6 +181,7 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64
         for (int64_t v : olds) names += (names.empty() ? "" : ", ") + V(v);
         progress("-----> " + V(target.version) + " is healthy; stopping " + names);
         said_cut = true;
+        relist_now = true;
       }
       if (Status s = io.Stop(plan.stop); !s.ok()) {
         out.why = "cannot stop replicas: " + s.message();
@@ -198,6 +200,10 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64
     if (io.NowMs() > give_up) {
       out.why = "the rollout of " + V(target.version) + " did not settle";
       return out;
+    }
+    if (relist_now) {
+      relist_now = false;
+      continue;
     }
     io.SleepMs(o.poll_ms);
   }

@@ -44,7 +44,7 @@ class RolloutIo {
 struct RolloutOptions {
   int64_t boot_timeout_ms = 60000;
   int32_t web_port = 5000;
-  int32_t poll_ms = 200;
+  int32_t poll_ms = 100;  // how often the loop lists the pod's jobs (a push sees healthy within this)
   msg::Resources resources{128, 64, 100};
   int64_t release_phase_timeout_ms = 300000;
 };

@@ -51,6 +51,7 @@ class FakePod : public RolloutIo {
       log.push_back("stop " + id);
       jobs_[id].state = "stopped";
     }
+    last_stop_ms = now_;
     return Status::Ok();
   }
   int64_t NowMs() override { return now_; }
@@ -84,6 +85,7 @@ class FakePod : public RolloutIo {
   std::set<std::string> crash;          // release numbers whose replicas crash at boot
   std::set<std::string> never_healthy;  // services that never pass their health check
   std::vector<std::string> log;
+  int64_t last_stop_ms = -1;  // fake time of the last Stop
 
  private:
   int64_t now_ = 1000, seq_ = 10;
@@ -118,6 +120,15 @@ TEST(RolloutDriver, TheNewReplicasRunBeforeTheOldOnesStop) {
   bool said_won = false;
   for (const auto& l : lines) said_won |= l.find("won by h") != std::string::npos;
   EXPECT_TRUE(said_won);
+}
+
+TEST(RolloutDriver, EndsRightAfterTheCutOverWithoutWaitingAnotherTurn) {
+  FakePod pod;
+  pod.Run(Release(1), 1);
+  auto out = RunRollout(pod, Release(2), 1, {{"web", 1}}, {}, [](const std::string&) {});
+  ASSERT_TRUE(out.ok) << out.why;
+  ASSERT_GE(pod.Index("stop acme.prod.web.web.v1"), 0);
+  EXPECT_EQ(pod.NowMs(), pod.last_stop_ms) << "the push waited a poll interval after stopping the old release";
 }
 
 TEST(RolloutDriver, ACrashAtBootStopsTheNewReplicasAndKeepsTheOld) {

@@ -520,6 +520,8 @@ Container::RunOutcome Container::RunOnce() {
   int timeout = spec_.health.timeout_ms > 0 ? spec_.health.timeout_ms : 500;
   if (port <= 0 && !stop_ && !exited)
     Emit(CState::kRunning, (adopted ? "adopted pid " : "pid ") + std::to_string(app));
+  // Where a start's time goes (image and runc before, the app's boot after): bench/push_to_live.
+  if (port > 0 && !adopted) spdlog::info("container {} ({}): process started (pid {}), probing port {}", id_, spec_.id, app, port);
   char buf[65536];
   auto drain = [&] {
     if (out < 0) return true;
