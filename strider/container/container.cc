@@ -640,17 +640,11 @@ void Container::Run() {
   const auto& o = rt_.options();
   const std::string policy = spec_.restart.empty() ? "on-failure" : spec_.restart;
   int backoff = o.backoff_initial_ms;
+  // An adopted container's overlay attachment was declared at Adopt (the
+  // reattach hook) and still lives in overlayd: nothing to wait for here. A
+  // blocking wait would also hold up its Stop when sauron moved the job while
+  // the strider was away (its environment then leaves this host's view).
   bool prepared = adopted_pid_ > 0;
-  if (prepared && !spec_.env.empty()) {
-    // Re-attach to the overlay: the hook sees no default veth to remove
-    // (host_if empty) and waits until overlayd holds the attachment again.
-    if (auto hook = rt_.network_hook()) {
-      NetnsInfo ns = netns_;
-      ns.host_if.clear();
-      Status hs = hook(ns, spec_.env);
-      if (!hs.ok()) spdlog::warn("container {}: overlay re-attach: {}", id_, hs.message());
-    }
-  }
   if (!prepared) Emit(CState::kStarting, spec_.image);
   for (;;) {
     if (stop_ || release_) break;
