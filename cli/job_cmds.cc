@@ -105,7 +105,8 @@ void AddJobCommands(CLI::App& app, JobCommands* cmds) {
   s->add_flag("--spread-zones", cmds->spread_zones, "spread replicas over zones");
   s->add_option("--constraint", cmds->constraints, "host label k=v the job needs (repeatable)");
   s->add_option("--strategy", cmds->strategy, "binpack | spread")->check(CLI::IsMember({"", "binpack", "spread"}));
-  s->add_option("--kind", cmds->kind, "deploy | build")->check(CLI::IsMember({"deploy", "build"}));
+  // Build jobs carry their inputs (common/build_job.h): rv-deploy makes them, not submit.
+  s->add_option("--kind", cmds->kind, "deploy (build jobs come from git push / rv-deploy)")->check(CLI::IsMember({"deploy"}));
   s->add_option("--restart", cmds->restart, "always | on-failure | never")
       ->check(CLI::IsMember({"always", "on-failure", "never"}));
   s->add_option("--image", cmds->image, "run this image (registry reference) as a container");

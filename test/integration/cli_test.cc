@@ -78,7 +78,7 @@ TEST_F(PodScript, UpSubmitStopDown) {
   };
   ASSERT_TRUE(WaitFor([&] { return running(3); }, 20000)) << Sh(rv_ + " jobs").text;
 
-  Output build = Sh(rv_ + " submit --service compile --kind build --constraint role=build -- /bin/sleep 1000");
+  Output build = Sh(rv_ + " submit --service compile --constraint role=build -- /bin/sleep 1000");
   ASSERT_EQ(build.code, 0) << build.text;
   ASSERT_TRUE(WaitFor([&] { return running(4); }, 20000)) << Sh(rv_ + " jobs").text;
   Output jobs = Sh(rv_ + " jobs");

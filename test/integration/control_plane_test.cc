@@ -37,7 +37,6 @@ TEST_F(ControlPlane, TenJobsArePlacedAsTheRulesSay) {
   std::vector<msg::JobSpec> jobs;
   for (int i = 1; i <= 2; ++i) {  // build jobs: only the role=build host
     auto j = SleepJob("build-" + std::to_string(i), "build");
-    j.kind = "build";
     j.rules.constraints = {{"role", "build"}};
     jobs.push_back(j);
   }
