@@ -353,12 +353,18 @@ Status Container::WriteBundle(const Image& img) {
     sw << in.memory_bytes;
   }
   in.memory_bytes += 1 << 20;
-  if (spec_.resources.cpu_millis > 0) in.cpu_quota_us = spec_.resources.cpu_millis * 100;
+  const CpuLimits cpu = CpuLimitsFor(spec_.resources.cpu_millis);
+  in.cpu_quota_us = cpu.quota_us;
+  in.cpu_shares = cpu.shares;
   in.pids_limit = o.pids_limit;
   in.nofile = o.nofile;
 
   std::string hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost\n";
-  if (!netns_.container_ip.empty()) hosts += netns_.container_ip + "\t" + in.hostname + "\n";
+  // The hostname always resolves here, as on Debian (127.0.1.1 without an
+  // address of its own yet: an overlay container gets its address from
+  // overlayd later). Else a lookup of it (Python's HTTPServer does one
+  // before it listens) waits for a nameserver the container cannot reach: 5 s.
+  hosts += (netns_.container_ip.empty() ? std::string("127.0.1.1") : netns_.container_ip) + "\t" + in.hostname + "\n";
   std::string resolv;
   {
     std::ifstream f("/etc/resolv.conf");

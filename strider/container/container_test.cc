@@ -351,7 +351,9 @@ TEST_F(ContainerTest, HttpdImageAnswersOnItsPortIsolated) {
   EXPECT_EQ(Sh("cat /sys/fs/cgroup/memory/rivendell-test/" + c.id() + "/memory.limit_in_bytes"),
             std::to_string(64 << 20));
   EXPECT_EQ(Sh("cat /sys/fs/cgroup/pids/rivendell-test/" + c.id() + "/c/pids.max"), "64");
-  EXPECT_EQ(Sh("cat /sys/fs/cgroup/cpu/rivendell-test/" + c.id() + "/c/cpu.cfs_quota_us"), "50000");
+  // Half a core reserved: weight 512, and it may burst to one core.
+  EXPECT_EQ(Sh("cat /sys/fs/cgroup/cpu/rivendell-test/" + c.id() + "/c/cpu.cfs_quota_us"), "100000");
+  EXPECT_EQ(Sh("cat /sys/fs/cgroup/cpu/rivendell-test/" + c.id() + "/c/cpu.shares"), "512");
   // The image's layers are read-only lowerdirs shared with other containers.
   std::string mnt = Sh("grep " + c.id() + "/rootfs /proc/mounts");
   EXPECT_NE(mnt.find("lowerdir="), std::string::npos);

@@ -1,5 +1,7 @@
 #include "strider/container/runtime_spec.h"
 
+#include <algorithm>
+
 namespace rv::container {
 
 using nlohmann::json;
@@ -28,7 +30,15 @@ json BuildRuntimeSpec(const SpecInput& in) {
 
   json resources = {{"devices", {{{"allow", false}, {"access", "rwm"}}}}};
   if (in.memory_bytes > 0) resources["memory"] = {{"limit", in.memory_bytes}, {"swap", in.memory_bytes}};
-  if (in.cpu_quota_us > 0) resources["cpu"] = {{"quota", in.cpu_quota_us}, {"period", in.cpu_period_us}};
+  if (in.cpu_quota_us > 0 || in.cpu_shares > 0) {
+    json cpu = json::object();
+    if (in.cpu_quota_us > 0) {
+      cpu["quota"] = in.cpu_quota_us;
+      cpu["period"] = in.cpu_period_us;
+    }
+    if (in.cpu_shares > 0) cpu["shares"] = in.cpu_shares;
+    resources["cpu"] = cpu;
+  }
   if (in.pids_limit > 0) resources["pids"] = {{"limit", in.pids_limit}};
 
   json rlimits = json::array({{{"type", "RLIMIT_NOFILE"}, {"hard", in.nofile}, {"soft", in.nofile}},
@@ -63,6 +73,12 @@ json BuildRuntimeSpec(const SpecInput& in) {
         {"readonlyPaths",
          {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
   };
+}
+
+CpuLimits CpuLimitsFor(int64_t cpu_millis) {
+  if (cpu_millis <= 0) return {};
+  // The kernel's minimum weight is 2.
+  return {std::max<int64_t>(2, cpu_millis * 1024 / 1000), std::max(cpu_millis, kCpuBurstMillis) * 100};
 }
 
 }  // namespace rv::container

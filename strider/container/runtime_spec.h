@@ -34,6 +34,7 @@ struct SpecInput {
   int64_t memory_bytes = 0;           // 0 = no limit
   int64_t cpu_quota_us = 0;           // 0 = no limit; per cpu_period_us
   int64_t cpu_period_us = 100000;
+  int64_t cpu_shares = 0;             // 0 = the kernel's default weight
   int64_t pids_limit = 256;
   uint64_t nofile = 1024;
   uint64_t nproc = 4096;
@@ -48,5 +49,17 @@ struct SpecInput {
 };
 
 nlohmann::json BuildRuntimeSpec(const SpecInput& in);
+
+// A job's CPU in the kernel's terms. Its reservation (what elrond placed it
+// by) is its weight under contention (cpu.shares, 1024 per core), and it may
+// burst to at least one core when the host is idle (the CFS quota), as a
+// Heroku dyno or a Kubernetes pod with a limit above its request does: a
+// 0.1-core web process would otherwise take seconds to boot an interpreter.
+struct CpuLimits {
+  int64_t shares = 0;    // 0 = default
+  int64_t quota_us = 0;  // per 100 ms period; 0 = none
+};
+inline constexpr int64_t kCpuBurstMillis = 1000;
+CpuLimits CpuLimitsFor(int64_t cpu_millis);
 
 }  // namespace rv::container

@@ -65,4 +65,15 @@ TEST(RuntimeSpec, BuildsGetAReadOnlyRootExtraMountsAndAFileSizeCap) {
   EXPECT_EQ(BuildRuntimeSpec(SpecInput{})["root"]["readonly"], false);
 }
 
+TEST(CpuLimits, TheReservationIsTheWeightAndAJobMayBurstToOneCore) {
+  EXPECT_EQ(CpuLimitsFor(0).quota_us, 0);
+  EXPECT_EQ(CpuLimitsFor(0).shares, 0);
+  EXPECT_EQ(CpuLimitsFor(100).shares, 102);
+  EXPECT_EQ(CpuLimitsFor(100).quota_us, 100000);   // one core
+  EXPECT_EQ(CpuLimitsFor(500).shares, 512);
+  EXPECT_EQ(CpuLimitsFor(2500).quota_us, 250000);  // more than a core: its reservation
+  EXPECT_EQ(CpuLimitsFor(2500).shares, 2560);
+  EXPECT_EQ(CpuLimitsFor(1).shares, 2);            // the kernel's minimum weight
+}
+
 }  // namespace rv::container
