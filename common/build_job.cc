@@ -120,8 +120,10 @@ std::vector<std::string> BuilderArgv(const BuildJob& b, const BuilderHost& h) {
                                 "--registry", h.registry, "--image", b.ImageRef(), "--cache-repo", b.CacheRepo(),
                                 "--timeout-s", std::to_string(b.timeout_s), "--memory-mb", std::to_string(b.memory_mb)};
   if (b.cpu_millis > 0) {
+    // The reservation places the job; the build may use at least a core
+    // (as a container's CPU does, strider/container/runtime_spec.h).
     char cpus[32];
-    snprintf(cpus, sizeof cpus, "%.3f", static_cast<double>(b.cpu_millis) / 1000.0);
+    snprintf(cpus, sizeof cpus, "%.3f", static_cast<double>(std::max<int64_t>(b.cpu_millis, 1000)) / 1000.0);
     a.insert(a.end(), {"--cpus", cpus});
   }
   if (!b.stack.empty()) a.insert(a.end(), {"--stack", b.stack});

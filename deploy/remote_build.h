@@ -45,7 +45,7 @@ struct RemoteBuildOptions {
   std::string stack;                          // "" = the builder's default
   int32_t timeout_s = 900;                    // the build's own limit (the builder kills it)
   int64_t memory_mb = 1024;
-  int64_t cpu_millis = 1000;
+  int64_t cpu_millis = 250;   // reserved for placement; the build may use a core
   int64_t placement_timeout_ms = 60000;       // no build host took it by then: fail
   int poll_ms = 50;                           // the build record's output
   int job_poll_every = 4;                     // the job's state: every 4th turn
