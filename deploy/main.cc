@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
   app.add_flag("--local-build", local_build, "run the builder here instead of as a build job on a role=build host");
   app.add_option("--build-memory-mb", build_memory_mb, "a build job's memory (reserved and its limit)")->check(CLI::Range(64, 1 << 20));
   int cpu_millis = static_cast<int>(rv::deploy::RolloutOptions{}.resources.cpu_millis);
-  app.add_option("--cpu-millis", cpu_millis, "CPU of each replica, 1000 = one core (its reservation and its CFS quota)")
+  app.add_option("--cpu-millis", cpu_millis, "CPU of each replica, 1000 = one core (its reservation and weight; it may burst to a core)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   CLI11_PARSE(app, argc, argv);
