@@ -4,7 +4,7 @@
 # faked: gitrecv, rv-deploy, the build job on h1, the rollout.
 #
 # examples/procfile-app (app proc) is pushed once (v1); then, one fault a push:
-#   sauron  kill -9 mid-build, restarted 1 s later
+#   sauron  kill -9 mid-build, restarted (as scripts/pod starts it)
 #   sauron  kill -9 mid-rollout ("Starting N replicas of vN"), restarted
 #   elrond  kill -9 mid-build, restarted
 #   elrond  kill -9 mid-rollout, restarted
@@ -17,6 +17,9 @@
 # or the new one, never a mix); a push that exits 0 released what runs; then the
 # NEXT push deploys (Released vN, only vN runs, no release left `created`).
 # Each faulted push's exit code and time are printed.
+# sauron stays down 6 s (past one request's 5 s timeout: rv-deploy must wait it
+# out, not give up with the new replicas running beside the old), elrond and
+# gitrecv 1 s; RV_FAULTS_DOWN_S=N sets it for all.
 # Needs root and the programs below (scripts/install-deps).
 #   pod_push_faults_test.sh REPO_ROOT BUILD_DIR
 set -u
@@ -113,9 +116,9 @@ settled() {
   return 1
 }
 
-# fault NAME DAEMON TRIGGER: push a change, kill -9 DAEMON once the push's log
-# has a line matching TRIGGER, restart it 1 s later; then the app settles on
-# one release and the next push deploys.
+# fault NAME DAEMON TRIGGER DOWN_S: push a change, kill -9 DAEMON once TRIGGER
+# hits, restart it DOWN_S s later; then the app settles on one release and the
+# next push deploys.
 # hit TRIGGER LOG: "builder": the app's builder process runs (the build job,
 # on h1); else LOG has a line containing TRIGGER.
 hit() {
@@ -127,25 +130,33 @@ hit() {
 }
 n=1
 fault() {
-  local name=$1 daemon=$2 trigger=$3 log=$dir/push-$1.log t0 tk rc v before
+  local name=$1 daemon=$2 trigger=$3 down_s=${RV_FAULTS_DOWN_S:-$4} log=$dir/push-$1.log t0 tk rc v before
   before=$(settled) || fail "$name: not settled before the fault"
   n=$((n + 1)); change "$n"
   t0=$(date +%s%N)
-  push "$log" &
+  (
+    push "$log"
+    rc=$?
+    date +%s%N >"$log.end"
+    exit $rc
+  ) &
   push_pid=$!
   for _ in $(seq 1 600); do hit "$trigger" "$log" && break; sleep 0.05; done
   hit "$trigger" "$log" || fail "$name: the push never reached '$trigger'"
   tk=$(ms "$t0")
   kill9 "$daemon"
   hit builder || [ "$trigger" != builder ] || fail "$name: the build ended before the kill (no fault mid-build)"
-  sleep 1
+  sleep "$down_s"
   restart "$daemon"
   wait "$push_pid"; rc=$?; push_pid=""
   v=$(settled) || fail "$name: after the fault"
-  echo "$name: killed at $tk ms; push exited $rc after $(ms "$t0") ms; settled on $v (was $before): $(grep -o 'remote: -----> \(Deploy failed\|Released\).*' "$log" | tail -n 1)"
+  echo "$name: killed at $tk ms, down ${down_s}s; push exited $rc after $((($(cat "$log.end") - t0) / 1000000)) ms; settled on $v (was $before): $(grep -o 'remote: -----> \(Deploy failed\|Released\).*' "$log" | tail -n 1)"
   if [ "$rc" = 0 ]; then
     grep -q "^remote: -----> Released $v" "$log" || fail "$name: the push succeeded but $v runs"
     grep -q "^remote: -----> Nothing to compile" "$log" || fail "$name: the build's own output did not reach the pusher"
+  fi
+  if [ "$daemon" = sauron ] && [ "$down_s" -gt 5 ] && [ "$trigger" != builder ]; then
+    grep -q "^remote: -----> sauron does not answer" "$log" || fail "$name: the rollout never met sauron's outage"
   fi
   [ "$v" = "$before" ] || grep -q "Released $v" "$log" || [ "$daemon" = gitrecv ] \
     || fail "$name: $v runs, neither the old release nor the push's"
@@ -180,11 +191,11 @@ push "$dir/push-1.log" || fail "the first push exited $?"
 grep -q "^remote: -----> Released v1" "$dir/push-1.log" || fail "no Released v1"
 echo "first push: $(ms "$t0") ms"
 
-fault sauron-build sauron builder
-fault sauron-rollout sauron "remote: -----> Starting "
-fault elrond-build elrond builder
-fault elrond-rollout elrond "remote: -----> Starting "
-fault gitrecv-build gitrecv builder
-fault gitrecv-rollout gitrecv "remote: -----> Starting "
+fault sauron-build sauron builder 6
+fault sauron-rollout sauron "remote: -----> Starting " 6
+fault elrond-build elrond builder 1
+fault elrond-rollout elrond "remote: -----> Starting " 1
+fault gitrecv-build gitrecv builder 1
+fault gitrecv-rollout gitrecv "remote: -----> Starting " 1
 echo "total: $(ms "$t_all") ms"
 echo "PASS: pod_push_faults"
