@@ -8,6 +8,7 @@
 #   sauron  kill -9 mid-rollout ("Starting N replicas of vN"), restarted
 #   elrond  kill -9 mid-build, restarted
 #   elrond  kill -9 mid-rollout, restarted
+#   elrond  kill -9 as the build ends, down 3 s: the replicas wait for its auction
 #   gitrecv kill -9 of `gitrecv run` mid-build (its sshd goes with it), restarted
 #   gitrecv kill -9 of `gitrecv run` mid-rollout, restarted
 # "Mid-build" is the app's `builder run` process running on h1 at the kill (an
@@ -195,6 +196,7 @@ fault sauron-build sauron builder 6
 fault sauron-rollout sauron "remote: -----> Starting " 6
 fault elrond-build elrond builder 1
 fault elrond-rollout elrond "remote: -----> Starting " 1
+fault elrond-auction elrond "remote: -----> Build done in" 3
 fault gitrecv-build gitrecv builder 1
 fault gitrecv-rollout gitrecv "remote: -----> Starting " 1
 echo "total: $(ms "$t_all") ms"
