@@ -24,10 +24,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "cli/client.h"
 #include "common/clock.h"
@@ -422,7 +424,15 @@ int main(int argc, char** argv) {
   if (Status s = c.Call(rv::msg::ReleasesRequest{app_name, 1}, &now); !s.ok()) return failed(s.message());
   auto out = rv::deploy::RunRollout(io, rel, now.current, rel.formation, o, Say);
   if (!out.ok) return failed(out.why);
-  if (Status s = c.Call(rv::msg::ReleaseState{app_name, rel.version, "deployed", ""}); !s.ok()) {
+  // vN runs and the old replicas are stopped: record it even across a sauron
+  // restart (sauron takes a repeated state as a retry), else `rv releases`
+  // would name a release that no longer runs until the next deploy.
+  Status s = c.Call(rv::msg::ReleaseState{app_name, rel.version, "deployed", ""});
+  for (const int64_t end = rv::MonotonicMs() + 30000; s.code() == Status::Code::kUnavailable && rv::MonotonicMs() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    s = c.Call(rv::msg::ReleaseState{app_name, rel.version, "deployed", ""});
+  }
+  if (!s.ok()) {
     return Fail("v" + std::to_string(rel.version) + " runs but was not recorded as deployed: " + s.message());
   }
   Say("-----> Released v" + std::to_string(rel.version));

@@ -98,12 +98,27 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64
   const int64_t give_up = started + o.boot_timeout_ms + 30000;
   bool said_start = false, said_cut = false, said_stale = false;
   bool relist_now = false;  // once, after the cut-over's stop: the push ends without another poll
+  // sauron not answering (a restart) is waited out within the same bound: the
+  // next turn re-plans from what sauron lists, so a retried submit or stop is
+  // harmless, and giving up at once would leave the new replicas running beside
+  // the old ones with no one to finish the cut-over or stop them.
+  bool said_outage = false;
+  auto wait_out = [&](const Status& s) {
+    if (s.code() != Status::Code::kUnavailable || io.NowMs() > give_up) return false;
+    if (!said_outage) progress("-----> sauron does not answer (" + s.message() + "); still trying");
+    said_outage = true;
+    io.SleepMs(o.poll_ms);
+    return true;
+  };
   while (true) {
     auto all = io.Jobs();
     if (!all.ok()) {
+      if (wait_out(all.status())) continue;
       out.why = "cannot list jobs: " + all.status().message();
       return out;
     }
+    if (said_outage) progress("-----> sauron answers again");
+    said_outage = false;
     ReadCrashes(io, &event_seq, &crashed);
     RolloutInput in;
     in.target = target.version;
@@ -151,6 +166,7 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64
       std::vector<msg::JobSpec> specs;
       for (const auto& s : plan.start) specs.push_back(JobFor(target, s.type, s.replica, o, Nonce()));
       if (Status s = io.Submit(std::move(specs)); !s.ok()) {
+        if (wait_out(s)) continue;
         out.why = "cannot submit the replicas of " + V(target.version) + ": " + s.message();
         // Whatever was submitted of it goes too.
         std::vector<std::string> mine;
@@ -184,6 +200,7 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64
         relist_now = true;
       }
       if (Status s = io.Stop(plan.stop); !s.ok()) {
+        if (wait_out(s)) continue;
         out.why = "cannot stop replicas: " + s.message();
         return out;
       }

@@ -10,7 +10,8 @@
 //    it); its release is read back from the service.
 //  * The loop is bounded: it ends when the plan is done, when it failed (the
 //    target's replicas are then stopped, the old ones kept), or after
-//    boot_timeout_ms plus a grace, whatever sauron says.
+//    boot_timeout_ms plus a grace, whatever sauron says. Within that bound an
+//    unanswered request (kUnavailable: sauron restarting) is retried, not fatal.
 //  * Crashes are seen on the event log (job.state events "exited: ..." or
 //    "failed: ..."), not only in job listings that could miss a quick restart.
 //  * Not thread-safe; one rollout per app at a time is the caller's lock

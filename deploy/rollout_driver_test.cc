@@ -12,6 +12,7 @@ namespace {
 class FakePod : public RolloutIo {
  public:
   Result<std::vector<msg::JobRecord>> Jobs() override {
+    if (Down()) return Status::Unavailable("no reply within 5000 ms");
     for (auto& [id, j] : jobs_) {
       if (j.state == "placed" && j.run_state == "starting" && now_ - submitted_[id] >= boot_ms) {
         bool crashes = crash.count(j.spec.service.substr(j.spec.service.rfind(".v") + 2));
@@ -34,6 +35,7 @@ class FakePod : public RolloutIo {
     return out;
   }
   Status Submit(std::vector<msg::JobSpec> jobs) override {
+    if (Down()) return Status::Unavailable("no reply within 5000 ms");
     for (auto& s : jobs) {
       log.push_back("submit " + s.id);
       msg::JobRecord r;
@@ -47,6 +49,7 @@ class FakePod : public RolloutIo {
     return Status::Ok();
   }
   Status Stop(const std::vector<std::string>& ids) override {
+    if (Down()) return Status::Unavailable("no reply within 5000 ms");
     for (const auto& id : ids) {
       log.push_back("stop " + id);
       jobs_[id].state = "stopped";
@@ -81,7 +84,10 @@ class FakePod : public RolloutIo {
     return at;
   }
 
+  bool Down() const { return now_ >= down_from && now_ < down_to; }
+
   int64_t boot_ms = 1000;
+  int64_t down_from = -1, down_to = -1;  // fake times sauron does not answer
   std::set<std::string> crash;          // release numbers whose replicas crash at boot
   std::set<std::string> never_healthy;  // services that never pass their health check
   std::vector<std::string> log;
@@ -120,6 +126,36 @@ TEST(RolloutDriver, TheNewReplicasRunBeforeTheOldOnesStop) {
   bool said_won = false;
   for (const auto& l : lines) said_won |= l.find("won by h") != std::string::npos;
   EXPECT_TRUE(said_won);
+}
+
+TEST(RolloutDriver, ASauronRestartMidRolloutIsWaitedOutAndTheCutOverStillHappens) {
+  FakePod pod;
+  pod.Run(Release(1), 2);
+  pod.down_from = pod.NowMs() + 300;  // after the submit, before the replicas boot
+  pod.down_to = pod.NowMs() + 8300;
+  std::vector<std::string> lines;
+  auto out = RunRollout(pod, Release(2), 1, {{"web", 2}}, {}, [&](const std::string& l) { lines.push_back(l); });
+  ASSERT_TRUE(out.ok) << out.why;
+  EXPECT_EQ(out.running.size(), 2u);
+  EXPECT_GE(pod.Index("stop acme.prod.web.web.v1"), 0);
+  EXPECT_EQ(pod.Index("stop acme.prod.web.web.v2"), -1);
+  EXPECT_EQ(pod.LastIndex("submit "), pod.Index("submit acme.prod.web.web.v2") + 1) << "replicas submitted twice";
+  int said = 0;
+  for (const auto& l : lines) said += l.rfind("-----> sauron does not answer", 0) == 0;
+  EXPECT_EQ(said, 1);
+}
+
+TEST(RolloutDriver, ASauronThatNeverAnswersAgainEndsTheRolloutWithinItsBound) {
+  FakePod pod;
+  pod.Run(Release(1), 1);
+  pod.down_from = pod.NowMs() + 300;
+  pod.down_to = pod.NowMs() + 10000000;
+  RolloutOptions o;
+  o.boot_timeout_ms = 5000;
+  auto out = RunRollout(pod, Release(2), 1, {{"web", 1}}, o, [](const std::string&) {});
+  EXPECT_FALSE(out.ok);
+  EXPECT_NE(out.why.find("no reply"), std::string::npos) << out.why;
+  EXPECT_LE(pod.NowMs(), 1000 + 5000 + 30000 + 1000);
 }
 
 TEST(RolloutDriver, EndsRightAfterTheCutOverWithoutWaitingAnotherTurn) {
