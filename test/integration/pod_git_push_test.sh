@@ -224,6 +224,26 @@ awk -v h="-----> $env/py:" '/^-----> [a-z0-9-]+\/[a-z0-9-]+\/[a-z0-9-]+: v[0-9]/
   "$dir/push-config.log" >"$dir/push-config-py.log"
 [ "$(answers py "$dir/push-config-py.log" "<h1>python-app</h1>")" = 2 ] || fail "py does not answer after config:set"
 
+# A secret reaches the app's replicas and nowhere else: not a build's output,
+# the push, the registry's images, the git repos, sauron's database or the logs.
+secret="s3cr3t-value-$$-x"
+$rv config:set "$env" API_TOKEN="$secret" --secret >"$dir/push-secret.log" 2>&1 \
+  || fail "config:set --secret exited $?: $(tail -n 3 "$dir/push-secret.log")"
+echo "# after the secret" >>"$dir/w-py/app.py"
+git -C "$dir/w-py" commit -qam "after the secret" || fail "commit after the secret"
+push py "$dir/push-py-secret.log" || fail "push after the secret exited $?: $(tail -n 5 "$dir/push-py-secret.log")"
+j=$($rv ps "$env/py" | awk '$7 == "running" {print $1; exit}')
+[ "$("$pod" exec --dir "$dir" --job "$j" -- /bin/sh -c 'echo "$API_TOKEN"' 2>/dev/null)" = "$secret" ] \
+  || fail "py's replica $j does not see the secret"
+n=$($rv builds "$env/py" | awk 'NR > 1 {print $1}' | sort -n | tail -n 1)
+$rv builds:output "$env/py" "$n" >"$dir/build-after-secret.out" || fail "builds:output $n"
+for where in "$dir/push-secret.log" "$dir/push-py-secret.log" "$dir/build-after-secret.out" "$dir/registry" \
+    "$dir/gitrecv/repos" "$dir/logs" "$dir"/*.db*; do
+  [ -e "$where" ] || continue
+  if grep -rqF -- "$secret" "$where"; then fail "the secret is in $where"; fi
+done
+echo "secret: seen by the replica; not in the build output, push, registry, git repos, sauron's db or the logs"
+
 # 6. bob has a key but no grant: neither push nor clone.
 running=$($rv ps "$env/py" | awk 'NR > 1 {print $3}' | sort -u)
 as bob git -C "$dir/w-py" push "$url/$env/py.git" HEAD:main >"$dir/push-bob.log" 2>&1 && fail "bob pushed"
