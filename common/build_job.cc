@@ -128,6 +128,7 @@ std::vector<std::string> BuilderArgv(const BuildJob& b, const BuilderHost& h) {
   }
   if (!b.stack.empty()) a.insert(a.end(), {"--stack", b.stack});
   if (!h.state_dir.empty()) a.insert(a.end(), {"--state-dir", h.state_dir});
+  if (!h.work_dir.empty()) a.insert(a.end(), {"--work", h.work_dir});
   if (!h.env_dir.empty()) a.insert(a.end(), {"--env-dir", h.env_dir});
   if (!h.report_sauron.empty()) {
     a.insert(a.end(), {"--report-sauron", h.report_sauron, "--report-server-key", h.report_server_key, "--report-key",

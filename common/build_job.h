@@ -59,7 +59,8 @@ Result<BuildJob> ParseBuildJob(const msg::JobSpec& spec);
 struct BuilderHost {
   std::string builder;          // the builder binary
   std::string registry;         // HOST:PORT, the registry this host pulls from
-  std::string state_dir;        // the builder's image store and work dirs on this host
+  std::string state_dir;        // the builder's image store and runc state on this host
+  std::string work_dir;         // "" = <state_dir>/work; builds' dirs, each removed after its build
   std::string env_dir;          // "" = no config vars
   std::string report_sauron;    // sauron's API endpoint
   std::string report_server_key;  // sauron's public key (Z85)

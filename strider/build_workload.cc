@@ -124,7 +124,8 @@ Result<msg::JobSpec> BuilderProcessSpec(const msg::JobSpec& build, const BuildHo
   build_job::BuilderHost h;
   h.builder = o.builder;
   h.registry = o.registry;
-  h.state_dir = o.state_dir.empty() ? o.data_dir + "/builder" : o.state_dir;
+  h.state_dir = o.data_dir + "/builder";
+  h.work_dir = o.work_dir;
   h.env_dir = env_dir;
   h.report_sauron = o.sauron_api;
   h.report_server_key = o.sauron_public_key;

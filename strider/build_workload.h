@@ -26,12 +26,13 @@ namespace rv::strider {
 struct BuildHostOptions {
   std::string builder;          // the builder binary; "" = this host runs no builds
   std::string registry;         // HOST:PORT this host pulls from
-  std::string data_dir;         // <data-dir>: env dirs in builds/
-  // The builder's state and work dirs. The build user must be able to reach
-  // them through every parent (it reads the source copy there to choose the
-  // stack), which a private pod or data dir may not allow: the strider gives
-  // one under /var/lib/rivendell/builder/. "" = <data-dir>/builder.
-  std::string state_dir;
+  std::string data_dir;         // <data-dir>: builder state in builder/, env dirs in builds/
+  // Where builds' dirs are made (each removed after its build). The build
+  // user must reach them through every parent (it reads its copy of the
+  // source there to choose the stack), which a private pod or data dir may
+  // not allow: the strider gives one under /var/lib/rivendell/build-work/.
+  // "" = the builder's default, <data-dir>/builder/work.
+  std::string work_dir;
   std::string sauron_api;       // for --report-*
   std::string sauron_public_key;
   std::string key_file;         // this host's key pair

@@ -247,12 +247,15 @@ void AddBuilds(Flags& f, const Identity& id, rv::strider::AgentOptions& opts,
   bo.builder = f.builder_bin;
   bo.registry = f.registry;
   bo.data_dir = std::filesystem::absolute(f.data_dir, ec).string();
-  // One per data dir (several striders share a machine in tests and the demo).
+  // One per data dir (several striders share a machine in tests and the
+  // demo); only empty dirs stay between builds.
   char tag[17];
   snprintf(tag, sizeof tag, "%016zx", std::hash<std::string>{}(bo.data_dir));
-  bo.state_dir = std::string("/var/lib/rivendell/builder/") + tag;
-  std::filesystem::create_directories(bo.state_dir, ec);
-  for (std::filesystem::path p = bo.state_dir; p != "/var/lib"; p = p.parent_path()) chmod(p.c_str(), 0755);
+  bo.work_dir = std::string("/var/lib/rivendell/build-work/") + tag;
+  if (containers) {
+    std::filesystem::create_directories(bo.work_dir, ec);
+    for (std::filesystem::path p = bo.work_dir; p != "/var/lib"; p = p.parent_path()) chmod(p.c_str(), 0755);
+  }
   bo.sauron_api = opts.sauron_api;
   bo.sauron_public_key = id.sauron_key;
   bo.key_file = std::filesystem::absolute(f.key_path, ec).string();
