@@ -253,6 +253,12 @@ void OverlayDriver::Loop() {
       attach_error_ = "sauron: " + s.message();
     } else {
       view_ = std::move(v);
+      have_view_ = true;
+    }
+    if (!have_view_) {
+      next_fetch = MonotonicMs() + 100;
+      cv_.notify_all();
+      continue;
     }
     Reconcile();
     // A container still waiting for its address: ask again soon.

@@ -111,6 +111,10 @@ class OverlayDriver {
   int64_t generation_ = 0;
   std::string last_doc_;
   msg::OverlayView view_;
+  // No document goes to overlayd before sauron's view was read once: an empty
+  // one would make overlayd drop every environment this host still runs
+  // (a restarted strider whose first request fails).
+  bool have_view_ = false;
 };
 
 }  // namespace rv::strider
