@@ -21,46 +21,7 @@ CREATE TABLE IF NOT EXISTS env_config (
 );
 )sql";
 
-// A prepared statement that finalizes itself.
-class Q {
- public:
-  Q(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
-  }
-  ~Q() { sqlite3_finalize(s_); }
-  bool ok() const { return s_ != nullptr; }
-  Q& Text(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Q& Blob(int i, const std::string& v) {
-    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Q& Int(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  int Step() { return s_ ? sqlite3_step(s_) : SQLITE_ERROR; }
-  void Reset() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  std::string ColText(int c) {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
-    return p ? std::string(p, sqlite3_column_bytes(s_, c)) : std::string();
-  }
-  std::string ColBlob(int c) {
-    auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
-    return p ? std::string(p, sqlite3_column_bytes(s_, c)) : std::string();
-  }
-  int64_t ColInt(int c) { return sqlite3_column_int64(s_, c); }
-  Status Error() const { return Status::Io(std::string("sqlite: ") + sqlite3_errmsg(db_)); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* s_ = nullptr;
-};
+using Q = SqliteStatement;
 
 std::string AdPrefix(const std::string& env, const std::string& name) {
   std::string p = env;

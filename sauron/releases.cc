@@ -67,41 +67,7 @@ CREATE TABLE IF NOT EXISTS env_config_versions (
 );
 )sql";
 
-class Q {
- public:
-  Q(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
-  }
-  ~Q() { sqlite3_finalize(s_); }
-  bool ok() const { return s_ != nullptr; }
-  Q& Text(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Q& Blob(int i, const std::string& v) {
-    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Q& Int(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  int Step() { return s_ ? sqlite3_step(s_) : SQLITE_ERROR; }
-  std::string ColText(int c) {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
-    return p ? std::string(p, sqlite3_column_bytes(s_, c)) : std::string();
-  }
-  std::string ColBlob(int c) {
-    auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
-    return p ? std::string(p, sqlite3_column_bytes(s_, c)) : std::string();
-  }
-  int64_t ColInt(int c) { return sqlite3_column_int64(s_, c); }
-  Status Error() const { return Status::Io(std::string("sqlite: ") + sqlite3_errmsg(db_)); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* s_ = nullptr;
-};
+using Q = SqliteStatement;
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back unless Commit() succeeded.
 class Txn {
@@ -185,15 +151,9 @@ Status CheckField(const std::string& what, const std::string& v, size_t max) {
 }  // namespace
 
 Result<std::unique_ptr<ReleaseStore>> ReleaseStore::Open(const std::string& db_path) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    std::string m = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close_v2(db);
-    return Status::Io("cannot open database " + db_path + ": " + m);
-  }
-  std::unique_ptr<ReleaseStore> s(new ReleaseStore(db));
+  auto db = SqliteOpen(db_path);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<ReleaseStore> s(new ReleaseStore(*db));
   if (Status st = s->Init(); !st.ok()) return Status::Io("releases in " + db_path + ": " + st.message());
   return s;
 }
