@@ -11,6 +11,7 @@
 #include "common/transport/keys.h"
 #include "common/transport/rpc_client.h"
 #include "sauron/api_server.h"
+#include "sauron/api_test_base.h"
 
 namespace rv::sauron {
 namespace {
@@ -22,72 +23,23 @@ const char* kBlobA = "AAAAC3NzaC1lZDI1NTE5AAAAIBmacDSYqGkIxI3kR2wd/G0AtAZuAn8A/J
 const char* kFpA = "SHA256:V+qY4DGKt50ubQxjlb5WUp64cURs0f/mWpH3GMDhcFs";
 const char* kKeyB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPAsQD1Mlp0cNBN8pDr+TxejkT0Qrjcbn1oWFd41wz3U bob";
 
-class AccountsTest : public ::testing::Test {
+class AccountsTest : public ApiTestBase {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("rv-accounts-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    db_ = (dir_ / "sauron.db").string();
-    store_ = std::move(*Store::Open(db_));
+    ApiTestBase::SetUp();
     auto a = Accounts::Open(db_);
     ASSERT_TRUE(a.ok()) << a.status().message();
     acc_ = std::move(*a);
-    liveness_ = std::make_unique<Liveness>(LivenessOptions{});
-    ApiDeps d;
-    d.store = store_.get();
-    d.liveness = liveness_.get();
-    d.counters = &counters_;
-    d.accounts = acc_.get();
-    api_ = std::make_unique<ApiServer>(ctx_, transport::GenerateKeypair(), d);
+    deps_.accounts = acc_.get();
+    StartApi();
   }
   void TearDown() override {
     api_.reset();
     acc_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  template <typename T>
-  msg::Reply Call(const std::string& user, const T& req) {
-    std::string bytes = msg::Encode(req, 9);
-    std::string out = api_->Handle(user, "127.0.0.1", bytes.data(), bytes.size());
-    msg::Reply r;
-    auto env = msg::DecodeEnvelope(out);
-    EXPECT_TRUE(env.ok());
-    if (env.ok()) {
-      EXPECT_TRUE(msg::DecodeBody(*env, &r).ok());
-    }
-    return r;
-  }
-  template <typename T>
-  T Payload(const msg::Reply& r) {
-    T out;
-    auto env = msg::DecodeEnvelope(r.payload);
-    EXPECT_TRUE(env.ok());
-    if (env.ok()) {
-      EXPECT_TRUE(msg::DecodeBody(*env, &out).ok());
-    }
-    return out;
-  }
-  std::vector<std::string> EventKinds() {
-    std::vector<std::string> out;
-    auto events = store_->ListEvents(0, 1000);
-    EXPECT_TRUE(events.ok());
-    if (events.ok()) {
-      for (const auto& e : *events) out.push_back(e.kind);
-    }
-    return out;
+    ApiTestBase::TearDown();
   }
 
-  fs::path dir_;
-  std::string db_;
-  zmq::context_t ctx_;
-  Counters counters_;
-  std::unique_ptr<Store> store_;
   std::unique_ptr<Accounts> acc_;
-  std::unique_ptr<Liveness> liveness_;
-  std::unique_ptr<ApiServer> api_;
 };
 
 constexpr int kDenied = static_cast<int>(Status::Code::kDenied);

@@ -11,54 +11,18 @@
 #include "common/transport/zap.h"
 #include "sauron/api_requests.h"
 #include "sauron/api_server.h"
+#include "sauron/api_test_base.h"
 
 namespace rv::sauron {
 namespace {
 
-class DispatchTest : public ::testing::Test {
+class DispatchTest : public ApiTestBase {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("rv-dispatch-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store_ = std::move(*Store::Open((dir_ / "db").string()));
-    liveness_ = std::make_unique<Liveness>(LivenessOptions{});
-    ApiDeps d;
-    d.store = store_.get();
-    d.liveness = liveness_.get();
-    d.counters = &counters_;
-    api_ = std::make_unique<ApiServer>(ctx_, transport::GenerateKeypair(), d);
-    msg::EnrollHost e;
-    e.host_id = "h1";
-    e.public_key = transport::GenerateKeypair().public_key;
-    ASSERT_TRUE(store_->EnrollHost(e).ok());
+    ApiTestBase::SetUp();
+    StartApi();
+    EnrollHost("h1");
   }
-  void TearDown() override {
-    api_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  template <typename T>
-  msg::Reply Call(const std::string& user, const T& req) {
-    std::string bytes = msg::Encode(req, 9);
-    std::string out = api_->Handle(user, "127.0.0.1", bytes.data(), bytes.size());
-    msg::Reply r;
-    auto env = msg::DecodeEnvelope(out);
-    EXPECT_TRUE(env.ok());
-    if (env.ok()) {
-      EXPECT_TRUE(msg::DecodeBody(*env, &r).ok());
-    }
-    return r;
-  }
-
-  std::filesystem::path dir_;
-  zmq::context_t ctx_;
-  Counters counters_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Liveness> liveness_;
-  std::unique_ptr<ApiServer> api_;
 };
 
 constexpr int kDenied = static_cast<int>(Status::Code::kDenied);

@@ -8,6 +8,7 @@
 #include "common/transport/curve.h"
 #include "common/transport/rpc_client.h"
 #include "sauron/api_server.h"
+#include "sauron/api_test_base.h"
 #include "common/build_job.h"
 #include "common/msg/releases.h"
 #include "sauron/api_requests.h"
@@ -16,62 +17,24 @@
 namespace rv::sauron {
 namespace {
 
-class ReleasesApiTest : public ::testing::Test {
+class ReleasesApiTest : public ApiTestBase {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("rv-relapi-" + std::to_string(getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    store_ = std::move(*Store::Open((dir_ / "db").string()));
-    releases_ = std::move(*ReleaseStore::Open((dir_ / "db").string()));
-    liveness_ = std::make_unique<Liveness>(LivenessOptions{});
-    ApiDeps d;
-    d.store = store_.get();
-    d.liveness = liveness_.get();
-    d.counters = &counters_;
-    d.releases = releases_.get();
-    api_ = std::make_unique<ApiServer>(ctx_, transport::GenerateKeypair(), d);
-    msg::EnrollHost e;
-    e.host_id = "h1";
-    e.public_key = transport::GenerateKeypair().public_key;
-    ASSERT_TRUE(store_->EnrollHost(e).ok());
+    ApiTestBase::SetUp();
+    auto r = ReleaseStore::Open(db_);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    releases_ = std::move(*r);
+    deps_.releases = releases_.get();
+    StartApi();
+    EnrollHost("h1");
   }
   void TearDown() override {
     api_.reset();
     releases_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  template <typename T>
-  msg::Reply Call(const std::string& user, const T& req) {
-    std::string bytes = msg::Encode(req, 9);
-    std::string out = api_->Handle(user, "127.0.0.1", bytes.data(), bytes.size());
-    msg::Reply r;
-    auto env = msg::DecodeEnvelope(out);
-    EXPECT_TRUE(env.ok());
-    if (env.ok()) {
-      EXPECT_TRUE(msg::DecodeBody(*env, &r).ok());
-    }
-    return r;
-  }
-  std::vector<std::string> Events(const std::string& prefix) {
-    std::vector<std::string> out;
-    auto events = store_->ListEvents(0, 1000);
-    EXPECT_TRUE(events.ok());
-    for (const auto& e : *events) {
-      if (e.kind.rfind(prefix, 0) == 0) out.push_back(e.kind + " " + e.detail);
-    }
-    return out;
+    ApiTestBase::TearDown();
   }
 
-  std::filesystem::path dir_;
-  zmq::context_t ctx_;
-  Counters counters_;
-  std::unique_ptr<Store> store_;
   std::unique_ptr<ReleaseStore> releases_;
-  std::unique_ptr<Liveness> liveness_;
-  std::unique_ptr<ApiServer> api_;
 };
 
 TEST_F(ReleasesApiTest, OnlyTheAdminMayRecordBuildsAndReleases) {

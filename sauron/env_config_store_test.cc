@@ -14,6 +14,7 @@
 #include "common/transport/keys.h"
 #include "common/transport/rpc_client.h"
 #include "sauron/api_server.h"
+#include "sauron/api_test_base.h"
 
 namespace rv::sauron {
 namespace {
@@ -40,15 +41,10 @@ crypto::BoxKeyPair BoxKeys(const transport::CurveKeypair& kp) {
   return crypto::BoxKeyPair{*crypto::DecodeZ85Key(kp.public_key), *crypto::DecodeZ85Key(kp.secret_key)};
 }
 
-class EnvConfigTest : public ::testing::Test {
+class EnvConfigTest : public ApiTestBase {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("rv-envcfg-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    db_ = (dir_ / "sauron.db").string();
-    store_ = std::move(*Store::Open(db_));
+    ApiTestBase::SetUp();
     auto key = crypto::SecretBoxKey::LoadOrCreate((dir_ / "secrets.key").string());
     ASSERT_TRUE(key.ok()) << key.status().message();
     auto ec = EnvConfigStore::Open(db_, *key);
@@ -58,57 +54,18 @@ class EnvConfigTest : public ::testing::Test {
   void TearDown() override {
     api_.reset();
     config_.reset();
-    store_.reset();
-    fs::remove_all(dir_);
+    ApiTestBase::TearDown();
   }
   void MakeApi() {
-    liveness_ = std::make_unique<Liveness>(LivenessOptions{});
-    ApiDeps d;
-    d.store = store_.get();
-    d.liveness = liveness_.get();
-    d.counters = &counters_;
-    d.env_config = config_.get();
-    api_ = std::make_unique<ApiServer>(ctx_, transport::GenerateKeypair(), d);
+    deps_.env_config = config_.get();
+    StartApi();
   }
   std::string Enroll(const std::string& id, transport::CurveKeypair* kp) {
-    *kp = transport::GenerateKeypair();
-    msg::EnrollHost e;
-    e.host_id = id;
-    e.public_key = kp->public_key;
-    EXPECT_TRUE(store_->EnrollHost(e).ok());
+    *kp = EnrollHost(id);
     return id;
   }
-  template <typename T>
-  msg::Reply Call(const std::string& user, const T& req) {
-    std::string bytes = msg::Encode(req, 9);
-    std::string out = api_->Handle(user, "127.0.0.1", bytes.data(), bytes.size());
-    msg::Reply r;
-    auto env = msg::DecodeEnvelope(out);
-    EXPECT_TRUE(env.ok());
-    if (env.ok()) {
-      EXPECT_TRUE(msg::DecodeBody(*env, &r).ok());
-    }
-    return r;
-  }
-  template <typename T>
-  T Payload(const msg::Reply& r) {
-    T out;
-    auto env = msg::DecodeEnvelope(r.payload);
-    EXPECT_TRUE(env.ok());
-    if (env.ok()) {
-      EXPECT_TRUE(msg::DecodeBody(*env, &out).ok());
-    }
-    return out;
-  }
 
-  fs::path dir_;
-  std::string db_;
-  zmq::context_t ctx_;
-  Counters counters_;
-  std::unique_ptr<Store> store_;
   std::unique_ptr<EnvConfigStore> config_;
-  std::unique_ptr<Liveness> liveness_;
-  std::unique_ptr<ApiServer> api_;
 };
 
 TEST_F(EnvConfigTest, RoundTripListMasksSecrets) {
