@@ -133,6 +133,12 @@ msg::Outcome Refuse(const std::string& job_id, int64_t attempt, std::string reas
   return msg::Outcome{job_id, attempt, false, std::move(reason)};
 }
 
+// A batch item naming a job that does not exist is refused; any other read error fails the batch.
+Result<msg::Outcome> RefuseIfMissing(const Status& read, const std::string& job_id, int64_t attempt) {
+  if (read.code() == Status::Code::kNotFound) return Refuse(job_id, attempt, read.message());
+  return read;
+}
+
 msg::Outcome Accept(const std::string& job_id, int64_t attempt, std::string reason = "") {
   return msg::Outcome{job_id, attempt, true, std::move(reason)};
 }
@@ -898,10 +904,7 @@ std::vector<msg::Outcome> Store::Award(const std::vector<msg::AwardIntent>& awar
       txn, awards,
       [&](const msg::AwardIntent& a) -> Result<msg::Outcome> {
         auto job = ReadJob(a.job_id);
-        if (!job.ok()) {
-          if (job.status().code() == Status::Code::kNotFound) return Refuse(a.job_id, a.attempt, job.status().message());
-          return job.status();
-        }
+        if (!job.ok()) return RefuseIfMissing(job.status(), a.job_id, a.attempt);
         msg::JobRecord& j = *job;
         if (j.state == job_state::kAwarded && j.attempt == a.attempt + 1 && j.host_id == a.host_id) {
           return Accept(a.job_id, j.attempt, "already awarded");  // a retried request
@@ -933,10 +936,7 @@ std::vector<msg::Outcome> Store::Revoke(const std::vector<msg::JobRef>& items, c
       txn, items,
       [&](const msg::JobRef& r) -> Result<msg::Outcome> {
         auto job = ReadJob(r.job_id);
-        if (!job.ok()) {
-          if (job.status().code() == Status::Code::kNotFound) return Refuse(r.job_id, r.attempt, job.status().message());
-          return job.status();
-        }
+        if (!job.ok()) return RefuseIfMissing(job.status(), r.job_id, r.attempt);
         msg::JobRecord& j = *job;
         if (j.state == job_state::kPending && j.attempt == r.attempt) return Accept(r.job_id, j.attempt, "already pending");
         if (j.state != job_state::kAwarded || j.attempt != r.attempt) return Refuse(r.job_id, j.attempt, Mismatch(j, job_state::kAwarded, r.attempt));
@@ -959,10 +959,7 @@ std::vector<msg::Outcome> Store::Claim(const std::string& host_id, const std::ve
       txn, claims,
       [&](const msg::JobRef& r) -> Result<msg::Outcome> {
         auto job = ReadJob(r.job_id);
-        if (!job.ok()) {
-          if (job.status().code() == Status::Code::kNotFound) return Refuse(r.job_id, r.attempt, job.status().message());
-          return job.status();
-        }
+        if (!job.ok()) return RefuseIfMissing(job.status(), r.job_id, r.attempt);
         msg::JobRecord& j = *job;
         if (j.state == job_state::kPlaced && j.attempt == r.attempt && j.host_id == host_id) {
           return Accept(r.job_id, j.attempt, "already placed");  // a retried claim
@@ -1032,10 +1029,7 @@ std::vector<msg::Outcome> Store::Stop(const std::vector<std::string>& job_ids, i
       txn, job_ids,
       [&](const std::string& id) -> Result<msg::Outcome> {
         auto job = ReadJob(id);
-        if (!job.ok()) {
-          if (job.status().code() == Status::Code::kNotFound) return Refuse(id, 0, job.status().message());
-          return job.status();
-        }
+        if (!job.ok()) return RefuseIfMissing(job.status(), id, 0);
         msg::JobRecord& j = *job;
         if (j.state == job_state::kStopped) return Accept(id, j.attempt, "already stopped");
         // host_id stays, so the host that ran it sees the stop on the change stream.
@@ -1056,10 +1050,7 @@ std::vector<msg::Outcome> Store::SetPendingReasons(const std::vector<msg::Pendin
       txn, items,
       [&](const msg::PendingReason& p) -> Result<msg::Outcome> {
         auto job = ReadJob(p.job_id);
-        if (!job.ok()) {
-          if (job.status().code() == Status::Code::kNotFound) return Refuse(p.job_id, 0, job.status().message());
-          return job.status();
-        }
+        if (!job.ok()) return RefuseIfMissing(job.status(), p.job_id, 0);
         msg::JobRecord& j = *job;
         if (j.state != job_state::kPending) return Refuse(p.job_id, j.attempt, "job is " + j.state + ", not pending");
         std::string reason = p.reason.substr(0, 1024);
