@@ -21,37 +21,6 @@ Status SqlError(sqlite3* db, const std::string& what) {
   return Status::Io("overlay db: " + what + ": " + sqlite3_errmsg(db));
 }
 
-// A tiny prepared statement wrapper (reset/finalize on scope exit).
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) { ok_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) == SQLITE_OK; }
-  ~Stmt() { sqlite3_finalize(st_); }
-  bool ok() const { return ok_; }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(st_, i, v);
-    return *this;
-  }
-  Stmt& Bind(int i, const std::string& v) {
-    sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& BindText(int i, const std::string& v) {
-    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  int Step() { return sqlite3_step(st_); }
-  int64_t Int(int c) { return sqlite3_column_int64(st_, c); }
-  std::string Text(int c) {
-    const void* p = sqlite3_column_blob(st_, c);
-    return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(st_, c)) : "";
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* st_ = nullptr;
-  bool ok_ = false;
-};
-
 bool IsMember(const msg::JobRecord& j) {
   return j.state == job_state::kPlaced && !j.spec.env.empty() && !j.spec.image.empty() && !j.host_id.empty();
 }
@@ -105,45 +74,45 @@ Status OverlayState::Init() {
   {
     // Databases from before per-epoch AEADs: '' = the env's aead.
     bool has_aead = false;
-    Stmt q(db_, "PRAGMA table_info(overlay_keys)");
-    while (q.Step() == SQLITE_ROW) has_aead |= q.Text(1) == "aead";
+    SqliteStatement q(db_, "PRAGMA table_info(overlay_keys)");
+    while (q.Step() == SQLITE_ROW) has_aead |= q.ColBlob(1) == "aead";
     if (!has_aead) {
       if (Status as = Exec("ALTER TABLE overlay_keys ADD COLUMN aead TEXT NOT NULL DEFAULT ''"); !as.ok()) return as;
     }
   }
   {
-    Stmt q(db_, "SELECT host_id, num, aesni FROM overlay_hosts");
+    SqliteStatement q(db_, "SELECT host_id, num, aesni FROM overlay_hosts");
     while (q.Step() == SQLITE_ROW) {
-      host_nums_[q.Text(0)] = static_cast<uint32_t>(q.Int(1));
-      aesni_[q.Text(0)] = q.Int(2) != 0;
+      host_nums_[q.ColBlob(0)] = static_cast<uint32_t>(q.ColInt(1));
+      aesni_[q.ColBlob(0)] = q.ColInt(2) != 0;
     }
   }
   {
-    Stmt q(db_, "SELECT env, num, aead, send_epoch, switch_at_ms, forget_at_ms FROM overlay_envs");
+    SqliteStatement q(db_, "SELECT env, num, aead, send_epoch, switch_at_ms, forget_at_ms FROM overlay_envs");
     while (q.Step() == SQLITE_ROW) {
       Env e;
-      e.name = q.Text(0);
-      e.num = static_cast<uint32_t>(q.Int(1));
-      e.aead = q.Text(2);
-      e.send_epoch = static_cast<uint32_t>(q.Int(3));
-      e.switch_at_ms = q.Int(4);
-      e.forget_at_ms = q.Int(5);
+      e.name = q.ColBlob(0);
+      e.num = static_cast<uint32_t>(q.ColInt(1));
+      e.aead = q.ColBlob(2);
+      e.send_epoch = static_cast<uint32_t>(q.ColInt(3));
+      e.switch_at_ms = q.ColInt(4);
+      e.forget_at_ms = q.ColInt(5);
       envs_[e.name] = std::move(e);
     }
   }
   {
-    Stmt q(db_, "SELECT env, epoch, key_enc, aead FROM overlay_keys ORDER BY env, epoch");
+    SqliteStatement q(db_, "SELECT env, epoch, key_enc, aead FROM overlay_keys ORDER BY env, epoch");
     while (q.Step() == SQLITE_ROW) {
-      auto it = envs_.find(q.Text(0));
+      auto it = envs_.find(q.ColBlob(0));
       if (it == envs_.end()) continue;
-      auto plain = master_.Decrypt(q.Text(2));
+      auto plain = master_.Decrypt(q.ColBlob(2));
       if (!plain.ok() || plain->size() != overlay::kKeySize)
         return Status::Denied("overlay: env " + it->first + " key does not decrypt under the master key");
       EnvKeyRow k;
-      k.epoch = static_cast<uint32_t>(q.Int(1));
+      k.epoch = static_cast<uint32_t>(q.ColInt(1));
       memcpy(k.key.data(), plain->data(), overlay::kKeySize);
       sodium_memzero(plain->data(), plain->size());
-      std::string an = q.Text(3).empty() ? it->second.aead : q.Text(3);
+      std::string an = q.ColBlob(3).empty() ? it->second.aead : q.ColBlob(3);
       auto kind = overlay::ParseAead(an);
       if (!kind.ok()) return Status::Internal("overlay: env " + it->first + " epoch has AEAD '" + an + "'");
       k.aead = *kind;
@@ -153,14 +122,14 @@ Status OverlayState::Init() {
   for (const auto& [name, _] : envs_) aead_told_[name] = AeadsOf(name);
   {
     std::vector<overlay::Ipam::Record> recs;
-    Stmt q(db_, "SELECT kind, env_num, owner, addr, released_ms FROM overlay_ipam");
+    SqliteStatement q(db_, "SELECT kind, env_num, owner, addr, released_ms FROM overlay_ipam");
     while (q.Step() == SQLITE_ROW) {
       overlay::Ipam::Record r;
-      r.kind = q.Text(0);
-      r.env_id = static_cast<uint32_t>(q.Int(1));
-      r.owner = q.Text(2);
-      r.addr = static_cast<uint32_t>(q.Int(3));
-      r.released_ms = q.Int(4);
+      r.kind = q.ColBlob(0);
+      r.env_id = static_cast<uint32_t>(q.ColInt(1));
+      r.owner = q.ColBlob(2);
+      r.addr = static_cast<uint32_t>(q.ColInt(3));
+      r.released_ms = q.ColInt(4);
       recs.push_back(std::move(r));
     }
     if (!recs.empty()) {
@@ -168,15 +137,15 @@ Status OverlayState::Init() {
     }
   }
   {
-    Stmt q(db_, "SELECT job_id, env, owner, host_id, attempt, addr FROM overlay_addrs");
+    SqliteStatement q(db_, "SELECT job_id, env, owner, host_id, attempt, addr FROM overlay_addrs");
     while (q.Step() == SQLITE_ROW) {
       Addr a;
-      a.job_id = q.Text(0);
-      a.env = q.Text(1);
-      a.owner = q.Text(2);
-      a.host_id = q.Text(3);
-      a.attempt = q.Int(4);
-      a.addr = static_cast<uint32_t>(q.Int(5));
+      a.job_id = q.ColBlob(0);
+      a.env = q.ColBlob(1);
+      a.owner = q.ColBlob(2);
+      a.host_id = q.ColBlob(3);
+      a.attempt = q.ColInt(4);
+      a.addr = static_cast<uint32_t>(q.ColInt(5));
       addrs_[a.job_id] = std::move(a);
     }
   }
@@ -226,8 +195,8 @@ uint32_t OverlayState::HostNum(const std::string& host_id) {
 }
 
 Status OverlayState::SaveHost(const std::string& host_id) {
-  Stmt q(db_, "INSERT OR REPLACE INTO overlay_hosts (host_id, num, aesni) VALUES (?, ?, ?)");
-  q.BindText(1, host_id).Bind(2, host_nums_[host_id]).Bind(3, aesni_[host_id] ? 1 : 0);
+  SqliteStatement q(db_, "INSERT OR REPLACE INTO overlay_hosts (host_id, num, aesni) VALUES (?, ?, ?)");
+  q.Text(1, host_id).Int(2, host_nums_[host_id]).Int(3, aesni_[host_id] ? 1 : 0);
   if (q.Step() != SQLITE_DONE) return SqlError(db_, "save host");
   return Status::Ok();
 }
@@ -240,22 +209,22 @@ Status OverlayState::SaveEnv(const Env& e) {
     return s;
   };
   {
-    Stmt q(db_,
+    SqliteStatement q(db_,
            "INSERT OR REPLACE INTO overlay_envs (env, num, aead, send_epoch, switch_at_ms, forget_at_ms)"
            " VALUES (?, ?, ?, ?, ?, ?)");
-    q.BindText(1, e.name).Bind(2, e.num).BindText(3, e.aead).Bind(4, e.send_epoch).Bind(5, e.switch_at_ms)
-        .Bind(6, e.forget_at_ms);
+    q.Text(1, e.name).Int(2, e.num).Text(3, e.aead).Int(4, e.send_epoch).Int(5, e.switch_at_ms)
+        .Int(6, e.forget_at_ms);
     if (q.Step() != SQLITE_DONE) return fail("save env");
   }
   {
-    Stmt q(db_, "DELETE FROM overlay_keys WHERE env = ?");
-    q.BindText(1, e.name);
+    SqliteStatement q(db_, "DELETE FROM overlay_keys WHERE env = ?");
+    q.Text(1, e.name);
     if (q.Step() != SQLITE_DONE) return fail("delete keys");
   }
   for (const auto& k : e.keys) {
-    Stmt q(db_, "INSERT INTO overlay_keys (env, epoch, key_enc, aead) VALUES (?, ?, ?, ?)");
+    SqliteStatement q(db_, "INSERT INTO overlay_keys (env, epoch, key_enc, aead) VALUES (?, ?, ?, ?)");
     std::string plain(reinterpret_cast<const char*>(k.key.data()), k.key.size());
-    q.BindText(1, e.name).Bind(2, k.epoch).Bind(3, master_.Encrypt(plain)).BindText(4, overlay::AeadName(k.aead));
+    q.Text(1, e.name).Int(2, k.epoch).Blob(3, master_.Encrypt(plain)).Text(4, overlay::AeadName(k.aead));
     sodium_memzero(plain.data(), plain.size());
     if (q.Step() != SQLITE_DONE) return fail("save key");
   }
@@ -265,8 +234,8 @@ Status OverlayState::SaveEnv(const Env& e) {
 Status OverlayState::SaveIpam() {
   if (Status s = Exec("SAVEPOINT ipam; DELETE FROM overlay_ipam"); !s.ok()) return s;
   for (const auto& r : ipam_.Records()) {
-    Stmt q(db_, "INSERT INTO overlay_ipam (kind, env_num, owner, addr, released_ms) VALUES (?, ?, ?, ?, ?)");
-    q.BindText(1, r.kind).Bind(2, r.env_id).BindText(3, r.owner).Bind(4, r.addr).Bind(5, r.released_ms);
+    SqliteStatement q(db_, "INSERT INTO overlay_ipam (kind, env_num, owner, addr, released_ms) VALUES (?, ?, ?, ?, ?)");
+    q.Text(1, r.kind).Int(2, r.env_id).Text(3, r.owner).Int(4, r.addr).Int(5, r.released_ms);
     if (q.Step() != SQLITE_DONE) {
       Status s = SqlError(db_, "save ipam");
       (void)Exec("ROLLBACK TO ipam; RELEASE ipam");
@@ -275,9 +244,9 @@ Status OverlayState::SaveIpam() {
   }
   if (Status s = Exec("DELETE FROM overlay_addrs"); !s.ok()) return s;
   for (const auto& [_, a] : addrs_) {
-    Stmt q(db_, "INSERT INTO overlay_addrs (job_id, env, owner, host_id, attempt, addr) VALUES (?, ?, ?, ?, ?, ?)");
-    q.BindText(1, a.job_id).BindText(2, a.env).BindText(3, a.owner).BindText(4, a.host_id).Bind(5, a.attempt)
-        .Bind(6, a.addr);
+    SqliteStatement q(db_, "INSERT INTO overlay_addrs (job_id, env, owner, host_id, attempt, addr) VALUES (?, ?, ?, ?, ?, ?)");
+    q.Text(1, a.job_id).Text(2, a.env).Text(3, a.owner).Text(4, a.host_id).Int(5, a.attempt)
+        .Int(6, a.addr);
     if (q.Step() != SQLITE_DONE) {
       Status s = SqlError(db_, "save addrs");
       (void)Exec("ROLLBACK TO ipam; RELEASE ipam");
