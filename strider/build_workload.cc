@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "strider/failed_workload.h"
+
 namespace rv::strider {
 namespace {
 
@@ -35,29 +37,6 @@ Status WriteEnvDir(const std::string& dir, const std::map<std::string, std::stri
   }
   return Status::Ok();
 }
-
-// Fails at Start with the reason (a hostile or unrunnable build job).
-class RefusedBuild : public Workload {
- public:
-  RefusedBuild(std::string why, StateCallback cb) : why_(std::move(why)), cb_(std::move(cb)) {}
-  Status Start(const msg::JobSpec&, const std::map<std::string, std::string>&) override {
-    state_ = RunState::kFailed;
-    if (cb_) cb_(state_, why_);
-    return Status::Invalid(why_);
-  }
-  void Stop(std::chrono::milliseconds) override {
-    state_ = RunState::kStopped;
-    if (cb_) cb_(state_, "");
-  }
-  void Poll(int64_t) override {}
-  RunState state() const override { return state_; }
-  bool done() const override { return state_ == RunState::kFailed || state_ == RunState::kStopped; }
-
- private:
-  std::string why_;
-  StateCallback cb_;
-  RunState state_ = RunState::kNone;
-};
 
 class BuildWorkload : public Workload {
  public:
@@ -96,7 +75,7 @@ class BuildWorkload : public Workload {
  private:
   Status Refuse(const msg::JobSpec& spec, const std::string& why) {
     RemoveEnv();
-    refused_ = std::make_unique<RefusedBuild>("build job refused: " + why, cb_);
+    refused_ = FailedWorkload(Status::Invalid("build job refused: " + why), cb_);
     return refused_->Start(spec, {});
   }
   void RemoveEnv() {
