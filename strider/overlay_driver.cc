@@ -16,6 +16,7 @@
 #include "overlay/keyring.h"
 #include "overlay/plumbing.h"
 #include "strider/container/container_runtime.h"
+#include "strider/container/netns_generation.h"
 
 namespace rv::strider {
 
@@ -116,9 +117,10 @@ void OverlayDriver::KeepaliveLoop() {
 // record) names its veth: a restarted strider names an adopted container's
 // veth as the one before did, so overlayd keeps its plumbing instead of
 // re-making it (a counter of ours restarted with the strider, and every
-// adopted container lost its network for a moment). Unknown: a fresh number.
+// adopted container lost its network for a moment). Unknown (outside
+// 1..65535, which the runtime never hands out): a fresh number.
 int64_t OverlayDriver::NetnsGeneration(const container::NetnsInfo& ns) {
-  return ns.generation > 0 ? ns.generation : ++generation_;
+  return container::IsNetnsGeneration(ns.generation) ? ns.generation : ++generation_;
 }
 
 Status OverlayDriver::Attach(const container::NetnsInfo& ns, const std::string& job_env) {

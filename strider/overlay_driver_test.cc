@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "overlay/control.h"
 #include "overlay/keyring.h"
 #include "strider/container/container_runtime.h"
@@ -49,6 +51,37 @@ TEST(OverlayDriver, ControlDocumentFromViewParsesAndAttachesOnlyLocalContainers)
   // A foreign host cannot open the document's keys.
   overlay::HostKeyPair stranger = overlay::NewHostKeyPair();
   EXPECT_FALSE(overlay::ParseControl(doc, &stranger).ok());
+}
+
+// The veth name is the container's address and netns generation: two striders
+// that read the same adopt record name it alike, so overlayd keeps its
+// plumbing across a live restore (docs/SCEPTRE.md).
+TEST(OverlayDriver, AnAttachmentsVethIsNamedAfterItsAddressAndNetnsGenerationOnly) {
+  msg::OverlayView v;
+  v.host_id = "h1";
+  v.host_num = 1;
+  v.pod_cidr = "10.240.0.0/16";
+  v.port = 7800;
+  v.hosts = {{"h1", 1, "10.88.0.1:7800"}};
+  msg::OverlayEnv e;
+  e.env = "X";
+  e.num = 3;
+  e.subnet = "10.240.2.0/24";
+  e.aead = "chacha20poly1305";
+  e.send_epoch = 1;
+  e.routes = {{"10.240.2.1", "h1", "x1", 1}};
+  v.envs.push_back(e);
+  std::string id1 = container::ContainerIdFor("x1");
+  auto veth_for = [&](int64_t generation) {
+    std::map<std::string, LocalAttachment> locals;
+    locals[id1] = {id1, "X", "/var/run/netns/" + id1, generation};
+    auto j = nlohmann::json::parse(BuildControlDocument(v, "10.88.0.1", 1500, locals, nullptr));
+    return j["envs"][0]["attachments"][0]["veth"].get<std::string>();
+  };
+  EXPECT_EQ(veth_for(0xfffe), "ov0af00201fffe");
+  EXPECT_EQ(veth_for(1), "ov0af002010001");
+  EXPECT_EQ(veth_for(1), veth_for(1)) << "the same record, the same name";
+  EXPECT_NE(veth_for(2), veth_for(1)) << "a re-made netns is plumbed afresh";
 }
 
 // A rotation that switches AEAD: each epoch carries its own, and sauron's

@@ -25,6 +25,7 @@
 #include "common/crypto/sealed_box.h"
 #include "common/host_layout.h"
 #include "strider/container/log_file.h"
+#include "strider/container/netns_generation.h"
 #include "strider/container/runtime_spec.h"
 
 namespace rv::container {
@@ -151,8 +152,12 @@ int64_t Container::NextNetnsGeneration() {
   std::string digest, host_if;
   int subnet = -1;
   int64_t before = 0;
-  if (rf >> digest >> subnet >> host_if >> before && before > 0) return before % 65535 + 1;
-  return static_cast<int64_t>(std::hash<std::string>{}(id_) ^ static_cast<size_t>(NowMs())) % 65535 + 1;
+  if (!(rf >> digest >> subnet >> host_if >> before)) before = 0;
+  return container::NextNetnsGeneration(before, FreshGenerationSeed());
+}
+
+uint64_t Container::FreshGenerationSeed() const {
+  return static_cast<uint64_t>(std::hash<std::string>{}(id_)) ^ static_cast<uint64_t>(NowMs());
 }
 
 Status Container::Adopt() {
@@ -180,6 +185,16 @@ Status Container::Adopt() {
   netns_.container_id = id_;
   netns_.host_if = host_if == "-" ? "" : host_if;
   netns_.generation = generation;
+  if (!IsNetnsGeneration(generation)) {
+    // Unknown (a record from before generations, or one a strider with the
+    // signed-seed bug wrote): the veth is made again once, under a number
+    // kept from now on, instead of under a fresh one at every restart.
+    netns_.generation = container::NextNetnsGeneration(0, FreshGenerationSeed());
+    spdlog::warn("container {}: adopt record has no valid netns generation ({}): its overlay veth is made again as "
+                 "generation {}",
+                 id_, generation, netns_.generation);
+    WriteAdoptRecord();
+  }
   rt_.Register(id_, image_digest_);
   if (auto reattach = rt_.reattach_hook(); reattach && !spec_.env.empty()) reattach(netns_, spec_.env);
   for (auto& [k, v] : secrets_) crypto::Wipe(v);  // the running app has its env already

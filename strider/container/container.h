@@ -103,6 +103,7 @@ class Container {
   pid_t Launch(int* log_fd, std::string* detail);
   void WriteAdoptRecord();
   int64_t NextNetnsGeneration();
+  uint64_t FreshGenerationSeed() const;  // the container id mixed with the clock
   void Emit(CState s, const std::string& detail);
   bool SleepOrStop(int ms);
   void Teardown();

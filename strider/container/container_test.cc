@@ -27,6 +27,7 @@
 #include "common/oci/image_writer.h"
 #include "strider/container/container.h"
 #include "strider/container/container_workload.h"
+#include "strider/container/netns_generation.h"
 #include "strider/container/test_util.h"
 #include "common/testing/installed.h"
 
@@ -423,6 +424,82 @@ TEST_F(ContainerTest, ReleasedContainerIsAdoptedWithoutARestart) {
   EXPECT_TRUE(c2.WaitDone(std::chrono::milliseconds(5000)));
   EXPECT_NE(kill(pid, 0), 0);
   EXPECT_FALSE(fs::exists("/var/run/netns/" + rt_->NetnsName(c2.id())));
+}
+
+// The netns generation names the container's overlay veth: an adopted
+// container reports the one it started with (another would make the overlay
+// re-plumb it: issue 19's failed requests), and a record without a valid one
+// gets one at adoption, kept from then on.
+TEST_F(ContainerTest, AnAdoptedContainerKeepsItsNetnsGenerationAndAnInvalidRecordedOneIsFixedOnce) {
+  Runtime();
+  std::string image = PushApp("acme/gen");
+  auto job = Job("gen", image);
+  job.port = 8080;
+  job.health.interval_ms = 100;
+  job.command = {"sh", "-c", "exec httpd -f -p 8080 -h /app/www"};
+  std::mutex mu;
+  std::vector<int64_t> seen;  // the generation each start / adoption handed the overlay
+  auto note = [&](const NetnsInfo& ns) {
+    std::lock_guard<std::mutex> l(mu);
+    seen.push_back(ns.generation);
+  };
+  auto seen_at = [&](size_t i) {
+    std::lock_guard<std::mutex> l(mu);
+    return i < seen.size() ? seen[i] : int64_t{0};
+  };
+  rt_->SetNetworkHook([&](const NetnsInfo& ns, const std::string&) {
+    note(ns);
+    return rv::Status::Ok();  // no overlay here: lo is enough for the health probe
+  });
+  rt_->SetReattachHook([&](const NetnsInfo& ns, const std::string&) { note(ns); });
+  const std::string id = ContainerIdFor(job.id);
+  struct Reap {
+    ContainerRuntime* rt;
+    std::string id;
+    pid_t pid = -1;
+    ~Reap() {
+      rt->SetNetworkHook(nullptr);
+      rt->SetReattachHook(nullptr);
+      if (pid > 0 && kill(pid, 0) == 0) kill(pid, SIGKILL);
+      rt->Cleanup(id, true);
+    }
+  } reap{rt_.get(), id};
+  {
+    Recorder& rec = Rec();
+    Container c(*rt_, job, {}, std::ref(rec));
+    ASSERT_TRUE(c.Start().ok());
+    ASSERT_TRUE(rec.WaitFor(CState::kRunning)) << rec.Dump();
+    reap.pid = c.app_pid();
+    c.Release();
+  }
+  auto adopt = [&]() {
+    Recorder& rec = Rec();
+    Container c(*rt_, job, {}, std::ref(rec));
+    rv::Status s = c.Adopt();
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_TRUE(rec.WaitFor(CState::kRunning)) << rec.Dump();
+    EXPECT_EQ(c.app_pid(), reap.pid);
+    c.Release();
+  };
+  adopt();
+  EXPECT_TRUE(IsNetnsGeneration(seen_at(0))) << seen_at(0);
+  EXPECT_EQ(seen_at(1), seen_at(0)) << "adopted under another generation: its veth would be made again";
+  // A record whose generation is no generation (what the signed-seed bug wrote).
+  const std::string record = rt_->ContainerDir(id) + "/adopt";
+  std::string digest, host_if;
+  int64_t subnet = 0, generation = 0;
+  {
+    std::ifstream in(record);
+    ASSERT_TRUE(in >> digest >> subnet >> host_if >> generation);
+  }
+  {
+    std::ofstream out(record, std::ios::trunc);
+    out << digest << " " << subnet << " " << host_if << " -12345\n";
+  }
+  adopt();
+  EXPECT_TRUE(IsNetnsGeneration(seen_at(2))) << seen_at(2);
+  adopt();
+  EXPECT_EQ(seen_at(3), seen_at(2)) << "the fixed generation is kept in the record";
 }
 
 TEST_F(ContainerTest, NothingToAdoptIsNotFound) {
