@@ -35,11 +35,12 @@ Status Client::Explain(const Status& s) const {
   return s;
 }
 
-Result<msg::Listing> Client::List(const std::string& what, int limit, int64_t after_seq) {
+Result<msg::Listing> Client::List(const std::string& what, int limit, int64_t after_seq, bool newest) {
   msg::ListRequest req;
   req.what = what;
   req.limit = limit;
   req.after_seq = after_seq;
+  req.newest = newest;
   msg::Listing out;
   Status s = Call(req, &out);
   if (!s.ok()) return s;

@@ -30,7 +30,7 @@ class Client {
   Status Call(const Req& req) {
     return Explain(rpc_->Call(req, std::chrono::milliseconds(timeout_ms_)));
   }
-  Result<msg::Listing> List(const std::string& what, int limit = 100000, int64_t after_seq = 0);
+  Result<msg::Listing> List(const std::string& what, int limit = 100000, int64_t after_seq = 0, bool newest = false);
 
   const PodConfig& config() const { return cfg_; }
   zmq::context_t& context() { return ctx_; }

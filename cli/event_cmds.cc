@@ -28,7 +28,8 @@ int Events(Client& c, const EventCommands& cmds) {
     sub->set(zmq::sockopt::subscribe, std::string(msg::kPodTopicPrefix));
     sub->connect(c.config().sauron.pub);
   }
-  auto l = c.List("events", cmds.limit > 0 ? cmds.limit : 1000000);
+  // The newest N, oldest first; with --limit 0 only the newest one, for its seq.
+  auto l = c.List("events", cmds.limit > 0 ? cmds.limit : 1, 0, /*newest=*/true);
   if (!l.ok()) return Fail(l.status());
   int64_t last = 0;
   for (const auto& e : l->events) {

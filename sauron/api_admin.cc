@@ -50,7 +50,7 @@ Result<std::string> List(ApiCall& c, msg::ListRequest& b) {
     if (!jobs.ok()) return jobs.status();
     out.jobs = std::move(*jobs);
   } else if (b.what == "events") {
-    auto events = d.store->ListEvents(b.after_seq, b.limit);
+    auto events = d.store->ListEvents(b.after_seq, b.limit, b.newest);
     if (!events.ok()) return events.status();
     out.events = std::move(*events);
   } else if (b.what == "counters") {

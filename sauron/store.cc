@@ -460,10 +460,12 @@ Status Store::AppendEvent(const std::string& kind, const std::string& host_id, c
   return txn.Commit();
 }
 
-Result<std::vector<msg::Event>> Store::ListEvents(int64_t after_seq, int limit) {
+Result<std::vector<msg::Event>> Store::ListEvents(int64_t after_seq, int limit, bool newest) {
   if (limit <= 0 || limit > 100000) limit = 100000;
-  auto& q = Prepare(
-      "SELECT seq, ts_ms, kind, host_id, job_id, attempt, detail FROM events WHERE seq > ? ORDER BY seq LIMIT ?");
+  auto& q = Prepare(newest ? "SELECT * FROM (SELECT seq, ts_ms, kind, host_id, job_id, attempt, detail FROM events "
+                             "WHERE seq > ? ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+                           : "SELECT seq, ts_ms, kind, host_id, job_id, attempt, detail FROM events WHERE seq > ? "
+                             "ORDER BY seq LIMIT ?");
   q.Bind(1, after_seq).Bind(2, static_cast<int64_t>(limit));
   std::vector<msg::Event> out;
   int rc;

@@ -116,7 +116,9 @@ class Store {
   Result<msg::JobRecord> GetJob(const std::string& job_id);
   // Jobs ordered by id; `states` empty = all states.
   Result<std::vector<msg::JobRecord>> ListJobs(const std::vector<std::string>& states, int limit);
-  Result<std::vector<msg::Event>> ListEvents(int64_t after_seq, int limit);
+  // Events after `after_seq`, oldest first: the first `limit` of them, or with
+  // `newest` the last `limit` (what an operator asking for "recent events" means).
+  Result<std::vector<msg::Event>> ListEvents(int64_t after_seq, int limit, bool newest = false);
   // Hosts and every job not stopped (only pending/awarded if !include_placed),
   // consistent with the returned seq.
   Result<msg::Snapshot> Snapshot(bool include_placed);

@@ -118,6 +118,26 @@ TEST_F(StoreTest, FullLifecycleAppendsGaplessEvents) {
   EXPECT_EQ(store_->last_seq(), static_cast<int64_t>(changes_.size()));
 }
 
+TEST_F(StoreTest, ListEventsGivesTheFirstOrWithNewestTheLastOnesOldestFirst) {
+  UpHost("h1");
+  Submit({"a", "b", "c"});
+  auto all = store_->ListEvents(0, 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_GE(all->size(), 4u);
+  auto first = store_->ListEvents(0, 2);
+  auto last = store_->ListEvents(0, 2, /*newest=*/true);
+  ASSERT_TRUE(first.ok() && last.ok());
+  ASSERT_EQ(first->size(), 2u);
+  ASSERT_EQ(last->size(), 2u);
+  EXPECT_EQ((*first)[0].seq, all->front().seq);
+  EXPECT_EQ((*last)[0].seq, (*all)[all->size() - 2].seq);
+  EXPECT_EQ((*last)[1].seq, all->back().seq);
+  auto after = store_->ListEvents(all->back().seq - 1, 10, true);  // after_seq still applies
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].seq, all->back().seq);
+}
+
 TEST_F(StoreTest, GroupPublishesAfterItsCommitAndLaterRequestsSeeEarlierWrites) {
   UpHost("h1");
   Submit({"a"});

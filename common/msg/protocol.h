@@ -247,7 +247,8 @@ struct ListRequest {               // reply payload: Listing
   std::string what;                // hosts | jobs | events | counters
   int32_t limit = 1000;
   int64_t after_seq = 0;           // events: only newer than this
-  RV_DEFINE_MAP(what, limit, after_seq);
+  bool newest = false;             // events: the newest `limit` of those (still oldest first)
+  RV_DEFINE_MAP(what, limit, after_seq, newest);
 };
 struct Listing {
   static constexpr const char* kType = "listing";
