@@ -67,6 +67,10 @@ oci::RegistryClient& ImageStore::Client(const std::string& registry) {
     oci::RegistryClient::Options o;
     o.registry = registry;
     o.connect_timeout_ms = 1000;
+    if (registry == opt_.default_registry) {
+      o.ca_file = opt_.registry_ca;
+      o.auth_file = opt_.registry_auth;
+    }
     c = std::make_unique<oci::RegistryClient>(o);
   }
   return *c;

@@ -60,6 +60,10 @@ class ImageStore {
   struct Options {
     std::string root;                  // e.g. /var/lib/rivendell/images
     std::string default_registry;      // for references without a registry part
+    // The default registry's CA and credential (RegistryClient::Options);
+    // never sent to a registry a reference names otherwise.
+    std::string registry_ca;
+    std::string registry_auth;
     UnpackOptions unpack;
     bool keep_layer_blobs = true;      // false: drop a layer's blob once unpacked
   };
