@@ -45,8 +45,8 @@ class RegistryClient {
     long timeout_ms = 300000;         // whole transfer
     long low_speed_secs = 20;         // abort a stalled transfer
     size_t chunk_bytes = 0;           // >0: chunked upload (PATCH) in pieces of this size
-    std::string ca_file;              // PEM CA to verify the registry by; set = https
-    std::string auth_file;            // "user:password" file (0600); "" = anonymous
+    std::string ca_file{};            // PEM CA to verify the registry by; set = https
+    std::string auth_file{};          // "user:password" file (0600); "" = anonymous
   };
   explicit RegistryClient(Options o);
   ~RegistryClient();
