@@ -227,6 +227,14 @@ wait "$dpid" && fail "a cancelled deploy exited 0"
 tail -n 1 "$dir/deploy-12.log" | grep -q "^-----> Deploy failed: build #9 failed: cancelled" || fail "unclear cancel: $(tail -n 1 "$dir/deploy-12.log")"
 $rv builds "$app" | awk '$1 == 9' | grep -q failed || fail "build 9 not recorded as failed"
 [ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v10 ] || fail "a cancelled deploy changed what runs"
+# No registry password in any log (daemons, deploys, registry, nginx).
+for cred in "$dir/keys/registry-push.cred" "$dir/keys/registry-pull.cred"; do
+  pw=$(cut -d: -f2- "$cred")
+  [ ${#pw} -ge 16 ] || fail "short password in $cred"
+  if grep -rlaF -- "$pw" "$dir/logs" "$dir"/deploy-*.log "$dir/registry/registry.log" "$dir/registry/nginx/"*.log; then
+    fail "a registry password is in the logs above"
+  fi
+done
 "$pod" down --dir "$dir" >/dev/null || fail "pod down"
 pgrep -f "$dir/registry/nginx/nginx.conf" >/dev/null && fail "the registry's nginx runs on after pod down"
 echo "PASS: pod_deploy"
