@@ -289,6 +289,8 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& raw_emit) 
   container::ImageStore::Options so;
   so.root = o.state_dir + "/images";
   so.default_registry = o.registry;
+  so.registry_ca = o.registry_ca;
+  so.registry_auth = o.registry_auth;
   auto store = container::ImageStore::Open(so);
   if (!store.ok()) return store.status();
   std::optional<container::Image> stack;
@@ -332,7 +334,8 @@ Result<BuildResult> RunBuild(const BuilderOptions& o, const LineSink& raw_emit) 
   std::string app = work.path + "/app", out = work.path + "/out";
   std::unique_ptr<oci::RegistryClient> client;
   auto registry = [&]() -> oci::RegistryClient& {
-    if (!client) client = std::make_unique<oci::RegistryClient>(oci::RegistryClient::Options{.registry = o.registry});
+    if (!client) client = std::make_unique<oci::RegistryClient>(
+          oci::RegistryClient::Options{.registry = o.registry, .ca_file = o.registry_ca, .auth_file = o.registry_auth});
     return *client;
   };
   std::string source = o.source;

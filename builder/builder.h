@@ -36,6 +36,8 @@ struct BuilderOptions {
   std::string source_image;               // or: REPO@sha256:... in --registry, one layer (a build job's source)
   std::string app;                        // TENANT/ENV/APP
   std::string registry;                   // HOST:PORT
+  std::string registry_ca;                // the pod CA: https ("" = http)
+  std::string registry_auth;              // push credential file (user:password)
   std::string image;                      // REPO:TAG to push
   std::string stack = "stack/busybox:latest";
   std::string buildpacks;                 // dir holding bin/build

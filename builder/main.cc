@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
   run->add_option("--report-build", rep.build, "the build record's number")->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   run->add_option("--app", o.app, "TENANT/ENV/APP")->required();
   run->add_option("--registry", o.registry, "HOST:PORT of the pod's registry")->required();
+  run->add_option("--registry-ca", o.registry_ca, "the pod CA: reach the registry over https, verified by it");
+  run->add_option("--registry-auth", o.registry_auth, "credential file (user:password, 0600) that may push");
   run->add_option("--image", o.image, "REPO:TAG to push")->required();
   run->add_option("--stack", o.stack, "stack image in the registry, or auto: stack/python for the python buildpack, else stack/busybox")->capture_default_str();
   run->add_option("--buildpacks", o.buildpacks, "buildpacks dir (holds bin/build)");

@@ -127,6 +127,8 @@ std::vector<std::string> BuilderArgv(const BuildJob& b, const BuilderHost& h) {
     a.insert(a.end(), {"--cpus", cpus});
   }
   if (!b.stack.empty()) a.insert(a.end(), {"--stack", b.stack});
+  if (!h.registry_ca.empty()) a.insert(a.end(), {"--registry-ca", h.registry_ca});
+  if (!h.registry_auth.empty()) a.insert(a.end(), {"--registry-auth", h.registry_auth});
   if (!h.state_dir.empty()) a.insert(a.end(), {"--state-dir", h.state_dir});
   if (!h.work_dir.empty()) a.insert(a.end(), {"--work", h.work_dir});
   if (!h.env_dir.empty()) a.insert(a.end(), {"--env-dir", h.env_dir});

@@ -59,6 +59,8 @@ Result<BuildJob> ParseBuildJob(const msg::JobSpec& spec);
 struct BuilderHost {
   std::string builder;          // the builder binary
   std::string registry;         // HOST:PORT, the registry this host pulls from
+  std::string registry_ca;      // "" = plain http; else the pod CA (https)
+  std::string registry_auth;    // the builder's push credential file, "" = none
   std::string state_dir;        // the builder's image store and runc state on this host
   std::string work_dir;         // "" = <state_dir>/work; builds' dirs, each removed after its build
   std::string env_dir;          // "" = no config vars

@@ -104,6 +104,25 @@ TEST(BuildJob, BuilderArgvDerivesImageAndCacheFromTheAppOnly) {
   EXPECT_EQ(after("--env-dir"), "<none>");
 }
 
+TEST(BuildJob, BuilderArgvPassesTheRegistryCaAndPushCredentialOnlyWhenGiven) {
+  BuilderHost h;
+  h.builder = "/opt/rv/builder";
+  h.registry = "10.0.0.1:5000";
+  auto has = [](const std::vector<std::string>& a, const std::string& flag) -> std::string {
+    for (size_t i = 0; i + 1 < a.size(); ++i)
+      if (a[i] == flag) return a[i + 1];
+    return "<none>";
+  };
+  auto plain = BuilderArgv(Sample(), h);
+  EXPECT_EQ(has(plain, "--registry-ca"), "<none>");
+  EXPECT_EQ(has(plain, "--registry-auth"), "<none>");
+  h.registry_ca = "/pod/keys/pod-ca.crt";
+  h.registry_auth = "/pod/keys/registry-push.cred";
+  auto tls = BuilderArgv(Sample(), h);
+  EXPECT_EQ(has(tls, "--registry-ca"), "/pod/keys/pod-ca.crt");
+  EXPECT_EQ(has(tls, "--registry-auth"), "/pod/keys/registry-push.cred");
+}
+
 TEST(BuildJob, OnlyTheHostTheBuildIsPlacedOnMayWriteItsOutput) {
   msg::JobRecord r;
   r.spec = MakeBuildJobSpec(Sample(), "n");

@@ -5,6 +5,7 @@
 //
 //   rv-deploy --app TENANT/ENV/APP --commit SHA --source DIR --user USER
 //             [--pod POD.json] [--builder PATH] [--registry HOST:PORT]
+//             [--registry-ca FILE] [--registry-auth FILE]
 //             [--stack auto|REPO:TAG] [--buildpacks DIR] [--boot-timeout-s 60] [--port 5000]
 //             [--build-timeout-s 960] [--local-build] [--build-memory-mb 1024]
 //             [--build-placement-timeout-s 60]
@@ -57,8 +58,19 @@ int Fail(const std::string& why) {
   return 1;
 }
 
-// The registry scripts/pod started for this pod: DIR/registry/config.yml.
-std::string RegistryOf(const std::string& pod_dir) {
+// The registry scripts/pod started for this pod: DIR/registry/endpoint
+// ("HOST:PORT tls|plain", scripts/registry writes it), else config.yml's addr.
+// A tls registry is reached with the pod CA and the push credential in DIR/keys.
+struct PodRegistry {
+  std::string addr;
+  bool tls = false;
+};
+PodRegistry RegistryOf(const std::string& pod_dir) {
+  {
+    std::ifstream e(pod_dir + "/registry/endpoint");
+    std::string addr, mode;
+    if (e >> addr >> mode) return {addr, mode == "tls"};
+  }
   std::ifstream f(pod_dir + "/registry/config.yml");
   std::string line;
   while (std::getline(f, line)) {
@@ -66,10 +78,10 @@ std::string RegistryOf(const std::string& pod_dir) {
     if (p != std::string::npos && line.find_first_not_of(' ') == p) {
       std::string a = line.substr(p + 5);
       a.erase(0, a.find_first_not_of(' '));
-      return a;
+      return {a, false};
     }
   }
-  return "";
+  return {};
 }
 
 std::string BuilderNextToMe() {
@@ -249,6 +261,7 @@ int main(int argc, char** argv) {
   const char* env_pod = getenv("RV_POD");
   std::string pod = env_pod && *env_pod ? env_pod : "pod/pod.json";
   std::string app_name, commit, source, user, builder, registry, stack = "auto", buildpacks;
+  std::string registry_ca, registry_auth;
   int boot_timeout_s = 60, port = 5000, build_timeout_s = 960, timeout_ms = 5000, build_memory_mb = 1024;
   bool local_build = false;
   int build_placement_timeout_s = 60;
@@ -258,7 +271,10 @@ int main(int argc, char** argv) {
   app.add_option("--user", user, "who pushed")->required();
   app.add_option("--pod", pod, "pod config (default $RV_POD or ./pod/pod.json)");
   app.add_option("--builder", builder, "the builder binary (default: builder next to rv-deploy)");
-  app.add_option("--registry", registry, "HOST:PORT (default: the pod's, from <pod_dir>/registry/config.yml)");
+  app.add_option("--registry", registry, "HOST:PORT (default: the pod's, from <pod_dir>/registry/endpoint)");
+  app.add_option("--registry-ca", registry_ca, "CA of an https registry (default for the pod's TLS registry: <pod_dir>/keys/pod-ca.crt)");
+  app.add_option("--registry-auth", registry_auth,
+                 "credential that may push (default for the pod's TLS registry: <pod_dir>/keys/registry-push.cred)");
   app.add_option("--stack", stack, "stack image REPO:TAG, or auto: the builder picks stack/python for the python buildpack, else stack/busybox")
       ->capture_default_str();
   app.add_option("--buildpacks", buildpacks, "buildpacks directory (default: the builder's)");
@@ -308,7 +324,14 @@ int main(int argc, char** argv) {
       }
     }
   }
-  if (registry.empty()) registry = RegistryOf(c.config().pod_dir);
+  if (registry.empty()) {
+    PodRegistry pr = RegistryOf(c.config().pod_dir);
+    registry = pr.addr;
+    if (pr.tls) {
+      if (registry_ca.empty()) registry_ca = c.config().pod_dir + "/keys/pod-ca.crt";
+      if (registry_auth.empty()) registry_auth = c.config().pod_dir + "/keys/registry-push.cred";
+    }
+  }
   if (registry.empty()) return Fail("no registry: give --registry (the pod has no " + c.config().pod_dir + "/registry/config.yml)");
   const bool remote = !local_build && builder.empty();
   if (builder.empty()) builder = BuilderNextToMe();
@@ -324,6 +347,8 @@ int main(int argc, char** argv) {
   std::string repo = "apps/" + app_name;
   std::vector<std::string> bargv = {builder, "run", "--source", source, "--app", app_name, "--registry", registry,
                                     "--image", repo + ":b" + std::to_string(build.number)};
+  if (!registry_ca.empty()) bargv.insert(bargv.end(), {"--registry-ca", registry_ca});
+  if (!registry_auth.empty()) bargv.insert(bargv.end(), {"--registry-auth", registry_auth});
   if (!stack.empty()) {
     bargv.push_back("--stack");
     bargv.push_back(stack);
@@ -350,7 +375,7 @@ int main(int argc, char** argv) {
     ro.memory_mb = build_memory_mb;
     ro.placement_timeout_ms = int64_t{build_placement_timeout_s} * 1000;
     ro.env = env_dir.vars();
-    auto io = rv::deploy::MakeSauronRemoteBuildIo(c, registry, [] { return g_cancel != 0; });
+    auto io = rv::deploy::MakeSauronRemoteBuildIo(c, registry, registry_ca, registry_auth, [] { return g_cancel != 0; });
     char nonce[16];
     snprintf(nonce, sizeof nonce, "%06x", static_cast<unsigned>(rv::MonotonicMs() * 7919 + getpid()) & 0xffffff);
     auto rb = rv::deploy::RunRemoteBuild(*io, app_name, build.number, ro, source, nonce, Say);

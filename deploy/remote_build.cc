@@ -156,10 +156,12 @@ namespace {
 
 class SauronRemoteBuildIo : public RemoteBuildIo {
  public:
-  SauronRemoteBuildIo(cli::Client& c, std::string registry, std::function<bool()> cancelled)
-      : c_(c), registry_(std::move(registry)), cancelled_(std::move(cancelled)) {}
+  SauronRemoteBuildIo(cli::Client& c, std::string registry, std::string ca, std::string auth,
+                      std::function<bool()> cancelled)
+      : c_(c), registry_(std::move(registry)), ca_(std::move(ca)), auth_(std::move(auth)),
+        cancelled_(std::move(cancelled)) {}
   Result<std::string> PushSource(const std::string& dir, const std::string& repo, const std::string& tag) override {
-    oci::RegistryClient rc(oci::RegistryClient::Options{.registry = registry_});
+    oci::RegistryClient rc(oci::RegistryClient::Options{.registry = registry_, .ca_file = ca_, .auth_file = auth_});
     oci::PushDirOptions po;
     po.repo = repo;
     po.tag = tag;
@@ -198,7 +200,7 @@ class SauronRemoteBuildIo : public RemoteBuildIo {
 
  private:
   cli::Client& c_;
-  std::string registry_;
+  std::string registry_, ca_, auth_;
   std::function<bool()> cancelled_;
 };
 
@@ -221,8 +223,9 @@ int StopLeftoverBuildJobs(cli::Client& c, const std::string& app) {
 }
 
 std::unique_ptr<RemoteBuildIo> MakeSauronRemoteBuildIo(cli::Client& c, const std::string& registry,
+                                                       const std::string& registry_ca, const std::string& registry_auth,
                                                        const std::function<bool()>& cancelled) {
-  return std::make_unique<SauronRemoteBuildIo>(c, registry, cancelled);
+  return std::make_unique<SauronRemoteBuildIo>(c, registry, registry_ca, registry_auth, cancelled);
 }
 
 }  // namespace rv::deploy

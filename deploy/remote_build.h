@@ -78,8 +78,11 @@ LastLine ParseLastLine(const std::string& line);
 // call under the app's deploy lock. Returns how many.
 int StopLeftoverBuildJobs(cli::Client& c, const std::string& app);
 
-// The real io: sauron's admin API through `c`, the registry at `registry`.
+// The real io: sauron's admin API through `c`, the registry at `registry`
+// (over https verified by `registry_ca` and with the push credential
+// `registry_auth` when they are given).
 std::unique_ptr<RemoteBuildIo> MakeSauronRemoteBuildIo(cli::Client& c, const std::string& registry,
+                                                       const std::string& registry_ca, const std::string& registry_auth,
                                                        const std::function<bool()>& cancelled);
 
 }  // namespace rv::deploy

@@ -103,6 +103,8 @@ Result<msg::JobSpec> BuilderProcessSpec(const msg::JobSpec& build, const BuildHo
   build_job::BuilderHost h;
   h.builder = o.builder;
   h.registry = o.registry;
+  h.registry_ca = o.registry_ca;
+  h.registry_auth = o.registry_auth;
   h.state_dir = o.data_dir + "/builder";
   h.work_dir = o.work_dir;
   h.env_dir = env_dir;

@@ -26,6 +26,8 @@ namespace rv::strider {
 struct BuildHostOptions {
   std::string builder;          // the builder binary; "" = this host runs no builds
   std::string registry;         // HOST:PORT this host pulls from
+  std::string registry_ca;      // the pod CA ("" = plain http)
+  std::string registry_auth;    // the builder's push credential (only a build host has one)
   std::string data_dir;         // <data-dir>: builder state in builder/, env dirs in builds/
   // Where builds' dirs are made (each removed after its build). The build
   // user must reach them through every parent (it reads its copy of the

@@ -4,6 +4,7 @@
 //           [--address IP] [--capacity-ram-mb N --capacity-disk-mb N --capacity-cpu-millis N]
 //           [--sauron-api EP --sauron-pub EP --elrond EP] [--log-level info]
 //           [--registry HOST:PORT] [--container-state-dir DIR] [--run-dir DIR] [--no-containers]
+//           [--registry-ca FILE] [--registry-auth FILE] [--builder-registry-auth FILE]
 //           [--restore-wait-ms N] [--builder PATH] [--no-builds]
 //
 // SIGTERM/SIGINT: stop every job, tell sauron (host.bye), exit. SIGUSR2: exit
@@ -59,6 +60,7 @@ struct Flags {
   rv::strider::CapacityOverride cap;
   int heartbeat_ms = 0, stop_grace_ms = 5000, gc_interval_s = 60;
   std::string registry = "127.0.0.1:5000", container_state_dir, run_dir, veth_pool = "10.250";
+  std::string registry_ca, registry_auth, builder_registry_auth;
   bool no_containers = false;
   bool no_aesni = false;
   std::string builder_bin;
@@ -85,6 +87,10 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--stop-grace-ms", f.stop_grace_ms, "SIGTERM -> SIGKILL grace when stopping a job");
   app.add_option("--log-level", f.level, "trace|debug|info|warn|error");
   app.add_option("--registry", f.registry, "the pod's image registry, for image refs that name none");
+  app.add_option("--registry-ca", f.registry_ca, "the pod CA: reach the registry over https, verified by it");
+  app.add_option("--registry-auth", f.registry_auth, "the credential this host pulls with (user:password, 0600)");
+  app.add_option("--builder-registry-auth", f.builder_registry_auth,
+                 "the credential this host's builds push with (a build host only)");
   app.add_option("--container-state-dir", f.container_state_dir,
                  "image cache and container dirs (default <data-dir>/container)");
   app.add_option("--run-dir", f.run_dir, "tmpfs for bundles and runc state (default /run/rivendell/<host-id>)");
@@ -179,6 +185,8 @@ std::unique_ptr<rv::container::ContainerRuntime> OpenContainers(const Flags& f, 
   std::string tag = rv::container::RuntimeTag(f.host_id, f.data_dir);
   ro.run_dir = f.run_dir.empty() ? "/run/rivendell/" + tag : f.run_dir;
   ro.registry = f.registry;
+  ro.registry_ca = f.registry_ca;
+  ro.registry_auth = f.registry_auth;
   ro.veth_pool = f.veth_pool;
   ro.cgroup_parent = "/rivendell/" + tag;
   auto rt = rv::container::ContainerRuntime::Open(ro);
@@ -246,6 +254,8 @@ void AddBuilds(Flags& f, const Identity& id, rv::strider::AgentOptions& opts,
   rv::strider::BuildHostOptions bo;
   bo.builder = f.builder_bin;
   bo.registry = f.registry;
+  bo.registry_ca = f.registry_ca;
+  bo.registry_auth = f.builder_registry_auth;
   bo.data_dir = std::filesystem::absolute(f.data_dir, ec).string();
   // One per data dir (several striders share a machine in tests and the
   // demo); only empty dirs stay between builds.

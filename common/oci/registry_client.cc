@@ -115,9 +115,13 @@ struct RegistryClient::Body {
 
 RegistryClient::RegistryClient(Options o) : opt_(std::move(o)) {
   std::call_once(g_curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  base_ = opt_.registry;
-  if (base_.rfind("http://", 0) != 0 && base_.rfind("https://", 0) != 0) base_ = "http://" + base_;
-  while (!base_.empty() && base_.back() == '/') base_.pop_back();
+  base_ = RegistryBaseUrl(opt_.registry, !opt_.ca_file.empty());
+  if (!opt_.auth_file.empty()) {
+    auto c = LoadCredential(opt_.auth_file);
+    if (c.ok()) cred_ = std::move(*c);
+    else init_ = c.status();
+  }
+  if (init_.ok()) init_ = CheckCredentialTransport(base_, !cred_.empty());
   curl_ = curl_easy_init();
 }
 
@@ -134,6 +138,7 @@ Result<RegistryClient::Response> RegistryClient::Do(const std::string& method, c
                                                     const std::string& accept, Body* upload,
                                                     const std::string& content_type, int sink_fd,
                                                     const Descriptor* verify) {
+  if (!init_.ok()) return init_;
   if (!curl_) return Status::Internal("curl_easy_init failed");
   CURL* c = curl_;
   curl_easy_reset(c);
@@ -166,6 +171,19 @@ Result<RegistryClient::Response> RegistryClient::Do(const std::string& method, c
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  if (!opt_.ca_file.empty()) {
+    curl_easy_setopt(c, CURLOPT_CAINFO, opt_.ca_file.c_str());
+    curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);  // the pod CA alone, not the system's
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  }
+  curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+  if (!cred_.empty()) {
+    // curl sends these to this host only, never after a redirect elsewhere.
+    curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(c, CURLOPT_USERNAME, cred_.user.c_str());
+    curl_easy_setopt(c, CURLOPT_PASSWORD, cred_.password.c_str());
+  }
   if (method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (method == "PUT" || method == "PATCH" || method == "POST") {
@@ -199,9 +217,18 @@ Result<RegistryClient::Response> RegistryClient::Do(const std::string& method, c
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_RESOLVE_HOST ||
         rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING)
       return Status::Unavailable("registry " + base_ + " unreachable: " + what);
+    if (rc == CURLE_SSL_CONNECT_ERROR)  // also a registry restarting mid-handshake: may pass
+      return Status::Unavailable("registry " + base_ + ": TLS handshake failed: " + what);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
+      return Status::Denied("registry " + base_ + ": TLS failed (" + what + "); is " +
+                            (opt_.ca_file.empty() ? std::string("--registry-ca given") : opt_.ca_file + " the pod's CA") + "?");
     if (rc == CURLE_PARTIAL_FILE)
       return Status::Invalid("truncated response from registry for " + url.substr(base_.size()));
     return Status::Unavailable("registry " + base_ + ": " + what);
+  }
+  if (Status refused = RefusalStatus(resp.code, method, base_, !cred_.empty()); !refused.ok()) {
+    // An anonymous ping of a registry that wants credentials still says it is up.
+    if (!(resp.code == 401 && cred_.empty() && url == base_ + "/v2/")) return refused;
   }
   resp.location = hdr.location;
   resp.content_type = hdr.content_type;

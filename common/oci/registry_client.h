@@ -8,6 +8,12 @@
 // (registry down or 5xx), Invalid (corrupt or truncated content), Io (local
 // write failed, e.g. disk full).
 //
+// With a CA file (Options::ca_file) the registry is reached over https, TLS 1.2
+// or later, its certificate verified against that CA only; with a credential
+// file (Options::auth_file, "user:password", 0600) every request carries HTTP
+// basic auth, which is refused over plain http. A 401/403 ends in Denied
+// ("refused the credentials", "may not push"), never with the password in it.
+//
 // Thread-safe: one libcurl easy handle (keep-alive to the registry) behind a
 // mutex; transfers are serialized.
 #pragma once
@@ -20,6 +26,7 @@
 #include <string>
 
 #include "common/oci/image.h"
+#include "common/oci/registry_auth.h"
 #include "common/status.h"
 
 namespace rv::oci {
@@ -38,6 +45,8 @@ class RegistryClient {
     long timeout_ms = 300000;         // whole transfer
     long low_speed_secs = 20;         // abort a stalled transfer
     size_t chunk_bytes = 0;           // >0: chunked upload (PATCH) in pieces of this size
+    std::string ca_file{};            // PEM CA to verify the registry by; set = https
+    std::string auth_file{};          // "user:password" file (0600); "" = anonymous
   };
   explicit RegistryClient(Options o);
   ~RegistryClient();
@@ -82,6 +91,8 @@ class RegistryClient {
 
   Options opt_;
   std::string base_;
+  RegistryCredential cred_;
+  Status init_;  // a bad credential file or transport: every call returns it
   std::mutex mu_;
   CURL* curl_ = nullptr;
 };

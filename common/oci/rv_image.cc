@@ -5,6 +5,10 @@
 //   rv-image label    --registry R --repo X --tag T --key K  a config label's value (exit 3: none)
 //   rv-image export-oci --registry R --repo X --tag T DIR    OCI image layout for podman/skopeo
 //   rv-image import-oci --registry R --repo X --tag T DIR    push such a layout back (verified)
+//
+// Every command takes --registry-ca FILE (https, the registry verified by that CA)
+// and --registry-auth FILE (user:password, 0600), defaulting to $RV_REGISTRY_CA
+// and $RV_REGISTRY_AUTH so scripts (scripts/stack-image) pass them through.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -20,8 +24,13 @@ int main(int argc, char** argv) {
   rv::oci::PushDirOptions po;
   std::vector<std::string> labels;
   size_t chunk = 0;
+  std::string ca_file, auth_file;
+  if (const char* e = getenv("RV_REGISTRY_CA")) ca_file = e;
+  if (const char* e = getenv("RV_REGISTRY_AUTH")) auth_file = e;
   auto common = [&](CLI::App* s) {
     s->add_option("--registry", registry, "registry host:port")->required();
+    s->add_option("--registry-ca", ca_file, "CA file: reach the registry over https, verified by it ($RV_REGISTRY_CA)");
+    s->add_option("--registry-auth", auth_file, "user:password file, 0600 ($RV_REGISTRY_AUTH)");
     s->add_option("--repo", repo, "repository, e.g. tenant/app")->required();
     s->add_option("--tag", tag, "tag");
   };
@@ -54,6 +63,8 @@ int main(int argc, char** argv) {
   rv::oci::RegistryClient::Options ro;
   ro.registry = registry;
   ro.chunk_bytes = chunk;
+  ro.ca_file = ca_file;
+  ro.auth_file = auth_file;
   rv::oci::RegistryClient c(ro);
   auto fail = [](const rv::Status& s) {
     std::cerr << "rv-image: " << s.ToString() << "\n";

@@ -138,6 +138,8 @@ Result<std::unique_ptr<ContainerRuntime>> ContainerRuntime::Open(RuntimeOptions 
   ImageStore::Options io;
   io.root = o.state_dir + "/images";
   io.default_registry = o.registry;
+  io.registry_ca = o.registry_ca;
+  io.registry_auth = o.registry_auth;
   io.unpack = o.unpack;
   auto store = ImageStore::Open(io, &rt->counters_);
   if (!store.ok()) return store.status();

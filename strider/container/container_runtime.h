@@ -34,6 +34,8 @@ struct RuntimeOptions {
   std::string run_dir = "/run/rivendell";
   int64_t run_tmpfs_mb = 64;
   std::string registry = "127.0.0.1:5000";      // for image refs without a registry
+  std::string registry_ca;                       // its CA (https) and pull credential, "" = none
+  std::string registry_auth;
   std::string runc = "/usr/sbin/runc";
   std::string cgroup_parent = "/rivendell";
   uint32_t default_uid = 10000, default_gid = 10000;

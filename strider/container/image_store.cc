@@ -63,13 +63,19 @@ std::string ImageStore::TmpName(const std::string& hint) {
 
 oci::RegistryClient& ImageStore::Client(const std::string& registry) {
   auto& c = clients_[registry];
-  if (!c) {
-    oci::RegistryClient::Options o;
-    o.registry = registry;
-    o.connect_timeout_ms = 1000;
-    c = std::make_unique<oci::RegistryClient>(o);
-  }
+  if (!c) c = std::make_unique<oci::RegistryClient>(ClientOptions(opt_, registry));
   return *c;
+}
+
+oci::RegistryClient::Options ImageStore::ClientOptions(const Options& s, const std::string& registry) {
+  oci::RegistryClient::Options o;
+  o.registry = registry;
+  o.connect_timeout_ms = 1000;
+  if (registry == s.default_registry) {
+    o.ca_file = s.registry_ca;
+    o.auth_file = s.registry_auth;
+  }
+  return o;
 }
 
 Status ImageStore::WriteAtomic(const std::string& path, const std::string& data) {

@@ -60,12 +60,20 @@ class ImageStore {
   struct Options {
     std::string root;                  // e.g. /var/lib/rivendell/images
     std::string default_registry;      // for references without a registry part
+    // The default registry's CA and credential (RegistryClient::Options);
+    // never sent to a registry a reference names otherwise.
+    std::string registry_ca;
+    std::string registry_auth;
     UnpackOptions unpack;
     bool keep_layer_blobs = true;      // false: drop a layer's blob once unpacked
   };
   static Result<std::unique_ptr<ImageStore>> Open(Options o, Counters* counters = nullptr);
 
   Result<Image> Pull(const std::string& ref, PullStats* stats = nullptr);
+
+  // How `registry` is reached (pure): the pod CA and credential go to the
+  // default registry only, never to one an image reference names.
+  static oci::RegistryClient::Options ClientOptions(const Options& o, const std::string& registry);
   int64_t shared_pulls() const { return shared_pulls_.load(); }  // callers served by another's pull
   // The cached image for `ref` without asking any registry.
   Result<Image> Cached(const std::string& ref);

@@ -10,7 +10,7 @@
 set -u
 [ "${1:-}" = run ] || { echo "builder: error usage: run --source DIR ..."; exit 2; }
 shift
-src="" registry="" app="" image="" envdir=""
+src="" registry="" app="" image="" envdir="" ca="" auth=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --source) src=$2; shift 2 ;;
@@ -18,6 +18,8 @@ while [ $# -gt 0 ]; do
     --app) app=$2; shift 2 ;;
     --image) image=$2; shift 2 ;;
     --env-dir) envdir=$2; shift 2 ;;
+    --registry-ca) ca=$2; shift 2 ;;
+    --registry-auth) auth=$2; shift 2 ;;
     *) shift 2 ;;
   esac
 done
@@ -37,9 +39,14 @@ fi
 echo "-----> Procfile app detected"
 i=0
 while [ $i -lt 3 ]; do echo "       compiling step $i"; i=$((i + 1)); done
-digest=$(curl -sfI -m 5 -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+# A TLS registry (--registry-ca): https, and the credential given to curl on
+# stdin (-K -), never in its argv.
+scheme=http cacert=""
+if [ -n "$ca" ]; then scheme=https cacert="--cacert $ca"; fi
+digest=$( { [ -n "$auth" ] && printf 'user = "%s"\n' "$(head -n 1 "$auth")"; true; } | curl -sfI -m 5 -K - $cacert \
+  -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
   -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-  "http://$registry/v2/stack/busybox/manifests/latest" | tr -d '\r' | awk 'tolower($1)=="docker-content-digest:"{print $2}')
+  "$scheme://$registry/v2/stack/busybox/manifests/latest" | tr -d '\r' | awk 'tolower($1)=="docker-content-digest:"{print $2}')
 [ -n "$digest" ] || { echo "builder: error stack/busybox:latest is not in $registry"; exit 1; }
 types=""
 while IFS= read -r line || [ -n "$line" ]; do

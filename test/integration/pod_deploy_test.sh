@@ -87,6 +87,25 @@ answers() {
 
 "$pod" up --hosts 2 --dir "$dir" --base-port "$port" >/dev/null || fail "pod up"
 [ -f "$dir/net.env" ] || fail "pod up did not use the namespace layout"
+
+# The pod's registry: TLS with the pod CA, credentials; h2 (role=app) has only
+# the pull credential, h1 (role=build) also the push one for its builds.
+read -r reg mode <"$dir/registry/endpoint" || fail "no registry endpoint"
+[ "$mode" = tls ] || fail "the pod's registry is not in TLS mode ($mode)"
+args() { tr '\0' ' ' <"/proc/$(cat "$dir/pids/strider-$1.pid")/cmdline"; }
+args h2 | grep -q -- "--registry-auth $dir/keys/registry-pull.cred" || fail "h2's strider has no pull credential"
+args h2 | grep -q -- "--builder-registry-auth" && fail "h2 (role=app) got the push credential"
+args h1 | grep -q -- "--builder-registry-auth $dir/keys/registry-push.cred" || fail "h1 (role=build) has no push credential"
+in_h2() { "$pod" exec --dir "$dir" --host h2 -- "$@"; }
+c=$(in_h2 curl -s -o /dev/null -w '%{http_code}' -m 5 --cacert "$dir/keys/pod-ca.crt" "https://$reg/v2/stack/busybox/tags/list")
+[ "$c" = 401 ] || fail "anonymous read of the pod's registry from h2: HTTP $c, want 401"
+c=$(printf 'user = "%s"\n' "$(cat "$dir/keys/registry-pull.cred")" | in_h2 curl -s -o /dev/null -w '%{http_code}' -m 5 -K - \
+  --cacert "$dir/keys/pod-ca.crt" "https://$reg/v2/stack/busybox/tags/list")
+[ "$c" = 200 ] || fail "h2's pull credential cannot read: HTTP $c"
+c=$(printf 'user = "%s"\n' "$(cat "$dir/keys/registry-pull.cred")" | in_h2 curl -s -o /dev/null -w '%{http_code}' -m 5 -K - \
+  --cacert "$dir/keys/pod-ca.crt" -X POST "https://$reg/v2/stack/busybox/blobs/uploads/")
+[ "$c" = 403 ] || fail "h2's pull credential may push: HTTP $c, want 403"
+echo "registry: https with the pod CA, anonymous 401, pull credential reads, its push 403"
 $rv ps:scale "$app" web=2 | grep -q "no release runs yet" || fail "ps:scale before the first release"
 
 # v1: two HA replicas.
@@ -208,4 +227,14 @@ wait "$dpid" && fail "a cancelled deploy exited 0"
 tail -n 1 "$dir/deploy-12.log" | grep -q "^-----> Deploy failed: build #9 failed: cancelled" || fail "unclear cancel: $(tail -n 1 "$dir/deploy-12.log")"
 $rv builds "$app" | awk '$1 == 9' | grep -q failed || fail "build 9 not recorded as failed"
 [ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v10 ] || fail "a cancelled deploy changed what runs"
+# No registry password in any log (daemons, deploys, registry, nginx).
+for cred in "$dir/keys/registry-push.cred" "$dir/keys/registry-pull.cred"; do
+  pw=$(cut -d: -f2- "$cred")
+  [ ${#pw} -ge 16 ] || fail "short password in $cred"
+  if grep -rlaF -- "$pw" "$dir/logs" "$dir"/deploy-*.log "$dir/registry/registry.log" "$dir/registry/nginx/"*.log; then
+    fail "a registry password is in the logs above"
+  fi
+done
+"$pod" down --dir "$dir" >/dev/null || fail "pod down"
+pgrep -f "$dir/registry/nginx/nginx.conf" >/dev/null && fail "the registry's nginx runs on after pod down"
 echo "PASS: pod_deploy"
