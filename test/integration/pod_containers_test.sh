@@ -38,10 +38,13 @@ body=$("$root/scripts/pod" exec --dir "$dir" --host h1 -- curl -s -m 5 http://10
 [ "$body" = hello-rivendell ] || fail "unexpected body '$body'"
 $rv logs web-1 | grep -q serving || fail "rv logs web-1 has no 'serving'"
 id=$(ls "$dir/hosts/h1/container/containers/")
-"$root/scripts/pod" down --dir "$dir" >/dev/null || fail "pod down"
 tag=h1-$(printf %s "$dir/hosts/h1" | sha256sum | cut -c1-8)  # the strider's run dir name
+# The container's netns is <id>-<6 hex of the run dir> (other pods may run a web-1 too).
+ns=$id-$(printf %s "/run/rivendell/$tag" | sha256sum | cut -c1-6)
+[ -e "/var/run/netns/$ns" ] || fail "the container's netns $ns is not where expected"
+"$root/scripts/pod" down --dir "$dir" >/dev/null || fail "pod down"
 # The run dir (tmpfs with bundles and runc state) is unmounted and removed.
 [ ! -e "/run/rivendell/$tag" ] || fail "run dir /run/rivendell/$tag left behind"
 ! mount | grep -q "$dir" || fail "mounts left under $dir"
-! ip netns list | grep -q "$id" || fail "netns $id left"
+[ ! -e "/var/run/netns/$ns" ] || fail "netns $ns left"
 echo "PASS: pod_containers"
