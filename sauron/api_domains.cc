@@ -147,7 +147,7 @@ Result<std::string> DomainRemove(ApiCall& c, msg::DomainRemove& b) {
 
 Result<std::string> DomainList(ApiCall& c, msg::DomainListRequest& b) {
   if (!b.app.empty()) {
-    if (auto app = names::ParseAppRef(b.app); !app.ok()) return app.status();
+    if (auto app = ExistingApp(c.deps, b.app); !app.ok()) return app.status();
   }
   auto l = Listing(c.deps, b.app);
   if (!l.ok()) return l.status();
