@@ -91,7 +91,12 @@ int main(int argc, char** argv) {
     int64_t t0 = rv::MonotonicMs();
     rv::Status s = hp.Apply(r.text);
     if (!s.ok()) {
-      spdlog::error("routes version {} not applied: {}", routes.version, s.message());
+      // Unavailable: haproxy is still loading the last one; the next poll retries.
+      if (s.code() == rv::Status::Code::kUnavailable) {
+        spdlog::debug("routes version {} not applied yet: {}", routes.version, s.message());
+      } else {
+        spdlog::error("routes version {} not applied: {}", routes.version, s.message());
+      }
       return;
     }
     applied = r.text;
