@@ -1,0 +1,67 @@
+#include "sauron/proxy_routes.h"
+
+#include <algorithm>
+#include <map>
+
+namespace rv::sauron {
+
+bool IsWebReplica(const msg::JobSpec& j) {
+  if (j.kind != "deploy" || j.image.empty() || j.port <= 0 || j.app.empty()) return false;
+  auto t = j.config.find("RV_PROCESS_TYPE");
+  return t == j.config.end() || t->second == "web";
+}
+
+namespace {
+
+// FNV-1a, 64 bits: a content digest for change detection, not security.
+uint64_t Fnv(uint64_t h, const std::string& s) {
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return (h ^ 0xff) * 1099511628211ull;
+}
+
+}  // namespace
+
+Result<msg::ProxyRoutes> ProxyRoutesFor(const std::string& asker, const std::string& env,
+                                        const std::vector<msg::JobRecord>& placed,
+                                        const std::vector<msg::OverlayRoute>& routes) {
+  if (env.empty()) return Status::Invalid("host.proxy_routes needs an env");
+  std::map<std::string, std::string> addr_of;  // job id -> overlay address (current attempt)
+  std::map<std::string, int64_t> attempt_of;
+  for (const auto& r : routes) {
+    if (!attempt_of.count(r.job_id) || r.attempt > attempt_of[r.job_id]) {
+      addr_of[r.job_id] = r.addr;
+      attempt_of[r.job_id] = r.attempt;
+    }
+  }
+  msg::ProxyRoutes out;
+  out.env = env;
+  bool allowed = false;
+  std::map<std::string, std::vector<msg::ProxyBackend>> apps;
+  for (const auto& j : placed) {
+    if (j.state != "placed" || j.spec.env != env) continue;
+    if (j.spec.kind == "proxy" && j.host_id == asker) {
+      allowed = true;
+      auto a = addr_of.find(j.spec.id);
+      if (a != addr_of.end() && attempt_of[j.spec.id] == j.attempt) out.self_addr = a->second;
+      continue;
+    }
+    if (!IsWebReplica(j.spec) || j.run_state != "running") continue;
+    auto a = addr_of.find(j.spec.id);
+    if (a == addr_of.end() || attempt_of[j.spec.id] != j.attempt) continue;
+    apps[env + "/" + j.spec.app].push_back(msg::ProxyBackend{j.spec.id, a->second, j.spec.port, j.run_state});
+  }
+  if (!allowed) return Status::Denied("host '" + asker + "' runs no proxy of environment '" + env + "'");
+  uint64_t h = Fnv(1469598103934665603ull, out.self_addr);
+  for (auto& [app, b] : apps) {
+    std::sort(b.begin(), b.end(), [](const auto& x, const auto& y) { return x.job_id < y.job_id; });
+    h = Fnv(h, app);
+    for (const auto& x : b) h = Fnv(Fnv(Fnv(h, x.job_id), x.addr), std::to_string(x.port));
+    out.apps.push_back(msg::ProxyApp{app, std::move(b)});
+  }
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  out.version = buf;
+  return out;
+}
+
+}  // namespace rv::sauron
