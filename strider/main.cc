@@ -40,6 +40,8 @@
 #include "strider/build_workload.h"
 #include "strider/overlay_driver.h"
 #include "strider/process_workload.h"
+#include "strider/proxy_source.h"
+#include "strider/proxy_workload.h"
 
 namespace {
 
@@ -375,6 +377,14 @@ int main(int argc, char** argv) {
   opts.beacon_pump = &beacon_pump;
   {
     std::unique_ptr<rv::strider::OverlayDriver> overlay = MakeOverlay(ctx, f, *id, opts, runtime.get());
+    if (runtime && overlay) {
+      // Environment proxies (docs/PROXY.md): containers on the overlay, their
+      // ingress on this host's underlay address.
+      rv::strider::ProxyHostOptions po;
+      po.address = f.address;
+      auto src = std::make_shared<rv::strider::SauronProxySource>(ctx, f.host_id, opts.sauron_api, id->key, id->sauron_key);
+      factory->SetProxies(std::make_shared<rv::strider::ProxyWorkloadFactory>(*runtime, po, src));
+    }
     rv::strider::Agent agent(ctx, opts, factory);
     if (rv::Status s = agent.Start(); !s.ok()) {
       spdlog::critical("{}", s.ToString());

@@ -1,0 +1,303 @@
+#include "strider/proxy_workload.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <set>
+
+#include "common/crypto/sealed_box.h"
+#include "common/crypto/sha256.h"
+
+namespace rv::strider {
+
+namespace fs = std::filesystem;
+
+int ProxyPortFor(const std::string& env) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : env) h = (h ^ c) * 16777619u;
+  return 10000 + static_cast<int>(h % 10000);
+}
+
+namespace {
+
+constexpr const char* kInside = "/run/proxy";
+
+// Writes `content` to dir/rel through a temporary file and rename, owned by
+// the proxy's user.
+Status WriteOwned(const std::string& dir, const std::string& rel, const std::string& content, mode_t mode,
+                  uint32_t uid, uint32_t gid) {
+  std::string path = dir + "/" + rel, tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return Status::Io("open " + tmp + ": " + strerror(errno));
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = write(fd, content.data() + off, content.size() - off);
+    if (n <= 0) {
+      close(fd);
+      unlink(tmp.c_str());
+      return Status::Io("write " + tmp + ": " + strerror(errno));
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0) {
+    close(fd);
+    unlink(tmp.c_str());
+    return Status::Io("chown " + tmp + ": " + strerror(errno));
+  }
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) return Status::Io("rename " + path + ": " + strerror(errno));
+  return Status::Ok();
+}
+
+std::string CertFileFor(const std::string& name) { return "certs/" + crypto::Sha256Hex(name).substr(0, 16) + ".pem"; }
+
+}  // namespace
+
+ProxyWorkload::ProxyWorkload(container::ContainerRuntime& rt, ProxyHostOptions o, std::shared_ptr<ProxySource> src,
+                             StateCallback cb)
+    : rt_(rt), o_(std::move(o)), src_(std::move(src)), cb_(cb), inner_(rt, std::move(cb)) {}
+
+ProxyWorkload::~ProxyWorkload() { StopRefresh(); }
+
+Status ProxyWorkload::Prepare(const msg::JobSpec& spec) {
+  if (spec.env.empty() || spec.env.find('/') == std::string::npos) return Status::Invalid("a proxy job needs env TENANT/ENV");
+  if (spec.port < 1024 || spec.port > 65535) return Status::Invalid("a proxy job needs a port in 1024..65535");
+  spec_ = spec;
+  dir_ = rt_.ProxyDir(container::ContainerIdFor(spec.id));
+  std::error_code ec;
+  fs::create_directories(dir_ + "/certs", ec);
+  if (ec) return Status::Io("create " + dir_ + ": " + ec.message());
+  for (const std::string& d : {dir_, dir_ + "/certs"}) {
+    if (chown(d.c_str(), o_.uid, o_.gid) != 0 || chmod(d.c_str(), 0700) != 0)
+      return Status::Io("chown " + d + ": " + strerror(errno));
+  }
+  // The fallback certificate: a throwaway self-signed one, made once per run dir.
+  std::string fb = dir_ + "/fallback.pem";
+  if (access(fb.c_str(), R_OK) != 0) {
+    std::string key = dir_ + "/fallback.key.tmp", crt = dir_ + "/fallback.crt.tmp";
+    Status s = container::RunTool({o_.openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                   "-nodes", "-subj", "/CN=unknown.invalid", "-days", "3650", "-keyout", key, "-out", crt});
+    std::string pem;
+    if (s.ok()) {
+      std::ifstream a(crt), b(key);
+      std::stringstream ss;
+      ss << a.rdbuf() << b.rdbuf();
+      pem = ss.str();
+    }
+    unlink(key.c_str());
+    unlink(crt.c_str());
+    if (!s.ok()) return Status::Io("making the proxy's fallback certificate: " + s.message());
+    s = WriteOwned(dir_, "fallback.pem", pem, 0600, o_.uid, o_.gid);
+    crypto::Wipe(pem);
+    if (!s.ok()) return s;
+  }
+  // A first configuration (no names yet) so HAProxy starts; the refresh
+  // thread writes the real one within refresh_ms.
+  if (access((dir_ + "/haproxy.cfg").c_str(), R_OK) != 0) {
+    ProxyConfigInput in;
+    in.port = spec.port;
+    in.dir = kInside;
+    in.fallback_pem = std::string(kInside) + "/fallback.pem";
+    auto f = RenderProxyConfig(in);
+    for (auto [rel, content] : std::map<std::string, std::string>{
+             {"haproxy.cfg", f.haproxy_cfg}, {"certs.list", f.crt_list}, {"hosts.map", f.hosts_map}}) {
+      if (Status s = WriteOwned(dir_, rel, content, 0600, o_.uid, o_.gid); !s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
+Status ProxyWorkload::Start(const msg::JobSpec& spec, const std::map<std::string, std::string>& secrets) {
+  if (Status s = Prepare(spec); !s.ok()) {
+    failed_ = true;
+    if (cb_) cb_(RunState::kFailed, s.message());
+    return s;
+  }
+  Status s = inner_.Start(spec, secrets);
+  if (s.ok()) StartRefresh();
+  return s;
+}
+
+Status ProxyWorkload::Adopt(const msg::JobSpec& spec) {
+  if (Status s = Prepare(spec); !s.ok()) return s;
+  Status s = inner_.Adopt(spec);
+  if (s.ok()) StartRefresh();
+  return s;
+}
+
+void ProxyWorkload::Stop(std::chrono::milliseconds grace) {
+  StopRefresh();
+  if (failed_) {
+    if (cb_) cb_(RunState::kStopped, "");
+    return;
+  }
+  inner_.Stop(grace);
+}
+
+void ProxyWorkload::Release() {
+  StopRefresh();
+  inner_.Release();
+  cleaned_ = true;  // the next agent adopts the container and its run dir
+}
+
+void ProxyWorkload::Poll(int64_t now_ms) {
+  inner_.Poll(now_ms);
+  if (inner_.done() && !cleaned_ && !dir_.empty()) {
+    StopRefresh();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);  // certificates and keys go with the job
+    cleaned_ = true;
+  }
+}
+
+void ProxyWorkload::StartRefresh() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ProxyWorkload::StopRefresh() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  relay_.reset();
+}
+
+void ProxyWorkload::Loop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    l.unlock();
+    Refresh();
+    l.lock();
+    cv_.wait_for(l, std::chrono::milliseconds(o_.refresh_ms), [this] { return stop_; });
+  }
+}
+
+std::map<std::string, std::string> ProxyWorkload::written() const {
+  std::lock_guard<std::mutex> l(const_cast<std::mutex&>(mu_));
+  return written_;
+}
+
+void ProxyWorkload::Refresh() {
+  auto routes = src_->Routes(spec_.env);
+  if (!routes.ok()) {
+    if (errors_logged_++ % 40 == 0) spdlog::warn("proxy {}: routes: {}", spec_.id, routes.status().ToString());
+    return;
+  }
+  auto certs = src_->Certs(spec_.env);
+  if (!certs.ok()) {
+    if (errors_logged_++ % 40 == 0) spdlog::warn("proxy {}: certificates: {}", spec_.id, certs.status().ToString());
+    return;
+  }
+  // The ingress, once the container has its overlay address.
+  if (!relay_) {
+    auto r = IngressRelay::Open(o_.address, spec_.port, o_.relay_source);
+    if (r.ok()) {
+      relay_ = std::move(*r);
+      relay_target_.clear();
+    } else if (relay_error_ != r.status().message()) {
+      relay_error_ = r.status().message();
+      spdlog::error("proxy {}: {}", spec_.id, relay_error_);
+    }
+  }
+  if (relay_ && !routes->self_addr.empty() && routes->self_addr != relay_target_) {
+    relay_->SetTarget(routes->self_addr, spec_.port);
+    relay_target_ = routes->self_addr;
+  }
+
+  ProxyConfigInput in;
+  in.port = spec_.port;
+  in.dir = kInside;
+  in.fallback_pem = std::string(kInside) + "/fallback.pem";
+  std::map<std::string, std::string> files;  // rel -> content
+  for (auto& c : *certs) {
+    std::string rel = CertFileFor(c.name);
+    in.sites.push_back(ProxySite{c.name, c.app, std::string(kInside) + "/" + rel});
+    std::string pem = c.cert_pem;
+    if (!pem.empty() && pem.back() != '\n') pem += '\n';
+    pem += c.key_pem;
+    crypto::Wipe(c.key_pem);
+    files[rel] = std::move(pem);
+  }
+  for (const auto& a : routes->apps) {
+    auto& v = in.servers[a.app];
+    for (const auto& b : a.backends) v.push_back(ProxyServer{b.job_id, b.addr, b.port});
+  }
+  auto out = RenderProxyConfig(in);
+  files["haproxy.cfg"] = out.haproxy_cfg;
+  files["certs.list"] = out.crt_list;
+  files["hosts.map"] = out.hosts_map;
+
+  bool changed = false;
+  std::map<std::string, std::string> now;
+  for (auto& [rel, content] : files) {
+    std::string h = crypto::Sha256Hex(content);
+    now[rel] = h;
+    auto it = written_.find(rel);
+    if (it == written_.end() || it->second != h) {
+      Status s = WriteOwned(dir_, rel, content, 0600, o_.uid, o_.gid);
+      if (!s.ok()) {
+        spdlog::error("proxy {}: {}", spec_.id, s.message());
+        now.erase(rel);
+      }
+      changed = true;
+    }
+    crypto::Wipe(content);
+  }
+  for (const auto& [rel, _] : written_) {
+    if (!now.count(rel) && rel.rfind("certs/", 0) == 0) {
+      unlink((dir_ + "/" + rel).c_str());
+      changed = true;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    written_ = std::move(now);
+  }
+  if (changed) reload_pending_ = true;
+  if (reload_pending_ && Reload()) reload_pending_ = false;
+}
+
+// HAProxy's master CLI: "reload" makes a new worker from the files on disk;
+// the old one finishes its connections.
+bool ProxyWorkload::Reload() {
+  std::string sock = dir_ + "/master.sock";
+  if (access(sock.c_str(), F_OK) != 0) return false;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (sock.size() >= sizeof a.sun_path) {
+    close(fd);
+    spdlog::error("proxy {}: master socket path too long: {}", spec_.id, sock);
+    return false;
+  }
+  memcpy(a.sun_path, sock.c_str(), sock.size());
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && write(fd, "reload\n", 7) == 7;
+  if (ok) {
+    char buf[256];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+    ++reloads_;
+  }
+  close(fd);
+  return ok;
+}
+
+}  // namespace rv::strider
