@@ -35,6 +35,9 @@ inline constexpr char kOverlayChanged[] = "overlay.changed";  // detail: the hos
 // '='). elrond keeps the map to tell bidders whether a job's environment needs
 // AES-NI; sched.snapshot carries the whole map (Snapshot.env_aeads).
 inline constexpr char kOverlayAead[] = "overlay.aead";
+// An environment's names or certificates changed (docs/PROXY.md); detail: the
+// env (TENANT/ENV). Its proxies re-ask host.proxy_certs, the edge edge.routes.
+inline constexpr char kDomainsChanged[] = "domains.changed";
 inline constexpr char kSecurityRefused[] = "security.refused";
 
 }  // namespace rv::event_kind

@@ -8,6 +8,7 @@ constexpr PodKey kPodKeys[] = {
     {"elrond", Role::kScheduler},
     {"gitrecv", Role::kGitrecv},
     {"builder", Role::kBuilder},
+    {"edge", Role::kEdge},
 };
 
 }  // namespace
@@ -20,6 +21,7 @@ std::string_view RoleName(Role r) {
     case Role::kHost: return "host";
     case Role::kGitrecv: return "gitrecv";
     case Role::kBuilder: return "builder";
+    case Role::kEdge: return "edge";
   }
   return "none";
 }

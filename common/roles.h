@@ -27,8 +27,10 @@ enum class Role : uint8_t {
   kHost,        // an enrolled strider
   kGitrecv,     // the git server (receives pushes)
   kBuilder,     // a builder (turns a pushed tree into an image)
+  kEdge,        // the pod's edge (rv-edge): reads names -> proxy endpoints only
 };
-inline constexpr Role kAllRoles[] = {Role::kAdmin, Role::kScheduler, Role::kHost, Role::kGitrecv, Role::kBuilder};
+inline constexpr Role kAllRoles[] = {Role::kAdmin, Role::kScheduler, Role::kHost, Role::kGitrecv, Role::kBuilder,
+                                     Role::kEdge};
 
 std::string_view RoleName(Role r);
 std::optional<Role> ParseRole(std::string_view name);

@@ -20,6 +20,7 @@ TEST(Roles, EachPodKeyHasItsOwnRoleAndNoneIsAHost) {
   EXPECT_EQ(PodKeyRole("elrond"), Role::kScheduler);
   EXPECT_EQ(PodKeyRole("gitrecv"), Role::kGitrecv);
   EXPECT_EQ(PodKeyRole("builder"), Role::kBuilder);
+  EXPECT_EQ(PodKeyRole("edge"), Role::kEdge);
   EXPECT_FALSE(PodKeyRole("h1").has_value());
   EXPECT_FALSE(PodKeyRole("").has_value());
   for (const PodKey& k : PodKeys()) EXPECT_NE(k.role, Role::kHost) << k.name;

@@ -64,12 +64,17 @@ Result<std::string> AppCreate(ApiCall& c, msg::AppCreate& b) {
   auto a = c.deps.accounts->CreateApp(b.env, b.app, b.deploy_branch, c.now_ms);
   if (!a.ok()) return a.status();
   Record(c, "app.create", a->tenant + "/" + a->env + "/" + a->app + " (deploys " + a->deploy_branch + ")");
+  // Its default name and certificate (docs/PROXY.md); a failure leaves the app.
+  if (Status s = AddDefaultName(c.deps, names::AppRef{a->tenant, a->env, a->app}, c.now_ms); !s.ok()) {
+    spdlog::error("default name of {}/{}/{}: {}", a->tenant, a->env, a->app, s.message());
+  }
   return Answer(*a);
 }
 
 Result<std::string> AppDestroy(ApiCall& c, msg::AppDestroy& b) {
   if (Status s = c.deps.accounts->DestroyApp(b.app); !s.ok()) return s;
   Record(c, "app.destroy", b.app);
+  if (auto ref = names::ParseAppRef(b.app); ref.ok()) RemoveAppNames(c.deps, *ref, c.now_ms);
   return std::string();
 }
 

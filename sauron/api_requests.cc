@@ -12,6 +12,7 @@ const RequestTable& SauronRequests() {
     RegisterAccountsRequests(t);
     RegisterReleaseRequests(t);
     RegisterProxyRequests(t);
+    RegisterDomainRequests(t);
     return t;
   }();
   return kTable;

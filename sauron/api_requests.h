@@ -5,6 +5,7 @@
 // Every row names the roles allowed to call it (common/roles.h).
 #pragma once
 
+#include "common/names.h"
 #include "sauron/api_table.h"
 
 namespace rv::sauron {
@@ -21,6 +22,21 @@ void RegisterOverlayRequests(RequestTable& t);
 void RegisterAccountsRequests(RequestTable& t);
 // admin.build_*, admin.release*, admin.formation_set, admin.env_releases
 void RegisterReleaseRequests(RequestTable& t);
+// host.proxy_certs, edge.routes, admin.domain_*, admin.domains, admin.cert_add,
+// admin.certs, admin.certs_renew (api_domains.cc, docs/PROXY.md)
+void RegisterDomainRequests(RequestTable& t);
+
+// Names and certificates outside a request (api_domains.cc); each appends
+// domains.changed for the environments whose names or certificates changed.
+// The app's default name APP.ENV.TENANT.<pod domain>, with a certificate from
+// the pod CA when there is one (app created, sauron started).
+Status AddDefaultName(const ApiDeps& d, const names::AppRef& app, int64_t now_ms);
+// Drops every name of a destroyed app.
+void RemoveAppNames(const ApiDeps& d, const names::AppRef& app, int64_t now_ms);
+// Issues every due pod-CA certificate (sauron/proxy_views.h CertDue); the names done.
+Result<std::vector<std::string>> RenewCertificates(const ApiDeps& d, int64_t now_ms, bool force);
+// At start: every app's default name, then RenewCertificates.
+Status EnsureAppNames(const ApiDeps& d, int64_t now_ms);
 
 // After an environment's config changed (admin.config_set/unset succeeded):
 // bumps its config version and records a release per app that has one

@@ -41,6 +41,8 @@ namespace rv::sauron {
 
 class Accounts;      // sauron/accounts.h
 class ReleaseStore;  // sauron/releases.h
+class DomainStore;   // sauron/domain_store.h
+class PodCa;         // sauron/pod_ca.h
 
 struct ApiDeps {
   Store* store = nullptr;
@@ -62,6 +64,12 @@ struct ApiDeps {
   Accounts* accounts = nullptr;
   // Apps' builds and releases (admin.build_*, admin.release*, ...); null = off.
   ReleaseStore* releases = nullptr;
+  // Apps' names and certificates (host.proxy_certs, edge.routes,
+  // admin.domain_*, admin.cert*); null = refused. No pod CA: names get no
+  // certificate until one is installed (rv certs:add).
+  DomainStore* domains = nullptr;
+  const PodCa* pod_ca = nullptr;
+  std::string pod_domain = "rivendell.test";
 };
 
 // What the handlers keep between requests.

@@ -1,5 +1,8 @@
 #include "sauron/daemon.h"
 
+#include "sauron/api_requests.h"
+#include "sauron/domain_names.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -40,9 +43,10 @@ Daemon::~Daemon() {
 }
 
 Result<std::unique_ptr<Daemon>> Daemon::Create(const PodConfig& cfg, const std::string& config_path,
-                                               OverlayOptions overlay) {
+                                               OverlayOptions overlay, DomainOptions domains) {
   std::unique_ptr<Daemon> d(new Daemon(cfg, config_path));
   d->overlay_opts_ = std::move(overlay);
+  d->domain_opts_ = std::move(domains);
   if (Status s = d->Start(); !s.ok()) return s;
   return d;
 }
@@ -70,9 +74,19 @@ Status Daemon::Start() {
     std::string key_path = cfg_.KeyPath("secrets");
     auto key = crypto::SecretBoxKey::LoadOrCreate(key_path);
     if (!key.ok()) return Status::FromCode(key.status().code(), "secrets key: " + key.status().message());
+    // Certificates' private keys are encrypted under the same key.
+    auto ds = DomainStore::Open(cfg_.Path(cfg_.sauron.db), *key);
+    if (!ds.ok()) return ds.status();
+    domains_ = std::move(*ds);
     auto ec = EnvConfigStore::Open(cfg_.Path(cfg_.sauron.db), std::move(*key));
     if (!ec.ok()) return ec.status();
     env_config_ = std::move(*ec);
+  }
+  if (Status s = ValidatePodDomain(domain_opts_.pod_domain); !s.ok()) return s;
+  if (!domain_opts_.pod_ca.empty()) {
+    auto ca = PodCa::Load(domain_opts_.pod_ca);
+    if (!ca.ok()) return ca.status();
+    pod_ca_ = std::move(*ca);
   }
   if (auto acc = Accounts::Open(cfg_.Path(cfg_.sauron.db)); acc.ok()) {
     accounts_ = std::move(*acc);
@@ -125,6 +139,9 @@ Status Daemon::Start() {
   deps.counters = &counters_;
   deps.heartbeat_ms = cfg_.sauron.heartbeat_ms;
   deps.overlay = overlay_.get();
+  deps.domains = domains_.get();
+  deps.pod_ca = pod_ca_.get();
+  deps.pod_domain = domain_opts_.pod_domain;
   deps.on_enrolled = [this](const msg::HostRecord& before, const msg::HostRecord& after) {
     if (!before.public_key.empty() && before.public_key != after.public_key) zap_->Revoke(before.public_key);
     zap_->Allow(after.public_key, after.id);
@@ -141,6 +158,9 @@ Status Daemon::Start() {
       (*c)["beacon.rejected.replayed"] = beacons_->replayed();
     }
   };
+  // Every app's default name, and the certificates due (docs/PROXY.md).
+  if (Status s = EnsureAppNames(deps, WallMs()); !s.ok()) spdlog::error("names and certificates: {}", s.message());
+  if (!pod_ca_) spdlog::warn("sauron: no pod CA (--pod-ca): apps' names get no certificate until rv certs:add");
   api_ = std::make_unique<ApiServer>(ctx_, keys_, std::move(deps));
 
   // Trust: every enrolled host, the pod's roles, the config's hosts.

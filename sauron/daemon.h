@@ -36,18 +36,26 @@
 #include "sauron/change_stream.h"
 #include "sauron/accounts.h"
 #include "sauron/releases.h"
+#include "sauron/domain_store.h"
 #include "sauron/env_config_store.h"
+#include "sauron/pod_ca.h"
 #include "sauron/liveness.h"
 #include "sauron/overlay_state.h"
 #include "sauron/store.h"
 
 namespace rv::sauron {
 
+// Apps' names and certificates (docs/PROXY.md).
+struct DomainOptions {
+  std::string pod_domain = "rivendell.test";  // default names: APP.ENV.TENANT.<pod_domain>
+  std::string pod_ca;  // PREFIX of PREFIX.key/.crt (scripts/pod-ca); "" = no certificates issued
+};
+
 class Daemon {
  public:
   // `config_path` (may be empty) is re-read for hosts enrolled by configuration.
   static Result<std::unique_ptr<Daemon>> Create(const PodConfig& cfg, const std::string& config_path = "",
-                                                OverlayOptions overlay = {});
+                                                OverlayOptions overlay = {}, DomainOptions domains = {});
   ~Daemon();
 
   void Run(const std::atomic<bool>& stop);
@@ -90,6 +98,9 @@ class Daemon {
   std::unique_ptr<ReleaseStore> releases_;       // apps' builds and releases
   std::unique_ptr<EnvConfigStore> env_config_;  // environment vars/secrets, encrypted at rest
   std::unique_ptr<Accounts> accounts_;          // users, SSH keys, apps, access
+  DomainOptions domain_opts_;
+  std::unique_ptr<DomainStore> domains_;        // apps' names and certificates, keys encrypted at rest
+  std::unique_ptr<PodCa> pod_ca_;               // null without --pod-ca
   OverlayOptions overlay_opts_;
   std::unique_ptr<OverlayState> overlay_;  // null when the overlay is off
   std::unique_ptr<ChangeStream> pub_;

@@ -34,6 +34,12 @@ int main(int argc, char** argv) {
                  "what containers may reach on their gateway 169.254.1.1 (tcp/N, udp/N; comma separated); "
                  "default none (ICMP echo only)")
       ->delimiter(',');
+  rv::sauron::DomainOptions domains;
+  app.add_option("--pod-domain", domains.pod_domain,
+                 "apps answer at APP.ENV.TENANT.<pod domain> (docs/PROXY.md)")
+      ->default_val("rivendell.test");
+  app.add_option("--pod-ca", domains.pod_ca,
+                 "the pod CA as PREFIX (PREFIX.key, PREFIX.crt; scripts/pod-ca): issues every app name's certificate");
   int agent_grace_ms = -1;
   app.add_option("--agent-grace-ms", agent_grace_ms,
                  "a host whose agent's connection closed keeps its jobs this long for the agent to come back "
@@ -67,7 +73,7 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto daemon = rv::sauron::Daemon::Create(*cfg, pod, overlay);
+  auto daemon = rv::sauron::Daemon::Create(*cfg, pod, overlay, domains);
   if (!daemon.ok()) {
     spdlog::critical("cannot start: {}", daemon.status().message());
     return 1;

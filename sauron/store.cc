@@ -790,7 +790,10 @@ Status Store::WriteJobState(const msg::JobRecord& job) {
 Status Store::ValidateSpec(const msg::JobSpec& s) {
   auto bad = [&](const std::string& why) { return Status::Invalid("job " + s.id.substr(0, 128) + ": " + why); };
   if (!ValidId(s.id)) return bad("invalid id (1-128 chars: letters, digits, - _ . :, starting with a letter or digit)");
-  if (s.kind != "deploy" && s.kind != "build" && s.kind != "console") return bad("kind must be deploy, build or console");
+  // proxy: an environment's proxy (docs/PROXY.md).
+  if (s.kind != "deploy" && s.kind != "build" && s.kind != "console" && s.kind != "proxy") {
+    return bad("kind must be deploy, build, console or proxy");
+  }
   if (!NonNegative(s.resources)) return bad("negative resources");
   if (s.replica < 0) return bad("negative replica");
   if (s.strategy != "" && s.strategy != "binpack" && s.strategy != "spread") return bad("strategy must be binpack or spread");
