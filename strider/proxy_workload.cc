@@ -21,12 +21,6 @@ namespace rv::strider {
 
 namespace fs = std::filesystem;
 
-int ProxyPortFor(const std::string& env) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : env) h = (h ^ c) * 16777619u;
-  return 10000 + static_cast<int>(h % 10000);
-}
-
 namespace {
 
 constexpr const char* kInside = "/run/proxy";

@@ -69,10 +69,6 @@ struct ProxyHostOptions {
   std::string relay_source = "169.254.1.1";
 };
 
-// The ingress port of env's proxy on every host: 10000 + a hash of the env
-// name in [0, 10000) (under the test ports and the kernel's ephemeral range).
-int ProxyPortFor(const std::string& env);
-
 class ProxyWorkload : public Workload {
  public:
   ProxyWorkload(container::ContainerRuntime& rt, ProxyHostOptions o, std::shared_ptr<ProxySource> src,
