@@ -151,7 +151,7 @@ void AddJobCommands(CLI::App& app, JobCommands* cmds) {
   cmds->logs->add_option("--tail-bytes", cmds->log_tail_bytes, "how much of the end to show first");
   cmds->logs->add_option("--data-dir", cmds->log_data_dir, "the host's data dir (default <pod_dir>/hosts/<host>)");
 
-  cmds->proxy_ensure = app.add_subcommand("proxy:ensure", "submit the environment's proxy jobs unless they exist (docs/PROXY.md)");
+  cmds->proxy_ensure = app.add_subcommand("proxy-ensure", "(or proxy:ensure) submit the environment's proxy jobs unless they exist (docs/PROXY.md)");
   cmds->proxy_ensure->add_option("TENANT/ENV", cmds->proxy_env, "the environment")->required();
   cmds->proxy_ensure->add_option("--image", cmds->proxy_image, "the proxy image (scripts/proxy-image)");
 

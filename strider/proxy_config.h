@@ -46,7 +46,7 @@ struct ProxyConfigInput {
   int server_timeout_ms = 30000;
   int client_timeout_ms = 30000;
   int request_timeout_ms = 10000;      // whole request headers (slow clients)
-  int maxconn = 2000;
+  int maxconn = 450;                   // the container has RLIMIT_NOFILE 1024 (2 fds per connection)
 };
 
 struct ProxyConfigFiles {
