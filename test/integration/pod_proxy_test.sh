@@ -134,7 +134,7 @@ code=$(get "$h1" -H "Host: nope.example.com" -o /dev/null -w '%{http_code}')
 loop() {
   local ok=0 bad=0 end=$(($(date +%s) + $1))
   while [ "$(date +%s)" -lt "$end" ]; do
-    if get "$h1" -o /dev/null 2>>"$dir/loop.err"; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
+    if get "$h1" -f -o /dev/null 2>>"$dir/loop.err"; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
   done
   echo "$ok $bad" >"$dir/loop.out"
 }
