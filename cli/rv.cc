@@ -9,6 +9,7 @@
 //      users[:add] | keys[:add|:remove] | apps[:create|:destroy]
 //      | access:grant|revoke                                       cli/account_cmds.h
 //      releases | rollback | ps:scale | ps APP | builds | builds:output   cli/release_cmds.h
+//      domains[:add|:remove] | certs[:add|:renew]                  cli/domain_cmds.h
 //      keygen FILE                                                 (here: needs no pod)
 //
 // The pod config defaults to $RV_POD, else ./pod/pod.json. Exit status: 0 ok,
@@ -29,6 +30,7 @@
 #include "cli/account_cmds.h"
 #include "cli/client.h"
 #include "cli/config_cmds.h"
+#include "cli/domain_cmds.h"
 #include "cli/env_cmds.h"
 #include "cli/event_cmds.h"
 #include "cli/host_cmds.h"
@@ -97,6 +99,8 @@ int main(int argc, char** argv) {
   rv::cli::AddAccountCommands(app, &account_cmds);
   rv::cli::ReleaseCommands rel_cmds;
   rv::cli::AddReleaseCommands(app, &rel_cmds);
+  rv::cli::DomainCommands domain_cmds;
+  rv::cli::AddDomainCommands(app, &domain_cmds);
 
   std::vector<std::string> args = RewriteColonCommand(argc, argv);
   std::vector<char*> argv2;
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
   if (int rc = rv::cli::RunEnvCommands(c, env_cmds); rc >= 0) return rc;
   if (int rc = rv::cli::RunAccountCommands(c, account_cmds); rc >= 0) return rc;
   if (int rc = rv::cli::RunReleaseCommands(c, rel_cmds); rc >= 0) return rc;
+  if (int rc = rv::cli::RunDomainCommands(c, domain_cmds); rc >= 0) return rc;
   if (int rc = rv::cli::RunHostCommands(c, host_cmds); rc >= 0) return rc;
   if (int rc = rv::cli::RunJobCommands(c, job_cmds, rel_cmds.PsOfAllJobs()); rc >= 0) return rc;
   if (int rc = rv::cli::RunConfigCommands(c, config_cmds); rc >= 0) return rc;

@@ -1,0 +1,124 @@
+// rv-edge: the pod's edge. Asks sauron for edge.routes (names -> env, env ->
+// proxy endpoints) every --poll-ms, renders HAProxy's configuration
+// (edge/haproxy_config.h) and applies it with a hitless reload only when it
+// changed (edge/haproxy_process.h). docs/PROXY.md, "Edge".
+//
+//   rv-edge --pod pod.json --dir DIR --listen ADDR [--http-port 80] [--https-port 443]
+//           [--public-https-port P] [--key keys/edge.key] [--poll-ms 500]
+//
+// It holds only the edge key (role edge: edge.routes and nothing else); no
+// tenant key or certificate ever reaches it. Until sauron answers, HAProxy
+// runs with no names: every HTTPS connection is refused, every HTTP request
+// gets the 404 page. If sauron becomes unreachable the last routes stay.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/msg/proxy.h"
+#include "common/server_keys.h"
+#include "common/transport/keys.h"
+#include "common/transport/rpc_client.h"
+#include "edge/haproxy_config.h"
+#include "edge/haproxy_process.h"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rv-edge: the pod's edge (HAProxy routing by SNI and Host to environments' proxies)"};
+  std::string pod = "pod.json", dir, key, level = "info", haproxy = "/usr/sbin/haproxy";
+  rv::edge::EdgeOptions opts;
+  int public_https = 0, poll_ms = 500;
+  app.add_option("--pod", pod, "pod config (JSON)");
+  app.add_option("--dir", dir, "where haproxy.cfg and the master socket live")->required();
+  app.add_option("--listen", opts.listen, "the pod's public address")->required();
+  app.add_option("--http-port", opts.http_port, "plain HTTP (redirects, 404)")->check(CLI::Range(1, 65535));
+  app.add_option("--https-port", opts.https_port, "TLS, routed by SNI")->check(CLI::Range(1, 65535));
+  app.add_option("--public-https-port", public_https, "the HTTPS port redirects name (default --https-port)")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--key", key, "the edge's CURVE key (default <pod>/keys/edge.key)");
+  app.add_option("--poll-ms", poll_ms, "how often to ask sauron for routes")->check(CLI::Range(50, 1000));
+  app.add_option("--haproxy", haproxy, "the HAProxy binary");
+  app.add_option("--log-level", level, "trace, debug, info, warn, error, off");
+  CLI11_PARSE(app, argc, argv);
+  opts.public_https_port = public_https > 0 ? public_https : opts.https_port;
+  rv::InitLogging("rv-edge", level);
+
+  auto cfg = rv::LoadPodConfig(pod);
+  if (!cfg.ok()) {
+    spdlog::critical("{}", cfg.status().message());
+    return 2;
+  }
+  if (key.empty()) key = cfg->KeyPath("edge");
+  auto kp = rv::transport::LoadKeypair(key);
+  if (!kp.ok()) {
+    spdlog::critical("cannot load the edge key {}: {}", key, kp.status().message());
+    return 2;
+  }
+
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  rv::edge::HaproxyProcess hp(dir, haproxy);
+  rv::msg::EdgeRoutes routes;  // empty until sauron answers
+  std::string applied;
+  auto apply = [&]() {
+    auto r = rv::edge::RenderHaproxyConfig(opts, routes);
+    if (r.text == applied && hp.Running()) return;
+    int64_t t0 = rv::MonotonicMs();
+    rv::Status s = hp.Apply(r.text);
+    if (!s.ok()) {
+      spdlog::error("routes version {} not applied: {}", routes.version, s.message());
+      return;
+    }
+    applied = r.text;
+    spdlog::info("haproxy (pid {}) serves routes version {}: {} names, {} envs with proxies{} (applied in {} ms)",
+                 hp.master_pid(), routes.version, routes.routes.size(), routes.proxies.size(),
+                 r.skipped ? ", " + std::to_string(r.skipped) + " malformed entries left out" : "",
+                 rv::MonotonicMs() - t0);
+  };
+  apply();
+  if (!hp.Running()) {
+    spdlog::critical("haproxy did not start; see the log above");
+    return 1;
+  }
+
+  zmq::context_t ctx;
+  std::unique_ptr<rv::transport::RpcClient> rpc;
+  bool warned = false;
+  while (!g_stop) {
+    if (!rpc) {
+      auto sk = rv::SauronPublicKey(*cfg);
+      if (sk.ok()) rpc = std::make_unique<rv::transport::RpcClient>(ctx, cfg->sauron.api, *kp, *sk);
+    }
+    if (rpc) {
+      rv::msg::EdgeRoutes next;
+      rv::Status s = rpc->Call(rv::msg::EdgeRoutesRequest{}, &next, std::chrono::milliseconds(2000));
+      if (s.ok()) {
+        warned = false;
+        routes = std::move(next);
+      } else if (!warned) {
+        spdlog::warn("edge.routes: {} (keeping the last routes)", s.message());
+        warned = true;
+      }
+    }
+    apply();  // also restarts haproxy if it died
+    for (int i = 0; i < poll_ms / 50 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  spdlog::info("rv-edge: stopping haproxy (pid {})", hp.master_pid());
+  hp.Stop();
+  return 0;
+}
