@@ -16,7 +16,7 @@ Result<std::string> Routes(ApiCall& c, msg::ProxyRoutesRequest& b) {
   if (!placed.ok()) return placed.status();
   std::vector<msg::OverlayRoute> routes;
   for (auto& e : c.deps.overlay->Listing(b.env)) routes = std::move(e.routes);
-  auto r = ProxyRoutesFor(c.user, b.env, *placed, routes);
+  auto r = ProxyRoutesFor(c.user, b.env, *placed, routes, c.deps.store->Hosts());
   if (!r.ok()) {
     if (r.status().code() == Status::Code::kDenied) c.audit.Refuse(c.user, r.status().message());
     return r.status();

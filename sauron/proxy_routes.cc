@@ -23,7 +23,10 @@ uint64_t Fnv(uint64_t h, const std::string& s) {
 
 Result<msg::ProxyRoutes> ProxyRoutesFor(const std::string& asker, const std::string& env,
                                         const std::vector<msg::JobRecord>& placed,
-                                        const std::vector<msg::OverlayRoute>& routes) {
+                                        const std::vector<msg::OverlayRoute>& routes,
+                                        const std::vector<msg::HostRecord>& hosts) {
+  std::map<std::string, std::string> host_addr;
+  for (const auto& h : hosts) host_addr[h.id] = h.address;
   if (env.empty()) return Status::Invalid("host.proxy_routes needs an env");
   std::map<std::string, std::string> addr_of;  // job id -> overlay address (current attempt)
   std::map<std::string, int64_t> attempt_of;
@@ -45,13 +48,22 @@ Result<msg::ProxyRoutes> ProxyRoutesFor(const std::string& asker, const std::str
       if (a != addr_of.end() && attempt_of[j.spec.id] == j.attempt) out.self_addr = a->second;
       continue;
     }
+    if (j.spec.kind == "proxy") {
+      auto h = host_addr.find(j.host_id);
+      if (j.run_state == "running" && h != host_addr.end() && !h->second.empty() && j.spec.port > 0)
+        out.peers.push_back(h->second + ":" + std::to_string(j.spec.port));
+      continue;
+    }
     if (!IsWebReplica(j.spec) || j.run_state != "running") continue;
     auto a = addr_of.find(j.spec.id);
     if (a == addr_of.end() || attempt_of[j.spec.id] != j.attempt) continue;
     apps[env + "/" + j.spec.app].push_back(msg::ProxyBackend{j.spec.id, a->second, j.spec.port, j.run_state});
   }
   if (!allowed) return Status::Denied("host '" + asker + "' runs no proxy of environment '" + env + "'");
+  std::sort(out.peers.begin(), out.peers.end());
+  out.peers.erase(std::unique(out.peers.begin(), out.peers.end()), out.peers.end());
   uint64_t h = Fnv(1469598103934665603ull, out.self_addr);
+  for (const auto& p : out.peers) h = Fnv(h, p);
   for (auto& [app, b] : apps) {
     std::sort(b.begin(), b.end(), [](const auto& x, const auto& y) { return x.job_id < y.job_id; });
     h = Fnv(h, app);

@@ -9,6 +9,8 @@
 //    it running (healthy) and that has an overlay address in `routes`.
 //    A replica that is starting, unhealthy, exited or stopping is left out:
 //    the proxy stops sending it new requests at once.
+//  * peers: every other placed proxy job of `env` reported running, on another
+//    host with an address: "HOSTADDR:PORT" (its spec.port), sorted.
 //  * Apps and backends are sorted; `version` is a digest of the content.
 #pragma once
 
@@ -24,7 +26,8 @@ namespace rv::sauron {
 
 Result<msg::ProxyRoutes> ProxyRoutesFor(const std::string& asker, const std::string& env,
                                         const std::vector<msg::JobRecord>& placed,
-                                        const std::vector<msg::OverlayRoute>& routes);
+                                        const std::vector<msg::OverlayRoute>& routes,
+                                        const std::vector<msg::HostRecord>& hosts = {});
 
 // Whether `j` is a web replica a proxy may send requests to (ignoring state).
 bool IsWebReplica(const msg::JobSpec& j);

@@ -54,6 +54,18 @@ TEST(ProxyRoutes, ListsOnlyRunningWebReplicasWithAnAddress) {
   EXPECT_EQ(r->apps[0].backends[1].job_id, "c");
 }
 
+TEST(ProxyRoutes, PeersAreTheOtherRunningProxyReplicasIngress) {
+  std::vector<msg::HostRecord> hosts(3);
+  hosts[0].id = "h1", hosts[0].address = "10.0.0.1";
+  hosts[1].id = "h2", hosts[1].address = "10.0.0.2";
+  hosts[2].id = "h3", hosts[2].address = "10.0.0.3";
+  auto down = Job("p3", "h3", "proxy", "exited");
+  auto r = ProxyRoutesFor("h1", "acme/prod", {Job("p1", "h1", "proxy"), Job("p2", "h2", "proxy"), down}, Routes(), hosts);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->peers.size(), 1u);
+  EXPECT_EQ(r->peers[0], "10.0.0.2:20443");
+}
+
 TEST(ProxyRoutes, IgnoresAnAddressOfAnOlderAttempt) {
   auto moved = Job("a", "h2");
   moved.attempt = 2;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -33,6 +34,9 @@ struct IngressRelay::Shared {
   int conns = 0;
   std::string target_addr;  // "" = none yet
   int target_port = 0;
+  std::atomic<bool> local_up{true};
+  std::vector<std::pair<std::string, int>> fallbacks;
+  std::atomic<int64_t> fell_back{0};
 };
 
 namespace {
@@ -44,8 +48,9 @@ bool Addr(const std::string& ip, int port, sockaddr_in* out) {
   return inet_pton(AF_INET, ip.c_str(), &out->sin_addr) == 1;
 }
 
-// Connects from `source` (port chosen by the kernel) within 2 s; -1 on failure.
-int ConnectFrom(const std::string& source, const std::string& ip, int port, const std::atomic<bool>& stop) {
+// Connects from `source` (port chosen by the kernel) within timeout_ms; -1 on failure.
+int ConnectFrom(const std::string& source, const std::string& ip, int port, const std::atomic<bool>& stop,
+                int timeout_ms) {
   sockaddr_in src{}, dst{};
   if (!Addr(ip, port, &dst)) return -1;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -62,7 +67,7 @@ int ConnectFrom(const std::string& source, const std::string& ip, int port, cons
     close(fd);
     return -1;
   }
-  for (int waited = 0; waited < 2000 && !stop; waited += 100) {
+  for (int waited = 0; waited < timeout_ms && !stop; waited += 100) {
     pollfd p{fd, POLLOUT, 0};
     int r = poll(&p, 1, 100);
     if (r < 0 && errno != EINTR) break;
@@ -89,12 +94,29 @@ struct Pipe {
 void Relay(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
   std::string ip;
   int port = 0;
+  std::vector<std::pair<std::string, int>> fallbacks;
   {
     std::lock_guard<std::mutex> l(s->mu);
     ip = s->target_addr;
     port = s->target_port;
+    fallbacks = s->fallbacks;
   }
-  int up = ip.empty() ? -1 : ConnectFrom(s->source, ip, port, s->stop);
+  int up = -1;
+  if (!ip.empty() && s->local_up) up = ConnectFrom(s->source, ip, port, s->stop, 1000);
+  if (up < 0) {
+    // Not from a fallback's host: those already tried their own container.
+    sockaddr_in peer{};
+    socklen_t len = sizeof peer;
+    char from[INET_ADDRSTRLEN] = "";
+    if (getpeername(client, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
+      inet_ntop(AF_INET, &peer.sin_addr, from, sizeof from);
+    bool from_peer = false;
+    for (const auto& f : fallbacks) from_peer = from_peer || f.first == from;
+    for (size_t i = 0; !from_peer && up < 0 && i < fallbacks.size(); ++i) {
+      up = ConnectFrom("", fallbacks[i].first, fallbacks[i].second, s->stop, 2000);
+      if (up >= 0) ++s->fell_back;
+    }
+  }
   if (up >= 0) {
     int one = 1;
     setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -230,6 +252,24 @@ void IngressRelay::SetTarget(const std::string& addr, int port) {
   s_->target_addr = addr;
   s_->target_port = port;
 }
+
+void IngressRelay::SetLocalUp(bool up) { s_->local_up = up; }
+
+void IngressRelay::SetFallbacks(const std::vector<std::string>& endpoints) {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& e : endpoints) {
+    auto colon = e.rfind(':');
+    if (colon == std::string::npos) continue;
+    sockaddr_in a{};
+    int port = atoi(e.c_str() + colon + 1);
+    if (port <= 0 || port > 65535 || !Addr(e.substr(0, colon), port, &a)) continue;
+    out.emplace_back(e.substr(0, colon), port);
+  }
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->fallbacks = std::move(out);
+}
+
+int64_t IngressRelay::fell_back() const { return s_->fell_back; }
 
 int IngressRelay::port() const { return s_->port; }
 int64_t IngressRelay::accepted() const { return s_->accepted; }

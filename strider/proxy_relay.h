@@ -17,6 +17,11 @@
 //  * SetTarget may be called any time (the proxy's address can change when it
 //    is re-made); connections accepted before a target is known are refused
 //    (closed), existing ones keep their target.
+//  * Fallbacks: when the local target is down (SetLocalUp(false)) or refuses,
+//    a connection goes to the first fallback endpoint that accepts (the env's
+//    other proxy replicas' ingress on the underlay: still only ciphertext).
+//    A connection that itself comes from a fallback's host is never passed
+//    on again (no loops between two hosts whose containers are both down).
 //  * At most max_conns connections at once; more are closed on accept.
 //  * The destructor closes the listener and every connection, and returns
 //    only when every relay thread is gone.
@@ -25,6 +30,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -40,6 +46,11 @@ class IngressRelay {
   IngressRelay& operator=(const IngressRelay&) = delete;
 
   void SetTarget(const std::string& addr, int port);
+  // Whether the local target runs (false: skip it, go to the fallbacks).
+  void SetLocalUp(bool up);
+  // "IPv4:PORT" endpoints; malformed ones are ignored.
+  void SetFallbacks(const std::vector<std::string>& endpoints);
+  int64_t fell_back() const;
   int port() const;
   int64_t accepted() const;
   int active() const;

@@ -15,14 +15,14 @@
 namespace rv::strider {
 namespace {
 
-int Listen(int port) {
+int Listen(int port, const char* ip = "127.0.0.1") {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  inet_pton(AF_INET, ip, &a.sin_addr);
   EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   listen(fd, 16);
   return fd;
@@ -92,6 +92,66 @@ TEST(IngressRelay, RelaysBothWaysWithHalfCloseAndRefusesBeforeATarget) {
   for (int i = 0; i < 100 && (*relay)->active() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ((*relay)->active(), 0);
   close(back);
+}
+
+// Answers one connection with `tag` and closes it.
+std::thread ServeOnce(int fd, std::string tag) {
+  return std::thread([fd, tag] {
+    int c = accept(fd, nullptr, nullptr);
+    if (c < 0) return;
+    (void)!write(c, tag.data(), tag.size());
+    close(c);
+  });
+}
+
+TEST(IngressRelay, GoesToAFallbackWhenTheLocalTargetIsDownOrRefuses) {
+  int p0 = transport::ReserveTestPorts(3);
+  ASSERT_GT(p0, 0);
+  int peer = Listen(p0 + 1, "127.0.0.2");
+  auto relay = IngressRelay::Open("127.0.0.1", p0, "127.0.0.1");
+  ASSERT_TRUE(relay.ok());
+  (*relay)->SetTarget("127.0.0.1", p0 + 2);  // nothing listens: refused
+  (*relay)->SetFallbacks({"127.0.0.2:" + std::to_string(p0 + 1), "garbage", "1.2.3.4:99999"});
+  auto t = ServeOnce(peer, "peer");
+  int c = Connect(p0);
+  EXPECT_EQ(ReadAll(c), "peer");
+  close(c);
+  t.join();
+
+  // Down: straight to the fallback, the local target is not even tried.
+  int local = Listen(p0 + 2);
+  (*relay)->SetLocalUp(false);
+  auto t2 = ServeOnce(peer, "peer again");
+  c = Connect(p0);
+  EXPECT_EQ(ReadAll(c), "peer again");
+  close(c);
+  t2.join();
+  EXPECT_EQ((*relay)->fell_back(), 2);
+
+  // Up again: the local target.
+  (*relay)->SetLocalUp(true);
+  auto t3 = ServeOnce(local, "local");
+  c = Connect(p0);
+  EXPECT_EQ(ReadAll(c), "local");
+  close(c);
+  t3.join();
+  close(local);
+  close(peer);
+}
+
+TEST(IngressRelay, NeverPassesOnAConnectionFromAFallbacksHost) {
+  int p0 = transport::ReserveTestPorts(2);
+  ASSERT_GT(p0, 0);
+  int peer = Listen(p0 + 1);
+  auto relay = IngressRelay::Open("127.0.0.1", p0, "127.0.0.1");
+  ASSERT_TRUE(relay.ok());
+  (*relay)->SetLocalUp(false);
+  (*relay)->SetFallbacks({"127.0.0.1:" + std::to_string(p0 + 1)});  // the client's own address
+  int c = Connect(p0);
+  EXPECT_EQ(ReadAll(c), "");
+  close(c);
+  EXPECT_EQ((*relay)->fell_back(), 0);
+  close(peer);
 }
 
 TEST(IngressRelay, RefusesAPortInUse) {

@@ -145,6 +145,11 @@ void ProxyWorkload::Release() {
 
 void ProxyWorkload::Poll(int64_t now_ms) {
   inner_.Poll(now_ms);
+  {
+    // While the container is not running, the ingress goes to the env's other proxies.
+    std::lock_guard<std::mutex> l(relay_mu_);
+    if (relay_) relay_->SetLocalUp(inner_.state() == RunState::kRunning);
+  }
   if (inner_.done() && !cleaned_ && !dir_.empty()) {
     StopRefresh();
     std::error_code ec;
@@ -167,6 +172,7 @@ void ProxyWorkload::StopRefresh() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> rl(relay_mu_);
   relay_.reset();
 }
 
@@ -197,19 +203,23 @@ void ProxyWorkload::Refresh() {
     return;
   }
   // The ingress, once the container has its overlay address.
-  if (!relay_) {
-    auto r = IngressRelay::Open(o_.address, spec_.port, o_.relay_source);
-    if (r.ok()) {
-      relay_ = std::move(*r);
-      relay_target_.clear();
-    } else if (relay_error_ != r.status().message()) {
-      relay_error_ = r.status().message();
-      spdlog::error("proxy {}: {}", spec_.id, relay_error_);
+  {
+    std::lock_guard<std::mutex> rl(relay_mu_);
+    if (!relay_) {
+      auto r = IngressRelay::Open(o_.address, spec_.port, o_.relay_source);
+      if (r.ok()) {
+        relay_ = std::move(*r);
+        relay_target_.clear();
+      } else if (relay_error_ != r.status().message()) {
+        relay_error_ = r.status().message();
+        spdlog::error("proxy {}: {}", spec_.id, relay_error_);
+      }
     }
-  }
-  if (relay_ && !routes->self_addr.empty() && routes->self_addr != relay_target_) {
-    relay_->SetTarget(routes->self_addr, spec_.port);
-    relay_target_ = routes->self_addr;
+    if (relay_ && !routes->self_addr.empty() && routes->self_addr != relay_target_) {
+      relay_->SetTarget(routes->self_addr, spec_.port);
+      relay_target_ = routes->self_addr;
+    }
+    if (relay_) relay_->SetFallbacks(routes->peers);
   }
 
   ProxyConfigInput in;

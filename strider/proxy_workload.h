@@ -108,6 +108,7 @@ class ProxyWorkload : public Workload {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  std::mutex relay_mu_;  // relay_: made by the refresh thread, told about the container by Poll
   std::unique_ptr<IngressRelay> relay_;
   std::string relay_target_;
   std::string relay_error_;

@@ -10,6 +10,9 @@
 //    replica travels only on the env's encrypted overlay.
 //  * `self_addr` is the asking host's own proxy container's overlay address
 //    ("" until sauron assigned one), so the host can relay its ingress to it.
+//  * `peers` are the env's other running proxy replicas' ingress endpoints
+//    ("HOSTADDR:PORT" on the underlay, sorted): where a host relays a
+//    connection its own proxy container cannot take (restarting, gone).
 //  * `version` is a digest of the content: equal versions, equal routes.
 #pragma once
 
@@ -44,7 +47,8 @@ struct ProxyRoutes {
   std::string self_addr;              // this host's proxy container on the overlay
   std::string version;
   std::vector<ProxyApp> apps;         // sorted by app
-  RV_DEFINE_MAP(env, self_addr, version, apps);
+  std::vector<std::string> peers;     // other proxy replicas' "HOSTADDR:PORT"
+  RV_DEFINE_MAP(env, self_addr, version, apps, peers);
 };
 
 }  // namespace rv::msg

@@ -14,6 +14,7 @@
 #   3. an unknown Host gets 404
 #   4. a client loop runs while one replica's container is killed (runc kill
 #      KILL): zero failed requests; the replica comes back and answers again
+#   2b. the same name through the pod's edge (scripts/pod starts rv-edge)
 #   5. plaintext never crosses the underlay: a capture on the bridge while a
 #      request carries a marker finds TLS only
 #   pod_proxy_test.sh REPO_ROOT BUILD_DIR
@@ -22,7 +23,7 @@ root=$1
 export RV_BUILD=$2
 . "$root/test/integration/need.bash"
 need_root_and pod_proxy runc docker-registry ip nsenter curl openssl haproxy tcpdump jq
-for b in overlay/overlayd cli/rv strider/strider sauron/sauron common/oci/rv-image; do
+for b in overlay/overlayd cli/rv strider/strider sauron/sauron common/oci/rv-image edge/rv-edge; do
   [ -x "$RV_BUILD/$b" ] || { echo "FAIL: pod_proxy: $RV_BUILD/$b is not built" >&2; exit 1; }
 done
 dir=$(mktemp -d /tmp/rv-podpx.XXXXXX)
@@ -121,6 +122,17 @@ for px in "$px1" "$px2"; do
   echo "through $px ($h:$pport): all 3 replicas answered within $(ms "$t0") ms"
 done
 h1=$(host_of "$px1")
+# The same through the pod's edge (rv-edge: SNI in TCP mode, PROXY v2 to a proxy's ingress).
+eport=$((port + 41))
+t0=$(date +%s%N)
+b=""
+for _ in $(seq 1 100); do
+  b=$(curl -sS -f --max-time 5 --resolve "$name:$eport:$subnet.1" --cacert "$dir/keys/pod-ca.crt" "https://$name:$eport/" 2>/dev/null) \
+    && break
+  sleep 0.1
+done
+[[ "$b" =~ ^web-[123]$ ]] || fail "through the edge ($subnet.1:$eport): '$b'"
+echo "through the edge: answered by $b within $(ms "$t0") ms"
 get "$h1" -D "$dir/headers" -o /dev/null || fail "request with headers"
 grep -qi '^x-request-id: ' "$dir/headers" && echo "x-request-id: ok" || echo "note: X-Request-ID is a request header (in the access log), not echoed"
 get "$h1" --http2 -o /dev/null -w '%{http_version}\n' | grep -qx 2 || fail "HTTP/2 not negotiated"
@@ -160,6 +172,30 @@ for _ in $(seq 1 100); do
 done
 [ -n "$seen" ] || fail "$victim did not answer through the proxy after its restart"
 echo "$victim answers again after its restart"
+
+# 6. kill -9 one of the two proxy replicas under a client loop through the edge.
+eloop() {
+  local ok=0 bad=0 end=$(($(date +%s) + $1))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    if curl -sS -f --max-time 5 --resolve "$name:$eport:$subnet.1" --cacert "$dir/keys/pod-ca.crt" "https://$name:$eport/" \
+      -o /dev/null 2>>"$dir/eloop.err"; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
+  done
+  echo "$ok $bad" >"$dir/eloop.out"
+}
+: >"$dir/eloop.err"
+eloop 8 &
+loop_pid=$!
+sleep 2
+ph=$(host_of "$px2")
+/usr/sbin/runc --root "/run/rivendell/$(tag "$ph")/runc" kill "$(cid "$px2")" KILL || fail "runc kill $px2"
+echo "killed $px2 on $ph"
+wait "$loop_pid"
+loop_pid=""
+read -r ok bad <"$dir/eloop.out"
+echo "client loop through the edge during a proxy's kill -9: $ok ok, $bad failed"
+[ "$ok" -gt 20 ] || fail "only $ok requests in the edge loop"
+[ "$bad" = 0 ] || fail "$bad failed requests through the edge: $(sort "$dir/eloop.err" | uniq -c | head -5)"
+wait_running 30 "$px2"
 
 # 5. Plaintext never crosses the underlay: a marker in a request is not on the bridge.
 marker="rvmarker$$x$RANDOM"
