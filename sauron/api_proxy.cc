@@ -16,7 +16,15 @@ Result<std::string> Routes(ApiCall& c, msg::ProxyRoutesRequest& b) {
   if (!placed.ok()) return placed.status();
   std::vector<msg::OverlayRoute> routes;
   for (auto& e : c.deps.overlay->Listing(b.env)) routes = std::move(e.routes);
-  auto r = ProxyRoutesFor(c.user, b.env, *placed, routes, c.deps.store->Hosts());
+  std::map<std::string, std::string> cfg;  // plain vars only: the limits
+  if (c.deps.env_config && c.deps.env_config->HasVars(b.env)) {
+    if (auto vars = c.deps.env_config->List(b.env); vars.ok()) {
+      for (const auto& v : *vars) {
+        if (!v.secret && v.name.rfind("ROUTER_", 0) == 0) cfg[v.name] = v.value;
+      }
+    }
+  }
+  auto r = ProxyRoutesFor(c.user, b.env, *placed, routes, c.deps.store->Hosts(), cfg);
   if (!r.ok()) {
     if (r.status().code() == Status::Code::kDenied) c.audit.Refuse(c.user, r.status().message());
     return r.status();

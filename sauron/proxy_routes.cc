@@ -19,12 +19,25 @@ uint64_t Fnv(uint64_t h, const std::string& s) {
   return (h ^ 0xff) * 1099511628211ull;
 }
 
+// A config var as a number in [1, max]; 0 when absent or not one.
+int64_t Limit(const std::map<std::string, std::string>& cfg, const std::string& name, int64_t max) {
+  auto it = cfg.find(name);
+  if (it == cfg.end() || it->second.empty() || it->second.size() > 12) return 0;
+  int64_t v = 0;
+  for (char c : it->second) {
+    if (c < '0' || c > '9') return 0;
+    v = v * 10 + (c - '0');
+  }
+  return v >= 1 && v <= max ? v : 0;
+}
+
 }  // namespace
 
 Result<msg::ProxyRoutes> ProxyRoutesFor(const std::string& asker, const std::string& env,
                                         const std::vector<msg::JobRecord>& placed,
                                         const std::vector<msg::OverlayRoute>& routes,
-                                        const std::vector<msg::HostRecord>& hosts) {
+                                        const std::vector<msg::HostRecord>& hosts,
+                                        const std::map<std::string, std::string>& env_config) {
   std::map<std::string, std::string> host_addr;
   for (const auto& h : hosts) host_addr[h.id] = h.address;
   if (env.empty()) return Status::Invalid("host.proxy_routes needs an env");
@@ -62,13 +75,17 @@ Result<msg::ProxyRoutes> ProxyRoutesFor(const std::string& asker, const std::str
   if (!allowed) return Status::Denied("host '" + asker + "' runs no proxy of environment '" + env + "'");
   std::sort(out.peers.begin(), out.peers.end());
   out.peers.erase(std::unique(out.peers.begin(), out.peers.end()), out.peers.end());
+  const int64_t rate = Limit(env_config, "ROUTER_RATE_LIMIT", 1000000);
+  const int64_t body = Limit(env_config, "ROUTER_MAX_BODY", int64_t{1} << 40);
+  out.conn_limit = Limit(env_config, "ROUTER_MAX_CONNS", 100000);
   uint64_t h = Fnv(1469598103934665603ull, out.self_addr);
+  h = Fnv(Fnv(Fnv(h, std::to_string(rate)), std::to_string(body)), std::to_string(out.conn_limit));
   for (const auto& p : out.peers) h = Fnv(h, p);
   for (auto& [app, b] : apps) {
     std::sort(b.begin(), b.end(), [](const auto& x, const auto& y) { return x.job_id < y.job_id; });
     h = Fnv(h, app);
     for (const auto& x : b) h = Fnv(Fnv(Fnv(h, x.job_id), x.addr), std::to_string(x.port));
-    out.apps.push_back(msg::ProxyApp{app, std::move(b)});
+    out.apps.push_back(msg::ProxyApp{app, std::move(b), rate, body});
   }
   char buf[17];
   snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));

@@ -11,9 +11,14 @@
 //    the proxy stops sending it new requests at once.
 //  * peers: every other placed proxy job of `env` reported running, on another
 //    host with an address: "HOSTADDR:PORT" (its spec.port), sorted.
+//  * Limits come from the env's plain config vars (rv config:set ENV ...):
+//    ROUTER_RATE_LIMIT (requests/s per client address), ROUTER_MAX_BODY (bytes),
+//    ROUTER_MAX_CONNS (connections per client address); each app gets its
+//    own counters. A value that is not a number in range is ignored.
 //  * Apps and backends are sorted; `version` is a digest of the content.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,7 +32,8 @@ namespace rv::sauron {
 Result<msg::ProxyRoutes> ProxyRoutesFor(const std::string& asker, const std::string& env,
                                         const std::vector<msg::JobRecord>& placed,
                                         const std::vector<msg::OverlayRoute>& routes,
-                                        const std::vector<msg::HostRecord>& hosts = {});
+                                        const std::vector<msg::HostRecord>& hosts = {},
+                                        const std::map<std::string, std::string>& env_config = {});
 
 // Whether `j` is a web replica a proxy may send requests to (ignoring state).
 bool IsWebReplica(const msg::JobSpec& j);

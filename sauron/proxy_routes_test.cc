@@ -66,6 +66,21 @@ TEST(ProxyRoutes, PeersAreTheOtherRunningProxyReplicasIngress) {
   EXPECT_EQ(r->peers[0], "10.0.0.2:20443");
 }
 
+TEST(ProxyRoutes, LimitsComeFromTheEnvsPlainConfigAndBadValuesAreIgnored) {
+  std::vector<msg::JobRecord> jobs{Job("p1", "h1", "proxy"), Job("a", "h1")};
+  auto r = ProxyRoutesFor("h1", "acme/prod", jobs, Routes(), {},
+                          {{"ROUTER_RATE_LIMIT", "20"}, {"ROUTER_MAX_BODY", "1000"}, {"ROUTER_MAX_CONNS", "-5"}});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->apps.size(), 1u);
+  EXPECT_EQ(r->apps[0].rate_limit, 20);
+  EXPECT_EQ(r->apps[0].body_limit, 1000);
+  EXPECT_EQ(r->conn_limit, 0);
+  auto none = ProxyRoutesFor("h1", "acme/prod", jobs, Routes(), {}, {{"ROUTER_RATE_LIMIT", "1e9"}});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->apps[0].rate_limit, 0);
+  EXPECT_NE(none->version, r->version);
+}
+
 TEST(ProxyRoutes, IgnoresAnAddressOfAnOlderAttempt) {
   auto moved = Job("a", "h2");
   moved.attempt = 2;

@@ -85,6 +85,9 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
        "\n"
        "frontend ingress\n"
        "  bind *:" << in.port << " accept-proxy ssl crt-list " << in.dir << "/certs.list alpn h2,http/1.1\n"
+       "  stick-table type ip size 100k expire 60s store conn_cur\n"
+       "  tcp-request session track-sc0 src\n"
+       "  tcp-request session reject if { sc0_conn_cur gt " << (in.conn_limit > 0 ? in.conn_limit : 100) << " }\n"
        "  http-request set-header X-Forwarded-Proto https\n"
        "  http-request set-header X-Forwarded-For %[src]\n"
        "  use_backend %[req.hdr(host),field(1,:),lower,map(" << in.dir << "/hosts.map)]\n"
@@ -119,6 +122,15 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
          "  http-check expect rstatus ^[1-4]\n"
          "  default-server check inter " << in.check_inter_ms << "ms fastinter " << in.check_inter_ms
       << "ms downinter " << in.check_inter_ms * 4 << "ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down\n";
+    if (auto lim = in.limits.find(app); lim != in.limits.end()) {
+      if (lim->second.rate > 0) {
+        c << "  stick-table type ip size 100k expire 60s store http_req_rate(10s)\n"
+             "  http-request track-sc1 src\n"
+             "  http-request deny deny_status 429 if { sc1_http_req_rate gt " << lim->second.rate * 10 << " }\n";
+      }
+      if (lim->second.body > 0)
+        c << "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt " << lim->second.body << " }\n";
+    }
     auto it = in.servers.find(app);
     if (it == in.servers.end()) continue;
     std::set<std::string> seen;

@@ -13,6 +13,9 @@
 //  * One backend per app: its replicas over the overlay, round robin, short
 //    health checks, retries of idempotent requests on another replica
 //    (retry-on + redispatch), connect/server/tunnel timeouts (WebSockets pass).
+//  * Limits: connections per client address (the PROXY header's source) on
+//    the frontend; per app, a request rate per client address (429) and a
+//    body size by Content-Length (413). Slow clients: `timeout http-request`.
 //  * Names and app ids are hostile input: a name that is not a DNS name, or a
 //    server that is not IPv4:port, is left out (counted in `skipped`).
 #pragma once
@@ -35,12 +38,19 @@ struct ProxyServer {
   int port = 0;
 };
 
+struct ProxyAppLimits {
+  int64_t rate = 0;        // requests/s per client address over 10 s (429 above); 0 = none
+  int64_t body = 0;        // request body bytes by Content-Length (413 above); 0 = none
+};
+
 struct ProxyConfigInput {
   int port = 0;                        // the ingress port inside the container
   std::string dir = "/run/proxy";      // the proxy's run dir as it sees it
   std::string fallback_pem;            // a certificate for unknown SNI (HAProxy needs one)
   std::vector<ProxySite> sites;
   std::map<std::string, std::vector<ProxyServer>> servers;  // app -> replicas
+  std::map<std::string, ProxyAppLimits> limits;             // app -> its limits
+  int conn_limit = 100;                // concurrent connections per client address (PROXY source)
   int check_inter_ms = 250;
   int connect_timeout_ms = 1000;
   int server_timeout_ms = 30000;

@@ -19,6 +19,8 @@ ProxyConfigInput Input() {
               {"api.prod.acme.pod.test", "acme/prod/api", "/run/proxy/certs/2.pem"}};
   in.servers["acme/prod/web1"] = {{"acme.prod.web1.web.v1.0.x", "10.240.1.3", 8080},
                                   {"acme.prod.web1.web.v1.1.x", "10.240.1.4", 8080}};
+  in.limits["acme/prod/web1"] = {20, 1000};
+  in.limits["acme/prod/api"] = {0, 0};
   return in;
 }
 
@@ -49,6 +51,26 @@ TEST(ProxyConfig, EndsTlsModernOnlyBehindThePROXYProtocolWithARequestId) {
   // The fallback certificate comes first: HAProxy's default for unknown SNI.
   EXPECT_EQ(f.crt_list.rfind("/run/proxy/fallback.pem\n", 0), 0u);
   EXPECT_NE(f.crt_list.find("/run/proxy/certs/1.pem [alpn h2,http/1.1] www.example.com\n"), std::string::npos);
+}
+
+// The text of one backend section.
+std::string Section(const std::string& cfg, const std::string& backend) {
+  auto at = cfg.find("\nbackend " + backend + "\n");
+  if (at == std::string::npos) return "";
+  auto end = cfg.find("\nbackend ", at + 1);
+  return cfg.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+TEST(ProxyConfig, LimitsPerAppAndPerClient) {
+  auto f = RenderProxyConfig(Input());
+  EXPECT_NE(f.haproxy_cfg.find("tcp-request session reject if { sc0_conn_cur gt 100 }"), std::string::npos);
+  std::string web1 = Section(f.haproxy_cfg, BackendNameFor("acme/prod/web1"));
+  std::string api = Section(f.haproxy_cfg, BackendNameFor("acme/prod/api"));
+  ASSERT_FALSE(web1.empty());
+  ASSERT_FALSE(api.empty());
+  EXPECT_NE(web1.find("deny_status 429 if { sc1_http_req_rate gt 200 }"), std::string::npos);
+  EXPECT_NE(web1.find("deny_status 413 if { req.hdr_val(content-length) gt 1000 }"), std::string::npos);
+  EXPECT_EQ(api.find("deny_status"), std::string::npos);
 }
 
 TEST(ProxyConfig, LeavesOutHostileNamesAndServers) {

@@ -236,7 +236,9 @@ void ProxyWorkload::Refresh() {
     crypto::Wipe(c.key_pem);
     files[rel] = std::move(pem);
   }
+  if (routes->conn_limit > 0) in.conn_limit = static_cast<int>(routes->conn_limit);
   for (const auto& a : routes->apps) {
+    in.limits[a.app] = ProxyAppLimits{a.rate_limit, a.body_limit};
     auto& v = in.servers[a.app];
     for (const auto& b : a.backends) v.push_back(ProxyServer{b.job_id, b.addr, b.port});
   }

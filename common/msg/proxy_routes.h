@@ -38,7 +38,9 @@ struct ProxyBackend {
 struct ProxyApp {
   std::string app;                    // TENANT/ENV/APP
   std::vector<ProxyBackend> backends; // sorted by job id
-  RV_DEFINE_MAP(app, backends);
+  int64_t rate_limit = 0;             // requests/s per client address (over 10 s); 0 = none
+  int64_t body_limit = 0;             // bytes of a request body (Content-Length); 0 = none
+  RV_DEFINE_MAP(app, backends, rate_limit, body_limit);
 };
 
 struct ProxyRoutes {
@@ -48,7 +50,8 @@ struct ProxyRoutes {
   std::string version;
   std::vector<ProxyApp> apps;         // sorted by app
   std::vector<std::string> peers;     // other proxy replicas' "HOSTADDR:PORT"
-  RV_DEFINE_MAP(env, self_addr, version, apps, peers);
+  int64_t conn_limit = 0;             // concurrent connections per client address; 0 = the proxy's default
+  RV_DEFINE_MAP(env, self_addr, version, apps, peers, conn_limit);
 };
 
 }  // namespace rv::msg
