@@ -22,9 +22,44 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
+// rv logs TENANT/ENV/APP --router: the access log lines of APP (its backend,
+// common/proxy_job.h) from every placed proxy job of its environment whose
+// host's data is on this machine, each line prefixed with the proxy's job id.
+int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRecord>& jobs) {
+  const std::string& app = cmds.log_job;
+  auto slash = app.rfind('/');
+  if (slash == std::string::npos || app.find('/') == slash) return Fail(Status::Invalid("--router needs TENANT/ENV/APP"));
+  if (cmds.log_follow) return Fail(Status::Invalid("--router does not follow (-f) yet"));
+  const std::string env = app.substr(0, slash), needle = " " + ProxyBackendName(app) + "/";
+  namespace layout = host_layout;
+  int proxies = 0, read = 0;
+  for (const auto& j : jobs) {
+    if (j.spec.kind != "proxy" || j.spec.env != env || j.state != "placed" || j.host_id.empty()) continue;
+    ++proxies;
+    std::string dir = cmds.log_data_dir.empty() ? layout::DefaultDataDir(c.config().pod_dir, j.host_id) : cmds.log_data_dir;
+    std::string path = layout::ConsoleLogPath(
+        layout::ContainerDir(layout::ContainerStateDir(dir), container::ContainerIdFor(j.spec.id)));
+    std::ifstream in(path, std::ios::binary);
+    if (!in) continue;
+    ++read;
+    in.seekg(0, std::ios::end);
+    int64_t size = in.tellg();
+    in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, cmds.log_tail_bytes)));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find(needle) != std::string::npos) std::cout << j.spec.id << " " << line << "\n";
+    }
+  }
+  std::cout << std::flush;
+  if (proxies == 0) return Fail(Status::NotFound("environment " + env + " runs no proxy (rv proxy:ensure " + env + ")"));
+  if (read == 0) return Fail(Status::NotFound("no proxy log of " + env + " on this machine (rv logs reads local hosts only)"));
+  return 0;
+}
+
 int Logs(Client& c, const JobCommands& cmds) {
   auto l = c.List("jobs");
   if (!l.ok()) return Fail(l.status());
+  if (cmds.log_router) return RouterLogs(c, cmds, l->jobs);
   const msg::JobSpec* spec = nullptr;
   std::string host;
   for (const auto& j : l->jobs) {
@@ -146,8 +181,10 @@ void AddJobCommands(CLI::App& app, JobCommands* cmds) {
   s->add_option("command", cmds->command, "the command to run (after --); with --image, overrides the entrypoint");
 
   cmds->logs = app.add_subcommand("logs", "print a job's log (local hosts only)");
-  cmds->logs->add_option("JOB", cmds->log_job, "job id")->required();
+  cmds->logs->add_option("JOB", cmds->log_job, "job id (or TENANT/ENV/APP with --router)")->required();
   cmds->logs->add_flag("-f,--follow", cmds->log_follow, "keep printing what is appended");
+  cmds->logs->add_flag("--router", cmds->log_router,
+                       "JOB is TENANT/ENV/APP: its requests in its environment's proxies' access logs (with request ids)");
   cmds->logs->add_option("--tail-bytes", cmds->log_tail_bytes, "how much of the end to show first");
   cmds->logs->add_option("--data-dir", cmds->log_data_dir, "the host's data dir (default <pod_dir>/hosts/<host>)");
 

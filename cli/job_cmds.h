@@ -37,6 +37,7 @@ struct JobCommands {
   // logs
   std::string log_job, log_data_dir;
   bool log_follow = false;
+  bool log_router = false;  // logs APP --router: its env proxies' access log lines for APP
   int64_t log_tail_bytes = 64 * 1024;
 };
 

@@ -1,11 +1,26 @@
 #include "common/proxy_job.h"
 
+#include <cstdio>
+
 namespace rv {
 
 int ProxyPortFor(const std::string& env) {
   uint32_t h = 2166136261u;
   for (unsigned char c : env) h = (h ^ c) * 16777619u;
   return 10000 + static_cast<int>(h % 10000);
+}
+
+std::string ProxyBackendName(const std::string& app) {
+  std::string out = "app_";
+  uint32_t h = 2166136261u;
+  for (unsigned char c : app) {
+    h = (h ^ c) * 16777619u;
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    if (out.size() <= 80) out += ok ? static_cast<char>(c) : '_';
+  }
+  char buf[12];
+  snprintf(buf, sizeof buf, "_%08x", h);
+  return out + buf;
 }
 
 Result<std::vector<msg::JobSpec>> ProxyJobsFor(const std::string& env, const std::string& image) {

@@ -27,6 +27,11 @@ inline constexpr int kProxyReplicas = 2;
 // ephemeral range (32768+).
 int ProxyPortFor(const std::string& env);
 
+// The HAProxy backend of app TENANT/ENV/APP in its env proxy's configuration
+// and access log ("app_" + the id with every byte outside [A-Za-z0-9.-] as
+// '_' + 8 hex of its FNV-1a): what `rv logs APP --router` looks for.
+std::string ProxyBackendName(const std::string& app);
+
 // The env's proxy jobs; Invalid if env is not TENANT/ENV.
 Result<std::vector<msg::JobSpec>> ProxyJobsFor(const std::string& env, const std::string& image = kProxyImage);
 

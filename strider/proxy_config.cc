@@ -1,5 +1,7 @@
 #include "strider/proxy_config.h"
 
+#include "common/proxy_job.h"
+
 #include <arpa/inet.h>
 
 #include <cstdio>
@@ -16,19 +18,7 @@ bool IsProxyName(const std::string& name) {
   return name.find("..") == std::string::npos;
 }
 
-std::string BackendNameFor(const std::string& app) {
-  std::string out = "app_";
-  uint32_t h = 2166136261u;
-  for (unsigned char c : app) {
-    h = (h ^ c) * 16777619u;
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-    out += ok ? static_cast<char>(c) : '_';
-    if (out.size() > 80) break;
-  }
-  char buf[12];
-  snprintf(buf, sizeof buf, "_%08x", h);
-  return out + buf;
-}
+std::string BackendNameFor(const std::string& app) { return ProxyBackendName(app); }
 
 namespace {
 

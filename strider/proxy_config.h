@@ -70,7 +70,7 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in);
 
 // A DNS name HAProxy and the map may carry: 1-253 chars of [a-z0-9.-], lower case.
 bool IsProxyName(const std::string& name);
-// The backend an app gets ("app_" + its id with every other byte as '_' + a hash).
+// The backend an app gets: common/proxy_job.h's ProxyBackendName.
 std::string BackendNameFor(const std::string& app);
 
 }  // namespace rv::strider

@@ -277,33 +277,75 @@ void ProxyWorkload::Refresh() {
   if (reload_pending_ && Reload()) reload_pending_ = false;
 }
 
-// HAProxy's master CLI: "reload" makes a new worker from the files on disk;
-// the old one finishes its connections.
-bool ProxyWorkload::Reload() {
-  std::string sock = dir_ + "/master.sock";
-  if (access(sock.c_str(), F_OK) != 0) return false;
+namespace {
+
+// One command on HAProxy's master CLI: send it, half-close, read the answer
+// until the master closes (bounded).
+Result<std::string> MasterCommand(const std::string& sock, const std::string& cmd, int timeout_ms) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
+  if (fd < 0) return Status::Io(std::string("socket: ") + strerror(errno));
   sockaddr_un a{};
   a.sun_family = AF_UNIX;
   if (sock.size() >= sizeof a.sun_path) {
     close(fd);
-    spdlog::error("proxy {}: master socket path too long: {}", spec_.id, sock);
-    return false;
+    return Status::Invalid("master socket path too long: " + sock);
   }
   memcpy(a.sun_path, sock.c_str(), sock.size());
-  timeval tv{2, 0};
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && write(fd, "reload\n", 7) == 7;
-  if (ok) {
-    char buf[256];
-    while (read(fd, buf, sizeof buf) > 0) {
-    }
-    ++reloads_;
+  std::string line = cmd + "\n";
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    std::string why = strerror(errno);
+    close(fd);
+    return Status::Unavailable("master socket: " + why);
   }
+  shutdown(fd, SHUT_WR);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0 && out.size() < (1 << 20)) out.append(buf, static_cast<size_t>(n));
   close(fd);
-  return ok;
+  return out;
+}
+
+// The master's reload count from `show proc` ("1 master 3 [failed: 0] ..."); -1 if unknown.
+int64_t MasterReloads(const std::string& sock) {
+  auto out = MasterCommand(sock, "show proc", 1000);
+  if (!out.ok()) return -1;
+  std::istringstream in(*out);
+  std::string l;
+  while (std::getline(in, l)) {
+    std::istringstream w(l);
+    std::string pid, type;
+    int64_t reloads = -1;
+    if (w >> pid >> type >> reloads && type == "master") return reloads;
+  }
+  return -1;
+}
+
+}  // namespace
+
+// HAProxy's master CLI: "reload" makes a new worker from the files on disk;
+// the old one finishes its connections. Done only once the master's reload
+// count moved: a reload sent while HAProxy still starts is not taken, and is
+// sent again at the next turn.
+bool ProxyWorkload::Reload() {
+  std::string sock = dir_ + "/master.sock";
+  if (access(sock.c_str(), F_OK) != 0) return false;
+  int64_t before = MasterReloads(sock);
+  if (before < 0) return false;
+  if (!MasterCommand(sock, "reload", 2000).ok()) return false;
+  for (int i = 0; i < 20; ++i) {
+    int64_t now = MasterReloads(sock);
+    if (now > before) {
+      ++reloads_;
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
 }
 
 }  // namespace rv::strider

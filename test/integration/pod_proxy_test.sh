@@ -144,6 +144,12 @@ $rv logs "$px1" | grep -q ' id=[0-9A-F]*:[0-9A-F]*_.* "GET https://'"$name"':'"$
 get "$h1" --http2 -o /dev/null -w '%{http_version}\n' | grep -qx 2 || fail "HTTP/2 not negotiated"
 get "$h1" --tls-max 1.1 -o /dev/null 2>/dev/null && fail "TLS 1.1 was accepted"
 
+# rv logs APP --router: the app's requests in both proxies' access logs, with ids.
+$rv logs "$env/web" --router >"$dir/router.log" || fail "rv logs --router"
+grep -q "^$px1 .* id=[0-9A-F]*:" "$dir/router.log" && grep -q "^$px2 " "$dir/router.log" \
+  || fail "rv logs --router lacks a proxy's lines: $(head -n 3 "$dir/router.log")"
+echo "rv logs $env/web --router: $(wc -l <"$dir/router.log") lines from both proxies"
+
 # 3. Unknown Host: 404.
 code=$(get "$h1" -H "Host: nope.example.com" -o /dev/null -w '%{http_code}')
 [ "$code" = 404 ] || fail "unknown Host got $code, want 404"
