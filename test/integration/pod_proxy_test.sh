@@ -177,13 +177,14 @@ echo "client loop during kill -9: $ok ok, $bad failed"
 [ "$ok" -gt 20 ] || fail "only $ok requests in the loop"
 [ "$bad" = 0 ] || fail "$bad failed requests: $(sort "$dir/loop.err" | uniq -c | head -5)"
 wait_running 30 "$victim"
+t0=$(date +%s%N)
 seen=""
 for _ in $(seq 1 100); do
   b=$(get "$h1" 2>/dev/null) && [ "$b" = "$victim" ] && { seen=1; break; }
   sleep 0.1
 done
 [ -n "$seen" ] || fail "$victim did not answer through the proxy after its restart"
-echo "$victim answers again after its restart"
+echo "$victim answers again through the proxy $(ms "$t0") ms after rv ps showed it running"
 
 # 4b. rv stop of a replica under a loop of POSTs (never retried by the proxy
 # once sent): its host drains it (strider --drain-ms) while the proxies drop
