@@ -396,6 +396,21 @@ TEST_F(EdgeHaproxyTest, AReloadOnARouteChangeKeepsEstablishedConnections) {
               static_cast<long long>(applied_ms));
 }
 
+TEST_F(EdgeHaproxyTest, AChangeRightAfterAStartOrReloadIsNotLost) {
+  // A fresh HAProxy, and at once a second config, then a third: each Apply
+  // either takes it or says to retry, and the last one ends up served.
+  hp_.reset();
+  hp_ = std::make_unique<HaproxyProcess>((dir_ / "again").string());
+  ASSERT_TRUE(Apply().ok());
+  routes_.routes.push_back({"c.example.test", "t/a"});
+  ASSERT_TRUE(WaitFor([&] { return Apply().ok(); }, 20s));
+  routes_.routes.erase(routes_.routes.begin());  // a.example.test goes
+  ASSERT_TRUE(WaitFor([&] { return Apply().ok(); }, 20s));
+  EXPECT_TRUE(WaitFor([&] { return TlsClient(opts_.https_port, "c.example.test", ca_->cert_pem()).connected(); }));
+  EXPECT_TRUE(WaitFor([&] { return !TlsClient(opts_.https_port, "a.example.test", ca_->cert_pem()).connected(); }));
+  EXPECT_EQ(TlsClient(opts_.https_port, "c.example.test", ca_->cert_pem()).Get(), "proxy-A");
+}
+
 TEST_F(EdgeHaproxyTest, AConfigHaproxyRefusesIsNeverInstalled) {
   Status s = hp_->Apply("global\n  no-such-directive 1\n");
   EXPECT_EQ(s.code(), Status::Code::kInvalid);

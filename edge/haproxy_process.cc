@@ -56,6 +56,11 @@ Status HaproxyProcess::Check(const std::string& path, std::string* why) const {
 
 Status HaproxyProcess::Apply(const std::string& text) {
   if (text == running_text_ && Running()) return Status::Ok();
+  // A master still starting or reloading may miss a SIGUSR2 (it has no
+  // handler yet, or is between two executions): the caller tries again.
+  if (Running() && !WorkersReady()) {
+    return Status::Unavailable("haproxy is still loading its configuration; apply again shortly");
+  }
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   cfg_ = dir_ + "/haproxy.cfg";
@@ -151,6 +156,8 @@ std::string HaproxyProcess::MasterCommand(const std::string& command) const {
     close(fd);
     return "";
   }
+  // The master CLI keeps a connection open for more commands until it reads EOF.
+  shutdown(fd, SHUT_WR);
   std::string out;
   char buf[4096];
   ssize_t n;

@@ -10,6 +10,10 @@
 //    the master, which starts new workers on the same listening sockets and
 //    lets the old ones finish their established connections (bounded by
 //    hard-stop-after) — no connection is refused or dropped.
+//  * While the master is still loading a configuration (just started or
+//    reloading: WorkersReady() false) Apply changes nothing and returns
+//    Unavailable: a SIGUSR2 then could be lost. Callers retry (rv-edge at
+//    its next poll).
 //  * The master runs with a master CLI socket DIR/master.sock (mode 600,
 //    unix only) and dies with this process (PR_SET_PDEATHSIG); Stop() ends it
 //    by PID and waits. Reloaded() tells when the workers of the last reload

@@ -75,16 +75,32 @@ int main(int argc, char** argv) {
   rv::edge::HaproxyProcess hp(dir, haproxy);
   rv::msg::EdgeRoutes routes;  // empty until sauron answers
   std::string applied;
+  int64_t last_restart_log = 0;
   auto apply = [&]() {
     auto r = rv::edge::RenderHaproxyConfig(opts, routes);
-    if (r.text == applied && hp.Running()) return;
+    bool died = !applied.empty() && !hp.Running();
+    if (r.text == applied && !died) return;
+    if (died) {
+      // E.g. a port taken: retried every poll, said once every 10 s.
+      if (rv::MonotonicMs() - last_restart_log > 10000) {
+        spdlog::warn("haproxy exited (see its messages above); starting it again");
+        last_restart_log = rv::MonotonicMs();
+      }
+      applied.clear();
+    }
     int64_t t0 = rv::MonotonicMs();
     rv::Status s = hp.Apply(r.text);
     if (!s.ok()) {
-      spdlog::error("routes version {} not applied: {}", routes.version, s.message());
+      // Unavailable: haproxy is still loading the last one; the next poll retries.
+      if (s.code() == rv::Status::Code::kUnavailable) {
+        spdlog::debug("routes version {} not applied yet: {}", routes.version, s.message());
+      } else {
+        spdlog::error("routes version {} not applied: {}", routes.version, s.message());
+      }
       return;
     }
     applied = r.text;
+    if (died) return;
     spdlog::info("haproxy (pid {}) serves routes version {}: {} names, {} envs with proxies{} (applied in {} ms)",
                  hp.master_pid(), routes.version, routes.routes.size(), routes.proxies.size(),
                  r.skipped ? ", " + std::to_string(r.skipped) + " malformed entries left out" : "",
@@ -106,7 +122,13 @@ int main(int argc, char** argv) {
     }
     if (rpc) {
       rv::msg::EdgeRoutes next;
-      rv::Status s = rpc->Call(rv::msg::EdgeRoutesRequest{}, &next, std::chrono::milliseconds(2000));
+      rv::Status s = rv::Status::Ok();
+      try {
+        s = rpc->Call(rv::msg::EdgeRoutesRequest{}, &next, std::chrono::milliseconds(2000));
+      } catch (const zmq::error_t& e) {  // EINTR: a signal (SIGTERM) came during the call
+        if (g_stop) break;
+        s = rv::Status::Unavailable(e.what());
+      }
       if (s.ok()) {
         warned = false;
         routes = std::move(next);

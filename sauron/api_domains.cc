@@ -147,7 +147,7 @@ Result<std::string> DomainRemove(ApiCall& c, msg::DomainRemove& b) {
 
 Result<std::string> DomainList(ApiCall& c, msg::DomainListRequest& b) {
   if (!b.app.empty()) {
-    if (auto app = names::ParseAppRef(b.app); !app.ok()) return app.status();
+    if (auto app = ExistingApp(c.deps, b.app); !app.ok()) return app.status();
   }
   auto l = Listing(c.deps, b.app);
   if (!l.ok()) return l.status();
@@ -222,6 +222,9 @@ Status AddDefaultName(const ApiDeps& d, const names::AppRef& app, int64_t now_ms
   if (d.domains == nullptr) return Status::Ok();
   std::string name = DefaultName(app, d.pod_domain);
   if (Status s = ValidateDomainName(name); !s.ok()) return s;
+  // A default name of an earlier pod domain goes (sauron restarted with another).
+  auto dropped = d.domains->DropOtherDefaults(app, name);
+  if (!dropped.ok()) return dropped.status();
   auto added = d.domains->AddName(name, app, true, now_ms);
   if (!added.ok()) return added.status();
   auto row = d.domains->Find(name);
@@ -231,7 +234,7 @@ Status AddDefaultName(const ApiDeps& d, const names::AppRef& app, int64_t now_ms
     if (Status s = Issue(d, **row, now_ms); !s.ok()) return s;
     issued = true;
   }
-  if (*added || issued) Changed(d, app.EnvRef(), now_ms);
+  if (*added || issued || *dropped > 0) Changed(d, app.EnvRef(), now_ms);
   return Status::Ok();
 }
 

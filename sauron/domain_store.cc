@@ -93,6 +93,13 @@ Status DomainStore::RemoveName(const std::string& name, const names::AppRef& app
   return del.Run();
 }
 
+Result<int> DomainStore::DropOtherDefaults(const names::AppRef& app, const std::string& keep) {
+  Q del(db_, "DELETE FROM domains WHERE app = ? AND is_default = 1 AND name != ?");
+  del.Text(1, app.ToString()).Text(2, keep);
+  if (Status s = del.Run(); !s.ok()) return s;
+  return sqlite3_changes(db_);
+}
+
 Result<std::vector<std::string>> DomainStore::RemoveApp(const names::AppRef& app) {
   auto rows = List(app.ToString());
   if (!rows.ok()) return rows.status();

@@ -56,6 +56,9 @@ class DomainStore {
   Result<bool> AddName(const std::string& name, const names::AppRef& app, bool is_default, int64_t now_ms);
   // NotFound if `app` has no such name; a default name is not removable.
   Status RemoveName(const std::string& name, const names::AppRef& app);
+  // Drops `app`'s default names other than `keep` (the pod domain changed);
+  // returns how many.
+  Result<int> DropOtherDefaults(const names::AppRef& app, const std::string& keep);
   // Every name of `app` (with its certificate) is dropped; returns the names.
   Result<std::vector<std::string>> RemoveApp(const names::AppRef& app);
   // Stores a certificate and its key for an existing name (NotFound if none).

@@ -78,6 +78,16 @@ TEST_F(DomainStoreTest, TheDefaultNameGoesOnlyWithTheApp) {
   EXPECT_EQ(left->front().env, "acme/prod");
 }
 
+TEST_F(DomainStoreTest, ADefaultNameOfAnEarlierPodDomainIsDropped) {
+  ASSERT_TRUE(s_->AddName("web.prod.acme.old.test", web_, true, 1).ok());
+  ASSERT_TRUE(s_->AddName("shop.example.com", web_, false, 1).ok());
+  EXPECT_EQ(*s_->DropOtherDefaults(web_, "web.prod.acme.new.test"), 1);
+  EXPECT_EQ(*s_->DropOtherDefaults(web_, "web.prod.acme.new.test"), 0);
+  auto left = s_->List("acme/prod/web");
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->front().name, "shop.example.com");
+}
+
 TEST_F(DomainStoreTest, KeysAreStoredEncryptedAndSurviveAReopen) {
   auto ca = std::move(*PodCa::Generate("ca", 1796400000000));
   auto c = ca->Issue("shop.example.com", 1796400000000);

@@ -106,9 +106,14 @@ TEST_F(PodScript, UpSubmitStopDown) {
 
   Output status = Sh(script_ + " status --dir " + pod_dir_);
   EXPECT_NE(status.text.find("strider-h3: running"), std::string::npos) << status.text;
-  // sauron, elrond, 3 striders; as root (namespace hosts) also an overlayd per host.
+  // sauron, elrond, 3 striders; as root (namespace hosts) also an overlayd per
+  // host; the edge (rv-edge) where haproxy is installed (docs/PROXY.md).
   bool netns = fs::exists(pod_dir_ + "/net.env");
-  int daemons = netns ? 8 : 5;
+  bool edge = fs::exists("/usr/sbin/haproxy");
+  int daemons = (netns ? 8 : 5) + (edge ? 1 : 0);
+  if (edge) {
+    EXPECT_NE(status.text.find("edge: running"), std::string::npos) << status.text;
+  }
   if (netns) {
     EXPECT_NE(status.text.find("overlayd-h3: running"), std::string::npos) << status.text;
   }

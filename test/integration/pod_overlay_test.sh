@@ -135,7 +135,13 @@ for t in $tags; do
   [ -d "$r" ] || continue
   pids+=" $(runc --root "$r" list -f json 2>/dev/null | grep -oE '"pid": *[0-9]+' | grep -oE '[0-9]+$' | tr '\n' ' ')"
 done
-[ "$(echo $pids | wc -w)" = 10 ] || fail "expected 7 daemons (with the registry) and 3 container apps, have pids:$pids"
+# The edge (rv-edge) runs where haproxy is installed (docs/PROXY.md); its HAProxy master too.
+want=10
+if [ -f "$dir/pids/edge.pid" ]; then
+  pids+=" $(pgrep -P "$(cat "$dir/pids/edge.pid")" -x haproxy | tr '\n' ' ')"
+  want=12
+fi
+[ "$(echo $pids | wc -w)" = $want ] || fail "expected 7 daemons (with the registry), the edge and its haproxy, and 3 container apps, have pids:$pids"
 "$pod" down --dir "$dir" || fail "pod down"
 for ns in $nss; do [ ! -e "/run/netns/$ns" ] || fail "netns $ns left"; done
 ip netns list | grep -qE -- "^rv-($a|$b)-" && fail "container netns left: $(ip netns list | grep -E -- "^rv-($a|$b)-")"
