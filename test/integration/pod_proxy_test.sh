@@ -62,7 +62,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-RV_POD_STACKS=busybox "$pod" up --hosts 3 --dir "$dir" --base-port "$port" >"$dir/up.log" 2>&1 || { cat "$dir/up.log" >&2; fail "pod up"; }
+eport=$((port + 25))  # the edge's HTTPS port, inside this test's reserved block
+RV_POD_STACKS=busybox RV_POD_HTTP_PORT=$((port + 24)) RV_POD_HTTPS_PORT=$eport "$pod" up --hosts 3 --dir "$dir" --base-port "$port" >"$dir/up.log" 2>&1 || { cat "$dir/up.log" >&2; fail "pod up"; }
 subnet=$(awk -F= '$1 == "subnet" {print $2}' "$dir/net.env")
 netkey=$(awk -F= '$1 == "key" {print $2}' "$dir/net.env")
 [ -n "$subnet" ] && [ -n "$netkey" ] || fail "no subnet/key in $dir/net.env"
@@ -127,7 +128,6 @@ for px in "$px1" "$px2"; do
 done
 h1=$(host_of "$px1")
 # The same through the pod's edge (rv-edge: SNI in TCP mode, PROXY v2 to a proxy's ingress).
-eport=$((port + 41))
 t0=$(date +%s%N)
 b=""
 for _ in $(seq 1 100); do
