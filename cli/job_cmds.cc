@@ -7,10 +7,12 @@
 #include <atomic>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "cli/output.h"
 #include "cli/table.h"
 #include "common/host_layout.h"
+#include "common/proxy_job.h"
 #include "strider/container/container_runtime.h"
 #include "strider/container/log_follow.h"
 
@@ -20,9 +22,44 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
+// rv logs TENANT/ENV/APP --router: the access log lines of APP (its backend,
+// common/proxy_job.h) from every placed proxy job of its environment whose
+// host's data is on this machine, each line prefixed with the proxy's job id.
+int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRecord>& jobs) {
+  const std::string& app = cmds.log_job;
+  auto slash = app.rfind('/');
+  if (slash == std::string::npos || app.find('/') == slash) return Fail(Status::Invalid("--router needs TENANT/ENV/APP"));
+  if (cmds.log_follow) return Fail(Status::Invalid("--router does not follow (-f) yet"));
+  const std::string env = app.substr(0, slash), needle = " " + ProxyBackendName(app) + "/";
+  namespace layout = host_layout;
+  int proxies = 0, read = 0;
+  for (const auto& j : jobs) {
+    if (j.spec.kind != "proxy" || j.spec.env != env || j.state != "placed" || j.host_id.empty()) continue;
+    ++proxies;
+    std::string dir = cmds.log_data_dir.empty() ? layout::DefaultDataDir(c.config().pod_dir, j.host_id) : cmds.log_data_dir;
+    std::string path = layout::ConsoleLogPath(
+        layout::ContainerDir(layout::ContainerStateDir(dir), container::ContainerIdFor(j.spec.id)));
+    std::ifstream in(path, std::ios::binary);
+    if (!in) continue;
+    ++read;
+    in.seekg(0, std::ios::end);
+    int64_t size = in.tellg();
+    in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, cmds.log_tail_bytes)));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find(needle) != std::string::npos) std::cout << j.spec.id << " " << line << "\n";
+    }
+  }
+  std::cout << std::flush;
+  if (proxies == 0) return Fail(Status::NotFound("environment " + env + " runs no proxy (rv proxy:ensure " + env + ")"));
+  if (read == 0) return Fail(Status::NotFound("no proxy log of " + env + " on this machine (rv logs reads local hosts only)"));
+  return 0;
+}
+
 int Logs(Client& c, const JobCommands& cmds) {
   auto l = c.List("jobs");
   if (!l.ok()) return Fail(l.status());
+  if (cmds.log_router) return RouterLogs(c, cmds, l->jobs);
   const msg::JobSpec* spec = nullptr;
   std::string host;
   for (const auto& j : l->jobs) {
@@ -82,11 +119,38 @@ int Submit(Client& c, const JobCommands& cmds) {
     j.port = cmds.port;
     j.health.http_path = cmds.health_http;
     j.env = cmds.env;
+    j.app = cmds.app;
+    if (!cmds.env.empty()) j.tenant = cmds.env.substr(0, cmds.env.find('/'));
     req.jobs.push_back(std::move(j));
   }
   msg::JobIds ids;
   if (Status s = c.Call(req, &ids); !s.ok()) return Fail(s);
   for (const auto& id : ids.ids) std::cout << id << "\n";
+  return 0;
+}
+
+// The env's two proxy jobs (common/proxy_job.h), those not already there.
+int ProxyEnsure(Client& c, const JobCommands& cmds) {
+  auto jobs = ProxyJobsFor(cmds.proxy_env, cmds.proxy_image);
+  if (!jobs.ok()) return Fail(jobs.status());
+  auto l = c.List("jobs");
+  if (!l.ok()) return Fail(l.status());
+  std::set<std::string> live;
+  for (const auto& j : l->jobs) {
+    if (j.state != "stopped") live.insert(j.spec.id);
+  }
+  msg::SubmitJobs req;
+  for (auto& j : *jobs) {
+    if (live.count(j.id)) {
+      std::cout << j.id << " exists\n";
+    } else {
+      req.jobs.push_back(j);
+    }
+  }
+  if (req.jobs.empty()) return 0;
+  msg::JobIds ids;
+  if (Status s = c.Call(req, &ids); !s.ok()) return Fail(s);
+  for (const auto& id : ids.ids) std::cout << id << " (port " << ProxyPortFor(cmds.proxy_env) << ")\n";
   return 0;
 }
 
@@ -113,13 +177,20 @@ void AddJobCommands(CLI::App& app, JobCommands* cmds) {
   s->add_option("--port", cmds->port, "the app's listening port (health-checked)")->check(CLI::Range(0, 65535));
   s->add_option("--health-http", cmds->health_http, "HTTP path that must answer 2xx/3xx (needs --port)");
   s->add_option("--env", cmds->env, "the environment (its config vars and secrets are set with config:set)");
+  s->add_option("--app", cmds->app, "the app the replicas serve (its environment's proxy routes its names to them)");
   s->add_option("command", cmds->command, "the command to run (after --); with --image, overrides the entrypoint");
 
   cmds->logs = app.add_subcommand("logs", "print a job's log (local hosts only)");
-  cmds->logs->add_option("JOB", cmds->log_job, "job id")->required();
+  cmds->logs->add_option("JOB", cmds->log_job, "job id (or TENANT/ENV/APP with --router)")->required();
   cmds->logs->add_flag("-f,--follow", cmds->log_follow, "keep printing what is appended");
+  cmds->logs->add_flag("--router", cmds->log_router,
+                       "JOB is TENANT/ENV/APP: its requests in its environment's proxies' access logs (with request ids)");
   cmds->logs->add_option("--tail-bytes", cmds->log_tail_bytes, "how much of the end to show first");
   cmds->logs->add_option("--data-dir", cmds->log_data_dir, "the host's data dir (default <pod_dir>/hosts/<host>)");
+
+  cmds->proxy_ensure = app.add_subcommand("proxy-ensure", "(or proxy:ensure) submit the environment's proxy jobs unless they exist (docs/PROXY.md)");
+  cmds->proxy_ensure->add_option("TENANT/ENV", cmds->proxy_env, "the environment")->required();
+  cmds->proxy_ensure->add_option("--image", cmds->proxy_image, "the proxy image (scripts/proxy-image)");
 
   cmds->stop = app.add_subcommand("stop", "stop jobs");
   cmds->stop->add_option("JOB", cmds->stop_ids, "job ids")->required();
@@ -139,6 +210,7 @@ int RunJobCommands(Client& c, const JobCommands& cmds, bool list_jobs) {
   }
   if (cmds.logs->parsed()) return Logs(c, cmds);
   if (cmds.submit->parsed()) return Submit(c, cmds);
+  if (cmds.proxy_ensure->parsed()) return ProxyEnsure(c, cmds);
   if (cmds.stop->parsed()) {
     if (Status s = c.Call(msg::StopJobs{cmds.stop_ids}); !s.ok()) return Fail(s);
     for (const auto& id : cmds.stop_ids) std::cout << "stopping " << id << "\n";

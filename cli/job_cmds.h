@@ -23,6 +23,9 @@ struct JobCommands {
   CLI::App* submit = nullptr;
   CLI::App* stop = nullptr;
   CLI::App* logs = nullptr;
+  CLI::App* proxy_ensure = nullptr;
+  std::string proxy_env, proxy_image = "rivendell/proxy:latest";
+  std::string app;  // submit --app
   // submit
   std::string service, strategy, kind = "deploy", restart = "on-failure", image, health_http, env;
   int replicas = 1, port = 0;
@@ -34,6 +37,7 @@ struct JobCommands {
   // logs
   std::string log_job, log_data_dir;
   bool log_follow = false;
+  bool log_router = false;  // logs APP --router: its env proxies' access log lines for APP
   int64_t log_tail_bytes = 64 * 1024;
 };
 

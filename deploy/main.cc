@@ -38,6 +38,7 @@
 #include "common/msg/releases.h"
 #include "deploy/app_lock.h"
 #include "deploy/remote_build.h"
+#include "common/proxy_job.h"
 #include "deploy/rollout_driver.h"
 #include "deploy/sauron_io.h"
 
@@ -432,6 +433,7 @@ int main(int argc, char** argv) {
   rv::deploy::RolloutOptions o;
   o.boot_timeout_ms = int64_t{boot_timeout_s} * 1000;
   o.web_port = rv::deploy::WebPort(c, app_name, port);
+  o.proxy_image = rv::kProxyImage;  // a git push makes the env's proxy if it has none
   o.resources.cpu_millis = cpu_millis;
   auto failed = [&](const std::string& why) {
     (void)c.Call(rv::msg::ReleaseState{app_name, rel.version, "failed", why});

@@ -4,6 +4,8 @@
 #include <random>
 #include <set>
 
+#include "common/proxy_job.h"
+
 namespace rv::deploy {
 namespace {
 
@@ -81,6 +83,21 @@ std::vector<AppJob> AppJobsOf(const std::string& app, const std::vector<msg::Job
   return out;
 }
 
+std::vector<msg::JobSpec> MissingProxyJobs(const std::string& env, const std::vector<msg::JobRecord>& jobs,
+                                           const std::string& image) {
+  std::vector<msg::JobSpec> out;
+  auto want = ProxyJobsFor(env, image);
+  if (!want.ok()) return out;
+  std::set<std::string> live;
+  for (const auto& j : jobs) {
+    if (j.state != "stopped") live.insert(j.spec.id);
+  }
+  for (auto& j : *want) {
+    if (!live.count(j.id)) out.push_back(std::move(j));
+  }
+  return out;
+}
+
 RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64_t current,
                           const std::map<std::string, int32_t>& formation, const RolloutOptions& o,
                           const Progress& progress) {
@@ -103,6 +120,7 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64
   // harmless, and giving up at once would leave the new replicas running beside
   // the old ones with no one to finish the cut-over or stop them.
   bool said_outage = false;
+  bool proxies_checked = false;
   auto wait_out = [&](const Status& s) {
     if (s.code() != Status::Code::kUnavailable || io.NowMs() > give_up) return false;
     if (!said_outage) progress("-----> sauron does not answer (" + s.message() + "); still trying");
@@ -119,6 +137,20 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64
     }
     if (said_outage) progress("-----> sauron answers again");
     said_outage = false;
+    if (!proxies_checked && !o.proxy_image.empty()) {
+      proxies_checked = true;
+      auto web = formation.find("web");
+      if (web != formation.end() && web->second > 0 && target.process_types.count("web")) {
+        std::string env = target.app.substr(0, target.app.rfind('/'));
+        auto missing = MissingProxyJobs(env, *all, o.proxy_image);
+        if (!missing.empty()) {
+          // The app is reachable once its env's proxy runs; a failure here is said, not fatal.
+          Status ps = io.Submit(missing);
+          progress(ps.ok() ? "-----> Starting " + env + "'s proxy (" + std::to_string(missing.size()) + " replicas)"
+                           : "-----> Could not start " + env + "'s proxy: " + ps.message());
+        }
+      }
+    }
     ReadCrashes(io, &event_seq, &crashed);
     RolloutInput in;
     in.target = target.version;

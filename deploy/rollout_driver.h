@@ -48,6 +48,10 @@ struct RolloutOptions {
   int32_t poll_ms = 100;  // how often the loop lists the pod's jobs (a push sees healthy within this)
   msg::Resources resources{128, 64, 100};
   int64_t release_phase_timeout_ms = 300000;
+  // When the target runs web processes: submit the environment's proxy jobs
+  // (common/proxy_job.h) that are not there, once, before the rollout
+  // (docs/PROXY.md "Environment proxy"). "" = do not (rv rollback, ps:scale).
+  std::string proxy_image;
 };
 
 using Progress = std::function<void(const std::string& line)>;
@@ -62,6 +66,10 @@ msg::JobSpec JobFor(const msg::ReleaseRecord& r, const std::string& type, int32_
 std::vector<std::string> CommandFor(const std::string& command);
 // The app's jobs that are not stopped, as DecideRollout sees them.
 std::vector<AppJob> AppJobsOf(const std::string& app, const std::vector<msg::JobRecord>& jobs);
+
+// The env's proxy jobs missing from `jobs` (not there, or stopped).
+std::vector<msg::JobSpec> MissingProxyJobs(const std::string& env, const std::vector<msg::JobRecord>& jobs,
+                                           const std::string& image);
 
 struct RolloutOutcome {
   bool ok = false;

@@ -241,6 +241,27 @@ TEST(RolloutDriver, AReleaseCommandThatExitsZeroLetsTheDeployGoOn) {
   EXPECT_TRUE(out.ok) << out.why;
 }
 
+TEST(RolloutDriver, AWebReleaseStartsTheEnvironmentsProxyOnceWhenAsked) {
+  FakePod pod;
+  RolloutOptions o;
+  o.proxy_image = "rivendell/proxy:latest";
+  std::vector<std::string> lines;
+  auto say = [&](const std::string& l) { lines.push_back(l); };
+  ASSERT_TRUE(RunRollout(pod, Release(1), 0, {{"web", 2}}, o, say).ok);
+  EXPECT_GE(pod.Index("submit acme.prod.proxy-1"), 0);
+  EXPECT_GE(pod.Index("submit acme.prod.proxy-2"), 0);
+  bool said = false;
+  for (const auto& l : lines) said |= l == "-----> Starting acme/prod's proxy (2 replicas)";
+  EXPECT_TRUE(said);
+  pod.log.clear();
+  ASSERT_TRUE(RunRollout(pod, Release(2), 1, {{"web", 2}}, o, say).ok);
+  EXPECT_EQ(pod.Index("submit acme.prod.proxy"), -1);
+  // Not asked (rv rollback, ps:scale): nothing.
+  FakePod other;
+  ASSERT_TRUE(RunRollout(other, Release(1), 0, {{"web", 2}}, {}, say).ok);
+  EXPECT_EQ(other.Index("submit acme.prod.proxy"), -1);
+}
+
 TEST(JobFor, AWebReplicaGetsItsPortHealthHaAndReleaseService) {
   RolloutOptions o;
   o.web_port = 5000;

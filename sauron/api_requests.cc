@@ -11,6 +11,7 @@ const RequestTable& SauronRequests() {
     RegisterOverlayRequests(t);
     RegisterAccountsRequests(t);
     RegisterReleaseRequests(t);
+    RegisterProxyRequests(t);
     RegisterDomainRequests(t);
     return t;
   }();

@@ -45,6 +45,9 @@ Status EnsureAppNames(const ApiDeps& d, int64_t now_ms);
 void OnEnvConfigChanged(ReleaseStore& releases, Store& store, const std::string& env, const std::string& what,
                         int64_t now_ms);
 
+// host.proxy_routes (api_proxy.cc)
+void RegisterProxyRequests(RequestTable& t);
+
 // The table of every request sauron serves (built on first use).
 const RequestTable& SauronRequests();
 

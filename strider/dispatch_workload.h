@@ -29,11 +29,14 @@ class DispatchWorkloadFactory : public WorkloadFactory {
 
   bool has_containers() const { return containers_ != nullptr; }
   void SetBuilds(std::shared_ptr<WorkloadFactory> builds) { builds_ = std::move(builds); }
+  // Jobs of kind "proxy" (an environment's proxy, strider/proxy_workload.h).
+  void SetProxies(std::shared_ptr<WorkloadFactory> proxies) { proxies_ = std::move(proxies); }
 
  private:
   std::shared_ptr<WorkloadFactory> processes_;
   std::shared_ptr<WorkloadFactory> containers_;
   std::shared_ptr<WorkloadFactory> builds_;
+  std::shared_ptr<WorkloadFactory> proxies_;
   std::string why_;
 };
 

@@ -56,5 +56,26 @@ TEST(DispatchWorkload, WithoutRuntimeImageJobsFailWithTheReason) {
   EXPECT_EQ(procs, 1);
 }
 
+TEST(DispatchWorkload, ProxyJobsGoToTheProxyFactoryOrFailWithoutOne) {
+  int procs = 0, conts = 0, proxies = 0;
+  DispatchWorkloadFactory f(std::make_shared<TagFactory>(&procs), std::make_shared<TagFactory>(&conts));
+  auto proxy = Spec("rivendell/proxy:latest");
+  proxy.kind = "proxy";
+  // No proxy factory (no overlay on this host): the job fails saying why, never runs as a plain container.
+  std::vector<std::pair<RunState, std::string>> seen;
+  auto w = f.Create(proxy, [&](RunState st, const std::string& d) { seen.emplace_back(st, d); });
+  ASSERT_NE(w, nullptr);
+  EXPECT_FALSE(w->Start(proxy, {}).ok());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].first, RunState::kFailed);
+  EXPECT_NE(seen[0].second.find("no environment proxies"), std::string::npos);
+  EXPECT_EQ(conts, 0);
+  f.SetProxies(std::make_shared<TagFactory>(&proxies));
+  f.Create(proxy, nullptr);
+  f.Create(Spec("acme/web:v1"), nullptr);
+  EXPECT_EQ(proxies, 1);
+  EXPECT_EQ(conts, 1);
+}
+
 }  // namespace
 }  // namespace rv::strider

@@ -38,9 +38,12 @@
 #include "strider/container/container_runtime.h"
 #include "strider/container/container_workload.h"
 #include "strider/dispatch_workload.h"
+#include "strider/drain_workload.h"
 #include "strider/build_workload.h"
 #include "strider/overlay_driver.h"
 #include "strider/process_workload.h"
+#include "strider/proxy_source.h"
+#include "strider/proxy_workload.h"
 
 namespace {
 
@@ -68,6 +71,7 @@ struct Flags {
   std::string overlayd_socket;
   int overlay_mtu = 1500;
   int overlay_keepalive_ms = 1000;
+  int drain_ms = 1000;
   int restore_wait_ms = 5000;
 };
 
@@ -107,6 +111,9 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--overlayd-socket", f.overlayd_socket,
                  "this host's overlayd control socket: containers of an environment join its overlay network");
   app.add_option("--overlay-mtu", f.overlay_mtu, "underlay MTU overlayd works with")->check(CLI::Range(576, 65535));
+  app.add_option("--drain-ms", f.drain_ms,
+                 "a web replica of an environment keeps running this long after sauron stops it, while its "
+                 "environment's proxies stop sending it requests (0 = stop at once; docs/PROXY.md)");
   app.add_option("--overlay-keepalive-ms", f.overlay_keepalive_ms,
                  "keepalive to overlayd this often (keep well under its --lease-ms); 0 = none")
       ->check(CLI::Range(0, 60000));
@@ -385,7 +392,15 @@ int main(int argc, char** argv) {
   opts.beacon_pump = &beacon_pump;
   {
     std::unique_ptr<rv::strider::OverlayDriver> overlay = MakeOverlay(ctx, f, *id, opts, runtime.get());
-    rv::strider::Agent agent(ctx, opts, factory);
+    if (runtime && overlay) {
+      // Environment proxies (docs/PROXY.md): containers on the overlay, their
+      // ingress on this host's underlay address.
+      rv::strider::ProxyHostOptions po;
+      po.address = f.address;
+      auto src = std::make_shared<rv::strider::SauronProxySource>(ctx, f.host_id, opts.sauron_api, id->key, id->sauron_key);
+      factory->SetProxies(std::make_shared<rv::strider::ProxyWorkloadFactory>(*runtime, po, src));
+    }
+    rv::strider::Agent agent(ctx, opts, std::make_shared<rv::strider::DrainingWorkloadFactory>(factory, f.drain_ms));
     if (rv::Status s = agent.Start(); !s.ok()) {
       spdlog::critical("{}", s.ToString());
       return 1;

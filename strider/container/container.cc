@@ -393,6 +393,10 @@ Status Container::WriteBundle(const Image& img) {
   if (!s.ok()) return s;
   in.etc_files = {{"/etc/hosts", bundle + "/hosts"}, {"/etc/hostname", bundle + "/hostname"},
                   {"/etc/resolv.conf", bundle + "/resolv.conf"}};
+  if (spec_.kind == "proxy") {
+    // Its configuration and keys, written by the strider (strider/proxy_workload.h).
+    in.extra_mounts.push_back({"/run/proxy", "bind", rt_.ProxyDir(id_), {"rbind", "rw", "nosuid", "nodev", "noexec"}});
+  }
   std::string doc = BuildRuntimeSpec(in).dump();
   for (auto& e : in.env) crypto::Wipe(e);
   s = WriteFile(bundle + "/config.json", doc, 0600);

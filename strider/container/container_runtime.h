@@ -84,6 +84,9 @@ class ContainerRuntime {
   std::string ContainerDir(const std::string& id) const { return host_layout::ContainerDir(opt_.state_dir, id); }
   std::string BundleDir(const std::string& id) const { return opt_.run_dir + "/bundles/" + id; }
   std::string RuncRoot() const { return opt_.run_dir + "/runc"; }
+  // An environment proxy's run dir (haproxy.cfg, its certificates, the master
+  // socket), bind-mounted at /run/proxy in a job of kind "proxy" (tmpfs).
+  std::string ProxyDir(const std::string& id) const { return opt_.run_dir + "/proxy/" + id; }
   // The container's named netns (machine-wide names): its id plus a hash of
   // this runtime's run dir, so two striders on one machine (two pods with a job
   // of the same id) never share or delete each other's.

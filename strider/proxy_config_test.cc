@@ -1,0 +1,131 @@
+#include "strider/proxy_config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace rv::strider {
+namespace {
+
+ProxyConfigInput Input() {
+  ProxyConfigInput in;
+  in.port = 20443;
+  in.fallback_pem = "/run/proxy/fallback.pem";
+  in.sites = {{"web1.prod.acme.pod.test", "acme/prod/web1", "/run/proxy/certs/0.pem"},
+              {"www.example.com", "acme/prod/web1", "/run/proxy/certs/1.pem"},
+              {"api.prod.acme.pod.test", "acme/prod/api", "/run/proxy/certs/2.pem"}};
+  in.servers["acme/prod/web1"] = {{"acme.prod.web1.web.v1.0.x", "10.240.1.3", 8080},
+                                  {"acme.prod.web1.web.v1.1.x", "10.240.1.4", 8080}};
+  in.limits["acme/prod/web1"] = {20, 1000};
+  in.limits["acme/prod/api"] = {0, 0};
+  return in;
+}
+
+TEST(ProxyConfig, RoutesEveryNameToItsAppsBackend) {
+  auto f = RenderProxyConfig(Input());
+  const std::string web1 = BackendNameFor("acme/prod/web1");
+  EXPECT_NE(f.hosts_map.find("web1.prod.acme.pod.test " + web1 + "\n"), std::string::npos);
+  EXPECT_NE(f.hosts_map.find("www.example.com " + web1 + "\n"), std::string::npos);
+  EXPECT_NE(f.hosts_map.find("api.prod.acme.pod.test " + BackendNameFor("acme/prod/api")), std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find("backend " + web1 + "\n"), std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find(" 10.240.1.3:8080\n"), std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find(" 10.240.1.4:8080\n"), std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find("default_backend unknown_host"), std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find("http-request return status 404"), std::string::npos);
+  EXPECT_EQ(f.skipped, 0);
+}
+
+TEST(ProxyConfig, EndsTlsModernOnlyBehindThePROXYProtocolWithARequestId) {
+  auto f = RenderProxyConfig(Input());
+  EXPECT_NE(f.haproxy_cfg.find("bind *:20443 accept-proxy ssl crt-list /run/proxy/certs.list alpn h2,http/1.1"),
+            std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find("ssl-min-ver TLSv1.2"), std::string::npos);
+  EXPECT_EQ(f.haproxy_cfg.find("CBC"), std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find("unique-id-header X-Request-ID"), std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find("id=%ID"), std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find("retry-on conn-failure"), std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find("option redispatch"), std::string::npos);
+  // The fallback certificate comes first: HAProxy's default for unknown SNI.
+  EXPECT_EQ(f.crt_list.rfind("/run/proxy/fallback.pem\n", 0), 0u);
+  EXPECT_NE(f.crt_list.find("/run/proxy/certs/1.pem [alpn h2,http/1.1] www.example.com\n"), std::string::npos);
+}
+
+// The text of one backend section.
+std::string Section(const std::string& cfg, const std::string& backend) {
+  auto at = cfg.find("\nbackend " + backend + "\n");
+  if (at == std::string::npos) return "";
+  auto end = cfg.find("\nbackend ", at + 1);
+  return cfg.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+TEST(ProxyConfig, LimitsPerAppAndPerClient) {
+  auto f = RenderProxyConfig(Input());
+  EXPECT_NE(f.haproxy_cfg.find("tcp-request session reject if { sc0_conn_cur gt 100 }"), std::string::npos);
+  std::string web1 = Section(f.haproxy_cfg, BackendNameFor("acme/prod/web1"));
+  std::string api = Section(f.haproxy_cfg, BackendNameFor("acme/prod/api"));
+  ASSERT_FALSE(web1.empty());
+  ASSERT_FALSE(api.empty());
+  EXPECT_NE(web1.find("deny_status 429 if { sc1_http_req_rate gt 200 }"), std::string::npos);
+  EXPECT_NE(web1.find("deny_status 413 if { req.hdr_val(content-length) gt 1000 }"), std::string::npos);
+  EXPECT_EQ(api.find("deny_status"), std::string::npos);
+}
+
+TEST(ProxyConfig, LeavesOutHostileNamesAndServers) {
+  auto in = Input();
+  in.sites.push_back({"evil.com\nfrontend x", "acme/prod/web1", "/run/proxy/certs/3.pem"});
+  in.sites.push_back({"UPPER.example.com", "acme/prod/web1", "/run/proxy/certs/4.pem"});
+  in.sites.push_back({"ok.example.com", "acme/prod/web1", "/run/proxy/certs/x y.pem"});
+  in.sites.push_back({"www.example.com", "acme/prod/web1", "/run/proxy/certs/5.pem"});  // a duplicate
+  in.servers["acme/prod/web1"].push_back({"j", "10.240.1.9:80 backup", 8080});
+  in.servers["acme/prod/web1"].push_back({"k", "10.240.1.9", 70000});
+  auto f = RenderProxyConfig(in);
+  EXPECT_EQ(f.skipped, 6);
+  EXPECT_EQ(f.haproxy_cfg.find("frontend x"), std::string::npos);
+  EXPECT_EQ(f.haproxy_cfg.find("backup"), std::string::npos);
+  EXPECT_EQ(f.crt_list.find("5.pem"), std::string::npos);
+  EXPECT_FALSE(IsProxyName("a..b"));
+  EXPECT_TRUE(IsProxyName("web1.prod.acme.pod.test"));
+}
+
+TEST(ProxyConfig, SameInputSameBytes) {
+  EXPECT_EQ(RenderProxyConfig(Input()).haproxy_cfg, RenderProxyConfig(Input()).haproxy_cfg);
+  auto in = Input();
+  in.servers["acme/prod/web1"].pop_back();
+  EXPECT_NE(RenderProxyConfig(in).haproxy_cfg, RenderProxyConfig(Input()).haproxy_cfg);
+}
+
+// The rendered configuration is one HAProxy (Debian's, scripts/install-deps) accepts.
+TEST(ProxyConfig, HaproxyAcceptsTheRenderedConfig) {
+  ASSERT_EQ(access("/usr/sbin/haproxy", X_OK), 0) << "haproxy is missing: scripts/install-deps";
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("rv-proxycfg-" + std::to_string(getpid()));
+  fs::create_directories(dir / "certs");
+  std::string pem = (dir / "fallback.pem").string();
+  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=invalid -days 1 "
+                    "-keyout " + pem + ".key -out " + pem + " 2>/dev/null && cat " + pem + ".key >> " + pem;
+  ASSERT_EQ(system(cmd.c_str()), 0);
+  auto in = Input();
+  in.dir = dir.string();
+  in.fallback_pem = pem;
+  for (size_t i = 0; i < in.sites.size(); ++i) {
+    in.sites[i].pem_file = (dir / "certs" / (std::to_string(i) + ".pem")).string();
+    fs::copy_file(pem, in.sites[i].pem_file);
+  }
+  auto f = RenderProxyConfig(in);
+  std::ofstream(dir / "haproxy.cfg") << f.haproxy_cfg;
+  std::ofstream(dir / "certs.list") << f.crt_list;
+  std::ofstream(dir / "hosts.map") << f.hosts_map;
+  std::string check = "/usr/sbin/haproxy -c -q -f " + (dir / "haproxy.cfg").string() + " > " +
+                      (dir / "check.out").string() + " 2>&1";
+  int rc = system(check.c_str());
+  std::ifstream o(dir / "check.out");
+  std::string out((std::istreambuf_iterator<char>(o)), {});
+  EXPECT_EQ(rc, 0) << out << "\n" << f.haproxy_cfg;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace rv::strider

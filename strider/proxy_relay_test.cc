@@ -1,0 +1,166 @@
+#include "strider/proxy_relay.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "common/transport/test_ports.h"
+
+namespace rv::strider {
+namespace {
+
+int Listen(int port, const char* ip = "127.0.0.1") {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  listen(fd, 16);
+  return fd;
+}
+
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string ReadAll(int fd) {
+  std::string out;
+  char b[4096];
+  ssize_t n;
+  while ((n = read(fd, b, sizeof b)) > 0) out.append(b, n);
+  return out;
+}
+
+TEST(IngressRelay, RelaysBothWaysWithHalfCloseAndRefusesBeforeATarget) {
+  int p0 = transport::ReserveTestPorts(2);
+  ASSERT_GT(p0, 0);
+  int ports[2] = {p0, p0 + 1};
+  int back = Listen(ports[1]);
+  auto relay = IngressRelay::Open("127.0.0.1", ports[0], "127.0.0.1");
+  ASSERT_TRUE(relay.ok()) << relay.status().ToString();
+
+  // No target yet: the connection is closed at once.
+  int early = Connect(ports[0]);
+  ASSERT_GE(early, 0);
+  EXPECT_EQ(ReadAll(early), "");
+  close(early);
+
+  (*relay)->SetTarget("127.0.0.1", ports[1]);
+  std::thread server([back] {
+    int c = accept(back, nullptr, nullptr);
+    std::string got = ReadAll(c);  // until the client's half-close
+    std::string big(300000, 'x');
+    std::string reply = "echo:" + got + big;
+    size_t off = 0;
+    while (off < reply.size()) {
+      ssize_t n = write(c, reply.data() + off, reply.size() - off);
+      if (n <= 0) break;
+      off += n;
+    }
+    close(c);
+  });
+  int c = Connect(ports[0]);
+  ASSERT_GE(c, 0);
+  ASSERT_EQ(write(c, "PROXY hello", 11), 11);
+  shutdown(c, SHUT_WR);
+  std::string got = ReadAll(c);
+  close(c);
+  server.join();
+  EXPECT_EQ(got.substr(0, 16), "echo:PROXY hello");
+  EXPECT_EQ(got.size(), 16u + 300000u);
+  EXPECT_EQ((*relay)->accepted(), 2);
+  for (int i = 0; i < 100 && (*relay)->active() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ((*relay)->active(), 0);
+  close(back);
+}
+
+// Answers one connection with `tag` and closes it.
+std::thread ServeOnce(int fd, std::string tag) {
+  return std::thread([fd, tag] {
+    int c = accept(fd, nullptr, nullptr);
+    if (c < 0) return;
+    (void)!write(c, tag.data(), tag.size());
+    close(c);
+  });
+}
+
+TEST(IngressRelay, GoesToAFallbackWhenTheLocalTargetIsDownOrRefuses) {
+  int p0 = transport::ReserveTestPorts(3);
+  ASSERT_GT(p0, 0);
+  int peer = Listen(p0 + 1, "127.0.0.2");
+  auto relay = IngressRelay::Open("127.0.0.1", p0, "127.0.0.1");
+  ASSERT_TRUE(relay.ok());
+  (*relay)->SetTarget("127.0.0.1", p0 + 2);  // nothing listens: refused
+  (*relay)->SetFallbacks({"127.0.0.2:" + std::to_string(p0 + 1), "garbage", "1.2.3.4:99999"});
+  auto t = ServeOnce(peer, "peer");
+  int c = Connect(p0);
+  EXPECT_EQ(ReadAll(c), "peer");
+  close(c);
+  t.join();
+
+  // Down: straight to the fallback, the local target is not even tried.
+  int local = Listen(p0 + 2);
+  (*relay)->SetLocalUp(false);
+  auto t2 = ServeOnce(peer, "peer again");
+  c = Connect(p0);
+  EXPECT_EQ(ReadAll(c), "peer again");
+  close(c);
+  t2.join();
+  EXPECT_EQ((*relay)->fell_back(), 2);
+
+  // Up again: the local target.
+  (*relay)->SetLocalUp(true);
+  auto t3 = ServeOnce(local, "local");
+  c = Connect(p0);
+  EXPECT_EQ(ReadAll(c), "local");
+  close(c);
+  t3.join();
+  close(local);
+  close(peer);
+}
+
+TEST(IngressRelay, NeverPassesOnAConnectionFromAFallbacksHost) {
+  int p0 = transport::ReserveTestPorts(2);
+  ASSERT_GT(p0, 0);
+  int peer = Listen(p0 + 1);
+  auto relay = IngressRelay::Open("127.0.0.1", p0, "127.0.0.1");
+  ASSERT_TRUE(relay.ok());
+  (*relay)->SetLocalUp(false);
+  (*relay)->SetFallbacks({"127.0.0.1:" + std::to_string(p0 + 1)});  // the client's own address
+  int c = Connect(p0);
+  EXPECT_EQ(ReadAll(c), "");
+  close(c);
+  EXPECT_EQ((*relay)->fell_back(), 0);
+  close(peer);
+}
+
+TEST(IngressRelay, RefusesAPortInUse) {
+  int ports[1] = {transport::ReserveTestPort()};
+  int taken = Listen(ports[0]);
+  auto relay = IngressRelay::Open("127.0.0.1", ports[0]);
+  EXPECT_FALSE(relay.ok());
+  close(taken);
+}
+
+}  // namespace
+}  // namespace rv::strider

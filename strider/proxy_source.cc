@@ -1,0 +1,41 @@
+#include "strider/proxy_source.h"
+
+#include "common/crypto/sealed_box.h"
+#include "common/msg/proxy.h"
+
+namespace rv::strider {
+
+transport::RpcClient& SauronProxySource::Client() {
+  if (!client_) client_ = std::make_unique<transport::RpcClient>(ctx_, api_, key_, server_key_);
+  return *client_;
+}
+
+Result<msg::ProxyRoutes> SauronProxySource::Routes(const std::string& env) {
+  std::lock_guard<std::mutex> l(mu_);
+  msg::ProxyRoutes out;
+  Status s = Client().Call(msg::ProxyRoutesRequest{host_id_, env}, &out, std::chrono::milliseconds(2000));
+  if (!s.ok()) return s;
+  if (out.env != env) return Status::Invalid("sauron answered the routes of another environment");
+  return out;
+}
+
+Result<std::vector<ProxyCert>> SauronProxySource::Certs(const std::string& env) {
+  std::lock_guard<std::mutex> l(mu_);
+  msg::ProxyCerts got;
+  Status s = Client().Call(msg::ProxyCertsRequest{host_id_, env}, &got, std::chrono::milliseconds(2000));
+  if (!s.ok()) return s;
+  auto pk = crypto::DecodeZ85Key(key_.public_key);
+  auto sk = crypto::DecodeZ85Key(key_.secret_key);
+  if (!pk.ok() || !sk.ok()) return Status::Invalid("this host's CURVE key is not a Z85 key pair");
+  crypto::BoxKeyPair kp{std::move(*pk), std::move(*sk)};
+  std::vector<ProxyCert> out;
+  for (auto& e : got.entries) {
+    auto key = crypto::OpenSealed(kp, e.key_sealed);
+    if (!key.ok()) continue;  // not sealed to us: that name is left out
+    out.push_back(ProxyCert{e.name, e.app, e.cert_pem, std::move(*key)});
+  }
+  crypto::Wipe(kp.secret_key);
+  return out;
+}
+
+}  // namespace rv::strider

@@ -1,0 +1,351 @@
+#include "strider/proxy_workload.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <set>
+
+#include "common/crypto/sealed_box.h"
+#include "common/crypto/sha256.h"
+
+namespace rv::strider {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kInside = "/run/proxy";
+
+// Writes `content` to dir/rel through a temporary file and rename, owned by
+// the proxy's user.
+Status WriteOwned(const std::string& dir, const std::string& rel, const std::string& content, mode_t mode,
+                  uint32_t uid, uint32_t gid) {
+  std::string path = dir + "/" + rel, tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return Status::Io("open " + tmp + ": " + strerror(errno));
+  size_t off = 0;
+  while (off < content.size()) {
+    ssize_t n = write(fd, content.data() + off, content.size() - off);
+    if (n <= 0) {
+      close(fd);
+      unlink(tmp.c_str());
+      return Status::Io("write " + tmp + ": " + strerror(errno));
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0) {
+    close(fd);
+    unlink(tmp.c_str());
+    return Status::Io("chown " + tmp + ": " + strerror(errno));
+  }
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) return Status::Io("rename " + path + ": " + strerror(errno));
+  return Status::Ok();
+}
+
+std::string CertFileFor(const std::string& name) { return "certs/" + crypto::Sha256Hex(name).substr(0, 16) + ".pem"; }
+
+}  // namespace
+
+ProxyWorkload::ProxyWorkload(container::ContainerRuntime& rt, ProxyHostOptions o, std::shared_ptr<ProxySource> src,
+                             StateCallback cb)
+    : rt_(rt), o_(std::move(o)), src_(std::move(src)), cb_(cb), inner_(rt, std::move(cb)) {}
+
+ProxyWorkload::~ProxyWorkload() { StopRefresh(); }
+
+Status ProxyWorkload::Prepare(const msg::JobSpec& spec) {
+  if (spec.env.empty() || spec.env.find('/') == std::string::npos) return Status::Invalid("a proxy job needs env TENANT/ENV");
+  if (spec.port < 1024 || spec.port > 65535) return Status::Invalid("a proxy job needs a port in 1024..65535");
+  spec_ = spec;
+  dir_ = rt_.ProxyDir(container::ContainerIdFor(spec.id));
+  std::error_code ec;
+  fs::create_directories(dir_ + "/certs", ec);
+  if (ec) return Status::Io("create " + dir_ + ": " + ec.message());
+  for (const std::string& d : {dir_, dir_ + "/certs"}) {
+    if (chown(d.c_str(), o_.uid, o_.gid) != 0 || chmod(d.c_str(), 0700) != 0)
+      return Status::Io("chown " + d + ": " + strerror(errno));
+  }
+  // The fallback certificate: a throwaway self-signed one, made once per run dir.
+  std::string fb = dir_ + "/fallback.pem";
+  if (access(fb.c_str(), R_OK) != 0) {
+    std::string key = dir_ + "/fallback.key.tmp", crt = dir_ + "/fallback.crt.tmp";
+    Status s = container::RunTool({o_.openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                   "-nodes", "-subj", "/CN=unknown.invalid", "-days", "3650", "-keyout", key, "-out", crt});
+    std::string pem;
+    if (s.ok()) {
+      std::ifstream a(crt), b(key);
+      std::stringstream ss;
+      ss << a.rdbuf() << b.rdbuf();
+      pem = ss.str();
+    }
+    unlink(key.c_str());
+    unlink(crt.c_str());
+    if (!s.ok()) return Status::Io("making the proxy's fallback certificate: " + s.message());
+    s = WriteOwned(dir_, "fallback.pem", pem, 0600, o_.uid, o_.gid);
+    crypto::Wipe(pem);
+    if (!s.ok()) return s;
+  }
+  // A first configuration (no names yet) so HAProxy starts; the refresh
+  // thread writes the real one within refresh_ms.
+  if (access((dir_ + "/haproxy.cfg").c_str(), R_OK) != 0) {
+    ProxyConfigInput in;
+    in.port = spec.port;
+    in.dir = kInside;
+    in.fallback_pem = std::string(kInside) + "/fallback.pem";
+    auto f = RenderProxyConfig(in);
+    for (auto [rel, content] : std::map<std::string, std::string>{
+             {"haproxy.cfg", f.haproxy_cfg}, {"certs.list", f.crt_list}, {"hosts.map", f.hosts_map}}) {
+      if (Status s = WriteOwned(dir_, rel, content, 0600, o_.uid, o_.gid); !s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
+Status ProxyWorkload::Start(const msg::JobSpec& spec, const std::map<std::string, std::string>& secrets) {
+  if (Status s = Prepare(spec); !s.ok()) {
+    failed_ = true;
+    if (cb_) cb_(RunState::kFailed, s.message());
+    return s;
+  }
+  Status s = inner_.Start(spec, secrets);
+  if (s.ok()) StartRefresh();
+  return s;
+}
+
+Status ProxyWorkload::Adopt(const msg::JobSpec& spec) {
+  if (Status s = Prepare(spec); !s.ok()) return s;
+  Status s = inner_.Adopt(spec);
+  if (s.ok()) StartRefresh();
+  return s;
+}
+
+void ProxyWorkload::Stop(std::chrono::milliseconds grace) {
+  StopRefresh();
+  if (failed_) {
+    if (cb_) cb_(RunState::kStopped, "");
+    return;
+  }
+  inner_.Stop(grace);
+}
+
+void ProxyWorkload::Release() {
+  StopRefresh();
+  inner_.Release();
+  cleaned_ = true;  // the next agent adopts the container and its run dir
+}
+
+void ProxyWorkload::Poll(int64_t now_ms) {
+  inner_.Poll(now_ms);
+  {
+    // While the container is not running, the ingress goes to the env's other proxies.
+    std::lock_guard<std::mutex> l(relay_mu_);
+    if (relay_) relay_->SetLocalUp(inner_.state() == RunState::kRunning);
+  }
+  if (inner_.done() && !cleaned_ && !dir_.empty()) {
+    StopRefresh();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);  // certificates and keys go with the job
+    cleaned_ = true;
+  }
+}
+
+void ProxyWorkload::StartRefresh() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ProxyWorkload::StopRefresh() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> rl(relay_mu_);
+  relay_.reset();
+}
+
+void ProxyWorkload::Loop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    l.unlock();
+    Refresh();
+    l.lock();
+    cv_.wait_for(l, std::chrono::milliseconds(o_.refresh_ms), [this] { return stop_; });
+  }
+}
+
+std::map<std::string, std::string> ProxyWorkload::written() const {
+  std::lock_guard<std::mutex> l(const_cast<std::mutex&>(mu_));
+  return written_;
+}
+
+void ProxyWorkload::Refresh() {
+  auto routes = src_->Routes(spec_.env);
+  if (!routes.ok()) {
+    if (errors_logged_++ % 40 == 0) spdlog::warn("proxy {}: routes: {}", spec_.id, routes.status().ToString());
+    return;
+  }
+  auto certs = src_->Certs(spec_.env);
+  if (!certs.ok()) {
+    if (errors_logged_++ % 40 == 0) spdlog::warn("proxy {}: certificates: {}", spec_.id, certs.status().ToString());
+    return;
+  }
+  // The ingress, once the container has its overlay address.
+  {
+    std::lock_guard<std::mutex> rl(relay_mu_);
+    if (!relay_) {
+      auto r = IngressRelay::Open(o_.address, spec_.port, o_.relay_source);
+      if (r.ok()) {
+        relay_ = std::move(*r);
+        relay_target_.clear();
+      } else if (relay_error_ != r.status().message()) {
+        relay_error_ = r.status().message();
+        spdlog::error("proxy {}: {}", spec_.id, relay_error_);
+      }
+    }
+    if (relay_ && !routes->self_addr.empty() && routes->self_addr != relay_target_) {
+      relay_->SetTarget(routes->self_addr, spec_.port);
+      relay_target_ = routes->self_addr;
+    }
+    if (relay_) relay_->SetFallbacks(routes->peers);
+  }
+
+  ProxyConfigInput in;
+  in.port = spec_.port;
+  in.dir = kInside;
+  in.fallback_pem = std::string(kInside) + "/fallback.pem";
+  std::map<std::string, std::string> files;  // rel -> content
+  for (auto& c : *certs) {
+    std::string rel = CertFileFor(c.name);
+    in.sites.push_back(ProxySite{c.name, c.app, std::string(kInside) + "/" + rel});
+    std::string pem = c.cert_pem;
+    if (!pem.empty() && pem.back() != '\n') pem += '\n';
+    pem += c.key_pem;
+    crypto::Wipe(c.key_pem);
+    files[rel] = std::move(pem);
+  }
+  if (routes->conn_limit > 0) in.conn_limit = static_cast<int>(routes->conn_limit);
+  for (const auto& a : routes->apps) {
+    in.limits[a.app] = ProxyAppLimits{a.rate_limit, a.body_limit};
+    auto& v = in.servers[a.app];
+    for (const auto& b : a.backends) v.push_back(ProxyServer{b.job_id, b.addr, b.port});
+  }
+  auto out = RenderProxyConfig(in);
+  files["haproxy.cfg"] = out.haproxy_cfg;
+  files["certs.list"] = out.crt_list;
+  files["hosts.map"] = out.hosts_map;
+
+  bool changed = false;
+  std::map<std::string, std::string> now;
+  for (auto& [rel, content] : files) {
+    std::string h = crypto::Sha256Hex(content);
+    now[rel] = h;
+    auto it = written_.find(rel);
+    if (it == written_.end() || it->second != h) {
+      Status s = WriteOwned(dir_, rel, content, 0600, o_.uid, o_.gid);
+      if (!s.ok()) {
+        spdlog::error("proxy {}: {}", spec_.id, s.message());
+        now.erase(rel);
+      }
+      changed = true;
+    }
+    crypto::Wipe(content);
+  }
+  for (const auto& [rel, _] : written_) {
+    if (!now.count(rel) && rel.rfind("certs/", 0) == 0) {
+      unlink((dir_ + "/" + rel).c_str());
+      changed = true;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    written_ = std::move(now);
+  }
+  if (changed) reload_pending_ = true;
+  if (reload_pending_ && Reload()) reload_pending_ = false;
+}
+
+namespace {
+
+// One command on HAProxy's master CLI: send it, half-close, read the answer
+// until the master closes (bounded).
+Result<std::string> MasterCommand(const std::string& sock, const std::string& cmd, int timeout_ms) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::Io(std::string("socket: ") + strerror(errno));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (sock.size() >= sizeof a.sun_path) {
+    close(fd);
+    return Status::Invalid("master socket path too long: " + sock);
+  }
+  memcpy(a.sun_path, sock.c_str(), sock.size());
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  std::string line = cmd + "\n";
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    std::string why = strerror(errno);
+    close(fd);
+    return Status::Unavailable("master socket: " + why);
+  }
+  shutdown(fd, SHUT_WR);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0 && out.size() < (1 << 20)) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+// The master's reload count from `show proc` ("1 master 3 [failed: 0] ..."); -1 if unknown.
+int64_t MasterReloads(const std::string& sock) {
+  auto out = MasterCommand(sock, "show proc", 1000);
+  if (!out.ok()) return -1;
+  std::istringstream in(*out);
+  std::string l;
+  while (std::getline(in, l)) {
+    std::istringstream w(l);
+    std::string pid, type;
+    int64_t reloads = -1;
+    if (w >> pid >> type >> reloads && type == "master") return reloads;
+  }
+  return -1;
+}
+
+}  // namespace
+
+// HAProxy's master CLI: "reload" makes a new worker from the files on disk;
+// the old one finishes its connections. Done only once the master's reload
+// count moved: a reload sent while HAProxy still starts is not taken, and is
+// sent again at the next turn.
+bool ProxyWorkload::Reload() {
+  std::string sock = dir_ + "/master.sock";
+  if (access(sock.c_str(), F_OK) != 0) return false;
+  int64_t before = MasterReloads(sock);
+  if (before < 0) return false;
+  if (!MasterCommand(sock, "reload", 2000).ok()) return false;
+  for (int i = 0; i < 20; ++i) {
+    int64_t now = MasterReloads(sock);
+    if (now > before) {
+      ++reloads_;
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+}  // namespace rv::strider

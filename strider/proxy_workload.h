@@ -1,0 +1,136 @@
+// ProxyWorkload: a job of kind "proxy" (an environment's proxy, docs/PROXY.md
+// "Environment proxy") on this host. It is a container job like any other
+// (ContainerWorkload: the image from scripts/proxy-image, an address on the
+// env's overlay, health check on its port, restart policy) plus three things
+// the strider does around it:
+//
+//  1. Its run dir, <run_dir>/proxy/<container id> on the runtime's tmpfs,
+//     bind-mounted at /run/proxy: haproxy.cfg, certs.list, hosts.map, the
+//     certificates with their keys (0600, owned by the container's user), a
+//     self-signed fallback certificate (HAProxy needs one for unknown SNI) and
+//     HAProxy's master socket. Removed when the job stops.
+//  2. A refresh thread: every refresh_ms it asks sauron (ProxySource) for the
+//     env's names and certificates and its healthy web replicas, renders the
+//     configuration (RenderProxyConfig, pure) and, when any file changed,
+//     writes it (write + rename) and reloads HAProxy through the master
+//     socket: a master-worker reload is hitless (the old worker finishes its
+//     connections, listening sockets pass to the new one). A reload that
+//     could not be sent is retried at the next turn. sauron unreachable: the
+//     last configuration stays.
+//  3. The ingress relay (proxy_relay.h) on this host's underlay address at
+//     spec.port, to the container's overlay address (host.proxy_routes'
+//     self_addr) at the same port.
+//
+// Contract: the Workload one (strider/workload.h): callbacks come from the
+// inner ContainerWorkload on the agent's thread. Keys are opened in memory,
+// written only to the tmpfs run dir, and wiped from memory once written.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/msg/proxy_routes.h"
+#include "strider/container/container_runtime.h"
+#include "strider/container/container_workload.h"
+#include "strider/proxy_config.h"
+#include "strider/proxy_relay.h"
+#include "strider/workload.h"
+
+namespace rv::strider {
+
+// One name the proxy answers at, with its certificate and opened key.
+struct ProxyCert {
+  std::string name;
+  std::string app;       // TENANT/ENV/APP
+  std::string cert_pem;  // leaf + chain
+  std::string key_pem;   // opened; the caller wipes it
+};
+
+// Where a proxy's state comes from (sauron in the strider, fakes in tests).
+// Called from the workload's refresh thread only.
+class ProxySource {
+ public:
+  virtual ~ProxySource() = default;
+  virtual Result<msg::ProxyRoutes> Routes(const std::string& env) = 0;
+  virtual Result<std::vector<ProxyCert>> Certs(const std::string& env) = 0;
+};
+
+struct ProxyHostOptions {
+  std::string address;          // this host's underlay address: the ingress listens there
+  int refresh_ms = 250;
+  uint32_t uid = 10000, gid = 10000;  // the proxy image's user (scripts/proxy-image)
+  std::string openssl = "/usr/bin/openssl";
+  std::string relay_source = "169.254.1.1";
+};
+
+class ProxyWorkload : public Workload {
+ public:
+  ProxyWorkload(container::ContainerRuntime& rt, ProxyHostOptions o, std::shared_ptr<ProxySource> src,
+                StateCallback cb);
+  ~ProxyWorkload() override;
+
+  Status Start(const msg::JobSpec& spec, const std::map<std::string, std::string>& secrets) override;
+  void Stop(std::chrono::milliseconds grace) override;
+  void Poll(int64_t now_ms) override;
+  Status Adopt(const msg::JobSpec& spec) override;
+  void Release() override;
+  std::string image_digest() const override { return inner_.image_digest(); }
+  RunState state() const override { return failed_ ? RunState::kFailed : inner_.state(); }
+  bool done() const override { return failed_ || inner_.done(); }
+
+  // The files the last refresh wrote (relative path -> sha256), for tests.
+  std::map<std::string, std::string> written() const;
+  int64_t reloads() const { return reloads_; }
+
+ private:
+  Status Prepare(const msg::JobSpec& spec);
+  void StartRefresh();
+  void StopRefresh();
+  void Loop();
+  void Refresh();
+  bool Reload();
+
+  container::ContainerRuntime& rt_;
+  ProxyHostOptions o_;
+  std::shared_ptr<ProxySource> src_;
+  StateCallback cb_;
+  container::ContainerWorkload inner_;
+  bool failed_ = false;
+  msg::JobSpec spec_;
+  std::string dir_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::mutex relay_mu_;  // relay_: made by the refresh thread, told about the container by Poll
+  std::unique_ptr<IngressRelay> relay_;
+  std::string relay_target_;
+  std::string relay_error_;
+  std::map<std::string, std::string> written_;
+  bool reload_pending_ = false;
+  std::atomic<int64_t> reloads_{0};
+  bool cleaned_ = false;
+  int64_t errors_logged_ = 0;
+};
+
+class ProxyWorkloadFactory : public WorkloadFactory {
+ public:
+  ProxyWorkloadFactory(container::ContainerRuntime& rt, ProxyHostOptions o, std::shared_ptr<ProxySource> src)
+      : rt_(rt), o_(std::move(o)), src_(std::move(src)) {}
+  std::unique_ptr<Workload> Create(const msg::JobSpec&, StateCallback cb) override {
+    return std::make_unique<ProxyWorkload>(rt_, o_, src_, std::move(cb));
+  }
+
+ private:
+  container::ContainerRuntime& rt_;
+  ProxyHostOptions o_;
+  std::shared_ptr<ProxySource> src_;
+};
+
+}  // namespace rv::strider

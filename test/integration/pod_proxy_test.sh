@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# pod_proxy: an environment's proxy (docs/PROXY.md "Environment proxy") on a
+# pod of 3 namespace hosts (scripts/pod up). Nothing is faked: sauron issues
+# the app's certificate from the pod CA and seals its key to the proxy's
+# hosts (host.proxy_certs), the striders run the env's 2 proxy jobs (Debian's
+# HAProxy in runc, on the env's overlay) and relay their ingress from the
+# hosts' underlay addresses.
+#
+#   1. app web (3 HA replicas of busybox httpd, each answering its job id) and
+#      `rv proxy:ensure`: 2 proxy replicas on distinct hosts
+#   2. HTTPS to each proxy's ingress (HOSTADDR:PORT, PROXY protocol as the
+#      edge sends it, checked against the pod CA): all 3 replicas answer; a
+#      request ID comes back; TLS 1.1 is refused
+#   3. an unknown Host gets 404
+#   4. a client loop runs while one replica's container is killed (runc kill
+#      KILL): zero failed requests; the replica comes back and answers again
+#   2b. the same name through the pod's edge (scripts/pod starts rv-edge)
+#   4b. rv stop of a replica under a loop of POSTs: zero failed (drain)
+#   6. kill -9 of one proxy replica under a sequential client loop through the
+#      edge: at most the 1 request in flight in the killed HAProxy fails
+#   7. limits from config:set (ROUTER_MAX_BODY, ROUTER_RATE_LIMIT): 413, 429
+#   5. plaintext never crosses the underlay: a capture on the bridge while a
+#      request carries a marker finds TLS only
+#   pod_proxy_test.sh REPO_ROOT BUILD_DIR
+set -u
+root=$1
+export RV_BUILD=$2
+. "$root/test/integration/need.bash"
+need_root_and pod_proxy runc docker-registry ip nsenter curl openssl haproxy tcpdump jq
+for b in overlay/overlayd cli/rv strider/strider sauron/sauron common/oci/rv-image edge/rv-edge; do
+  [ -x "$RV_BUILD/$b" ] || { echo "FAIL: pod_proxy: $RV_BUILD/$b is not built" >&2; exit 1; }
+done
+dir=$(mktemp -d /tmp/rv-podpx.XXXXXX)
+chmod 755 "$dir"
+. "$root/test/integration/test_ports.bash"
+reserve_test_ports || exit 1
+pod="$root/scripts/pod"
+rv="$RV_BUILD/cli/rv --pod $dir/pod.json"
+tenant=acme env_name=p$$
+env=$tenant/$env_name
+name=web.$env_name.$tenant.rivendell.test
+ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
+fail() {
+  echo "FAIL: $*" >&2
+  $rv ps >&2 || true
+  $rv events --limit 40 >&2 || true
+  for f in "$dir"/logs/strider-*.log "$dir"/logs/sauron.log; do
+    [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 15 "$f" >&2; }
+  done
+  for f in "$dir"/hosts/h*/container/containers/rv-*proxy*/console.log; do
+    [ -e "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
+  done
+  exit 1
+}
+cleanup() {
+  [ -n "${loop_pid:-}" ] && kill "$loop_pid" 2>/dev/null
+  [ -n "${cap_pid:-}" ] && kill "$cap_pid" 2>/dev/null
+  [ "${RV_KEEP_POD:-0}" = 1 ] && { echo "pod kept in $dir" >&2; return; }
+  "$pod" down --dir "$dir" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+eport=$((port + 25))  # the edge's HTTPS port, inside this test's reserved block
+RV_POD_STACKS=busybox RV_POD_HTTP_PORT=$((port + 24)) RV_POD_HTTPS_PORT=$eport "$pod" up --hosts 3 --dir "$dir" --base-port "$port" >"$dir/up.log" 2>&1 || { cat "$dir/up.log" >&2; fail "pod up"; }
+subnet=$(awk -F= '$1 == "subnet" {print $2}' "$dir/net.env")
+netkey=$(awk -F= '$1 == "key" {print $2}' "$dir/net.env")
+[ -n "$subnet" ] && [ -n "$netkey" ] || fail "no subnet/key in $dir/net.env"
+hostaddr() { echo "$subnet.$((10 + ${1#h}))"; }
+tag() { echo "$1-$(printf %s "$dir/hosts/$1" | sha256sum | cut -c1-8)"; }
+cid() {
+  local clean
+  clean=$(printf %s "$1" | head -c 40 | LC_ALL=C tr 'A-Z' 'a-z' | LC_ALL=C tr -c 'a-z0-9._-' '_')
+  echo "rv-$clean-$(printf %s "$1" | sha256sum | cut -c1-8)"
+}
+# running JOB...: every JOB's run state is running (rv ps).
+running() {
+  local j s
+  for j in "$@"; do
+    s=$($rv ps | awk -v id="$j" '$1 == id {print $5}')
+    [ "$s" = running ] || return 1
+  done
+}
+wait_running() {  # wait_running SECONDS JOB...
+  local t=$1
+  shift
+  for _ in $(seq 1 $((t * 5))); do running "$@" && return 0; sleep 0.2; done
+  fail "not all running within $t s: $*"
+}
+host_of() { $rv ps | awk -v id="$1" '$1 == id {print $4}'; }
+
+# 1. The app, its replicas, the env's proxies.
+$rv apps:create "$env" web >/dev/null || fail "apps:create"
+$rv submit --service web --replicas 3 --ha --image stack/busybox:latest --port 8080 --env "$env" --app web -- \
+  /bin/sh -c 'mkdir -p /tmp/w && echo "$RV_JOB_ID" >/tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w' >/dev/null \
+  || fail "submit web"
+$rv proxy:ensure "$env" >"$dir/ensure.log" || fail "proxy:ensure"
+pport=$(grep -o 'port [0-9]*' "$dir/ensure.log" | head -1 | cut -d' ' -f2)
+[ -n "$pport" ] || fail "proxy:ensure printed no port: $(cat "$dir/ensure.log")"
+px1=$tenant.$env_name.proxy-1 px2=$tenant.$env_name.proxy-2
+t0=$(date +%s%N)
+wait_running 60 web-1 web-2 web-3 "$px1" "$px2"
+echo "app and proxies running in $(ms "$t0") ms"
+[ "$(host_of "$px1")" != "$(host_of "$px2")" ] || fail "both proxy replicas on $(host_of "$px1")"
+$rv proxy:ensure "$env" | grep -c exists | grep -qx 2 || fail "a second proxy:ensure did not find both"
+
+# get HOST [CURL ARGS...]: one HTTPS request to NAME through HOST's proxy ingress.
+get() {
+  local h=$1
+  shift
+  curl -sS --max-time 5 --haproxy-protocol --resolve "$name:$pport:$(hostaddr "$h")" --cacert "$dir/keys/pod-ca.crt" \
+    "$@" "https://$name:$pport/"
+}
+
+# 2. All three replicas answer through each proxy.
+for px in "$px1" "$px2"; do
+  h=$(host_of "$px")
+  seen=""
+  t0=$(date +%s%N)
+  for _ in $(seq 1 150); do
+    b=$(get "$h" 2>/dev/null) && case " $seen " in *" $b "*) ;; *) seen="$seen $b" ;; esac
+    [ "$(echo $seen | wc -w)" = 3 ] && break
+    sleep 0.1
+  done
+  [ "$(echo $seen | tr ' ' '\n' | grep -c '^web-[123]$')" = 3 ] || fail "through $px on $h: answered by '$seen', want web-1..3"
+  echo "through $px ($h:$pport): all 3 replicas answered within $(ms "$t0") ms"
+done
+h1=$(host_of "$px1")
+# The same through the pod's edge (rv-edge: SNI in TCP mode, PROXY v2 to a proxy's ingress).
+t0=$(date +%s%N)
+b=""
+for _ in $(seq 1 100); do
+  b=$(curl -sS -f --max-time 5 --resolve "$name:$eport:$subnet.1" --cacert "$dir/keys/pod-ca.crt" "https://$name:$eport/" 2>/dev/null) \
+    && break
+  sleep 0.1
+done
+[[ "$b" =~ ^web-[123]$ ]] || fail "through the edge ($subnet.1:$eport): '$b'"
+echo "through the edge: answered by $b within $(ms "$t0") ms"
+get "$h1" -D "$dir/headers" -o /dev/null || fail "request with headers"
+# The request ID (X-Request-ID to the app) is in the proxy's access log (rv logs JOB).
+$rv logs "$px1" | grep -q ' id=[0-9A-F]*:[0-9A-F]*_.* "GET https://'"$name"':'"$pport"'/ ' \
+  || fail "no access log line with a request id in rv logs $px1: $($rv logs "$px1" | tail -n 3)"
+get "$h1" --http2 -o /dev/null -w '%{http_version}\n' | grep -qx 2 || fail "HTTP/2 not negotiated"
+get "$h1" --tls-max 1.1 -o /dev/null 2>/dev/null && fail "TLS 1.1 was accepted"
+
+# rv logs APP --router: the app's requests in both proxies' access logs, with ids.
+$rv logs "$env/web" --router >"$dir/router.log" || fail "rv logs --router"
+grep -q "^$px1 .* id=[0-9A-F]*:" "$dir/router.log" && grep -q "^$px2 " "$dir/router.log" \
+  || fail "rv logs --router lacks a proxy's lines: $(head -n 3 "$dir/router.log")"
+echo "rv logs $env/web --router: $(wc -l <"$dir/router.log") lines from both proxies"
+
+# 3. Unknown Host: 404.
+code=$(get "$h1" -H "Host: nope.example.com" -o /dev/null -w '%{http_code}')
+[ "$code" = 404 ] || fail "unknown Host got $code, want 404"
+
+# 4. kill -9 one replica's container under a client loop.
+loop() {
+  local ok=0 bad=0 end=$(($(date +%s) + $1))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    if get "$h1" -f -o /dev/null 2>>"$dir/loop.err"; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
+  done
+  echo "$ok $bad" >"$dir/loop.out"
+}
+: >"$dir/loop.err"
+loop 8 &
+loop_pid=$!
+sleep 2
+victim=web-2
+vh=$(host_of "$victim")
+/usr/sbin/runc --root "/run/rivendell/$(tag "$vh")/runc" kill "$(cid "$victim")" KILL || fail "runc kill $victim"
+echo "killed $victim on $vh"
+wait "$loop_pid"
+loop_pid=""
+read -r ok bad <"$dir/loop.out"
+echo "client loop during kill -9: $ok ok, $bad failed"
+[ "$ok" -gt 20 ] || fail "only $ok requests in the loop"
+[ "$bad" = 0 ] || fail "$bad failed requests: $(sort "$dir/loop.err" | uniq -c | head -5)"
+wait_running 30 "$victim"
+t0=$(date +%s%N)
+seen=""
+for _ in $(seq 1 100); do
+  b=$(get "$h1" 2>/dev/null) && [ "$b" = "$victim" ] && { seen=1; break; }
+  sleep 0.1
+done
+[ -n "$seen" ] || fail "$victim did not answer through the proxy after its restart"
+echo "$victim answers again through the proxy $(ms "$t0") ms after rv ps showed it running"
+
+# 4b. rv stop of a replica under a loop of POSTs (never retried by the proxy
+# once sent): its host drains it (strider --drain-ms) while the proxies drop
+# it. busybox httpd answers a POST 501: any other status is the proxy's.
+ploop() {
+  local ok=0 bad=0 code end=$(($(date +%s) + $1))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    code=$(get "$h1" -o /dev/null -w '%{http_code}' --data "x=1" 2>>"$dir/ploop.err")
+    if [ "$code" = 501 ]; then ok=$((ok + 1)); else bad=$((bad + 1)); echo "status $code" >>"$dir/ploop.err"; fi
+  done
+  echo "$ok $bad" >"$dir/ploop.out"
+}
+: >"$dir/ploop.err"
+ploop 6 &
+loop_pid=$!
+sleep 2
+$rv stop web-3 >/dev/null || fail "rv stop web-3"
+wait "$loop_pid"
+loop_pid=""
+read -r ok bad <"$dir/ploop.out"
+echo "POST loop during rv stop of a replica: $ok answered by the app, $bad failed"
+[ "$ok" -gt 20 ] || fail "only $ok requests in the POST loop"
+[ "$bad" = 0 ] || fail "$bad failed POSTs: $(sort "$dir/ploop.err" | uniq -c | head -5)"
+for _ in $(seq 1 20); do b=$(get "$h1") && [ "$b" != web-3 ] || fail "web-3 still answers after its stop"; done
+
+# 6. kill -9 one of the two proxy replicas under a client loop through the edge.
+eloop() {
+  local ok=0 bad=0 end=$(($(date +%s) + $1))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    if curl -sS -f --max-time 5 --resolve "$name:$eport:$subnet.1" --cacert "$dir/keys/pod-ca.crt" "https://$name:$eport/" \
+      -o /dev/null 2>>"$dir/eloop.err"; then ok=$((ok + 1)); else bad=$((bad + 1)); fi
+  done
+  echo "$ok $bad" >"$dir/eloop.out"
+}
+: >"$dir/eloop.err"
+eloop 8 &
+loop_pid=$!
+sleep 2
+ph=$(host_of "$px2")
+/usr/sbin/runc --root "/run/rivendell/$(tag "$ph")/runc" kill "$(cid "$px2")" KILL || fail "runc kill $px2"
+echo "killed $px2 on $ph"
+wait "$loop_pid"
+loop_pid=""
+read -r ok bad <"$dir/eloop.out"
+echo "client loop through the edge during a proxy's kill -9: $ok ok, $bad failed"
+[ "$ok" -gt 20 ] || fail "only $ok requests in the edge loop"
+# The one request whose TLS session the killed HAProxy held (the client is
+# sequential: at most one) cannot be saved; every new connection must be
+# (the relay sends it to the other proxy).
+[ "$bad" -le 1 ] || fail "$bad failed requests through the edge: $(sort "$dir/eloop.err" | uniq -c | head -5)"
+wait_running 30 "$px2"
+
+# 5. Plaintext never crosses the underlay: a marker in a request is not on the bridge.
+marker="rvmarker$$x$RANDOM"
+bridge=rvp${netkey}b
+ip link show "$bridge" >/dev/null 2>&1 || fail "no bridge $bridge"
+timeout 20 tcpdump -i "$bridge" -w "$dir/cap.pcap" -U -s 0 "tcp port $pport or udp" >/dev/null 2>&1 &
+cap_pid=$!
+sleep 1
+for i in 1 2 3; do get "$h1" -H "X-Marker: $marker" -o /dev/null --data "body=$marker" || fail "marker request"; done
+sleep 0.5
+kill "$cap_pid" 2>/dev/null
+wait "$cap_pid" 2>/dev/null
+cap_pid=""
+[ -s "$dir/cap.pcap" ] || fail "the capture is empty"
+pkts=$(tcpdump -r "$dir/cap.pcap" 2>/dev/null | wc -l)
+[ "$pkts" -gt 10 ] || fail "the capture holds only $pkts packets"
+grep -a -q "$marker" "$dir/cap.pcap" && fail "the marker crossed the underlay in plaintext"
+echo "underlay capture: $pkts packets, no plaintext marker"
+# 7. Limits from the environment's config: body over ROUTER_MAX_BODY -> 413,
+# over ROUTER_RATE_LIMIT requests/s (10 s window) per client -> 429.
+$rv config:set "$env" ROUTER_MAX_BODY=1000 ROUTER_RATE_LIMIT=5 >"$dir/config.log" 2>&1 || fail "config:set limits: $(cat "$dir/config.log")"
+head -c 2000 /dev/zero | tr '\0' x >"$dir/body"
+code=""
+t0=$(date +%s%N)
+for _ in $(seq 1 50); do
+  code=$(get "$h1" -o /dev/null -w '%{http_code}' --data-binary @"$dir/body" 2>/dev/null)
+  [ "$code" = 413 ] && break
+  sleep 0.1
+done
+[ "$code" = 413 ] || fail "a 2000-byte body got $code, want 413"
+echo "body limit applied within $(ms "$t0") ms of config:set: 413"
+small=$(get "$h1" -o /dev/null -w '%{http_code}' --data "x=1")
+[ "$small" = 501 ] || fail "a small POST got $small (want the app's 501)"
+n200=0 n429=0
+for _ in $(seq 1 80); do
+  case "$(get "$h1" -o /dev/null -w '%{http_code}')" in 200) n200=$((n200 + 1)) ;; 429) n429=$((n429 + 1)) ;; esac
+done
+echo "80 requests at ROUTER_RATE_LIMIT=5: $n200 ok, $n429 got 429"
+[ "$n429" -gt 0 ] && [ "$n200" -gt 0 ] || fail "rate limit: $n200 ok, $n429 429s"
+echo "PASS: pod_proxy"
