@@ -11,8 +11,9 @@ std::unique_ptr<Workload> DispatchWorkloadFactory::Create(const msg::JobSpec& sp
   }
   if (spec.kind == "proxy") {
     if (proxies_) return proxies_->Create(spec, std::move(on_state));
-    return std::make_unique<UnavailableWorkload>(
-        "this host runs no environment proxies (it needs a container runtime and the overlay)", std::move(on_state));
+    return FailedWorkload(
+        Status::Unavailable("this host runs no environment proxies (it needs a container runtime and the overlay)"),
+        std::move(on_state));
   }
   if (spec.image.empty()) return processes_->Create(spec, std::move(on_state));
   if (containers_) return containers_->Create(spec, std::move(on_state));
