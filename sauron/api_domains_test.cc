@@ -13,6 +13,7 @@
 #include "sauron/accounts.h"
 #include "sauron/api_requests.h"
 #include "sauron/api_server.h"
+#include "sauron/api_test_base.h"
 #include "sauron/domain_store.h"
 #include "sauron/pod_ca.h"
 
@@ -23,44 +24,31 @@ constexpr int kDenied = static_cast<int>(Status::Code::kDenied);
 constexpr int kInvalid = static_cast<int>(Status::Code::kInvalid);
 constexpr int kConflict = static_cast<int>(Status::Code::kConflict);
 
-class ApiDomainsTest : public ::testing::Test {
+class ApiDomainsTest : public ApiTestBase {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("rv-apidomains-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    std::string db = (dir_ / "db").string();
-    store_ = std::move(*Store::Open(db));
+    ApiTestBase::SetUp();
     store_->SetChangeSink([this](const msg::Change& c) { changes_.push_back(c.event); });
-    domains_ = std::move(*DomainStore::Open(db, crypto::SecretBoxKey::Generate()));
-    accounts_ = std::move(*Accounts::Open(db));
+    domains_ = std::move(*DomainStore::Open(db_, crypto::SecretBoxKey::Generate()));
+    accounts_ = std::move(*Accounts::Open(db_));
     ca_ = std::move(*PodCa::Generate("test pod CA", WallMs()));
-    liveness_ = std::make_unique<Liveness>(LivenessOptions{});
-    ApiDeps d;
-    d.store = store_.get();
-    d.liveness = liveness_.get();
-    d.counters = &counters_;
-    d.accounts = accounts_.get();
-    d.domains = domains_.get();
-    d.pod_ca = ca_.get();
-    d.pod_domain = "pod.test";
-    api_ = std::make_unique<ApiServer>(ctx_, transport::GenerateKeypair(), d);
+    deps_.accounts = accounts_.get();
+    deps_.domains = domains_.get();
+    deps_.pod_ca = ca_.get();
+    deps_.pod_domain = "pod.test";
+    StartApi();
     for (const char* h : {"h1", "h2"}) UpHost(h);
     ASSERT_EQ(Call("admin", msg::AppCreate{"acme/prod", "web", "main"}).code, 0);
     ASSERT_EQ(Call("admin", msg::AppCreate{"globex/prod", "web", "main"}).code, 0);
   }
   void TearDown() override {
     api_.reset();
-    std::filesystem::remove_all(dir_);
+    domains_.reset();
+    accounts_.reset();
+    ApiTestBase::TearDown();
   }
   void UpHost(const std::string& id) {
-    keys_[id] = transport::GenerateKeypair();
-    msg::EnrollHost e;
-    e.host_id = id;
-    e.public_key = keys_[id].public_key;
-    ASSERT_TRUE(store_->EnrollHost(e).ok());
+    keys_[id] = EnrollHost(id);
     msg::HostHello hello;
     hello.host_id = id;
     hello.address = id == "h1" ? "10.9.0.1" : "10.9.0.2";
@@ -86,25 +74,11 @@ class ApiDomainsTest : public ::testing::Test {
     r.run_state = "running";
     ASSERT_TRUE(store_->Report(r, 4).ok());
   }
-  template <typename T>
-  msg::Reply Call(const std::string& user, const T& req) {
-    std::string bytes = msg::Encode(req, 9);
-    std::string out = api_->Handle(user, "127.0.0.1", bytes.data(), bytes.size());
-    msg::Reply r;
-    auto env = msg::DecodeEnvelope(out);
-    EXPECT_TRUE(env.ok());
-    if (env.ok()) EXPECT_TRUE(msg::DecodeBody(*env, &r).ok());
-    return r;
-  }
   template <typename R, typename T>
   R Ask(const std::string& user, const T& req) {
     msg::Reply r = Call(user, req);
     EXPECT_EQ(r.code, 0) << r.error;
-    R out;
-    auto env = msg::DecodeEnvelope(r.payload);
-    EXPECT_TRUE(env.ok());
-    if (env.ok()) EXPECT_TRUE(msg::DecodeBody(*env, &out).ok());
-    return out;
+    return Payload<R>(r);
   }
   int DomainsChanged(const std::string& env) {
     int n = 0;
@@ -112,17 +86,11 @@ class ApiDomainsTest : public ::testing::Test {
     return n;
   }
 
-  std::filesystem::path dir_;
-  zmq::context_t ctx_;
-  Counters counters_;
   std::map<std::string, transport::CurveKeypair> keys_;
   std::vector<msg::Event> changes_;
-  std::unique_ptr<Store> store_;
   std::unique_ptr<DomainStore> domains_;
   std::unique_ptr<Accounts> accounts_;
   std::unique_ptr<PodCa> ca_;
-  std::unique_ptr<Liveness> liveness_;
-  std::unique_ptr<ApiServer> api_;
 };
 
 TEST_F(ApiDomainsTest, AnAppGetsItsDefaultNameAndAPodCaCertificateAtCreation) {
