@@ -141,7 +141,7 @@ loop() {
 loop &
 loop_pid=$!
 # Let the loop run before the deploy so it covers the start of the rollout.
-for _ in $(seq 1 100); do [ "$(grep -c ' ok ' "$dir/loop.log" 2>/dev/null)" -ge 5 ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do [ "$(cat "$dir/loop.log" 2>/dev/null | grep -c ' ok ')" -ge 5 ] && break; sleep 0.1; done
 
 t0=$(date +%s%N)
 deploy "$dir/src2" "$dir/deploy-2.log" || fail "deploy v2 exited $?"
@@ -186,10 +186,10 @@ $rv submit --service gweb --replicas 1 --image stack/busybox:latest --port 8080 
   /bin/sh -c 'mkdir -p /tmp/w && echo "globex-$RV_JOB_ID" >/tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w' >/dev/null \
   || fail "submit B's web"
 $rv proxy:ensure "$envB" >"$dir/ensureB.log" || fail "proxy:ensure $envB"
-$rv proxy:ensure "$envA" >"$dir/ensureA.log" || fail "proxy:ensure $envA"
-pportA=$(grep -o 'port [0-9]*' "$dir/ensureA.log" | head -1 | cut -d' ' -f2)
+# A's proxies (made by rv-deploy) run already: their port from rv ps.
+pportA=$($rv ps | awk -v id="acme.q$$.proxy-1" '$1 == id' | grep -o 'port [0-9]*' | head -1 | cut -d' ' -f2)
 pportB=$(grep -o 'port [0-9]*' "$dir/ensureB.log" | head -1 | cut -d' ' -f2)
-[ -n "$pportA" ] && [ -n "$pportB" ] || fail "proxy:ensure printed no port: $(cat "$dir/ensureA.log" "$dir/ensureB.log")"
+[ -n "$pportA" ] && [ -n "$pportB" ] || fail "no proxy port for A ('$pportA', rv ps) or B ('$pportB'): $(cat "$dir/ensureB.log")"
 [ "$pportA" != "$pportB" ] || fail "the two envs' proxy ports collide ($pportA): rename the envs"
 t0=$(date +%s%N)
 b=""
