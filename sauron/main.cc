@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   app.add_option("--overlay-cidr", overlay.pod_cidr, "the pod's overlay range, cut into one /24 per environment");
   app.add_option("--overlay-port", overlay.port, "overlayd's UDP port on every host");
   app.add_option("--overlay-quarantine-ms", overlay.quarantine_ms, "a released overlay address is not reused before this");
+  overlay.linger_ms = 3000;
+  app.add_option("--overlay-linger-ms", overlay.linger_ms,
+                 "a stopped job keeps its overlay address and route this long (its host drains it first)");
   app.add_option("--overlay-switch-ms", overlay.switch_after_ms, "key rotation: delivery -> senders switch");
   app.add_option("--overlay-key-grace-ms", overlay.key_grace_ms, "key rotation: switch -> old epoch dropped");
   app.add_option("--overlay-gateway-ports", overlay.gateway_ports,

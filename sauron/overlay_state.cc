@@ -166,11 +166,13 @@ void OverlayState::OnChange(const msg::Change& c) {
   if (IsMember(j)) {
     Member m{j.spec.env, j.attempt, j.host_id};
     if (it == members_.end() || it->second.attempt != m.attempt || it->second.host_id != m.host_id) {
+      stopped_.erase(j.spec.id);
       members_[j.spec.id] = m;
       dirty_ = true;
     }
   } else if (it != members_.end() && j.attempt >= it->second.attempt) {
     members_.erase(it);
+    if (j.state == job_state::kStopped) stopped_[j.spec.id] = j.attempt;
     dirty_ = true;
   }
 }
@@ -349,24 +351,38 @@ std::string OverlayState::ClaimRefusal(const std::string& host_id, const std::st
 Result<std::set<std::string>> OverlayState::Flush(const std::vector<msg::HostRecord>& hosts, int64_t now_ms) {
   std::set<std::string> changed;
   changed.swap(announce_);
-  if (!dirty_) return changed;
+  if (!dirty_ && lingering_ == 0) return changed;
   dirty_ = false;
   std::set<std::string> touched_envs;
-  // Gone or moved: release (into quarantine).
+  // Gone or moved: release (into quarantine); stopped: after linger_ms.
+  lingering_ = 0;
   for (auto it = addrs_.begin(); it != addrs_.end();) {
     auto m = members_.find(it->first);
     bool keep = m != members_.end() && m->second.attempt == it->second.attempt &&
                 m->second.host_id == it->second.host_id && m->second.env == it->second.env;
     if (keep) {
+      it->second.linger_until_ms = 0;
       ++it;
       continue;
     }
+    auto st = stopped_.find(it->first);
+    if (m == members_.end() && st != stopped_.end() && st->second == it->second.attempt && opts_.linger_ms > 0) {
+      if (it->second.linger_until_ms == 0) it->second.linger_until_ms = now_ms + opts_.linger_ms;
+      if (now_ms < it->second.linger_until_ms) {
+        ++lingering_;
+        ++it;
+        continue;
+      }
+    }
+    if (st != stopped_.end()) stopped_.erase(st);
     auto e = envs_.find(it->second.env);
     if (e != envs_.end()) (void)ipam_.ReleaseAddress(e->second.num, it->second.owner, now_ms);
     touched_envs.insert(it->second.env);
     changed.insert(it->second.host_id);
     it = addrs_.erase(it);
   }
+  for (auto it = stopped_.begin(); it != stopped_.end();)  // stopped before it ever had an address
+    it = addrs_.count(it->first) ? std::next(it) : stopped_.erase(it);
   // New: allocate.
   for (const auto& [job, m] : members_) {
     if (addrs_.count(job)) continue;

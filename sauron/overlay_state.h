@@ -7,7 +7,11 @@
 //    its environment on its host. Each member (job id + attempt) gets an
 //    address from overlay::Ipam in the environment's subnet; when the attempt
 //    stops being placed its address is released into quarantine
-//    (quarantine_ms) before any other container may get it.
+//    (quarantine_ms) before any other container may get it. A member whose
+//    job was stopped (job state `stopped`: a rollout's cut-over, a scale
+//    down, rv stop) keeps its address and route for linger_ms first: its host
+//    drains a web replica (strider --drain-ms) before stopping the container,
+//    and the env's proxies must still reach it over the overlay meanwhile.
 //  * Each environment has an overlay number (TUN rvo-<n>, table 10000+n), a
 //    subnet and one or two keys (epochs), each with its AEAD: AES-256-GCM
 //    only if, when the epoch was made, every up host and every host running a
@@ -57,6 +61,7 @@ struct OverlayOptions {
   int env_prefix_len = 24;
   int port = 7800;                  // overlayd's UDP port on every host
   int64_t quarantine_ms = 60000;    // an address is not reused before this
+  int64_t linger_ms = 0;            // a stopped job's route stays this long (sauron: 3000)
   int64_t switch_after_ms = 1000;   // rotation: new epoch delivered -> senders switch
   int64_t key_grace_ms = 30000;     // rotation: senders switched -> old epoch dropped
   std::string master_key_path;      // secretbox key for env keys at rest (0600)
@@ -86,7 +91,7 @@ class OverlayState {
   // Rotate); empty: nothing to announce.
   Result<std::set<std::string>> Flush(const std::vector<msg::HostRecord>& hosts, int64_t now_ms);
   // Whether Flush has anything to do (saves copying the host list each turn).
-  bool NeedsFlush() const { return dirty_ || !announce_.empty(); }
+  bool NeedsFlush() const { return dirty_ || !announce_.empty() || lingering_ > 0; }
   // Rotation steps 2 and 3 when due; returns the hosts whose view changed.
   Result<std::set<std::string>> Tick(int64_t now_ms);
   // forced_aead: "" = choose from `hosts` (see above); else the new epoch's
@@ -137,6 +142,7 @@ class OverlayState {
     std::string job_id;
     int64_t attempt = 0;
     uint32_t addr = 0;
+    int64_t linger_until_ms = 0;     // stopped: released once this passed (0 = a member)
   };
 
   OverlayState(sqlite3* db, OverlayOptions o, overlay::Ipam ipam, crypto::SecretBoxKey mk)
@@ -161,6 +167,8 @@ class OverlayState {
   overlay::Ipam ipam_;
   crypto::SecretBoxKey master_;
   std::map<std::string, Member> members_;        // job id -> what it should be
+  std::map<std::string, int64_t> stopped_;       // job id -> attempt that left as `stopped`
+  int lingering_ = 0;                            // addrs_ with linger_until_ms set
   bool dirty_ = false;
   std::map<std::string, Env> envs_;              // env name -> env
   std::map<std::string, Addr> addrs_;            // job id -> allocated address

@@ -131,6 +131,33 @@ TEST_F(OverlayStateTest, MovedContainerGetsNewAddressAndOldOneIsQuarantined) {
   EXPECT_TRUE(found);
 }
 
+TEST_F(OverlayStateTest, AStoppedJobKeepsItsRouteForTheLingerSoItsHostCanDrainIt) {
+  opts_.linger_ms = 3000;
+  Reopen();
+  Place("x1", "X", "h1", 1);
+  Place("x2", "X", "h2", 1);
+  Place("x3", "X", "h3", 1);
+  Flush(1000);
+  std::string addr = AddrOf("x2");
+  Place("x2", "X", "h2", 1, "stopped");
+  EXPECT_TRUE(Flush(1100).empty()) << "no view changes while the stopped replica drains";
+  EXPECT_EQ(AddrOf("x2"), addr);
+  auto v1 = st_->ViewFor("h1", Recs());
+  bool found = false;
+  for (auto& r : v1->envs[0].routes) found |= r.job_id == "x2" && r.host_id == "h2";
+  EXPECT_TRUE(found) << "a proxy on h1 must still reach x2 during its drain";
+  EXPECT_FALSE(st_->ViewFor("h2", Recs())->envs.empty()) << "h2 keeps the env's keys while x2 drains";
+  EXPECT_TRUE(st_->NeedsFlush());
+  EXPECT_TRUE(Flush(4099).empty());
+  EXPECT_EQ(Flush(4100), (std::set<std::string>{"h1", "h2", "h3"}));
+  EXPECT_EQ(AddrOf("x2"), "");
+  EXPECT_FALSE(st_->NeedsFlush());
+  // Moved (back to pending, a lost host) is not a drain: released at once.
+  Place("x3", "X", "", 1, "pending");
+  EXPECT_EQ(Flush(4200), (std::set<std::string>{"h1", "h3"}));
+  EXPECT_EQ(AddrOf("x3"), "");
+}
+
 TEST_F(OverlayStateTest, RotationDeliversThenSwitchesThenForgets) {
   Place("x1", "X", "h1", 1);
   Place("x2", "X", "h2", 1);
