@@ -182,12 +182,19 @@ wrk_run() {
     moderate) args=(-t1 -c4 -d"${mdur}s" -s "$dir/pace.lua") ;;
     event) args=(-t1 -c8 -d"${4}s" -s "$dir/report.lua") ;;
   esac
+  # CPU per kind of process over the first round's full-load runs (where the cores go).
+  [ "$load" = full ] && [ ! -e "$dir/cpu-$kind.json" ] && python3 "$here/lib/cpu_by_process.py" snap "$dir/cpu-$kind.a"
   case "$kind" in
     direct) hexec wrk "${args[@]}" "http://$addr:8080/" ;;
     proxied) unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec wrk "$@"' "$dir/hosts.edge" "${args[@]}" "https://$name:$eport/" ;;
     nginx) unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec wrk "$@"' "$dir/hosts.nginx" "${args[@]}" "https://$name:$nport/" ;;
   esac </dev/null >"$out" 2>&1
   grep -q '^RESULT ' "$out" || { cat "$out" >&2; die "wrk $kind $load gave no result"; }
+  if [ -e "$dir/cpu-$kind.a" ] && [ ! -e "$dir/cpu-$kind.json" ]; then
+    python3 "$here/lib/cpu_by_process.py" snap "$dir/cpu-$kind.b"
+    python3 "$here/lib/cpu_by_process.py" diff "$dir/cpu-$kind.a" "$dir/cpu-$kind.b" "$(awk '/^RESULT/ {print $3}' "$out")" \
+      >"$dir/cpu-$kind.json"
+  fi
 }
 say "pod up in ${pod_up_s} s; web-1 at $addr on $h; $rounds round(s) of ${dur} s full load and ${mdur} s moderate"
 for r in $(seq 1 "$rounds"); do
@@ -323,6 +330,7 @@ res = {
                  "nginx_p50_moderate": added("nginx", "moderate", "p50_ms"),
                  "nginx_p99_moderate": added("nginx", "moderate", "p99_ms")},
     "paths": s,
+    "cpu_cores_full_load_round1": {k: json.load(open(f"{d}/cpu-{k}.json")) for k in ("direct", "proxied", "nginx")},
     "config_apply": {"healthy_to_first_request_ms": up_ms, "stop_to_last_request_ms": down_ms, "notes": notes,
                      "what": "kill: the replica's strider logged 'running healthy' -> the first answer from it in a "
                              "sequential curl loop through the edge; stop: `rv stop` issued -> the last answer from it"},
@@ -360,5 +368,8 @@ print(f"  config apply: healthy -> first request {up_ms} ms, rv stop -> last req
 print(f"  failed requests over {kills} kill(s) + 1 rv stop: {failed} (wrk {ev['requests']} requests: "
       f"{ev['socket_errors']} socket errors, {ev['status_errors']} HTTP >= 400; curl loop {len(loop)}: {loop_failed}) "
       f"(goal 0: {ok(res['goal_met']['failed_requests'])})")
+for k in ("direct", "proxied", "nginx"):
+    c = res["cpu_cores_full_load_round1"][k]
+    print(f"  cores used, {k} full load: " + ", ".join(f"{n} {v:.2f}" for n, v in c.items() if v >= 0.01))
 print(f"  bench took {bench_s} s (pod up {pod_up_s} s); load average at the start {la0}, at the end {la1}")
 PY
