@@ -57,6 +57,10 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
        "  log global\n"
        "  option dontlognull\n"
        "  option http-keep-alive\n"
+       // At a reload the old worker closes idle keep-alive connections; a
+       // client that sent a request on one meanwhile gets a reset. With this
+       // it answers that request with "Connection: close" instead.
+       "  option idle-close-on-response\n"
        "  option redispatch 1\n"
        "  retries 3\n"
        "  retry-on conn-failure empty-response response-timeout 0rtt-rejected\n"

@@ -61,6 +61,13 @@ std::string Section(const std::string& cfg, const std::string& backend) {
   return cfg.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
+// bench/ingress: without it a reload (any replica up or down) reset the
+// keep-alive connections that sent a request as the old worker closed them.
+TEST(ProxyConfig, AnswersARequestOnAnIdleConnectionAtAReloadInsteadOfClosingIt) {
+  auto f = RenderProxyConfig(Input());
+  EXPECT_NE(f.haproxy_cfg.find("\n  option idle-close-on-response\n"), std::string::npos);
+}
+
 TEST(ProxyConfig, LimitsPerAppAndPerClient) {
   auto f = RenderProxyConfig(Input());
   EXPECT_NE(f.haproxy_cfg.find("tcp-request session reject if { sc0_conn_cur gt 100 }"), std::string::npos);
