@@ -73,8 +73,8 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 # expect_eq DESC GOT WANT
 expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got:  $2"$'\n'"want: $3"; fi; }
 # expect_has DESC TEXT PATTERN (grep -E)
-expect_has() { if printf '%s\n' "$2" | grep -qE -- "$3"; then ok "$1"; else not_ok "$1" "no /$3/ in:"$'\n'"$2"; fi; }
-expect_lacks() { if printf '%s\n' "$2" | grep -qE -- "$3"; then not_ok "$1" "/$3/ found in:"$'\n'"$2"; else ok "$1"; fi; }
+expect_has() { if grep -qE -- "$3" <<<"$2"; then ok "$1"; else not_ok "$1" "no /$3/ in:"$'\n'"$2"; fi; }
+expect_lacks() { if grep -qE -- "$3" <<<"$2"; then not_ok "$1" "/$3/ found in:"$'\n'"$2"; else ok "$1"; fi; }
 finish() {
   echo "# $checks checks, $failures failed ($MODE)"
   [ "$failures" -eq 0 ]

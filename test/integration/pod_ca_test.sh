@@ -29,7 +29,7 @@ ls -a "$keys" | grep -q '^\.pod-ca\.' && fail "create left a temporary dir"
 openssl verify -CAfile "$keys/pod-ca.crt" "$dir/leaf.crt" >/dev/null || fail "the leaf does not verify against the CA"
 san=$(openssl x509 -in "$dir/leaf.crt" -noout -ext subjectAltName)
 for want in "DNS:registry.pod" "DNS:\*.apps.pod" "IP Address:10.93.1.1"; do
-  echo "$san" | grep -q "$want" || fail "no $want in the SAN: $san"
+  grep -q "$want" <<<"$san" || fail "no $want in the SAN: $san"
 done
 openssl x509 -in "$dir/leaf.crt" -noout -ext extendedKeyUsage | grep -q "TLS Web Server Authentication" || fail "the leaf is not for serverAuth"
 openssl x509 -in "$dir/leaf.crt" -noout -ext basicConstraints | grep -q "CA:FALSE" || fail "the leaf may sign certificates"

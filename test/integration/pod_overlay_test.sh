@@ -93,9 +93,9 @@ for i in 1 2; do
   "$pod" exec --dir "$dir" --host "h$i" -- ip -o link show | grep -q ": rvo-" || fail "no overlay TUN on h$i"
 done
 status=$("$pod" status --dir "$dir") || fail "pod status"
-echo "$status" | grep -q "^overlayd-h1: running" && echo "$status" | grep -q "^overlayd-h2: running" \
+grep -q "^overlayd-h1: running" <<<"$status" && grep -q "^overlayd-h2: running" <<<"$status" \
   || fail "status does not show both overlayds running: $status"
-echo "$status" | grep -q "^h2: netns rvpod-$key-h2, $subnet.12, overlay TUNs: rvo-" || fail "status lacks h2's TUN: $status"
+grep -q "^h2: netns rvpod-$key-h2, $subnet.12, overlay TUNs: rvo-" <<<"$status" || fail "status lacks h2's TUN: $status"
 
 # Capture the bridge while the containers talk.
 tcpdump -i "$br" -U -s 0 -w "$dir/bridge.pcap" >/dev/null 2>&1 &

@@ -174,7 +174,7 @@ for try in 1 2 3; do  # a loaded machine may time a single wget out
 done
 for round in $(seq 1 "${RV_SCEPTRE_RESTARTS:-2}"); do
   before=$(app_pids)
-  echo "$before" | grep -q '=$' && fail "a container has no pid file: $before"
+  grep -q '=$' <<<"$before" && fail "a container has no pid file: $before"
   net_before=$(net_state)
   [ "$(grep -c '^link ' <<<"$net_before")" -ge $((N + 2)) ] || fail "fewer than $((N + 2)) overlay veths on h1: $net_before"
   rm -f "$dir/probe" "$dir/probe.err"

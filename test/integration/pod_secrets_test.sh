@@ -85,9 +85,9 @@ $rv config:set acme/prod "API_TOKEN=$marker" --secret | grep -q "API_TOKEN" || f
 $rv config:set acme/prod "GREETING=$plain_marker" >/dev/null || fail "config:set plain"
 listing=$($rv config acme/prod) || fail "rv config"
 echo "$listing"
-echo "$listing" | grep -q "API_TOKEN .*secret" || fail "rv config does not list API_TOKEN as secret"
-echo "$listing" | grep -qF -- "$plain_marker" || fail "rv config does not show the plain value"
-! echo "$listing" | grep -qF -- "$marker" || fail "rv config shows the secret's value"
+grep -q "API_TOKEN .*secret" <<<"$listing" || fail "rv config does not list API_TOKEN as secret"
+grep -qF -- "$plain_marker" <<<"$listing" || fail "rv config does not show the plain value"
+! grep -qF -- "$marker" <<<"$listing" || fail "rv config shows the secret's value"
 $rv config:set acme/prod "RV_JOB_ID=x" >/dev/null 2>&1 && fail "a reserved name was accepted"
 $rv config:unset acme/prod GREETING >/dev/null || fail "config:unset"
 $rv config acme/prod | grep -q GREETING && fail "GREETING still listed after unset"
@@ -98,9 +98,9 @@ $rv submit --service "$svc" --env acme/prod --image stack/busybox:latest --port 
 wait_running || fail "$svc-1 never ran healthy on h1"
 
 env_now=$(app_environ) || fail "cannot read the app's environment"
-echo "$env_now" | grep -qx -- "API_TOKEN=$marker" || fail "API_TOKEN not in the container's environment"
-echo "$env_now" | grep -q "^GREETING=" && fail "an unset var reached the container"
-echo "$env_now" | grep -qx "RV_ENV=acme/prod" || fail "RV_ENV not set"
+grep -qx -- "API_TOKEN=$marker" <<<"$env_now" || fail "API_TOKEN not in the container's environment"
+grep -q "^GREETING=" <<<"$env_now" && fail "an unset var reached the container"
+grep -qx "RV_ENV=acme/prod" <<<"$env_now" || fail "RV_ENV not set"
 # The bundle (config.json with the env) is on a tmpfs, the only place it is.
 [ "$(stat -f -c %T "/run/rivendell/$tag")" = tmpfs ] || fail "/run/rivendell/$tag is not a tmpfs"
 grep -rqaF -- "$marker" "/run/rivendell/$tag/bundles" || fail "expected the secret in the tmpfs bundle"
@@ -131,7 +131,7 @@ grep_disk "after the crash"
 "$root/scripts/pod" restart-host --dir "$dir" --host h1 || fail "restart-host after the crash"
 ok=0
 for _ in $(seq 1 150); do
-  if env2=$(app_environ) && [ -n "$env2" ] && echo "$env2" | grep -qx -- "API_TOKEN=$marker"; then
+  if env2=$(app_environ) && [ -n "$env2" ] && grep -qx -- "API_TOKEN=$marker" <<<"$env2"; then
     [ "$(grep -c "starting $svc-1 attempt" "$dir/logs/strider-h1.log")" -gt "$starts_before" ] && { ok=1; break; }
   fi
   sleep 0.2

@@ -118,7 +118,7 @@ echo "client: push/pull rights, wrong password, anonymous, no TLS, another CA, 0
 # ---- TLS ----
 plain=$(curl -s -m 5 "http://127.0.0.1:$port/v2/" -w ' %{http_code}')
 case "$plain" in *" 200") fail "plain HTTP to the TLS port got 200" ;; esac
-echo "$plain" | grep -q '{}' && fail "plain HTTP reached the registry"
+grep -q '{}' <<<"$plain" && fail "plain HTTP reached the registry"
 "$rv_image" digest --repo t/app --tag v1 --registry "http://127.0.0.1:$port" >/dev/null 2>&1 && fail "plain HTTP client read an image"
 echo | openssl s_client -connect "127.0.0.1:$port" -tls1_2 -CAfile "$keys/pod-ca.crt" -verify_return_error \
   -verify_ip 127.0.0.1 >"$dir/s12.out" 2>&1 || fail "TLS 1.2 handshake: $(tail -n 3 "$dir/s12.out")"
