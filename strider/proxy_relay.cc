@@ -91,42 +91,78 @@ struct Pipe {
   bool shut = false;     // we shut the writing side down after eof
 };
 
-void Relay(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
-  std::string ip;
+// The targets a connection may go to, in order: the local proxy container (if
+// known and up), then the env's other proxies' ingress, unless the connection
+// itself comes from one of those hosts (they already tried their container).
+struct Candidate {
+  std::string addr;
   int port = 0;
+  bool local = false;  // the container on this host: connect from the gateway address
+};
+std::vector<Candidate> Candidates(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
+  std::vector<Candidate> out;
   std::vector<std::pair<std::string, int>> fallbacks;
   {
     std::lock_guard<std::mutex> l(s->mu);
-    ip = s->target_addr;
-    port = s->target_port;
+    if (!s->target_addr.empty() && s->local_up) out.push_back({s->target_addr, s->target_port, true});
     fallbacks = s->fallbacks;
   }
-  int up = -1;
-  if (!ip.empty() && s->local_up) up = ConnectFrom(s->source, ip, port, s->stop, 1000);
-  if (up < 0) {
-    // Not from a fallback's host: those already tried their own container.
-    sockaddr_in peer{};
-    socklen_t len = sizeof peer;
-    char from[INET_ADDRSTRLEN] = "";
-    if (getpeername(client, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
-      inet_ntop(AF_INET, &peer.sin_addr, from, sizeof from);
-    bool from_peer = false;
-    for (const auto& f : fallbacks) from_peer = from_peer || f.first == from;
-    for (size_t i = 0; !from_peer && up < 0 && i < fallbacks.size(); ++i) {
-      up = ConnectFrom("", fallbacks[i].first, fallbacks[i].second, s->stop, 2000);
-      if (up >= 0) ++s->fell_back;
+  sockaddr_in peer{};
+  socklen_t len = sizeof peer;
+  char from[INET_ADDRSTRLEN] = "";
+  if (getpeername(client, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
+    inet_ntop(AF_INET, &peer.sin_addr, from, sizeof from);
+  for (const auto& f : fallbacks)
+    if (f.first == from) return out;
+  for (const auto& f : fallbacks) out.push_back({f.first, f.second, false});
+  return out;
+}
+
+// Until the proxy has sent its first byte, everything the client sent is kept
+// (at most this much: a PROXY header and a TLS ClientHello fit many times), so
+// that a proxy that dies or resets before answering (kill -9 between accept and
+// the ServerHello, a full accept queue) costs nothing: the same bytes go to the
+// next candidate, which sees a fresh connection.
+constexpr size_t kReplayMax = 16384;
+
+void Relay(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
+  const auto targets = Candidates(s, client);
+  size_t next = 0;
+  std::string replay;            // client bytes sent to the current target before its first byte
+  bool answered = false;         // the current target has sent a byte: no more replays
+  auto connect_next = [&]() -> int {
+    for (; next < targets.size() && !s->stop; ++next) {
+      const Candidate& t = targets[next];
+      int fd = ConnectFrom(t.local ? s->source : "", t.addr, t.port, s->stop, t.local ? 1000 : 2000);
+      if (fd < 0) continue;
+      if (!t.local) ++s->fell_back;
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      size_t off = 0;
+      while (off < replay.size()) {  // a fresh socket's send buffer takes 16 KB at once
+        ssize_t n = send(fd, replay.data() + off, replay.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        off += static_cast<size_t>(n);
+      }
+      if (off < replay.size()) {
+        close(fd);
+        continue;
+      }
+      ++next;
+      return fd;
     }
-  }
+    return -1;
+  };
+  int up = connect_next();
   if (up >= 0) {
     int one = 1;
     setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    setsockopt(up, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto a = std::make_unique<Pipe>();  // client -> proxy
     auto b = std::make_unique<Pipe>();  // proxy -> client
     int fds[2] = {client, up};
     Pipe* dir[2] = {a.get(), b.get()};  // dir[i]: read from fds[i], write to fds[1-i]
     while (!s->stop) {
-      pollfd p[2] = {{client, 0, 0}, {up, 0, 0}};
+      pollfd p[2] = {{fds[0], 0, 0}, {fds[1], 0, 0}};
       for (int i = 0; i < 2; ++i) {
         if (!dir[i]->eof && dir[i]->len == 0) p[i].events |= POLLIN;
         if (dir[i]->len > dir[i]->off) p[1 - i].events |= POLLOUT;
@@ -138,24 +174,44 @@ void Relay(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
       bool failed = false;
       for (int i = 0; i < 2 && !failed; ++i) {
         Pipe& d = *dir[i];
+        bool fresh = false;  // just read: try the send now, not after another poll
         if ((p[i].revents & (POLLIN | POLLHUP | POLLERR)) && !d.eof && d.len == 0) {
           ssize_t n = read(fds[i], d.buf, sizeof d.buf);
           if (n > 0) {
             d.len = static_cast<size_t>(n);
             d.off = 0;
+            fresh = true;
+            if (i == 1) answered = true;
           } else if (n == 0) {
             d.eof = true;
           } else if (errno != EAGAIN && errno != EINTR) {
             failed = true;
           }
+          // The proxy went away before its first byte: the next candidate
+          // gets the same bytes, the client notices nothing.
+          if (i == 1 && !answered && (d.eof || failed) && !a->eof && replay.size() <= kReplayMax) {
+            close(fds[1]);
+            fds[1] = connect_next();
+            if (fds[1] < 0) break;
+            d.eof = false;
+            failed = false;
+            continue;
+          }
         }
-        if (d.len > d.off && (p[1 - i].revents & (POLLOUT | POLLERR | POLLHUP))) {
+        if (d.len > d.off && (fresh || (p[1 - i].revents & (POLLOUT | POLLERR | POLLHUP)))) {
           ssize_t n = send(fds[1 - i], d.buf + d.off, d.len - d.off, MSG_NOSIGNAL | MSG_DONTWAIT);
           if (n > 0) {
+            if (i == 0 && !answered && replay.size() <= kReplayMax) replay.append(d.buf + d.off, static_cast<size_t>(n));
             d.off += static_cast<size_t>(n);
             if (d.off == d.len) d.len = d.off = 0;
           } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
             failed = true;
+            if (i == 0 && !answered && replay.size() <= kReplayMax) {  // as above, on the sending side
+              close(fds[1]);
+              fds[1] = connect_next();
+              if (fds[1] < 0) break;
+              failed = false;
+            }
           }
         }
         if (d.eof && d.len == 0 && !d.shut) {
@@ -163,10 +219,10 @@ void Relay(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
           d.shut = true;
         }
       }
-      if (failed) break;
+      if (failed || fds[1] < 0) break;
       if (a->shut && b->shut) break;
     }
-    close(up);
+    if (fds[1] >= 0) close(fds[1]);
   }
   close(client);
   std::lock_guard<std::mutex> l(s->mu);

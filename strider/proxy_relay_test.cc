@@ -139,6 +139,62 @@ TEST(IngressRelay, GoesToAFallbackWhenTheLocalTargetIsDownOrRefuses) {
   close(peer);
 }
 
+// Reads what the client sent (up to `want` bytes), then closes or answers.
+std::thread Swallow(int fd, size_t want, std::string answer) {
+  return std::thread([fd, want, answer] {
+    int c = accept(fd, nullptr, nullptr);
+    if (c < 0) return;
+    std::string got;
+    char b[256];
+    while (got.size() < want) {
+      ssize_t n = read(c, b, sizeof b);
+      if (n <= 0) break;
+      got.append(b, n);
+    }
+    if (!answer.empty()) {
+      std::string reply = answer + got;
+      (void)!write(c, reply.data(), reply.size());
+    }
+    close(c);
+  });
+}
+
+TEST(IngressRelay, ReplaysTheClientsBytesToTheNextProxyWhenOneDiesBeforeItsFirstByte) {
+  int p0 = transport::ReserveTestPorts(3);
+  ASSERT_GT(p0, 0);
+  int local = Listen(p0 + 2);
+  int peer = Listen(p0 + 1, "127.0.0.2");
+  auto relay = IngressRelay::Open("127.0.0.1", p0, "127.0.0.1");
+  ASSERT_TRUE(relay.ok());
+  (*relay)->SetTarget("127.0.0.1", p0 + 2);
+  (*relay)->SetFallbacks({"127.0.0.2:" + std::to_string(p0 + 1)});
+  // The local proxy takes the PROXY header and the hello, then vanishes
+  // without a byte (kill -9 before its ServerHello): the peer gets the same bytes.
+  auto dies = Swallow(local, 11, "");
+  auto answers = Swallow(peer, 11, "peer got:");
+  int c = Connect(p0);
+  ASSERT_GE(c, 0);
+  ASSERT_EQ(write(c, "PROXY hello", 11), 11);
+  EXPECT_EQ(ReadAll(c), "peer got:PROXY hello");
+  close(c);
+  dies.join();
+  answers.join();
+  EXPECT_EQ((*relay)->fell_back(), 1);
+
+  // Once the proxy has answered, its session is its own: no replay, the
+  // client sees the connection end.
+  auto half = Swallow(local, 5, "half:");
+  c = Connect(p0);
+  ASSERT_GE(c, 0);
+  ASSERT_EQ(write(c, "first", 5), 5);
+  EXPECT_EQ(ReadAll(c), "half:first");
+  close(c);
+  half.join();
+  EXPECT_EQ((*relay)->fell_back(), 1);
+  close(local);
+  close(peer);
+}
+
 TEST(IngressRelay, NeverPassesOnAConnectionFromAFallbacksHost) {
   int p0 = transport::ReserveTestPorts(2);
   ASSERT_GT(p0, 0);
