@@ -6,9 +6,10 @@
 //    kind "proxy", env TENANT/ENV, image the pod's proxy image.
 //  * spec.port = ProxyPortFor(env): the ingress port on the proxy's host and
 //    HAProxy's port in its container. The same on every host, different for
-//    different envs except for a hash collision (10000 ports: two envs whose
-//    proxies collide cannot share a host; the second one's relay reports the
-//    port as taken, see docs/PROXY.md).
+//    different envs except for a hash collision (10000 ports): two envs whose
+//    proxies collide never share a host, since a strider declines (and will
+//    not admit) a proxy job whose port another env's proxy holds there
+//    (strider/bidder.cc, strider/reservations.cc).
 // Pure.
 #pragma once
 
@@ -20,6 +21,7 @@
 
 namespace rv {
 
+inline constexpr const char* kProxyKind = "proxy";
 inline constexpr const char* kProxyImage = "rivendell/proxy:latest";
 inline constexpr int kProxyReplicas = 2;
 

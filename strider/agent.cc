@@ -299,7 +299,7 @@ void Agent::OnWelcome(const msg::HostWelcome& w) {
       StopJob(rec.spec.id, "superseded by attempt " + std::to_string(rec.attempt));
       continue;  // restarted when the old one is gone and sauron tells us again
     }
-    Reservations::Entry e{rec.spec.id, rec.attempt, rec.spec.service, rec.spec.rules.ha, rec.spec.resources};
+    Reservations::Entry e = Reservations::For(rec.spec, rec.attempt);
     if (Status s = reservations_.Admit(e, Base()); !s.ok()) {
       counters_.Add("keep_refused");
       spdlog::error("[{}] sauron says keep {} but it does not fit: {}", opts_.host_id, rec.spec.id, s.message());
@@ -397,6 +397,7 @@ void Agent::OnAnnounce(const msg::Announce& a) {
   view.free = reservations_.Free(Base(), a.auction_id);
   view.labels = labels_;
   view.services = reservations_.Services();
+  view.ports = reservations_.Ports();
   view.containers = opts_.containers;
   view.no_containers_why = opts_.no_containers_why;
   view.builds = opts_.builds;
@@ -444,7 +445,7 @@ void Agent::OnAward(const msg::Award& a) {
       Reject("rx.malformed", "award with empty job id or attempt");
       continue;
     }
-    Reservations::Entry e{spec.id, aj.attempt, spec.service, spec.rules.ha, spec.resources};
+    Reservations::Entry e = Reservations::For(spec, aj.attempt);
     Status s = running != jobs_.end() ? Status::Conflict("another attempt of this job still runs here")
                                       : reservations_.Admit(e, Base(), a.auction_id);
     if (!s.ok()) {
@@ -550,7 +551,7 @@ void Agent::RestoreFromJournal() {
       pending_restore_.push_back(std::move(e));
       continue;
     }
-    Reservations::Entry re{id, attempt, e.spec.service, e.spec.rules.ha, e.spec.resources};
+    Reservations::Entry re = Reservations::For(e.spec, attempt);
     if (Status rs = reservations_.Admit(re, Base()); !rs.ok())
       spdlog::warn("[{}] adopted {} over the measured free resources: {}", opts_.host_id, id, rs.message());
     Job& job = jobs_[id];
@@ -586,7 +587,7 @@ void Agent::StartPendingOffline(int64_t now_ms) {
       spdlog::error("[{}] journal: {}: sealed env does not open: {}", opts_.host_id, e.spec.id, env.status().message());
       continue;  // sauron's welcome brings it when it answers
     }
-    Reservations::Entry re{e.spec.id, e.attempt, e.spec.service, e.spec.rules.ha, e.spec.resources};
+    Reservations::Entry re = Reservations::For(e.spec, e.attempt);
     (void)reservations_.Admit(re, Base());
     counters_.Add("restored_offline");
     ++restore_.offline;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/labels.h"
+#include "common/proxy_job.h"
 #include "strider/reservations.h"
 
 namespace rv::strider {
@@ -38,6 +39,14 @@ std::optional<std::string> RuleDeclineReason(const BidderView& view, const msg::
   }
   if (job.rules.ha && !job.service.empty() && view.services.count(job.service)) {
     return "ha: host already runs a replica of " + job.service;
+  }
+  // Env proxies listen on a port hashed from their env: two envs can collide,
+  // and only one of them can have the port on this host.
+  if (job.kind == kProxyKind && !job.env.empty()) {
+    const int port = ProxyPortFor(job.env);
+    if (auto it = view.ports.find(port); it != view.ports.end() && it->second != job.env) {
+      return "port " + std::to_string(port) + ": environment " + it->second + "'s proxy holds it on this host";
+    }
   }
   return std::nullopt;
 }

@@ -32,6 +32,7 @@ struct BidderView {
   msg::Resources free;                          // after reservations and other holds
   std::map<std::string, std::string> labels;    // from sauron's HostWelcome
   std::set<std::string> services;               // run or reserved here
+  std::map<int, std::string> ports;             // host ports claimed here -> their env (proxy ingress)
   bool containers = true;                       // a container runtime is open here
   std::string no_containers_why;                // why not (for the decline reason)
   bool aesni = true;                            // AES-256-GCM runs here (HostHello.aesni)

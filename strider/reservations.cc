@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "common/proxy_job.h"
+
 namespace rv::strider {
 
 Status Reservations::Admit(const Entry& e, const msg::Resources& base, int64_t auction_id) {
@@ -15,6 +17,14 @@ Status Reservations::Admit(const Entry& e, const msg::Resources& base, int64_t a
     for (const auto& [id, other] : without.binding_) {
       if (other.service == e.service) {
         return Status::Conflict("ha: replica " + id + " of service " + e.service + " already on this host");
+      }
+    }
+  }
+  if (e.port > 0) {
+    for (const auto& [id, other] : without.binding_) {
+      if (other.port == e.port && other.port_owner != e.port_owner) {
+        return Status::Conflict("port " + std::to_string(e.port) + " is held here by " + id + " of environment " +
+                                other.port_owner);
       }
     }
   }
@@ -80,6 +90,23 @@ std::set<std::string> Reservations::Services() const {
     if (!e.service.empty()) s.insert(e.service);
   }
   return s;
+}
+
+std::map<int, std::string> Reservations::Ports() const {
+  std::map<int, std::string> m;
+  for (const auto& [id, e] : binding_) {
+    if (e.port > 0) m[e.port] = e.port_owner;
+  }
+  return m;
+}
+
+Reservations::Entry Reservations::For(const msg::JobSpec& spec, int64_t attempt) {
+  Entry e{spec.id, attempt, spec.service, spec.rules.ha, spec.resources};
+  if (spec.kind == kProxyKind && spec.port > 0) {
+    e.port = spec.port;
+    e.port_owner = spec.env;
+  }
+  return e;
 }
 
 std::vector<Reservations::Entry> Reservations::Entries() const {

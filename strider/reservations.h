@@ -34,12 +34,19 @@ class Reservations {
     std::string service;
     bool ha = false;
     msg::Resources resources;
+    // A host port only this job's environment may use here (an env proxy's
+    // ingress port, which is a hash of its env: two envs can collide), 0 = none.
+    int port = 0;
+    std::string port_owner;
   };
+  // The entry for a job of `spec` (its port claim filled for a proxy job).
+  static Entry For(const msg::JobSpec& spec, int64_t attempt);
 
   // Binding reservation for one job. `auction_id` names the auction whose hold
   // this award converts (0: none, e.g. a job sauron told us to keep). Refuses
   // (Conflict, with a reason) if the job does not fit, or if it is an HA
-  // replica of a service this host already holds. Re-admitting the same job id
+  // replica of a service this host already holds, or if it claims a port
+  // another environment's job holds here. Re-admitting the same job id
   // replaces its entry (a newer attempt of a job we already hold).
   Status Admit(const Entry& e, const msg::Resources& base, int64_t auction_id = 0);
   void Release(const std::string& job_id);
@@ -60,6 +67,8 @@ class Reservations {
   msg::Resources Free(const msg::Resources& base, int64_t except_auction = 0) const;
   // Services with a binding reservation here (for HA anti-affinity).
   std::set<std::string> Services() const;
+  // Claimed host ports -> the environment that holds each.
+  std::map<int, std::string> Ports() const;
   std::vector<Entry> Entries() const;
 
  private:
