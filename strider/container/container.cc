@@ -47,6 +47,10 @@ const char* CStateName(CState s) {
 
 namespace {
 
+// How long an app's output may wait in its pipe before the container thread
+// reads it (see RunOnce): one wake per batch, not per line.
+constexpr int64_t kLogBatchMs = 20;
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -547,6 +551,10 @@ Container::RunOutcome Container::RunOnce() {
     Emit(CState::kRunning, (adopted ? "adopted pid " : "pid ") + std::to_string(app));
   // Where a start's time goes (image and runc before, the app's boot after): bench/push_to_live.
   if (port > 0 && !adopted) spdlog::info("container {} ({}): process started (pid {}), probing port {}", id_, spec_.id, app, port);
+  // 1 MB of output may wait in the pipe between two reads (the default 64 KB
+  // would block a chatty app sooner; best effort).
+  if (out >= 0) (void)fcntl(out, F_SETPIPE_SZ, 1 << 20);
+  int64_t next_drain = 0;
   char buf[65536];
   auto drain = [&] {
     if (out < 0) return true;
@@ -587,13 +595,21 @@ Container::RunOutcome Container::RunOnce() {
     if (termed) wait_ms = std::min<int64_t>(wait_ms, std::max<int64_t>(1, term_at + grace_ms_ - now + 1));
     if (termed && killed) wait_ms = 100;
 
-    pollfd fds[3] = {{pidfd, POLLIN, 0}, {out, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    // The app's output is read at most every kLogBatchMs: an app that logs a
+    // line per request (an env proxy's access log) would otherwise wake this
+    // thread once per request; the pipe holds what comes meanwhile.
+    const bool watch_out = out >= 0 && now >= next_drain;
+    if (out >= 0 && !watch_out) wait_ms = static_cast<int>(std::min<int64_t>(wait_ms, next_drain - now));
+    pollfd fds[3] = {{pidfd, POLLIN, 0}, {watch_out ? out : -1, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     poll(fds, 3, std::max(0, wait_ms));
     if (fds[2].revents & POLLIN) {
       uint64_t v;
       (void)!read(wake_fd_, &v, sizeof v);
     }
-    if (fds[1].revents & (POLLIN | POLLHUP)) drain();
+    if (fds[1].revents & (POLLIN | POLLHUP)) {
+      drain();
+      next_drain = NowMs() + kLogBatchMs;
+    }
     if (port > 0 && !stop_ && NowMs() >= next_probe) {
       Status ps = spec_.health.http_path.empty() ? ProbeTcp(netns_.path, port, timeout)
                                                  : ProbeHttp(netns_.path, port, spec_.health.http_path, timeout);
