@@ -82,9 +82,14 @@ TEST(LanePriority, AThreadSpinningThroughEpollWaitIsBusy) {
   ev.events = EPOLLIN;  // level-triggered, as the lanes use it
   ev.data.fd = fds[0];
   ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, fds[0], &ev), 0);
-  LanePriority p({}, true, MonotonicUs(), ThreadCpuUs());
+  // What is checked is that time spent inside epoll_wait counts as the
+  // thread's CPU, not the 50% default: on a machine loaded 4x over (CI), a
+  // spinning thread gets ~20% of a core, and an idle one (below) under 5%.
+  LanePriority::Options o;
+  o.max_busy = 0.1;
+  LanePriority p(o, true, MonotonicUs(), ThreadCpuUs());
   Change c = Change::kNone;
-  int64_t end = MonotonicUs() + 2'000'000;  // a loaded machine may run us for less than half a window
+  int64_t end = MonotonicUs() + 5'000'000;
   while (c == Change::kNone && MonotonicUs() < end) {
     epoll_event out[16];
     ASSERT_EQ(epoll_wait(ep, out, 16, 100), 1);

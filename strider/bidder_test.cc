@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/proxy_job.h"
+
 namespace rv::strider {
 namespace {
 
@@ -34,6 +36,22 @@ TEST(Bidder, ScoreIsMeanFreeFraction) {
 
 TEST(Bidder, AcceptsWhatFits) {
   EXPECT_FALSE(DeclineReason(View(), Job("web")).has_value());
+}
+
+TEST(Bidder, DeclinesAnEnvProxyWhosePortAnotherEnvsProxyHoldsHere) {
+  BidderView v = View();
+  msg::AnnouncedJob j = Job("acme.prod.proxy-1");
+  j.kind = "proxy";
+  j.env = "acme/prod";
+  v.ports[ProxyPortFor("acme/prod")] = "globex/prod";  // a hash collision
+  auto why = DeclineReason(v, j);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_NE(why->find("globex/prod's proxy holds it"), std::string::npos) << *why;
+  v.ports[ProxyPortFor("acme/prod")] = "acme/prod";  // its own env: the ha rule decides, not the port
+  EXPECT_FALSE(DeclineReason(v, j).has_value());
+  j.kind = "deploy";  // only proxies claim the port
+  v.ports[ProxyPortFor("acme/prod")] = "globex/prod";
+  EXPECT_FALSE(DeclineReason(v, j).has_value());
 }
 
 TEST(Bidder, DeclinesTooMuchRam) {

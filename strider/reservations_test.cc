@@ -43,6 +43,34 @@ TEST(Reservations, RefusesSecondHaReplica) {
   EXPECT_TRUE(r.Admit(Job("web-3", 10, "web", false), kBase).ok());  // not HA: may share
 }
 
+TEST(Reservations, RefusesAPortAnotherEnvironmentHoldsAndFillsTheClaimForProxies) {
+  msg::JobSpec a;
+  a.id = "acme.prod.proxy-1";
+  a.kind = "proxy";
+  a.env = "acme/prod";
+  a.port = 12345;
+  a.resources = {10, 10, 10};
+  Reservations::Entry ea = Reservations::For(a, 1);
+  EXPECT_EQ(ea.port, 12345);
+  EXPECT_EQ(ea.port_owner, "acme/prod");
+  msg::JobSpec b = a;
+  b.id = "globex.prod.proxy-2";
+  b.env = "globex/prod";  // the same hashed port
+  Reservations r;
+  ASSERT_TRUE(r.Admit(ea, kBase).ok());
+  Status s = r.Admit(Reservations::For(b, 1), kBase);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("port 12345 is held here by acme.prod.proxy-1"), std::string::npos) << s.message();
+  EXPECT_EQ(r.Ports().at(12345), "acme/prod");
+  b.kind = "deploy";  // an app's port is inside its own netns: no claim
+  EXPECT_EQ(Reservations::For(b, 1).port, 0);
+  EXPECT_TRUE(r.Admit(Reservations::For(b, 1), kBase).ok());
+  r.Release("acme.prod.proxy-1");
+  b.kind = "proxy";
+  b.id = "globex.prod.proxy-1";
+  EXPECT_TRUE(r.Admit(Reservations::For(b, 1), kBase).ok());
+}
+
 TEST(Reservations, RejectsNegativeRequest) {
   Reservations r;
   EXPECT_FALSE(r.Admit(Job("a", -5), kBase).ok());
