@@ -31,6 +31,21 @@ int64_t Limit(const std::map<std::string, std::string>& cfg, const std::string& 
   return v >= 1 && v <= max ? v : 0;
 }
 
+// NAME_<APP>: the per-app form of a limit var, the app's name upper-cased
+// with '-' as '_' (ROUTER_RATE_LIMIT_API_V2 for app api-v2).
+std::string AppVar(const std::string& name, const std::string& app) {
+  std::string v = name + "_";
+  for (char c : app) v += c == '-' ? '_' : (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+  return v;
+}
+
+// An app's limit: its own var if set to a valid number, else the env's.
+int64_t AppLimit(const std::map<std::string, std::string>& cfg, const std::string& name, const std::string& app,
+                 int64_t max) {
+  const int64_t own = Limit(cfg, AppVar(name, app), max);
+  return own > 0 ? own : Limit(cfg, name, max);
+}
+
 }  // namespace
 
 Result<msg::ProxyRoutes> ProxyRoutesFor(const std::string& asker, const std::string& env,
@@ -75,15 +90,16 @@ Result<msg::ProxyRoutes> ProxyRoutesFor(const std::string& asker, const std::str
   if (!allowed) return Status::Denied("host '" + asker + "' runs no proxy of environment '" + env + "'");
   std::sort(out.peers.begin(), out.peers.end());
   out.peers.erase(std::unique(out.peers.begin(), out.peers.end()), out.peers.end());
-  const int64_t rate = Limit(env_config, "ROUTER_RATE_LIMIT", 1000000);
-  const int64_t body = Limit(env_config, "ROUTER_MAX_BODY", int64_t{1} << 40);
   out.conn_limit = Limit(env_config, "ROUTER_MAX_CONNS", 100000);
   uint64_t h = Fnv(1469598103934665603ull, out.self_addr);
-  h = Fnv(Fnv(Fnv(h, std::to_string(rate)), std::to_string(body)), std::to_string(out.conn_limit));
+  h = Fnv(h, std::to_string(out.conn_limit));
   for (const auto& p : out.peers) h = Fnv(h, p);
   for (auto& [app, b] : apps) {
+    const std::string name = app.substr(app.rfind('/') + 1);
+    const int64_t rate = AppLimit(env_config, "ROUTER_RATE_LIMIT", name, 1000000);
+    const int64_t body = AppLimit(env_config, "ROUTER_MAX_BODY", name, int64_t{1} << 40);
     std::sort(b.begin(), b.end(), [](const auto& x, const auto& y) { return x.job_id < y.job_id; });
-    h = Fnv(h, app);
+    h = Fnv(Fnv(Fnv(h, app), std::to_string(rate)), std::to_string(body));
     for (const auto& x : b) h = Fnv(Fnv(Fnv(h, x.job_id), x.addr), std::to_string(x.port));
     out.apps.push_back(msg::ProxyApp{app, std::move(b), rate, body});
   }

@@ -81,6 +81,28 @@ TEST(ProxyRoutes, LimitsComeFromTheEnvsPlainConfigAndBadValuesAreIgnored) {
   EXPECT_NE(none->version, r->version);
 }
 
+TEST(ProxyRoutes, AnAppsOwnLimitVarsOverrideTheEnvsForThatAppOnly) {
+  auto api = Job("b", "h2");
+  api.spec.app = "api-v2";
+  std::vector<msg::JobRecord> jobs{Job("p1", "h1", "proxy"), Job("a", "h1"), api};
+  std::map<std::string, std::string> cfg{{"ROUTER_RATE_LIMIT", "20"},
+                                         {"ROUTER_MAX_BODY", "1000"},
+                                         {"ROUTER_RATE_LIMIT_API_V2", "5"},
+                                         {"ROUTER_MAX_BODY_API_V2", "nonsense"}};
+  auto r = ProxyRoutesFor("h1", "acme/prod", jobs, Routes(), {}, cfg);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->apps.size(), 2u);
+  std::map<std::string, msg::ProxyApp> by;
+  for (const auto& a : r->apps) by[a.app] = a;
+  EXPECT_EQ(by.at("acme/prod/api-v2").rate_limit, 5);
+  EXPECT_EQ(by.at("acme/prod/api-v2").body_limit, 1000);  // not a number: the env's
+  EXPECT_EQ(by.at("acme/prod/" + jobs[1].spec.app).rate_limit, 20);
+  cfg["ROUTER_RATE_LIMIT_API_V2"] = "6";
+  auto r2 = ProxyRoutesFor("h1", "acme/prod", jobs, Routes(), {}, cfg);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_NE(r2->version, r->version);
+}
+
 TEST(ProxyRoutes, IgnoresAnAddressOfAnOlderAttempt) {
   auto moved = Job("a", "h2");
   moved.attempt = 2;
