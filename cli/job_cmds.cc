@@ -7,7 +7,11 @@
 #include <atomic>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <mutex>
 #include <set>
+#include <string_view>
+#include <thread>
 
 #include "cli/output.h"
 #include "cli/table.h"
@@ -22,37 +26,71 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
 
-// rv logs TENANT/ENV/APP --router: the access log lines of APP (its backend,
-// common/proxy_job.h) from every placed proxy job of its environment whose
-// host's data is on this machine, each line prefixed with the proxy's job id.
+// rv logs TENANT/ENV/APP --router [-f]: the access log lines of APP (its
+// backend, common/proxy_job.h) from every placed proxy job of its environment
+// whose host's data is on this machine, each line prefixed with the proxy's
+// job id. -f follows the proxies placed when it starts, one thread each.
 int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRecord>& jobs) {
   const std::string& app = cmds.log_job;
   auto slash = app.rfind('/');
   if (slash == std::string::npos || app.find('/') == slash) return Fail(Status::Invalid("--router needs TENANT/ENV/APP"));
-  if (cmds.log_follow) return Fail(Status::Invalid("--router does not follow (-f) yet"));
   const std::string env = app.substr(0, slash), needle = " " + ProxyBackendName(app) + "/";
   namespace layout = host_layout;
-  int proxies = 0, read = 0;
+  int proxies = 0;
+  std::vector<std::pair<std::string, std::string>> logs;  // proxy job id, its console log
   for (const auto& j : jobs) {
     if (j.spec.kind != "proxy" || j.spec.env != env || j.state != "placed" || j.host_id.empty()) continue;
     ++proxies;
     std::string dir = cmds.log_data_dir.empty() ? layout::DefaultDataDir(c.config().pod_dir, j.host_id) : cmds.log_data_dir;
     std::string path = layout::ConsoleLogPath(
         layout::ContainerDir(layout::ContainerStateDir(dir), container::ContainerIdFor(j.spec.id)));
-    std::ifstream in(path, std::ios::binary);
-    if (!in) continue;
-    ++read;
-    in.seekg(0, std::ios::end);
-    int64_t size = in.tellg();
-    in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, cmds.log_tail_bytes)));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.find(needle) != std::string::npos) std::cout << j.spec.id << " " << line << "\n";
-    }
+    if (access(path.c_str(), R_OK) == 0) logs.emplace_back(j.spec.id, path);
   }
-  std::cout << std::flush;
   if (proxies == 0) return Fail(Status::NotFound("environment " + env + " runs no proxy (rv proxy:ensure " + env + ")"));
-  if (read == 0) return Fail(Status::NotFound("no proxy log of " + env + " on this machine (rv logs reads local hosts only)"));
+  if (logs.empty()) return Fail(Status::NotFound("no proxy log of " + env + " on this machine (rv logs reads local hosts only)"));
+  std::mutex out_mu;
+  // Whole lines of APP only, prefixed; a line split across chunks waits for its end.
+  auto printer = [&](const std::string& id) {
+    return [&, id, partial = std::string()](const std::string& chunk) mutable {
+      partial += chunk;
+      size_t start = 0, nl;
+      std::lock_guard<std::mutex> l(out_mu);
+      while ((nl = partial.find('\n', start)) != std::string::npos) {
+        std::string_view line(partial.data() + start, nl - start);
+        if (line.find(needle) != std::string_view::npos) std::cout << id << " " << line << "\n";
+        start = nl + 1;
+      }
+      partial.erase(0, start);
+      std::cout << std::flush;
+    };
+  };
+  if (!cmds.log_follow) {
+    for (const auto& [id, path] : logs) {
+      std::ifstream in(path, std::ios::binary);
+      in.seekg(0, std::ios::end);
+      int64_t size = in.tellg();
+      in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, cmds.log_tail_bytes)));
+      std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      printer(id)(rest + "\n");
+    }
+    return 0;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::vector<std::thread> followers;
+  std::vector<Status> results(logs.size());
+  for (size_t i = 0; i < logs.size(); ++i) {
+    followers.emplace_back([&, i] {
+      results[i] = container::FollowLog(logs[i].second, cmds.log_tail_bytes, printer(logs[i].first),
+                                        [] { return g_stop.load(); });
+      g_stop = true;  // one follower failing ends the others: the output would be partial
+    });
+  }
+  for (auto& t : followers) t.join();
+  for (const auto& r : results)
+    if (!r.ok()) return Fail(r);
   return 0;
 }
 

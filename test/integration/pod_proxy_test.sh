@@ -57,6 +57,7 @@ fail() {
 cleanup() {
   [ -n "${loop_pid:-}" ] && kill "$loop_pid" 2>/dev/null
   [ -n "${cap_pid:-}" ] && kill "$cap_pid" 2>/dev/null
+  [ -n "${follow_pid:-}" ] && kill "$follow_pid" 2>/dev/null
   [ "${RV_KEEP_POD:-0}" = 1 ] && { echo "pod kept in $dir" >&2; return; }
   "$pod" down --dir "$dir" >/dev/null 2>&1 || true
   rm -rf "$dir"
@@ -151,6 +152,19 @@ $rv logs "$env/web" --router >"$dir/router.log" || fail "rv logs --router"
 grep -q "^$px1 .* id=[0-9A-F]*:" "$dir/router.log" && grep -q "^$px2 " "$dir/router.log" \
   || fail "rv logs --router lacks a proxy's lines: $(head -n 3 "$dir/router.log")"
 echo "rv logs $env/web --router: $(wc -l <"$dir/router.log") lines from both proxies"
+# --router -f follows: a request made after it printed the tail shows up.
+$rv logs "$env/web" --router -f >"$dir/follow.log" 2>&1 &
+follow_pid=$!
+for _ in $(seq 1 50); do [ -s "$dir/follow.log" ] && break; sleep 0.1; done
+[ -s "$dir/follow.log" ] || fail "rv logs --router -f printed no tail: $(cat "$dir/follow.log")"
+mark="/follow-$$-$RANDOM"
+for _ in 1 2; do curl -sS --max-time 5 --haproxy-protocol --resolve "$name:$pport:$(hostaddr "$h1")" \
+  --cacert "$dir/keys/pod-ca.crt" -o /dev/null "https://$name:$pport$mark"; done
+for _ in $(seq 1 50); do grep -q -- "$mark" "$dir/follow.log" && break; sleep 0.1; done
+kill "$follow_pid" 2>/dev/null
+wait "$follow_pid" 2>/dev/null
+follow_pid=""
+grep -q -- "\"GET https://$name:$pport$mark " "$dir/follow.log" || fail "rv logs --router -f did not show $mark: $(tail -n 3 "$dir/follow.log")"
 
 # 3. Unknown Host: 404.
 code=$(get "$h1" -H "Host: nope.example.com" -o /dev/null -w '%{http_code}')
