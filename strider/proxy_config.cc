@@ -125,8 +125,17 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
              "  http-request track-sc1 src\n"
              "  http-request deny deny_status 429 if { sc1_http_req_rate gt " << lim->second.rate * 10 << " }\n";
       }
-      if (lim->second.body > 0)
-        c << "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt " << lim->second.body << " }\n";
+      if (lim->second.body > 0) {
+        const int64_t b = lim->second.body;
+        c << "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt " << b << " }\n"
+          // A body without a length (chunked, or HTTP/2 without one) is counted
+          // as it comes: HAProxy waits for up to b+1 bytes of it, at most a
+          // buffer (16 KB), so a limit above that is not enforced on them.
+          << "  http-request wait-for-body time 2s at-least " << b + 1
+          << " if !{ req.hdr_cnt(content-length) gt 0 }\n"
+          << "  http-request deny deny_status 413 if !{ req.hdr_cnt(content-length) gt 0 } { req.body_size gt " << b
+          << " }\n";
+      }
     }
     auto it = in.servers.find(app);
     if (it == in.servers.end()) continue;
