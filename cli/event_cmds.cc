@@ -10,13 +10,11 @@
 #include "cli/table.h"
 #include "common/clock.h"
 #include "common/msg/topics.h"
+#include "common/stop_signal.h"
 #include "common/transport/curve.h"
 
 namespace rv::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
 
 int Events(Client& c, const EventCommands& cmds) {
   // Subscribe first, so nothing falls between the listing and the stream.
@@ -37,13 +35,10 @@ int Events(Client& c, const EventCommands& cmds) {
     last = std::max(last, e.seq);
   }
   if (!cmds.follow) return 0;
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  stop_signal::Install({}, stop_signal::Sigpipe::kKeep);
   int64_t end = cmds.wait_ms > 0 ? WallMs() + cmds.wait_ms : INT64_MAX;
   int seen = 0;
-  while (!g_stop && WallMs() < end && (cmds.count == 0 || seen < cmds.count)) {
+  while (!stop_signal::Requested() && WallMs() < end && (cmds.count == 0 || seen < cmds.count)) {
     zmq::pollitem_t item{sub->handle(), 0, ZMQ_POLLIN, 0};
     try {
       zmq::poll(&item, 1, std::chrono::milliseconds(200));

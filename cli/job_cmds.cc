@@ -17,14 +17,13 @@
 #include "cli/table.h"
 #include "common/host_layout.h"
 #include "common/proxy_job.h"
+#include "common/stop_signal.h"
 #include "strider/container/container_runtime.h"
 #include "strider/container/log_follow.h"
 
 namespace rv::cli {
 namespace {
 
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
 
 // rv logs TENANT/ENV/APP --router [-f]: the access log lines of APP (its
 // backend, common/proxy_job.h) from every placed proxy job of its environment
@@ -75,17 +74,14 @@ int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRec
     }
     return 0;
   }
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  stop_signal::Install({}, stop_signal::Sigpipe::kKeep);
   std::vector<std::thread> followers;
   std::vector<Status> results(logs.size());
   for (size_t i = 0; i < logs.size(); ++i) {
     followers.emplace_back([&, i] {
       results[i] = container::FollowLog(logs[i].second, cmds.log_tail_bytes, printer(logs[i].first),
-                                        [] { return g_stop.load(); });
-      g_stop = true;  // one follower failing ends the others: the output would be partial
+                                        [] { return stop_signal::Requested(); });
+      stop_signal::Request();  // one follower failing ends the others: the output would be partial
     });
   }
   for (auto& t : followers) t.join();
@@ -116,10 +112,7 @@ int Logs(Client& c, const JobCommands& cmds) {
   if (access(path.c_str(), R_OK) != 0) {
     return Fail(Status::NotFound("no log at " + path + " (rv logs reads local hosts only)"));
   }
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  stop_signal::Install({}, stop_signal::Sigpipe::kKeep);
   if (!cmds.log_follow) {
     std::ifstream in(path, std::ios::binary);
     in.seekg(0, std::ios::end);
@@ -130,7 +123,7 @@ int Logs(Client& c, const JobCommands& cmds) {
   }
   Status s = container::FollowLog(
       path, cmds.log_tail_bytes, [](const std::string& chunk) { std::cout << chunk << std::flush; },
-      [] { return g_stop.load(); });
+      [] { return stop_signal::Requested(); });
   return s.ok() ? 0 : Fail(s);
 }
 

@@ -25,6 +25,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/stop_signal.h"
 #include "common/transport/keys.h"
 #include "overlay/control.h"
 #include "overlay/control_socket.h"
@@ -35,9 +36,6 @@
 using namespace rv::overlay;
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
 
 int Run(const std::string& config, const std::string& host_key, const std::string& sock_path,
         const Device::Options& options, int64_t lease_ms) {
@@ -96,11 +94,10 @@ int Run(const std::string& config, const std::string& host_key, const std::strin
     }
     cs = std::move(*s);
   }
-  signal(SIGINT, OnSignal);
-  signal(SIGTERM, OnSignal);
+  rv::stop_signal::Install();
   struct stat last{};
   bool applied_once = false;
-  while (!g_stop) {
+  while (!rv::stop_signal::Requested()) {
     if (!config.empty()) {
       struct stat st{};
       if (stat(config.c_str(), &st) == 0 &&

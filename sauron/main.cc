@@ -3,18 +3,12 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
-#include <csignal>
 #include <filesystem>
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/stop_signal.h"
 #include "sauron/daemon.h"
-
-namespace {
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"sauron: Rivendell's registry, change stream and host liveness"};
@@ -69,18 +63,13 @@ int main(int argc, char** argv) {
 
   if (agent_grace_ms >= 0) cfg->sauron.disconnect_grace_ms = agent_grace_ms;
 
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  rv::stop_signal::Install();
 
   auto daemon = rv::sauron::Daemon::Create(*cfg, pod, overlay, domains);
   if (!daemon.ok()) {
     spdlog::critical("cannot start: {}", daemon.status().message());
     return 1;
   }
-  (*daemon)->Run(g_stop);
+  (*daemon)->Run(rv::stop_signal::Flag());
   return 0;
 }

@@ -31,6 +31,7 @@
 #include "common/host_layout.h"
 #include "common/log.h"
 #include "common/server_keys.h"
+#include "common/stop_signal.h"
 #include "common/transport/curve.h"
 #include "common/transport/keys.h"
 #include "common/crypto/sha256.h"
@@ -47,14 +48,12 @@
 
 namespace {
 
-std::atomic<bool> g_stop{false};
 std::atomic<bool> g_release{false};
-void OnSignal(int) { g_stop = true; }
 // SIGUSR2: exit for an upgrade, leaving every container running for the
 // next strider to adopt (docs/SCEPTRE.md).
 void OnRelease(int) {
   g_release = true;
-  g_stop = true;
+  rv::stop_signal::Request();
 }
 
 struct Flags {
@@ -286,14 +285,10 @@ void AddBuilds(Flags& f, const Identity& id, rv::strider::AgentOptions& opts,
 }
 
 void InstallSignals() {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
+  rv::stop_signal::Install();
   struct sigaction sr {};
   sr.sa_handler = OnRelease;
   sigaction(SIGUSR2, &sr, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 }
 
 // The agent's loop until a signal, with the runtime's periodic GC; then stop
@@ -308,7 +303,7 @@ void RunUntilSignalled(rv::strider::Agent& agent, rv::container::ContainerRuntim
     if (removed > 0) spdlog::info("[{}] removed {} stale containers", f.host_id, removed);
   }
   auto next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(f.gc_interval_s);
-  while (!g_stop) {
+  while (!rv::stop_signal::Requested()) {
     agent.RunOnce(50);
     if (runtime && std::chrono::steady_clock::now() >= next_gc) {
       next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(f.gc_interval_s);
