@@ -22,6 +22,7 @@
 #   SIGTERM to rv-deploy mid-build: the builder stops, build failed, v10 runs,
 #       and its ENV_DIR is gone from its TMPDIR; a dead deploy's ENV_DIR the
 #       next deploy removes, a live process's it keeps
+#   pod down: the hosts' build work dirs are gone, another pod's stays
 # Needs root, runc, docker-registry, iproute2, nsenter, overlayd; skips (77) otherwise.
 #   pod_deploy_test.sh REPO_ROOT BUILD_DIR
 set -u
@@ -57,6 +58,7 @@ fail() {
 cleanup() {
   "$pod" down --dir "$dir" >/dev/null 2>&1 || true
   rm -rf "$dir"
+  [ -n "${other:-}" ] && rm -rf "$other"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -250,6 +252,19 @@ for cred in "$dir/keys/registry-push.cred" "$dir/keys/registry-pull.cred"; do
     fail "a registry password is in the logs above"
   fi
 done
+# pod down removes its hosts' build work dirs (named like their run dirs,
+# scripts/pod host_tag), never another pod's.
+works=""
+for i in 1 2; do
+  w=/var/lib/rivendell/build-work/h$i-$(printf %s "$dir/hosts/h$i" | sha256sum | cut -c1-8)
+  [ -d "$w" ] || fail "no build work dir $w for h$i"
+  works="$works $w"
+done
+other=/var/lib/rivendell/build-work/h1-other$$
+mkdir -p "$other/x"
 "$pod" down --dir "$dir" >/dev/null || fail "pod down"
+[ -d "$other/x" ] || fail "pod down removed another pod's build work dir $other"
+rm -rf "$other"
+for w in $works; do [ ! -e "$w" ] || fail "pod down left the build work dir $w"; done
 pgrep -f "$dir/registry/nginx/nginx.conf" >/dev/null && fail "the registry's nginx runs on after pod down"
 echo "PASS: pod_deploy"
