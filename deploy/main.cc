@@ -41,6 +41,7 @@
 #include "common/proxy_job.h"
 #include "deploy/rollout_driver.h"
 #include "deploy/sauron_io.h"
+#include "deploy/temp_dir.h"
 
 namespace {
 
@@ -217,42 +218,40 @@ BuildResult RunBuilder(const std::vector<std::string>& argv, int64_t timeout_ms,
 
 std::string Short(const std::string& sha) { return sha.substr(0, 7); }
 
-// The environment's plain config vars as the builder's ENV_DIR (one file per
-// var, as Heroku gives compile), in a 0700 temp dir removed on destruction.
-// Secrets are not in it: sauron hands their values only to the host that
-// claims a job, sealed to its key.
+// The environment's plain config vars: for a build job (vars()) or, for a
+// builder run here, also as its ENV_DIR (one file per var, as Heroku gives
+// compile) in a 0700 TempDir, removed once the build is over (Release) or
+// on any return; a SIGKILLed deploy's is swept by the next (main). Secrets are
+// not in it: sauron hands their values only to the host that claims a job,
+// sealed to its key.
+constexpr char kEnvDirPrefix[] = "rv-deploy-env";
 class EnvDir {
  public:
-  ~EnvDir() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(path_, ec);
-    }
-  }
-  Status Fill(rv::cli::Client& c, const std::string& env) {
+  Status Fill(rv::cli::Client& c, const std::string& env, bool as_dir) {
     rv::msg::ConfigListing l;
     if (Status s = c.Call(rv::msg::ConfigListRequest{env}, &l); !s.ok()) return s;
-    char tmpl[] = "/tmp/rv-deploy-env.XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) return Status::Io("cannot make a temp dir for the build's config");
-    path_ = tmpl;
     for (const auto& v : l.vars) {
-      if (v.secret) continue;
-      std::ofstream f(path_ + "/" + v.name, std::ios::binary);  // names are [A-Za-z_][A-Za-z0-9_]* (sauron checks)
-      f << v.value;
-      if (!f) return Status::Io("cannot write the build's config var " + v.name);
-      vars_[v.name] = v.value;
-      ++plain_;
+      if (!v.secret) vars_[v.name] = v.value;
+    }
+    if (!as_dir || vars_.empty()) return Status::Ok();
+    if (Status s = dir_.Create(rv::deploy::TempRoot(), kEnvDirPrefix); !s.ok()) {
+      return Status::Io("cannot make a temp dir for the build's config: " + s.message());
+    }
+    for (const auto& [name, value] : vars_) {
+      std::ofstream f(dir_.path() + "/" + name, std::ios::binary);  // names are [A-Za-z_][A-Za-z0-9_]* (sauron checks)
+      f << value;
+      if (!f) return Status::Io("cannot write the build's config var " + name);
     }
     return Status::Ok();
   }
-  const std::string& path() const { return path_; }
-  int plain() const { return plain_; }
+  // The ENV_DIR, empty when there is none (no plain var, or a build job).
+  const std::string& path() const { return dir_.path(); }
   const std::map<std::string, std::string>& vars() const { return vars_; }
+  void Release() { dir_.Remove(); }
 
  private:
   std::map<std::string, std::string> vars_;
-  std::string path_;
-  int plain_ = 0;
+  rv::deploy::TempDir dir_;
 };
 
 }  // namespace
@@ -296,6 +295,11 @@ int main(int argc, char** argv) {
   struct sigaction sa {};
   sa.sa_handler = OnCancel;
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
+  // These signals end a deploy through main's return, which removes its
+  // ENV_DIR; a SIGKILLed deploy's is left behind: remove those (never a live one's).
+  if (int n = rv::deploy::SweepOrphanTempDirs(rv::deploy::TempRoot(), kEnvDirPrefix)) {
+    std::cerr << "rv-deploy: removed " << n << " config dir(s) of killed deploys from " << rv::deploy::TempRoot() << "\n";
+  }
 
   auto client = rv::cli::Client::Open(pod, timeout_ms);
   if (!client.ok()) return Fail(client.status().message());
@@ -339,7 +343,7 @@ int main(int argc, char** argv) {
 
   // 1. The build, recorded with its whole output.
   EnvDir env_dir;
-  if (Status s = env_dir.Fill(c, app_name.substr(0, app_name.rfind('/'))); !s.ok()) {
+  if (Status s = env_dir.Fill(c, app_name.substr(0, app_name.rfind('/')), !remote); !s.ok()) {
     return Fail("cannot read the config of " + app_name + "'s environment: " + s.message());
   }
   rv::msg::BuildRecord build;
@@ -362,7 +366,7 @@ int main(int argc, char** argv) {
     bargv.push_back("--buildpacks");
     bargv.push_back(buildpacks);
   }
-  if (env_dir.plain() > 0) {
+  if (!env_dir.path().empty()) {
     bargv.push_back("--env-dir");
     bargv.push_back(env_dir.path());
   }
@@ -392,6 +396,7 @@ int main(int argc, char** argv) {
       }
     }
   });
+  env_dir.Release();  // the build is over: the rollout may take minutes
   rv::msg::BuildFinish fin;
   fin.app = app_name;
   fin.number = build.number;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "strider/failed_workload.h"
 
@@ -93,6 +94,21 @@ class BuildWorkload : public Workload {
 };
 
 }  // namespace
+
+int RemoveLeftoverBuildEnvDirs(const std::string& data_dir) {
+  std::error_code ec;
+  std::vector<fs::path> left;
+  for (fs::directory_iterator it(data_dir + "/builds", ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().rfind("env-", 0) == 0) left.push_back(it->path());
+  }
+  int n = 0;
+  for (const auto& p : left) {
+    std::error_code rec;
+    fs::remove_all(p, rec);  // a link is removed, never followed
+    if (!rec) ++n;
+  }
+  return n;
+}
 
 Result<msg::JobSpec> BuilderProcessSpec(const msg::JobSpec& build, const BuildHostOptions& o, const std::string& env_dir) {
   auto b = build_job::ParseBuildJob(build);

@@ -12,6 +12,9 @@
 //    the job's `command`, `image` and `config` are never run or exported.
 //  * The build's plain config vars are written to a 0700 dir of files under
 //    <data-dir>/builds (its --env-dir), removed when the build ends or stops.
+//  * A strider killed mid-build leaves that dir: the next strider of the data
+//    dir removes such leftovers at start (RemoveLeftoverBuildEnvDirs). The
+//    builder cleans its own per-build work dirs (CleanStaleBuilds).
 //  * Not thread-safe: the agent's loop owns it, like every workload.
 #pragma once
 
@@ -50,6 +53,12 @@ class BuildWorkloadFactory : public WorkloadFactory {
   std::shared_ptr<WorkloadFactory> processes_;
   BuildHostOptions o_;
 };
+
+// Removes <data_dir>/builds/env-* (the config dirs of builds a previous
+// strider of this data dir ran); returns how many. Only at start, before any
+// build runs: a builder dies with its strider (PR_SET_PDEATHSIG), so none is
+// in use then.
+int RemoveLeftoverBuildEnvDirs(const std::string& data_dir);
 
 // The process job that runs the build (pure; exposed for tests).
 Result<msg::JobSpec> BuilderProcessSpec(const msg::JobSpec& build, const BuildHostOptions& o, const std::string& env_dir);

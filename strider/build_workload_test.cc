@@ -145,5 +145,23 @@ TEST_F(BuildWorkloadTest, AHostileBuildJobFailsWithTheReasonAndRunsNothing) {
   EXPECT_EQ(w->state(), RunState::kStopped);
 }
 
+
+TEST_F(BuildWorkloadTest, LeftoverConfigDirsOfAKilledStriderAreRemovedAtStartAndNothingElse) {
+  fs::create_directories(dir_ / "builds/env-acme.prod.web.build.b3.t1");
+  std::ofstream(dir_ / "builds/env-acme.prod.web.build.b3.t1/GREETING") << "hello";
+  fs::create_directories(dir_ / "builds/env-other");
+  fs::create_directories(dir_ / "outside/keep");
+  fs::create_directory_symlink(dir_ / "outside", dir_ / "builds/env-link");
+  fs::create_directories(dir_ / "builds/not-an-env-dir");
+  EXPECT_EQ(RemoveLeftoverBuildEnvDirs(dir_.string()), 3);
+  EXPECT_FALSE(fs::exists(dir_ / "builds/env-acme.prod.web.build.b3.t1"));
+  EXPECT_FALSE(fs::exists(dir_ / "builds/env-other"));
+  EXPECT_FALSE(fs::is_symlink(dir_ / "builds/env-link"));
+  EXPECT_TRUE(fs::exists(dir_ / "outside/keep"));  // a link's target is never touched
+  EXPECT_TRUE(fs::exists(dir_ / "builds/not-an-env-dir"));
+  EXPECT_EQ(RemoveLeftoverBuildEnvDirs(dir_.string()), 0);
+  EXPECT_EQ(RemoveLeftoverBuildEnvDirs((dir_ / "missing").string()), 0);
+}
+
 }  // namespace
 }  // namespace rv::strider

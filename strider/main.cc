@@ -264,10 +264,12 @@ void AddBuilds(Flags& f, const Identity& id, rv::strider::AgentOptions& opts,
   bo.registry_auth = f.builder_registry_auth;
   bo.data_dir = std::filesystem::absolute(f.data_dir, ec).string();
   // One per data dir (several striders share a machine in tests and the
-  // demo); only empty dirs stay between builds.
-  char tag[17];
-  snprintf(tag, sizeof tag, "%016zx", std::hash<std::string>{}(bo.data_dir));
-  bo.work_dir = std::string("/var/lib/rivendell/build-work/") + tag;
+  // demo), named like the run dir (RuntimeTag: scripts/pod down removes a
+  // pod's); only empty dirs stay between builds.
+  bo.work_dir = "/var/lib/rivendell/build-work/" + rv::container::RuntimeTag(f.host_id, f.data_dir);
+  if (int n = rv::strider::RemoveLeftoverBuildEnvDirs(bo.data_dir)) {
+    spdlog::info("[{}] removed {} config dir(s) of builds a previous strider ran", f.host_id, n);
+  }
   if (containers) {
     std::filesystem::create_directories(bo.work_dir, ec);
     for (std::filesystem::path p = bo.work_dir; p != "/var/lib"; p = p.parent_path()) chmod(p.c_str(), 0755);

@@ -19,7 +19,10 @@
 #       the secret no build log or record
 #   kill -9 of rv-deploy mid-rollout (v9 beside v8): the next deploy (v10)
 #       records v9 failed, stops its replica at once and ends on v10 alone
-#   SIGTERM to rv-deploy mid-build: the builder stops, build failed, v10 runs
+#   SIGTERM to rv-deploy mid-build: the builder stops, build failed, v10 runs,
+#       and its ENV_DIR is gone from its TMPDIR; a dead deploy's ENV_DIR the
+#       next deploy removes, a live process's it keeps
+#   pod down: the hosts' build work dirs are gone, another pod's stays
 # Needs root, runc, docker-registry, iproute2, nsenter, overlayd; skips (77) otherwise.
 #   pod_deploy_test.sh REPO_ROOT BUILD_DIR
 set -u
@@ -31,6 +34,7 @@ if [ "$(id -u)" != 0 ] || [ ! -x /usr/bin/docker-registry ] || [ ! -x /usr/sbin/
   exit 77
 fi
 dir=$(mktemp -d /tmp/rv-podd.XXXXXX)
+mkdir "$dir/tmp"  # rv-deploy's TMPDIR: only this test's deploys write there
 . "$root/test/integration/test_ports.bash"
 reserve_test_ports || exit 1
 pod="$root/scripts/pod"
@@ -39,7 +43,7 @@ env=acme/d$$
 app=$env/web
 deploy() {  # [boot=S] deploy SRC_DIR LOG: rv-deploy's exit code
   local src=$1 log=$2
-  timeout 120 "$RV_BUILD/deploy/rv-deploy" --pod "$dir/pod.json" --app "$app" --commit "$(printf %s "$src" | sha1sum | cut -c1-40)" \
+  TMPDIR=$dir/tmp timeout 120 "$RV_BUILD/deploy/rv-deploy" --pod "$dir/pod.json" --app "$app" --commit "$(printf %s "$src" | sha1sum | cut -c1-40)" \
     --source "$src" --user alice --builder "$root/test/integration/fake_builder.sh" --boot-timeout-s "${boot:-20}" >"$log" 2>&1
 }
 fail() {
@@ -54,6 +58,7 @@ fail() {
 cleanup() {
   "$pod" down --dir "$dir" >/dev/null 2>&1 || true
   rm -rf "$dir"
+  [ -n "${other:-}" ] && rm -rf "$other"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -204,7 +209,16 @@ grep -q "web.v9 #1 on h" "$dir/deploy-10.log" || fail "v9's replica never starte
 kill -9 $(pgrep -P "$(pgrep -P $dpid -x timeout || echo $dpid)" -x rv-deploy) 2>/dev/null || kill -9 "$dpid"
 wait "$dpid" 2>/dev/null
 [ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u | tr '\n' ' ')" = "v8 v9 " ] || fail "no v8+v9 mix after the kill: $($rv ps "$app")"
+# What a SIGKILLed deploy leaves in TMPDIR the next one removes, never a
+# live process's: an ENV_DIR named for a dead pid and one for this shell's.
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+mkdir -p "$dir/tmp/rv-deploy-env.$dead.planted/x" "$dir/tmp/rv-deploy-env.$$.live"
 deploy "$dir/src2" "$dir/deploy-11.log" || fail "the deploy after a killed one exited $?"
+[ ! -e "$dir/tmp/rv-deploy-env.$dead.planted" ] || fail "the next deploy left a dead deploy's ENV_DIR"
+[ -d "$dir/tmp/rv-deploy-env.$$.live" ] || fail "a deploy removed a live process's ENV_DIR"
+rmdir "$dir/tmp/rv-deploy-env.$$.live"
 grep -q "^-----> v9 was interrupted; recorded as failed" "$dir/deploy-11.log" || fail "v9 not recorded as interrupted"
 grep -q "^-----> Stopping the replicas of v9 (an interrupted rollout)" "$dir/deploy-11.log" || fail "v9's replica not stopped as a leftover"
 [ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v10 ] || fail "not only v10 runs after the deploy that followed a kill"
@@ -216,10 +230,12 @@ $rv builds:output "$app" 8 | grep -q "config vars: GREETING" || fail "builds:out
 # A cancelled push (SIGTERM to rv-deploy mid-build): the builder is stopped,
 # the build recorded failed, nothing deployed.
 mkdir -p "$dir/src12" && touch "$dir/src12/SLOW_BUILD"
-"$RV_BUILD/deploy/rv-deploy" --pod "$dir/pod.json" --app "$app" --commit 1234567 --source "$dir/src12" --user alice \
+TMPDIR=$dir/tmp "$RV_BUILD/deploy/rv-deploy" --pod "$dir/pod.json" --app "$app" --commit 1234567 --source "$dir/src12" --user alice \
   --builder "$root/test/integration/fake_builder.sh" >"$dir/deploy-12.log" 2>&1 &
 dpid=$!
 for _ in $(seq 1 100); do grep -q "compiling slowly" "$dir/deploy-12.log" && break; sleep 0.1; done
+# The build reads the config vars from its ENV_DIR, which the SIGTERM must not leave behind.
+compgen -G "$dir/tmp/rv-deploy-env.$dpid.*" >/dev/null || fail "no ENV_DIR of rv-deploy $dpid in $dir/tmp mid-build: $(ls "$dir/tmp")"
 kill -TERM "$dpid"
 t0=$(date +%s)
 wait "$dpid" && fail "a cancelled deploy exited 0"
@@ -227,6 +243,7 @@ wait "$dpid" && fail "a cancelled deploy exited 0"
 tail -n 1 "$dir/deploy-12.log" | grep -q "^-----> Deploy failed: build #9 failed: cancelled" || fail "unclear cancel: $(tail -n 1 "$dir/deploy-12.log")"
 $rv builds "$app" | awk '$1 == 9' | grep -q failed || fail "build 9 not recorded as failed"
 [ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v10 ] || fail "a cancelled deploy changed what runs"
+[ -z "$(ls -A "$dir/tmp")" ] || fail "deploys left temp files in their TMPDIR: $(ls -A "$dir/tmp")"
 # No registry password in any log (daemons, deploys, registry, nginx).
 for cred in "$dir/keys/registry-push.cred" "$dir/keys/registry-pull.cred"; do
   pw=$(cut -d: -f2- "$cred")
@@ -235,6 +252,19 @@ for cred in "$dir/keys/registry-push.cred" "$dir/keys/registry-pull.cred"; do
     fail "a registry password is in the logs above"
   fi
 done
+# pod down removes its hosts' build work dirs (named like their run dirs,
+# scripts/pod host_tag), never another pod's.
+works=""
+for i in 1 2; do
+  w=/var/lib/rivendell/build-work/h$i-$(printf %s "$dir/hosts/h$i" | sha256sum | cut -c1-8)
+  [ -d "$w" ] || fail "no build work dir $w for h$i"
+  works="$works $w"
+done
+other=/var/lib/rivendell/build-work/h1-other$$
+mkdir -p "$other/x"
 "$pod" down --dir "$dir" >/dev/null || fail "pod down"
+[ -d "$other/x" ] || fail "pod down removed another pod's build work dir $other"
+rm -rf "$other"
+for w in $works; do [ ! -e "$w" ] || fail "pod down left the build work dir $w"; done
 pgrep -f "$dir/registry/nginx/nginx.conf" >/dev/null && fail "the registry's nginx runs on after pod down"
 echo "PASS: pod_deploy"

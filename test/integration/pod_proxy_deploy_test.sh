@@ -20,66 +20,25 @@
 #      the pod CA, SAN checked); TLS 1.1 is refused, TLS 1.2 and 1.3 accepted.
 #   pod_proxy_deploy_test.sh REPO_ROOT BUILD_DIR
 set -u
-root=$1
-export RV_BUILD=$2
-. "$root/test/integration/need.bash"
-need_root_and pod_proxy_deploy runc docker-registry ip nsenter curl openssl haproxy jq
-for b in overlay/overlayd cli/rv strider/strider sauron/sauron common/oci/rv-image edge/rv-edge deploy/rv-deploy; do
-  [ -x "$RV_BUILD/$b" ] || { echo "FAIL: pod_proxy_deploy: $RV_BUILD/$b is not built" >&2; exit 1; }
-done
-dir=$(mktemp -d /tmp/rv-podpd.XXXXXX)
-chmod 755 "$dir"
-. "$root/test/integration/test_ports.bash"
-reserve_test_ports || exit 1
-pod="$root/scripts/pod"
-rv="$RV_BUILD/cli/rv --pod $dir/pod.json"
+. "$1/test/integration/proxy_pod.bash"
+proxy_pod_bins="$proxy_pod_bins deploy/rv-deploy"
+proxy_pod_start pod_proxy_deploy "$1" "$2" /tmp/rv-podpd runc docker-registry ip nsenter curl openssl haproxy jq
 envA=acme/q$$ envB=globex/q$$
 appA=$envA/web appB=$envB/web
 nameA=web.q$$.acme.rivendell.test nameB=web.q$$.globex.rivendell.test
-ca=$dir/keys/pod-ca.crt
-ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
-fail() {
-  echo "FAIL: pod_proxy_deploy: $*" >&2
+# fail_more: the client loop and the deploys, before the pod's state (proxy_pod.bash's fail).
+fail_more() {
+  local f
   [ -e "$dir/loop.log" ] && { echo "--- client loop (last 15)" >&2; tail -n 15 "$dir/loop.log" >&2; }
   [ -s "$dir/loop.err" ] && { echo "--- client loop errors" >&2; sort "$dir/loop.err" | uniq -c | head -n 10 >&2; }
   [ -e "$dir/loop.log" ] && grep -q ' FAIL$' "$dir/loop.log" && { echo "--- failed requests (ms since epoch, 3 lines around)" >&2; grep -C 3 ' FAIL$' "$dir/loop.log" | head -n 40 >&2; }
   for f in "$dir"/deploy-*.log; do [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 20 "$f" >&2; }; done
-  $rv ps >&2 || true
   $rv releases "$appA" >&2 || true
-  $rv events --limit 40 >&2 || true
-  for f in "$dir"/logs/strider-*.log "$dir"/logs/sauron.log "$dir"/logs/edge*.log; do
-    [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 15 "$f" >&2; }
-  done
-  # The proxies' own lines and every access log line that is not a clean 200.
-  for f in "$dir"/hosts/h*/container/containers/rv-*proxy*/console.log; do
-    [ -e "$f" ] && { echo "--- $f (not 200 ----)" >&2; grep -v ' 200 [0-9]* ---- ' "$f" | grep -v '^\[NOTICE\]\|^<5>' | tail -n 25 >&2; }
-  done
-  exit 1
 }
-cleanup() {
-  [ -n "${loop_pid:-}" ] && kill "$loop_pid" 2>/dev/null
-  [ "${RV_KEEP_POD:-0}" = 1 ] && { echo "pod kept in $dir" >&2; return; }
-  "$pod" down --dir "$dir" >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
-eport=$((port + 25))  # the edge's HTTPS port, inside this test's reserved block
 t_all=$(date +%s%N)
-RV_POD_STACKS=busybox RV_POD_HTTP_PORT=$((port + 24)) RV_POD_HTTPS_PORT=$eport "$pod" up --hosts 3 --dir "$dir" --base-port "$port" >"$dir/up.log" 2>&1 || { tail -n 30 "$dir/up.log" >&2; fail "pod up"; }
-subnet=$(awk -F= '$1 == "subnet" {print $2}' "$dir/net.env")
-[ -n "$subnet" ] || fail "no subnet in $dir/net.env"
-edge=$subnet.1
-hostaddr() { echo "$subnet.$((10 + ${1#h}))"; }
-host_of() { $rv ps | awk -v id="$1" '$1 == id {print $4}'; }
+proxy_pod_up
 
-# edge NAME [CURL ARGS...]: one HTTPS request to NAME at the pod's edge.
-edge() {
-  local n=$1
-  shift
-  curl -sS -m 5 --resolve "$n:$eport:$edge" --cacert "$ca" "$@" "https://$n:$eport/"
-}
 # deploy SRC LOG: rv-deploy of SRC to tenant A's app (fake builder: no build).
 deploy() {
   timeout 150 "$RV_BUILD/deploy/rv-deploy" --pod "$dir/pod.json" --app "$appA" --commit "$(printf %s "$1" | sha1sum | cut -c1-40)" \
@@ -187,8 +146,8 @@ $rv submit --service gweb --replicas 1 --image stack/busybox:latest --port 8080 
   || fail "submit B's web"
 $rv proxy:ensure "$envB" >"$dir/ensureB.log" || fail "proxy:ensure $envB"
 # A's proxies (made by rv-deploy) run already: their port from rv ps.
-pportA=$($rv ps | awk -v id="acme.q$$.proxy-1" '$1 == id' | grep -o 'port [0-9]*' | head -1 | cut -d' ' -f2)
-pportB=$(grep -o 'port [0-9]*' "$dir/ensureB.log" | head -1 | cut -d' ' -f2)
+pportA=$($rv ps | awk -v id="acme.q$$.proxy-1" '$1 == id' | proxy_port_in)
+pportB=$(proxy_port_in <"$dir/ensureB.log")
 [ -n "$pportA" ] && [ -n "$pportB" ] || fail "no proxy port for A ('$pportA', rv ps) or B ('$pportB'): $(cat "$dir/ensureB.log")"
 [ "$pportA" != "$pportB" ] || fail "the two envs' proxy ports collide ($pportA): rename the envs"
 t0=$(date +%s%N)
@@ -214,7 +173,7 @@ echo "SNI of one tenant with Host of the other: 404 both ways"
 # B's name at A's proxy ingress (HOSTADDR:PORT, PROXY protocol as the edge sends it).
 hA=$(host_of acme.q$$.proxy-1)
 [ -n "$hA" ] || fail "no host for acme.q$$.proxy-1"
-direct() { curl -sS -m 5 --haproxy-protocol --resolve "$nameB:$pportA:$(hostaddr "$hA")" "$@" "https://$nameB:$pportA/"; }
+direct() { ingress "$nameB" "$pportA" "$hA" "$@"; }
 direct --cacert "$ca" -o /dev/null 2>"$dir/direct.err"
 rc=$?
 [ "$rc" = 60 ] || fail "B's name at A's proxy ingress: curl exit $rc, want 60 (no certificate for it): $(cat "$dir/direct.err")"
@@ -224,7 +183,7 @@ case "$out" in *globex-*) fail "A's proxy served B's app: $out" ;; esac
 echo "B's name at A's proxy ingress ($(hostaddr "$hA"):$pportA): no pod-CA certificate (curl 60), 404 unverified"
 
 # Each name's certificate at the edge, verified against the pod CA, SAN = the name.
-sclient() { timeout 15 openssl s_client -connect "$edge:$eport" -CAfile "$ca" -verify_return_error "$@" </dev/null 2>&1; }
+sclient() { timeout 15 openssl s_client -connect "$edge_addr:$eport" -CAfile "$ca" -verify_return_error "$@" </dev/null 2>&1; }
 for n in "$nameA" "$nameB"; do
   sclient -servername "$n" -verify_hostname "$n" >"$dir/sc.out" || fail "s_client $n: $(tail -n 5 "$dir/sc.out")"
   grep -q 'Verify return code: 0 (ok)' "$dir/sc.out" || fail "s_client $n: not verified: $(grep 'Verify' "$dir/sc.out")"

@@ -26,73 +26,12 @@
 #      request carries a marker finds TLS only
 #   pod_proxy_test.sh REPO_ROOT BUILD_DIR
 set -u
-root=$1
-export RV_BUILD=$2
-. "$root/test/integration/need.bash"
-need_root_and pod_proxy runc docker-registry ip nsenter curl openssl haproxy tcpdump jq
-for b in overlay/overlayd cli/rv strider/strider sauron/sauron common/oci/rv-image edge/rv-edge; do
-  [ -x "$RV_BUILD/$b" ] || { echo "FAIL: pod_proxy: $RV_BUILD/$b is not built" >&2; exit 1; }
-done
-dir=$(mktemp -d /tmp/rv-podpx.XXXXXX)
-chmod 755 "$dir"
-. "$root/test/integration/test_ports.bash"
-reserve_test_ports || exit 1
-pod="$root/scripts/pod"
-rv="$RV_BUILD/cli/rv --pod $dir/pod.json"
+. "$1/test/integration/proxy_pod.bash"
+proxy_pod_start pod_proxy "$1" "$2" /tmp/rv-podpx runc docker-registry ip nsenter curl openssl haproxy tcpdump jq
 tenant=acme env_name=p$$
 env=$tenant/$env_name
 name=web.$env_name.$tenant.rivendell.test
-ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
-fail() {
-  echo "FAIL: $*" >&2
-  $rv ps >&2 || true
-  $rv events --limit 40 >&2 || true
-  for f in "$dir"/logs/strider-*.log "$dir"/logs/sauron.log; do
-    [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 15 "$f" >&2; }
-  done
-  for f in "$dir"/hosts/h*/container/containers/rv-*proxy*/console.log; do
-    [ -e "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }
-  done
-  exit 1
-}
-cleanup() {
-  [ -n "${loop_pid:-}" ] && kill "$loop_pid" 2>/dev/null
-  [ -n "${cap_pid:-}" ] && kill "$cap_pid" 2>/dev/null
-  [ -n "${follow_pid:-}" ] && kill "$follow_pid" 2>/dev/null
-  [ "${RV_KEEP_POD:-0}" = 1 ] && { echo "pod kept in $dir" >&2; return; }
-  "$pod" down --dir "$dir" >/dev/null 2>&1 || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-eport=$((port + 25))  # the edge's HTTPS port, inside this test's reserved block
-RV_POD_STACKS=busybox RV_POD_HTTP_PORT=$((port + 24)) RV_POD_HTTPS_PORT=$eport "$pod" up --hosts 3 --dir "$dir" --base-port "$port" >"$dir/up.log" 2>&1 || { cat "$dir/up.log" >&2; fail "pod up"; }
-subnet=$(awk -F= '$1 == "subnet" {print $2}' "$dir/net.env")
-netkey=$(awk -F= '$1 == "key" {print $2}' "$dir/net.env")
-[ -n "$subnet" ] && [ -n "$netkey" ] || fail "no subnet/key in $dir/net.env"
-hostaddr() { echo "$subnet.$((10 + ${1#h}))"; }
-tag() { echo "$1-$(printf %s "$dir/hosts/$1" | sha256sum | cut -c1-8)"; }
-cid() {
-  local clean
-  clean=$(printf %s "$1" | head -c 40 | LC_ALL=C tr 'A-Z' 'a-z' | LC_ALL=C tr -c 'a-z0-9._-' '_')
-  echo "rv-$clean-$(printf %s "$1" | sha256sum | cut -c1-8)"
-}
-# running JOB...: every JOB's run state is running (rv ps).
-running() {
-  local j s
-  for j in "$@"; do
-    s=$($rv ps | awk -v id="$j" '$1 == id {print $5}')
-    [ "$s" = running ] || return 1
-  done
-}
-wait_running() {  # wait_running SECONDS JOB...
-  local t=$1
-  shift
-  for _ in $(seq 1 $((t * 5))); do running "$@" && return 0; sleep 0.2; done
-  fail "not all running within $t s: $*"
-}
-host_of() { $rv ps | awk -v id="$1" '$1 == id {print $4}'; }
+proxy_pod_up
 
 # 1. The app, its replicas, the env's proxies.
 $rv apps:create "$env" web >/dev/null || fail "apps:create"
@@ -100,7 +39,7 @@ $rv submit --service web --replicas 3 --ha --image stack/busybox:latest --port 8
   /bin/sh -c 'mkdir -p /tmp/w && echo "$RV_JOB_ID" >/tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w' >/dev/null \
   || fail "submit web"
 $rv proxy:ensure "$env" >"$dir/ensure.log" || fail "proxy:ensure"
-pport=$(grep -o 'port [0-9]*' "$dir/ensure.log" | head -1 | cut -d' ' -f2)
+pport=$(proxy_port_in <"$dir/ensure.log")
 [ -n "$pport" ] || fail "proxy:ensure printed no port: $(cat "$dir/ensure.log")"
 px1=$tenant.$env_name.proxy-1 px2=$tenant.$env_name.proxy-2
 t0=$(date +%s%N)
@@ -113,8 +52,7 @@ $rv proxy:ensure "$env" | grep -c exists | grep -qx 2 || fail "a second proxy:en
 get() {
   local h=$1
   shift
-  curl -sS --max-time 5 --haproxy-protocol --resolve "$name:$pport:$(hostaddr "$h")" --cacert "$dir/keys/pod-ca.crt" \
-    "$@" "https://$name:$pport/"
+  ingress "$name" "$pport" "$h" --cacert "$ca" "$@"
 }
 
 # 2. All three replicas answer through each proxy.
@@ -135,11 +73,10 @@ h1=$(host_of "$px1")
 t0=$(date +%s%N)
 b=""
 for _ in $(seq 1 100); do
-  b=$(curl -sS -f --max-time 5 --resolve "$name:$eport:$subnet.1" --cacert "$dir/keys/pod-ca.crt" "https://$name:$eport/" 2>/dev/null) \
-    && break
+  b=$(edge "$name" -f 2>/dev/null) && break
   sleep 0.1
 done
-[[ "$b" =~ ^web-[123]$ ]] || fail "through the edge ($subnet.1:$eport): '$b'"
+[[ "$b" =~ ^web-[123]$ ]] || fail "through the edge ($edge_addr:$eport): '$b'"
 echo "through the edge: answered by $b within $(ms "$t0") ms"
 get "$h1" -D "$dir/headers" -o /dev/null || fail "request with headers"
 # The request ID (X-Request-ID to the app) is in the proxy's access log (rv logs JOB).
@@ -228,10 +165,7 @@ echo "POST loop during rv stop of a replica: $ok answered by the app, $bad faile
 for _ in $(seq 1 20); do b=$(get "$h1") && [ "$b" != web-3 ] || fail "web-3 still answers after its stop"; done
 
 # 6. kill -9 one of the two proxy replicas under a client loop through the edge.
-eget() {
-  curl -sS -f --max-time 5 --resolve "$name:$eport:$subnet.1" --cacert "$dir/keys/pod-ca.crt" "https://$name:$eport/" \
-    -o /dev/null 2>>"$dir/eloop.err"
-}
+eget() { edge "$name" -f -o /dev/null 2>>"$dir/eloop.err"; }
 eloop() {
   local ok=0 bad=0 retried=0 rc end=$(($(date +%s) + $1))
   while [ "$(date +%s)" -lt "$end" ]; do
