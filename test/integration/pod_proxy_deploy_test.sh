@@ -51,17 +51,34 @@ app_src() {
 }
 # web_of RELEASE: how many of A's web replicas of RELEASE run, on distinct hosts.
 web_hosts() { $rv ps "$appA" | awk -v r="$1" '$2 == "web" && $3 == r && $7 == "running" {print $6}' | sort -u | wc -l; }
-# settled WANT: the next 12 answers at A's name all start with WANT (polled up to 20 s first).
+# settled WANT: the next 12 answers at A's name all start with WANT, and so do
+# the next 6 at each of A's two proxies on its own (the edge may have sent all
+# 12 through one of them while the other still had the old replicas); polled,
+# up to 20 s in all. Prints how long it took.
 settled() {
-  local b ok=0 t0
+  local b ok=0 t0 px h p
   t0=$(date +%s%N)
   for _ in $(seq 1 200); do
     b=$(edge "$nameA" -f 2>/dev/null)
     if [ "${b%% *}" = "$1" ]; then ok=$((ok + 1)); else ok=0; fi
-    [ "$ok" -ge 12 ] && { echo "$(ms "$t0")"; return 0; }
+    [ "$ok" -ge 12 ] && break
     [ "$(ms "$t0")" -gt 20000 ] && break
   done
-  fail "A's name does not answer only '$1' (last answer '$b')"
+  [ "$ok" -ge 12 ] || fail "A's name does not answer only '$1' (last answer '$b')"
+  for px in "${envA/\//.}.proxy-1" "${envA/\//.}.proxy-2"; do
+    h=$(host_of "$px")
+    p=$($rv ps | awk -v id="$px" '$1 == id' | proxy_port_in)
+    [ -n "$h" ] && [ -n "$p" ] || fail "no host or port for $px"
+    ok=0
+    for _ in $(seq 1 200); do
+      b=$(ingress "$nameA" "$p" "$h" --cacert "$ca" -f 2>/dev/null)
+      if [ "${b%% *}" = "$1" ]; then ok=$((ok + 1)); else ok=0; fi
+      [ "$ok" -ge 6 ] && break
+      [ "$(ms "$t0")" -gt 20000 ] && break
+    done
+    [ "$ok" -ge 6 ] || fail "$px does not answer only '$1' at A's name (last answer '$b')"
+  done
+  echo "$(ms "$t0")"
 }
 
 # 1. Tenant A: v1, scaled to 3 web replicas on 3 hosts, answering at its name.
