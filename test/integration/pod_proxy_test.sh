@@ -12,6 +12,8 @@
 #      edge sends it, checked against the pod CA): all 3 replicas answer; a
 #      request ID comes back; TLS 1.1 is refused
 #   3. an unknown Host gets 404
+#   3b. WebSockets pass: an Upgrade through the edge gets the app's 101 and
+#      bytes flow both ways (an app of busybox nc + ws_server.sh, ws_echo.py)
 #   4. a client loop runs while one replica's container is killed (runc kill
 #      KILL): zero failed requests; the replica comes back and answers again
 #   2b. the same name through the pod's edge (scripts/pod starts rv-edge)
@@ -27,7 +29,7 @@
 #   pod_proxy_test.sh REPO_ROOT BUILD_DIR
 set -u
 . "$1/test/integration/proxy_pod.bash"
-proxy_pod_start pod_proxy "$1" "$2" /tmp/rv-podpx runc docker-registry ip nsenter curl openssl haproxy tcpdump jq
+proxy_pod_start pod_proxy "$1" "$2" /tmp/rv-podpx runc docker-registry ip nsenter curl openssl haproxy tcpdump jq python3
 tenant=acme env_name=p$$
 env=$tenant/$env_name
 name=web.$env_name.$tenant.rivendell.test
@@ -38,12 +40,18 @@ $rv apps:create "$env" web >/dev/null || fail "apps:create"
 $rv submit --service web --replicas 3 --ha --image stack/busybox:latest --port 8080 --env "$env" --app web -- \
   /bin/sh -c 'mkdir -p /tmp/w && echo "$RV_JOB_ID" >/tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w' >/dev/null \
   || fail "submit web"
+# App ws: 1 replica of busybox nc running test/integration/ws_server.sh per
+# connection (an Upgrade answered 101, then an echo), for 3b.
+$rv apps:create "$env" ws >/dev/null || fail "apps:create ws"
+$rv submit --service ws --replicas 1 --image stack/busybox:latest --port 8080 --env "$env" --app ws -- \
+  /bin/sh -c 'printf "%s\n" "$1" >/tmp/ws.sh && exec nc -ll -p 8080 -e /bin/sh /tmp/ws.sh' ws \
+  "$(cat "$root/test/integration/ws_server.sh")" >/dev/null || fail "submit ws"
 $rv proxy:ensure "$env" >"$dir/ensure.log" || fail "proxy:ensure"
 pport=$(proxy_port_in <"$dir/ensure.log")
 [ -n "$pport" ] || fail "proxy:ensure printed no port: $(cat "$dir/ensure.log")"
 px1=$tenant.$env_name.proxy-1 px2=$tenant.$env_name.proxy-2
 t0=$(date +%s%N)
-wait_running 60 web-1 web-2 web-3 "$px1" "$px2"
+wait_running 60 web-1 web-2 web-3 ws-1 "$px1" "$px2"
 echo "app and proxies running in $(ms "$t0") ms"
 [ "$(host_of "$px1")" != "$(host_of "$px2")" ] || fail "both proxy replicas on $(host_of "$px1")"
 $rv proxy:ensure "$env" | grep -c exists | grep -qx 2 || fail "a second proxy:ensure did not find both"
@@ -107,6 +115,19 @@ grep -q -- "\"GET https://$name:$pport$mark " "$dir/follow.log" || fail "rv logs
 # 3. Unknown Host: 404.
 code=$(get "$h1" -H "Host: nope.example.com" -o /dev/null -w '%{http_code}')
 [ "$code" = 404 ] || fail "unknown Host got $code, want 404"
+
+# 3b. WebSockets pass: an Upgrade through the edge and a proxy gets the app's
+# 101, then bytes flow both ways on the same connection (tunnel mode).
+wsname=ws.$env_name.$tenant.rivendell.test
+out=""
+for _ in $(seq 1 50); do
+  out=$(python3 "$root/test/integration/ws_echo.py" "$edge_addr" "$eport" "$wsname" "$ca" 2>&1) && break
+  sleep 0.2
+done
+[[ "$out" == "websocket upgrade: HTTP/1.1 101 "* ]] || fail "WebSocket through the edge: $out"
+echo "$out (through the edge)"
+out=$(python3 "$root/test/integration/ws_echo.py" "$(hostaddr "$h1")" "$pport" "$wsname" "$ca" --proxy-header 2>&1) \
+  || fail "WebSocket at $h1's proxy ingress: $out"
 
 # 4. kill -9 one replica's container under a client loop.
 loop() {
