@@ -17,12 +17,9 @@
 
 #include "builder/build_reporter.h"
 #include "builder/builder.h"
+#include "common/stop_signal.h"
 
 namespace {
-
-std::atomic<bool> g_cancel{false};
-
-void OnSignal(int) { g_cancel = true; }
 
 void PrintLine(std::string_view line) {
   fwrite(line.data(), 1, line.size(), stdout);
@@ -113,13 +110,10 @@ int main(int argc, char** argv) {
     emit(rv::builder::ErrorLine("the builder needs root (runc, mounts, cgroups, netns)"));
     return 1;
   }
-  signal(SIGPIPE, SIG_IGN);  // a reader that went away must not stop the cleanup
-  struct sigaction sa{};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGHUP, &sa, nullptr);
-  o.cancel = &g_cancel;
+  // SIGTERM/SIGINT/SIGHUP cancel the build; SIGPIPE is ignored: a reader
+  // that went away must not stop the cleanup.
+  rv::stop_signal::Install({SIGHUP});
+  o.cancel = &rv::stop_signal::Flag();
   auto r = rv::builder::RunBuild(o, emit);
   int rc = 0;
   if (!r.ok()) {

@@ -36,9 +36,10 @@
 #include "common/clock.h"
 #include "common/msg/env_config.h"
 #include "common/msg/releases.h"
+#include "common/proxy_job.h"
+#include "common/stop_signal.h"
 #include "deploy/app_lock.h"
 #include "deploy/remote_build.h"
-#include "common/proxy_job.h"
 #include "deploy/rollout_driver.h"
 #include "deploy/sauron_io.h"
 #include "deploy/temp_dir.h"
@@ -49,11 +50,10 @@ using rv::Status;
 
 void Say(const std::string& line) { std::cout << line << "\n" << std::flush; }
 
-// SIGTERM/SIGINT/SIGHUP (the push cancelled, its connection gone): a build is
-// cancelled (the builder gets SIGTERM, it tears its sandbox down); a rollout
-// that began is finished, so the app never stays half rolled out.
-volatile sig_atomic_t g_cancel = 0;
-void OnCancel(int) { g_cancel = 1; }
+// SIGTERM/SIGINT/SIGHUP (the push cancelled, its connection gone) set the
+// stop flag (common/stop_signal.h): a build is cancelled (the builder gets
+// SIGTERM, it tears its sandbox down); a rollout that began is finished, so
+// the app never stays half rolled out.
 
 int Fail(const std::string& why) {
   Say("-----> Deploy failed: " + why);
@@ -154,7 +154,7 @@ BuildResult RunBuilder(const std::vector<std::string>& argv, int64_t timeout_ms,
   int status = 0;
   for (;;) {
     int64_t now = rv::MonotonicMs();
-    if (now > end || g_cancel) {
+    if (now > end || rv::stop_signal::Requested()) {
       timed_out = now > end;
       cancelled = !timed_out;
       // SIGTERM first: the builder stops its container and cleans up.
@@ -291,10 +291,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   CLI11_PARSE(app, argc, argv);
-  signal(SIGPIPE, SIG_IGN);
-  struct sigaction sa {};
-  sa.sa_handler = OnCancel;
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaction(sig, &sa, nullptr);
+  rv::stop_signal::Install({SIGHUP});
   // These signals end a deploy through main's return, which removes its
   // ENV_DIR; a SIGKILLed deploy's is left behind: remove those (never a live one's).
   if (int n = rv::deploy::SweepOrphanTempDirs(rv::deploy::TempRoot(), kEnvDirPrefix)) {
@@ -380,7 +377,7 @@ int main(int argc, char** argv) {
     ro.memory_mb = build_memory_mb;
     ro.placement_timeout_ms = int64_t{build_placement_timeout_s} * 1000;
     ro.env = env_dir.vars();
-    auto io = rv::deploy::MakeSauronRemoteBuildIo(c, registry, registry_ca, registry_auth, [] { return g_cancel != 0; });
+    auto io = rv::deploy::MakeSauronRemoteBuildIo(c, registry, registry_ca, registry_auth, [] { return rv::stop_signal::Requested(); });
     char nonce[16];
     snprintf(nonce, sizeof nonce, "%06x", static_cast<unsigned>(rv::MonotonicMs() * 7919 + getpid()) & 0xffffff);
     auto rb = rv::deploy::RunRemoteBuild(*io, app_name, build.number, ro, source, nonce, Say);
