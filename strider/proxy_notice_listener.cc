@@ -1,0 +1,63 @@
+#include "strider/proxy_notice_listener.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/event_kinds.h"
+#include "common/msg/envelope.h"
+#include "common/msg/protocol.h"
+#include "common/msg/topics.h"
+#include "common/proxy_notice.h"
+#include "common/transport/curve.h"
+
+namespace rv::strider {
+
+ProxyNoticeListener::ProxyNoticeListener(zmq::context_t& ctx, ProxyNoticeOptions o,
+                                         std::shared_ptr<ProxyWakeups> wakeups)
+    : ctx_(ctx), o_(std::move(o)), wakeups_(std::move(wakeups)) {}
+
+ProxyNoticeListener::~ProxyNoticeListener() {
+  stop_ = true;
+  if (th_.joinable()) th_.join();
+}
+
+void ProxyNoticeListener::Start() {
+  if (o_.sauron_pub.empty() || !wakeups_) return;
+  th_ = std::thread([this] { Loop(); });
+}
+
+void ProxyNoticeListener::Loop() {
+  std::unique_ptr<zmq::socket_t> sub;
+  try {
+    sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
+    transport::SetDefaults(*sub);
+    transport::MakeCurveClient(*sub, o_.key, o_.sauron_public_key);
+    sub->set(zmq::sockopt::subscribe, msg::HostTopic(o_.host_id, event_kind::kProxyChanged));
+    sub->connect(o_.sauron_pub);
+  } catch (const zmq::error_t& e) {
+    spdlog::error("[{}] proxy notices: cannot subscribe to {}: {} (proxies fall back to their slow refresh)",
+                  o_.host_id, o_.sauron_pub, e.what());
+    return;
+  }
+  while (!stop_) {
+    zmq::pollitem_t item{sub->handle(), 0, ZMQ_POLLIN, 0};
+    try {
+      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    } catch (const zmq::error_t&) {
+      continue;  // EINTR
+    }
+    for (int i = 0; i < 256 && (item.revents & ZMQ_POLLIN); ++i) {
+      zmq::message_t topic, body;
+      if (!sub->recv(topic, zmq::recv_flags::dontwait)) break;
+      if (!topic.more() || !sub->recv(body, zmq::recv_flags::dontwait)) continue;
+      auto env = msg::DecodeEnvelope(body.data(), body.size());
+      msg::Change c;
+      if (!env.ok() || !msg::DecodeBody(*env, &c).ok() || c.event.kind != event_kind::kProxyChanged) continue;
+      ProxyNotice n = ParseProxyNotice(c.event.detail);
+      if (n.env.empty() || !ProxyNoticeFor(n, o_.host_id)) continue;
+      ++received_;
+      wakeups_->Notify(n.env, c.event.ts_ms);
+    }
+  }
+}
+
+}  // namespace rv::strider
