@@ -194,14 +194,16 @@ void ProxyWorkload::StopRefresh() {
 void ProxyWorkload::Loop() {
   std::unique_lock<std::mutex> l(mu_);
   int64_t noticed = 0, noticed_wall = 0;  // the oldest notice not yet applied
+  bool live = false;  // a first configuration is live: later notices are changes to time
   while (!stop_) {
-    if (wake_ && noticed == 0) {
+    if (wake_ && noticed == 0 && live) {
       noticed = woken_at_ms_;
       noticed_wall = sauron_event_ms_;
     }
     wake_ = false;
     l.unlock();
     Outcome out = Refresh();
+    if (out != Outcome::kRetry) live = true;
     if (noticed != 0 && out != Outcome::kRetry) {
       if (out == Outcome::kApplied) {
         int64_t took = MonotonicMs() - noticed;

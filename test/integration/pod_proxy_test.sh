@@ -66,7 +66,10 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 eport=$((port + 25))  # the edge's HTTPS port, inside this test's reserved block
-RV_POD_STACKS=busybox RV_POD_HTTP_PORT=$((port + 24)) RV_POD_HTTPS_PORT=$eport "$pod" up --hosts 3 --dir "$dir" --base-port "$port" >"$dir/up.log" 2>&1 || { cat "$dir/up.log" >&2; fail "pod up"; }
+# Fallback refreshes of a minute: every change below reaches the proxies and
+# the edge by sauron's proxy.changed / edge.changed notices alone.
+RV_PROXY_REFRESH_MS=60000 RV_EDGE_POLL_MS=60000 \
+  RV_POD_STACKS=busybox RV_POD_HTTP_PORT=$((port + 24)) RV_POD_HTTPS_PORT=$eport "$pod" up --hosts 3 --dir "$dir" --base-port "$port" >"$dir/up.log" 2>&1 || { cat "$dir/up.log" >&2; fail "pod up"; }
 subnet=$(awk -F= '$1 == "subnet" {print $2}' "$dir/net.env")
 netkey=$(awk -F= '$1 == "key" {print $2}' "$dir/net.env")
 [ -n "$subnet" ] && [ -n "$netkey" ] || fail "no subnet/key in $dir/net.env"
@@ -300,4 +303,12 @@ for _ in $(seq 1 80); do
 done
 echo "80 requests at ROUTER_RATE_LIMIT=5: $n200 ok, $n429 got 429"
 [ "$n429" -gt 0 ] && [ "$n200" -gt 0 ] || fail "rate limit: $n200 ok, $n429 429s"
+# 8. Every change above went live by notice (fallback 60 s): sauron's event ->
+# new configuration live in a proxy, as the striders measured it.
+lat=$(grep -h -o "live [0-9]* ms after sauron's notice arrived ([0-9-]* ms after sauron sent it)" "$dir"/logs/strider-h*.log \
+  | sed 's/.*(\([0-9-]*\) ms after sauron sent it)/\1/' | sort -n)
+n=$(wc -w <<<"$lat")
+[ "$n" -ge 3 ] || fail "only $n proxy updates by notice in the strider logs"
+echo "proxy updates by notice: $n, sauron's event -> live: min $(head -n 1 <<<"$lat") ms, max $(tail -n 1 <<<"$lat") ms"
+[ "$(tail -n 1 <<<"$lat")" -le 1000 ] || fail "a proxy took over 1 s to apply a change: $(tr '\n' ' ' <<<"$lat")"
 echo "PASS: pod_proxy"
