@@ -149,7 +149,8 @@ void ProxyWorkload::Poll(int64_t now_ms) {
   {
     // While the container is not running, the ingress goes to the env's other proxies.
     std::lock_guard<std::mutex> l(relay_mu_);
-    if (relay_) relay_->SetLocalUp(inner_.state() == RunState::kRunning);
+    running_ = inner_.state() == RunState::kRunning;
+    if (relay_) relay_->SetLocalUp(running_);
   }
   if (inner_.done() && !cleaned_ && !dir_.empty()) {
     StopRefresh();
@@ -196,7 +197,8 @@ void ProxyWorkload::Loop() {
   int64_t noticed = 0, noticed_wall = 0;  // the oldest notice not yet applied
   bool live = false;  // a first configuration is live: later notices are changes to time
   while (!stop_) {
-    if (wake_ && noticed == 0 && live) {
+    // Timed only while HAProxy runs: a restarting one reads the files at its start.
+    if (wake_ && noticed == 0 && live && running_) {
       noticed = woken_at_ms_;
       noticed_wall = sauron_event_ms_;
     }
@@ -204,6 +206,7 @@ void ProxyWorkload::Loop() {
     l.unlock();
     Outcome out = Refresh();
     if (out != Outcome::kRetry) live = true;
+    if (noticed != 0 && !running_) noticed = 0;
     if (noticed != 0 && out != Outcome::kRetry) {
       if (out == Outcome::kApplied) {
         int64_t took = MonotonicMs() - noticed;

@@ -122,6 +122,7 @@ class ProxyWorkload : public Workload {
   int64_t sauron_event_ms_ = 0;    // that notice's time on sauron's (wall) clock
   uint64_t wake_id_ = 0;
   std::atomic<int64_t> last_notice_applied_ms_{-1};
+  std::atomic<bool> running_{false};  // the container, as Poll saw it: a notice is timed only while it runs
   std::mutex relay_mu_;  // relay_: made by the refresh thread, told about the container by Poll
   std::unique_ptr<IngressRelay> relay_;
   std::string relay_target_;
