@@ -161,9 +161,8 @@ void ProxyWorkload::Poll(int64_t now_ms) {
 }
 
 void ProxyWorkload::StartRefresh() {
-  std::lock_guard<std::mutex> l(mu_);
-  if (thread_.joinable()) return;
-  stop_ = false;
+  // Registered without mu_ held: Notify holds the registry's lock while the
+  // wake function takes mu_ (the other order would deadlock).
   if (o_.wakeups && wake_id_ == 0) {
     wake_id_ = o_.wakeups->Add(spec_.env, [this](int64_t sauron_event_ms) {
       std::lock_guard<std::mutex> wl(mu_);
@@ -175,6 +174,9 @@ void ProxyWorkload::StartRefresh() {
       cv_.notify_all();
     });
   }
+  std::lock_guard<std::mutex> l(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
   thread_ = std::thread([this] { Loop(); });
 }
 
