@@ -5,8 +5,11 @@
 //
 // Contract: its own thread and SUB socket (CURVE client of sauron's PUB), so
 // a busy agent loop never delays a proxy's update. A lost notice (PUB drops,
-// a reconnect) is healed by the proxies' slow fallback refresh. Malformed or
-// foreign notices are ignored. Start once; the destructor stops and joins.
+// a reconnect) is healed by the proxies' slow fallback refresh. A refused
+// CURVE handshake (sauron did not know this host's key yet), which libzmq
+// never retries, makes it subscribe again after a backoff (0.5-5 s).
+// Malformed or foreign notices are ignored. Start once; the destructor stops
+// and joins.
 #pragma once
 
 #include <zmq.hpp>

@@ -9,6 +9,7 @@
 #include "common/event_kinds.h"
 #include "common/proxy_notice.h"
 #include "common/transport/curve.h"
+#include "common/transport/zap.h"
 #include "sauron/change_stream.h"
 
 namespace rv::strider {
@@ -83,6 +84,35 @@ TEST(ProxyNoticeListener, AWakeReachesTheEnvsProxiesOnTheNamedHostOnly) {
   while (globex.load() == 0 && MonotonicMs() < end) usleep(10000);
   EXPECT_EQ(globex.load(), 1);
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// A host whose key sauron did not know when it subscribed (refused CURVE
+// handshake, which libzmq never retries) hears notices once its key is allowed.
+TEST(ProxyNoticeListener, SubscribesAgainAfterARefusedHandshake) {
+  zmq::context_t ctx = transport::MakeContext(1);
+  transport::ZapAuthenticator zap(ctx);  // before the PUB binds
+  auto server = transport::GenerateKeypair();
+  sauron::ChangeStream stream(ctx, server);
+  ASSERT_TRUE(stream.Bind("tcp://127.0.0.1:*").ok());
+  auto wakeups = std::make_shared<ProxyWakeups>();
+  std::atomic<int> woken{0};
+  wakeups->Add("acme/prod", [&](int64_t) { ++woken; });
+  auto key = transport::GenerateKeypair();
+  ProxyNoticeListener h1(ctx, ProxyNoticeOptions{"h1", stream.endpoint(), key, server.public_key}, wakeups);
+  h1.Start();
+  int64_t seq = 1, end = MonotonicMs() + 600;
+  while (MonotonicMs() < end) {
+    stream.Publish(Notice("acme/prod", {"h1"}, seq++));
+    usleep(20000);
+  }
+  EXPECT_EQ(woken.load(), 0) << "a refused key heard a notice";
+  zap.Allow(key.public_key, "h1");
+  end = MonotonicMs() + 10000;
+  while (woken.load() == 0 && MonotonicMs() < end) {
+    stream.Publish(Notice("acme/prod", {"h1"}, seq++));
+    usleep(20000);
+  }
+  EXPECT_GT(woken.load(), 0) << "no notice within 10 s of the key being allowed";
 }
 
 }  // namespace
