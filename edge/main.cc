@@ -28,6 +28,7 @@
 #include "common/msg/proxy.h"
 #include "common/msg/topics.h"
 #include "common/transport/curve.h"
+#include "common/transport/monitor.h"
 #include "common/server_keys.h"
 #include "common/transport/keys.h"
 #include "common/transport/rpc_client.h"
@@ -126,17 +127,29 @@ int main(int argc, char** argv) {
   zmq::context_t ctx;
   std::unique_ptr<rv::transport::RpcClient> rpc;
   std::unique_ptr<zmq::socket_t> sub;  // all/edge.changed
+  std::unique_ptr<rv::transport::ConnectionMonitor> sub_monitor;  // destroyed before sub
+  int64_t resubscribe_at = 0, resubscribe_backoff = 500;
   bool warned = false, pending = false;
   int64_t next_fetch = 0, next_retry = 0;
   int64_t noticed = 0, noticed_wall = 0;  // the oldest notice whose routes are not live yet
   constexpr int64_t kRetryMs = 250;
   while (!g_stop) {
+    // libzmq never retries a refused CURVE handshake (sauron did not allow the
+    // edge key yet): subscribe again after a backoff.
+    if (resubscribe_at > 0 && rv::MonotonicMs() >= resubscribe_at) {
+      resubscribe_at = 0;
+      sub_monitor.reset();
+      sub.reset();
+      rpc.reset();
+    }
     if (!rpc) {
       auto sk = rv::SauronPublicKey(*cfg);
       if (sk.ok()) {
         rpc = std::make_unique<rv::transport::RpcClient>(ctx, cfg->sauron.api, *kp, *sk);
         try {
+          sub_monitor.reset();
           sub = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::sub);
+          sub_monitor = std::make_unique<rv::transport::ConnectionMonitor>(ctx, *sub);
           rv::transport::SetDefaults(*sub);
           rv::transport::MakeCurveClient(*sub, *kp, *sk);
           sub->set(zmq::sockopt::subscribe, rv::msg::PodTopic(rv::event_kind::kEdgeChanged));
@@ -144,19 +157,30 @@ int main(int argc, char** argv) {
         } catch (const zmq::error_t& e) {
           spdlog::warn("cannot subscribe to sauron's changes at {}: {} (asking every {} ms)", cfg->sauron.pub,
                        e.what(), poll_ms);
+          sub_monitor.reset();
           sub.reset();
         }
       }
     }
     int64_t now = rv::MonotonicMs();
     bool fetch = now >= next_fetch;
-    if (sub) {
-      zmq::pollitem_t item{sub->handle(), 0, ZMQ_POLLIN, 0};
+    if (sub && sub_monitor) {
+      zmq::pollitem_t items[] = {{sub->handle(), 0, ZMQ_POLLIN, 0}, {sub_monitor->socket().handle(), 0, ZMQ_POLLIN, 0}};
       try {
-        zmq::poll(&item, 1, std::chrono::milliseconds(fetch ? 0 : 50));
+        zmq::poll(items, 2, std::chrono::milliseconds(fetch ? 0 : 50));
       } catch (const zmq::error_t&) {  // EINTR: a signal
         if (g_stop) break;
       }
+      if (items[1].revents & ZMQ_POLLIN) {
+        while (auto ev = sub_monitor->Next()) {
+          if (ev->kind != rv::transport::ConnEvent::kHandshakeFailed || resubscribe_at > 0) continue;
+          resubscribe_at = rv::MonotonicMs() + resubscribe_backoff;
+          spdlog::warn("sauron refused the change stream's CURVE handshake; subscribing again in {} ms",
+                       resubscribe_backoff);
+          resubscribe_backoff = std::min<int64_t>(resubscribe_backoff * 2, 5000);
+        }
+      }
+      auto& item = items[0];
       for (int i = 0; i < 256 && (item.revents & ZMQ_POLLIN); ++i) {
         zmq::message_t topic, body;
         if (!sub->recv(topic, zmq::recv_flags::dontwait)) break;
@@ -165,6 +189,7 @@ int main(int argc, char** argv) {
         rv::msg::Change c;
         if (!env.ok() || !rv::msg::DecodeBody(*env, &c).ok() || c.event.kind != rv::event_kind::kEdgeChanged) continue;
         fetch = true;
+        resubscribe_backoff = 500;
         if (noticed == 0) {
           noticed = rv::MonotonicMs();
           noticed_wall = c.event.ts_ms;
