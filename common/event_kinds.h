@@ -38,6 +38,14 @@ inline constexpr char kOverlayAead[] = "overlay.aead";
 // An environment's names or certificates changed (docs/PROXY.md); detail: the
 // env (TENANT/ENV). Its proxies re-ask host.proxy_certs, the edge edge.routes.
 inline constexpr char kDomainsChanged[] = "domains.changed";
+// What host.proxy_routes or host.proxy_certs answers for an environment may
+// have changed (docs/PROXY.md "Refresh"); detail: "<env> <host>,<host>"
+// (common/proxy_notice.h), addressed to each host listed: the hosts that run a
+// proxy of the env. One per env per coalescing tick of sauron's loop.
+inline constexpr char kProxyChanged[] = "proxy.changed";
+// What edge.routes answers may have changed; rv-edge subscribes to
+// "all/edge.changed". detail: empty.
+inline constexpr char kEdgeChanged[] = "edge.changed";
 inline constexpr char kSecurityRefused[] = "security.refused";
 
 }  // namespace rv::event_kind

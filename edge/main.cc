@@ -1,10 +1,12 @@
 // rv-edge: the pod's edge. Asks sauron for edge.routes (names -> env, env ->
-// proxy endpoints) every --poll-ms, renders HAProxy's configuration
+// proxy endpoints) at start, whenever sauron's change stream says they may
+// have changed ("all/edge.changed"), and every --poll-ms as a fallback (a
+// lost notice heals; default 5000); renders HAProxy's configuration
 // (edge/haproxy_config.h) and applies it with a hitless reload only when it
 // changed (edge/haproxy_process.h). docs/PROXY.md, "Edge".
 //
 //   rv-edge --pod pod.json --dir DIR --listen ADDR [--http-port 80] [--https-port 443]
-//           [--public-https-port P] [--key keys/edge.key] [--poll-ms 500]
+//           [--public-https-port P] [--key keys/edge.key] [--poll-ms 5000]
 //
 // It holds only the edge key (role edge: edge.routes and nothing else); no
 // tenant key or certificate ever reaches it. Until sauron answers, HAProxy
@@ -21,7 +23,12 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/event_kinds.h"
+#include "common/msg/envelope.h"
 #include "common/msg/proxy.h"
+#include "common/msg/topics.h"
+#include "common/transport/curve.h"
+#include "common/transport/monitor.h"
 #include "common/server_keys.h"
 #include "common/transport/keys.h"
 #include "common/transport/rpc_client.h"
@@ -37,7 +44,7 @@ int main(int argc, char** argv) {
   CLI::App app{"rv-edge: the pod's edge (HAProxy routing by SNI and Host to environments' proxies)"};
   std::string pod = "pod.json", dir, key, level = "info", haproxy = "/usr/sbin/haproxy";
   rv::edge::EdgeOptions opts;
-  int public_https = 0, poll_ms = 500;
+  int public_https = 0, poll_ms = 5000;
   app.add_option("--pod", pod, "pod config (JSON)");
   app.add_option("--dir", dir, "where haproxy.cfg and the master socket live")->required();
   app.add_option("--listen", opts.listen, "the pod's public address")->required();
@@ -46,7 +53,9 @@ int main(int argc, char** argv) {
   app.add_option("--public-https-port", public_https, "the HTTPS port redirects name (default --https-port)")
       ->check(CLI::Range(1, 65535));
   app.add_option("--key", key, "the edge's CURVE key (default <pod>/keys/edge.key)");
-  app.add_option("--poll-ms", poll_ms, "how often to ask sauron for routes")->check(CLI::Range(50, 1000));
+  app.add_option("--poll-ms", poll_ms,
+                 "ask sauron for routes this often as a fallback; its edge.changed notices make rv-edge ask at once")
+      ->check(CLI::Range(50, 3600000));
   app.add_option("--haproxy", haproxy, "the HAProxy binary");
   app.add_option("--log-level", level, "trace, debug, info, warn, error, off");
   CLI11_PARSE(app, argc, argv);
@@ -76,12 +85,14 @@ int main(int argc, char** argv) {
   rv::msg::EdgeRoutes routes;  // empty until sauron answers
   std::string applied;
   int64_t last_restart_log = 0;
-  auto apply = [&]() {
+  // Applies `routes` if its rendering differs from what HAProxy serves (or
+  // HAProxy died); false: not applied yet (HAProxy still loading), retry.
+  auto apply = [&]() -> bool {
     auto r = rv::edge::RenderHaproxyConfig(opts, routes);
     bool died = !applied.empty() && !hp.Running();
-    if (r.text == applied && !died) return;
+    if (r.text == applied && !died) return true;
     if (died) {
-      // E.g. a port taken: retried every poll, said once every 10 s.
+      // E.g. a port taken: retried every turn, said once every 10 s.
       if (rv::MonotonicMs() - last_restart_log > 10000) {
         spdlog::warn("haproxy exited (see its messages above); starting it again");
         last_restart_log = rv::MonotonicMs();
@@ -91,20 +102,21 @@ int main(int argc, char** argv) {
     int64_t t0 = rv::MonotonicMs();
     rv::Status s = hp.Apply(r.text);
     if (!s.ok()) {
-      // Unavailable: haproxy is still loading the last one; the next poll retries.
+      // Unavailable: haproxy is still loading the last one; retried shortly.
       if (s.code() == rv::Status::Code::kUnavailable) {
         spdlog::debug("routes version {} not applied yet: {}", routes.version, s.message());
       } else {
         spdlog::error("routes version {} not applied: {}", routes.version, s.message());
       }
-      return;
+      return false;
     }
     applied = r.text;
-    if (died) return;
+    if (died) return true;
     spdlog::info("haproxy (pid {}) serves routes version {}: {} names, {} envs with proxies{} (applied in {} ms)",
                  hp.master_pid(), routes.version, routes.routes.size(), routes.proxies.size(),
                  r.skipped ? ", " + std::to_string(r.skipped) + " malformed entries left out" : "",
                  rv::MonotonicMs() - t0);
+    return true;
   };
   apply();
   if (!hp.Running()) {
@@ -114,13 +126,80 @@ int main(int argc, char** argv) {
 
   zmq::context_t ctx;
   std::unique_ptr<rv::transport::RpcClient> rpc;
-  bool warned = false;
+  std::unique_ptr<zmq::socket_t> sub;  // all/edge.changed
+  std::unique_ptr<rv::transport::ConnectionMonitor> sub_monitor;  // destroyed before sub
+  int64_t resubscribe_at = 0, resubscribe_backoff = 500;
+  bool warned = false, pending = false;
+  int64_t next_fetch = 0, next_retry = 0;
+  int64_t noticed = 0, noticed_wall = 0;  // the oldest notice whose routes are not live yet
+  constexpr int64_t kRetryMs = 250;
   while (!g_stop) {
+    // libzmq never retries a refused CURVE handshake (sauron did not allow the
+    // edge key yet): subscribe again after a backoff.
+    if (resubscribe_at > 0 && rv::MonotonicMs() >= resubscribe_at) {
+      resubscribe_at = 0;
+      sub_monitor.reset();
+      sub.reset();
+      rpc.reset();
+    }
     if (!rpc) {
       auto sk = rv::SauronPublicKey(*cfg);
-      if (sk.ok()) rpc = std::make_unique<rv::transport::RpcClient>(ctx, cfg->sauron.api, *kp, *sk);
+      if (sk.ok()) {
+        rpc = std::make_unique<rv::transport::RpcClient>(ctx, cfg->sauron.api, *kp, *sk);
+        try {
+          sub_monitor.reset();
+          sub = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::sub);
+          sub_monitor = std::make_unique<rv::transport::ConnectionMonitor>(ctx, *sub);
+          rv::transport::SetDefaults(*sub);
+          rv::transport::MakeCurveClient(*sub, *kp, *sk);
+          sub->set(zmq::sockopt::subscribe, rv::msg::PodTopic(rv::event_kind::kEdgeChanged));
+          sub->connect(cfg->sauron.pub);
+        } catch (const zmq::error_t& e) {
+          spdlog::warn("cannot subscribe to sauron's changes at {}: {} (asking every {} ms)", cfg->sauron.pub,
+                       e.what(), poll_ms);
+          sub_monitor.reset();
+          sub.reset();
+        }
+      }
     }
-    if (rpc) {
+    int64_t now = rv::MonotonicMs();
+    bool fetch = now >= next_fetch;
+    if (sub && sub_monitor) {
+      zmq::pollitem_t items[] = {{sub->handle(), 0, ZMQ_POLLIN, 0}, {sub_monitor->socket().handle(), 0, ZMQ_POLLIN, 0}};
+      try {
+        zmq::poll(items, 2, std::chrono::milliseconds(fetch ? 0 : 50));
+      } catch (const zmq::error_t&) {  // EINTR: a signal
+        if (g_stop) break;
+      }
+      if (items[1].revents & ZMQ_POLLIN) {
+        while (auto ev = sub_monitor->Next()) {
+          if (ev->kind != rv::transport::ConnEvent::kHandshakeFailed || resubscribe_at > 0) continue;
+          resubscribe_at = rv::MonotonicMs() + resubscribe_backoff;
+          spdlog::warn("sauron refused the change stream's CURVE handshake; subscribing again in {} ms",
+                       resubscribe_backoff);
+          resubscribe_backoff = std::min<int64_t>(resubscribe_backoff * 2, 5000);
+        }
+      }
+      auto& item = items[0];
+      for (int i = 0; i < 256 && (item.revents & ZMQ_POLLIN); ++i) {
+        zmq::message_t topic, body;
+        if (!sub->recv(topic, zmq::recv_flags::dontwait)) break;
+        if (!topic.more() || !sub->recv(body, zmq::recv_flags::dontwait)) continue;
+        auto env = rv::msg::DecodeEnvelope(body.data(), body.size());
+        rv::msg::Change c;
+        if (!env.ok() || !rv::msg::DecodeBody(*env, &c).ok() || c.event.kind != rv::event_kind::kEdgeChanged) continue;
+        fetch = true;
+        resubscribe_backoff = 500;
+        if (noticed == 0) {
+          noticed = rv::MonotonicMs();
+          noticed_wall = c.event.ts_ms;
+        }
+      }
+    } else if (!fetch) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (fetch && rpc) {
+      next_fetch = rv::MonotonicMs() + poll_ms;
       rv::msg::EdgeRoutes next;
       rv::Status s = rv::Status::Ok();
       try {
@@ -131,14 +210,29 @@ int main(int argc, char** argv) {
       }
       if (s.ok()) {
         warned = false;
+        if (next.version != routes.version || next.routes.size() != routes.routes.size()) pending = true;
         routes = std::move(next);
-      } else if (!warned) {
-        spdlog::warn("edge.routes: {} (keeping the last routes)", s.message());
+        if (!pending) noticed = 0;  // a notice that changed nothing
+      } else {
+        if (!warned) spdlog::warn("edge.routes: {} (keeping the last routes)", s.message());
         warned = true;
+        next_fetch = rv::MonotonicMs() + std::min<int64_t>(poll_ms, 1000);  // sauron back: soon
       }
     }
-    apply();  // also restarts haproxy if it died
-    for (int i = 0; i < poll_ms / 50 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    now = rv::MonotonicMs();
+    // Also restarts haproxy if it died.
+    if ((pending && now >= next_retry) || !hp.Running()) {
+      if (apply()) {
+        pending = false;
+        if (noticed != 0) {
+          spdlog::info("edge: routes version {} live {} ms after sauron's notice arrived ({} ms after it was sent)",
+                       routes.version, rv::MonotonicMs() - noticed, rv::WallMs() - noticed_wall);
+          noticed = 0;
+        }
+      } else {
+        next_retry = now + kRetryMs;
+      }
+    }
   }
   spdlog::info("rv-edge: stopping haproxy (pid {})", hp.master_pid());
   hp.Stop();

@@ -7,6 +7,7 @@
 #include "common/event_kinds.h"
 #include "common/msg/envelope.h"
 #include "common/msg/topics.h"
+#include "common/proxy_notice.h"
 #include "common/transport/curve.h"
 
 namespace rv::sauron {
@@ -46,6 +47,8 @@ std::vector<std::string> AddressedHosts(const msg::Change& change) {
       add(d.substr(start, comma - start));
       start = comma + 1;
     }
+  } else if (kind == event_kind::kProxyChanged) {
+    for (const auto& h : ParseProxyNotice(change.event.detail).hosts) add(h);
   }
   return hosts;
 }

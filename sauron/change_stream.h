@@ -30,7 +30,8 @@ namespace rv::sauron {
 
 // The hosts whose strider must hear of `change`: for a job event, the host
 // named by the event (the one it left, for revoked/stopped/lost) and the host
-// the job is on now; for "overlay.changed", the hosts listed in its detail.
+// the job is on now; for "overlay.changed", the hosts listed in its detail;
+// for "proxy.changed", the hosts of its detail (common/proxy_notice.h).
 std::vector<std::string> AddressedHosts(const msg::Change& change);
 
 class ChangeStream {

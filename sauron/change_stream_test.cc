@@ -44,6 +44,18 @@ TEST(ChangeStream, OverlayChangesAreAddressedToTheHostsInTheirDetail) {
   EXPECT_EQ(AddressedHosts(c), std::vector<std::string>{"h1"});  // so a live host can say hello again
 }
 
+TEST(ChangeStream, ProxyNoticesAreAddressedToTheEnvsProxyHosts) {
+  msg::Change c;
+  c.event.kind = "proxy.changed";
+  c.event.detail = "acme/prod h1,h3";
+  EXPECT_EQ(AddressedHosts(c), (std::vector<std::string>{"h1", "h3"}));
+  c.event.detail = "malformed";
+  EXPECT_TRUE(AddressedHosts(c).empty());
+  c.event.kind = "edge.changed";
+  c.event.detail = "";
+  EXPECT_TRUE(AddressedHosts(c).empty());  // the edge hears it under all/edge.changed
+}
+
 // Over a real CURVE PUB: a host's subscriber gets only its own events, a pod
 // watcher gets each event once.
 TEST(ChangeStream, HostSubscriberSeesOnlyItsEventsAndPodWatcherSeesAllOnce) {

@@ -11,6 +11,7 @@
 #include "common/event_kinds.h"
 #include "common/states.h"
 #include "common/clock.h"
+#include "common/proxy_notice.h"
 #include "common/transport/curve.h"
 
 namespace rv::sauron {
@@ -22,7 +23,10 @@ constexpr int kMaxRequestsPerTurn = 512;
 // Beacons are read in batches this often (and always before judging silence,
 // so the period does not delay a verdict): fewer wake-ups of an idle sauron.
 constexpr int64_t kBeaconEveryMs = 50;
-constexpr int64_t kSlowTurnMs = 100;  // a loop turn this long delays every host's liveness
+constexpr int64_t kSlowTurnMs = 100;
+// Proxy and edge notices are coalesced this long: a rollout's burst of job
+// events becomes one notice per env, still well inside the 1 s a proxy has.
+constexpr int64_t kProxyNoticeEveryMs = 50;  // a loop turn this long delays every host's liveness
 
 int64_t MtimeMs(const std::string& path) {
   struct stat st {};
@@ -109,9 +113,15 @@ Status Daemon::Start() {
     if (!placed.ok()) return placed.status();
     overlay_->Load(*placed);
   }
+  {
+    auto placed = store_->ListJobs({job_state::kPlaced}, 1 << 30);
+    if (!placed.ok()) return placed.status();
+    proxy_notices_.Load(*placed, store_->Hosts());
+  }
   store_->SetChangeSink([this](const msg::Change& c) {
     pub_->Publish(c);
     if (overlay_) overlay_->OnChange(c);
+    proxy_notices_.OnChange(c);
   });
 
   LivenessOptions lo;
@@ -351,6 +361,24 @@ void Daemon::FlushOverlay() {
     spdlog::error("overlay: cannot announce: {}", s.message());
 }
 
+void Daemon::FlushProxyNotices(int64_t now_mono) {
+  if (!proxy_notices_.Pending() || now_mono < next_proxy_notice_ms_) return;
+  next_proxy_notice_ms_ = now_mono + kProxyNoticeEveryMs;
+  auto due = proxy_notices_.Take();
+  int64_t now = WallMs();
+  for (const auto& [env, hosts] : due.envs) {
+    counters_.Add("proxy.notices");
+    if (Status s = store_->AppendEvent(event_kind::kProxyChanged, "", "", 0, FormatProxyNotice(env, hosts), now);
+        !s.ok())
+      spdlog::error("cannot announce {}'s proxy change: {}", env, s.message());
+  }
+  if (due.edge) {
+    counters_.Add("edge.notices");
+    if (Status s = store_->AppendEvent(event_kind::kEdgeChanged, "", "", 0, "", now); !s.ok())
+      spdlog::error("cannot announce an edge change: {}", s.message());
+  }
+}
+
 void Daemon::Run(const std::atomic<bool>& stop) {
   int64_t next_reload = MonotonicMs() + kReloadEveryMs;
   int64_t next_flush = MonotonicMs() + kFlushEveryMs;
@@ -394,6 +422,7 @@ void Daemon::Run(const std::atomic<bool>& stop) {
     judge(handled > 0);  // beacons may have arrived while requests were handled
     now = MonotonicMs();
     FlushOverlay();
+    FlushProxyNotices(MonotonicMs());  // after the overlay: a placed job has its address by then
     HandleZapRefusals();
     if (now >= next_reload) {
       next_reload = now + kReloadEveryMs;

@@ -41,6 +41,7 @@
 #include "sauron/pod_ca.h"
 #include "sauron/liveness.h"
 #include "sauron/overlay_state.h"
+#include "sauron/proxy_notices.h"
 #include "sauron/store.h"
 
 namespace rv::sauron {
@@ -70,6 +71,9 @@ class Daemon {
   // Overlay: addresses/keys after membership changes and rotation steps;
   // announces the hosts whose view changed as one "overlay.changed" event.
   void FlushOverlay();
+  // Proxies and the edge: one "proxy.changed" per dirty env (addressed to its
+  // proxies' hosts) and one "edge.changed", at most every kProxyNoticeEveryMs.
+  void FlushProxyNotices(int64_t now_mono);
   Status Start();
   void ReloadTrust();
   // Allows each pod key (common/roles.h) whose keys/<name>.key[.pub] exists;
@@ -103,6 +107,8 @@ class Daemon {
   std::unique_ptr<PodCa> pod_ca_;               // null without --pod-ca
   OverlayOptions overlay_opts_;
   std::unique_ptr<OverlayState> overlay_;  // null when the overlay is off
+  ProxyNotices proxy_notices_;
+  int64_t next_proxy_notice_ms_ = 0;
   std::unique_ptr<ChangeStream> pub_;
   std::unique_ptr<Liveness> liveness_;
   std::unique_ptr<BeaconReceiver> beacons_;  // null when beacons are off

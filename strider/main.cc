@@ -43,6 +43,7 @@
 #include "strider/build_workload.h"
 #include "strider/overlay_driver.h"
 #include "strider/process_workload.h"
+#include "strider/proxy_notice_listener.h"
 #include "strider/proxy_source.h"
 #include "strider/proxy_workload.h"
 
@@ -71,6 +72,7 @@ struct Flags {
   int overlay_mtu = 1500;
   int overlay_keepalive_ms = 1000;
   int drain_ms = 1000;
+  int proxy_refresh_ms = 5000;
   int restore_wait_ms = 5000;
 };
 
@@ -113,6 +115,10 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--drain-ms", f.drain_ms,
                  "a web replica of an environment keeps running this long after sauron stops it, while its "
                  "environment's proxies stop sending it requests (0 = stop at once; docs/PROXY.md)");
+  app.add_option("--proxy-refresh-ms", f.proxy_refresh_ms,
+                 "environment proxies re-read sauron this often as a fallback; sauron's proxy.changed "
+                 "notices make them re-read at once (docs/PROXY.md \"Refresh\")")
+      ->check(CLI::Range(250, 3600000));
   app.add_option("--overlay-keepalive-ms", f.overlay_keepalive_ms,
                  "keepalive to overlayd this often (keep well under its --lease-ms); 0 = none")
       ->check(CLI::Range(0, 60000));
@@ -389,11 +395,17 @@ int main(int argc, char** argv) {
   opts.beacon_pump = &beacon_pump;
   {
     std::unique_ptr<rv::strider::OverlayDriver> overlay = MakeOverlay(ctx, f, *id, opts, runtime.get());
+    std::unique_ptr<rv::strider::ProxyNoticeListener> proxy_notices;  // outlives the agent's proxies
     if (runtime && overlay) {
       // Environment proxies (docs/PROXY.md): containers on the overlay, their
       // ingress on this host's underlay address.
       rv::strider::ProxyHostOptions po;
       po.address = f.address;
+      po.refresh_ms = f.proxy_refresh_ms;
+      po.wakeups = std::make_shared<rv::strider::ProxyWakeups>();
+      proxy_notices = std::make_unique<rv::strider::ProxyNoticeListener>(
+          ctx, rv::strider::ProxyNoticeOptions{f.host_id, opts.sauron_pub, id->key, id->sauron_key}, po.wakeups);
+      proxy_notices->Start();
       auto src = std::make_shared<rv::strider::SauronProxySource>(ctx, f.host_id, opts.sauron_api, id->key, id->sauron_key);
       factory->SetProxies(std::make_shared<rv::strider::ProxyWorkloadFactory>(*runtime, po, src));
     }

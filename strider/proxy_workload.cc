@@ -14,6 +14,7 @@
 #include <sstream>
 #include <set>
 
+#include "common/clock.h"
 #include "common/crypto/sealed_box.h"
 #include "common/crypto/sha256.h"
 
@@ -148,7 +149,8 @@ void ProxyWorkload::Poll(int64_t now_ms) {
   {
     // While the container is not running, the ingress goes to the env's other proxies.
     std::lock_guard<std::mutex> l(relay_mu_);
-    if (relay_) relay_->SetLocalUp(inner_.state() == RunState::kRunning);
+    running_ = inner_.state() == RunState::kRunning;
+    if (relay_) relay_->SetLocalUp(running_);
   }
   if (inner_.done() && !cleaned_ && !dir_.empty()) {
     StopRefresh();
@@ -159,6 +161,19 @@ void ProxyWorkload::Poll(int64_t now_ms) {
 }
 
 void ProxyWorkload::StartRefresh() {
+  // Registered without mu_ held: Notify holds the registry's lock while the
+  // wake function takes mu_ (the other order would deadlock).
+  if (o_.wakeups && wake_id_ == 0) {
+    wake_id_ = o_.wakeups->Add(spec_.env, [this](int64_t sauron_event_ms) {
+      std::lock_guard<std::mutex> wl(mu_);
+      if (!wake_) {
+        woken_at_ms_ = MonotonicMs();
+        sauron_event_ms_ = sauron_event_ms;
+      }
+      wake_ = true;
+      cv_.notify_all();
+    });
+  }
   std::lock_guard<std::mutex> l(mu_);
   if (thread_.joinable()) return;
   stop_ = false;
@@ -166,6 +181,9 @@ void ProxyWorkload::StartRefresh() {
 }
 
 void ProxyWorkload::StopRefresh() {
+  // Unregistered first, and without mu_ held: the wake function takes mu_.
+  if (wake_id_ != 0 && o_.wakeups) o_.wakeups->Remove(wake_id_);
+  wake_id_ = 0;
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
@@ -178,11 +196,31 @@ void ProxyWorkload::StopRefresh() {
 
 void ProxyWorkload::Loop() {
   std::unique_lock<std::mutex> l(mu_);
+  int64_t noticed = 0, noticed_wall = 0;  // the oldest notice not yet applied
+  bool live = false;  // a first configuration is live: later notices are changes to time
   while (!stop_) {
+    // Timed only while HAProxy runs: a restarting one reads the files at its start.
+    if (wake_ && noticed == 0 && live && running_) {
+      noticed = woken_at_ms_;
+      noticed_wall = sauron_event_ms_;
+    }
+    wake_ = false;
     l.unlock();
-    Refresh();
+    Outcome out = Refresh();
+    if (out != Outcome::kRetry) live = true;
+    if (noticed != 0 && !running_) noticed = 0;
+    if (noticed != 0 && out != Outcome::kRetry) {
+      if (out == Outcome::kApplied) {
+        int64_t took = MonotonicMs() - noticed;
+        last_notice_applied_ms_ = took;
+        spdlog::info("proxy {}: configuration live {} ms after sauron's notice arrived ({} ms after sauron sent it)",
+                     spec_.id, took, WallMs() - noticed_wall);
+      }
+      noticed = 0;
+    }
     l.lock();
-    cv_.wait_for(l, std::chrono::milliseconds(o_.refresh_ms), [this] { return stop_; });
+    int wait = out == Outcome::kRetry ? o_.retry_ms : o_.refresh_ms;
+    cv_.wait_for(l, std::chrono::milliseconds(wait), [this] { return stop_ || wake_; });
   }
 }
 
@@ -191,17 +229,18 @@ std::map<std::string, std::string> ProxyWorkload::written() const {
   return written_;
 }
 
-void ProxyWorkload::Refresh() {
+ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   auto routes = src_->Routes(spec_.env);
   if (!routes.ok()) {
     if (errors_logged_++ % 40 == 0) spdlog::warn("proxy {}: routes: {}", spec_.id, routes.status().ToString());
-    return;
+    return Outcome::kRetry;
   }
   auto certs = src_->Certs(spec_.env);
   if (!certs.ok()) {
     if (errors_logged_++ % 40 == 0) spdlog::warn("proxy {}: certificates: {}", spec_.id, certs.status().ToString());
-    return;
+    return Outcome::kRetry;
   }
+  bool ingress_ready = false;
   // The ingress, once the container has its overlay address.
   {
     std::lock_guard<std::mutex> rl(relay_mu_);
@@ -220,6 +259,7 @@ void ProxyWorkload::Refresh() {
       relay_target_ = routes->self_addr;
     }
     if (relay_) relay_->SetFallbacks(routes->peers);
+    ingress_ready = relay_ && !relay_target_.empty();
   }
 
   ProxyConfigInput in;
@@ -274,7 +314,13 @@ void ProxyWorkload::Refresh() {
     written_ = std::move(now);
   }
   if (changed) reload_pending_ = true;
-  if (reload_pending_ && Reload()) reload_pending_ = false;
+  bool reloaded = false;
+  if (reload_pending_ && Reload()) {
+    reload_pending_ = false;
+    reloaded = true;
+  }
+  if (reload_pending_ || !ingress_ready) return Outcome::kRetry;
+  return reloaded ? Outcome::kApplied : Outcome::kUnchanged;
 }
 
 namespace {

@@ -9,14 +9,17 @@
 //     certificates with their keys (0600, owned by the container's user), a
 //     self-signed fallback certificate (HAProxy needs one for unknown SNI) and
 //     HAProxy's master socket. Removed when the job stops.
-//  2. A refresh thread: every refresh_ms it asks sauron (ProxySource) for the
-//     env's names and certificates and its healthy web replicas, renders the
-//     configuration (RenderProxyConfig, pure) and, when any file changed,
-//     writes it (write + rename) and reloads HAProxy through the master
-//     socket: a master-worker reload is hitless (the old worker finishes its
-//     connections, listening sockets pass to the new one). A reload that
-//     could not be sent is retried at the next turn. sauron unreachable: the
-//     last configuration stays.
+//  2. A refresh thread: at start, whenever sauron's "proxy.changed" notice for
+//     its env arrives (ProxyWakeups, fed by ProxyNoticeListener), and every
+//     refresh_ms as a fallback (a lost notice heals), it asks sauron
+//     (ProxySource) for the env's names and certificates and its healthy web
+//     replicas, renders the configuration (RenderProxyConfig, pure) and, when
+//     any file changed, writes it (write + rename) and reloads HAProxy
+//     through the master socket: a master-worker reload is hitless (the old
+//     worker finishes its connections, listening sockets pass to the new
+//     one). Anything unfinished (sauron unreachable, a reload HAProxy did not
+//     take, no ingress or overlay address yet) is retried every retry_ms.
+//     sauron unreachable: the last configuration stays.
 //  3. The ingress relay (proxy_relay.h) on this host's underlay address at
 //     spec.port, to the container's overlay address (host.proxy_routes'
 //     self_addr) at the same port.
@@ -40,6 +43,7 @@
 #include "strider/container/container_workload.h"
 #include "strider/proxy_config.h"
 #include "strider/proxy_relay.h"
+#include "strider/proxy_wakeups.h"
 #include "strider/workload.h"
 
 namespace rv::strider {
@@ -63,7 +67,9 @@ class ProxySource {
 
 struct ProxyHostOptions {
   std::string address;          // this host's underlay address: the ingress listens there
-  int refresh_ms = 250;
+  int refresh_ms = 5000;         // fallback refresh; notices make it fetch at once
+  int retry_ms = 250;            // after a refresh that could not finish
+  std::shared_ptr<class ProxyWakeups> wakeups;  // null: the fallback refresh only
   uint32_t uid = 10000, gid = 10000;  // the proxy image's user (scripts/proxy-image)
   std::string openssl = "/usr/bin/openssl";
   std::string relay_source = "169.254.1.1";
@@ -87,13 +93,16 @@ class ProxyWorkload : public Workload {
   // The files the last refresh wrote (relative path -> sha256), for tests.
   std::map<std::string, std::string> written() const;
   int64_t reloads() const { return reloads_; }
+  // The last notice -> configuration live time (ms, on this host's clock), -1 if none yet.
+  int64_t last_notice_to_applied_ms() const { return last_notice_applied_ms_; }
 
  private:
   Status Prepare(const msg::JobSpec& spec);
   void StartRefresh();
   void StopRefresh();
   void Loop();
-  void Refresh();
+  enum class Outcome { kUnchanged, kApplied, kRetry };
+  Outcome Refresh();
   bool Reload();
 
   container::ContainerRuntime& rt_;
@@ -108,6 +117,12 @@ class ProxyWorkload : public Workload {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool wake_ = false;              // a notice came: fetch now
+  int64_t woken_at_ms_ = 0;        // when the first notice since the last fetch came (monotonic)
+  int64_t sauron_event_ms_ = 0;    // that notice's time on sauron's (wall) clock
+  uint64_t wake_id_ = 0;
+  std::atomic<int64_t> last_notice_applied_ms_{-1};
+  std::atomic<bool> running_{false};  // the container, as Poll saw it: a notice is timed only while it runs
   std::mutex relay_mu_;  // relay_: made by the refresh thread, told about the container by Poll
   std::unique_ptr<IngressRelay> relay_;
   std::string relay_target_;
