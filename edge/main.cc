@@ -22,23 +22,19 @@
 
 #include "common/clock.h"
 #include "common/config.h"
-#include "common/log.h"
 #include "common/event_kinds.h"
+#include "common/log.h"
 #include "common/msg/envelope.h"
 #include "common/msg/proxy.h"
 #include "common/msg/topics.h"
-#include "common/transport/curve.h"
-#include "common/transport/monitor.h"
 #include "common/server_keys.h"
+#include "common/stop_signal.h"
+#include "common/transport/curve.h"
 #include "common/transport/keys.h"
+#include "common/transport/monitor.h"
 #include "common/transport/rpc_client.h"
 #include "edge/haproxy_config.h"
 #include "edge/haproxy_process.h"
-
-namespace {
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"rv-edge: the pod's edge (HAProxy routing by SNI and Host to environments' proxies)"};
@@ -74,12 +70,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  rv::stop_signal::Install();
 
   rv::edge::HaproxyProcess hp(dir, haproxy);
   rv::msg::EdgeRoutes routes;  // empty until sauron answers
@@ -133,7 +124,7 @@ int main(int argc, char** argv) {
   int64_t next_fetch = 0, next_retry = 0;
   int64_t noticed = 0, noticed_wall = 0;  // the oldest notice whose routes are not live yet
   constexpr int64_t kRetryMs = 250;
-  while (!g_stop) {
+  while (!rv::stop_signal::Requested()) {
     // libzmq never retries a refused CURVE handshake (sauron did not allow the
     // edge key yet): subscribe again after a backoff.
     if (resubscribe_at > 0 && rv::MonotonicMs() >= resubscribe_at) {
@@ -169,7 +160,7 @@ int main(int argc, char** argv) {
       try {
         zmq::poll(items, 2, std::chrono::milliseconds(fetch ? 0 : 50));
       } catch (const zmq::error_t&) {  // EINTR: a signal
-        if (g_stop) break;
+        if (rv::stop_signal::Requested()) break;
       }
       if (items[1].revents & ZMQ_POLLIN) {
         while (auto ev = sub_monitor->Next()) {
@@ -205,7 +196,7 @@ int main(int argc, char** argv) {
       try {
         s = rpc->Call(rv::msg::EdgeRoutesRequest{}, &next, std::chrono::milliseconds(2000));
       } catch (const zmq::error_t& e) {  // EINTR: a signal (SIGTERM) came during the call
-        if (g_stop) break;
+        if (rv::stop_signal::Requested()) break;
         s = rv::Status::Unavailable(e.what());
       }
       if (s.ok()) {
