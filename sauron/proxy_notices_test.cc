@@ -4,25 +4,12 @@
 
 #include "common/event_kinds.h"
 #include "common/proxy_notice.h"
+#include "sauron/proxy_test_jobs.h"
 
 namespace rv::sauron {
 namespace {
 
-msg::JobRecord Job(const std::string& id, const std::string& host, const std::string& kind = "deploy",
-                   const std::string& run_state = "running", const std::string& env = "acme/prod") {
-  msg::JobRecord r;
-  r.spec.id = id;
-  r.spec.kind = kind;
-  r.spec.env = env;
-  r.spec.app = "web1";
-  r.spec.image = "acme/web1:v1";
-  r.spec.port = kind == "proxy" ? 20443 : 8080;
-  r.state = "placed";
-  r.attempt = 1;
-  r.host_id = host;
-  r.run_state = run_state;
-  return r;
-}
+using testing::PlacedJob;
 
 msg::Change JobChange(const std::string& kind, const msg::JobRecord& j) {
   msg::Change c;
@@ -52,8 +39,9 @@ using Envs = std::vector<std::pair<std::string, std::vector<std::string>>>;
 // Two proxies of acme/prod (h1, h2), one of globex/prod (h3), a web replica of each.
 ProxyNotices Seeded() {
   ProxyNotices n;
-  n.Load({Job("ap1", "h1", "proxy"), Job("ap2", "h2", "proxy"), Job("gp1", "h3", "proxy", "running", "globex/prod"),
-          Job("a", "h2"), Job("g", "h3", "deploy", "running", "globex/prod")},
+  n.Load({PlacedJob("ap1", "h1", "proxy"), PlacedJob("ap2", "h2", "proxy"),
+          PlacedJob("gp1", "h3", "proxy", "running", "globex/prod"), PlacedJob("a", "h2"),
+          PlacedJob("g", "h3", "deploy", "running", "globex/prod")},
          {Host("h1", "10.0.0.1"), Host("h2", "10.0.0.2"), Host("h3", "10.0.0.3")});
   return n;
 }
@@ -67,7 +55,7 @@ TEST(ProxyNotices, LoadingWhatIsPlacedMarksNothing) {
 
 TEST(ProxyNotices, AWebReplicaStoppingTellsOnlyItsEnvsProxyHosts) {
   ProxyNotices n = Seeded();
-  auto a = Job("a", "h2");
+  auto a = PlacedJob("a", "h2");
   a.state = "stopped";
   n.OnChange(JobChange(event_kind::kJobStopped, a));
   auto d = n.Take();
@@ -78,11 +66,11 @@ TEST(ProxyNotices, AWebReplicaStoppingTellsOnlyItsEnvsProxyHosts) {
 
 TEST(ProxyNotices, ARunStateChangeCountsAndARepeatedReportDoesNot) {
   ProxyNotices n = Seeded();
-  n.OnChange(JobChange(event_kind::kJobState, Job("a", "h2")));  // same as loaded
+  n.OnChange(JobChange(event_kind::kJobState, PlacedJob("a", "h2")));  // same as loaded
   EXPECT_FALSE(n.Pending());
-  n.OnChange(JobChange(event_kind::kJobState, Job("a", "h2", "deploy", "unhealthy")));
+  n.OnChange(JobChange(event_kind::kJobState, PlacedJob("a", "h2", "deploy", "unhealthy")));
   EXPECT_EQ(n.Take().envs, (Envs{{"acme/prod", {"h1", "h2"}}}));
-  auto again = Job("a", "h2", "deploy", "unhealthy");
+  auto again = PlacedJob("a", "h2", "deploy", "unhealthy");
   again.attempt = 2;  // restarted: a new overlay address
   n.OnChange(JobChange(event_kind::kJobPlaced, again));
   EXPECT_EQ(n.Take().envs.size(), 1u);
@@ -90,26 +78,26 @@ TEST(ProxyNotices, ARunStateChangeCountsAndARepeatedReportDoesNot) {
 
 TEST(ProxyNotices, JobsThatNoProxyRoutesToAreIgnored) {
   ProxyNotices n = Seeded();
-  auto worker = Job("w", "h1");
+  auto worker = PlacedJob("w", "h1");
   worker.spec.config["RV_PROCESS_TYPE"] = "worker";
   n.OnChange(JobChange(event_kind::kJobPlaced, worker));
-  auto noenv = Job("x", "h1", "deploy", "running", "");
+  auto noenv = PlacedJob("x", "h1", "deploy", "running", "");
   n.OnChange(JobChange(event_kind::kJobPlaced, noenv));
-  auto build = Job("b", "h1", "build");
+  auto build = PlacedJob("b", "h1", "build");
   n.OnChange(JobChange(event_kind::kJobPlaced, build));
   EXPECT_FALSE(n.Pending());
 }
 
 TEST(ProxyNotices, AProxyMovingTellsTheEnvsProxyHostsAndTheEdge) {
   ProxyNotices n = Seeded();
-  auto p = Job("ap2", "h2", "proxy");
+  auto p = PlacedJob("ap2", "h2", "proxy");
   p.state = "pending";
   p.host_id = "";
   n.OnChange(JobChange(event_kind::kJobPending, p));
   auto d = n.Take();
   EXPECT_EQ(d.envs, (Envs{{"acme/prod", {"h1"}}}));  // h2 no longer runs one: its peer set changed
   EXPECT_TRUE(d.edge);
-  auto placed = Job("ap2", "h3", "proxy", "starting");
+  auto placed = PlacedJob("ap2", "h3", "proxy", "starting");
   placed.attempt = 2;
   n.OnChange(JobChange(event_kind::kJobPlaced, placed));
   d = n.Take();
@@ -134,7 +122,7 @@ TEST(ProxyNotices, NamesCertificatesAndConfigDirtyTheirEnv) {
 
 TEST(ProxyNotices, AnEnvWithoutProxiesHasNobodyToTell) {
   ProxyNotices n = Seeded();
-  n.OnChange(JobChange(event_kind::kJobPlaced, Job("n", "h1", "deploy", "running", "nobody/prod")));
+  n.OnChange(JobChange(event_kind::kJobPlaced, PlacedJob("n", "h1", "deploy", "running", "nobody/prod")));
   EXPECT_TRUE(n.Pending());
   auto d = n.Take();
   EXPECT_TRUE(d.envs.empty());

@@ -2,24 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "sauron/proxy_test_jobs.h"
+
 namespace rv::sauron {
 namespace {
 
-msg::JobRecord Job(const std::string& id, const std::string& host, const std::string& kind = "deploy",
-                   const std::string& run_state = "running", const std::string& env = "acme/prod") {
-  msg::JobRecord r;
-  r.spec.id = id;
-  r.spec.kind = kind;
-  r.spec.env = env;
-  r.spec.app = "web1";
-  r.spec.image = "acme/web1:v1";
-  r.spec.port = kind == "proxy" ? 20443 : 8080;
-  r.state = "placed";
-  r.attempt = 1;
-  r.host_id = host;
-  r.run_state = run_state;
-  return r;
-}
+using testing::PlacedJob;
 
 std::vector<msg::OverlayRoute> Routes() {
   return {{"10.240.1.2", "h1", "p1", 1}, {"10.240.1.3", "h1", "a", 1}, {"10.240.1.4", "h2", "b", 1},
@@ -27,21 +15,21 @@ std::vector<msg::OverlayRoute> Routes() {
 }
 
 TEST(ProxyRoutes, RefusesAHostWithoutAProxyOfTheEnv) {
-  auto r = ProxyRoutesFor("h2", "acme/prod", {Job("p1", "h1", "proxy"), Job("a", "h2")}, Routes());
+  auto r = ProxyRoutesFor("h2", "acme/prod", {PlacedJob("p1", "h1", "proxy"), PlacedJob("a", "h2")}, Routes());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kDenied);
   // A proxy of another env does not open this one.
-  auto other = ProxyRoutesFor("h1", "acme/prod", {Job("p1", "h1", "proxy", "running", "evil/prod")}, Routes());
+  auto other = ProxyRoutesFor("h1", "acme/prod", {PlacedJob("p1", "h1", "proxy", "running", "evil/prod")}, Routes());
   EXPECT_FALSE(other.ok());
 }
 
 TEST(ProxyRoutes, ListsOnlyRunningWebReplicasWithAnAddress) {
-  auto worker = Job("w", "h2");
+  auto worker = PlacedJob("w", "h2");
   worker.spec.config["RV_PROCESS_TYPE"] = "worker";
-  auto other_env = Job("x", "h2", "deploy", "running", "other/prod");
+  auto other_env = PlacedJob("x", "h2", "deploy", "running", "other/prod");
   auto r = ProxyRoutesFor("h1", "acme/prod",
-                          {Job("p1", "h1", "proxy"), Job("c", "h3"), Job("a", "h1"), Job("b", "h2", "deploy", "unhealthy"),
-                           Job("noaddr", "h2"), worker, other_env},
+                          {PlacedJob("p1", "h1", "proxy"), PlacedJob("c", "h3"), PlacedJob("a", "h1"),
+                           PlacedJob("b", "h2", "deploy", "unhealthy"), PlacedJob("noaddr", "h2"), worker, other_env},
                           Routes());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->self_addr, "10.240.1.2");
@@ -59,15 +47,16 @@ TEST(ProxyRoutes, PeersAreTheOtherRunningProxyReplicasIngress) {
   hosts[0].id = "h1", hosts[0].address = "10.0.0.1";
   hosts[1].id = "h2", hosts[1].address = "10.0.0.2";
   hosts[2].id = "h3", hosts[2].address = "10.0.0.3";
-  auto down = Job("p3", "h3", "proxy", "exited");
-  auto r = ProxyRoutesFor("h1", "acme/prod", {Job("p1", "h1", "proxy"), Job("p2", "h2", "proxy"), down}, Routes(), hosts);
+  auto down = PlacedJob("p3", "h3", "proxy", "exited");
+  auto r = ProxyRoutesFor("h1", "acme/prod", {PlacedJob("p1", "h1", "proxy"), PlacedJob("p2", "h2", "proxy"), down},
+                          Routes(), hosts);
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->peers.size(), 1u);
   EXPECT_EQ(r->peers[0], "10.0.0.2:20443");
 }
 
 TEST(ProxyRoutes, LimitsComeFromTheEnvsPlainConfigAndBadValuesAreIgnored) {
-  std::vector<msg::JobRecord> jobs{Job("p1", "h1", "proxy"), Job("a", "h1")};
+  std::vector<msg::JobRecord> jobs{PlacedJob("p1", "h1", "proxy"), PlacedJob("a", "h1")};
   auto r = ProxyRoutesFor("h1", "acme/prod", jobs, Routes(), {},
                           {{"ROUTER_RATE_LIMIT", "20"}, {"ROUTER_MAX_BODY", "1000"}, {"ROUTER_MAX_CONNS", "-5"}});
   ASSERT_TRUE(r.ok());
@@ -82,9 +71,9 @@ TEST(ProxyRoutes, LimitsComeFromTheEnvsPlainConfigAndBadValuesAreIgnored) {
 }
 
 TEST(ProxyRoutes, AnAppsOwnLimitVarsOverrideTheEnvsForThatAppOnly) {
-  auto api = Job("b", "h2");
+  auto api = PlacedJob("b", "h2");
   api.spec.app = "api-v2";
-  std::vector<msg::JobRecord> jobs{Job("p1", "h1", "proxy"), Job("a", "h1"), api};
+  std::vector<msg::JobRecord> jobs{PlacedJob("p1", "h1", "proxy"), PlacedJob("a", "h1"), api};
   std::map<std::string, std::string> cfg{{"ROUTER_RATE_LIMIT", "20"},
                                          {"ROUTER_MAX_BODY", "1000"},
                                          {"ROUTER_RATE_LIMIT_API_V2", "5"},
@@ -104,15 +93,15 @@ TEST(ProxyRoutes, AnAppsOwnLimitVarsOverrideTheEnvsForThatAppOnly) {
 }
 
 TEST(ProxyRoutes, IgnoresAnAddressOfAnOlderAttempt) {
-  auto moved = Job("a", "h2");
+  auto moved = PlacedJob("a", "h2");
   moved.attempt = 2;
-  auto r = ProxyRoutesFor("h1", "acme/prod", {Job("p1", "h1", "proxy"), moved}, Routes());
+  auto r = ProxyRoutesFor("h1", "acme/prod", {PlacedJob("p1", "h1", "proxy"), moved}, Routes());
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->apps.empty());
 }
 
 TEST(ProxyRoutes, VersionChangesWithContentOnly) {
-  std::vector<msg::JobRecord> jobs{Job("p1", "h1", "proxy"), Job("a", "h1"), Job("b", "h2")};
+  std::vector<msg::JobRecord> jobs{PlacedJob("p1", "h1", "proxy"), PlacedJob("a", "h1"), PlacedJob("b", "h2")};
   auto v1 = ProxyRoutesFor("h1", "acme/prod", jobs, Routes());
   auto v2 = ProxyRoutesFor("h1", "acme/prod", jobs, Routes());
   jobs[2].run_state = "exited";
