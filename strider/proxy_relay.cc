@@ -154,6 +154,8 @@ void Relay(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
     return -1;
   };
   int up = connect_next();
+  // Whether the current proxy may still be swapped for the next candidate.
+  auto replayable = [&] { return !answered && replay.size() <= kReplayMax; };
   if (up >= 0) {
     int one = 1;
     setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -161,6 +163,12 @@ void Relay(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
     auto b = std::make_unique<Pipe>();  // proxy -> client
     int fds[2] = {client, up};
     Pipe* dir[2] = {a.get(), b.get()};  // dir[i]: read from fds[i], write to fds[1-i]
+    // The next candidate in place of the proxy, sent what the client sent so far.
+    auto retarget = [&] {
+      close(fds[1]);
+      fds[1] = connect_next();
+      return fds[1] >= 0;
+    };
     while (!s->stop) {
       pollfd p[2] = {{fds[0], 0, 0}, {fds[1], 0, 0}};
       for (int i = 0; i < 2; ++i) {
@@ -189,10 +197,8 @@ void Relay(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
           }
           // The proxy went away before its first byte: the next candidate
           // gets the same bytes, the client notices nothing.
-          if (i == 1 && !answered && (d.eof || failed) && !a->eof && replay.size() <= kReplayMax) {
-            close(fds[1]);
-            fds[1] = connect_next();
-            if (fds[1] < 0) break;
+          if (i == 1 && (d.eof || failed) && !a->eof && replayable()) {
+            if (!retarget()) break;
             d.eof = false;
             failed = false;
             continue;
@@ -201,15 +207,13 @@ void Relay(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
         if (d.len > d.off && (fresh || (p[1 - i].revents & (POLLOUT | POLLERR | POLLHUP)))) {
           ssize_t n = send(fds[1 - i], d.buf + d.off, d.len - d.off, MSG_NOSIGNAL | MSG_DONTWAIT);
           if (n > 0) {
-            if (i == 0 && !answered && replay.size() <= kReplayMax) replay.append(d.buf + d.off, static_cast<size_t>(n));
+            if (i == 0 && replayable()) replay.append(d.buf + d.off, static_cast<size_t>(n));
             d.off += static_cast<size_t>(n);
             if (d.off == d.len) d.len = d.off = 0;
           } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
             failed = true;
-            if (i == 0 && !answered && replay.size() <= kReplayMax) {  // as above, on the sending side
-              close(fds[1]);
-              fds[1] = connect_next();
-              if (fds[1] < 0) break;
+            if (i == 0 && replayable()) {  // as above, on the sending side
+              if (!retarget()) break;
               failed = false;
             }
           }
