@@ -437,6 +437,7 @@ pid_t Container::Launch(int* log_fd, std::string* detail) {
   fcntl(rfd, F_SETPIPE_SZ, 1 << 20);
   std::vector<std::string> argv = {o.runc, "--root", rt_.RuncRoot(), "run", "--detach", "--bundle", bundle,
                                    "--pid-file", pidfile, "--no-new-keyring", id_};
+  if (pass_fd_ >= 0) argv.insert(argv.end() - 1, {"--preserve-fds", "1"});
   std::vector<char*> a;
   for (auto& x : argv) a.push_back(x.data());
   a.push_back(nullptr);
@@ -447,6 +448,10 @@ pid_t Container::Launch(int* log_fd, std::string* detail) {
     dup2(devnull, 0);
     dup2(wfd, 1);
     dup2(wfd, 2);
+    // Last: devnull or wfd may have landed on 3 (both are dup'ed already).
+    // dup2 clears close-on-exec on the copy; the same fd needs it cleared.
+    if (pass_fd_ == 3) fcntl(3, F_SETFD, 0);
+    else if (pass_fd_ >= 0) dup2(pass_fd_, 3);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -63,6 +63,12 @@ class Container {
   Container(ContainerRuntime& rt, msg::JobSpec spec, std::map<std::string, std::string> secrets, Listener l);
   ~Container();  // stops (grace 0) and joins if still running
 
+  // A descriptor the app gets as its fd 3 at every launch (`runc run
+  // --preserve-fds 1`), e.g. a listening socket the host made for it (an env
+  // proxy's ingress, strider/proxy_workload.h). Set before Start/Adopt; the
+  // caller owns it and keeps it open while the container may start.
+  void PassFd(int fd) { pass_fd_ = fd; }
+
   Status Start();
   // Takes over the running container of this job left by an earlier strider.
   // NotFound when there is none running (the caller then starts afresh).
@@ -123,6 +129,7 @@ class Container {
   std::atomic<pid_t> app_pid_{-1};
   std::atomic<int64_t> started_ms_{0};
   std::atomic<int64_t> grace_ms_{10000};
+  int pass_fd_ = -1;  // the app's fd 3, -1: none
   int wake_fd_ = -1;  // eventfd: Stop() wakes the supervisor
   NetnsInfo netns_;
   int subnet_ = -1;

@@ -3,6 +3,7 @@
 // Each test gets its own state dir, tmpfs run dir, cgroup parent and job ids,
 // and TearDown removes containers, mounts, netns and the registry even when
 // the test failed.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/mount.h>
@@ -22,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/crypto/sealed_box.h"
 #include "common/crypto/sha256.h"
 #include "common/oci/image_writer.h"
@@ -295,8 +297,10 @@ class ContainerTest : public ::testing::Test {
     return *recorders_.back();
   }
 
-  Container& Launch(msg::JobSpec spec, Recorder& rec, std::map<std::string, std::string> secrets = {}) {
+  Container& Launch(msg::JobSpec spec, Recorder& rec, std::map<std::string, std::string> secrets = {},
+                    int pass_fd = -1) {
     containers_.push_back(std::make_unique<Container>(*rt_, std::move(spec), std::move(secrets), std::ref(rec)));
+    containers_.back()->PassFd(pass_fd);
     EXPECT_TRUE(containers_.back()->Start().ok());
     return *containers_.back();
   }
@@ -809,6 +813,35 @@ TEST_F(ContainerTest, AppThatExitsAtOnce) {
   ASSERT_TRUE(rec.WaitFor(CState::kStopped)) << rec.Dump();
   std::string log = Sh("cat " + c.log_path());
   EXPECT_NE(log.find("bye"), std::string::npos);
+}
+
+// Socket activation (an env proxy's ingress): the host's descriptor is the
+// app's fd 3, at the first launch and at every restart; nothing else leaks in.
+TEST_F(ContainerTest, APassedDescriptorIsTheAppsFd3AtEveryLaunch) {
+  Runtime();
+  std::string image = PushApp("acme/fd3");
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  auto job = Job("fd3", image);
+  job.command = {"sh", "-c", "echo launch >&3; ls /proc/self/fd | wc -l >&3; exit 1"};
+  job.restart = "on-failure";
+  Recorder& rec = Rec();
+  Container& c = Launch(job, rec, {}, p[1]);
+  // Read until the second launch wrote its lines (the restart after backoff).
+  std::string got;
+  for (int64_t deadline = MonotonicMs() + 15000; MonotonicMs() < deadline;) {
+    if (std::count(got.begin(), got.end(), '\n') >= 4) break;  // two launches, two lines each
+    pollfd pf{p[0], POLLIN, 0};
+    if (poll(&pf, 1, 200) <= 0) continue;
+    char buf[256];
+    ssize_t n = read(p[0], buf, sizeof buf);
+    if (n > 0) got.append(buf, static_cast<size_t>(n));
+  }
+  c.Stop(std::chrono::milliseconds(100));
+  ASSERT_TRUE(rec.WaitFor(CState::kStopped)) << rec.Dump();
+  close(p[0]);
+  close(p[1]);  // ours: kept open while the container may launch again
+  EXPECT_EQ(got, "launch\n5\nlaunch\n5\n") << rec.Dump();
 }
 
 TEST_F(ContainerTest, SecretInEnvironmentNowhereOnDisk) {

@@ -10,6 +10,7 @@ Status ContainerWorkload::Start(const msg::JobSpec& spec, const std::map<std::st
     std::lock_guard<std::mutex> l(mu_);
     queue_.emplace_back(s, d);
   });
+  c_->PassFd(pass_fd_);
   Status s = c_->Start();
   if (!s.ok()) {
     state_ = strider::RunState::kFailed;
@@ -25,6 +26,7 @@ Status ContainerWorkload::Adopt(const msg::JobSpec& spec) {
     std::lock_guard<std::mutex> l(mu_);
     queue_.emplace_back(s, d);
   });
+  c->PassFd(pass_fd_);
   Status s = c->Adopt();
   if (!s.ok()) return s;
   c_ = std::move(c);

@@ -36,6 +36,8 @@ class ContainerWorkload : public strider::Workload {
   bool done() const override;
 
   Container* container() { return c_.get(); }
+  // Container::PassFd for the container this workload makes; before Start/Adopt.
+  void PassFd(int fd) { pass_fd_ = fd; }
 
  private:
   ContainerRuntime& rt_;
@@ -45,6 +47,7 @@ class ContainerWorkload : public strider::Workload {
   std::deque<std::pair<CState, std::string>> queue_;
   strider::RunState state_ = strider::RunState::kNone;
   bool drained_done_ = false;
+  int pass_fd_ = -1;
 };
 
 class ContainerWorkloadFactory : public strider::WorkloadFactory {
