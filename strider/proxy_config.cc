@@ -81,8 +81,10 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
        "%sq/%bq id=%ID %{+Q}r\"\n"
        "\n"
        "frontend ingress\n"
-       "  bind *:" << in.port << " accept-proxy ssl crt-list " << in.dir << "/certs.list alpn h2,http/1.1\n"
-       "  stick-table type ip size 100k expire 60s store conn_cur\n"
+       "  bind *:" << in.port << " accept-proxy ssl crt-list " << in.dir << "/certs.list alpn h2,http/1.1\n";
+  if (in.ingress_fd >= 0)
+    c << "  bind fd@" << in.ingress_fd << " accept-proxy ssl crt-list " << in.dir << "/certs.list alpn h2,http/1.1\n";
+  c << "  stick-table type ip size 100k expire 60s store conn_cur\n"
        "  tcp-request session track-sc0 src\n"
        "  tcp-request session reject if { sc0_conn_cur gt " << (in.conn_limit > 0 ? in.conn_limit : 100) << " }\n"
        "  http-request set-header X-Forwarded-Proto https\n"

@@ -5,7 +5,9 @@
 // (docs/PROXY.md "Environment proxy").
 //
 // What the configuration holds:
-//  * One frontend on *:port: PROXY protocol from the edge (accept-proxy), TLS
+//  * One frontend on *:port and, when the strider passed one, on the ingress
+//    socket it made on the host (`bind fd@N`, socket activation:
+//    strider/proxy_relay.h): PROXY protocol from the edge (accept-proxy), TLS
 //    ended with the env's certificates (crt-list, SNI picks the certificate;
 //    TLS 1.2+ with AEAD ciphers only; ALPN h2, http/1.1), a request ID
 //    (X-Request-ID, also in the access log on stdout), routing by Host
@@ -45,6 +47,7 @@ struct ProxyAppLimits {
 
 struct ProxyConfigInput {
   int port = 0;                        // the ingress port inside the container
+  int ingress_fd = -1;                 // the host's ingress listener HAProxy inherited; -1: none
   std::string dir = "/run/proxy";      // the proxy's run dir as it sees it
   std::string fallback_pem;            // a certificate for unknown SNI (HAProxy needs one)
   std::vector<ProxySite> sites;

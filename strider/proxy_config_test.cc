@@ -1,6 +1,8 @@
 #include "strider/proxy_config.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -63,6 +65,17 @@ std::string Section(const std::string& cfg, const std::string& backend) {
 
 // bench/ingress: without it a reload (any replica up or down) reset the
 // keep-alive connections that sent a request as the old worker closed them.
+TEST(ProxyConfig, AlsoAcceptsOnTheHostsIngressSocketWhenOneWasPassed) {
+  auto in = Input();
+  EXPECT_EQ(RenderProxyConfig(in).haproxy_cfg.find("fd@"), std::string::npos);
+  in.ingress_fd = 3;
+  auto f = RenderProxyConfig(in);
+  EXPECT_NE(f.haproxy_cfg.find("bind fd@3 accept-proxy ssl crt-list /run/proxy/certs.list alpn h2,http/1.1\n"),
+            std::string::npos);
+  // The container's own port stays: health checks and the relay's fallback path use it.
+  EXPECT_NE(f.haproxy_cfg.find("bind *:20443 accept-proxy"), std::string::npos);
+}
+
 TEST(ProxyConfig, AnswersARequestOnAnIdleConnectionAtAReloadInsteadOfClosingIt) {
   auto f = RenderProxyConfig(Input());
   EXPECT_NE(f.haproxy_cfg.find("\n  option idle-close-on-response\n"), std::string::npos);
@@ -119,6 +132,15 @@ TEST(ProxyConfig, HaproxyAcceptsTheRenderedConfig) {
   auto in = Input();
   in.dir = dir.string();
   in.fallback_pem = pem;
+  // An inherited ingress listener, as the container gets it (here fd 9).
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(l, 8), 0);
+  ASSERT_EQ(dup2(l, 9), 9);
+  in.ingress_fd = 9;
   for (size_t i = 0; i < in.sites.size(); ++i) {
     in.sites[i].pem_file = (dir / "certs" / (std::to_string(i) + ".pem")).string();
     fs::copy_file(pem, in.sites[i].pem_file);
@@ -133,6 +155,8 @@ TEST(ProxyConfig, HaproxyAcceptsTheRenderedConfig) {
   std::ifstream o(dir / "check.out");
   std::string out((std::istreambuf_iterator<char>(o)), {});
   EXPECT_EQ(rc, 0) << out << "\n" << f.haproxy_cfg;
+  close(9);
+  close(l);
   fs::remove_all(dir);
 }
 

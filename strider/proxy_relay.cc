@@ -35,6 +35,7 @@ struct IngressRelay::Shared {
   std::string target_addr;  // "" = none yet
   int target_port = 0;
   std::atomic<bool> local_up{true};
+  std::atomic<bool> local_accepts{false};  // the container accepts from listen_fd itself
   std::vector<std::pair<std::string, int>> fallbacks;
   std::atomic<int64_t> fell_back{0};
 };
@@ -237,9 +238,17 @@ void Relay(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
 
 void AcceptLoop(const std::shared_ptr<IngressRelay::Shared>& s) {
   while (!s->stop) {
-    pollfd p[2] = {{s->listen_fd, POLLIN, 0}, {s->wake[0], POLLIN, 0}};
+    // A container that accepts itself gets every connection while it is up.
+    bool mine = !(s->local_accepts && s->local_up);
+    pollfd p[2] = {{mine ? s->listen_fd : -1, POLLIN, 0}, {s->wake[0], POLLIN, 0}};
     if (poll(p, 2, 1000) <= 0) continue;
-    if (p[1].revents) break;
+    if (p[1].revents) {  // stop, or the container came or went: look again
+      char buf[64];
+      while (read(s->wake[0], buf, sizeof buf) > 0) {
+      }
+      continue;
+    }
+    if (!(p[0].revents & POLLIN)) continue;
     int c = accept4(s->listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (c < 0) continue;
     std::unique_lock<std::mutex> l(s->mu);
@@ -273,19 +282,37 @@ Result<std::unique_ptr<IngressRelay>> IngressRelay::Open(const std::string& list
   sockaddr_in a{};
   if (port <= 0 || port > 65535 || !Addr(listen_addr, port, &a))
     return Status::Invalid("ingress relay: bad listen address " + listen_addr + ":" + std::to_string(port));
-  auto s = std::make_shared<Shared>();
-  s->port = port;
-  s->source = std::move(source_addr);
-  s->max_conns = max_conns;
-  s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (s->listen_fd < 0) return Status::Io(std::string("socket: ") + strerror(errno));
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return Status::Io(std::string("socket: ") + strerror(errno));
   int one = 1;
-  setsockopt(s->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(s->listen_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(s->listen_fd, 512) != 0) {
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 512) != 0) {
     std::string why = strerror(errno);
-    close(s->listen_fd);
+    close(fd);
     return Status::Io("ingress relay: cannot listen on " + listen_addr + ":" + std::to_string(port) + ": " + why);
   }
+  return FromSocket(fd, std::move(source_addr), max_conns);
+}
+
+Result<std::unique_ptr<IngressRelay>> IngressRelay::FromSocket(int listen_fd, std::string source_addr,
+                                                               int max_conns) {
+  int listening = 0;
+  socklen_t len = sizeof listening;
+  sockaddr_in a{};
+  socklen_t alen = sizeof a;
+  if (getsockopt(listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
+      getsockname(listen_fd, reinterpret_cast<sockaddr*>(&a), &alen) != 0 || a.sin_family != AF_INET) {
+    close(listen_fd);
+    return Status::Invalid("ingress relay: not a listening IPv4 TCP socket");
+  }
+  // Non-blocking: the relay polls before it accepts, and the container (which
+  // shares this open file) may take the connection first.
+  fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) | O_NONBLOCK);
+  auto s = std::make_shared<Shared>();
+  s->port = ntohs(a.sin_port);
+  s->source = std::move(source_addr);
+  s->max_conns = max_conns;
+  s->listen_fd = listen_fd;
   if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
     close(s->listen_fd);
     return Status::Io(std::string("pipe: ") + strerror(errno));
@@ -313,7 +340,22 @@ void IngressRelay::SetTarget(const std::string& addr, int port) {
   s_->target_port = port;
 }
 
-void IngressRelay::SetLocalUp(bool up) { s_->local_up = up; }
+namespace {
+void Wake(const std::shared_ptr<IngressRelay::Shared>& s) {
+  char x = 1;
+  (void)!write(s->wake[1], &x, 1);
+}
+}  // namespace
+
+void IngressRelay::SetLocalUp(bool up) {
+  if (s_->local_up.exchange(up) != up) Wake(s_);
+}
+
+void IngressRelay::SetLocalAccepts(bool accepts) {
+  if (s_->local_accepts.exchange(accepts) != accepts) Wake(s_);
+}
+
+int IngressRelay::listen_fd() const { return s_->listen_fd; }
 
 void IngressRelay::SetFallbacks(const std::vector<std::string>& endpoints) {
   std::vector<std::pair<std::string, int>> out;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -208,6 +209,59 @@ TEST(IngressRelay, NeverPassesOnAConnectionFromAFallbacksHost) {
   close(c);
   EXPECT_EQ((*relay)->fell_back(), 0);
   close(peer);
+}
+
+// Socket activation: the container (here the test, accepting from a dup of
+// the relay's listener) takes every connection while it is up; while it is
+// down the relay takes what queued and what comes, and sends it on.
+TEST(IngressRelay, LeavesTheListenerToAContainerThatAcceptsItselfWhileItIsUp) {
+  int p0 = transport::ReserveTestPorts(2);
+  ASSERT_GT(p0, 0);
+  int peer = Listen(p0 + 1, "127.0.0.2");
+  auto relay = IngressRelay::Open("127.0.0.1", p0, "127.0.0.1");
+  ASSERT_TRUE(relay.ok());
+  int container = dup((*relay)->listen_fd());
+  (*relay)->SetFallbacks({"127.0.0.2:" + std::to_string(p0 + 1)});
+  (*relay)->SetLocalAccepts(true);
+  (*relay)->SetLocalUp(true);
+  for (int i = 0; i < 3; ++i) {
+    int c = Connect(p0);
+    ASSERT_GE(c, 0);
+    pollfd pf{container, POLLIN, 0};
+    ASSERT_EQ(poll(&pf, 1, 5000), 1);
+    int in = accept(container, nullptr, nullptr);
+    ASSERT_GE(in, 0) << "the relay took connection " << i;
+    (void)!write(in, "container", 9);
+    close(in);
+    EXPECT_EQ(ReadAll(c), "container");
+    close(c);
+  }
+  EXPECT_EQ((*relay)->accepted(), 0);
+
+  // The container goes down with a connection queued: the relay takes it.
+  int queued = Connect(p0);
+  ASSERT_GE(queued, 0);
+  auto t = ServeOnce(peer, "peer");
+  (*relay)->SetLocalUp(false);
+  EXPECT_EQ(ReadAll(queued), "peer");
+  close(queued);
+  t.join();
+  EXPECT_EQ((*relay)->accepted(), 1);
+  EXPECT_EQ((*relay)->fell_back(), 1);
+  close(container);
+  close(peer);
+}
+
+TEST(IngressRelay, TakesOverAListeningSocketAndRefusesAnythingElse) {
+  int port = transport::ReserveTestPort();
+  int l = Listen(port);
+  auto relay = IngressRelay::FromSocket(l, "127.0.0.1");
+  ASSERT_TRUE(relay.ok()) << relay.status().ToString();
+  EXPECT_EQ((*relay)->port(), port);
+  EXPECT_EQ((*relay)->listen_fd(), l);
+  int unbound = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_FALSE(IngressRelay::FromSocket(unbound).ok());
+  EXPECT_FALSE(IngressRelay::FromSocket(-1).ok());
 }
 
 TEST(IngressRelay, RefusesAPortInUse) {

@@ -1,6 +1,9 @@
 #include "strider/proxy_workload.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -61,12 +64,80 @@ ProxyWorkload::ProxyWorkload(container::ContainerRuntime& rt, ProxyHostOptions o
                              StateCallback cb)
     : rt_(rt), o_(std::move(o)), src_(std::move(src)), cb_(cb), inner_(rt, std::move(cb)) {}
 
-ProxyWorkload::~ProxyWorkload() { StopRefresh(); }
+ProxyWorkload::~ProxyWorkload() {
+  StopRefresh();
+  CloseIngress();
+}
 
-Status ProxyWorkload::Prepare(const msg::JobSpec& spec) {
+namespace {
+
+// The ingress listener a running proxy container holds as fd 3 (socket
+// activation), taken with pidfd_getfd from its init (HAProxy's master); -1
+// when it has none on addr:port (a proxy an older strider started).
+int TakeIngressFrom(pid_t pid, const std::string& addr, int port) {
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) return -1;
+  int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, 3, 0));
+  close(pidfd);
+  if (fd < 0) return -1;
+  int listening = 0;
+  socklen_t len = sizeof listening;
+  sockaddr_in a{};
+  socklen_t alen = sizeof a;
+  char ip[INET_ADDRSTRLEN] = "";
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &alen) != 0 || a.sin_family != AF_INET ||
+      ntohs(a.sin_port) != port || !inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip) || (!addr.empty() && addr != ip)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+// Made before the container starts (it gets the socket as fd 3), or taken
+// back from the running one when adopting it.
+Status ProxyWorkload::OpenIngress(bool adopting) {
+  std::lock_guard<std::mutex> rl(relay_mu_);
+  if (ingress_fd_ >= 0) return Status::Ok();
+  std::unique_ptr<IngressRelay> relay;
+  if (adopting) {
+    pid_t pid = -1;
+    std::string id = container::ContainerIdFor(spec_.id);
+    int fd = container::RuncStateAlive(rt_.RuncRoot() + "/" + id + "/state.json", &pid)
+                 ? TakeIngressFrom(pid, o_.address, spec_.port)
+                 : -1;
+    auto r = fd >= 0 ? IngressRelay::FromSocket(fd, o_.relay_source) : Status::NotFound("no ingress socket");
+    if (!r.ok()) {
+      // Started without socket activation: the relay binds the port once
+      // the old strider's is gone, and connects to the container (Refresh).
+      spdlog::info("proxy {}: the running proxy has no ingress socket of ours; relaying to it", spec_.id);
+      socket_passed_ = false;
+      return Status::Ok();
+    }
+    relay = std::move(*r);
+  } else {
+    auto r = IngressRelay::Open(o_.address, spec_.port, o_.relay_source);
+    if (!r.ok()) return Status::Unavailable("proxy " + spec_.id + ": " + r.status().message());
+    relay = std::move(*r);
+  }
+  ingress_fd_ = fcntl(relay->listen_fd(), F_DUPFD_CLOEXEC, 3);
+  if (ingress_fd_ < 0) return Status::Io(std::string("dup: ") + strerror(errno));
+  relay->SetLocalAccepts(true);
+  relay->SetLocalUp(false);  // until Poll sees the container run
+  relay_ = std::move(relay);
+  relay_target_.clear();
+  socket_passed_ = true;
+  inner_.PassFd(ingress_fd_);
+  return Status::Ok();
+}
+
+Status ProxyWorkload::Prepare(const msg::JobSpec& spec, bool adopting) {
   if (spec.env.empty() || spec.env.find('/') == std::string::npos) return Status::Invalid("a proxy job needs env TENANT/ENV");
   if (spec.port < 1024 || spec.port > 65535) return Status::Invalid("a proxy job needs a port in 1024..65535");
   spec_ = spec;
+  if (Status s = OpenIngress(adopting); !s.ok()) return s;
   dir_ = rt_.ProxyDir(container::ContainerIdFor(spec.id));
   std::error_code ec;
   fs::create_directories(dir_ + "/certs", ec);
@@ -100,6 +171,7 @@ Status ProxyWorkload::Prepare(const msg::JobSpec& spec) {
   if (access((dir_ + "/haproxy.cfg").c_str(), R_OK) != 0) {
     ProxyConfigInput in;
     in.port = spec.port;
+    in.ingress_fd = socket_passed_ ? 3 : -1;
     in.dir = kInside;
     in.fallback_pem = std::string(kInside) + "/fallback.pem";
     auto f = RenderProxyConfig(in);
@@ -112,7 +184,7 @@ Status ProxyWorkload::Prepare(const msg::JobSpec& spec) {
 }
 
 Status ProxyWorkload::Start(const msg::JobSpec& spec, const std::map<std::string, std::string>& secrets) {
-  if (Status s = Prepare(spec); !s.ok()) {
+  if (Status s = Prepare(spec, false); !s.ok()) {
     failed_ = true;
     if (cb_) cb_(RunState::kFailed, s.message());
     return s;
@@ -123,13 +195,20 @@ Status ProxyWorkload::Start(const msg::JobSpec& spec, const std::map<std::string
 }
 
 Status ProxyWorkload::Adopt(const msg::JobSpec& spec) {
-  if (Status s = Prepare(spec); !s.ok()) return s;
+  if (Status s = Prepare(spec, true); !s.ok()) return s;
   Status s = inner_.Adopt(spec);
   if (s.ok()) StartRefresh();
   return s;
 }
 
 void ProxyWorkload::Stop(std::chrono::milliseconds grace) {
+  {
+    // HAProxy stops accepting at once; what still comes to this host while
+    // it finishes goes to the env's other proxies.
+    std::lock_guard<std::mutex> l(relay_mu_);
+    stopping_ = true;
+    if (relay_) relay_->SetLocalUp(false);
+  }
   StopRefresh();
   if (failed_) {
     if (cb_) cb_(RunState::kStopped, "");
@@ -140,6 +219,7 @@ void ProxyWorkload::Stop(std::chrono::milliseconds grace) {
 
 void ProxyWorkload::Release() {
   StopRefresh();
+  CloseIngress();  // the container keeps its copy; the next strider takes it back
   inner_.Release();
   cleaned_ = true;  // the next agent adopts the container and its run dir
 }
@@ -150,10 +230,11 @@ void ProxyWorkload::Poll(int64_t now_ms) {
     // While the container is not running, the ingress goes to the env's other proxies.
     std::lock_guard<std::mutex> l(relay_mu_);
     running_ = inner_.state() == RunState::kRunning;
-    if (relay_) relay_->SetLocalUp(running_);
+    if (relay_) relay_->SetLocalUp(running_ && !stopping_);
   }
   if (inner_.done() && !cleaned_ && !dir_.empty()) {
     StopRefresh();
+    CloseIngress();
     std::error_code ec;
     fs::remove_all(dir_, ec);  // certificates and keys go with the job
     cleaned_ = true;
@@ -190,8 +271,13 @@ void ProxyWorkload::StopRefresh() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void ProxyWorkload::CloseIngress() {
   std::lock_guard<std::mutex> rl(relay_mu_);
   relay_.reset();
+  if (ingress_fd_ >= 0) close(ingress_fd_);
+  ingress_fd_ = -1;
 }
 
 void ProxyWorkload::Loop() {
@@ -244,7 +330,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   // The ingress, once the container has its overlay address.
   {
     std::lock_guard<std::mutex> rl(relay_mu_);
-    if (!relay_) {
+    if (!relay_ && !socket_passed_) {
       auto r = IngressRelay::Open(o_.address, spec_.port, o_.relay_source);
       if (r.ok()) {
         relay_ = std::move(*r);
@@ -259,11 +345,12 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
       relay_target_ = routes->self_addr;
     }
     if (relay_) relay_->SetFallbacks(routes->peers);
-    ingress_ready = relay_ && !relay_target_.empty();
+    ingress_ready = relay_ && (socket_passed_ || !relay_target_.empty());
   }
 
   ProxyConfigInput in;
   in.port = spec_.port;
+  in.ingress_fd = socket_passed_ ? 3 : -1;
   in.dir = kInside;
   in.fallback_pem = std::string(kInside) + "/fallback.pem";
   std::map<std::string, std::string> files;  // rel -> content

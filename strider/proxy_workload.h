@@ -20,9 +20,16 @@
 //     one). Anything unfinished (sauron unreachable, a reload HAProxy did not
 //     take, no ingress or overlay address yet) is retried every retry_ms.
 //     sauron unreachable: the last configuration stays.
-//  3. The ingress relay (proxy_relay.h) on this host's underlay address at
-//     spec.port, to the container's overlay address (host.proxy_routes'
-//     self_addr) at the same port.
+//  3. The ingress (proxy_relay.h): a socket listening on this host's
+//     underlay address at spec.port, made before the container starts and
+//     passed to it as fd 3 (socket activation: HAProxy `bind fd@3` accepts
+//     the edge's connections itself). The relay on the same socket accepts
+//     only while the container is down, and sends those connections to the
+//     env's other proxies. After a strider restart the socket is taken back
+//     from the running HAProxy (pidfd_getfd of its fd 3), so connections it
+//     serves never notice; a proxy started by an older strider, without fd
+//     3, keeps the old way: the relay accepts everything and connects to the
+//     container's overlay address (host.proxy_routes' self_addr).
 //
 // Contract: the Workload one (strider/workload.h): callbacks come from the
 // inner ContainerWorkload on the agent's thread. Keys are opened in memory,
@@ -97,9 +104,11 @@ class ProxyWorkload : public Workload {
   int64_t last_notice_to_applied_ms() const { return last_notice_applied_ms_; }
 
  private:
-  Status Prepare(const msg::JobSpec& spec);
+  Status Prepare(const msg::JobSpec& spec, bool adopting);
+  Status OpenIngress(bool adopting);
   void StartRefresh();
   void StopRefresh();
+  void CloseIngress();
   void Loop();
   enum class Outcome { kUnchanged, kApplied, kRetry };
   Outcome Refresh();
@@ -127,6 +136,9 @@ class ProxyWorkload : public Workload {
   std::unique_ptr<IngressRelay> relay_;
   std::string relay_target_;
   std::string relay_error_;
+  int ingress_fd_ = -1;          // our copy of the ingress listener, the container's fd 3
+  bool socket_passed_ = false;   // the container accepts on it (else the relay connects to it)
+  bool stopping_ = false;        // Stop was called: the relay takes the ingress (relay_mu_)
   std::map<std::string, std::string> written_;
   bool reload_pending_ = false;
   std::atomic<int64_t> reloads_{0};
