@@ -3,8 +3,8 @@
 # pod of 3 namespace hosts (scripts/pod up). Nothing is faked: sauron issues
 # the app's certificate from the pod CA and seals its key to the proxy's
 # hosts (host.proxy_certs), the striders run the env's 2 proxy jobs (Debian's
-# HAProxy in runc, on the env's overlay) and relay their ingress from the
-# hosts' underlay addresses.
+# HAProxy in runc, on the env's overlay) and pass each its ingress socket on
+# the host's underlay address.
 #
 #   1. app web (3 HA replicas of busybox httpd, each answering its job id) and
 #      `rv proxy:ensure`: 2 proxy replicas on distinct hosts
@@ -14,6 +14,9 @@
 #   3. an unknown Host gets 404
 #   3b. WebSockets pass: an Upgrade through the edge gets the app's 101 and
 #      bytes flow both ways (an app of busybox nc + ws_server.sh, ws_echo.py)
+#   3c. HAProxy accepts on the host's ingress socket itself (fd 3): a
+#      WebSocket straight at a proxy's ingress lives through a kill -9 and
+#      restart of that host's strider
 #   4. a client loop runs while one replica's container is killed (runc kill
 #      KILL): zero failed requests; the replica comes back and answers again
 #   2b. the same name through the pod's edge (scripts/pod starts rv-edge)
@@ -34,8 +37,9 @@ tenant=acme env_name=p$$
 env=$tenant/$env_name
 name=web.$env_name.$tenant.rivendell.test
 # Fallback refreshes of a minute: every change below reaches the proxies and
-# the edge by sauron's proxy.changed / edge.changed notices alone.
-RV_PROXY_REFRESH_MS=60000 RV_EDGE_POLL_MS=60000 proxy_pod_up
+# the edge by sauron's proxy.changed / edge.changed notices alone. An agent
+# grace of 10 s: 3c's strider restart is a restart, not a lost host.
+RV_PROXY_REFRESH_MS=60000 RV_EDGE_POLL_MS=60000 RV_POD_AGENT_GRACE_MS=10000 proxy_pod_up
 
 # 1. The app, its replicas, the env's proxies.
 $rv apps:create "$env" web >/dev/null || fail "apps:create"
@@ -130,6 +134,37 @@ done
 echo "$out (through the edge)"
 out=$(python3 "$root/test/integration/ws_echo.py" "$(hostaddr "$h1")" "$pport" "$wsname" "$ca" --proxy-header 2>&1) \
   || fail "WebSocket at $h1's proxy ingress: $out"
+
+# 3c. The proxy owns its ingress (socket activation: the host's listening
+# socket is HAProxy's fd 3): a connection it serves lives through a kill -9
+# and restart of its host's strider, which takes the socket back from the
+# running HAProxy (pidfd_getfd) and leaves the accepting to it.
+grep -q "^  bind fd@3 " "/run/rivendell/$(tag "$h1")/proxy/$(cid "$px1")/haproxy.cfg" \
+  || fail "$px1's HAProxy does not accept on the host's ingress socket (no bind fd@3)"
+hold=$dir/ws-hold
+python3 "$root/test/integration/ws_echo.py" "$(hostaddr "$h1")" "$pport" "$wsname" "$ca" --proxy-header \
+  "--hold=$hold" >"$dir/ws-hold.out" 2>&1 &
+ws_pid=$!
+for _ in $(seq 1 100); do grep -q holding "$dir/ws-hold.out" && break; sleep 0.1; done
+grep -q holding "$dir/ws-hold.out" || fail "WebSocket to hold: $(cat "$dir/ws-hold.out")"
+spid=$(cat "$dir/pids/strider-$h1.pid")
+welcomes=$(grep -c "welcomed by sauron" "$dir/logs/strider-$h1.log" || true)
+kill -KILL "$spid"
+for _ in $(seq 1 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$spid" 2>/dev/null && fail "$h1's strider outlived kill -9 by 10 s"
+b=$(get "$h1") || fail "$h1's proxy ingress did not answer while its strider was down"
+"$root/scripts/pod" restart-host --dir "$dir" --host "$h1" --agent-only >/dev/null 2>&1 || fail "restart $h1's strider"
+for _ in $(seq 1 300); do
+  [ "$(grep -c "welcomed by sauron" "$dir/logs/strider-$h1.log" || true)" -gt "$welcomes" ] && break
+  sleep 0.1
+done
+touch "$hold"
+wait "$ws_pid" || fail "the WebSocket through $h1's proxy did not live through its strider's restart: $(cat "$dir/ws-hold.out")"
+echo "$(tail -n1 "$dir/ws-hold.out") (the same connection, across a kill -9 and restart of $h1's strider)"
+grep -q "running proxy has no ingress socket of ours" "$dir/logs/strider-$h1.log" \
+  && fail "$h1's restarted strider did not take the ingress socket back from $px1"
+wait_running 30 "$px1"
+b=$(get "$h1") || fail "$h1's proxy ingress after its strider's restart"
 
 # 4. kill -9 one replica's container under a client loop.
 loop() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ws_echo.py ADDR PORT NAME CAFILE [--proxy-header]
+"""ws_echo.py ADDR PORT NAME CAFILE [--proxy-header] [--hold=FILE]
 
 A WebSocket client as far as the proxies can tell: TLS to ADDR:PORT with SNI
 NAME (verified against CAFILE, TLS 1.2+), an HTTP/1.1 Upgrade request, a
@@ -7,12 +7,16 @@ NAME (verified against CAFILE, TLS 1.2+), an HTTP/1.1 Upgrade request, a
 expected back (the test's server echoes raw bytes, so what is checked is that
 the proxies switched to a tunnel and pass bytes both ways). --proxy-header
 sends a PROXY v1 line first (straight to an env proxy's ingress, as the edge
-would). Exit 0 and one line on success; 1 and the reason otherwise.
+would). --hold=FILE: after the first echo, print "holding", wait (up to 120 s)
+until FILE exists, then send the other two on the same connection (a test
+does something to the pod meanwhile). Exit 0 and one line on success; 1 and
+the reason otherwise.
 """
 import os
 import socket
 import ssl
 import sys
+import time
 
 
 def main():
@@ -24,7 +28,7 @@ def main():
     ctx = ssl.create_default_context(cafile=ca)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_alpn_protocols(["http/1.1"])  # an Upgrade is an HTTP/1.1 thing
-    with socket.create_connection((addr, port), timeout=5) as raw:
+    with socket.create_connection((addr, port), timeout=150 if any(a.startswith("--hold=") for a in sys.argv) else 5) as raw:
         if "--proxy-header" in sys.argv:
             raw.sendall(b"PROXY TCP4 192.0.2.7 %s 40000 %d\r\n" % (addr.encode(), port))
         with ctx.wrap_socket(raw, server_hostname=name) as s:
@@ -42,7 +46,16 @@ def main():
             if b" 101 " not in status + b" ":
                 print("want 101, got %r" % status, file=sys.stderr)
                 return 1
+            hold = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--hold=")]
             for i in range(3):
+                if i == 1 and hold:
+                    print("holding", flush=True)
+                    end = time.time() + 120
+                    while not os.path.exists(hold[0]) and time.time() < end:
+                        time.sleep(0.1)
+                    if not os.path.exists(hold[0]):
+                        print("%s never appeared" % hold[0], file=sys.stderr)
+                        return 1
                 line = b"ws-%d-%d\n" % (os.getpid(), i)
                 s.sendall(line)
                 while line not in buf:
