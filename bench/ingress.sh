@@ -241,6 +241,7 @@ cid() {
   echo "rv-$clean-$(printf %s "$1" | sha256sum | cut -c1-8)"
 }
 ev_s=$((kills * 9 + 12))
+ev_t0=$EPOCHREALTIME
 cloop >"$dir/loop.txt" 2>/dev/null &
 loop_pid=$!
 wrk_run proxied event "$dir/wrk/event.out" "$ev_s" &
@@ -271,6 +272,25 @@ loop_pid=""
 wait "$load_pid" 2>/dev/null
 load_pid=""
 grep -q '^RESULT ' "$dir/wrk/event.out" || { cat "$dir/wrk/event.out" >&2; die "the wrk under the kills gave no result"; }
+echo "  event wrk (requests s connect read write timeout status ...): $(grep '^RESULT ' "$dir/wrk/event.out")" >&2
+# What the env proxies logged of requests that did not end normally (HAProxy's
+# termination state, first letter not '-': C client, S server, s server
+# timeout, P/R/I/D/L/K ...): the reason of any failed request above.
+python3 - "$ev_t0" "$dir"/hosts/h*/container/containers/rv-*proxy*/console.log* >"$dir/abnormal.txt" <<'PY' || true
+import re, sys, datetime
+t0 = float(sys.argv[1])
+pat = re.compile(r"\[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3})\] .* ([A-Za-z][A-Za-z-]{3}) \d+/\d+/\d+/\d+/\d+ ")
+for f in sys.argv[2:]:
+    for line in open(f, errors="replace"):
+        m = pat.search(line)
+        if not m or "SSL handshake" in line:
+            continue
+        t = datetime.datetime.strptime(m.group(1), "%d/%b/%Y:%H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc).timestamp()
+        if t >= t0:
+            sys.stdout.write(line)
+PY
+echo "  env proxies' log lines of requests that did not end normally: $(wc -l <"$dir/abnormal.txt")" >&2
+head -n 5 "$dir/abnormal.txt" | sed 's/^/    /' >&2
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 - "$dir" "$here/results/ingress.json" "$rounds" "$dur" "$mdur" "$kills" "$(($(date +%s) - started))" \

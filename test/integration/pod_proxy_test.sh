@@ -248,9 +248,9 @@ loop_pid=""
 read -r ok bad retried <"$dir/eloop.out"
 echo "client loop through the edge during a proxy's kill -9: $ok ok, $bad failed, $retried sent again after the connection failed under them"
 [ "$ok" -gt 20 ] || fail "only $ok requests in the edge loop"
-# A connection the killed proxy had accepted but not answered is replayed by
-# the relay to the other proxy; new ones go there at once; only the request
-# whose TLS session the killed HAProxy held may need the client's retry.
+# What queued in the killed proxy's ingress backlog is taken by the relay to
+# the other proxy; new connections go there at once; only the request whose
+# connection the killed HAProxy held may need the client's retry.
 [ "$bad" = 0 ] || fail "$bad failed requests through the edge: $(sort "$dir/eloop.err" | uniq -c | head -5)"
 [ "$retried" -le 1 ] || fail "$retried requests lost their connection (a sequential client has at most 1 in flight): $(sort "$dir/eloop.err" | uniq -c | head -5)"
 wait_running 30 "$px2"
