@@ -422,5 +422,8 @@ int main(int argc, char** argv) {
     }
   }
   CloseContainers(std::move(runtime), f);
+  // The build work dir, if no build left anything in it (a strider started
+  // by a test leaves none behind; the next strider makes it again).
+  rmdir(("/var/lib/rivendell/build-work/" + rv::container::RuntimeTag(f.host_id, f.data_dir)).c_str());
   return 0;
 }
