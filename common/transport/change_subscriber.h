@@ -87,6 +87,9 @@ class ChangeSubscriber {
   // Refusals acted on (each scheduled one resubscription) so far.
   int64_t refused() const { return refused_; }
   const std::string& endpoint() const { return o_.endpoint; }
+  // The server key the next re-made socket uses (rv-edge reads sauron's
+  // key afresh before each resubscription).
+  void set_server_public_key(const std::string& key) { o_.server_public_key = key; }
 
  private:
   ChangeSubscriber(zmq::context_t& ctx, ChangeSubscriberOptions o);
