@@ -19,19 +19,18 @@
 #include <chrono>
 #include <csignal>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/event_kinds.h"
 #include "common/log.h"
-#include "common/msg/envelope.h"
 #include "common/msg/proxy.h"
 #include "common/msg/topics.h"
 #include "common/server_keys.h"
 #include "common/stop_signal.h"
-#include "common/transport/curve.h"
+#include "common/transport/change_subscriber.h"
 #include "common/transport/keys.h"
-#include "common/transport/monitor.h"
 #include "common/transport/rpc_client.h"
 #include "edge/haproxy_config.h"
 #include "edge/haproxy_process.h"
@@ -117,75 +116,63 @@ int main(int argc, char** argv) {
 
   zmq::context_t ctx;
   std::unique_ptr<rv::transport::RpcClient> rpc;
-  std::unique_ptr<zmq::socket_t> sub;  // all/edge.changed
-  std::unique_ptr<rv::transport::ConnectionMonitor> sub_monitor;  // destroyed before sub
-  int64_t resubscribe_at = 0, resubscribe_backoff = 500;
+  std::unique_ptr<rv::transport::ChangeSubscriber> sub;  // all/edge.changed
+  std::vector<zmq::pollitem_t> items;
   bool warned = false, pending = false;
   int64_t next_fetch = 0, next_retry = 0;
   int64_t noticed = 0, noticed_wall = 0;  // the oldest notice whose routes are not live yet
   constexpr int64_t kRetryMs = 250;
   while (!rv::stop_signal::Requested()) {
-    // libzmq never retries a refused CURVE handshake (sauron did not allow the
-    // edge key yet): subscribe again after a backoff.
-    if (resubscribe_at > 0 && rv::MonotonicMs() >= resubscribe_at) {
-      resubscribe_at = 0;
-      sub_monitor.reset();
-      sub.reset();
+    // When the subscription subscribes again after a refused handshake (sauron
+    // did not allow the edge key yet), the RPC socket is re-made too: under
+    // the same key it was refused as well, and libzmq never retries. Both use
+    // sauron's key read afresh.
+    if (sub && sub->resubscribe_at() > 0 && rv::MonotonicMs() >= sub->resubscribe_at()) {
       rpc.reset();
+      auto sk = rv::SauronPublicKey(*cfg);
+      if (sk.ok()) {
+        sub->set_server_public_key(*sk);
+        if (auto t = sub->Tick(rv::MonotonicMs()); !t.ok()) sub.reset();  // subscribed again below
+      }
     }
     if (!rpc) {
       auto sk = rv::SauronPublicKey(*cfg);
       if (sk.ok()) {
         rpc = std::make_unique<rv::transport::RpcClient>(ctx, cfg->sauron.api, *kp, *sk);
-        try {
-          sub_monitor.reset();
-          sub = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::sub);
-          sub_monitor = std::make_unique<rv::transport::ConnectionMonitor>(ctx, *sub);
-          rv::transport::SetDefaults(*sub);
-          rv::transport::MakeCurveClient(*sub, *kp, *sk);
-          sub->set(zmq::sockopt::subscribe, rv::msg::PodTopic(rv::event_kind::kEdgeChanged));
-          sub->connect(cfg->sauron.pub);
-        } catch (const zmq::error_t& e) {
-          spdlog::warn("cannot subscribe to sauron's changes at {}: {} (asking every {} ms)", cfg->sauron.pub,
-                       e.what(), poll_ms);
-          sub_monitor.reset();
-          sub.reset();
+        if (!sub) {
+          rv::transport::ChangeSubscriberOptions so;
+          so.endpoint = cfg->sauron.pub;
+          so.key = *kp;
+          so.server_public_key = *sk;
+          so.topics = {rv::msg::PodTopic(rv::event_kind::kEdgeChanged)};
+          so.name = "rv-edge change stream";
+          auto opened = rv::transport::ChangeSubscriber::Open(ctx, std::move(so));
+          if (opened.ok()) {
+            sub = std::move(*opened);
+          } else {
+            spdlog::warn("sauron's changes: {} (asking every {} ms)", opened.status().message(), poll_ms);
+          }
         }
       }
     }
     int64_t now = rv::MonotonicMs();
     bool fetch = now >= next_fetch;
-    if (sub && sub_monitor) {
-      zmq::pollitem_t items[] = {{sub->handle(), 0, ZMQ_POLLIN, 0}, {sub_monitor->socket().handle(), 0, ZMQ_POLLIN, 0}};
+    if (sub) {
+      items.clear();
+      sub->AppendPollItems(&items);
       try {
-        zmq::poll(items, 2, std::chrono::milliseconds(fetch ? 0 : 50));
+        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(fetch ? 0 : 50));
       } catch (const zmq::error_t&) {  // EINTR: a signal
         if (rv::stop_signal::Requested()) break;
       }
-      if (items[1].revents & ZMQ_POLLIN) {
-        while (auto ev = sub_monitor->Next()) {
-          if (ev->kind != rv::transport::ConnEvent::kHandshakeFailed || resubscribe_at > 0) continue;
-          resubscribe_at = rv::MonotonicMs() + resubscribe_backoff;
-          spdlog::warn("sauron refused the change stream's CURVE handshake; subscribing again in {} ms",
-                       resubscribe_backoff);
-          resubscribe_backoff = std::min<int64_t>(resubscribe_backoff * 2, 5000);
-        }
-      }
-      auto& item = items[0];
-      for (int i = 0; i < 256 && (item.revents & ZMQ_POLLIN); ++i) {
-        zmq::message_t topic, body;
-        if (!sub->recv(topic, zmq::recv_flags::dontwait)) break;
-        if (!topic.more() || !sub->recv(body, zmq::recv_flags::dontwait)) continue;
-        auto env = rv::msg::DecodeEnvelope(body.data(), body.size());
-        rv::msg::Change c;
-        if (!env.ok() || !rv::msg::DecodeBody(*env, &c).ok() || c.event.kind != rv::event_kind::kEdgeChanged) continue;
+      sub->HandleReady(items.data(), rv::MonotonicMs(), [&](const rv::Result<rv::msg::Change>& c) {
+        if (!c.ok() || c->event.kind != rv::event_kind::kEdgeChanged) return;
         fetch = true;
-        resubscribe_backoff = 500;
         if (noticed == 0) {
           noticed = rv::MonotonicMs();
-          noticed_wall = c.event.ts_ms;
+          noticed_wall = c->event.ts_ms;
         }
-      }
+      });
     } else if (!fetch) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

@@ -89,35 +89,50 @@ Status Agent::MakeElrondLink() {
   return Status::Ok();
 }
 
-// The SUB is (re)made whenever sauron welcomes us: a subscription that was
-// refused before sauron knew our key would otherwise stay dead.
+// Made once; ChangeSubscriber re-makes it only after sauron refused its
+// handshake (then also at the next welcome, see OnWelcome).
 void Agent::MakeChangeStream() {
   if (opts_.sauron_pub.empty()) return;
-  remake_changes_at_ms_ = 0;
-  changes_monitor_.reset();  // before the socket it watches
   changes_.reset();
   ++sockets_version_;
-  try {
-    auto sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
-    auto monitor = std::make_unique<transport::ConnectionMonitor>(ctx_, *sub);
-    transport::SetDefaults(*sub);
-    transport::MakeCurveClient(*sub, opts_.key, opts_.sauron_public_key);
-    // Only the job events that take a job away from this host (OnChange acts
-    // on nothing else). job.awarded, job.placed and job.state addressed here
-    // are this host's own doing, already known from elrond's award and
-    // sauron's replies: subscribed, they cost sauron three encryptions and
-    // this host three decryptions per placement for nothing.
-    for (const char* kind : {event_kind::kJobRevoked, event_kind::kJobPending, event_kind::kJobStopped}) {
-      sub->set(zmq::sockopt::subscribe, msg::HostTopic(opts_.host_id, kind));
-    }
-    // Heard when alive: sauron gave up on us (its beacons went unheard), so we
-    // say hello again at once instead of at the next heartbeat.
-    sub->set(zmq::sockopt::subscribe, msg::HostTopic(opts_.host_id, event_kind::kHostLost));
-    sub->connect(opts_.sauron_pub);
-    changes_ = std::move(sub);
-    changes_monitor_ = std::move(monitor);
-  } catch (const zmq::error_t& e) {
-    spdlog::warn("[{}] cannot subscribe to {}: {}", opts_.host_id, opts_.sauron_pub, e.what());
+  transport::ChangeSubscriberOptions o;
+  o.endpoint = opts_.sauron_pub;
+  o.key = opts_.key;
+  o.server_public_key = opts_.sauron_public_key;
+  // Only the job events that take a job away from this host (OnChange acts
+  // on nothing else). job.awarded, job.placed and job.state addressed here
+  // are this host's own doing, already known from elrond's award and
+  // sauron's replies: subscribed, they cost sauron three encryptions and
+  // this host three decryptions per placement for nothing.
+  for (const char* kind : {event_kind::kJobRevoked, event_kind::kJobPending, event_kind::kJobStopped}) {
+    o.topics.push_back(msg::HostTopic(opts_.host_id, kind));
+  }
+  // Heard when alive: sauron gave up on us (its beacons went unheard), so we
+  // say hello again at once instead of at the next heartbeat.
+  o.topics.push_back(msg::HostTopic(opts_.host_id, event_kind::kHostLost));
+  o.name = "[" + opts_.host_id + "] change stream";
+  // The links' backoff (RelinkDelay), reset by sauron's welcome only.
+  o.first_backoff_ms = 200;
+  o.max_backoff_ms = 5000;
+  o.message_resets_backoff = false;
+  o.max_per_round = kMaxDrain;
+  auto opened = transport::ChangeSubscriber::Open(ctx_, std::move(o));
+  if (!opened.ok()) {
+    spdlog::warn("[{}] {}", opts_.host_id, opened.status().message());
+    return;
+  }
+  changes_ = std::move(*opened);
+}
+
+// After the change stream may have re-made its socket: the owner re-fetches
+// the poll items; a stream that could not be re-made is dropped.
+void Agent::AfterChangesResubscribe(const Result<bool>& remade) {
+  if (!remade.ok()) {
+    spdlog::warn("[{}] {}", opts_.host_id, remade.status().message());
+    changes_.reset();
+    ++sockets_version_;
+  } else if (remade.value()) {
+    ++sockets_version_;
   }
 }
 
@@ -142,11 +157,13 @@ void Agent::AppendPollItems(std::vector<zmq::pollitem_t>* items) {
   items->push_back({sauron_->monitor().socket().handle(), 0, ZMQ_POLLIN, 0});
   items->push_back({elrond_->socket().handle(), 0, ZMQ_POLLIN, 0});
   items->push_back({elrond_->monitor().socket().handle(), 0, ZMQ_POLLIN, 0});
-  // Without a change stream the slot asks for no events.
-  items->push_back({changes_ ? changes_->handle() : sauron_->socket().handle(), 0,
-                    static_cast<short>(changes_ ? ZMQ_POLLIN : 0), 0});
-  items->push_back({changes_monitor_ ? changes_monitor_->socket().handle() : sauron_->socket().handle(), 0,
-                    static_cast<short>(changes_monitor_ ? ZMQ_POLLIN : 0), 0});
+  if (changes_) {
+    changes_->AppendPollItems(items);
+  } else {  // without a change stream its slots ask for no events
+    for (size_t i = 0; i < transport::ChangeSubscriber::kPollItems; ++i) {
+      items->push_back({sauron_->socket().handle(), 0, 0, 0});
+    }
+  }
 }
 
 void Agent::HandleReady(const zmq::pollitem_t* items) {
@@ -154,20 +171,19 @@ void Agent::HandleReady(const zmq::pollitem_t* items) {
   if (items[3].revents & ZMQ_POLLIN) DrainMonitor(*elrond_, false);
   if (items[0].revents & ZMQ_POLLIN) DrainSauron();
   if (items[2].revents & ZMQ_POLLIN) DrainElrond();
-  if (changes_monitor_ && (items[5].revents & ZMQ_POLLIN)) DrainChangesMonitor();
-  if (changes_ && (items[4].revents & ZMQ_POLLIN)) DrainChanges();
-}
-
-void Agent::DrainChangesMonitor() {
-  while (auto ev = changes_monitor_->Next()) {
-    if (ev->kind != transport::ConnEvent::kHandshakeFailed || remake_changes_at_ms_ > 0) continue;
-    counters_.Add("handshake_failed");
-    // As for the links: libzmq never retries a refused handshake. Re-made at
-    // the next welcome (sauron knows our key by then) or after a backoff.
-    int64_t delay = RelinkDelay(&changes_failures_);
-    remake_changes_at_ms_ = MonotonicMs() + delay;
-    spdlog::warn("[{}] CURVE handshake of the change stream {} refused; re-subscribing at the next welcome or in {} ms",
-                 opts_.host_id, opts_.sauron_pub, delay);
+  if (changes_) {
+    int64_t refused = changes_->refused();
+    changes_->HandleReady(items + 4, MonotonicMs(), [this](const Result<msg::Change>& c) {
+      if (!c.ok()) {
+        Reject("rx.malformed", c.status().message());
+        return;
+      }
+      OnChange(c.value());
+    });
+    // As for the links: libzmq never retries a refused handshake; the stream
+    // subscribes again at the next welcome (sauron knows our key by then) or
+    // after a backoff.
+    if (changes_->refused() > refused) counters_.Add("handshake_failed", changes_->refused() - refused);
   }
 }
 
@@ -252,10 +268,8 @@ void Agent::SendHello(int64_t now_ms) {
 void Agent::OnWelcome(const msg::HostWelcome& w) {
   labels_ = w.labels;
   sauron_failures_ = 0;
-  if (remake_changes_at_ms_ > 0) {  // refused before sauron knew our key
-    changes_failures_ = 0;
-    MakeChangeStream();
-  }
+  // Refused before sauron knew our key: subscribe again now.
+  if (changes_) AfterChangesResubscribe(changes_->ResubscribeNowIfRefused());
   if (opts_.heartbeat_ms <= 0) heartbeat_ms_ = std::clamp(w.heartbeat_ms, 20, 60000);
   welcomed_ = true;
   next_heartbeat_ms_ = 0;
@@ -675,29 +689,6 @@ void Agent::StopJob(const std::string& job_id, const std::string& why) {
   it->second.workload->Stop(std::chrono::milliseconds(opts_.stop_grace_ms));
 }
 
-void Agent::DrainChanges() {
-  for (int i = 0; i < kMaxDrain; ++i) {
-    zmq::message_t topic, body;
-    if (!Recv(*changes_, &topic)) return;
-    if (!topic.more()) continue;
-    if (!Recv(*changes_, &body)) return;
-    while (body.more()) {
-      zmq::message_t extra;
-      if (!Recv(*changes_, &extra)) break;
-      body.rebuild(0);
-      if (!extra.more()) break;
-    }
-    auto env = msg::DecodeEnvelope(body.data(), body.size());
-    msg::Change c;
-    Status s = env.ok() ? msg::DecodeBody(*env, &c) : env.status();
-    if (!s.ok()) {
-      Reject("rx.malformed", "change stream: " + s.message());
-      continue;
-    }
-    OnChange(c);
-  }
-}
-
 // Fencing from the change stream: a job we run whose current attempt moved on,
 // went elsewhere, or was stopped, is no longer ours.
 void Agent::OnChange(const msg::Change& c) {
@@ -840,7 +831,7 @@ int64_t Agent::NextTickMs(int64_t now_ms) const {
   bool regular = opts_.beacon_watchdog_ms > 0 || !opts_.beacon_pump;
   for (const auto& [id, job] : jobs_) regular = regular || job.workload->NeedsPoll();
   int64_t next = std::min(regular ? now_ms + 10 : std::numeric_limits<int64_t>::max(), next_measure_ms_);
-  for (int64_t at : {relink_sauron_at_ms_, relink_elrond_at_ms_, remake_changes_at_ms_}) {
+  for (int64_t at : {relink_sauron_at_ms_, relink_elrond_at_ms_, changes_ ? changes_->resubscribe_at() : 0}) {
     if (at > 0) next = std::min(next, at);
   }
   next = std::min({next, reservations_.NextHoldExpiryMs(), sauron_->NextDeadlineMs(), elrond_->NextDeadlineMs()});
@@ -864,7 +855,7 @@ void Agent::Tick(int64_t now_ms) {
     relink_elrond_at_ms_ = 0;
     if (Status s = MakeElrondLink(); !s.ok()) spdlog::error("[{}] {}", opts_.host_id, s.message());
   }
-  if (remake_changes_at_ms_ > 0 && now_ms >= remake_changes_at_ms_) MakeChangeStream();
+  if (changes_) AfterChangesResubscribe(changes_->Tick(now_ms));
   beacon_.MarkAlive(now_ms);
   if (!opts_.beacon_pump) beacon_.Tick(now_ms);
   reservations_.ExpireHolds(now_ms);

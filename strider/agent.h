@@ -28,6 +28,7 @@
 
 #include "common/counters.h"
 #include "common/msg/protocol.h"
+#include "common/transport/change_subscriber.h"
 #include "common/transport/keys.h"
 #include "common/transport/monitor.h"
 #include "strider/beacon_pump.h"
@@ -176,7 +177,6 @@ class Agent {
 
   void DrainSauron();
   void DrainElrond();
-  void DrainChanges();
   void DrainMonitor(Link& link, bool is_sauron);
   void SendHello(int64_t now_ms);
   void OnWelcome(const msg::HostWelcome& w);
@@ -199,7 +199,7 @@ class Agent {
   Status MakeSauronLink();
   Status MakeElrondLink();
   void MakeChangeStream();
-  void DrainChangesMonitor();
+  void AfterChangesResubscribe(const Result<bool>& remade);
   int64_t RelinkDelay(int* failures);
   msg::Resources Base() const { return measured_.free; }
 
@@ -212,9 +212,11 @@ class Agent {
   std::unique_ptr<Link> sauron_;
   BeaconSender beacon_;
   std::unique_ptr<Link> elrond_;
-  std::unique_ptr<zmq::socket_t> changes_;
-  // Declared after changes_ so it is destroyed first (it watches that socket).
-  std::unique_ptr<transport::ConnectionMonitor> changes_monitor_;
+  // Re-made only after sauron refused its handshake (at the next welcome or
+  // after a backoff): every re-made subscriber costs sauron a walk of its
+  // whole subscription trie (libzmq's PUB removes a closed subscriber from
+  // every topic), which with 1000 hosts is milliseconds of its loop per host.
+  std::unique_ptr<transport::ChangeSubscriber> changes_;
   std::map<std::string, std::string> labels_;
   std::map<std::string, Job> jobs_;
   std::deque<StateEvent> state_events_;
@@ -247,12 +249,6 @@ class Agent {
   int sauron_failures_ = 0;
   int elrond_failures_ = 0;
   uint64_t sockets_version_ = 0;
-  // The change stream is re-created only after sauron refused its handshake:
-  // every re-created subscriber costs sauron a walk of its whole subscription
-  // trie (libzmq's PUB removes a closed subscriber from every topic), which
-  // with 1000 hosts is milliseconds of its loop per host.
-  int64_t remake_changes_at_ms_ = 0;  // > 0: sauron refused it; re-made then or at the next welcome
-  int changes_failures_ = 0;
 };
 
 }  // namespace rv::strider

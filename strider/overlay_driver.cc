@@ -3,13 +3,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "common/event_kinds.h"
 #include "common/clock.h"
-#include "common/msg/envelope.h"
 #include "common/msg/topics.h"
-#include "common/transport/curve.h"
+#include "common/transport/change_subscriber.h"
 #include "common/transport/rpc_client.h"
 #include "overlay/addr.h"
 #include "overlay/control_socket.h"
@@ -202,41 +203,52 @@ void OverlayDriver::Reconcile() {
 }
 
 void OverlayDriver::Loop() {
-  std::unique_ptr<zmq::socket_t> sub;
+  std::unique_ptr<transport::ChangeSubscriber> sub;
   std::unique_ptr<transport::RpcClient> rpc;
-  try {
-    if (!opts_.sauron_pub.empty()) {
-      sub = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
-      transport::SetDefaults(*sub);
-      transport::MakeCurveClient(*sub, opts_.key, opts_.sauron_public_key);
-      sub->set(zmq::sockopt::subscribe, msg::HostTopic(opts_.host_id, event_kind::kOverlayChanged));
-      sub->connect(opts_.sauron_pub);
+  if (!opts_.sauron_pub.empty()) {
+    transport::ChangeSubscriberOptions so;
+    so.endpoint = opts_.sauron_pub;
+    so.key = opts_.key;
+    so.server_public_key = opts_.sauron_public_key;
+    so.topics = {msg::HostTopic(opts_.host_id, event_kind::kOverlayChanged)};
+    so.name = "[" + opts_.host_id + "] overlay";
+    auto opened = transport::ChangeSubscriber::Open(ctx_, std::move(so));
+    if (!opened.ok()) {
+      spdlog::error("[{}] overlay: cannot connect to sauron: {}", opts_.host_id, opened.status().message());
+      return;
     }
+    sub = std::move(*opened);
+  }
+  try {
     rpc = std::make_unique<transport::RpcClient>(ctx_, opts_.sauron_api, opts_.key, opts_.sauron_public_key);
   } catch (const zmq::error_t& e) {
     spdlog::error("[{}] overlay: cannot connect to sauron: {}", opts_.host_id, e.what());
     return;
   }
+  std::vector<zmq::pollitem_t> items;
   int64_t next_fetch = 0;
   while (!stop_) {
     bool fetch = MonotonicMs() >= next_fetch;
     if (sub) {
-      zmq::pollitem_t item{sub->handle(), 0, ZMQ_POLLIN, 0};
+      if (auto t = sub->Tick(MonotonicMs()); !t.ok()) {
+        spdlog::warn("[{}] overlay: {} (reading the view every {} ms)", opts_.host_id, t.status().message(),
+                     opts_.refresh_ms);
+        sub.reset();
+      }
+    }
+    if (sub) {
+      items.clear();
+      sub->AppendPollItems(&items);
       try {
-        zmq::poll(&item, 1, std::chrono::milliseconds(fetch ? 0 : 50));
+        zmq::poll(items.data(), items.size(), std::chrono::milliseconds(fetch ? 0 : 50));
       } catch (const zmq::error_t&) {
       }
-      for (int i = 0; i < 256 && (item.revents & ZMQ_POLLIN); ++i) {
-        zmq::message_t topic, body;
-        if (!sub->recv(topic, zmq::recv_flags::dontwait)) break;
-        if (!topic.more() || !sub->recv(body, zmq::recv_flags::dontwait)) continue;
-        auto env = msg::DecodeEnvelope(body.data(), body.size());
-        msg::Change c;
-        if (!env.ok() || !msg::DecodeBody(*env, &c).ok()) continue;
+      sub->HandleReady(items.data(), MonotonicMs(), [&](const Result<msg::Change>& c) {
+        if (!c.ok()) return;
         // detail: comma-separated host ids whose view changed.
-        std::string d = "," + c.event.detail + ",";
+        std::string d = "," + c->event.detail + ",";
         if (d.find("," + opts_.host_id + ",") != std::string::npos) fetch = true;
-      }
+      });
     } else if (!fetch) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }

@@ -4,7 +4,9 @@
 //  * Source of truth is sauron's per-host view (host.overlay, see
 //    common/msg/overlay.h), fetched at start, whenever the change stream
 //    carries "overlay.changed" naming this host, every refresh_ms as a safety
-//    net, and whenever a container waits for its address.
+//    net, and whenever a container waits for its address. A subscription
+//    sauron refused (it did not know this host's key yet) subscribes again
+//    after a backoff of 0.5-5 s (transport::ChangeSubscriber).
 //  * From the view and the local containers' network namespaces it builds
 //    overlayd's control document (overlay/control.h: hosts, envs, sealed keys,
 //    routes, attachments) and pushes it with the control socket's `apply`

@@ -1,9 +1,20 @@
 #include "strider/overlay_driver.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <thread>
+
+#include "common/clock.h"
+#include "common/event_kinds.h"
+#include "common/msg/envelope.h"
+#include "common/msg/topics.h"
+#include "common/transport/curve.h"
+#include "common/transport/rpc_client.h"
+#include "common/transport/zap.h"
 #include "overlay/control.h"
 #include "overlay/keyring.h"
 #include "strider/container/container_runtime.h"
@@ -113,6 +124,91 @@ TEST(OverlayDriver, ControlDocumentCarriesPerEpochAeadAndGatewayPorts) {
   EXPECT_EQ(c->envs[0].keys[1].aead, overlay::AeadKind::kAes256Gcm);
   ASSERT_EQ(c->gateway_ports.size(), 2u);
   EXPECT_EQ(overlay::FormatGatewayPort(c->gateway_ports[1]), "udp/53");
+}
+
+// sauron's API as the driver sees it: answers every request with an empty
+// overlay view and counts the requests (each is one fetch of the view).
+class FakeSauronApi {
+ public:
+  FakeSauronApi(zmq::context_t& ctx, const transport::CurveKeypair& key) : router(ctx, zmq::socket_type::router) {
+    transport::SetDefaults(router);
+    transport::MakeCurveServer(router, key);
+    router.bind("tcp://127.0.0.1:*");
+    endpoint = router.get(zmq::sockopt::last_endpoint);
+    th = std::thread([this] { Serve(); });
+  }
+  ~FakeSauronApi() {
+    stop = true;
+    th.join();
+  }
+  void Serve() {
+    while (!stop) {
+      zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds(10));
+      zmq::message_t id, body;
+      if (!router.recv(id, zmq::recv_flags::dontwait) || !id.more()) continue;
+      if (!router.recv(body, zmq::recv_flags::dontwait)) continue;
+      auto env = msg::DecodeEnvelope(body.data(), body.size());
+      if (!env.ok()) continue;
+      ++fetches;
+      std::string reply = transport::EncodeReplyWith(env->req_id, msg::OverlayView{});
+      router.send(id, zmq::send_flags::sndmore);
+      router.send(zmq::buffer(reply), zmq::send_flags::none);
+    }
+  }
+  zmq::socket_t router;
+  std::string endpoint;
+  std::atomic<int> fetches{0};
+  std::atomic<bool> stop{false};
+  std::thread th;
+};
+
+// A strider started before sauron knew its key: its overlay.changed
+// subscription was refused (libzmq never retries that), and must be heard
+// once the key is allowed, not only at the next slow refresh.
+TEST(OverlayDriver, HearsOverlayChangedAfterARefusedHandshakeOnceItsKeyIsAllowed) {
+  auto server = transport::GenerateKeypair();
+  auto host = transport::GenerateKeypair();
+  zmq::context_t ctx = transport::MakeContext(1);      // the driver's and the API's: no ZAP, all allowed
+  zmq::context_t pub_ctx = transport::MakeContext(1);  // the change stream's: ZAP refuses unknown keys
+  transport::ZapAuthenticator zap(pub_ctx);
+  zmq::socket_t pub(pub_ctx, zmq::socket_type::pub);
+  transport::SetDefaults(pub);
+  transport::MakeCurveServer(pub, server);
+  pub.bind("tcp://127.0.0.1:*");
+  FakeSauronApi api(ctx, server);
+
+  OverlayDriverOptions o;
+  o.host_id = "h1";
+  o.address = "127.0.0.1";
+  o.key = host;
+  o.sauron_api = api.endpoint;
+  o.sauron_pub = pub.get(zmq::sockopt::last_endpoint);
+  o.sauron_public_key = server.public_key;
+  o.overlayd_socket = "/nonexistent/rv-overlayd-" + std::to_string(getpid());  // applies fail: fine here
+  o.refresh_ms = 600000;  // no fetch from the safety net during the test
+  o.keepalive_ms = 0;
+  {
+    OverlayDriver driver(ctx, o);
+    driver.Start();
+    int64_t end = MonotonicMs() + 5000;
+    while ((zap.refused() == 0 || api.fetches.load() == 0) && MonotonicMs() < end) usleep(10000);
+    ASSERT_GT(zap.refused(), 0) << "the change stream was not refused";
+    ASSERT_GT(api.fetches.load(), 0) << "no fetch at start";
+    int fetched = api.fetches.load();
+    zap.Allow(host.public_key, "h1");
+    msg::Change c;
+    c.event.kind = event_kind::kOverlayChanged;
+    c.event.detail = "h0,h1";
+    std::string body = msg::Encode(c);
+    end = MonotonicMs() + 10000;
+    while (api.fetches.load() == fetched && MonotonicMs() < end) {
+      pub.send(zmq::buffer(msg::HostTopic("h1", event_kind::kOverlayChanged)), zmq::send_flags::sndmore);
+      pub.send(zmq::buffer(body), zmq::send_flags::none);
+      usleep(50000);
+    }
+    EXPECT_GT(api.fetches.load(), fetched) << "overlay.changed not heard within 10 s of the key being allowed";
+  }
 }
 
 }  // namespace

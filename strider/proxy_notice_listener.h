@@ -7,7 +7,8 @@
 // a busy agent loop never delays a proxy's update. A lost notice (PUB drops,
 // a reconnect) is healed by the proxies' slow fallback refresh. A refused
 // CURVE handshake (sauron did not know this host's key yet), which libzmq
-// never retries, makes it subscribe again after a backoff (0.5-5 s).
+// never retries, makes it subscribe again after a backoff (0.5-5 s;
+// transport::ChangeSubscriber).
 // Malformed or foreign notices are ignored. Start once; the destructor stops
 // and joins.
 #pragma once
