@@ -265,6 +265,16 @@ void OverlayDriver::Loop() {
     if (!s.ok()) {
       spdlog::warn("[{}] overlay: cannot read the view from sauron: {}", opts_.host_id, s.message());
       attach_error_ = "sauron: " + s.message();
+      if (s.code() == Status::Code::kUnavailable) {
+        // No answer: maybe sauron refused our CURVE handshake (the host's key
+        // was not enrolled yet), which libzmq never retries. A fresh socket
+        // makes a fresh handshake (the "lazy pirate" of the zguide).
+        try {
+          rpc = std::make_unique<transport::RpcClient>(ctx_, opts_.sauron_api, opts_.key, opts_.sauron_public_key);
+        } catch (const zmq::error_t& e) {
+          spdlog::warn("[{}] overlay: cannot make a new socket to sauron: {}", opts_.host_id, e.what());
+        }
+      }
     } else {
       view_ = std::move(v);
       have_view_ = true;

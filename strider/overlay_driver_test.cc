@@ -211,5 +211,39 @@ TEST(OverlayDriver, HearsOverlayChangedAfterARefusedHandshakeOnceItsKeyIsAllowed
   }
 }
 
+// The same for the view itself: sauron's API refused the strider's first
+// CURVE handshake (its key not enrolled yet); once the key is allowed the
+// driver reads the view, on a fresh socket, without a restart.
+TEST(OverlayDriver, ReadsTheViewAfterARefusedHandshakeOnceItsKeyIsAllowed) {
+  auto server = transport::GenerateKeypair();
+  auto host = transport::GenerateKeypair();
+  zmq::context_t ctx = transport::MakeContext(1);      // the driver's
+  zmq::context_t api_ctx = transport::MakeContext(1);  // sauron's API: ZAP refuses unknown keys
+  transport::ZapAuthenticator zap(api_ctx);
+  FakeSauronApi api(api_ctx, server);
+
+  OverlayDriverOptions o;
+  o.host_id = "h1";
+  o.address = "127.0.0.1";
+  o.key = host;
+  o.sauron_api = api.endpoint;
+  o.sauron_public_key = server.public_key;
+  o.overlayd_socket = "/nonexistent/rv-overlayd-" + std::to_string(getpid());
+  o.refresh_ms = 600000;
+  o.keepalive_ms = 0;
+  {
+    OverlayDriver driver(ctx, o);
+    driver.Start();
+    int64_t end = MonotonicMs() + 5000;
+    while (zap.refused() == 0 && MonotonicMs() < end) usleep(10000);
+    ASSERT_GT(zap.refused(), 0) << "the API handshake was not refused";
+    EXPECT_EQ(api.fetches.load(), 0);
+    zap.Allow(host.public_key, "h1");
+    end = MonotonicMs() + 15000;  // the refused call times out (3 s), then a fresh socket
+    while (api.fetches.load() == 0 && MonotonicMs() < end) usleep(20000);
+    EXPECT_GT(api.fetches.load(), 0) << "the view was not read within 15 s of the key being allowed";
+  }
+}
+
 }  // namespace
 }  // namespace rv::strider
