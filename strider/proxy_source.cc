@@ -10,11 +10,18 @@ transport::RpcClient& SauronProxySource::Client() {
   return *client_;
 }
 
+// No answer: the next call makes a fresh socket, so a refused CURVE handshake
+// (libzmq never retries one) or a lost sauron heals by itself.
+Status SauronProxySource::Failed(const Status& s) {
+  if (s.code() == Status::Code::kUnavailable) client_.reset();
+  return s;
+}
+
 Result<msg::ProxyRoutes> SauronProxySource::Routes(const std::string& env) {
   std::lock_guard<std::mutex> l(mu_);
   msg::ProxyRoutes out;
   Status s = Client().Call(msg::ProxyRoutesRequest{host_id_, env}, &out, std::chrono::milliseconds(2000));
-  if (!s.ok()) return s;
+  if (!s.ok()) return Failed(s);
   if (out.env != env) return Status::Invalid("sauron answered the routes of another environment");
   return out;
 }
@@ -23,7 +30,7 @@ Result<std::vector<ProxyCert>> SauronProxySource::Certs(const std::string& env) 
   std::lock_guard<std::mutex> l(mu_);
   msg::ProxyCerts got;
   Status s = Client().Call(msg::ProxyCertsRequest{host_id_, env}, &got, std::chrono::milliseconds(2000));
-  if (!s.ok()) return s;
+  if (!s.ok()) return Failed(s);
   auto pk = crypto::DecodeZ85Key(key_.public_key);
   auto sk = crypto::DecodeZ85Key(key_.secret_key);
   if (!pk.ok() || !sk.ok()) return Status::Invalid("this host's CURVE key is not a Z85 key pair");

@@ -26,6 +26,7 @@ class SauronProxySource : public ProxySource {
 
  private:
   transport::RpcClient& Client();
+  Status Failed(const Status& s);  // mu_ held
 
   zmq::context_t& ctx_;
   std::string host_id_, api_;
