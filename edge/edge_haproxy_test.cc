@@ -17,6 +17,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -321,7 +323,18 @@ class EdgeHaproxyTest : public ::testing::Test {
     b_.reset();
     std::filesystem::remove_all(dir_);
   }
-  Status Apply() { return hp_->Apply(RenderHaproxyConfig(opts_, routes_).text); }
+  RenderedConfig Render() {
+    opts_.names_map = hp_->names_map_path();
+    return RenderHaproxyConfig(opts_, routes_);
+  }
+  Status Apply() {
+    auto c = Render();
+    return hp_->Apply(c.text, c.names_map);
+  }
+  std::string Read(const std::string& path) {
+    std::ifstream f(path);
+    return std::string((std::istreambuf_iterator<char>(f)), {});
+  }
 
   std::unique_ptr<sauron::PodCa> ca_;
   EdgeOptions opts_;
@@ -375,8 +388,11 @@ TEST_F(EdgeHaproxyTest, AReloadOnARouteChangeKeepsEstablishedConnections) {
   pid_t master = hp_->master_pid();
 
   // c is added, a is taken away: new connections follow the new routes...
-  routes_.version = 2;
+  // The envs stay, so only the names map changes, not the config.
+  std::string before = Render().text;
   routes_.routes = {{"b.example.test", "t/b"}, {"c.example.test", "t/a"}};
+  ASSERT_EQ(Render().text, before);
+  routes_.version = 2;
   int64_t t0 = MonotonicMs();
   ASSERT_TRUE(Apply().ok());
   ASSERT_TRUE(WaitFor([&] { return TlsClient(opts_.https_port, "c.example.test", ca_->cert_pem()).connected(); }));
@@ -386,6 +402,7 @@ TEST_F(EdgeHaproxyTest, AReloadOnARouteChangeKeepsEstablishedConnections) {
   EXPECT_FALSE(TlsClient(opts_.https_port, "a.example.test", ca_->cert_pem()).connected());
   EXPECT_EQ(hp_->master_pid(), master);
   EXPECT_EQ(hp_->reloads(), 1);
+  EXPECT_EQ(Read(hp_->names_map_path()), "b.example.test env_t.b\nc.example.test env_t.a\n");
   // ...and the connection made before the reload is still served.
   EXPECT_EQ(held.Get(), "proxy-A");
   EXPECT_EQ(held.Get(), "proxy-A");
@@ -412,8 +429,13 @@ TEST_F(EdgeHaproxyTest, AChangeRightAfterAStartOrReloadIsNotLost) {
 }
 
 TEST_F(EdgeHaproxyTest, AConfigHaproxyRefusesIsNeverInstalled) {
-  Status s = hp_->Apply("global\n  no-such-directive 1\n");
+  std::string map = Read(hp_->names_map_path());
+  ASSERT_EQ(map, "a.example.test env_t.a\nb.example.test env_t.b\n");
+  Status s = hp_->Apply("global\n  no-such-directive 1\n", "evil.example.test env_t.a\n");
   EXPECT_EQ(s.code(), Status::Code::kInvalid);
+  // Neither the config nor its map is installed: a restart would load the old pair.
+  EXPECT_EQ(Read(hp_->names_map_path()), map);
+  EXPECT_EQ(Read(hp_->config_path()), Render().text);
   EXPECT_TRUE(hp_->Running());
   EXPECT_EQ(hp_->reloads(), 0);
   EXPECT_EQ(TlsClient(opts_.https_port, "a.example.test", ca_->cert_pem()).Get(), "proxy-A");

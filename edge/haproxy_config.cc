@@ -1,6 +1,5 @@
 #include "edge/haproxy_config.h"
 
-#include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
@@ -44,24 +43,6 @@ bool SafeEndpoint(const std::string& ep) {
   return true;
 }
 
-// HAProxy lines stay short: at most 16 names per ACL line (ACLs of one name OR).
-std::vector<std::string> Chunks(const std::vector<std::string>& names) {
-  std::vector<std::string> out;
-  std::string line;
-  int n = 0;
-  for (const auto& name : names) {
-    if (n == 16 || line.size() + name.size() > 1500) {
-      out.push_back(line);
-      line.clear();
-      n = 0;
-    }
-    line += (line.empty() ? "" : " ") + name;
-    ++n;
-  }
-  if (!line.empty()) out.push_back(line);
-  return out;
-}
-
 }  // namespace
 
 const char kUnknownNamePage[] =
@@ -78,14 +59,14 @@ std::string BackendName(const std::string& env) {
 
 RenderedConfig RenderHaproxyConfig(const EdgeOptions& o, const msg::EdgeRoutes& routes) {
   RenderedConfig out;
-  std::map<std::string, std::vector<std::string>> names_by_env;  // env -> names (sorted)
-  std::set<std::string> seen;
+  std::map<std::string, std::string> env_by_name;  // sorted by name: the map's lines
+  std::set<std::string> envs;                       // those with a name: one backend each
   for (const auto& r : routes.routes) {
-    if (!SafeName(r.name) || !SafeEnv(r.env) || !seen.insert(r.name).second) {
+    if (!SafeName(r.name) || !SafeEnv(r.env) || !env_by_name.emplace(r.name, r.env).second) {
       ++out.skipped;
       continue;
     }
-    names_by_env[r.env].push_back(r.name);
+    envs.insert(r.env);
   }
   std::map<std::string, std::vector<std::string>> eps;
   for (const auto& p : routes.proxies) {
@@ -102,8 +83,13 @@ RenderedConfig RenderHaproxyConfig(const EdgeOptions& o, const msg::EdgeRoutes& 
       }
     }
   }
-  for (auto& [env, names] : names_by_env) std::sort(names.begin(), names.end());
-  std::vector<std::string> all_names(seen.begin(), seen.end());
+
+  // Names and backend names hold no space, '#' or control character (checked
+  // above): one "key value" line each, as HAProxy's map files split them.
+  std::ostringstream m;
+  for (const auto& [name, env] : env_by_name) m << name << " " << BackendName(env) << "\n";
+  out.names_map = m.str();
+  const std::string map = "map(" + o.names_map + ")";
 
   std::ostringstream c;
   c << "# Rendered by rv-edge from sauron's edge.routes (version " << routes.version << "). Do not edit.\n"
@@ -122,38 +108,33 @@ RenderedConfig RenderHaproxyConfig(const EdgeOptions& o, const msg::EdgeRoutes& 
     << "  timeout http-request 10s\n"
     << "\n";
 
-  // HTTPS: route by SNI, never decrypt.
+  // HTTPS: route by SNI through the names map, never decrypt. A name not in
+  // the map is rejected before use_backend is reached.
   c << "frontend https_in\n"
     << "  mode tcp\n"
     << "  bind " << o.listen << ":" << o.https_port << "\n"
     << "  tcp-request inspect-delay 5s\n"
-    << "  acl tls_hello req.ssl_hello_type 1\n";
-  for (const auto& line : Chunks(all_names)) c << "  acl known_sni req.ssl_sni -i " << line << "\n";
-  if (all_names.empty()) c << "  acl known_sni always_false\n";
-  c << "  tcp-request content reject if tls_hello !known_sni\n"
+    << "  acl tls_hello req.ssl_hello_type 1\n"
+    << "  acl known_sni req.ssl_sni,lower," << map << " -m found\n"
+    << "  tcp-request content reject if tls_hello !known_sni\n"
     << "  tcp-request content accept if tls_hello\n"
-    << "  tcp-request content reject\n";
-  for (const auto& [env, names] : names_by_env) {
-    for (const auto& line : Chunks(names)) {
-      c << "  use_backend " << BackendName(env) << " if { req.ssl_sni -i " << line << " }\n";
-    }
-  }
-  c << "\n";
+    << "  tcp-request content reject\n"
+    << "  use_backend %[req.ssl_sni,lower," << map << "]\n"
+    << "\n";
 
-  // HTTP: redirect known names to HTTPS, 404 for the rest.
+  // HTTP: redirect names in the map to HTTPS, 404 for the rest.
   std::string port = o.public_https_port == 443 ? "" : ":" + std::to_string(o.public_https_port);
   c << "frontend http_in\n"
     << "  mode http\n"
     << "  bind " << o.listen << ":" << o.http_port << "\n"
-    << "  http-request set-var(txn.host) req.hdr(host),field(1,:),lower\n";
-  for (const auto& line : Chunks(all_names)) c << "  acl known_host var(txn.host) -m str " << line << "\n";
-  if (all_names.empty()) c << "  acl known_host always_false\n";
-  c << "  http-request return status 404 content-type \"text/html; charset=utf-8\" string \"" << kUnknownNamePage
+    << "  http-request set-var(txn.host) req.hdr(host),field(1,:),lower\n"
+    << "  acl known_host var(txn.host)," << map << " -m found\n"
+    << "  http-request return status 404 content-type \"text/html; charset=utf-8\" string \"" << kUnknownNamePage
     << "\" if !known_host\n"
     << "  http-request redirect code 301 location https://%[var(txn.host)]" << port << "%[url]\n"
     << "\n";
 
-  for (const auto& [env, names] : names_by_env) {
+  for (const auto& env : envs) {
     c << "backend " << BackendName(env) << "\n"
       << "  mode tcp\n"
       << "  balance leastconn\n"

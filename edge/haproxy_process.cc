@@ -46,6 +46,19 @@ int RunCapture(const std::vector<std::string>& argv, std::string* out) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+// Writes `text` to `path` through `path`.new and a rename: readers see the
+// old file or the new one, never a part.
+Status WriteByRename(const std::string& path, const std::string& text) {
+  std::string next = path + ".new";
+  {
+    std::ofstream f(next, std::ios::trunc);
+    f << text;
+    if (!f.flush()) return Status::Io("cannot write " + next);
+  }
+  if (rename(next.c_str(), path.c_str()) != 0) return Status::Io("cannot install " + path + ": " + strerror(errno));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status HaproxyProcess::Check(const std::string& path, std::string* why) const {
@@ -54,8 +67,8 @@ Status HaproxyProcess::Check(const std::string& path, std::string* why) const {
   return rc == 0 ? Status::Ok() : Status::Invalid("haproxy refused the configuration: " + *why);
 }
 
-Status HaproxyProcess::Apply(const std::string& text) {
-  if (text == running_text_ && Running()) return Status::Ok();
+Status HaproxyProcess::Apply(const std::string& text, const std::string& names_map) {
+  if (text == running_text_ && names_map == running_map_ && Running()) return Status::Ok();
   // A master still starting or reloading may miss a SIGUSR2 (it has no
   // handler yet, or is between two executions): the caller tries again.
   if (Running() && !WorkersReady()) {
@@ -70,9 +83,19 @@ Status HaproxyProcess::Apply(const std::string& text) {
     f << text;
     if (!f.flush()) return Status::Io("cannot write " + next);
   }
+  // The check reads the map at its final path; the running HAProxy does not
+  // (it holds the map it loaded), so only a check failure must undo this.
+  if (Status s = WriteByRename(names_map_path(), names_map); !s.ok()) return s;
   std::string why;
-  if (Status s = Check(next, &why); !s.ok()) return s;
-  if (rename(next.c_str(), cfg_.c_str()) != 0) return Status::Io("cannot install " + cfg_ + ": " + strerror(errno));
+  if (Status s = Check(next, &why); !s.ok()) {
+    if (installed_map_) (void)WriteByRename(names_map_path(), *installed_map_);
+    return s;
+  }
+  if (rename(next.c_str(), cfg_.c_str()) != 0) {
+    if (installed_map_) (void)WriteByRename(names_map_path(), *installed_map_);
+    return Status::Io("cannot install " + cfg_ + ": " + strerror(errno));
+  }
+  installed_map_ = names_map;
   if (!Running()) {
     if (Status s = Start(); !s.ok()) return s;
   } else {
@@ -80,6 +103,7 @@ Status HaproxyProcess::Apply(const std::string& text) {
     ++reloads_;
   }
   running_text_ = text;
+  running_map_ = names_map;
   return Status::Ok();
 }
 

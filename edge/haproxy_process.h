@@ -2,11 +2,14 @@
 // its configuration file, and hitless reloads.
 //
 // Contract:
-//  * Apply(text): does nothing if `text` is what runs. Otherwise it writes
-//    DIR/haproxy.cfg.new, checks it with `haproxy -c` (a config HAProxy
-//    refuses is never installed: the old one keeps running and Apply returns
-//    Invalid with HAProxy's message), renames it to DIR/haproxy.cfg, and
-//    starts HAProxy (first time, or after it died) or reloads it: SIGUSR2 to
+//  * Apply(text, names_map): does nothing if both are what runs. Otherwise it
+//    writes the map (DIR/names.map.new, renamed to DIR/names.map: HAProxy
+//    reads it only when it loads a config) and DIR/haproxy.cfg.new, checks the
+//    config with `haproxy -c` (a config HAProxy refuses is never installed:
+//    the old config and map are put back, the old ones keep running and Apply
+//    returns Invalid with HAProxy's message), renames it to DIR/haproxy.cfg,
+//    and starts HAProxy (first time, or after it died) or reloads it, so
+//    config and map always change together: SIGUSR2 to
 //    the master, which starts new workers on the same listening sockets and
 //    lets the old ones finish their established connections (bounded by
 //    hard-stop-after) — no connection is refused or dropped.
@@ -23,6 +26,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -37,7 +41,8 @@ class HaproxyProcess {
   HaproxyProcess(const HaproxyProcess&) = delete;
   HaproxyProcess& operator=(const HaproxyProcess&) = delete;
 
-  Status Apply(const std::string& text);
+  // `names_map`: the content of names_map_path(), which `text` reads.
+  Status Apply(const std::string& text, const std::string& names_map);
   // True while the master runs (reaps it if it exited).
   bool Running();
   void Stop();
@@ -46,6 +51,7 @@ class HaproxyProcess {
   int reloads() const { return reloads_; }
   const std::string& config_path() const { return cfg_; }
   std::string master_socket() const { return dir_ + "/master.sock"; }
+  std::string names_map_path() const { return dir_ + "/names.map"; }
   // The master CLI's answer to `command` ("" if it cannot be reached).
   std::string MasterCommand(const std::string& command) const;
   // True when the master's last reload completed: `show proc` lists current
@@ -58,7 +64,8 @@ class HaproxyProcess {
 
   std::string dir_, binary_;
   std::string cfg_ = "";
-  std::string running_text_;
+  std::string running_text_, running_map_;
+  std::optional<std::string> installed_map_;  // the map the installed haproxy.cfg was checked with
   pid_t pid_ = -1;
   int reloads_ = 0;
 };

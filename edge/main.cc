@@ -1,8 +1,8 @@
 // rv-edge: the pod's edge. Asks sauron for edge.routes (names -> env, env ->
 // proxy endpoints) at start, whenever sauron's change stream says they may
 // have changed ("all/edge.changed"), and every --poll-ms as a fallback (a
-// lost notice heals; default 5000); renders HAProxy's configuration
-// (edge/haproxy_config.h) and applies it with a hitless reload only when it
+// lost notice heals; default 5000); renders HAProxy's configuration and names
+// map (edge/haproxy_config.h) and applies it with a hitless reload only when it
 // changed (edge/haproxy_process.h). docs/PROXY.md, "Edge".
 //
 //   rv-edge --pod pod.json --dir DIR --listen ADDR [--http-port 80] [--https-port 443]
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   rv::edge::EdgeOptions opts;
   int public_https = 0, poll_ms = 5000;
   app.add_option("--pod", pod, "pod config (JSON)");
-  app.add_option("--dir", dir, "where haproxy.cfg and the master socket live")->required();
+  app.add_option("--dir", dir, "where haproxy.cfg, names.map and the master socket live")->required();
   app.add_option("--listen", opts.listen, "the pod's public address")->required();
   app.add_option("--http-port", opts.http_port, "plain HTTP (redirects, 404)")->check(CLI::Range(1, 65535));
   app.add_option("--https-port", opts.https_port, "TLS, routed by SNI")->check(CLI::Range(1, 65535));
@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   opts.public_https_port = public_https > 0 ? public_https : opts.https_port;
   rv::InitLogging("rv-edge", level);
+  // The names map's path goes into the config as map(PATH): no room for these.
+  if (dir.find_first_of(" \t\n,)\"'#") != std::string::npos) {
+    spdlog::critical("--dir '{}': HAProxy's map paths cannot hold spaces, quotes, ',', ')' or '#'", dir);
+    return 2;
+  }
 
   auto cfg = rv::LoadPodConfig(pod);
   if (!cfg.ok()) {
@@ -72,15 +77,16 @@ int main(int argc, char** argv) {
   rv::stop_signal::Install();
 
   rv::edge::HaproxyProcess hp(dir, haproxy);
+  opts.names_map = hp.names_map_path();
   rv::msg::EdgeRoutes routes;  // empty until sauron answers
-  std::string applied;
+  std::string applied, applied_map;
   int64_t last_restart_log = 0;
   // Applies `routes` if its rendering differs from what HAProxy serves (or
   // HAProxy died); false: not applied yet (HAProxy still loading), retry.
   auto apply = [&]() -> bool {
     auto r = rv::edge::RenderHaproxyConfig(opts, routes);
     bool died = !applied.empty() && !hp.Running();
-    if (r.text == applied && !died) return true;
+    if (r.text == applied && r.names_map == applied_map && !died) return true;
     if (died) {
       // E.g. a port taken: retried every turn, said once every 10 s.
       if (rv::MonotonicMs() - last_restart_log > 10000) {
@@ -88,9 +94,10 @@ int main(int argc, char** argv) {
         last_restart_log = rv::MonotonicMs();
       }
       applied.clear();
+      applied_map.clear();
     }
     int64_t t0 = rv::MonotonicMs();
-    rv::Status s = hp.Apply(r.text);
+    rv::Status s = hp.Apply(r.text, r.names_map);
     if (!s.ok()) {
       // Unavailable: haproxy is still loading the last one; retried shortly.
       if (s.code() == rv::Status::Code::kUnavailable) {
@@ -101,6 +108,7 @@ int main(int argc, char** argv) {
       return false;
     }
     applied = r.text;
+    applied_map = r.names_map;
     if (died) return true;
     spdlog::info("haproxy (pid {}) serves routes version {}: {} names, {} envs with proxies{} (applied in {} ms)",
                  hp.master_pid(), routes.version, routes.routes.size(), routes.proxies.size(),
