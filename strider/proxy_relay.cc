@@ -238,8 +238,14 @@ void Relay(const std::shared_ptr<IngressRelay::Shared>& s, int client) {
 
 void AcceptLoop(const std::shared_ptr<IngressRelay::Shared>& s) {
   while (!s->stop) {
-    // A container that accepts itself gets every connection while it is up.
-    bool mine = !(s->local_accepts && s->local_up);
+    // A container that accepts itself gets every connection while it is up;
+    // while it is down the relay takes them only if it has somewhere to send
+    // them (else they wait in the backlog for the container, not closed).
+    bool mine = true;
+    if (s->local_accepts) {
+      std::lock_guard<std::mutex> l(s->mu);
+      mine = !s->local_up && !s->fallbacks.empty();
+    }
     pollfd p[2] = {{mine ? s->listen_fd : -1, POLLIN, 0}, {s->wake[0], POLLIN, 0}};
     if (poll(p, 2, 1000) <= 0) continue;
     if (p[1].revents) {  // stop, or the container came or went: look again
@@ -367,8 +373,13 @@ void IngressRelay::SetFallbacks(const std::vector<std::string>& endpoints) {
     if (port <= 0 || port > 65535 || !Addr(e.substr(0, colon), port, &a)) continue;
     out.emplace_back(e.substr(0, colon), port);
   }
-  std::lock_guard<std::mutex> l(s_->mu);
-  s_->fallbacks = std::move(out);
+  bool changed;
+  {
+    std::lock_guard<std::mutex> l(s_->mu);
+    changed = s_->fallbacks != out;
+    s_->fallbacks = std::move(out);
+  }
+  if (changed) Wake(s_);
 }
 
 int64_t IngressRelay::fell_back() const { return s_->fell_back; }

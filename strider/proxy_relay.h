@@ -18,7 +18,8 @@
 // through a strider restart. SetLocalAccepts(true) says so: while the local
 // container is up the relay leaves the listener alone; while it is down (a
 // crash, a restart's backoff) the relay accepts what queued and sends it to
-// the env's other proxies, as before. The accepted socket belongs to the
+// the env's other proxies, as before, once it knows them (until then the
+// connections wait in the backlog: the container may be just starting). The accepted socket belongs to the
 // host's netns: the container answers the edge on it and can open nothing
 // there.
 //

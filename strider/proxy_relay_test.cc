@@ -238,6 +238,27 @@ TEST(IngressRelay, LeavesTheListenerToAContainerThatAcceptsItselfWhileItIsUp) {
   }
   EXPECT_EQ((*relay)->accepted(), 0);
 
+  // Down, and nowhere to send a connection yet (no peers known): it waits in
+  // the backlog instead of being closed, and the container gets it.
+  (*relay)->SetFallbacks({});
+  (*relay)->SetLocalUp(false);
+  int waiting = Connect(p0);
+  ASSERT_GE(waiting, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ((*relay)->accepted(), 0);
+  {
+    pollfd pf{container, POLLIN, 0};
+    ASSERT_EQ(poll(&pf, 1, 5000), 1);
+    int in = accept(container, nullptr, nullptr);
+    ASSERT_GE(in, 0);
+    (void)!write(in, "container", 9);
+    close(in);
+    EXPECT_EQ(ReadAll(waiting), "container");
+    close(waiting);
+  }
+  (*relay)->SetFallbacks({"127.0.0.2:" + std::to_string(p0 + 1)});
+  (*relay)->SetLocalUp(true);
+
   // The container goes down with a connection queued: the relay takes it.
   int queued = Connect(p0);
   ASSERT_GE(queued, 0);
