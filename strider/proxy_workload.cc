@@ -1,9 +1,6 @@
 #include "strider/proxy_workload.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,6 +17,7 @@
 #include "common/clock.h"
 #include "common/crypto/sealed_box.h"
 #include "common/crypto/sha256.h"
+#include "strider/ingress_socket.h"
 
 namespace rv::strider {
 
@@ -69,33 +67,6 @@ ProxyWorkload::~ProxyWorkload() {
   CloseIngress();
 }
 
-namespace {
-
-// The ingress listener a running proxy container holds as fd 3 (socket
-// activation), taken with pidfd_getfd from its init (HAProxy's master); -1
-// when it has none on addr:port (a proxy an older strider started).
-int TakeIngressFrom(pid_t pid, const std::string& addr, int port) {
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) return -1;
-  int fd = static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, 3, 0));
-  close(pidfd);
-  if (fd < 0) return -1;
-  int listening = 0;
-  socklen_t len = sizeof listening;
-  sockaddr_in a{};
-  socklen_t alen = sizeof a;
-  char ip[INET_ADDRSTRLEN] = "";
-  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &alen) != 0 || a.sin_family != AF_INET ||
-      ntohs(a.sin_port) != port || !inet_ntop(AF_INET, &a.sin_addr, ip, sizeof ip) || (!addr.empty() && addr != ip)) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-}  // namespace
-
 // Made before the container starts (it gets the socket as fd 3), or taken
 // back from the running one when adopting it.
 Status ProxyWorkload::OpenIngress(bool adopting) {
@@ -105,14 +76,15 @@ Status ProxyWorkload::OpenIngress(bool adopting) {
   if (adopting) {
     pid_t pid = -1;
     std::string id = container::ContainerIdFor(spec_.id);
-    int fd = container::RuncStateAlive(rt_.RuncRoot() + "/" + id + "/state.json", &pid)
-                 ? TakeIngressFrom(pid, o_.address, spec_.port)
-                 : -1;
-    auto r = fd >= 0 ? IngressRelay::FromSocket(fd, o_.relay_source) : Status::NotFound("no ingress socket");
+    Result<int> fd = Status::NotFound("its container is not running");
+    if (container::RuncStateAlive(rt_.RuncRoot() + "/" + id + "/state.json", &pid))
+      fd = TakeListeningSocket(pid, 3, o_.address, spec_.port);
+    auto r = fd.ok() ? IngressRelay::FromSocket(*fd, o_.relay_source) : Result<std::unique_ptr<IngressRelay>>(fd.status());
     if (!r.ok()) {
       // Started without socket activation: the relay binds the port once
       // the old strider's is gone, and connects to the container (Refresh).
-      spdlog::info("proxy {}: the running proxy has no ingress socket of ours; relaying to it", spec_.id);
+      spdlog::info("proxy {}: the running proxy has no ingress socket of ours ({}); relaying to it", spec_.id,
+                   r.status().message());
       socket_passed_ = false;
       return Status::Ok();
     }
