@@ -82,9 +82,8 @@ Result<names::AppRef> ExistingApp(const ApiDeps& d, const std::string& ref) {
 
 Result<std::string> ProxyCerts(ApiCall& c, msg::ProxyCertsRequest& b) {
   if (Status s = c.CheckHost(b.host_id); !s.ok()) return s;
-  auto placed = c.deps.store->ListJobs({job_state::kPlaced}, 1 << 30);
-  if (!placed.ok()) return placed.status();
-  if (auto why = ProxyCertsRefusal(c.user, b.env, *placed)) return c.Deny(*why);
+  const auto placed = c.deps.store->JobsOfEnv(b.env, job_state::kPlaced);
+  if (auto why = ProxyCertsRefusal(c.user, b.env, placed)) return c.Deny(*why);
   const msg::HostRecord* host = c.deps.store->FindHost(c.user);
   if (host == nullptr) return Status::NotFound("host " + Clean(c.user) + " is not enrolled");
   auto pk = crypto::DecodeZ85Key(host->public_key);

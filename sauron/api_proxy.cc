@@ -1,6 +1,7 @@
 // The environment proxies' requests (docs/PROXY.md "Environment proxy"):
 // host.proxy_routes, the web replicas a host's proxy of an env sends to.
 #include "common/msg/proxy_routes.h"
+#include "common/states.h"
 #include "sauron/api_requests.h"
 #include "sauron/proxy_routes.h"
 
@@ -12,8 +13,9 @@ using G = RequestTable::Grouping;
 Result<std::string> Routes(ApiCall& c, msg::ProxyRoutesRequest& b) {
   if (Status s = c.CheckHost(b.host_id); !s.ok()) return s;
   if (!c.deps.overlay) return Status::Unavailable("the overlay is disabled on this sauron");
-  auto placed = c.deps.store->ListJobs({"placed"}, 100000);
-  if (!placed.ok()) return placed.status();
+  // The env's placed jobs only (from the store's memory): this is asked at
+  // every change of the env by each of its proxies.
+  const auto placed = c.deps.store->JobsOfEnv(b.env, job_state::kPlaced);
   std::vector<msg::OverlayRoute> routes;
   for (auto& e : c.deps.overlay->Listing(b.env)) routes = std::move(e.routes);
   std::map<std::string, std::string> cfg;  // plain vars only: the limits
@@ -24,7 +26,7 @@ Result<std::string> Routes(ApiCall& c, msg::ProxyRoutesRequest& b) {
       }
     }
   }
-  auto r = ProxyRoutesFor(c.user, b.env, *placed, routes, c.deps.store->Hosts(), cfg);
+  auto r = ProxyRoutesFor(c.user, b.env, placed, routes, c.deps.store->Hosts(), cfg);
   if (!r.ok()) {
     if (r.status().code() == Status::Code::kDenied) c.audit.Refuse(c.user, r.status().message());
     return r.status();

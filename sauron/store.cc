@@ -1107,6 +1107,16 @@ Result<std::vector<msg::JobRecord>> Store::ListJobs(const std::vector<std::strin
   return out;
 }
 
+std::vector<msg::JobRecord> Store::JobsOfEnv(const std::string& env, const std::string& state) const {
+  std::vector<msg::JobRecord> out;
+  if (env.empty()) return out;
+  for (const auto& [id, j] : jobs_) {
+    if (j.spec.env == env && j.state == state) out.push_back(j);
+  }
+  std::sort(out.begin(), out.end(), [](const msg::JobRecord& a, const msg::JobRecord& b) { return a.spec.id < b.spec.id; });
+  return out;
+}
+
 Result<msg::Snapshot> Store::Snapshot(bool include_placed) {
   msg::Snapshot snap;
   // One thread owns the store, so nothing commits between these reads.

@@ -116,6 +116,10 @@ class Store {
   Result<msg::JobRecord> GetJob(const std::string& job_id);
   // Jobs ordered by id; `states` empty = all states.
   Result<std::vector<msg::JobRecord>> ListJobs(const std::vector<std::string>& states, int limit);
+  // One environment's committed jobs in `state` (awarded, placed, ...: not
+  // stopped), ordered by id, from memory: no SQL and no spec decoding, for
+  // requests asked per env and per change (host.proxy_routes, proxy_certs).
+  std::vector<msg::JobRecord> JobsOfEnv(const std::string& env, const std::string& state) const;
   // Events after `after_seq`, oldest first: the first `limit` of them, or with
   // `newest` the last `limit` (what an operator asking for "recent events" means).
   Result<std::vector<msg::Event>> ListEvents(int64_t after_seq, int limit, bool newest = false);

@@ -118,6 +118,39 @@ TEST_F(StoreTest, FullLifecycleAppendsGaplessEvents) {
   EXPECT_EQ(store_->last_seq(), static_cast<int64_t>(changes_.size()));
 }
 
+TEST_F(StoreTest, JobsOfEnvAreThatEnvsCommittedJobsInTheStateAskedFromMemoryAndAfterAReopen) {
+  UpHost("h1");
+  std::vector<msg::JobSpec> specs;
+  for (auto [id, env] : std::vector<std::pair<std::string, std::string>>{
+           {"p-b", "acme/prod"}, {"p-a", "acme/prod"}, {"p-pending", "acme/prod"}, {"p-stopped", "acme/prod"},
+           {"s-a", "acme/staging"}, {"none", ""}}) {
+    msg::JobSpec sp = Spec(id);
+    sp.env = env;
+    specs.push_back(sp);
+  }
+  ASSERT_TRUE(store_->SubmitJobs(specs, 1).ok());
+  for (const char* id : {"p-b", "p-a", "p-stopped", "s-a", "none"}) {
+    ASSERT_TRUE(Award1(id, 0, "h1").ok);
+    ASSERT_TRUE(Claim1("h1", id, 1).ok);
+  }
+  ASSERT_TRUE(store_->Stop({"p-stopped"}, 5).at(0).ok);
+  auto ids = [](const std::vector<msg::JobRecord>& v) {
+    std::vector<std::string> out;
+    for (const auto& j : v) out.push_back(j.spec.id);
+    return out;
+  };
+  EXPECT_EQ(ids(store_->JobsOfEnv("acme/prod", "placed")), (std::vector<std::string>{"p-a", "p-b"}));
+  EXPECT_EQ(ids(store_->JobsOfEnv("acme/prod", "pending")), (std::vector<std::string>{"p-pending"}));
+  EXPECT_EQ(ids(store_->JobsOfEnv("acme/staging", "placed")), (std::vector<std::string>{"s-a"}));
+  EXPECT_TRUE(store_->JobsOfEnv("", "placed").empty());
+  EXPECT_TRUE(store_->JobsOfEnv("acme/nope", "placed").empty());
+  auto placed = store_->JobsOfEnv("acme/prod", "placed");
+  EXPECT_EQ(placed.at(0).host_id, "h1");
+  EXPECT_EQ(placed.at(0).attempt, 1);
+  Reopen();
+  EXPECT_EQ(ids(store_->JobsOfEnv("acme/prod", "placed")), (std::vector<std::string>{"p-a", "p-b"}));
+}
+
 TEST_F(StoreTest, ListEventsGivesTheFirstOrWithNewestTheLastOnesOldestFirst) {
   UpHost("h1");
   Submit({"a", "b", "c"});
