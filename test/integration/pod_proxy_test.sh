@@ -186,7 +186,7 @@ wait "$loop_pid"
 loop_pid=""
 read -r ok bad <"$dir/loop.out"
 echo "client loop during kill -9: $ok ok, $bad failed"
-[ "$ok" -gt 20 ] || fail "only $ok requests in the loop"
+[ "$ok" -ge 5 ] || fail "only $ok requests in the loop"
 [ "$bad" = 0 ] || fail "$bad failed requests: $(sort "$dir/loop.err" | uniq -c | head -5)"
 wait_running 30 "$victim"
 t0=$(date +%s%N)
@@ -218,7 +218,10 @@ wait "$loop_pid"
 loop_pid=""
 read -r ok bad <"$dir/ploop.out"
 echo "POST loop during rv stop of a replica: $ok answered by the app, $bad failed"
-[ "$ok" -gt 20 ] || fail "only $ok requests in the POST loop"
+# The loops count failures; the minimum only proves a loop ran across the
+# event: CI runs this beside another pod, where one curl (a process and a
+# TLS handshake) took ~300 ms (18 POSTs in 6 s; ~290 on a quiet machine).
+[ "$ok" -ge 5 ] || fail "only $ok requests in the POST loop"
 [ "$bad" = 0 ] || fail "$bad failed POSTs: $(sort "$dir/ploop.err" | uniq -c | head -5)"
 for _ in $(seq 1 20); do b=$(get "$h1") && [ "$b" != web-3 ] || fail "web-3 still answers after its stop"; done
 
@@ -247,7 +250,7 @@ wait "$loop_pid"
 loop_pid=""
 read -r ok bad retried <"$dir/eloop.out"
 echo "client loop through the edge during a proxy's kill -9: $ok ok, $bad failed, $retried sent again after the connection failed under them"
-[ "$ok" -gt 20 ] || fail "only $ok requests in the edge loop"
+[ "$ok" -ge 5 ] || fail "only $ok requests in the edge loop"
 # What queued in the killed proxy's ingress backlog is taken by the relay to
 # the other proxy; new connections go there at once; only the request whose
 # connection the killed HAProxy held may need the client's retry.
