@@ -142,7 +142,13 @@ RenderedConfig RenderHaproxyConfig(const EdgeOptions& o, const msg::EdgeRoutes& 
     int i = 0;
     auto it = eps.find(env);
     if (it != eps.end()) {
-      for (const auto& e : it->second) c << "  server p" << i++ << " " << e << "\n";
+      // The check names the port: then HAProxy sends it no PROXY header.
+      // A check that sent one and reset at once was, for the env proxy, a
+      // TLS handshake that failed: a line a second in the tenant's access
+      // log (`rv logs --router`). A bare connect is a null connection there
+      // (dontlognull) and checks the same thing.
+      for (const auto& e : it->second)
+        c << "  server p" << i++ << " " << e << " check port " << e.substr(e.rfind(':') + 1) << "\n";
     }
     c << "\n";
   }

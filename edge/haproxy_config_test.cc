@@ -49,9 +49,10 @@ TEST(HaproxyConfig, RoutesHttpsBySniToTheEnvsProxiesWithProxyProtocolV2) {
             "web.prod.globex.pod.test env_globex.prod\n");
   EXPECT_TRUE(Has(t, "backend env_acme.prod\n  mode tcp\n"));
   EXPECT_TRUE(Has(t, "  default-server send-proxy-v2 check"));
-  EXPECT_TRUE(Has(t, "  server p0 10.93.1.11:8443\n  server p1 10.93.1.12:8443\n"));
+  // The checks name the port, so they send no PROXY header (no line in the tenant's log).
+  EXPECT_TRUE(Has(t, "  server p0 10.93.1.11:8443 check port 8443\n  server p1 10.93.1.12:8443 check port 8443\n"));
   EXPECT_TRUE(Has(t, "backend env_globex.prod\n"));
-  EXPECT_TRUE(Has(t, "  server p0 10.93.1.13:8444\n"));
+  EXPECT_TRUE(Has(t, "  server p0 10.93.1.13:8444 check port 8444\n"));
   // Never decrypts: no certificate, no ssl on any bind or server.
   EXPECT_FALSE(Has(t, " ssl"));
   EXPECT_FALSE(Has(t, "crt "));
@@ -125,7 +126,7 @@ TEST(HaproxyConfig, HostileNamesAndEndpointsCannotInjectConfig) {
   EXPECT_FALSE(Has(c.text, "evil"));
   EXPECT_FALSE(Has(c.text, "6.6.6.6"));
   EXPECT_FALSE(Has(c.text, "frontend x"));
-  EXPECT_TRUE(Has(c.text, "  server p0 10.0.0.1:8443\n\n"));
+  EXPECT_TRUE(Has(c.text, "  server p0 10.0.0.1:8443 check port 8443\n\n"));
   EXPECT_FALSE(Has(c.text, "globex"));
   // The map holds the one good name and nothing else: one line, two words.
   EXPECT_EQ(c.names_map, "ok.example.com env_acme.prod\n");
