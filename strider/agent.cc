@@ -21,14 +21,6 @@ namespace {
 
 constexpr int kMaxDrain = 1000;  // messages per socket per poll round: others get a turn
 
-bool Recv(zmq::socket_t& s, zmq::message_t* m) {
-  try {
-    return s.recv(*m, zmq::recv_flags::dontwait).has_value();
-  } catch (const zmq::error_t&) {
-    return false;
-  }
-}
-
 }  // namespace
 
 Agent::Agent(zmq::context_t& ctx, AgentOptions opts, std::shared_ptr<WorkloadFactory> factory)
@@ -350,7 +342,7 @@ void Agent::FailUnopenedEnv(const std::string& job_id, int64_t attempt, const St
 void Agent::DrainSauron() {
   for (int i = 0; i < kMaxDrain; ++i) {
     zmq::message_t m;
-    if (!Recv(sauron_->socket(), &m)) return;
+    if (!transport::TryRecv(sauron_->socket(), &m)) return;
     auto env = msg::DecodeEnvelope(m.data(), m.size());
     if (!env.ok()) {
       Reject("rx.malformed", "from sauron: " + env.status().message());
@@ -363,7 +355,7 @@ void Agent::DrainSauron() {
 void Agent::DrainElrond() {
   for (int i = 0; i < kMaxDrain; ++i) {
     zmq::message_t m;
-    if (!Recv(elrond_->socket(), &m)) return;
+    if (!transport::TryRecv(elrond_->socket(), &m)) return;
     std::string_view bytes(static_cast<const char*>(m.data()), m.size());
     if (opts_.announce_cache) {
       if (auto cached = opts_.announce_cache->Find(bytes)) {

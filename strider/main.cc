@@ -247,6 +247,13 @@ std::unique_ptr<rv::strider::OverlayDriver> MakeOverlay(zmq::context_t& ctx, con
 // Build jobs (docs/BUILDER.md "Builds as jobs"): this host's builder,
 // reporting the output to sauron with this host's own key. Sets whether this
 // host bids for them, and why not.
+// Where this strider's builds make their dirs: one per data dir (several
+// striders share a machine in tests and the demo), named like the run dir
+// (RuntimeTag: scripts/pod down removes a pod's).
+std::string BuildWorkDir(const Flags& f) {
+  return "/var/lib/rivendell/build-work/" + rv::container::RuntimeTag(f.host_id, f.data_dir);
+}
+
 void AddBuilds(Flags& f, const Identity& id, rv::strider::AgentOptions& opts,
                const std::shared_ptr<rv::strider::ProcessWorkloadFactory>& processes,
                rv::strider::DispatchWorkloadFactory& factory, bool containers, const std::string& why_no_containers) {
@@ -269,10 +276,7 @@ void AddBuilds(Flags& f, const Identity& id, rv::strider::AgentOptions& opts,
   bo.registry_ca = f.registry_ca;
   bo.registry_auth = f.builder_registry_auth;
   bo.data_dir = std::filesystem::absolute(f.data_dir, ec).string();
-  // One per data dir (several striders share a machine in tests and the
-  // demo), named like the run dir (RuntimeTag: scripts/pod down removes a
-  // pod's); only empty dirs stay between builds.
-  bo.work_dir = "/var/lib/rivendell/build-work/" + rv::container::RuntimeTag(f.host_id, f.data_dir);
+  bo.work_dir = BuildWorkDir(f);  // only empty dirs stay between builds
   if (int n = rv::strider::RemoveLeftoverBuildEnvDirs(bo.data_dir)) {
     spdlog::info("[{}] removed {} config dir(s) of builds a previous strider ran", f.host_id, n);
   }
@@ -424,6 +428,6 @@ int main(int argc, char** argv) {
   CloseContainers(std::move(runtime), f);
   // The build work dir, if no build left anything in it (a strider started
   // by a test leaves none behind; the next strider makes it again).
-  rmdir(("/var/lib/rivendell/build-work/" + rv::container::RuntimeTag(f.host_id, f.data_dir)).c_str());
+  rmdir(BuildWorkDir(f).c_str());
   return 0;
 }

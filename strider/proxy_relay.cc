@@ -328,10 +328,17 @@ Result<std::unique_ptr<IngressRelay>> IngressRelay::FromSocket(int listen_fd, st
   return std::unique_ptr<IngressRelay>(new IngressRelay(s));
 }
 
+namespace {
+// Makes the accept loop look again: a stop, or the container came or went.
+void Wake(const std::shared_ptr<IngressRelay::Shared>& s) {
+  char x = 1;
+  (void)!write(s->wake[1], &x, 1);
+}
+}  // namespace
+
 IngressRelay::~IngressRelay() {
   s_->stop = true;
-  char x = 1;
-  (void)!write(s_->wake[1], &x, 1);
+  Wake(s_);
   std::unique_lock<std::mutex> l(s_->mu);
   s_->cv.wait(l, [this] { return s_->threads == 0; });
   l.unlock();
@@ -345,13 +352,6 @@ void IngressRelay::SetTarget(const std::string& addr, int port) {
   s_->target_addr = addr;
   s_->target_port = port;
 }
-
-namespace {
-void Wake(const std::shared_ptr<IngressRelay::Shared>& s) {
-  char x = 1;
-  (void)!write(s->wake[1], &x, 1);
-}
-}  // namespace
 
 void IngressRelay::SetLocalUp(bool up) {
   if (s_->local_up.exchange(up) != up) Wake(s_);

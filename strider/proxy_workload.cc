@@ -71,7 +71,7 @@ ProxyWorkload::~ProxyWorkload() {
 // back from the running one when adopting it.
 Status ProxyWorkload::OpenIngress(bool adopting) {
   std::lock_guard<std::mutex> rl(relay_mu_);
-  if (ingress_fd_ >= 0) return Status::Ok();
+  if (relay_ && socket_passed_) return Status::Ok();
   std::unique_ptr<IngressRelay> relay;
   if (adopting) {
     pid_t pid = -1;
@@ -94,15 +94,24 @@ Status ProxyWorkload::OpenIngress(bool adopting) {
     if (!r.ok()) return Status::Unavailable("proxy " + spec_.id + ": " + r.status().message());
     relay = std::move(*r);
   }
-  ingress_fd_ = fcntl(relay->listen_fd(), F_DUPFD_CLOEXEC, 3);
-  if (ingress_fd_ < 0) return Status::Io(std::string("dup: ") + strerror(errno));
   relay->SetLocalAccepts(true);
   relay->SetLocalUp(false);  // until Poll sees the container run
   relay_ = std::move(relay);
   relay_target_.clear();
   socket_passed_ = true;
-  inner_.PassFd(ingress_fd_);
+  inner_.PassFd(relay_->listen_fd());  // open as long as relay_: both go in CloseIngress
   return Status::Ok();
+}
+
+// What every configuration of this proxy has: its port, the ingress socket
+// if it was passed, its run dir and fallback certificate as HAProxy sees them.
+ProxyConfigInput ProxyWorkload::BaseConfigInput() const {
+  ProxyConfigInput in;
+  in.port = spec_.port;
+  in.ingress_fd = socket_passed_ ? 3 : -1;
+  in.dir = kInside;
+  in.fallback_pem = std::string(kInside) + "/fallback.pem";
+  return in;
 }
 
 Status ProxyWorkload::Prepare(const msg::JobSpec& spec, bool adopting) {
@@ -141,12 +150,7 @@ Status ProxyWorkload::Prepare(const msg::JobSpec& spec, bool adopting) {
   // A first configuration (no names yet) so HAProxy starts; the refresh
   // thread writes the real one within refresh_ms.
   if (access((dir_ + "/haproxy.cfg").c_str(), R_OK) != 0) {
-    ProxyConfigInput in;
-    in.port = spec.port;
-    in.ingress_fd = socket_passed_ ? 3 : -1;
-    in.dir = kInside;
-    in.fallback_pem = std::string(kInside) + "/fallback.pem";
-    auto f = RenderProxyConfig(in);
+    auto f = RenderProxyConfig(BaseConfigInput());
     for (auto [rel, content] : std::map<std::string, std::string>{
              {"haproxy.cfg", f.haproxy_cfg}, {"certs.list", f.crt_list}, {"hosts.map", f.hosts_map}}) {
       if (Status s = WriteOwned(dir_, rel, content, 0600, o_.uid, o_.gid); !s.ok()) return s;
@@ -248,8 +252,6 @@ void ProxyWorkload::StopRefresh() {
 void ProxyWorkload::CloseIngress() {
   std::lock_guard<std::mutex> rl(relay_mu_);
   relay_.reset();
-  if (ingress_fd_ >= 0) close(ingress_fd_);
-  ingress_fd_ = -1;
 }
 
 void ProxyWorkload::Loop() {
@@ -320,11 +322,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     ingress_ready = relay_ && (socket_passed_ || !relay_target_.empty());
   }
 
-  ProxyConfigInput in;
-  in.port = spec_.port;
-  in.ingress_fd = socket_passed_ ? 3 : -1;
-  in.dir = kInside;
-  in.fallback_pem = std::string(kInside) + "/fallback.pem";
+  ProxyConfigInput in = BaseConfigInput();
   std::map<std::string, std::string> files;  // rel -> content
   for (auto& c : *certs) {
     std::string rel = CertFileFor(c.name);

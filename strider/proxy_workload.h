@@ -106,6 +106,7 @@ class ProxyWorkload : public Workload {
  private:
   Status Prepare(const msg::JobSpec& spec, bool adopting);
   Status OpenIngress(bool adopting);
+  ProxyConfigInput BaseConfigInput() const;
   void StartRefresh();
   void StopRefresh();
   void CloseIngress();
@@ -136,8 +137,7 @@ class ProxyWorkload : public Workload {
   std::unique_ptr<IngressRelay> relay_;
   std::string relay_target_;
   std::string relay_error_;
-  int ingress_fd_ = -1;          // our copy of the ingress listener, the container's fd 3
-  bool socket_passed_ = false;   // the container accepts on it (else the relay connects to it)
+  bool socket_passed_ = false;   // relay_'s listener is the container's fd 3 (else the relay connects to it)
   bool stopping_ = false;        // Stop was called: the relay takes the ingress (relay_mu_)
   std::map<std::string, std::string> written_;
   bool reload_pending_ = false;

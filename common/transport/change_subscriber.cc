@@ -6,17 +6,6 @@
 #include "common/transport/curve.h"
 
 namespace rv::transport {
-namespace {
-
-bool Recv(zmq::socket_t& s, zmq::message_t* m) {
-  try {
-    return s.recv(*m, zmq::recv_flags::dontwait).has_value();
-  } catch (const zmq::error_t&) {
-    return false;
-  }
-}
-
-}  // namespace
 
 Result<std::unique_ptr<ChangeSubscriber>> ChangeSubscriber::Open(zmq::context_t& ctx, ChangeSubscriberOptions o) {
   if (o.topics.empty()) return Status::Invalid("cannot subscribe to " + o.endpoint + ": no topics");
@@ -80,13 +69,13 @@ void ChangeSubscriber::HandleReady(const zmq::pollitem_t* items, int64_t now_ms,
   if (!(items[0].revents & ZMQ_POLLIN)) return;
   for (int i = 0; i < o_.max_per_round; ++i) {
     zmq::message_t topic, body;
-    if (!Recv(*sub_, &topic)) return;
+    if (!TryRecv(*sub_, &topic)) return;
     if (!topic.more()) continue;
-    if (!Recv(*sub_, &body)) return;
+    if (!TryRecv(*sub_, &body)) return;
     bool extra = false;
     while (body.more()) {  // read to the message's end so the next starts at its topic
       zmq::message_t rest;
-      if (!Recv(*sub_, &rest)) break;
+      if (!TryRecv(*sub_, &rest)) break;
       extra = true;
       if (!rest.more()) break;
     }

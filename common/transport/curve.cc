@@ -51,4 +51,12 @@ zmq::context_t MakeContext(int io_threads, int max_sockets) {
   return ctx;
 }
 
+bool TryRecv(zmq::socket_t& socket, zmq::message_t* m) {
+  try {
+    return socket.recv(*m, zmq::recv_flags::dontwait).has_value();
+  } catch (const zmq::error_t&) {
+    return false;
+  }
+}
+
 }  // namespace rv::transport

@@ -30,6 +30,10 @@ void SetTcpKeepalive(zmq::socket_t& socket, int idle_s);
 // Common options: no linger on close, bounded queues, reconnect backoff.
 void SetDefaults(zmq::socket_t& socket);
 
+// One message part without waiting: false if none is queued or the socket
+// failed (a poll loop just looks again next round).
+bool TryRecv(zmq::socket_t& socket, zmq::message_t* m);
+
 // A context sized for many sockets (the auction benchmark runs a thousand
 // simulated hosts in one process).
 zmq::context_t MakeContext(int io_threads = 1, int max_sockets = 16384);
