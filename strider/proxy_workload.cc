@@ -18,6 +18,7 @@
 #include "common/crypto/sealed_box.h"
 #include "common/crypto/sha256.h"
 #include "strider/ingress_socket.h"
+#include "strider/proxy_body_limit.h"
 
 namespace rv::strider {
 
@@ -152,7 +153,10 @@ Status ProxyWorkload::Prepare(const msg::JobSpec& spec, bool adopting) {
   if (access((dir_ + "/haproxy.cfg").c_str(), R_OK) != 0) {
     auto f = RenderProxyConfig(BaseConfigInput());
     for (auto [rel, content] : std::map<std::string, std::string>{
-             {"haproxy.cfg", f.haproxy_cfg}, {"certs.list", f.crt_list}, {"hosts.map", f.hosts_map}}) {
+             {"haproxy.cfg", f.haproxy_cfg},
+             {"certs.list", f.crt_list},
+             {"hosts.map", f.hosts_map},
+             {std::string(kProxyBodyLimitFile), f.body_limit_lua}}) {
       if (Status s = WriteOwned(dir_, rel, content, 0600, o_.uid, o_.gid); !s.ok()) return s;
     }
   }
@@ -343,6 +347,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   files["haproxy.cfg"] = out.haproxy_cfg;
   files["certs.list"] = out.crt_list;
   files["hosts.map"] = out.hosts_map;
+  files[std::string(kProxyBodyLimitFile)] = out.body_limit_lua;
 
   bool changed = false;
   std::map<std::string, std::string> now;
