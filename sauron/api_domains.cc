@@ -112,9 +112,9 @@ Result<std::string> ProxyCerts(ApiCall& c, msg::ProxyCertsRequest& b) {
 Result<std::string> EdgeRoutes(ApiCall& c, msg::EdgeRoutesRequest&) {
   auto names = c.deps.domains->List();
   if (!names.ok()) return names.status();
-  auto placed = c.deps.store->ListJobs({job_state::kPlaced}, 1 << 30);
-  if (!placed.ok()) return placed.status();
-  return Answer(BuildEdgeRoutes(*names, *placed, c.deps.store->Hosts()));
+  // Only the env proxies, from memory: not every placed job of the pod.
+  const auto proxies = c.deps.store->JobsOfKind(kProxyJobKind, job_state::kPlaced);
+  return Answer(BuildEdgeRoutes(*names, proxies, c.deps.store->Hosts()));
 }
 
 Result<std::string> DomainAdd(ApiCall& c, msg::DomainAdd& b) {

@@ -280,7 +280,7 @@ Status Store::EndGroup() {
   pending_.clear();
   txn_jobs_.clear();
   group_jobs_.clear();
-  jobs_.clear();
+  ForgetAll();
   if (Status l = LoadJobs(); !l.ok()) spdlog::critical("reloading jobs after a failed commit: {}", l.message());
   return c;
 }
@@ -388,8 +388,37 @@ Status Store::Init() {
 Status Store::LoadJobs() {
   auto all = ListJobs({job_state::kPending, job_state::kAwarded, job_state::kPlaced}, 0);
   if (!all.ok()) return all.status();
-  for (auto& j : *all) jobs_[j.spec.id] = std::move(j);
+  for (auto& j : *all) Commit(std::move(j));
   return Status::Ok();
+}
+
+void Store::Commit(msg::JobRecord j) {
+  const std::string id = j.spec.id;
+  if (auto it = jobs_.find(id); it != jobs_.end()) {
+    // A job's spec does not change, but keep the indexes right if it did.
+    if (it->second.spec.env != j.spec.env || it->second.spec.kind != j.spec.kind) Forget(id);
+  }
+  env_index_[j.spec.env].insert(id);
+  kind_index_[j.spec.kind].insert(id);
+  jobs_[id] = std::move(j);
+}
+
+void Store::Forget(const std::string& id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  for (auto [index, key] : {std::pair{&env_index_, &it->second.spec.env}, std::pair{&kind_index_, &it->second.spec.kind}}) {
+    auto e = index->find(*key);
+    if (e == index->end()) continue;
+    e->second.erase(id);
+    if (e->second.empty()) index->erase(e);
+  }
+  jobs_.erase(it);
+}
+
+void Store::ForgetAll() {
+  jobs_.clear();
+  env_index_.clear();
+  kind_index_.clear();
 }
 
 Status Store::LoadHosts() {
@@ -437,9 +466,9 @@ void Store::Publish() {
   KeepInGroup();
   for (auto& [id, j] : group_jobs_) {
     if (j.state == job_state::kStopped) {
-      jobs_.erase(id);
+      Forget(id);
     } else {
-      jobs_[id] = std::move(j);
+      Commit(std::move(j));
     }
   }
   group_jobs_.clear();
@@ -1107,14 +1136,25 @@ Result<std::vector<msg::JobRecord>> Store::ListJobs(const std::vector<std::strin
   return out;
 }
 
-std::vector<msg::JobRecord> Store::JobsOfEnv(const std::string& env, const std::string& state) const {
+std::vector<msg::JobRecord> Store::Indexed(const std::unordered_map<std::string, std::set<std::string>>& index,
+                                           const std::string& key, const std::string& state) const {
   std::vector<msg::JobRecord> out;
-  if (env.empty()) return out;
-  for (const auto& [id, j] : jobs_) {
-    if (j.spec.env == env && j.state == state) out.push_back(j);
+  auto e = index.find(key);
+  if (e == index.end()) return out;
+  for (const auto& id : e->second) {  // a set: ordered by id
+    const auto& j = jobs_.at(id);
+    if (j.state == state) out.push_back(j);
   }
-  std::sort(out.begin(), out.end(), [](const msg::JobRecord& a, const msg::JobRecord& b) { return a.spec.id < b.spec.id; });
   return out;
+}
+
+std::vector<msg::JobRecord> Store::JobsOfEnv(const std::string& env, const std::string& state) const {
+  if (env.empty()) return {};
+  return Indexed(env_index_, env, state);
+}
+
+std::vector<msg::JobRecord> Store::JobsOfKind(const std::string& kind, const std::string& state) const {
+  return Indexed(kind_index_, kind, state);
 }
 
 Result<msg::Snapshot> Store::Snapshot(bool include_placed) {

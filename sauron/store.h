@@ -31,6 +31,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -120,6 +121,9 @@ class Store {
   // stopped), ordered by id, from memory: no SQL and no spec decoding, for
   // requests asked per env and per change (host.proxy_routes, proxy_certs).
   std::vector<msg::JobRecord> JobsOfEnv(const std::string& env, const std::string& state) const;
+  // Every committed job of `kind` in `state`, ordered by id, from memory (the
+  // edge's routes: the env proxies, read once per edge.changed).
+  std::vector<msg::JobRecord> JobsOfKind(const std::string& kind, const std::string& state) const;
   // Events after `after_seq`, oldest first: the first `limit` of them, or with
   // `newest` the last `limit` (what an operator asking for "recent events" means).
   Result<std::vector<msg::Event>> ListEvents(int64_t after_seq, int limit, bool newest = false);
@@ -174,6 +178,15 @@ class Store {
   // Every job not stopped, as committed; the open transaction's writes sit in
   // txn_jobs_ until it commits. Saves a SELECT and a spec decode per transition.
   std::unordered_map<std::string, msg::JobRecord> jobs_;
+  // jobs_' ids by env and by kind, changed only with it (Commit, Forget): a
+  // read of one env's or one kind's jobs walks only those.
+  std::unordered_map<std::string, std::set<std::string>> env_index_;
+  std::unordered_map<std::string, std::set<std::string>> kind_index_;
+  void Commit(msg::JobRecord j);
+  void Forget(const std::string& id);
+  void ForgetAll();
+  std::vector<msg::JobRecord> Indexed(const std::unordered_map<std::string, std::set<std::string>>& index,
+                                      const std::string& key, const std::string& state) const;
   std::unordered_map<std::string, msg::JobRecord> txn_jobs_;
   // Writes of the open group's released savepoints, until its commit.
   std::unordered_map<std::string, msg::JobRecord> group_jobs_;

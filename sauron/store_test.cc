@@ -151,6 +151,38 @@ TEST_F(StoreTest, JobsOfEnvAreThatEnvsCommittedJobsInTheStateAskedFromMemoryAndA
   EXPECT_EQ(ids(store_->JobsOfEnv("acme/prod", "placed")), (std::vector<std::string>{"p-a", "p-b"}));
 }
 
+TEST_F(StoreTest, JobsOfKindAreThatKindsCommittedJobsKeptRightThroughStopsAndAReopen) {
+  UpHost("h1");
+  std::vector<msg::JobSpec> specs;
+  for (auto [id, kind] : std::vector<std::pair<std::string, std::string>>{
+           {"px-2", "proxy"}, {"px-1", "proxy"}, {"px-3", "proxy"}, {"web-1", "deploy"}}) {
+    msg::JobSpec sp = Spec(id);
+    sp.kind = kind;
+    sp.env = "acme/prod";
+    specs.push_back(sp);
+  }
+  ASSERT_TRUE(store_->SubmitJobs(specs, 1).ok());
+  for (const char* id : {"px-2", "px-1", "px-3", "web-1"}) {
+    ASSERT_TRUE(Award1(id, 0, "h1").ok);
+    ASSERT_TRUE(Claim1("h1", id, 1).ok);
+  }
+  auto ids = [](const std::vector<msg::JobRecord>& v) {
+    std::vector<std::string> out;
+    for (const auto& j : v) out.push_back(j.spec.id);
+    return out;
+  };
+  EXPECT_EQ(ids(store_->JobsOfKind("proxy", "placed")), (std::vector<std::string>{"px-1", "px-2", "px-3"}));
+  EXPECT_EQ(ids(store_->JobsOfKind("deploy", "placed")), (std::vector<std::string>{"web-1"}));
+  ASSERT_TRUE(store_->Stop({"px-2"}, 5).at(0).ok);
+  EXPECT_EQ(ids(store_->JobsOfKind("proxy", "placed")), (std::vector<std::string>{"px-1", "px-3"}));
+  ASSERT_TRUE(store_->Stop({"web-1"}, 6).at(0).ok);
+  EXPECT_TRUE(store_->JobsOfKind("deploy", "placed").empty());
+  EXPECT_EQ(ids(store_->JobsOfEnv("acme/prod", "placed")), (std::vector<std::string>{"px-1", "px-3"}));
+  Reopen();
+  EXPECT_EQ(ids(store_->JobsOfKind("proxy", "placed")), (std::vector<std::string>{"px-1", "px-3"}));
+  EXPECT_TRUE(store_->JobsOfKind("nope", "placed").empty());
+}
+
 TEST_F(StoreTest, ListEventsGivesTheFirstOrWithNewestTheLastOnesOldestFirst) {
   UpHost("h1");
   Submit({"a", "b", "c"});
