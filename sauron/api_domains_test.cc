@@ -129,6 +129,27 @@ TEST_F(ApiDomainsTest, AProxyHostGetsItsEnvsCertificatesWithKeysSealedToItAlone)
   EXPECT_EQ(pc2.entries.size(), 2u);
 }
 
+TEST_F(ApiDomainsTest, AProxyHostHoldingTheCurrentSetGetsUnchangedWithNothingSealedAndANewSetOnceItChanges) {
+  PlaceProxy("px1", "acme/prod", "h1");
+  auto pc = Ask<msg::ProxyCerts>("h1", msg::ProxyCertsRequest{"h1", "acme/prod"});
+  ASSERT_EQ(pc.entries.size(), 1u);
+  EXPECT_FALSE(pc.unchanged);
+  int64_t delivered = counters_.Get("certs.delivered");
+  auto same = Ask<msg::ProxyCerts>("h1", msg::ProxyCertsRequest{"h1", "acme/prod", pc.version});
+  EXPECT_TRUE(same.unchanged);
+  EXPECT_EQ(same.version, pc.version);
+  EXPECT_TRUE(same.entries.empty());
+  EXPECT_EQ(counters_.Get("certs.delivered"), delivered) << "nothing sealed for an unchanged set";
+  // An old version gets the whole new set.
+  ASSERT_EQ(Call("admin", msg::DomainAdd{"acme/prod/web", "shop.example.com"}).code, 0);
+  auto next = Ask<msg::ProxyCerts>("h1", msg::ProxyCertsRequest{"h1", "acme/prod", pc.version});
+  EXPECT_FALSE(next.unchanged);
+  EXPECT_NE(next.version, pc.version);
+  EXPECT_EQ(next.entries.size(), 2u);
+  // Holding a version does not get past the checks.
+  EXPECT_EQ(Call("h2", msg::ProxyCertsRequest{"h2", "acme/prod", next.version}).code, kDenied);
+}
+
 TEST_F(ApiDomainsTest, ProxyCertsAreRefusedToEveryoneElse) {
   PlaceProxy("px1", "acme/prod", "h1");
   int64_t refused = counters_.Get("api.refused");

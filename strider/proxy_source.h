@@ -1,6 +1,8 @@
 // SauronProxySource: a ProxySource (proxy_workload.h) over this host's CURVE
 // connection to sauron: host.proxy_routes and host.proxy_certs, whose keys
-// arrive sealed to this host's key and are opened here, in memory.
+// arrive sealed to this host's key and are opened here, in memory. The last
+// whole set of each env is held (ProxyCertCache) so sauron can answer
+// "unchanged" instead of sealing it again at every refresh.
 // Thread-safe (one DEALER, calls serialized): every proxy of the host shares it.
 #pragma once
 
@@ -11,6 +13,7 @@
 
 #include "common/transport/keys.h"
 #include "common/transport/rpc_client.h"
+#include "strider/proxy_cert_cache.h"
 #include "strider/proxy_workload.h"
 
 namespace rv::strider {
@@ -34,6 +37,7 @@ class SauronProxySource : public ProxySource {
   std::string server_key_;
   std::mutex mu_;
   std::unique_ptr<transport::RpcClient> client_;
+  ProxyCertCache certs_;  // under mu_
 };
 
 }  // namespace rv::strider

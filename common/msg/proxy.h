@@ -26,7 +26,11 @@ struct ProxyCertsRequest {            // from a host: its own id only
   static constexpr const char* kType = "host.proxy_certs";
   std::string host_id;
   std::string env;                    // TENANT/ENV
-  RV_DEFINE_MAP(host_id, env);
+  // The version of the set the host holds (0: none). When it is the current
+  // one sauron answers `unchanged` and seals nothing: a proxy refreshes every
+  // few seconds, and its names rarely change.
+  int64_t known_version = 0;
+  RV_DEFINE_MAP(host_id, env, known_version);
 };
 struct ProxyCertEntry {
   std::string name;                   // DNS name (SNI / Host)
@@ -42,7 +46,8 @@ struct ProxyCerts {
   std::string env;
   int64_t version = 0;
   std::vector<ProxyCertEntry> entries;  // by name; names without a certificate are left out
-  RV_DEFINE_MAP(env, version, entries);
+  bool unchanged = false;               // version == known_version: no entries, keep yours
+  RV_DEFINE_MAP(env, version, entries, unchanged);
 };
 
 // --- the edge --------------------------------------------------------------
