@@ -16,10 +16,18 @@ STACK=$3
 D=$(mktemp -d /tmp/rv-stacktest.XXXXXX)
 reg_pid="" app_pid=""
 cleanup() {
-  [ -n "$app_pid" ] && { kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null; }
+  [ -n "$app_pid" ] && stop_app
   [ -n "$reg_pid" ] && "$ROOT/scripts/registry" stop "$reg_pid" >/dev/null 2>&1
   awk -v w="$D/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$D"
+}
+# The app runs in a session of its own (setsid): a server it forks (busybox
+# httpd, python3) outlives a kill of the launch chain alone, so the whole
+# group is ended.
+stop_app() {
+  kill -- "-$app_pid" 2>/dev/null
+  wait "$app_pid" 2>/dev/null
+  app_pid=""
 }
 trap cleanup EXIT
 fail() { echo "FAIL - $*"; exit 1; }
@@ -114,7 +122,10 @@ for a in "${apps[@]}"; do
     fail "$a: process-types: $(cat "$R/out/process-types")"
   mkdir -p "$R/app/.rv"; cp "$ROOT/buildpacks/bin/launch" "$R/app/.rv/launch"
   app_port=$next_port; next_port=$((next_port + 1))
-  as_app PORT=$app_port "$chroot" --userspec=10000:10000 "$R" /bin/sh /app/.rv/launch "$web" > "$D/app.log" 2>&1 &
+  # Not through as_app: a function in the background is a subshell, and its
+  # pid would not be the session's.
+  env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/app PORT=$app_port \
+    setsid "$chroot" --userspec=10000:10000 "$R" /bin/sh /app/.rv/launch "$web" > "$D/app.log" 2>&1 &
   app_pid=$!
   page=""
   for _ in $(seq 1 100); do
@@ -126,6 +137,6 @@ for a in "${apps[@]}"; do
     { cat "$D/app.log"; fail "$a did not answer: $page"; }
   [ "$a" = python-app ] && { grep -q "rvgreet 1.0 installed from a vendored wheel" <<< "$page" &&
     ok "  with the vendored wheel" || fail "no rvgreet greeting: $page"; }
-  kill "$app_pid"; wait "$app_pid" 2>/dev/null; app_pid=""
+  stop_app
 done
 echo "# all ok"
