@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/transport/test_ports.h"
+#include "strider/proxy_test_haproxy.h"
 
 namespace rv::strider {
 namespace {
@@ -50,21 +51,9 @@ class Holder {
   bool ok_ = false;
 };
 
-int ListenOn(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 8) != 0) return -1;
-  return fd;
-}
-
 TEST(TakeListeningSocket, TakesTheSocketAnotherProcessListensOnAndAcceptsOnIt) {
   int port = transport::ReserveTestPort();
-  Holder h([port] { return ListenOn(port); });
+  Holder h([port] { return proxytest::ListenLoopback(port); });
   ASSERT_TRUE(h.ok());
   auto fd = TakeListeningSocket(h.pid(), 3, "127.0.0.1", port);
   ASSERT_TRUE(fd.ok()) << fd.status().ToString();
@@ -90,7 +79,7 @@ TEST(TakeListeningSocket, TakesTheSocketAnotherProcessListensOnAndAcceptsOnIt) {
 
 TEST(TakeListeningSocket, RefusesAnotherPortAnotherAddressOrSomethingElseThanAListener) {
   int port = transport::ReserveTestPort();
-  Holder listener([port] { return ListenOn(port); });
+  Holder listener([port] { return proxytest::ListenLoopback(port); });
   ASSERT_TRUE(listener.ok());
   EXPECT_FALSE(TakeListeningSocket(listener.pid(), 3, "127.0.0.1", port + 1).ok());
   EXPECT_FALSE(TakeListeningSocket(listener.pid(), 3, "10.0.0.1", port).ok());

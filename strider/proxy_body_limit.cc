@@ -22,6 +22,18 @@ function BodyLimit:start_analyze(txn, chn)
   if not chn:is_resp() then filter.register_data_filter(self, chn) end
 end
 
+-- A Content-Length over the limit: nothing of the body goes to the app. (A
+-- request that waits for 100-continue was refused on its headers already;
+-- this client is sending its body, and a 413 before it has would be lost
+-- under a reset.)
+function BodyLimit:http_headers(txn, msg)
+  if msg.channel:is_resp() then return filter.CONTINUE end
+  local cl = msg:get_headers()["content-length"]
+  local n = cl and tonumber(cl[0])
+  if n and n > self.limit then self.over = true end
+  return filter.CONTINUE
+end
+
 local function refuse(txn)
   txn:done{
     status = 413,

@@ -19,6 +19,7 @@
 #include "common/proxy_job.h"
 #include "common/transport/test_ports.h"
 #include "strider/proxy_config.h"
+#include "strider/proxy_test_haproxy.h"
 
 namespace rv::strider {
 namespace {
@@ -59,20 +60,14 @@ TEST(ProxyBodyLimit, TheFilterIsLoadedAndUsedOnlyWhereAnAppHasABodyLimit) {
 class App {
  public:
   explicit App(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok_ = bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && listen(fd_, 64) == 0;
+    fd_ = proxytest::ListenLoopback(port);
+    ok_ = fd_ >= 0;
     t_ = std::thread([this] { Loop(); });
   }
   ~App() {
     stop_ = true;
     t_.join();
-    close(fd_);
+    if (fd_ >= 0) close(fd_);
   }
   bool ok() const { return ok_; }
   size_t most() const { return most_; }
@@ -143,12 +138,9 @@ TEST(ProxyBodyLimit, HaproxyRefusesABodyWithoutALengthOverTheLimitAtAnySizeAndPa
   ASSERT_EQ(access("/usr/sbin/haproxy", X_OK), 0) << "haproxy is missing: scripts/install-deps";
   ASSERT_EQ(access("/usr/bin/curl", X_OK), 0) << "curl is missing: scripts/install-deps";
   fs::path dir = fs::temp_directory_path() / ("rv-bodylimit-" + std::to_string(getpid()));
-  fs::create_directories(dir / "certs");
-  std::string pem = (dir / "fallback.pem").string();
-  ASSERT_EQ(system(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=invalid "
-                    "-days 1 -keyout " + pem + ".key -out " + pem + " 2>/dev/null && cat " + pem + ".key >> " + pem)
-                       .c_str()),
-            0);
+  fs::create_directories(dir);
+  const std::string pem = proxytest::SelfSignedPem(dir);
+  ASSERT_FALSE(pem.empty()) << "openssl could not make a certificate";
   int ports = transport::ReserveTestPorts(2);
   ASSERT_NE(ports, 0);
   App app(ports + 1);
@@ -157,19 +149,9 @@ TEST(ProxyBodyLimit, HaproxyRefusesABodyWithoutALengthOverTheLimitAtAnySizeAndPa
   const int64_t kLimit = 100000;  // far over HAProxy's 16 KB buffer
   auto in = Limited(kLimit);
   in.port = ports;
-  in.dir = dir.string();
-  in.fallback_pem = pem;
   in.check_inter_ms = 60000;  // one server, no check traffic in the way
   in.servers["acme/prod/web1"] = {{"acme.prod.web1.web.v1.0.x", "127.0.0.1", ports + 1}};
-  for (size_t i = 0; i < in.sites.size(); ++i) {
-    in.sites[i].pem_file = (dir / "certs" / (std::to_string(i) + ".pem")).string();
-    fs::copy_file(pem, in.sites[i].pem_file);
-  }
-  auto f = RenderProxyConfig(in);
-  std::ofstream(dir / "haproxy.cfg") << f.haproxy_cfg;
-  std::ofstream(dir / "certs.list") << f.crt_list;
-  std::ofstream(dir / "hosts.map") << f.hosts_map;
-  std::ofstream(dir / kProxyBodyLimitFile) << f.body_limit_lua;
+  proxytest::WriteRendered(dir, in, pem);
   {
     std::ofstream big(dir / "big");
     big << std::string(1 << 20, 'x');  // 1 MB
@@ -197,10 +179,25 @@ TEST(ProxyBodyLimit, HaproxyRefusesABodyWithoutALengthOverTheLimitAtAnySizeAndPa
   ASSERT_TRUE(up) << "haproxy did not answer; see " << dir / "haproxy.log";
 
   const std::string d = dir.string();
-  EXPECT_EQ(Output(curl + "--http1.1 -H 'Transfer-Encoding: chunked' --data-binary @" + d + "/big " + url), "413");
-  EXPECT_EQ(Output(curl + "--http2 -H 'Content-Length:' --data-binary @" + d + "/big " + url), "413");
-  EXPECT_LE(app.most(), static_cast<size_t>(kLimit) + 1024) << "the app got more than the limit of a body (and its chunk framing)";
-  EXPECT_EQ(Output(curl + "--http1.1 --data-binary @" + d + "/big " + url), "413");  // by Content-Length
+  // A client that waits (100-continue) is refused on its headers.
+  EXPECT_EQ(Output(curl + "--http1.1 -H 'Expect: 100-continue' --data-binary @" + d + "/big " + url), "413");
+  // One sending its body (chunked, HTTP/2 with or without a length, HTTP/1
+  // with a length) is read to the end and answered 413; the app never gets
+  // more than the limit. HAProxy has no lingering close, so now and then
+  // (about 1 in 10 under load) the client reads a reset instead: never an
+  // answer from the app.
+  int refused = 0, reset = 0;
+  for (int i = 0; i < 3; ++i) {
+    for (const char* how : {"--http1.1 -H 'Transfer-Encoding: chunked'", "--http2 -H 'Content-Length:'", "--http2",
+                            "--http1.1 -H 'Expect:'"}) {
+      std::string code = Output(curl + how + " --data-binary @" + d + "/big " + url);
+      EXPECT_TRUE(code == "413" || code == "000") << how << ": " << code;
+      (code == "413" ? refused : reset)++;
+    }
+  }
+  EXPECT_GE(refused, 9) << refused << " answered 413, " << reset << " reset";
+  EXPECT_LE(app.most(), static_cast<size_t>(kLimit) + 1024)
+      << "the app got more than the limit of a body (and its chunk framing)";
   EXPECT_EQ(Output(curl + "--http1.1 -H 'Transfer-Encoding: chunked' --data-binary @" + d + "/under " + url), "200");
   EXPECT_EQ(Output(curl + "--http2 -H 'Content-Length:' --data-binary @" + d + "/under " + url), "200");
   // The app answered the whole body: the filter forwarded every byte under the limit.

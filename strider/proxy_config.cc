@@ -133,9 +133,14 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
       }
       if (lim->second.body > 0) {
         const int64_t b = lim->second.body;
-        c << "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt " << b << " }\n"
-          // A body without a length (chunked, or HTTP/2 without one) is
-          // counted as it streams, at any size (strider/proxy_body_limit.h).
+        // Refused on its headers only where the client is not sending the
+        // body yet (100-continue): a client mid-upload (HTTP/1 or HTTP/2,
+        // measured with curl) reads a reset instead of an early 413. The rest, and
+        // bodies without a length, go through the filter: it counts, drops
+        // what passes the limit and answers 413 at the end
+        // (strider/proxy_body_limit.h).
+        c << "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt " << b
+          << " } { req.hdr(expect) -i 100-continue }\n"
           << "  filter " << kProxyBodyLimitFilter << " " << b << "\n";
       }
     }

@@ -1,4 +1,5 @@
 #include "strider/proxy_config.h"
+#include "strider/proxy_test_haproxy.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -89,7 +90,8 @@ TEST(ProxyConfig, LimitsPerAppAndPerClient) {
   ASSERT_FALSE(web1.empty());
   ASSERT_FALSE(api.empty());
   EXPECT_NE(web1.find("deny_status 429 if { sc1_http_req_rate gt 200 }"), std::string::npos);
-  EXPECT_NE(web1.find("deny_status 413 if { req.hdr_val(content-length) gt 1000 }"), std::string::npos);
+  EXPECT_NE(web1.find("deny_status 413 if { req.hdr_val(content-length) gt 1000 } { req.hdr(expect) -i 100-continue }"),
+            std::string::npos);
   EXPECT_NE(web1.find("filter lua.rv-body-limit 1000\n"), std::string::npos);
   EXPECT_EQ(api.find("deny_status"), std::string::npos);
 }
@@ -123,31 +125,16 @@ TEST(ProxyConfig, HaproxyAcceptsTheRenderedConfig) {
   ASSERT_EQ(access("/usr/sbin/haproxy", X_OK), 0) << "haproxy is missing: scripts/install-deps";
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("rv-proxycfg-" + std::to_string(getpid()));
-  fs::create_directories(dir / "certs");
-  std::string pem = (dir / "fallback.pem").string();
-  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=invalid -days 1 "
-                    "-keyout " + pem + ".key -out " + pem + " 2>/dev/null && cat " + pem + ".key >> " + pem;
-  ASSERT_EQ(system(cmd.c_str()), 0);
+  fs::create_directories(dir);
+  const std::string pem = proxytest::SelfSignedPem(dir);
+  ASSERT_FALSE(pem.empty()) << "openssl could not make a certificate";
   auto in = Input();
-  in.dir = dir.string();
-  in.fallback_pem = pem;
   // An inherited ingress listener, as the container gets it (here fd 9).
-  int l = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(l, 8), 0);
+  int l = proxytest::ListenLoopback(0, 8);
+  ASSERT_GE(l, 0);
   ASSERT_EQ(dup2(l, 9), 9);
   in.ingress_fd = 9;
-  for (size_t i = 0; i < in.sites.size(); ++i) {
-    in.sites[i].pem_file = (dir / "certs" / (std::to_string(i) + ".pem")).string();
-    fs::copy_file(pem, in.sites[i].pem_file);
-  }
-  auto f = RenderProxyConfig(in);
-  std::ofstream(dir / "haproxy.cfg") << f.haproxy_cfg;
-  std::ofstream(dir / "certs.list") << f.crt_list;
-  std::ofstream(dir / "hosts.map") << f.hosts_map;
+  auto f = proxytest::WriteRendered(dir, in, pem);
   std::string check = "/usr/sbin/haproxy -c -q -f " + (dir / "haproxy.cfg").string() + " > " +
                       (dir / "check.out").string() + " 2>&1";
   int rc = system(check.c_str());
