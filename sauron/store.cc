@@ -406,7 +406,8 @@ void Store::Commit(msg::JobRecord j) {
 void Store::Forget(const std::string& id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end()) return;
-  for (auto [index, key] : {std::pair{&env_index_, &it->second.spec.env}, std::pair{&kind_index_, &it->second.spec.kind}}) {
+  const auto& spec = it->second.spec;
+  for (auto [index, key] : {std::pair{&env_index_, &spec.env}, std::pair{&kind_index_, &spec.kind}}) {
     auto e = index->find(*key);
     if (e == index->end()) continue;
     e->second.erase(id);

@@ -20,9 +20,13 @@ std::optional<std::vector<ProxyCert>> ProxyCertCache::Reuse(const std::string& e
   return it->second.certs;
 }
 
+void ProxyCertCache::Forget(const std::string& env) {
+  if (auto it = sets_.find(env); it != sets_.end()) Drop(it);
+}
+
 void ProxyCertCache::Keep(const std::string& env, int64_t version, const std::vector<ProxyCert>& certs,
                           bool complete, int64_t now_ms) {
-  if (auto it = sets_.find(env); it != sets_.end()) Drop(it);
+  Forget(env);
   if (!complete || version == 0) return;
   sets_[env] = Set{version, certs, now_ms};
 }

@@ -40,6 +40,8 @@ class ProxyCertCache {
   void Keep(const std::string& env, int64_t version, const std::vector<ProxyCert>& certs, bool complete,
             int64_t now_ms);
   void Expire(int64_t now_ms);
+  // Drops env's set (and wipes its keys): the next refresh asks for all.
+  void Forget(const std::string& env);
   size_t size() const { return sets_.size(); }
 
  private:

@@ -38,6 +38,9 @@ TEST(ProxyCertCache, NeverHoldsASetWithAKeyThatDidNotOpen) {
   c.Keep("acme/prod", 9, Set("b.test"), /*complete=*/false, 200);
   EXPECT_EQ(c.Known("acme/prod"), 0) << "the older whole set is dropped too";
   EXPECT_EQ(c.size(), 0u);
+  c.Keep("acme/prod", 10, Set("c.test"), true, 300);
+  c.Forget("acme/prod");
+  EXPECT_EQ(c.Known("acme/prod"), 0);
 }
 
 TEST(ProxyCertCache, DropsASetNotUsedForItsIdleTime) {

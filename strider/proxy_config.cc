@@ -133,12 +133,11 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
       }
       if (lim->second.body > 0) {
         const int64_t b = lim->second.body;
-        // Refused on its headers only where the client is not sending the
-        // body yet (100-continue): a client mid-upload (HTTP/1 or HTTP/2,
-        // measured with curl) reads a reset instead of an early 413. The rest, and
-        // bodies without a length, go through the filter: it counts, drops
-        // what passes the limit and answers 413 at the end
-        // (strider/proxy_body_limit.h).
+        // Refused on its headers only when the client waits (100-continue):
+        // one mid-upload (HTTP/1 or HTTP/2, measured with curl) reads a
+        // reset instead of an early 413. Every other body goes through the
+        // filter, which counts it, drops what passes the limit and answers
+        // 413 at its end (strider/proxy_body_limit.h).
         c << "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt " << b
           << " } { req.hdr(expect) -i 100-continue }\n"
           << "  filter " << kProxyBodyLimitFilter << " " << b << "\n";

@@ -38,7 +38,7 @@ Result<std::vector<ProxyCert>> SauronProxySource::Certs(const std::string& env) 
   if (got.env != env) return Status::Invalid("sauron answered the certificates of another environment");
   if (got.unchanged) {
     if (auto held = certs_.Reuse(env, got.version, now)) return std::move(*held);
-    certs_.Keep(env, 0, {}, false, now);  // forget it: the next refresh asks for the whole set
+    certs_.Forget(env);
     return Status::Invalid("sauron says the certificates are unchanged, but this host holds no such set");
   }
   auto pk = crypto::DecodeZ85Key(key_.public_key);
