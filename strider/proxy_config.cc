@@ -1,7 +1,6 @@
 #include "strider/proxy_config.h"
 
 #include "common/proxy_job.h"
-#include "strider/proxy_body_limit.h"
 
 #include <arpa/inet.h>
 
@@ -55,9 +54,6 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
        "ECDHE-RSA-CHACHA20-POLY1305\n"
        "  ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256\n"
        "  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n";
-  bool body_limits = false;
-  for (const auto& [app, lim] : in.limits) body_limits = body_limits || lim.body > 0;
-  if (body_limits) c << "  lua-load " << in.dir << "/" << kProxyBodyLimitFile << "\n";
   c << "\n"
        "defaults\n"
        "  mode http\n"
@@ -85,15 +81,17 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
        "%sq/%bq id=%ID %{+Q}r\"\n"
        "\n"
        "frontend ingress\n"
-       "  bind *:" << in.port << " accept-proxy ssl crt-list " << in.dir << "/certs.list alpn h2,http/1.1\n";
+       "  bind *:" << in.port << " accept-proxy ssl crt-list " << in.dir << "/" << kProxyCrtListFile
+    << " alpn h2,http/1.1\n";
   if (in.ingress_fd >= 0)
-    c << "  bind fd@" << in.ingress_fd << " accept-proxy ssl crt-list " << in.dir << "/certs.list alpn h2,http/1.1\n";
+    c << "  bind fd@" << in.ingress_fd << " accept-proxy ssl crt-list " << in.dir << "/" << kProxyCrtListFile
+      << " alpn h2,http/1.1\n";
   c << "  stick-table type ip size 100k expire 60s store conn_cur\n"
        "  tcp-request session track-sc0 src\n"
        "  tcp-request session reject if { sc0_conn_cur gt " << (in.conn_limit > 0 ? in.conn_limit : 100) << " }\n"
        "  http-request set-header X-Forwarded-Proto https\n"
        "  http-request set-header X-Forwarded-For %[src]\n"
-       "  use_backend %[req.hdr(host),field(1,:),lower,map(" << in.dir << "/hosts.map)]\n"
+       "  use_backend %[req.hdr(host),field(1,:),lower,map(" << in.dir << "/" << kProxyHostsMapFile << ")]\n"
        "  default_backend unknown_host\n"
        "\n"
        "backend unknown_host\n"
@@ -133,14 +131,14 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
       }
       if (lim->second.body > 0) {
         const int64_t b = lim->second.body;
-        // Refused on its headers only when the client waits (100-continue):
-        // one mid-upload (HTTP/1 or HTTP/2, measured with curl) reads a
-        // reset instead of an early 413. Every other body goes through the
-        // filter, which counts it, drops what passes the limit and answers
-        // 413 at its end (strider/proxy_body_limit.h).
-        c << "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt " << b
-          << " } { req.hdr(expect) -i 100-continue }\n"
-          << "  filter " << kProxyBodyLimitFilter << " " << b << "\n";
+        c << "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt " << b << " }\n"
+          // A body without a length (chunked, or HTTP/2 without one) is counted
+          // as it comes: HAProxy waits for up to b+1 bytes of it, at most a
+          // buffer (16 KB), so a limit above that is not enforced on them.
+          << "  http-request wait-for-body time 2s at-least " << b + 1
+          << " if !{ req.hdr_cnt(content-length) gt 0 }\n"
+          << "  http-request deny deny_status 413 if !{ req.hdr_cnt(content-length) gt 0 } { req.body_size gt " << b
+          << " }\n";
       }
     }
     auto it = in.servers.find(app);
@@ -159,8 +157,13 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
   out.haproxy_cfg = c.str();
   out.crt_list = l.str();
   out.hosts_map = m.str();
-  out.body_limit_lua = ProxyBodyLimitLua();
   return out;
+}
+
+std::map<std::string, std::string> ProxyConfigFiles::ByName() const {
+  return {{kProxyConfigFile, haproxy_cfg},
+          {kProxyCrtListFile, crt_list},
+          {kProxyHostsMapFile, hosts_map}};
 }
 
 }  // namespace rv::strider

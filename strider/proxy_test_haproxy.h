@@ -1,6 +1,5 @@
 // Test helpers (not in any library): running Debian's HAProxy on a rendered
-// environment-proxy configuration, as proxy_config_test and
-// proxy_body_limit_test do. Files go under a directory the test owns and
+// environment-proxy configuration, as proxy_config_test does. Files go under a directory the test owns and
 // removes.
 #pragma once
 
@@ -14,7 +13,6 @@
 #include <fstream>
 #include <string>
 
-#include "strider/proxy_body_limit.h"
 #include "strider/proxy_config.h"
 
 namespace rv::strider::proxytest {
@@ -39,10 +37,7 @@ inline ProxyConfigFiles WriteRendered(const std::filesystem::path& dir, ProxyCon
     std::filesystem::copy_file(pem, in.sites[i].pem_file, std::filesystem::copy_options::overwrite_existing);
   }
   auto f = RenderProxyConfig(in);
-  std::ofstream(dir / "haproxy.cfg") << f.haproxy_cfg;
-  std::ofstream(dir / "certs.list") << f.crt_list;
-  std::ofstream(dir / "hosts.map") << f.hosts_map;
-  std::ofstream(dir / kProxyBodyLimitFile) << f.body_limit_lua;
+  for (const auto& [name, content] : f.ByName()) std::ofstream(dir / name) << content;
   return f;
 }
 

@@ -18,7 +18,6 @@
 #include "common/crypto/sealed_box.h"
 #include "common/crypto/sha256.h"
 #include "strider/ingress_socket.h"
-#include "strider/proxy_body_limit.h"
 
 namespace rv::strider {
 
@@ -150,13 +149,9 @@ Status ProxyWorkload::Prepare(const msg::JobSpec& spec, bool adopting) {
   }
   // A first configuration (no names yet) so HAProxy starts; the refresh
   // thread writes the real one within refresh_ms.
-  if (access((dir_ + "/haproxy.cfg").c_str(), R_OK) != 0) {
+  if (access((dir_ + "/" + kProxyConfigFile).c_str(), R_OK) != 0) {
     auto f = RenderProxyConfig(BaseConfigInput());
-    for (auto [rel, content] : std::map<std::string, std::string>{
-             {"haproxy.cfg", f.haproxy_cfg},
-             {"certs.list", f.crt_list},
-             {"hosts.map", f.hosts_map},
-             {std::string(kProxyBodyLimitFile), f.body_limit_lua}}) {
+    for (const auto& [rel, content] : f.ByName()) {
       if (Status s = WriteOwned(dir_, rel, content, 0600, o_.uid, o_.gid); !s.ok()) return s;
     }
   }
@@ -344,10 +339,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     for (const auto& b : a.backends) v.push_back(ProxyServer{b.job_id, b.addr, b.port});
   }
   auto out = RenderProxyConfig(in);
-  files["haproxy.cfg"] = out.haproxy_cfg;
-  files["certs.list"] = out.crt_list;
-  files["hosts.map"] = out.hosts_map;
-  files[std::string(kProxyBodyLimitFile)] = out.body_limit_lua;
+  files.merge(out.ByName());
 
   bool changed = false;
   std::map<std::string, std::string> now;
