@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/testing/loopback.h"
 #include "common/transport/test_ports.h"
 #include "edge/haproxy_config.h"
 #include "edge/haproxy_process.h"
@@ -33,21 +34,6 @@ namespace rv::edge {
 namespace {
 
 using namespace std::chrono_literals;
-
-int Listen(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 64) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 int Connect(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -97,7 +83,7 @@ class FakeProxy {
     for (auto& [name, c] : certs) ctxs_[name] = ServerCtx(c);
     SSL_CTX_set_tlsext_servername_callback(ctxs_.begin()->second, &FakeProxy::OnSni);
     SSL_CTX_set_tlsext_servername_arg(ctxs_.begin()->second, this);
-    fd_ = Listen(port);
+    fd_ = rv::testing::ListenLoopback(port);
     if (fd_ >= 0) thread_ = std::thread([this] { Serve(); });
   }
   ~FakeProxy() {
