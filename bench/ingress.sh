@@ -2,15 +2,20 @@
 # Ingress benchmark (issue 18). Needs root, runc, docker-registry, haproxy,
 # nginx (nginx-light), wrk, curl, unshare, python3.
 #
-#   bench/run ingress [--rounds N] [--quick]     (--quick or RV_BENCH_QUICK=1: ~1 min of load)
+#   bench/run ingress [--rounds N] [--quick] [--app python|busybox]
+#   (--quick or RV_BENCH_QUICK=1: ~1 min of load; RV_BENCH_APP=busybox as --app)
 #
-# A 3-host namespace pod (scripts/pod up), app web = 3 HA replicas of busybox
-# httpd (each answers its job id), the environment's proxies (rv proxy:ensure),
+# A 3-host namespace pod (scripts/pod up), app web = 3 HA replicas of a small
+# app that answers GET / with its job id: by default a keep-alive HTTP/1.1
+# server from Python's standard library (as app servers keep connections);
+# --app busybox: busybox httpd, a process per connection that closes each one
+# (every proxied request a new TCP connection over the overlay). Then the
+# environment's proxies (rv proxy:ensure),
 # the pod's edge. The same app, measured with wrk (keep-alive, GET /) in one run,
 # interleaved round by round so the shared machine's drift lands on every path:
 #   direct  plain HTTP to web-1's overlay address, wrk inside web-1's host netns
-#   proxied HTTPS to the app's name through the edge (SNI, TCP), the ingress
-#           relay, the env proxy (HAProxy, TLS ends) and the overlay (3 replicas);
+#   proxied HTTPS to the app's name through the edge (SNI, TCP), the env
+#           proxy (HAProxy, TLS ends, on the host's ingress socket) and the overlay (3 replicas);
 #           wrk in the root netns, the name mapped to the edge by an /etc/hosts
 #           bind-mounted in a private mount namespace (unshare -m): wrk's URL
 #           host is its SNI, which the edge routes by
@@ -31,13 +36,16 @@ root=$(dirname "$here")
 build=${RV_BUILD:-$root/build-bench}
 rounds=${ROUNDS:-3} dur=10 mdur=8 kills=3
 quick=${RV_BENCH_QUICK:-0}
+app=${RV_BENCH_APP:-python}
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --quick) quick=1; shift ;;
-    *) echo "ingress: unknown argument '$1' (--rounds N, --quick)" >&2; exit 2 ;;
+    --app) app=$2; shift 2 ;;
+    *) echo "ingress: unknown argument '$1' (--rounds N, --quick, --app python|busybox)" >&2; exit 2 ;;
   esac
 done
+case "$app" in python|busybox) ;; *) echo "ingress: --app must be python or busybox" >&2; exit 2 ;; esac
 [ "$quick" = 1 ] && rounds=1 dur=4 mdur=4 kills=1
 case "$rounds" in ''|*[!0-9]*|0) echo "ingress: --rounds must be a positive number" >&2; exit 2 ;; esac
 [ "$(id -u)" = 0 ] || { echo "ingress: needs root" >&2; exit 1; }
@@ -78,7 +86,7 @@ trap 'exit 1' INT TERM
 
 # ---- the pod, the app, its proxies ----
 t=$(date +%s.%N)
-RV_POD_STACKS=busybox RV_POD_HTTP_PORT=$((port + 24)) RV_POD_HTTPS_PORT=$eport \
+RV_POD_STACKS=busybox,$app RV_POD_HTTP_PORT=$((port + 24)) RV_POD_HTTPS_PORT=$eport \
   "$pod" up --hosts 3 --dir "$dir" --base-port "$port" >"$dir/up.log" 2>&1 || { tail -n 20 "$dir/up.log" >&2; die "pod up failed"; }
 subnet=$(awk -F= '$1 == "subnet" {print $2}' "$dir/net.env")
 [ -n "$subnet" ] || die "no subnet in $dir/net.env"
@@ -96,9 +104,26 @@ wait_running() {  # wait_running SECONDS JOB...
   die "not all running within $t s: $*"
 }
 $rv apps:create "$env" web >/dev/null || die "apps:create"
-$rv submit --service web --replicas 3 --ha --image stack/busybox:latest --port 8080 --env "$env" --app web -- \
-  /bin/sh -c 'mkdir -p /tmp/w && echo "$RV_JOB_ID" >/tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w' >/dev/null \
-  || die "submit web"
+if [ "$app" = busybox ]; then
+  # busybox httpd: a process per connection, and it closes each one.
+  app_cmd=(/bin/sh -c 'mkdir -p /tmp/w && echo "$RV_JOB_ID" >/tmp/w/index.html && exec httpd -f -p 8080 -h /tmp/w')
+else
+  # The smallest keep-alive app server: Python's standard library, HTTP/1.1,
+  # a thread per connection, the answer in one write (as gunicorn, node or puma keep connections).
+  app_cmd=(python3 -c '
+import http.server, os
+body = (os.environ["RV_JOB_ID"] + "\n").encode()
+answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+class App(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.wfile.write(answer)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("", 8080), App).serve_forever()')
+fi
+$rv submit --service web --replicas 3 --ha --image "stack/$app:latest" --port 8080 --env "$env" --app web -- \
+  "${app_cmd[@]}" >/dev/null || die "submit web"
 $rv proxy:ensure "$env" >"$dir/ensure.log" || die "proxy:ensure"
 wait_running 90 web-1 web-2 web-3 "$tenant.$env_name.proxy-1" "$tenant.$env_name.proxy-2"
 pod_up_s=$(python3 -c "print(round($(date +%s.%N) - $t, 1))")
@@ -114,12 +139,13 @@ done
 [[ "$body" =~ ^web-[123]$ ]] || die "no answer through the edge, checked against the pod CA: '$body'"
 # web-1: its host and its overlay address (from inside its container).
 h=$(host_of web-1)
-addr=$("$pod" exec --dir "$dir" --job web-1 -- ip -4 -o addr show 2>/dev/null </dev/null |
-  awk '$4 !~ /^127\./ {sub(/\/.*/, "", $4); print $4; exit}')
+# (/proc/net/fib_trie: the python stack has no ip(8).)
+addr=$("$pod" exec --dir "$dir" --job web-1 -- cat /proc/net/fib_trie 2>/dev/null </dev/null |
+  awk '/\|--/ {ip = $2} /\/32 host LOCAL/ && ip !~ /^127\./ {print ip; exit}')
 [ -n "$addr" ] || die "no overlay address of web-1"
 hexec() { "$pod" exec --dir "$dir" --host "$h" -- "$@"; }
-# (a)'s wrk and (c)'s nginx open a new connection to web-1 per request (busybox
-# closes each) from this netns: ~14k TIME_WAITs to one address after a 10 s
+# With --app busybox, (a)'s wrk and (c)'s nginx open a new connection to web-1
+# per request (busybox closes each) from this netns: ~14k TIME_WAITs to one address after a 10 s
 # run, and without reuse the next runs' connects crawl through the 28k-port
 # range (measured: 5,456 -> 1,482 -> 781 req/s in three runs; with reuse
 # 5,222 / 5,340 / 5,427). What any load generator sets; the proxies' netns
@@ -141,6 +167,10 @@ http {
   access_log $dir/nginx/access.log;
   client_body_temp_path $dir/nginx/body;
   proxy_temp_path $dir/nginx/proxy;
+  upstream app {
+    server $addr:8080;
+    keepalive 16;  # connections to the app kept, when it keeps them
+  }
   server {
     listen $(hostaddr "$h"):$nport ssl;
     server_name $name;
@@ -148,8 +178,9 @@ http {
     ssl_certificate_key $dir/nginx/cert.key;
     ssl_protocols TLSv1.2 TLSv1.3;
     location / {
-      proxy_pass http://$addr:8080;
+      proxy_pass http://app;
       proxy_http_version 1.1;
+      proxy_set_header Connection "";
       proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto https;
@@ -294,9 +325,12 @@ head -n 5 "$dir/abnormal.txt" | sed 's/^/    /' >&2
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 - "$dir" "$here/results/ingress.json" "$rounds" "$dur" "$mdur" "$kills" "$(($(date +%s) - started))" \
-  "$loadavg_start" "$loadavg" "$pod_up_s" <<'PY'
+  "$loadavg_start" "$loadavg" "$pod_up_s" "$app" <<'PY'
 import datetime, glob, json, re, statistics, sys, time
-d, out, rounds, dur, mdur, kills, bench_s, la0, la1, pod_up_s = sys.argv[1:]
+d, out, rounds, dur, mdur, kills, bench_s, la0, la1, pod_up_s, app = sys.argv[1:]
+app_what = {"python": "Python http.server, HTTP/1.1 keep-alive, a thread per connection",
+            "busybox": "busybox httpd, a process per connection, closes each"}[app] + \
+    " (3 HA replicas, GET / = its job id, 6 bytes); direct and nginx reach web-1 only"
 rounds, kills = int(rounds), int(kills)
 
 def result(path):
@@ -379,7 +413,7 @@ res = {
     "load": {"full": "wrk -t2 -c16 keep-alive, as fast as it goes", "moderate":
              "wrk -t1 -c4, each connection waits 5 ms before each request (~700 req/s offered)",
              "event": "wrk -t1 -c8 through the edge during the kills and the stop"},
-    "app": "busybox httpd (3 HA replicas, GET / = its job id, 6 bytes); direct and nginx reach web-1 only",
+    "app": app_what, "app_kind": app,
     "rounds": rounds, "full_s": int(dur), "moderate_s": int(mdur),
     "pod_up_s": float(pod_up_s), "bench_seconds": int(bench_s), "loadavg_at_start": la0, "loadavg_at_end": la1,
     "goal": {"proxied_vs_direct_rps": 0.7, "added_p99_ms": 1.0, "config_apply_ms": 1000, "failed_requests": 0},
@@ -390,7 +424,7 @@ res["goal_met"] = {"rps": res["ratios"]["proxied_vs_direct_rps"] >= 0.7, "added_
 json.dump(res, open(out, "w"), indent=1)
 ok = lambda b: "met" if b else "MISSED"
 print()
-print(f"ingress, {rounds} round(s), medians (full load {dur} s, moderate {mdur} s per run)")
+print(f"ingress, app {app}, {rounds} round(s), medians (full load {dur} s, moderate {mdur} s per run)")
 print(f"  {'path':44} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} | {'moderate: req/s':>15} {'p50 ms':>7} {'p99 ms':>7}")
 for k, what in (("direct", "(a) direct HTTP to one replica, from its host"),
                 ("proxied", "(b) HTTPS edge + env proxy + overlay"),
