@@ -1,6 +1,7 @@
 #include "strider/proxy_config.h"
 
 #include "common/proxy_job.h"
+#include "strider/proxy_body_limit.h"
 
 #include <arpa/inet.h>
 
@@ -54,6 +55,9 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
        "ECDHE-RSA-CHACHA20-POLY1305\n"
        "  ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256\n"
        "  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n";
+  bool body_limits = false;
+  for (const auto& [app, lim] : in.limits) body_limits = body_limits || lim.body > 0;
+  if (body_limits) c << "  lua-load " << in.dir << "/" << kProxyBodyLimitFile << "\n";
   c << "\n"
        "defaults\n"
        "  mode http\n"
@@ -131,14 +135,13 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
       }
       if (lim->second.body > 0) {
         const int64_t b = lim->second.body;
-        c << "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt " << b << " }\n"
-          // A body without a length (chunked, or HTTP/2 without one) is counted
-          // as it comes: HAProxy waits for up to b+1 bytes of it, at most a
-          // buffer (16 KB), so a limit above that is not enforced on them.
-          << "  http-request wait-for-body time 2s at-least " << b + 1
-          << " if !{ req.hdr_cnt(content-length) gt 0 }\n"
-          << "  http-request deny deny_status 413 if !{ req.hdr_cnt(content-length) gt 0 } { req.body_size gt " << b
-          << " }\n";
+        // Refused on its headers only when the client waits (100-continue):
+        // one mid-upload reads a reset instead of an early 413. Every other
+        // body goes through the filter, which counts it, drops what passes
+        // the limit and answers 413 at its end (strider/proxy_body_limit.h).
+        c << "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt " << b
+          << " } { req.hdr(expect) -i 100-continue }\n"
+          << "  filter " << kProxyBodyLimitFilter << " " << b << "\n";
       }
     }
     auto it = in.servers.find(app);
@@ -157,13 +160,15 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
   out.haproxy_cfg = c.str();
   out.crt_list = l.str();
   out.hosts_map = m.str();
+  out.body_limit_lua = ProxyBodyLimitLua();
   return out;
 }
 
 std::map<std::string, std::string> ProxyConfigFiles::ByName() const {
   return {{kProxyConfigFile, haproxy_cfg},
           {kProxyCrtListFile, crt_list},
-          {kProxyHostsMapFile, hosts_map}};
+          {kProxyHostsMapFile, hosts_map},
+          {std::string(kProxyBodyLimitFile), body_limit_lua}};
 }
 
 }  // namespace rv::strider

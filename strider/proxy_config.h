@@ -17,7 +17,9 @@
 //    (retry-on + redispatch), connect/server/tunnel timeouts (WebSockets pass).
 //  * Limits: connections per client address (the PROXY header's source) on
 //    the frontend; per app, a request rate per client address (429) and a
-//    body size by Content-Length (413). Slow clients: `timeout http-request`.
+//    body size (413): with a length or without one, at any size, counted as
+//    it streams (strider/proxy_body_limit.h). Slow clients:
+//    `timeout http-request`.
 //  * Names and app ids are hostile input: a name that is not a DNS name, or a
 //    server that is not IPv4:port, is left out (counted in `skipped`).
 #pragma once
@@ -42,7 +44,7 @@ struct ProxyServer {
 
 struct ProxyAppLimits {
   int64_t rate = 0;        // requests/s per client address over 10 s (429 above); 0 = none
-  int64_t body = 0;        // request body bytes by Content-Length (413 above); 0 = none
+  int64_t body = 0;        // request body bytes (413 above); 0 = none
 };
 
 struct ProxyConfigInput {
@@ -71,6 +73,7 @@ struct ProxyConfigFiles {
   std::string haproxy_cfg;
   std::string crt_list;    // <dir>/certs.list
   std::string hosts_map;   // <dir>/hosts.map: name -> backend
+  std::string body_limit_lua;  // <dir>/body_limit.lua (constant; loaded only when an app has a body limit)
   int skipped = 0;
 
   // Every file above by its name in the run dir: the one list its writers use.

@@ -90,9 +90,9 @@ TEST(ProxyConfig, LimitsPerAppAndPerClient) {
   ASSERT_FALSE(web1.empty());
   ASSERT_FALSE(api.empty());
   EXPECT_NE(web1.find("deny_status 429 if { sc1_http_req_rate gt 200 }"), std::string::npos);
-  EXPECT_NE(web1.find("deny_status 413 if { req.hdr_val(content-length) gt 1000 }"), std::string::npos);
-  EXPECT_NE(web1.find("wait-for-body time 2s at-least 1001 if !{ req.hdr_cnt(content-length) gt 0 }"), std::string::npos);
-  EXPECT_NE(web1.find("deny_status 413 if !{ req.hdr_cnt(content-length) gt 0 } { req.body_size gt 1000 }"), std::string::npos);
+  EXPECT_NE(web1.find("deny_status 413 if { req.hdr_val(content-length) gt 1000 } { req.hdr(expect) -i 100-continue }"),
+            std::string::npos);
+  EXPECT_NE(web1.find("filter lua.rv-body-limit 1000\n"), std::string::npos);
   EXPECT_EQ(api.find("deny_status"), std::string::npos);
 }
 
