@@ -33,7 +33,7 @@ def kind(cmd):
 
 def snap(out):
     tick = os.sysconf("SC_CLK_TCK")
-    procs = {}
+    procs = {"uptime": float(open("/proc/uptime").read().split()[0])}
     for p in os.listdir("/proc"):
         if not p.isdigit():
             continue
@@ -44,15 +44,22 @@ def snap(out):
             continue
         f = stat[stat.rfind(")") + 2:].split()
         ticks = sum(int(x) for x in f[11:15])  # utime stime cutime cstime
-        procs[p] = [kind(cmd), ticks / tick]
+        procs[p] = [kind(cmd), ticks / tick, int(f[19]) / tick]  # starttime, s since boot
     json.dump(procs, open(out, "w"))
 
 
 def diff(a, b, secs):
     a, b = json.load(open(a)), json.load(open(b))
+    a_at = a.pop("uptime")
+    b.pop("uptime")
     used = {}
-    for pid, (k, t) in b.items():
-        t0 = a[pid][1] if pid in a and a[pid][0] == k else 0.0
+    for pid, (k, t, start) in b.items():
+        if pid in a and a[pid][2] == start:
+            t0 = a[pid][1]  # the same process (a kind may change across exec)
+        elif start >= a_at:
+            t0 = 0.0  # started between the snapshots: all of it is in the window
+        else:
+            continue  # older than the first snapshot but not in it (unreadable then): unknown
         used[k] = used.get(k, 0.0) + max(0.0, t - t0)
     json.dump({k: round(v / float(secs), 3) for k, v in sorted(used.items(), key=lambda x: -x[1])}, sys.stdout)
     print()
