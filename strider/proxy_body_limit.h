@@ -18,16 +18,16 @@
 // 100-continue never reaches the filter: the backend's `http-request deny
 // deny_status 413` refuses it on its headers (its client sent nothing yet).
 //
-// Use (strider/proxy_config.cc): `lua-load <dir>/body_limit.lua` in global,
-// `filter lua.rv-body-limit BYTES` in a backend. The text is a constant,
-// written beside haproxy.cfg.
+// Use (strider/proxy_config.cc): `lua-load <dir>/body_limit.lua` in global
+// (kProxyBodyLimitFile, with the config's other file names in
+// strider/proxy_config.h), `filter lua.rv-body-limit BYTES` in a backend. The
+// text is a constant, written beside haproxy.cfg.
 #pragma once
 
 #include <string_view>
 
 namespace rv::strider {
 
-inline constexpr std::string_view kProxyBodyLimitFile = "body_limit.lua";
 inline constexpr std::string_view kProxyBodyLimitFilter = "lua.rv-body-limit";
 
 // The Lua source (HAProxy 2.6's filter API).

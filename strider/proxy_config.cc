@@ -168,7 +168,7 @@ std::map<std::string, std::string> ProxyConfigFiles::ByName() const {
   return {{kProxyConfigFile, haproxy_cfg},
           {kProxyCrtListFile, crt_list},
           {kProxyHostsMapFile, hosts_map},
-          {std::string(kProxyBodyLimitFile), body_limit_lua}};
+          {kProxyBodyLimitFile, body_limit_lua}};
 }
 
 }  // namespace rv::strider

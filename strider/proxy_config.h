@@ -68,6 +68,7 @@ struct ProxyConfigInput {
 inline constexpr char kProxyConfigFile[] = "haproxy.cfg";
 inline constexpr char kProxyCrtListFile[] = "certs.list";
 inline constexpr char kProxyHostsMapFile[] = "hosts.map";
+inline constexpr char kProxyBodyLimitFile[] = "body_limit.lua";  // strider/proxy_body_limit.h
 
 struct ProxyConfigFiles {
   std::string haproxy_cfg;

@@ -1,5 +1,6 @@
 // Test helpers (not in any library): running Debian's HAProxy on a rendered
-// environment-proxy configuration, as proxy_config_test does. Files go under a directory the test owns and
+// environment-proxy configuration, as proxy_config_test and
+// proxy_body_limit_test do. Files go under a directory the test owns and
 // removes.
 #pragma once
 
