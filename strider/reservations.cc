@@ -101,7 +101,12 @@ std::map<int, std::string> Reservations::Ports() const {
 }
 
 Reservations::Entry Reservations::For(const msg::JobSpec& spec, int64_t attempt) {
-  Entry e{spec.id, attempt, spec.service, spec.rules.ha, spec.resources};
+  Entry e;
+  e.job_id = spec.id;
+  e.attempt = attempt;
+  e.service = spec.service;
+  e.ha = spec.rules.ha;
+  e.resources = spec.resources;
   if (spec.kind == kProxyKind && spec.port > 0) {
     e.port = spec.port;
     e.port_owner = spec.env;
