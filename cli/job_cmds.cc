@@ -33,7 +33,8 @@ int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRec
   const std::string& app = cmds.log_job;
   auto slash = app.rfind('/');
   if (slash == std::string::npos || app.find('/') == slash) return Fail(Status::Invalid("--router needs TENANT/ENV/APP"));
-  const std::string env = app.substr(0, slash), needle = " " + ProxyBackendName(app) + "/";
+  const std::string env = app.substr(0, slash), needle = " " + ProxyBackendName(app) + "/",
+                    body_needle = " " + ProxyBodyBackendName(app) + "/";  // its body-limited backend
   namespace layout = host_layout;
   int proxies = 0;
   std::vector<std::pair<std::string, std::string>> logs;  // proxy job id, its console log
@@ -56,7 +57,8 @@ int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRec
       std::lock_guard<std::mutex> l(out_mu);
       while ((nl = partial.find('\n', start)) != std::string::npos) {
         std::string_view line(partial.data() + start, nl - start);
-        if (line.find(needle) != std::string_view::npos) std::cout << id << " " << line << "\n";
+        if (line.find(needle) != std::string_view::npos || line.find(body_needle) != std::string_view::npos)
+          std::cout << id << " " << line << "\n";
         start = nl + 1;
       }
       partial.erase(0, start);

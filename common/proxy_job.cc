@@ -23,6 +23,8 @@ std::string ProxyBackendName(const std::string& app) {
   return out + buf;
 }
 
+std::string ProxyBodyBackendName(const std::string& app) { return ProxyBackendName(app) + "_body"; }
+
 Result<std::vector<msg::JobSpec>> ProxyJobsFor(const std::string& env, const std::string& image) {
   auto slash = env.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == env.size() || env.find('/', slash + 1) != std::string::npos)

@@ -33,6 +33,9 @@ int ProxyPortFor(const std::string& env);
 // and access log ("app_" + the id with every byte outside [A-Za-z0-9.-] as
 // '_' + 8 hex of its FNV-1a): what `rv logs APP --router` looks for.
 std::string ProxyBackendName(const std::string& app);
+// Its second backend when it has a body limit (the requests that may carry a
+// body): ProxyBackendName + "_body". Its lines are the app's too.
+std::string ProxyBodyBackendName(const std::string& app);
 
 // The env's proxy jobs; Invalid if env is not TENANT/ENV.
 Result<std::vector<msg::JobSpec>> ProxyJobsFor(const std::string& env, const std::string& image = kProxyImage);

@@ -45,10 +45,10 @@ std::string Section(const std::string& cfg, const std::string& backend) {
 TEST(ProxyBodyLimit, TheFilterIsLoadedAndUsedOnlyWhereAnAppHasABodyLimit) {
   auto f = RenderProxyConfig(Limited(100000));
   EXPECT_NE(f.haproxy_cfg.find("  lua-load /run/proxy/body_limit.lua\n"), std::string::npos);
-  std::string web1 = Section(f.haproxy_cfg, BackendNameFor("acme/prod/web1"));
-  std::string api = Section(f.haproxy_cfg, BackendNameFor("acme/prod/api"));
+  std::string web1 = Section(f.haproxy_cfg, BodyBackendNameFor("acme/prod/web1"));
   EXPECT_NE(web1.find("  filter lua.rv-body-limit 100000\n"), std::string::npos) << web1;
-  EXPECT_EQ(api.find("filter"), std::string::npos) << api;
+  EXPECT_EQ(Section(f.haproxy_cfg, BackendNameFor("acme/prod/web1")).find("filter"), std::string::npos);
+  EXPECT_EQ(Section(f.haproxy_cfg, BackendNameFor("acme/prod/api")).find("filter"), std::string::npos);
   EXPECT_EQ(f.body_limit_lua, ProxyBodyLimitLua());
 
   auto none = RenderProxyConfig(Limited(0));
@@ -197,7 +197,8 @@ TEST(ProxyBodyLimit, HaproxyRefusesABodyWithoutALengthOverTheLimitAtAnySizeAndPa
     for (const char* how : {"--http1.1 -H 'Transfer-Encoding: chunked'", "--http2 -H 'Content-Length:'", "--http2",
                             "--http1.1 -H 'Expect:'"}) {
       std::string code = Output(curl + how + " --data-binary @" + d + "/big " + url);
-      EXPECT_TRUE(code == "413" || code == "000") << how << ": " << code << "\n" << Output("tail -n 4 " + d + "/haproxy.log") << "\napp most " << app.most();
+      EXPECT_TRUE(code == "413" || code == "000")
+          << how << ": " << code << "\n" << Output("tail -n 4 " + d + "/haproxy.log") << "\napp most " << app.most();
       (code == "413" ? refused : reset)++;
     }
   }
@@ -210,6 +211,15 @@ TEST(ProxyBodyLimit, HaproxyRefusesABodyWithoutALengthOverTheLimitAtAnySizeAndPa
   EXPECT_EQ(Output("curl -sk --max-time 20 --haproxy-protocol --resolve web1.prod.acme.pod.test:" + std::to_string(ports) +
                 ":127.0.0.1 --http1.1 --data-binary @" + d + "/under " + url),
             "got 60000");
+  // A bodyless HTTP/1 request skips the filter's backend (HAProxy starts Lua
+  // for every request it filters); an HTTP/2 one cannot be told bodyless.
+  EXPECT_EQ(Output(curl + "--http1.1 " + url), "200");
+  EXPECT_EQ(Output(curl + "--http2 " + url), "200");
+  usleep(100000);
+  std::string h1_line = Output("tail -n 2 " + d + "/haproxy.log | head -n 1");
+  std::string h2_line = Output("tail -n 1 " + d + "/haproxy.log");
+  EXPECT_NE(h1_line.find(" " + BackendNameFor("acme/prod/web1") + "/"), std::string::npos) << h1_line;
+  EXPECT_NE(h2_line.find(" " + BodyBackendNameFor("acme/prod/web1") + "/"), std::string::npos) << h2_line;
 
   kill(hp, SIGTERM);
   int st = 0;

@@ -68,12 +68,14 @@ struct ProxyConfigInput {
 inline constexpr char kProxyConfigFile[] = "haproxy.cfg";
 inline constexpr char kProxyCrtListFile[] = "certs.list";
 inline constexpr char kProxyHostsMapFile[] = "hosts.map";
+inline constexpr char kProxyBodyMapFile[] = "bodies.map";
 inline constexpr char kProxyBodyLimitFile[] = "body_limit.lua";  // strider/proxy_body_limit.h
 
 struct ProxyConfigFiles {
   std::string haproxy_cfg;
   std::string crt_list;    // <dir>/certs.list
   std::string hosts_map;   // <dir>/hosts.map: name -> backend
+  std::string body_map;    // <dir>/bodies.map: name -> its app's body-limited backend (apps with a body limit)
   std::string body_limit_lua;  // <dir>/body_limit.lua (constant; loaded only when an app has a body limit)
   int skipped = 0;
 
@@ -87,5 +89,8 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in);
 bool IsProxyName(const std::string& name);
 // The backend an app gets: common/proxy_job.h's ProxyBackendName.
 std::string BackendNameFor(const std::string& app);
+// Its second backend when it has a body limit (ProxyBodyBackendName): the
+// same replicas, the requests that may carry a body, through the filter.
+std::string BodyBackendNameFor(const std::string& app);
 
 }  // namespace rv::strider

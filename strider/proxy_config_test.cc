@@ -90,10 +90,33 @@ TEST(ProxyConfig, LimitsPerAppAndPerClient) {
   ASSERT_FALSE(web1.empty());
   ASSERT_FALSE(api.empty());
   EXPECT_NE(web1.find("deny_status 429 if { sc1_http_req_rate gt 200 }"), std::string::npos);
-  EXPECT_NE(web1.find("deny_status 413 if { req.hdr_val(content-length) gt 1000 } { req.hdr(expect) -i 100-continue }"),
-            std::string::npos);
-  EXPECT_NE(web1.find("filter lua.rv-body-limit 1000\n"), std::string::npos);
   EXPECT_EQ(api.find("deny_status"), std::string::npos);
+  // The body limit is web1's second backend, its rate counted in web1's table.
+  std::string body = Section(f.haproxy_cfg, BodyBackendNameFor("acme/prod/web1"));
+  ASSERT_FALSE(body.empty());
+  EXPECT_NE(body.find("deny_status 413 if { req.hdr_val(content-length) gt 1000 } { req.hdr(expect) -i 100-continue }"),
+            std::string::npos);
+  EXPECT_NE(body.find("filter lua.rv-body-limit 1000\n"), std::string::npos);
+  EXPECT_NE(body.find("track-sc1 src table " + BackendNameFor("acme/prod/web1") + "\n"), std::string::npos);
+  EXPECT_NE(body.find("deny_status 429 if { sc1_http_req_rate gt 200 }"), std::string::npos);
+  EXPECT_EQ(web1.find("filter"), std::string::npos);
+  EXPECT_TRUE(Section(f.haproxy_cfg, BodyBackendNameFor("acme/prod/api")).empty());
+}
+
+TEST(ProxyConfig, OnlyARequestThatMayCarryABodyGoesToTheBodyLimitedBackend) {
+  auto f = RenderProxyConfig(Input());
+  const std::string body = BodyBackendNameFor("acme/prod/web1");
+  EXPECT_NE(f.body_map.find("web1.prod.acme.pod.test " + body + "\n"), std::string::npos);
+  EXPECT_NE(f.body_map.find("www.example.com " + body + "\n"), std::string::npos);
+  EXPECT_EQ(f.body_map.find("api."), std::string::npos);  // no body limit
+  // HTTP/2 always (its headers cannot say there is no body); HTTP/1 with a
+  // Content-Length or a Transfer-Encoding.
+  EXPECT_NE(f.haproxy_cfg.find("if body_limited !h1 || body_limited has_length\n"), std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find("acl has_length req.hdr_cnt(transfer-encoding) gt 0\n"), std::string::npos);
+  // Its replicas are the first backend's, their health checked there once.
+  std::string sec = Section(f.haproxy_cfg, body);
+  EXPECT_NE(sec.find("10.240.1.3:8080 track " + BackendNameFor("acme/prod/web1") + "/r_"), std::string::npos) << sec;
+  EXPECT_EQ(sec.find("check"), std::string::npos) << sec;
 }
 
 TEST(ProxyConfig, LeavesOutHostileNamesAndServers) {
