@@ -235,7 +235,8 @@ wrk_run() {
   fi
 }
 # RV_BENCH_HOLD=FILE: write how to reach the three paths into FILE and wait
-# until it is removed (to profile a path by hand), then go on as usual.
+# until it is removed (to profile a path by hand), then go on as usual; the
+# results then stay in the run's dir, not bench/results.
 if [ -n "${RV_BENCH_HOLD:-}" ]; then
   { echo "dir=$dir host=$h addr=$addr name=$name edge=$edge eport=$eport nport=$nport"
     echo "direct:  $pod exec --dir $dir --host $h -- wrk -t2 -c16 -d10s http://$addr:8080/"
@@ -324,7 +325,11 @@ echo "  env proxies' log lines of requests that did not end normally: $(wc -l <"
 head -n 5 "$dir/abnormal.txt" | sed 's/^/    /' >&2
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 
-python3 - "$dir" "$here/results/ingress.json" "$rounds" "$dur" "$mdur" "$kills" "$(($(date +%s) - started))" \
+# A held run (RV_BENCH_HOLD) was changed by hand: its figures are printed, not
+# written over the last real run's.
+results=$here/results/ingress.json
+[ -n "${RV_BENCH_HOLD:-}" ] && results=$dir/ingress.json && say "a held run: results not written to bench/results"
+python3 - "$dir" "$results" "$rounds" "$dur" "$mdur" "$kills" "$(($(date +%s) - started))" \
   "$loadavg_start" "$loadavg" "$pod_up_s" "$app" <<'PY'
 import datetime, glob, json, re, statistics, sys, time
 d, out, rounds, dur, mdur, kills, bench_s, la0, la1, pod_up_s, app = sys.argv[1:]
