@@ -160,11 +160,14 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
          "  http-check expect rstatus ^[1-4]\n"
          "  default-server check inter " << in.check_inter_ms << "ms fastinter " << in.check_inter_ms
       << "ms downinter " << in.check_inter_ms * 4 << "ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down\n";
-    if (lim.rate > 0) {
-      c << "  stick-table type ip size 100k expire 60s store http_req_rate(10s)\n"
-           "  http-request track-sc1 src\n"
+    // The rate per client address over 10 s, in `table` (the first backend's).
+    auto rate_limit = [&](const std::string& table) {
+      if (lim.rate <= 0) return;
+      c << "  http-request track-sc1 src table " << table << "\n"
            "  http-request deny deny_status 429 if { sc1_http_req_rate gt " << lim.rate * 10 << " }\n";
-    }
+    };
+    if (lim.rate > 0) c << "  stick-table type ip size 100k expire 60s store http_req_rate(10s)\n";
+    rate_limit(backend);
     for (const auto& [nm, addr] : servers) c << "  server " << nm << " " << addr << "\n";
     if (lim.body <= 0) continue;
 
@@ -172,10 +175,7 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
     // the first backend's (track), the rate counted in its table.
     c << "\nbackend " << BodyBackendNameFor(app) << "\n"
          "  balance roundrobin\n";
-    if (lim.rate > 0) {
-      c << "  http-request track-sc1 src table " << backend << "\n"
-           "  http-request deny deny_status 429 if { sc1_http_req_rate gt " << lim.rate * 10 << " }\n";
-    }
+    rate_limit(backend);
     // Refused on its headers only when the client waits (100-continue):
     // one mid-upload reads a reset instead of an early 413. Every other
     // body goes through the filter, which counts it, drops what passes
