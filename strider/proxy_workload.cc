@@ -339,7 +339,9 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     for (const auto& b : a.backends) v.push_back(ProxyServer{b.job_id, b.addr, b.port});
   }
   auto out = RenderProxyConfig(in);
-  files.merge(out.ByName());
+  // The rendered files by name; they are never under certs/, but assign
+  // rather than merge so a rendered file always wins over a stale entry.
+  for (auto& [rel, content] : out.ByName()) files[rel] = std::move(content);
 
   bool changed = false;
   std::map<std::string, std::string> now;
