@@ -12,9 +12,10 @@
 //    TLS 1.2+ with AEAD ciphers only; ALPN h2, http/1.1), a request ID
 //    (X-Request-ID, also in the access log on stdout), routing by Host
 //    through a map (name -> backend), anything else 404.
-//  * One backend per app: its replicas over the overlay, round robin, short
-//    health checks, retries of idempotent requests on another replica
-//    (retry-on + redispatch), connect/server/tunnel timeouts (WebSockets pass).
+//  * One backend per app: its replicas over the overlay, least connections
+//    first (ties round robin), short health checks, retries of idempotent
+//    requests on another replica (retry-on + redispatch), connect/server/
+//    tunnel timeouts (WebSockets pass).
 //  * Limits: connections per client address (the PROXY header's source) on
 //    the frontend; per app, a request rate per client address (429) and a
 //    body size (413): with a length or without one, at any size, counted as

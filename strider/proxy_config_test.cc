@@ -119,6 +119,21 @@ TEST(ProxyConfig, OnlyARequestThatMayCarryABodyGoesToTheBodyLimitedBackend) {
   EXPECT_EQ(sec.find("check"), std::string::npos) << sec;
 }
 
+// leastconn, not roundrobin: HAProxy turns among servers of equal load, so
+// every replica is used (pod_proxy: sequential requests reach all three),
+// and under load the replica that just answered is woken again rather than
+// an idle one (bench/run ingress: +5-14 % req/s).
+TEST(ProxyConfig, SpreadsRequestsOverTheReplicasByLeastConnections) {
+  auto f = RenderProxyConfig(Input());
+  for (const auto& b : {BackendNameFor("acme/prod/web1"), BodyBackendNameFor("acme/prod/web1"),
+                        BackendNameFor("acme/prod/api")}) {
+    std::string sec = Section(f.haproxy_cfg, b);
+    ASSERT_FALSE(sec.empty()) << b;
+    EXPECT_NE(sec.find("\n  balance leastconn\n"), std::string::npos) << sec;
+  }
+  EXPECT_EQ(f.haproxy_cfg.find("roundrobin"), std::string::npos);
+}
+
 TEST(ProxyConfig, LeavesOutHostileNamesAndServers) {
   auto in = Input();
   in.sites.push_back({"evil.com\nfrontend x", "acme/prod/web1", "/run/proxy/certs/3.pem"});
