@@ -150,7 +150,10 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
           continue;
         }
         std::string nm = "r_" + BackendNameFor(sv.id).substr(4);
-        if (seen.insert(nm).second) servers.emplace_back(nm, sv.addr + ":" + std::to_string(sv.port));
+        if (seen.insert(nm).second) {
+          servers.emplace_back(nm, sv.addr + ":" + std::to_string(sv.port));
+          out.servers.push_back(backend + "/" + nm);
+        }
       }
     }
     // leastconn: a replica that just answered gets the next request, and

@@ -79,6 +79,9 @@ struct ProxyConfigFiles {
   std::string body_map;    // <dir>/bodies.map: name -> its app's body-limited backend (apps with a body limit)
   std::string body_limit_lua;  // <dir>/body_limit.lua (constant; loaded only when an app has a body limit)
   int skipped = 0;
+  // Every replica's server as the runtime API names it ("backend/server"), in
+  // the apps' first backends: a body-limited backend's servers track these.
+  std::vector<std::string> servers;
 
   // Every file above by its name in the run dir: the one list its writers use.
   std::map<std::string, std::string> ByName() const;

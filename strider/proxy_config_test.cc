@@ -134,6 +134,17 @@ TEST(ProxyConfig, SpreadsRequestsOverTheReplicasByLeastConnections) {
   EXPECT_EQ(f.haproxy_cfg.find("roundrobin"), std::string::npos);
 }
 
+TEST(ProxyConfig, NamesEveryServerAsTheRuntimeApiDoes) {
+  auto f = RenderProxyConfig(Input());
+  const std::string web1 = BackendNameFor("acme/prod/web1");
+  ASSERT_EQ(f.servers.size(), 2u);
+  for (const auto& s : f.servers) {
+    EXPECT_EQ(s.rfind(web1 + "/r_", 0), 0u) << s;
+    // The same name is on a server line of that backend.
+    EXPECT_NE(Section(f.haproxy_cfg, web1).find("  server " + s.substr(web1.size() + 1) + " "), std::string::npos) << s;
+  }
+}
+
 TEST(ProxyConfig, LeavesOutHostileNamesAndServers) {
   auto in = Input();
   in.sites.push_back({"evil.com\nfrontend x", "acme/prod/web1", "/run/proxy/certs/3.pem"});

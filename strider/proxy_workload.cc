@@ -1,5 +1,7 @@
 #include "strider/proxy_workload.h"
 
+#include "strider/proxy_runtime.h"
+
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -339,6 +341,9 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     for (const auto& b : a.backends) v.push_back(ProxyServer{b.job_id, b.addr, b.port});
   }
   auto out = RenderProxyConfig(in);
+  // A replica that left the routes gets no new request from now on, not
+  // from the reload's end (60-450 ms later: strider/proxy_runtime.h).
+  if (running_) TakeOutOfRotation(ProxyServersGone(live_servers_, out.servers));
   // The rendered files by name; they are never under certs/, but assign
   // rather than merge so a rendered file always wins over a stale entry.
   for (auto& [rel, content] : out.ByName()) files[rel] = std::move(content);
@@ -375,6 +380,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     reload_pending_ = false;
     reloaded = true;
   }
+  if (!reload_pending_) live_servers_ = std::move(out.servers);
   if (reload_pending_ || !ingress_ready) return Outcome::kRetry;
   return reloaded ? Outcome::kApplied : Outcome::kUnchanged;
 }
@@ -448,6 +454,33 @@ bool ProxyWorkload::Reload() {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
+}
+
+// Every worker, old ones too: they still answer their keep-alive clients.
+// Best effort: the reload that follows drops the servers anyway.
+void ProxyWorkload::TakeOutOfRotation(const std::vector<std::string>& servers) {
+  if (servers.empty()) return;
+  std::string sock = dir_ + "/master.sock";
+  auto procs = MasterCommand(sock, "show proc", 1000);
+  if (!procs.ok()) return;
+  int done = 0, workers = 0;
+  for (int64_t pid : ProxyWorkerPids(*procs)) {
+    ++workers;
+    for (const auto& s : servers) {
+      std::string cmd = ProxyMaintCommand(pid, s);
+      if (cmd.empty()) continue;
+      auto r = MasterCommand(sock, cmd, 1000);
+      if (r.ok() && r->find_first_not_of(" \r\n") == std::string::npos) {
+        ++done;
+      } else {
+        spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? *r : r.status().ToString());
+      }
+    }
+  }
+  std::string names;
+  for (const auto& s : servers) names += (names.empty() ? "" : ", ") + s.substr(s.find('/') + 1);
+  spdlog::info("proxy {}: {} out of rotation ahead of the reload ({} of {} worker commands taken)", spec_.id, names,
+               done, workers * static_cast<int>(servers.size()));
 }
 
 }  // namespace rv::strider

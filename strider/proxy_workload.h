@@ -114,6 +114,7 @@ class ProxyWorkload : public Workload {
   enum class Outcome { kUnchanged, kApplied, kRetry };
   Outcome Refresh();
   bool Reload();
+  void TakeOutOfRotation(const std::vector<std::string>& servers);
 
   container::ContainerRuntime& rt_;
   ProxyHostOptions o_;
@@ -141,6 +142,7 @@ class ProxyWorkload : public Workload {
   bool stopping_ = false;        // Stop was called: the relay takes the ingress (relay_mu_)
   std::map<std::string, std::string> written_;
   bool reload_pending_ = false;
+  std::vector<std::string> live_servers_;  // the servers HAProxy has loaded ("backend/server")
   std::atomic<int64_t> reloads_{0};
   bool cleaned_ = false;
   int64_t errors_logged_ = 0;

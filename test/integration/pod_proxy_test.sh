@@ -224,6 +224,10 @@ echo "POST loop during rv stop of a replica: $ok answered by the app, $bad faile
 [ "$ok" -ge 5 ] || fail "only $ok requests in the POST loop"
 [ "$bad" = 0 ] || fail "$bad failed POSTs: $(sort "$dir/ploop.err" | uniq -c | head -5)"
 for _ in $(seq 1 20); do b=$(get "$h1") && [ "$b" != web-3 ] || fail "web-3 still answers after its stop"; done
+# The proxies took it out of rotation through HAProxy's runtime API before
+# the reload that dropped it (strider/proxy_runtime.h).
+grep -h "out of rotation ahead of the reload" "$dir"/logs/strider-*.log | grep -q "r_web-3_" \
+  || fail "no proxy took web-3 out of rotation at its stop (strider logs)"
 
 # 6. kill -9 one of the two proxy replicas under a client loop through the edge.
 eget() { edge "$name" -f -o /dev/null 2>>"$dir/eloop.err"; }

@@ -1,0 +1,34 @@
+// What the strider says to a running environment proxy's HAProxy between
+// reloads, through its master CLI (docs/PROXY.md "Runtime API").
+//
+// A reload takes 60 ms on an idle host and up to ~450 ms under load (a new
+// worker parses the files and loads the certificates). A replica that left
+// the routes is taken out of rotation at once instead: `set server ... state
+// maint` in every worker, old ones too (they still serve keep-alive clients),
+// then the reload that drops it. New requests stop going to it; the ones in
+// flight finish, as in a drain. Additions still wait for the reload.
+//
+// Pure: text in, text out; the caller owns the socket. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rv::strider {
+
+// The workers' PIDs (current and old) from the master CLI's `show proc`
+// ("<pid> <type> <reloads> ..." lines; headers, the master and programs left
+// out). Malformed lines are skipped.
+std::vector<int64_t> ProxyWorkerPids(const std::string& show_proc);
+
+// The servers ("backend/server") of `before` that `after` no longer has, in
+// `before`'s order.
+std::vector<std::string> ProxyServersGone(const std::vector<std::string>& before,
+                                          const std::vector<std::string>& after);
+
+// The master-CLI line that stops new requests to `server` in worker `pid`.
+// "" if the name could break the command (only [A-Za-z0-9._-] and one '/').
+std::string ProxyMaintCommand(int64_t pid, const std::string& server);
+
+}  // namespace rv::strider
