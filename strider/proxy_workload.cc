@@ -1,7 +1,5 @@
 #include "strider/proxy_workload.h"
 
-#include "strider/proxy_runtime.h"
-
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +18,7 @@
 #include "common/crypto/sealed_box.h"
 #include "common/crypto/sha256.h"
 #include "strider/ingress_socket.h"
+#include "strider/proxy_runtime.h"
 
 namespace rv::strider {
 
@@ -343,7 +342,13 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   auto out = RenderProxyConfig(in);
   // A replica that left the routes gets no new request from now on, not
   // from the reload's end (60-450 ms later: strider/proxy_runtime.h).
-  if (running_) TakeOutOfRotation(ProxyServersGone(live_servers_, out.servers));
+  // Once per server: a reload that is retried does not send it again.
+  if (running_) {
+    std::vector<std::string> gone;
+    for (auto& g : ProxyServersGone(live_servers_, out.servers))
+      if (out_of_rotation_.insert(g).second) gone.push_back(std::move(g));
+    TakeOutOfRotation(gone);
+  }
   // The rendered files by name; they are never under certs/, but assign
   // rather than merge so a rendered file always wins over a stale entry.
   for (auto& [rel, content] : out.ByName()) files[rel] = std::move(content);
@@ -380,7 +385,10 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     reload_pending_ = false;
     reloaded = true;
   }
-  if (!reload_pending_) live_servers_ = std::move(out.servers);
+  if (!reload_pending_) {
+    live_servers_ = std::move(out.servers);
+    out_of_rotation_.clear();
+  }
   if (reload_pending_ || !ingress_ready) return Outcome::kRetry;
   return reloaded ? Outcome::kApplied : Outcome::kUnchanged;
 }

@@ -41,6 +41,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -143,6 +144,7 @@ class ProxyWorkload : public Workload {
   std::map<std::string, std::string> written_;
   bool reload_pending_ = false;
   std::vector<std::string> live_servers_;  // the servers HAProxy has loaded ("backend/server")
+  std::set<std::string> out_of_rotation_;  // of those, the ones put in maintenance since
   std::atomic<int64_t> reloads_{0};
   bool cleaned_ = false;
   int64_t errors_logged_ = 0;
