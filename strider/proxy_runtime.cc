@@ -5,6 +5,18 @@
 
 namespace rv::strider {
 
+int64_t ProxyMasterReloads(const std::string& show_proc) {
+  std::istringstream in(show_proc);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream w(line);
+    std::string pid, type;
+    int64_t reloads = -1;
+    if (w >> pid >> type >> reloads && type == "master") return reloads;
+  }
+  return -1;
+}
+
 std::vector<int64_t> ProxyWorkerPids(const std::string& show_proc) {
   std::vector<int64_t> out;
   std::istringstream in(show_proc);

@@ -1,5 +1,6 @@
-// What the strider says to a running environment proxy's HAProxy between
-// reloads, through its master CLI (docs/PROXY.md "Runtime API").
+// What the strider says to, and reads from, a running environment proxy's
+// HAProxy through its master CLI around reloads (docs/PROXY.md "What the
+// strider does", the runtime API).
 //
 // A reload takes 60 ms on an idle host and up to ~450 ms under load (a new
 // worker parses the files and loads the certificates). A replica that left
@@ -16,6 +17,10 @@
 #include <vector>
 
 namespace rv::strider {
+
+// The master's reload count from `show proc` ("1 master 3 [failed: 0] ..."),
+// -1 if there is none: a reload is done once it moved.
+int64_t ProxyMasterReloads(const std::string& show_proc);
 
 // The workers' PIDs (current and old) from the master CLI's `show proc`
 // ("<pid> <type> <reloads> ..." lines; headers, the master and programs left

@@ -17,6 +17,12 @@ constexpr char kShowProc[] =
     "# programs\n"
     "\n";
 
+TEST(ProxyRuntime, ReadsTheMastersReloadCount) {
+  EXPECT_EQ(ProxyMasterReloads(kShowProc), 12);
+  EXPECT_EQ(ProxyMasterReloads(""), -1);
+  EXPECT_EQ(ProxyMasterReloads("Unknown command.\n"), -1);
+}
+
 TEST(ProxyRuntime, FindsEveryWorkerCurrentAndOld) {
   EXPECT_EQ(ProxyWorkerPids(kShowProc), (std::vector<int64_t>{43, 37}));
 }

@@ -429,16 +429,7 @@ Result<std::string> MasterCommand(const std::string& sock, const std::string& cm
 // The master's reload count from `show proc` ("1 master 3 [failed: 0] ..."); -1 if unknown.
 int64_t MasterReloads(const std::string& sock) {
   auto out = MasterCommand(sock, "show proc", 1000);
-  if (!out.ok()) return -1;
-  std::istringstream in(*out);
-  std::string l;
-  while (std::getline(in, l)) {
-    std::istringstream w(l);
-    std::string pid, type;
-    int64_t reloads = -1;
-    if (w >> pid >> type >> reloads && type == "master") return reloads;
-  }
-  return -1;
+  return out.ok() ? ProxyMasterReloads(*out) : -1;
 }
 
 }  // namespace
