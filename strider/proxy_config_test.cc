@@ -1,4 +1,5 @@
 #include "strider/proxy_config.h"
+#include "strider/proxy_runtime.h"
 #include "strider/proxy_test_haproxy.h"
 
 #include <gtest/gtest.h>
@@ -143,6 +144,19 @@ TEST(ProxyConfig, NamesEveryServerAsTheRuntimeApiDoes) {
     // The same name is on a server line of that backend.
     EXPECT_NE(Section(f.haproxy_cfg, web1).find("  server " + s.substr(web1.size() + 1) + " "), std::string::npos) << s;
   }
+}
+
+TEST(ProxyConfig, AReplicaThatLeftChangesOnlyItsServerLines) {
+  auto before = RenderProxyConfig(Input());
+  auto in = Input();
+  in.servers["acme/prod/web1"].pop_back();
+  auto after = RenderProxyConfig(in);
+  auto gone = ProxyServersGone(before.servers, after.servers);
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_TRUE(ProxyConfigOnlyDropsServers(before.haproxy_cfg, after.haproxy_cfg, gone));
+  // A replica that left while the limits changed: the reload carries the rest.
+  in.limits["acme/prod/web1"] = {30, 1000};
+  EXPECT_FALSE(ProxyConfigOnlyDropsServers(before.haproxy_cfg, RenderProxyConfig(in).haproxy_cfg, gone));
 }
 
 TEST(ProxyConfig, LeavesOutHostileNamesAndServers) {

@@ -2,6 +2,7 @@
 
 #include <set>
 #include <sstream>
+#include <string_view>
 
 namespace rv::strider {
 
@@ -39,6 +40,31 @@ std::vector<std::string> ProxyServersGone(const std::vector<std::string>& before
     if (!now.count(s)) gone.push_back(s);
   }
   return gone;
+}
+
+bool ProxyConfigOnlyDropsServers(const std::string& before, const std::string& after,
+                                 const std::vector<std::string>& servers) {
+  std::set<std::string> drop(servers.begin(), servers.end());
+  std::string kept, backend;
+  size_t pos = 0;
+  while (pos < before.size()) {
+    size_t end = before.find('\n', pos);
+    size_t next = end == std::string::npos ? before.size() : end + 1;
+    std::string_view line(before.data() + pos, next - pos);
+    std::istringstream w{std::string(line)};
+    std::string first, second, word;
+    w >> first >> second;
+    bool indented = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+    if (!indented && !first.empty() && first[0] != '#') backend = first == "backend" ? second : "";
+    bool dropped = indented && first == "server" && !backend.empty() && drop.count(backend + "/" + second);
+    // A server that tracks a dropped one (an app's _body backend) goes with it.
+    while (indented && first == "server" && !dropped && w >> word) {
+      if (word == "track" && w >> word) dropped = drop.count(word) > 0;
+    }
+    if (!dropped) kept.append(line);
+    pos = next;
+  }
+  return kept == after;
 }
 
 std::string ProxyMaintCommand(int64_t pid, const std::string& server) {

@@ -7,7 +7,8 @@
 // the routes is taken out of rotation at once instead: `set server ... state
 // maint` in every worker, old ones too (they still serve keep-alive clients),
 // then the reload that drops it. New requests stop going to it; the ones in
-// flight finish, as in a drain. Additions still wait for the reload.
+// flight finish, as in a drain. When that was the whole change, it is live
+// at once. Additions still wait for the reload (strider/proxy_reload.h).
 //
 // Pure: text in, text out; the caller owns the socket. Thread-safe.
 #pragma once
@@ -31,6 +32,14 @@ std::vector<int64_t> ProxyWorkerPids(const std::string& show_proc);
 // `before`'s order.
 std::vector<std::string> ProxyServersGone(const std::vector<std::string>& before,
                                           const std::vector<std::string>& after);
+
+// Whether `after` is `before` less the lines of `servers` ("backend/server":
+// a "server NAME ..." line in section "backend BACKEND", and the server
+// lines that `track` one of them) and nothing else.
+// Then putting them in maintenance applied the whole change at once; the
+// reload that follows changes nothing a client sees.
+bool ProxyConfigOnlyDropsServers(const std::string& before, const std::string& after,
+                                 const std::vector<std::string>& servers);
 
 // The master-CLI line that stops new requests to `server` in worker `pid`.
 // "" if the name could break the command (only [A-Za-z0-9._-] and one '/').

@@ -57,5 +57,29 @@ TEST(ProxyRuntime, RefusesANameThatCouldBreakTheCommand) {
   EXPECT_EQ(ProxyMaintCommand(43, "a/b\n@1 shutdown"), "");
 }
 
+TEST(ProxyRuntime, AConfigLessOnlyTheServersThatLeftDropsNothingElse) {
+  const std::string before =
+      "frontend ingress\n  bind :443\n\nbackend app_a\n  balance leastconn\n  server r_1 10.0.0.1:80\n"
+      "  server r_2 10.0.0.2:80\n\nbackend app_a_body\n  server r_2 10.0.0.2:80 track app_a/r_2\n";
+  const std::string after =
+      "frontend ingress\n  bind :443\n\nbackend app_a\n  balance leastconn\n  server r_1 10.0.0.1:80\n"
+      "\nbackend app_a_body\n";
+  // app_a_body's r_2 tracks app_a/r_2: it follows its state and leaves with it.
+  EXPECT_TRUE(ProxyConfigOnlyDropsServers(before, after, {"app_a/r_2"}));
+  EXPECT_TRUE(ProxyConfigOnlyDropsServers(before, before, {}));
+}
+
+TEST(ProxyRuntime, AConfigThatChangedMoreThanItsServersIsNotOnlyADrop) {
+  const std::string before = "backend app_a\n  server r_1 10.0.0.1:80\n  server r_2 10.0.0.2:80\n";
+  // r_2 left, but r_1 moved too.
+  EXPECT_FALSE(ProxyConfigOnlyDropsServers(before, "backend app_a\n  server r_1 10.0.0.9:80\n", {"app_a/r_2"}));
+  // The server of another backend by the same name stays.
+  EXPECT_FALSE(ProxyConfigOnlyDropsServers(before, "backend app_a\n  server r_1 10.0.0.1:80\n", {"app_b/r_2"}));
+  // A line that only mentions the server is no server line.
+  EXPECT_FALSE(ProxyConfigOnlyDropsServers("frontend f\n  server r_2 x\n", "frontend f\n", {"f/r_2"}));
+  // An added server is not a drop.
+  EXPECT_FALSE(ProxyConfigOnlyDropsServers(before, before + "  server r_3 10.0.0.3:80\n", {}));
+}
+
 }  // namespace
 }  // namespace rv::strider

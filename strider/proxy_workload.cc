@@ -254,34 +254,35 @@ void ProxyWorkload::CloseIngress() {
   relay_.reset();
 }
 
+// How long the reload of a change the runtime API applied whole (replicas
+// that left) waits for another change to share it: a killed replica is
+// back healthy within ~1-2 s, and its reload then need not queue behind.
+constexpr int64_t kDropReloadWaitMs = 2000;
+
 void ProxyWorkload::Loop() {
   std::unique_lock<std::mutex> l(mu_);
-  int64_t noticed = 0, noticed_wall = 0;  // the oldest notice not yet applied
   bool live = false;  // a first configuration is live: later notices are changes to time
   while (!stop_) {
     // Timed only while HAProxy runs: a restarting one reads the files at its start.
-    if (wake_ && noticed == 0 && live && running_) {
-      noticed = woken_at_ms_;
-      noticed_wall = sauron_event_ms_;
-    }
+    if (wake_ && live && running_ && notice_.at_ms == 0) notice_ = {woken_at_ms_, sauron_event_ms_};
     wake_ = false;
     l.unlock();
     Outcome out = Refresh();
     if (out != Outcome::kRetry) live = true;
-    if (noticed != 0 && !running_) noticed = 0;
-    if (noticed != 0 && out != Outcome::kRetry) {
-      if (out == Outcome::kApplied) {
-        int64_t took = MonotonicMs() - noticed;
-        last_notice_applied_ms_ = took;
-        spdlog::info("proxy {}: configuration live {} ms after sauron's notice arrived ({} ms after sauron sent it)",
-                     spec_.id, took, WallMs() - noticed_wall);
-      }
-      noticed = 0;
-    }
     l.lock();
     int wait = out == Outcome::kRetry ? o_.retry_ms : o_.refresh_ms;
     cv_.wait_for(l, std::chrono::milliseconds(wait), [this] { return stop_ || wake_; });
   }
+}
+
+// A change is live: HAProxy runs it (a reload was taken, or the runtime API
+// applied all of it). Timed from the sauron notice it came from, if any.
+void ProxyWorkload::LogLive(ProxyNotice notice, const char* how) {
+  if (notice.at_ms == 0 || !running_) return;
+  int64_t took = MonotonicMs() - notice.at_ms;
+  last_notice_applied_ms_ = took;
+  spdlog::info("proxy {}: configuration live {} ms after sauron's notice arrived ({} ms after sauron sent it){}",
+               spec_.id, took, WallMs() - notice.sauron_ms, how);
 }
 
 std::map<std::string, std::string> ProxyWorkload::written() const {
@@ -339,21 +340,30 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     auto& v = in.servers[a.app];
     for (const auto& b : a.backends) v.push_back(ProxyServer{b.job_id, b.addr, b.port});
   }
+  // These files hold the state of every notice that came before the fetch.
+  ProxyNotice notice = notice_;
+  notice_ = {};
   auto out = RenderProxyConfig(in);
   // A replica that left the routes gets no new request from now on, not
   // from the reload's end (60-450 ms later: strider/proxy_runtime.h).
   // Once per server: a reload that is retried does not send it again.
+  bool only_drops = false;
   if (running_) {
     std::vector<std::string> gone;
     for (auto& g : ProxyServersGone(live_servers_, out.servers))
       if (out_of_rotation_.insert(g).second) gone.push_back(std::move(g));
-    TakeOutOfRotation(gone);
+    // With nothing else pending, dropping them may be the whole change.
+    bool was_live = reload_.live();
+    only_drops = TakeOutOfRotation(gone) && was_live &&
+                 ProxyConfigOnlyDropsServers(cfg_on_disk_, out.haproxy_cfg, gone);
   }
+  std::string cfg = out.haproxy_cfg;
   // The rendered files by name; they are never under certs/, but assign
   // rather than merge so a rendered file always wins over a stale entry.
   for (auto& [rel, content] : out.ByName()) files[rel] = std::move(content);
 
   bool changed = false;
+  std::set<std::string> changed_files;
   std::map<std::string, std::string> now;
   for (auto& [rel, content] : files) {
     std::string h = crypto::Sha256Hex(content);
@@ -366,6 +376,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
         now.erase(rel);
       }
       changed = true;
+      changed_files.insert(rel);
     }
     crypto::Wipe(content);
   }
@@ -373,24 +384,25 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     if (!now.count(rel) && rel.rfind("certs/", 0) == 0) {
       unlink((dir_ + "/" + rel).c_str());
       changed = true;
+      changed_files.insert(rel);
     }
   }
+  if (now.count(kProxyConfigFile)) cfg_on_disk_ = std::move(cfg);
   {
     std::lock_guard<std::mutex> l(mu_);
     written_ = std::move(now);
   }
-  if (changed) reload_pending_ = true;
-  bool reloaded = false;
-  if (reload_pending_ && Reload()) {
-    reload_pending_ = false;
-    reloaded = true;
-  }
-  if (!reload_pending_) {
+  bool by_runtime = changed && only_drops && changed_files == std::set<std::string>{kProxyConfigFile};
+  if (by_runtime) LogLive(notice, " (replicas out of rotation by the runtime API; the reload follows)");
+  // Its reload can wait a little: a replica that left often comes back soon.
+  if (changed) reload_.Changed(by_runtime ? ProxyNotice{} : notice, by_runtime ? MonotonicMs() + kDropReloadWaitMs : 0);
+  bool taken = AdvanceReload();
+  if (reload_.live()) {
     live_servers_ = std::move(out.servers);
     out_of_rotation_.clear();
   }
-  if (reload_pending_ || !ingress_ready) return Outcome::kRetry;
-  return reloaded ? Outcome::kApplied : Outcome::kUnchanged;
+  if (!reload_.live() || !ingress_ready) return Outcome::kRetry;
+  return taken || by_runtime ? Outcome::kApplied : Outcome::kUnchanged;
 }
 
 namespace {
@@ -435,33 +447,39 @@ int64_t MasterReloads(const std::string& sock) {
 }  // namespace
 
 // HAProxy's master CLI: "reload" makes a new worker from the files on disk;
-// the old one finishes its connections. Done only once the master's reload
-// count moved: a reload sent while HAProxy still starts is not taken, and is
-// sent again at the next turn.
-bool ProxyWorkload::Reload() {
+// the old one finishes its connections. reload_ (strider/proxy_reload.h)
+// says when to send one and when it was taken; this drives it for up to
+// ~1 s, then the refresh loop comes back in retry_ms. True if one was taken.
+bool ProxyWorkload::AdvanceReload() {
   std::string sock = dir_ + "/master.sock";
-  if (access(sock.c_str(), F_OK) != 0) return false;
-  int64_t before = MasterReloads(sock);
-  if (before < 0) return false;
-  if (!MasterCommand(sock, "reload", 2000).ok()) return false;
-  for (int i = 0; i < 20; ++i) {
-    int64_t now = MasterReloads(sock);
-    if (now > before) {
+  bool taken = false;
+  for (int i = 0; i < 20 && (reload_.in_flight() || reload_.ShouldSend(MonotonicMs())); ++i) {
+    int64_t count = access(sock.c_str(), F_OK) == 0 ? MasterReloads(sock) : -1;
+    auto t = reload_.Observe(count, MonotonicMs());
+    if (t.taken) {
       ++reloads_;
-      return true;
+      taken = true;
+      LogLive(t.notice, "");
+      continue;  // files changed meanwhile: reload again at once
+    }
+    if (reload_.ShouldSend(MonotonicMs())) {
+      if (count < 0) break;  // the master does not answer yet: next turn
+      if (!MasterCommand(sock, "reload", 2000).ok()) break;
+      reload_.Sent(count, MonotonicMs());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return false;
+  return taken;
 }
 
 // Every worker, old ones too: they still answer their keep-alive clients.
-// Best effort: the reload that follows drops the servers anyway.
-void ProxyWorkload::TakeOutOfRotation(const std::vector<std::string>& servers) {
-  if (servers.empty()) return;
+// Best effort: the reload that follows drops the servers anyway. True if
+// every worker took every command.
+bool ProxyWorkload::TakeOutOfRotation(const std::vector<std::string>& servers) {
+  if (servers.empty()) return false;
   std::string sock = dir_ + "/master.sock";
   auto procs = MasterCommand(sock, "show proc", 1000);
-  if (!procs.ok()) return;
+  if (!procs.ok()) return false;
   int done = 0, workers = 0;
   for (int64_t pid : ProxyWorkerPids(*procs)) {
     ++workers;
@@ -478,8 +496,10 @@ void ProxyWorkload::TakeOutOfRotation(const std::vector<std::string>& servers) {
   }
   std::string names;
   for (const auto& s : servers) names += (names.empty() ? "" : ", ") + s.substr(s.find('/') + 1);
+  int wanted = workers * static_cast<int>(servers.size());
   spdlog::info("proxy {}: {} out of rotation ahead of the reload ({} of {} worker commands taken)", spec_.id, names,
-               done, workers * static_cast<int>(servers.size()));
+               done, wanted);
+  return workers > 0 && done == wanted;
 }
 
 }  // namespace rv::strider

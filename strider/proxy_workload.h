@@ -51,6 +51,7 @@
 #include "strider/container/container_workload.h"
 #include "strider/proxy_config.h"
 #include "strider/proxy_relay.h"
+#include "strider/proxy_reload.h"
 #include "strider/proxy_wakeups.h"
 #include "strider/workload.h"
 
@@ -114,8 +115,9 @@ class ProxyWorkload : public Workload {
   void Loop();
   enum class Outcome { kUnchanged, kApplied, kRetry };
   Outcome Refresh();
-  bool Reload();
-  void TakeOutOfRotation(const std::vector<std::string>& servers);
+  bool AdvanceReload();
+  bool TakeOutOfRotation(const std::vector<std::string>& servers);
+  void LogLive(ProxyNotice notice, const char* how);
 
   container::ContainerRuntime& rt_;
   ProxyHostOptions o_;
@@ -142,7 +144,9 @@ class ProxyWorkload : public Workload {
   bool socket_passed_ = false;   // relay_'s listener is the container's fd 3 (else the relay connects to it)
   bool stopping_ = false;        // Stop was called: the relay takes the ingress (relay_mu_)
   std::map<std::string, std::string> written_;
-  bool reload_pending_ = false;
+  ProxyNotice notice_;             // the oldest notice no refresh fetched since (refresh thread)
+  ProxyReload reload_;             // refresh thread
+  std::string cfg_on_disk_;        // the haproxy.cfg last written
   std::vector<std::string> live_servers_;  // the servers HAProxy has loaded ("backend/server")
   std::set<std::string> out_of_rotation_;  // of those, the ones put in maintenance since
   std::atomic<int64_t> reloads_{0};

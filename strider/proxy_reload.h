@@ -1,0 +1,77 @@
+// ProxyReload: whether an environment proxy's HAProxy runs the files the
+// strider last wrote, and when to ask its master for a reload (docs/PROXY.md
+// "What the strider does").
+//
+// A reload re-executes the master, which parses the files, forks a new
+// worker and re-executes again; its reload count (`show proc`) moves once it
+// is done, and its CLI does not answer meanwhile. That takes ~90 ms of CPU:
+// 60-450 ms on this machine, seconds when CI runs pods side by side. So:
+//
+//  1. At most one reload is in flight. One sent while another still runs
+//     would redo the same work and double the wait.
+//  2. Files changed while a reload is in flight get one more reload once it
+//     is taken: the master may have read them before or after the change.
+//  3. A reload is lost when the master answers with the same count
+//     kLostAfterMs after it was sent (one sent while HAProxy still started),
+//     or with a lower one (the container restarted): it is sent again.
+//  4. A change the runtime API already applied (replicas that left, put in
+//     maintenance) may wait: its reload is sent no earlier than the caller
+//     says, so a replica coming back soon after (a restart) shares it
+//     instead of queueing behind it. Any other change sends it at once.
+//  5. Each change carries the sauron notice it came from; a reload that is
+//     taken reports the oldest notice it applied, for "configuration live"
+//     timings. A notice that came after the files were sent waits for the
+//     next reload, not the one in flight.
+//
+// Pure: the caller reads the count and sends the command. Not thread-safe:
+// one refresh thread owns it.
+#pragma once
+
+#include <cstdint>
+
+namespace rv::strider {
+
+// A sauron notice: when it arrived (monotonic ms) and when sauron sent it
+// (its wall clock). at_ms 0: no notice (a fallback refresh, a first start).
+struct ProxyNotice {
+  int64_t at_ms = 0;
+  int64_t sauron_ms = 0;
+};
+
+class ProxyReload {
+ public:
+  static constexpr int64_t kLostAfterMs = 2000;
+
+  // The files on disk changed for `notice`; their reload may wait until
+  // send_at_ms (0: at once).
+  void Changed(ProxyNotice notice, int64_t send_at_ms = 0);
+  // Whether to send "reload" now: files changed since the last one sent,
+  // none is in flight, and no change asked to wait past now_ms.
+  bool ShouldSend(int64_t now_ms) const { return pending_ && !in_flight_ && now_ms >= send_at_ms_; }
+  // "reload" was sent; `count` is the master's reload count read just before.
+  void Sent(int64_t count, int64_t now_ms);
+
+  struct Taken {
+    bool taken = false;
+    ProxyNotice notice;  // the oldest notice the taken reload applied
+  };
+  // The master's reload count as just read (-1: it did not answer).
+  Taken Observe(int64_t count, int64_t now_ms);
+
+  bool in_flight() const { return in_flight_; }
+  // HAProxy runs the files on disk: nothing pending, nothing in flight.
+  bool live() const { return !pending_ && !in_flight_; }
+
+ private:
+  static ProxyNotice Oldest(ProxyNotice a, ProxyNotice b);
+
+  bool pending_ = false;
+  ProxyNotice pending_notice_;
+  int64_t send_at_ms_ = 0;
+  bool in_flight_ = false;
+  int64_t count_before_ = -1;
+  int64_t sent_ms_ = 0;
+  ProxyNotice flight_notice_;
+};
+
+}  // namespace rv::strider

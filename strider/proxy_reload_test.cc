@@ -1,0 +1,119 @@
+#include "strider/proxy_reload.h"
+
+#include <gtest/gtest.h>
+
+namespace rv::strider {
+namespace {
+
+ProxyNotice At(int64_t ms) { return ProxyNotice{ms, ms + 1000}; }
+
+TEST(ProxyReload, IsLiveUntilTheFilesChange) {
+  ProxyReload r;
+  EXPECT_TRUE(r.live());
+  EXPECT_FALSE(r.ShouldSend(0));
+  r.Changed(At(100));
+  EXPECT_FALSE(r.live());
+  EXPECT_TRUE(r.ShouldSend(0));
+}
+
+TEST(ProxyReload, IsTakenOnceTheMastersCountMovesAndReportsItsNotice) {
+  ProxyReload r;
+  r.Changed(At(100));
+  r.Sent(3, 110);
+  EXPECT_FALSE(r.ShouldSend(0));
+  EXPECT_FALSE(r.Observe(3, 150).taken);
+  EXPECT_FALSE(r.Observe(-1, 200).taken);  // re-executing: no answer
+  auto t = r.Observe(4, 400);
+  EXPECT_TRUE(t.taken);
+  EXPECT_EQ(t.notice.at_ms, 100);
+  EXPECT_EQ(t.notice.sauron_ms, 1100);
+  EXPECT_TRUE(r.live());
+}
+
+TEST(ProxyReload, SendsNoSecondReloadWhileOneIsInFlight) {
+  ProxyReload r;
+  r.Changed(At(100));
+  r.Sent(3, 110);
+  for (int64_t now = 150; now < 110 + ProxyReload::kLostAfterMs; now += 50) {
+    EXPECT_FALSE(r.Observe(-1, now).taken);  // a slow re-execution, not a lost reload
+    EXPECT_FALSE(r.ShouldSend(0));
+  }
+  EXPECT_TRUE(r.Observe(4, 5000).taken);
+}
+
+TEST(ProxyReload, ReloadsAgainForFilesChangedWhileOneWasInFlight) {
+  ProxyReload r;
+  r.Changed(At(100));
+  r.Sent(3, 110);
+  r.Changed(At(300));  // the master may have read the files before this
+  EXPECT_FALSE(r.ShouldSend(0));
+  auto t = r.Observe(4, 500);
+  EXPECT_TRUE(t.taken);
+  EXPECT_EQ(t.notice.at_ms, 100);  // the notice that came later waits for its own reload
+  EXPECT_FALSE(r.live());
+  EXPECT_TRUE(r.ShouldSend(0));
+  r.Sent(4, 510);
+  t = r.Observe(5, 700);
+  EXPECT_TRUE(t.taken);
+  EXPECT_EQ(t.notice.at_ms, 300);
+  EXPECT_TRUE(r.live());
+}
+
+TEST(ProxyReload, ReportsTheOldestOfTheNoticesOneReloadApplies) {
+  ProxyReload r;
+  r.Changed(At(200));
+  r.Changed({});  // a fallback refresh carries no notice
+  r.Changed(At(150));
+  r.Sent(0, 300);
+  EXPECT_EQ(r.Observe(1, 400).notice.at_ms, 150);
+}
+
+TEST(ProxyReload, SendsAgainAReloadTheMasterDidNotTake) {
+  ProxyReload r;
+  r.Changed(At(100));
+  r.Sent(3, 110);
+  EXPECT_FALSE(r.Observe(3, 110 + ProxyReload::kLostAfterMs - 1).taken);
+  EXPECT_FALSE(r.ShouldSend(0));
+  EXPECT_FALSE(r.Observe(3, 110 + ProxyReload::kLostAfterMs).taken);
+  EXPECT_TRUE(r.ShouldSend(0));
+  r.Sent(3, 2200);
+  auto t = r.Observe(4, 2300);
+  EXPECT_TRUE(t.taken);
+  EXPECT_EQ(t.notice.at_ms, 100);  // still timed from the first notice
+}
+
+TEST(ProxyReload, SendsAgainWhenTheMasterRestartedWithALowerCount) {
+  ProxyReload r;
+  r.Changed(At(100));
+  r.Sent(7, 110);
+  EXPECT_FALSE(r.Observe(0, 200).taken);  // a new container: its master counts from 0
+  EXPECT_TRUE(r.ShouldSend(0));
+}
+
+TEST(ProxyReload, LetsAChangeTheRuntimeApiAppliedWaitForTheNextOne) {
+  ProxyReload r;
+  r.Changed({}, 3000);  // a replica left and is in maintenance already
+  EXPECT_FALSE(r.ShouldSend(1000));
+  EXPECT_FALSE(r.live());
+  r.Changed(At(1500));  // it comes back: one reload carries both, now
+  EXPECT_TRUE(r.ShouldSend(1500));
+  r.Sent(2, 1500);
+  EXPECT_EQ(r.Observe(3, 1700).notice.at_ms, 1500);
+  EXPECT_TRUE(r.live());
+}
+
+TEST(ProxyReload, SendsAWaitingReloadWhenItsTimeComes) {
+  ProxyReload r;
+  r.Changed({}, 3000);
+  EXPECT_FALSE(r.ShouldSend(2999));
+  EXPECT_TRUE(r.ShouldSend(3000));
+}
+
+TEST(ProxyReload, IgnoresACountWhenNothingIsInFlight) {
+  ProxyReload r;
+  EXPECT_FALSE(r.Observe(9, 100).taken);
+  EXPECT_TRUE(r.live());
+}
+
+}  // namespace
+}  // namespace rv::strider
