@@ -449,7 +449,8 @@ int64_t MasterReloads(const std::string& sock) {
 // HAProxy's master CLI: "reload" makes a new worker from the files on disk;
 // the old one finishes its connections. reload_ (strider/proxy_reload.h)
 // says when to send one and when it was taken; this drives it for up to
-// ~1 s, then the refresh loop comes back in retry_ms. True if one was taken.
+// ~1 s or until a notice comes, then the refresh loop comes back. True if
+// one was taken.
 bool ProxyWorkload::AdvanceReload() {
   std::string sock = dir_ + "/master.sock";
   bool taken = false;
@@ -467,7 +468,10 @@ bool ProxyWorkload::AdvanceReload() {
       if (!MasterCommand(sock, "reload", 2000).ok()) break;
       reload_.Sent(count, MonotonicMs());
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // A notice ends the wait: its fetch, and a replica it takes out of
+    // rotation, must not queue behind a reload (the loop comes back at once).
+    std::unique_lock<std::mutex> l(mu_);
+    if (cv_.wait_for(l, std::chrono::milliseconds(50), [this] { return stop_ || wake_; })) break;
   }
   return taken;
 }
