@@ -10,10 +10,28 @@ ProxyNotice ProxyReload::Oldest(ProxyNotice a, ProxyNotice b) {
   return a.at_ms <= b.at_ms ? a : b;
 }
 
-void ProxyReload::Changed(ProxyNotice notice, int64_t send_at_ms) {
-  send_at_ms_ = pending_ ? std::min(send_at_ms_, send_at_ms) : send_at_ms;
+void ProxyReload::Changed(ProxyNotice notice) {
   pending_ = true;
+  pending_runtime_only_ = false;
+  send_at_ms_ = 0;
   pending_notice_ = Oldest(pending_notice_, notice);
+}
+
+void ProxyReload::AppliedByRuntime(int64_t send_at_ms) {
+  if (!pending_) {
+    pending_ = true;
+    pending_runtime_only_ = true;
+    send_at_ms_ = send_at_ms;
+  } else {
+    send_at_ms_ = std::min(send_at_ms_, send_at_ms);
+  }
+}
+
+void ProxyReload::Settled() {
+  if (!RuntimeOnly()) return;
+  pending_ = false;
+  pending_runtime_only_ = false;
+  pending_notice_ = {};
 }
 
 void ProxyReload::Sent(int64_t count, int64_t now_ms) {
@@ -22,6 +40,7 @@ void ProxyReload::Sent(int64_t count, int64_t now_ms) {
   sent_ms_ = now_ms;
   flight_notice_ = pending_notice_;
   pending_ = false;
+  pending_runtime_only_ = false;
   pending_notice_ = {};
 }
 

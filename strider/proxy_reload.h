@@ -16,8 +16,10 @@
 //     or with a lower one (the container restarted): it is sent again.
 //  4. A change the runtime API already applied (replicas that left, put in
 //     maintenance) may wait: its reload is sent no earlier than the caller
-//     says, so a replica coming back soon after (a restart) shares it
-//     instead of queueing behind it. Any other change sends it at once.
+//     says. A replica that comes back meanwhile (a restart, same address)
+//     is brought back the same way, and once the files are again what the
+//     last reload loaded, the waiting reload is dropped. Any other change
+//     sends it at once.
 //  5. Each change carries the sauron notice it came from; a reload that is
 //     taken reports the oldest notice it applied, for "configuration live"
 //     timings. A notice that came after the files were sent waits for the
@@ -42,9 +44,18 @@ class ProxyReload {
  public:
   static constexpr int64_t kLostAfterMs = 2000;
 
-  // The files on disk changed for `notice`; their reload may wait until
-  // send_at_ms (0: at once).
-  void Changed(ProxyNotice notice, int64_t send_at_ms = 0);
+  // The files on disk changed for `notice`: reload at once.
+  void Changed(ProxyNotice notice);
+  // The files changed, but every worker already runs the change (the
+  // runtime API): the reload may wait until send_at_ms.
+  void AppliedByRuntime(int64_t send_at_ms);
+  // HAProxy runs what the last reload loaded plus runtime changes only:
+  // none in flight, nothing else pending. Only then may the runtime API
+  // apply the next change.
+  bool RuntimeOnly() const { return !in_flight_ && (!pending_ || pending_runtime_only_); }
+  // The files are again what the last reload loaded (the runtime changes
+  // undone): a waiting reload is dropped. Only when RuntimeOnly().
+  void Settled();
   // Whether to send "reload" now: files changed since the last one sent,
   // none is in flight, and no change asked to wait past now_ms.
   bool ShouldSend(int64_t now_ms) const { return pending_ && !in_flight_ && now_ms >= send_at_ms_; }
@@ -68,6 +79,7 @@ class ProxyReload {
   bool pending_ = false;
   ProxyNotice pending_notice_;
   int64_t send_at_ms_ = 0;
+  bool pending_runtime_only_ = false;  // everything pending was applied by the runtime API
   bool in_flight_ = false;
   int64_t count_before_ = -1;
   int64_t sent_ms_ = 0;

@@ -92,10 +92,12 @@ TEST(ProxyReload, SendsAgainWhenTheMasterRestartedWithALowerCount) {
 
 TEST(ProxyReload, LetsAChangeTheRuntimeApiAppliedWaitForTheNextOne) {
   ProxyReload r;
-  r.Changed({}, 3000);  // a replica left and is in maintenance already
+  r.AppliedByRuntime(3000);  // a replica left and is in maintenance already
   EXPECT_FALSE(r.ShouldSend(1000));
   EXPECT_FALSE(r.live());
-  r.Changed(At(1500));  // it comes back: one reload carries both, now
+  EXPECT_TRUE(r.RuntimeOnly());
+  r.Changed(At(1500));  // a new replica: one reload carries both, now
+  EXPECT_FALSE(r.RuntimeOnly());
   EXPECT_TRUE(r.ShouldSend(1500));
   r.Sent(2, 1500);
   EXPECT_EQ(r.Observe(3, 1700).notice.at_ms, 1500);
@@ -104,9 +106,31 @@ TEST(ProxyReload, LetsAChangeTheRuntimeApiAppliedWaitForTheNextOne) {
 
 TEST(ProxyReload, SendsAWaitingReloadWhenItsTimeComes) {
   ProxyReload r;
-  r.Changed({}, 3000);
+  r.AppliedByRuntime(3000);
+  r.AppliedByRuntime(5000);  // a later one does not push it back
   EXPECT_FALSE(r.ShouldSend(2999));
   EXPECT_TRUE(r.ShouldSend(3000));
+}
+
+TEST(ProxyReload, DropsAWaitingReloadOnceTheRuntimeChangesAreUndone) {
+  ProxyReload r;
+  r.AppliedByRuntime(3000);  // a replica left
+  r.Settled();               // and came back, brought back by the runtime API
+  EXPECT_TRUE(r.live());
+  EXPECT_FALSE(r.ShouldSend(3000));
+}
+
+TEST(ProxyReload, KeepsAReloadThatCarriesMoreThanRuntimeChanges) {
+  ProxyReload r;
+  r.Changed(At(100));
+  r.AppliedByRuntime(3000);
+  EXPECT_FALSE(r.RuntimeOnly());
+  r.Settled();
+  EXPECT_TRUE(r.ShouldSend(0));
+  r.Sent(1, 200);
+  EXPECT_FALSE(r.RuntimeOnly());  // in flight: the workers will change under the runtime API
+  r.Settled();
+  EXPECT_TRUE(r.in_flight());
 }
 
 TEST(ProxyReload, IgnoresACountWhenNothingIsInFlight) {

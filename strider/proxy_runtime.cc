@@ -67,7 +67,7 @@ bool ProxyConfigOnlyDropsServers(const std::string& before, const std::string& a
   return kept == after;
 }
 
-std::string ProxyMaintCommand(int64_t pid, const std::string& server) {
+std::string ProxyServerCommand(int64_t pid, const std::string& server, ProxyServerChange change) {
   auto slash = server.find('/');
   if (pid <= 0 || slash == std::string::npos || slash == 0 || slash + 1 == server.size() ||
       server.find('/', slash + 1) != std::string::npos)
@@ -77,7 +77,10 @@ std::string ProxyMaintCommand(int64_t pid, const std::string& server) {
               c == '-' || c == '/';
     if (!ok) return "";
   }
-  return "@!" + std::to_string(pid) + " set server " + server + " state maint";
+  const char* what = change == ProxyServerChange::kMaint   ? "state maint"
+                     : change == ProxyServerChange::kReady ? "state ready"
+                                                           : "health up";
+  return "@!" + std::to_string(pid) + " set server " + server + " " + what;
 }
 
 }  // namespace rv::strider

@@ -8,7 +8,9 @@
 // maint` in every worker, old ones too (they still serve keep-alive clients),
 // then the reload that drops it. New requests stop going to it; the ones in
 // flight finish, as in a drain. When that was the whole change, it is live
-// at once. Additions still wait for the reload (strider/proxy_reload.h).
+// at once, and so is the same server coming back (a restarted replica, its
+// address unchanged): `state ready` and `health up` (strider/proxy_reload.h).
+// A new server waits for the reload.
 //
 // Pure: text in, text out; the caller owns the socket. Thread-safe.
 #pragma once
@@ -41,8 +43,15 @@ std::vector<std::string> ProxyServersGone(const std::vector<std::string>& before
 bool ProxyConfigOnlyDropsServers(const std::string& before, const std::string& after,
                                  const std::vector<std::string>& servers);
 
-// The master-CLI line that stops new requests to `server` in worker `pid`.
-// "" if the name could break the command (only [A-Za-z0-9._-] and one '/').
-std::string ProxyMaintCommand(int64_t pid, const std::string& server);
+// What the strider changes of a server in a running worker.
+enum class ProxyServerChange {
+  kMaint,     // `state maint`: no new requests; those in flight finish
+  kReady,     // `state ready`: out of maintenance (a replica that came back)
+  kHealthUp,  // `health up`: the strider saw it healthy; checks go on from there
+};
+
+// The master-CLI line that makes `change` to `server` in worker `pid`. ""
+// if the name could break the command (only [A-Za-z0-9._-] and one '/').
+std::string ProxyServerCommand(int64_t pid, const std::string& server, ProxyServerChange change);
 
 }  // namespace rv::strider

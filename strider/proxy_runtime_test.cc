@@ -43,18 +43,26 @@ TEST(ProxyRuntime, NamesTheServersThatLeftTheRoutes) {
 }
 
 TEST(ProxyRuntime, PutsAServerInMaintenanceInOneWorker) {
-  EXPECT_EQ(ProxyMaintCommand(43, "app_a/r_web-1_1"), "@!43 set server app_a/r_web-1_1 state maint");
+  EXPECT_EQ(ProxyServerCommand(43, "app_a/r_web-1_1", ProxyServerChange::kMaint),
+            "@!43 set server app_a/r_web-1_1 state maint");
+}
+
+TEST(ProxyRuntime, BringsAServerBackUpInOneWorker) {
+  EXPECT_EQ(ProxyServerCommand(43, "app_a/r_web-1_1", ProxyServerChange::kReady),
+            "@!43 set server app_a/r_web-1_1 state ready");
+  EXPECT_EQ(ProxyServerCommand(43, "app_a/r_web-1_1", ProxyServerChange::kHealthUp),
+            "@!43 set server app_a/r_web-1_1 health up");
 }
 
 TEST(ProxyRuntime, RefusesANameThatCouldBreakTheCommand) {
-  EXPECT_EQ(ProxyMaintCommand(43, "app_a/r_web 1; shutdown"), "");
-  EXPECT_EQ(ProxyMaintCommand(43, "app_a/r;x"), "");
-  EXPECT_EQ(ProxyMaintCommand(43, "app_a"), "");
-  EXPECT_EQ(ProxyMaintCommand(43, "/r"), "");
-  EXPECT_EQ(ProxyMaintCommand(43, "a/"), "");
-  EXPECT_EQ(ProxyMaintCommand(43, "a/b/c"), "");
-  EXPECT_EQ(ProxyMaintCommand(0, "a/b"), "");
-  EXPECT_EQ(ProxyMaintCommand(43, "a/b\n@1 shutdown"), "");
+  EXPECT_EQ(ProxyServerCommand(43, "app_a/r_web 1; shutdown", ProxyServerChange::kMaint), "");
+  EXPECT_EQ(ProxyServerCommand(43, "app_a/r;x", ProxyServerChange::kMaint), "");
+  EXPECT_EQ(ProxyServerCommand(43, "app_a", ProxyServerChange::kMaint), "");
+  EXPECT_EQ(ProxyServerCommand(43, "/r", ProxyServerChange::kMaint), "");
+  EXPECT_EQ(ProxyServerCommand(43, "a/", ProxyServerChange::kMaint), "");
+  EXPECT_EQ(ProxyServerCommand(43, "a/b/c", ProxyServerChange::kMaint), "");
+  EXPECT_EQ(ProxyServerCommand(0, "a/b", ProxyServerChange::kMaint), "");
+  EXPECT_EQ(ProxyServerCommand(43, "a/b\n@1 shutdown", ProxyServerChange::kMaint), "");
 }
 
 TEST(ProxyRuntime, AConfigLessOnlyTheServersThatLeftDropsNothingElse) {

@@ -346,16 +346,28 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   auto out = RenderProxyConfig(in);
   // A replica that left the routes gets no new request from now on, not
   // from the reload's end (60-450 ms later: strider/proxy_runtime.h).
-  // Once per server: a reload that is retried does not send it again.
-  bool only_drops = false;
+  // Once per server: a reload that is retried does not send it again. When
+  // the new files are the loaded ones less such servers, the runtime API
+  // applies the whole change, and brings back one of them that returned.
+  std::vector<std::string> gone = ProxyServersGone(live_servers_, out.servers), back;
+  bool runtime = running_ && reload_.RuntimeOnly() && !live_cfg_.empty() &&
+                 ProxyConfigOnlyDropsServers(live_cfg_, out.haproxy_cfg, gone);
+  bool all_taken = true;
   if (running_) {
-    std::vector<std::string> gone;
-    for (auto& g : ProxyServersGone(live_servers_, out.servers))
-      if (out_of_rotation_.insert(g).second) gone.push_back(std::move(g));
-    // With nothing else pending, dropping them may be the whole change.
-    bool was_live = reload_.live();
-    only_drops = TakeOutOfRotation(gone) && was_live &&
-                 ProxyConfigOnlyDropsServers(cfg_on_disk_, out.haproxy_cfg, gone);
+    std::vector<std::string> leaving;
+    for (const auto& g : gone)
+      if (out_of_rotation_.insert(g).second) leaving.push_back(g);
+    if (runtime) {
+      std::set<std::string> still(gone.begin(), gone.end());
+      for (const auto& o : out_of_rotation_)
+        if (!still.count(o)) back.push_back(o);
+      for (const auto& b : back) out_of_rotation_.erase(b);
+    }
+    if (!leaving.empty())
+      all_taken = ChangeServers(leaving, {ProxyServerChange::kMaint}, "out of rotation ahead of the reload");
+    if (!back.empty())
+      all_taken = ChangeServers(back, {ProxyServerChange::kReady, ProxyServerChange::kHealthUp},
+                                "back in rotation by the runtime API") && all_taken;
   }
   std::string cfg = out.haproxy_cfg;
   // The rendered files by name; they are never under certs/, but assign
@@ -392,13 +404,23 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     std::lock_guard<std::mutex> l(mu_);
     written_ = std::move(now);
   }
-  bool by_runtime = changed && only_drops && changed_files == std::set<std::string>{kProxyConfigFile};
-  if (by_runtime) LogLive(notice, " (replicas out of rotation by the runtime API; the reload follows)");
-  // Its reload can wait a little: a replica that left often comes back soon.
-  if (changed) reload_.Changed(by_runtime ? ProxyNotice{} : notice, by_runtime ? MonotonicMs() + kDropReloadWaitMs : 0);
+  bool by_runtime = changed && runtime && all_taken && changed_files == std::set<std::string>{kProxyConfigFile};
+  if (by_runtime) {
+    LogLive(notice, " (by the runtime API)");
+    // Nothing out of rotation any more: the files are the loaded ones again.
+    // Else the reload can wait a little: a replica that left often comes back soon.
+    if (gone.empty()) {
+      reload_.Settled();
+    } else {
+      reload_.AppliedByRuntime(MonotonicMs() + kDropReloadWaitMs);
+    }
+  } else if (changed) {
+    reload_.Changed(notice);
+  }
   bool taken = AdvanceReload();
   if (reload_.live()) {
     live_servers_ = std::move(out.servers);
+    live_cfg_ = cfg_on_disk_;
     out_of_rotation_.clear();
   }
   if (!reload_.live() || !ingress_ready) return Outcome::kRetry;
@@ -477,10 +499,10 @@ bool ProxyWorkload::AdvanceReload() {
 }
 
 // Every worker, old ones too: they still answer their keep-alive clients.
-// Best effort: the reload that follows drops the servers anyway. True if
-// every worker took every command.
-bool ProxyWorkload::TakeOutOfRotation(const std::vector<std::string>& servers) {
-  if (servers.empty()) return false;
+// Best effort: a reload sets every server right anyway. True if every
+// worker took every command.
+bool ProxyWorkload::ChangeServers(const std::vector<std::string>& servers, const std::vector<ProxyServerChange>& changes,
+                                  const char* what) {
   std::string sock = dir_ + "/master.sock";
   auto procs = MasterCommand(sock, "show proc", 1000);
   if (!procs.ok()) return false;
@@ -488,21 +510,22 @@ bool ProxyWorkload::TakeOutOfRotation(const std::vector<std::string>& servers) {
   for (int64_t pid : ProxyWorkerPids(*procs)) {
     ++workers;
     for (const auto& s : servers) {
-      std::string cmd = ProxyMaintCommand(pid, s);
-      if (cmd.empty()) continue;
-      auto r = MasterCommand(sock, cmd, 1000);
-      if (r.ok() && r->find_first_not_of(" \r\n") == std::string::npos) {
-        ++done;
-      } else {
-        spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? *r : r.status().ToString());
+      for (auto change : changes) {
+        std::string cmd = ProxyServerCommand(pid, s, change);
+        auto r = cmd.empty() ? Result<std::string>(Status::Invalid("a name the CLI cannot take"))
+                             : MasterCommand(sock, cmd, 1000);
+        if (r.ok() && r->find_first_not_of(" \r\n") == std::string::npos) {
+          ++done;
+        } else {
+          spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? *r : r.status().ToString());
+        }
       }
     }
   }
   std::string names;
   for (const auto& s : servers) names += (names.empty() ? "" : ", ") + s.substr(s.find('/') + 1);
-  int wanted = workers * static_cast<int>(servers.size());
-  spdlog::info("proxy {}: {} out of rotation ahead of the reload ({} of {} worker commands taken)", spec_.id, names,
-               done, wanted);
+  int wanted = workers * static_cast<int>(servers.size() * changes.size());
+  spdlog::info("proxy {}: {} {} ({} of {} worker commands taken)", spec_.id, names, what, done, wanted);
   return workers > 0 && done == wanted;
 }
 

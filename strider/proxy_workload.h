@@ -52,6 +52,7 @@
 #include "strider/proxy_config.h"
 #include "strider/proxy_relay.h"
 #include "strider/proxy_reload.h"
+#include "strider/proxy_runtime.h"
 #include "strider/proxy_wakeups.h"
 #include "strider/workload.h"
 
@@ -116,7 +117,8 @@ class ProxyWorkload : public Workload {
   enum class Outcome { kUnchanged, kApplied, kRetry };
   Outcome Refresh();
   bool AdvanceReload();
-  bool TakeOutOfRotation(const std::vector<std::string>& servers);
+  bool ChangeServers(const std::vector<std::string>& servers, const std::vector<ProxyServerChange>& changes,
+                     const char* what);
   void LogLive(ProxyNotice notice, const char* how);
 
   container::ContainerRuntime& rt_;
@@ -147,8 +149,9 @@ class ProxyWorkload : public Workload {
   ProxyNotice notice_;             // the oldest notice no refresh fetched since (refresh thread)
   ProxyReload reload_;             // refresh thread
   std::string cfg_on_disk_;        // the haproxy.cfg last written
+  std::string live_cfg_;           // the haproxy.cfg the last reload taken loaded
   std::vector<std::string> live_servers_;  // the servers HAProxy has loaded ("backend/server")
-  std::set<std::string> out_of_rotation_;  // of those, the ones put in maintenance since
+  std::set<std::string> out_of_rotation_;  // of those, the ones in maintenance since (runtime API)
   std::atomic<int64_t> reloads_{0};
   bool cleaned_ = false;
   int64_t errors_logged_ = 0;
