@@ -197,6 +197,11 @@ for _ in $(seq 1 100); do
 done
 [ -n "$seen" ] || fail "$victim did not answer through the proxy after its restart"
 echo "$victim answers again through the proxy $(ms "$t0") ms after rv ps showed it running"
+# Back at its address within the 2 s its removal's reload waits, it comes
+# back through the runtime API (strider/proxy_reload.h); later, by a reload.
+# Either is right, so this is shown, not checked.
+back=$(grep -h "back in rotation by the runtime API" "$dir"/logs/strider-*.log | grep -c "r_${victim}_")
+echo "$victim back in rotation through the runtime API in $back of 2 proxies (the others by a reload)"
 
 # 4b. rv stop of a replica under a loop of POSTs (never retried by the proxy
 # once sent): its host drains it (strider --drain-ms) while the proxies drop
