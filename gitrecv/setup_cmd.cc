@@ -168,6 +168,15 @@ int RunSetup(const SetupOptions& o, const std::string& self_arg) {
   if (!Quotable(dir) || !Quotable(self)) return Fail("paths of the binary and DIR may not hold spaces, quotes or %");
   auto sshd_binary = SshdSafeBinary(self, dir);
   if (!sshd_binary.ok()) return Fail(sshd_binary.status().message());
+  // A copy in /run (tmpfs: RAM) is named only by gitrecv.json, written last,
+  // and removed by `scripts/pod down` through it: a setup that fails removes it.
+  struct RemoveCopyUnlessKept {
+    std::string dir;  // "" once kept, or when no copy was made
+    ~RemoveCopyUnlessKept() {
+      std::error_code e;
+      if (!dir.empty()) fs::remove_all(dir, e);
+    }
+  } copy{*sshd_binary != self ? fs::path(*sshd_binary).parent_path().string() : ""};
 
   GitrecvConfig cfg;
   cfg.user = o.user;
@@ -227,6 +236,7 @@ int RunSetup(const SetupOptions& o, const std::string& self_arg) {
   if (Status s = WriteFile(dir + "/url", url + "\n", 0644); !s.ok()) return Fail(s.message());
   fs::create_directories("/run/sshd", ec);  // sshd's privilege separation dir
   if (Run({"/usr/sbin/sshd", "-t", "-f", dir + "/sshd_config"}) != 0) return Fail("sshd -t refused " + dir + "/sshd_config");
+  copy.dir.clear();
   std::cout << "gitrecv: ready in " << dir << "; start it with: " << self << " run --dir " << dir << "\n"
             << "gitrecv: apps' git URLs: " << url << "/TENANT/ENV/APP.git\n";
   return 0;
