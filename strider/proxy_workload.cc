@@ -262,15 +262,22 @@ constexpr int64_t kDropReloadWaitMs = 2000;
 void ProxyWorkload::Loop() {
   std::unique_lock<std::mutex> l(mu_);
   bool live = false;  // a first configuration is live: later notices are changes to time
+  Outcome last = Outcome::kRetry;
+  int64_t fetched_ms = 0;
   while (!stop_) {
     // Timed only while HAProxy runs: a restarting one reads the files at its start.
     if (wake_ && live && running_ && notice_.at_ms == 0) notice_ = {woken_at_ms_, sauron_event_ms_};
+    bool fetch = wake_ || last != Outcome::kReloadPending || MonotonicMs() - fetched_ms >= o_.refresh_ms;
+    if (fetch) fetched_ms = MonotonicMs();
     wake_ = false;
     l.unlock();
-    Outcome out = Refresh();
-    if (out != Outcome::kRetry) live = true;
+    // Only a reload left to finish and no notice since: the files on disk
+    // are current, so no fetch (a 2 s waiting reload would make ~8).
+    Outcome out = fetch ? Refresh() : FinishReload(false);
+    if (out == Outcome::kApplied || out == Outcome::kUnchanged) live = true;
+    last = out;
     l.lock();
-    int wait = out == Outcome::kRetry ? o_.retry_ms : o_.refresh_ms;
+    int wait = out == Outcome::kApplied || out == Outcome::kUnchanged ? o_.refresh_ms : o_.retry_ms;
     cv_.wait_for(l, std::chrono::milliseconds(wait), [this] { return stop_ || wake_; });
   }
 }
@@ -289,6 +296,47 @@ std::map<std::string, std::string> ProxyWorkload::written() const {
   std::lock_guard<std::mutex> l(const_cast<std::mutex&>(mu_));
   return written_;
 }
+
+namespace {
+
+// One command on HAProxy's master CLI: send it, half-close, read the answer
+// until the master closes (bounded).
+Result<std::string> MasterCommand(const std::string& sock, const std::string& cmd, int timeout_ms) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::Io(std::string("socket: ") + strerror(errno));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  if (sock.size() >= sizeof a.sun_path) {
+    close(fd);
+    return Status::Invalid("master socket path too long: " + sock);
+  }
+  memcpy(a.sun_path, sock.c_str(), sock.size());
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  std::string line = cmd + "\n";
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    std::string why = strerror(errno);
+    close(fd);
+    return Status::Unavailable("master socket: " + why);
+  }
+  shutdown(fd, SHUT_WR);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0 && out.size() < (1 << 20)) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+// The master's reload count from `show proc` ("1 master 3 [failed: 0] ..."); -1 if unknown.
+int64_t MasterReloads(const std::string& sock) {
+  auto out = MasterCommand(sock, "show proc", 1000);
+  return out.ok() ? ProxyMasterReloads(*out) : -1;
+}
+
+}  // namespace
 
 ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   auto routes = src_->Routes(spec_.env);
@@ -363,11 +411,16 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
         if (!still.count(o)) back.push_back(o);
       for (const auto& b : back) out_of_rotation_.erase(b);
     }
-    if (!leaving.empty())
-      all_taken = ChangeServers(leaving, {ProxyServerChange::kMaint}, "out of rotation ahead of the reload");
-    if (!back.empty())
-      all_taken = ChangeServers(back, {ProxyServerChange::kReady, ProxyServerChange::kHealthUp},
-                                "back in rotation by the runtime API") && all_taken;
+    if (!leaving.empty() || !back.empty()) {
+      auto procs = MasterCommand(dir_ + "/master.sock", "show proc", 1000);
+      std::vector<int64_t> workers = procs.ok() ? ProxyWorkerPids(*procs) : std::vector<int64_t>{};
+      if (!leaving.empty())
+        all_taken = ChangeServers(workers, leaving, {ProxyServerChange::kMaint}, "out of rotation ahead of the reload");
+      if (!back.empty())
+        all_taken = ChangeServers(workers, back, {ProxyServerChange::kReady, ProxyServerChange::kHealthUp},
+                                  "back in rotation by the runtime API") &&
+                    all_taken;
+    }
   }
   std::string cfg = out.haproxy_cfg;
   // The rendered files by name; they are never under certs/, but assign
@@ -399,7 +452,10 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
       changed_files.insert(rel);
     }
   }
-  if (now.count(kProxyConfigFile)) cfg_on_disk_ = std::move(cfg);
+  if (now.count(kProxyConfigFile)) {
+    cfg_on_disk_ = std::move(cfg);
+    servers_on_disk_ = std::move(out.servers);
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     written_ = std::move(now);
@@ -417,56 +473,21 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   } else if (changed) {
     reload_.Changed(notice);
   }
+  Outcome o = FinishReload(by_runtime);
+  return ingress_ready ? o : Outcome::kRetry;
+}
+
+// Drives the reload of the files on disk; once HAProxy runs them, they are
+// what the next change is compared with.
+ProxyWorkload::Outcome ProxyWorkload::FinishReload(bool applied_by_runtime) {
   bool taken = AdvanceReload();
-  if (reload_.live()) {
-    live_servers_ = std::move(out.servers);
-    live_cfg_ = cfg_on_disk_;
-    out_of_rotation_.clear();
-  }
-  if (!reload_.live() || !ingress_ready) return Outcome::kRetry;
-  return taken || by_runtime ? Outcome::kApplied : Outcome::kUnchanged;
+  if (!reload_.live()) return Outcome::kReloadPending;
+  live_servers_ = servers_on_disk_;
+  live_cfg_ = cfg_on_disk_;
+  out_of_rotation_.clear();
+  return taken || applied_by_runtime ? Outcome::kApplied : Outcome::kUnchanged;
 }
 
-namespace {
-
-// One command on HAProxy's master CLI: send it, half-close, read the answer
-// until the master closes (bounded).
-Result<std::string> MasterCommand(const std::string& sock, const std::string& cmd, int timeout_ms) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::Io(std::string("socket: ") + strerror(errno));
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  if (sock.size() >= sizeof a.sun_path) {
-    close(fd);
-    return Status::Invalid("master socket path too long: " + sock);
-  }
-  memcpy(a.sun_path, sock.c_str(), sock.size());
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  std::string line = cmd + "\n";
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    std::string why = strerror(errno);
-    close(fd);
-    return Status::Unavailable("master socket: " + why);
-  }
-  shutdown(fd, SHUT_WR);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0 && out.size() < (1 << 20)) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
-}
-
-// The master's reload count from `show proc` ("1 master 3 [failed: 0] ..."); -1 if unknown.
-int64_t MasterReloads(const std::string& sock) {
-  auto out = MasterCommand(sock, "show proc", 1000);
-  return out.ok() ? ProxyMasterReloads(*out) : -1;
-}
-
-}  // namespace
 
 // HAProxy's master CLI: "reload" makes a new worker from the files on disk;
 // the old one finishes its connections. reload_ (strider/proxy_reload.h)
@@ -501,14 +522,11 @@ bool ProxyWorkload::AdvanceReload() {
 // Every worker, old ones too: they still answer their keep-alive clients.
 // Best effort: a reload sets every server right anyway. True if every
 // worker took every command.
-bool ProxyWorkload::ChangeServers(const std::vector<std::string>& servers, const std::vector<ProxyServerChange>& changes,
-                                  const char* what) {
+bool ProxyWorkload::ChangeServers(const std::vector<int64_t>& workers, const std::vector<std::string>& servers,
+                                  const std::vector<ProxyServerChange>& changes, const char* what) {
   std::string sock = dir_ + "/master.sock";
-  auto procs = MasterCommand(sock, "show proc", 1000);
-  if (!procs.ok()) return false;
-  int done = 0, workers = 0;
-  for (int64_t pid : ProxyWorkerPids(*procs)) {
-    ++workers;
+  int done = 0;
+  for (int64_t pid : workers) {
     for (const auto& s : servers) {
       for (auto change : changes) {
         std::string cmd = ProxyServerCommand(pid, s, change);
@@ -524,9 +542,9 @@ bool ProxyWorkload::ChangeServers(const std::vector<std::string>& servers, const
   }
   std::string names;
   for (const auto& s : servers) names += (names.empty() ? "" : ", ") + s.substr(s.find('/') + 1);
-  int wanted = workers * static_cast<int>(servers.size() * changes.size());
+  int wanted = static_cast<int>(workers.size() * servers.size() * changes.size());
   spdlog::info("proxy {}: {} {} ({} of {} worker commands taken)", spec_.id, names, what, done, wanted);
-  return workers > 0 && done == wanted;
+  return !workers.empty() && done == wanted;
 }
 
 }  // namespace rv::strider

@@ -18,7 +18,9 @@
 //     through the master socket: a master-worker reload is hitless (the old
 //     worker finishes its connections, listening sockets pass to the new
 //     one). Anything unfinished (sauron unreachable, a reload HAProxy did not
-//     take, no ingress or overlay address yet) is retried every retry_ms.
+//     take, no ingress or overlay address yet) is retried every retry_ms;
+//     when only the reload of files already written is left, it is driven
+//     without fetching again until a notice comes (or refresh_ms passes).
 //     sauron unreachable: the last configuration stays.
 //  3. The ingress (proxy_relay.h): a socket listening on this host's
 //     underlay address at spec.port, made before the container starts and
@@ -114,11 +116,14 @@ class ProxyWorkload : public Workload {
   void StopRefresh();
   void CloseIngress();
   void Loop();
-  enum class Outcome { kUnchanged, kApplied, kRetry };
+  // kReloadPending: the files on disk are current, only their reload is unfinished.
+  enum class Outcome { kUnchanged, kApplied, kRetry, kReloadPending };
   Outcome Refresh();
+  Outcome FinishReload(bool applied_by_runtime);
   bool AdvanceReload();
-  bool ChangeServers(const std::vector<std::string>& servers, const std::vector<ProxyServerChange>& changes,
-                     const char* what);
+  // The runtime API: `changes` to `servers` in every worker in `workers`.
+  bool ChangeServers(const std::vector<int64_t>& workers, const std::vector<std::string>& servers,
+                     const std::vector<ProxyServerChange>& changes, const char* what);
   void LogLive(ProxyNotice notice, const char* how);
 
   container::ContainerRuntime& rt_;
@@ -149,6 +154,7 @@ class ProxyWorkload : public Workload {
   ProxyNotice notice_;             // the oldest notice no refresh fetched since (refresh thread)
   ProxyReload reload_;             // refresh thread
   std::string cfg_on_disk_;        // the haproxy.cfg last written
+  std::vector<std::string> servers_on_disk_;  // its servers ("backend/server")
   std::string live_cfg_;           // the haproxy.cfg the last reload taken loaded
   std::vector<std::string> live_servers_;  // the servers HAProxy has loaded ("backend/server")
   std::set<std::string> out_of_rotation_;  // of those, the ones in maintenance since (runtime API)
