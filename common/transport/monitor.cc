@@ -21,7 +21,12 @@ std::string Format(const sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET6) {
     auto* in = reinterpret_cast<const sockaddr_in6*>(&ss);
     inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in->sin6_port));
+    // Appended, not "[" + std::string(host): GCC 12 warns falsely (-Wrestrict) on that.
+    std::string out = "[";
+    out += host;
+    out += "]:";
+    out += std::to_string(ntohs(in->sin6_port));
+    return out;
   }
   return "";
 }
