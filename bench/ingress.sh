@@ -101,6 +101,9 @@ wait_running() {  # wait_running SECONDS JOB...
   local t=$1
   shift
   for _ in $(seq 1 $((t * 5))); do running "$@" && return 0; sleep 0.2; done
+  # Say which and why: the jobs' states and their hosts' last words.
+  $rv ps >&2 || true
+  tail -n 5 "$dir"/logs/strider-h*.log >&2 2>/dev/null || true
   die "not all running within $t s: $*"
 }
 $rv apps:create "$env" web >/dev/null || die "apps:create"
@@ -125,7 +128,8 @@ fi
 $rv submit --service web --replicas 3 --ha --image "stack/$app:latest" --port 8080 --env "$env" --app web -- \
   "${app_cmd[@]}" >/dev/null || die "submit web"
 $rv proxy:ensure "$env" >"$dir/ensure.log" || die "proxy:ensure"
-wait_running 90 web-1 web-2 web-3 "$tenant.$env_name.proxy-1" "$tenant.$env_name.proxy-2"
+# Cold pulls on a brand-new machine (every host fetches the stack) can take a while.
+wait_running 180 web-1 web-2 web-3 "$tenant.$env_name.proxy-1" "$tenant.$env_name.proxy-2"
 pod_up_s=$(python3 -c "print(round($(date +%s.%N) - $t, 1))")
 # The app's name as sauron has it (its default name).
 name=$($rv domains "$env/web" | awk '$1 ~ /^web\./ {print $1; exit}')
