@@ -488,7 +488,6 @@ ProxyWorkload::Outcome ProxyWorkload::FinishReload(bool applied_by_runtime) {
   return taken || applied_by_runtime ? Outcome::kApplied : Outcome::kUnchanged;
 }
 
-
 // HAProxy's master CLI: "reload" makes a new worker from the files on disk;
 // the old one finishes its connections. reload_ (strider/proxy_reload.h)
 // says when to send one and when it was taken; this drives it for up to
