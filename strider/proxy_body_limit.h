@@ -10,9 +10,11 @@
 // Once the count would pass the limit it forwards nothing more, reads and
 // drops the rest and, at the end of the request, answers 413 and aborts the
 // app's side. So the app never gets more than `limit` bytes, and the client
-// reads the 413 after its upload (now and then a reset under load, never the
-// app's answer). A client that keeps sending past kSwallowCap more bytes is
-// cut off; the request timeouts bound it in time.
+// reads the 413 after its upload (now and then a reset under load). An app
+// that answers on the headers alone, before reading the body (busybox httpd's
+// 501 to a POST), may see its answer reach the client first: HAProxy passes
+// an answer on as it comes. A client that keeps sending past kSwallowCap
+// more bytes is cut off; the request timeouts bound it in time.
 //
 // A request that announces a larger Content-Length and waits for
 // 100-continue never reaches the filter: the backend's `http-request deny

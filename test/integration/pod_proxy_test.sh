@@ -306,10 +306,25 @@ done
 echo "body limit applied within $(ms "$t0") ms of config:set: 413"
 # A body without a length is counted as it comes: chunked (HTTP/1.1) and
 # HTTP/2 without Content-Length; a small chunked one passes to the app.
-code=$(get "$h1" --http1.1 -H 'Transfer-Encoding: chunked' -o /dev/null -w '%{http_code}' --data-binary @"$dir/body")
-[ "$code" = 413 ] || fail "a 2000-byte chunked body got $code, want 413"
-code=$(get "$h1" --http2 -H 'Content-Length:' -o /dev/null -w '%{http_code}' --data-binary @"$dir/body")
-[ "$code" = 413 ] || fail "a 2000-byte HTTP/2 body without a length got $code, want 413"
+# busybox httpd answers a POST 501 on its headers, without reading the body,
+# and HAProxy passes an answer on as it comes: now and then that 501 beats
+# the filter's 413 (the app still got no more than the limit). So: a 413
+# within 5 tries, and nothing but the app's 501 before it. The filter's own
+# test, with an app that reads every body, wants 413 every time
+# (ProxyBodyLimit.HaproxyRefuses...).
+over_limit() {  # over_limit WHAT CURL-ARGS...: 413 within 5 tries
+  local what=$1 code tries=""
+  shift
+  for _ in 1 2 3 4 5; do
+    code=$(get "$h1" "$@" -o /dev/null -w '%{http_code}' --data-binary @"$dir/body")
+    tries="$tries $code"
+    [ "$code" = 413 ] && { [ "$tries" = " 413" ] || echo "$what: got$tries"; return 0; }
+    [ "$code" = 501 ] || fail "$what got $code, want 413 (tries:$tries)"
+  done
+  fail "$what got$tries, want 413"
+}
+over_limit "a 2000-byte chunked body" --http1.1 -H 'Transfer-Encoding: chunked'
+over_limit "a 2000-byte HTTP/2 body without a length" --http2 -H 'Content-Length:'
 code=$(get "$h1" --http1.1 -H 'Transfer-Encoding: chunked' -o /dev/null -w '%{http_code}' --data "x=1")
 [ "$code" = 501 ] || fail "a small chunked POST got $code (want the app's 501)"
 small=$(get "$h1" -o /dev/null -w '%{http_code}' --data "x=1")
