@@ -141,6 +141,7 @@ Result<std::unique_ptr<ContainerRuntime>> ContainerRuntime::Open(RuntimeOptions 
   io.registry_ca = o.registry_ca;
   io.registry_auth = o.registry_auth;
   io.unpack = o.unpack;
+  io.handed_out_grace_ms = o.image_grace_ms;
   auto store = ImageStore::Open(io, &rt->counters_);
   if (!store.ok()) return store.status();
   rt->images_ = std::move(*store);

@@ -52,6 +52,9 @@ struct RuntimeOptions {
   bool veth = true;
   std::string veth_pool = "10.250";  // /30 blocks of 10.250.0.0/16
   UnpackOptions unpack;
+  // How long GcImages keeps an image just pulled that no container holds yet
+  // (ImageStore::Options::handed_out_grace_ms).
+  int64_t image_grace_ms = 10 * 60 * 1000;
 };
 
 class ContainerRuntime {

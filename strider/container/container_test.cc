@@ -880,7 +880,9 @@ TEST_F(ContainerTest, SecretInEnvironmentNowhereOnDisk) {
 }
 
 TEST_F(ContainerTest, WarmCacheSkipsBlobsAndGcFreesUnused) {
-  Runtime();
+  RuntimeOptions o = Options();
+  o.image_grace_ms = 0;  // images just pulled count as unused at once
+  Runtime(o);
   std::string image = PushApp("acme/gc");
   PullStats cold, warm;
   ASSERT_TRUE(rt_->images().Pull(image, &cold).ok());
@@ -901,6 +903,45 @@ TEST_F(ContainerTest, WarmCacheSkipsBlobsAndGcFreesUnused) {
   fs::create_directories(rt_->ContainerDir("rv-dead-1") + "/upper");
   EXPECT_GE(rt_->GcContainers(), 1);
   EXPECT_FALSE(fs::exists(rt_->ContainerDir("rv-dead-1")));
+}
+
+// The strider's periodic Gc takes its keep set (the registered containers'
+// images), then waits for the store's lock while a pull runs. The image that
+// pull hands out is not registered yet: removing its layers then left a
+// container whose rootfs had no /bin/sh (a CI run of pod_push_faults).
+TEST_F(ContainerTest, GcKeepsAnImageHandedOutWithinTheGraceThoughNoContainerHoldsItYet) {
+  Runtime();
+  std::string image = PushApp("acme/gcgrace");
+  int64_t now = 1000;
+  ImageStore::Options io;
+  io.root = (dir_ / "grace-images").string();
+  io.default_registry = registry_;
+  io.handed_out_grace_ms = 60000;
+  io.now_ms = [&now] { return now; };
+  auto store = ImageStore::Open(io);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto img = (*store)->Pull(image);
+  ASSERT_TRUE(img.ok()) << img.status().ToString();
+  ASSERT_FALSE(img->layer_dirs.empty());
+  auto freed = (*store)->Gc({});
+  ASSERT_TRUE(freed.ok());
+  EXPECT_EQ(*freed, 0);
+  for (const auto& d : img->layer_dirs) EXPECT_FALSE(fs::is_empty(d)) << d;
+  EXPECT_TRUE((*store)->Cached(image).ok());
+  // Handed out again (a cached lookup) renews the grace.
+  now += 50000;
+  ASSERT_TRUE((*store)->Cached(image).ok());
+  now += 50000;
+  freed = (*store)->Gc({});
+  ASSERT_TRUE(freed.ok());
+  EXPECT_EQ(*freed, 0);
+  // Past the grace with no container holding it: an unused image, removed.
+  now += 10001;
+  freed = (*store)->Gc({});
+  ASSERT_TRUE(freed.ok());
+  EXPECT_GT(*freed, 0);
+  for (const auto& d : img->layer_dirs) EXPECT_FALSE(fs::exists(d)) << d;
+  EXPECT_FALSE((*store)->Cached(image).ok());
 }
 
 // Issue 19's faults: a strider (or the host) that dies in the middle of a

@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/clock.h"
 #include "common/crypto/sha256.h"
 #include "common/oci/reference.h"
 
@@ -168,11 +169,18 @@ Result<Image> ImageStore::LoadRecord(const std::string& manifest_digest, const s
   return img;
 }
 
+int64_t ImageStore::NowMs() const { return opt_.now_ms ? opt_.now_ms() : MonotonicMs(); }
+
+Result<Image> ImageStore::HandOut(Result<Image> img) {
+  if (img.ok()) handed_out_[img->manifest_digest] = NowMs();
+  return img;
+}
+
 Result<Image> ImageStore::Cached(const std::string& ref) {
   std::lock_guard<std::mutex> l(mu_);
   auto md = ReadFile(opt_.root + "/refs/" + RefKey(ref));
   if (!md.ok()) return Status::NotFound("image " + ref + " is not cached");
-  return LoadRecord(*md, ref);
+  return HandOut(LoadRecord(*md, ref));
 }
 
 Result<Image> ImageStore::Pull(const std::string& ref_str, PullStats* stats) {
@@ -207,12 +215,16 @@ Result<Image> ImageStore::Pull(const std::string& ref_str, PullStats* stats) {
 
 Result<Image> ImageStore::PullAlone(const std::string& ref_str, PullStats* stats) {
   PullStats local;
-  if (!stats) stats = &local;
+  std::lock_guard<std::mutex> l(mu_);
+  // Noted before the lock goes: a Gc waiting for it must see this image.
+  return HandOut(PullLocked(ref_str, stats ? stats : &local));
+}
+
+Result<Image> ImageStore::PullLocked(const std::string& ref_str, PullStats* stats) {
   auto ref = oci::ParseReference(ref_str);
   if (!ref.ok()) return ref.status();
   std::string registry = ref->registry.empty() ? opt_.default_registry : ref->registry;
   if (registry.empty()) return Status::Invalid("no registry for image " + ref_str);
-  std::lock_guard<std::mutex> l(mu_);
   if (!ref->digest.empty()) {  // immutable: if we have it, no registry round trip at all
     auto img = LoadRecord(ref->digest, ref_str);
     if (img.ok()) return img;
@@ -276,11 +288,21 @@ Result<Image> ImageStore::PullAlone(const std::string& ref_str, PullStats* stats
   return LoadRecord(fm->digest, ref_str);
 }
 
-Result<int64_t> ImageStore::Gc(const std::set<std::string>& keep) {
+Result<int64_t> ImageStore::Gc(const std::set<std::string>& keep_manifests) {
   std::lock_guard<std::mutex> l(mu_);
   std::error_code ec;
   std::set<std::string> live_blobs;  // hex
   int64_t freed = 0;
+  const int64_t now = NowMs();
+  std::set<std::string> keep = keep_manifests;
+  for (auto it = handed_out_.begin(); it != handed_out_.end();) {
+    if (now - it->second < opt_.handed_out_grace_ms) {
+      keep.insert(it->first);
+      ++it;
+    } else {
+      it = handed_out_.erase(it);
+    }
+  }
   auto size_of = [&](const fs::path& p) {
     int64_t n = 0;
     if (fs::is_directory(p, ec)) {

@@ -16,6 +16,11 @@
 // If the registry is unreachable but the tag was pulled before, the cached
 // image is used (a host must restart its containers with the registry down).
 //
+// An image handed out (Pull, Cached) is kept by Gc for handed_out_grace_ms
+// even if no container holds it yet: its caller mounts the layers next, and a
+// Gc whose keep set was taken while the pull still ran (it waited for the
+// lock) would otherwise remove them under the new container's rootfs.
+//
 // Thread-safe (pulls are serialized; Gc takes the same lock). Pulls of the
 // same reference that overlap share one: the later callers wait for the one
 // in flight and get its result (a host starting 100 containers of an image
@@ -24,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -66,6 +72,8 @@ class ImageStore {
     std::string registry_auth;
     UnpackOptions unpack;
     bool keep_layer_blobs = true;      // false: drop a layer's blob once unpacked
+    int64_t handed_out_grace_ms = 10 * 60 * 1000;  // see above; 0 = none
+    std::function<int64_t()> now_ms;   // monotonic ms; empty = the steady clock
   };
   static Result<std::unique_ptr<ImageStore>> Open(Options o, Counters* counters = nullptr);
 
@@ -78,8 +86,9 @@ class ImageStore {
   // The cached image for `ref` without asking any registry.
   Result<Image> Cached(const std::string& ref);
 
-  // Removes images whose manifest digest is not in `keep`, then every blob and
-  // layer no remaining image refers to. Returns bytes freed.
+  // Removes images whose manifest digest is not in `keep` and that were not
+  // handed out within the grace, then every blob and layer no remaining image
+  // refers to. Returns bytes freed.
   Result<int64_t> Gc(const std::set<std::string>& keep_manifests);
 
   const Options& options() const { return opt_; }
@@ -92,6 +101,10 @@ class ImageStore {
   Status EnsureBlob(oci::RegistryClient& c, const std::string& repo, const oci::Descriptor& d, PullStats* st);
   Status EnsureLayer(oci::RegistryClient& c, const std::string& repo, const oci::Descriptor& d, PullStats* st);
   Result<Image> PullAlone(const std::string& ref, PullStats* stats);
+  Result<Image> PullLocked(const std::string& ref, PullStats* stats);  // mu_ held
+  int64_t NowMs() const;
+  // Notes an image given to a caller (mu_ held), so Gc keeps it for the grace.
+  Result<Image> HandOut(Result<Image> img);
   Result<Image> LoadRecord(const std::string& manifest_digest, const std::string& ref);
   Status WriteAtomic(const std::string& path, const std::string& data);
   std::string TmpName(const std::string& hint);
@@ -102,6 +115,7 @@ class ImageStore {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<oci::RegistryClient>> clients_;
   uint64_t tmp_seq_ = 0;
+  std::map<std::string, int64_t> handed_out_;  // manifest digest -> when last handed out (mu_)
   std::mutex inflight_mu_;
   std::map<std::string, std::shared_future<Result<Image>>> inflight_;  // ref -> the pull under way
   std::atomic<int64_t> shared_pulls_{0};
