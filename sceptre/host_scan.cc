@@ -71,7 +71,9 @@ Observed HostScan::Observe() {
   for (auto& e : fs::directory_iterator(p_.state_dir + "/containers", ec)) obs(e.path().filename().string()).has_dir = true;
   for (auto& e : fs::directory_iterator(p_.run_dir + "/bundles", ec)) obs(e.path().filename().string()).has_bundle = true;
   for (auto& e : fs::directory_iterator(p_.run_dir + "/runc", ec)) obs(e.path().filename().string()).has_runc_state = true;
-  const std::string suffix = "-" + crypto::Sha256Hex(p_.run_dir).substr(0, 6);
+  // Appended, not "-" + ...: GCC 12 warns falsely (-Wrestrict) on that.
+  std::string suffix = "-";
+  suffix += crypto::Sha256Hex(p_.run_dir).substr(0, 6);
   for (auto& e : fs::directory_iterator(p_.netns_dir, ec)) {
     std::string n = e.path().filename().string();
     if (n.rfind("rv-", 0) == 0 && n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0)

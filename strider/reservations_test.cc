@@ -10,7 +10,13 @@ namespace {
 const msg::Resources kBase{1000, 1000, 1000};
 
 Reservations::Entry Job(const std::string& id, int64_t ram, const std::string& service = "", bool ha = false) {
-  return Reservations::Entry{id, 1, service, ha, msg::Resources{ram, 10, 10}};
+  Reservations::Entry e;
+  e.job_id = id;
+  e.attempt = 1;
+  e.service = service;
+  e.ha = ha;
+  e.resources = msg::Resources{ram, 10, 10};
+  return e;
 }
 
 TEST(Reservations, RefusesOverCommit) {
