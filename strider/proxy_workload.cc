@@ -397,9 +397,9 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   // Once per server: a reload that is retried does not send it again. When
   // the new files are the loaded ones less such servers, the runtime API
   // applies the whole change, and brings back one of them that returned.
-  std::vector<std::string> gone = ProxyServersGone(live_servers_, out.servers), back;
-  bool runtime = running_ && reload_.RuntimeOnly() && !live_cfg_.empty() &&
-                 ProxyConfigOnlyDropsServers(live_cfg_, out.haproxy_cfg, gone);
+  std::vector<std::string> gone = ProxyServersGone(live_.servers, out.servers), back;
+  bool runtime = running_ && reload_.RuntimeOnly() && !live_.cfg.empty() &&
+                 ProxyConfigOnlyDropsServers(live_.cfg, out.haproxy_cfg, gone);
   bool all_taken = true;
   if (running_) {
     std::vector<std::string> leaving;
@@ -427,39 +427,10 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   // rather than merge so a rendered file always wins over a stale entry.
   for (auto& [rel, content] : out.ByName()) files[rel] = std::move(content);
 
-  bool changed = false;
-  std::set<std::string> changed_files;
-  std::map<std::string, std::string> now;
-  for (auto& [rel, content] : files) {
-    std::string h = crypto::Sha256Hex(content);
-    now[rel] = h;
-    auto it = written_.find(rel);
-    if (it == written_.end() || it->second != h) {
-      Status s = WriteOwned(dir_, rel, content, 0600, o_.uid, o_.gid);
-      if (!s.ok()) {
-        spdlog::error("proxy {}: {}", spec_.id, s.message());
-        now.erase(rel);
-      }
-      changed = true;
-      changed_files.insert(rel);
-    }
-    crypto::Wipe(content);
-  }
-  for (const auto& [rel, _] : written_) {
-    if (!now.count(rel) && rel.rfind("certs/", 0) == 0) {
-      unlink((dir_ + "/" + rel).c_str());
-      changed = true;
-      changed_files.insert(rel);
-    }
-  }
-  if (now.count(kProxyConfigFile)) {
-    cfg_on_disk_ = std::move(cfg);
-    servers_on_disk_ = std::move(out.servers);
-  }
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    written_ = std::move(now);
-  }
+  const std::set<std::string> changed_files = WriteChanged(files);
+  const bool changed = !changed_files.empty();
+  // written_ changes only on this thread.
+  if (written_.count(kProxyConfigFile)) on_disk_ = {std::move(cfg), std::move(out.servers)};
   bool by_runtime = changed && runtime && all_taken && changed_files == std::set<std::string>{kProxyConfigFile};
   if (by_runtime) {
     LogLive(notice, " (by the runtime API)");
@@ -477,13 +448,40 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   return ingress_ready ? o : Outcome::kRetry;
 }
 
+std::set<std::string> ProxyWorkload::WriteChanged(std::map<std::string, std::string>& files) {
+  std::set<std::string> changed;
+  std::map<std::string, std::string> now;  // rel -> sha256 of what is on disk
+  for (auto& [rel, content] : files) {
+    std::string h = crypto::Sha256Hex(content);
+    now[rel] = h;
+    auto it = written_.find(rel);
+    if (it == written_.end() || it->second != h) {
+      Status s = WriteOwned(dir_, rel, content, 0600, o_.uid, o_.gid);
+      if (!s.ok()) {
+        spdlog::error("proxy {}: {}", spec_.id, s.message());
+        now.erase(rel);
+      }
+      changed.insert(rel);
+    }
+    crypto::Wipe(content);
+  }
+  for (const auto& [rel, _] : written_) {
+    if (!now.count(rel) && rel.rfind("certs/", 0) == 0) {
+      unlink((dir_ + "/" + rel).c_str());
+      changed.insert(rel);
+    }
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  written_ = std::move(now);
+  return changed;
+}
+
 // Drives the reload of the files on disk; once HAProxy runs them, they are
 // what the next change is compared with.
 ProxyWorkload::Outcome ProxyWorkload::FinishReload(bool applied_by_runtime) {
   bool taken = AdvanceReload();
   if (!reload_.live()) return Outcome::kReloadPending;
-  live_servers_ = servers_on_disk_;
-  live_cfg_ = cfg_on_disk_;
+  live_ = on_disk_;
   out_of_rotation_.clear();
   return taken || applied_by_runtime ? Outcome::kApplied : Outcome::kUnchanged;
 }

@@ -120,6 +120,9 @@ class ProxyWorkload : public Workload {
   enum class Outcome { kUnchanged, kApplied, kRetry, kReloadPending };
   Outcome Refresh();
   Outcome FinishReload(bool applied_by_runtime);
+  // Writes the files that differ from written_, removes certificates no
+  // longer listed, and wipes `files`' contents; returns the changed names.
+  std::set<std::string> WriteChanged(std::map<std::string, std::string>& files);
   bool AdvanceReload();
   // The runtime API: `changes` to `servers` in every worker in `workers`.
   bool ChangeServers(const std::vector<int64_t>& workers, const std::vector<std::string>& servers,
@@ -153,10 +156,13 @@ class ProxyWorkload : public Workload {
   std::map<std::string, std::string> written_;
   ProxyNotice notice_;             // the oldest notice no refresh fetched since (refresh thread)
   ProxyReload reload_;             // refresh thread
-  std::string cfg_on_disk_;        // the haproxy.cfg last written
-  std::vector<std::string> servers_on_disk_;  // its servers ("backend/server")
-  std::string live_cfg_;           // the haproxy.cfg the last reload taken loaded
-  std::vector<std::string> live_servers_;  // the servers HAProxy has loaded ("backend/server")
+  // A haproxy.cfg and its servers ("backend/server", from the renderer).
+  struct ConfigFile {
+    std::string cfg;
+    std::vector<std::string> servers;
+  };
+  ConfigFile on_disk_;             // the one last written
+  ConfigFile live_;                // the one the last reload taken loaded
   std::set<std::string> out_of_rotation_;  // of those, the ones in maintenance since (runtime API)
   std::atomic<int64_t> reloads_{0};
   bool cleaned_ = false;
