@@ -188,7 +188,8 @@ void ContainerRuntime::FreeSubnet(int idx) {
 }
 
 void ContainerRuntime::Register(const std::string& id, const std::string& md) {
-  std::lock_guard<std::mutex> l(mu_);
+  std::unique_lock<std::mutex> l(mu_);
+  collected_.wait(l, [&] { return !collecting_.count(id); });
   live_[id] = md;
 }
 
@@ -234,9 +235,26 @@ int ContainerRuntime::GcContainers(const std::set<std::string>& spare) {
     if (!live.count(e.path().filename().string())) dead.insert(e.path().filename().string());
   for (auto& e : fs::directory_iterator(RuncRoot(), ec))
     if (!live.count(e.path().filename().string())) dead.insert(e.path().filename().string());
-  for (const auto& id : dead) Cleanup(id, true);
-  if (!dead.empty()) counters_.Add("container.gc", static_cast<int64_t>(dead.size()));
-  return static_cast<int>(dead.size());
+  // The snapshot above is older than the listing: a container may have
+  // registered and made its dir in between. Each id is checked again, and
+  // held against Register, while it goes.
+  int removed = 0;
+  for (const auto& id : dead) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (live_.count(id)) continue;
+      collecting_.insert(id);
+    }
+    Cleanup(id, true);
+    removed++;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      collecting_.erase(id);
+    }
+    collected_.notify_all();
+  }
+  if (removed > 0) counters_.Add("container.gc", removed);
+  return removed;
 }
 
 Result<int64_t> ContainerRuntime::GcImages() {

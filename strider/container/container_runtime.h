@@ -14,6 +14,7 @@
 // no container uses.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -98,7 +99,9 @@ class ContainerRuntime {
   // Removes every trace of containers that are not registered nor in
   // `spare` (e.g. journaled jobs about to start again): runc state, overlay
   // mounts, netns, bundles, container dirs (logs included). Returns how many
-  // it removed.
+  // it removed. Safe against a container registering meanwhile: each id is
+  // checked again under the lock before it goes, and its Register waits
+  // until it is gone.
   int GcContainers(const std::set<std::string>& spare = {});
   // Drops images no registered container uses.
   Result<int64_t> GcImages();
@@ -116,6 +119,11 @@ class ContainerRuntime {
   ReattachHook reattach_;
   std::set<int> subnets_;
   std::map<std::string, std::string> live_;  // id -> manifest digest
+  // Ids GcContainers is tearing down: Register waits for them, so a job that
+  // starts again under the id of a dead container never has its new dir
+  // removed by the GC that found the old one.
+  std::set<std::string> collecting_;
+  std::condition_variable collected_;
 };
 
 // Runs argv to completion, stdout/stderr captured (bounded); for runc calls.

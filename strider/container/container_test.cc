@@ -905,6 +905,40 @@ TEST_F(ContainerTest, WarmCacheSkipsBlobsAndGcFreesUnused) {
   EXPECT_FALSE(fs::exists(rt_->ContainerDir("rv-dead-1")));
 }
 
+// The periodic GC snapshots the registered containers, then lists the dirs.
+// A container that registers and makes its dir in between is live, not dead:
+// its dir must survive any GC running at that moment.
+TEST_F(ContainerTest, GcNeverRemovesTheDirOfAContainerThatRegistersWhileItRuns) {
+  Runtime();
+  std::atomic<bool> stop{false};
+  std::atomic<int> passes{0};
+  std::thread gc([&] {
+    while (!stop.load()) {
+      rt_->GcContainers();
+      passes++;
+    }
+  });
+  std::vector<std::string> ids;
+  for (int i = 0; i < 400; i++) {
+    std::string id = "rv-race-" + std::to_string(i);
+    rt_->Register(id, "sha256:none");
+    fs::create_directories(rt_->ContainerDir(id) + "/upper");
+    ids.push_back(id);
+    // A dead one alongside, which the GC must still remove.
+    fs::create_directories(rt_->ContainerDir("rv-dead-" + std::to_string(i)) + "/upper");
+  }
+  while (passes.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  int before = passes.load();
+  while (passes.load() < before + 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  stop = true;
+  gc.join();
+  int lost = 0;
+  for (const auto& id : ids) lost += !fs::exists(rt_->ContainerDir(id) + "/upper");
+  EXPECT_EQ(lost, 0) << "registered containers whose dir the GC removed";
+  for (int i = 0; i < 400; i++) EXPECT_FALSE(fs::exists(rt_->ContainerDir("rv-dead-" + std::to_string(i)))) << i;
+  for (const auto& id : ids) rt_->Unregister(id);
+}
+
 // The strider's periodic Gc takes its keep set (the registered containers'
 // images), then waits for the store's lock while a pull runs. The image that
 // pull hands out is not registered yet: removing its layers then left a
