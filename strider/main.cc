@@ -313,6 +313,8 @@ void RunUntilSignalled(rv::strider::Agent& agent, rv::container::ContainerRuntim
     for (const auto& job : agent.pending_restore_jobs()) journaled.insert(rv::container::ContainerIdFor(job));
     int removed = runtime->GcContainers(journaled);
     if (removed > 0) spdlog::info("[{}] removed {} stale containers", f.host_id, removed);
+    int keys = runtime->GcProxyDirs(journaled);
+    if (keys > 0) spdlog::info("[{}] removed the run dirs (certificates, keys) of {} dead proxies", f.host_id, keys);
   }
   auto next_gc = std::chrono::steady_clock::now() + std::chrono::seconds(f.gc_interval_s);
   while (!rv::stop_signal::Requested()) {

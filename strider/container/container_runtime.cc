@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <sstream>
+#include <vector>
 
 #include "common/crypto/sha256.h"
 
@@ -255,6 +256,20 @@ int ContainerRuntime::GcContainers(const std::set<std::string>& spare) {
   }
   if (removed > 0) counters_.Add("container.gc", removed);
   return removed;
+}
+
+int ContainerRuntime::GcProxyDirs(const std::set<std::string>& spare) {
+  std::set<std::string> live = spare;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [id, md] : live_) live.insert(id);
+  }
+  std::vector<std::string> dead;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(opt_.run_dir + "/proxy", ec))
+    if (!live.count(e.path().filename().string())) dead.push_back(e.path().filename().string());
+  for (const auto& id : dead) fs::remove_all(ProxyDir(id), ec);
+  return static_cast<int>(dead.size());
 }
 
 Result<int64_t> ContainerRuntime::GcImages() {

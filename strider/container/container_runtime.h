@@ -103,6 +103,12 @@ class ContainerRuntime {
   // checked again under the lock before it goes, and its Register waits
   // until it is gone.
   int GcContainers(const std::set<std::string>& spare = {});
+  // Removes the proxy run dirs (decrypted certificates and keys) of proxies
+  // that are not registered nor in `spare`: what a strider that died left of
+  // a proxy that died too. A proxy job writes its dir before its container
+  // registers, so this may run only while no job is starting: at start-up,
+  // after adoption. (A proxy that ends removes its own dir.) Returns how many.
+  int GcProxyDirs(const std::set<std::string>& spare);
   // Drops images no registered container uses.
   Result<int64_t> GcImages();
 

@@ -939,6 +939,24 @@ TEST_F(ContainerTest, GcNeverRemovesTheDirOfAContainerThatRegistersWhileItRuns) 
   for (const auto& id : ids) rt_->Unregister(id);
 }
 
+// A strider that died with a proxy that died too left that proxy's
+// decrypted keys on the host; the next strider removes them at start-up,
+// and only theirs.
+TEST_F(ContainerTest, GcProxyDirsRemovesTheKeysOfDeadProxiesAndKeepsLiveAndJournaledOnes) {
+  Runtime();
+  for (const char* id : {"rv-p-dead", "rv-p-live", "rv-p-journaled"}) {
+    fs::create_directories(rt_->ProxyDir(id) + "/certs");
+    std::ofstream(rt_->ProxyDir(id) + "/certs/app.pem") << "key";
+  }
+  rt_->Register("rv-p-live", "sha256:none");
+  EXPECT_EQ(rt_->GcProxyDirs({"rv-p-journaled"}), 1);
+  EXPECT_FALSE(fs::exists(rt_->ProxyDir("rv-p-dead")));
+  EXPECT_TRUE(fs::exists(rt_->ProxyDir("rv-p-live") + "/certs/app.pem"));
+  EXPECT_TRUE(fs::exists(rt_->ProxyDir("rv-p-journaled") + "/certs/app.pem"));
+  EXPECT_EQ(rt_->GcProxyDirs({"rv-p-journaled"}), 0);
+  rt_->Unregister("rv-p-live");
+}
+
 // The strider's periodic Gc takes its keep set (the registered containers'
 // images), then waits for the store's lock while a pull runs. The image that
 // pull hands out is not registered yet: removing its layers then left a
