@@ -20,7 +20,6 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <sstream>
-#include <vector>
 
 #include "common/crypto/sha256.h"
 
@@ -222,20 +221,27 @@ std::string ContainerRuntime::NetnsName(const std::string& id) const {
   return id + "-" + crypto::Sha256Hex(opt_.run_dir).substr(0, 6);
 }
 
-int ContainerRuntime::GcContainers(const std::set<std::string>& spare) {
-  std::set<std::string> live = spare;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto& [id, md] : live_) live.insert(id);
-  }
-  std::set<std::string> dead;
+namespace {
+
+// Adds to *out the names in `dir` (none if it cannot be read) not in `keep`.
+void AddEntriesNotIn(const std::string& dir, const std::set<std::string>& keep, std::set<std::string>* out) {
   std::error_code ec;
-  for (auto& e : fs::directory_iterator(opt_.state_dir + "/containers", ec))
-    if (!live.count(e.path().filename().string())) dead.insert(e.path().filename().string());
-  for (auto& e : fs::directory_iterator(BundleDir(""), ec))
-    if (!live.count(e.path().filename().string())) dead.insert(e.path().filename().string());
-  for (auto& e : fs::directory_iterator(RuncRoot(), ec))
-    if (!live.count(e.path().filename().string())) dead.insert(e.path().filename().string());
+  for (auto& e : fs::directory_iterator(dir, ec))
+    if (!keep.count(e.path().filename().string())) out->insert(e.path().filename().string());
+}
+
+}  // namespace
+
+std::set<std::string> ContainerRuntime::RegisteredAnd(std::set<std::string> ids) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [id, md] : live_) ids.insert(id);
+  return ids;
+}
+
+int ContainerRuntime::GcContainers(const std::set<std::string>& spare) {
+  const std::set<std::string> live = RegisteredAnd(spare);
+  std::set<std::string> dead;
+  for (const auto& dir : {opt_.state_dir + "/containers", BundleDir(""), RuncRoot()}) AddEntriesNotIn(dir, live, &dead);
   // The snapshot above is older than the listing: a container may have
   // registered and made its dir in between. Each id is checked again, and
   // held against Register, while it goes.
@@ -259,15 +265,10 @@ int ContainerRuntime::GcContainers(const std::set<std::string>& spare) {
 }
 
 int ContainerRuntime::GcProxyDirs(const std::set<std::string>& spare) {
-  std::set<std::string> live = spare;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto& [id, md] : live_) live.insert(id);
-  }
-  std::vector<std::string> dead;
+  const std::set<std::string> live = RegisteredAnd(spare);
+  std::set<std::string> dead;
+  AddEntriesNotIn(opt_.run_dir + "/proxy", live, &dead);
   std::error_code ec;
-  for (auto& e : fs::directory_iterator(opt_.run_dir + "/proxy", ec))
-    if (!live.count(e.path().filename().string())) dead.push_back(e.path().filename().string());
   for (const auto& id : dead) fs::remove_all(ProxyDir(id), ec);
   return static_cast<int>(dead.size());
 }

@@ -117,6 +117,8 @@ class ContainerRuntime {
 
  private:
   explicit ContainerRuntime(RuntimeOptions o) : opt_(std::move(o)) {}
+  // The registered containers' ids plus `ids`: a snapshot, older at once.
+  std::set<std::string> RegisteredAnd(std::set<std::string> ids);
   RuntimeOptions opt_;
   Counters counters_;
   std::unique_ptr<ImageStore> images_;
