@@ -44,6 +44,11 @@ ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 fail() {
   echo "FAIL: $*" >&2
   for f in "$dir"/push-*.log; do [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 12 "$f" >&2; }; done
+  # In a fault (fault's local $name): its pushes, whole, as their lines
+  # arrived, and when the daemon was killed and restarted.
+  for f in "$dir/push-${name:-}.log.ts" "$dir/push-${name:-}-next.log.ts" "$dir/faults.ts"; do
+    [ -n "${name:-}" ] && [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; cat "$f" >&2; }
+  done
   $rv ps >&2 || true
   $rv releases "$app" >&2 || true
   $rv builds "$app" >&2 || true
@@ -72,7 +77,17 @@ change() {
   sed -i "s|<h1>procfile-app[^<]*</h1>|<h1>procfile-app $1</h1>|" "$w/server.sh"
   git -C "$w" commit -qam "change $1" || fail "commit $1"
 }
-push() { as_alice git -C "$w" push rv main >"$1" 2>&1; }
+# push LOG: the push's output in LOG, and in LOG.ts each line with the time
+# it arrived (for a failure's timeline, with the kill and restart times).
+push() {
+  local rc
+  as_alice git -C "$w" push rv main 2>&1 | while IFS= read -r l || [ -n "$l" ]; do
+    printf '%s\n' "$l"
+    printf '%s %s\n' "$(date +%T.%3N)" "$l" >>"$1.ts"
+  done >"$1"
+  rc=${PIPESTATUS[0]}
+  return "$rc"
+}
 
 # The pod's way to start a daemon (scripts/pod start): setsid, log, pid file.
 start_daemon() {
@@ -146,9 +161,12 @@ fault() {
   hit "$trigger" "$log" || fail "$name: the push never reached '$trigger'"
   tk=$(ms "$t0")
   kill9 "$daemon"
+  echo "$(date +%T.%3N) $name: killed $daemon" >>"$dir/faults.ts"
   hit builder || [ "$trigger" != builder ] || fail "$name: the build ended before the kill (no fault mid-build)"
   sleep "$down_s"
+  echo "$(date +%T.%3N) $name: restarting $daemon" >>"$dir/faults.ts"
   restart "$daemon"
+  echo "$(date +%T.%3N) $name: $daemon answers" >>"$dir/faults.ts"
   wait "$push_pid"; rc=$?; push_pid=""
   v=$(settled) || fail "$name: after the fault"
   echo "$name: killed at $tk ms, down ${down_s}s; push exited $rc after $((($(cat "$log.end") - t0) / 1000000)) ms; settled on $v (was $before): $(grep -o 'remote: -----> \(Deploy failed\|Released\).*' "$log" | tail -n 1)"
