@@ -919,14 +919,19 @@ TEST_F(ContainerTest, GcNeverRemovesTheDirOfAContainerThatRegistersWhileItRuns) 
     }
   });
   std::vector<std::string> ids;
+  int not_made = 0;
   for (int i = 0; i < 400; i++) {
     std::string id = "rv-race-" + std::to_string(i);
     rt_->Register(id, "sha256:none");
-    fs::create_directories(rt_->ContainerDir(id) + "/upper");
+    std::error_code ec;
+    fs::create_directories(rt_->ContainerDir(id) + "/upper", ec);
+    not_made += ec ? 1 : 0;
     ids.push_back(id);
-    // A dead one alongside, which the GC must still remove.
-    fs::create_directories(rt_->ContainerDir("rv-dead-" + std::to_string(i)) + "/upper");
+    // A dead one alongside, which the GC must still remove (it may do so
+    // between the two mkdirs: hence no check).
+    fs::create_directories(rt_->ContainerDir("rv-dead-" + std::to_string(i)) + "/upper", ec);
   }
+  EXPECT_EQ(not_made, 0) << "a registered container's dir could not be made";
   while (passes.load() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   int before = passes.load();
   while (passes.load() < before + 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
