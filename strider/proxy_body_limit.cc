@@ -3,7 +3,9 @@
 namespace rv::strider {
 
 std::string_view ProxyBodyLimitLua() {
-  // One object per stream (new); `limit` comes from the filter line's argument.
+  // One object per stream (new); the limit is the request's txn.rv_body,
+  // which the frontend reads from bodies.map (strider/proxy_config.cc), so a
+  // new limit needs no reload.
   static constexpr std::string_view kLua = R"lua(-- Written by strider (strider/proxy_body_limit.cc); do not edit.
 local kSwallowCap = 64 * 1024 * 1024
 
@@ -13,7 +15,7 @@ BodyLimit.flags = filter.FLT_CFG_FL_HTX
 BodyLimit.__index = BodyLimit
 
 function BodyLimit:new()
-  local f = { seen = 0, swallowed = 0, over = false, limit = self.limit }
+  local f = { seen = 0, swallowed = 0, over = false, limit = nil }
   setmetatable(f, BodyLimit)
   return f
 end
@@ -26,8 +28,20 @@ end
 -- request that waits for 100-continue was refused on its headers already;
 -- this client is sending its body, and a 413 before it has would be lost
 -- under a reset.)
+-- The name's limit, read once per request. No limit (a request that came
+-- here without one: no entry in the map) lets everything pass.
+local function limit_of(self, txn)
+  if self.limit == nil then
+    local v = tonumber(txn:get_var("txn.rv_body"))
+    if v == nil or v < 0 then v = math.huge end
+    self.limit = v
+  end
+  return self.limit
+end
+
 function BodyLimit:http_headers(txn, msg)
   if msg.channel:is_resp() then return filter.CONTINUE end
+  limit_of(self, txn)
   local cl = msg:get_headers()["content-length"]
   local n = cl and tonumber(cl[0])
   if n and n > self.limit then self.over = true end
@@ -44,7 +58,7 @@ end
 
 function BodyLimit:http_payload(txn, msg)
   local n = msg:input()
-  if not self.over and self.seen + n <= self.limit then
+  if not self.over and self.seen + n <= limit_of(self, txn) then
     self.seen = self.seen + n
     msg:forward(n)
     return
@@ -62,11 +76,7 @@ function BodyLimit:http_end(txn, msg)
   return filter.CONTINUE
 end
 
-core.register_filter("rv-body-limit", BodyLimit, function(f, args)
-  f.limit = tonumber(args[1])
-  if f.limit == nil or f.limit < 0 then return nil end
-  return f
-end)
+core.register_filter("rv-body-limit", BodyLimit, function(f, args) return f end)
 )lua";
   return kLua;
 }

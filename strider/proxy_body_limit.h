@@ -22,7 +22,9 @@
 //
 // Use (strider/proxy_config.cc): `lua-load <dir>/body_limit.lua` in global
 // (kProxyBodyLimitFile, with the config's other file names in
-// strider/proxy_config.h), `filter lua.rv-body-limit BYTES` in a backend. The
+// strider/proxy_config.h), `filter lua.rv-body-limit` in a backend; the
+// limit is the request's variable txn.rv_body (bytes), which the frontend
+// sets from a map, so the runtime API changes it without a reload. The
 // text is a constant, written beside haproxy.cfg.
 #pragma once
 

@@ -42,17 +42,24 @@ std::string Section(const std::string& cfg, const std::string& backend) {
   return cfg.substr(b, cfg.find("\n\n", b) - b);
 }
 
-TEST(ProxyBodyLimit, TheFilterIsLoadedAndUsedOnlyWhereAnAppHasABodyLimit) {
+// Loaded and in every app's second backend whether it has a limit or not: a
+// limit set later is a map entry (the runtime API), not a new backend.
+TEST(ProxyBodyLimit, TheFilterIsAlwaysThereAndOnlyNamesWithALimitAreRoutedThroughIt) {
   auto f = RenderProxyConfig(Limited(100000));
   EXPECT_NE(f.haproxy_cfg.find("  lua-load /run/proxy/body_limit.lua\n"), std::string::npos);
-  std::string web1 = Section(f.haproxy_cfg, BodyBackendNameFor("acme/prod/web1"));
-  EXPECT_NE(web1.find("  filter lua.rv-body-limit 100000\n"), std::string::npos) << web1;
-  EXPECT_EQ(Section(f.haproxy_cfg, BackendNameFor("acme/prod/web1")).find("filter"), std::string::npos);
-  EXPECT_EQ(Section(f.haproxy_cfg, BackendNameFor("acme/prod/api")).find("filter"), std::string::npos);
+  for (const auto& app : {"acme/prod/web1", "acme/prod/api"}) {
+    std::string body = Section(f.haproxy_cfg, BodyBackendNameFor(app)) + "\n";  // (the section ends before its "\n")
+    EXPECT_NE(body.find("  filter lua.rv-body-limit\n"), std::string::npos) << body;
+    EXPECT_EQ(Section(f.haproxy_cfg, BackendNameFor(app)).find("filter"), std::string::npos);
+  }
+  EXPECT_EQ(f.body_map, "web1.prod.acme.pod.test 100000\n");
   EXPECT_EQ(f.body_limit_lua, ProxyBodyLimitLua());
+  // The filter reads the limit the frontend took from the map.
+  EXPECT_NE(f.body_limit_lua.find("txn:get_var(\"txn.rv_body\")"), std::string::npos);
 
   auto none = RenderProxyConfig(Limited(0));
-  EXPECT_EQ(none.haproxy_cfg.find("lua"), std::string::npos) << none.haproxy_cfg;
+  EXPECT_EQ(none.body_map, "");
+  EXPECT_EQ(none.haproxy_cfg, f.haproxy_cfg);
 }
 
 // An app server on loopback: answers each request once it has its whole body

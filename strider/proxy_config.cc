@@ -59,9 +59,9 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
        "ECDHE-RSA-CHACHA20-POLY1305\n"
        "  ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256\n"
        "  ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets\n";
-  bool body_limits = false;
-  for (const auto& [app, lim] : in.limits) body_limits = body_limits || lim.body > 0;
-  if (body_limits) c << "  lua-load " << in.dir << "/" << kProxyBodyLimitFile << "\n";
+  // Loaded whether an app has a body limit or not: a limit set later is a
+  // map entry the runtime API adds, with no reload (see the header).
+  c << "  lua-load " << in.dir << "/" << kProxyBodyLimitFile << "\n";
   c << "\n"
        "defaults\n"
        "  mode http\n"
@@ -104,12 +104,18 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
        // filters (-19 % req/s on small GETs), so a request that cannot have a
        // body (HTTP/1 without Content-Length and Transfer-Encoding) skips
        // it. HTTP/2 cannot be told bodyless by the headers: always filtered.
-       "  acl body_limited req.hdr(host),field(1,:),lower,map(" << in.dir << "/" << kProxyBodyMapFile << ") -m found\n"
+       // The name's limits, read by the backends and the filter; no entry, no limit.
+       "  http-request set-var(txn.rv_body) req.hdr(host),field(1,:),lower,map_str_int(" << in.dir << "/"
+    << kProxyBodyMapFile << ")\n"
+       "  http-request set-var(txn.rv_rate) req.hdr(host),field(1,:),lower,map_str_int(" << in.dir << "/"
+    << kProxyRateMapFile << ")\n"
+       "  acl body_limited var(txn.rv_body) -m found\n"
        "  acl h1 req.ver 1.0 1.1\n"
        "  acl has_length req.hdr_cnt(content-length) gt 0\n"
        "  acl has_length req.hdr_cnt(transfer-encoding) gt 0\n"
-       "  use_backend %[req.hdr(host),field(1,:),lower,map(" << in.dir << "/" << kProxyBodyMapFile
-    << ")] if body_limited !h1 || body_limited has_length\n"
+       // The app's second backend is its first's name + "_body" (common/proxy_job.h).
+       "  use_backend %[req.hdr(host),field(1,:),lower,map(" << in.dir << "/" << kProxyHostsMapFile
+    << "),concat(_body)] if body_limited !h1 || body_limited has_length\n"
        "  use_backend %[req.hdr(host),field(1,:),lower,map(" << in.dir << "/" << kProxyHostsMapFile << ")]\n"
        "  default_backend unknown_host\n"
        "\n"
@@ -120,7 +126,7 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
   std::ostringstream l;
   if (IsPlainPath(in.fallback_pem)) l << in.fallback_pem << "\n";
   std::set<std::string> names;
-  std::ostringstream m, bm;
+  std::ostringstream m, bm, rm;
   for (const auto& s : in.sites) {
     if (!IsProxyName(s.name) || !IsPlainPath(s.pem_file) || !names.insert(s.name).second) {
       ++out.skipped;
@@ -128,8 +134,11 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
     }
     l << s.pem_file << " [alpn h2,http/1.1] " << s.name << "\n";
     m << s.name << " " << BackendNameFor(s.app) << "\n";
-    if (auto lim = in.limits.find(s.app); lim != in.limits.end() && lim->second.body > 0)
-      bm << s.name << " " << BodyBackendNameFor(s.app) << "\n";
+    if (auto lim = in.limits.find(s.app); lim != in.limits.end()) {
+      if (lim->second.body > 0) bm << s.name << " " << lim->second.body << "\n";
+      // The table counts over 10 s.
+      if (lim->second.rate > 0) rm << s.name << " " << lim->second.rate * 10 << "\n";
+    }
   }
   // A backend for every app with a name (no replica yet: 503 from HAProxy).
   std::set<std::string> apps;
@@ -138,8 +147,6 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
   }
   for (const auto& app : apps) {
     const std::string backend = BackendNameFor(app);
-    ProxyAppLimits lim;
-    if (auto it = in.limits.find(app); it != in.limits.end()) lim = it->second;
     // The replicas, each once; bad addresses are left out.
     std::vector<std::pair<std::string, std::string>> servers;  // name, addr:port
     if (auto it = in.servers.find(app); it != in.servers.end()) {
@@ -165,36 +172,36 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
          "  http-check send meth GET uri / ver HTTP/1.1 hdr Host localhost\n"
          "  http-check expect rstatus ^[1-4]\n"
          "  default-server check inter " << in.check_inter_ms << "ms fastinter " << in.check_inter_ms
-      << "ms downinter " << in.check_inter_ms * 4 << "ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down\n";
-    // The rate per client address over 10 s, in `table` (the first backend's).
-    auto rate_limit = [&](const std::string& table) {
-      if (lim.rate <= 0) return;
-      c << "  http-request track-sc1 src table " << table << "\n"
-           "  http-request deny deny_status 429 if { sc1_http_req_rate gt " << lim.rate * 10 << " }\n";
-    };
-    if (lim.rate > 0) c << "  stick-table type ip size 100k expire 60s store http_req_rate(10s)\n";
-    rate_limit(backend);
+      << "ms downinter " << in.check_inter_ms * 4 << "ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down\n"
+         // The rate per client address over 10 s, for names in rates.map;
+         // both backends count in this one table.
+         "  stick-table type ip size 100k expire 60s store http_req_rate(10s)\n";
+    const std::string rate_limit = "  http-request track-sc1 src table " + backend +
+                                   " if { var(txn.rv_rate) -m found }\n"
+                                   "  http-request deny deny_status 429 if { var(txn.rv_rate) -m found } "
+                                   "{ sc1_http_req_rate,sub(txn.rv_rate) gt 0 }\n";
+    c << rate_limit;
     for (const auto& [nm, addr] : servers) c << "  server " << nm << " " << addr << "\n";
-    if (lim.body <= 0) continue;
 
-    // The same replicas for requests that may carry a body: their health is
-    // the first backend's (track), the rate counted in its table.
+    // The same replicas for requests that may carry a body to a name with a
+    // body limit: their health is the first backend's (track).
     c << "\nbackend " << BodyBackendNameFor(app) << "\n"
-         "  balance leastconn\n";
-    rate_limit(backend);
-    // Refused on its headers only when the client waits (100-continue):
-    // one mid-upload reads a reset instead of an early 413. Every other
-    // body goes through the filter, which counts it, drops what passes
-    // the limit and answers 413 at its end (strider/proxy_body_limit.h).
-    c << "  http-request deny deny_status 413 if { req.hdr_val(content-length) gt " << lim.body
-      << " } { req.hdr(expect) -i 100-continue }\n"
-      << "  filter " << kProxyBodyLimitFilter << " " << lim.body << "\n";
+         "  balance leastconn\n"
+      << rate_limit <<
+         // Refused on its headers only when the client waits (100-continue):
+         // one mid-upload reads a reset instead of an early 413. Every other
+         // body goes through the filter, which counts it, drops what passes
+         // the limit and answers 413 at its end (strider/proxy_body_limit.h).
+         "  http-request deny deny_status 413 if { req.hdr_val(content-length),sub(txn.rv_body) gt 0 } "
+         "{ req.hdr(expect) -i 100-continue }\n"
+         "  filter " << kProxyBodyLimitFilter << "\n";
     for (const auto& [nm, addr] : servers) c << "  server " << nm << " " << addr << " track " << backend << "/" << nm << "\n";
   }
   out.haproxy_cfg = c.str();
   out.crt_list = l.str();
   out.hosts_map = m.str();
   out.body_map = bm.str();
+  out.rate_map = rm.str();
   out.body_limit_lua = ProxyBodyLimitLua();
   return out;
 }
@@ -204,6 +211,7 @@ std::map<std::string, std::string> ProxyConfigFiles::ByName() const {
           {kProxyCrtListFile, crt_list},
           {kProxyHostsMapFile, hosts_map},
           {kProxyBodyMapFile, body_map},
+          {kProxyRateMapFile, rate_map},
           {kProxyBodyLimitFile, body_limit_lua}};
 }
 

@@ -21,6 +21,12 @@
 //    body size (413): with a length or without one, at any size, counted as
 //    it streams (strider/proxy_body_limit.h). Slow clients:
 //    `timeout http-request`.
+//  * The per-app limits are values in two maps (name -> limit), never in
+//    haproxy.cfg: every app has its rate table and its body-limited backend
+//    whether it has limits or not. So a change of limits (`rv config:set
+//    ROUTER_*`) changes only the maps, and the strider applies it to the
+//    running workers by the runtime API in milliseconds, with no reload
+//    (strider/proxy_runtime.h ProxyMapCommands).
 //  * Names and app ids are hostile input: a name that is not a DNS name, or a
 //    server that is not IPv4:port, is left out (counted in `skipped`).
 #pragma once
@@ -70,14 +76,16 @@ inline constexpr char kProxyConfigFile[] = "haproxy.cfg";
 inline constexpr char kProxyCrtListFile[] = "certs.list";
 inline constexpr char kProxyHostsMapFile[] = "hosts.map";
 inline constexpr char kProxyBodyMapFile[] = "bodies.map";
+inline constexpr char kProxyRateMapFile[] = "rates.map";
 inline constexpr char kProxyBodyLimitFile[] = "body_limit.lua";  // strider/proxy_body_limit.h
 
 struct ProxyConfigFiles {
   std::string haproxy_cfg;
   std::string crt_list;    // <dir>/certs.list
   std::string hosts_map;   // <dir>/hosts.map: name -> backend
-  std::string body_map;    // <dir>/bodies.map: name -> its app's body-limited backend (apps with a body limit)
-  std::string body_limit_lua;  // <dir>/body_limit.lua (constant; loaded only when an app has a body limit)
+  std::string body_map;    // <dir>/bodies.map: name -> its app's body limit in bytes (apps with one)
+  std::string rate_map;    // <dir>/rates.map: name -> its app's requests per client per 10 s (apps with one)
+  std::string body_limit_lua;  // <dir>/body_limit.lua (constant)
   int skipped = 0;
   // Every replica's server as the runtime API names it ("backend/server"), in
   // the apps' first backends: a body-limited backend's servers track these.
@@ -93,8 +101,8 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in);
 bool IsProxyName(const std::string& name);
 // The backend an app gets: common/proxy_job.h's ProxyBackendName.
 std::string BackendNameFor(const std::string& app);
-// Its second backend when it has a body limit (ProxyBodyBackendName): the
-// same replicas, the requests that may carry a body, through the filter.
+// Its second backend (ProxyBodyBackendName): the same replicas, the
+// requests that may carry a body to a name in bodies.map, through the filter.
 std::string BodyBackendNameFor(const std::string& app);
 
 }  // namespace rv::strider

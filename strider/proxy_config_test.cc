@@ -86,33 +86,66 @@ TEST(ProxyConfig, AnswersARequestOnAnIdleConnectionAtAReloadInsteadOfClosingIt) 
 TEST(ProxyConfig, LimitsPerAppAndPerClient) {
   auto f = RenderProxyConfig(Input());
   EXPECT_NE(f.haproxy_cfg.find("tcp-request session reject if { sc0_conn_cur gt 100 }"), std::string::npos);
-  std::string web1 = Section(f.haproxy_cfg, BackendNameFor("acme/prod/web1"));
-  std::string api = Section(f.haproxy_cfg, BackendNameFor("acme/prod/api"));
-  ASSERT_FALSE(web1.empty());
-  ASSERT_FALSE(api.empty());
-  EXPECT_NE(web1.find("deny_status 429 if { sc1_http_req_rate gt 200 }"), std::string::npos);
-  EXPECT_EQ(api.find("deny_status"), std::string::npos);
-  // The body limit is web1's second backend, its rate counted in web1's table.
-  std::string body = Section(f.haproxy_cfg, BodyBackendNameFor("acme/prod/web1"));
-  ASSERT_FALSE(body.empty());
-  EXPECT_NE(body.find("deny_status 413 if { req.hdr_val(content-length) gt 1000 } { req.hdr(expect) -i 100-continue }"),
+  // The limits are per name, in maps: web1 has both (its two names), api none.
+  EXPECT_EQ(f.rate_map, "web1.prod.acme.pod.test 200\nwww.example.com 200\n");  // 20/s over 10 s
+  EXPECT_EQ(f.body_map, "web1.prod.acme.pod.test 1000\nwww.example.com 1000\n");
+  EXPECT_NE(f.haproxy_cfg.find("set-var(txn.rv_rate) req.hdr(host),field(1,:),lower,map_str_int(/run/proxy/rates.map)\n"),
             std::string::npos);
-  EXPECT_NE(body.find("filter lua.rv-body-limit 1000\n"), std::string::npos);
-  EXPECT_NE(body.find("track-sc1 src table " + BackendNameFor("acme/prod/web1") + "\n"), std::string::npos);
-  EXPECT_NE(body.find("deny_status 429 if { sc1_http_req_rate gt 200 }"), std::string::npos);
-  EXPECT_EQ(web1.find("filter"), std::string::npos);
-  EXPECT_TRUE(Section(f.haproxy_cfg, BodyBackendNameFor("acme/prod/api")).empty());
+  EXPECT_NE(f.haproxy_cfg.find("set-var(txn.rv_body) req.hdr(host),field(1,:),lower,map_str_int(/run/proxy/bodies.map)\n"),
+            std::string::npos);
+  // Every backend counts and refuses by the name's rate, when it has one,
+  // in its app's first backend's table.
+  for (const auto& app : {"acme/prod/web1", "acme/prod/api"}) {
+    for (const auto& b : {BackendNameFor(app), BodyBackendNameFor(app)}) {
+      std::string sec = Section(f.haproxy_cfg, b);
+      ASSERT_FALSE(sec.empty()) << b;
+      EXPECT_NE(sec.find("track-sc1 src table " + BackendNameFor(app) + " if { var(txn.rv_rate) -m found }\n"),
+                std::string::npos) << sec;
+      EXPECT_NE(sec.find("deny_status 429 if { var(txn.rv_rate) -m found } { sc1_http_req_rate,sub(txn.rv_rate) gt 0 }"),
+                std::string::npos) << sec;
+    }
+  }
+  // The second backend holds the body to the name's limit.
+  std::string body = Section(f.haproxy_cfg, BodyBackendNameFor("acme/prod/web1"));
+  EXPECT_NE(body.find("deny_status 413 if { req.hdr_val(content-length),sub(txn.rv_body) gt 0 } "
+                      "{ req.hdr(expect) -i 100-continue }"),
+            std::string::npos) << body;
+  EXPECT_NE(body.find("filter lua.rv-body-limit\n"), std::string::npos);
+  EXPECT_EQ(Section(f.haproxy_cfg, BackendNameFor("acme/prod/web1")).find("filter"), std::string::npos);
+}
+
+// So `rv config:set ROUTER_*` is a change the runtime API makes in the
+// running workers (strider/proxy_runtime.h ProxyMapCommands), no reload.
+TEST(ProxyConfig, AChangeOfLimitsChangesOnlyTheMaps) {
+  auto before = RenderProxyConfig(Input());
+  auto in = Input();
+  in.limits["acme/prod/web1"] = {7, 0};
+  in.limits["acme/prod/api"] = {0, 5000};
+  auto after = RenderProxyConfig(in);
+  EXPECT_EQ(after.haproxy_cfg, before.haproxy_cfg);
+  EXPECT_EQ(after.crt_list, before.crt_list);
+  EXPECT_EQ(after.hosts_map, before.hosts_map);
+  EXPECT_EQ(after.rate_map, "web1.prod.acme.pod.test 70\nwww.example.com 70\n");
+  EXPECT_EQ(after.body_map, "api.prod.acme.pod.test 5000\n");
+  in.limits.clear();
+  auto none = RenderProxyConfig(in);
+  EXPECT_EQ(none.haproxy_cfg, before.haproxy_cfg);
+  EXPECT_EQ(none.rate_map, "");
+  EXPECT_EQ(none.body_map, "");
 }
 
 TEST(ProxyConfig, OnlyARequestThatMayCarryABodyGoesToTheBodyLimitedBackend) {
   auto f = RenderProxyConfig(Input());
   const std::string body = BodyBackendNameFor("acme/prod/web1");
-  EXPECT_NE(f.body_map.find("web1.prod.acme.pod.test " + body + "\n"), std::string::npos);
-  EXPECT_NE(f.body_map.find("www.example.com " + body + "\n"), std::string::npos);
-  EXPECT_EQ(f.body_map.find("api."), std::string::npos);  // no body limit
+  // The second backend is the first's name + "_body", which the frontend's
+  // use_backend appends to the hosts map's answer.
+  EXPECT_EQ(body, BackendNameFor("acme/prod/web1") + "_body");
+  EXPECT_NE(f.haproxy_cfg.find("acl body_limited var(txn.rv_body) -m found\n"), std::string::npos);
   // HTTP/2 always (its headers cannot say there is no body); HTTP/1 with a
   // Content-Length or a Transfer-Encoding.
-  EXPECT_NE(f.haproxy_cfg.find("if body_limited !h1 || body_limited has_length\n"), std::string::npos);
+  EXPECT_NE(f.haproxy_cfg.find("use_backend %[req.hdr(host),field(1,:),lower,map(/run/proxy/hosts.map),concat(_body)] "
+                               "if body_limited !h1 || body_limited has_length\n"),
+            std::string::npos);
   EXPECT_NE(f.haproxy_cfg.find("acl has_length req.hdr_cnt(transfer-encoding) gt 0\n"), std::string::npos);
   // Its replicas are the first backend's, their health checked there once.
   std::string sec = Section(f.haproxy_cfg, body);
@@ -154,8 +187,8 @@ TEST(ProxyConfig, AReplicaThatLeftChangesOnlyItsServerLines) {
   auto gone = ProxyServersGone(before.servers, after.servers);
   ASSERT_EQ(gone.size(), 1u);
   EXPECT_TRUE(ProxyConfigOnlyDropsServers(before.haproxy_cfg, after.haproxy_cfg, gone));
-  // A replica that left while the limits changed: the reload carries the rest.
-  in.limits["acme/prod/web1"] = {30, 1000};
+  // A replica that left while another came: the reload carries the rest.
+  in.servers["acme/prod/api"].push_back({"api-9", "10.240.1.9", 8080});
   EXPECT_FALSE(ProxyConfigOnlyDropsServers(before.haproxy_cfg, RenderProxyConfig(in).haproxy_cfg, gone));
 }
 

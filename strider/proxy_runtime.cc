@@ -1,5 +1,6 @@
 #include "strider/proxy_runtime.h"
 
+#include <map>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -30,6 +31,20 @@ std::vector<int64_t> ProxyWorkerPids(const std::string& show_proc) {
     out.push_back(std::stoll(pid));
   }
   return out;
+}
+
+int64_t ProxyCurrentWorker(const std::string& show_proc) {
+  std::istringstream in(show_proc);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream w(line);
+    std::string pid, type;
+    int64_t reloads = -1;
+    if (!(w >> pid >> type >> reloads) || type != "worker" || reloads != 0) continue;
+    if (pid.empty() || pid.size() > 18 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    return std::stoll(pid);
+  }
+  return -1;
 }
 
 std::vector<std::string> ProxyServersGone(const std::vector<std::string>& before,
@@ -81,6 +96,64 @@ std::string ProxyServerCommand(int64_t pid, const std::string& server, ProxyServ
                      : change == ProxyServerChange::kReady ? "state ready"
                                                            : "health up";
   return "@!" + std::to_string(pid) + " set server " + server + " " + what;
+}
+
+namespace {
+
+bool IsMapKey(const std::string& k) {
+  if (k.empty() || k.size() > 253) return false;
+  for (char c : k) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return false;
+  }
+  return true;
+}
+
+bool IsMapValue(const std::string& v) {
+  return !v.empty() && v.size() <= 18 && v.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// "KEY VALUE" lines; blank lines skipped; the first entry of a key wins, as
+// in HAProxy's lookup.
+Result<std::map<std::string, std::string>> ParseMap(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream w(line);
+    std::string k, v, extra;
+    if (!(w >> k)) continue;
+    if (!(w >> v) || (w >> extra) || !IsMapKey(k) || !IsMapValue(v))
+      return Status::Invalid("map line the runtime API cannot carry: " + line.substr(0, 80));
+    out.emplace(k, v);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ProxyMapCommands(int64_t pid, const std::string& path, const std::string& before,
+                                                  const std::string& after) {
+  if (pid <= 0) return Status::Invalid("no worker");
+  if (path.empty() || path.front() != '/' ||
+      path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") != std::string::npos)
+    return Status::Invalid("a map path the CLI cannot take: " + path.substr(0, 80));
+  auto b = ParseMap(before);
+  if (!b.ok()) return b.status();
+  auto a = ParseMap(after);
+  if (!a.ok()) return a.status();
+  const std::string at = "@!" + std::to_string(pid) + " ";
+  std::vector<std::string> out;
+  for (const auto& [k, v] : *b)
+    if (!a->count(k)) out.push_back(at + "del map " + path + " " + k);
+  for (const auto& [k, v] : *a) {
+    auto it = b->find(k);
+    if (it == b->end()) {
+      out.push_back(at + "add map " + path + " " + k + " " + v);
+    } else if (it->second != v) {
+      out.push_back(at + "set map " + path + " " + k + " " + v);
+    }
+  }
+  return out;
 }
 
 }  // namespace rv::strider

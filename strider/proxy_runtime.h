@@ -12,8 +12,14 @@
 // address unchanged): `state ready` and `health up` (strider/proxy_reload.h).
 // A new server waits for the reload.
 //
+// The apps' limits are map entries (strider/proxy_config.h): a change of
+// them is `set map` / `add map` / `del map` in every worker, live at once,
+// and no reload follows (the files on disk already hold it).
+//
 // Pure: text in, text out; the caller owns the socket. Thread-safe.
 #pragma once
+
+#include "common/status.h"
 
 #include <cstdint>
 #include <string>
@@ -29,6 +35,11 @@ int64_t ProxyMasterReloads(const std::string& show_proc);
 // ("<pid> <type> <reloads> ..." lines; headers, the master and programs left
 // out). Malformed lines are skipped.
 std::vector<int64_t> ProxyWorkerPids(const std::string& show_proc);
+
+// The current worker's PID (a worker that has seen no reload), -1 if none:
+// the one whose every runtime change must be taken. Old workers only finish
+// the connections they hold.
+int64_t ProxyCurrentWorker(const std::string& show_proc);
 
 // The servers ("backend/server") of `before` that `after` no longer has, in
 // `before`'s order.
@@ -53,5 +64,14 @@ enum class ProxyServerChange {
 // The master-CLI line that makes `change` to `server` in worker `pid`. ""
 // if the name could break the command (only [A-Za-z0-9._-] and one '/').
 std::string ProxyServerCommand(int64_t pid, const std::string& server, ProxyServerChange change);
+
+// The master-CLI lines that turn map file `before` into `after` (lines
+// "KEY VALUE") in worker `pid`, for the map HAProxy loaded from `path`:
+// `del map` for a key gone, `set map` for a key whose value changed (set, not
+// add: add would put a second entry behind the first), `add map` for a new
+// one. Empty when the maps hold the same entries. Invalid if a key, value or
+// the path could break a command (keys: [a-z0-9.-]; values: digits).
+Result<std::vector<std::string>> ProxyMapCommands(int64_t pid, const std::string& path, const std::string& before,
+                                                  const std::string& after);
 
 }  // namespace rv::strider

@@ -27,6 +27,13 @@ TEST(ProxyRuntime, FindsEveryWorkerCurrentAndOld) {
   EXPECT_EQ(ProxyWorkerPids(kShowProc), (std::vector<int64_t>{43, 37}));
 }
 
+TEST(ProxyRuntime, TheCurrentWorkerIsTheOneThatSawNoReload) {
+  EXPECT_EQ(ProxyCurrentWorker(kShowProc), 43);
+  EXPECT_EQ(ProxyCurrentWorker("# old workers\n37 worker 1 0d 2.6\n"), -1);
+  EXPECT_EQ(ProxyCurrentWorker("Unknown command.\n"), -1);
+  EXPECT_EQ(ProxyCurrentWorker("-5 worker 0\n"), -1);
+}
+
 TEST(ProxyRuntime, IgnoresAnythingThatIsNotAWorkerLine) {
   EXPECT_TRUE(ProxyWorkerPids("").empty());
   EXPECT_TRUE(ProxyWorkerPids("Unknown command.\n").empty());
@@ -87,6 +94,37 @@ TEST(ProxyRuntime, AConfigThatChangedMoreThanItsServersIsNotOnlyADrop) {
   EXPECT_FALSE(ProxyConfigOnlyDropsServers("frontend f\n  server r_2 x\n", "frontend f\n", {"f/r_2"}));
   // An added server is not a drop.
   EXPECT_FALSE(ProxyConfigOnlyDropsServers(before, before + "  server r_3 10.0.0.3:80\n", {}));
+}
+
+TEST(ProxyRuntime, AMapChangeIsDelForAKeyGoneSetForAValueChangedAndAddForANewKey) {
+  auto cmds = ProxyMapCommands(43, "/run/proxy/rates.map", "a.example 50\nb.example 100\nc.example 7\n",
+                               "b.example 200\nc.example 7\nd.example 30\n");
+  ASSERT_TRUE(cmds.ok()) << cmds.status().ToString();
+  EXPECT_EQ(*cmds, (std::vector<std::string>{
+                       "@!43 del map /run/proxy/rates.map a.example",
+                       "@!43 set map /run/proxy/rates.map b.example 200",
+                       "@!43 add map /run/proxy/rates.map d.example 30",
+                   }));
+}
+
+TEST(ProxyRuntime, TheSameEntriesNeedNoCommand) {
+  auto cmds = ProxyMapCommands(43, "/run/proxy/bodies.map", "a.example 5\nb.example 6\n", "\nb.example 6\na.example 5\n");
+  ASSERT_TRUE(cmds.ok());
+  EXPECT_TRUE(cmds->empty());
+  auto none = ProxyMapCommands(43, "/run/proxy/bodies.map", "", "");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(ProxyRuntime, RefusesAMapLineOrPathThatCouldBreakACommand) {
+  EXPECT_FALSE(ProxyMapCommands(43, "/run/proxy/m.map", "", "a.example 5; reload\n").ok());
+  EXPECT_FALSE(ProxyMapCommands(43, "/run/proxy/m.map", "", "A.example 5\n").ok());
+  EXPECT_FALSE(ProxyMapCommands(43, "/run/proxy/m.map", "", "a.example -5\n").ok());
+  EXPECT_FALSE(ProxyMapCommands(43, "/run/proxy/m.map", "", "a.example\n").ok());
+  EXPECT_FALSE(ProxyMapCommands(43, "/run/proxy/m.map", "a;b 5\n", "").ok());
+  EXPECT_FALSE(ProxyMapCommands(43, "/run/proxy/m map", "", "a.example 5\n").ok());
+  EXPECT_FALSE(ProxyMapCommands(43, "run/proxy/m.map", "", "a.example 5\n").ok());
+  EXPECT_FALSE(ProxyMapCommands(0, "/run/proxy/m.map", "", "a.example 5\n").ok());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -423,6 +424,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     }
   }
   std::string cfg = out.haproxy_cfg;
+  std::map<std::string, std::string> maps{{kProxyBodyMapFile, out.body_map}, {kProxyRateMapFile, out.rate_map}};
   // The rendered files by name; they are never under certs/, but assign
   // rather than merge so a rendered file always wins over a stale entry.
   for (auto& [rel, content] : out.ByName()) files[rel] = std::move(content);
@@ -430,9 +432,21 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   const std::set<std::string> changed_files = WriteChanged(files);
   const bool changed = !changed_files.empty();
   // written_ changes only on this thread.
-  if (written_.count(kProxyConfigFile)) on_disk_ = {std::move(cfg), std::move(out.servers)};
+  if (written_.count(kProxyConfigFile)) on_disk_ = {std::move(cfg), std::move(out.servers), std::move(maps)};
   bool by_runtime = changed && runtime && all_taken && changed_files == std::set<std::string>{kProxyConfigFile};
-  if (by_runtime) {
+  // Only the limits changed (`rv config:set ROUTER_*`): they are map entries,
+  // set in the workers at once; the files on disk already hold them, so no
+  // reload follows. Not while a reload is in flight: its new worker may
+  // have read the maps before they changed.
+  bool limits_only = changed && std::all_of(changed_files.begin(), changed_files.end(), [](const std::string& f) {
+                       return f == kProxyBodyMapFile || f == kProxyRateMapFile;
+                     });
+  bool by_maps = limits_only && running_ && reload_.RuntimeOnly() && !live_.cfg.empty() &&
+                 ChangeMaps(live_.maps, on_disk_.maps);
+  if (by_maps) {
+    live_.maps = on_disk_.maps;
+    LogLive(notice, " (by the runtime API)");
+  } else if (by_runtime) {
     LogLive(notice, " (by the runtime API)");
     // Nothing out of rotation any more: the files are the loaded ones again.
     // Else the reload can wait a little: a replica that left often comes back soon.
@@ -444,7 +458,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   } else if (changed) {
     reload_.Changed(notice);
   }
-  Outcome o = FinishReload(by_runtime);
+  Outcome o = FinishReload(by_runtime || by_maps);
   return ingress_ready ? o : Outcome::kRetry;
 }
 
@@ -542,6 +556,42 @@ bool ProxyWorkload::ChangeServers(const std::vector<int64_t>& workers, const std
   int wanted = static_cast<int>(workers.size() * servers.size() * changes.size());
   spdlog::info("proxy {}: {} {} ({} of {} worker commands taken)", spec_.id, names, what, done, wanted);
   return !workers.empty() && done == wanted;
+}
+
+bool ProxyWorkload::ChangeMaps(const std::map<std::string, std::string>& from,
+                               const std::map<std::string, std::string>& to) {
+  const std::string sock = dir_ + "/master.sock";
+  auto procs = MasterCommand(sock, "show proc", 1000);
+  if (!procs.ok()) return false;
+  const int64_t current = ProxyCurrentWorker(*procs);
+  if (current < 0) return false;
+  int done = 0, wanted = 0;
+  bool current_took_all = true;
+  // Old workers too, best effort: they still answer their keep-alive
+  // clients, but may hold older maps, so a command may not fit them.
+  for (int64_t pid : ProxyWorkerPids(*procs)) {
+    for (const auto& [rel, content] : to) {
+      auto f = from.find(rel);
+      auto cmds = ProxyMapCommands(pid, std::string(kInside) + "/" + rel, f == from.end() ? "" : f->second, content);
+      if (!cmds.ok()) {
+        spdlog::warn("proxy {}: {}: {}", spec_.id, rel, cmds.status().ToString());
+        return false;
+      }
+      for (const auto& cmd : *cmds) {
+        auto r = MasterCommand(sock, cmd, 1000);
+        bool ok = r.ok() && r->find_first_not_of(" \r\n") == std::string::npos;
+        if (!ok) spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? *r : r.status().ToString());
+        if (pid == current) {
+          ++wanted;
+          done += ok;
+          current_took_all = current_took_all && ok;
+        }
+      }
+    }
+  }
+  spdlog::info("proxy {}: limits set by the runtime API ({} of {} commands taken by the current worker)", spec_.id,
+               done, wanted);
+  return current_took_all;
 }
 
 }  // namespace rv::strider

@@ -127,6 +127,9 @@ class ProxyWorkload : public Workload {
   // The runtime API: `changes` to `servers` in every worker in `workers`.
   bool ChangeServers(const std::vector<int64_t>& workers, const std::vector<std::string>& servers,
                      const std::vector<ProxyServerChange>& changes, const char* what);
+  // The runtime API: the limit maps `from` -> `to` (name -> content) in every
+  // worker. True if the current worker took every command.
+  bool ChangeMaps(const std::map<std::string, std::string>& from, const std::map<std::string, std::string>& to);
   void LogLive(ProxyNotice notice, const char* how);
 
   container::ContainerRuntime& rt_;
@@ -156,13 +159,15 @@ class ProxyWorkload : public Workload {
   std::map<std::string, std::string> written_;
   ProxyNotice notice_;             // the oldest notice no refresh fetched since (refresh thread)
   ProxyReload reload_;             // refresh thread
-  // A haproxy.cfg and its servers ("backend/server", from the renderer).
+  // A haproxy.cfg, its servers ("backend/server", from the renderer) and
+  // its limit maps (file name -> content).
   struct ConfigFile {
     std::string cfg;
     std::vector<std::string> servers;
+    std::map<std::string, std::string> maps;
   };
   ConfigFile on_disk_;             // the one last written
-  ConfigFile live_;                // the one the last reload taken loaded
+  ConfigFile live_;                // the one the last reload taken loaded (maps: and the runtime API set)
   std::set<std::string> out_of_rotation_;  // of those, the ones in maintenance since (runtime API)
   std::atomic<int64_t> reloads_{0};
   bool cleaned_ = false;
