@@ -7,43 +7,51 @@
 
 namespace rv::strider {
 
-int64_t ProxyMasterReloads(const std::string& show_proc) {
+namespace {
+
+// One line of `show proc`: "<pid> <type> <reloads> ..."; reloads -1 when
+// the line has none. A pid that is not a number is left out.
+struct ProcLine {
+  int64_t pid = 0;
+  std::string type;
+  int64_t reloads = -1;
+};
+
+std::vector<ProcLine> ProcLines(const std::string& show_proc) {
+  std::vector<ProcLine> out;
   std::istringstream in(show_proc);
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream w(line);
-    std::string pid, type;
-    int64_t reloads = -1;
-    if (w >> pid >> type >> reloads && type == "master") return reloads;
+    std::string pid;
+    ProcLine p;
+    if (!(w >> pid >> p.type)) continue;
+    if (pid.empty() || pid.size() > 18 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    p.pid = std::stoll(pid);
+    if (!(w >> p.reloads)) p.reloads = -1;
+    out.push_back(std::move(p));
   }
+  return out;
+}
+
+}  // namespace
+
+int64_t ProxyMasterReloads(const std::string& show_proc) {
+  for (const auto& p : ProcLines(show_proc))
+    if (p.type == "master") return p.reloads;
   return -1;
 }
 
 std::vector<int64_t> ProxyWorkerPids(const std::string& show_proc) {
   std::vector<int64_t> out;
-  std::istringstream in(show_proc);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream w(line);
-    std::string pid, type;
-    if (!(w >> pid >> type) || type != "worker" || pid.empty() || pid.size() > 18) continue;
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    out.push_back(std::stoll(pid));
-  }
+  for (const auto& p : ProcLines(show_proc))
+    if (p.type == "worker") out.push_back(p.pid);
   return out;
 }
 
 int64_t ProxyCurrentWorker(const std::string& show_proc) {
-  std::istringstream in(show_proc);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream w(line);
-    std::string pid, type;
-    int64_t reloads = -1;
-    if (!(w >> pid >> type >> reloads) || type != "worker" || reloads != 0) continue;
-    if (pid.empty() || pid.size() > 18 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
-    return std::stoll(pid);
-  }
+  for (const auto& p : ProcLines(show_proc))
+    if (p.type == "worker" && p.reloads == 0) return p.pid;
   return -1;
 }
 

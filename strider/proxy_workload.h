@@ -5,7 +5,7 @@
 // the strider does around it:
 //
 //  1. Its run dir, <run_dir>/proxy/<container id> on the runtime's tmpfs,
-//     bind-mounted at /run/proxy: haproxy.cfg, certs.list, hosts.map, the
+//     bind-mounted at /run/proxy: haproxy.cfg, certs.list, the maps, the
 //     certificates with their keys (0600, owned by the container's user), a
 //     self-signed fallback certificate (HAProxy needs one for unknown SNI) and
 //     HAProxy's master socket. Removed when the job stops.
@@ -17,8 +17,11 @@
 //     any file changed, writes it (write + rename) and reloads HAProxy
 //     through the master socket: a master-worker reload is hitless (the old
 //     worker finishes its connections, listening sockets pass to the new
-//     one). Anything unfinished (sauron unreachable, a reload HAProxy did not
-//     take, no ingress or overlay address yet) is retried every retry_ms;
+//     one). What the runtime API can apply whole is applied at once instead
+//     (strider/proxy_runtime.h): a replica that left or came back at its
+//     address, and a change of limits only (map entries, with no reload
+//     after it). Anything unfinished (sauron unreachable, a reload HAProxy
+//     did not take, no ingress or overlay address yet) is retried every retry_ms;
 //     when only the reload of files already written is left, it is driven
 //     without fetching again until a notice comes (or refresh_ms passes).
 //     sauron unreachable: the last configuration stays.

@@ -295,14 +295,31 @@ echo "underlay capture: $pkts packets, no plaintext marker"
 # over ROUTER_RATE_LIMIT requests/s (10 s window) per client -> 429.
 $rv config:set "$env" ROUTER_MAX_BODY=1000 ROUTER_RATE_LIMIT=5 >"$dir/config.log" 2>&1 || fail "config:set limits: $(cat "$dir/config.log")"
 head -c 2000 /dev/zero | tr '\0' x >"$dir/body"
-code=""
+body_gets() {  # body_gets CODE: the 2000-byte body to h1's proxy until it gets CODE (5 s)
+  code=""
+  for _ in $(seq 1 50); do
+    code=$(get "$h1" -o /dev/null -w '%{http_code}' --data-binary @"$dir/body" 2>/dev/null)
+    [ "$code" = "$1" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# limits_by_runtime N: each proxy's host logs N limit changes (5 s), each
+# taken whole by the runtime API (the limits are map entries: no reload).
+limits_by_runtime() {
+  local h lines
+  for h in $(printf '%s\n' "$(host_of "$px1")" "$(host_of "$px2")" | sort -u); do
+    for _ in $(seq 1 50); do
+      lines=$(grep -h "limits set by the runtime API" "$dir/logs/strider-$h.log")
+      [ "$(grep -c . <<<"$lines")" -ge "$1" ] && break
+      sleep 0.1
+    done
+    [ "$(grep -c "(\([1-9][0-9]*\) of \1 commands taken" <<<"$lines")" -ge "$1" ] \
+      || fail "the limits did not go to $h's proxy by the runtime API ($1 wanted): ${lines:-no such line}; $(grep -h "after sauron's notice" "$dir/logs/strider-$h.log" | tail -n 2)"
+  done
+}
 t0=$(date +%s%N)
-for _ in $(seq 1 50); do
-  code=$(get "$h1" -o /dev/null -w '%{http_code}' --data-binary @"$dir/body" 2>/dev/null)
-  [ "$code" = 413 ] && break
-  sleep 0.1
-done
-[ "$code" = 413 ] || fail "a 2000-byte body got $code, want 413"
+body_gets 413 || fail "a 2000-byte body got $code, want 413"
 echo "body limit applied within $(ms "$t0") ms of config:set: 413"
 # A body without a length is counted as it comes: chunked (HTTP/1.1) and
 # HTTP/2 without Content-Length; a small chunked one passes to the app.
@@ -362,21 +379,11 @@ echo "70 requests at ROUTER_RATE_LIMIT=5 in $(ms "$t0") ms: $n200 ok, $n429 got 
 $rv logs "$env/web" --router >"$dir/router2.log" || fail "rv logs --router"
 grep -q "_body/" "$dir/router2.log" \
   || fail "rv logs --router lacks the body-limited backend's lines: $(tail -n 3 "$dir/router2.log")"
-# The limits are map entries (strider/proxy_config.h): config:set and
-# config:unset go live in each proxy by its runtime API, with no reload.
-for h in $(printf '%s\n' "$(host_of "$px1")" "$(host_of "$px2")" | sort -u); do
-  line=$(grep -h "limits set by the runtime API" "$dir/logs/strider-$h.log" | tail -n 1)
-  grep -q "(\([1-9][0-9]*\) of \1 commands taken" <<<"$line" \
-    || fail "the limits did not go to $h's proxy by the runtime API: ${line:-no such line}; $(grep -h "after sauron's notice" "$dir/logs/strider-$h.log" | tail -n 2)"
-done
+limits_by_runtime 1
 $rv config:unset "$env" ROUTER_MAX_BODY ROUTER_RATE_LIMIT >"$dir/config.log" 2>&1 || fail "config:unset limits: $(cat "$dir/config.log")"
 t0=$(date +%s%N)
-for _ in $(seq 1 50); do
-  code=$(get "$h1" -o /dev/null -w '%{http_code}' --data-binary @"$dir/body" 2>/dev/null)
-  [ "$code" = 501 ] && break
-  sleep 0.1
-done
-[ "$code" = 501 ] || fail "after config:unset a 2000-byte body got $code, want the app's 501"
+body_gets 501 || fail "after config:unset a 2000-byte body got $code, want the app's 501"
+limits_by_runtime 2
 code=$(get "$h1" --http2 -o /dev/null -w '%{http_code}')
 [ "$code" = 200 ] || fail "after config:unset a GET from the limited client got $code, want 200"
 echo "limits gone within $(ms "$t0") ms of config:unset: the body reaches the app, the client is not refused"
