@@ -24,10 +24,6 @@ function BodyLimit:start_analyze(txn, chn)
   if not chn:is_resp() then filter.register_data_filter(self, chn) end
 end
 
--- A Content-Length over the limit: nothing of the body goes to the app. (A
--- request that waits for 100-continue was refused on its headers already;
--- this client is sending its body, and a 413 before it has would be lost
--- under a reset.)
 -- The name's limit, read once per request. No limit (a request that came
 -- here without one: no entry in the map) lets everything pass.
 local function limit_of(self, txn)
@@ -39,12 +35,15 @@ local function limit_of(self, txn)
   return self.limit
 end
 
+-- A Content-Length over the limit: nothing of the body goes to the app. (A
+-- request that waits for 100-continue was refused on its headers already;
+-- this client is sending its body, and a 413 before it has would be lost
+-- under a reset.)
 function BodyLimit:http_headers(txn, msg)
   if msg.channel:is_resp() then return filter.CONTINUE end
-  limit_of(self, txn)
   local cl = msg:get_headers()["content-length"]
   local n = cl and tonumber(cl[0])
-  if n and n > self.limit then self.over = true end
+  if n and n > limit_of(self, txn) then self.over = true end
   return filter.CONTINUE
 end
 

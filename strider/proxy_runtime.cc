@@ -1,5 +1,7 @@
 #include "strider/proxy_runtime.h"
 
+#include "strider/proxy_config.h"
+
 #include <map>
 #include <set>
 #include <sstream>
@@ -108,14 +110,6 @@ std::string ProxyServerCommand(int64_t pid, const std::string& server, ProxyServ
 
 namespace {
 
-bool IsMapKey(const std::string& k) {
-  if (k.empty() || k.size() > 253) return false;
-  for (char c : k) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return false;
-  }
-  return true;
-}
-
 bool IsMapValue(const std::string& v) {
   return !v.empty() && v.size() <= 18 && v.find_first_not_of("0123456789") == std::string::npos;
 }
@@ -130,7 +124,7 @@ Result<std::map<std::string, std::string>> ParseMap(const std::string& text) {
     std::istringstream w(line);
     std::string k, v, extra;
     if (!(w >> k)) continue;
-    if (!(w >> v) || (w >> extra) || !IsMapKey(k) || !IsMapValue(v))
+    if (!(w >> v) || (w >> extra) || !IsProxyName(k) || !IsMapValue(v))
       return Status::Invalid("map line the runtime API cannot carry: " + line.substr(0, 80));
     out.emplace(k, v);
   }

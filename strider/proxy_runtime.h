@@ -70,7 +70,7 @@ std::string ProxyServerCommand(int64_t pid, const std::string& server, ProxyServ
 // `del map` for a key gone, `set map` for a key whose value changed (set, not
 // add: add would put a second entry behind the first), `add map` for a new
 // one. Empty when the maps hold the same entries. Invalid if a key, value or
-// the path could break a command (keys: [a-z0-9.-]; values: digits).
+// the path could break a command (keys: IsProxyName; values: digits).
 Result<std::vector<std::string>> ProxyMapCommands(int64_t pid, const std::string& path, const std::string& before,
                                                   const std::string& after);
 
