@@ -25,10 +25,11 @@
 # each at full load (wrk -t2 -c16) and at a fixed moderate rate (wrk -t1 -c4,
 # each connection waiting 5 ms between requests: ~700 req/s offered, far below
 # every path's capacity). Then, with a wrk load (-t1 -c8) and a sequential curl
-# loop through the edge: runc kill KILL of a replica (KILLS times) and an
-# `rv stop` of one: failed requests (HTTP >= 400, socket errors, curl failures),
-# and how long the proxies took to use a replica again after its strider saw
-# it healthy (its log line) and to stop using one after `rv stop`.
+# loop through the edge: runc kill KILL of a replica (KILLS times), a new
+# replica (webx-1, submitted for the app: the proxies add it) and an `rv
+# stop` of one: failed requests (HTTP >= 400, socket errors, curl failures),
+# and how long the proxies took to use a replica (again, or new) after its
+# strider saw it healthy (its log line) and to stop using one after `rv stop`.
 # Writes bench/results/ingress.json; docs/PERFORMANCE.md "Ingress".
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -276,7 +277,7 @@ cid() {
   clean=$(printf %s "$1" | head -c 40 | LC_ALL=C tr 'A-Z' 'a-z' | LC_ALL=C tr -c 'a-z0-9._-' '_')
   echo "rv-$clean-$(printf %s "$1" | sha256sum | cut -c1-8)"
 }
-ev_s=$((kills * 9 + 12))
+ev_s=$((kills * 9 + 18))
 ev_t0=$EPOCHREALTIME
 cloop >"$dir/loop.txt" 2>/dev/null &
 loop_pid=$!
@@ -298,6 +299,16 @@ for k in $(seq 1 "$kills"); do
   done
   sleep 1
 done
+# A new replica of the app: a server the proxies never had (runtime API `add server`).
+echo "add webx-1 $EPOCHREALTIME -" >>"$dir/events.txt"
+$rv submit --service webx --replicas 1 --image "stack/$app:latest" --port 8080 --env "$env" --app web -- \
+  "${app_cmd[@]}" >/dev/null || die "submit webx"
+wait_running 30 webx-1
+for _ in $(seq 1 100); do
+  tail -n 50 "$dir/loop.txt" | awk '$2 == "webx-1" {f = 1} END {exit !f}' && break
+  sleep 0.1
+done
+sleep 1
 victim=web-3
 echo "stop $victim $EPOCHREALTIME $(host_of "$victim")" >>"$dir/events.txt"
 $rv stop "$victim" >/dev/null || die "rv stop $victim"
@@ -380,24 +391,32 @@ for p in glob.glob(f"{d}/logs/strider-h*.log"):
             stopping.append((t, m.group(3)))
 healthy.sort()
 stopping.sort()
+# How the new replica went into the proxies: the runtime API (each proxy's
+# strider logs "<server> added by the runtime API (N of N commands ...)").
+added_lines = [l for p in glob.glob(f"{d}/logs/strider-h*.log") for l in open(p, errors="replace")
+               if "added by the runtime API" in l and "webx-1" in l]
+added_whole = sum(1 for l in added_lines if re.search(r"\((\d+) of \1 commands", l))
 loop = []
 for l in open(f"{d}/loop.txt"):
     f = l.split()
     if len(f) == 3:
         loop.append((float(f[0]), f[1], f[2]))
 loop_failed = sum(1 for _, _, c in loop if c != "200")
-up_ms, down_ms, notes = [], [], []
+up_ms, new_ms, down_ms, notes = [], [], [], []
 for l in open(f"{d}/events.txt"):
     what, job, t, host = l.split()
     t = float(t)
-    if what == "kill":
+    if what in ("kill", "add"):
         th = next((ht for ht, text in healthy if ht > t and re.search(rf"\b{re.escape(job)}\b", text)), None)
         if th is None:
-            notes.append(f"no 'running healthy' line for {job} after its kill"); continue
+            notes.append(f"no 'running healthy' line for {job} after its {what}"); continue
         tf = next((lt for lt, b, c in loop if lt > th and b == job), None)
         if tf is None:
-            notes.append(f"{job} never answered after it was healthy again"); continue
-        up_ms.append(round((tf - th) * 1000))
+            notes.append(f"{job} never answered after it was healthy"); continue
+        (up_ms if what == "kill" else new_ms).append(round((tf - th) * 1000))
+        if what == "add":
+            notes.append(f"{job} added to {added_whole} env prox{'y' if added_whole == 1 else 'ies'} "
+                         f"by the runtime API, taken whole")
     else:
         # From its host's "stopping" line (rv stop's own start and sauron's
         # handling are not the proxy's), clamped at 0: the loop may have had
@@ -416,7 +435,7 @@ res = {
     "proxied_rps": s["proxied_full"]["rps"],
     "nginx_rps": s["nginx_full"]["rps"],
     "added_p99_ms": added("proxied", "moderate", "p99_ms"),
-    "config_apply_ms": max(up_ms + down_ms) if up_ms + down_ms else None,
+    "config_apply_ms": max(up_ms + new_ms + down_ms) if up_ms + new_ms + down_ms else None,
     "failed_requests": failed,
     "ratios": {"proxied_vs_direct_rps": ratio("proxied", "direct", "full"),
                "nginx_vs_direct_rps": ratio("nginx", "direct", "full"),
@@ -427,16 +446,18 @@ res = {
                  "nginx_p99_moderate": added("nginx", "moderate", "p99_ms")},
     "paths": s,
     "cpu_cores_full_load_round1": {k: json.load(open(f"{d}/cpu-{k}.json")) for k in ("direct", "proxied", "nginx")},
-    "config_apply": {"healthy_to_first_request_ms": up_ms, "stop_to_last_request_ms": down_ms, "notes": notes,
+    "config_apply": {"healthy_to_first_request_ms": up_ms, "new_replica_healthy_to_first_request_ms": new_ms,
+                     "stop_to_last_request_ms": down_ms, "notes": notes,
                      "what": "kill: the replica's strider logged 'running healthy' -> the first answer from it in a "
-                             "sequential curl loop through the edge; stop: its host's strider logs 'stopping' -> the last answer from it"},
+                             "sequential curl loop through the edge; new: the same for a replica the proxies never had; "
+                             "stop: its host's strider logs 'stopping' -> the last answer from it"},
     "failures": {"wrk_under_events": {"requests": ev["requests"], "socket_errors": ev["socket_errors"],
                                       "status_errors": ev["status_errors"],
                                       "socket": {k: ev[k] for k in ("connect", "read", "write", "timeout")}},
-                 "curl_loop": {"requests": len(loop), "failed": loop_failed}, "kills": kills, "stops": 1},
+                 "curl_loop": {"requests": len(loop), "failed": loop_failed}, "kills": kills, "new_replicas": 1, "stops": 1},
     "load": {"full": "wrk -t2 -c16 keep-alive, as fast as it goes", "moderate":
              "wrk -t1 -c4, each connection waits 5 ms before each request (~700 req/s offered)",
-             "event": "wrk -t1 -c8 through the edge during the kills and the stop"},
+             "event": "wrk -t1 -c8 through the edge during the kills, the new replica and the stop"},
     "app": app_what, "app_kind": app,
     "rounds": rounds, "full_s": int(dur), "moderate_s": int(mdur),
     "pod_up_s": float(pod_up_s), "bench_seconds": int(bench_s), "loadavg_at_start": la0, "loadavg_at_end": la1,
@@ -459,9 +480,9 @@ print(f"  (b)/(a) req/s {res['ratios']['proxied_vs_direct_rps']:.2f} (goal >= 0.
       f"(c)/(a) {res['ratios']['nginx_vs_direct_rps']:.2f}; (b)/(c) {res['ratios']['proxied_vs_nginx_rps']:.2f}")
 print(f"  added p99 at the moderate rate: (b) {res['added_p99_ms']:.2f} ms (goal < 1 ms: {ok(res['goal_met']['added_p99'])}), "
       f"(c) {res['added_ms']['nginx_p99_moderate']:.2f} ms")
-print(f"  config apply: healthy -> first request {up_ms} ms, stopping -> last request {down_ms} ms "
+print(f"  config apply: healthy -> first request {up_ms} ms (a new replica: {new_ms} ms), stopping -> last request {down_ms} ms "
       f"(goal < 1000: {ok(res['goal_met']['config_apply'])}) {'; '.join(notes)}")
-print(f"  failed requests over {kills} kill(s) + 1 rv stop: {failed} (wrk {ev['requests']} requests: "
+print(f"  failed requests over {kills} kill(s), a new replica and 1 rv stop: {failed} (wrk {ev['requests']} requests: "
       f"{ev['socket_errors']} socket errors, {ev['status_errors']} HTTP >= 400; curl loop {len(loop)}: {loop_failed}) "
       f"(goal 0: {ok(res['goal_met']['failed_requests'])})")
 for k in ("direct", "proxied", "nginx"):

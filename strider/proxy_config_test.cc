@@ -179,17 +179,25 @@ TEST(ProxyConfig, NamesEveryServerAsTheRuntimeApiDoes) {
   }
 }
 
-TEST(ProxyConfig, AReplicaThatLeftChangesOnlyItsServerLines) {
+TEST(ProxyConfig, AReplicaThatLeftOrCameChangesOnlyItsServerLines) {
   auto before = RenderProxyConfig(Input());
   auto in = Input();
   in.servers["acme/prod/web1"].pop_back();
   auto after = RenderProxyConfig(in);
   auto gone = ProxyServersGone(before.servers, after.servers);
   ASSERT_EQ(gone.size(), 1u);
-  EXPECT_TRUE(ProxyConfigOnlyDropsServers(before.haproxy_cfg, after.haproxy_cfg, gone));
-  // A replica that left while another came: the reload carries the rest.
-  in.servers["acme/prod/api"].push_back({"api-9", "10.240.1.9", 8080});
-  EXPECT_FALSE(ProxyConfigOnlyDropsServers(before.haproxy_cfg, RenderProxyConfig(in).haproxy_cfg, gone));
+  EXPECT_TRUE(ProxyConfigOnlyChangesServers(before.haproxy_cfg, after.haproxy_cfg, gone, {}));
+  // A replica that left while another came: both by the runtime API.
+  in.servers["acme/prod/web1"].push_back({"web1-9", "10.240.1.9", 8080});
+  auto both = RenderProxyConfig(in);
+  auto added = ProxyServersGone(both.servers, before.servers);
+  ASSERT_EQ(added.size(), 1u);
+  EXPECT_FALSE(ProxyConfigOnlyChangesServers(before.haproxy_cfg, both.haproxy_cfg, gone, {}));
+  EXPECT_TRUE(ProxyConfigOnlyChangesServers(before.haproxy_cfg, both.haproxy_cfg, gone, added));
+  // Its commands: the server and its _body twin.
+  auto cmds = ProxyAddServerCommands(7, both.haproxy_cfg, added[0]);
+  ASSERT_TRUE(cmds.ok()) << cmds.status().ToString();
+  EXPECT_EQ(cmds->size(), 8u);
 }
 
 TEST(ProxyConfig, LeavesOutHostileNamesAndServers) {

@@ -17,13 +17,14 @@ void ProxyReload::Changed(ProxyNotice notice) {
   pending_notice_ = Oldest(pending_notice_, notice);
 }
 
-void ProxyReload::AppliedByRuntime(int64_t send_at_ms) {
+void ProxyReload::AppliedByRuntime(int64_t now_ms, int64_t wait_ms) {
   if (!pending_) {
     pending_ = true;
     pending_runtime_only_ = true;
-    send_at_ms_ = send_at_ms;
-  } else {
-    send_at_ms_ = std::min(send_at_ms_, send_at_ms);
+    first_runtime_ms_ = now_ms;
+    send_at_ms_ = now_ms + wait_ms;
+  } else if (pending_runtime_only_) {
+    send_at_ms_ = std::min(std::max(send_at_ms_, now_ms + wait_ms), first_runtime_ms_ + kMaxRuntimeWaitMs);
   }
 }
 

@@ -15,11 +15,14 @@
 //     kLostAfterMs after it was sent (one sent while HAProxy still started),
 //     or with a lower one (the container restarted): it is sent again.
 //  4. A change the runtime API already applied (replicas that left, put in
-//     maintenance) may wait: its reload is sent no earlier than the caller
-//     says. A replica that comes back meanwhile (a restart, same address)
-//     is brought back the same way, and once the files are again what the
-//     last reload loaded, the waiting reload is dropped. Any other change
-//     sends it at once.
+//     maintenance; replicas that came, added) may wait: its reload is sent
+//     once no runtime change came for the wait the caller gives, and no
+//     later than kMaxRuntimeWaitMs after the first, so a rolling deploy's
+//     steps share one reload instead of meeting one in flight. A replica
+//     that comes back meanwhile (a restart, same address) is brought back
+//     the same way, and once the files are again what the last reload
+//     loaded, the waiting reload is dropped. Any other change sends it at
+//     once.
 //  5. Each change carries the sauron notice it came from; a reload that is
 //     taken reports the oldest notice it applied, for "configuration live"
 //     timings. A notice that came after the files were sent waits for the
@@ -46,9 +49,11 @@ class ProxyReload {
 
   // The files on disk changed for `notice`: reload at once.
   void Changed(ProxyNotice notice);
-  // The files changed, but every worker already runs the change (the
-  // runtime API): the reload may wait until send_at_ms.
-  void AppliedByRuntime(int64_t send_at_ms);
+  static constexpr int64_t kMaxRuntimeWaitMs = 10000;
+
+  // The files changed at now_ms, but the current worker already runs the
+  // change (the runtime API): the reload may wait wait_ms from now (item 4).
+  void AppliedByRuntime(int64_t now_ms, int64_t wait_ms);
   // HAProxy runs what the last reload loaded plus runtime changes only:
   // none in flight, nothing else pending. Only then may the runtime API
   // apply the next change.
@@ -79,6 +84,7 @@ class ProxyReload {
   bool pending_ = false;
   ProxyNotice pending_notice_;
   int64_t send_at_ms_ = 0;
+  int64_t first_runtime_ms_ = 0;  // when the runtime change that made it pending came
   bool pending_runtime_only_ = false;  // everything pending was applied by the runtime API
   bool in_flight_ = false;
   int64_t count_before_ = -1;

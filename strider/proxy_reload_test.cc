@@ -92,7 +92,7 @@ TEST(ProxyReload, SendsAgainWhenTheMasterRestartedWithALowerCount) {
 
 TEST(ProxyReload, LetsAChangeTheRuntimeApiAppliedWaitForTheNextOne) {
   ProxyReload r;
-  r.AppliedByRuntime(3000);  // a replica left and is in maintenance already
+  r.AppliedByRuntime(1000, 2000);  // a replica left and is in maintenance already
   EXPECT_FALSE(r.ShouldSend(1000));
   EXPECT_FALSE(r.live());
   EXPECT_TRUE(r.RuntimeOnly());
@@ -104,18 +104,26 @@ TEST(ProxyReload, LetsAChangeTheRuntimeApiAppliedWaitForTheNextOne) {
   EXPECT_TRUE(r.live());
 }
 
-TEST(ProxyReload, SendsAWaitingReloadWhenItsTimeComes) {
+TEST(ProxyReload, SendsAWaitingReloadOnceTheRuntimeChangesPauseForTheWait) {
   ProxyReload r;
-  r.AppliedByRuntime(3000);
-  r.AppliedByRuntime(5000);  // a later one does not push it back
+  r.AppliedByRuntime(1000, 2000);
   EXPECT_FALSE(r.ShouldSend(2999));
-  EXPECT_TRUE(r.ShouldSend(3000));
+  r.AppliedByRuntime(2500, 2000);  // the next step of a deploy: it waits for that one too
+  EXPECT_FALSE(r.ShouldSend(4499));
+  EXPECT_TRUE(r.ShouldSend(4500));
+}
+
+TEST(ProxyReload, WaitsNoLongerThanTheCapAfterTheFirstRuntimeChange) {
+  ProxyReload r;
+  r.AppliedByRuntime(1000, 2000);
+  for (int64_t t = 2000; t < 20000; t += 1000) r.AppliedByRuntime(t, 2000);
+  EXPECT_TRUE(r.ShouldSend(1000 + ProxyReload::kMaxRuntimeWaitMs));
 }
 
 TEST(ProxyReload, DropsAWaitingReloadOnceTheRuntimeChangesAreUndone) {
   ProxyReload r;
-  r.AppliedByRuntime(3000);  // a replica left
-  r.Settled();               // and came back, brought back by the runtime API
+  r.AppliedByRuntime(1000, 2000);  // a replica left
+  r.Settled();                     // and came back, brought back by the runtime API
   EXPECT_TRUE(r.live());
   EXPECT_FALSE(r.ShouldSend(3000));
 }
@@ -123,7 +131,7 @@ TEST(ProxyReload, DropsAWaitingReloadOnceTheRuntimeChangesAreUndone) {
 TEST(ProxyReload, KeepsAReloadThatCarriesMoreThanRuntimeChanges) {
   ProxyReload r;
   r.Changed(At(100));
-  r.AppliedByRuntime(3000);
+  r.AppliedByRuntime(150, 2000);
   EXPECT_FALSE(r.RuntimeOnly());
   r.Settled();
   EXPECT_TRUE(r.ShouldSend(0));

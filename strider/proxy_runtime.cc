@@ -67,29 +67,136 @@ std::vector<std::string> ProxyServersGone(const std::vector<std::string>& before
   return gone;
 }
 
-bool ProxyConfigOnlyDropsServers(const std::string& before, const std::string& after,
-                                 const std::vector<std::string>& servers) {
-  std::set<std::string> drop(servers.begin(), servers.end());
-  std::string kept, backend;
+namespace {
+
+// One "server" line of a configuration: its backend, name, address and the
+// words after the address.
+struct ServerLine {
+  std::string backend, name, addr;
+  std::vector<std::string> opts;
+  std::string tracks;  // "backend/server" after `track`, or ""
+};
+
+// Calls f(line, server) for every line of cfg, with the parsed server line
+// when the line is one inside a backend (null otherwise).
+template <typename F>
+void ForEachLine(const std::string& cfg, F f) {
+  std::string backend;
   size_t pos = 0;
-  while (pos < before.size()) {
-    size_t end = before.find('\n', pos);
-    size_t next = end == std::string::npos ? before.size() : end + 1;
-    std::string_view line(before.data() + pos, next - pos);
+  while (pos < cfg.size()) {
+    size_t end = cfg.find('\n', pos);
+    size_t next = end == std::string::npos ? cfg.size() : end + 1;
+    std::string_view line(cfg.data() + pos, next - pos);
     std::istringstream w{std::string(line)};
-    std::string first, second, word;
+    std::string first, second;
     w >> first >> second;
     bool indented = !line.empty() && (line[0] == ' ' || line[0] == '\t');
     if (!indented && !first.empty() && first[0] != '#') backend = first == "backend" ? second : "";
-    bool dropped = indented && first == "server" && !backend.empty() && drop.count(backend + "/" + second);
-    // A server that tracks a dropped one (an app's _body backend) goes with it.
-    while (indented && first == "server" && !dropped && w >> word) {
-      if (word == "track" && w >> word) dropped = drop.count(word) > 0;
+    if (indented && first == "server" && !backend.empty()) {
+      ServerLine s{backend, second, "", {}, ""};
+      w >> s.addr;
+      std::string word;
+      while (w >> word) {
+        if (word == "track" && w >> s.tracks) continue;
+        s.opts.push_back(word);
+      }
+      f(line, &s);
+    } else {
+      f(line, static_cast<const ServerLine*>(nullptr));
     }
-    if (!dropped) kept.append(line);
     pos = next;
   }
-  return kept == after;
+}
+
+// cfg less the lines of `servers` and of the server lines tracking one of them.
+std::string WithoutServers(const std::string& cfg, const std::vector<std::string>& servers) {
+  std::set<std::string> drop(servers.begin(), servers.end());
+  std::string kept;
+  ForEachLine(cfg, [&](std::string_view line, const ServerLine* s) {
+    if (s && (drop.count(s->backend + "/" + s->name) || drop.count(s->tracks))) return;
+    kept.append(line);
+  });
+  return kept;
+}
+
+bool IsCliWord(const std::string& w) {
+  return !w.empty() && w.size() <= 128 &&
+         w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/-") == std::string::npos;
+}
+
+}  // namespace
+
+bool ProxyConfigOnlyChangesServers(const std::string& before, const std::string& after,
+                                   const std::vector<std::string>& dropped, const std::vector<std::string>& added) {
+  return WithoutServers(before, dropped) == WithoutServers(after, added);
+}
+
+std::vector<std::string> ProxyTrackers(const std::string& cfg, const std::string& server) {
+  std::vector<std::string> out;
+  ForEachLine(cfg, [&](std::string_view, const ServerLine* s) {
+    if (s && s->tracks == server) out.push_back(s->backend + "/" + s->name);
+  });
+  return out;
+}
+
+Result<std::vector<std::string>> ProxyAddServerCommands(int64_t pid, const std::string& cfg,
+                                                        const std::string& server) {
+  if (pid <= 0) return Status::Invalid("no worker");
+  // Each backend's default-server words, and the server's lines.
+  std::map<std::string, std::vector<std::string>> defaults;
+  std::vector<ServerLine> lines;  // the server first, then its trackers
+  std::string backend;
+  {
+    std::istringstream in(cfg);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream w(line);
+      std::string first, word;
+      w >> first;
+      bool indented = !line.empty() && (line[0] == ' ' || line[0] == '\t');
+      if (!indented && !first.empty() && first[0] != '#') {
+        backend.clear();
+        if (first == "backend") w >> backend;
+      } else if (indented && first == "default-server" && !backend.empty()) {
+        while (w >> word) defaults[backend].push_back(word);
+      }
+    }
+  }
+  ForEachLine(cfg, [&](std::string_view, const ServerLine* s) {
+    if (!s) return;
+    if (s->backend + "/" + s->name == server) lines.insert(lines.begin(), *s);
+    else if (s->tracks == server) lines.push_back(*s);
+  });
+  if (lines.empty() || lines.front().backend + "/" + lines.front().name != server)
+    return Status::NotFound("no server " + server.substr(0, 80) + " in the configuration");
+  const std::string at = "@!" + std::to_string(pid) + " ";
+  const std::vector<std::string>& checks = defaults[lines.front().backend];
+  std::vector<std::string> adds, rest;
+  for (const auto& l : lines) {
+    // A tracker checks on its own with the tracked server's settings:
+    // HAProxy 2.6 cannot track a dynamic server.
+    std::vector<std::string> words = defaults[l.backend];
+    if (!l.tracks.empty()) words.insert(words.end(), checks.begin(), checks.end());
+    words.insert(words.end(), l.opts.begin(), l.opts.end());
+    std::string name = l.backend + "/" + l.name;
+    std::string cmd = at + "add server " + name + " " + l.addr;
+    bool ok = IsCliWord(l.backend) && IsCliWord(l.name) && IsCliWord(l.addr);
+    bool check = false;
+    for (const auto& w : words) {
+      ok = ok && IsCliWord(w);
+      check = check || w == "check";
+      cmd += " " + w;
+    }
+    if (!ok) return Status::Invalid("a server line the CLI cannot take: " + name.substr(0, 80));
+    adds.push_back(cmd);
+    // Out of maintenance, health as the strider saw it (sauron routes only
+    // healthy replicas); checks go on from there.
+    if (check) rest.push_back(at + "enable health " + name);
+    if (check) rest.push_back(at + "set server " + name + " health up");
+    rest.push_back(at + "set server " + name + " state ready");
+  }
+  adds.insert(adds.end(), rest.begin(), rest.end());
+  return adds;
 }
 
 std::string ProxyServerCommand(int64_t pid, const std::string& server, ProxyServerChange change) {

@@ -10,7 +10,10 @@
 // flight finish, as in a drain. When that was the whole change, it is live
 // at once, and so is the same server coming back (a restarted replica, its
 // address unchanged): `state ready` and `health up` (strider/proxy_reload.h).
-// A new server waits for the reload.
+// A new server (a new replica: every deploy, scale-up and re-placement) is
+// added to the current worker with `add server` and is live at once too;
+// the reload that follows a little later only makes the files and the
+// worker one again.
 //
 // The apps' limits are map entries (strider/proxy_config.h): a change of
 // them is `set map` / `add map` / `del map` in every worker, live at once,
@@ -46,13 +49,29 @@ int64_t ProxyCurrentWorker(const std::string& show_proc);
 std::vector<std::string> ProxyServersGone(const std::vector<std::string>& before,
                                           const std::vector<std::string>& after);
 
-// Whether `after` is `before` less the lines of `servers` ("backend/server":
-// a "server NAME ..." line in section "backend BACKEND", and the server
-// lines that `track` one of them) and nothing else.
-// Then putting them in maintenance applied the whole change at once; the
-// reload that follows changes nothing a client sees.
-bool ProxyConfigOnlyDropsServers(const std::string& before, const std::string& after,
-                                 const std::vector<std::string>& servers);
+// Whether `after` is `before` less the lines of `dropped` plus the lines of
+// `added` ("backend/server": a "server NAME ..." line in section "backend
+// BACKEND", and the server lines that `track` one of them), and nothing
+// else. Then the runtime API applies the whole change: the dropped put in
+// maintenance, the added added (ProxyAddServerCommands); the reload that
+// follows changes nothing a client sees.
+bool ProxyConfigOnlyChangesServers(const std::string& before, const std::string& after,
+                                   const std::vector<std::string>& dropped, const std::vector<std::string>& added);
+
+// The servers ("backend/server") of `cfg` that `track` `server`: an app's
+// _body backend's twin of each replica.
+std::vector<std::string> ProxyTrackers(const std::string& cfg, const std::string& server);
+
+// The master-CLI lines that put `server` ("backend/server"), as `cfg` has
+// it, into worker `pid`'s rotation: `add server` with its backend's
+// default-server words, and the same for each server tracking it (HAProxy
+// 2.6 cannot track a dynamic server, so those check on their own with the
+// tracked one's settings); then, for each, `enable health` and `health up`
+// (the strider routes only replicas sauron saw healthy) and `state ready`
+// (a dynamic server starts in maintenance). NotFound if cfg has no such
+// server; Invalid if a word could break a command (only [A-Za-z0-9._:/-]).
+Result<std::vector<std::string>> ProxyAddServerCommands(int64_t pid, const std::string& cfg,
+                                                        const std::string& server);
 
 // What the strider changes of a server in a running worker.
 enum class ProxyServerChange {

@@ -1,9 +1,28 @@
 #include "strider/proxy_runtime.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "common/transport/test_ports.h"
+#include "strider/proxy_config.h"
+#include "strider/proxy_test_haproxy.h"
 
 namespace rv::strider {
 namespace {
+
+namespace fs = std::filesystem;
 
 // HAProxy 2.6's `show proc` on the master CLI, after reloads: a current
 // worker and an old one still finishing its connections.
@@ -80,20 +99,71 @@ TEST(ProxyRuntime, AConfigLessOnlyTheServersThatLeftDropsNothingElse) {
       "frontend ingress\n  bind :443\n\nbackend app_a\n  balance leastconn\n  server r_1 10.0.0.1:80\n"
       "\nbackend app_a_body\n";
   // app_a_body's r_2 tracks app_a/r_2: it follows its state and leaves with it.
-  EXPECT_TRUE(ProxyConfigOnlyDropsServers(before, after, {"app_a/r_2"}));
-  EXPECT_TRUE(ProxyConfigOnlyDropsServers(before, before, {}));
+  EXPECT_TRUE(ProxyConfigOnlyChangesServers(before, after, {"app_a/r_2"}, {}));
+  EXPECT_TRUE(ProxyConfigOnlyChangesServers(before, before, {}, {}));
+  // Read the other way, it is an addition of r_2 and its twin.
+  EXPECT_TRUE(ProxyConfigOnlyChangesServers(after, before, {}, {"app_a/r_2"}));
 }
 
-TEST(ProxyRuntime, AConfigThatChangedMoreThanItsServersIsNotOnlyADrop) {
+TEST(ProxyRuntime, AConfigThatChangedMoreThanItsServersIsNotOnlyAServerChange) {
   const std::string before = "backend app_a\n  server r_1 10.0.0.1:80\n  server r_2 10.0.0.2:80\n";
   // r_2 left, but r_1 moved too.
-  EXPECT_FALSE(ProxyConfigOnlyDropsServers(before, "backend app_a\n  server r_1 10.0.0.9:80\n", {"app_a/r_2"}));
+  EXPECT_FALSE(ProxyConfigOnlyChangesServers(before, "backend app_a\n  server r_1 10.0.0.9:80\n", {"app_a/r_2"}, {}));
   // The server of another backend by the same name stays.
-  EXPECT_FALSE(ProxyConfigOnlyDropsServers(before, "backend app_a\n  server r_1 10.0.0.1:80\n", {"app_b/r_2"}));
+  EXPECT_FALSE(ProxyConfigOnlyChangesServers(before, "backend app_a\n  server r_1 10.0.0.1:80\n", {"app_b/r_2"}, {}));
   // A line that only mentions the server is no server line.
-  EXPECT_FALSE(ProxyConfigOnlyDropsServers("frontend f\n  server r_2 x\n", "frontend f\n", {"f/r_2"}));
-  // An added server is not a drop.
-  EXPECT_FALSE(ProxyConfigOnlyDropsServers(before, before + "  server r_3 10.0.0.3:80\n", {}));
+  EXPECT_FALSE(ProxyConfigOnlyChangesServers("frontend f\n  server r_2 x\n", "frontend f\n", {"f/r_2"}, {}));
+  // An added server must be named as added.
+  EXPECT_FALSE(ProxyConfigOnlyChangesServers(before, before + "  server r_3 10.0.0.3:80\n", {}, {}));
+  EXPECT_TRUE(ProxyConfigOnlyChangesServers(before, before + "  server r_3 10.0.0.3:80\n", {}, {"app_a/r_3"}));
+  // One left and one came in one change.
+  EXPECT_TRUE(ProxyConfigOnlyChangesServers(before, "backend app_a\n  server r_1 10.0.0.1:80\n  server r_3 10.0.0.3:80\n",
+                                            {"app_a/r_2"}, {"app_a/r_3"}));
+  // A server named as added but whose backend changed besides is not.
+  EXPECT_FALSE(ProxyConfigOnlyChangesServers(before, "backend app_a\n  balance roundrobin\n  server r_1 10.0.0.1:80\n"
+                                            "  server r_2 10.0.0.2:80\n  server r_3 10.0.0.3:80\n", {}, {"app_a/r_3"}));
+}
+
+TEST(ProxyRuntime, FindsTheServersThatTrackAServer) {
+  const std::string cfg =
+      "backend app_a\n  server r_1 10.0.0.1:80\n\nbackend app_a_body\n  server r_1 10.0.0.1:80 track app_a/r_1\n"
+      "\nbackend app_b_body\n  server r_1 10.0.0.7:80 track app_b/r_1\n";
+  EXPECT_EQ(ProxyTrackers(cfg, "app_a/r_1"), (std::vector<std::string>{"app_a_body/r_1"}));
+  EXPECT_TRUE(ProxyTrackers(cfg, "app_a/r_2").empty());
+}
+
+// HAProxy 2.6 takes `add server` with the server's words, but not `track`
+// of a dynamic server: the twin gets the tracked backend's checks instead.
+TEST(ProxyRuntime, AnAddedServerGetsItsBackendsDefaultsAndItsTwinChecksOnItsOwn) {
+  const std::string cfg =
+      "defaults\n  default-server inter 9s\n\nbackend app_a\n  balance leastconn\n"
+      "  default-server check inter 250ms fall 2 rise 1\n  server r_1 10.0.0.1:80\n  server r_2 10.0.0.2:8080\n"
+      "\nbackend app_a_body\n  balance leastconn\n  server r_2 10.0.0.2:8080 track app_a/r_2\n";
+  auto cmds = ProxyAddServerCommands(43, cfg, "app_a/r_2");
+  ASSERT_TRUE(cmds.ok()) << cmds.status().ToString();
+  EXPECT_EQ(*cmds, (std::vector<std::string>{
+                       "@!43 add server app_a/r_2 10.0.0.2:8080 check inter 250ms fall 2 rise 1",
+                       "@!43 add server app_a_body/r_2 10.0.0.2:8080 check inter 250ms fall 2 rise 1",
+                       "@!43 enable health app_a/r_2",
+                       "@!43 set server app_a/r_2 health up",
+                       "@!43 set server app_a/r_2 state ready",
+                       "@!43 enable health app_a_body/r_2",
+                       "@!43 set server app_a_body/r_2 health up",
+                       "@!43 set server app_a_body/r_2 state ready",
+                   }));
+}
+
+TEST(ProxyRuntime, AddsNoServerTheConfigLacksOrThatCouldBreakACommand) {
+  const std::string cfg = "backend app_a\n  server r_1 10.0.0.1:80\n  server r_2 10.0.0.2:80;shutdown\n";
+  EXPECT_EQ(ProxyAddServerCommands(43, cfg, "app_a/r_3").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(ProxyAddServerCommands(43, cfg, "app_b/r_1").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(ProxyAddServerCommands(43, cfg, "app_a/r_2").status().code(), Status::Code::kInvalid);
+  EXPECT_FALSE(ProxyAddServerCommands(0, cfg, "app_a/r_1").ok());
+  // Without checks: in rotation, no health commands.
+  auto plain = ProxyAddServerCommands(43, cfg, "app_a/r_1");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(*plain, (std::vector<std::string>{"@!43 add server app_a/r_1 10.0.0.1:80",
+                                              "@!43 set server app_a/r_1 state ready"}));
 }
 
 TEST(ProxyRuntime, AMapChangeIsDelForAKeyGoneSetForAValueChangedAndAddForANewKey) {
@@ -125,6 +195,177 @@ TEST(ProxyRuntime, RefusesAMapLineOrPathThatCouldBreakACommand) {
   EXPECT_FALSE(ProxyMapCommands(43, "/run/proxy/m map", "", "a.example 5\n").ok());
   EXPECT_FALSE(ProxyMapCommands(43, "run/proxy/m.map", "", "a.example 5\n").ok());
   EXPECT_FALSE(ProxyMapCommands(0, "/run/proxy/m.map", "", "a.example 5\n").ok());
+}
+
+// A replica on loopback: reads a request's head (and a body of the length
+// it gives), answers "<tag>" and closes.
+class TagServer {
+ public:
+  TagServer(int port, std::string tag) : tag_(std::move(tag)) {
+    fd_ = proxytest::ListenLoopback(port);
+    t_ = std::thread([this] { Loop(); });
+  }
+  ~TagServer() {
+    stop_ = true;
+    t_.join();
+    if (fd_ >= 0) close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  void Loop() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      std::string in;
+      char buf[4096];
+      size_t head = std::string::npos;
+      while (true) {
+        pollfd q{c, POLLIN, 0};
+        if (poll(&q, 1, 2000) <= 0) break;
+        ssize_t n = read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        in.append(buf, static_cast<size_t>(n));
+        if (head == std::string::npos) head = in.find("\r\n\r\n");
+        if (head == std::string::npos) continue;
+        size_t cl = in.find("ontent-length: ");
+        size_t want = cl == std::string::npos || cl > head ? 0 : std::stoul(in.substr(cl + 15));
+        if (in.size() - head - 4 >= want) break;
+      }
+      std::string r = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(tag_.size()) +
+                      "\r\nConnection: close\r\n\r\n" + tag_;
+      (void)!write(c, r.data(), r.size());
+      close(c);
+    }
+  }
+  std::string tag_;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread t_;
+};
+
+std::string Master(const std::string& sock, const std::string& cmd) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  strncpy(a.sun_path, sock.c_str(), sizeof a.sun_path - 1);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string line = cmd + "\n";
+    (void)!write(fd, line.data(), line.size());
+    shutdown(fd, SHUT_WR);
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+std::string Shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  return out;
+}
+
+// The rendered configuration in Debian's HAProxy, master-worker as in the
+// proxy image: a second replica comes by the runtime API alone, GETs and
+// bodies (the _body backend, its twin) reach it at once, and maintenance
+// takes it and its twin out again.
+TEST(ProxyRuntime, HaproxyTakesAnAddedReplicaAndItsTwinWithoutAReload) {
+  ASSERT_EQ(access("/usr/sbin/haproxy", X_OK), 0) << "haproxy is missing: scripts/install-deps";
+  ASSERT_EQ(access("/usr/bin/curl", X_OK), 0) << "curl is missing: scripts/install-deps";
+  fs::path dir = fs::temp_directory_path() / ("rv-addserver-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string pem = proxytest::SelfSignedPem(dir);
+  ASSERT_FALSE(pem.empty()) << "openssl could not make a certificate";
+  int ports = transport::ReserveTestPorts(3);
+  ASSERT_NE(ports, 0);
+  TagServer one(ports + 1, "one"), two(ports + 2, "two");
+  ASSERT_TRUE(one.ok() && two.ok());
+
+  const std::string app = "acme/prod/web1", name = "web1.prod.acme.pod.test";
+  ProxyConfigInput in;
+  in.port = ports;
+  in.sites = {{name, app, ""}};
+  in.limits[app] = {0, 100000};  // bodies go through the _body backend
+  in.servers[app] = {{"acme.prod.web1.web.v1.0.a", "127.0.0.1", ports + 1}};
+  auto before = proxytest::WriteRendered(dir, in, pem);
+  const std::string sock = (dir / "master.sock").string();
+  pid_t hp = fork();
+  ASSERT_GE(hp, 0);
+  if (hp == 0) {
+    std::string log = (dir / "haproxy.log").string();
+    freopen(log.c_str(), "w", stdout);
+    dup2(1, 2);
+    execl("/usr/sbin/haproxy", "haproxy", "-W", "-db", "-S", sock.c_str(), "-f", (dir / "haproxy.cfg").c_str(),
+          nullptr);
+    _exit(127);
+  }
+  // The master (it stops its worker) and the files go, whatever fails below.
+  struct Cleanup {
+    pid_t pid;
+    fs::path dir;
+    ~Cleanup() {
+      kill(pid, SIGTERM);
+      int st = 0;
+      waitpid(pid, &st, 0);
+      fs::remove_all(dir);
+    }
+  } cleanup{hp, dir};
+  const std::string url = "https://" + name + ":" + std::to_string(ports) + "/";
+  const std::string curl = "curl -sk --max-time 5 --haproxy-protocol --resolve " + name + ":" +
+                           std::to_string(ports) + ":127.0.0.1 ";
+  // Which replicas answer n GETs (or n POSTs with a body).
+  auto answers = [&](int n, bool body) {
+    std::set<std::string> seen;
+    for (int i = 0; i < n; ++i) seen.insert(Shell(curl + (body ? "--http1.1 --data-binary 12345 " : "") + url));
+    return seen;
+  };
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    up = Shell(curl + url) == "one";
+    if (!up) usleep(50000);
+  }
+  ASSERT_TRUE(up) << "haproxy did not answer; see " << dir / "haproxy.log";
+
+  // The strider's change: the files get the second replica, the worker gets it by the CLI.
+  in.servers[app].push_back({"acme.prod.web1.web.v1.1.b", "127.0.0.1", ports + 2});
+  auto after = proxytest::WriteRendered(dir, in, pem);
+  auto added = ProxyServersGone(after.servers, before.servers);
+  ASSERT_EQ(added.size(), 1u);
+  ASSERT_TRUE(ProxyConfigOnlyChangesServers(before.haproxy_cfg, after.haproxy_cfg, {}, added));
+  // The master re-executes once after its start; its CLI answers after that.
+  int64_t worker = -1;
+  for (int i = 0; i < 100 && worker < 0; ++i) {
+    worker = ProxyCurrentWorker(Master(sock, "show proc"));
+    if (worker < 0) usleep(50000);
+  }
+  ASSERT_GT(worker, 0) << Shell("cat " + (dir / "haproxy.log").string());
+  auto cmds = ProxyAddServerCommands(worker, after.haproxy_cfg, added[0]);
+  ASSERT_TRUE(cmds.ok()) << cmds.status().ToString();
+  for (const auto& c : *cmds) {
+    std::string r = Master(sock, c);
+    EXPECT_TRUE(r.find_first_not_of(" \r\n") == std::string::npos || r.rfind("New server registered.", 0) == 0)
+        << c << ": " << r;
+  }
+  EXPECT_EQ(answers(12, false), (std::set<std::string>{"one", "two"}));
+  EXPECT_EQ(answers(12, true), (std::set<std::string>{"one", "two"}));
+  EXPECT_EQ(ProxyMasterReloads(Master(sock, "show proc")), 0) << "a reload happened";
+
+  // Out of rotation: the server and its twin (added servers do not track).
+  std::vector<std::string> out = {added[0]};
+  for (const auto& t : ProxyTrackers(after.haproxy_cfg, added[0])) out.push_back(t);
+  ASSERT_EQ(out.size(), 2u);
+  for (const auto& s : out) EXPECT_EQ(Master(sock, ProxyServerCommand(worker, s, ProxyServerChange::kMaint)), "\n");
+  EXPECT_EQ(answers(6, false), (std::set<std::string>{"one"}));
+  EXPECT_EQ(answers(6, true), (std::set<std::string>{"one"}));
 }
 
 }  // namespace

@@ -256,9 +256,10 @@ void ProxyWorkload::CloseIngress() {
 }
 
 // How long the reload of a change the runtime API applied whole (replicas
-// that left) waits for another change to share it: a killed replica is
-// back healthy within ~1-2 s, and its reload then need not queue behind.
-constexpr int64_t kDropReloadWaitMs = 2000;
+// that left or came) waits for another change to share it: a killed replica
+// is back healthy within ~1-2 s, and its reload then need not queue behind;
+// a deploy's steps come a few seconds apart (strider/proxy_reload.h, item 4).
+constexpr int64_t kRuntimeReloadWaitMs = 2000;
 
 void ProxyWorkload::Loop() {
   std::unique_lock<std::mutex> l(mu_);
@@ -396,32 +397,51 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   // A replica that left the routes gets no new request from now on, not
   // from the reload's end (60-450 ms later: strider/proxy_runtime.h).
   // Once per server: a reload that is retried does not send it again. When
-  // the new files are the loaded ones less such servers, the runtime API
-  // applies the whole change, and brings back one of them that returned.
-  std::vector<std::string> gone = ProxyServersGone(live_.servers, out.servers), back;
+  // the new files are the loaded ones less such servers and plus new ones,
+  // the runtime API applies the whole change: it brings back one of them
+  // that returned and adds the new ones to the current worker.
+  std::vector<std::string> gone = ProxyServersGone(live_.servers, out.servers);
+  std::vector<std::string> added = ProxyServersGone(out.servers, live_.servers);
   bool runtime = running_ && reload_.RuntimeOnly() && !live_.cfg.empty() &&
-                 ProxyConfigOnlyDropsServers(live_.cfg, out.haproxy_cfg, gone);
+                 ProxyConfigOnlyChangesServers(live_.cfg, out.haproxy_cfg, gone, added);
   bool all_taken = true;
   if (running_) {
-    std::vector<std::string> leaving;
+    const std::set<std::string> now(out.servers.begin(), out.servers.end());
+    // Out of rotation: the loaded servers that left, and the added ones.
+    std::vector<std::string> leaving, back;
     for (const auto& g : gone)
       if (out_of_rotation_.insert(g).second) leaving.push_back(g);
+    for (const auto& [s, cmds] : added_by_runtime_)
+      if (!now.count(s) && out_of_rotation_.insert(s).second) leaving.push_back(s);
+    std::map<std::string, std::vector<std::string>> to_add;
+    ProcView procs;
+    if (!leaving.empty() || runtime) procs = ReadProcs();
     if (runtime) {
-      std::set<std::string> still(gone.begin(), gone.end());
+      // A new server's commands, unless the current worker has it already
+      // (added since the last reload, maybe out of rotation since): then
+      // only as it was added, else the reload carries it.
+      for (const auto& a : added) {
+        auto cmds = ProxyAddServerCommands(procs.current, out.haproxy_cfg, a);
+        auto had = added_by_runtime_.find(a);
+        if (!cmds.ok() || (had != added_by_runtime_.end() && had->second != *cmds)) {
+          runtime = false;
+          break;
+        }
+        if (had == added_by_runtime_.end()) to_add[a] = std::move(*cmds);
+      }
+    }
+    if (runtime) {
       for (const auto& o : out_of_rotation_)
-        if (!still.count(o)) back.push_back(o);
+        if (now.count(o)) back.push_back(o);
       for (const auto& b : back) out_of_rotation_.erase(b);
     }
-    if (!leaving.empty() || !back.empty()) {
-      auto procs = MasterCommand(dir_ + "/master.sock", "show proc", 1000);
-      std::vector<int64_t> workers = procs.ok() ? ProxyWorkerPids(*procs) : std::vector<int64_t>{};
-      if (!leaving.empty())
-        all_taken = ChangeServers(workers, leaving, {ProxyServerChange::kMaint}, "out of rotation ahead of the reload");
-      if (!back.empty())
-        all_taken = ChangeServers(workers, back, {ProxyServerChange::kReady, ProxyServerChange::kHealthUp},
-                                  "back in rotation by the runtime API") &&
-                    all_taken;
-    }
+    if (!leaving.empty())
+      all_taken = ChangeAll(procs, leaving, {ProxyServerChange::kMaint}, "out of rotation ahead of the reload");
+    if (!back.empty())
+      all_taken = ChangeAll(procs, back, {ProxyServerChange::kReady, ProxyServerChange::kHealthUp},
+                            "back in rotation by the runtime API") &&
+                  all_taken;
+    if (!to_add.empty()) all_taken = AddServers(to_add) && all_taken;
   }
   std::string cfg = out.haproxy_cfg;
   std::map<std::string, std::string> maps{{kProxyBodyMapFile, out.body_map}, {kProxyRateMapFile, out.rate_map}};
@@ -448,12 +468,13 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     LogLive(notice, " (by the runtime API)");
   } else if (by_runtime) {
     LogLive(notice, " (by the runtime API)");
-    // Nothing out of rotation any more: the files are the loaded ones again.
-    // Else the reload can wait a little: a replica that left often comes back soon.
-    if (gone.empty()) {
+    // The files are the loaded ones again (nothing out of rotation or added
+    // any more): no reload. Else it can wait a little: a replica that left
+    // often comes back soon, and a deploy's next step comes within seconds.
+    if (gone.empty() && added.empty() && added_by_runtime_.empty()) {
       reload_.Settled();
     } else {
-      reload_.AppliedByRuntime(MonotonicMs() + kDropReloadWaitMs);
+      reload_.AppliedByRuntime(MonotonicMs(), kRuntimeReloadWaitMs);
     }
   } else if (changed) {
     reload_.Changed(notice);
@@ -497,6 +518,7 @@ ProxyWorkload::Outcome ProxyWorkload::FinishReload(bool applied_by_runtime) {
   if (!reload_.live()) return Outcome::kReloadPending;
   live_ = on_disk_;
   out_of_rotation_.clear();
+  added_by_runtime_.clear();
   return taken || applied_by_runtime ? Outcome::kApplied : Outcome::kUnchanged;
 }
 
@@ -556,6 +578,69 @@ bool ProxyWorkload::ChangeServers(const std::vector<int64_t>& workers, const std
   int wanted = static_cast<int>(workers.size() * servers.size() * changes.size());
   spdlog::info("proxy {}: {} {} ({} of {} worker commands taken)", spec_.id, names, what, done, wanted);
   return !workers.empty() && done == wanted;
+}
+
+ProxyWorkload::ProcView ProxyWorkload::ReadProcs() {
+  ProcView v;
+  auto procs = MasterCommand(dir_ + "/master.sock", "show proc", 1000);
+  if (!procs.ok()) return v;
+  v.workers = ProxyWorkerPids(*procs);
+  v.current = ProxyCurrentWorker(*procs);
+  return v;
+}
+
+// Servers of the loaded files go to every worker (old ones still answer
+// their keep-alive clients); their trackers follow them. Servers added by
+// the runtime API are only in the current worker, and their twins check on
+// their own, so those go there with their twins.
+bool ProxyWorkload::ChangeAll(const ProcView& procs, const std::vector<std::string>& servers,
+                              const std::vector<ProxyServerChange>& changes, const char* what) {
+  std::vector<std::string> loaded, dynamic;
+  for (const auto& s : servers) {
+    if (!added_by_runtime_.count(s)) {
+      loaded.push_back(s);
+      continue;
+    }
+    dynamic.push_back(s);
+    for (const auto& t : ProxyTrackers(on_disk_.cfg, s)) dynamic.push_back(t);
+  }
+  bool ok = true;
+  if (!loaded.empty()) ok = ChangeServers(procs.workers, loaded, changes, what);
+  if (!dynamic.empty()) {
+    std::vector<int64_t> current;
+    if (procs.current > 0) current.push_back(procs.current);
+    ok = ChangeServers(current, dynamic, changes, what) && ok;
+  }
+  return ok;
+}
+
+// Each server's commands in order to the current worker; a server counts as
+// added once it took all of them.
+bool ProxyWorkload::AddServers(const std::map<std::string, std::vector<std::string>>& servers) {
+  const std::string sock = dir_ + "/master.sock";
+  size_t done = 0, wanted = 0;
+  std::string names;
+  for (const auto& [server, cmds] : servers) {
+    wanted += cmds.size();
+    for (const auto& cmd : cmds) {
+      auto r = MasterCommand(sock, cmd, 1000);
+      // `add server` answers "New server registered."; the others nothing.
+      bool ok = r.ok() && (r->find_first_not_of(" \r\n") == std::string::npos ||
+                           r->rfind("New server registered.", 0) == 0);
+      if (!ok) {
+        spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? *r : r.status().ToString());
+        break;
+      }
+      ++done;
+    }
+    // Recorded even when part of it failed: the reload that then follows
+    // replaces that worker.
+    added_by_runtime_[server] = cmds;
+    names += (names.empty() ? "" : ", ") + server.substr(server.find('/') + 1);
+  }
+  spdlog::info("proxy {}: {} added by the runtime API ({} of {} commands taken by the current worker)", spec_.id,
+               names, done, wanted);
+  return done == wanted;
 }
 
 bool ProxyWorkload::ChangeMaps(const std::map<std::string, std::string>& from,

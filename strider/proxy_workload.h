@@ -19,8 +19,10 @@
 //     worker finishes its connections, listening sockets pass to the new
 //     one). What the runtime API can apply whole is applied at once instead
 //     (strider/proxy_runtime.h): a replica that left or came back at its
-//     address, and a change of limits only (map entries, with no reload
-//     after it). Anything unfinished (sauron unreachable, a reload HAProxy
+//     address, a new replica (`add server` into the current worker; the
+//     reload that follows a few seconds later only makes the files and the
+//     worker one again), and a change of limits only (map entries, with no
+//     reload after it). Anything unfinished (sauron unreachable, a reload HAProxy
 //     did not take, no ingress or overlay address yet) is retried every retry_ms;
 //     when only the reload of files already written is left, it is driven
 //     without fetching again until a notice comes (or refresh_ms passes).
@@ -127,6 +129,19 @@ class ProxyWorkload : public Workload {
   // longer listed, and wipes `files`' contents; returns the changed names.
   std::set<std::string> WriteChanged(std::map<std::string, std::string>& files);
   bool AdvanceReload();
+  // The master's workers as `show proc` lists them; current -1: none known.
+  struct ProcView {
+    std::vector<int64_t> workers;
+    int64_t current = -1;
+  };
+  ProcView ReadProcs();
+  // The runtime API: `changes` to `servers`, in every worker for a loaded
+  // server, in the current one (with its twins) for one added at runtime.
+  bool ChangeAll(const ProcView& procs, const std::vector<std::string>& servers,
+                 const std::vector<ProxyServerChange>& changes, const char* what);
+  // The runtime API: each server's ProxyAddServerCommands to the current
+  // worker. True if it took every command.
+  bool AddServers(const std::map<std::string, std::vector<std::string>>& servers);
   // The runtime API: `changes` to `servers` in every worker in `workers`.
   bool ChangeServers(const std::vector<int64_t>& workers, const std::vector<std::string>& servers,
                      const std::vector<ProxyServerChange>& changes, const char* what);
@@ -171,7 +186,10 @@ class ProxyWorkload : public Workload {
   };
   ConfigFile on_disk_;             // the one last written
   ConfigFile live_;                // the one the last reload taken loaded (maps: and the runtime API set)
-  std::set<std::string> out_of_rotation_;  // of those, the ones in maintenance since (runtime API)
+  std::set<std::string> out_of_rotation_;  // of those and added_by_runtime_, the ones in maintenance since (runtime API)
+  // Servers added to the current worker since the last reload taken (not in
+  // live_), with the commands that added them.
+  std::map<std::string, std::vector<std::string>> added_by_runtime_;
   std::atomic<int64_t> reloads_{0};
   bool cleaned_ = false;
   int64_t errors_logged_ = 0;

@@ -155,6 +155,15 @@ done
 awk -v m="$mark" 'NR > m && $3 == "one-v1"' "$dir/loop.log" | grep -q . && fail "v1 answered after the deploy had settled"
 awk -v m="$mark2" 'NR > m && $3 == "two-v2"' "$dir/loop.log" | grep -q . && fail "v2 answered after the rollback had settled"
 tail -n 1 "$dir/loop.log" | grep -q ' ok one-v3 ' || fail "the loop's last answer is not v1's content (one-v3)"
+# The new replicas went into each proxy by the runtime API (`add server`,
+# no reload first: strider/proxy_runtime.h), each taken whole.
+for p in acme.q$$.proxy-1 acme.q$$.proxy-2; do
+  h=$(host_of "$p")
+  lines=$(grep -h "proxy $p: .* added by the runtime API" "$dir/logs/strider-$h.log")
+  whole=$(grep -c "(\([1-9][0-9]*\) of \1 commands taken" <<<"$lines")
+  [ "$whole" -ge 1 ] || fail "no new replica went into $p by the runtime API: ${lines:-no such line}"
+  echo "$p: $whole of $(grep -c . <<<"$lines") additions taken whole by the runtime API"
+done
 
 # 2. Tenant B: its own env, app and proxies.
 $rv apps:create "$envB" web >/dev/null || fail "apps:create $appB"
