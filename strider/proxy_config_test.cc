@@ -195,7 +195,7 @@ TEST(ProxyConfig, AReplicaThatLeftOrCameChangesOnlyItsServerLines) {
   EXPECT_FALSE(ProxyConfigOnlyChangesServers(before.haproxy_cfg, both.haproxy_cfg, gone, {}));
   EXPECT_TRUE(ProxyConfigOnlyChangesServers(before.haproxy_cfg, both.haproxy_cfg, gone, added));
   // Its commands: the server and its _body twin.
-  auto cmds = ProxyAddServerCommands(7, both.haproxy_cfg, added[0]);
+  auto cmds = ProxyAddServerCommands(both.haproxy_cfg, added[0]);
   ASSERT_TRUE(cmds.ok()) << cmds.status().ToString();
   EXPECT_EQ(cmds->size(), 8u);
 }

@@ -139,9 +139,7 @@ std::vector<std::string> ProxyTrackers(const std::string& cfg, const std::string
   return out;
 }
 
-Result<std::vector<std::string>> ProxyAddServerCommands(int64_t pid, const std::string& cfg,
-                                                        const std::string& server) {
-  if (pid <= 0) return Status::Invalid("no worker");
+Result<std::vector<std::string>> ProxyAddServerCommands(const std::string& cfg, const std::string& server) {
   // Each backend's default-server words, and the server's lines.
   std::map<std::string, std::vector<std::string>> defaults;
   std::vector<ServerLine> lines;  // the server first, then its trackers
@@ -169,7 +167,6 @@ Result<std::vector<std::string>> ProxyAddServerCommands(int64_t pid, const std::
   });
   if (lines.empty() || lines.front().backend + "/" + lines.front().name != server)
     return Status::NotFound("no server " + server.substr(0, 80) + " in the configuration");
-  const std::string at = "@!" + std::to_string(pid) + " ";
   const std::vector<std::string>& checks = defaults[lines.front().backend];
   std::vector<std::string> adds, rest;
   for (const auto& l : lines) {
@@ -179,7 +176,7 @@ Result<std::vector<std::string>> ProxyAddServerCommands(int64_t pid, const std::
     if (!l.tracks.empty()) words.insert(words.end(), checks.begin(), checks.end());
     words.insert(words.end(), l.opts.begin(), l.opts.end());
     std::string name = l.backend + "/" + l.name;
-    std::string cmd = at + "add server " + name + " " + l.addr;
+    std::string cmd = "add server " + name + " " + l.addr;
     bool ok = IsCliWord(l.backend) && IsCliWord(l.name) && IsCliWord(l.addr);
     bool check = false;
     for (const auto& w : words) {
@@ -191,9 +188,9 @@ Result<std::vector<std::string>> ProxyAddServerCommands(int64_t pid, const std::
     adds.push_back(cmd);
     // Out of maintenance, health as the strider saw it (sauron routes only
     // healthy replicas); checks go on from there.
-    if (check) rest.push_back(at + "enable health " + name);
-    if (check) rest.push_back(at + "set server " + name + " health up");
-    rest.push_back(at + "set server " + name + " state ready");
+    if (check) rest.push_back("enable health " + name);
+    if (check) rest.push_back("set server " + name + " health up");
+    rest.push_back("set server " + name + " state ready");
   }
   adds.insert(adds.end(), rest.begin(), rest.end());
   return adds;

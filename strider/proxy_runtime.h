@@ -62,16 +62,18 @@ bool ProxyConfigOnlyChangesServers(const std::string& before, const std::string&
 // _body backend's twin of each replica.
 std::vector<std::string> ProxyTrackers(const std::string& cfg, const std::string& server);
 
-// The master-CLI lines that put `server` ("backend/server"), as `cfg` has
-// it, into worker `pid`'s rotation: `add server` with its backend's
+// The CLI lines that put `server` ("backend/server"), as `cfg` has it, into
+// a worker's rotation (the caller sends each as "@!PID " + line on the
+// master CLI, to the current worker): `add server` with its backend's
 // default-server words, and the same for each server tracking it (HAProxy
 // 2.6 cannot track a dynamic server, so those check on their own with the
 // tracked one's settings); then, for each, `enable health` and `health up`
 // (the strider routes only replicas sauron saw healthy) and `state ready`
-// (a dynamic server starts in maintenance). NotFound if cfg has no such
-// server; Invalid if a word could break a command (only [A-Za-z0-9._:/-]).
-Result<std::vector<std::string>> ProxyAddServerCommands(int64_t pid, const std::string& cfg,
-                                                        const std::string& server);
+// (a dynamic server starts in maintenance). The same servers give the same
+// lines, so they also tell whether a server added earlier changed. NotFound
+// if cfg has no such server; Invalid if a word could break a command (only
+// [A-Za-z0-9._:/-]).
+Result<std::vector<std::string>> ProxyAddServerCommands(const std::string& cfg, const std::string& server);
 
 // What the strider changes of a server in a running worker.
 enum class ProxyServerChange {

@@ -139,31 +139,29 @@ TEST(ProxyRuntime, AnAddedServerGetsItsBackendsDefaultsAndItsTwinChecksOnItsOwn)
       "defaults\n  default-server inter 9s\n\nbackend app_a\n  balance leastconn\n"
       "  default-server check inter 250ms fall 2 rise 1\n  server r_1 10.0.0.1:80\n  server r_2 10.0.0.2:8080\n"
       "\nbackend app_a_body\n  balance leastconn\n  server r_2 10.0.0.2:8080 track app_a/r_2\n";
-  auto cmds = ProxyAddServerCommands(43, cfg, "app_a/r_2");
+  auto cmds = ProxyAddServerCommands(cfg, "app_a/r_2");
   ASSERT_TRUE(cmds.ok()) << cmds.status().ToString();
   EXPECT_EQ(*cmds, (std::vector<std::string>{
-                       "@!43 add server app_a/r_2 10.0.0.2:8080 check inter 250ms fall 2 rise 1",
-                       "@!43 add server app_a_body/r_2 10.0.0.2:8080 check inter 250ms fall 2 rise 1",
-                       "@!43 enable health app_a/r_2",
-                       "@!43 set server app_a/r_2 health up",
-                       "@!43 set server app_a/r_2 state ready",
-                       "@!43 enable health app_a_body/r_2",
-                       "@!43 set server app_a_body/r_2 health up",
-                       "@!43 set server app_a_body/r_2 state ready",
+                       "add server app_a/r_2 10.0.0.2:8080 check inter 250ms fall 2 rise 1",
+                       "add server app_a_body/r_2 10.0.0.2:8080 check inter 250ms fall 2 rise 1",
+                       "enable health app_a/r_2",
+                       "set server app_a/r_2 health up",
+                       "set server app_a/r_2 state ready",
+                       "enable health app_a_body/r_2",
+                       "set server app_a_body/r_2 health up",
+                       "set server app_a_body/r_2 state ready",
                    }));
 }
 
 TEST(ProxyRuntime, AddsNoServerTheConfigLacksOrThatCouldBreakACommand) {
   const std::string cfg = "backend app_a\n  server r_1 10.0.0.1:80\n  server r_2 10.0.0.2:80;shutdown\n";
-  EXPECT_EQ(ProxyAddServerCommands(43, cfg, "app_a/r_3").status().code(), Status::Code::kNotFound);
-  EXPECT_EQ(ProxyAddServerCommands(43, cfg, "app_b/r_1").status().code(), Status::Code::kNotFound);
-  EXPECT_EQ(ProxyAddServerCommands(43, cfg, "app_a/r_2").status().code(), Status::Code::kInvalid);
-  EXPECT_FALSE(ProxyAddServerCommands(0, cfg, "app_a/r_1").ok());
+  EXPECT_EQ(ProxyAddServerCommands(cfg, "app_a/r_3").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(ProxyAddServerCommands(cfg, "app_b/r_1").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(ProxyAddServerCommands(cfg, "app_a/r_2").status().code(), Status::Code::kInvalid);
   // Without checks: in rotation, no health commands.
-  auto plain = ProxyAddServerCommands(43, cfg, "app_a/r_1");
+  auto plain = ProxyAddServerCommands(cfg, "app_a/r_1");
   ASSERT_TRUE(plain.ok());
-  EXPECT_EQ(*plain, (std::vector<std::string>{"@!43 add server app_a/r_1 10.0.0.1:80",
-                                              "@!43 set server app_a/r_1 state ready"}));
+  EXPECT_EQ(*plain, (std::vector<std::string>{"add server app_a/r_1 10.0.0.1:80", "set server app_a/r_1 state ready"}));
 }
 
 TEST(ProxyRuntime, AMapChangeIsDelForAKeyGoneSetForAValueChangedAndAddForANewKey) {
@@ -348,10 +346,10 @@ TEST(ProxyRuntime, HaproxyTakesAnAddedReplicaAndItsTwinWithoutAReload) {
     if (worker < 0) usleep(50000);
   }
   ASSERT_GT(worker, 0) << Shell("cat " + (dir / "haproxy.log").string());
-  auto cmds = ProxyAddServerCommands(worker, after.haproxy_cfg, added[0]);
+  auto cmds = ProxyAddServerCommands(after.haproxy_cfg, added[0]);
   ASSERT_TRUE(cmds.ok()) << cmds.status().ToString();
   for (const auto& c : *cmds) {
-    std::string r = Master(sock, c);
+    std::string r = Master(sock, "@!" + std::to_string(worker) + " " + c);
     EXPECT_TRUE(r.find_first_not_of(" \r\n") == std::string::npos || r.rfind("New server registered.", 0) == 0)
         << c << ": " << r;
   }

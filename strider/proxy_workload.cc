@@ -20,6 +20,7 @@
 #include "common/crypto/sha256.h"
 #include "strider/ingress_socket.h"
 #include "strider/proxy_runtime.h"
+#include "strider/proxy_server_plan.h"
 
 namespace rv::strider {
 
@@ -395,53 +396,26 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   notice_ = {};
   auto out = RenderProxyConfig(in);
   // A replica that left the routes gets no new request from now on, not
-  // from the reload's end (60-450 ms later: strider/proxy_runtime.h).
-  // Once per server: a reload that is retried does not send it again. When
-  // the new files are the loaded ones less such servers and plus new ones,
-  // the runtime API applies the whole change: it brings back one of them
-  // that returned and adds the new ones to the current worker.
-  std::vector<std::string> gone = ProxyServersGone(live_.servers, out.servers);
-  std::vector<std::string> added = ProxyServersGone(out.servers, live_.servers);
-  bool runtime = running_ && reload_.RuntimeOnly() && !live_.cfg.empty() &&
-                 ProxyConfigOnlyChangesServers(live_.cfg, out.haproxy_cfg, gone, added);
+  // from the reload's end (60-450 ms later: strider/proxy_runtime.h); when
+  // servers are all that changed, the runtime API applies the whole change
+  // (strider/proxy_server_plan.h).
+  ProxyServerPlan plan;
+  if (running_)
+    plan = PlanServerChanges({live_.cfg, live_.servers}, {out.haproxy_cfg, out.servers}, servers_,
+                             reload_.RuntimeOnly());
   bool all_taken = true;
-  if (running_) {
-    const std::set<std::string> now(out.servers.begin(), out.servers.end());
-    // Out of rotation: the loaded servers that left, and the added ones.
-    std::vector<std::string> leaving, back;
-    for (const auto& g : gone)
-      if (out_of_rotation_.insert(g).second) leaving.push_back(g);
-    for (const auto& [s, cmds] : added_by_runtime_)
-      if (!now.count(s) && out_of_rotation_.insert(s).second) leaving.push_back(s);
-    std::map<std::string, std::vector<std::string>> to_add;
-    ProcView procs;
-    if (!leaving.empty() || runtime) procs = ReadProcs();
-    if (runtime) {
-      // A new server's commands, unless the current worker has it already
-      // (added since the last reload, maybe out of rotation since): then
-      // only as it was added, else the reload carries it.
-      for (const auto& a : added) {
-        auto cmds = ProxyAddServerCommands(procs.current, out.haproxy_cfg, a);
-        auto had = added_by_runtime_.find(a);
-        if (!cmds.ok() || (had != added_by_runtime_.end() && had->second != *cmds)) {
-          runtime = false;
-          break;
-        }
-        if (had == added_by_runtime_.end()) to_add[a] = std::move(*cmds);
-      }
-    }
-    if (runtime) {
-      for (const auto& o : out_of_rotation_)
-        if (now.count(o)) back.push_back(o);
-      for (const auto& b : back) out_of_rotation_.erase(b);
-    }
-    if (!leaving.empty())
-      all_taken = ChangeAll(procs, leaving, {ProxyServerChange::kMaint}, "out of rotation ahead of the reload");
-    if (!back.empty())
-      all_taken = ChangeAll(procs, back, {ProxyServerChange::kReady, ProxyServerChange::kHealthUp},
+  if (!plan.leaving.empty() || !plan.back.empty() || !plan.to_add.empty()) {
+    ProcView procs = ReadProcs();
+    if (!plan.leaving.empty())
+      all_taken = ChangeAll(procs, plan.leaving, {ProxyServerChange::kMaint}, "out of rotation ahead of the reload");
+    if (!plan.back.empty())
+      all_taken = ChangeAll(procs, plan.back, {ProxyServerChange::kReady, ProxyServerChange::kHealthUp},
                             "back in rotation by the runtime API") &&
                   all_taken;
-    if (!to_add.empty()) all_taken = AddServers(to_add) && all_taken;
+    if (!plan.to_add.empty()) all_taken = AddServers(procs.current, plan.to_add) && all_taken;
+    // Sent, taken or not: a change not taken whole is the reload's, which
+    // empties the state.
+    ApplyServerPlan(plan, &servers_);
   }
   std::string cfg = out.haproxy_cfg;
   std::map<std::string, std::string> maps{{kProxyBodyMapFile, out.body_map}, {kProxyRateMapFile, out.rate_map}};
@@ -453,7 +427,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   const bool changed = !changed_files.empty();
   // written_ changes only on this thread.
   if (written_.count(kProxyConfigFile)) on_disk_ = {std::move(cfg), std::move(out.servers), std::move(maps)};
-  bool by_runtime = changed && runtime && all_taken && changed_files == std::set<std::string>{kProxyConfigFile};
+  bool by_runtime = changed && plan.runtime && all_taken && changed_files == std::set<std::string>{kProxyConfigFile};
   // Only the limits changed (`rv config:set ROUTER_*`): they are map entries,
   // set in the workers at once; the files on disk already hold them, so no
   // reload follows. Not while a reload is in flight: its new worker may
@@ -471,7 +445,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
     // The files are the loaded ones again (nothing out of rotation or added
     // any more): no reload. Else it can wait a little: a replica that left
     // often comes back soon, and a deploy's next step comes within seconds.
-    if (gone.empty() && added.empty() && added_by_runtime_.empty()) {
+    if (plan.settled) {
       reload_.Settled();
     } else {
       reload_.AppliedByRuntime(MonotonicMs(), kRuntimeReloadWaitMs);
@@ -517,8 +491,7 @@ ProxyWorkload::Outcome ProxyWorkload::FinishReload(bool applied_by_runtime) {
   bool taken = AdvanceReload();
   if (!reload_.live()) return Outcome::kReloadPending;
   live_ = on_disk_;
-  out_of_rotation_.clear();
-  added_by_runtime_.clear();
+  servers_ = {};
   return taken || applied_by_runtime ? Outcome::kApplied : Outcome::kUnchanged;
 }
 
@@ -597,12 +570,12 @@ bool ProxyWorkload::ChangeAll(const ProcView& procs, const std::vector<std::stri
                               const std::vector<ProxyServerChange>& changes, const char* what) {
   std::vector<std::string> loaded, dynamic;
   for (const auto& s : servers) {
-    if (!added_by_runtime_.count(s)) {
+    auto it = servers_.added.find(s);
+    if (it == servers_.added.end()) {
       loaded.push_back(s);
-      continue;
+    } else {
+      dynamic.insert(dynamic.end(), it->second.names.begin(), it->second.names.end());
     }
-    dynamic.push_back(s);
-    for (const auto& t : ProxyTrackers(on_disk_.cfg, s)) dynamic.push_back(t);
   }
   bool ok = true;
   if (!loaded.empty()) ok = ChangeServers(procs.workers, loaded, changes, what);
@@ -616,27 +589,25 @@ bool ProxyWorkload::ChangeAll(const ProcView& procs, const std::vector<std::stri
 
 // Each server's commands in order to the current worker; a server counts as
 // added once it took all of them.
-bool ProxyWorkload::AddServers(const std::map<std::string, std::vector<std::string>>& servers) {
+bool ProxyWorkload::AddServers(int64_t worker, const std::map<std::string, ProxyRuntimeServer>& servers) {
   const std::string sock = dir_ + "/master.sock";
   size_t done = 0, wanted = 0;
   std::string names;
-  for (const auto& [server, cmds] : servers) {
-    wanted += cmds.size();
-    for (const auto& cmd : cmds) {
-      auto r = MasterCommand(sock, cmd, 1000);
+  for (const auto& [server, r] : servers) {
+    wanted += r.cmds.size();
+    names += (names.empty() ? "" : ", ") + server.substr(server.find('/') + 1);
+    for (const auto& cmd : r.cmds) {
+      if (worker <= 0) break;
+      auto out = MasterCommand(sock, "@!" + std::to_string(worker) + " " + cmd, 1000);
       // `add server` answers "New server registered."; the others nothing.
-      bool ok = r.ok() && (r->find_first_not_of(" \r\n") == std::string::npos ||
-                           r->rfind("New server registered.", 0) == 0);
+      bool ok = out.ok() && (out->find_first_not_of(" \r\n") == std::string::npos ||
+                             out->rfind("New server registered.", 0) == 0);
       if (!ok) {
-        spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? *r : r.status().ToString());
+        spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, out.ok() ? *out : out.status().ToString());
         break;
       }
       ++done;
     }
-    // Recorded even when part of it failed: the reload that then follows
-    // replaces that worker.
-    added_by_runtime_[server] = cmds;
-    names += (names.empty() ? "" : ", ") + server.substr(server.find('/') + 1);
   }
   spdlog::info("proxy {}: {} added by the runtime API ({} of {} commands taken by the current worker)", spec_.id,
                names, done, wanted);

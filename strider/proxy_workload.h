@@ -60,6 +60,7 @@
 #include "strider/proxy_relay.h"
 #include "strider/proxy_reload.h"
 #include "strider/proxy_runtime.h"
+#include "strider/proxy_server_plan.h"
 #include "strider/proxy_wakeups.h"
 #include "strider/workload.h"
 
@@ -139,9 +140,9 @@ class ProxyWorkload : public Workload {
   // server, in the current one (with its twins) for one added at runtime.
   bool ChangeAll(const ProcView& procs, const std::vector<std::string>& servers,
                  const std::vector<ProxyServerChange>& changes, const char* what);
-  // The runtime API: each server's ProxyAddServerCommands to the current
-  // worker. True if it took every command.
-  bool AddServers(const std::map<std::string, std::vector<std::string>>& servers);
+  // The runtime API: each server's commands to the current worker (pid
+  // `worker`). True if it took every one.
+  bool AddServers(int64_t worker, const std::map<std::string, ProxyRuntimeServer>& servers);
   // The runtime API: `changes` to `servers` in every worker in `workers`.
   bool ChangeServers(const std::vector<int64_t>& workers, const std::vector<std::string>& servers,
                      const std::vector<ProxyServerChange>& changes, const char* what);
@@ -186,10 +187,7 @@ class ProxyWorkload : public Workload {
   };
   ConfigFile on_disk_;             // the one last written
   ConfigFile live_;                // the one the last reload taken loaded (maps: and the runtime API set)
-  std::set<std::string> out_of_rotation_;  // of those and added_by_runtime_, the ones in maintenance since (runtime API)
-  // Servers added to the current worker since the last reload taken (not in
-  // live_), with the commands that added them.
-  std::map<std::string, std::vector<std::string>> added_by_runtime_;
+  ProxyServerState servers_;       // what the current worker runs beyond live_ (runtime API)
   std::atomic<int64_t> reloads_{0};
   bool cleaned_ = false;
   int64_t errors_logged_ = 0;
