@@ -3,9 +3,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -134,16 +132,7 @@ class App {
   std::thread t_;
 };
 
-std::string Output(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
-}
+using proxytest::Output;
 
 // The rendered configuration in Debian's HAProxy, TLS and the PROXY header in
 // front (curl as the edge and the client at once), the app behind.
@@ -172,15 +161,8 @@ TEST(ProxyBodyLimit, HaproxyRefusesABodyWithoutALengthOverTheLimitAtAnySizeAndPa
     under << std::string(60000, 'y');  // over a buffer, under the limit
   }
 
-  pid_t hp = fork();
-  ASSERT_GE(hp, 0);
-  if (hp == 0) {
-    std::string log = (dir / "haproxy.log").string();
-    freopen(log.c_str(), "w", stdout);
-    dup2(1, 2);
-    execl("/usr/sbin/haproxy", "haproxy", "-db", "-f", (dir / "haproxy.cfg").c_str(), nullptr);
-    _exit(127);
-  }
+  proxytest::Haproxy haproxy(dir, {"-db"});
+  ASSERT_TRUE(haproxy.started());
   const std::string url = "https://web1.prod.acme.pod.test:" + std::to_string(ports) + "/";
   const std::string curl = "curl -sk --max-time 20 --haproxy-protocol --resolve web1.prod.acme.pod.test:" +
                            std::to_string(ports) + ":127.0.0.1 -o /dev/null -w '%{http_code}' ";
@@ -228,9 +210,6 @@ TEST(ProxyBodyLimit, HaproxyRefusesABodyWithoutALengthOverTheLimitAtAnySizeAndPa
   EXPECT_NE(h1_line.find(" " + BackendNameFor("acme/prod/web1") + "/"), std::string::npos) << h1_line;
   EXPECT_NE(h2_line.find(" " + BodyBackendNameFor("acme/prod/web1") + "/"), std::string::npos) << h2_line;
 
-  kill(hp, SIGTERM);
-  int st = 0;
-  waitpid(hp, &st, 0);
   fs::remove_all(dir);
 }
 

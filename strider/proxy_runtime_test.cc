@@ -2,10 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -262,16 +260,6 @@ std::string Master(const std::string& sock, const std::string& cmd) {
   return out;
 }
 
-std::string Shell(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  pclose(p);
-  return out;
-}
-
 // The rendered configuration in Debian's HAProxy, master-worker as in the
 // proxy image: a second replica comes by the runtime API alone, GETs and
 // bodies (the _body backend, its twin) reach it at once, and maintenance
@@ -296,39 +284,25 @@ TEST(ProxyRuntime, HaproxyTakesAnAddedReplicaAndItsTwinWithoutAReload) {
   in.servers[app] = {{"acme.prod.web1.web.v1.0.a", "127.0.0.1", ports + 1}};
   auto before = proxytest::WriteRendered(dir, in, pem);
   const std::string sock = (dir / "master.sock").string();
-  pid_t hp = fork();
-  ASSERT_GE(hp, 0);
-  if (hp == 0) {
-    std::string log = (dir / "haproxy.log").string();
-    freopen(log.c_str(), "w", stdout);
-    dup2(1, 2);
-    execl("/usr/sbin/haproxy", "haproxy", "-W", "-db", "-S", sock.c_str(), "-f", (dir / "haproxy.cfg").c_str(),
-          nullptr);
-    _exit(127);
-  }
-  // The master (it stops its worker) and the files go, whatever fails below.
-  struct Cleanup {
-    pid_t pid;
+  // The master (it stops its worker), then the files, go whatever fails below.
+  struct RemoveDir {
     fs::path dir;
-    ~Cleanup() {
-      kill(pid, SIGTERM);
-      int st = 0;
-      waitpid(pid, &st, 0);
-      fs::remove_all(dir);
-    }
-  } cleanup{hp, dir};
+    ~RemoveDir() { fs::remove_all(dir); }
+  } remove_dir{dir};
+  proxytest::Haproxy haproxy(dir, {"-W", "-db", "-S", sock});
+  ASSERT_TRUE(haproxy.started());
   const std::string url = "https://" + name + ":" + std::to_string(ports) + "/";
   const std::string curl = "curl -sk --max-time 5 --haproxy-protocol --resolve " + name + ":" +
                            std::to_string(ports) + ":127.0.0.1 ";
   // Which replicas answer n GETs (or n POSTs with a body).
   auto answers = [&](int n, bool body) {
     std::set<std::string> seen;
-    for (int i = 0; i < n; ++i) seen.insert(Shell(curl + (body ? "--http1.1 --data-binary 12345 " : "") + url));
+    for (int i = 0; i < n; ++i) seen.insert(proxytest::Output(curl + (body ? "--http1.1 --data-binary 12345 " : "") + url));
     return seen;
   };
   bool up = false;
   for (int i = 0; i < 100 && !up; ++i) {
-    up = Shell(curl + url) == "one";
+    up = proxytest::Output(curl + url) == "one";
     if (!up) usleep(50000);
   }
   ASSERT_TRUE(up) << "haproxy did not answer; see " << dir / "haproxy.log";
@@ -345,7 +319,7 @@ TEST(ProxyRuntime, HaproxyTakesAnAddedReplicaAndItsTwinWithoutAReload) {
     worker = ProxyCurrentWorker(Master(sock, "show proc"));
     if (worker < 0) usleep(50000);
   }
-  ASSERT_GT(worker, 0) << Shell("cat " + (dir / "haproxy.log").string());
+  ASSERT_GT(worker, 0) << proxytest::Output("cat " + (dir / "haproxy.log").string());
   auto cmds = ProxyAddServerCommands(after.haproxy_cfg, added[0]);
   ASSERT_TRUE(cmds.ok()) << cmds.status().ToString();
   for (const auto& c : *cmds) {

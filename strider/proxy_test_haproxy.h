@@ -4,10 +4,16 @@
 // removes.
 #pragma once
 
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "common/testing/loopback.h"
 #include "strider/proxy_config.h"
@@ -37,6 +43,54 @@ inline ProxyConfigFiles WriteRendered(const std::filesystem::path& dir, ProxyCon
   for (const auto& [name, content] : f.ByName()) std::ofstream(dir / name) << content;
   return f;
 }
+
+// A command's standard output, trailing newlines and spaces removed.
+inline std::string Output(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+// Debian's HAProxy on dir/haproxy.cfg, `args` before "-f" (e.g. "-db"),
+// its output in dir/haproxy.log; stopped (SIGTERM, then waited for) when
+// this goes, so a failed assertion leaves no HAProxy behind.
+class Haproxy {
+ public:
+  Haproxy(const std::filesystem::path& dir, const std::vector<std::string>& args) {
+    std::string log = (dir / "haproxy.log").string(), cfg = (dir / "haproxy.cfg").string();
+    std::vector<std::string> argv{"haproxy"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("-f");
+    argv.push_back(cfg);
+    pid_ = fork();
+    if (pid_ == 0) {
+      if (!freopen(log.c_str(), "w", stdout)) _exit(126);
+      dup2(1, 2);
+      std::vector<char*> a;
+      for (auto& s : argv) a.push_back(s.data());
+      a.push_back(nullptr);
+      execv("/usr/sbin/haproxy", a.data());
+      _exit(127);
+    }
+  }
+  ~Haproxy() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    int st = 0;
+    waitpid(pid_, &st, 0);
+  }
+  Haproxy(const Haproxy&) = delete;
+  Haproxy& operator=(const Haproxy&) = delete;
+  bool started() const { return pid_ > 0; }
+
+ private:
+  pid_t pid_ = -1;
+};
 
 using rv::testing::ListenLoopback;
 
