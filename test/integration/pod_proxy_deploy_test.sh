@@ -18,6 +18,9 @@
 #      404 with the check turned off; each name answers with its own
 #      certificate (openssl s_client -servername -verify_return_error against
 #      the pod CA, SAN checked); TLS 1.1 is refused, TLS 1.2 and 1.3 accepted.
+#   3. a custom domain (rv domains:add) answers A's app through the edge with
+#      a pod-CA certificate; after rv certs:add both of A's proxies serve the
+#      operator's certificate for it instead.
 #   pod_proxy_deploy_test.sh REPO_ROOT BUILD_DIR
 set -u
 . "$1/test/integration/proxy_pod.bash"
@@ -230,4 +233,34 @@ for v in 1_2 1_3; do
     || fail "TLS ${v/_/.}: $(grep -E 'Protocol|New,' "$dir/sc.out")"
 done
 echo "TLS 1.1 refused (protocol_version alert); TLS 1.2 and 1.3 accepted"
+
+# 3. A custom domain (rv domains:add) answers through the edge and A's
+# proxies with its pod-CA certificate; then the operator's own certificate
+# for it (rv certs:add, from another CA) is the one both proxies serve.
+shop=shop.q$$.example.com
+t0=$(date +%s%N)
+$rv domains:add "$appA" "$shop" >"$dir/domains.log" 2>&1 || fail "domains:add: $(cat "$dir/domains.log")"
+b=""
+for _ in $(seq 1 100); do
+  b=$(edge "$shop" -f 2>/dev/null) && [ "${b%% *}" = one-v3 ] && break
+  sleep 0.1
+done
+[ "${b%% *}" = one-v3 ] || fail "$shop does not answer A's app through the edge: '$b' ($(edge "$shop" 2>&1 | head -c 300))"
+echo "A: custom domain $shop answers through the edge $(ms "$t0") ms after rv domains:add (pod-CA certificate)"
+"$root/scripts/pod-ca" create --dir "$dir/op" >/dev/null || fail "operator CA"
+"$root/scripts/pod-ca" issue --dir "$dir/op" --out "$dir/op/shop" --name "$shop" >/dev/null || fail "issue $shop"
+t0=$(date +%s%N)
+$rv certs:add "$shop" --cert "$dir/op/shop.crt" --key "$dir/op/shop.key" >"$dir/certs.log" 2>&1 || fail "certs:add: $(cat "$dir/certs.log")"
+# Each proxy on its own (the edge may pick either): verified against the operator's CA.
+for px in acme.q$$.proxy-1 acme.q$$.proxy-2; do
+  h=$(host_of "$px")
+  ok=""
+  for _ in $(seq 1 100); do
+    ingress "$shop" "$pportA" "$h" --cacert "$dir/op/pod-ca.crt" -f -o /dev/null 2>/dev/null && { ok=1; break; }
+    sleep 0.1
+  done
+  [ -n "$ok" ] || fail "$px does not serve the operator's certificate for $shop: $(ingress "$shop" "$pportA" "$h" --cacert "$dir/op/pod-ca.crt" -o /dev/null 2>&1)"
+done
+edge "$shop" -f -o /dev/null 2>/dev/null && fail "$shop still verifies against the pod CA after certs:add"
+echo "A: the operator's certificate for $shop served by both proxies $(ms "$t0") ms after rv certs:add"
 echo "PASS: pod_proxy_deploy ($(ms "$t_all") ms)"
