@@ -2,6 +2,7 @@
 
 #include "strider/proxy_config.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -218,9 +219,15 @@ bool IsMapValue(const std::string& v) {
   return !v.empty() && v.size() <= 18 && v.find_first_not_of("0123456789") == std::string::npos;
 }
 
+bool IsBackendValue(const std::string& v) {
+  return !v.empty() && v.size() <= 128 &&
+         v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == std::string::npos;
+}
+
 // "KEY VALUE" lines; blank lines skipped; the first entry of a key wins, as
 // in HAProxy's lookup.
-Result<std::map<std::string, std::string>> ParseMap(const std::string& text) {
+Result<std::map<std::string, std::string>> ParseMap(const std::string& text,
+                                                    bool (*value_ok)(const std::string&) = IsMapValue) {
   std::map<std::string, std::string> out;
   std::istringstream in(text);
   std::string line;
@@ -228,26 +235,27 @@ Result<std::map<std::string, std::string>> ParseMap(const std::string& text) {
     std::istringstream w(line);
     std::string k, v, extra;
     if (!(w >> k)) continue;
-    if (!(w >> v) || (w >> extra) || !IsProxyName(k) || !IsMapValue(v))
+    if (!(w >> v) || (w >> extra) || !IsProxyName(k) || !value_ok(v))
       return Status::Invalid("map line the runtime API cannot carry: " + line.substr(0, 80));
     out.emplace(k, v);
   }
   return out;
 }
 
-}  // namespace
+bool IsCliPath(const std::string& path) {
+  return !path.empty() && path.front() == '/' && path.size() <= 256 &&
+         path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") ==
+             std::string::npos;
+}
 
-Result<std::vector<std::string>> ProxyMapCommands(int64_t pid, const std::string& path, const std::string& before,
-                                                  const std::string& after) {
-  if (pid <= 0) return Status::Invalid("no worker");
-  if (path.empty() || path.front() != '/' ||
-      path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-") != std::string::npos)
-    return Status::Invalid("a map path the CLI cannot take: " + path.substr(0, 80));
-  auto b = ParseMap(before);
+// The map commands, each after `at` (a worker prefix or "").
+Result<std::vector<std::string>> MapCommands(const std::string& at, const std::string& path, const std::string& before,
+                                             const std::string& after, bool (*value_ok)(const std::string&)) {
+  if (!IsCliPath(path)) return Status::Invalid("a map path the CLI cannot take: " + path.substr(0, 80));
+  auto b = ParseMap(before, value_ok);
   if (!b.ok()) return b.status();
-  auto a = ParseMap(after);
+  auto a = ParseMap(after, value_ok);
   if (!a.ok()) return a.status();
-  const std::string at = "@!" + std::to_string(pid) + " ";
   std::vector<std::string> out;
   for (const auto& [k, v] : *b)
     if (!a->count(k)) out.push_back(at + "del map " + path + " " + k);
@@ -258,6 +266,91 @@ Result<std::vector<std::string>> ProxyMapCommands(int64_t pid, const std::string
     } else if (it->second != v) {
       out.push_back(at + "set map " + path + " " + k + " " + v);
     }
+  }
+  return out;
+}
+
+// A crt-list's lines by certificate path (the first word); Invalid for a line
+// a payload could not carry or a path twice.
+Result<std::map<std::string, std::string>> CrtListLines(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(' ') == std::string::npos) continue;
+    std::istringstream w(line);
+    std::string path;
+    w >> path;
+    bool printable = std::all_of(line.begin(), line.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+    if (!IsCliPath(path) || !printable || line.size() > 512 || !out.emplace(path, line).second)
+      return Status::Invalid("a crt-list line the CLI cannot take: " + line.substr(0, 80));
+  }
+  return out;
+}
+
+// A PEM a payload can carry: printable lines, none blank (a blank line ends
+// the payload).
+bool IsPayloadPem(const std::string& pem) {
+  if (pem.empty() || pem.size() > (1 << 20) || pem.find("\n\n") != std::string::npos || pem.front() == '\n')
+    return false;
+  return std::all_of(pem.begin(), pem.end(), [](char c) { return c == '\n' || (c >= 0x20 && c < 0x7f); });
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ProxyMapCommands(int64_t pid, const std::string& path, const std::string& before,
+                                                  const std::string& after) {
+  if (pid <= 0) return Status::Invalid("no worker");
+  return MapCommands("@!" + std::to_string(pid) + " ", path, before, after, IsMapValue);
+}
+
+bool ProxyCliTook(const std::string& answer) {
+  if (answer.find_first_not_of(" \r\n") == std::string::npos) return true;
+  for (const char* bad : {"Can't", "can't", "unable", "Unable", "No ongoing", "Unknown", "No such", "error", "Error"})
+    if (answer.find(bad) != std::string::npos) return false;
+  for (const char* good : {"New server registered.", "Success!", "New empty certificate store", "Transaction created",
+                           "Transaction updated", "deleted in crtlist", "deleted!"})
+    if (answer.find(good) != std::string::npos) return true;
+  return false;
+}
+
+Result<std::vector<std::string>> ProxyNameCommands(const std::string& crt_list_path, const std::string& hosts_map_path,
+                                                   const ProxyNames& before, const ProxyNames& after,
+                                                   const std::map<std::string, std::string>& certs) {
+  if (!IsCliPath(crt_list_path)) return Status::Invalid("a crt-list path the CLI cannot take");
+  auto b = CrtListLines(before.crt_list);
+  if (!b.ok()) return b.status();
+  auto a = CrtListLines(after.crt_list);
+  if (!a.ok()) return a.status();
+  std::vector<std::string> out;
+  // 1. Certificates, before any line names them.
+  for (const auto& [path, pem] : certs) {
+    if (!a->count(path)) return Status::Invalid("a certificate no crt-list line names: " + path.substr(0, 80));
+    if (!IsCliPath(path) || !IsPayloadPem(pem)) return Status::Invalid("a certificate the CLI cannot take: " + path.substr(0, 80));
+    if (!b->count(path)) out.push_back("new ssl cert " + path);
+    std::string set = "set ssl cert " + path + " <<\n" + pem;
+    if (set.back() != '\n') set += '\n';
+    out.push_back(std::move(set));
+    out.push_back("commit ssl cert " + path);
+  }
+  // 2. New lines (a line changed in place is the reload's).
+  for (const auto& [path, line] : *a) {
+    auto it = b->find(path);
+    if (it != b->end() && it->second != line) return Status::Invalid("a crt-list line changed: " + path.substr(0, 80));
+    if (it == b->end()) {
+      if (!certs.count(path)) return Status::Invalid("a new crt-list line without its certificate: " + path.substr(0, 80));
+      out.push_back("add ssl crt-list " + crt_list_path + " <<\n" + line + "\n");
+    }
+  }
+  // 3. The names' routes.
+  auto m = MapCommands("", hosts_map_path, before.hosts_map, after.hosts_map, IsBackendValue);
+  if (!m.ok()) return m.status();
+  out.insert(out.end(), m->begin(), m->end());
+  // 4. Lines gone, then their certificates.
+  for (const auto& [path, line] : *b) {
+    if (a->count(path)) continue;
+    out.push_back("del ssl crt-list " + crt_list_path + " " + path);
+    out.push_back("del ssl cert " + path);
   }
   return out;
 }

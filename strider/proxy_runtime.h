@@ -17,7 +17,10 @@
 //
 // The apps' limits are map entries (strider/proxy_config.h): a change of
 // them is `set map` / `add map` / `del map` in every worker, live at once,
-// and no reload follows (the files on disk already hold it).
+// and no reload follows (the files on disk already hold it). So is a change
+// of names and certificates alone (a custom domain of an app the proxy
+// already routes, a certificate issued or renewed): `new`/`set`/`commit ssl
+// cert`, `add`/`del ssl crt-list` and the hosts map, in the current worker.
 //
 // Pure: text in, text out; the caller owns the socket. Thread-safe.
 #pragma once
@@ -25,6 +28,7 @@
 #include "common/status.h"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -94,5 +98,37 @@ std::string ProxyServerCommand(int64_t pid, const std::string& server, ProxyServ
 // the path could break a command (keys: IsProxyName; values: digits).
 Result<std::vector<std::string>> ProxyMapCommands(int64_t pid, const std::string& path, const std::string& before,
                                                   const std::string& after);
+
+// Whether a worker's CLI answer to one of the commands above says it was
+// done: a blank answer, or one of HAProxy's success lines ("New server
+// registered.", "Success!", "Transaction created ...", ...) with no error
+// line ("Can't ...", "unable ...", "No ongoing transaction").
+bool ProxyCliTook(const std::string& answer);
+
+// A proxy's names as HAProxy has them: its crt-list (certs.list: one line per
+// certificate file, "PATH [alpn ...] NAME", the fallback first) and its hosts
+// map (hosts.map: "NAME BACKEND").
+struct ProxyNames {
+  std::string crt_list;
+  std::string hosts_map;
+};
+
+// The CLI lines (the caller sends each as "@!PID " + line, to the current
+// worker) that turn `before`'s names into `after`'s when only names and
+// certificates changed (`rv domains:add`, a certificate issued or renewed):
+//  1. each certificate file in `certs` (path as HAProxy sees it -> its PEM:
+//     the new and changed ones): `new ssl cert` if no crt-list line of
+//     `before` has it, then `set ssl cert PATH <<` with the PEM as payload,
+//     then `commit ssl cert`;
+//  2. `add ssl crt-list` (payload: the line) for each line `after` added;
+//  3. `del`/`set`/`add map` on the hosts map (values: backend names);
+//  4. for each line `after` dropped: `del ssl crt-list`, then `del ssl cert`.
+// A payload line ends at the first blank line, so PEMs hold none. Invalid
+// if anything could break a command or is not a change of this kind (a line
+// changed in place, a certificate for no line of `after`): then the reload
+// carries it. The answer holds the keys in the clear: the caller wipes it.
+Result<std::vector<std::string>> ProxyNameCommands(const std::string& crt_list_path, const std::string& hosts_map_path,
+                                                   const ProxyNames& before, const ProxyNames& after,
+                                                   const std::map<std::string, std::string>& certs);
 
 }  // namespace rv::strider

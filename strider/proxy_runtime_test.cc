@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 
@@ -193,6 +194,65 @@ TEST(ProxyRuntime, RefusesAMapLineOrPathThatCouldBreakACommand) {
   EXPECT_FALSE(ProxyMapCommands(0, "/run/proxy/m.map", "", "a.example 5\n").ok());
 }
 
+TEST(ProxyRuntime, ANewNameIsItsCertificateThenItsCrtListLineThenItsRoute) {
+  const std::string pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nBBBB\n"
+                          "-----END PRIVATE KEY-----\n";
+  ProxyNames before{"/p/fallback.pem\n/p/certs/a.pem [alpn h2,http/1.1] a.example\n", "a.example app_a\n"};
+  ProxyNames after{before.crt_list + "/p/certs/b.pem [alpn h2,http/1.1] b.example\n", "a.example app_a\nb.example app_a\n"};
+  auto cmds = ProxyNameCommands("/p/certs.list", "/p/hosts.map", before, after, {{"/p/certs/b.pem", pem}});
+  ASSERT_TRUE(cmds.ok()) << cmds.status().ToString();
+  EXPECT_EQ(*cmds, (std::vector<std::string>{
+                       "new ssl cert /p/certs/b.pem",
+                       "set ssl cert /p/certs/b.pem <<\n" + pem,
+                       "commit ssl cert /p/certs/b.pem",
+                       "add ssl crt-list /p/certs.list <<\n/p/certs/b.pem [alpn h2,http/1.1] b.example\n",
+                       "add map /p/hosts.map b.example app_a",
+                   }));
+  // Read the other way: the route first, then the line, then the certificate.
+  auto gone = ProxyNameCommands("/p/certs.list", "/p/hosts.map", after, before, {});
+  ASSERT_TRUE(gone.ok()) << gone.status().ToString();
+  EXPECT_EQ(*gone, (std::vector<std::string>{
+                       "del map /p/hosts.map b.example",
+                       "del ssl crt-list /p/certs.list /p/certs/b.pem",
+                       "del ssl cert /p/certs/b.pem",
+                   }));
+}
+
+TEST(ProxyRuntime, ARenewedCertificateIsSetAndCommittedInPlace) {
+  ProxyNames names{"/p/certs/a.pem [alpn h2,http/1.1] a.example\n", "a.example app_a\n"};
+  auto cmds = ProxyNameCommands("/p/certs.list", "/p/hosts.map", names, names, {{"/p/certs/a.pem", "PEM\n"}});
+  ASSERT_TRUE(cmds.ok());
+  EXPECT_EQ(*cmds, (std::vector<std::string>{"set ssl cert /p/certs/a.pem <<\nPEM\n", "commit ssl cert /p/certs/a.pem"}));
+}
+
+TEST(ProxyRuntime, LeavesToTheReloadANameChangeTheCliCannotCarry) {
+  ProxyNames before{"/p/certs/a.pem [alpn h2,http/1.1] a.example\n", "a.example app_a\n"};
+  ProxyNames added{before.crt_list + "/p/certs/b.pem [alpn h2,http/1.1] b.example\n", "a.example app_a\nb.example app_a\n"};
+  auto refused = [&](const ProxyNames& after, const std::map<std::string, std::string>& certs) {
+    return !ProxyNameCommands("/p/certs.list", "/p/hosts.map", before, after, certs).ok();
+  };
+  EXPECT_TRUE(refused(added, {}));                                        // a new line without its certificate
+  EXPECT_TRUE(refused(added, {{"/p/certs/b.pem", "A\n\nB\n"}}));          // a blank line would end the payload
+  EXPECT_TRUE(refused(added, {{"/p/certs/b.pem", "A\r\n"}}));             // not printable
+  EXPECT_TRUE(refused(added, {{"/p/certs/c.pem", "A\n"}}));                // a certificate no line names
+  EXPECT_TRUE(refused({"/p/certs/a.pem [alpn h2] a.example\n", before.hosts_map}, {}));  // a line changed in place
+  EXPECT_TRUE(refused({before.crt_list, "a.example app_a;shutdown\n"}, {}));  // a route the CLI cannot take
+  EXPECT_TRUE(refused({"/p/certs/a b.pem x\n", before.hosts_map}, {}));
+  EXPECT_TRUE(ProxyNameCommands("p/certs.list", "/p/hosts.map", before, before, {}).status().code() ==
+              Status::Code::kInvalid);
+}
+
+TEST(ProxyRuntime, TellsTheCliAnswersThatSayDoneFromErrors) {
+  for (const char* ok : {"", "\n", "New server registered.\n\n", "Committing /p/a.pem\nSuccess!\n\n",
+                         "Transaction created for certificate /p/a.pem!\n\n", "New empty certificate store '/p/a.pem'!\n",
+                         "Entry '/p/a.pem' deleted in crtlist '/p/certs.list'!\n", "Certificate '/p/a.pem' deleted!\n"})
+    EXPECT_TRUE(ProxyCliTook(ok)) << ok;
+  for (const char* bad : {"No such server.\n", "Unknown command.\n", "No ongoing transaction! !\nCan't commit /p/a.pem!\n",
+                          "unable to load certificate from file '/p/a.pem'.\nCan't load the payload\n",
+                          "Can't remove the certificate: certificate '/p/z.pem' doesn't exist!\n", "Permission denied\n"})
+    EXPECT_FALSE(ProxyCliTook(bad)) << bad;
+}
+
 // A replica on loopback: reads a request's head (and a body of the length
 // it gives), answers "<tag>" and closes.
 class TagServer {
@@ -338,6 +398,91 @@ TEST(ProxyRuntime, HaproxyTakesAnAddedReplicaAndItsTwinWithoutAReload) {
   for (const auto& s : out) EXPECT_EQ(Master(sock, ProxyServerCommand(worker, s, ProxyServerChange::kMaint)), "\n");
   EXPECT_EQ(answers(6, false), (std::set<std::string>{"one"}));
   EXPECT_EQ(answers(6, true), (std::set<std::string>{"one"}));
+}
+
+// The rendered configuration in Debian's HAProxy, master-worker: a custom
+// domain of an app it routes comes, its certificate is renewed, and it goes,
+// each by ProxyNameCommands alone, with no reload.
+TEST(ProxyRuntime, HaproxyTakesANewNameARenewedCertificateAndANameGoneWithoutAReload) {
+  ASSERT_EQ(access("/usr/sbin/haproxy", X_OK), 0) << "haproxy is missing: scripts/install-deps";
+  ASSERT_EQ(access("/usr/bin/curl", X_OK), 0) << "curl is missing: scripts/install-deps";
+  fs::path dir = fs::temp_directory_path() / ("rv-names-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  struct RemoveDir {
+    fs::path dir;
+    ~RemoveDir() { fs::remove_all(dir); }
+  } remove_dir{dir};
+  const std::string pem = proxytest::SelfSignedPem(dir);
+  const std::string shop_pem = proxytest::SelfSignedPem(dir, "shop", "shop.pem");
+  const std::string renewed_pem = proxytest::SelfSignedPem(dir, "shop-renewed", "renewed.pem");
+  ASSERT_FALSE(pem.empty() || shop_pem.empty() || renewed_pem.empty()) << "openssl could not make a certificate";
+  auto read = [](const std::string& f) {
+    std::ifstream in(f);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  int ports = transport::ReserveTestPorts(2);
+  ASSERT_NE(ports, 0);
+  TagServer one(ports + 1, "one");
+  ASSERT_TRUE(one.ok());
+
+  const std::string app = "acme/prod/web1", web = "web1.prod.acme.pod.test", shop = "shop.example.test";
+  ProxyConfigInput in;
+  in.port = ports;
+  in.sites = {{web, app, ""}};
+  in.servers[app] = {{"acme.prod.web1.web.v1.0.a", "127.0.0.1", ports + 1}};
+  auto before = proxytest::WriteRendered(dir, in, pem);
+  const std::string sock = (dir / "master.sock").string();
+  proxytest::Haproxy haproxy(dir, {"-W", "-db", "-S", sock});
+  ASSERT_TRUE(haproxy.started());
+  // The body and the served certificate's subject for a name (SNI and Host).
+  auto get = [&](const std::string& n) {
+    return proxytest::Output("curl -skv --max-time 5 --haproxy-protocol --resolve " + n + ":" + std::to_string(ports) +
+                             ":127.0.0.1 https://" + n + ":" + std::to_string(ports) + "/ 2>&1 | grep -E '^[a-z0-9-]+$|subject:'");
+  };
+  int64_t worker = -1;
+  for (int i = 0; i < 100 && worker < 0; ++i) {
+    worker = ProxyCurrentWorker(Master(sock, "show proc"));
+    if (worker < 0) usleep(50000);
+  }
+  ASSERT_GT(worker, 0) << proxytest::Output("cat " + (dir / "haproxy.log").string());
+  auto send = [&](const std::vector<std::string>& cmds) {
+    for (const auto& c : cmds) {
+      std::string r = Master(sock, "@!" + std::to_string(worker) + " " + c);
+      EXPECT_TRUE(ProxyCliTook(r)) << c.substr(0, c.find('\n')) << ": " << r;
+    }
+  };
+  EXPECT_NE(get(web).find("one"), std::string::npos);
+  EXPECT_EQ(get(shop).find("one"), std::string::npos);
+
+  // The name comes: its certificate file (as the strider writes it) and the commands.
+  in.sites.push_back({shop, app, ""});
+  auto after = proxytest::WriteRendered(dir, in, pem);
+  const std::string shop_file = in.sites[1].pem_file;
+  fs::copy_file(shop_pem, shop_file, fs::copy_options::overwrite_existing);
+  ProxyNames b{before.crt_list, before.hosts_map}, a{after.crt_list, after.hosts_map};
+  const std::string list = (dir / kProxyCrtListFile).string(), hosts = (dir / kProxyHostsMapFile).string();
+  auto add = ProxyNameCommands(list, hosts, b, a, {{shop_file, read(shop_pem)}});
+  ASSERT_TRUE(add.ok()) << add.status().ToString();
+  send(*add);
+  std::string got = get(shop);
+  EXPECT_NE(got.find("one"), std::string::npos) << got;
+  EXPECT_NE(got.find("CN=shop\n"), std::string::npos) << got;  // the subject line, then the body
+
+  // Its certificate is renewed in place.
+  auto renew = ProxyNameCommands(list, hosts, a, a, {{shop_file, read(renewed_pem)}});
+  ASSERT_TRUE(renew.ok()) << renew.status().ToString();
+  send(*renew);
+  EXPECT_NE(get(shop).find("CN=shop-renewed"), std::string::npos) << get(shop);
+
+  // It goes: the fallback certificate, and the 404 of a name no app answers at.
+  auto gone = ProxyNameCommands(list, hosts, a, b, {});
+  ASSERT_TRUE(gone.ok()) << gone.status().ToString();
+  send(*gone);
+  got = get(shop);
+  EXPECT_NE(got.find("CN=invalid"), std::string::npos) << got;
+  EXPECT_EQ(got.find("one"), std::string::npos) << got;
+  EXPECT_NE(get(web).find("one"), std::string::npos);
+  EXPECT_EQ(ProxyMasterReloads(Master(sock, "show proc")), 0) << "a reload happened";
 }
 
 }  // namespace

@@ -20,12 +20,14 @@
 
 namespace rv::strider::proxytest {
 
-// A throwaway self-signed P-256 certificate and its key in one PEM file
-// (dir/fallback.pem), as HAProxy's crt-list takes them; "" if openssl failed.
-inline std::string SelfSignedPem(const std::filesystem::path& dir) {
-  std::string pem = (dir / "fallback.pem").string();
-  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=invalid -days 1 "
-                    "-keyout " + pem + ".key -out " + pem + " 2>/dev/null && cat " + pem + ".key >> " + pem;
+// A throwaway self-signed P-256 certificate for CN=cn and its key in one PEM
+// file (dir/file), as HAProxy's crt-list takes them; "" if openssl failed.
+inline std::string SelfSignedPem(const std::filesystem::path& dir, const std::string& cn = "invalid",
+                                 const std::string& file = "fallback.pem") {
+  std::string pem = (dir / file).string();
+  std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=" + cn +
+                    " -days 1 -keyout " + pem + ".key -out " + pem + " 2>/dev/null && cat " + pem + ".key >> " + pem +
+                    " && rm -f " + pem + ".key";
   return system(cmd.c_str()) == 0 ? pem : "";
 }
 

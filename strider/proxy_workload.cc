@@ -317,13 +317,15 @@ Result<std::string> MasterCommand(const std::string& sock, const std::string& cm
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  std::string line = cmd + "\n";
+  std::string line = cmd + "\n";  // may carry a certificate's key: wiped once sent
   if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
       write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
     std::string why = strerror(errno);
+    crypto::Wipe(line);
     close(fd);
     return Status::Unavailable("master socket: " + why);
   }
+  crypto::Wipe(line);
   shutdown(fd, SHUT_WR);
   std::string out;
   char buf[4096];
@@ -422,23 +424,45 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   // The rendered files by name; they are never under certs/, but assign
   // rather than merge so a rendered file always wins over a stale entry.
   for (auto& [rel, content] : out.ByName()) files[rel] = std::move(content);
+  // The certificates that change, with their keys, in case the runtime API
+  // can carry the change (wiped once used).
+  const bool may_use_runtime = running_ && reload_.RuntimeOnly() && !live_.cfg.empty();
+  std::map<std::string, std::string> new_certs;  // path as HAProxy sees it -> PEM
+  if (may_use_runtime) {
+    for (const auto& [rel, content] : files) {
+      if (rel.rfind("certs/", 0) != 0) continue;
+      auto it = written_.find(rel);
+      if (it == written_.end() || it->second != crypto::Sha256Hex(content))
+        new_certs[std::string(kInside) + "/" + rel] = content;
+    }
+  }
 
   const std::set<std::string> changed_files = WriteChanged(files);
   const bool changed = !changed_files.empty();
   // written_ changes only on this thread.
-  if (written_.count(kProxyConfigFile)) on_disk_ = {std::move(cfg), std::move(out.servers), std::move(maps)};
+  if (written_.count(kProxyConfigFile))
+    on_disk_ = {std::move(cfg), std::move(out.servers), std::move(maps), ProxyNames{out.crt_list, out.hosts_map}};
   bool by_runtime = changed && plan.runtime && all_taken && changed_files == std::set<std::string>{kProxyConfigFile};
-  // Only the limits changed (`rv config:set ROUTER_*`): they are map entries,
-  // set in the workers at once; the files on disk already hold them, so no
-  // reload follows. Not while a reload is in flight: its new worker may
-  // have read the maps before they changed.
-  bool limits_only = changed && std::all_of(changed_files.begin(), changed_files.end(), [](const std::string& f) {
-                       return f == kProxyBodyMapFile || f == kProxyRateMapFile;
-                     });
-  bool by_maps = limits_only && running_ && reload_.RuntimeOnly() && !live_.cfg.empty() &&
-                 ChangeMaps(live_.maps, on_disk_.maps);
-  if (by_maps) {
+  // Only limits, names or certificates changed (`rv config:set ROUTER_*`,
+  // `rv domains:add` for an app the proxy routes, a certificate issued or
+  // renewed): map entries and `ssl` commands, taken by the current worker
+  // at once; the files on disk already hold them, so no reload follows. Not
+  // while a reload is in flight: its new worker may have read the files
+  // before they changed.
+  auto is_map = [](const std::string& f) { return f == kProxyBodyMapFile || f == kProxyRateMapFile; };
+  auto is_name = [](const std::string& f) {
+    return f == kProxyCrtListFile || f == kProxyHostsMapFile || f.rfind("certs/", 0) == 0;
+  };
+  bool files_only = changed && std::all_of(changed_files.begin(), changed_files.end(),
+                                           [&](const std::string& f) { return is_map(f) || is_name(f); });
+  bool names = std::any_of(changed_files.begin(), changed_files.end(), is_name);
+  bool maps_changed = std::any_of(changed_files.begin(), changed_files.end(), is_map);
+  bool by_files = files_only && may_use_runtime && (!names || ChangeNames(live_.names, on_disk_.names, new_certs)) &&
+                 (!maps_changed || ChangeMaps(live_.maps, on_disk_.maps));
+  for (auto& [path, pem] : new_certs) crypto::Wipe(pem);
+  if (by_files) {
     live_.maps = on_disk_.maps;
+    live_.names = on_disk_.names;
     LogLive(notice, " (by the runtime API)");
   } else if (by_runtime) {
     LogLive(notice, " (by the runtime API)");
@@ -453,7 +477,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   } else if (changed) {
     reload_.Changed(notice);
   }
-  Outcome o = FinishReload(by_runtime || by_maps);
+  Outcome o = FinishReload(by_runtime || by_files);
   return ingress_ready ? o : Outcome::kRetry;
 }
 
@@ -612,6 +636,36 @@ bool ProxyWorkload::AddServers(int64_t worker, const std::map<std::string, Proxy
   spdlog::info("proxy {}: {} added by the runtime API ({} of {} commands taken by the current worker)", spec_.id,
                names, done, wanted);
   return done == wanted;
+}
+
+bool ProxyWorkload::ChangeNames(const ProxyNames& from, const ProxyNames& to,
+                                const std::map<std::string, std::string>& certs) {
+  auto cmds = ProxyNameCommands(std::string(kInside) + "/" + kProxyCrtListFile,
+                                std::string(kInside) + "/" + kProxyHostsMapFile, from, to, certs);
+  if (!cmds.ok()) {
+    spdlog::info("proxy {}: names by a reload: {}", spec_.id, cmds.status().message());
+    return false;
+  }
+  const ProcView procs = ReadProcs();
+  const std::string sock = dir_ + "/master.sock";
+  size_t done = 0;
+  for (auto& cmd : *cmds) {
+    if (procs.current <= 0) break;
+    std::string line = "@!" + std::to_string(procs.current) + " " + cmd;
+    auto r = MasterCommand(sock, line, 2000);
+    crypto::Wipe(line);
+    bool ok = r.ok() && ProxyCliTook(*r);
+    if (!ok) {
+      // The command's first line only: a payload holds a key.
+      spdlog::debug("proxy {}: {}: {}", spec_.id, cmd.substr(0, cmd.find('\n')), r.ok() ? *r : r.status().ToString());
+      break;
+    }
+    ++done;
+  }
+  for (auto& cmd : *cmds) crypto::Wipe(cmd);
+  spdlog::info("proxy {}: names and certificates set by the runtime API ({} of {} commands taken by the current worker)",
+               spec_.id, done, cmds->size());
+  return done == cmds->size();
 }
 
 bool ProxyWorkload::ChangeMaps(const std::map<std::string, std::string>& from,

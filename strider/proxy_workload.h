@@ -21,8 +21,9 @@
 //     (strider/proxy_runtime.h): a replica that left or came back at its
 //     address, a new replica (`add server` into the current worker; the
 //     reload that follows a few seconds later only makes the files and the
-//     worker one again), and a change of limits only (map entries, with no
-//     reload after it). Anything unfinished (sauron unreachable, a reload HAProxy
+//     worker one again), and a change of limits, names or certificates
+//     only (map entries, `ssl cert` and `ssl crt-list` commands, with no
+//     reload after it: the files on disk already hold it). Anything unfinished (sauron unreachable, a reload HAProxy
 //     did not take, no ingress or overlay address yet) is retried every retry_ms;
 //     when only the reload of files already written is left, it is driven
 //     without fetching again until a notice comes (or refresh_ms passes).
@@ -146,6 +147,10 @@ class ProxyWorkload : public Workload {
   // The runtime API: `changes` to `servers` in every worker in `workers`.
   bool ChangeServers(const std::vector<int64_t>& workers, const std::vector<std::string>& servers,
                      const std::vector<ProxyServerChange>& changes, const char* what);
+  // The runtime API: names and certificates `from` -> `to` (ProxyNameCommands,
+  // with `certs` the new and changed ones) in the current worker. True if it
+  // took every command.
+  bool ChangeNames(const ProxyNames& from, const ProxyNames& to, const std::map<std::string, std::string>& certs);
   // The runtime API: the limit maps `from` -> `to` (name -> content) in every
   // worker. True if the current worker took every command.
   bool ChangeMaps(const std::map<std::string, std::string>& from, const std::map<std::string, std::string>& to);
@@ -178,12 +183,13 @@ class ProxyWorkload : public Workload {
   std::map<std::string, std::string> written_;
   ProxyNotice notice_;             // the oldest notice no refresh fetched since (refresh thread)
   ProxyReload reload_;             // refresh thread
-  // A haproxy.cfg, its servers ("backend/server", from the renderer) and
-  // its limit maps (file name -> content).
+  // A haproxy.cfg, its servers ("backend/server", from the renderer), its
+  // limit maps (file name -> content) and its names (crt-list, hosts map).
   struct ConfigFile {
     std::string cfg;
     std::vector<std::string> servers;
     std::map<std::string, std::string> maps;
+    ProxyNames names;
   };
   ConfigFile on_disk_;             // the one last written
   ConfigFile live_;                // the one the last reload taken loaded (maps: and the runtime API set)

@@ -20,7 +20,8 @@
 #      the pod CA, SAN checked); TLS 1.1 is refused, TLS 1.2 and 1.3 accepted.
 #   3. a custom domain (rv domains:add) answers A's app through the edge with
 #      a pod-CA certificate; after rv certs:add both of A's proxies serve the
-#      operator's certificate for it instead.
+#      operator's certificate for it instead; both changes reach the proxies
+#      by the runtime API (no reload).
 #   pod_proxy_deploy_test.sh REPO_ROOT BUILD_DIR
 set -u
 . "$1/test/integration/proxy_pod.bash"
@@ -263,4 +264,13 @@ for px in acme.q$$.proxy-1 acme.q$$.proxy-2; do
 done
 edge "$shop" -f -o /dev/null 2>/dev/null && fail "$shop still verifies against the pod CA after certs:add"
 echo "A: the operator's certificate for $shop served by both proxies $(ms "$t0") ms after rv certs:add"
+# Both changes went into each proxy by the runtime API (ssl cert, crt-list and
+# map commands: strider/proxy_runtime.h), each taken whole, with no reload.
+for p in acme.q$$.proxy-1 acme.q$$.proxy-2; do
+  h=$(host_of "$p")
+  lines=$(grep -h "proxy $p: names and certificates set by the runtime API" "$dir/logs/strider-$h.log")
+  whole=$(grep -c "(\([1-9][0-9]*\) of \1 commands taken" <<<"$lines")
+  [ "$whole" -ge 2 ] || fail "the new name and certificate did not go into $p by the runtime API: ${lines:-no such line}"
+  echo "$p: $whole name and certificate changes taken whole by the runtime API"
+done
 echo "PASS: pod_proxy_deploy ($(ms "$t_all") ms)"
