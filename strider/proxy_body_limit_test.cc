@@ -137,11 +137,10 @@ using proxytest::Output;
 // The rendered configuration in Debian's HAProxy, TLS and the PROXY header in
 // front (curl as the edge and the client at once), the app behind.
 TEST(ProxyBodyLimit, HaproxyRefusesABodyWithoutALengthOverTheLimitAtAnySizeAndPassesOneUnder) {
-  ASSERT_EQ(access("/usr/sbin/haproxy", X_OK), 0) << "haproxy is missing: scripts/install-deps";
-  ASSERT_EQ(access("/usr/bin/curl", X_OK), 0) << "curl is missing: scripts/install-deps";
-  fs::path dir = fs::temp_directory_path() / ("rv-bodylimit-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  const std::string pem = proxytest::SelfSignedPem(dir);
+  ASSERT_EQ(proxytest::MissingTools(), "") << "missing: scripts/install-deps installs them";
+  proxytest::Scratch scratch("bodylimit");
+  const fs::path& dir = scratch.dir();
+  const std::string& pem = scratch.pem();
   ASSERT_FALSE(pem.empty()) << "openssl could not make a certificate";
   int ports = transport::ReserveTestPorts(2);
   ASSERT_NE(ports, 0);
@@ -209,8 +208,6 @@ TEST(ProxyBodyLimit, HaproxyRefusesABodyWithoutALengthOverTheLimitAtAnySizeAndPa
   std::string h2_line = Output("tail -n 1 " + d + "/haproxy.log");
   EXPECT_NE(h1_line.find(" " + BackendNameFor("acme/prod/web1") + "/"), std::string::npos) << h1_line;
   EXPECT_NE(h2_line.find(" " + BodyBackendNameFor("acme/prod/web1") + "/"), std::string::npos) << h2_line;
-
-  fs::remove_all(dir);
 }
 
 }  // namespace

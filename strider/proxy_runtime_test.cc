@@ -325,11 +325,10 @@ std::string Master(const std::string& sock, const std::string& cmd) {
 // bodies (the _body backend, its twin) reach it at once, and maintenance
 // takes it and its twin out again.
 TEST(ProxyRuntime, HaproxyTakesAnAddedReplicaAndItsTwinWithoutAReload) {
-  ASSERT_EQ(access("/usr/sbin/haproxy", X_OK), 0) << "haproxy is missing: scripts/install-deps";
-  ASSERT_EQ(access("/usr/bin/curl", X_OK), 0) << "curl is missing: scripts/install-deps";
-  fs::path dir = fs::temp_directory_path() / ("rv-addserver-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  const std::string pem = proxytest::SelfSignedPem(dir);
+  ASSERT_EQ(proxytest::MissingTools(), "") << "missing: scripts/install-deps installs them";
+  proxytest::Scratch scratch("addserver");
+  const fs::path& dir = scratch.dir();
+  const std::string& pem = scratch.pem();
   ASSERT_FALSE(pem.empty()) << "openssl could not make a certificate";
   int ports = transport::ReserveTestPorts(3);
   ASSERT_NE(ports, 0);
@@ -345,10 +344,6 @@ TEST(ProxyRuntime, HaproxyTakesAnAddedReplicaAndItsTwinWithoutAReload) {
   auto before = proxytest::WriteRendered(dir, in, pem);
   const std::string sock = (dir / "master.sock").string();
   // The master (it stops its worker), then the files, go whatever fails below.
-  struct RemoveDir {
-    fs::path dir;
-    ~RemoveDir() { fs::remove_all(dir); }
-  } remove_dir{dir};
   proxytest::Haproxy haproxy(dir, {"-W", "-db", "-S", sock});
   ASSERT_TRUE(haproxy.started());
   const std::string url = "https://" + name + ":" + std::to_string(ports) + "/";
@@ -404,15 +399,10 @@ TEST(ProxyRuntime, HaproxyTakesAnAddedReplicaAndItsTwinWithoutAReload) {
 // domain of an app it routes comes, its certificate is renewed, and it goes,
 // each by ProxyNameCommands alone, with no reload.
 TEST(ProxyRuntime, HaproxyTakesANewNameARenewedCertificateAndANameGoneWithoutAReload) {
-  ASSERT_EQ(access("/usr/sbin/haproxy", X_OK), 0) << "haproxy is missing: scripts/install-deps";
-  ASSERT_EQ(access("/usr/bin/curl", X_OK), 0) << "curl is missing: scripts/install-deps";
-  fs::path dir = fs::temp_directory_path() / ("rv-names-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  struct RemoveDir {
-    fs::path dir;
-    ~RemoveDir() { fs::remove_all(dir); }
-  } remove_dir{dir};
-  const std::string pem = proxytest::SelfSignedPem(dir);
+  ASSERT_EQ(proxytest::MissingTools(), "") << "missing: scripts/install-deps installs them";
+  proxytest::Scratch scratch("names");
+  const fs::path& dir = scratch.dir();
+  const std::string& pem = scratch.pem();
   const std::string shop_pem = proxytest::SelfSignedPem(dir, "shop", "shop.pem");
   const std::string renewed_pem = proxytest::SelfSignedPem(dir, "shop-renewed", "renewed.pem");
   ASSERT_FALSE(pem.empty() || shop_pem.empty() || renewed_pem.empty()) << "openssl could not make a certificate";

@@ -31,6 +31,38 @@ inline std::string SelfSignedPem(const std::filesystem::path& dir, const std::st
   return system(cmd.c_str()) == 0 ? pem : "";
 }
 
+// What a test that runs HAProxy and curl lacks ("" if nothing).
+inline std::string MissingTools() {
+  std::string missing;
+  for (const char* t : {"/usr/sbin/haproxy", "/usr/bin/curl", "/usr/bin/openssl"})
+    if (access(t, X_OK) != 0) missing += std::string(missing.empty() ? "" : ", ") + t;
+  return missing;
+}
+
+// A test's scratch directory, /tmp/rv-NAME-PID, with a fallback certificate
+// in it (pem(): "" if openssl failed); removed with everything in it when
+// this goes. Declare it before a Haproxy that uses it.
+class Scratch {
+ public:
+  explicit Scratch(const std::string& name)
+      : dir_(std::filesystem::temp_directory_path() / ("rv-" + name + "-" + std::to_string(getpid()))) {
+    std::filesystem::create_directories(dir_);
+    pem_ = SelfSignedPem(dir_);
+  }
+  ~Scratch() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::string& pem() const { return pem_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::string pem_;
+};
+
 // Gives every site of `in` a copy of `pem` under dir/certs, renders the
 // configuration and writes its files into dir, where `in.dir` points.
 inline ProxyConfigFiles WriteRendered(const std::filesystem::path& dir, ProxyConfigInput& in, const std::string& pem) {
