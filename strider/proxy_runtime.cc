@@ -78,8 +78,9 @@ struct ServerLine {
   std::string tracks;  // "backend/server" after `track`, or ""
 };
 
-// Calls f(line, server) for every line of cfg, with the parsed server line
-// when the line is one inside a backend (null otherwise).
+// Calls f(line, backend, server) for every line of cfg: the backend section
+// it is in ("" outside one) and the parsed server line when it is one (null
+// otherwise).
 template <typename F>
 void ForEachLine(const std::string& cfg, F f) {
   std::string backend;
@@ -101,9 +102,9 @@ void ForEachLine(const std::string& cfg, F f) {
         if (word == "track" && w >> s.tracks) continue;
         s.opts.push_back(word);
       }
-      f(line, &s);
+      f(line, backend, &s);
     } else {
-      f(line, static_cast<const ServerLine*>(nullptr));
+      f(line, backend, static_cast<const ServerLine*>(nullptr));
     }
     pos = next;
   }
@@ -113,7 +114,7 @@ void ForEachLine(const std::string& cfg, F f) {
 std::string WithoutServers(const std::string& cfg, const std::vector<std::string>& servers) {
   std::set<std::string> drop(servers.begin(), servers.end());
   std::string kept;
-  ForEachLine(cfg, [&](std::string_view line, const ServerLine* s) {
+  ForEachLine(cfg, [&](std::string_view line, const std::string&, const ServerLine* s) {
     if (s && (drop.count(s->backend + "/" + s->name) || drop.count(s->tracks))) return;
     kept.append(line);
   });
@@ -134,7 +135,7 @@ bool ProxyConfigOnlyChangesServers(const std::string& before, const std::string&
 
 std::vector<std::string> ProxyTrackers(const std::string& cfg, const std::string& server) {
   std::vector<std::string> out;
-  ForEachLine(cfg, [&](std::string_view, const ServerLine* s) {
+  ForEachLine(cfg, [&](std::string_view, const std::string&, const ServerLine* s) {
     if (s && s->tracks == server) out.push_back(s->backend + "/" + s->name);
   });
   return out;
@@ -144,27 +145,18 @@ Result<std::vector<std::string>> ProxyAddServerCommands(const std::string& cfg, 
   // Each backend's default-server words, and the server's lines.
   std::map<std::string, std::vector<std::string>> defaults;
   std::vector<ServerLine> lines;  // the server first, then its trackers
-  std::string backend;
-  {
-    std::istringstream in(cfg);
-    std::string line;
-    while (std::getline(in, line)) {
-      std::istringstream w(line);
+  ForEachLine(cfg, [&](std::string_view line, const std::string& backend, const ServerLine* s) {
+    if (!s) {
+      std::istringstream w{std::string(line)};
       std::string first, word;
       w >> first;
-      bool indented = !line.empty() && (line[0] == ' ' || line[0] == '\t');
-      if (!indented && !first.empty() && first[0] != '#') {
-        backend.clear();
-        if (first == "backend") w >> backend;
-      } else if (indented && first == "default-server" && !backend.empty()) {
+      if (first == "default-server" && !backend.empty())
         while (w >> word) defaults[backend].push_back(word);
-      }
+    } else if (s->backend + "/" + s->name == server) {
+      lines.insert(lines.begin(), *s);
+    } else if (s->tracks == server) {
+      lines.push_back(*s);
     }
-  }
-  ForEachLine(cfg, [&](std::string_view, const ServerLine* s) {
-    if (!s) return;
-    if (s->backend + "/" + s->name == server) lines.insert(lines.begin(), *s);
-    else if (s->tracks == server) lines.push_back(*s);
   });
   if (lines.empty() || lines.front().backend + "/" + lines.front().name != server)
     return Status::NotFound("no server " + server.substr(0, 80) + " in the configuration");

@@ -401,10 +401,12 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   // from the reload's end (60-450 ms later: strider/proxy_runtime.h); when
   // servers are all that changed, the runtime API applies the whole change
   // (strider/proxy_server_plan.h).
+  // Not while a reload is in flight: its new worker may have read the files
+  // before they changed.
+  const bool may_use_runtime = running_ && reload_.RuntimeOnly() && !live_.cfg.empty();
   ProxyServerPlan plan;
   if (running_)
-    plan = PlanServerChanges({live_.cfg, live_.servers}, {out.haproxy_cfg, out.servers}, servers_,
-                             reload_.RuntimeOnly());
+    plan = PlanServerChanges({live_.cfg, live_.servers}, {out.haproxy_cfg, out.servers}, servers_, may_use_runtime);
   bool all_taken = true;
   if (!plan.leaving.empty() || !plan.back.empty() || !plan.to_add.empty()) {
     ProcView procs = ReadProcs();
@@ -424,20 +426,10 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   // The rendered files by name; they are never under certs/, but assign
   // rather than merge so a rendered file always wins over a stale entry.
   for (auto& [rel, content] : out.ByName()) files[rel] = std::move(content);
-  // The certificates that change, with their keys, in case the runtime API
-  // can carry the change (wiped once used).
-  const bool may_use_runtime = running_ && reload_.RuntimeOnly() && !live_.cfg.empty();
+  // The certificates that changed, with their keys, kept in case the
+  // runtime API can carry the change (wiped once used).
   std::map<std::string, std::string> new_certs;  // path as HAProxy sees it -> PEM
-  if (may_use_runtime) {
-    for (const auto& [rel, content] : files) {
-      if (rel.rfind("certs/", 0) != 0) continue;
-      auto it = written_.find(rel);
-      if (it == written_.end() || it->second != crypto::Sha256Hex(content))
-        new_certs[std::string(kInside) + "/" + rel] = content;
-    }
-  }
-
-  const std::set<std::string> changed_files = WriteChanged(files);
+  const std::set<std::string> changed_files = WriteChanged(files, may_use_runtime ? &new_certs : nullptr);
   const bool changed = !changed_files.empty();
   // written_ changes only on this thread.
   if (written_.count(kProxyConfigFile))
@@ -446,9 +438,7 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   // Only limits, names or certificates changed (`rv config:set ROUTER_*`,
   // `rv domains:add` for an app the proxy routes, a certificate issued or
   // renewed): map entries and `ssl` commands, taken by the current worker
-  // at once; the files on disk already hold them, so no reload follows. Not
-  // while a reload is in flight: its new worker may have read the files
-  // before they changed.
+  // at once; the files on disk already hold them, so no reload follows.
   auto is_map = [](const std::string& f) { return f == kProxyBodyMapFile || f == kProxyRateMapFile; };
   auto is_name = [](const std::string& f) {
     return f == kProxyCrtListFile || f == kProxyHostsMapFile || f.rfind("certs/", 0) == 0;
@@ -457,8 +447,12 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
                                            [&](const std::string& f) { return is_map(f) || is_name(f); });
   bool names = std::any_of(changed_files.begin(), changed_files.end(), is_name);
   bool maps_changed = std::any_of(changed_files.begin(), changed_files.end(), is_map);
-  bool by_files = files_only && may_use_runtime && (!names || ChangeNames(live_.names, on_disk_.names, new_certs)) &&
-                 (!maps_changed || ChangeMaps(live_.maps, on_disk_.maps));
+  bool by_files = false;
+  if (files_only && may_use_runtime) {
+    const ProcView procs = ReadProcs();
+    by_files = (!names || ChangeNames(procs.current, live_.names, on_disk_.names, new_certs)) &&
+               (!maps_changed || ChangeMaps(procs, live_.maps, on_disk_.maps));
+  }
   for (auto& [path, pem] : new_certs) crypto::Wipe(pem);
   if (by_files) {
     live_.maps = on_disk_.maps;
@@ -481,7 +475,8 @@ ProxyWorkload::Outcome ProxyWorkload::Refresh() {
   return ingress_ready ? o : Outcome::kRetry;
 }
 
-std::set<std::string> ProxyWorkload::WriteChanged(std::map<std::string, std::string>& files) {
+std::set<std::string> ProxyWorkload::WriteChanged(std::map<std::string, std::string>& files,
+                                                  std::map<std::string, std::string>* certs) {
   std::set<std::string> changed;
   std::map<std::string, std::string> now;  // rel -> sha256 of what is on disk
   for (auto& [rel, content] : files) {
@@ -495,6 +490,7 @@ std::set<std::string> ProxyWorkload::WriteChanged(std::map<std::string, std::str
         now.erase(rel);
       }
       changed.insert(rel);
+      if (certs && rel.rfind("certs/", 0) == 0) (*certs)[std::string(kInside) + "/" + rel] = content;
     }
     crypto::Wipe(content);
   }
@@ -611,34 +607,42 @@ bool ProxyWorkload::ChangeAll(const ProcView& procs, const std::vector<std::stri
   return ok;
 }
 
+// `cmds` in order to worker `worker`, up to the first it refuses; the lines
+// sent are wiped (a payload may hold a key) and only a command's first line
+// is logged. Returns how many it took.
+size_t ProxyWorkload::SendInOrder(int64_t worker, const std::vector<std::string>& cmds) {
+  const std::string sock = dir_ + "/master.sock";
+  size_t done = 0;
+  for (const auto& cmd : cmds) {
+    if (worker <= 0) break;
+    std::string line = "@!" + std::to_string(worker) + " " + cmd;
+    auto r = MasterCommand(sock, line, 2000);
+    crypto::Wipe(line);
+    if (!r.ok() || !ProxyCliTook(*r)) {
+      spdlog::debug("proxy {}: {}: {}", spec_.id, cmd.substr(0, cmd.find('\n')), r.ok() ? *r : r.status().ToString());
+      break;
+    }
+    ++done;
+  }
+  return done;
+}
+
 // Each server's commands in order to the current worker; a server counts as
 // added once it took all of them.
 bool ProxyWorkload::AddServers(int64_t worker, const std::map<std::string, ProxyRuntimeServer>& servers) {
-  const std::string sock = dir_ + "/master.sock";
   size_t done = 0, wanted = 0;
   std::string names;
   for (const auto& [server, r] : servers) {
     wanted += r.cmds.size();
     names += (names.empty() ? "" : ", ") + server.substr(server.find('/') + 1);
-    for (const auto& cmd : r.cmds) {
-      if (worker <= 0) break;
-      auto out = MasterCommand(sock, "@!" + std::to_string(worker) + " " + cmd, 1000);
-      // `add server` answers "New server registered."; the others nothing.
-      bool ok = out.ok() && (out->find_first_not_of(" \r\n") == std::string::npos ||
-                             out->rfind("New server registered.", 0) == 0);
-      if (!ok) {
-        spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, out.ok() ? *out : out.status().ToString());
-        break;
-      }
-      ++done;
-    }
+    done += SendInOrder(worker, r.cmds);
   }
   spdlog::info("proxy {}: {} added by the runtime API ({} of {} commands taken by the current worker)", spec_.id,
                names, done, wanted);
   return done == wanted;
 }
 
-bool ProxyWorkload::ChangeNames(const ProxyNames& from, const ProxyNames& to,
+bool ProxyWorkload::ChangeNames(int64_t worker, const ProxyNames& from, const ProxyNames& to,
                                 const std::map<std::string, std::string>& certs) {
   auto cmds = ProxyNameCommands(std::string(kInside) + "/" + kProxyCrtListFile,
                                 std::string(kInside) + "/" + kProxyHostsMapFile, from, to, certs);
@@ -646,40 +650,23 @@ bool ProxyWorkload::ChangeNames(const ProxyNames& from, const ProxyNames& to,
     spdlog::info("proxy {}: names by a reload: {}", spec_.id, cmds.status().message());
     return false;
   }
-  const ProcView procs = ReadProcs();
-  const std::string sock = dir_ + "/master.sock";
-  size_t done = 0;
-  for (auto& cmd : *cmds) {
-    if (procs.current <= 0) break;
-    std::string line = "@!" + std::to_string(procs.current) + " " + cmd;
-    auto r = MasterCommand(sock, line, 2000);
-    crypto::Wipe(line);
-    bool ok = r.ok() && ProxyCliTook(*r);
-    if (!ok) {
-      // The command's first line only: a payload holds a key.
-      spdlog::debug("proxy {}: {}: {}", spec_.id, cmd.substr(0, cmd.find('\n')), r.ok() ? *r : r.status().ToString());
-      break;
-    }
-    ++done;
-  }
+  size_t done = SendInOrder(worker, *cmds);
   for (auto& cmd : *cmds) crypto::Wipe(cmd);
   spdlog::info("proxy {}: names and certificates set by the runtime API ({} of {} commands taken by the current worker)",
                spec_.id, done, cmds->size());
   return done == cmds->size();
 }
 
-bool ProxyWorkload::ChangeMaps(const std::map<std::string, std::string>& from,
+bool ProxyWorkload::ChangeMaps(const ProcView& procs, const std::map<std::string, std::string>& from,
                                const std::map<std::string, std::string>& to) {
   const std::string sock = dir_ + "/master.sock";
-  auto procs = MasterCommand(sock, "show proc", 1000);
-  if (!procs.ok()) return false;
-  const int64_t current = ProxyCurrentWorker(*procs);
+  const int64_t current = procs.current;
   if (current < 0) return false;
   int done = 0, wanted = 0;
   bool current_took_all = true;
   // Old workers too, best effort: they still answer their keep-alive
   // clients, but may hold older maps, so a command may not fit them.
-  for (int64_t pid : ProxyWorkerPids(*procs)) {
+  for (int64_t pid : procs.workers) {
     for (const auto& [rel, content] : to) {
       auto f = from.find(rel);
       auto cmds = ProxyMapCommands(pid, std::string(kInside) + "/" + rel, f == from.end() ? "" : f->second, content);

@@ -129,7 +129,10 @@ class ProxyWorkload : public Workload {
   Outcome FinishReload(bool applied_by_runtime);
   // Writes the files that differ from written_, removes certificates no
   // longer listed, and wipes `files`' contents; returns the changed names.
-  std::set<std::string> WriteChanged(std::map<std::string, std::string>& files);
+  // certs: if not null, gets a copy of each changed certificate (path as
+  // HAProxy sees it -> PEM with its key), for the caller to wipe.
+  std::set<std::string> WriteChanged(std::map<std::string, std::string>& files,
+                                     std::map<std::string, std::string>* certs = nullptr);
   bool AdvanceReload();
   // The master's workers as `show proc` lists them; current -1: none known.
   struct ProcView {
@@ -141,6 +144,9 @@ class ProxyWorkload : public Workload {
   // server, in the current one (with its twins) for one added at runtime.
   bool ChangeAll(const ProcView& procs, const std::vector<std::string>& servers,
                  const std::vector<ProxyServerChange>& changes, const char* what);
+  // The runtime API: `cmds` in order to worker `worker` (the current one)
+  // until it refuses one; how many it took.
+  size_t SendInOrder(int64_t worker, const std::vector<std::string>& cmds);
   // The runtime API: each server's commands to the current worker (pid
   // `worker`). True if it took every one.
   bool AddServers(int64_t worker, const std::map<std::string, ProxyRuntimeServer>& servers);
@@ -148,12 +154,14 @@ class ProxyWorkload : public Workload {
   bool ChangeServers(const std::vector<int64_t>& workers, const std::vector<std::string>& servers,
                      const std::vector<ProxyServerChange>& changes, const char* what);
   // The runtime API: names and certificates `from` -> `to` (ProxyNameCommands,
-  // with `certs` the new and changed ones) in the current worker. True if it
-  // took every command.
-  bool ChangeNames(const ProxyNames& from, const ProxyNames& to, const std::map<std::string, std::string>& certs);
+  // with `certs` the new and changed ones) in the current worker (pid
+  // `worker`). True if it took every command.
+  bool ChangeNames(int64_t worker, const ProxyNames& from, const ProxyNames& to,
+                   const std::map<std::string, std::string>& certs);
   // The runtime API: the limit maps `from` -> `to` (name -> content) in every
-  // worker. True if the current worker took every command.
-  bool ChangeMaps(const std::map<std::string, std::string>& from, const std::map<std::string, std::string>& to);
+  // worker of `procs`. True if the current one took every command.
+  bool ChangeMaps(const ProcView& procs, const std::map<std::string, std::string>& from,
+                  const std::map<std::string, std::string>& to);
   void LogLive(ProxyNotice notice, const char* how);
 
   container::ContainerRuntime& rt_;
