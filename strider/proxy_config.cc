@@ -82,6 +82,12 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
        "  timeout http-keep-alive 10s\n"
        "  timeout queue 5s\n"
        "  timeout tunnel 1h\n"
+       // A check's answer may take 2 s (its connect still only `inter`): a
+       // worker fresh from a reload starts each server one failed check from
+       // down, and under load a 250 ms answer is not sure (a CI run saw every
+       // replica of an app go down at once, and 503s). In defaults, so an
+       // app's _body twins added at runtime, which check on their own, get it.
+       "  timeout check 2s\n"
        "  timeout client-fin 5s\n"
        "  unique-id-format %{+X}o%ci:%cp_%fi:%fp_%Ts_%rt:%pid\n"
        "  unique-id-header X-Request-ID\n"
@@ -171,11 +177,6 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
          "  option httpchk\n"
          "  http-check send meth GET uri / ver HTTP/1.1 hdr Host localhost\n"
          "  http-check expect rstatus ^[1-4]\n"
-         // A check's answer may take 2 s (its connect still only `inter`): a
-         // worker fresh from a reload starts each server one failed check
-         // from down, and under load a 250 ms answer is not sure (a CI run
-         // saw every replica of an app go down at once, and 503s).
-         "  timeout check 2s\n"
          "  default-server check inter " << in.check_inter_ms << "ms fastinter " << in.check_inter_ms
       << "ms downinter " << in.check_inter_ms * 4 << "ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down\n"
          // The rate per client address over 10 s, for names in rates.map;
