@@ -30,33 +30,6 @@ namespace {
 
 constexpr const char* kInside = "/run/proxy";
 
-// Writes `content` to dir/rel through a temporary file and rename, owned by
-// the proxy's user.
-Status WriteOwned(const std::string& dir, const std::string& rel, const std::string& content, mode_t mode,
-                  uint32_t uid, uint32_t gid) {
-  std::string path = dir + "/" + rel, tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) return Status::Io("open " + tmp + ": " + strerror(errno));
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = write(fd, content.data() + off, content.size() - off);
-    if (n <= 0) {
-      close(fd);
-      unlink(tmp.c_str());
-      return Status::Io("write " + tmp + ": " + strerror(errno));
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0) {
-    close(fd);
-    unlink(tmp.c_str());
-    return Status::Io("chown " + tmp + ": " + strerror(errno));
-  }
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) return Status::Io("rename " + path + ": " + strerror(errno));
-  return Status::Ok();
-}
-
 std::string CertFileFor(const std::string& name) { return "certs/" + crypto::Sha256Hex(name).substr(0, 16) + ".pem"; }
 
 }  // namespace
@@ -124,16 +97,18 @@ Status ProxyWorkload::Prepare(const msg::JobSpec& spec, bool adopting) {
   if (Status s = OpenIngress(adopting); !s.ok()) return s;
   dir_ = rt_.ProxyDir(container::ContainerIdFor(spec.id));
   std::error_code ec;
-  fs::create_directories(dir_ + "/certs", ec);
+  fs::create_directories(fs::path(dir_).parent_path(), ec);
   if (ec) return Status::Io("create " + dir_ + ": " + ec.message());
-  for (const std::string& d : {dir_, dir_ + "/certs"}) {
-    if (chown(d.c_str(), o_.uid, o_.gid) != 0 || chmod(d.c_str(), 0700) != 0)
-      return Status::Io("chown " + d + ": " + strerror(errno));
-  }
-  // The fallback certificate: a throwaway self-signed one, made once per run dir.
-  std::string fb = dir_ + "/fallback.pem";
-  if (access(fb.c_str(), R_OK) != 0) {
-    std::string key = dir_ + "/fallback.key.tmp", crt = dir_ + "/fallback.crt.tmp";
+  auto run_dir = ProxyRunDir::Open(dir_, o_.uid, o_.gid);
+  if (!run_dir.ok()) return run_dir.status();
+  run_dir_ = std::move(run_dir).value();
+  // The fallback certificate: a throwaway self-signed one, made once per run
+  // dir. openssl writes it in a directory of the strider's own: in the run
+  // dir, it would follow any link the container put at its names.
+  if (!run_dir_.HasFile("fallback.pem")) {
+    std::string tmp = fs::path(dir_).parent_path().string() + "/.fallback.XXXXXX";
+    if (!mkdtemp(tmp.data())) return Status::Io("mkdtemp " + tmp + ": " + strerror(errno));
+    std::string key = tmp + "/key.pem", crt = tmp + "/crt.pem";
     Status s = container::RunTool({o_.openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                                    "-nodes", "-subj", "/CN=unknown.invalid", "-days", "3650", "-keyout", key, "-out", crt});
     std::string pem;
@@ -143,19 +118,18 @@ Status ProxyWorkload::Prepare(const msg::JobSpec& spec, bool adopting) {
       ss << a.rdbuf() << b.rdbuf();
       pem = ss.str();
     }
-    unlink(key.c_str());
-    unlink(crt.c_str());
+    fs::remove_all(tmp, ec);
     if (!s.ok()) return Status::Io("making the proxy's fallback certificate: " + s.message());
-    s = WriteOwned(dir_, "fallback.pem", pem, 0600, o_.uid, o_.gid);
+    s = run_dir_.Write("fallback.pem", pem, 0600);
     crypto::Wipe(pem);
     if (!s.ok()) return s;
   }
   // A first configuration (no names yet) so HAProxy starts; the refresh
   // thread writes the real one within refresh_ms.
-  if (access((dir_ + "/" + kProxyConfigFile).c_str(), R_OK) != 0) {
+  if (!run_dir_.HasFile(kProxyConfigFile)) {
     auto f = RenderProxyConfig(BaseConfigInput());
     for (const auto& [rel, content] : f.ByName()) {
-      if (Status s = WriteOwned(dir_, rel, content, 0600, o_.uid, o_.gid); !s.ok()) return s;
+      if (Status s = run_dir_.Write(rel, content, 0600); !s.ok()) return s;
     }
   }
   return Status::Ok();
@@ -214,7 +188,8 @@ void ProxyWorkload::Poll(int64_t now_ms) {
     StopRefresh();
     CloseIngress();
     std::error_code ec;
-    fs::remove_all(dir_, ec);  // certificates and keys go with the job
+    run_dir_ = ProxyRunDir();
+    fs::remove_all(dir_, ec);  // certificates and keys go with the job (its container is gone: nothing swaps names)
     cleaned_ = true;
   }
 }
@@ -302,42 +277,9 @@ std::map<std::string, std::string> ProxyWorkload::written() const {
 
 namespace {
 
-// One command on HAProxy's master CLI: send it, half-close, read the answer
-// until the master closes (bounded).
-Result<std::string> MasterCommand(const std::string& sock, const std::string& cmd, int timeout_ms) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::Io(std::string("socket: ") + strerror(errno));
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  if (sock.size() >= sizeof a.sun_path) {
-    close(fd);
-    return Status::Invalid("master socket path too long: " + sock);
-  }
-  memcpy(a.sun_path, sock.c_str(), sock.size());
-  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  std::string line = cmd + "\n";  // may carry a certificate's key: wiped once sent
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    std::string why = strerror(errno);
-    crypto::Wipe(line);
-    close(fd);
-    return Status::Unavailable("master socket: " + why);
-  }
-  crypto::Wipe(line);
-  shutdown(fd, SHUT_WR);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0 && out.size() < (1 << 20)) out.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return out;
-}
-
 // The master's reload count from `show proc` ("1 master 3 [failed: 0] ..."); -1 if unknown.
-int64_t MasterReloads(const std::string& sock) {
-  auto out = MasterCommand(sock, "show proc", 1000);
+int64_t MasterReloads(const ProxyRunDir& dir) {
+  auto out = dir.MasterCommand("show proc", 1000);
   return out.ok() ? ProxyMasterReloads(*out) : -1;
 }
 
@@ -484,7 +426,7 @@ std::set<std::string> ProxyWorkload::WriteChanged(std::map<std::string, std::str
     now[rel] = h;
     auto it = written_.find(rel);
     if (it == written_.end() || it->second != h) {
-      Status s = WriteOwned(dir_, rel, content, 0600, o_.uid, o_.gid);
+      Status s = run_dir_.Write(rel, content, 0600);
       if (!s.ok()) {
         spdlog::error("proxy {}: {}", spec_.id, s.message());
         now.erase(rel);
@@ -496,7 +438,7 @@ std::set<std::string> ProxyWorkload::WriteChanged(std::map<std::string, std::str
   }
   for (const auto& [rel, _] : written_) {
     if (!now.count(rel) && rel.rfind("certs/", 0) == 0) {
-      unlink((dir_ + "/" + rel).c_str());
+      if (Status s = run_dir_.Remove(rel); !s.ok()) spdlog::warn("proxy {}: {}", spec_.id, s.message());
       changed.insert(rel);
     }
   }
@@ -521,10 +463,9 @@ ProxyWorkload::Outcome ProxyWorkload::FinishReload(bool applied_by_runtime) {
 // ~1 s or until a notice comes, then the refresh loop comes back. True if
 // one was taken.
 bool ProxyWorkload::AdvanceReload() {
-  std::string sock = dir_ + "/master.sock";
   bool taken = false;
   for (int i = 0; i < 20 && (reload_.in_flight() || reload_.ShouldSend(MonotonicMs())); ++i) {
-    int64_t count = access(sock.c_str(), F_OK) == 0 ? MasterReloads(sock) : -1;
+    int64_t count = MasterReloads(run_dir_);
     auto t = reload_.Observe(count, MonotonicMs());
     if (t.taken) {
       ++reloads_;
@@ -534,7 +475,7 @@ bool ProxyWorkload::AdvanceReload() {
     }
     if (reload_.ShouldSend(MonotonicMs())) {
       if (count < 0) break;  // the master does not answer yet: next turn
-      if (!MasterCommand(sock, "reload", 2000).ok()) break;
+      if (!run_dir_.MasterCommand("reload", 2000).ok()) break;
       reload_.Sent(count, MonotonicMs());
     }
     // A notice ends the wait: its fetch, and a replica it takes out of
@@ -550,14 +491,13 @@ bool ProxyWorkload::AdvanceReload() {
 // worker took every command.
 bool ProxyWorkload::ChangeServers(const std::vector<int64_t>& workers, const std::vector<std::string>& servers,
                                   const std::vector<ProxyServerChange>& changes, const char* what) {
-  std::string sock = dir_ + "/master.sock";
   int done = 0;
   for (int64_t pid : workers) {
     for (const auto& s : servers) {
       for (auto change : changes) {
         std::string cmd = ProxyServerCommand(pid, s, change);
         auto r = cmd.empty() ? Result<std::string>(Status::Invalid("a name the CLI cannot take"))
-                             : MasterCommand(sock, cmd, 1000);
+                             : run_dir_.MasterCommand(cmd, 1000);
         if (r.ok() && r->find_first_not_of(" \r\n") == std::string::npos) {
           ++done;
         } else {
@@ -575,7 +515,7 @@ bool ProxyWorkload::ChangeServers(const std::vector<int64_t>& workers, const std
 
 ProxyWorkload::ProcView ProxyWorkload::ReadProcs() {
   ProcView v;
-  auto procs = MasterCommand(dir_ + "/master.sock", "show proc", 1000);
+  auto procs = run_dir_.MasterCommand("show proc", 1000);
   if (!procs.ok()) return v;
   v.workers = ProxyWorkerPids(*procs);
   v.current = ProxyCurrentWorker(*procs);
@@ -611,12 +551,11 @@ bool ProxyWorkload::ChangeAll(const ProcView& procs, const std::vector<std::stri
 // sent are wiped (a payload may hold a key) and only a command's first line
 // is logged. Returns how many it took.
 size_t ProxyWorkload::SendInOrder(int64_t worker, const std::vector<std::string>& cmds) {
-  const std::string sock = dir_ + "/master.sock";
   size_t done = 0;
   for (const auto& cmd : cmds) {
     if (worker <= 0) break;
     std::string line = "@!" + std::to_string(worker) + " " + cmd;
-    auto r = MasterCommand(sock, line, 2000);
+    auto r = run_dir_.MasterCommand(line, 2000);
     crypto::Wipe(line);
     if (!r.ok() || !ProxyCliTook(*r)) {
       spdlog::debug("proxy {}: {}: {}", spec_.id, cmd.substr(0, cmd.find('\n')), r.ok() ? *r : r.status().ToString());
@@ -659,7 +598,6 @@ bool ProxyWorkload::ChangeNames(int64_t worker, const ProxyNames& from, const Pr
 
 bool ProxyWorkload::ChangeMaps(const ProcView& procs, const std::map<std::string, std::string>& from,
                                const std::map<std::string, std::string>& to) {
-  const std::string sock = dir_ + "/master.sock";
   const int64_t current = procs.current;
   if (current < 0) return false;
   int done = 0, wanted = 0;
@@ -675,7 +613,7 @@ bool ProxyWorkload::ChangeMaps(const ProcView& procs, const std::map<std::string
         return false;
       }
       for (const auto& cmd : *cmds) {
-        auto r = MasterCommand(sock, cmd, 1000);
+        auto r = run_dir_.MasterCommand(cmd, 1000);
         bool ok = r.ok() && r->find_first_not_of(" \r\n") == std::string::npos;
         if (!ok) spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? *r : r.status().ToString());
         if (pid == current) {

@@ -60,6 +60,7 @@
 #include "strider/proxy_config.h"
 #include "strider/proxy_relay.h"
 #include "strider/proxy_reload.h"
+#include "strider/proxy_run_dir.h"
 #include "strider/proxy_runtime.h"
 #include "strider/proxy_server_plan.h"
 #include "strider/proxy_wakeups.h"
@@ -172,6 +173,7 @@ class ProxyWorkload : public Workload {
   bool failed_ = false;
   msg::JobSpec spec_;
   std::string dir_;
+  ProxyRunDir run_dir_;  // dir_, which the container writes: every file and CLI operation goes by it
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -67,16 +67,22 @@ Status WriteFile(const std::string& path, const std::string& data, mode_t mode) 
 }
 
 // Reads a file of the container's rootfs without ever leaving it: symlinks in
-// the image (even absolute ones) are resolved inside `root`.
+// the image (even absolute ones) are resolved inside `root`. Only a regular
+// file is read: a FIFO there would hold the thread (O_NONBLOCK opens it at once).
 Result<std::string> ReadInRoot(const std::string& root, const std::string& path) {
   int rfd = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rfd < 0) return Status::Io("open " + root);
   open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
+  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   int fd = static_cast<int>(syscall(SYS_openat2, rfd, path.c_str(), &how, sizeof how));
   close(rfd);
   if (fd < 0) return Status::NotFound(path);
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return Status::Invalid(path + " is not a regular file");
+  }
   std::string out;
   char buf[4096];
   ssize_t n;
