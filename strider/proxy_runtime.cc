@@ -13,7 +13,8 @@ namespace rv::strider {
 namespace {
 
 // One line of `show proc`: "<pid> <type> <reloads> ..."; reloads -1 when
-// the line has none. A pid that is not a number is left out.
+// the line has none (or a negative one). A pid that is not a positive number
+// is left out.
 struct ProcLine {
   int64_t pid = 0;
   std::string type;
@@ -31,7 +32,8 @@ std::vector<ProcLine> ProcLines(const std::string& show_proc) {
     if (!(w >> pid >> p.type)) continue;
     if (pid.empty() || pid.size() > 18 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
     p.pid = std::stoll(pid);
-    if (!(w >> p.reloads)) p.reloads = -1;
+    if (p.pid <= 0) continue;  // no process has PID 0: a hostile or garbled line
+    if (!(w >> p.reloads) || p.reloads < 0) p.reloads = -1;
     out.push_back(std::move(p));
   }
   return out;

@@ -56,6 +56,10 @@ TEST(ProxyRuntime, IgnoresAnythingThatIsNotAWorkerLine) {
   EXPECT_TRUE(ProxyWorkerPids("").empty());
   EXPECT_TRUE(ProxyWorkerPids("Unknown command.\n").empty());
   EXPECT_TRUE(ProxyWorkerPids("x worker\n-5 worker 0\n99999999999999999999 worker 0\n").empty());
+  // Found by fuzz_proxy_cli: PID 0 (and "\r" as a separator) from a hostile master.
+  EXPECT_TRUE(ProxyWorkerPids("0\rworker\runNew\n00 worker 0\n").empty());
+  EXPECT_EQ(ProxyCurrentWorker("0 worker 0\n"), -1);
+  EXPECT_EQ(ProxyMasterReloads("1 master -7\n"), -1);
 }
 
 TEST(ProxyRuntime, NamesTheServersThatLeftTheRoutes) {
