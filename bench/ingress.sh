@@ -28,7 +28,8 @@
 # loop through the edge: runc kill KILL of a replica (KILLS times), a new
 # replica (webx-1, submitted for the app: the proxies add it) and an `rv
 # stop` of one: failed requests (HTTP >= 400, socket errors, curl failures),
-# and how long the proxies took to use a replica (again, or new) after its
+# and how long the proxies took to use a replica (again, or new; their access
+# logs, every request of the load and the loop) after its
 # strider saw it healthy (its log line) and to stop using one after `rv stop`.
 # Writes bench/results/ingress.json; docs/PERFORMANCE.md "Ingress".
 set -uo pipefail
@@ -72,13 +73,13 @@ say() { echo "ingress: $*" >&2; }
 die() { echo "ingress: $*" >&2; exit 1; }
 cleanup() {
   local p
-  for p in ${loop_pid:-} ${load_pid:-}; do kill "$p" 2>/dev/null; done
+  for p in ${loop_pid:-} ${load_pid:-} ${router_pids:-}; do kill "$p" 2>/dev/null; done
   if [ -n "${nginx_pid:-}" ]; then
     kill -QUIT "$nginx_pid" 2>/dev/null
     for _ in $(seq 1 50); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$nginx_pid" 2>/dev/null
   fi
-  [ -n "${RV_BENCH_KEEP:-}" ] && mkdir -p "$RV_BENCH_KEEP" && cp -r "$dir/logs" "$dir/wrk" "$dir/loop.txt" "$dir/events.txt" "$RV_BENCH_KEEP/" 2>/dev/null
+  [ -n "${RV_BENCH_KEEP:-}" ] && mkdir -p "$RV_BENCH_KEEP" && cp -r "$dir/logs" "$dir/wrk" "$dir/loop.txt" "$dir/events.txt" "$dir"/router-*.txt "$RV_BENCH_KEEP/" 2>/dev/null
   "$pod" down --dir "$dir" >/dev/null 2>&1 || true
   rm -rf "$dir"
 }
@@ -279,6 +280,13 @@ cid() {
 }
 ev_s=$((kills * 9 + 18))
 ev_t0=$EPOCHREALTIME
+# The env proxies' access logs as they are written: a container keeps 4 MiB
+# of its output, which the load fills in seconds (tail -F follows rotations).
+router_pids="" i=0
+for f in "$dir"/hosts/h*/container/containers/rv-*proxy*/console.log; do
+  tail -F -n0 "$f" >"$dir/router-$i.txt" 2>/dev/null &
+  router_pids="$router_pids $!" i=$((i + 1))
+done
 cloop >"$dir/loop.txt" 2>/dev/null &
 loop_pid=$!
 wrk_run proxied event "$dir/wrk/event.out" "$ev_s" &
@@ -313,8 +321,9 @@ victim=web-3
 echo "stop $victim $EPOCHREALTIME $(host_of "$victim")" >>"$dir/events.txt"
 $rv stop "$victim" >/dev/null || die "rv stop $victim"
 sleep 3
-kill "$loop_pid" 2>/dev/null
-wait "$loop_pid" 2>/dev/null
+kill "$loop_pid" $router_pids 2>/dev/null
+wait "$loop_pid" $router_pids 2>/dev/null
+router_pids=""
 loop_pid=""
 wait "$load_pid" 2>/dev/null
 load_pid=""
@@ -323,7 +332,7 @@ echo "  event wrk (requests s connect read write timeout status ...): $(grep '^R
 # What the env proxies logged of requests that did not end normally (HAProxy's
 # termination state, first letter not '-': C client, S server, s server
 # timeout, P/R/I/D/L/K ...): the reason of any failed request above.
-python3 - "$ev_t0" "$dir"/hosts/h*/container/containers/rv-*proxy*/console.log* >"$dir/abnormal.txt" <<'PY' || true
+python3 - "$ev_t0" "$dir"/router-*.txt >"$dir/abnormal.txt" <<'PY' || true
 import re, sys, datetime
 t0 = float(sys.argv[1])
 pat = re.compile(r"\[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3})\] .* ([A-Za-z][A-Za-z-]{3}) \d+/\d+/\d+/\d+/\d+ ")
@@ -402,7 +411,20 @@ for l in open(f"{d}/loop.txt"):
     if len(f) == 3:
         loop.append((float(f[0]), f[1], f[2]))
 loop_failed = sum(1 for _, _, c in loop if c != "200")
+# Every request the env proxies sent to a replica (wrk's load and the curl
+# loop alike), from their access logs as followed during the events:
+# "[%tr] frontend backend/r_<job>_<hash>".
+served = {}
+for p in glob.glob(f"{d}/router-*.txt"):
+    for l in open(p, errors="replace"):
+        m = re.search(r"\[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3})\] \S+ \S+/r_(\S+)_[0-9a-f]{8} ", l)
+        if m:
+            t = datetime.datetime.strptime(m.group(1), "%d/%b/%Y:%H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc).timestamp()
+            served.setdefault(m.group(2), []).append(t)
+for ts in served.values():
+    ts.sort()
 up_ms, new_ms, down_ms, notes = [], [], [], []
+up_curl_ms, new_curl_ms, down_curl_ms = [], [], []
 for l in open(f"{d}/events.txt"):
     what, job, t, host = l.split()
     t = float(t)
@@ -410,10 +432,13 @@ for l in open(f"{d}/events.txt"):
         th = next((ht for ht, text in healthy if ht > t and re.search(rf"\b{re.escape(job)}\b", text)), None)
         if th is None:
             notes.append(f"no 'running healthy' line for {job} after its {what}"); continue
-        tf = next((lt for lt, b, c in loop if lt > th and b == job), None)
+        tf = next((lt for lt in served.get(job, []) if lt > th), None)
         if tf is None:
-            notes.append(f"{job} never answered after it was healthy"); continue
+            notes.append(f"the proxies sent {job} no request after it was healthy"); continue
         (up_ms if what == "kill" else new_ms).append(round((tf - th) * 1000))
+        tc = next((lt for lt, b, c in loop if lt > th and b == job), None)
+        if tc is not None:
+            (up_curl_ms if what == "kill" else new_curl_ms).append(round((tc - th) * 1000))
         if what == "add":
             notes.append(f"{job} added to {added_whole} env prox{'y' if added_whole == 1 else 'ies'} "
                          f"by the runtime API, taken whole")
@@ -424,8 +449,10 @@ for l in open(f"{d}/events.txt"):
         ts = next((st for st, text in stopping if st > t and re.search(rf"stopping {re.escape(job)}:", text)), None)
         if ts is None:
             notes.append(f"no 'stopping' line for {job} after rv stop"); continue
-        last = [lt for lt, b, c in loop if lt > t and b == job]
+        last = [lt for lt in served.get(job, []) if lt > t]
         down_ms.append(max(0, round(((last[-1] - ts) if last else 0.0) * 1000)))
+        last = [lt for lt, b, c in loop if lt > t and b == job]
+        down_curl_ms.append(max(0, round(((last[-1] - ts) if last else 0.0) * 1000)))
         notes.append(f"rv stop issued -> {job}'s host stopping it: {round((ts - t) * 1000)} ms; "
                      f"the curl loop's median interval {round(med([b - a for (a, _, _), (b, _, _) in zip(loop, loop[1:])] or [0]) * 1000)} ms")
 ev = result(f"{d}/wrk/event.out")
@@ -448,9 +475,13 @@ res = {
     "cpu_cores_full_load_round1": {k: json.load(open(f"{d}/cpu-{k}.json")) for k in ("direct", "proxied", "nginx")},
     "config_apply": {"healthy_to_first_request_ms": up_ms, "new_replica_healthy_to_first_request_ms": new_ms,
                      "stop_to_last_request_ms": down_ms, "notes": notes,
-                     "what": "kill: the replica's strider logged 'running healthy' -> the first answer from it in a "
-                             "sequential curl loop through the edge; new: the same for a replica the proxies never had; "
-                             "stop: its host's strider logs 'stopping' -> the last answer from it"},
+                     "curl_loop": {"healthy_to_first_answer_ms": up_curl_ms, "new_replica_healthy_to_first_answer_ms":
+                                   new_curl_ms, "stop_to_last_answer_ms": down_curl_ms},
+                     "what": "kill: the replica's strider logged 'running healthy' -> the first request an env proxy "
+                             "sent it (the proxies' access logs, wrk's load and the curl loop); new: the same for a "
+                             "replica the proxies never had; stop: its host's strider logs 'stopping' -> the last "
+                             "request sent to it. curl_loop: the same seen by a sequential curl loop through the edge "
+                             "(a request every ~100 ms, spread over the replicas: coarser)"},
     "failures": {"wrk_under_events": {"requests": ev["requests"], "socket_errors": ev["socket_errors"],
                                       "status_errors": ev["status_errors"],
                                       "socket": {k: ev[k] for k in ("connect", "read", "write", "timeout")}},
@@ -480,8 +511,9 @@ print(f"  (b)/(a) req/s {res['ratios']['proxied_vs_direct_rps']:.2f} (goal >= 0.
       f"(c)/(a) {res['ratios']['nginx_vs_direct_rps']:.2f}; (b)/(c) {res['ratios']['proxied_vs_nginx_rps']:.2f}")
 print(f"  added p99 at the moderate rate: (b) {res['added_p99_ms']:.2f} ms (goal < 1 ms: {ok(res['goal_met']['added_p99'])}), "
       f"(c) {res['added_ms']['nginx_p99_moderate']:.2f} ms")
-print(f"  config apply: healthy -> first request {up_ms} ms (a new replica: {new_ms} ms), stopping -> last request {down_ms} ms "
-      f"(goal < 1000: {ok(res['goal_met']['config_apply'])}) {'; '.join(notes)}")
+print(f"  config apply (the proxies' access logs): healthy -> first request {up_ms} ms (a new replica: {new_ms} ms), "
+      f"stopping -> last request {down_ms} ms (goal < 1000: {ok(res['goal_met']['config_apply'])}) {'; '.join(notes)}")
+print(f"    as the curl loop saw it: first answer {up_curl_ms} ms (new: {new_curl_ms} ms), last answer {down_curl_ms} ms")
 print(f"  failed requests over {kills} kill(s), a new replica and 1 rv stop: {failed} (wrk {ev['requests']} requests: "
       f"{ev['socket_errors']} socket errors, {ev['status_errors']} HTTP >= 400; curl loop {len(loop)}: {loop_failed}) "
       f"(goal 0: {ok(res['goal_met']['failed_requests'])})")
