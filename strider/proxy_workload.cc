@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/crypto/sealed_box.h"
 #include "common/crypto/sha256.h"
+#include "common/names.h"
 #include "strider/ingress_socket.h"
 #include "strider/proxy_runtime.h"
 #include "strider/proxy_server_plan.h"
@@ -501,7 +502,7 @@ bool ProxyWorkload::ChangeServers(const std::vector<int64_t>& workers, const std
         if (r.ok() && r->find_first_not_of(" \r\n") == std::string::npos) {
           ++done;
         } else {
-          spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? *r : r.status().ToString());
+          spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? names::Quote(*r, 200) : r.status().ToString());
         }
       }
     }
@@ -558,7 +559,7 @@ size_t ProxyWorkload::SendInOrder(int64_t worker, const std::vector<std::string>
     auto r = run_dir_.MasterCommand(line, 2000);
     crypto::Wipe(line);
     if (!r.ok() || !ProxyCliTook(*r)) {
-      spdlog::debug("proxy {}: {}: {}", spec_.id, cmd.substr(0, cmd.find('\n')), r.ok() ? *r : r.status().ToString());
+      spdlog::debug("proxy {}: {}: {}", spec_.id, cmd.substr(0, cmd.find('\n')), r.ok() ? names::Quote(*r, 200) : r.status().ToString());
       break;
     }
     ++done;
@@ -615,7 +616,7 @@ bool ProxyWorkload::ChangeMaps(const ProcView& procs, const std::map<std::string
       for (const auto& cmd : *cmds) {
         auto r = run_dir_.MasterCommand(cmd, 1000);
         bool ok = r.ok() && r->find_first_not_of(" \r\n") == std::string::npos;
-        if (!ok) spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? *r : r.status().ToString());
+        if (!ok) spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? names::Quote(*r, 200) : r.status().ToString());
         if (pid == current) {
           ++wanted;
           done += ok;
