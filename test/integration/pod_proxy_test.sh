@@ -16,7 +16,8 @@
 #      bytes flow both ways (an app of busybox nc + ws_server.sh, ws_echo.py)
 #   3c. HAProxy accepts on the host's ingress socket itself (fd 3): a
 #      WebSocket straight at a proxy's ingress lives through a kill -9 and
-#      restart of that host's strider
+#      restart of that host's strider; links the proxy's container plants in
+#      its run dir meanwhile (certs/ to a host dir, ...) are not followed
 #   4. a client loop runs while one replica's container is killed (runc kill
 #      KILL): zero failed requests; the replica comes back and answers again
 #   2b. the same name through the pod's edge (scripts/pod starts rv-edge)
@@ -153,6 +154,16 @@ kill -KILL "$spid"
 for _ in $(seq 1 100); do kill -0 "$spid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$spid" 2>/dev/null && fail "$h1's strider outlived kill -9 by 10 s"
 b=$(get "$h1") || fail "$h1's proxy ingress did not answer while its strider was down"
+# Meanwhile the proxy's container (it writes its run dir) plants links as an
+# exploited HAProxy could: certs/ to a host dir, the fallback certificate gone
+# and links at the names openssl once wrote it by. The restarted strider must
+# not follow them (strider/proxy_run_dir.h).
+pxdir=/run/rivendell/$(tag "$h1")/proxy/$(cid "$px1")
+victim=$dir/host-victim
+mkdir -p "$victim" && chmod 755 "$victim" && echo "host file" >"$victim/file"
+mv "$pxdir/certs" "$pxdir/certs.old" && ln -s "$victim" "$pxdir/certs" || fail "plant a certs link in $pxdir"
+rm -f "$pxdir/fallback.pem"
+ln -s "$victim/file" "$pxdir/fallback.key.tmp" && ln -s "$victim/file" "$pxdir/fallback.crt.tmp" || fail "plant links"
 "$root/scripts/pod" restart-host --dir "$dir" --host "$h1" --agent-only >/dev/null 2>&1 || fail "restart $h1's strider"
 for _ in $(seq 1 300); do
   [ "$(grep -c "welcomed by sauron" "$dir/logs/strider-$h1.log" || true)" -gt "$welcomes" ] && break
@@ -165,6 +176,14 @@ grep -q "running proxy has no ingress socket of ours" "$dir/logs/strider-$h1.log
   && fail "$h1's restarted strider did not take the ingress socket back from $px1"
 wait_running 30 "$px1"
 b=$(get "$h1") || fail "$h1's proxy ingress after its strider's restart"
+for _ in $(seq 1 100); do ls "$pxdir"/certs/*.pem >/dev/null 2>&1 && break; sleep 0.1; done
+[ "$(stat -c '%U %a' "$victim")" = "root 755" ] && [ "$(cat "$victim/file")" = "host file" ] \
+  && [ "$(ls "$victim")" = file ] || fail "the strider followed a link the proxy planted: $(ls -la "$victim")"
+[ -d "$pxdir/certs" ] && [ ! -L "$pxdir/certs" ] && [ "$(stat -c %u "$pxdir/certs")" = 10000 ] \
+  || fail "$px1's certs/ was not made again as its own dir"
+ls "$pxdir"/certs/*.pem >/dev/null 2>&1 || fail "$px1's certificates were not written again into certs/"
+[ -f "$pxdir/fallback.pem" ] && [ ! -L "$pxdir/fallback.pem" ] || fail "$px1's fallback certificate was not made again"
+echo "links planted in $px1's run dir (certs/ to a host dir, the fallback's old names to a host file): none followed"
 
 # 4. kill -9 one replica's container under a client loop.
 loop() {
