@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/crypto/sealed_box.h"
 
 namespace rv::strider {
@@ -43,11 +43,6 @@ Result<int> OpenOwnedDir(int dir, const char* name, uint32_t uid, uint32_t gid) 
     return s;
   }
   return fd;
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -146,7 +141,7 @@ bool ProxyRunDir::HasFile(const std::string& rel) const {
 
 Result<std::string> ProxyRunDir::MasterCommand(const std::string& cmd, int timeout_ms) const {
   if (fd_ < 0) return Status::Unavailable("the proxy's run dir is not open");
-  const int64_t deadline = NowMs() + timeout_ms;
+  const int64_t deadline = MonotonicMs() + timeout_ms;
   // 3. The socket itself, not what a link names.
   int path_fd = openat(fd_, kMasterSocket, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   if (path_fd < 0) {
@@ -183,7 +178,7 @@ Result<std::string> ProxyRunDir::MasterCommand(const std::string& cmd, int timeo
   std::string out;
   char buf[4096];
   for (;;) {
-    int64_t left = deadline - NowMs();
+    int64_t left = deadline - MonotonicMs();
     pollfd p{fd, POLLIN, 0};
     if (left <= 0 || poll(&p, 1, static_cast<int>(left)) <= 0) {
       close(fd);
