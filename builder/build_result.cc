@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "builder/output_filter.h"
+#include "common/utf8.h"
 
 namespace rv::builder {
 
@@ -64,6 +65,8 @@ Result<ProcessTypes> ParseProcessTypes(const std::string& text) {
                              " bytes");
     for (unsigned char c : cmd)
       if (c < 0x20 && c != '\t') return Status::Invalid("process type '" + name + "' has a control character");
+    // The command goes into the image's JSON config and labels.
+    if (!IsUtf8(cmd)) return Status::Invalid("process type '" + name + "' has a command that is not UTF-8");
     bool replaced = false;
     for (auto& [k, v] : out)
       if (k == name) {

@@ -27,11 +27,26 @@ TEST(ProcessTypes, RefusesBadNamesMissingCommandsAndControlCharacters) {
   EXPECT_FALSE(ParseProcessTypes("web: a\x1b[2Jb\n").ok());
   EXPECT_FALSE(ParseProcessTypes("web: " + std::string(kMaxCommandBytes + 1, 'x')).ok());
   std::string many;
-  for (int i = 0; i < 65; i++) many += "t" + std::to_string(i) + ": x\n";
+  for (int i = 0; i < 65; i++) many.append("t").append(std::to_string(i)).append(": x\n");
   EXPECT_FALSE(ParseProcessTypes(many).ok());
   auto e = ParseProcessTypes("w\x1b]0;x\x07: y\n");
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.status().message().find('\x1b'), std::string::npos);
+}
+
+// The commands go into the image's JSON labels and config; a byte JSON
+// cannot hold once threw out of the builder (found by fuzz_build_result).
+TEST(ProcessTypes, AcceptsUtf8CommandsAndRefusesOtherBytesSoTheLabelsStayJson) {
+  auto ok = ParseProcessTypes("web: echo caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80\n");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  auto j = nlohmann::json::parse(ProcessTypesJson(*ok));
+  EXPECT_EQ(j["web"], "echo caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80");
+  for (const char* bad : {"web: caf\xe9\n", "web: \xc3\n", "web: \xc0\xafx\n", "web: \xed\xa0\x80\n",
+                          "web: \xf4\x90\x80\x80\n", "web: \xf9\n"}) {
+    auto e = ParseProcessTypes(bad);
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.status().message().find("not UTF-8"), std::string::npos) << e.status().message();
+  }
 }
 
 TEST(ProcessTypes, DefaultCommandIsWebElseTheFirst) {

@@ -1,0 +1,19 @@
+// IsUtf8: whether text is well-formed UTF-8, the one check for every customer
+// string that ends up in a JSON document (an OCI image config or runtime spec,
+// an image label): a JSON writer cannot hold other bytes, and nlohmann::json
+// throws on them. So text is refused where it enters (the builder, sauron's
+// API), with a message naming it, rather than failing later in a daemon.
+//
+// Contract: well-formed per RFC 3629: no overlong forms, no surrogates
+// (U+D800..U+DFFF), nothing past U+10FFFF, no sequence cut short. NUL and
+// other controls are valid UTF-8 (callers refuse them separately if they
+// must). Pure, thread-safe.
+#pragma once
+
+#include <string_view>
+
+namespace rv {
+
+bool IsUtf8(std::string_view s);
+
+}  // namespace rv
