@@ -248,7 +248,13 @@ Result<BuildOutcome> RunBuildContainer(const BuildContainerSpec& s, const Output
   if (!st.ok()) return st;
   in.etc_files = {{"/etc/hosts", bundle + "/hosts"}, {"/etc/hostname", bundle + "/hostname"},
                   {"/etc/resolv.conf", bundle + "/resolv.conf"}};
-  st = WriteFile(bundle + "/config.json", container::BuildRuntimeSpec(in).dump());
+  std::string spec;
+  try {
+    spec = container::BuildRuntimeSpec(in).dump();
+  } catch (const nlohmann::json::exception&) {  // a JSON writer holds only UTF-8
+    return Status::Invalid("the build's environment holds text that is not UTF-8");
+  }
+  st = WriteFile(bundle + "/config.json", spec);
   if (!st.ok()) return st;
 
   std::string pidfile = bundle + "/pid";

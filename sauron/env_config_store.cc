@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "common/names.h"
+#include "common/utf8.h"
 #include "sauron/sqlite_exec.h"
 
 namespace rv::sauron {
@@ -100,6 +101,8 @@ Status EnvConfigStore::Set(const std::string& env, const std::map<std::string, s
     // Only the name and the size: never the value.
     if (v.size() > kMaxValueBytes) return Status::Invalid("value of " + k + " is larger than 32 KiB");
     if (v.find('\0') != std::string::npos) return Status::Invalid("value of " + k + " holds a NUL byte");
+    // It becomes an environment variable in a container's JSON runtime spec.
+    if (!IsUtf8(v)) return Status::Invalid("value of " + k + " is not UTF-8 text");
   }
   if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   auto fail = [&](Status s) {

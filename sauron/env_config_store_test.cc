@@ -116,6 +116,17 @@ TEST_F(EnvConfigTest, RefusesBadInputWithoutEchoingValues) {
   EXPECT_FALSE(config_->Set("env", {{"NUL", std::string("a\0b", 3)}}, true, 1).ok());
 }
 
+// A value becomes an environment variable in a container's JSON runtime spec,
+// which holds only UTF-8: before this check the strider threw on it, uncaught.
+TEST_F(EnvConfigTest, RefusesAValueThatIsNotUtf8AndSaysWhichWithoutTheValue) {
+  Status s = config_->Set("env", {{"LATIN1", "caf\xe9-needle"}}, true, 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("LATIN1 is not UTF-8"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find("needle"), std::string::npos);
+  EXPECT_FALSE(config_->HasVars("env"));
+  EXPECT_TRUE(config_->Set("env", {{"UTF8", "caf\xc3\xa9 \xf0\x9f\x9a\x80"}}, true, 1).ok());
+}
+
 TEST_F(EnvConfigTest, AtRestOnlyCiphertextAndKeyFileIs0600) {
   const std::string marker = "s3cr3t-marker-" + std::to_string(getpid());
   ASSERT_TRUE(config_->Set("acme/prod", {{"API_TOKEN", marker}}, true, 1).ok());

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/roles.h"
 #include "common/names.h"
+#include "common/utf8.h"
 #include "common/transport/keys.h"
 #include "sauron/checkpointer.h"
 #include "sauron/sqlite_exec.h"
@@ -847,6 +848,12 @@ Status Store::ValidateSpec(const msg::JobSpec& s) {
     if (Status st = names::ValidateEnvRef(s.env); !st.ok()) return bad(st.message());
   }
   if (s.rules.constraints.size() > 64) return bad("too many constraints");
+  // They go into the container's JSON runtime spec, which holds only UTF-8.
+  for (const auto& a : s.command)
+    if (!IsUtf8(a)) return bad("the command is not UTF-8 text");
+  for (const auto& [k, v] : s.config)
+    if (!IsUtf8(k) || !IsUtf8(v)) return bad("config var " + names::Quote(k, 64) + " is not UTF-8 text");
+  if (!IsUtf8(s.image)) return bad("the image reference is not UTF-8 text");
   if (PackSpec(s).size() > kMaxSpecBytes) return bad("spec larger than 64 KiB");
   return Status::Ok();
 }

@@ -476,6 +476,27 @@ TEST_F(StoreTest, SubmitGeneratesMissingIdsAndValidates) {
   EXPECT_FALSE(store_->SubmitJobs({}, 1).ok());
 }
 
+// A spec's command and config go into a container's JSON runtime spec: text
+// JSON cannot hold is refused here, not thrown on by the strider that runs it.
+TEST_F(StoreTest, SubmitRefusesACommandOrConfigThatIsNotUtf8) {
+  auto ok = Spec("u1");
+  ok.command = {"/bin/echo", "caf\xc3\xa9"};
+  ok.config = {{"GREETING", "gr\xc3\xbc\xc3\x9f"}};
+  EXPECT_TRUE(store_->SubmitJobs({ok}, 1).ok());
+  auto bad = Spec("u2");
+  bad.command = {"/bin/echo", "caf\xe9"};
+  auto r = store_->SubmitJobs({bad}, 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("not UTF-8"), std::string::npos) << r.status().message();
+  bad = Spec("u3");
+  bad.config = {{"GREETING", "\xff"}};
+  EXPECT_FALSE(store_->SubmitJobs({bad}, 1).ok());
+  bad = Spec("u4");
+  bad.config = {{"K\xff", "v"}};
+  EXPECT_FALSE(store_->SubmitJobs({bad}, 1).ok());
+  EXPECT_FALSE(store_->GetJob("u2").ok());
+}
+
 TEST_F(StoreTest, ReopenKeepsState) {
   UpHost("h1");
   Submit({"a", "b"});

@@ -407,7 +407,15 @@ Status Container::WriteBundle(const Image& img) {
     // Its configuration and keys, written by the strider (strider/proxy_workload.h).
     in.extra_mounts.push_back({"/run/proxy", "bind", rt_.ProxyDir(id_), {"rbind", "rw", "nosuid", "nodev", "noexec"}});
   }
-  std::string doc = BuildRuntimeSpec(in).dump();
+  // Sauron lets only UTF-8 text into a spec or a config var; one stored before
+  // it checked must fail this container, not throw out of the strider.
+  std::string doc;
+  try {
+    doc = BuildRuntimeSpec(in).dump();
+  } catch (const nlohmann::json::exception&) {
+    for (auto& e : in.env) crypto::Wipe(e);
+    return Status::Invalid("the container's command, environment or config vars hold text that is not UTF-8");
+  }
   for (auto& e : in.env) crypto::Wipe(e);
   s = WriteFile(bundle + "/config.json", doc, 0600);
   crypto::Wipe(doc);

@@ -879,6 +879,18 @@ TEST_F(ContainerTest, SecretInEnvironmentNowhereOnDisk) {
   EXPECT_EQ(log_stream_.str().find(secret), std::string::npos);
 }
 
+// A runtime spec is JSON, which holds only UTF-8. Sauron refuses other text,
+// but a secret stored before it did must fail its container with a reason,
+// not throw out of the strider (it did: std::terminate, the whole host agent).
+TEST_F(ContainerTest, ASecretThatIsNotUtf8FailsItsContainerAndNotTheStrider) {
+  Runtime();
+  std::string image = PushApp("acme/latin1");
+  auto job = Job("latin1", image);
+  Recorder& rec = Rec();
+  Launch(job, rec, {{"GREETING", "caf\xe9"}});
+  ASSERT_TRUE(rec.WaitFor(CState::kFailed, "not UTF-8", 10000)) << rec.Dump();
+}
+
 TEST_F(ContainerTest, WarmCacheSkipsBlobsAndGcFreesUnused) {
   RuntimeOptions o = Options();
   o.image_grace_ms = 0;  // images just pulled count as unused at once

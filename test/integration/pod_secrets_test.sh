@@ -89,6 +89,15 @@ grep -q "API_TOKEN .*secret" <<<"$listing" || fail "rv config does not list API_
 grep -qF -- "$plain_marker" <<<"$listing" || fail "rv config does not show the plain value"
 ! grep -qF -- "$marker" <<<"$listing" || fail "rv config shows the secret's value"
 $rv config:set acme/prod "RV_JOB_ID=x" >/dev/null 2>&1 && fail "a reserved name was accepted"
+# A value that is not UTF-8 is refused by name: it would go into the
+# container's JSON runtime spec: before this check the strider threw on it
+# while writing the spec, with nothing to catch it (the whole host agent ends).
+if out=$($rv config:set acme/prod "$(printf 'LATIN1=caf\351')" --secret 2>&1); then fail "a Latin-1 value was accepted"; fi
+grep -q "LATIN1 is not UTF-8" <<<"$out" || fail "the Latin-1 refusal does not say why: $out"
+if out=$($rv submit --service latin1 --image stack/busybox:latest -- "$(printf '/bin/echo caf\351')" 2>&1); then
+  fail "a command that is not UTF-8 was accepted"
+fi
+grep -q "not UTF-8" <<<"$out" || fail "the refused command does not say why: $out"
 $rv config:unset acme/prod GREETING >/dev/null || fail "config:unset"
 $rv config acme/prod | grep -q GREETING && fail "GREETING still listed after unset"
 
