@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "builder/build_result.h"
+#include "common/utf8.h"
 
 namespace {
 
@@ -51,6 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (cmd.front() == ' ' || cmd.front() == '\t' || cmd.back() == ' ' || cmd.back() == '\t') abort();
     for (unsigned char c : cmd)
       if (c < 0x20 && c != '\t') abort();
+    if (!rv::IsUtf8(cmd)) abort();
   }
   std::string def = rv::builder::DefaultCommand(*types);
   if (types->empty() != def.empty()) abort();
