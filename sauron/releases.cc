@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "common/names.h"
+#include "common/utf8.h"
 #include "sauron/sqlite_exec.h"
 
 namespace rv::sauron {
@@ -335,7 +336,9 @@ Result<msg::ReleaseRecord> ReleaseStore::CreateRelease(const msg::ReleaseCreate&
   if (req.process_types.size() > kMaxProcessTypes) return Status::Invalid("too many process types");
   for (const auto& [type, cmd] : req.process_types) {
     if (Status s = ValidateProcessType(type); !s.ok()) return s;
-    if (cmd.size() > 4096 || cmd.find('\0') != std::string::npos) return Status::Invalid("process type " + type + ": bad command");
+    // Stored as JSON (ToJson), which holds only UTF-8.
+    if (cmd.size() > 4096 || cmd.find('\0') != std::string::npos || !IsUtf8(cmd))
+      return Status::Invalid("process type " + type + ": bad command (at most 4096 bytes of UTF-8 text, no NUL)");
   }
   Txn t(db_);
   if (!t.status().ok()) return t.status();

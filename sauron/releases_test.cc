@@ -115,6 +115,9 @@ TEST_F(ReleaseStoreTest, ABadAppNameOrProcessTypeIsRefused) {
   c.app = "acme/prod/web";
   c.process_types = {{"../x", "sh"}};
   EXPECT_EQ(rs_->CreateRelease(c, 1).status().code(), Status::Code::kInvalid);
+  // Stored as JSON: a command that is not UTF-8 is refused, not thrown on.
+  c.process_types = {{"web", "echo caf\xe9"}};
+  EXPECT_EQ(rs_->CreateRelease(c, 1).status().code(), Status::Code::kInvalid);
   EXPECT_FALSE(rs_->SetFormation("acme/prod/web", {{"web", -1}}).ok());
   EXPECT_FALSE(rs_->SetFormation("acme/prod/web", {{"web", 101}}).ok());
 }

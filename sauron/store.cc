@@ -1,5 +1,6 @@
 #include "sauron/store.h"
 
+#include <arpa/inet.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -564,6 +565,8 @@ Status Store::EnrollHost(const msg::EnrollHost& req) {
   if (req.labels.size() > 64) return Status::Invalid("too many labels (max 64)");
   for (auto& [k, v] : req.labels) {
     if (k.empty() || k.size() > 64 || v.size() > 256) return Status::Invalid("label '" + k.substr(0, 64) + "' too long or empty");
+    // Stored as JSON (LabelsToJson), which holds only UTF-8.
+    if (!IsUtf8(k) || !IsUtf8(v)) return Status::Invalid("label " + names::Quote(k, 64) + " is not UTF-8 text");
   }
   for (auto& [id, h] : hosts_) {
     if (id != req.host_id && h.public_key == req.public_key) {
@@ -618,6 +621,12 @@ Result<msg::HostWelcome> Store::HostUp(const msg::HostHello& hello, int64_t now_
   const msg::HostRecord* old = FindHost(hello.host_id);
   if (!old) return Status::NotFound("host " + hello.host_id.substr(0, 128) + " is not enrolled");
   if (hello.address.size() > 256) return Status::Invalid("address too long");
+  // Every host that shares an env with this one gets ADDRESS:PORT as its
+  // overlay peer, and the edge routes to it: one host's bad address would make
+  // each peer's overlayd refuse its whole config. "" is a host without one yet.
+  if (in_addr a{}; !hello.address.empty() && inet_pton(AF_INET, hello.address.c_str(), &a) != 1) {
+    return Status::Invalid("address " + names::Quote(hello.address, 64) + " is not an IPv4 address");
+  }
   if (!NonNegative(hello.capacity) || !NonNegative(hello.free)) return Status::Invalid("negative resources");
   msg::HostRecord h = *old;
   bool was_up = h.state == host_state::kUp;

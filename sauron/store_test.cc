@@ -438,6 +438,40 @@ TEST_F(StoreTest, HelloListsWhatToKeep) {
   EXPECT_EQ(w->labels.at("zone"), "z1");
 }
 
+// A host's address becomes every peer's overlay endpoint and the edge's
+// server address: anything but an IPv4 address is refused at its hello.
+TEST_F(StoreTest, AHelloWhoseAddressIsNotIpv4IsRefusedAndTheOldOneKept) {
+  UpHost("h1");
+  msg::HostHello hello;
+  hello.host_id = "h1";
+  for (const char* bad : {"caf\xe9", "10.0.0.1:80", "example.com", "10.0.0", "10.0.0.1 x", "::1"}) {
+    hello.address = bad;
+    auto w = store_->HostUp(hello, 2000);
+    ASSERT_FALSE(w.ok()) << bad;
+    EXPECT_NE(w.status().message().find("not an IPv4 address"), std::string::npos) << w.status().message();
+  }
+  ASSERT_NE(store_->FindHost("h1"), nullptr);
+  EXPECT_EQ(store_->FindHost("h1")->address, "10.0.0.1");
+  hello.address = "10.0.0.2";
+  EXPECT_TRUE(store_->HostUp(hello, 3000).ok());
+}
+
+// Labels are stored as JSON, which holds only UTF-8 (a JSON writer threw on
+// a Latin-1 byte, out of sauron).
+TEST_F(StoreTest, ALabelThatIsNotUtf8IsRefusedAtEnrolment) {
+  msg::EnrollHost e;
+  e.host_id = "h9";
+  e.public_key = transport::GenerateKeypair().public_key;
+  e.labels["zone"] = "caf\xe9";
+  auto s = store_->EnrollHost(e);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("not UTF-8"), std::string::npos) << s.message();
+  e.labels = {{"zone\xff", "z1"}};
+  EXPECT_FALSE(store_->EnrollHost(e).ok());
+  e.labels = {{"zone", "z\xc3\xbc"}};
+  EXPECT_TRUE(store_->EnrollHost(e).ok());
+}
+
 TEST_F(StoreTest, UnenrolledHelloRefused) {
   msg::HostHello hello;
   hello.host_id = "ghost";

@@ -34,6 +34,13 @@ std::string BuildControlDocument(const msg::OverlayView& view, const std::string
   j["hosts"] = json::array();
   std::map<std::string, uint32_t> num_of;
   for (const auto& h : view.hosts) {
+    // overlayd refuses a whole config with one bad endpoint, and a JSON writer
+    // throws on bytes that are not UTF-8: a peer whose address is not IP:PORT
+    // (sauron checks; one stored before it did) is left out like one without
+    // an address, and so are its routes.
+    uint32_t addr = 0;
+    uint16_t port = 0;
+    if (!overlay::ParseEndpoint(h.endpoint, &addr, &port).ok()) continue;
     num_of[h.host_id] = h.num;
     j["hosts"].push_back({{"id", h.num}, {"endpoint", h.endpoint}});
   }

@@ -67,6 +67,36 @@ TEST(OverlayDriver, ControlDocumentFromViewParsesAndAttachesOnlyLocalContainers)
 // The veth name is the container's address and netns generation: two striders
 // that read the same adopt record name it alike, so overlayd keeps its
 // plumbing across a live restore (docs/SCEPTRE.md).
+// overlayd refuses a whole config with one bad endpoint, and a JSON writer
+// throws on bytes that are not UTF-8: such a peer is left out, with its routes.
+TEST(OverlayDriver, APeerWhoseEndpointIsNotIpPortIsLeftOutWithItsRoutes) {
+  overlay::HostKeyPair me = overlay::NewHostKeyPair();
+  overlay::EnvKey k = overlay::NewEnvKey(3, 1, overlay::AeadKind::kChaCha20Poly1305);
+  msg::OverlayView v;
+  v.host_id = "h1";
+  v.host_num = 1;
+  v.pod_cidr = "10.240.0.0/16";
+  v.port = 7800;
+  v.hosts = {{"h1", 1, "10.88.0.1:7800"}, {"h2", 2, "caf\xe9:7800"}, {"h3", 3, "example.com:7800"},
+             {"h4", 4, "10.88.0.4:7800"}};
+  msg::OverlayEnv e;
+  e.env = "X";
+  e.num = 3;
+  e.subnet = "10.240.2.0/24";
+  e.aead = "chacha20poly1305";
+  e.send_epoch = 1;
+  e.keys.push_back({1, *overlay::SealEnvKey(k, me.public_key), "chacha20poly1305"});
+  e.routes = {{"10.240.2.2", "h2", "x2", 1}, {"10.240.2.3", "h3", "x3", 1}, {"10.240.2.4", "h4", "x4", 1}};
+  v.envs.push_back(e);
+  std::string doc;
+  ASSERT_NO_THROW(doc = BuildControlDocument(v, "10.88.0.1", 1500, {}, nullptr));
+  auto c = overlay::ParseControl(doc, &me);
+  ASSERT_TRUE(c.ok()) << c.status().message() << "\n" << doc;
+  ASSERT_EQ(c->hosts.size(), 2u);
+  ASSERT_EQ(c->envs[0].routes.size(), 1u);
+  EXPECT_EQ(c->envs[0].routes[0].host_id, 4u);
+}
+
 TEST(OverlayDriver, AnAttachmentsVethIsNamedAfterItsAddressAndNetnsGenerationOnly) {
   msg::OverlayView v;
   v.host_id = "h1";
