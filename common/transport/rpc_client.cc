@@ -1,5 +1,7 @@
 #include "common/transport/rpc_client.h"
 
+#include <cerrno>
+
 #include "common/clock.h"
 #include "common/transport/curve.h"
 
@@ -15,18 +17,30 @@ RpcClient::RpcClient(zmq::context_t& ctx, const std::string& endpoint, const Cur
 }
 
 Result<std::string> RpcClient::CallRaw(const std::string& bytes, uint64_t id, std::chrono::milliseconds timeout) {
-  if (!socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
-    return Status::Unavailable("cannot send request (not connected?)");
+  try {
+    if (!socket_.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
+      return Status::Unavailable("cannot send request (not connected?)");
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable(std::string("cannot send request: ") + e.what());
   }
   int64_t deadline = MonotonicMs() + timeout.count();
   while (true) {
     int64_t left = deadline - MonotonicMs();
     if (left <= 0) return Status::Unavailable("no reply within " + std::to_string(timeout.count()) + " ms");
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(left));
-    if (!(item.revents & ZMQ_POLLIN)) continue;
     zmq::message_t m;
-    if (!socket_.recv(m, zmq::recv_flags::dontwait)) continue;
+    // cppzmq throws where libzmq returns an error: a signal (EINTR) must not
+    // end the calling thread, so retry; anything else (a terminated context)
+    // is this call's failure, not the daemon's.
+    try {
+      zmq::poll(&item, 1, std::chrono::milliseconds(left));
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      if (!socket_.recv(m, zmq::recv_flags::dontwait)) continue;
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      return Status::Unavailable(std::string("waiting for the reply: ") + e.what());
+    }
     auto env = msg::DecodeEnvelope(m.data(), m.size());
     if (!env.ok() || env->req_id != id) continue;  // stale or foreign: skip
     msg::Reply reply;

@@ -3,7 +3,9 @@
 // Call() sends a request with a fresh req_id and waits for the Reply with the
 // same id, discarding stale replies of earlier timed-out calls. A timeout is
 // Status::Unavailable and leaves the socket usable (DEALER is not lock-step).
-// One-way messages go through Send(). Not thread-safe: one owner thread.
+// Call() never throws: a signal while it waits (EINTR) is retried, any other
+// libzmq error is Unavailable. One-way messages go through Send() (which may
+// throw zmq::error_t, as cppzmq does). Not thread-safe: one owner thread.
 #pragma once
 
 #include <zmq.hpp>

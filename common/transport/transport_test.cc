@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
@@ -78,6 +80,36 @@ TEST(Transport, EnrolledClientIsServedWithItsUserId) {
   msg::StriderHello out;
   Status s = rpc.Call(msg::StriderHello{"h1"}, &out, std::chrono::milliseconds(3000));
   t.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(out.host_id, "h1");
+}
+
+// cppzmq throws on EINTR; a daemon's thread that took a signal while waiting
+// for a reply must keep waiting, not end the daemon (std::terminate).
+TEST(Transport, ACallInterruptedBySignalsKeepsWaitingForItsReply) {
+  struct sigaction sa{}, old{};
+  sa.sa_handler = [](int) {};
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: zmq_poll returns EINTR
+  ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+  zmq::context_t ctx;
+  EchoServer srv(ctx);
+  auto client = GenerateKeypair();
+  srv.zap.Allow(client.public_key, "h1");
+  RpcClient rpc(ctx, srv.endpoint, client, srv.server.public_key);
+  pthread_t caller = pthread_self();
+  std::thread t([&] {
+    for (int i = 0; i < 5; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(60));
+      pthread_kill(caller, SIGUSR1);
+    }
+    srv.ServeOne(3000);
+  });
+  msg::StriderHello out;
+  Status s;
+  EXPECT_NO_THROW(s = rpc.Call(msg::StriderHello{"h1"}, &out, std::chrono::milliseconds(3000)));
+  t.join();
+  sigaction(SIGUSR1, &old, nullptr);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(out.host_id, "h1");
 }
