@@ -94,11 +94,12 @@ Status CopySource(const std::string& src, const std::string& dst) {
   if (!fs::is_directory(src, ec)) return Status::NotFound("source " + src + " is not a directory");
   fs::create_directories(dst, ec);
   if (ec) return Status::Io("create " + dst + ": " + ec.message());
-  for (const auto& e : fs::directory_iterator(src, ec)) {
-    if (e.path().filename() == ".git") continue;
-    fs::copy(e.path(), dst / e.path().filename(),
-             fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-    if (ec) return Status::Io("copying the source (" + e.path().string() + "): " + ec.message());
+  // increment(ec): a range-for's ++ throws on an entry it cannot read.
+  for (fs::directory_iterator it(src, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    if (p.filename() == ".git") continue;
+    fs::copy(p, dst / p.filename(), fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+    if (ec) return Status::Io("copying the source (" + p.string() + "): " + ec.message());
   }
   if (ec) return Status::Io("reading " + src + ": " + ec.message());
   return Status::Ok();
@@ -122,9 +123,11 @@ Status PrepareEnv(const std::string& from, const std::string& dir, uint32_t uid,
   *mounted = true;
   if (!from.empty()) {
     if (!fs::is_directory(from, ec)) return Status::NotFound("--env-dir " + from + " is not a directory");
-    for (const auto& e : fs::directory_iterator(from, ec)) {
+    for (fs::directory_iterator it(from, ec), end; !ec && it != end; it.increment(ec)) {
+      const fs::directory_entry& e = *it;
       std::string name = e.path().filename().string();
-      if (!e.is_regular_file() || !ValidEnvName(name)) {
+      std::error_code fec;
+      if (!e.is_regular_file(fec) || !ValidEnvName(name)) {
         emit("-----> skipping " + name.substr(0, 64) + " in the env dir: not a config var file");
         continue;
       }
@@ -139,6 +142,7 @@ Status PrepareEnv(const std::string& from, const std::string& dir, uint32_t uid,
       std::fill(v->begin(), v->end(), '\0');
       if (!ok) return Status::Io("write " + path);
     }
+    if (ec) return Status::Io("reading --env-dir " + from + ": " + ec.message());
   }
   if (chown(dir.c_str(), uid, gid) != 0 || chmod(dir.c_str(), 0500) != 0)
     return Status::Io("chown " + dir + ": " + strerror(errno));

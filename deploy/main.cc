@@ -400,19 +400,22 @@ int main(int argc, char** argv) {
   fin.ok = br.ok;
   fin.error = br.error;
   std::map<std::string, std::string> process_types;
+  int64_t size = 0;
   if (br.ok) {
-    fin.image = br.result.value("image", "");
-    fin.digest = br.result.value("digest", "");
+    // The result line comes from the build's host: a field of the wrong type
+    // fails this build with a reason (json's value() and get() throw).
     try {
+      fin.image = br.result.value("image", "");
+      fin.digest = br.result.value("digest", "");
+      size = br.result.value("size_bytes", int64_t{0});
       if (br.result.contains("process_types")) process_types = br.result["process_types"].get<std::map<std::string, std::string>>();
     } catch (const std::exception&) {
       fin.ok = false;
-      fin.error = "the builder's process_types is not a map of strings";
+      fin.error = "the builder's result line is malformed (image, digest, size_bytes or process_types of the wrong type)";
     }
   }
   if (Status s = c.Call(fin); !s.ok()) std::cerr << "rv-deploy: cannot record the build's end: " << s.message() << "\n";
   if (!fin.ok) return Fail("build #" + std::to_string(build.number) + " failed: " + fin.error);
-  int64_t size = br.result.value("size_bytes", int64_t{0});
   Say("-----> Image " + fin.image + (size > 0 ? " (" + std::to_string((size + (1 << 19)) >> 20) + " MB)" : ""));
 
   // 2. The release.

@@ -89,12 +89,13 @@ int RunHook(const GitrecvConfig& cfg) {
       fs::remove_all(dir, ec);
     }
   } cleanup{tmp};
-  fs::create_directories(src);
+  std::error_code ec;
+  if (fs::create_directories(src, ec); ec) return Refuse("cannot make the export dir: " + ec.message());
   std::vector<std::string> env = {"GIT_INDEX_FILE=" + tmp + "/index", "GIT_WORK_TREE=" + src};
   if (Run({"git", "read-tree", u->new_oid}, env) != 0 || Run({"git", "checkout-index", "--all", "--force"}, env) != 0) {
     return Refuse("cannot export commit " + u->new_oid.substr(0, 12));
   }
-  fs::remove(tmp + "/index");
+  fs::remove(tmp + "/index", ec);  // not part of the source; the export dir goes at the end anyway
 
   const bool first = u->old_oid == kZeroOid;
   std::cerr << "gitrecv: deploying " << app << " at " << u->new_oid.substr(0, 12) << " (pushed by " << user << ")"

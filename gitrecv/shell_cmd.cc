@@ -41,7 +41,8 @@ Status WriteHook(const GitrecvConfig& cfg, const std::string& repo) {
 
 Status CreateRepo(const std::string& repo, const std::string& branch) {
   std::string tmp = repo + ".new";
-  fs::remove_all(tmp);
+  std::error_code ec;
+  fs::remove_all(tmp, ec);  // a leftover of an interrupted create; git init says if it is still in the way
   if (Run({"git", "init", "--bare", "--quiet", "--template=", "--initial-branch=" + branch, tmp}) != 0) {
     return Status::Io("git init failed");
   }
@@ -53,7 +54,6 @@ Status CreateRepo(const std::string& repo, const std::string& branch) {
   for (const auto& [k, v] : settings) {
     if (Run({"git", "--git-dir=" + tmp, "config", k, v}) != 0) return Status::Io("git config " + k + " failed");
   }
-  std::error_code ec;
   fs::create_directories(tmp + "/hooks", ec);
   fs::rename(tmp, repo, ec);
   if (ec) return Status::Io("cannot create " + repo + ": " + ec.message());

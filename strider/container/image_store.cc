@@ -306,8 +306,10 @@ Result<int64_t> ImageStore::Gc(const std::set<std::string>& keep_manifests) {
   auto size_of = [&](const fs::path& p) {
     int64_t n = 0;
     if (fs::is_directory(p, ec)) {
-      for (auto& e : fs::recursive_directory_iterator(p, ec))
-        if (e.is_regular_file(ec) && !e.is_symlink(ec)) n += static_cast<int64_t>(e.file_size(ec));
+      // increment(ec): a range-for's ++ throws on an entry it cannot read,
+      // and the layers' contents are the tenants' builds.
+      for (fs::recursive_directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec))
+        if (it->is_regular_file(ec) && !it->is_symlink(ec)) n += static_cast<int64_t>(it->file_size(ec));
     } else {
       n = static_cast<int64_t>(fs::file_size(p, ec));
     }
