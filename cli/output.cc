@@ -7,8 +7,15 @@
 
 namespace rv::cli {
 
+std::string Printable(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) out += (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t' ? static_cast<char>(c) : '?';
+  return out;
+}
+
 int Fail(const Status& s) {
-  std::cerr << "rv: " << s.message() << "\n";
+  std::cerr << "rv: " << Printable(s.message()) << "\n";
   return 1;
 }
 

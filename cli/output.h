@@ -15,8 +15,13 @@
 
 namespace rv::cli {
 
-// Prints "rv: <message>" to stderr; returns rv's exit code for a failed operation (1).
+// Prints "rv: <message>" to stderr, Printable; returns rv's exit code for a
+// failed operation (1).
 int Fail(const Status& s);
+// `s` with every byte but printable ASCII, newline and tab as '?': a refusal
+// may quote what it refused (or come from a daemon that did not), and an
+// escape sequence or a stray byte must not reach the operator's terminal.
+std::string Printable(const std::string& s);
 // "-" for an empty cell.
 std::string Or(const std::string& s);
 // "k=v,k2=v2", or "-".

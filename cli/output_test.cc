@@ -20,6 +20,12 @@ TEST(CliOutput, ParsePairsRefusesAnItemWithoutAKeySayingWhatItIs) {
   EXPECT_FALSE(ParsePairs({"novalue"}, "label").ok());
 }
 
+TEST(CliOutput, AnErrorReachesTheTerminalAsPrintableTextOnly) {
+  EXPECT_EQ(Printable("value of K is not UTF-8\n\tsee docs"), "value of K is not UTF-8\n\tsee docs");
+  EXPECT_EQ(Printable("got 'K\xe9' \x1b]0;owned\x07 \x7f"), "got 'K?' ?]0;owned? ?");
+  EXPECT_EQ(Printable("caf\xc3\xa9"), "caf??");  // ASCII only: a C1 control is two bytes of UTF-8 too
+}
+
 TEST(CliOutput, EmptyCellsAndNoTimeReadAsADash) {
   EXPECT_EQ(Or(""), "-");
   EXPECT_EQ(Or("x"), "x");

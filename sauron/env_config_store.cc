@@ -77,7 +77,7 @@ Status EnvConfigStore::ValidateName(const std::string& name) {
   if (isdigit(static_cast<unsigned char>(name[0]))) return Status::Invalid("config var name '" + name.substr(0, 64) + "' starts with a digit");
   for (unsigned char c : name) {
     if (!isalnum(c) && c != '_') {
-      return Status::Invalid("config var name may only hold letters, digits and _ (got '" + name.substr(0, 64) + "')");
+      return Status::Invalid("config var name may only hold letters, digits and _ (got " + names::Quote(name, 64) + ")");
     }
   }
   // The runtime sets these itself; an env var must not impersonate them.
