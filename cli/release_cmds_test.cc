@@ -33,9 +33,10 @@ TEST(ReleaseCommands, ScaleCountsAreTypeEqualsNumber) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->at("web"), 3);
   EXPECT_EQ(c->at("worker"), 0);
-  for (const char* bad : {"web", "=3", "web=", "web=-1", "web=x", "web=99999999999"}) {
+  for (const char* bad : {"web", "=3", "web=", "web=-1", "web=x", "web=99999999999", "web=1000001"}) {
     EXPECT_FALSE(ParseCounts({bad}).ok()) << bad;
   }
+  EXPECT_EQ(ParseCounts({"web=1000000"})->at("web"), 1000000);
 }
 
 }  // namespace

@@ -58,6 +58,10 @@ Result<SshPublicKey> SshPublicKey::FromParts(const std::string& type, const std:
 }
 
 Result<SshPublicKey> SshPublicKey::Parse(const std::string& text) {
+  // Said first, whatever its shape: giving the private file is the usual slip.
+  if (text.find("PRIVATE KEY") != std::string::npos) {
+    return Status::Invalid("this is a private key: give the .pub file (ssh-keygen -y -f KEY prints its public line)");
+  }
   // One line; a trailing newline (as in a .pub file) is fine.
   std::string line = text;
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
@@ -68,10 +72,14 @@ Result<SshPublicKey> SshPublicKey::Parse(const std::string& text) {
   size_t b = line.find_first_of(" \t", a);
   std::string type = line.substr(a, b == std::string::npos ? std::string::npos : b - a);
   if (!KeyTypes().count(type)) {
-    if (type.find('=') != std::string::npos || type.find(',') != std::string::npos) {
+    // Options (command=..., from=...) come before a key type; '=' alone may
+    // be a base64 blob's padding.
+    bool known_later = false;
+    for (const auto& t : KeyTypes()) known_later |= line.find(" " + t + " ") != std::string::npos;
+    if (known_later && (type.find('=') != std::string::npos || type.find(',') != std::string::npos)) {
       return Status::Invalid("give the key's .pub line, not an authorized_keys line with options");
     }
-    if (type.find("PRIVATE") != std::string::npos || type.rfind("-----", 0) == 0) {
+    if (type.rfind("-----", 0) == 0) {
       return Status::Invalid("this is not a public key (give the .pub file, never the private key)");
     }
   }

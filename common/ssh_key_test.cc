@@ -35,8 +35,16 @@ TEST(SshKey, RefusesABlobThatNamesAnotherType) {
 }
 
 TEST(SshKey, RefusesOptionsPrivateKeysGarbageAndSeveralLines) {
-  EXPECT_FALSE(SshPublicKey::Parse(std::string("command=\"sh\" ") + kEd).ok());
-  EXPECT_FALSE(SshPublicKey::Parse("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n").ok());
+  auto opts = SshPublicKey::Parse(std::string("command=\"sh\" ") + kEd);
+  ASSERT_FALSE(opts.ok());
+  EXPECT_NE(opts.status().message().find("options"), std::string::npos) << opts.status().message();
+  auto priv = SshPublicKey::Parse("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n");
+  ASSERT_FALSE(priv.ok());
+  EXPECT_NE(priv.status().message().find("private key: give the .pub file"), std::string::npos) << priv.status().message();
+  // A lone base64 blob ends in '=' padding: not mistaken for options.
+  auto blob = SshPublicKey::Parse("AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GK==");
+  ASSERT_FALSE(blob.ok());
+  EXPECT_EQ(blob.status().message().find("options"), std::string::npos) << blob.status().message();
   EXPECT_FALSE(SshPublicKey::Parse("ssh-ed25519 !!notbase64!!").ok());
   EXPECT_FALSE(SshPublicKey::Parse("ssh-ed25519").ok());
   EXPECT_FALSE(SshPublicKey::Parse("").ok());

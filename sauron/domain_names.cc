@@ -7,7 +7,7 @@ namespace {
 
 Status CheckLabel(const std::string& name, const std::string& label) {
   auto bad = [&](const std::string& why) {
-    return Status::Invalid("'" + names::Quote(name) + "' is not a valid DNS name: " + why);
+    return Status::Invalid(names::Quote(name) + " is not a valid DNS name: " + why);
   };
   if (label.empty()) return bad("empty label");
   if (label.size() > 63) return bad("a label is longer than 63 characters");
@@ -27,9 +27,9 @@ Status ValidateDomainName(const std::string& name) {
   if (name.empty()) return Status::Invalid("a DNS name is required");
   if (name.size() > kMaxDomainNameLength) return Status::Invalid("a DNS name has at most 253 characters");
   if (name.find('*') != std::string::npos) {
-    return Status::Invalid("'" + names::Quote(name) + "': wildcard names are not supported (add each name)");
+    return Status::Invalid(names::Quote(name) + ": wildcard names are not supported (add each name)");
   }
-  if (name.back() == '.') return Status::Invalid("'" + names::Quote(name) + "': drop the trailing dot");
+  if (name.back() == '.') return Status::Invalid(names::Quote(name) + ": drop the trailing dot");
   size_t start = 0, labels = 0;
   std::string last;
   while (true) {
@@ -40,10 +40,10 @@ Status ValidateDomainName(const std::string& name) {
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
-  if (labels < 2) return Status::Invalid("'" + names::Quote(name) + "' is not a valid DNS name: it needs a domain (at least one '.')");
+  if (labels < 2) return Status::Invalid(names::Quote(name) + " is not a valid DNS name: it needs a domain (at least one '.')");
   bool digits = true;
   for (unsigned char c : last) digits = digits && std::isdigit(c);
-  if (digits) return Status::Invalid("'" + names::Quote(name) + "' is an address, not a DNS name");
+  if (digits) return Status::Invalid(names::Quote(name) + " is an address, not a DNS name");
   return Status::Ok();
 }
 
@@ -66,7 +66,7 @@ Status CheckCustomName(const std::string& name, const names::AppRef& app, const 
   if (Status s = ValidateDomainName(name); !s.ok()) return s;
   std::string def = DefaultName(app, pod_domain);
   if (name != def && IsUnderDomain(name, pod_domain)) {
-    return Status::Invalid("'" + names::Quote(name) + "' is under the pod domain " + pod_domain +
+    return Status::Invalid(names::Quote(name) + " is under the pod domain " + pod_domain +
                            ", whose names are the pod's: " + app.ToString() + " answers at " + def);
   }
   return Status::Ok();
