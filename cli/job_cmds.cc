@@ -13,6 +13,7 @@
 #include <string_view>
 #include <thread>
 
+#include "cli/log_printer.h"
 #include "cli/output.h"
 #include "cli/table.h"
 #include "common/host_layout.h"
@@ -23,6 +24,9 @@
 
 namespace rv::cli {
 namespace {
+
+// A log is hostile text: made safe on a terminal unless --raw (cli/log_printer.h).
+bool SafeOutput(const JobCommands& cmds) { return !cmds.log_raw && isatty(STDOUT_FILENO) == 1; }
 
 
 // rv logs TENANT/ENV/APP --router [-f]: the access log lines of APP (its
@@ -49,6 +53,7 @@ int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRec
   if (proxies == 0) return Fail(Status::NotFound("environment " + env + " runs no proxy (rv proxy:ensure " + env + ")"));
   if (logs.empty()) return Fail(Status::NotFound("no proxy log of " + env + " on this machine (rv logs reads local hosts only)"));
   std::mutex out_mu;
+  const bool safe = SafeOutput(cmds);
   // Whole lines of APP only, prefixed; a line split across chunks waits for its end.
   auto printer = [&](const std::string& id) {
     return [&, id, partial = std::string()](const std::string& chunk) mutable {
@@ -58,7 +63,7 @@ int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRec
       while ((nl = partial.find('\n', start)) != std::string::npos) {
         std::string_view line(partial.data() + start, nl - start);
         if (line.find(needle) != std::string_view::npos || line.find(body_needle) != std::string_view::npos)
-          std::cout << id << " " << line << "\n";
+          std::cout << id << " " << (safe ? LogPrinter::SafeLine(line) : std::string(line)) << "\n";
         start = nl + 1;
       }
       partial.erase(0, start);
@@ -115,17 +120,20 @@ int Logs(Client& c, const JobCommands& cmds) {
     return Fail(Status::NotFound("no log at " + path + " (rv logs reads local hosts only)"));
   }
   stop_signal::Install({}, stop_signal::Sigpipe::kKeep);
+  LogPrinter printer(SafeOutput(cmds), std::cout);
   if (!cmds.log_follow) {
     std::ifstream in(path, std::ios::binary);
     in.seekg(0, std::ios::end);
     int64_t size = in.tellg();
     in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, cmds.log_tail_bytes)));
-    std::cout << in.rdbuf() << std::flush;
+    printer.Feed(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+    printer.Finish();
     return 0;
   }
   Status s = container::FollowLog(
-      path, cmds.log_tail_bytes, [](const std::string& chunk) { std::cout << chunk << std::flush; },
+      path, cmds.log_tail_bytes, [&](const std::string& chunk) { printer.Feed(chunk); },
       [] { return stop_signal::Requested(); });
+  printer.Finish();
   return s.ok() ? 0 : Fail(s);
 }
 
@@ -219,6 +227,8 @@ void AddJobCommands(CLI::App& app, JobCommands* cmds) {
   cmds->logs->add_flag("--router", cmds->log_router,
                        "JOB is TENANT/ENV/APP: its requests in its environment's proxies' access logs (with request ids)");
   cmds->logs->add_option("--tail-bytes", cmds->log_tail_bytes, "how much of the end to show first");
+  cmds->logs->add_flag("--raw", cmds->log_raw,
+                       "the bytes as logged, even on a terminal (there escape sequences and control bytes are removed)");
   cmds->logs->add_option("--data-dir", cmds->log_data_dir, "the host's data dir (default <pod_dir>/hosts/<host>)");
 
   cmds->proxy_ensure = app.add_subcommand("proxy-ensure", "(or proxy:ensure) submit the environment's proxy jobs unless they exist (docs/PROXY.md)");

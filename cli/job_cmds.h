@@ -38,6 +38,7 @@ struct JobCommands {
   std::string log_job, log_data_dir;
   bool log_follow = false;
   bool log_router = false;  // logs APP --router: its env proxies' access log lines for APP
+  bool log_raw = false;     // logs --raw: no terminal-safe filtering (cli/log_printer.h)
   int64_t log_tail_bytes = 64 * 1024;
 };
 

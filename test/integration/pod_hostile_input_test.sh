@@ -20,7 +20,7 @@ set -u
 root=$1
 export RV_BUILD=$2
 . "$root/test/integration/need.bash"
-need_root_and pod_hostile_input docker-registry runc ip openssl
+need_root_and pod_hostile_input docker-registry runc ip openssl script
 dir=$(mktemp -d /tmp/rv-podhostile.XXXXXX)
 chmod 755 "$dir"  # the git server's user must reach its repos under it
 . "$root/test/integration/test_ports.bash"
@@ -121,6 +121,22 @@ refused "scale negative" ps:scale acme/prod/web web=-1
 refused "scale not a number" ps:scale acme/prod/web web=lots
 refused "scale type not UTF-8" ps:scale acme/prod/web "w$latin1=1"
 echo "$n hostile inputs refused"
+
+# What an app prints is its clients' text: `rv logs` on a terminal shows it
+# without escape sequences (cli/log_printer.h); --raw, or a pipe, as logged.
+$rv submit --service esc --image stack/busybox:latest --ram-mb 32 -- \
+  /bin/sh -c 'printf "hello \033]0;owned\007world \033[2Jcaf\351\n"; exec sleep 600' >/dev/null || fail "submit esc"
+for _ in $(seq 1 100); do
+  $rv logs esc-1 2>/dev/null | grep -q hello && break
+  sleep 0.2
+done
+$rv logs esc-1 | grep -q $'\033]0;owned' || fail "rv logs into a pipe is not the bytes as logged"
+tty_out=$(script -qec "$rv logs esc-1" /dev/null) || fail "rv logs on a terminal failed: $tty_out"
+grep -q "hello world" <<<"$tty_out" || fail "rv logs on a terminal lost the text: $(printf %q "$tty_out")"
+if grep -q $'\033' <<<"$tty_out"; then fail "rv logs on a terminal passed an escape sequence: $(printf %q "$tty_out")"; fi
+raw_out=$(script -qec "$rv logs esc-1 --raw" /dev/null)
+grep -q $'\033]0;owned' <<<"$raw_out" || fail "rv logs --raw on a terminal changed the bytes"
+echo "  rv logs on a terminal: $(printf %q "$(head -n 1 <<<"$tty_out")")"
 
 # Every daemon is the one `up` started, and sauron still answers.
 for d in "${!pid_of[@]}"; do
