@@ -403,7 +403,8 @@ TEST_F(StoreTest, HostsLiveJobsComeFromThePartialIndexAndOldIndexesAreDropped) {
       std::string row;
       for (int c = 0; c < sqlite3_column_count(st); ++c) {
         auto* t = sqlite3_column_text(st, c);
-        row += (c ? "|" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "");
+        if (c) row += '|';
+        row += t ? reinterpret_cast<const char*>(t) : "";
       }
       out.push_back(row);
     }
@@ -458,7 +459,7 @@ TEST_F(StoreTest, AHelloWhoseAddressIsNotIpv4IsRefusedAndTheOldOneKept) {
 
 // Labels are stored as JSON, which holds only UTF-8 (a JSON writer threw on
 // a Latin-1 byte, out of sauron).
-TEST_F(StoreTest, ALabelThatIsNotUtf8IsRefusedAtEnrolment) {
+TEST_F(StoreTest, ALabelThatIsNotUtf8OrHoldsAControlByteIsRefusedAtEnrolment) {
   msg::EnrollHost e;
   e.host_id = "h9";
   e.public_key = transport::GenerateKeypair().public_key;
@@ -467,6 +468,8 @@ TEST_F(StoreTest, ALabelThatIsNotUtf8IsRefusedAtEnrolment) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("not UTF-8"), std::string::npos) << s.message();
   e.labels = {{"zone\xff", "z1"}};
+  EXPECT_FALSE(store_->EnrollHost(e).ok());
+  e.labels = {{"zone", "z1\x1b[2J"}};  // shown by rv hosts: no terminal control
   EXPECT_FALSE(store_->EnrollHost(e).ok());
   e.labels = {{"zone", "z\xc3\xbc"}};
   EXPECT_TRUE(store_->EnrollHost(e).ok());
