@@ -14,6 +14,20 @@ std::string Printable(const std::string& s) {
   return out;
 }
 
+std::string NoControls(const std::string& s) {
+  std::string out = s;
+  for (size_t i = 0; i < out.size(); ++i) {
+    unsigned char c = out[i];
+    if (c < 0x20 || c == 0x7f) {
+      out[i] = '?';
+    } else if (c == 0xc2 && i + 1 < out.size() && static_cast<unsigned char>(out[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(out[i + 1]) <= 0x9f) {
+      out.replace(i, 2, "?");  // U+0080..U+009F
+    }
+  }
+  return out;
+}
+
 int Fail(const Status& s) {
   std::cerr << "rv: " << Printable(s.message()) << "\n";
   return 1;
@@ -60,7 +74,7 @@ void PrintEvent(const msg::Event& e) {
   std::cout << e.seq << "  " << ClockTime(e.ts_ms) << "  " << e.kind;
   if (!e.host_id.empty()) std::cout << "  host=" << e.host_id;
   if (!e.job_id.empty()) std::cout << "  job=" << e.job_id << "#" << e.attempt;
-  if (!e.detail.empty()) std::cout << "  " << e.detail;
+  if (!e.detail.empty()) std::cout << "  " << NoControls(e.detail);  // may quote a container's reason
   std::cout << "\n" << std::flush;
 }
 

@@ -22,6 +22,9 @@ int Fail(const Status& s);
 // may quote what it refused (or come from a daemon that did not), and an
 // escape sequence or a stray byte must not reach the operator's terminal.
 std::string Printable(const std::string& s);
+// `s` with C0 and C1 controls and DEL as '?' and UTF-8 text kept: for what a
+// daemon was told (a label, a container's exit reason) in a table or an event.
+std::string NoControls(const std::string& s);
 // "-" for an empty cell.
 std::string Or(const std::string& s);
 // "k=v,k2=v2", or "-".

@@ -26,6 +26,10 @@ TEST(CliOutput, AnErrorReachesTheTerminalAsPrintableTextOnly) {
   EXPECT_EQ(Printable("caf\xc3\xa9"), "caf??");  // ASCII only: a C1 control is two bytes of UTF-8 too
 }
 
+TEST(CliOutput, NoControlsKeepsUtf8AndReplacesC0C1AndDel) {
+  EXPECT_EQ(NoControls("exited: caf\xc3\xa9 \x1b[2J\x7f\xc2\x9b" "1m\n"), "exited: caf\xc3\xa9 ?[2J??1m?");
+}
+
 TEST(CliOutput, EmptyCellsAndNoTimeReadAsADash) {
   EXPECT_EQ(Or(""), "-");
   EXPECT_EQ(Or("x"), "x");

@@ -2,33 +2,15 @@
 
 #include <algorithm>
 
+#include "cli/output.h"
+
 namespace rv::cli {
-namespace {
-
-// A cell may hold what a daemon was told (a label, a container's exit
-// reason): C0 and C1 controls and DEL become '?', so no cell can move the
-// cursor, send an escape sequence or break its row. UTF-8 text stays.
-std::string Cell(const std::string& s) {
-  std::string out = s;
-  for (size_t i = 0; i < out.size(); ++i) {
-    unsigned char c = out[i];
-    if (c < 0x20 || c == 0x7f) {
-      out[i] = '?';
-    } else if (c == 0xc2 && i + 1 < out.size() && static_cast<unsigned char>(out[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(out[i + 1]) <= 0x9f) {
-      out.replace(i, 2, "?");  // U+0080..U+009F
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 void Table::Print(std::ostream& out) const {
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : rows_) {
     rows.emplace_back();
-    for (const auto& c : r) rows.back().push_back(Cell(c));
+    for (const auto& c : r) rows.back().push_back(NoControls(c));  // a daemon's text: no escapes
   }
   std::vector<size_t> width;
   for (const auto& r : rows) {
