@@ -22,15 +22,14 @@
 namespace rv::strider {
 namespace {
 
-TEST(OverlayDriver, ControlDocumentFromViewParsesAndAttachesOnlyLocalContainers) {
-  overlay::HostKeyPair me = overlay::NewHostKeyPair();
-  overlay::EnvKey k = overlay::NewEnvKey(3, 1, overlay::AeadKind::kChaCha20Poly1305);
+// Host h1's view of env X (num 3, 10.240.2.0/24, one epoch keyed with `k`
+// sealed to `me`); each test sets the hosts and the routes.
+msg::OverlayView ViewOfEnvX(const overlay::HostKeyPair& me, const overlay::EnvKey& k) {
   msg::OverlayView v;
   v.host_id = "h1";
   v.host_num = 1;
   v.pod_cidr = "10.240.0.0/16";
   v.port = 7800;
-  v.hosts = {{"h1", 1, "10.88.0.1:7800"}, {"h2", 2, "10.88.0.2:7800"}};
   msg::OverlayEnv e;
   e.env = "X";
   e.num = 3;
@@ -38,8 +37,16 @@ TEST(OverlayDriver, ControlDocumentFromViewParsesAndAttachesOnlyLocalContainers)
   e.aead = "chacha20poly1305";
   e.send_epoch = 1;
   e.keys.push_back({1, *overlay::SealEnvKey(k, me.public_key), "chacha20poly1305"});
-  e.routes = {{"10.240.2.1", "h1", "x1", 1}, {"10.240.2.2", "h2", "x2", 1}, {"10.240.2.3", "h1", "x3", 1}};
   v.envs.push_back(e);
+  return v;
+}
+
+TEST(OverlayDriver, ControlDocumentFromViewParsesAndAttachesOnlyLocalContainers) {
+  overlay::HostKeyPair me = overlay::NewHostKeyPair();
+  overlay::EnvKey k = overlay::NewEnvKey(3, 1, overlay::AeadKind::kChaCha20Poly1305);
+  msg::OverlayView v = ViewOfEnvX(me, k);
+  v.hosts = {{"h1", 1, "10.88.0.1:7800"}, {"h2", 2, "10.88.0.2:7800"}};
+  v.envs[0].routes = {{"10.240.2.1", "h1", "x1", 1}, {"10.240.2.2", "h2", "x2", 1}, {"10.240.2.3", "h1", "x3", 1}};
   std::map<std::string, LocalAttachment> locals;
   std::string id1 = container::ContainerIdFor("x1");
   locals[id1] = {id1, "X", "/var/run/netns/" + id1, 7};
@@ -64,30 +71,15 @@ TEST(OverlayDriver, ControlDocumentFromViewParsesAndAttachesOnlyLocalContainers)
   EXPECT_FALSE(overlay::ParseControl(doc, &stranger).ok());
 }
 
-// The veth name is the container's address and netns generation: two striders
-// that read the same adopt record name it alike, so overlayd keeps its
-// plumbing across a live restore (docs/SCEPTRE.md).
 // overlayd refuses a whole config with one bad endpoint, and a JSON writer
 // throws on bytes that are not UTF-8: such a peer is left out, with its routes.
 TEST(OverlayDriver, APeerWhoseEndpointIsNotIpPortIsLeftOutWithItsRoutes) {
   overlay::HostKeyPair me = overlay::NewHostKeyPair();
   overlay::EnvKey k = overlay::NewEnvKey(3, 1, overlay::AeadKind::kChaCha20Poly1305);
-  msg::OverlayView v;
-  v.host_id = "h1";
-  v.host_num = 1;
-  v.pod_cidr = "10.240.0.0/16";
-  v.port = 7800;
+  msg::OverlayView v = ViewOfEnvX(me, k);
   v.hosts = {{"h1", 1, "10.88.0.1:7800"}, {"h2", 2, "caf\xe9:7800"}, {"h3", 3, "example.com:7800"},
              {"h4", 4, "10.88.0.4:7800"}};
-  msg::OverlayEnv e;
-  e.env = "X";
-  e.num = 3;
-  e.subnet = "10.240.2.0/24";
-  e.aead = "chacha20poly1305";
-  e.send_epoch = 1;
-  e.keys.push_back({1, *overlay::SealEnvKey(k, me.public_key), "chacha20poly1305"});
-  e.routes = {{"10.240.2.2", "h2", "x2", 1}, {"10.240.2.3", "h3", "x3", 1}, {"10.240.2.4", "h4", "x4", 1}};
-  v.envs.push_back(e);
+  v.envs[0].routes = {{"10.240.2.2", "h2", "x2", 1}, {"10.240.2.3", "h3", "x3", 1}, {"10.240.2.4", "h4", "x4", 1}};
   std::string doc;
   ASSERT_NO_THROW(doc = BuildControlDocument(v, "10.88.0.1", 1500, {}, nullptr));
   auto c = overlay::ParseControl(doc, &me);
@@ -97,6 +89,9 @@ TEST(OverlayDriver, APeerWhoseEndpointIsNotIpPortIsLeftOutWithItsRoutes) {
   EXPECT_EQ(c->envs[0].routes[0].host_id, 4u);
 }
 
+// The veth name is the container's address and netns generation: two striders
+// that read the same adopt record name it alike, so overlayd keeps its
+// plumbing across a live restore (docs/SCEPTRE.md).
 TEST(OverlayDriver, AnAttachmentsVethIsNamedAfterItsAddressAndNetnsGenerationOnly) {
   msg::OverlayView v;
   v.host_id = "h1";

@@ -20,6 +20,7 @@ set -u
 root=$1
 export RV_BUILD=$2
 . "$root/test/integration/need.bash"
+. "$root/test/integration/one_host_pod.bash"
 need_root_and pod_hostile_input docker-registry runc ip openssl script
 dir=$(mktemp -d /tmp/rv-podhostile.XXXXXX)
 chmod 755 "$dir"  # the git server's user must reach its repos under it
@@ -31,17 +32,7 @@ fail() {
   for f in "$dir"/logs/*.log; do [ -e "$f" ] && { echo "--- $(basename "$f")" >&2; tail -n 8 "$f" >&2; }; done
   exit 1
 }
-cleanup() {
-  "$root/scripts/pod" down --dir "$dir" >/dev/null 2>&1 || true
-  local tag=h1-$(printf %s "$dir/hosts/h1" | sha256sum | cut -c1-8) cg
-  if mountpoint -q "/run/rivendell/$tag" 2>/dev/null; then umount -l "/run/rivendell/$tag"; fi
-  rmdir "/run/rivendell/$tag" 2>/dev/null
-  mount | awk -v d="$dir" 'index($3, d) == 1 {print $3}' | sort -r | while read -r m; do umount -l "$m"; done
-  for cg in /sys/fs/cgroup/*/rivendell/"$tag"; do
-    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
-  done
-  rm -rf "$dir"
-}
+cleanup() { one_host_pod_cleanup "$dir" "rv-esc-"; }
 trap cleanup EXIT
 
 "$root/scripts/pod" up --hosts 1 --dir "$dir" --base-port "$port" >"$dir/up.log" 2>&1 || { cat "$dir/up.log" >&2; fail "pod up"; }

@@ -21,6 +21,7 @@ set -uo pipefail
 root=$1
 export RV_BUILD=$2
 . "$root/test/integration/need.bash"
+. "$root/test/integration/one_host_pod.bash"
 need_root_and pod_secrets docker-registry runc curl ip
 dir=$(mktemp -d /tmp/rv-pods.XXXXXX)
 . "$root/test/integration/test_ports.bash"
@@ -35,18 +36,7 @@ fail() {
   tail -n 30 "$dir"/logs/strider-h1.log >&2 || true
   exit 1
 }
-cleanup() {
-  "$root/scripts/pod" down --dir "$dir" >/dev/null 2>&1 || true
-  local tag=h1-$(printf %s "$dir/hosts/h1" | sha256sum | cut -c1-8) ns cg
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -- "^rv-$svc-" || true); do ip netns delete "$ns"; done
-  if mountpoint -q "/run/rivendell/$tag" 2>/dev/null; then umount -l "/run/rivendell/$tag"; fi
-  rmdir "/run/rivendell/$tag" 2>/dev/null
-  mount | awk -v d="$dir" 'index($3, d) == 1 {print $3}' | sort -r | while read -r m; do umount -l "$m"; done
-  for cg in /sys/fs/cgroup/*/rivendell/"$tag"; do
-    [ -d "$cg" ] && find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
-  done
-  rm -rf "$dir"
-}
+cleanup() { one_host_pod_cleanup "$dir" "rv-$svc-"; }
 trap cleanup EXIT
 
 # grep_disk WHAT: fails if any file under the pod dir holds the marker.
