@@ -28,7 +28,6 @@ namespace {
 // A log is hostile text: made safe on a terminal unless --raw (cli/log_printer.h).
 bool SafeOutput(const JobCommands& cmds) { return !cmds.log_raw && isatty(STDOUT_FILENO) == 1; }
 
-
 // rv logs TENANT/ENV/APP --router [-f]: the access log lines of APP (its
 // backend, common/proxy_job.h) from every placed proxy job of its environment
 // whose host's data is on this machine, each line prefixed with the proxy's
