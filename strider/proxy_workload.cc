@@ -31,6 +31,10 @@ namespace {
 
 constexpr const char* kInside = "/run/proxy";
 
+// A refused CLI answer as the host's log shows it: quoted and bounded (the
+// proxy's container writes what its master says).
+std::string ShownAnswer(const Result<std::string>& r) { return r.ok() ? names::Quote(r.value(), 200) : r.status().ToString(); }
+
 std::string CertFileFor(const std::string& name) { return "certs/" + crypto::Sha256Hex(name).substr(0, 16) + ".pem"; }
 
 }  // namespace
@@ -502,7 +506,7 @@ bool ProxyWorkload::ChangeServers(const std::vector<int64_t>& workers, const std
         if (r.ok() && r->find_first_not_of(" \r\n") == std::string::npos) {
           ++done;
         } else {
-          spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? names::Quote(*r, 200) : r.status().ToString());
+          spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, ShownAnswer(r));
         }
       }
     }
@@ -559,7 +563,7 @@ size_t ProxyWorkload::SendInOrder(int64_t worker, const std::vector<std::string>
     auto r = run_dir_.MasterCommand(line, 2000);
     crypto::Wipe(line);
     if (!r.ok() || !ProxyCliTook(*r)) {
-      spdlog::debug("proxy {}: {}: {}", spec_.id, cmd.substr(0, cmd.find('\n')), r.ok() ? names::Quote(*r, 200) : r.status().ToString());
+      spdlog::debug("proxy {}: {}: {}", spec_.id, cmd.substr(0, cmd.find('\n')), ShownAnswer(r));
       break;
     }
     ++done;
@@ -616,7 +620,7 @@ bool ProxyWorkload::ChangeMaps(const ProcView& procs, const std::map<std::string
       for (const auto& cmd : *cmds) {
         auto r = run_dir_.MasterCommand(cmd, 1000);
         bool ok = r.ok() && r->find_first_not_of(" \r\n") == std::string::npos;
-        if (!ok) spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, r.ok() ? names::Quote(*r, 200) : r.status().ToString());
+        if (!ok) spdlog::debug("proxy {}: {}: {}", spec_.id, cmd, ShownAnswer(r));
         if (pid == current) {
           ++wanted;
           done += ok;
