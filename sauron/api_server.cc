@@ -191,6 +191,16 @@ void ApiServer::EndGroup() {
   held_.clear();
 }
 
+// A handler's bug (an exception no one caught) fails its one request, not
+// sauron: every write of the request is in a transaction guard that rolls
+// back as the exception passes (Store::Txn, SqliteTxn, SqliteSavepoint).
+Status ApiServer::HandlerThrew(const msg::Envelope& env, const std::string& user, const std::string& what) {
+  d_.counters->Add("api.handler_threw");
+  if (LogAllowed("threw:" + env.type)) spdlog::error("{} from '{}' threw: {} (a bug: the request was undone and refused)", Clean(env.type), Clean(user),
+                Clean(what));
+  return Status::Internal("sauron failed on this request (a bug, logged); its unfinished writes were undone");
+}
+
 std::string ApiServer::Handle(const std::string& user, const std::string& peer_ip, const void* data, size_t size) {
   d_.counters->Add("api.messages");
   auto env = msg::DecodeEnvelope(data, size);
@@ -209,7 +219,17 @@ std::string ApiServer::Handle(const std::string& user, const std::string& peer_i
   if (grouping_) JoinOrLeaveGroup(env->type);
   int64_t t0 = MonotonicUs();
   ApiCall call{user, RoleOf(user), env->type, peer_ip, WallMs(), d_, state_, audit_};
-  auto r = SauronRequests().Dispatch(call, *env);
+  Result<std::string> r = Status::Internal("unset");
+  bool threw = false;  // logged with its cause already
+  try {
+    r = SauronRequests().Dispatch(call, *env);
+  } catch (const std::exception& e) {
+    r = HandlerThrew(*env, user, e.what());
+    threw = true;
+  } catch (...) {
+    r = HandlerThrew(*env, user, "an exception that is not a std::exception");
+    threw = true;
+  }
   // Where sauron's time goes, by request type (admin.list what=counters).
   if (env->type.size() <= 32 && SauronRequests().Find(env->type) != nullptr) {
     d_.counters->Add("api.us." + env->type, MonotonicUs() - t0);
@@ -217,7 +237,9 @@ std::string ApiServer::Handle(const std::string& user, const std::string& peer_i
   }
   if (!r.ok()) {
     if (r.status().code() == Status::Code::kInvalid) d_.counters->Add("api.invalid");
-    if (r.status().code() == Status::Code::kInternal || r.status().code() == Status::Code::kIo) {
+    if (threw) {
+      // HandlerThrew logged it, with its cause.
+    } else if (r.status().code() == Status::Code::kInternal || r.status().code() == Status::Code::kIo) {
       spdlog::error("{} from '{}' failed: {}", Clean(env->type), Clean(user), r.status().message());
     } else if (LogAllowed("failed:" + env->type)) {
       spdlog::info("{} from '{}' refused: {}", Clean(env->type), Clean(user), r.status().message());

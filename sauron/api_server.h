@@ -11,7 +11,10 @@
 //  * Undecodable, truncated, unknown-version or unknown-type messages are
 //    counted ("api.undecodable", "api.unknown_type", "api.malformed", ...),
 //    logged (rate-limited) and answered with an error whenever a req_id could
-//    be read. Nothing a peer sends can crash the daemon or half-apply a request.
+//    be read. Nothing a peer sends can crash the daemon or half-apply a request:
+//    a handler's uncaught exception (a bug) is logged, counted
+//    ("api.handler_threw") and answered Internal, its open writes rolled back
+//    by their transaction guards; sauron goes on serving.
 //  * Every request gets exactly one reply (transport::EncodeReply*), with the
 //    request's req_id; one-way messages (req_id 0) get none.
 //  * Group commit: DrainRequests runs consecutive hot requests (heartbeats,
@@ -76,6 +79,8 @@ class ApiServer {
 
  private:
   bool LogAllowed(const std::string& key);
+  // Counts and logs a handler's uncaught exception; the status its caller gets.
+  Status HandlerThrew(const msg::Envelope& env, const std::string& user, const std::string& what);
   void SendReply(zmq::message_t& routing_id, const std::string& reply, const std::string& user);
   // Called by Handle in DrainRequests, before a request is dispatched.
   void JoinOrLeaveGroup(const std::string& type);

@@ -7,6 +7,7 @@
 #include "common/names.h"
 #include "common/utf8.h"
 #include "sauron/sqlite_exec.h"
+#include "sauron/sqlite_txn.h"
 
 namespace rv::sauron {
 namespace {
@@ -104,30 +105,27 @@ Status EnvConfigStore::Set(const std::string& env, const std::map<std::string, s
     // It becomes an environment variable in a container's JSON runtime spec.
     if (!IsUtf8(v)) return Status::Invalid("value of " + k + " is not UTF-8 text");
   }
-  if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  auto fail = [&](Status s) {
-    (void)Exec("ROLLBACK");
-    return s;
-  };
+  SqliteTxn txn(db_);
+  if (!txn.status().ok()) return txn.status();
   {
     Q names(db_, "SELECT name FROM env_config WHERE env = ?");
     names.Text(1, env);
     size_t total = vars.size();
     int rc;
     while ((rc = names.Step()) == SQLITE_ROW) total += vars.count(names.ColText(0)) ? 0 : 1;
-    if (rc != SQLITE_DONE) return fail(names.Error());
+    if (rc != SQLITE_DONE) return names.Error();
     if (total > kMaxVarsPerEnv) {
-      return fail(Status::Invalid("an environment holds at most " + std::to_string(kMaxVarsPerEnv) + " config vars"));
+      return Status::Invalid("an environment holds at most " + std::to_string(kMaxVarsPerEnv) + " config vars");
     }
   }
   Q put(db_, "INSERT OR REPLACE INTO env_config(env, name, secret, value, updated_ms) VALUES (?, ?, ?, ?, ?)");
-  if (!put.ok()) return fail(put.Error());
+  if (!put.ok()) return put.Error();
   for (const auto& [k, v] : vars) {
     put.Text(1, env).Text(2, k).Int(3, secret ? 1 : 0).Blob(4, Seal(env, k, v)).Int(5, now_ms);
-    if (put.Step() != SQLITE_DONE) return fail(put.Error());
+    if (put.Step() != SQLITE_DONE) return put.Error();
     put.Reset();
   }
-  if (Status s = Exec("COMMIT"); !s.ok()) return fail(s);
+  if (Status s = txn.Commit(); !s.ok()) return s;
   envs_.insert(env);
   return Status::Ok();
 }
@@ -136,25 +134,19 @@ Status EnvConfigStore::Unset(const std::string& env, const std::vector<std::stri
   if (Status s = ValidateEnv(env); !s.ok()) return s;
   if (names.empty()) return Status::Invalid("no config var names given");
   if (names.size() > kMaxVarsPerEnv) return Status::Invalid("too many names");
-  if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  SqliteTxn txn(db_);
+  if (!txn.status().ok()) return txn.status();
   Q del(db_, "DELETE FROM env_config WHERE env = ? AND name = ?");
   for (const auto& n : names) {
     del.Text(1, env).Text(2, n);
-    if (del.Step() != SQLITE_DONE) {
-      Status e = del.Error();
-      (void)Exec("ROLLBACK");
-      return e;
-    }
+    if (del.Step() != SQLITE_DONE) return del.Error();
     del.Reset();
   }
   Q left(db_, "SELECT COUNT(*) FROM env_config WHERE env = ?");
   left.Text(1, env);
   bool any = left.Step() == SQLITE_ROW && left.ColInt(0) > 0;
   left.Reset();
-  if (Status s = Exec("COMMIT"); !s.ok()) {
-    (void)Exec("ROLLBACK");
-    return s;
-  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
   if (!any) envs_.erase(env);
   return Status::Ok();
 }

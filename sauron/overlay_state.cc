@@ -11,6 +11,7 @@
 #include "overlay/control.h"
 #include "overlay/keyring.h"
 #include "sauron/sqlite_exec.h"
+#include "sauron/sqlite_txn.h"
 
 namespace rv::sauron {
 namespace {
@@ -204,58 +205,48 @@ Status OverlayState::SaveHost(const std::string& host_id) {
 }
 
 Status OverlayState::SaveEnv(const Env& e) {
-  if (Status s = Exec("SAVEPOINT env"); !s.ok()) return s;
-  auto fail = [&](const std::string& what) {
-    Status s = SqlError(db_, what);
-    (void)Exec("ROLLBACK TO env; RELEASE env");
-    return s;
-  };
+  SqliteSavepoint sp(db_, "env");
+  if (!sp.status().ok()) return sp.status();
   {
     SqliteStatement q(db_,
            "INSERT OR REPLACE INTO overlay_envs (env, num, aead, send_epoch, switch_at_ms, forget_at_ms)"
            " VALUES (?, ?, ?, ?, ?, ?)");
     q.Text(1, e.name).Int(2, e.num).Text(3, e.aead).Int(4, e.send_epoch).Int(5, e.switch_at_ms)
         .Int(6, e.forget_at_ms);
-    if (q.Step() != SQLITE_DONE) return fail("save env");
+    if (q.Step() != SQLITE_DONE) return SqlError(db_, "save env");
   }
   {
     SqliteStatement q(db_, "DELETE FROM overlay_keys WHERE env = ?");
     q.Text(1, e.name);
-    if (q.Step() != SQLITE_DONE) return fail("delete keys");
+    if (q.Step() != SQLITE_DONE) return SqlError(db_, "delete keys");
   }
   for (const auto& k : e.keys) {
     SqliteStatement q(db_, "INSERT INTO overlay_keys (env, epoch, key_enc, aead) VALUES (?, ?, ?, ?)");
     std::string plain(reinterpret_cast<const char*>(k.key.data()), k.key.size());
     q.Text(1, e.name).Int(2, k.epoch).Blob(3, master_.Encrypt(plain)).Text(4, overlay::AeadName(k.aead));
     sodium_memzero(plain.data(), plain.size());
-    if (q.Step() != SQLITE_DONE) return fail("save key");
+    if (q.Step() != SQLITE_DONE) return SqlError(db_, "save key");
   }
-  return Exec("RELEASE env");
+  return sp.Release();
 }
 
 Status OverlayState::SaveIpam() {
-  if (Status s = Exec("SAVEPOINT ipam; DELETE FROM overlay_ipam"); !s.ok()) return s;
+  SqliteSavepoint sp(db_, "ipam");
+  if (!sp.status().ok()) return sp.status();
+  if (Status s = Exec("DELETE FROM overlay_ipam"); !s.ok()) return s;
   for (const auto& r : ipam_.Records()) {
     SqliteStatement q(db_, "INSERT INTO overlay_ipam (kind, env_num, owner, addr, released_ms) VALUES (?, ?, ?, ?, ?)");
     q.Text(1, r.kind).Int(2, r.env_id).Text(3, r.owner).Int(4, r.addr).Int(5, r.released_ms);
-    if (q.Step() != SQLITE_DONE) {
-      Status s = SqlError(db_, "save ipam");
-      (void)Exec("ROLLBACK TO ipam; RELEASE ipam");
-      return s;
-    }
+    if (q.Step() != SQLITE_DONE) return SqlError(db_, "save ipam");
   }
   if (Status s = Exec("DELETE FROM overlay_addrs"); !s.ok()) return s;
   for (const auto& [_, a] : addrs_) {
     SqliteStatement q(db_, "INSERT INTO overlay_addrs (job_id, env, owner, host_id, attempt, addr) VALUES (?, ?, ?, ?, ?, ?)");
     q.Text(1, a.job_id).Text(2, a.env).Text(3, a.owner).Text(4, a.host_id).Int(5, a.attempt)
         .Int(6, a.addr);
-    if (q.Step() != SQLITE_DONE) {
-      Status s = SqlError(db_, "save addrs");
-      (void)Exec("ROLLBACK TO ipam; RELEASE ipam");
-      return s;
-    }
+    if (q.Step() != SQLITE_DONE) return SqlError(db_, "save addrs");
   }
-  return Exec("RELEASE ipam");
+  return sp.Release();
 }
 
 Result<OverlayState::Env*> OverlayState::EnsureEnv(const std::string& name, const std::vector<msg::HostRecord>& hosts,

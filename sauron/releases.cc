@@ -10,6 +10,7 @@
 #include "common/names.h"
 #include "common/utf8.h"
 #include "sauron/sqlite_exec.h"
+#include "sauron/sqlite_txn.h"
 
 namespace rv::sauron {
 namespace {
@@ -70,24 +71,7 @@ CREATE TABLE IF NOT EXISTS env_config_versions (
 
 using Q = SqliteStatement;
 
-// BEGIN IMMEDIATE ... COMMIT, rolled back unless Commit() succeeded.
-class Txn {
- public:
-  explicit Txn(sqlite3* db) : db_(db) { status_ = SqliteExec(db_, "BEGIN IMMEDIATE"); }
-  ~Txn() {
-    if (status_.ok() && !done_) (void)SqliteExec(db_, "ROLLBACK");
-  }
-  const Status& status() const { return status_; }
-  Status Commit() {
-    done_ = true;
-    return SqliteExec(db_, "COMMIT");
-  }
-
- private:
-  sqlite3* db_;
-  Status status_;
-  bool done_ = false;
-};
+using Txn = SqliteTxn;
 
 std::string ToJson(const std::map<std::string, int32_t>& m) { return nlohmann::json(m).dump(); }
 std::string ToJson(const std::map<std::string, std::string>& m) { return nlohmann::json(m).dump(); }
