@@ -196,8 +196,10 @@ void ApiServer::EndGroup() {
 // back as the exception passes (Store::Txn, SqliteTxn, SqliteSavepoint).
 Status ApiServer::HandlerThrew(const msg::Envelope& env, const std::string& user, const std::string& what) {
   d_.counters->Add("api.handler_threw");
-  if (LogAllowed("threw:" + env.type)) spdlog::error("{} from '{}' threw: {} (a bug: the request was undone and refused)", Clean(env.type), Clean(user),
-                Clean(what));
+  if (LogAllowed("threw:" + env.type)) {
+    spdlog::error("{} from '{}' threw: {} (a bug: refused, its unfinished writes undone)", Clean(env.type), Clean(user),
+                  Clean(what));
+  }
   return Status::Internal("sauron failed on this request (a bug, logged); its unfinished writes were undone");
 }
 
