@@ -231,6 +231,9 @@ TEST_F(DispatchTest, RandomMutationsNeverCrash) {
     (void)api_->Handle(users[rng() % 5], "127.0.0.1", m.data(), m.size());
   }
   EXPECT_GT(counters_.Get("api.undecodable") + counters_.Get("api.malformed"), 0);
+  // Handle's catch-all keeps sauron up through a handler's throw: count it
+  // here, or such a bug would pass unseen.
+  EXPECT_EQ(counters_.Get("api.handler_threw"), 0);
   // Still consistent and serving.
   EXPECT_EQ(Call("admin", msg::ListRequest{"jobs"}).code, 0);
   auto events = store_->ListEvents(0, 0);

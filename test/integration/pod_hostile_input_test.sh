@@ -11,7 +11,8 @@
 # domains; oversized values; path-like and reserved names; names a proxy map
 # or a shell would split; garbage, private and option-prefixed SSH keys;
 # garbage certificates; out-of-range numbers. Then every daemon started by
-# `up` must still run with the PID it had, and sauron must still answer.
+# `up` must still run with the PID it had, and sauron must still answer
+# without having caught a handler's exception (api.handler_threw).
 # (A config var with one Latin-1 byte used to end every strider that started
 # a container of its env: see pod_secrets and EnvConfigTest.)
 # Needs root (runc, overlayfs, netns); skips otherwise.
@@ -135,5 +136,8 @@ for d in "${!pid_of[@]}"; do
   [ -r "/proc/$p/cmdline" ] || fail "$d (pid $p) is gone after the hostile inputs"
 done
 $rv hosts >/dev/null || fail "sauron does not answer after the hostile inputs"
+# Sauron survives a handler's throw (it answers Internal): count it instead.
+threw=$($rv counters | awk '$1 == "api.handler_threw" {print $2}')
+[ "${threw:-0}" = 0 ] || fail "a sauron request handler threw $threw time(s): see its log ('threw:')"
 if grep -l "terminate called" "$dir"/logs/*.log 2>/dev/null; then fail "a daemon's log shows an uncaught exception"; fi
 echo "PASS: pod_hostile_input: $n inputs refused; ${#pid_of[@]} daemons up throughout"
