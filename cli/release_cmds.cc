@@ -72,9 +72,9 @@ Result<std::map<std::string, int32_t>> ParseCounts(const std::vector<std::string
     if (eq == std::string::npos || eq == 0 || eq + 1 == s.size()) return Status::Invalid("'" + s + "' is not TYPE=N");
     int32_t n = 0;
     for (size_t i = eq + 1; i < s.size(); ++i) {
-      if (s[i] >= '0' && s[i] <= '9') n = n * 10 + (s[i] - '0');
-      if (s[i] < '0' || s[i] > '9' || n > 1000000)
-        return Status::Invalid("'" + s + "': N must be a whole number from 0 to 1000000");
+      bool digit = s[i] >= '0' && s[i] <= '9';
+      if (digit) n = n * 10 + (s[i] - '0');
+      if (!digit || n > 1000000) return Status::Invalid("'" + s + "': N must be a whole number from 0 to 1000000");
     }
     out[s.substr(0, eq)] = n;
   }

@@ -23,4 +23,11 @@ bool IsUtf8(std::string_view s) {
   return true;
 }
 
+bool HasControlByte(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
 }  // namespace rv

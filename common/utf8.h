@@ -7,7 +7,7 @@
 // Contract: well-formed per RFC 3629: no overlong forms, no surrogates
 // (U+D800..U+DFFF), nothing past U+10FFFF, no sequence cut short. NUL and
 // other controls are valid UTF-8 (callers refuse them separately if they
-// must). Pure, thread-safe.
+// must: HasControlByte). Pure, thread-safe.
 #pragma once
 
 #include <string_view>
@@ -15,5 +15,9 @@
 namespace rv {
 
 bool IsUtf8(std::string_view s);
+
+// Whether s holds a C0 control byte (NUL, tab and newline among them) or DEL:
+// text shown in one line of a table or an event must not.
+bool HasControlByte(std::string_view s);
 
 }  // namespace rv

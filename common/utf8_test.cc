@@ -40,5 +40,13 @@ TEST(IsUtf8, WhatItAcceptsNlohmannJsonDumpsAndWhatItRefusesItThrowsOn) {
   }
 }
 
+TEST(HasControlByte, FindsC0AndDelButNotUtf8OrSpace) {
+  EXPECT_FALSE(HasControlByte("zone=eu west caf\xc3\xa9"));
+  for (std::string s : {std::string("a\tb"), std::string("a\nb"), std::string("a\x1b[2J"), std::string("a\x7f"),
+                        std::string("a\0b", 3)}) {
+    EXPECT_TRUE(HasControlByte(s)) << s;
+  }
+}
+
 }  // namespace
 }  // namespace rv

@@ -127,9 +127,7 @@ msg::ReleaseRecord ReadRelease(Q& q) {
 // Printable and bounded: these fields end up in tables and events.
 Status CheckField(const std::string& what, const std::string& v, size_t max) {
   if (v.size() > max) return Status::Invalid(what + " is longer than " + std::to_string(max) + " bytes");
-  for (unsigned char c : v) {
-    if (c < 0x20 || c == 0x7f) return Status::Invalid(what + " holds a control character");
-  }
+  if (HasControlByte(v)) return Status::Invalid(what + " holds a control character");
   return Status::Ok();
 }
 

@@ -567,8 +567,7 @@ Status Store::EnrollHost(const msg::EnrollHost& req) {
     if (k.empty() || k.size() > 64 || v.size() > 256) return Status::Invalid("label '" + k.substr(0, 64) + "' too long or empty");
     // Stored as JSON (LabelsToJson), which holds only UTF-8.
     if (!IsUtf8(k) || !IsUtf8(v)) return Status::Invalid("label " + names::Quote(k, 64) + " is not UTF-8 text");
-    for (unsigned char c : k + v)
-      if (c < 0x20 || c == 0x7f) return Status::Invalid("label " + names::Quote(k, 64) + " holds a control character");
+    if (HasControlByte(k) || HasControlByte(v)) return Status::Invalid("label " + names::Quote(k, 64) + " holds a control character");
   }
   for (auto& [id, h] : hosts_) {
     if (id != req.host_id && h.public_key == req.public_key) {
