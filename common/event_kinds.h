@@ -46,6 +46,9 @@ inline constexpr char kProxyChanged[] = "proxy.changed";
 // What edge.routes answers may have changed; rv-edge subscribes to
 // "all/edge.changed". detail: empty.
 inline constexpr char kEdgeChanged[] = "edge.changed";
+// A log read for the host's strider (common/msg/logs.h): published only under
+// to/<host>/log.wanted, never recorded; detail: an encoded msg::LogWant.
+inline constexpr char kLogWanted[] = "log.wanted";
 inline constexpr char kSecurityRefused[] = "security.refused";
 
 }  // namespace rv::event_kind

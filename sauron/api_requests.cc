@@ -13,6 +13,7 @@ const RequestTable& SauronRequests() {
     RegisterReleaseRequests(t);
     RegisterProxyRequests(t);
     RegisterDomainRequests(t);
+    RegisterLogRequests(t);
     return t;
   }();
   return kTable;

@@ -45,6 +45,9 @@ Status EnsureAppNames(const ApiDeps& d, int64_t now_ms);
 void OnEnvConfigChanged(ReleaseStore& releases, Store& store, const std::string& env, const std::string& what,
                         int64_t now_ms);
 
+// admin.log_read, admin.log_fetch, host.log_chunk (api_logs.cc)
+void RegisterLogRequests(RequestTable& t);
+
 // host.proxy_routes (api_proxy.cc)
 void RegisterProxyRequests(RequestTable& t);
 

@@ -43,6 +43,7 @@ class Accounts;      // sauron/accounts.h
 class ReleaseStore;  // sauron/releases.h
 class DomainStore;   // sauron/domain_store.h
 class PodCa;         // sauron/pod_ca.h
+class LogRelay;      // sauron/log_relay.h
 
 struct ApiDeps {
   Store* store = nullptr;
@@ -70,6 +71,11 @@ struct ApiDeps {
   DomainStore* domains = nullptr;
   const PodCa* pod_ca = nullptr;
   std::string pod_domain = "rivendell.test";
+  // Log reads (admin.log_read/log_fetch, host.log_chunk): the mailbox, and how
+  // a "log.wanted" change reaches only its host (ChangeStream::PublishToHost).
+  // Either null: refused.
+  LogRelay* logs = nullptr;
+  std::function<void(const msg::Change&)> notify_host;
 };
 
 // What the handlers keep between requests.

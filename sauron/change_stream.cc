@@ -121,4 +121,14 @@ void ChangeStream::Publish(const msg::Change& change) {
   if (feed_count_ >= kMaxFeedBatch) Flush();
 }
 
+void ChangeStream::PublishToHost(const msg::Change& change) {
+  try {
+    zmq::message_t body(msg::Encode(change));
+    if (!Send(msg::HostTopic(change.event.host_id, change.event.kind), body)) ++dropped_;
+  } catch (const zmq::error_t& e) {
+    ++dropped_;
+    spdlog::error("change stream: cannot send {} to {}: {}", change.event.kind, change.event.host_id, e.what());
+  }
+}
+
 }  // namespace rv::sauron

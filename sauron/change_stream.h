@@ -41,6 +41,10 @@ class ChangeStream {
   Status Bind(const std::string& endpoint);
   const std::string& endpoint() const { return endpoint_; }
   void Publish(const msg::Change& change);
+  // Only to/<event.host_id>/<event.kind>: a transient notice for one host
+  // (log.wanted), outside the event log, the "all/" topics and the feed, so
+  // it has no seq and no other watcher sees a gap or a stranger's request.
+  void PublishToHost(const msg::Change& change);
   // Sends the feed message of the changes published since the last flush.
   void Flush();
   static constexpr size_t kMaxFeedBatch = 256;

@@ -152,6 +152,8 @@ Status Daemon::Start() {
   deps.domains = domains_.get();
   deps.pod_ca = pod_ca_.get();
   deps.pod_domain = domain_opts_.pod_domain;
+  deps.logs = &log_relay_;
+  deps.notify_host = [this](const msg::Change& c) { pub_->PublishToHost(c); };
   deps.on_enrolled = [this](const msg::HostRecord& before, const msg::HostRecord& after) {
     if (!before.public_key.empty() && before.public_key != after.public_key) zap_->Revoke(before.public_key);
     zap_->Allow(after.public_key, after.id);

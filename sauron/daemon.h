@@ -40,6 +40,7 @@
 #include "sauron/env_config_store.h"
 #include "sauron/pod_ca.h"
 #include "sauron/liveness.h"
+#include "sauron/log_relay.h"
 #include "sauron/overlay_state.h"
 #include "sauron/proxy_notices.h"
 #include "sauron/store.h"
@@ -108,6 +109,7 @@ class Daemon {
   OverlayOptions overlay_opts_;
   std::unique_ptr<OverlayState> overlay_;  // null when the overlay is off
   ProxyNotices proxy_notices_;
+  LogRelay log_relay_;  // rv logs: chunks on their way from a host to the reader
   int64_t next_proxy_notice_ms_ = 0;
   std::unique_ptr<ChangeStream> pub_;
   std::unique_ptr<Liveness> liveness_;

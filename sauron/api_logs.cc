@@ -1,0 +1,76 @@
+// Reading a job's log through sauron (common/msg/logs.h, docs/CONTAINERS.md
+// "Logs"): admin.log_read, host.log_chunk, admin.log_fetch. Sauron only
+// relays: the job's host reads its own file and nothing is stored here past
+// LogRelay's ten seconds.
+#include "common/event_kinds.h"
+#include "common/msg/logs.h"
+#include "common/states.h"
+#include "sauron/api_requests.h"
+#include "sauron/log_relay.h"
+
+namespace rv::sauron {
+namespace {
+
+using G = RequestTable::Grouping;
+
+Status LogsOn(const ApiDeps& d) {
+  return d.logs && d.notify_host ? Status::Ok() : Status::Unavailable("log reads are off on this sauron");
+}
+
+Result<std::string> Read(ApiCall& c, msg::LogReadRequest& b) {
+  if (b.max_bytes <= 0 || b.max_bytes > msg::kMaxLogChunkBytes || b.tail_bytes < 0 || b.cursor.offset < 0) {
+    return Status::Invalid("max_bytes must be 1.." + std::to_string(msg::kMaxLogChunkBytes) +
+                           ", tail_bytes and offset at least 0");
+  }
+  auto job = c.deps.store->GetJob(b.job_id);
+  if (!job.ok()) return job.status();
+  if (job->host_id.empty()) {
+    return Status::NotFound("job " + Clean(b.job_id) + " is " + job->state + ", on no host: it has no log to read");
+  }
+  const msg::HostRecord* host = c.deps.store->FindHost(job->host_id);
+  if (host == nullptr || host->state != host_state::kUp) {
+    return Status::Unavailable("job " + Clean(b.job_id) + "'s host " + Clean(job->host_id) + " is " +
+                               (host ? host->state : std::string("unknown")) + ": its log cannot be read now");
+  }
+  auto token = c.deps.logs->Open(job->host_id, c.now_ms);
+  if (!token.ok()) return token.status();
+  msg::LogWant want;
+  want.token = *token;
+  want.job_id = b.job_id;
+  want.cursor = b.cursor;
+  want.tail_bytes = b.tail_bytes;
+  want.max_bytes = b.max_bytes;
+  msg::Change ch;
+  ch.event.ts_ms = c.now_ms;
+  ch.event.kind = event_kind::kLogWanted;
+  ch.event.host_id = job->host_id;
+  ch.event.job_id = b.job_id;
+  ch.event.detail = msg::Encode(want);
+  c.deps.notify_host(ch);
+  c.deps.counters->Add("logs.read");
+  return Answer(msg::LogReadStarted{*token, job->host_id});
+}
+
+Result<std::string> Deliver(ApiCall& c, msg::HostLogChunk& b) {
+  if (Status s = c.CheckHost(b.host_id); !s.ok()) return s;
+  Status s = c.deps.logs->Deliver(b.host_id, b.token, std::move(b.chunk), c.now_ms);
+  if (s.code() == Status::Code::kDenied) c.audit.Refuse(c.user, s.message());
+  return s.ok() ? Result<std::string>(std::string()) : Result<std::string>(s);
+}
+
+Result<std::string> Fetch(ApiCall& c, msg::LogFetchRequest& b) {
+  auto got = c.deps.logs->Take(b.token, c.now_ms);
+  if (!got.ok()) return got.status();
+  return Answer(got->value_or(msg::LogChunk{}));  // ready == false: not yet
+}
+
+}  // namespace
+
+void RegisterLogRequests(RequestTable& t) {
+  const RoleSet admin{Role::kAdmin};
+  t.On<msg::LogReadRequest>(admin, G::kAlone, Read, LogsOn);
+  t.On<msg::LogFetchRequest>(admin, G::kAlone, Fetch, LogsOn);
+  t.On<msg::HostLogChunk>(RoleSet{Role::kHost}, G::kAlone, Deliver, LogsOn);
+}
+
+}  // namespace rv::sauron
