@@ -43,6 +43,7 @@
 #include "strider/build_workload.h"
 #include "strider/overlay_driver.h"
 #include "strider/process_workload.h"
+#include "strider/log_server.h"
 #include "strider/proxy_notice_listener.h"
 #include "strider/proxy_source.h"
 #include "strider/proxy_workload.h"
@@ -415,6 +416,14 @@ int main(int argc, char** argv) {
       auto src = std::make_shared<rv::strider::SauronProxySource>(ctx, f.host_id, opts.sauron_api, id->key, id->sauron_key);
       factory->SetProxies(std::make_shared<rv::strider::ProxyWorkloadFactory>(*runtime, po, src));
     }
+    // rv logs through sauron (common/msg/logs.h): this host reads its own files.
+    rv::strider::LogServer logs(
+        ctx, rv::strider::LogServerOptions{f.host_id, opts.sauron_api, opts.sauron_pub, id->key, id->sauron_key,
+                                           f.data_dir,
+                                           f.container_state_dir.empty()
+                                               ? rv::host_layout::ContainerStateDir(f.data_dir)
+                                               : f.container_state_dir});
+    logs.Start();
     rv::strider::Agent agent(ctx, opts, std::make_shared<rv::strider::DrainingWorkloadFactory>(factory, f.drain_ms));
     if (rv::Status s = agent.Start(); !s.ok()) {
       spdlog::critical("{}", s.ToString());

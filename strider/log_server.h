@@ -1,0 +1,52 @@
+// LogServer: this host's side of `rv logs` through sauron (common/msg/logs.h).
+// It subscribes to to/<host>/log.wanted; for each want it reads the job's log
+// here (ReadLogChunk) and delivers the chunk to sauron (host.log_chunk), which
+// hands it to the reader.
+//
+// Contract: its own thread, SUB socket and DEALER (CURVE, this host's key), so
+// neither a busy agent loop nor a slow disk delays the other. Sauron sends a
+// want only for a job it placed on this host; a want that does not decode or
+// is for another host is ignored (counted). A lost want (PUB drop, reconnect)
+// costs the reader one timed-out step, which it retries. A refused CURVE
+// handshake is retried after a backoff (transport::ChangeSubscriber). Start
+// once; the destructor stops and joins.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "common/transport/keys.h"
+
+namespace rv::strider {
+
+struct LogServerOptions {
+  std::string host_id;
+  std::string sauron_api, sauron_pub;
+  transport::CurveKeypair key;
+  std::string sauron_public_key;
+  std::string data_dir;             // plain processes' logs (host_layout)
+  std::string container_state_dir;  // containers' console logs
+};
+
+class LogServer {
+ public:
+  LogServer(zmq::context_t& ctx, LogServerOptions o) : ctx_(ctx), o_(std::move(o)) {}
+  ~LogServer();
+  void Start();
+  int64_t served() const { return served_.load(); }
+  int64_t ignored() const { return ignored_.load(); }
+
+ private:
+  void Loop();
+
+  zmq::context_t& ctx_;
+  LogServerOptions o_;
+  std::thread th_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> served_{0}, ignored_{0};
+};
+
+}  // namespace rv::strider
