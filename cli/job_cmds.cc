@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -14,9 +16,12 @@
 #include <thread>
 
 #include "cli/log_printer.h"
+#include "cli/remote_log.h"
 #include "cli/output.h"
 #include "cli/table.h"
+#include "common/clock.h"
 #include "common/host_layout.h"
+#include "common/msg/logs.h"
 #include "common/proxy_job.h"
 #include "common/stop_signal.h"
 #include "strider/container/container_runtime.h"
@@ -28,47 +33,85 @@ namespace {
 // A log is hostile text: made safe on a terminal unless --raw (cli/log_printer.h).
 bool SafeOutput(const JobCommands& cmds) { return !cmds.log_raw && isatty(STDOUT_FILENO) == 1; }
 
-// rv logs TENANT/ENV/APP --router [-f]: the access log lines of APP (its
-// backend, common/proxy_job.h) from every placed proxy job of its environment
-// whose host's data is on this machine, each line prefixed with the proxy's
-// job id. -f follows the proxies placed when it starts, one thread each.
-int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRecord>& jobs) {
-  const std::string& app = cmds.log_job;
-  auto slash = app.rfind('/');
-  if (slash == std::string::npos || app.find('/') == slash) return Fail(Status::Invalid("--router needs TENANT/ENV/APP"));
-  const std::string env = app.substr(0, slash), needle = " " + ProxyBackendName(app) + "/",
-                    body_needle = " " + ProxyBodyBackendName(app) + "/";  // its body-limited backend
-  namespace layout = host_layout;
-  int proxies = 0;
-  std::vector<std::pair<std::string, std::string>> logs;  // proxy job id, its console log
-  for (const auto& j : jobs) {
-    if (j.spec.kind != "proxy" || j.spec.env != env || j.state != "placed" || j.host_id.empty()) continue;
-    ++proxies;
-    std::string dir = cmds.log_data_dir.empty() ? layout::DefaultDataDir(c.config().pod_dir, j.host_id) : cmds.log_data_dir;
-    std::string path = layout::ConsoleLogPath(
-        layout::ContainerDir(layout::ContainerStateDir(dir), container::ContainerIdFor(j.spec.id)));
-    if (access(path.c_str(), R_OK) == 0) logs.emplace_back(j.spec.id, path);
-  }
-  if (proxies == 0) return Fail(Status::NotFound("environment " + env + " runs no proxy (rv proxy:ensure " + env + ")"));
-  if (logs.empty()) return Fail(Status::NotFound("no proxy log of " + env + " on this machine (rv logs reads local hosts only)"));
-  std::mutex out_mu;
-  const bool safe = SafeOutput(cmds);
-  // Whole lines of APP only, prefixed; a line split across chunks waits for its end.
-  auto printer = [&](const std::string& id) {
-    return [&, id, partial = std::string()](const std::string& chunk) mutable {
+// Whole lines of APP's backends only (its body-limited twin too), each
+// prefixed with the proxy's job id; a line split across chunks waits for its end.
+class RouterLines {
+ public:
+  RouterLines(const std::string& app, bool safe, std::mutex* out_mu)
+      : needle_(" " + ProxyBackendName(app) + "/"), body_needle_(" " + ProxyBodyBackendName(app) + "/"),
+        safe_(safe), out_mu_(out_mu) {}
+  std::function<void(const std::string&)> For(const std::string& proxy_id) const {
+    return [this, proxy_id, partial = std::string()](const std::string& chunk) mutable {
       partial += chunk;
       size_t start = 0, nl;
-      std::lock_guard<std::mutex> l(out_mu);
+      std::lock_guard<std::mutex> l(*out_mu_);
       while ((nl = partial.find('\n', start)) != std::string::npos) {
         std::string_view line(partial.data() + start, nl - start);
-        if (line.find(needle) != std::string_view::npos || line.find(body_needle) != std::string_view::npos)
-          std::cout << id << " " << (safe ? LogPrinter::SafeLine(line) : std::string(line)) << "\n";
+        if (line.find(needle_) != std::string_view::npos || line.find(body_needle_) != std::string_view::npos)
+          std::cout << proxy_id << " " << (safe_ ? LogPrinter::SafeLine(line) : std::string(line)) << "\n";
         start = nl + 1;
       }
       partial.erase(0, start);
       std::cout << std::flush;
     };
+  }
+
+ private:
+  std::string needle_, body_needle_;
+  bool safe_;
+  std::mutex* out_mu_;
+};
+
+RemoteLog::Calls SauronCalls(Client& c) {
+  RemoteLog::Calls calls;
+  calls.read = [&c](const msg::LogReadRequest& r) -> Result<msg::LogReadStarted> {
+    msg::LogReadStarted out;
+    if (Status s = c.Call(r, &out); !s.ok()) return s;
+    return out;
   };
+  calls.fetch = [&c](const std::string& token) -> Result<msg::LogChunk> {
+    msg::LogChunk out;
+    if (Status s = c.Call(msg::LogFetchRequest{token}, &out); !s.ok()) return s;
+    return out;
+  };
+  calls.now_ms = [] { return MonotonicMs(); };
+  calls.sleep_ms = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
+  return calls;
+}
+
+// Reads `logs` through sauron into their sinks: once, or (follow) until
+// interrupted, a step of each in turn, waiting a moment when none had news.
+// While following, a host that does not answer is said once and asked again.
+int ReadRemote(std::vector<RemoteLog>& logs, const std::vector<std::function<void(const std::string&)>>& sinks,
+               bool follow) {
+  std::vector<bool> warned(logs.size(), false);
+  for (;;) {
+    bool news = false;
+    for (size_t i = 0; i < logs.size() && !stop_signal::Requested(); ++i) {
+      auto chunk = logs[i].Step();
+      if (!chunk.ok()) {
+        if (!follow) return Fail(chunk.status());
+        if (!warned[i]) std::cerr << "rv: " << Printable(chunk.status().message()) << " (still trying)\n";
+        warned[i] = true;
+        continue;
+      }
+      warned[i] = false;
+      if (chunk->gap) std::cerr << "rv: part of " << Printable(logs[i].job_id()) << "'s log was rotated away before it was read\n";
+      if (!chunk->data.empty()) {
+        sinks[i](chunk->data);
+        news = true;
+      }
+    }
+    if (!follow || stop_signal::Requested()) return 0;
+    for (int i = 0; !news && i < 5 && !stop_signal::Requested(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
+// --router with --data-dir: the proxies' console logs under that dir, read here.
+int LocalRouterLogs(const JobCommands& cmds, const std::vector<std::pair<std::string, std::string>>& logs,
+                    const RouterLines& lines) {
   if (!cmds.log_follow) {
     for (const auto& [id, path] : logs) {
       std::ifstream in(path, std::ios::binary);
@@ -76,16 +119,15 @@ int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRec
       int64_t size = in.tellg();
       in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, cmds.log_tail_bytes)));
       std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      printer(id)(rest + "\n");
+      lines.For(id)(rest + "\n");
     }
     return 0;
   }
-  stop_signal::Install({}, stop_signal::Sigpipe::kKeep);
   std::vector<std::thread> followers;
   std::vector<Status> results(logs.size());
   for (size_t i = 0; i < logs.size(); ++i) {
     followers.emplace_back([&, i] {
-      results[i] = container::FollowLog(logs[i].second, cmds.log_tail_bytes, printer(logs[i].first),
+      results[i] = container::FollowLog(logs[i].second, cmds.log_tail_bytes, lines.For(logs[i].first),
                                         [] { return stop_signal::Requested(); });
       stop_signal::Request();  // one follower failing ends the others: the output would be partial
     });
@@ -96,6 +138,71 @@ int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRec
   return 0;
 }
 
+// rv logs TENANT/ENV/APP --router [-f]: the access log lines of APP (its
+// backends, common/proxy_job.h) from every placed proxy job of its
+// environment, each line prefixed with the proxy's job id, read through
+// sauron from the proxies' hosts (or, with --data-dir, from that dir here).
+// -f follows the proxies placed when it starts.
+int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRecord>& jobs) {
+  const std::string& app = cmds.log_job;
+  auto slash = app.rfind('/');
+  if (slash == std::string::npos || app.find('/') == slash) return Fail(Status::Invalid("--router needs TENANT/ENV/APP"));
+  const std::string env = app.substr(0, slash);
+  std::vector<std::string> proxies;
+  for (const auto& j : jobs) {
+    if (j.spec.kind == "proxy" && j.spec.env == env && j.state == "placed" && !j.host_id.empty()) {
+      proxies.push_back(j.spec.id);
+    }
+  }
+  if (proxies.empty()) return Fail(Status::NotFound("environment " + env + " runs no proxy (rv proxy:ensure " + env + ")"));
+  std::mutex out_mu;
+  RouterLines lines(app, SafeOutput(cmds), &out_mu);
+  stop_signal::Install({}, stop_signal::Sigpipe::kKeep);
+  if (!cmds.log_data_dir.empty()) {
+    namespace layout = host_layout;
+    std::vector<std::pair<std::string, std::string>> logs;  // proxy job id, its console log
+    for (const auto& id : proxies) {
+      std::string path = layout::ConsoleLogPath(
+          layout::ContainerDir(layout::ContainerStateDir(cmds.log_data_dir), container::ContainerIdFor(id)));
+      if (access(path.c_str(), R_OK) == 0) logs.emplace_back(id, path);
+    }
+    if (logs.empty()) return Fail(Status::NotFound("no proxy log of " + env + " under " + cmds.log_data_dir));
+    return LocalRouterLogs(cmds, logs, lines);
+  }
+  std::vector<RemoteLog> logs;
+  std::vector<std::function<void(const std::string&)>> sinks;
+  for (const auto& id : proxies) {
+    logs.emplace_back(SauronCalls(c), id, cmds.log_tail_bytes);
+    sinks.push_back(lines.For(id));
+  }
+  int rc = ReadRemote(logs, sinks, cmds.log_follow);
+  for (auto& sink : sinks) sink("\n");  // a last line without its newline
+  return rc;
+}
+
+// rv logs JOB --data-dir DIR (or its host's files on this machine): the file, read here.
+int LocalLogs(const JobCommands& cmds, const std::string& path) {
+  LogPrinter printer(SafeOutput(cmds), std::cout);
+  if (!cmds.log_follow) {
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(0, std::ios::end);
+    int64_t size = in.tellg();
+    in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, cmds.log_tail_bytes)));
+    printer.Feed(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+    printer.Finish();
+    return 0;
+  }
+  Status s = container::FollowLog(
+      path, cmds.log_tail_bytes, [&](const std::string& chunk) { printer.Feed(chunk); },
+      [] { return stop_signal::Requested(); });
+  printer.Finish();
+  return s.ok() ? 0 : Fail(s);
+}
+
+// rv logs [-f] JOB: read through sauron from the job's host, wherever it is.
+// Its host's files on this machine are read instead with --data-dir, or when
+// sauron cannot reach the host (lost, its strider down) and they are here
+// (a one-machine pod).
 int Logs(Client& c, const JobCommands& cmds) {
   auto l = c.List("jobs");
   if (!l.ok()) return Fail(l.status());
@@ -115,25 +222,31 @@ int Logs(Client& c, const JobCommands& cmds) {
   std::string path = spec->image.empty() ? layout::ProcessLogPath(dir, cmds.log_job)
                                          : layout::ConsoleLogPath(layout::ContainerDir(
                                                layout::ContainerStateDir(dir), container::ContainerIdFor(cmds.log_job)));
-  if (access(path.c_str(), R_OK) != 0) {
-    return Fail(Status::NotFound("no log at " + path + " (rv logs reads local hosts only)"));
-  }
   stop_signal::Install({}, stop_signal::Sigpipe::kKeep);
-  LogPrinter printer(SafeOutput(cmds), std::cout);
-  if (!cmds.log_follow) {
-    std::ifstream in(path, std::ios::binary);
-    in.seekg(0, std::ios::end);
-    int64_t size = in.tellg();
-    in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, cmds.log_tail_bytes)));
-    printer.Feed(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
-    printer.Finish();
-    return 0;
+  if (!cmds.log_data_dir.empty()) {
+    if (access(path.c_str(), R_OK) != 0) return Fail(Status::NotFound("no log at " + path));
+    return LocalLogs(cmds, path);
   }
-  Status s = container::FollowLog(
-      path, cmds.log_tail_bytes, [&](const std::string& chunk) { printer.Feed(chunk); },
-      [] { return stop_signal::Requested(); });
+  LogPrinter printer(SafeOutput(cmds), std::cout);
+  std::vector<RemoteLog> logs;
+  logs.emplace_back(SauronCalls(c), cmds.log_job, cmds.log_tail_bytes);
+  auto first = logs[0].Step();
+  if (!first.ok()) {
+    if (first.status().code() == Status::Code::kUnavailable && access(path.c_str(), R_OK) == 0) {
+      std::cerr << "rv: " << Printable(first.status().message()) << "; reading its files on this machine\n";
+      return LocalLogs(cmds, path);
+    }
+    if (!(cmds.log_follow && first.status().code() == Status::Code::kNotFound)) return Fail(first.status());
+  } else {
+    if (first->gap) std::cerr << "rv: part of the log was rotated away before it was read\n";
+    printer.Feed(first->data);
+  }
+  int rc = 0;
+  if (cmds.log_follow) {
+    rc = ReadRemote(logs, {[&](const std::string& chunk) { printer.Feed(chunk); }}, true);
+  }
   printer.Finish();
-  return s.ok() ? 0 : Fail(s);
+  return rc;
 }
 
 int Submit(Client& c, const JobCommands& cmds) {
@@ -220,7 +333,7 @@ void AddJobCommands(CLI::App& app, JobCommands* cmds) {
   s->add_option("--app", cmds->app, "the app the replicas serve (its environment's proxy routes its names to them)");
   s->add_option("command", cmds->command, "the command to run (after --); with --image, overrides the entrypoint");
 
-  cmds->logs = app.add_subcommand("logs", "print a job's log (local hosts only)");
+  cmds->logs = app.add_subcommand("logs", "print a job's log, read through sauron from its host");
   cmds->logs->add_option("JOB", cmds->log_job, "job id (or TENANT/ENV/APP with --router)")->required();
   cmds->logs->add_flag("-f,--follow", cmds->log_follow, "keep printing what is appended");
   cmds->logs->add_flag("--router", cmds->log_router,
@@ -228,7 +341,7 @@ void AddJobCommands(CLI::App& app, JobCommands* cmds) {
   cmds->logs->add_option("--tail-bytes", cmds->log_tail_bytes, "how much of the end to show first");
   cmds->logs->add_flag("--raw", cmds->log_raw,
                        "the bytes as logged, even on a terminal (there escape sequences and control bytes are removed)");
-  cmds->logs->add_option("--data-dir", cmds->log_data_dir, "the host's data dir (default <pod_dir>/hosts/<host>)");
+  cmds->logs->add_option("--data-dir", cmds->log_data_dir, "read the log from this host data dir here instead of through sauron");
 
   cmds->proxy_ensure = app.add_subcommand("proxy-ensure", "(or proxy:ensure) submit the environment's proxy jobs unless they exist (docs/PROXY.md)");
   cmds->proxy_ensure->add_option("TENANT/ENV", cmds->proxy_env, "the environment")->required();

@@ -3,9 +3,10 @@
 //   rv submit --service S [--replicas N] [--ha] [...] -- COMMAND...
 //   rv submit --service S --image REF [--port N --health-http PATH] [--env ENV]
 //   rv stop JOB...
-//   rv logs [-f] JOB                           reads the log file on this machine:
-//                                              works when the job's host is local
-//                                              (the demo pod, tests), not a remote one
+//   rv logs [-f] JOB                           the job's log, read through sauron
+//                                              from its host wherever it is
+//                                              (cli/remote_log.h); --data-dir reads
+//                                              a host's files on this machine
 #pragma once
 
 #include <CLI/CLI.hpp>

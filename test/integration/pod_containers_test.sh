@@ -36,7 +36,16 @@ done
 body=$("$root/scripts/pod" exec --dir "$dir" --host h1 -- curl -s -m 5 http://10.101.0.2:8080/index.html) \
   || fail "no HTTP answer over the veth"
 [ "$body" = hello-rivendell ] || fail "unexpected body '$body'"
-$rv logs web-1 | grep -q serving || fail "rv logs web-1 has no 'serving'"
+# rv logs reads through sauron from the job's host (cli/remote_log.h), not
+# from this machine's copy of the host's files; --data-dir reads those.
+$rv logs web-1 >"$dir/web-1.log" 2>"$dir/web-1.err" || fail "rv logs web-1: $(cat "$dir/web-1.err")"
+grep -q serving "$dir/web-1.log" || fail "rv logs web-1 has no 'serving'"
+[ ! -s "$dir/web-1.err" ] || fail "rv logs web-1 did not read through sauron: $(cat "$dir/web-1.err")"
+reads=$($rv counters | awk '$1 == "logs.read" {print $2}')
+[ "${reads:-0}" -ge 1 ] || fail "sauron relayed no log read (logs.read=${reads:-0})"
+$rv logs web-1 --data-dir "$dir/hosts/h1" | grep -q serving || fail "rv logs --data-dir has no 'serving'"
+out=$($rv logs nosuch-1 2>&1) && fail "rv logs of an unknown job succeeded"
+grep -q "no job nosuch-1" <<<"$out" || fail "rv logs of an unknown job did not say so: $out"
 id=$(ls "$dir/hosts/h1/container/containers/")
 tag=h1-$(printf %s "$dir/hosts/h1" | sha256sum | cut -c1-8)  # the strider's run dir name
 # The container's netns is <id>-<6 hex of the run dir> (other pods may run a web-1 too).
