@@ -1,5 +1,7 @@
 #include "common/names.h"
 
+#include "common/utf8.h"
+
 namespace rv::names {
 namespace {
 
@@ -8,10 +10,7 @@ bool LowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'
 }  // namespace
 
 std::string Quote(const std::string& s, size_t max) {
-  std::string out = "'";
-  for (char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  if (s.size() > max) out += "...";
-  return out + "'";
+  return "'" + PrintableAscii(s, max) + (s.size() > max ? "...'" : "'");
 }
 
 Status ValidateName(const std::string& name, const char* what) {

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "common/utf8.h"
+
 namespace rv {
 namespace {
 
@@ -15,18 +17,13 @@ const std::set<std::string>& KeyTypes() {
   return k;
 }
 
-std::string Printable(const std::string& s, size_t max) {
-  std::string out;
-  for (char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out;
-}
 
 }  // namespace
 
 Result<SshPublicKey> SshPublicKey::FromParts(const std::string& type, const std::string& b64) {
   if (sodium_init() < 0) return Status::Internal("libsodium did not initialise");
   if (!KeyTypes().count(type)) {
-    return Status::Invalid("unsupported SSH key type '" + Printable(type, 64) +
+    return Status::Invalid("unsupported SSH key type '" + PrintableAscii(type, 64) +
                            "' (use ssh-ed25519, ecdsa-sha2-nistp*, ssh-rsa or a security key)");
   }
   if (b64.empty() || b64.size() > kMaxBlobBytes * 4 / 3 + 4) return Status::Invalid("SSH key blob is empty or too long");
@@ -92,7 +89,7 @@ Result<SshPublicKey> SshPublicKey::Parse(const std::string& text) {
   if (!k.ok()) return k.status();
   if (d != std::string::npos) {
     size_t e = line.find_first_not_of(" \t", d);
-    if (e != std::string::npos) k->comment = Printable(line.substr(e), kMaxCommentBytes);
+    if (e != std::string::npos) k->comment = PrintableAscii(line.substr(e), kMaxCommentBytes);
   }
   return k;
 }

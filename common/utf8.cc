@@ -30,4 +30,12 @@ bool HasControlByte(std::string_view s) {
   return false;
 }
 
+std::string PrintableAscii(std::string_view s, size_t max) {
+  std::string out(s.substr(0, max));
+  for (char& c : out) {
+    if (c < 0x20 || c >= 0x7f) c = '?';
+  }
+  return out;
+}
+
 }  // namespace rv

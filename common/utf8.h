@@ -10,6 +10,8 @@
 // must: HasControlByte). Pure, thread-safe.
 #pragma once
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace rv {
@@ -19,5 +21,9 @@ bool IsUtf8(std::string_view s);
 // Whether s holds a C0 control byte (NUL, tab and newline among them) or DEL:
 // text shown in one line of a table or an event must not.
 bool HasControlByte(std::string_view s);
+
+// The first `max` bytes of s with every byte but printable ASCII as '?': what
+// a log line or a refusal may quote of text it did not accept.
+std::string PrintableAscii(std::string_view s, size_t max);
 
 }  // namespace rv

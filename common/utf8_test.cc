@@ -48,5 +48,11 @@ TEST(HasControlByte, FindsC0AndDelButNotUtf8OrSpace) {
   }
 }
 
+TEST(PrintableAscii, KeepsPrintableAsciiMarksEveryOtherByteAndCutsAtMax) {
+  EXPECT_EQ(PrintableAscii("web-1 ok", 64), "web-1 ok");
+  EXPECT_EQ(PrintableAscii(std::string("a\x1b[2J\n\0caf\xc3\xa9\x7f", 13), 64), "a?[2J??caf???");
+  EXPECT_EQ(PrintableAscii("abcdef", 3), "abc");
+}
+
 }  // namespace
 }  // namespace rv

@@ -5,6 +5,7 @@
 
 #include "common/event_kinds.h"
 #include "common/clock.h"
+#include "common/utf8.h"
 
 namespace rv::sauron {
 namespace {
@@ -14,11 +15,7 @@ constexpr int64_t kSecurityEventEveryMs = 1000;
 
 }  // namespace
 
-std::string Clean(const std::string& s, size_t max) {
-  std::string out;
-  for (char c : s.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out;
-}
+std::string Clean(const std::string& s, size_t max) { return PrintableAscii(s, max); }
 
 bool ApiAudit::LogAllowed(const std::string& key) {
   int64_t now = MonotonicMs();
