@@ -62,23 +62,6 @@ class RouterLines {
   std::mutex* out_mu_;
 };
 
-RemoteLog::Calls SauronCalls(Client& c) {
-  RemoteLog::Calls calls;
-  calls.read = [&c](const msg::LogReadRequest& r) -> Result<msg::LogReadStarted> {
-    msg::LogReadStarted out;
-    if (Status s = c.Call(r, &out); !s.ok()) return s;
-    return out;
-  };
-  calls.fetch = [&c](const std::string& token) -> Result<msg::LogChunk> {
-    msg::LogChunk out;
-    if (Status s = c.Call(msg::LogFetchRequest{token}, &out); !s.ok()) return s;
-    return out;
-  };
-  calls.now_ms = [] { return MonotonicMs(); };
-  calls.sleep_ms = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
-  return calls;
-}
-
 // Reads `logs` through sauron into their sinks: once, or (follow) until
 // interrupted, a step of each in turn, waiting a moment when none had news.
 // While following, a host that does not answer is said once and asked again.
@@ -172,7 +155,7 @@ int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRec
   std::vector<RemoteLog> logs;
   std::vector<std::function<void(const std::string&)>> sinks;
   for (const auto& id : proxies) {
-    logs.emplace_back(SauronCalls(c), id, cmds.log_tail_bytes);
+    logs.emplace_back(SauronLogCalls(c), id, cmds.log_tail_bytes);
     sinks.push_back(lines.For(id));
   }
   int rc = ReadRemote(logs, sinks, cmds.log_follow);
@@ -229,7 +212,7 @@ int Logs(Client& c, const JobCommands& cmds) {
   }
   LogPrinter printer(SafeOutput(cmds), std::cout);
   std::vector<RemoteLog> logs;
-  logs.emplace_back(SauronCalls(c), cmds.log_job, cmds.log_tail_bytes);
+  logs.emplace_back(SauronLogCalls(c), cmds.log_job, cmds.log_tail_bytes);
   auto first = logs[0].Step();
   if (!first.ok()) {
     if (first.status().code() == Status::Code::kUnavailable && access(path.c_str(), R_OK) == 0) {

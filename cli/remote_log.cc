@@ -1,6 +1,10 @@
 #include "cli/remote_log.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "common/clock.h"
 
 namespace rv::cli {
 
@@ -32,6 +36,23 @@ Result<msg::LogChunk> RemoteLog::Step() {
   return Status::Unavailable("host " + host + " did not send " + job_id_ + "'s log (asked " +
                              std::to_string(kAttempts) + " times, " + std::to_string(kAttemptMs / 1000) +
                              " s each): is its strider up?");
+}
+
+RemoteLog::Calls SauronLogCalls(Client& c) {
+  RemoteLog::Calls calls;
+  calls.read = [&c](const msg::LogReadRequest& r) -> Result<msg::LogReadStarted> {
+    msg::LogReadStarted out;
+    if (Status s = c.Call(r, &out); !s.ok()) return s;
+    return out;
+  };
+  calls.fetch = [&c](const std::string& token) -> Result<msg::LogChunk> {
+    msg::LogChunk out;
+    if (Status s = c.Call(msg::LogFetchRequest{token}, &out); !s.ok()) return s;
+    return out;
+  };
+  calls.now_ms = [] { return MonotonicMs(); };
+  calls.sleep_ms = [](int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); };
+  return calls;
 }
 
 }  // namespace rv::cli

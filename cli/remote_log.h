@@ -21,6 +21,7 @@
 #include <functional>
 #include <string>
 
+#include "cli/client.h"
 #include "common/msg/logs.h"
 #include "common/status.h"
 
@@ -51,5 +52,8 @@ class RemoteLog {
   int64_t tail_bytes_, max_bytes_;
   msg::LogCursor cursor_;
 };
+
+// Calls over `c` (admin.log_read, admin.log_fetch) and the real clock.
+RemoteLog::Calls SauronLogCalls(Client& c);
 
 }  // namespace rv::cli

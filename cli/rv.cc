@@ -10,6 +10,7 @@
 //      | access:grant|revoke                                       cli/account_cmds.h
 //      releases | rollback | ps:scale | ps APP | builds | builds:output   cli/release_cmds.h
 //      domains[:add|:remove] | certs[:add|:renew]                  cli/domain_cmds.h
+//      run APP -- COMMAND (one-off commands)                       cli/run_cmd.h
 //      keygen FILE                                                 (here: needs no pod)
 //
 // The pod config defaults to $RV_POD, else ./pod/pod.json. Exit status: 0 ok,
@@ -34,6 +35,7 @@
 #include "cli/env_cmds.h"
 #include "cli/event_cmds.h"
 #include "cli/host_cmds.h"
+#include "cli/run_cmd.h"
 #include "cli/job_cmds.h"
 #include "cli/output.h"
 #include "cli/release_cmds.h"
@@ -101,6 +103,8 @@ int main(int argc, char** argv) {
   rv::cli::AddReleaseCommands(app, &rel_cmds);
   rv::cli::DomainCommands domain_cmds;
   rv::cli::AddDomainCommands(app, &domain_cmds);
+  rv::cli::RunCommand run_cmd;
+  rv::cli::AddRunCommand(app, &run_cmd);
 
   std::vector<std::string> args = RewriteColonCommand(argc, argv);
   std::vector<char*> argv2;
@@ -124,6 +128,7 @@ int main(int argc, char** argv) {
   if (int rc = rv::cli::RunAccountCommands(c, account_cmds); rc >= 0) return rc;
   if (int rc = rv::cli::RunReleaseCommands(c, rel_cmds); rc >= 0) return rc;
   if (int rc = rv::cli::RunDomainCommands(c, domain_cmds); rc >= 0) return rc;
+  if (int rc = rv::cli::RunRunCommand(c, run_cmd); rc >= 0) return rc;
   if (int rc = rv::cli::RunHostCommands(c, host_cmds); rc >= 0) return rc;
   if (int rc = rv::cli::RunJobCommands(c, job_cmds, rel_cmds.PsOfAllJobs()); rc >= 0) return rc;
   if (int rc = rv::cli::RunConfigCommands(c, config_cmds); rc >= 0) return rc;

@@ -77,7 +77,7 @@ std::vector<AppJob> AppJobsOf(const std::string& app, const std::vector<msg::Job
   for (const auto& j : jobs) {
     if (j.state == "stopped") continue;
     auto p = ParseServiceName(app, j.spec.service);
-    if (!p || p->type == "release") continue;
+    if (!p || p->type == "release" || p->type == "run") continue;  // one-offs: RunReleasePhase, one_off.h
     out.push_back(AppJob{j.spec.id, p->type, p->release, j.spec.replica, j.state, j.run_state, false});
   }
   return out;

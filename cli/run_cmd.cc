@@ -1,0 +1,84 @@
+#include "cli/run_cmd.h"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <random>
+
+#include "cli/log_printer.h"
+#include "cli/output.h"
+#include "cli/remote_log.h"
+#include "common/msg/releases.h"
+#include "common/names.h"
+#include "common/stop_signal.h"
+#include "deploy/one_off.h"
+#include "deploy/sauron_io.h"
+
+namespace rv::cli {
+namespace {
+
+std::string Nonce() {
+  static const char* kHex = "0123456789abcdef";
+  std::random_device rd;
+  std::string s;
+  for (int i = 0; i < 6; ++i) s += kHex[rd() % 16];
+  return s;
+}
+
+}  // namespace
+
+std::string CommandLine(const std::vector<std::string>& words) {
+  std::string line;
+  for (const auto& w : words) line += (line.empty() ? "" : " ") + w;
+  return line;
+}
+
+void AddRunCommand(CLI::App& app, RunCommand* cmd) {
+  cmd->run = app.add_subcommand("run", "run a one-off command in a new container of an app's current release");
+  cmd->run->add_option("APP", cmd->app, "TENANT/ENV/APP")->required();
+  cmd->run->add_option("command", cmd->command, "the command (after --), run like a Procfile line")->required();
+  cmd->run->add_option("--start-timeout-s", cmd->start_timeout_s, "give up if it has not started by then")
+      ->check(CLI::Range(1, 3600));
+  cmd->run->add_option("--ram-mb", cmd->ram_mb, "RAM for its container")->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
+  cmd->run->add_flag("--raw", cmd->raw, "the output's bytes as written, even on a terminal");
+}
+
+int RunRunCommand(Client& c, const RunCommand& cmd) {
+  if (cmd.run == nullptr || !cmd.run->parsed()) return -1;
+  if (auto ref = names::ParseAppRef(cmd.app); !ref.ok()) return Fail(ref.status());
+  const std::string line = CommandLine(cmd.command);
+  if (line.empty()) return Fail(Status::Invalid("rv run needs a command: rv run APP -- COMMAND"));
+  msg::ReleaseList l;
+  if (Status s = c.Call(msg::ReleasesRequest{cmd.app, 1000}, &l); !s.ok()) return Fail(s);
+  const msg::ReleaseRecord* current = nullptr;
+  for (const auto& r : l.releases) {
+    if (r.version == l.current) current = &r;
+  }
+  if (current == nullptr || current->image.empty()) {
+    return Fail(Status::NotFound(cmd.app + " has no deployed release to run a command in (git push it first)"));
+  }
+  deploy::RolloutOptions ro;
+  ro.resources.ram_mb = cmd.ram_mb;
+  msg::JobSpec job = deploy::OneOffJob(*current, line, ro, Nonce());
+  std::cerr << "-----> Running `" << Printable(line) << "` on " << cmd.app << " v" << current->version << "\n";
+  stop_signal::Install({}, stop_signal::Sigpipe::kKeep);
+  deploy::SauronIo io(c);
+  // From the start of its output: the first read is its last 1 MiB, taken
+  // within a poll (200 ms) of the command starting.
+  RemoteLog log(SauronLogCalls(c), job.id, msg::kMaxLogChunkBytes);
+  LogPrinter printer(!cmd.raw && isatty(STDOUT_FILENO) == 1, std::cout);
+  deploy::OneOffOptions o;
+  o.start_timeout_ms = int64_t{cmd.start_timeout_s} * 1000;
+  auto code = deploy::RunOneOff(
+      io, job, o, [&] { return log.Step(); }, [&](const std::string& s) { printer.Feed(s); },
+      [](const std::string& p) { std::cerr << Printable(p) << "\n"; }, [] { return stop_signal::Requested(); });
+  printer.Finish();
+  if (!code.ok()) {
+    Fail(code.status());
+    return stop_signal::Requested() ? 130 : 1;  // 128 + SIGINT, as a shell says it
+  }
+  std::cerr << "-----> exited with code " << *code << "\n";
+  return *code;
+}
+
+}  // namespace rv::cli

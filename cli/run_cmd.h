@@ -1,0 +1,37 @@
+// rv run TENANT/ENV/APP [--start-timeout-s N] [--raw] -- COMMAND...
+//
+// The console for one-off commands (deploy/one_off.h): COMMAND (its words
+// joined by spaces into one command line, as `heroku run` does) runs once
+// in a new container of the app's current release, with the app's config,
+// secrets and overlay; its output is printed as it is written (read through
+// sauron from its host, cli/remote_log.h; on a terminal made safe like `rv
+// logs`), progress goes to stderr, and rv exits with the command's exit code.
+// Ctrl-C stops the command's container. stdin is not passed on (no TTY).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "cli/client.h"
+
+namespace rv::cli {
+
+struct RunCommand {
+  CLI::App* run = nullptr;
+  std::string app;
+  std::vector<std::string> command;
+  int start_timeout_s = 120;
+  int64_t ram_mb = 256;
+  bool raw = false;
+};
+
+// One command line of `words` (pure, for tests): joined by single spaces.
+std::string CommandLine(const std::vector<std::string>& words);
+
+void AddRunCommand(CLI::App& app, RunCommand* cmd);
+// Runs it if given: the command's exit code, 1 when it could not run; -1 if not given.
+int RunRunCommand(Client& c, const RunCommand& cmd);
+
+}  // namespace rv::cli

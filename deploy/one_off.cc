@@ -1,0 +1,106 @@
+#include "deploy/one_off.h"
+
+#include <cstdlib>
+
+#include "deploy/rollout.h"
+
+namespace rv::deploy {
+
+msg::JobSpec OneOffJob(const msg::ReleaseRecord& r, const std::string& command_line, const RolloutOptions& o,
+                       const std::string& nonce) {
+  msg::JobSpec j = JobFor(r, kOneOffType, 1, o, nonce);
+  j.kind = "console";
+  j.command = CommandFor(command_line);
+  j.restart = "never";
+  j.port = 0;
+  j.rules.ha = false;
+  j.health = {};
+  return j;
+}
+
+std::optional<int> ExitCodeOf(const std::string& d) {
+  auto number = [&](size_t at) -> std::optional<int> {
+    size_t end = at;
+    while (end < d.size() && end - at < 4 && d[end] >= '0' && d[end] <= '9') ++end;
+    if (end == at) return std::nullopt;
+    return std::atoi(d.substr(at, end - at).c_str());
+  };
+  if (d.rfind("code ", 0) == 0) return number(5);
+  if (d.rfind("signal ", 0) == 0) {
+    auto s = number(7);
+    return s ? std::optional<int>(128 + *s) : std::nullopt;
+  }
+  if (d.rfind("oom-killed", 0) == 0) return 137;
+  return std::nullopt;
+}
+
+Result<int> RunOneOff(RolloutIo& io, const msg::JobSpec& job, const OneOffOptions& o, const LogStep& log_step,
+                      const std::function<void(const std::string&)>& output, const Progress& progress,
+                      const std::function<bool()>& interrupted) {
+  if (Status s = io.Submit({job}); !s.ok()) return Status::Unavailable("cannot start the command: " + s.message());
+  const std::string& id = job.id;
+  const int64_t start_deadline = io.NowMs() + o.start_timeout_ms;
+  std::string said;        // the last state told
+  bool started = false;    // its log may exist
+  auto read_log = [&](bool* more) {
+    *more = false;
+    auto c = log_step();
+    if (!c.ok()) return;  // not written yet, or a step that timed out: the next one asks again
+    if (c->gap) progress("       (some output was rotated away before it was read)");
+    if (!c->data.empty()) {
+      output(c->data);
+      *more = true;
+    }
+  };
+  Result<int> result = Status::Unavailable("unset");
+  for (;;) {
+    if (interrupted()) {
+      result = Status::Unavailable("interrupted: the command's job " + id + " is stopped");
+      break;
+    }
+    auto all = io.Jobs();
+    if (!all.ok()) {
+      result = all.status();
+      break;
+    }
+    const msg::JobRecord* r = nullptr;
+    for (const auto& x : *all) {
+      if (x.spec.id == id) r = &x;
+    }
+    if (r == nullptr || r->state == "stopped") {
+      result = Status::Unavailable("the command's job " + id + " was stopped");
+      break;
+    }
+    std::string now = r->state == "placed" ? "on " + r->host_id + (r->run_state.empty() ? "" : ": " + r->run_state)
+                                           : r->state + (r->reason.empty() ? "" : " (" + r->reason + ")");
+    if (now != said) progress("       " + id + " " + now);
+    said = now;
+    started = started || (r->state == "placed" && !r->run_state.empty() && r->run_state != "starting");
+    bool ended = r->state == "placed" && (r->run_state == "exited" || r->run_state == "failed");
+    if (started) {
+      bool more = true;
+      // Everything written so far; after the end, everything.
+      for (int i = 0; more && i < (ended ? 1000 : 16); ++i) read_log(&more);
+    }
+    if (ended) {
+      auto code = ExitCodeOf(r->run_detail);
+      if (code) {
+        result = *code;
+      } else {
+        result = Status::Invalid("the command did not run: " + r->run_state +
+                                 (r->run_detail.empty() ? "" : " (" + r->run_detail + ")"));
+      }
+      break;
+    }
+    if (!started && io.NowMs() >= start_deadline) {
+      result = Status::Unavailable("the command did not start within " + std::to_string(o.start_timeout_ms / 1000) +
+                                   " s (" + now + ")");
+      break;
+    }
+    io.SleepMs(o.poll_ms);
+  }
+  (void)io.Stop({id});
+  return result;
+}
+
+}  // namespace rv::deploy
