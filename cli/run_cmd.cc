@@ -9,6 +9,7 @@
 #include "cli/output.h"
 #include "cli/remote_log.h"
 #include "common/msg/releases.h"
+#include "common/clock.h"
 #include "common/names.h"
 #include "common/stop_signal.h"
 #include "deploy/one_off.h"
@@ -41,6 +42,9 @@ void AddRunCommand(CLI::App& app, RunCommand* cmd) {
       ->check(CLI::Range(1, 3600));
   cmd->run->add_option("--ram-mb", cmd->ram_mb, "RAM for its container")->check(CLI::Range(int64_t{16}, int64_t{1} << 20));
   cmd->run->add_flag("--raw", cmd->raw, "the output's bytes as written, even on a terminal");
+  cmd->run->add_option("--max-run-s", cmd->max_run_s, "stop the command after this long (default: never)")
+      ->check(CLI::Range(0, 7 * 86400));
+  cmd->run->add_option("--for", cmd->for_user, "the user it runs for (gitrecv's console), said and put in RV_RUN_USER");
 }
 
 int RunRunCommand(Client& c, const RunCommand& cmd) {
@@ -59,8 +63,13 @@ int RunRunCommand(Client& c, const RunCommand& cmd) {
   }
   deploy::RolloutOptions ro;
   ro.resources.ram_mb = cmd.ram_mb;
+  if (!cmd.for_user.empty()) {
+    if (Status s = names::ValidateName(cmd.for_user, "user"); !s.ok()) return Fail(s);
+  }
   msg::JobSpec job = deploy::OneOffJob(*current, line, ro, Nonce());
-  std::cerr << "-----> Running `" << Printable(line) << "` on " << cmd.app << " v" << current->version << "\n";
+  if (!cmd.for_user.empty()) job.config["RV_RUN_USER"] = cmd.for_user;
+  std::cerr << "-----> Running `" << Printable(line) << "` on " << cmd.app << " v" << current->version
+            << (cmd.for_user.empty() ? "" : " for " + cmd.for_user) << "\n";
   stop_signal::Install({}, stop_signal::Sigpipe::kKeep);
   deploy::SauronIo io(c);
   // From the start of its output: the first read is its last 1 MiB, taken
@@ -69,10 +78,22 @@ int RunRunCommand(Client& c, const RunCommand& cmd) {
   LogPrinter printer(!cmd.raw && isatty(STDOUT_FILENO) == 1, std::cout);
   deploy::OneOffOptions o;
   o.start_timeout_ms = int64_t{cmd.start_timeout_s} * 1000;
+  const int64_t started_ms = MonotonicMs();
+  bool too_long = false;
   auto code = deploy::RunOneOff(
       io, job, o, [&] { return log.Step(); }, [&](const std::string& s) { printer.Feed(s); },
-      [](const std::string& p) { std::cerr << Printable(p) << "\n"; }, [] { return stop_signal::Requested(); });
+      [](const std::string& p) { std::cerr << Printable(p) << "\n"; },
+      // Output that can no longer be written (the console's ssh client went
+      // away: EPIPE, SIGPIPE being ignored) ends the command like Ctrl-C.
+      [&] {
+        too_long = cmd.max_run_s > 0 && MonotonicMs() - started_ms > int64_t{cmd.max_run_s} * 1000;
+        return too_long || stop_signal::Requested() || !std::cout.good();
+      });
   printer.Finish();
+  if (too_long) {
+    Fail(Status::Unavailable("the command ran longer than " + std::to_string(cmd.max_run_s) + " s: it was stopped"));
+    return 124;  // as timeout(1) says it
+  }
   if (!code.ok()) {
     Fail(code.status());
     return stop_signal::Requested() ? 130 : 1;  // 128 + SIGINT, as a shell says it

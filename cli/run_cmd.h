@@ -1,4 +1,4 @@
-// rv run TENANT/ENV/APP [--start-timeout-s N] [--raw] -- COMMAND...
+// rv run TENANT/ENV/APP [--start-timeout-s N] [--ram-mb N] [--raw] [--for USER] [--max-run-s N] -- COMMAND...
 //
 // The console for one-off commands (deploy/one_off.h): COMMAND (its words
 // joined by spaces into one command line, as `heroku run` does) runs once
@@ -6,7 +6,9 @@
 // secrets and overlay; its output is printed as it is written (read through
 // sauron from its host, cli/remote_log.h; on a terminal made safe like `rv
 // logs`), progress goes to stderr, and rv exits with the command's exit code.
-// Ctrl-C stops the command's container. stdin is not passed on (no TTY).
+// Ctrl-C, or output that can no longer be written, stops the command's
+// container. stdin is not passed on (no TTY). Customers reach it through the
+// git server: `ssh rvgit@HOST run APP -- COMMAND` (docs/GITRECV.md "Console").
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -25,6 +27,8 @@ struct RunCommand {
   int start_timeout_s = 120;
   int64_t ram_mb = 256;
   bool raw = false;
+  std::string for_user;  // --for: who asked (gitrecv's console)
+  int max_run_s = 0;     // --max-run-s: stop the command after this long (0: never)
 };
 
 // One command line of `words` (pure, for tests): joined by single spaces.

@@ -1,6 +1,6 @@
 // The gitrecv subcommands (main.cc parses the command line):
 //   gitrecv setup --pod POD.json --dir DIR [--port P] [--listen ADDR] [--user U]
-//                 [--on-push CMD] [--max-repo-bytes N] [--hook-timeout-s N]
+//                 [--on-push CMD] [--on-run CMD|off] [--max-repo-bytes N] [--hook-timeout-s N]
 //       creates the system user, DIR/{gitrecv.json, sshd_config, host key,
 //       client.key, repos/, url}; idempotent.
 //   gitrecv run --dir DIR         sshd -D -f DIR/sshd_config -E DIR/sshd.log, and the
@@ -20,6 +20,7 @@ namespace rv::gitrecv {
 
 struct SetupOptions {
   std::string pod, dir, listen = "127.0.0.1", user = "rvgit", on_push;
+  std::string on_run;  // the console's command (default: rv next to gitrecv, `--pod POD run`); "off": none
   int port = 7430;
   int64_t max_repo_bytes = int64_t{1} << 30;
   int hook_timeout_s = 1800;

@@ -6,7 +6,8 @@
 //    "max_repo_bytes": 1073741824, "hook_timeout_s": 1800,
 //    "sauron_api": "tcp://...", "sauron_public_key": "<Z85>",
 //    "client_key": "DIR/client.key", "pod": "/path/pod.json",
-//    "binary": "/path/gitrecv", "runner_socket": "DIR/run/deploy.sock"}
+//    "binary": "/path/gitrecv", "runner_socket": "DIR/run/deploy.sock",
+//    "on_run": ["/path/rv", "--pod", "/path/pod.json", "run"]}
 //
 // Contract: unknown keys are refused (a typo is not silently ignored); paths
 // are absolute; on_push is an argv prefix (no shell) to which gitrecv appends
@@ -26,6 +27,9 @@ struct GitrecvConfig {
   int port = 7430;
   std::string repo_root;
   std::vector<std::string> on_push;
+  // The console's one-off commands (docs/GITRECV.md "Console"): an argv
+  // prefix, `rv --pod POD run` by default; empty = no console.
+  std::vector<std::string> on_run;
   int64_t max_repo_bytes = int64_t{1} << 30;  // 1 GiB
   int hook_timeout_s = 1800;
   std::string sauron_api;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/names.h"
+#include "gitrecv/console_command.h"
 #include "gitrecv/git_command.h"
 #include "gitrecv/process.h"
 
@@ -49,6 +50,17 @@ void Say(int fd, const std::string& line) {
 
 // One request, in a child process of the runner. Returns the exit code to send.
 int Serve(const GitrecvConfig& cfg, const DeployRequest& r, int out_fd, int err_fd) {
+  if (r.kind == "run") {
+    if (cfg.on_run.empty()) {
+      Say(err_fd, "the console is off on this git server (no on_run in gitrecv.json)");
+      return 1;
+    }
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    // rv run stops its job at --max-run-s; the kill after it is the backstop.
+    BoundedResult res = RunBounded(OnRunArgv(cfg, r), cfg.hook_timeout_s + 30);
+    return res.timed_out ? 124 : res.exit_code;
+  }
   auto app = names::ParseAppRef(r.app);
   std::string lock_path = fs::path(RepoPath(cfg.repo_root, *app)).replace_extension(".deploy.lock").string();
   int lock = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -74,6 +86,13 @@ int Serve(const GitrecvConfig& cfg, const DeployRequest& r, int out_fd, int err_
 
 Status ValidateDeployRequest(const DeployRequest& r) {
   if (auto a = names::ParseAppRef(r.app); !a.ok()) return a.status();
+  if (r.kind == "run") {
+    if (!r.commit.empty() || !r.source.empty()) return Status::Invalid("a console command carries no commit or source");
+    if (Status s = names::ValidateName(r.user, "user"); !s.ok()) return s;
+    return ValidateCommandLine(r.command);
+  }
+  if (r.kind != "deploy") return Status::Invalid("kind must be deploy or run");
+  if (!r.command.empty()) return Status::Invalid("a deploy carries no command");
   if (!IsHex40(r.commit)) return Status::Invalid("commit must be 40 hex digits");
   if (Status s = names::ValidateName(r.user, "user"); !s.ok()) return s;
   // mkdtemp("/tmp/gitrecv-push.XXXXXX") + "/src", nothing else.
@@ -97,8 +116,19 @@ std::vector<std::string> OnPushArgv(const GitrecvConfig& cfg, const DeployReques
   return argv;
 }
 
+std::vector<std::string> OnRunArgv(const GitrecvConfig& cfg, const DeployRequest& r) {
+  std::vector<std::string> argv = cfg.on_run;
+  for (const std::string& a : {std::string("--for"), r.user, std::string("--max-run-s"),
+                               std::to_string(cfg.hook_timeout_s), r.app, std::string("--"), r.command}) {
+    argv.push_back(a);
+  }
+  return argv;
+}
+
 std::string EncodeDeployRequest(const DeployRequest& r) {
-  return nlohmann::json{{"app", r.app}, {"commit", r.commit}, {"source", r.source}, {"user", r.user}}.dump();
+  return nlohmann::json{{"app", r.app},   {"commit", r.commit}, {"source", r.source},
+                        {"user", r.user}, {"kind", r.kind},     {"command", r.command}}
+      .dump();
 }
 
 Result<DeployRequest> DecodeDeployRequest(const std::string& text) {
@@ -106,6 +136,8 @@ Result<DeployRequest> DecodeDeployRequest(const std::string& text) {
     auto j = nlohmann::json::parse(text);
     DeployRequest r{j.at("app").get<std::string>(), j.at("commit").get<std::string>(),
                     j.at("source").get<std::string>(), j.at("user").get<std::string>()};
+    if (j.contains("kind")) r.kind = j.at("kind").get<std::string>();
+    if (j.contains("command")) r.command = j.at("command").get<std::string>();
     return r;
   } catch (const std::exception& e) {
     return Status::Invalid(std::string("bad deploy request: ") + e.what());
@@ -217,7 +249,8 @@ Status ServeDeploys(const GitrecvConfig& cfg, const std::function<bool()>& stop,
     auto req = DecodeDeployRequest(body);
     Status ok = req.ok() ? ValidateDeployRequest(*req) : req.status();
     struct stat st {};
-    if (ok.ok() && (lstat(req->source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != cred.uid)) {
+    if (ok.ok() && req->kind == "deploy" &&
+        (lstat(req->source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != cred.uid)) {
       ok = Status::Invalid("source " + req->source + " is not a directory of the git user");
     }
     if (!ok.ok()) {

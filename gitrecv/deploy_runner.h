@@ -1,5 +1,6 @@
 // DeployRunner: runs the on-push command as root for the pre-receive hook,
-// which runs as the git user. rv-deploy needs root (runc, the pod's keys); the
+// which runs as the git user (and the console's one-off commands for
+// `gitrecv shell`, kind "run"). rv-deploy needs root (runc, the pod's keys); the
 // git user must not have it. `gitrecv run` serves a unix socket
 // (runner_socket, 0660 root:<git user's group>); the hook sends one request
 // and its stdout/stderr (SCM_RIGHTS), so the command's output still reaches
@@ -28,13 +29,20 @@
 
 namespace rv::gitrecv {
 
+// kind "deploy": a push's on-push (app, commit, source, user). kind "run":
+// a console command (docs/GITRECV.md "Console"; app, user, command), run as
+// cfg.on_run + --for USER --max-run-s N APP -- COMMAND (`rv run`), without the
+// app's deploy lock (one-offs may run beside a deploy and each other).
 struct DeployRequest {
   std::string app, commit, source, user;
+  std::string kind = "deploy";
+  std::string command;
 };
 
 // Pure checks and the command line.
 Status ValidateDeployRequest(const DeployRequest& r);
 std::vector<std::string> OnPushArgv(const GitrecvConfig& cfg, const DeployRequest& r);
+std::vector<std::string> OnRunArgv(const GitrecvConfig& cfg, const DeployRequest& r);
 std::string EncodeDeployRequest(const DeployRequest& r);
 Result<DeployRequest> DecodeDeployRequest(const std::string& text);
 

@@ -46,4 +46,47 @@ TEST(DeployRunner, RefusesRequestsThatCouldRunSomethingElseAsRoot) {
   EXPECT_FALSE(with([](DeployRequest& r) { r.source = "/tmp/gitrecv-push.AbC123/sr"; }));
 }
 
+DeployRequest ConsoleRun() {
+  DeployRequest r;
+  r.kind = "run";
+  r.app = "acme/prod/web";
+  r.user = "alice";
+  r.command = "rake db:migrate; echo done";
+  return r;
+}
+
+TEST(DeployRunner, AConsoleCommandIsRvRunForTheUserWithTheLineAsOneArgument) {
+  GitrecvConfig c;
+  c.on_run = {"/usr/lib/rv/rv", "--pod", "/srv/pod.json", "run"};
+  c.hook_timeout_s = 600;
+  std::vector<std::string> want = {"/usr/lib/rv/rv", "--pod", "/srv/pod.json", "run", "--for", "alice",
+                                   "--max-run-s", "600", "acme/prod/web", "--", "rake db:migrate; echo done"};
+  EXPECT_EQ(OnRunArgv(c, ConsoleRun()), want);
+  EXPECT_TRUE(ValidateDeployRequest(ConsoleRun()).ok());
+  auto back = DecodeDeployRequest(EncodeDeployRequest(ConsoleRun()));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->kind, "run");
+  EXPECT_EQ(back->command, ConsoleRun().command);
+  auto old = DecodeDeployRequest(R"({"app": "a/b/c", "commit": "", "source": "", "user": "u"})");
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->kind, "deploy") << "a request without a kind is a deploy";
+}
+
+TEST(DeployRunner, RefusesAConsoleCommandThatIsNotOnePrintableLineForAValidUserAndApp) {
+  auto with = [](auto f) {
+    DeployRequest r = ConsoleRun();
+    f(r);
+    return ValidateDeployRequest(r).ok();
+  };
+  EXPECT_FALSE(with([](DeployRequest& r) { r.command = ""; }));
+  EXPECT_FALSE(with([](DeployRequest& r) { r.command = "ls\nrm -rf /"; }));
+  EXPECT_FALSE(with([](DeployRequest& r) { r.user = "--pod=/tmp/evil.json"; }));
+  EXPECT_FALSE(with([](DeployRequest& r) { r.app = "--help"; }));
+  EXPECT_FALSE(with([](DeployRequest& r) { r.source = "/tmp/gitrecv-push.AbC123/src"; }));
+  EXPECT_FALSE(with([](DeployRequest& r) { r.kind = "shell"; }));
+  DeployRequest deploy = Good();
+  deploy.command = "ls";
+  EXPECT_FALSE(ValidateDeployRequest(deploy).ok()) << "a deploy carries no command";
+}
+
 }  // namespace rv::gitrecv

@@ -1,14 +1,27 @@
-// libFuzzer target: a hostile SSH_ORIGINAL_COMMAND through ParseGitCommand.
-// Whatever it accepts must name a repo strictly inside the root: exactly
-// TENANT/ENV/APP.git under it, no "." or ".." component, no byte a shell or
-// git would read as more than a name.
+// libFuzzer target: a hostile SSH_ORIGINAL_COMMAND through ParseGitCommand
+// and ParseConsoleCommand. Whatever the first accepts must name a repo
+// strictly inside the root: exactly TENANT/ENV/APP.git under it, no "." or
+// ".." component, no byte a shell or git would read as more than a name.
+// Whatever the second accepts is a valid app and one bounded, printable UTF-8
+// line that the runner takes as it is (ValidateCommandLine).
 #include <cstdlib>
 #include <string>
 
+#include "common/utf8.h"
+#include "gitrecv/console_command.h"
 #include "gitrecv/git_command.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string cmd(reinterpret_cast<const char*>(data), size);
+  if (auto run = rv::gitrecv::ParseConsoleCommand(cmd); run.ok()) {
+    if (!rv::names::ParseAppRef(run->app.ToString()).ok()) abort();
+    const std::string& l = run->line;
+    if (l.empty() || l.size() > rv::gitrecv::kMaxCommandLine || !rv::IsUtf8(l) || rv::HasControlByte(l)) abort();
+    if (!rv::gitrecv::ValidateCommandLine(l).ok()) abort();
+    if (!rv::gitrecv::IsConsole(cmd)) abort();
+  } else if (run.status().message().empty()) {
+    abort();  // a refusal says why
+  }
   auto c = rv::gitrecv::ParseGitCommand(cmd);
   if (!c.ok()) {
     if (c.status().message().empty()) abort();  // a refusal says why

@@ -13,7 +13,10 @@
 # the size limit (one huge pack, and a repo growing past it) are refused with a
 # message; two pushes at once run one after the other; read-only access clones
 # but cannot push. The on-push runs as root through `gitrecv run`'s deploy
-# runner, its output still relayed.
+# runner, its output still relayed. The console (`ssh ... run APP -- CMD`)
+# runs a fake on-run as root with the exact argv and passes its output and
+# exit code back; a read-only user, another tenant, a bad app or command are
+# refused.
 #   gitrecv_push_test.sh REPO_ROOT BUILD_DIR
 set -uo pipefail
 root=$1
@@ -80,10 +83,19 @@ echo "$start $(date +%s.%N) $4" >>"$ctl/deploys.log"
 exit "$(cat "$ctl/exit" 2>/dev/null || echo 0)"
 SH
 chmod 755 "$dir/on-push.sh"
+# The fake on-run (the console's `rv ... run`): --for U --max-run-s N APP -- LINE
+cat >"$dir/on-run.sh" <<'SH'
+#!/bin/sh
+echo "fake-on-run: uid $(id -u) argc $#"
+for a in "$@"; do echo "fake-on-run: arg [$a]"; done
+echo "fake-on-run: to stderr" >&2
+exit 7
+SH
+chmod 755 "$dir/on-run.sh"
 
 # ---- gitrecv ----
 "$bindir/gitrecv" setup --pod "$dir/pod.json" --dir "$dir/gitrecv" --port "$sshd_port" --on-push "$dir/on-push.sh" \
-  --max-repo-bytes 2000000 >"$dir/setup.log" 2>&1 || { cat "$dir/setup.log" >&2; die "gitrecv setup"; }
+  --on-run "$dir/on-run.sh" --max-repo-bytes 2000000 >"$dir/setup.log" 2>&1 || { cat "$dir/setup.log" >&2; die "gitrecv setup"; }
 grep -q "ssh://rvgit@127.0.0.1:$sshd_port" "$dir/gitrecv/url" || die "setup wrote no url"
 "$bindir/gitrecv" run --dir "$dir/gitrecv" 2>"$dir/sshd.stderr" &
 sshd_pid=$!
@@ -178,6 +190,20 @@ expect_refused "a shell" "no shell here" ssh_as alice
 expect_refused "another command" "only git push and git clone/fetch are served here" ssh_as alice "cat /etc/passwd"
 expect_refused "a path escape" "must be TENANT/ENV/APP.git" ssh_as alice "git-upload-pack '/acme/prod/../../../etc'"
 expect_refused "a path outside the repo root" "must be TENANT/ENV/APP.git" ssh_as alice "git-receive-pack '/etc/passwd'"
+# ---- the console: ssh ... run APP -- COMMAND (docs/GITRECV.md "Console") ----
+ssh_as alice run acme/prod/web -- 'echo $HOME; ls "a b"' >"$dir/run.out" 2>"$dir/run.err"
+rc=$?
+[ "$rc" = 7 ] || fail "the console did not pass the command's exit code on: $rc ($(cat "$dir/run.err"))"
+grep -q "^fake-on-run: uid 0 argc 7$" "$dir/run.out" || fail "the console's command did not run as root with 7 args: $(head -n 3 "$dir/run.out")"
+grep -q '^fake-on-run: arg \[echo \$HOME; ls "a b"\]$' "$dir/run.out" || fail "the command line did not arrive as one argument, as written: $(cat "$dir/run.out")"
+tr '\n' ' ' <"$dir/run.out" | grep -q 'arg \[--for\] fake-on-run: arg \[alice\] fake-on-run: arg \[--max-run-s\] fake-on-run: arg \[1800\] fake-on-run: arg \[acme/prod/web\] fake-on-run: arg \[--\]' \
+  || fail "the console's argv is not --for alice --max-run-s 1800 acme/prod/web --: $(cat "$dir/run.out")"
+grep -q "fake-on-run: to stderr" "$dir/run.err" || fail "the command's stderr did not come back"
+expect_refused "the console for a read-only user" "read-only access to acme/prod" ssh_as bob run acme/prod/web -- ls
+expect_refused "the console on another tenant's app" "carol has no access to acme/prod/web" ssh_as carol run acme/prod/web -- ls
+expect_refused "the console without a command" "no command given" ssh_as alice run acme/prod/web --
+expect_refused "the console on a path" "must be TENANT/ENV/APP" ssh_as alice run ../../etc/x -- ls
+expect_refused "the console with two lines" "one line" ssh_as alice run acme/prod/web -- "$(printf 'ls\nid')"
 expect_refused "a push of another branch" "only branch main deploys; push it with: git push <remote> HEAD:main" \
   as alice git -C "$dir/work" push "$base/acme/prod/web.git" main:feature
 git -C "$dir/work" reset -q --hard "$v1"

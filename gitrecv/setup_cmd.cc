@@ -113,6 +113,16 @@ std::string DefaultOnPush(const fs::path& self_dir) {
   return "rv-deploy";
 }
 
+// rv next to gitrecv (a build tree or an install), else on PATH.
+std::string DefaultRv(const fs::path& self_dir) {
+  for (const char* rel : {"rv", "../cli/rv"}) {
+    std::error_code ec;
+    fs::path p = fs::weakly_canonical(self_dir / rel, ec);
+    if (!ec && access(p.c_str(), X_OK) == 0) return p.string();
+  }
+  return "rv";
+}
+
 bool Quotable(const std::string& s) { return s.find_first_of("'\"\\ \n\t%") == std::string::npos; }
 
 }  // namespace
@@ -187,6 +197,11 @@ int RunSetup(const SetupOptions& o, const std::string& self_arg) {
   if (o.on_push.empty()) {
     cfg.on_push.push_back("--pod");
     cfg.on_push.push_back(fs::absolute(o.pod).string());
+  }
+  if (o.on_run.empty()) {
+    cfg.on_run = {DefaultRv(fs::path(self).parent_path()), "--pod", fs::absolute(o.pod).string(), "run"};
+  } else if (o.on_run != "off") {
+    cfg.on_run = {o.on_run};
   }
   cfg.max_repo_bytes = o.max_repo_bytes;
   cfg.hook_timeout_s = o.hook_timeout_s;

@@ -1,6 +1,7 @@
 // gitrecv shell USER: the only thing an enrolled key may run. Checks the
 // command and the user's access, takes the app's push lock, creates the bare
-// repo on the first push, then execs git's own receive-pack/upload-pack.
+// repo on the first push, then execs git's own receive-pack/upload-pack; or,
+// for `run APP -- COMMAND`, has the deploy runner run it (the console).
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -12,6 +13,8 @@
 #include <iostream>
 
 #include "gitrecv/commands.h"
+#include "gitrecv/console_command.h"
+#include "gitrecv/deploy_runner.h"
 #include "gitrecv/git_command.h"
 #include "gitrecv/process.h"
 #include "gitrecv/sauron_link.h"
@@ -62,9 +65,35 @@ Status CreateRepo(const std::string& repo, const std::string& branch) {
 
 }  // namespace
 
+// `run APP -- COMMAND`: the console. The user needs a write grant on the
+// app's environment (as for a push); the command runs as root's `rv run`
+// through the deploy runner, its output straight to this session.
+int RunConsole(const GitrecvConfig& cfg, const std::string& user, const std::string& original) {
+  auto cmd = ParseConsoleCommand(original);
+  if (!cmd.ok()) return Refuse(cmd.status().message());
+  const std::string app = cmd->app.ToString();
+  if (cfg.runner_socket.empty() || cfg.on_run.empty()) return Refuse("the console is off on this git server");
+  {
+    auto link = SauronLink::Open(cfg);
+    if (!link.ok()) return Refuse("cannot check access: " + link.status().message());
+    auto access = (*link)->Authorize(user, app, /*push=*/true);
+    if (!access.ok()) return Refuse("cannot check access: " + access.status().message());
+    if (!access->allowed) return Refuse(access->reason);
+  }
+  DeployRequest r;
+  r.kind = "run";
+  r.app = app;
+  r.user = user;
+  r.command = cmd->line;
+  auto code = RequestDeploy(cfg.runner_socket, r);
+  if (!code.ok()) return Refuse(code.status().message());
+  return *code;
+}
+
 int RunShell(const GitrecvConfig& cfg, const std::string& user) {
   if (Status s = names::ValidateName(user, "user"); !s.ok()) return Refuse(s.message());
   const char* original = getenv("SSH_ORIGINAL_COMMAND");
+  if (original && IsConsole(original)) return RunConsole(cfg, user, original);
   auto cmd = ParseGitCommand(original ? original : "");
   if (!cmd.ok()) return Refuse(cmd.status().message());
   const std::string app = cmd->app.ToString();

@@ -23,6 +23,9 @@
 #      rv config:set of the environment: a new deployed release of each app,
 #      whose replicas see the var
 #   6. bob (a key, no grant) can neither push to nor clone the app
+#   7. the console: alice's `ssh ... run APP -- COMMAND` prints the one-off's
+#      output and exits with its code, the app's secret in its environment;
+#      bob is refused; the operator's `rv run` too; no one-off is left
 # Needs root and the programs below (scripts/install-deps); the python stack
 # comes from this machine's cache (scripts/stack-image; 1.5-4 min the first
 # time on a machine, hence the CTest timeout).
@@ -253,5 +256,29 @@ grep -q "user bob has no access to $env/py" "$dir/clone-bob.log" || fail "bob's 
 [ ! -e "$dir/bob-clone/app.py" ] || fail "bob's clone has files"
 as alice git clone -q "$url/$env/py.git" "$dir/alice-clone" >/dev/null 2>&1 || fail "alice cannot clone her app"
 [ "$($rv ps "$env/py" | awk 'NR > 1 {print $3}' | sort -u)" = "$running" ] || fail "bob's attempts changed what runs"
+# 7. The console: alice runs a one-off command in py's current release over
+# the git server's ssh (`run APP -- COMMAND`), sees its output and its exit
+# code, and its environment has the app's secret; bob is refused; the
+# operator's `rv run` does the same; no one-off is left running.
+console() {  # console USER ARGS...: a raw ssh session to the git server
+  local u=$1 hp=${url#ssh://rvgit@}
+  shift
+  timeout 120 ssh -F /dev/null -i "$dir/$u.key" -p "${hp##*:}" -o IdentitiesOnly=yes -o BatchMode=yes \
+    -o UserKnownHostsFile="$dir/known_hosts" -o StrictHostKeyChecking=accept-new "rvgit@${hp%:*}" "$@" </dev/null
+}
+t0=$(date +%s%N)
+console alice run "$env/py" -- 'python3 -c "print(6*7)"; echo "user=$RV_RUN_USER token=${#API_TOKEN}"; exit 4' \
+  >"$dir/console.out" 2>"$dir/console.err"
+rc=$?
+[ "$rc" = 4 ] || fail "the console returned $rc, not the command's 4: $(cat "$dir/console.err")"
+grep -qx 42 "$dir/console.out" || fail "the console's output lacks the command's: $(cat "$dir/console.out")"
+grep -qx "user=alice token=${#secret}" "$dir/console.out" || fail "the one-off did not run for alice with the app's secret: $(cat "$dir/console.out")"
+grep -q -- "-----> Running .* on $env/py v[0-9]* for alice" "$dir/console.err" || fail "the console said no progress: $(cat "$dir/console.err")"
+echo "console: ssh run -> output and exit code in $(ms "$t0") ms"
+console bob run "$env/py" -- id >"$dir/console-bob.out" 2>&1 && fail "bob ran a command in alice's app"
+grep -q "user bob has no access to $env/py" "$dir/console-bob.out" || fail "bob's console refused without a clear message: $(cat "$dir/console-bob.out")"
+[ "$($rv run "$env/py" -- 'echo admin-ran' 2>/dev/null)" = admin-ran ] || fail "rv run did not print the command's output"
+[ -z "$($rv ps "$env/py" | awk '$2 == "run"')" ] || fail "a one-off job is left: $($rv ps "$env/py")"
+
 echo "total (pod up to here): $(ms "$t_all") ms"
 echo "PASS: pod_git_push"
