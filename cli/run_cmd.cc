@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <iostream>
-#include <random>
 
 #include "cli/log_printer.h"
 #include "cli/output.h"
@@ -16,17 +15,6 @@
 #include "deploy/sauron_io.h"
 
 namespace rv::cli {
-namespace {
-
-std::string Nonce() {
-  static const char* kHex = "0123456789abcdef";
-  std::random_device rd;
-  std::string s;
-  for (int i = 0; i < 6; ++i) s += kHex[rd() % 16];
-  return s;
-}
-
-}  // namespace
 
 std::string CommandLine(const std::vector<std::string>& words) {
   std::string line;
@@ -66,7 +54,7 @@ int RunRunCommand(Client& c, const RunCommand& cmd) {
   if (!cmd.for_user.empty()) {
     if (Status s = names::ValidateName(cmd.for_user, "user"); !s.ok()) return Fail(s);
   }
-  msg::JobSpec job = deploy::OneOffJob(*current, line, ro, Nonce());
+  msg::JobSpec job = deploy::OneOffJob(*current, line, ro, deploy::Nonce());
   if (!cmd.for_user.empty()) job.config["RV_RUN_USER"] = cmd.for_user;
   std::cerr << "-----> Running `" << Printable(line) << "` on " << cmd.app << " v" << current->version
             << (cmd.for_user.empty() ? "" : " for " + cmd.for_user) << "\n";

@@ -63,10 +63,7 @@ Result<int> RunOneOff(RolloutIo& io, const msg::JobSpec& job, const OneOffOption
       result = all.status();
       break;
     }
-    const msg::JobRecord* r = nullptr;
-    for (const auto& x : *all) {
-      if (x.spec.id == id) r = &x;
-    }
+    const msg::JobRecord* r = FindJob(*all, id);
     if (r == nullptr || r->state == "stopped") {
       result = Status::Unavailable("the command's job " + id + " was stopped");
       break;

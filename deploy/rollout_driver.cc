@@ -9,14 +9,6 @@
 namespace rv::deploy {
 namespace {
 
-std::string Nonce() {
-  static const char* kHex = "0123456789abcdef";
-  std::random_device rd;
-  std::string s;
-  for (int i = 0; i < 6; ++i) s += kHex[rd() % 16];
-  return s;
-}
-
 std::string V(int64_t v) { return "v" + std::to_string(v); }
 
 std::string Label(const AppJob& j) { return j.type + "." + V(j.release) + " #" + std::to_string(j.replica); }
@@ -34,6 +26,21 @@ void ReadCrashes(RolloutIo& io, int64_t* seq, std::set<std::string>* crashed) {
 }
 
 }  // namespace
+
+std::string Nonce() {
+  static const char* kHex = "0123456789abcdef";
+  std::random_device rd;
+  std::string s;
+  for (int i = 0; i < 6; ++i) s += kHex[rd() % 16];
+  return s;
+}
+
+const msg::JobRecord* FindJob(const std::vector<msg::JobRecord>& jobs, const std::string& id) {
+  for (const auto& j : jobs) {
+    if (j.spec.id == id) return &j;
+  }
+  return nullptr;
+}
 
 std::vector<std::string> CommandFor(const std::string& command) {
   // Images from the builder carry /app/.rv/launch (buildpacks/bin/launch:
@@ -276,10 +283,7 @@ Status RunReleasePhase(RolloutIo& io, const msg::ReleaseRecord& target, const Ro
       result = all.status();
       break;
     }
-    const msg::JobRecord* r = nullptr;
-    for (const auto& x : *all) {
-      if (x.spec.id == id) r = &x;
-    }
+    const msg::JobRecord* r = FindJob(*all, id);
     if (r == nullptr || r->state == "stopped") {
       result = Status::Unavailable("the release command's job " + id + " is gone");
       break;

@@ -56,6 +56,11 @@ struct RolloutOptions {
 
 using Progress = std::function<void(const std::string& line)>;
 
+// Six random hex digits: what makes a job id unique (JobFor's `nonce`).
+std::string Nonce();
+// The job `id` in `jobs`; null if it is not there.
+const msg::JobRecord* FindJob(const std::vector<msg::JobRecord>& jobs, const std::string& id);
+
 // The job of one replica. `nonce` makes its id unique (a replica number comes
 // back after a scale down and up; sauron never reuses an id).
 msg::JobSpec JobFor(const msg::ReleaseRecord& r, const std::string& type, int32_t replica, const RolloutOptions& o,

@@ -5,7 +5,6 @@
 #include <memory>
 #include <vector>
 
-#include "common/clock.h"
 #include "common/event_kinds.h"
 #include "common/msg/logs.h"
 #include "common/msg/topics.h"
@@ -65,20 +64,8 @@ void LogServer::Loop() {
       spdlog::warn("[{}] log chunk for {}: {}", o_.host_id, want.job_id, s.message());
     }
   };
-  std::vector<zmq::pollitem_t> items;
-  while (!stop_) {
-    if (auto t = sub->Tick(MonotonicMs()); !t.ok()) {
-      spdlog::error("[{}] log reads: {} (rv logs cannot read this host's logs)", o_.host_id, t.status().message());
-      return;
-    }
-    items.clear();
-    sub->AppendPollItems(&items);
-    try {
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
-    } catch (const zmq::error_t&) {
-      continue;  // EINTR
-    }
-    sub->HandleReady(items.data(), MonotonicMs(), on_change);
+  if (Status s = sub->RunUntil(stop_, on_change); !s.ok()) {
+    spdlog::error("[{}] log reads: {} (rv logs cannot read this host's logs)", o_.host_id, s.message());
   }
 }
 

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "common/event_kinds.h"
-#include "common/clock.h"
 #include "common/msg/topics.h"
 #include "common/proxy_notice.h"
 #include "common/transport/change_subscriber.h"
@@ -47,21 +46,8 @@ void ProxyNoticeListener::Loop() {
     ++received_;
     wakeups_->Notify(n.env, c->event.ts_ms);
   };
-  std::vector<zmq::pollitem_t> items;
-  while (!stop_) {
-    if (auto t = sub->Tick(MonotonicMs()); !t.ok()) {
-      spdlog::error("[{}] proxy notices: {} (proxies fall back to their slow refresh)", o_.host_id,
-                    t.status().message());
-      return;
-    }
-    items.clear();
-    sub->AppendPollItems(&items);
-    try {
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
-    } catch (const zmq::error_t&) {
-      continue;  // EINTR
-    }
-    sub->HandleReady(items.data(), MonotonicMs(), on_change);
+  if (Status s = sub->RunUntil(stop_, on_change); !s.ok()) {
+    spdlog::error("[{}] proxy notices: {} (proxies fall back to their slow refresh)", o_.host_id, s.message());
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/clock.h"
 #include "common/msg/envelope.h"
 #include "common/transport/curve.h"
 
@@ -107,6 +108,22 @@ Result<bool> ChangeSubscriber::ResubscribeNowIfRefused() {
   if (backoff_.due_at() == 0) return false;
   backoff_.Reset();
   return Resubscribe();
+}
+
+Status ChangeSubscriber::RunUntil(const std::atomic<bool>& stop, const Handler& on_change, int poll_ms) {
+  std::vector<zmq::pollitem_t> items;
+  while (!stop) {
+    if (auto t = Tick(MonotonicMs()); !t.ok()) return t.status();
+    items.clear();
+    AppendPollItems(&items);
+    try {
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(poll_ms));
+    } catch (const zmq::error_t&) {
+      continue;  // EINTR
+    }
+    HandleReady(items.data(), MonotonicMs(), on_change);
+  }
+  return Status::Ok();
 }
 
 }  // namespace rv::transport

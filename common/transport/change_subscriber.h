@@ -25,6 +25,8 @@
 
 #include <zmq.hpp>
 
+#include <atomic>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -81,6 +83,12 @@ class ChangeSubscriber {
   // waiting out its backoff (the owner knows sauron accepts the key now).
   // True: the socket was re-made.
   Result<bool> ResubscribeNowIfRefused();
+
+  // For an owner whose only socket this is (a thread of its own): polls,
+  // hands changes to `on_change` and Ticks until `stop` is true (looked at
+  // every poll_ms, on the monotonic clock). Returns Tick's error when
+  // re-making the socket failed (the subscriber is then unusable), else Ok.
+  Status RunUntil(const std::atomic<bool>& stop, const Handler& on_change, int poll_ms = 100);
 
   // When Tick will subscribe again; 0: no refusal is waiting.
   int64_t resubscribe_at() const { return backoff_.due_at(); }
