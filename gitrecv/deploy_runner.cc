@@ -134,10 +134,10 @@ std::string EncodeDeployRequest(const DeployRequest& r) {
 Result<DeployRequest> DecodeDeployRequest(const std::string& text) {
   try {
     auto j = nlohmann::json::parse(text);
-    DeployRequest r{j.at("app").get<std::string>(), j.at("commit").get<std::string>(),
-                    j.at("source").get<std::string>(), j.at("user").get<std::string>()};
-    if (j.contains("kind")) r.kind = j.at("kind").get<std::string>();
-    if (j.contains("command")) r.command = j.at("command").get<std::string>();
+    // No kind: a deploy (the hook of a gitrecv from before the console).
+    DeployRequest r{j.at("app").get<std::string>(),    j.at("commit").get<std::string>(),
+                    j.at("source").get<std::string>(), j.at("user").get<std::string>(),
+                    j.value("kind", std::string("deploy")), j.value("command", std::string())};
     return r;
   } catch (const std::exception& e) {
     return Status::Invalid(std::string("bad deploy request: ") + e.what());

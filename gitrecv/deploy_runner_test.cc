@@ -6,7 +6,8 @@ namespace rv::gitrecv {
 namespace {
 
 DeployRequest Good() {
-  return {"acme/prod/web", "0123456789abcdef0123456789abcdef01234567", "/tmp/gitrecv-push.AbC123/src", "alice"};
+  return {"acme/prod/web", "0123456789abcdef0123456789abcdef01234567", "/tmp/gitrecv-push.AbC123/src", "alice",
+          "deploy", ""};
 }
 
 }  // namespace

@@ -102,7 +102,7 @@ int RunHook(const GitrecvConfig& cfg) {
             << std::endl;
   auto t0 = std::chrono::steady_clock::now();
   BoundedResult r;
-  DeployRequest req{app, u->new_oid, src, user};
+  DeployRequest req{app, u->new_oid, src, user, "deploy", ""};
   if (cfg.runner_socket.empty()) {
     r = RunBounded(OnPushArgv(cfg, req), cfg.hook_timeout_s);
   } else {
