@@ -92,17 +92,21 @@ int ReadRemote(std::vector<RemoteLog>& logs, const std::vector<std::function<voi
   }
 }
 
+// The last `bytes` of the file at `path` ("" if it cannot be read).
+std::string ReadTail(const std::string& path, int64_t bytes) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  int64_t size = in.tellg();
+  in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, bytes)));
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 // --router with --data-dir: the proxies' console logs under that dir, read here.
 int LocalRouterLogs(const JobCommands& cmds, const std::vector<std::pair<std::string, std::string>>& logs,
                     const RouterLines& lines) {
   if (!cmds.log_follow) {
     for (const auto& [id, path] : logs) {
-      std::ifstream in(path, std::ios::binary);
-      in.seekg(0, std::ios::end);
-      int64_t size = in.tellg();
-      in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, cmds.log_tail_bytes)));
-      std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      lines.For(id)(rest + "\n");
+      lines.For(id)(ReadTail(path, cmds.log_tail_bytes) + "\n");
     }
     return 0;
   }
@@ -167,11 +171,7 @@ int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRec
 int LocalLogs(const JobCommands& cmds, const std::string& path) {
   LogPrinter printer(SafeOutput(cmds), std::cout);
   if (!cmds.log_follow) {
-    std::ifstream in(path, std::ios::binary);
-    in.seekg(0, std::ios::end);
-    int64_t size = in.tellg();
-    in.seekg(std::max<int64_t>(0, size - std::max<int64_t>(0, cmds.log_tail_bytes)));
-    printer.Feed(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+    printer.Feed(ReadTail(path, cmds.log_tail_bytes));
     printer.Finish();
     return 0;
   }

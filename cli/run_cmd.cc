@@ -7,8 +7,8 @@
 #include "cli/log_printer.h"
 #include "cli/output.h"
 #include "cli/remote_log.h"
-#include "common/msg/releases.h"
 #include "common/clock.h"
+#include "common/msg/releases.h"
 #include "common/names.h"
 #include "common/stop_signal.h"
 #include "deploy/one_off.h"
@@ -40,6 +40,9 @@ int RunRunCommand(Client& c, const RunCommand& cmd) {
   if (auto ref = names::ParseAppRef(cmd.app); !ref.ok()) return Fail(ref.status());
   const std::string line = CommandLine(cmd.command);
   if (line.empty()) return Fail(Status::Invalid("rv run needs a command: rv run APP -- COMMAND"));
+  if (!cmd.for_user.empty()) {
+    if (Status s = names::ValidateName(cmd.for_user, "user"); !s.ok()) return Fail(s);
+  }
   msg::ReleaseList l;
   if (Status s = c.Call(msg::ReleasesRequest{cmd.app, 1000}, &l); !s.ok()) return Fail(s);
   const msg::ReleaseRecord* current = nullptr;
@@ -51,9 +54,6 @@ int RunRunCommand(Client& c, const RunCommand& cmd) {
   }
   deploy::RolloutOptions ro;
   ro.resources.ram_mb = cmd.ram_mb;
-  if (!cmd.for_user.empty()) {
-    if (Status s = names::ValidateName(cmd.for_user, "user"); !s.ok()) return Fail(s);
-  }
   msg::JobSpec job = deploy::OneOffJob(*current, line, ro, deploy::Nonce());
   if (!cmd.for_user.empty()) job.config["RV_RUN_USER"] = cmd.for_user;
   std::cerr << "-----> Running `" << Printable(line) << "` on " << cmd.app << " v" << current->version

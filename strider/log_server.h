@@ -6,7 +6,7 @@
 // Contract: its own thread, SUB socket and DEALER (CURVE, this host's key), so
 // neither a busy agent loop nor a slow disk delays the other. Sauron sends a
 // want only for a job it placed on this host; a want that does not decode or
-// is for another host is ignored (counted). A lost want (PUB drop, reconnect)
+// is for another host is ignored. A lost want (PUB drop, reconnect)
 // costs the reader one timed-out step, which it retries. A refused CURVE
 // handshake is retried after a backoff (transport::ChangeSubscriber). Start
 // once; the destructor stops and joins.
@@ -36,8 +36,6 @@ class LogServer {
   LogServer(zmq::context_t& ctx, LogServerOptions o) : ctx_(ctx), o_(std::move(o)) {}
   ~LogServer();
   void Start();
-  int64_t served() const { return served_.load(); }
-  int64_t ignored() const { return ignored_.load(); }
 
  private:
   void Loop();
@@ -46,7 +44,6 @@ class LogServer {
   LogServerOptions o_;
   std::thread th_;
   std::atomic<bool> stop_{false};
-  std::atomic<int64_t> served_{0}, ignored_{0};
 };
 
 }  // namespace rv::strider

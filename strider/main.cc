@@ -41,9 +41,9 @@
 #include "strider/dispatch_workload.h"
 #include "strider/drain_workload.h"
 #include "strider/build_workload.h"
+#include "strider/log_server.h"
 #include "strider/overlay_driver.h"
 #include "strider/process_workload.h"
-#include "strider/log_server.h"
 #include "strider/proxy_notice_listener.h"
 #include "strider/proxy_source.h"
 #include "strider/proxy_workload.h"
@@ -184,6 +184,12 @@ rv::strider::AgentOptions MakeAgentOptions(const Flags& f, const Identity& id) {
   return opts;
 }
 
+// Where containers' state (and console logs) live: --container-state-dir,
+// else under the data dir.
+std::string ContainerStateDirOf(const Flags& f) {
+  return f.container_state_dir.empty() ? rv::host_layout::ContainerStateDir(f.data_dir) : f.container_state_dir;
+}
+
 // The container runtime, or null and why not (image jobs then fail, plain
 // processes run). Per-host state and run dirs, so several striders on one
 // machine (tests, the demo pod) never share containers.
@@ -191,7 +197,7 @@ std::unique_ptr<rv::container::ContainerRuntime> OpenContainers(const Flags& f, 
   *why_not = "disabled by --no-containers";
   if (f.no_containers) return nullptr;
   rv::container::RuntimeOptions ro;
-  ro.state_dir = f.container_state_dir.empty() ? rv::host_layout::ContainerStateDir(f.data_dir) : f.container_state_dir;
+  ro.state_dir = ContainerStateDirOf(f);
   // Two pods on one machine may both have an "h1": key the machine-wide
   // names (run dir, cgroup parent) by the data dir too, or one strider's GC
   // would remove the other's containers.
@@ -417,12 +423,8 @@ int main(int argc, char** argv) {
       factory->SetProxies(std::make_shared<rv::strider::ProxyWorkloadFactory>(*runtime, po, src));
     }
     // rv logs through sauron (common/msg/logs.h): this host reads its own files.
-    rv::strider::LogServer logs(
-        ctx, rv::strider::LogServerOptions{f.host_id, opts.sauron_api, opts.sauron_pub, id->key, id->sauron_key,
-                                           f.data_dir,
-                                           f.container_state_dir.empty()
-                                               ? rv::host_layout::ContainerStateDir(f.data_dir)
-                                               : f.container_state_dir});
+    rv::strider::LogServer logs(ctx, rv::strider::LogServerOptions{f.host_id, opts.sauron_api, opts.sauron_pub, id->key,
+                                                                   id->sauron_key, f.data_dir, ContainerStateDirOf(f)});
     logs.Start();
     rv::strider::Agent agent(ctx, opts, std::make_shared<rv::strider::DrainingWorkloadFactory>(factory, f.drain_ms));
     if (rv::Status s = agent.Start(); !s.ok()) {
