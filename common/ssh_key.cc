@@ -17,7 +17,6 @@ const std::set<std::string>& KeyTypes() {
   return k;
 }
 
-
 }  // namespace
 
 Result<SshPublicKey> SshPublicKey::FromParts(const std::string& type, const std::string& b64) {
@@ -27,6 +26,15 @@ Result<SshPublicKey> SshPublicKey::FromParts(const std::string& type, const std:
                            "' (use ssh-ed25519, ecdsa-sha2-nistp*, ssh-rsa or a security key)");
   }
   if (b64.empty() || b64.size() > kMaxBlobBytes * 4 / 3 + 4) return Status::Invalid("SSH key blob is empty or too long");
+  // Checked here first: libsodium's constant-time decoder takes some bytes
+  // above 0x7f for base64 letters (fuzz_ssh_key found one), and the blob is
+  // printed back into sshd's authorized_keys line as it was given.
+  for (char ch : b64) {
+    unsigned char u = static_cast<unsigned char>(ch);
+    if (!((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || u == '+' || u == '/' || u == '=')) {
+      return Status::Invalid("SSH key blob is not valid base64");
+    }
+  }
   std::string blob(b64.size(), '\0');
   size_t len = 0;
   const char* end = nullptr;

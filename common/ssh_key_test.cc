@@ -53,6 +53,17 @@ TEST(SshKey, RefusesOptionsPrivateKeysGarbageAndSeveralLines) {
   EXPECT_FALSE(SshPublicKey::FromParts("ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5").ok());  // type only
 }
 
+TEST(SshKey, RefusesABlobWithAByteOutsideBase64EvenWhereTheDecoderWouldTakeIt) {
+  // fuzz_ssh_key's find: libsodium's decoder read 0xBE as a base64 letter.
+  auto k = SshPublicKey::Parse(". ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\xbe" "A== \x17\xf3 \xd3");
+  EXPECT_FALSE(k.ok());
+  EXPECT_FALSE(SshPublicKey::FromParts("ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5\xbe" "A==").ok());
+  for (int c = 0x80; c <= 0xff; ++c) {
+    std::string blob = std::string(kEd).substr(12, 20) + static_cast<char>(c) + "A==";
+    EXPECT_FALSE(SshPublicKey::FromParts("ssh-ed25519", blob).ok()) << c;
+  }
+}
+
 TEST(SshKey, CommentIsMadePrintable) {
   auto k = SshPublicKey::Parse(std::string("ssh-ed25519 ") + kEdBlob + " evil\x1b[2J");
   ASSERT_TRUE(k.ok());
