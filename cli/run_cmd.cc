@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "cli/remote_log.h"
 #include "common/clock.h"
+#include "common/console_job.h"
 #include "common/msg/releases.h"
 #include "common/names.h"
 #include "common/stop_signal.h"
@@ -55,7 +56,7 @@ int RunRunCommand(Client& c, const RunCommand& cmd) {
   deploy::RolloutOptions ro;
   ro.resources.ram_mb = cmd.ram_mb;
   msg::JobSpec job = deploy::OneOffJob(*current, line, ro, deploy::Nonce());
-  if (!cmd.for_user.empty()) job.config["RV_RUN_USER"] = cmd.for_user;
+  if (!cmd.for_user.empty()) job.config[kRunUserVar] = cmd.for_user;
   std::cerr << "-----> Running `" << Printable(line) << "` on " << cmd.app << " v" << current->version
             << (cmd.for_user.empty() ? "" : " for " + cmd.for_user) << "\n";
   stop_signal::Install({}, stop_signal::Sigpipe::kKeep);

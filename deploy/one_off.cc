@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "common/console_job.h"
 #include "deploy/rollout.h"
 
 namespace rv::deploy {
@@ -9,7 +10,7 @@ namespace rv::deploy {
 msg::JobSpec OneOffJob(const msg::ReleaseRecord& r, const std::string& command_line, const RolloutOptions& o,
                        const std::string& nonce) {
   msg::JobSpec j = JobFor(r, kOneOffType, 1, o, nonce);
-  j.kind = "console";
+  j.kind = kConsoleJobKind;
   j.command = CommandFor(command_line);
   j.restart = "never";
   j.port = 0;

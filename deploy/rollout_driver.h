@@ -67,7 +67,8 @@ msg::JobSpec JobFor(const msg::ReleaseRecord& r, const std::string& type, int32_
                     const std::string& nonce);
 // The argv a process type runs as: through the buildpack launcher when the
 // image has one (`/bin/sh /app/.rv/launch LINE`: it sources .profile.d), else
-// `/bin/sh -c LINE`.
+// `/bin/sh -c LINE`. LINE is always the last argument (sauron's audit of a
+// console job quotes it).
 std::vector<std::string> CommandFor(const std::string& command);
 // The app's jobs that are not stopped, as DecideRollout sees them.
 std::vector<AppJob> AppJobsOf(const std::string& app, const std::vector<msg::JobRecord>& jobs);

@@ -234,7 +234,7 @@ git -C "$dir/work" reset -q --hard "$big1"
 as bob git clone -q "$base/acme/prod/web.git" "$dir/bob" >"$dir/r.out" 2>&1 || fail "read-only clone failed: $(cat "$dir/r.out")"
 [ "$(git -C "$dir/bob" rev-parse HEAD 2>/dev/null)" = "$big1" ] || fail "bob's clone is not at main"
 commit "$dir/bob" from-bob
-expect_refused "a push with read-only access" "may clone and fetch acme/prod/web but not push" \
+expect_refused "a push with read-only access" "may clone and fetch acme/prod/web, not push to it" \
   as bob git -C "$dir/bob" push "$base/acme/prod/web.git" main
 
 # ---- two pushes at once: the second waits for the first ----

@@ -77,8 +77,9 @@ msg::GitAccess DecideGitAccess(const std::string& user, const names::AppRef& app
     return out;
   }
   if (write && !*grant_write) {
-    out.reason = "user " + user + " may clone and fetch " + app.ToString() + " but not push (read-only access to " +
-                 app.EnvRef() + ")";
+    // One refusal for a push and for the console: both need a write grant.
+    out.reason = "user " + user + " has read-only access to " + app.EnvRef() + ": may clone and fetch " +
+                 app.ToString() + ", not push to it or run commands in it";
     return out;
   }
   out.allowed = true;

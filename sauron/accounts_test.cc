@@ -59,7 +59,7 @@ TEST(GitAccessRule, RefusesWithoutAGrantWhetherOrNotTheAppExists) {
   EXPECT_NE(a.reason.find("no access to acme/prod/web"), std::string::npos);
 }
 
-TEST(GitAccessRule, ReadOnlyMayCloneButNotPush) {
+TEST(GitAccessRule, ReadOnlyMayCloneButNeitherPushNorRunCommands) {
   names::AppRef app{"acme", "prod", "web"};
   msg::AppInfo info{"acme", "prod", "web", "master", 1};
   auto clone = DecideGitAccess("ann", app, true, false, info, false);
@@ -68,6 +68,7 @@ TEST(GitAccessRule, ReadOnlyMayCloneButNotPush) {
   auto push = DecideGitAccess("ann", app, true, false, info, true);
   EXPECT_FALSE(push.allowed);
   EXPECT_NE(push.reason.find("not push"), std::string::npos);
+  EXPECT_NE(push.reason.find("run commands"), std::string::npos);  // the console asks for write too
   EXPECT_TRUE(DecideGitAccess("ann", app, true, true, info, true).allowed);
 }
 

@@ -12,6 +12,7 @@
 #include "common/event_kinds.h"
 #include "common/states.h"
 #include "common/clock.h"
+#include "common/console_job.h"
 #include "common/roles.h"
 #include "common/names.h"
 #include "common/utf8.h"
@@ -151,6 +152,16 @@ std::string Mismatch(const msg::JobRecord& j, const std::string& want_state, int
     return "job is " + j.state + (j.host_id.empty() ? "" : " on " + j.host_id) + ", not " + want_state;
   }
   return "stale attempt " + std::to_string(want_attempt) + ": job is at attempt " + std::to_string(j.attempt);
+}
+
+// job.submitted's detail: the job's kind. A console job's also names the user
+// it runs for and its command line (the last argument: the ones before it are
+// the launcher's), so the event log is the console's audit trail.
+std::string SubmittedDetail(const msg::JobSpec& s) {
+  if (s.kind != kConsoleJobKind) return s.kind;
+  auto user = s.config.find(kRunUserVar);
+  return s.kind + (user == s.config.end() ? std::string() : " for " + PrintableAscii(user->second, 64)) + ": " +
+         PrintableAscii(s.command.empty() ? std::string() : s.command.back(), 256);
 }
 
 }  // namespace
@@ -913,7 +924,7 @@ Result<std::vector<std::string>> Store::SubmitJobs(std::vector<msg::JobSpec> spe
     j.state = job_state::kPending;
     j.updated_ms = now_ms;
     txn_jobs_[s.id] = j;
-    if (Status st = AddEvent(event_kind::kJobSubmitted, "", s.id, 0, s.kind, now_ms, nullptr, &j); !st.ok()) return st;
+    if (Status st = AddEvent(event_kind::kJobSubmitted, "", s.id, 0, SubmittedDetail(s), now_ms, nullptr, &j); !st.ok()) return st;
     ids.push_back(s.id);
   }
   if (Status st = txn.Commit(); !st.ok()) return st;

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/console_job.h"
 #include "common/transport/keys.h"
 #include "sauron/checkpointer.h"
 
@@ -252,6 +253,20 @@ TEST_F(StoreTest, RequestRefusedInAGroupRollsBackAloneWithItsEvents) {
   auto events = store_->ListEvents(0, 100);
   ASSERT_TRUE(events.ok());
   EXPECT_EQ(events->size(), changes_.size());
+}
+
+TEST_F(StoreTest, AConsoleJobsSubmittedEventNamesTheUserAndTheCommandForTheAuditTrail) {
+  msg::JobSpec console = Spec("run-1");
+  console.kind = kConsoleJobKind;
+  console.command = {"/bin/sh", "-c", "exec \"$1\"", "rv-launch", "rake db:migrate\n"};  // deploy's CommandFor
+  console.config[kRunUserVar] = "alice";
+  msg::JobSpec plain = Spec("web-1");
+  ASSERT_TRUE(store_->SubmitJobs({console, plain}, 5).ok());
+  auto events = store_->ListEvents(0, 100);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].detail, "console for alice: rake db:migrate?");  // one printable line
+  EXPECT_EQ((*events)[1].detail, plain.kind);
 }
 
 TEST_F(StoreTest, AwardRefusesStaleAttemptWrongStateUnknownHost) {

@@ -25,7 +25,8 @@
 #   6. bob (a key, no grant) can neither push to nor clone the app
 #   7. the console: alice's `ssh ... run APP -- COMMAND` prints the one-off's
 #      output and exits with its code, the app's secret in its environment;
-#      bob is refused; the operator's `rv run` too; no one-off is left
+#      bob is refused; the operator's `rv run` too; no one-off is left; the
+#      event log names alice and her command (the console's audit trail)
 # Needs root and the programs below (scripts/install-deps); the python stack
 # comes from this machine's cache (scripts/stack-image; 1.5-4 min the first
 # time on a machine, hence the CTest timeout).
@@ -275,6 +276,8 @@ grep -qx 42 "$dir/console.out" || fail "the console's output lacks the command's
 grep -qx "user=alice token=${#secret}" "$dir/console.out" || fail "the one-off did not run for alice with the app's secret: $(cat "$dir/console.out")"
 grep -q -- "-----> Running .* on $env/py v[0-9]* for alice" "$dir/console.err" || fail "the console said no progress: $(cat "$dir/console.err")"
 echo "console: ssh run -> output and exit code in $(ms "$t0") ms"
+$rv events --limit 200 | grep -q "job.submitted .*console for alice: .*print(6\*7)" \
+  || fail "the event log does not say alice ran the command: $($rv events --limit 200 | grep console)"
 console bob run "$env/py" -- id >"$dir/console-bob.out" 2>&1 && fail "bob ran a command in alice's app"
 grep -q "user bob has no access to $env/py" "$dir/console-bob.out" || fail "bob's console refused without a clear message: $(cat "$dir/console-bob.out")"
 [ "$($rv run "$env/py" -- 'echo admin-ran' 2>/dev/null)" = admin-ran ] || fail "rv run did not print the command's output"
