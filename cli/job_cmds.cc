@@ -20,9 +20,12 @@
 #include "cli/output.h"
 #include "cli/table.h"
 #include "common/clock.h"
+#include "common/console_job.h"
 #include "common/host_layout.h"
 #include "common/msg/logs.h"
+#include "common/names.h"
 #include "common/proxy_job.h"
+#include "common/states.h"
 #include "common/stop_signal.h"
 #include "strider/container/container_runtime.h"
 #include "strider/container/log_follow.h"
@@ -31,24 +34,27 @@ namespace rv::cli {
 namespace {
 
 // A log is hostile text: made safe on a terminal unless --raw (cli/log_printer.h).
-bool SafeOutput(const JobCommands& cmds) { return !cmds.log_raw && isatty(STDOUT_FILENO) == 1; }
+bool SafeOutput(const JobCommands& cmds) { return !cmds.log_raw && (cmds.log_safe || isatty(STDOUT_FILENO) == 1); }
 
-// Whole lines of APP's backends only (its body-limited twin too), each
-// prefixed with the proxy's job id; a line split across chunks waits for its end.
-class RouterLines {
+// Whole lines of several logs, each prefixed with its job's id; a line split
+// across chunks waits for its end. With --router, only the lines of APP's
+// backends (its body-limited twin too) in its proxies' access logs.
+class PrefixedLines {
  public:
-  RouterLines(const std::string& app, bool safe, std::mutex* out_mu)
-      : needle_(" " + ProxyBackendName(app) + "/"), body_needle_(" " + ProxyBodyBackendName(app) + "/"),
-        safe_(safe), out_mu_(out_mu) {}
-  std::function<void(const std::string&)> For(const std::string& proxy_id) const {
-    return [this, proxy_id, partial = std::string()](const std::string& chunk) mutable {
+  PrefixedLines(bool safe, std::mutex* out_mu) : safe_(safe), out_mu_(out_mu) {}
+  static PrefixedLines Router(const std::string& app, bool safe, std::mutex* out_mu) {
+    PrefixedLines p(safe, out_mu);
+    p.needles_ = {" " + ProxyBackendName(app) + "/", " " + ProxyBodyBackendName(app) + "/"};
+    return p;
+  }
+  std::function<void(const std::string&)> For(const std::string& job_id) const {
+    return [this, job_id, partial = std::string()](const std::string& chunk) mutable {
       partial += chunk;
       size_t start = 0, nl;
       std::lock_guard<std::mutex> l(*out_mu_);
       while ((nl = partial.find('\n', start)) != std::string::npos) {
         std::string_view line(partial.data() + start, nl - start);
-        if (line.find(needle_) != std::string_view::npos || line.find(body_needle_) != std::string_view::npos)
-          std::cout << proxy_id << " " << (safe_ ? LogPrinter::SafeLine(line) : std::string(line)) << "\n";
+        if (Wanted(line)) std::cout << job_id << " " << (safe_ ? LogPrinter::SafeLine(line) : std::string(line)) << "\n";
         start = nl + 1;
       }
       partial.erase(0, start);
@@ -57,7 +63,14 @@ class RouterLines {
   }
 
  private:
-  std::string needle_, body_needle_;
+  bool Wanted(std::string_view line) const {
+    if (needles_.empty()) return true;
+    for (const auto& n : needles_)
+      if (line.find(n) != std::string_view::npos) return true;
+    return false;
+  }
+
+  std::vector<std::string> needles_;  // none: every line
   bool safe_;
   std::mutex* out_mu_;
 };
@@ -85,7 +98,8 @@ int ReadRemote(std::vector<RemoteLog>& logs, const std::vector<std::function<voi
         news = true;
       }
     }
-    if (!follow || stop_signal::Requested()) return 0;
+    // Output nobody reads any more (gitrecv's ssh client went away) ends a follow too.
+    if (!follow || stop_signal::Requested() || OutputGone()) return 0;
     for (int i = 0; !news && i < 5 && !stop_signal::Requested(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -101,9 +115,9 @@ std::string ReadTail(const std::string& path, int64_t bytes) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// --router with --data-dir: the proxies' console logs under that dir, read here.
-int LocalRouterLogs(const JobCommands& cmds, const std::vector<std::pair<std::string, std::string>>& logs,
-                    const RouterLines& lines) {
+// An app's logs or --router with --data-dir: the jobs' console logs under that dir, read here.
+int LocalGroupLogs(const JobCommands& cmds, const std::vector<std::pair<std::string, std::string>>& logs,
+                   const PrefixedLines& lines) {
   if (!cmds.log_follow) {
     for (const auto& [id, path] : logs) {
       lines.For(id)(ReadTail(path, cmds.log_tail_bytes) + "\n");
@@ -125,40 +139,49 @@ int LocalRouterLogs(const JobCommands& cmds, const std::vector<std::pair<std::st
   return 0;
 }
 
-// rv logs TENANT/ENV/APP --router [-f]: the access log lines of APP (its
-// backends, common/proxy_job.h) from every placed proxy job of its
-// environment, each line prefixed with the proxy's job id, read through
-// sauron from the proxies' hosts (or, with --data-dir, from that dir here).
-// -f follows the proxies placed when it starts.
-int RouterLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRecord>& jobs) {
-  const std::string& app = cmds.log_job;
-  auto slash = app.rfind('/');
-  if (slash == std::string::npos || app.find('/') == slash) return Fail(Status::Invalid("--router needs TENANT/ENV/APP"));
-  const std::string env = app.substr(0, slash);
-  std::vector<std::string> proxies;
+// rv logs TENANT/ENV/APP [-f]: the logs of every placed job of APP (its
+// processes' replicas and one-off commands); with --router, the access log
+// lines of APP (its backends, common/proxy_job.h) from every placed proxy job
+// of its environment. Each line is prefixed with its job's id; read through
+// sauron from the jobs' hosts (or, with --data-dir, from that dir here). -f
+// follows the jobs placed when it starts.
+int GroupLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRecord>& jobs) {
+  auto ref = names::ParseAppRef(cmds.log_job);
+  if (!ref.ok()) return Fail(Status::Invalid(cmds.log_router ? "--router needs TENANT/ENV/APP" : ref.status().message()));
+  const std::string app = ref->ToString();
+  const std::string env = ref->EnvRef();
+  std::vector<std::string> ids;
   for (const auto& j : jobs) {
-    if (j.spec.kind == "proxy" && j.spec.env == env && j.state == "placed" && !j.host_id.empty()) {
-      proxies.push_back(j.spec.id);
-    }
+    if (j.state != job_state::kPlaced || j.host_id.empty() || j.spec.env != env) continue;
+    // An app's own: its processes and one-offs (a build's output is `rv builds:output`).
+    const bool own = (j.spec.kind == "deploy" || j.spec.kind == kConsoleJobKind) && j.spec.app == ref->app;
+    if (cmds.log_router ? j.spec.kind == "proxy" : own) ids.push_back(j.spec.id);
   }
-  if (proxies.empty()) return Fail(Status::NotFound("environment " + env + " runs no proxy (rv proxy:ensure " + env + ")"));
+  if (ids.empty() && cmds.log_router) {
+    return Fail(Status::NotFound("environment " + env + " runs no proxy (rv proxy:ensure " + env + ")"));
+  }
+  if (ids.empty()) return Fail(Status::NotFound(app + " runs nothing now (rv ps " + app + ")"));
   std::mutex out_mu;
-  RouterLines lines(app, SafeOutput(cmds), &out_mu);
+  PrefixedLines lines = cmds.log_router ? PrefixedLines::Router(app, SafeOutput(cmds), &out_mu)
+                                        : PrefixedLines(SafeOutput(cmds), &out_mu);
   stop_signal::Install({}, stop_signal::Sigpipe::kKeep);
   if (!cmds.log_data_dir.empty()) {
     namespace layout = host_layout;
-    std::vector<std::pair<std::string, std::string>> logs;  // proxy job id, its console log
-    for (const auto& id : proxies) {
+    std::vector<std::pair<std::string, std::string>> logs;  // job id, its console log
+    for (const auto& id : ids) {
       std::string path = layout::ConsoleLogPath(
           layout::ContainerDir(layout::ContainerStateDir(cmds.log_data_dir), container::ContainerIdFor(id)));
       if (access(path.c_str(), R_OK) == 0) logs.emplace_back(id, path);
     }
-    if (logs.empty()) return Fail(Status::NotFound("no proxy log of " + env + " under " + cmds.log_data_dir));
-    return LocalRouterLogs(cmds, logs, lines);
+    if (logs.empty()) {
+      return Fail(Status::NotFound("no " + (cmds.log_router ? "proxy log of " + env : "log of " + app) + " under " +
+                                   cmds.log_data_dir));
+    }
+    return LocalGroupLogs(cmds, logs, lines);
   }
   std::vector<RemoteLog> logs;
   std::vector<std::function<void(const std::string&)>> sinks;
-  for (const auto& id : proxies) {
+  for (const auto& id : ids) {
     logs.emplace_back(SauronLogCalls(c), id, cmds.log_tail_bytes);
     sinks.push_back(lines.For(id));
   }
@@ -189,7 +212,8 @@ int LocalLogs(const JobCommands& cmds, const std::string& path) {
 int Logs(Client& c, const JobCommands& cmds) {
   auto l = c.List("jobs");
   if (!l.ok()) return Fail(l.status());
-  if (cmds.log_router) return RouterLogs(c, cmds, l->jobs);
+  // A job id has no '/': TENANT/ENV/APP is an app (or, with --router, its requests).
+  if (cmds.log_router || cmds.log_job.find('/') != std::string::npos) return GroupLogs(c, cmds, l->jobs);
   const msg::JobSpec* spec = nullptr;
   std::string host;
   for (const auto& j : l->jobs) {
@@ -316,14 +340,17 @@ void AddJobCommands(CLI::App& app, JobCommands* cmds) {
   s->add_option("--app", cmds->app, "the app the replicas serve (its environment's proxy routes its names to them)");
   s->add_option("command", cmds->command, "the command to run (after --); with --image, overrides the entrypoint");
 
-  cmds->logs = app.add_subcommand("logs", "print a job's log, read through sauron from its host");
-  cmds->logs->add_option("JOB", cmds->log_job, "job id (or TENANT/ENV/APP with --router)")->required();
+  cmds->logs = app.add_subcommand("logs", "print a job's log (or an app's jobs' logs), read through sauron from its host");
+  cmds->logs->add_option("JOB", cmds->log_job, "job id, or TENANT/ENV/APP: every job of the app, each line prefixed")->required();
   cmds->logs->add_flag("-f,--follow", cmds->log_follow, "keep printing what is appended");
   cmds->logs->add_flag("--router", cmds->log_router,
                        "JOB is TENANT/ENV/APP: its requests in its environment's proxies' access logs (with request ids)");
   cmds->logs->add_option("--tail-bytes", cmds->log_tail_bytes, "how much of the end to show first");
   cmds->logs->add_flag("--raw", cmds->log_raw,
                        "the bytes as logged, even on a terminal (there escape sequences and control bytes are removed)");
+  cmds->logs->add_flag("--safe", cmds->log_safe,
+                       "remove escape sequences and control bytes even when not on a terminal (gitrecv's views)")
+      ->excludes("--raw");
   cmds->logs->add_option("--data-dir", cmds->log_data_dir, "read the log from this host data dir here instead of through sauron");
 
   cmds->proxy_ensure = app.add_subcommand("proxy-ensure", "(or proxy:ensure) submit the environment's proxy jobs unless they exist (docs/PROXY.md)");

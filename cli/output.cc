@@ -1,5 +1,7 @@
 #include "cli/output.h"
 
+#include <poll.h>
+
 #include <ctime>
 #include <iostream>
 
@@ -26,6 +28,11 @@ std::string NoControls(const std::string& s) {
     }
   }
   return out;
+}
+
+bool OutputGone(int fd) {
+  pollfd p{fd, 0, 0};  // no events asked: POLLERR and POLLHUP are always reported
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0;
 }
 
 int Fail(const Status& s) {

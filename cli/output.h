@@ -37,6 +37,10 @@ std::string ClockTime(int64_t wall_ms);
 std::string DateTime(int64_t wall_ms);
 // One line of the event log.
 void PrintEvent(const msg::Event& e);
+// Whether nobody will read fd any more: it is a pipe or socket whose other
+// end is closed (poll: POLLERR or POLLHUP), as rv's stdout when gitrecv's ssh
+// client went away. A file, or a pipe still read: false. Does not block.
+bool OutputGone(int fd = 1);
 // "k=v" items into a map; `what` names them in the error ("label", "config var").
 Result<std::map<std::string, std::string>> ParsePairs(const std::vector<std::string>& items, const char* what);
 

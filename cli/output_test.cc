@@ -1,6 +1,10 @@
 #include "cli/output.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 namespace rv::cli {
 namespace {
@@ -24,6 +28,25 @@ TEST(CliOutput, AnErrorReachesTheTerminalAsPrintableTextOnly) {
   EXPECT_EQ(Printable("value of K is not UTF-8\n\tsee docs"), "value of K is not UTF-8\n\tsee docs");
   EXPECT_EQ(Printable("got 'K\xe9' \x1b]0;owned\x07 \x7f"), "got 'K?' ?]0;owned? ?");
   EXPECT_EQ(Printable("caf\xc3\xa9"), "caf??");  // ASCII only: a C1 control is two bytes of UTF-8 too
+}
+
+TEST(CliOutput, OutputIsGoneOnlyWhenTheOtherEndOfItsPipeOrSocketIsClosed) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  EXPECT_FALSE(OutputGone(p[1])) << "a pipe still read";
+  close(p[0]);
+  EXPECT_TRUE(OutputGone(p[1]));
+  close(p[1]);
+  int s[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
+  EXPECT_FALSE(OutputGone(s[0]));
+  close(s[1]);
+  EXPECT_TRUE(OutputGone(s[0])) << "as sshd's end when the client went away";
+  close(s[0]);
+  FILE* f = tmpfile();
+  ASSERT_NE(f, nullptr);
+  EXPECT_FALSE(OutputGone(fileno(f))) << "a file";
+  fclose(f);
 }
 
 TEST(CliOutput, NoControlsKeepsUtf8AndReplacesC0C1AndDel) {

@@ -72,11 +72,11 @@ int RunRunCommand(Client& c, const RunCommand& cmd) {
   auto code = deploy::RunOneOff(
       io, job, o, [&] { return log.Step(); }, [&](const std::string& s) { printer.Feed(s); },
       [](const std::string& p) { std::cerr << Printable(p) << "\n"; },
-      // Output that can no longer be written (the console's ssh client went
-      // away: EPIPE, SIGPIPE being ignored) ends the command like Ctrl-C.
+      // Output that nobody reads any more (the console's ssh client went
+      // away), or that can no longer be written, ends the command like Ctrl-C.
       [&] {
         too_long = cmd.max_run_s > 0 && MonotonicMs() - started_ms > int64_t{cmd.max_run_s} * 1000;
-        return too_long || stop_signal::Requested() || !std::cout.good();
+        return too_long || stop_signal::Requested() || !std::cout.good() || OutputGone();
       });
   printer.Finish();
   if (too_long) {
