@@ -20,6 +20,7 @@
 #include "gitrecv/console_command.h"
 #include "gitrecv/git_command.h"
 #include "gitrecv/process.h"
+#include "gitrecv/view_command.h"
 
 namespace rv::gitrecv {
 namespace {
@@ -61,6 +62,17 @@ int Serve(const GitrecvConfig& cfg, const DeployRequest& r, int out_fd, int err_
     BoundedResult res = RunBounded(OnRunArgv(cfg, r), cfg.hook_timeout_s + 30);
     return res.timed_out ? 124 : res.exit_code;
   }
+  if (r.kind == "view") {
+    if (cfg.on_view.empty()) {
+      Say(err_fd, "this git server shows no logs or releases (no on_view in gitrecv.json)");
+      return 1;
+    }
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    // logs -f ends when the client goes away (rv sees its output gone) or here.
+    BoundedResult res = RunBounded(OnViewArgv(cfg, r), cfg.hook_timeout_s);
+    return res.timed_out ? 124 : res.exit_code;
+  }
   auto app = names::ParseAppRef(r.app);
   std::string lock_path = fs::path(RepoPath(cfg.repo_root, *app)).replace_extension(".deploy.lock").string();
   int lock = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -91,7 +103,13 @@ Status ValidateDeployRequest(const DeployRequest& r) {
     if (Status s = names::ValidateName(r.user, "user"); !s.ok()) return s;
     return ValidateCommandLine(r.command);
   }
-  if (r.kind != "deploy") return Status::Invalid("kind must be deploy or run");
+  if (r.kind == "view") {
+    if (!r.commit.empty() || !r.source.empty()) return Status::Invalid("a view carries no commit or source");
+    if (Status s = names::ValidateName(r.user, "user"); !s.ok()) return s;
+    if (auto v = ParseViewRequest(r.app, r.command); !v.ok()) return v.status();
+    return Status::Ok();
+  }
+  if (r.kind != "deploy") return Status::Invalid("kind must be deploy, run or view");
   if (!r.command.empty()) return Status::Invalid("a deploy carries no command");
   if (!IsHex40(r.commit)) return Status::Invalid("commit must be 40 hex digits");
   if (Status s = names::ValidateName(r.user, "user"); !s.ok()) return s;
@@ -122,6 +140,14 @@ std::vector<std::string> OnRunArgv(const GitrecvConfig& cfg, const DeployRequest
                                std::to_string(cfg.hook_timeout_s), r.app, std::string("--"), r.command}) {
     argv.push_back(a);
   }
+  return argv;
+}
+
+std::vector<std::string> OnViewArgv(const GitrecvConfig& cfg, const DeployRequest& r) {
+  auto v = ParseViewRequest(r.app, r.command);
+  if (!v.ok()) return {};
+  std::vector<std::string> argv = cfg.on_view;
+  for (auto& a : v->RvArgs()) argv.push_back(std::move(a));
   return argv;
 }
 

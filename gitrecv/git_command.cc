@@ -11,7 +11,8 @@ Status Refuse(const std::string& why) { return Status::Invalid(why); }
 
 Result<GitCommand> ParseGitCommand(const std::string& cmd) {
   if (cmd.empty()) {
-    return Refuse("this is a git server: no shell here. Use git push / git clone with the app's URL");
+    return Refuse("this is a git server: no shell here. Use git push / git clone with the app's URL, or: run APP -- "
+                  "COMMAND, logs APP [-f] [--router], ps APP, releases APP, builds APP, builds:output APP N");
   }
   if (cmd.size() > kMaxCommand) return Refuse("command too long");
   GitCommand out;
@@ -27,7 +28,8 @@ Result<GitCommand> ParseGitCommand(const std::string& cmd) {
   } else if (starts("git-upload-pack ") || starts("git upload-pack ")) {
     out.verb = GitCommand::Verb::kUploadPack;
   } else {
-    return Refuse("only git push and git clone/fetch are served here, not " + names::Quote(cmd, 40));
+    return Refuse("only git push and git clone/fetch, run, logs, ps, releases and builds are served here, not " +
+                  names::Quote(cmd, 40));
   }
   // One argument: 'PATH' as git quotes it, or a bare PATH.
   std::string path;

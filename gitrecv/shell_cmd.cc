@@ -1,7 +1,8 @@
 // gitrecv shell USER: the only thing an enrolled key may run. Checks the
 // command and the user's access, takes the app's push lock, creates the bare
 // repo on the first push, then execs git's own receive-pack/upload-pack; or,
-// for `run APP -- COMMAND`, has the deploy runner run it (the console).
+// for `run APP -- COMMAND` (the console) and `logs`/`ps`/`releases`/`builds`
+// APP (a view), has the deploy runner run it.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include "gitrecv/commands.h"
 #include "gitrecv/console_command.h"
 #include "gitrecv/deploy_runner.h"
+#include "gitrecv/view_command.h"
 #include "gitrecv/git_command.h"
 #include "gitrecv/process.h"
 #include "gitrecv/sauron_link.h"
@@ -90,10 +92,38 @@ int RunConsole(const GitrecvConfig& cfg, const std::string& user, const std::str
   return *code;
 }
 
+// `logs APP [-f] [--router]`, `ps APP`, `releases APP`, `builds APP`,
+// `builds:output APP N`: what a customer may look at (view_command.h). Any
+// grant on the app's environment, read-only too (as for a clone); the fixed
+// rv command runs as root through the deploy runner, its output straight to
+// this session.
+int RunView(const GitrecvConfig& cfg, const std::string& user, const std::string& original) {
+  auto view = ParseViewCommand(original);
+  if (!view.ok()) return Refuse(view.status().message());
+  const std::string app = view->app.ToString();
+  if (cfg.runner_socket.empty() || cfg.on_view.empty()) return Refuse("this git server shows no logs or releases");
+  {
+    auto link = SauronLink::Open(cfg);
+    if (!link.ok()) return Refuse("cannot check access: " + link.status().message());
+    auto access = (*link)->Authorize(user, app, /*push=*/false);
+    if (!access.ok()) return Refuse("cannot check access: " + access.status().message());
+    if (!access->allowed) return Refuse(access->reason);
+  }
+  DeployRequest r;
+  r.kind = "view";
+  r.app = app;
+  r.user = user;
+  r.command = view->Words();
+  auto code = RequestDeploy(cfg.runner_socket, r);
+  if (!code.ok()) return Refuse(code.status().message());
+  return *code;
+}
+
 int RunShell(const GitrecvConfig& cfg, const std::string& user) {
   if (Status s = names::ValidateName(user, "user"); !s.ok()) return Refuse(s.message());
   const char* original = getenv("SSH_ORIGINAL_COMMAND");
   if (original && IsConsole(original)) return RunConsole(cfg, user, original);
+  if (original && IsView(original)) return RunView(cfg, user, original);
   auto cmd = ParseGitCommand(original ? original : "");
   if (!cmd.ok()) return Refuse(cmd.status().message());
   const std::string app = cmd->app.ToString();
