@@ -15,6 +15,7 @@
 #include <string_view>
 #include <thread>
 
+#include "cli/log_group.h"
 #include "cli/log_printer.h"
 #include "cli/remote_log.h"
 #include "cli/output.h"
@@ -37,7 +38,7 @@ namespace {
 bool SafeOutput(const JobCommands& cmds) { return !cmds.log_raw && (cmds.log_safe || isatty(STDOUT_FILENO) == 1); }
 
 // Whole lines of several logs, each prefixed with its job's id; a line split
-// across chunks waits for its end. With --router, only the lines of APP's
+// across chunks waits for its end, or for an empty chunk (the log's end). With --router, only the lines of APP's
 // backends (its body-limited twin too) in its proxies' access logs.
 class PrefixedLines {
  public:
@@ -49,7 +50,7 @@ class PrefixedLines {
   }
   std::function<void(const std::string&)> For(const std::string& job_id) const {
     return [this, job_id, partial = std::string()](const std::string& chunk) mutable {
-      partial += chunk;
+      partial += chunk.empty() && !partial.empty() ? "\n" : chunk;
       size_t start = 0, nl;
       std::lock_guard<std::mutex> l(*out_mu_);
       while ((nl = partial.find('\n', start)) != std::string::npos) {
@@ -75,35 +76,26 @@ class PrefixedLines {
   std::mutex* out_mu_;
 };
 
-// Reads `logs` through sauron into their sinks: once, or (follow) until
-// interrupted, a step of each in turn, waiting a moment when none had news.
-// While following, a host that does not answer is said once and asked again.
-int ReadRemote(std::vector<RemoteLog>& logs, const std::vector<std::function<void(const std::string&)>>& sinks,
-               bool follow) {
-  std::vector<bool> warned(logs.size(), false);
-  for (;;) {
-    bool news = false;
-    for (size_t i = 0; i < logs.size() && !stop_signal::Requested(); ++i) {
-      auto chunk = logs[i].Step();
-      if (!chunk.ok()) {
-        if (!follow) return Fail(chunk.status());
-        if (!warned[i]) std::cerr << "rv: " << Printable(chunk.status().message()) << " (still trying)\n";
-        warned[i] = true;
-        continue;
-      }
-      warned[i] = false;
-      if (chunk->gap) std::cerr << "rv: part of " << Printable(logs[i].job_id()) << "'s log was rotated away before it was read\n";
-      if (!chunk->data.empty()) {
-        sinks[i](chunk->data);
-        news = true;
-      }
+// Follows `group` until interrupted or nobody reads the output any more
+// (gitrecv's ssh client went away): a step of each job in turn, a moment's
+// wait when none had news, and the jobs to read asked again (relist, if
+// given) every 2 s, so a replica placed meanwhile is followed too.
+int FollowGroup(LogGroup& group, const std::function<Result<std::vector<std::string>>()>& relist) {
+  constexpr int64_t kRelistMs = 2000;
+  int64_t listed = MonotonicMs();
+  while (!stop_signal::Requested() && !OutputGone()) {
+    auto step = group.Step(/*stop_at_error=*/false);  // a job it cannot read is said, not fatal
+    bool news = step.ok() && *step;
+    if (relist && MonotonicMs() - listed >= kRelistMs) {
+      if (auto ids = relist(); ids.ok()) group.Update(*ids);  // else: the same jobs, asked again later
+      listed = MonotonicMs();
     }
-    // Output nobody reads any more (gitrecv's ssh client went away) ends a follow too.
-    if (!follow || stop_signal::Requested() || OutputGone()) return 0;
     for (int i = 0; !news && i < 5 && !stop_signal::Requested(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
+  group.Finish();
+  return 0;
 }
 
 // The last `bytes` of the file at `path` ("" if it cannot be read).
@@ -120,7 +112,9 @@ int LocalGroupLogs(const JobCommands& cmds, const std::vector<std::pair<std::str
                    const PrefixedLines& lines) {
   if (!cmds.log_follow) {
     for (const auto& [id, path] : logs) {
-      lines.For(id)(ReadTail(path, cmds.log_tail_bytes) + "\n");
+      auto sink = lines.For(id);
+      sink(ReadTail(path, cmds.log_tail_bytes));
+      sink("");
     }
     return 0;
   }
@@ -144,19 +138,27 @@ int LocalGroupLogs(const JobCommands& cmds, const std::vector<std::pair<std::str
 // lines of APP (its backends, common/proxy_job.h) from every placed proxy job
 // of its environment. Each line is prefixed with its job's id; read through
 // sauron from the jobs' hosts (or, with --data-dir, from that dir here). -f
-// follows the jobs placed when it starts.
+// follows them, and the jobs placed meanwhile (LogGroup; with --data-dir only
+// those placed when it starts).
+// The placed jobs whose logs `rv logs APP` reads: the app's own (its
+// processes and one-offs; a build's output is `rv builds:output`), or with
+// --router its environment's proxies.
+std::vector<std::string> GroupIds(const std::vector<msg::JobRecord>& jobs, const names::AppRef& app, bool router) {
+  std::vector<std::string> ids;
+  for (const auto& j : jobs) {
+    if (j.state != job_state::kPlaced || j.host_id.empty() || j.spec.env != app.EnvRef()) continue;
+    const bool own = (j.spec.kind == "deploy" || j.spec.kind == kConsoleJobKind) && j.spec.app == app.app;
+    if (router ? j.spec.kind == "proxy" : own) ids.push_back(j.spec.id);
+  }
+  return ids;
+}
+
 int GroupLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRecord>& jobs) {
   auto ref = names::ParseAppRef(cmds.log_job);
   if (!ref.ok()) return Fail(Status::Invalid(cmds.log_router ? "--router needs TENANT/ENV/APP" : ref.status().message()));
   const std::string app = ref->ToString();
   const std::string env = ref->EnvRef();
-  std::vector<std::string> ids;
-  for (const auto& j : jobs) {
-    if (j.state != job_state::kPlaced || j.host_id.empty() || j.spec.env != env) continue;
-    // An app's own: its processes and one-offs (a build's output is `rv builds:output`).
-    const bool own = (j.spec.kind == "deploy" || j.spec.kind == kConsoleJobKind) && j.spec.app == ref->app;
-    if (cmds.log_router ? j.spec.kind == "proxy" : own) ids.push_back(j.spec.id);
-  }
+  std::vector<std::string> ids = GroupIds(jobs, *ref, cmds.log_router);
   if (ids.empty() && cmds.log_router) {
     return Fail(Status::NotFound("environment " + env + " runs no proxy (rv proxy:ensure " + env + ")"));
   }
@@ -179,15 +181,18 @@ int GroupLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobReco
     }
     return LocalGroupLogs(cmds, logs, lines);
   }
-  std::vector<RemoteLog> logs;
-  std::vector<std::function<void(const std::string&)>> sinks;
-  for (const auto& id : ids) {
-    logs.emplace_back(SauronLogCalls(c), id, cmds.log_tail_bytes);
-    sinks.push_back(lines.For(id));
+  LogGroup group(SauronLogCalls(c), cmds.log_tail_bytes, [&](const std::string& id) { return lines.For(id); }, std::cerr);
+  group.Update(ids);
+  if (!cmds.log_follow) {
+    auto once = group.Step(/*stop_at_error=*/true);
+    group.Finish();
+    return once.ok() ? 0 : Fail(once.status());
   }
-  int rc = ReadRemote(logs, sinks, cmds.log_follow);
-  for (auto& sink : sinks) sink("\n");  // a last line without its newline
-  return rc;
+  return FollowGroup(group, [&]() -> Result<std::vector<std::string>> {
+    auto l = c.List("jobs");
+    if (!l.ok()) return l.status();
+    return GroupIds(l->jobs, *ref, cmds.log_router);
+  });
 }
 
 // rv logs JOB --data-dir DIR (or its host's files on this machine): the file, read here.
@@ -235,25 +240,21 @@ int Logs(Client& c, const JobCommands& cmds) {
     return LocalLogs(cmds, path);
   }
   LogPrinter printer(SafeOutput(cmds), std::cout);
-  std::vector<RemoteLog> logs;
-  logs.emplace_back(SauronLogCalls(c), cmds.log_job, cmds.log_tail_bytes);
-  auto first = logs[0].Step();
+  LogGroup group(
+      SauronLogCalls(c), cmds.log_tail_bytes,
+      [&](const std::string&) { return [&](const std::string& chunk) { printer.Feed(chunk); }; }, std::cerr);
+  group.Update({cmds.log_job});
+  auto first = group.Step(/*stop_at_error=*/true);
   if (!first.ok()) {
     if (first.status().code() == Status::Code::kUnavailable && access(path.c_str(), R_OK) == 0) {
       std::cerr << "rv: " << Printable(first.status().message()) << "; reading its files on this machine\n";
       return LocalLogs(cmds, path);
     }
     if (!(cmds.log_follow && first.status().code() == Status::Code::kNotFound)) return Fail(first.status());
-  } else {
-    if (first->gap) std::cerr << "rv: part of the log was rotated away before it was read\n";
-    printer.Feed(first->data);
   }
-  int rc = 0;
-  if (cmds.log_follow) {
-    rc = ReadRemote(logs, {[&](const std::string& chunk) { printer.Feed(chunk); }}, true);
-  }
+  if (cmds.log_follow) FollowGroup(group, nullptr);
   printer.Finish();
-  return rc;
+  return 0;
 }
 
 int Submit(Client& c, const JobCommands& cmds) {

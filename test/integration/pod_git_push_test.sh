@@ -60,8 +60,10 @@ fail() {
   done
   exit 1
 }
+follow_pid=""
 cleanup() {
   local t0
+  [ -n "$follow_pid" ] && kill "$follow_pid" 2>/dev/null
   t0=$(date +%s%N)
   "$pod" down --dir "$dir" >/dev/null 2>&1 || true
   echo "pod down: $(ms "$t0") ms"
@@ -160,6 +162,9 @@ $rv builds "$env/py" | awk '$1 == 1' | grep -q succeeded || fail "build 1 of py 
 $rv builds:output "$env/py" 1 | grep -q "Python app detected" || fail "build 1's output not recorded"
 
 # 3. A change replaces the release, new replicas running before old ones stop.
+# `rv logs APP -f` runs throughout and follows the replicas placed meanwhile.
+$rv logs "$env/py" -f >"$dir/follow-py.out" 2>"$dir/follow-py.err" &
+follow_pid=$!
 $rv ps:scale "$env/py" web=2 >"$dir/scale.log" 2>&1 || fail "ps:scale web=2: $(tail -n 3 "$dir/scale.log")"
 [ "$($rv ps "$env/py" | awk 'NR > 1 && $7 == "running"' | wc -l)" = 2 ] || fail "not 2 running py replicas after ps:scale"
 [ "$($rv ps "$env/py" | awk 'NR > 1 {print $6}' | sort -u | wc -l)" = 2 ] || fail "the two web replicas share a host (HA)"
@@ -173,6 +178,14 @@ echo "warm push of py (a one-line change, 2 replicas): $(ms "$t0") ms"
 grep -q "^remote: -----> Released v2" "$dir/push-py-2.log" || fail "the change did not release v2"
 grep -q "^remote: -----> Build cache: restored" "$dir/push-py-2.log" || fail "the second build did not get the build cache"
 grep -q "^remote: .*cache hit" "$dir/push-py-2.log" || fail "pip ran again on the second build (no cache hit)"
+for _ in $(seq 1 50); do grep -q "\.py\.web\.v2\..* python-app-v2 listening" "$dir/follow-py.out" && break; sleep 0.1; done
+kill "$follow_pid"
+wait "$follow_pid" 2>/dev/null
+follow_pid=""
+grep -q "\.py\.web\.v2\..* python-app-v2 listening" "$dir/follow-py.out" \
+  || fail "rv logs -f did not follow v2's new replicas: $(tail -n 5 "$dir/follow-py.out") / $(cat "$dir/follow-py.err")"
+grep -q "^rv: following .*\.py\.web\.v2\." "$dir/follow-py.err" || fail "rv logs -f did not say it follows v2's replicas"
+echo "rv logs $env/py -f through ps:scale and a push: $(wc -l <"$dir/follow-py.out") lines, $(grep -c following "$dir/follow-py.err") jobs joined"
 $rv releases "$env/py" | grep -E '^\* +v2 +deployed' >/dev/null || fail "v2 is not the deployed release: $($rv releases "$env/py")"
 [ "$(answers py "$dir/push-py-2.log" "<h1>python-app-v2</h1>")" = 2 ] || fail "v2 does not answer on 2 replicas"
 $rv events --limit 100000 | awk -v s="$seq0" '$1 > s' >"$dir/events-2"
