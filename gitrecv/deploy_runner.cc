@@ -51,26 +51,19 @@ void Say(int fd, const std::string& line) {
 
 // One request, in a child process of the runner. Returns the exit code to send.
 int Serve(const GitrecvConfig& cfg, const DeployRequest& r, int out_fd, int err_fd) {
-  if (r.kind == "run") {
-    if (cfg.on_run.empty()) {
-      Say(err_fd, "the console is off on this git server (no on_run in gitrecv.json)");
+  // The console and the views: no app lock (they run beside a deploy and
+  // each other). rv run stops its job at --max-run-s and logs -f ends when
+  // the client goes away; the kill at the bound is the backstop.
+  if (r.kind == "run" || r.kind == "view") {
+    const bool run = r.kind == "run";
+    if ((run ? cfg.on_run : cfg.on_view).empty()) {
+      Say(err_fd, run ? "the console is off on this git server (no on_run in gitrecv.json)"
+                      : "this git server shows no logs or releases (no on_view in gitrecv.json)");
       return 1;
     }
     dup2(out_fd, 1);
     dup2(err_fd, 2);
-    // rv run stops its job at --max-run-s; the kill after it is the backstop.
-    BoundedResult res = RunBounded(OnRunArgv(cfg, r), cfg.hook_timeout_s + 30);
-    return res.timed_out ? 124 : res.exit_code;
-  }
-  if (r.kind == "view") {
-    if (cfg.on_view.empty()) {
-      Say(err_fd, "this git server shows no logs or releases (no on_view in gitrecv.json)");
-      return 1;
-    }
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    // logs -f ends when the client goes away (rv sees its output gone) or here.
-    BoundedResult res = RunBounded(OnViewArgv(cfg, r), cfg.hook_timeout_s);
+    BoundedResult res = RunBounded(run ? OnRunArgv(cfg, r) : OnViewArgv(cfg, r), cfg.hook_timeout_s + (run ? 30 : 0));
     return res.timed_out ? 124 : res.exit_code;
   }
   auto app = names::ParseAppRef(r.app);

@@ -67,56 +67,50 @@ Status CreateRepo(const std::string& repo, const std::string& branch) {
 
 }  // namespace
 
-// `run APP -- COMMAND`: the console. The user needs a write grant on the
-// app's environment (as for a push); the command runs as root's `rv run`
-// through the deploy runner, its output straight to this session.
-int RunConsole(const GitrecvConfig& cfg, const std::string& user, const std::string& original) {
-  auto cmd = ParseConsoleCommand(original);
-  if (!cmd.ok()) return Refuse(cmd.status().message());
-  const std::string app = cmd->app.ToString();
-  if (cfg.runner_socket.empty() || cfg.on_run.empty()) return Refuse("the console is off on this git server");
+// The console and the views: checks the user's access to `app` (a write
+// grant when `write`, any grant otherwise), then has the root deploy runner
+// run the request, its output straight to this session; its exit code is
+// the session's.
+int AskRunner(const GitrecvConfig& cfg, const std::string& user, DeployRequest r, bool write) {
   {
     auto link = SauronLink::Open(cfg);
     if (!link.ok()) return Refuse("cannot check access: " + link.status().message());
-    auto access = (*link)->Authorize(user, app, /*push=*/true);
+    auto access = (*link)->Authorize(user, r.app, write);
     if (!access.ok()) return Refuse("cannot check access: " + access.status().message());
     if (!access->allowed) return Refuse(access->reason);
   }
-  DeployRequest r;
-  r.kind = "run";
-  r.app = app;
   r.user = user;
-  r.command = cmd->line;
   auto code = RequestDeploy(cfg.runner_socket, r);
   if (!code.ok()) return Refuse(code.status().message());
   return *code;
 }
 
+// `run APP -- COMMAND`: the console. The user needs a write grant on the
+// app's environment (as for a push); the command runs as root's `rv run`.
+int RunConsole(const GitrecvConfig& cfg, const std::string& user, const std::string& original) {
+  auto cmd = ParseConsoleCommand(original);
+  if (!cmd.ok()) return Refuse(cmd.status().message());
+  if (cfg.runner_socket.empty() || cfg.on_run.empty()) return Refuse("the console is off on this git server");
+  DeployRequest r;
+  r.kind = "run";
+  r.app = cmd->app.ToString();
+  r.command = cmd->line;
+  return AskRunner(cfg, user, r, /*write=*/true);
+}
+
 // `logs APP [-f] [--router]`, `ps APP`, `releases APP`, `builds APP`,
 // `builds:output APP N`: what a customer may look at (view_command.h). Any
 // grant on the app's environment, read-only too (as for a clone); the fixed
-// rv command runs as root through the deploy runner, its output straight to
-// this session.
+// rv command runs as root.
 int RunView(const GitrecvConfig& cfg, const std::string& user, const std::string& original) {
   auto view = ParseViewCommand(original);
   if (!view.ok()) return Refuse(view.status().message());
-  const std::string app = view->app.ToString();
   if (cfg.runner_socket.empty() || cfg.on_view.empty()) return Refuse("this git server shows no logs or releases");
-  {
-    auto link = SauronLink::Open(cfg);
-    if (!link.ok()) return Refuse("cannot check access: " + link.status().message());
-    auto access = (*link)->Authorize(user, app, /*push=*/false);
-    if (!access.ok()) return Refuse("cannot check access: " + access.status().message());
-    if (!access->allowed) return Refuse(access->reason);
-  }
   DeployRequest r;
   r.kind = "view";
-  r.app = app;
-  r.user = user;
+  r.app = view->app.ToString();
   r.command = view->Words();
-  auto code = RequestDeploy(cfg.runner_socket, r);
-  if (!code.ok()) return Refuse(code.status().message());
-  return *code;
+  return AskRunner(cfg, user, r, /*write=*/false);
 }
 
 int RunShell(const GitrecvConfig& cfg, const std::string& user) {
