@@ -33,12 +33,14 @@
 #include <thread>
 
 #include "cli/client.h"
+#include "cli/remote_log.h"
 #include "common/clock.h"
 #include "common/msg/env_config.h"
 #include "common/msg/releases.h"
 #include "common/proxy_job.h"
 #include "common/stop_signal.h"
 #include "deploy/app_lock.h"
+#include "deploy/one_off.h"
 #include "deploy/remote_build.h"
 #include "deploy/rollout_driver.h"
 #include "deploy/sauron_io.h"
@@ -450,7 +452,14 @@ int main(int argc, char** argv) {
     return Fail("v" + std::to_string(rel.version) + ": " + why + prev);
   };
   // 3. The release command, before anything goes out.
-  if (Status s = rv::deploy::RunReleasePhase(io, rel, o, Say); !s.ok()) return failed(s.message());
+  // Its output reaches the pusher as it is written, read through sauron from
+  // its host from its first byte.
+  std::vector<std::unique_ptr<rv::cli::RemoteLog>> logs;
+  auto logs_of = [&](const std::string& job_id) -> rv::deploy::LogStep {
+    logs.push_back(std::make_unique<rv::cli::RemoteLog>(rv::cli::SauronLogCalls(c), job_id, rv::msg::kMaxLogChunkBytes));
+    return [log = logs.back().get()] { return log->Step(); };
+  };
+  if (Status s = rv::deploy::RunReleasePhase(io, rel, o, Say, logs_of); !s.ok()) return failed(s.message());
   // 4. The rollout.
   rv::msg::ReleaseList now;
   if (Status s = c.Call(rv::msg::ReleasesRequest{app_name, 1}, &now); !s.ok()) return failed(s.message());

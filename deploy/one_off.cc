@@ -41,6 +41,7 @@ Result<int> RunOneOff(RolloutIo& io, const msg::JobSpec& job, const OneOffOption
   if (Status s = io.Submit({job}); !s.ok()) return Status::Unavailable("cannot start the command: " + s.message());
   const std::string& id = job.id;
   const int64_t start_deadline = io.NowMs() + o.start_timeout_ms;
+  const int64_t run_deadline = o.max_run_ms > 0 ? io.NowMs() + o.max_run_ms : INT64_MAX;
   std::string said;        // the last state told
   bool started = false;    // its log may exist
   auto read_log = [&](bool* more) {
@@ -95,10 +96,42 @@ Result<int> RunOneOff(RolloutIo& io, const msg::JobSpec& job, const OneOffOption
                                    " s (" + now + ")");
       break;
     }
+    if (io.NowMs() >= run_deadline) {
+      result = Status::Unavailable("the command did not finish within " + std::to_string(o.max_run_ms / 1000) +
+                                   " s: it is stopped");
+      break;
+    }
     io.SleepMs(o.poll_ms);
   }
   (void)io.Stop({id});
   return result;
+}
+
+Status RunReleasePhase(RolloutIo& io, const msg::ReleaseRecord& target, const RolloutOptions& o,
+                       const Progress& progress, const std::function<LogStep(const std::string& job_id)>& logs_of) {
+  auto it = target.process_types.find("release");
+  if (it == target.process_types.end()) return Status::Ok();
+  progress("-----> Running release command: " + it->second);
+  msg::JobSpec job = JobFor(target, "release", 1, o, Nonce());
+  OneOffOptions oo;
+  oo.start_timeout_ms = o.release_phase_timeout_ms;
+  oo.max_run_ms = o.release_phase_timeout_ms;
+  oo.poll_ms = o.poll_ms;
+  std::string partial;  // its output, said a whole line at a time
+  auto output = [&](const std::string& chunk) {
+    partial += chunk;
+    size_t start = 0, nl;
+    while ((nl = partial.find('\n', start)) != std::string::npos) {
+      progress("       " + partial.substr(start, nl - start));
+      start = nl + 1;
+    }
+    partial.erase(0, start);
+  };
+  auto code = RunOneOff(io, job, oo, logs_of(job.id), output, progress, [] { return false; });
+  if (!partial.empty()) progress("       " + partial);
+  if (!code.ok()) return Status::Unavailable("the release command " + job.id + ": " + code.status().message());
+  if (*code != 0) return Status::Invalid("the release command failed (exit code " + std::to_string(*code) + ")");
+  return Status::Ok();
 }
 
 }  // namespace rv::deploy

@@ -16,6 +16,9 @@
 //    stopped at the end in every case: exited, failed to start, not placed
 //    within start_timeout_ms, or interrupted (then the result is Cancelled's
 //    Unavailable). Output lost to a log rotation is said, not hidden.
+//  * RunReleasePhase: a release's `release` process type (Heroku's release
+//    phase) as such a one-off before the rollout, its output passed on as
+//    progress lines; ok only on exit code 0.
 //  * I/O and time are injected (RolloutIo, a log step), so tests drive it with
 //    fakes. Not thread-safe.
 #pragma once
@@ -37,6 +40,7 @@ msg::JobSpec OneOffJob(const msg::ReleaseRecord& r, const std::string& command_l
 struct OneOffOptions {
   int64_t start_timeout_ms = 120000;  // submitted -> running (placement, image pull)
   int32_t poll_ms = 200;              // how often the job's state and log are looked at
+  int64_t max_run_ms = 0;             // submitted -> exited, 0 = unbounded; then stopped
 };
 
 using LogStep = std::function<Result<msg::LogChunk>()>;
@@ -47,5 +51,12 @@ std::optional<int> ExitCodeOf(const std::string& run_detail);
 Result<int> RunOneOff(RolloutIo& io, const msg::JobSpec& job, const OneOffOptions& o, const LogStep& log_step,
                       const std::function<void(const std::string&)>& output, const Progress& progress,
                       const std::function<bool()>& interrupted);
+
+// Runs the release's `release` process type, if it has one, once and waits
+// for it to exit, within o.release_phase_timeout_ms: ok only on exit code 0.
+// Its output comes as progress lines ("       <line>"); logs_of(job id)
+// reads it. Its job is stopped afterwards.
+Status RunReleasePhase(RolloutIo& io, const msg::ReleaseRecord& target, const RolloutOptions& o,
+                       const Progress& progress, const std::function<LogStep(const std::string& job_id)>& logs_of);
 
 }  // namespace rv::deploy

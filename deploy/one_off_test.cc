@@ -90,10 +90,11 @@ struct Outcome {
   std::vector<std::string> progress;
 };
 
-Outcome RunIt(OneOffPod& pod, const std::function<bool()>& interrupted = [] { return false; }) {
+Outcome RunIt(OneOffPod& pod, const std::function<bool()>& interrupted = [] { return false; }, int64_t max_run_ms = 0) {
   Outcome r;
   OneOffOptions o;
   o.start_timeout_ms = 5000;
+  o.max_run_ms = max_run_ms;
   r.code = RunOneOff(pod, OneOffJob(Release(), "rake db:migrate", {}, "n1"), o, pod.Log(),
                      [&](const std::string& s) { r.out += s; }, [&](const std::string& l) { r.progress.push_back(l); },
                      interrupted);
@@ -172,6 +173,16 @@ TEST(RunOneOffTest, AContainerThatCouldNotStartIsAnErrorNotAnExitCode) {
   Outcome r = RunIt(pod);
   EXPECT_EQ(r.code.status().code(), Status::Code::kInvalid);
   EXPECT_NE(r.code.status().message().find("image pull failed"), std::string::npos);
+  EXPECT_EQ(pod.stopped.size(), 1u);
+}
+
+TEST(RunOneOffTest, ACommandThatRunsPastItsBoundIsStoppedSayingSo) {
+  OneOffPod pod;
+  pod.never_ends = true;
+  Outcome r = RunIt(pod, [] { return false; }, 3000);
+  EXPECT_EQ(r.code.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(r.code.status().message().find("did not finish within 3 s"), std::string::npos) << r.code.status().message();
+  EXPECT_EQ(r.out, "line 1\nline 2\n") << "what it wrote until then";
   EXPECT_EQ(pod.stopped.size(), 1u);
 }
 

@@ -265,45 +265,4 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64
   }
 }
 
-Status RunReleasePhase(RolloutIo& io, const msg::ReleaseRecord& target, const RolloutOptions& o,
-                       const Progress& progress) {
-  auto it = target.process_types.find("release");
-  if (it == target.process_types.end()) return Status::Ok();
-  progress("-----> Running release command: " + it->second);
-  msg::JobSpec j = JobFor(target, "release", 1, o, Nonce());
-  const std::string id = j.id;
-  if (Status s = io.Submit({j}); !s.ok()) return Status::Unavailable("cannot submit the release command: " + s.message());
-  const int64_t end = io.NowMs() + o.release_phase_timeout_ms;
-  Status result = Status::Unavailable("the release command did not finish within " +
-                                      std::to_string(o.release_phase_timeout_ms / 1000) + " s");
-  std::string last;
-  while (io.NowMs() < end) {
-    auto all = io.Jobs();
-    if (!all.ok()) {
-      result = all.status();
-      break;
-    }
-    const msg::JobRecord* r = FindJob(*all, id);
-    if (r == nullptr || r->state == "stopped") {
-      result = Status::Unavailable("the release command's job " + id + " is gone");
-      break;
-    }
-    std::string now = r->host_id + " " + r->run_state;
-    if (now != last && !r->run_state.empty()) progress("       release command on " + r->host_id + ": " + r->run_state);
-    last = now;
-    if (r->run_state == "exited" || r->run_state == "failed") {
-      if (r->run_state == "exited" && r->run_detail.rfind("code 0", 0) == 0) {
-        result = Status::Ok();
-      } else {
-        result = Status::Invalid("the release command failed (" + r->run_state +
-                                 (r->run_detail.empty() ? "" : ": " + r->run_detail) + ")");
-      }
-      break;
-    }
-    io.SleepMs(o.poll_ms);
-  }
-  (void)io.Stop({id});
-  return result;
-}
-
 }  // namespace rv::deploy

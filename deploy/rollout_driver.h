@@ -91,9 +91,4 @@ RolloutOutcome RunRollout(RolloutIo& io, const msg::ReleaseRecord& target, int64
                           const std::map<std::string, int32_t>& formation, const RolloutOptions& o,
                           const Progress& progress);
 
-// Runs the release's `release` process type once as a one-off job and waits
-// for it to exit: ok only on exit code 0. Its job is stopped afterwards.
-Status RunReleasePhase(RolloutIo& io, const msg::ReleaseRecord& target, const RolloutOptions& o,
-                       const Progress& progress);
-
 }  // namespace rv::deploy

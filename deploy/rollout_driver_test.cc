@@ -1,7 +1,9 @@
 #include "deploy/rollout_driver.h"
+#include "deploy/one_off.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 namespace rv::deploy {
@@ -190,6 +192,19 @@ TEST(RolloutDriver, ANeverHealthyReleaseIsRolledBackAfterTheBootTimeout) {
   EXPECT_EQ(pod.Index("stop acme.prod.web.web.v1"), -1);
 }
 
+// A release command's log: `text` in one read, then nothing more.
+std::function<LogStep(const std::string&)> LogOf(std::string text) {
+  return [text](const std::string&) -> LogStep {
+    return [text, done = false]() mutable -> Result<msg::LogChunk> {
+      msg::LogChunk c;
+      c.ready = true;
+      if (!done) c.data = text;
+      done = true;
+      return c;
+    };
+  };
+}
+
 TEST(RolloutDriver, AReleaseCommandThatFailsStopsTheDeploy) {
   // The release job exits with code 1 in this fake only through its events;
   // a real strider lists it as exited with "code 1".
@@ -208,14 +223,15 @@ TEST(RolloutDriver, AReleaseCommandThatFailsStopsTheDeploy) {
   } pod;
   auto r = Release(3);
   r.process_types["release"] = "./migrate";
-  Status s = RunReleasePhase(pod, r, {}, [](const std::string&) {});
+  Status s = RunReleasePhase(pod, r, {}, [](const std::string&) {}, LogOf(""));
   EXPECT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("code 1"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("release command failed (exit code 1)"), std::string::npos) << s.message();
   EXPECT_GE(pod.Index("stop acme.prod.web.release.v3"), 0);
-  EXPECT_TRUE(RunReleasePhase(pod, Release(3), {}, [](const std::string&) {}).ok()) << "no release type: nothing to run";
+  EXPECT_TRUE(RunReleasePhase(pod, Release(3), {}, [](const std::string&) {}, LogOf("")).ok())
+      << "no release type: nothing to run";
 }
 
-TEST(RolloutDriver, AReleaseCommandThatExitsZeroLetsTheDeployGoOn) {
+TEST(RolloutDriver, AReleaseCommandThatExitsZeroLetsTheDeployGoOnAndItsOutputIsSaid) {
   class ReleaseOk : public FakePod {
    public:
     Result<std::vector<msg::JobRecord>> Jobs() override {
@@ -232,9 +248,15 @@ TEST(RolloutDriver, AReleaseCommandThatExitsZeroLetsTheDeployGoOn) {
   auto r = Release(3);
   r.process_types["release"] = "./migrate";
   std::vector<std::string> lines;
-  ASSERT_TRUE(RunReleasePhase(pod, r, {}, [&](const std::string& l) { lines.push_back(l); }).ok());
+  ASSERT_TRUE(
+      RunReleasePhase(pod, r, {}, [&](const std::string& l) { lines.push_back(l); }, LogOf("migrated 3 tables\nok")).ok());
   ASSERT_FALSE(lines.empty());
   EXPECT_EQ(lines[0], "-----> Running release command: ./migrate");
+  // Its output reaches the pusher, a whole line at a time, the last one too.
+  auto at = std::find(lines.begin(), lines.end(), "       migrated 3 tables");
+  ASSERT_NE(at, lines.end());
+  ASSERT_NE(at + 1, lines.end());
+  EXPECT_EQ(*(at + 1), "       ok");
   EXPECT_GE(pod.Index("stop acme.prod.web.release.v3"), 0) << "its job is cleaned up";
   // The release command is no replica: a rollout neither counts nor stops it as one.
   auto out = RunRollout(pod, r, 0, {{"web", 1}}, {}, [](const std::string&) {});

@@ -9,7 +9,8 @@
 #   v3  never listens on $PORT: rolled back after the boot timeout, rv-deploy
 #       exits 1 saying so, v3 is `failed`, v2 still answers
 #   v4  exits at boot: rolled back at once (not after the timeout), v2 answers
-#   a build that fails and a `release:` command that exits 3 (v5): exit 1,
+#   a build that fails and a `release:` command that exits 3 (v5), its
+#   output said to the pusher: exit 1,
 #       nothing deployed, the build's output kept (rv builds:output)
 #   rv rollback APP v1: v6 runs v1's image and command, answers "v1-"
 #   rv config:set ENV GREETING=hi PORT=8080: v7 (config version 1) answers
@@ -168,9 +169,10 @@ deploy "$dir/src5" "$dir/deploy-5.log" && fail "a failed build deployed"
 tail -n 1 "$dir/deploy-5.log" | grep -q "^-----> Deploy failed: build #5 failed: compile error: nope" \
   || fail "unclear build failure: $(tail -n 1 "$dir/deploy-5.log")"
 $rv builds:output "$app" 5 | grep -q "compile output before the failure" || fail "builds:output 5 lacks the build's output"
-app_src "$dir/src6" v6 "exit 3"
+app_src "$dir/src6" v6 "echo migrating-v6; exit 3"
 deploy "$dir/src6" "$dir/deploy-6.log" && fail "a failed release command deployed"
-tail -n 1 "$dir/deploy-6.log" | grep -q "release command failed" || fail "unclear release failure: $(tail -n 1 "$dir/deploy-6.log")"
+tail -n 1 "$dir/deploy-6.log" | grep -q "release command failed (exit code 3)" || fail "unclear release failure: $(tail -n 1 "$dir/deploy-6.log")"
+grep -qx "       migrating-v6" "$dir/deploy-6.log" || fail "the release command's output did not reach the deploy's output: $(tail -n 5 "$dir/deploy-6.log")"
 [ "$(answers "$dir/deploy-2.log" v2-)" = 2 ] || fail "v2 stopped answering after v5's failed release command"
 $rv builds "$app" | awk 'NR > 1' | wc -l | grep -qx 6 || fail "rv builds does not list 6 builds"
 [ "$($rv ps "$app" | awk 'NR > 1 {print $3}' | sort -u)" = v2 ] || fail "not only v2 runs after the failures"
