@@ -21,7 +21,7 @@ namespace rv::gitrecv {
 struct SetupOptions {
   std::string pod, dir, listen = "127.0.0.1", user = "rvgit", on_push;
   std::string on_run;  // the console's command (default: rv next to gitrecv, `--pod POD run`); "off": none
-  std::string on_view;  // logs, ps, releases, builds (default: rv next to gitrecv, `--pod POD`); "off": none
+  std::string on_app;  // the app commands: logs, ps, ... (default: rv next to gitrecv, `--pod POD`); "off": none
   int port = 7430;
   int64_t max_repo_bytes = int64_t{1} << 30;
   int hook_timeout_s = 1800;

@@ -17,7 +17,7 @@ Result<GitrecvConfig> ParseGitrecvConfig(const std::string& text) {
     static const std::set<std::string> kKnown = {"user",       "listen",     "port",           "repo_root",
                                                  "on_push",    "max_repo_bytes", "hook_timeout_s", "sauron_api",
                                                  "sauron_public_key", "client_key", "pod",          "binary",
-                                                 "runner_socket", "on_run", "on_view"};
+                                                 "runner_socket", "on_run", "on_app"};
     for (auto& [k, v] : j.items()) {
       if (!kKnown.count(k)) return Status::Invalid("unknown key '" + k + "' in gitrecv config");
     }
@@ -33,7 +33,7 @@ Result<GitrecvConfig> ParseGitrecvConfig(const std::string& text) {
       else c.on_push = j["on_push"].get<std::vector<std::string>>();
     }
     if (j.contains("on_run")) c.on_run = j["on_run"].get<std::vector<std::string>>();
-    if (j.contains("on_view")) c.on_view = j["on_view"].get<std::vector<std::string>>();
+    if (j.contains("on_app")) c.on_app = j["on_app"].get<std::vector<std::string>>();
     get("max_repo_bytes", &c.max_repo_bytes);
     get("hook_timeout_s", &c.hook_timeout_s);
     get("sauron_api", &c.sauron_api);
@@ -78,7 +78,7 @@ std::string GitrecvConfigJson(const GitrecvConfig& c) {
             {"binary", c.binary},
             {"runner_socket", c.runner_socket},
             {"on_run", c.on_run},
-            {"on_view", c.on_view}};
+            {"on_app", c.on_app}};
   return j.dump(2) + "\n";
 }
 

@@ -8,7 +8,7 @@
 //    "client_key": "DIR/client.key", "pod": "/path/pod.json",
 //    "binary": "/path/gitrecv", "runner_socket": "DIR/run/deploy.sock",
 //    "on_run": ["/path/rv", "--pod", "/path/pod.json", "run"],
-//    "on_view": ["/path/rv", "--pod", "/path/pod.json"]}
+//    "on_app": ["/path/rv", "--pod", "/path/pod.json"]}
 //
 // Contract: unknown keys are refused (a typo is not silently ignored); paths
 // are absolute; on_push is an argv prefix (no shell) to which gitrecv appends
@@ -31,10 +31,10 @@ struct GitrecvConfig {
   // The console's one-off commands (docs/GITRECV.md "Console"): an argv
   // prefix, `rv --pod POD run` by default; empty = no console.
   std::vector<std::string> on_run;
-  // What a customer may look at (logs, ps, releases, builds:
-  // gitrecv/view_command.h): an argv prefix, `rv --pod POD` by default;
-  // empty = none.
-  std::vector<std::string> on_view;
+  // The customers' app commands (logs, ps, releases, builds, config,
+  // rollback: gitrecv/app_command.h): an argv prefix, `rv --pod POD` by
+  // default; empty = none.
+  std::vector<std::string> on_app;
   int64_t max_repo_bytes = int64_t{1} << 30;  // 1 GiB
   int hook_timeout_s = 1800;
   std::string sauron_api;

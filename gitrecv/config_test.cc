@@ -18,9 +18,9 @@ TEST(GitrecvConfig, RoundTripsAndRefusesUnknownKeys) {
   EXPECT_TRUE(back->on_run.empty()) << "no console unless set";
   c.on_run = {"/usr/lib/rv/rv", "--pod", "/srv/pod/pod.json", "run"};
   EXPECT_EQ(ParseGitrecvConfig(GitrecvConfigJson(c))->on_run, c.on_run);
-  EXPECT_TRUE(back->on_view.empty()) << "no views unless set";
-  c.on_view = {"/usr/lib/rv/rv", "--pod", "/srv/pod/pod.json"};
-  EXPECT_EQ(ParseGitrecvConfig(GitrecvConfigJson(c))->on_view, c.on_view);
+  EXPECT_TRUE(back->on_app.empty()) << "no app commands unless set";
+  c.on_app = {"/usr/lib/rv/rv", "--pod", "/srv/pod/pod.json"};
+  EXPECT_EQ(ParseGitrecvConfig(GitrecvConfigJson(c))->on_app, c.on_app);
   EXPECT_EQ(back->port, 2222);
   EXPECT_EQ(back->max_repo_bytes, 12345);
   EXPECT_FALSE(ParseGitrecvConfig(R"({"repo_root": "/r", "on_push": "x", "max_repo_byte": 1})").ok());

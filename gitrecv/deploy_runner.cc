@@ -20,7 +20,7 @@
 #include "gitrecv/console_command.h"
 #include "gitrecv/git_command.h"
 #include "gitrecv/process.h"
-#include "gitrecv/view_command.h"
+#include "gitrecv/app_command.h"
 
 namespace rv::gitrecv {
 namespace {
@@ -51,19 +51,20 @@ void Say(int fd, const std::string& line) {
 
 // One request, in a child process of the runner. Returns the exit code to send.
 int Serve(const GitrecvConfig& cfg, const DeployRequest& r, int out_fd, int err_fd) {
-  // The console and the views: no app lock (they run beside a deploy and
-  // each other). rv run stops its job at --max-run-s and logs -f ends when
-  // the client goes away; the kill at the bound is the backstop.
-  if (r.kind == "run" || r.kind == "view") {
+  // The console and the app commands: no deploy lock here (a one-off or a
+  // look runs beside a deploy; rv rollback takes the app's own AppLock). rv
+  // run stops its job at --max-run-s and logs -f ends when the client goes
+  // away; the kill at the bound is the backstop.
+  if (r.kind == "run" || r.kind == "app") {
     const bool run = r.kind == "run";
-    if ((run ? cfg.on_run : cfg.on_view).empty()) {
+    if ((run ? cfg.on_run : cfg.on_app).empty()) {
       Say(err_fd, run ? "the console is off on this git server (no on_run in gitrecv.json)"
-                      : "this git server shows no logs or releases (no on_view in gitrecv.json)");
+                      : "this git server runs no app commands (no on_app in gitrecv.json)");
       return 1;
     }
     dup2(out_fd, 1);
     dup2(err_fd, 2);
-    BoundedResult res = RunBounded(run ? OnRunArgv(cfg, r) : OnViewArgv(cfg, r), cfg.hook_timeout_s + (run ? 30 : 0));
+    BoundedResult res = RunBounded(run ? OnRunArgv(cfg, r) : OnAppArgv(cfg, r), cfg.hook_timeout_s + (run ? 30 : 0));
     return res.timed_out ? 124 : res.exit_code;
   }
   auto app = names::ParseAppRef(r.app);
@@ -96,13 +97,13 @@ Status ValidateDeployRequest(const DeployRequest& r) {
     if (Status s = names::ValidateName(r.user, "user"); !s.ok()) return s;
     return ValidateCommandLine(r.command);
   }
-  if (r.kind == "view") {
-    if (!r.commit.empty() || !r.source.empty()) return Status::Invalid("a view carries no commit or source");
+  if (r.kind == "app") {
+    if (!r.commit.empty() || !r.source.empty()) return Status::Invalid("an app command carries no commit or source");
     if (Status s = names::ValidateName(r.user, "user"); !s.ok()) return s;
-    if (auto v = ParseViewRequest(r.app, r.command); !v.ok()) return v.status();
+    if (auto v = ParseAppRequest(r.app, r.command); !v.ok()) return v.status();
     return Status::Ok();
   }
-  if (r.kind != "deploy") return Status::Invalid("kind must be deploy, run or view");
+  if (r.kind != "deploy") return Status::Invalid("kind must be deploy, run or app");
   if (!r.command.empty()) return Status::Invalid("a deploy carries no command");
   if (!IsHex40(r.commit)) return Status::Invalid("commit must be 40 hex digits");
   if (Status s = names::ValidateName(r.user, "user"); !s.ok()) return s;
@@ -136,10 +137,10 @@ std::vector<std::string> OnRunArgv(const GitrecvConfig& cfg, const DeployRequest
   return argv;
 }
 
-std::vector<std::string> OnViewArgv(const GitrecvConfig& cfg, const DeployRequest& r) {
-  auto v = ParseViewRequest(r.app, r.command);
+std::vector<std::string> OnAppArgv(const GitrecvConfig& cfg, const DeployRequest& r) {
+  auto v = ParseAppRequest(r.app, r.command);
   if (!v.ok()) return {};
-  std::vector<std::string> argv = cfg.on_view;
+  std::vector<std::string> argv = cfg.on_app;
   for (auto& a : v->RvArgs()) argv.push_back(std::move(a));
   return argv;
 }

@@ -1,6 +1,6 @@
 // DeployRunner: runs the on-push command as root for the pre-receive hook,
 // which runs as the git user (and the console's one-off commands for
-// `gitrecv shell`, kind "run", and what a customer looks at, kind "view"). rv-deploy needs root (runc, the pod's keys); the
+// `gitrecv shell`, kind "run", and the app commands, kind "app"). rv-deploy needs root (runc, the pod's keys); the
 // git user must not have it. `gitrecv run` serves a unix socket
 // (runner_socket, 0660 root:<git user's group>); the hook sends one request
 // and its stdout/stderr (SCM_RIGHTS), so the command's output still reaches
@@ -33,9 +33,9 @@ namespace rv::gitrecv {
 // a console command (docs/GITRECV.md "Console"; app, user, command), run as
 // cfg.on_run + --for USER --max-run-s N APP -- COMMAND (`rv run`), without the
 // app's deploy lock (one-offs may run beside a deploy and each other). kind
-// "view": a customer's logs/ps/releases/builds (gitrecv/view_command.h; app,
-// user, command = ViewCommand::Words()), run as cfg.on_view + RvArgs(), also
-// without the lock.
+// "app": a customer's logs/ps/releases/builds/config/rollback
+// (gitrecv/app_command.h; app, user, command = AppCommand::Words()), run as
+// cfg.on_app + RvArgs(), also without this lock (rv rollback takes its own).
 struct DeployRequest {
   std::string app, commit, source, user;
   std::string kind = "deploy";
@@ -46,8 +46,8 @@ struct DeployRequest {
 Status ValidateDeployRequest(const DeployRequest& r);
 std::vector<std::string> OnPushArgv(const GitrecvConfig& cfg, const DeployRequest& r);
 std::vector<std::string> OnRunArgv(const GitrecvConfig& cfg, const DeployRequest& r);
-// Empty if r is not a valid view (ValidateDeployRequest says why).
-std::vector<std::string> OnViewArgv(const GitrecvConfig& cfg, const DeployRequest& r);
+// Empty if r is not a valid app command (ValidateDeployRequest says why).
+std::vector<std::string> OnAppArgv(const GitrecvConfig& cfg, const DeployRequest& r);
 std::string EncodeDeployRequest(const DeployRequest& r);
 Result<DeployRequest> DecodeDeployRequest(const std::string& text);
 

@@ -90,38 +90,38 @@ TEST(DeployRunner, RefusesAConsoleCommandThatIsNotOnePrintableLineForAValidUserA
   EXPECT_FALSE(ValidateDeployRequest(deploy).ok()) << "a deploy carries no command";
 }
 
-DeployRequest View(const std::string& words) {
+DeployRequest AppCmd(const std::string& words) {
   DeployRequest r;
-  r.kind = "view";
+  r.kind = "app";
   r.app = "acme/prod/web";
   r.user = "alice";
   r.command = words;
   return r;
 }
 
-TEST(DeployRunner, AViewIsOneFixedRvCommandOnTheApp) {
+TEST(DeployRunner, AnAppCommandIsOneFixedRvCommandOnTheApp) {
   GitrecvConfig c;
-  c.on_view = {"/usr/lib/rv/rv", "--pod", "/srv/pod.json"};
-  EXPECT_EQ(OnViewArgv(c, View("logs -f --router")),
+  c.on_app = {"/usr/lib/rv/rv", "--pod", "/srv/pod.json"};
+  EXPECT_EQ(OnAppArgv(c, AppCmd("logs -f --router")),
             (std::vector<std::string>{"/usr/lib/rv/rv", "--pod", "/srv/pod.json", "logs", "acme/prod/web", "--safe", "-f", "--router"}));
-  EXPECT_EQ(OnViewArgv(c, View("builds:output 4")),
+  EXPECT_EQ(OnAppArgv(c, AppCmd("builds:output 4")),
             (std::vector<std::string>{"/usr/lib/rv/rv", "--pod", "/srv/pod.json", "builds-output", "acme/prod/web", "4"}));
-  EXPECT_TRUE(ValidateDeployRequest(View("ps")).ok());
-  auto back = DecodeDeployRequest(EncodeDeployRequest(View("logs -f")));
+  EXPECT_TRUE(ValidateDeployRequest(AppCmd("ps")).ok());
+  auto back = DecodeDeployRequest(EncodeDeployRequest(AppCmd("logs -f")));
   ASSERT_TRUE(back.ok());
-  EXPECT_EQ(OnViewArgv(c, *back), OnViewArgv(c, View("logs -f")));
+  EXPECT_EQ(OnAppArgv(c, *back), OnAppArgv(c, AppCmd("logs -f")));
 }
 
-TEST(DeployRunner, RefusesAViewWithAWordItDoesNotListOrAnotherApp) {
+TEST(DeployRunner, RefusesAnAppCommandWithAWordItDoesNotListOrAnotherApp) {
   for (const std::string bad : {"logs --data-dir /", "stop", "logs -f -f", "ps other/prod/web", "run ls", "",
                                  "logs\n-f"}) {
-    EXPECT_FALSE(ValidateDeployRequest(View(bad)).ok()) << bad;
-    EXPECT_TRUE(OnViewArgv(GitrecvConfig{}, View(bad)).empty()) << bad;
+    EXPECT_FALSE(ValidateDeployRequest(AppCmd(bad)).ok()) << bad;
+    EXPECT_TRUE(OnAppArgv(GitrecvConfig{}, AppCmd(bad)).empty()) << bad;
   }
-  DeployRequest r = View("ps");
+  DeployRequest r = AppCmd("ps");
   r.user = "--pod=/tmp/evil.json";
   EXPECT_FALSE(ValidateDeployRequest(r).ok());
-  r = View("ps");
+  r = AppCmd("ps");
   r.source = "/tmp/gitrecv-push.AbC123/src";
   EXPECT_FALSE(ValidateDeployRequest(r).ok());
 }

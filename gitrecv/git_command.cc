@@ -12,7 +12,8 @@ Status Refuse(const std::string& why) { return Status::Invalid(why); }
 Result<GitCommand> ParseGitCommand(const std::string& cmd) {
   if (cmd.empty()) {
     return Refuse("this is a git server: no shell here. Use git push / git clone with the app's URL, or: run APP -- "
-                  "COMMAND, logs APP [-f] [--router], ps APP, releases APP, builds APP, builds:output APP N");
+                  "COMMAND, logs APP [-f] [--router], ps APP, releases APP, builds APP, builds:output APP N, config APP, "
+                  "rollback APP [vN]");
   }
   if (cmd.size() > kMaxCommand) return Refuse("command too long");
   GitCommand out;
@@ -28,7 +29,7 @@ Result<GitCommand> ParseGitCommand(const std::string& cmd) {
   } else if (starts("git-upload-pack ") || starts("git upload-pack ")) {
     out.verb = GitCommand::Verb::kUploadPack;
   } else {
-    return Refuse("only git push and git clone/fetch, run, logs, ps, releases and builds are served here, not " +
+    return Refuse("only git push and git clone/fetch, run, logs, ps, releases, builds, config and rollback are served here, not " +
                   names::Quote(cmd, 40));
   }
   // One argument: 'PATH' as git quotes it, or a bare PATH.

@@ -4,15 +4,15 @@
 // ".." component, no byte a shell or git would read as more than a name.
 // Whatever the second accepts is a valid app and one bounded, printable UTF-8
 // line that the runner takes as it is (ValidateCommandLine). Whatever the
-// third accepts is one app and only listed words, and the runner's parse of
-// its request gives the same rv command.
+// third (an app command) accepts is one app and only listed words, and the
+// runner's parse of its request gives the same rv command.
 #include <cstdlib>
 #include <string>
 
 #include "common/utf8.h"
 #include "gitrecv/console_command.h"
 #include "gitrecv/git_command.h"
-#include "gitrecv/view_command.h"
+#include "gitrecv/app_command.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string cmd(reinterpret_cast<const char*>(data), size);
@@ -25,14 +25,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (run.status().message().empty()) {
     abort();  // a refusal says why
   }
-  if (auto view = rv::gitrecv::ParseViewCommand(cmd); view.ok()) {
-    if (!rv::gitrecv::IsView(cmd) || rv::gitrecv::IsConsole(cmd)) abort();
-    auto again = rv::gitrecv::ParseViewRequest(view->app.ToString(), view->Words());
-    if (!again.ok() || again->RvArgs() != view->RvArgs()) abort();
-    for (const auto& a : view->RvArgs())
-      if (a.empty() || rv::HasControlByte(a) || !rv::IsUtf8(a)) abort();
-    if (view->RvArgs().size() > 5) abort();
-  } else if (view.status().message().empty()) {
+  if (auto app = rv::gitrecv::ParseAppCommand(cmd); app.ok()) {
+    if (!rv::gitrecv::IsAppCommand(cmd) || rv::gitrecv::IsConsole(cmd)) abort();
+    auto again = rv::gitrecv::ParseAppRequest(app->app.ToString(), app->Words());
+    if (!again.ok() || again->RvArgs() != app->RvArgs() || again->Writes() != app->Writes()) abort();
+    for (const auto& a : app->RvArgs()) {
+      if (a.empty() || rv::HasControlByte(a)) abort();
+      if (a[0] == '-' && a != "--safe" && a != "-f" && a != "--router") abort();  // no flag of the customer's own
+    }
+    if (app->RvArgs().size() > 5) abort();
+  } else if (app.status().message().empty()) {
     abort();
   }
   auto c = rv::gitrecv::ParseGitCommand(cmd);

@@ -16,9 +16,10 @@
 # runner, its output still relayed. The console (`ssh ... run APP -- CMD`)
 # runs a fake on-run as root with the exact argv and passes its output and
 # exit code back; a read-only user, another tenant, a bad app or command are
-# refused. A view (`ssh ... logs APP -f`, ps, releases, builds) runs a fake
-# on-view as root with the fixed argv, for read-only users too; another
-# tenant and an unlisted word are refused.
+# refused. An app command (`ssh ... logs APP -f`, ps, releases, builds,
+# config, rollback) runs a fake on-app as root with the fixed argv, for
+# read-only users too except rollback; another tenant and an unlisted word are
+# refused.
 #   gitrecv_push_test.sh REPO_ROOT BUILD_DIR
 set -uo pipefail
 root=$1
@@ -94,17 +95,17 @@ echo "fake-on-run: to stderr" >&2
 exit 7
 SH
 chmod 755 "$dir/on-run.sh"
-# The fake on-view (`rv --pod POD`): VERB APP [FLAGS]
-cat >"$dir/on-view.sh" <<'SH'
+# The fake on-app (`rv --pod POD`): VERB APP [FLAGS]
+cat >"$dir/on-app.sh" <<'SH'
 #!/bin/sh
-echo "fake-on-view: uid $(id -u) args $*"
+echo "fake-on-app: uid $(id -u) args $*"
 exit 3
 SH
-chmod 755 "$dir/on-view.sh"
+chmod 755 "$dir/on-app.sh"
 
 # ---- gitrecv ----
 "$bindir/gitrecv" setup --pod "$dir/pod.json" --dir "$dir/gitrecv" --port "$sshd_port" --on-push "$dir/on-push.sh" \
-  --on-run "$dir/on-run.sh" --on-view "$dir/on-view.sh" --max-repo-bytes 2000000 >"$dir/setup.log" 2>&1 || { cat "$dir/setup.log" >&2; die "gitrecv setup"; }
+  --on-run "$dir/on-run.sh" --on-app "$dir/on-app.sh" --max-repo-bytes 2000000 >"$dir/setup.log" 2>&1 || { cat "$dir/setup.log" >&2; die "gitrecv setup"; }
 grep -q "ssh://rvgit@127.0.0.1:$sshd_port" "$dir/gitrecv/url" || die "setup wrote no url"
 "$bindir/gitrecv" run --dir "$dir/gitrecv" 2>"$dir/sshd.stderr" &
 sshd_pid=$!
@@ -196,7 +197,7 @@ ssh_as() {  # ssh_as USER COMMAND: a raw ssh session
     -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR rvgit@127.0.0.1 "$@" </dev/null
 }
 expect_refused "a shell" "no shell here" ssh_as alice
-expect_refused "another command" "only git push and git clone/fetch, run, logs, ps, releases and builds are served here" ssh_as alice "cat /etc/passwd"
+expect_refused "another command" "only git push and git clone/fetch, run, logs, ps, releases, builds, config and rollback are served here" ssh_as alice "cat /etc/passwd"
 expect_refused "a path escape" "must be TENANT/ENV/APP.git" ssh_as alice "git-upload-pack '/acme/prod/../../../etc'"
 expect_refused "a path outside the repo root" "must be TENANT/ENV/APP.git" ssh_as alice "git-receive-pack '/etc/passwd'"
 # ---- the console: ssh ... run APP -- COMMAND (docs/GITRECV.md "Console") ----
@@ -213,16 +214,21 @@ expect_refused "the console on another tenant's app" "carol has no access to acm
 expect_refused "the console without a command" "no command given" ssh_as alice run acme/prod/web --
 expect_refused "the console on a path" "must be TENANT/ENV/APP" ssh_as alice run ../../etc/x -- ls
 expect_refused "the console with two lines" "one line" ssh_as alice run acme/prod/web -- "$(printf 'ls\nid')"
-# ---- views: ssh ... logs|ps|releases|builds APP (docs/GITRECV.md "Looking at an app") ----
+# ---- app commands: ssh ... logs|ps|...|rollback APP (docs/GITRECV.md "Looking after an app") ----
 for u in alice bob; do  # bob's read-only grant is enough to look
   ssh_as "$u" logs acme/prod/web --tail --router >"$dir/view.out" 2>"$dir/view.err"
   rc=$?
   [ "$rc" = 3 ] || fail "$u's view did not pass rv's exit code on: $rc ($(cat "$dir/view.err"))"
-  grep -qx "fake-on-view: uid 0 args logs acme/prod/web --safe -f --router" "$dir/view.out" \
+  grep -qx "fake-on-app: uid 0 args logs acme/prod/web --safe -f --router" "$dir/view.out" \
     || fail "$u's logs did not run as root as the fixed rv command: $(cat "$dir/view.out")"
 done
 ssh_as bob builds:output acme/prod/web 2 >"$dir/view.out" 2>&1
-grep -qx "fake-on-view: uid 0 args builds-output acme/prod/web 2" "$dir/view.out" || fail "builds:output: $(cat "$dir/view.out")"
+grep -qx "fake-on-app: uid 0 args builds-output acme/prod/web 2" "$dir/view.out" || fail "builds:output: $(cat "$dir/view.out")"
+ssh_as bob config acme/prod/web >"$dir/view.out" 2>&1  # the fake exits 3
+grep -qx "fake-on-app: uid 0 args config acme/prod" "$dir/view.out" || fail "config is not its env's rv config: $(cat "$dir/view.out")"
+ssh_as alice rollback acme/prod/web v2 >"$dir/view.out" 2>&1
+grep -qx "fake-on-app: uid 0 args rollback acme/prod/web v2" "$dir/view.out" || fail "alice's rollback: $(cat "$dir/view.out")"
+expect_refused "a rollback with read-only access" "read-only access to acme/prod" ssh_as bob rollback acme/prod/web
 expect_refused "a view of another tenant's app" "carol has no access to acme/prod/web" ssh_as carol ps acme/prod/web
 expect_refused "a view with a word it does not list" "logs does not take '--data-dir'" ssh_as alice logs acme/prod/web --data-dir /
 expect_refused "a view of no app" "which app?" ssh_as alice releases

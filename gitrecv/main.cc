@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   setup->add_option("--on-push", so.on_push, "command run for a push of the deploy branch (default: rv-deploy)");
   setup->add_option("--on-run", so.on_run,
                     "command run for a console command, + --for USER --max-run-s N APP -- LINE (default: rv ... run; off: no console)");
-  setup->add_option("--on-view", so.on_view,
-                    "command run for a customer's logs/ps/releases/builds, + VERB APP [FLAGS] (default: rv --pod POD; off: none)");
+  setup->add_option("--on-app", so.on_app,
+                    "command run for a customer's logs/ps/releases/builds/config/rollback, + VERB APP [WORDS] (default: rv --pod POD; off: none)");
   setup->add_option("--max-repo-bytes", so.max_repo_bytes, "refuse pushes that grow a repo past this")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 50));
   setup->add_option("--hook-timeout-s", so.hook_timeout_s, "stop an on-push command after this long")

@@ -203,10 +203,10 @@ int RunSetup(const SetupOptions& o, const std::string& self_arg) {
   } else if (o.on_run != "off") {
     cfg.on_run = {o.on_run};
   }
-  if (o.on_view.empty()) {
-    cfg.on_view = {DefaultRv(fs::path(self).parent_path()), "--pod", fs::absolute(o.pod).string()};
-  } else if (o.on_view != "off") {
-    cfg.on_view = {o.on_view};
+  if (o.on_app.empty()) {
+    cfg.on_app = {DefaultRv(fs::path(self).parent_path()), "--pod", fs::absolute(o.pod).string()};
+  } else if (o.on_app != "off") {
+    cfg.on_app = {o.on_app};
   }
   cfg.max_repo_bytes = o.max_repo_bytes;
   cfg.hook_timeout_s = o.hook_timeout_s;

@@ -1,8 +1,8 @@
 // gitrecv shell USER: the only thing an enrolled key may run. Checks the
 // command and the user's access, takes the app's push lock, creates the bare
 // repo on the first push, then execs git's own receive-pack/upload-pack; or,
-// for `run APP -- COMMAND` (the console) and `logs`/`ps`/`releases`/`builds`
-// APP (a view), has the deploy runner run it.
+// for `run APP -- COMMAND` (the console) and the app commands (`logs APP`,
+// `rollback APP`, ...: app_command.h), has the deploy runner run it.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -16,7 +16,7 @@
 #include "gitrecv/commands.h"
 #include "gitrecv/console_command.h"
 #include "gitrecv/deploy_runner.h"
-#include "gitrecv/view_command.h"
+#include "gitrecv/app_command.h"
 #include "gitrecv/git_command.h"
 #include "gitrecv/process.h"
 #include "gitrecv/sauron_link.h"
@@ -67,7 +67,7 @@ Status CreateRepo(const std::string& repo, const std::string& branch) {
 
 }  // namespace
 
-// The console and the views: checks the user's access to `app` (a write
+// The console and the app commands: checks the user's access to `app` (a write
 // grant when `write`, any grant otherwise), then has the root deploy runner
 // run the request, its output straight to this session; its exit code is
 // the session's.
@@ -99,25 +99,26 @@ int RunConsole(const GitrecvConfig& cfg, const std::string& user, const std::str
 }
 
 // `logs APP [-f] [--router]`, `ps APP`, `releases APP`, `builds APP`,
-// `builds:output APP N`: what a customer may look at (view_command.h). Any
-// grant on the app's environment, read-only too (as for a clone); the fixed
-// rv command runs as root.
-int RunView(const GitrecvConfig& cfg, const std::string& user, const std::string& original) {
-  auto view = ParseViewCommand(original);
-  if (!view.ok()) return Refuse(view.status().message());
-  if (cfg.runner_socket.empty() || cfg.on_view.empty()) return Refuse("this git server shows no logs or releases");
+// `builds:output APP N`, `config APP`, `rollback APP [vN]` (app_command.h):
+// any grant on the app's environment to look, read-only too (as for a
+// clone); a write grant to roll back (as for a push). The fixed rv command
+// runs as root.
+int RunAppCommand(const GitrecvConfig& cfg, const std::string& user, const std::string& original) {
+  auto cmd = ParseAppCommand(original);
+  if (!cmd.ok()) return Refuse(cmd.status().message());
+  if (cfg.runner_socket.empty() || cfg.on_app.empty()) return Refuse("this git server runs no app commands");
   DeployRequest r;
-  r.kind = "view";
-  r.app = view->app.ToString();
-  r.command = view->Words();
-  return AskRunner(cfg, user, r, /*write=*/false);
+  r.kind = "app";
+  r.app = cmd->app.ToString();
+  r.command = cmd->Words();
+  return AskRunner(cfg, user, r, cmd->Writes());
 }
 
 int RunShell(const GitrecvConfig& cfg, const std::string& user) {
   if (Status s = names::ValidateName(user, "user"); !s.ok()) return Refuse(s.message());
   const char* original = getenv("SSH_ORIGINAL_COMMAND");
   if (original && IsConsole(original)) return RunConsole(cfg, user, original);
-  if (original && IsView(original)) return RunView(cfg, user, original);
+  if (original && IsAppCommand(original)) return RunAppCommand(cfg, user, original);
   auto cmd = ParseGitCommand(original ? original : "");
   if (!cmd.ok()) return Refuse(cmd.status().message());
   const std::string app = cmd->app.ToString();

@@ -27,9 +27,10 @@
 #      output and exits with its code, the app's secret in its environment;
 #      bob is refused; the operator's `rv run` too; no one-off is left; the
 #      event log names alice and her command (the console's audit trail)
-#   8. views over the same ssh: alice's `logs APP` prints her replicas' lines,
-#      each prefixed with its job id; `logs APP -f` ends on the pod when her
-#      client goes away; `ps` and `releases` show the app; bob is refused
+#   8. app commands over the same ssh: alice's `logs APP` prints her
+#      replicas' lines, each prefixed with its job id; `logs APP -f` ends on
+#      the pod when her client goes away; `ps`, `releases` and `config` (the
+#      secret masked) show the app; `rollback` releases again; bob is refused
 # Needs root and the programs below (scripts/install-deps); the python stack
 # comes from this machine's cache (scripts/stack-image; 1.5-4 min the first
 # time on a machine, hence the CTest timeout).
@@ -299,7 +300,7 @@ grep -q "user bob has no access to $env/py" "$dir/console-bob.out" || fail "bob'
 [ "$($rv run "$env/py" -- 'echo admin-ran' 2>/dev/null)" = admin-ran ] || fail "rv run did not print the command's output"
 [ -z "$($rv ps "$env/py" | awk '$2 == "run"')" ] || fail "a one-off job is left: $($rv ps "$env/py")"
 
-# 8. Views: what alice may look at of her app over the same ssh.
+# 8. App commands: what alice may see and do with her app over the same ssh.
 t0=$(date +%s%N)
 console alice logs "$env/py" >"$dir/view-logs.out" 2>"$dir/view-logs.err" || fail "ssh logs: $(cat "$dir/view-logs.err")"
 echo "views: ssh logs -> $(wc -l <"$dir/view-logs.out") lines in $(ms "$t0") ms"
@@ -307,13 +308,28 @@ grep -q "^${env//\//.}\.py\.web\.v[0-9]*\.[0-9]*\.[0-9a-z]* .*listening on port"
   || fail "ssh logs lacks a replica's line prefixed with its job id: $(head -n 5 "$dir/view-logs.out")"
 console alice ps "$env/py" | grep -q " running" || fail "ssh ps shows no running replica"
 console alice releases "$env/py" | grep -q "^\* *v[0-9]" || fail "ssh releases shows no current release: $(console alice releases "$env/py")"
-console_timeout=4 console alice logs "$env/py" -f >"$dir/view-follow.out" 2>&1  # then her ssh client ends
+console_timeout=4 console alice logs "$env/py" -f >"$dir/view-follow.out" 2>&1 &  # then her ssh client ends
+follow_pid=$!
+sleep 2
+pgrep -f "rv .*logs $env/py --safe -f" >/dev/null || fail "no rv logs -f runs for alice's ssh logs -f"
+wait "$follow_pid"
+follow_pid=""
 grep -q "listening on port" "$dir/view-follow.out" || fail "ssh logs -f printed nothing: $(cat "$dir/view-follow.out")"
 gone=""
-for _ in $(seq 1 50); do pgrep -f "logs $env/py -f" >/dev/null || { gone=1; break; }; sleep 0.1; done
-[ -n "$gone" ] || fail "rv logs -f went on after alice's client went away: $(pgrep -af "logs $env/py -f")"
+for _ in $(seq 1 50); do pgrep -f "rv .*logs $env/py --safe -f" >/dev/null || { gone=1; break; }; sleep 0.1; done
+[ -n "$gone" ] || fail "rv logs -f went on after alice's client went away: $(pgrep -af "logs $env/py --safe -f")"
 console bob logs "$env/py" >"$dir/view-bob.out" 2>&1 && fail "bob read alice's app's logs"
 grep -q "user bob has no access to $env/py" "$dir/view-bob.out" || fail "bob's logs refused without a clear message: $(cat "$dir/view-bob.out")"
+console alice config "$env/py" | grep -q "API_TOKEN .*secret" || fail "ssh config does not show the env's vars, the secret masked"
+! console alice config "$env/py" | grep -qF "$secret" || fail "ssh config shows the secret's value"
+before=$($rv releases "$env/py" | awk '$1 == "*" {print $2}')
+t0=$(date +%s%N)
+console alice rollback "$env/py" >"$dir/rollback.out" 2>&1 || fail "alice's ssh rollback: $(tail -n 5 "$dir/rollback.out")"
+echo "ssh rollback: $(ms "$t0") ms"
+after=$($rv releases "$env/py" | awk '$1 == "*" {print $2}')
+[ -n "$after" ] && [ "$after" != "$before" ] || fail "ssh rollback released nothing new ($before -> $after): $(cat "$dir/rollback.out")"
+grep -q "^-----> Released $after" "$dir/rollback.out" || fail "ssh rollback said no release: $(cat "$dir/rollback.out")"
+console bob rollback "$env/py" >"$dir/rollback-bob.out" 2>&1 && fail "bob rolled alice's app back"
 
 echo "total (pod up to here): $(ms "$t_all") ms"
 echo "PASS: pod_git_push"

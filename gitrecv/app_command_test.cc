@@ -1,0 +1,81 @@
+#include "gitrecv/app_command.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace rv::gitrecv {
+namespace {
+
+using Args = std::vector<std::string>;
+
+TEST(AppCommand, EachVerbBecomesOneFixedRvCommandOnTheApp) {
+  auto logs = ParseAppCommand("logs acme/prod/web");
+  ASSERT_TRUE(logs.ok()) << logs.status().message();
+  EXPECT_EQ(logs->RvArgs(), (Args{"logs", "acme/prod/web", "--safe"})) << "no escape sequence reaches their terminal";
+  auto follow = ParseAppCommand("logs acme/prod/web --router --tail");
+  ASSERT_TRUE(follow.ok()) << follow.status().message();
+  EXPECT_EQ(follow->RvArgs(), (Args{"logs", "acme/prod/web", "--safe", "-f", "--router"}));
+  EXPECT_EQ(ParseAppCommand("ps acme/prod/web")->RvArgs(), (Args{"ps", "acme/prod/web"}));
+  EXPECT_EQ(ParseAppCommand("releases acme/prod/web")->RvArgs(), (Args{"releases", "acme/prod/web"}));
+  EXPECT_EQ(ParseAppCommand("builds acme/prod/web")->RvArgs(), (Args{"builds", "acme/prod/web"}));
+  EXPECT_EQ(ParseAppCommand("builds:output acme/prod/web 12")->RvArgs(), (Args{"builds-output", "acme/prod/web", "12"}));
+  EXPECT_EQ(ParseAppCommand("config acme/prod/web")->RvArgs(), (Args{"config", "acme/prod"})) << "its environment's vars";
+  EXPECT_EQ(ParseAppCommand("rollback acme/prod/web")->RvArgs(), (Args{"rollback", "acme/prod/web"}));
+  EXPECT_EQ(ParseAppCommand("rollback acme/prod/web v7")->RvArgs(), (Args{"rollback", "acme/prod/web", "v7"}));
+}
+
+TEST(AppCommand, OnlyRollbackWritesTheOthersOnlyShow) {
+  for (const std::string line : {"logs acme/prod/web -f", "ps acme/prod/web", "releases acme/prod/web",
+                                 "builds acme/prod/web", "builds:output acme/prod/web 1", "config acme/prod/web"}) {
+    EXPECT_FALSE(ParseAppCommand(line)->Writes()) << line;
+  }
+  EXPECT_TRUE(ParseAppCommand("rollback acme/prod/web v2")->Writes());
+}
+
+TEST(AppCommand, TheRunnerParsesTheRequestsWordsAgainAndGetsTheSameCommand) {
+  for (const std::string line : {"logs acme/prod/web -f --router", "logs acme/prod/web", "ps acme/prod/web",
+                                  "builds:output acme/prod/web 3", "rollback acme/prod/web v12",
+                                  "rollback acme/prod/web", "config acme/prod/web"}) {
+    auto v = ParseAppCommand(line);
+    ASSERT_TRUE(v.ok()) << line;
+    auto again = ParseAppRequest(v->app.ToString(), v->Words());
+    ASSERT_TRUE(again.ok()) << line << ": " << again.status().message();
+    EXPECT_EQ(again->RvArgs(), v->RvArgs());
+  }
+  EXPECT_FALSE(ParseAppRequest("acme/prod/web", "logs --data-dir /").ok());
+  EXPECT_FALSE(ParseAppRequest("acme/prod/web", "stop").ok());
+  EXPECT_FALSE(ParseAppRequest("acme/prod/web", "ps other/prod/web").ok()) << "one app only";
+}
+
+TEST(AppCommand, OnlyTheListedVerbsAreAppCommands) {
+  EXPECT_TRUE(IsAppCommand("logs acme/prod/web"));
+  EXPECT_TRUE(IsAppCommand("ps"));
+  EXPECT_FALSE(IsAppCommand("run acme/prod/web ls"));
+  EXPECT_FALSE(IsAppCommand("git-upload-pack 'acme/prod/web.git'"));
+  EXPECT_FALSE(IsAppCommand("logsx acme/prod/web"));
+  EXPECT_FALSE(IsAppCommand("stop acme.prod.web.web.v1.1.abc"));
+  EXPECT_FALSE(IsAppCommand(""));
+}
+
+TEST(AppCommand, RefusesAnyWordItDoesNotListWithOnePrintableLine) {
+  for (const std::string& bad : std::vector<std::string>{
+           "logs", "logs ", "ps acme/prod", "logs ../../etc/passwd", "logs acme/prod/web --data-dir /tmp",
+           "logs acme/prod/web -f -f", "logs acme/prod/web --tail-bytes 1", "ps acme/prod/web -f",
+           "releases acme/prod/web --router", "builds:output acme/prod/web", "builds:output acme/prod/web 0",
+           "builds:output acme/prod/web -1", "builds:output acme/prod/web 1 2", "builds:output acme/prod/web 1e3",
+           "logs acme/prod/web\n-f", "logs acme/prod/web\t-f", "logs acme/prod/web " + std::string(600, 'x'),
+           "logs acme/prod/web; rm -rf /", "logs acme/prod/web caf\xe9", "rollback acme/prod/web 7",
+           "rollback acme/prod/web v0", "rollback acme/prod/web v07", "rollback acme/prod/web v1 v2",
+           "rollback acme/prod/web --help", "config acme/prod/web K=V", "config acme/prod"}) {
+    auto v = ParseAppCommand(bad);
+    EXPECT_FALSE(v.ok()) << bad;
+    if (!v.ok()) {
+      EXPECT_FALSE(v.status().message().empty());
+      EXPECT_EQ(v.status().message().find('\n'), std::string::npos) << "one line: " << v.status().message();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rv::gitrecv
