@@ -38,8 +38,9 @@ namespace {
 bool SafeOutput(const JobCommands& cmds) { return !cmds.log_raw && (cmds.log_safe || isatty(STDOUT_FILENO) == 1); }
 
 // Whole lines of several logs, each prefixed with its job's id; a line split
-// across chunks waits for its end, or for an empty chunk (the log's end). With --router, only the lines of APP's
-// backends (its body-limited twin too) in its proxies' access logs.
+// across chunks waits for its end, or for an empty chunk (the log's end).
+// With --router, only the lines of APP's backends (its body-limited twin too)
+// in its proxies' access logs.
 class PrefixedLines {
  public:
   PrefixedLines(bool safe, std::mutex* out_mu) : safe_(safe), out_mu_(out_mu) {}
@@ -80,7 +81,7 @@ class PrefixedLines {
 // (gitrecv's ssh client went away): a step of each job in turn, a moment's
 // wait when none had news, and the jobs to read asked again (relist, if
 // given) every 2 s, so a replica placed meanwhile is followed too.
-int FollowGroup(LogGroup& group, const std::function<Result<std::vector<std::string>>()>& relist) {
+void FollowGroup(LogGroup& group, const std::function<Result<std::vector<std::string>>()>& relist) {
   constexpr int64_t kRelistMs = 2000;
   int64_t listed = MonotonicMs();
   while (!stop_signal::Requested() && !OutputGone()) {
@@ -95,7 +96,6 @@ int FollowGroup(LogGroup& group, const std::function<Result<std::vector<std::str
     }
   }
   group.Finish();
-  return 0;
 }
 
 // The last `bytes` of the file at `path` ("" if it cannot be read).
@@ -133,13 +133,6 @@ int LocalGroupLogs(const JobCommands& cmds, const std::vector<std::pair<std::str
   return 0;
 }
 
-// rv logs TENANT/ENV/APP [-f]: the logs of every placed job of APP (its
-// processes' replicas and one-off commands); with --router, the access log
-// lines of APP (its backends, common/proxy_job.h) from every placed proxy job
-// of its environment. Each line is prefixed with its job's id; read through
-// sauron from the jobs' hosts (or, with --data-dir, from that dir here). -f
-// follows them, and the jobs placed meanwhile (LogGroup; with --data-dir only
-// those placed when it starts).
 // The placed jobs whose logs `rv logs APP` reads: the app's own (its
 // processes and one-offs; a build's output is `rv builds:output`), or with
 // --router its environment's proxies.
@@ -153,6 +146,13 @@ std::vector<std::string> GroupIds(const std::vector<msg::JobRecord>& jobs, const
   return ids;
 }
 
+// rv logs TENANT/ENV/APP [-f]: the logs of every placed job of APP (its
+// processes' replicas and one-off commands); with --router, the access log
+// lines of APP (its backends, common/proxy_job.h) from every placed proxy job
+// of its environment. Each line is prefixed with its job's id; read through
+// sauron from the jobs' hosts (or, with --data-dir, from that dir here). -f
+// follows them, and the jobs placed meanwhile (LogGroup; with --data-dir only
+// those placed when it starts).
 int GroupLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobRecord>& jobs) {
   auto ref = names::ParseAppRef(cmds.log_job);
   if (!ref.ok()) return Fail(Status::Invalid(cmds.log_router ? "--router needs TENANT/ENV/APP" : ref.status().message()));
@@ -188,11 +188,12 @@ int GroupLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobReco
     group.Finish();
     return once.ok() ? 0 : Fail(once.status());
   }
-  return FollowGroup(group, [&]() -> Result<std::vector<std::string>> {
+  FollowGroup(group, [&]() -> Result<std::vector<std::string>> {
     auto l = c.List("jobs");
     if (!l.ok()) return l.status();
     return GroupIds(l->jobs, *ref, cmds.log_router);
   });
+  return 0;
 }
 
 // rv logs JOB --data-dir DIR (or its host's files on this machine): the file, read here.
@@ -350,7 +351,7 @@ void AddJobCommands(CLI::App& app, JobCommands* cmds) {
   cmds->logs->add_flag("--raw", cmds->log_raw,
                        "the bytes as logged, even on a terminal (there escape sequences and control bytes are removed)");
   cmds->logs->add_flag("--safe", cmds->log_safe,
-                       "remove escape sequences and control bytes even when not on a terminal (gitrecv's views)")
+                       "remove escape sequences and control bytes even when not on a terminal (gitrecv's app commands)")
       ->excludes("--raw");
   cmds->logs->add_option("--data-dir", cmds->log_data_dir, "read the log from this host data dir here instead of through sauron");
 

@@ -40,7 +40,7 @@ struct JobCommands {
   bool log_follow = false;
   bool log_router = false;  // logs APP --router: its env proxies' access log lines for APP
   bool log_raw = false;     // logs --raw: no terminal-safe filtering (cli/log_printer.h)
-  bool log_safe = false;    // logs --safe: that filtering even when stdout is no terminal (gitrecv's views)
+  bool log_safe = false;    // logs --safe: that filtering even when stdout is no terminal (gitrecv's app commands)
   int64_t log_tail_bytes = 64 * 1024;
 };
 
