@@ -133,13 +133,16 @@ int LocalGroupLogs(const JobCommands& cmds, const std::vector<std::pair<std::str
   return 0;
 }
 
-// The placed jobs whose logs `rv logs APP` reads: the app's own (its
-// processes and one-offs; a build's output is `rv builds:output`), or with
-// --router its environment's proxies.
-std::vector<std::string> GroupIds(const std::vector<msg::JobRecord>& jobs, const names::AppRef& app, bool router) {
+// The jobs whose logs `rv logs APP` reads: the app's own (its processes and
+// one-offs; a build's output is `rv builds:output`), or with --router its
+// environment's proxies; those placed, and (stopped_since_ms > 0) those
+// stopped since then, so a one-off that ran between two listings is read too.
+std::vector<std::string> GroupIds(const std::vector<msg::JobRecord>& jobs, const names::AppRef& app, bool router,
+                                  int64_t stopped_since_ms = 0) {
   std::vector<std::string> ids;
   for (const auto& j : jobs) {
-    if (j.state != job_state::kPlaced || j.host_id.empty() || j.spec.env != app.EnvRef()) continue;
+    const bool recent = stopped_since_ms > 0 && j.state == job_state::kStopped && j.updated_ms >= stopped_since_ms;
+    if ((j.state != job_state::kPlaced && !recent) || j.host_id.empty() || j.spec.env != app.EnvRef()) continue;
     const bool own = (j.spec.kind == "deploy" || j.spec.kind == kConsoleJobKind) && j.spec.app == app.app;
     if (router ? j.spec.kind == "proxy" : own) ids.push_back(j.spec.id);
   }
@@ -188,10 +191,15 @@ int GroupLogs(Client& c, const JobCommands& cmds, const std::vector<msg::JobReco
     group.Finish();
     return once.ok() ? 0 : Fail(once.status());
   }
+  int64_t listed_ms = WallMs();
   FollowGroup(group, [&]() -> Result<std::vector<std::string>> {
+    const int64_t now = WallMs();
     auto l = c.List("jobs");
     if (!l.ok()) return l.status();
-    return GroupIds(l->jobs, *ref, cmds.log_router);
+    // A second's margin: sauron's clock may be a little behind this one.
+    auto ids = GroupIds(l->jobs, *ref, cmds.log_router, listed_ms - 1000);
+    listed_ms = now;
+    return ids;
   });
   return 0;
 }

@@ -297,7 +297,16 @@ $rv events --limit 200 | grep -q "job.submitted .*console for alice: .*print(6\*
   || fail "the event log does not say alice ran the command: $($rv events --limit 200 | grep console)"
 console bob run "$env/py" -- id >"$dir/console-bob.out" 2>&1 && fail "bob ran a command in alice's app"
 grep -q "user bob has no access to $env/py" "$dir/console-bob.out" || fail "bob's console refused without a clear message: $(cat "$dir/console-bob.out")"
+# `rv logs APP -f` shows even a one-off that ran between two of its listings.
+$rv logs "$env/py" -f >"$dir/follow-run.out" 2>&1 &
+follow_pid=$!
+sleep 1
 [ "$($rv run "$env/py" -- 'echo admin-ran' 2>/dev/null)" = admin-ran ] || fail "rv run did not print the command's output"
+for _ in $(seq 1 50); do grep -q "\.py\.run\..* admin-ran$" "$dir/follow-run.out" && break; sleep 0.1; done
+kill "$follow_pid"
+wait "$follow_pid" 2>/dev/null
+follow_pid=""
+grep -q "\.py\.run\..* admin-ran$" "$dir/follow-run.out" || fail "rv logs -f missed a short one-off: $(tail -n 5 "$dir/follow-run.out")"
 [ -z "$($rv ps "$env/py" | awk '$2 == "run"')" ] || fail "a one-off job is left: $($rv ps "$env/py")"
 
 # 8. App commands: what alice may see and do with her app over the same ssh.
