@@ -30,6 +30,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "cli/client.h"
@@ -454,10 +455,9 @@ int main(int argc, char** argv) {
   // 3. The release command, before anything goes out.
   // Its output reaches the pusher as it is written, read through sauron from
   // its host from its first byte.
-  std::vector<std::unique_ptr<rv::cli::RemoteLog>> logs;
   auto logs_of = [&](const std::string& job_id) -> rv::deploy::LogStep {
-    logs.push_back(std::make_unique<rv::cli::RemoteLog>(rv::cli::SauronLogCalls(c), job_id, rv::msg::kMaxLogChunkBytes));
-    return [log = logs.back().get()] { return log->Step(); };
+    auto log = std::make_shared<rv::cli::RemoteLog>(rv::cli::SauronLogCalls(c), job_id, rv::msg::kMaxLogChunkBytes);
+    return [log] { return log->Step(); };
   };
   if (Status s = rv::deploy::RunReleasePhase(io, rel, o, Say, logs_of); !s.ok()) return failed(s.message());
   // 4. The rollout.

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <vector>
 
 #include "common/config.h"
 #include "common/names.h"
@@ -198,16 +199,17 @@ int RunSetup(const SetupOptions& o, const std::string& self_arg) {
     cfg.on_push.push_back("--pod");
     cfg.on_push.push_back(fs::absolute(o.pod).string());
   }
-  if (o.on_run.empty()) {
-    cfg.on_run = {DefaultRv(fs::path(self).parent_path()), "--pod", fs::absolute(o.pod).string(), "run"};
-  } else if (o.on_run != "off") {
-    cfg.on_run = {o.on_run};
-  }
-  if (o.on_app.empty()) {
-    cfg.on_app = {DefaultRv(fs::path(self).parent_path()), "--pod", fs::absolute(o.pod).string()};
-  } else if (o.on_app != "off") {
-    cfg.on_app = {o.on_app};
-  }
+  // The console's and the app commands' prefix: the option's command, none
+  // for "off", else rv next to gitrecv on this pod (+ `rest`).
+  auto rv_prefix = [&](const std::string& option, std::vector<std::string> rest) -> std::vector<std::string> {
+    if (option == "off") return {};
+    if (!option.empty()) return {option};
+    std::vector<std::string> argv = {DefaultRv(fs::path(self).parent_path()), "--pod", fs::absolute(o.pod).string()};
+    argv.insert(argv.end(), rest.begin(), rest.end());
+    return argv;
+  };
+  cfg.on_run = rv_prefix(o.on_run, {"run"});
+  cfg.on_app = rv_prefix(o.on_app, {});
   cfg.max_repo_bytes = o.max_repo_bytes;
   cfg.hook_timeout_s = o.hook_timeout_s;
   cfg.sauron_api = pod->sauron.api;
