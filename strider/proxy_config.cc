@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 #include <sstream>
@@ -26,6 +27,15 @@ std::string BackendNameFor(const std::string& app) { return ProxyBackendName(app
 std::string BodyBackendNameFor(const std::string& app) { return ProxyBodyBackendName(app); }
 
 namespace {
+
+// HEAD and close: HAProxy resets a check's connection once it has the status
+// (haproxy/haproxy#560), and an app still writing a GET's body logs the reset
+// (Python's http.server: a traceback per check). HEAD has no body; 501 is an
+// app without HEAD, which answered, so it is up.
+constexpr const char* kHttpCheck =
+    "  option httpchk\n"
+    "  http-check send meth HEAD uri / ver HTTP/1.1 hdr Host localhost hdr Connection close\n"
+    "  http-check expect rstatus ^([1-4]|501)\n";
 
 bool IsIpv4(const std::string& a) {
   in_addr x{};
@@ -174,11 +184,14 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
     // over roundrobin (fewer idle app processes woken per request).
     c << "\nbackend " << backend << "\n"
          "  balance leastconn\n"
-         "  option httpchk\n"
-         "  http-check send meth GET uri / ver HTTP/1.1 hdr Host localhost\n"
-         "  http-check expect rstatus ^[1-4]\n"
-         "  default-server check inter " << in.check_inter_ms << "ms fastinter " << in.check_inter_ms
-      << "ms downinter " << in.check_inter_ms * 4 << "ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down\n"
+      << kHttpCheck <<
+         // Once a second (each check is a line in the app's log): a replica
+         // that stops or dies is taken out by sauron's notice and by the
+         // failed request itself (observe layer4); a failed check is
+         // confirmed within 250 ms (fastinter).
+         "  default-server check inter " << in.check_inter_ms << "ms fastinter "
+      << std::min(250, in.check_inter_ms) << "ms downinter " << in.check_inter_ms
+      << "ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down\n"
          // The rate per client address over 10 s, for names in rates.map;
          // both backends count in this one table.
          "  stick-table type ip size 100k expire 60s store http_req_rate(10s)\n";
@@ -193,6 +206,9 @@ ProxyConfigFiles RenderProxyConfig(const ProxyConfigInput& in) {
     // body limit: their health is the first backend's (track).
     c << "\nbackend " << BodyBackendNameFor(app) << "\n"
          "  balance leastconn\n"
+         // Its servers track the first backend's; one added at runtime checks
+         // on its own (proxy_runtime.cc), and so the same way.
+      << kHttpCheck
       << rate_limit <<
          // Refused on its headers only when the client waits (100-continue):
          // one mid-upload reads a reset instead of an early 413. Every other

@@ -63,7 +63,7 @@ struct ProxyConfigInput {
   std::map<std::string, std::vector<ProxyServer>> servers;  // app -> replicas
   std::map<std::string, ProxyAppLimits> limits;             // app -> its limits
   int conn_limit = 100;                // concurrent connections per client address (PROXY source)
-  int check_inter_ms = 250;
+  int check_inter_ms = 1000;           // HTTP checks of a healthy replica (each is a line in its log)
   int connect_timeout_ms = 1000;
   int server_timeout_ms = 30000;
   int client_timeout_ms = 30000;

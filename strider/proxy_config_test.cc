@@ -5,11 +5,19 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/transport/test_ports.h"
 
 namespace rv::strider {
 namespace {
@@ -150,7 +158,8 @@ TEST(ProxyConfig, OnlyARequestThatMayCarryABodyGoesToTheBodyLimitedBackend) {
   // Its replicas are the first backend's, their health checked there once.
   std::string sec = Section(f.haproxy_cfg, body);
   EXPECT_NE(sec.find("10.240.1.3:8080 track " + BackendNameFor("acme/prod/web1") + "/r_"), std::string::npos) << sec;
-  EXPECT_EQ(sec.find("check"), std::string::npos) << sec;
+  // (No server of its own checks: a twin added at runtime is another matter.)
+  EXPECT_EQ(sec.find(" check"), std::string::npos) << sec;
 }
 
 // leastconn, not roundrobin: HAProxy turns among servers of equal load, so
@@ -166,6 +175,20 @@ TEST(ProxyConfig, SpreadsRequestsOverTheReplicasByLeastConnections) {
     EXPECT_NE(sec.find("\n  balance leastconn\n"), std::string::npos) << sec;
   }
   EXPECT_EQ(f.haproxy_cfg.find("roundrobin"), std::string::npos);
+}
+
+TEST(ProxyConfig, ChecksHealthWithAHeadThatAsksToCloseInBothBackendsOfAnApp) {
+  // A GET's body would be cut by the check's reset, and logged by the app.
+  auto f = RenderProxyConfig(Input());
+  for (const auto& b : {BackendNameFor("acme/prod/web1"), BodyBackendNameFor("acme/prod/web1")}) {
+    std::string sec = Section(f.haproxy_cfg, b);
+    EXPECT_NE(sec.find("\n  option httpchk\n"), std::string::npos) << sec;
+    EXPECT_NE(sec.find("http-check send meth HEAD uri / ver HTTP/1.1 hdr Host localhost hdr Connection close\n"),
+              std::string::npos)
+        << sec;
+    EXPECT_NE(sec.find("http-check expect rstatus ^([1-4]|501)\n"), std::string::npos) << sec;
+  }
+  EXPECT_EQ(f.haproxy_cfg.find("meth GET"), std::string::npos);
 }
 
 TEST(ProxyConfig, NamesEveryServerAsTheRuntimeApiDoes) {
@@ -222,6 +245,98 @@ TEST(ProxyConfig, SameInputSameBytes) {
   auto in = Input();
   in.servers["acme/prod/web1"].pop_back();
   EXPECT_NE(RenderProxyConfig(in).haproxy_cfg, RenderProxyConfig(Input()).haproxy_cfg);
+}
+
+// An app without HEAD on loopback, as Python's http.server without do_HEAD:
+// HEAD gets 501 (no body), GET 200 "app"; one request per connection. Keeps
+// each request's line and whether it asked to close.
+class NoHeadApp {
+ public:
+  explicit NoHeadApp(int port) : fd_(proxytest::ListenLoopback(port)) {
+    t_ = std::thread([this] { Loop(); });
+  }
+  ~NoHeadApp() {
+    stop_ = true;
+    t_.join();
+    if (fd_ >= 0) close(fd_);
+  }
+  bool ok() const { return fd_ >= 0; }
+  std::vector<std::string> requests() {
+    std::lock_guard<std::mutex> l(mu_);
+    return requests_;
+  }
+
+ private:
+  void Loop() {
+    while (!stop_ && fd_ >= 0) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      std::string in;
+      char buf[4096];
+      while (in.find("\r\n\r\n") == std::string::npos) {
+        pollfd q{c, POLLIN, 0};
+        if (poll(&q, 1, 2000) <= 0) break;
+        ssize_t n = read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        in.append(buf, static_cast<size_t>(n));
+      }
+      std::string lower = in;
+      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+      std::string line = in.substr(0, in.find("\r\n"));
+      bool head = line.rfind("HEAD ", 0) == 0;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        requests_.push_back(line + (lower.find("\r\nconnection: close\r\n") != std::string::npos ? " close" : ""));
+      }
+      std::string r = head ? "HTTP/1.0 501 Unsupported method ('HEAD')\r\nConnection: close\r\n\r\n"
+                           : "HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\napp";
+      (void)!write(c, r.data(), r.size());
+      close(c);
+    }
+  }
+  int fd_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<std::string> requests_;
+  std::thread t_;
+};
+
+// In Debian's HAProxy: a check is a HEAD that asks to close (no body for the
+// check's reset to cut), and an app that answers it 501 stays in rotation.
+TEST(ProxyConfig, HaproxyChecksAReplicaWithAHeadAndKeepsAnAppWithoutHeadUp) {
+  ASSERT_EQ(proxytest::MissingTools(), "") << "missing: scripts/install-deps installs them";
+  proxytest::Scratch scratch("proxycheck");
+  ASSERT_FALSE(scratch.pem().empty()) << "openssl could not make a certificate";
+  int ports = transport::ReserveTestPorts(2);
+  ASSERT_NE(ports, 0);
+  NoHeadApp app(ports + 1);
+  ASSERT_TRUE(app.ok());
+  ProxyConfigInput in;
+  in.port = ports;
+  in.sites = {{"web1.prod.acme.pod.test", "acme/prod/web1", ""}};
+  in.servers["acme/prod/web1"] = {{"acme.prod.web1.web.v1.0.x", "127.0.0.1", ports + 1}};
+  in.check_inter_ms = 100;
+  proxytest::WriteRendered(scratch.dir(), in, scratch.pem());
+  proxytest::Haproxy haproxy(scratch.dir(), {"-db"});
+  ASSERT_TRUE(haproxy.started());
+
+  // Far more than fall 2 checks' time: a 501 taken for a failure is down by then.
+  usleep(1500000);
+  const std::string curl = "curl -sk --max-time 10 --haproxy-protocol --resolve web1.prod.acme.pod.test:" +
+                           std::to_string(ports) + ":127.0.0.1 -w ' %{http_code}' https://web1.prod.acme.pod.test:" +
+                           std::to_string(ports) + "/";
+  EXPECT_EQ(proxytest::Output(curl), "app 200") << proxytest::Output("tail -n 5 " + (scratch.dir() / "haproxy.log").string());
+  auto reqs = app.requests();
+  int checks = 0;
+  for (const auto& r : reqs) {
+    if (r.rfind("GET / HTTP/1.1", 0) == 0) continue;  // curl's, through the proxy
+    EXPECT_EQ(r, "HEAD / HTTP/1.1 close");
+    ++checks;
+  }
+  EXPECT_GE(checks, 3) << "the checks did not reach the app";
+  EXPECT_EQ(proxytest::Output("grep -c 'is DOWN' " + (scratch.dir() / "haproxy.log").string()), "0");
 }
 
 // The rendered configuration is one HAProxy (Debian's, scripts/install-deps) accepts.

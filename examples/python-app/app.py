@@ -2,7 +2,8 @@
 
 Answers every GET on $PORT (default 5000) with a page naming itself, the
 greeting of the vendored rvgreet wheel (installed by the python buildpack
-from vendor/, without network), and the host it runs on.
+from vendor/, without network), and the host it runs on; HEAD with the same
+headers (the pod's proxies check a replica's health with HEAD /).
 """
 import http.server
 import os
@@ -15,6 +16,13 @@ APP = "python-app"
 
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        self.wfile.write(self.send_page())
+
+    def do_HEAD(self):
+        self.send_page()
+
+    def send_page(self):
+        """Sends the status and headers; returns the body."""
         body = (
             f"<!doctype html><title>{APP}</title><h1>{APP}</h1>"
             f"<p>{rvgreet.greeting(APP)}</p><p>host {socket.gethostname()}</p>\n"
@@ -23,7 +31,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        return body
 
 
 def main():
