@@ -1,5 +1,6 @@
 #include "gitrecv/app_command.h"
 
+#include <set>
 #include <sstream>
 
 #include "common/utf8.h"
@@ -9,11 +10,22 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: ssh ... logs TENANT/ENV/APP [-f] [--router] | ps APP | releases APP | builds APP | builds:output APP N | "
-    "config APP | rollback APP [vN]";
+    "config APP | config:set APP [--secret] KEY=VALUE... | config:unset APP KEY... | rollback APP [vN]";
 constexpr size_t kMaxLine = 512;
-const char* const kVerbs[] = {"logs", "ps", "releases", "builds", "builds:output", "config", "rollback"};
+constexpr size_t kMaxConfigLine = 4096;  // config:set's values (the runner's request holds 8 KiB)
+const char* const kVerbs[] = {"logs", "ps", "releases", "builds", "builds:output", "config", "config:set", "config:unset",
+                              "rollback"};
 
 std::string FirstWord(const std::string& s) { return s.substr(0, s.find(' ')); }
+
+// A config var's name as far as the words go: letters, digits and _ (sauron
+// says the rest: no leading digit, no RV_ prefix, at most 256 bytes).
+bool IsVarName(const std::string& w) {
+  if (w.empty() || w.size() > 256) return false;
+  for (unsigned char c : w)
+    if (!isalnum(c) && c != '_') return false;
+  return true;
+}
 
 // 1-999999999 without a leading zero; 0 if `w` is not one.
 int64_t Number(const std::string& w) {
@@ -32,7 +44,8 @@ bool IsAppCommand(const std::string& cmd) {
 
 Result<AppCommand> ParseAppCommand(const std::string& cmd) {
   if (!IsAppCommand(cmd)) return Status::Invalid(std::string("not a command of this git server (") + kUsage + ")");
-  if (cmd.size() > kMaxLine) return Status::Invalid("the command is too long");
+  if (cmd.size() > (FirstWord(cmd) == "config:set" ? kMaxConfigLine : kMaxLine))
+    return Status::Invalid("the command is too long");
   if (HasControlByte(cmd)) return Status::Invalid("the command holds a control character (tab, newline...): one line, please");
   std::vector<std::string> words;
   std::istringstream in(cmd);
@@ -45,9 +58,22 @@ Result<AppCommand> ParseAppCommand(const std::string& cmd) {
     return Status::Invalid("the app " + names::Quote(words[1]) + " must be TENANT/ENV/APP (" + app.status().message() + ")");
   }
   c.app = *app;
+  std::set<std::string> names;
   for (size_t i = 2; i < words.size(); ++i) {
     const std::string& w = words[i];
-    if (c.verb == "logs" && (w == "-f" || w == "--tail" || w == "--follow") && !c.follow) {
+    const std::string name = w.substr(0, c.verb == "config:set" ? w.find('=') : std::string::npos);
+    if (c.verb == "config:set" && w == "--secret" && !c.secret) {
+      c.secret = true;
+    } else if ((c.verb == "config:set" && name.size() < w.size()) || c.verb == "config:unset") {
+      if (!IsVarName(name)) {
+        return Status::Invalid("a config var's name holds only letters, digits and _ (got " + names::Quote(name, 64) + ")");
+      }
+      if (!names.insert(name).second) return Status::Invalid(name + " is given twice");
+      c.vars.push_back(w);
+    } else if (c.verb == "config:set") {
+      return Status::Invalid("config:set takes KEY=VALUE words, not " + names::Quote(w, 64) +
+                             " (over ssh a value holds no spaces)");
+    } else if (c.verb == "logs" && (w == "-f" || w == "--tail" || w == "--follow") && !c.follow) {
       c.follow = true;
     } else if (c.verb == "logs" && w == "--router" && !c.router) {
       c.router = true;
@@ -60,6 +86,8 @@ Result<AppCommand> ParseAppCommand(const std::string& cmd) {
     }
   }
   if (c.verb == "builds:output" && c.number == 0) return Status::Invalid("which build? (builds:output APP N)");
+  if (c.verb == "config:set" && c.vars.empty()) return Status::Invalid("which vars? (config:set APP KEY=VALUE...)");
+  if (c.verb == "config:unset" && c.vars.empty()) return Status::Invalid("which vars? (config:unset APP KEY...)");
   return c;
 }
 
@@ -73,18 +101,24 @@ std::string AppCommand::Words() const {
   if (follow) w += " -f";
   if (router) w += " --router";
   if (number > 0) w += (verb == "rollback" ? " v" : " ") + std::to_string(number);
+  if (secret) w += " --secret";
+  for (const auto& v : vars) w += " " + v;
   return w;
 }
 
 std::vector<std::string> AppCommand::RvArgs() const {
-  // rv's own subcommand names: builds-output is builds:output's other spelling;
-  // config lists the app's environment's vars.
-  std::vector<std::string> a{verb == "builds:output" ? "builds-output" : verb,
-                             verb == "config" ? app.EnvRef() : app.ToString()};
+  // rv's own subcommand names: builds-output is builds:output's other spelling
+  // (and so on); config and its changes are the app's environment's vars.
+  const bool config = verb.rfind("config", 0) == 0;
+  std::string sub = verb;
+  if (auto colon = sub.find(':'); colon != std::string::npos) sub[colon] = '-';
+  std::vector<std::string> a{sub, config ? app.EnvRef() : app.ToString()};
+  if (secret) a.push_back("--secret");
   if (verb == "logs") a.push_back("--safe");  // the customer's terminal, though ssh gives rv none
   if (follow) a.push_back("-f");
   if (router) a.push_back("--router");
-  if (number > 0) a.push_back((verb == "rollback" ? "v" : "") + std::to_string(number));
+  if (number > 0) a.push_back(std::string(verb == "rollback" ? "v" : "").append(std::to_string(number)));
+  a.insert(a.end(), vars.begin(), vars.end());
   return a;
 }
 

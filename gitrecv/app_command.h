@@ -8,6 +8,8 @@
 //   ssh -p PORT rvgit@HOST builds TENANT/ENV/APP
 //   ssh -p PORT rvgit@HOST builds:output TENANT/ENV/APP N
 //   ssh -p PORT rvgit@HOST config TENANT/ENV/APP      (its environment's vars, secrets masked)
+//   ssh -p PORT rvgit@HOST config:set TENANT/ENV/APP [--secret] KEY=VALUE...
+//   ssh -p PORT rvgit@HOST config:unset TENANT/ENV/APP KEY...
 //   ssh -p PORT rvgit@HOST rollback TENANT/ENV/APP [vN]
 //
 // Each is one fixed `rv` command (RvArgs) that the deploy runner runs as root
@@ -19,8 +21,13 @@
 //    ParseAppCommand: the verb, a valid TENANT/ENV/APP, then only that verb's
 //    words, each at most once; anything else is refused (Invalid, one
 //    printable line).
-//  * Writes(): rollback changes what runs (a write grant, as for a push); the
-//    others only show (any grant, read-only too, as for a clone).
+//  * Writes(): rollback and config:set/unset change what runs (a write grant,
+//    as for a push); the others only show (any grant, read-only too, as for a
+//    clone). config:set/unset change the app's environment's vars (rv's
+//    scope), which rolls every app of it out, as `rv config:set` does.
+//  * A var is KEY=VALUE (config:set) or KEY (config:unset), KEY of letters,
+//    digits and _, each KEY once; a value is one word of printable bytes
+//    (ssh joins the client's words with spaces). sauron checks the rest.
 //  * Words(): the verb and its words without the app, in a canonical order
 //    ("logs -f --router"): what the deploy request carries beside the app;
 //    the runner parses them again (ParseAppRequest: it trusts nothing that
@@ -37,13 +44,15 @@
 namespace rv::gitrecv {
 
 struct AppCommand {
-  std::string verb;  // logs | ps | releases | builds | builds:output | config | rollback
+  std::string verb;  // logs | ps | releases | builds | builds:output | config | config:set | config:unset | rollback
   names::AppRef app;
   bool follow = false;  // logs -f
   bool router = false;  // logs --router
   int64_t number = 0;   // builds:output N, rollback vN (0: the release before the current one)
+  bool secret = false;  // config:set --secret
+  std::vector<std::string> vars;  // config:set KEY=VALUE..., config:unset KEY... (as given)
 
-  bool Writes() const { return verb == "rollback"; }
+  bool Writes() const { return verb == "rollback" || verb == "config:set" || verb == "config:unset"; }
   std::string Words() const;
   // The argv after on_app's prefix, e.g. {"logs", "acme/prod/web", "--safe",
   // "-f"}: logs are made safe for the customer's terminal.

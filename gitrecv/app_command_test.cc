@@ -25,18 +25,56 @@ TEST(AppCommand, EachVerbBecomesOneFixedRvCommandOnTheApp) {
   EXPECT_EQ(ParseAppCommand("rollback acme/prod/web v7")->RvArgs(), (Args{"rollback", "acme/prod/web", "v7"}));
 }
 
-TEST(AppCommand, OnlyRollbackWritesTheOthersOnlyShow) {
+TEST(AppCommand, ConfigSetAndUnsetChangeTheAppsEnvironmentsVars) {
+  auto set = ParseAppCommand("config:set acme/prod/web GREETING=hello LIMIT=3");
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ(set->RvArgs(), (Args{"config-set", "acme/prod", "GREETING=hello", "LIMIT=3"}));
+  auto secret = ParseAppCommand("config:set acme/prod/web TOKEN=s3cr=t! --secret");
+  ASSERT_TRUE(secret.ok()) << secret.status().message();
+  EXPECT_EQ(secret->RvArgs(), (Args{"config-set", "acme/prod", "--secret", "TOKEN=s3cr=t!"})) << "the value after the first =";
+  auto empty = ParseAppCommand("config:set acme/prod/web EMPTY=");
+  ASSERT_TRUE(empty.ok()) << empty.status().message();
+  EXPECT_EQ(empty->RvArgs(), (Args{"config-set", "acme/prod", "EMPTY="}));
+  auto unset = ParseAppCommand("config:unset acme/prod/web GREETING LIMIT");
+  ASSERT_TRUE(unset.ok()) << unset.status().message();
+  EXPECT_EQ(unset->RvArgs(), (Args{"config-unset", "acme/prod", "GREETING", "LIMIT"}));
+}
+
+TEST(AppCommand, ConfigSetRefusesWordsThatAreNotOneVarOnce) {
+  for (const std::string bad :
+       {"config:set acme/prod/web", "config:set acme/prod/web --secret", "config:set acme/prod/web hello world",
+        "config:set acme/prod/web A=1 A=2", "config:set acme/prod/web --pod=/x", "config:set acme/prod/web -A=1",
+        "config:set acme/prod/web A-B=1", "config:set acme/prod/web =1", "config:set acme/prod/web A=1 --secret --secret",
+        "config:unset acme/prod/web", "config:unset acme/prod/web A=1", "config:unset acme/prod/web --secret",
+        "config:unset acme/prod/web A A", "config acme/prod/web A=1", "config:set acme/prod/web A=\x01"}) {
+    auto c = ParseAppCommand(bad);
+    EXPECT_FALSE(c.ok()) << bad;
+    if (!c.ok()) {
+      EXPECT_FALSE(c.status().message().empty()) << bad;
+    }
+  }
+  EXPECT_FALSE(ParseAppCommand("config:set acme/prod/web A=1\tB=2").ok()) << "a control byte";
+  EXPECT_NE(ParseAppCommand("config:set acme/prod/web hello world").status().message().find("KEY=VALUE"),
+            std::string::npos);
+  EXPECT_TRUE(ParseAppCommand("config:set acme/prod/web V=" + std::string(3000, 'x')).ok()) << "a long value";
+  EXPECT_FALSE(ParseAppCommand("config:set acme/prod/web V=" + std::string(5000, 'x')).ok());
+}
+
+TEST(AppCommand, RollbackAndConfigChangesWriteTheOthersOnlyShow) {
   for (const std::string line : {"logs acme/prod/web -f", "ps acme/prod/web", "releases acme/prod/web",
                                  "builds acme/prod/web", "builds:output acme/prod/web 1", "config acme/prod/web"}) {
     EXPECT_FALSE(ParseAppCommand(line)->Writes()) << line;
   }
   EXPECT_TRUE(ParseAppCommand("rollback acme/prod/web v2")->Writes());
+  EXPECT_TRUE(ParseAppCommand("config:set acme/prod/web A=1")->Writes()) << "as a push: it rolls the apps out";
+  EXPECT_TRUE(ParseAppCommand("config:unset acme/prod/web A")->Writes());
 }
 
 TEST(AppCommand, TheRunnerParsesTheRequestsWordsAgainAndGetsTheSameCommand) {
   for (const std::string line : {"logs acme/prod/web -f --router", "logs acme/prod/web", "ps acme/prod/web",
                                   "builds:output acme/prod/web 3", "rollback acme/prod/web v12",
-                                  "rollback acme/prod/web", "config acme/prod/web"}) {
+                                  "rollback acme/prod/web", "config acme/prod/web",
+                                  "config:set acme/prod/web A=1 --secret B=x=y", "config:unset acme/prod/web A B"}) {
     auto v = ParseAppCommand(line);
     ASSERT_TRUE(v.ok()) << line;
     auto again = ParseAppRequest(v->app.ToString(), v->Words());

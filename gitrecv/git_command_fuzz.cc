@@ -4,8 +4,9 @@
 // ".." component, no byte a shell or git would read as more than a name.
 // Whatever the second accepts is a valid app and one bounded, printable UTF-8
 // line that the runner takes as it is (ValidateCommandLine). Whatever the
-// third (an app command) accepts is one app and only listed words, and the
-// runner's parse of its request gives the same rv command.
+// third (an app command) accepts is one app and only listed words (a config
+// var only as a KEY=VALUE or KEY word, never a flag), and the runner's parse
+// of its request gives the same rv command.
 #include <cstdlib>
 #include <string>
 
@@ -31,9 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!again.ok() || again->RvArgs() != app->RvArgs() || again->Writes() != app->Writes()) abort();
     for (const auto& a : app->RvArgs()) {
       if (a.empty() || rv::HasControlByte(a)) abort();
-      if (a[0] == '-' && a != "--safe" && a != "-f" && a != "--router") abort();  // no flag of the customer's own
+      if (a[0] == '-' && a != "--safe" && a != "-f" && a != "--router" && a != "--secret") abort();  // no flag of the customer's own
     }
-    if (app->RvArgs().size() > 5) abort();
+    // A var is one of the words the customer gave, KEY=VALUE (set) or KEY.
+    for (const auto& v : app->vars) {
+      if (v.empty() || v[0] == '-' || v.find(' ') != std::string::npos) abort();
+      if ((app->verb == "config:set") != (v.find('=') != std::string::npos)) abort();
+    }
+    if (!app->vars.empty() && app->verb.rfind("config:", 0) != 0) abort();
+    if (app->RvArgs().size() > 5 + app->vars.size()) abort();
   } else if (app.status().message().empty()) {
     abort();
   }

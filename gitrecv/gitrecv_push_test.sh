@@ -17,9 +17,9 @@
 # runs a fake on-run as root with the exact argv and passes its output and
 # exit code back; a read-only user, another tenant, a bad app or command are
 # refused. An app command (`ssh ... logs APP -f`, ps, releases, builds,
-# config, rollback) runs a fake on-app as root with the fixed argv, for
-# read-only users too except rollback; another tenant and an unlisted word are
-# refused.
+# config, config:set/unset, rollback) runs a fake on-app as root with the
+# fixed argv, for read-only users too except rollback and config changes;
+# another tenant and an unlisted word are refused.
 #   gitrecv_push_test.sh REPO_ROOT BUILD_DIR
 set -uo pipefail
 root=$1
@@ -197,7 +197,7 @@ ssh_as() {  # ssh_as USER COMMAND: a raw ssh session
     -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR rvgit@127.0.0.1 "$@" </dev/null
 }
 expect_refused "a shell" "no shell here" ssh_as alice
-expect_refused "another command" "only git push and git clone/fetch, run, logs, ps, releases, builds, config and rollback are served here" ssh_as alice "cat /etc/passwd"
+expect_refused "another command" "only git push and git clone/fetch, run, logs, ps, releases, builds, config, config:set, config:unset and rollback are served here" ssh_as alice "cat /etc/passwd"
 expect_refused "a path escape" "must be TENANT/ENV/APP.git" ssh_as alice "git-upload-pack '/acme/prod/../../../etc'"
 expect_refused "a path outside the repo root" "must be TENANT/ENV/APP.git" ssh_as alice "git-receive-pack '/etc/passwd'"
 # ---- the console: ssh ... run APP -- COMMAND (docs/GITRECV.md "Console") ----
@@ -229,6 +229,13 @@ grep -qx "fake-on-app: uid 0 args config acme/prod" "$dir/view.out" || fail "con
 ssh_as alice rollback acme/prod/web v2 >"$dir/view.out" 2>&1
 grep -qx "fake-on-app: uid 0 args rollback acme/prod/web v2" "$dir/view.out" || fail "alice's rollback: $(cat "$dir/view.out")"
 expect_refused "a rollback with read-only access" "read-only access to acme/prod" ssh_as bob rollback acme/prod/web
+ssh_as alice config:set acme/prod/web --secret 'TOKEN=a;b$c' GREETING=hi >"$dir/view.out" 2>&1
+grep -qx 'fake-on-app: uid 0 args config-set acme/prod --secret TOKEN=a;b$c GREETING=hi' "$dir/view.out" \
+  || fail "alice's config:set is not its env's rv config:set, values as given: $(cat "$dir/view.out")"
+ssh_as alice config:unset acme/prod/web GREETING >"$dir/view.out" 2>&1
+grep -qx "fake-on-app: uid 0 args config-unset acme/prod GREETING" "$dir/view.out" || fail "alice's config:unset: $(cat "$dir/view.out")"
+expect_refused "a config:set with read-only access" "change its config" ssh_as bob config:set acme/prod/web A=1
+expect_refused "a config:set of a word that is no var" "config:set takes KEY=VALUE words" ssh_as alice config:set acme/prod/web A=1 --pod /x
 expect_refused "a view of another tenant's app" "carol has no access to acme/prod/web" ssh_as carol ps acme/prod/web
 expect_refused "a view with a word it does not list" "logs does not take '--data-dir'" ssh_as alice logs acme/prod/web --data-dir /
 expect_refused "a view of no app" "which app?" ssh_as alice releases

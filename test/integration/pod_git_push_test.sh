@@ -30,7 +30,9 @@
 #   8. app commands over the same ssh: alice's `logs APP` prints her
 #      replicas' lines, each prefixed with its job id; `logs APP -f` ends on
 #      the pod when her client goes away; `ps`, `releases` and `config` (the
-#      secret masked) show the app; `rollback` releases again; bob is refused
+#      secret masked) show the app; `rollback` releases again; `config:set`
+#      rolls a var out that her next one-off sees, `config:unset` takes it
+#      away; bob is refused
 # Needs root and the programs below (scripts/install-deps); the python stack
 # comes from this machine's cache (scripts/stack-image; 1.5-4 min the first
 # time on a machine, hence the CTest timeout).
@@ -339,6 +341,23 @@ after=$($rv releases "$env/py" | awk '$1 == "*" {print $2}')
 [ -n "$after" ] && [ "$after" != "$before" ] || fail "ssh rollback released nothing new ($before -> $after): $(cat "$dir/rollback.out")"
 grep -q "^-----> Released $after" "$dir/rollback.out" || fail "ssh rollback said no release: $(cat "$dir/rollback.out")"
 console bob rollback "$env/py" >"$dir/rollback-bob.out" 2>&1 && fail "bob rolled alice's app back"
+# Her config over ssh: its environment's vars, rolled out as rv config:set does.
+t0=$(date +%s%N)
+ssh_secret="ssh-$RANDOM$RANDOM-secret"
+console alice config:set "$env/py" --secret "FROM_SSH=$ssh_secret" >"$dir/config-set.out" 2>&1 \
+  || fail "alice's ssh config:set: $(tail -n 5 "$dir/config-set.out")"
+echo "ssh config:set (rolled out): $(ms "$t0") ms"
+grep -q "^set FROM_SSH on $env (secret);" "$dir/config-set.out" || fail "ssh config:set said nothing of the var: $(cat "$dir/config-set.out")"
+[ "$(console alice run "$env/py" -- 'echo $FROM_SSH' 2>/dev/null)" = "$ssh_secret" ] \
+  || fail "a one-off after ssh config:set does not see the var"
+for where in "$dir/gitrecv" "$dir/logs" "$dir"/*.db*; do  # sshd's log, gitrecv's, sauron's events
+  [ -e "$where" ] || continue
+  if grep -rqF -- "$ssh_secret" "$where"; then fail "ssh config:set's secret value is in $where"; fi
+done
+console alice config:unset "$env/py" FROM_SSH >"$dir/config-unset.out" 2>&1 \
+  || fail "alice's ssh config:unset: $(tail -n 5 "$dir/config-unset.out")"
+console bob config:set "$env/py" FROM_SSH=bob >"$dir/config-bob.out" 2>&1 && fail "bob set alice's env's config"
+grep -q "user bob has no access to $env/py" "$dir/config-bob.out" || fail "bob's config:set refused unclearly: $(cat "$dir/config-bob.out")"
 
 echo "total (pod up to here): $(ms "$t_all") ms"
 echo "PASS: pod_git_push"
