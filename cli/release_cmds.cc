@@ -87,6 +87,9 @@ void AddReleaseCommands(CLI::App& app, ReleaseCommands* c) {
   c->rollback = app.add_subcommand("rollback", "release an earlier release's image again (no build)");
   c->rollback->add_option("APP", c->app, "TENANT/ENV/APP")->required();
   c->rollback->add_option("VERSION", c->version, "vN (default: the release before the current one)");
+  c->restart = app.add_subcommand("restart", "(or ps:restart) replace every replica of the current release (no build)");
+  c->restart->alias("ps-restart");
+  c->restart->add_option("APP", c->app, "TENANT/ENV/APP")->required();
   c->scale = app.add_subcommand("ps-scale", "(or ps:scale) set how many replicas of each process type run");
   c->scale->add_option("APP", c->app, "TENANT/ENV/APP")->required();
   c->scale->add_option("TYPE=N", c->counts, "e.g. web=3 worker=1")->required();
@@ -97,7 +100,7 @@ void AddReleaseCommands(CLI::App& app, ReleaseCommands* c) {
   c->output = app.add_subcommand("builds-output", "(or builds:output) a build's whole output");
   c->output->add_option("APP", c->app, "TENANT/ENV/APP")->required();
   c->output->add_option("N", c->version, "build number")->required();
-  for (CLI::App* a : {c->rollback, c->scale}) {
+  for (CLI::App* a : {c->rollback, c->restart, c->scale}) {
     a->add_option("--boot-timeout-s", c->boot_timeout_s, "roll back when not healthy within this")->check(CLI::Range(1, 3600));
     a->add_option("--port", c->port, "PORT of web processes")->check(CLI::Range(1, 65535));
   }
@@ -159,13 +162,22 @@ int RunReleaseCommands(Client& c, const ReleaseCommands& cmd) {
     t.Print(std::cout);
     return 0;
   }
-  if (cmd.rollback->parsed()) {
+  if (cmd.rollback->parsed() || cmd.restart->parsed()) {
+    // A restart is a release of the current one's image, as a rollback is of
+    // an earlier one's: replicas roll by release (a new one may share hosts
+    // with the old, which an HA service's own replicas may not).
+    const bool restart = cmd.restart->parsed();
     deploy::AppLock lock;
     if (Status s = lock.Take(c.config().pod_dir, cmd.app, 15 * 60 * 1000, Say); !s.ok()) return Fail(s);
     msg::ReleaseList l;
     if (Status s = c.Call(msg::ReleasesRequest{cmd.app, 1000}, &l); !s.ok()) return Fail(s);
     int64_t to = 0;
-    if (!cmd.version.empty()) {
+    if (restart) {
+      for (const auto& r : l.releases) {
+        if (r.version == l.current && r.state == "deployed" && !r.image.empty()) to = r.version;
+      }
+      if (to == 0) return Fail(Status::NotFound(cmd.app + " has no deployed release to restart (git push it first)"));
+    } else if (!cmd.version.empty()) {
       std::string v = cmd.version[0] == 'v' ? cmd.version.substr(1) : cmd.version;
       try {
         to = std::stoll(v);
@@ -186,10 +198,11 @@ int RunReleaseCommands(Client& c, const ReleaseCommands& cmd) {
     rc.app = cmd.app;
     rc.from_version = to;
     rc.user = User();
-    rc.description = "rollback to v" + std::to_string(to);
+    rc.description = restart ? "restart of v" + std::to_string(to) : "rollback to v" + std::to_string(to);
     msg::ReleaseRecord rel;
     if (Status s = c.Call(rc, &rel); !s.ok()) return Fail(s);
-    Say("-----> Rolling back " + cmd.app + " to v" + std::to_string(to) + " as v" + std::to_string(rel.version));
+    Say("-----> " + std::string(restart ? "Restarting " : "Rolling back ") + cmd.app + (restart ? ": v" : " to v") +
+        std::to_string(to) + " as v" + std::to_string(rel.version));
     return RollOut(c, rel, l.current, rel.formation, &cmd, true);
   }
   if (cmd.scale->parsed()) {

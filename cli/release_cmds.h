@@ -5,6 +5,10 @@
 //                                rolled out like a deploy, without a build
 //   rv ps:scale APP TYPE=N...    sets the formation and rolls the current
 //                                release out to it (no new release)
+//   rv restart APP               (or ps:restart) a new release vM with the
+//                                current one's image, rolled out like a
+//                                deploy: every replica replaced, one by one,
+//                                none of them down before its successor is up
 //   rv ps [APP]                  each replica of APP: type, release, host,
 //                                state; without APP, every job (rv jobs)
 //   rv builds APP                every build, newest first
@@ -26,6 +30,7 @@ namespace rv::cli {
 struct ReleaseCommands {
   CLI::App* releases = nullptr;
   CLI::App* rollback = nullptr;
+  CLI::App* restart = nullptr;
   CLI::App* scale = nullptr;
   CLI::App* ps = nullptr;
   CLI::App* builds = nullptr;

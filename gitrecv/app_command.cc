@@ -10,11 +10,11 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: ssh ... logs TENANT/ENV/APP [-f] [--router] | ps APP | releases APP | builds APP | builds:output APP N | "
-    "config APP | config:set APP [--secret] KEY=VALUE... | config:unset APP KEY... | rollback APP [vN]";
+    "config APP | config:set APP [--secret] KEY=VALUE... | config:unset APP KEY... | rollback APP [vN] | restart APP";
 constexpr size_t kMaxLine = 512;
 constexpr size_t kMaxConfigLine = 4096;  // config:set's values (the runner's request holds 8 KiB)
-const char* const kVerbs[] = {"logs", "ps", "releases", "builds", "builds:output", "config", "config:set", "config:unset",
-                              "rollback"};
+const char* const kVerbs[] = {"logs",       "ps",           "releases", "builds",  "builds:output",
+                              "config",     "config:set",   "config:unset", "rollback", "restart"};
 
 std::string FirstWord(const std::string& s) { return s.substr(0, s.find(' ')); }
 

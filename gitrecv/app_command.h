@@ -11,6 +11,7 @@
 //   ssh -p PORT rvgit@HOST config:set TENANT/ENV/APP [--secret] KEY=VALUE...
 //   ssh -p PORT rvgit@HOST config:unset TENANT/ENV/APP KEY...
 //   ssh -p PORT rvgit@HOST rollback TENANT/ENV/APP [vN]
+//   ssh -p PORT rvgit@HOST restart TENANT/ENV/APP    (every replica replaced, one by one)
 //
 // Each is one fixed `rv` command (RvArgs) that the deploy runner runs as root
 // after gitrecv's on_app prefix (`rv --pod POD`): the customer chooses the
@@ -21,7 +22,7 @@
 //    ParseAppCommand: the verb, a valid TENANT/ENV/APP, then only that verb's
 //    words, each at most once; anything else is refused (Invalid, one
 //    printable line).
-//  * Writes(): rollback and config:set/unset change what runs (a write grant,
+//  * Writes(): rollback, restart and config:set/unset change what runs (a write grant,
 //    as for a push); the others only show (any grant, read-only too, as for a
 //    clone). config:set/unset change the app's environment's vars (rv's
 //    scope), which rolls every app of it out, as `rv config:set` does.
@@ -44,7 +45,7 @@
 namespace rv::gitrecv {
 
 struct AppCommand {
-  std::string verb;  // logs | ps | releases | builds | builds:output | config | config:set | config:unset | rollback
+  std::string verb;  // logs | ps | releases | builds | builds:output | config | config:set | config:unset | rollback | restart
   names::AppRef app;
   bool follow = false;  // logs -f
   bool router = false;  // logs --router
@@ -52,7 +53,7 @@ struct AppCommand {
   bool secret = false;  // config:set --secret
   std::vector<std::string> vars;  // config:set KEY=VALUE..., config:unset KEY... (as given)
 
-  bool Writes() const { return verb == "rollback" || verb == "config:set" || verb == "config:unset"; }
+  bool Writes() const { return verb == "rollback" || verb == "restart" || verb == "config:set" || verb == "config:unset"; }
   std::string Words() const;
   // The argv after on_app's prefix, e.g. {"logs", "acme/prod/web", "--safe",
   // "-f"}: logs are made safe for the customer's terminal.

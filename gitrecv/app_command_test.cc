@@ -23,6 +23,8 @@ TEST(AppCommand, EachVerbBecomesOneFixedRvCommandOnTheApp) {
   EXPECT_EQ(ParseAppCommand("config acme/prod/web")->RvArgs(), (Args{"config", "acme/prod"})) << "its environment's vars";
   EXPECT_EQ(ParseAppCommand("rollback acme/prod/web")->RvArgs(), (Args{"rollback", "acme/prod/web"}));
   EXPECT_EQ(ParseAppCommand("rollback acme/prod/web v7")->RvArgs(), (Args{"rollback", "acme/prod/web", "v7"}));
+  EXPECT_EQ(ParseAppCommand("restart acme/prod/web")->RvArgs(), (Args{"restart", "acme/prod/web"}));
+  EXPECT_FALSE(ParseAppCommand("restart acme/prod/web v7").ok()) << "the current release only";
 }
 
 TEST(AppCommand, ConfigSetAndUnsetChangeTheAppsEnvironmentsVars) {
@@ -68,6 +70,7 @@ TEST(AppCommand, RollbackAndConfigChangesWriteTheOthersOnlyShow) {
   EXPECT_TRUE(ParseAppCommand("rollback acme/prod/web v2")->Writes());
   EXPECT_TRUE(ParseAppCommand("config:set acme/prod/web A=1")->Writes()) << "as a push: it rolls the apps out";
   EXPECT_TRUE(ParseAppCommand("config:unset acme/prod/web A")->Writes());
+  EXPECT_TRUE(ParseAppCommand("restart acme/prod/web")->Writes());
 }
 
 TEST(AppCommand, TheRunnerParsesTheRequestsWordsAgainAndGetsTheSameCommand) {

@@ -64,6 +64,9 @@ int Serve(const GitrecvConfig& cfg, const DeployRequest& r, int out_fd, int err_
     }
     dup2(out_fd, 1);
     dup2(err_fd, 2);
+    // rv names a release it makes (rollback, restart) after $USER: the
+    // customer's, not root's (this is the request's own child process).
+    if (!run) setenv("USER", r.user.c_str(), 1);
     BoundedResult res = RunBounded(run ? OnRunArgv(cfg, r) : OnAppArgv(cfg, r), cfg.hook_timeout_s + (run ? 30 : 0));
     return res.timed_out ? 124 : res.exit_code;
   }

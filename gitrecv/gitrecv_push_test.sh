@@ -98,7 +98,7 @@ chmod 755 "$dir/on-run.sh"
 # The fake on-app (`rv --pod POD`): VERB APP [FLAGS]
 cat >"$dir/on-app.sh" <<'SH'
 #!/bin/sh
-echo "fake-on-app: uid $(id -u) args $*"
+echo "fake-on-app: uid $(id -u) args $*$([ "$1" = restart ] && echo " user $USER")"
 exit 3
 SH
 chmod 755 "$dir/on-app.sh"
@@ -197,7 +197,7 @@ ssh_as() {  # ssh_as USER COMMAND: a raw ssh session
     -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR rvgit@127.0.0.1 "$@" </dev/null
 }
 expect_refused "a shell" "no shell here" ssh_as alice
-expect_refused "another command" "only git push and git clone/fetch, run, logs, ps, releases, builds, config, config:set, config:unset and rollback are served here" ssh_as alice "cat /etc/passwd"
+expect_refused "another command" "only git push and git clone/fetch, run, logs, ps, releases, builds, config, config:set, config:unset, rollback and restart are served here" ssh_as alice "cat /etc/passwd"
 expect_refused "a path escape" "must be TENANT/ENV/APP.git" ssh_as alice "git-upload-pack '/acme/prod/../../../etc'"
 expect_refused "a path outside the repo root" "must be TENANT/ENV/APP.git" ssh_as alice "git-receive-pack '/etc/passwd'"
 # ---- the console: ssh ... run APP -- COMMAND (docs/GITRECV.md "Console") ----
@@ -235,6 +235,9 @@ grep -qx 'fake-on-app: uid 0 args config-set acme/prod --secret TOKEN=a;b$c GREE
 ssh_as alice config:unset acme/prod/web GREETING >"$dir/view.out" 2>&1
 grep -qx "fake-on-app: uid 0 args config-unset acme/prod GREETING" "$dir/view.out" || fail "alice's config:unset: $(cat "$dir/view.out")"
 expect_refused "a config:set with read-only access" "change its config" ssh_as bob config:set acme/prod/web A=1
+ssh_as alice restart acme/prod/web >"$dir/view.out" 2>&1
+grep -qx "fake-on-app: uid 0 args restart acme/prod/web user alice" "$dir/view.out" || fail "alice's restart, as her: $(cat "$dir/view.out")"
+expect_refused "a restart with read-only access" "restart it" ssh_as bob restart acme/prod/web
 expect_refused "a config:set of a word that is no var" "config:set takes KEY=VALUE words" ssh_as alice config:set acme/prod/web A=1 --pod /x
 expect_refused "a view of another tenant's app" "carol has no access to acme/prod/web" ssh_as carol ps acme/prod/web
 expect_refused "a view with a word it does not list" "logs does not take '--data-dir'" ssh_as alice logs acme/prod/web --data-dir /

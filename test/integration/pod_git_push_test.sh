@@ -32,7 +32,7 @@
 #      the pod when her client goes away; `ps`, `releases` and `config` (the
 #      secret masked) show the app; `rollback` releases again; `config:set`
 #      rolls a var out that her next one-off sees, `config:unset` takes it
-#      away; bob is refused
+#      away; `restart` replaces every replica; bob is refused
 # Needs root and the programs below (scripts/install-deps); the python stack
 # comes from this machine's cache (scripts/stack-image; 1.5-4 min the first
 # time on a machine, hence the CTest timeout).
@@ -356,6 +356,16 @@ for where in "$dir/gitrecv" "$dir/logs" "$dir"/*.db*; do  # sshd's log, gitrecv'
 done
 console alice config:unset "$env/py" FROM_SSH >"$dir/config-unset.out" 2>&1 \
   || fail "alice's ssh config:unset: $(tail -n 5 "$dir/config-unset.out")"
+# Her restart: every replica replaced (a release of the same image, by her).
+old_jobs=$($rv ps "$env/py" | awk '$2 == "web" {print $1}' | sort | tr '\n' ' ')
+t0=$(date +%s%N)
+console alice restart "$env/py" >"$dir/restart.out" 2>&1 || fail "alice's ssh restart: $(tail -n 5 "$dir/restart.out")"
+echo "ssh restart: $(ms "$t0") ms"
+new_jobs=$($rv ps "$env/py" | awk '$2 == "web" {print $1}' | sort | tr '\n' ' ')
+[ -n "$new_jobs" ] && [ -z "$(comm -12 <(tr ' ' '\n' <<<"$old_jobs" | sed '/^$/d') <(tr ' ' '\n' <<<"$new_jobs" | sed '/^$/d'))" ] \
+  || fail "ssh restart left a replica in place: $old_jobs -> $new_jobs"
+$rv releases "$env/py" | awk '$1 == "*"' | grep -q " alice .*restart of v" \
+  || fail "the current release is not alice's restart: $($rv releases "$env/py" | head -n 3)"
 console bob config:set "$env/py" FROM_SSH=bob >"$dir/config-bob.out" 2>&1 && fail "bob set alice's env's config"
 grep -q "user bob has no access to $env/py" "$dir/config-bob.out" || fail "bob's config:set refused unclearly: $(cat "$dir/config-bob.out")"
 
