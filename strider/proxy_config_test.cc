@@ -5,16 +5,11 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "common/transport/test_ports.h"
@@ -247,61 +242,12 @@ TEST(ProxyConfig, SameInputSameBytes) {
   EXPECT_NE(RenderProxyConfig(in).haproxy_cfg, RenderProxyConfig(Input()).haproxy_cfg);
 }
 
-// An app without HEAD on loopback, as Python's http.server without do_HEAD:
-// HEAD gets 501 (no body), GET 200 "app"; one request per connection. Keeps
-// each request's line and whether it asked to close.
-class NoHeadApp {
- public:
-  explicit NoHeadApp(int port) : fd_(proxytest::ListenLoopback(port)) {
-    t_ = std::thread([this] { Loop(); });
-  }
-  ~NoHeadApp() {
-    stop_ = true;
-    t_.join();
-    if (fd_ >= 0) close(fd_);
-  }
-  bool ok() const { return fd_ >= 0; }
-  std::vector<std::string> requests() {
-    std::lock_guard<std::mutex> l(mu_);
-    return requests_;
-  }
-
- private:
-  void Loop() {
-    while (!stop_ && fd_ >= 0) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0) continue;
-      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
-      std::string in;
-      char buf[4096];
-      while (in.find("\r\n\r\n") == std::string::npos) {
-        pollfd q{c, POLLIN, 0};
-        if (poll(&q, 1, 2000) <= 0) break;
-        ssize_t n = read(c, buf, sizeof buf);
-        if (n <= 0) break;
-        in.append(buf, static_cast<size_t>(n));
-      }
-      std::string lower = in;
-      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-      std::string line = in.substr(0, in.find("\r\n"));
-      bool head = line.rfind("HEAD ", 0) == 0;
-      {
-        std::lock_guard<std::mutex> l(mu_);
-        requests_.push_back(line + (lower.find("\r\nconnection: close\r\n") != std::string::npos ? " close" : ""));
-      }
-      std::string r = head ? "HTTP/1.0 501 Unsupported method ('HEAD')\r\nConnection: close\r\n\r\n"
-                           : "HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\napp";
-      (void)!write(c, r.data(), r.size());
-      close(c);
-    }
-  }
-  int fd_;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<std::string> requests_;
-  std::thread t_;
-};
+// An app without HEAD, as Python's http.server without do_HEAD: HEAD gets
+// 501 (no body), anything else 200 "app".
+std::string NoHead(const std::string& head) {
+  return head.rfind("HEAD ", 0) == 0 ? "HTTP/1.0 501 Unsupported method ('HEAD')\r\nConnection: close\r\n\r\n"
+                                     : proxytest::LoopbackApp::Ok("app");
+}
 
 // In Debian's HAProxy: a check is a HEAD that asks to close (no body for the
 // check's reset to cut), and an app that answers it 501 stays in rotation.
@@ -311,7 +257,7 @@ TEST(ProxyConfig, HaproxyChecksAReplicaWithAHeadAndKeepsAnAppWithoutHeadUp) {
   ASSERT_FALSE(scratch.pem().empty()) << "openssl could not make a certificate";
   int ports = transport::ReserveTestPorts(2);
   ASSERT_NE(ports, 0);
-  NoHeadApp app(ports + 1);
+  proxytest::LoopbackApp app(ports + 1, NoHead);
   ASSERT_TRUE(app.ok());
   ProxyConfigInput in;
   in.port = ports;

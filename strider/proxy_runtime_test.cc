@@ -257,53 +257,9 @@ TEST(ProxyRuntime, TellsTheCliAnswersThatSayDoneFromErrors) {
     EXPECT_FALSE(ProxyCliTook(bad)) << bad;
 }
 
-// A replica on loopback: reads a request's head (and a body of the length
-// it gives), answers "<tag>" and closes.
-class TagServer {
- public:
-  TagServer(int port, std::string tag) : tag_(std::move(tag)) {
-    fd_ = proxytest::ListenLoopback(port);
-    t_ = std::thread([this] { Loop(); });
-  }
-  ~TagServer() {
-    stop_ = true;
-    t_.join();
-    if (fd_ >= 0) close(fd_);
-  }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  void Loop() {
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0) continue;
-      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
-      std::string in;
-      char buf[4096];
-      size_t head = std::string::npos;
-      while (true) {
-        pollfd q{c, POLLIN, 0};
-        if (poll(&q, 1, 2000) <= 0) break;
-        ssize_t n = read(c, buf, sizeof buf);
-        if (n <= 0) break;
-        in.append(buf, static_cast<size_t>(n));
-        if (head == std::string::npos) head = in.find("\r\n\r\n");
-        if (head == std::string::npos) continue;
-        size_t cl = in.find("ontent-length: ");
-        size_t want = cl == std::string::npos || cl > head ? 0 : std::stoul(in.substr(cl + 15));
-        if (in.size() - head - 4 >= want) break;
-      }
-      std::string r = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(tag_.size()) +
-                      "\r\nConnection: close\r\n\r\n" + tag_;
-      (void)!write(c, r.data(), r.size());
-      close(c);
-    }
-  }
-  std::string tag_;
-  int fd_ = -1;
-  std::atomic<bool> stop_{false};
-  std::thread t_;
+// A replica on loopback that answers "<tag>" to every request.
+struct TagServer : proxytest::LoopbackApp {
+  TagServer(int port, const std::string& tag) : LoopbackApp(port, [tag](const std::string&) { return Ok(tag); }) {}
 };
 
 std::string Master(const std::string& sock, const std::string& cmd) {

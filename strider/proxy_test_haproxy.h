@@ -4,15 +4,22 @@
 // removes.
 #pragma once
 
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/testing/loopback.h"
@@ -127,5 +134,75 @@ class Haproxy {
 };
 
 using rv::testing::ListenLoopback;
+
+// An app replica on loopback, one request per connection: reads a request's
+// head (and a body of the length it gives), answers answer(head) and closes.
+// Keeps each request's first line, + " close" when it asked to close.
+class LoopbackApp {
+ public:
+  LoopbackApp(int port, std::function<std::string(const std::string& head)> answer)
+      : answer_(std::move(answer)), fd_(ListenLoopback(port)) {
+    t_ = std::thread([this] { Loop(); });
+  }
+  ~LoopbackApp() {
+    stop_ = true;
+    t_.join();
+    if (fd_ >= 0) close(fd_);
+  }
+  LoopbackApp(const LoopbackApp&) = delete;
+  LoopbackApp& operator=(const LoopbackApp&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  std::vector<std::string> requests() {
+    std::lock_guard<std::mutex> l(mu_);
+    return requests_;
+  }
+
+  // "200 OK" with `body`, as a plain app answers.
+  static std::string Ok(const std::string& body) {
+    return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  }
+
+ private:
+  void Loop() {
+    while (!stop_ && fd_ >= 0) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      std::string in;
+      char buf[4096];
+      size_t head = std::string::npos;
+      while (true) {
+        pollfd q{c, POLLIN, 0};
+        if (poll(&q, 1, 2000) <= 0) break;
+        ssize_t n = read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        in.append(buf, static_cast<size_t>(n));
+        if (head == std::string::npos) head = in.find("\r\n\r\n");
+        if (head == std::string::npos) continue;
+        size_t cl = in.find("ontent-length: ");
+        size_t want = cl == std::string::npos || cl > head ? 0 : std::stoul(in.substr(cl + 15));
+        if (in.size() - head - 4 >= want) break;
+      }
+      std::string h = in.substr(0, head);
+      std::string lower = h + "\r\n";
+      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        requests_.push_back(h.substr(0, h.find("\r\n")) +
+                            (lower.find("\r\nconnection: close\r\n") != std::string::npos ? " close" : ""));
+      }
+      std::string r = answer_(h);
+      (void)!write(c, r.data(), r.size());
+      close(c);
+    }
+  }
+  std::function<std::string(const std::string&)> answer_;
+  int fd_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<std::string> requests_;
+  std::thread t_;
+};
 
 }  // namespace rv::strider::proxytest
