@@ -10,11 +10,12 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: ssh ... logs TENANT/ENV/APP [-f] [--router] | ps APP | releases APP | builds APP | builds:output APP N | "
-    "config APP | config:set APP [--secret] KEY=VALUE... | config:unset APP KEY... | rollback APP [vN] | restart APP";
+    "config APP | config:set APP [--secret] KEY=VALUE... | config:unset APP KEY... | rollback APP [vN] | restart APP | "
+    "domains APP | domains:add APP NAME | domains:remove APP NAME";
 constexpr size_t kMaxLine = 512;
 constexpr size_t kMaxConfigLine = 4096;  // config:set's values (the runner's request holds 8 KiB)
-const char* const kVerbs[] = {"logs",       "ps",           "releases", "builds",  "builds:output",
-                              "config",     "config:set",   "config:unset", "rollback", "restart"};
+const char* const kVerbs[] = {"logs",    "ps",      "releases", "builds",      "builds:output",  "config", "config:set",
+                              "config:unset", "rollback", "restart", "domains", "domains:add", "domains:remove"};
 
 std::string FirstWord(const std::string& s) { return s.substr(0, s.find(' ')); }
 
@@ -24,6 +25,15 @@ bool IsVarName(const std::string& w) {
   if (w.empty() || w.size() > 256) return false;
   for (unsigned char c : w)
     if (!isalnum(c) && c != '_') return false;
+  return true;
+}
+
+// A DNS name as far as the words go: letters, digits, '.' and '-', never a
+// flag (sauron checks the rest: labels, the pod's own domain, who has it).
+bool IsDnsWord(const std::string& w) {
+  if (w.empty() || w.size() > 253 || !isalnum(static_cast<unsigned char>(w[0]))) return false;
+  for (unsigned char c : w)
+    if (!isalnum(c) && c != '.' && c != '-') return false;
   return true;
 }
 
@@ -73,6 +83,9 @@ Result<AppCommand> ParseAppCommand(const std::string& cmd) {
     } else if (c.verb == "config:set") {
       return Status::Invalid("config:set takes KEY=VALUE words, not " + names::Quote(w, 64) +
                              " (over ssh a value holds no spaces)");
+    } else if ((c.verb == "domains:add" || c.verb == "domains:remove") && c.name.empty()) {
+      if (!IsDnsWord(w)) return Status::Invalid(names::Quote(w, 64) + " is not a DNS name (e.g. shop.example.com)");
+      c.name = w;
     } else if (c.verb == "logs" && (w == "-f" || w == "--tail" || w == "--follow") && !c.follow) {
       c.follow = true;
     } else if (c.verb == "logs" && w == "--router" && !c.router) {
@@ -88,6 +101,8 @@ Result<AppCommand> ParseAppCommand(const std::string& cmd) {
   if (c.verb == "builds:output" && c.number == 0) return Status::Invalid("which build? (builds:output APP N)");
   if (c.verb == "config:set" && c.vars.empty()) return Status::Invalid("which vars? (config:set APP KEY=VALUE...)");
   if (c.verb == "config:unset" && c.vars.empty()) return Status::Invalid("which vars? (config:unset APP KEY...)");
+  if ((c.verb == "domains:add" || c.verb == "domains:remove") && c.name.empty())
+    return Status::Invalid("which name? (" + c.verb + " APP NAME)");
   return c;
 }
 
@@ -103,6 +118,7 @@ std::string AppCommand::Words() const {
   if (number > 0) w += (verb == "rollback" ? " v" : " ") + std::to_string(number);
   if (secret) w += " --secret";
   for (const auto& v : vars) w += " " + v;
+  if (!name.empty()) w += " " + name;
   return w;
 }
 
@@ -119,6 +135,7 @@ std::vector<std::string> AppCommand::RvArgs() const {
   if (router) a.push_back("--router");
   if (number > 0) a.push_back(std::string(verb == "rollback" ? "v" : "").append(std::to_string(number)));
   a.insert(a.end(), vars.begin(), vars.end());
+  if (!name.empty()) a.push_back(name);
   return a;
 }
 

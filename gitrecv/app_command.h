@@ -12,6 +12,8 @@
 //   ssh -p PORT rvgit@HOST config:unset TENANT/ENV/APP KEY...
 //   ssh -p PORT rvgit@HOST rollback TENANT/ENV/APP [vN]
 //   ssh -p PORT rvgit@HOST restart TENANT/ENV/APP    (every replica replaced, one by one)
+//   ssh -p PORT rvgit@HOST domains TENANT/ENV/APP    (its names and their certificates)
+//   ssh -p PORT rvgit@HOST domains:add|domains:remove TENANT/ENV/APP NAME
 //
 // Each is one fixed `rv` command (RvArgs) that the deploy runner runs as root
 // after gitrecv's on_app prefix (`rv --pod POD`): the customer chooses the
@@ -22,13 +24,17 @@
 //    ParseAppCommand: the verb, a valid TENANT/ENV/APP, then only that verb's
 //    words, each at most once; anything else is refused (Invalid, one
 //    printable line).
-//  * Writes(): rollback, restart and config:set/unset change what runs (a write grant,
-//    as for a push); the others only show (any grant, read-only too, as for a
-//    clone). config:set/unset change the app's environment's vars (rv's
-//    scope), which rolls every app of it out, as `rv config:set` does.
+//  * Writes(): rollback, restart, config:set/unset and domains:add/remove
+//    change what runs or where it answers (a write grant, as for a push);
+//    the others only show (any grant, read-only too, as for a clone).
+//    config:set/unset change the app's environment's vars (rv's scope),
+//    which rolls every app of it out, as `rv config:set` does.
 //  * A var is KEY=VALUE (config:set) or KEY (config:unset), KEY of letters,
 //    digits and _, each KEY once; a value is one word of printable bytes
-//    (ssh joins the client's words with spaces). sauron checks the rest.
+//    (ssh joins the client's words with spaces). A NAME is one word of
+//    letters, digits, '.' and '-', starting with a letter or digit. sauron
+//    checks the rest (a name under the pod's domain, or another app's, is
+//    refused there).
 //  * Words(): the verb and its words without the app, in a canonical order
 //    ("logs -f --router"): what the deploy request carries beside the app;
 //    the runner parses them again (ParseAppRequest: it trusts nothing that
@@ -45,15 +51,19 @@
 namespace rv::gitrecv {
 
 struct AppCommand {
-  std::string verb;  // logs | ps | releases | builds | builds:output | config | config:set | config:unset | rollback | restart
+  std::string verb;  // one of the verbs above
   names::AppRef app;
   bool follow = false;  // logs -f
   bool router = false;  // logs --router
   int64_t number = 0;   // builds:output N, rollback vN (0: the release before the current one)
   bool secret = false;  // config:set --secret
   std::vector<std::string> vars;  // config:set KEY=VALUE..., config:unset KEY... (as given)
+  std::string name;               // domains:add/remove: a DNS name
 
-  bool Writes() const { return verb == "rollback" || verb == "restart" || verb == "config:set" || verb == "config:unset"; }
+  bool Writes() const {
+    return verb == "rollback" || verb == "restart" || verb == "config:set" || verb == "config:unset" ||
+           verb == "domains:add" || verb == "domains:remove";
+  }
   std::string Words() const;
   // The argv after on_app's prefix, e.g. {"logs", "acme/prod/web", "--safe",
   // "-f"}: logs are made safe for the customer's terminal.

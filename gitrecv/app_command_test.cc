@@ -25,6 +25,22 @@ TEST(AppCommand, EachVerbBecomesOneFixedRvCommandOnTheApp) {
   EXPECT_EQ(ParseAppCommand("rollback acme/prod/web v7")->RvArgs(), (Args{"rollback", "acme/prod/web", "v7"}));
   EXPECT_EQ(ParseAppCommand("restart acme/prod/web")->RvArgs(), (Args{"restart", "acme/prod/web"}));
   EXPECT_FALSE(ParseAppCommand("restart acme/prod/web v7").ok()) << "the current release only";
+  EXPECT_EQ(ParseAppCommand("domains acme/prod/web")->RvArgs(), (Args{"domains", "acme/prod/web"}));
+  EXPECT_EQ(ParseAppCommand("domains:add acme/prod/web shop.example.com")->RvArgs(),
+            (Args{"domains-add", "acme/prod/web", "shop.example.com"}));
+  EXPECT_EQ(ParseAppCommand("domains:remove acme/prod/web shop.example.com")->RvArgs(),
+            (Args{"domains-remove", "acme/prod/web", "shop.example.com"}));
+}
+
+TEST(AppCommand, DomainsAddAndRemoveTakeOneNameThatIsNoFlag) {
+  for (const std::string bad : {"domains:add acme/prod/web", "domains:add acme/prod/web -x.example.com",
+                                "domains:add acme/prod/web a.example.com b.example.com",
+                                "domains:add acme/prod/web shop.example.com/x", "domains:remove acme/prod/web *.example.com",
+                                "domains:add acme/prod/web .example.com", "domains acme/prod/web shop.example.com"}) {
+    auto c = ParseAppCommand(bad);
+    EXPECT_FALSE(c.ok()) << bad;
+  }
+  EXPECT_NE(ParseAppCommand("domains:add acme/prod/web -x").status().message().find("not a DNS name"), std::string::npos);
 }
 
 TEST(AppCommand, ConfigSetAndUnsetChangeTheAppsEnvironmentsVars) {
@@ -71,13 +87,17 @@ TEST(AppCommand, RollbackAndConfigChangesWriteTheOthersOnlyShow) {
   EXPECT_TRUE(ParseAppCommand("config:set acme/prod/web A=1")->Writes()) << "as a push: it rolls the apps out";
   EXPECT_TRUE(ParseAppCommand("config:unset acme/prod/web A")->Writes());
   EXPECT_TRUE(ParseAppCommand("restart acme/prod/web")->Writes());
+  EXPECT_TRUE(ParseAppCommand("domains:add acme/prod/web a.example.com")->Writes()) << "where it answers";
+  EXPECT_TRUE(ParseAppCommand("domains:remove acme/prod/web a.example.com")->Writes());
+  EXPECT_FALSE(ParseAppCommand("domains acme/prod/web")->Writes());
 }
 
 TEST(AppCommand, TheRunnerParsesTheRequestsWordsAgainAndGetsTheSameCommand) {
   for (const std::string line : {"logs acme/prod/web -f --router", "logs acme/prod/web", "ps acme/prod/web",
                                   "builds:output acme/prod/web 3", "rollback acme/prod/web v12",
                                   "rollback acme/prod/web", "config acme/prod/web",
-                                  "config:set acme/prod/web A=1 --secret B=x=y", "config:unset acme/prod/web A B"}) {
+                                  "config:set acme/prod/web A=1 --secret B=x=y", "config:unset acme/prod/web A B",
+                                  "domains:add acme/prod/web a.example.com"}) {
     auto v = ParseAppCommand(line);
     ASSERT_TRUE(v.ok()) << line;
     auto again = ParseAppRequest(v->app.ToString(), v->Words());

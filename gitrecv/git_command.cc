@@ -29,8 +29,10 @@ Result<GitCommand> ParseGitCommand(const std::string& cmd) {
   } else if (starts("git-upload-pack ") || starts("git upload-pack ")) {
     out.verb = GitCommand::Verb::kUploadPack;
   } else {
-    return Refuse("only git push and git clone/fetch, run, logs, ps, releases, builds, config, config:set, config:unset, rollback and restart are served here, not " +
-                  names::Quote(cmd, 40));
+    return Refuse(
+        "only git push, git clone/fetch, run and the app commands (logs, ps, releases, builds, config, config:set, "
+        "config:unset, rollback, restart, domains, domains:add, domains:remove) are served here, not " +
+        names::Quote(cmd, 40));
   }
   // One argument: 'PATH' as git quotes it, or a bare PATH.
   std::string path;

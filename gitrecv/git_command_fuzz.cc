@@ -40,6 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if ((app->verb == "config:set") != (v.find('=') != std::string::npos)) abort();
     }
     if (!app->vars.empty() && app->verb.rfind("config:", 0) != 0) abort();
+    if (!app->name.empty() && (app->verb.rfind("domains:", 0) != 0 || !isalnum(static_cast<unsigned char>(app->name[0]))))
+      abort();
     if (app->RvArgs().size() > 5 + app->vars.size()) abort();
   } else if (app.status().message().empty()) {
     abort();

@@ -197,7 +197,7 @@ ssh_as() {  # ssh_as USER COMMAND: a raw ssh session
     -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR rvgit@127.0.0.1 "$@" </dev/null
 }
 expect_refused "a shell" "no shell here" ssh_as alice
-expect_refused "another command" "only git push and git clone/fetch, run, logs, ps, releases, builds, config, config:set, config:unset, rollback and restart are served here" ssh_as alice "cat /etc/passwd"
+expect_refused "another command" "only git push, git clone/fetch, run and the app commands (logs, ps, releases, builds, config, config:set, config:unset, rollback, restart, domains, domains:add, domains:remove) are served here" ssh_as alice "cat /etc/passwd"
 expect_refused "a path escape" "must be TENANT/ENV/APP.git" ssh_as alice "git-upload-pack '/acme/prod/../../../etc'"
 expect_refused "a path outside the repo root" "must be TENANT/ENV/APP.git" ssh_as alice "git-receive-pack '/etc/passwd'"
 # ---- the console: ssh ... run APP -- COMMAND (docs/GITRECV.md "Console") ----
@@ -238,6 +238,11 @@ expect_refused "a config:set with read-only access" "change its config" ssh_as b
 ssh_as alice restart acme/prod/web >"$dir/view.out" 2>&1
 grep -qx "fake-on-app: uid 0 args restart acme/prod/web user alice" "$dir/view.out" || fail "alice's restart, as her: $(cat "$dir/view.out")"
 expect_refused "a restart with read-only access" "restart it" ssh_as bob restart acme/prod/web
+ssh_as alice domains:add acme/prod/web shop.example.com >"$dir/view.out" 2>&1
+grep -qx "fake-on-app: uid 0 args domains-add acme/prod/web shop.example.com" "$dir/view.out" || fail "alice's domains:add: $(cat "$dir/view.out")"
+ssh_as bob domains acme/prod/web >"$dir/view.out" 2>&1
+grep -qx "fake-on-app: uid 0 args domains acme/prod/web" "$dir/view.out" || fail "bob's domains: $(cat "$dir/view.out")"
+expect_refused "a domains:add with read-only access" "add or remove its names" ssh_as bob domains:add acme/prod/web b.example.com
 expect_refused "a config:set of a word that is no var" "config:set takes KEY=VALUE words" ssh_as alice config:set acme/prod/web A=1 --pod /x
 expect_refused "a view of another tenant's app" "carol has no access to acme/prod/web" ssh_as carol ps acme/prod/web
 expect_refused "a view with a word it does not list" "logs does not take '--data-dir'" ssh_as alice logs acme/prod/web --data-dir /

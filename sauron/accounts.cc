@@ -79,7 +79,7 @@ msg::GitAccess DecideGitAccess(const std::string& user, const names::AppRef& app
   if (write && !*grant_write) {
     // One refusal for a push and for the console: both need a write grant.
     out.reason = "user " + user + " has read-only access to " + app.EnvRef() + ": may clone and fetch " +
-                 app.ToString() + ", not push to it, roll it back, restart it, change its config or run commands in it";
+                 app.ToString() + ", not push to it, roll it back, restart it, change its config, add or remove its names or run commands in it";
     return out;
   }
   out.allowed = true;

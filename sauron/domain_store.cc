@@ -63,6 +63,12 @@ Result<bool> DomainStore::AddName(const std::string& name, const names::AppRef& 
   if (!found.ok()) return found.status();
   if (*found) {
     if ((*found)->app == app.ToString()) return false;
+    // Customers add names too (over the git server's ssh): another tenant's
+    // app is not named to them (an operator finds it with `rv certs`).
+    auto owner = names::ParseAppRef((*found)->app);
+    if (!owner.ok() || owner->tenant != app.tenant) {
+      return Status::Conflict("the name " + name + " belongs to another tenant's app");
+    }
     return Status::Conflict("the name " + name + " belongs to another app (" + (*found)->app +
                             "); remove it there first");
   }

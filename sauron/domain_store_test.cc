@@ -58,7 +58,13 @@ TEST_F(DomainStoreTest, ANameBelongsToOneAppOnly) {
   auto taken = s_->AddName("shop.example.com", other_, false, 3);
   ASSERT_FALSE(taken.ok());
   EXPECT_EQ(taken.status().code(), Status::Code::kConflict);
-  EXPECT_NE(taken.status().message().find("acme/prod/web"), std::string::npos);
+  // Another tenant learns no more than that the name is taken.
+  EXPECT_NE(taken.status().message().find("belongs to another tenant's app"), std::string::npos);
+  EXPECT_EQ(taken.status().message().find("acme"), std::string::npos) << taken.status().message();
+  // The same tenant is told which of its apps has it.
+  auto own = s_->AddName("shop.example.com", api_, false, 3);
+  ASSERT_FALSE(own.ok());
+  EXPECT_NE(own.status().message().find("another app (acme/prod/web)"), std::string::npos) << own.status().message();
   EXPECT_EQ(s_->RemoveName("shop.example.com", other_).code(), Status::Code::kNotFound);
   EXPECT_TRUE(s_->RemoveName("shop.example.com", web_).ok());
   EXPECT_TRUE(*s_->AddName("shop.example.com", other_, false, 4));

@@ -32,7 +32,9 @@
 #      the pod when her client goes away; `ps`, `releases` and `config` (the
 #      secret masked) show the app; `rollback` releases again; `config:set`
 #      rolls a var out that her next one-off sees, `config:unset` takes it
-#      away; `restart` replaces every replica; bob is refused
+#      away; `restart` replaces every replica; `domains:add` gives it a
+#      custom name (not one under the pod's domain), `domains:remove` takes
+#      it away; bob is refused
 # Needs root and the programs below (scripts/install-deps); the python stack
 # comes from this machine's cache (scripts/stack-image; 1.5-4 min the first
 # time on a machine, hence the CTest timeout).
@@ -366,6 +368,16 @@ new_jobs=$($rv ps "$env/py" | awk '$2 == "web" {print $1}' | sort | tr '\n' ' ')
   || fail "ssh restart left a replica in place: $old_jobs -> $new_jobs"
 $rv releases "$env/py" | awk '$1 == "*"' | grep -q " alice .*restart of v" \
   || fail "the current release is not alice's restart: $($rv releases "$env/py" | head -n 3)"
+# Her custom domain: added (a pod-CA certificate), listed, removed; the
+# pod's own names are not hers to take.
+shop="shop-$RANDOM.example.com"
+console alice domains:add "$env/py" "$shop" >"$dir/domains-add.out" 2>&1 || fail "alice's ssh domains:add: $(cat "$dir/domains-add.out")"
+console alice domains "$env/py" | grep -q "^$shop " || fail "ssh domains does not list $shop: $(console alice domains "$env/py")"
+console alice domains:add "$env/py" "x.${env//\//.}.${RV_POD_DOMAIN:-rivendell.test}" >"$dir/domains-pod.out" 2>&1 \
+  && fail "alice took a name under the pod's domain"
+grep -q "under the pod domain" "$dir/domains-pod.out" || fail "a pod-domain name refused unclearly: $(cat "$dir/domains-pod.out")"
+console alice domains:remove "$env/py" "$shop" >"$dir/domains-rm.out" 2>&1 || fail "alice's ssh domains:remove: $(cat "$dir/domains-rm.out")"
+! console alice domains "$env/py" | grep -q "^$shop " || fail "ssh domains:remove left $shop"
 console bob config:set "$env/py" FROM_SSH=bob >"$dir/config-bob.out" 2>&1 && fail "bob set alice's env's config"
 grep -q "user bob has no access to $env/py" "$dir/config-bob.out" || fail "bob's config:set refused unclearly: $(cat "$dir/config-bob.out")"
 
