@@ -36,6 +36,11 @@ class Client {
   zmq::context_t& context() { return ctx_; }
   const transport::CurveKeypair& key() const { return key_; }
   const std::string& sauron_key() const { return sauron_key_; }
+  // Another connection to the same sauron, for another thread (a ZeroMQ
+  // socket has one owner thread); calls on it are not Explain()ed.
+  std::unique_ptr<transport::RpcClient> NewRpc() {
+    return std::make_unique<transport::RpcClient>(ctx_, cfg_.sauron.api, key_, sauron_key_);
+  }
 
  private:
   Client() = default;

@@ -1,9 +1,11 @@
 #include "cli/run_cmd.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <iostream>
 
+#include "cli/console_input.h"
 #include "cli/log_printer.h"
 #include "cli/output.h"
 #include "cli/remote_log.h"
@@ -33,6 +35,7 @@ void AddRunCommand(CLI::App& app, RunCommand* cmd) {
   cmd->run->add_flag("--raw", cmd->raw, "the output's bytes as written, even on a terminal");
   cmd->run->add_option("--max-run-s", cmd->max_run_s, "stop the command after this long (default: never)")
       ->check(CLI::Range(0, 7 * 86400));
+  cmd->run->add_flag("-n,--no-stdin", cmd->no_stdin, "do not pass stdin on: the command's input ends at once");
   cmd->run->add_option("--for", cmd->for_user, "the user it runs for (gitrecv's console), said and put in RV_RUN_USER");
 }
 
@@ -69,15 +72,25 @@ int RunRunCommand(Client& c, const RunCommand& cmd) {
   o.start_timeout_ms = int64_t{cmd.start_timeout_s} * 1000;
   const int64_t started_ms = MonotonicMs();
   bool too_long = false;
+  // Its input, from the job's submission (RunOneOff asks `interrupted` first
+  // thing after it) until it ends; a connection of its own (another thread).
+  int in_fd = cmd.no_stdin ? open("/dev/null", O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+  InputPump input(in_fd, job.id, SauronInputSend(std::shared_ptr<transport::RpcClient>(c.NewRpc())),
+                  [](const std::string& s) { std::cerr << Printable(s) << "\n"; });
+  bool input_started = false;
   auto code = deploy::RunOneOff(
       io, job, o, [&] { return log.Step(); }, [&](const std::string& s) { printer.Feed(s); },
       [](const std::string& p) { std::cerr << Printable(p) << "\n"; },
       // Output that nobody reads any more (the console's ssh client went
       // away), or that can no longer be written, ends the command like Ctrl-C.
       [&] {
+        if (!input_started) input.Start();
+        input_started = true;
         too_long = cmd.max_run_s > 0 && MonotonicMs() - started_ms > int64_t{cmd.max_run_s} * 1000;
         return too_long || stop_signal::Requested() || !std::cout.good() || OutputGone();
       });
+  input.Stop();
+  if (cmd.no_stdin && in_fd >= 0) close(in_fd);
   printer.Finish();
   if (too_long) {
     Fail(Status::Unavailable("the command ran longer than " + std::to_string(cmd.max_run_s) + " s: it was stopped"));

@@ -1,4 +1,4 @@
-// rv run TENANT/ENV/APP [--start-timeout-s N] [--ram-mb N] [--raw] [--for USER] [--max-run-s N] -- COMMAND...
+// rv run TENANT/ENV/APP [-n] [--start-timeout-s N] [--ram-mb N] [--raw] [--for USER] [--max-run-s N] -- COMMAND...
 //
 // The console for one-off commands (deploy/one_off.h): COMMAND (its words
 // joined by spaces into one command line, as `heroku run` does) runs once
@@ -7,8 +7,11 @@
 // sauron from its host, cli/remote_log.h; on a terminal made safe like `rv
 // logs`), progress goes to stderr, and rv exits with the command's exit code.
 // Ctrl-C, or output that can no longer be written, stops the command's
-// container. stdin is not passed on (no TTY). Customers reach it through the
-// git server: `ssh rvgit@HOST run APP -- COMMAND` (docs/GITRECV.md "Console").
+// container. rv's stdin is the command's (cli/console_input.h): typed lines
+// or a pipe reach it as they come, and their end (Ctrl-D) closes it; -n
+// closes it at once. There is no TTY: the command sees a pipe, not a
+// terminal. Customers reach it through the git server: `ssh rvgit@HOST run
+// APP -- COMMAND` (docs/GITRECV.md "Console").
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -29,6 +32,7 @@ struct RunCommand {
   bool raw = false;
   std::string for_user;  // --for: who asked (gitrecv's console)
   int max_run_s = 0;     // --max-run-s: stop the command after this long (0: never)
+  bool no_stdin = false; // -n: the command's input ends at once
 };
 
 // One command line of `words` (pure, for tests): joined by single spaces.

@@ -49,6 +49,10 @@ inline constexpr char kEdgeChanged[] = "edge.changed";
 // A log read for the host's strider (common/msg/logs.h): published only under
 // to/<host>/log.wanted, never recorded; detail: an encoded msg::LogWant.
 inline constexpr char kLogWanted[] = "log.wanted";
+// A chunk of a one-off's stdin for the host's strider (common/msg/job_input.h):
+// published only under to/<host>/input.wanted, never recorded; detail: an
+// encoded msg::InputWant.
+inline constexpr char kInputWanted[] = "input.wanted";
 inline constexpr char kSecurityRefused[] = "security.refused";
 
 }  // namespace rv::event_kind

@@ -50,7 +50,7 @@ void Say(int fd, const std::string& line) {
 }
 
 // One request, in a child process of the runner. Returns the exit code to send.
-int Serve(const GitrecvConfig& cfg, const DeployRequest& r, int out_fd, int err_fd) {
+int Serve(const GitrecvConfig& cfg, const DeployRequest& r, int in_fd, int out_fd, int err_fd) {
   // The console and the app commands: no deploy lock here (a one-off or a
   // look runs beside a deploy; rv rollback takes the app's own AppLock). rv
   // run stops its job at --max-run-s and logs -f ends when the client goes
@@ -67,7 +67,9 @@ int Serve(const GitrecvConfig& cfg, const DeployRequest& r, int out_fd, int err_
     // rv names a release it makes (rollback, restart) after $USER: the
     // customer's, not root's (this is the request's own child process).
     if (!run) setenv("USER", r.user.c_str(), 1);
-    BoundedResult res = RunBounded(run ? OnRunArgv(cfg, r) : OnAppArgv(cfg, r), cfg.hook_timeout_s + (run ? 30 : 0));
+    // The console's command reads the customer's input (rv run passes it on).
+    BoundedResult res =
+        RunBounded(run ? OnRunArgv(cfg, r) : OnAppArgv(cfg, r), cfg.hook_timeout_s + (run ? 30 : 0), run ? in_fd : -1);
     return res.timed_out ? 124 : res.exit_code;
   }
   auto app = names::ParseAppRef(r.app);
@@ -180,7 +182,9 @@ Result<int> RequestDeploy(const std::string& socket_path, const DeployRequest& r
   }
   std::string body = EncodeDeployRequest(r);
   iovec iov{body.data(), body.size()};
-  int fds[2] = {1, 2};
+  // The session's stdin (the console's input), stdout and stderr.
+  int null_in = fcntl(0, F_GETFD) < 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+  int fds[3] = {null_in >= 0 ? null_in : 0, 1, 2};
   char ctl[CMSG_SPACE(sizeof fds)] = {};
   msghdr m{};
   m.msg_iov = &iov;
@@ -192,7 +196,9 @@ Result<int> RequestDeploy(const std::string& socket_path, const DeployRequest& r
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof fds);
   memcpy(CMSG_DATA(c), fds, sizeof fds);
-  if (sendmsg(fd, &m, MSG_NOSIGNAL) != static_cast<ssize_t>(body.size())) {
+  ssize_t sent = sendmsg(fd, &m, MSG_NOSIGNAL);
+  if (null_in >= 0) close(null_in);
+  if (sent != static_cast<ssize_t>(body.size())) {
     close(fd);
     return Status::Io(std::string("cannot send the deploy request: ") + strerror(errno));
   }
@@ -253,7 +259,7 @@ Status ServeDeploys(const GitrecvConfig& cfg, const std::function<bool()>& stop,
     timeval tv{10, 0};
     setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     std::string body(kMaxRequest, '\0');
-    int fds[2] = {-1, -1};
+    int fds[3] = {-1, -1, -1};  // the session's stdin, stdout, stderr
     char ctl[CMSG_SPACE(sizeof fds)] = {};
     iovec iov{body.data(), body.size()};
     msghdr m{};
@@ -277,11 +283,11 @@ Status ServeDeploys(const GitrecvConfig& cfg, const std::function<bool()>& stop,
       ok = Status::Invalid("source " + req->source + " is not a directory of the git user");
     }
     if (!ok.ok()) {
-      Say(fds[1], "deploy runner refused the request: " + ok.message());
+      Say(fds[2], "deploy runner refused the request: " + ok.message());
       reply(126);
       _exit(0);
     }
-    reply(Serve(cfg, *req, fds[0], fds[1]));
+    reply(Serve(cfg, *req, fds[0], fds[1], fds[2]));
     _exit(0);
   }
   close(lfd);

@@ -3,8 +3,10 @@
 // `gitrecv shell`, kind "run", and the app commands, kind "app"). rv-deploy needs root (runc, the pod's keys); the
 // git user must not have it. `gitrecv run` serves a unix socket
 // (runner_socket, 0660 root:<git user's group>); the hook sends one request
-// and its stdout/stderr (SCM_RIGHTS), so the command's output still reaches
-// the pusher as `remote:` lines; the reply is the exit code.
+// and its stdin/stdout/stderr (SCM_RIGHTS), so the command's output still
+// reaches the pusher as `remote:` lines (and a console's command reads the
+// customer's input; every other command gets /dev/null); the reply is the
+// exit code.
 //
 // Contract:
 //  * Only the git user (SO_PEERCRED) may ask; the request is checked before
@@ -51,7 +53,7 @@ std::vector<std::string> OnAppArgv(const GitrecvConfig& cfg, const DeployRequest
 std::string EncodeDeployRequest(const DeployRequest& r);
 Result<DeployRequest> DecodeDeployRequest(const std::string& text);
 
-// The hook's side: sends the request with fds 1 and 2, waits for the exit code.
+// The hook's side: sends the request with fds 0, 1 and 2, waits for the exit code.
 Result<int> RequestDeploy(const std::string& socket_path, const DeployRequest& r);
 
 // `gitrecv run`'s side: serves until stop() is true (checked every 200 ms).

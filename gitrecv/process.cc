@@ -77,7 +77,7 @@ Result<std::string> Capture(const std::vector<std::string>& argv, size_t max_byt
   return out;
 }
 
-BoundedResult RunBounded(const std::vector<std::string>& argv, int timeout_s) {
+BoundedResult RunBounded(const std::vector<std::string>& argv, int timeout_s, int stdin_fd) {
   auto args = Argv(argv);
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) {
@@ -92,8 +92,9 @@ BoundedResult RunBounded(const std::vector<std::string>& argv, int timeout_s) {
   }
   if (pid == 0) {
     setpgid(0, 0);
-    int null = open("/dev/null", O_RDONLY);
-    if (null >= 0) dup2(null, 0);
+    int in = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
+    if (in >= 0 && in != 0) dup2(in, 0);
+    if (in == 0) fcntl(0, F_SETFD, 0);  // dup2 onto itself keeps close-on-exec
     execvpe(args[0], args.data(), env.data());
     _exit(127);
   }

@@ -2,7 +2,7 @@
 // command, always by argv (never a shell), waited for, bounded.
 //
 // Contract: Run and Capture inherit stderr; RunBounded puts the child in its
-// own process group, gives it /dev/null as stdin and this process's
+// own process group, gives it /dev/null as stdin (or `stdin_fd`) and this process's
 // stdout/stderr (so git relays its output as "remote:" lines), drops GIT_*
 // variables from its environment, and kills the whole group at the deadline.
 // Exit codes: the child's; 127 when it could not be started; 128+N when
@@ -23,6 +23,6 @@ struct BoundedResult {
   int exit_code = 0;
   bool timed_out = false;
 };
-BoundedResult RunBounded(const std::vector<std::string>& argv, int timeout_s);
+BoundedResult RunBounded(const std::vector<std::string>& argv, int timeout_s, int stdin_fd = -1);
 
 }  // namespace rv::gitrecv

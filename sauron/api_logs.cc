@@ -1,8 +1,12 @@
 // Reading a job's log through sauron (common/msg/logs.h, docs/CONTAINERS.md
 // "Logs"): admin.log_read, host.log_chunk, admin.log_fetch. Sauron only
 // relays: the job's host reads its own file and nothing is stored here past
-// LogRelay's ten seconds.
+// LogRelay's ten seconds. A one-off's input goes the other way through the
+// same mailbox (common/msg/job_input.h): admin.job_input.
+#include "common/console_job.h"
+#include "common/crypto/sealed_box.h"
 #include "common/event_kinds.h"
+#include "common/msg/job_input.h"
 #include "common/msg/logs.h"
 #include "common/states.h"
 #include "sauron/api_requests.h"
@@ -51,6 +55,47 @@ Result<std::string> Read(ApiCall& c, msg::LogReadRequest& b) {
   return Answer(msg::LogReadStarted{*token, job->host_id});
 }
 
+Result<std::string> Input(ApiCall& c, msg::JobInputRequest& b) {
+  if (b.seq < 1 || b.data.size() > static_cast<size_t>(msg::kMaxInputChunkBytes)) {
+    crypto::Wipe(b.data);
+    return Status::Invalid("an input chunk is numbered from 1 and holds at most " +
+                           std::to_string(msg::kMaxInputChunkBytes) + " bytes");
+  }
+  auto job = c.deps.store->GetJob(b.job_id);
+  if (!job.ok()) return job.status();
+  if (job->spec.kind != kConsoleJobKind) {
+    return Status::Invalid("job " + Clean(b.job_id) + " is not a one-off (rv run): it takes no input");
+  }
+  if (job->state == job_state::kStopped) return Status::NotFound("job " + Clean(b.job_id) + " has ended");
+  if (job->state != job_state::kPlaced) {
+    return Status::Unavailable("job " + Clean(b.job_id) + " is " + job->state + ": not started yet");
+  }
+  const msg::HostRecord* host = c.deps.store->FindHost(job->host_id);
+  if (host == nullptr || host->state != host_state::kUp) {
+    return Status::Unavailable("job " + Clean(b.job_id) + "'s host " + Clean(job->host_id) + " is " +
+                               (host ? host->state : std::string("unknown")) + ": input cannot reach it now");
+  }
+  auto token = c.deps.logs->Open(job->host_id, c.now_ms);
+  if (!token.ok()) return token.status();
+  msg::InputWant want;
+  want.token = *token;
+  want.job_id = b.job_id;
+  want.seq = b.seq;
+  want.data = std::move(b.data);
+  want.eof = b.eof;
+  msg::Change ch;
+  ch.event.ts_ms = c.now_ms;
+  ch.event.kind = event_kind::kInputWanted;
+  ch.event.host_id = job->host_id;
+  ch.event.job_id = b.job_id;
+  ch.event.detail = msg::Encode(want);
+  crypto::Wipe(want.data);
+  c.deps.notify_host(ch);
+  crypto::Wipe(ch.event.detail);
+  c.deps.counters->Add("logs.input");
+  return Answer(msg::LogReadStarted{*token, job->host_id});
+}
+
 Result<std::string> Deliver(ApiCall& c, msg::HostLogChunk& b) {
   if (Status s = c.CheckHost(b.host_id); !s.ok()) return s;
   Status s = c.deps.logs->Deliver(b.host_id, b.token, std::move(b.chunk), c.now_ms);
@@ -70,6 +115,7 @@ void RegisterLogRequests(RequestTable& t) {
   const RoleSet admin{Role::kAdmin};
   t.On<msg::LogReadRequest>(admin, G::kAlone, Read, LogsOn);
   t.On<msg::LogFetchRequest>(admin, G::kAlone, Fetch, LogsOn);
+  t.On<msg::JobInputRequest>(admin, G::kAlone, Input, LogsOn);
   t.On<msg::HostLogChunk>(RoleSet{Role::kHost}, G::kAlone, Deliver, LogsOn);
 }
 

@@ -2,7 +2,9 @@
 // to the job's host only, only that host can answer it, only the admin reads.
 #include <gtest/gtest.h>
 
+#include "common/console_job.h"
 #include "common/event_kinds.h"
+#include "common/msg/job_input.h"
 #include "common/msg/logs.h"
 #include "sauron/api_test_base.h"
 #include "sauron/log_relay.h"
@@ -123,6 +125,60 @@ TEST_F(ApiLogsTest, ABadSizeIsInvalid) {
   r = ReadWeb1();
   r.cursor.offset = -1;
   EXPECT_EQ(Call("admin", r).code, kInvalid);
+}
+
+// rv run's input: a chunk for the one-off's host only, never recorded; the
+// host's answer comes back through the same mailbox.
+TEST_F(ApiLogsTest, AnInputChunkGoesToTheOneOffsHostOnlyAndItsAnswerIsFetchedOnce) {
+  msg::JobSpec run;
+  run.id = "run-1";
+  run.kind = kConsoleJobKind;
+  run.service = "web:run.v1";
+  run.resources = {64, 10, 10};
+  ASSERT_TRUE(store_->SubmitJobs({run}, 4).ok());
+  msg::JobInputRequest in{"run-1", 1, "print(6*7)\n", false};
+  EXPECT_EQ(Call("admin", in).code, kUnavailable) << "not placed yet: rv sends it again";
+  ASSERT_TRUE(store_->Award({{"run-1", 0, "h1"}}, 5).at(0).ok);
+  ASSERT_TRUE(store_->Claim("h1", {{"run-1", 1}}, 6).at(0).ok);
+  EXPECT_EQ(Call("h1", in).code, kDenied) << "only the admin sends input";
+  msg::Reply r = Call("admin", in);
+  ASSERT_EQ(r.code, 0) << r.error;
+  auto started = Payload<msg::LogReadStarted>(r);
+  EXPECT_EQ(started.host_id, "h1");
+  ASSERT_EQ(notices_.size(), 1u);
+  EXPECT_EQ(notices_[0].event.kind, event_kind::kInputWanted);
+  EXPECT_EQ(notices_[0].event.host_id, "h1");
+  msg::InputWant want;
+  auto env = msg::DecodeEnvelope(notices_[0].event.detail);
+  ASSERT_TRUE(env.ok());
+  ASSERT_TRUE(msg::DecodeBody(*env, &want).ok());
+  EXPECT_EQ(want.token, started.token);
+  EXPECT_EQ(want.job_id, "run-1");
+  EXPECT_EQ(want.seq, 1);
+  EXPECT_EQ(want.data, "print(6*7)\n");
+  for (const auto& k : EventKinds()) EXPECT_NE(k, event_kind::kInputWanted) << "never in the event log";
+
+  msg::HostLogChunk answer;
+  answer.host_id = "h1";
+  answer.token = started.token;
+  answer.chunk.ready = true;
+  answer.chunk.next.offset = 1;
+  ASSERT_EQ(Call("h1", answer).code, 0);
+  auto got = Payload<msg::LogChunk>(Call("admin", msg::LogFetchRequest{started.token}));
+  EXPECT_TRUE(got.ready);
+  EXPECT_EQ(got.error, "");
+  EXPECT_EQ(got.next.offset, 1);
+  ASSERT_TRUE(store_->Stop({"run-1"}, 10).at(0).ok);
+  EXPECT_EQ(Call("admin", in).code, kNotFound) << "it ended";
+}
+
+TEST_F(ApiLogsTest, InputIsOnlyForOneOffsInBoundedNumberedChunks) {
+  EXPECT_EQ(Call("admin", msg::JobInputRequest{"web-1", 1, "x", false}).code, kInvalid) << "not a one-off";
+  EXPECT_EQ(Call("admin", msg::JobInputRequest{"web-1", 0, "x", false}).code, kInvalid);
+  EXPECT_EQ(Call("admin", msg::JobInputRequest{"web-1", 1, std::string(msg::kMaxInputChunkBytes + 1, 'x'), false}).code,
+            kInvalid);
+  EXPECT_EQ(Call("admin", msg::JobInputRequest{"nosuch-1", 1, "x", false}).code, kNotFound);
+  EXPECT_TRUE(notices_.empty());
 }
 
 TEST_F(ApiLogsTest, WithoutARelayLogReadsAreUnavailable) {

@@ -1,7 +1,10 @@
 // LogServer: this host's side of `rv logs` through sauron (common/msg/logs.h).
 // It subscribes to to/<host>/log.wanted; for each want it reads the job's log
 // here (ReadLogChunk) and delivers the chunk to sauron (host.log_chunk), which
-// hands it to the reader.
+// hands it to the reader. The same for `rv run`'s input, the other way
+// (common/msg/job_input.h): to/<host>/input.wanted, each chunk written into
+// the console job's stdin (ConsoleInputs), the outcome delivered as a chunk
+// without data.
 //
 // Contract: its own thread, SUB socket and DEALER (CURVE, this host's key), so
 // neither a busy agent loop nor a slow disk delays the other. Sauron sends a
@@ -19,6 +22,7 @@
 #include <thread>
 
 #include "common/transport/keys.h"
+#include "strider/container/console_input.h"
 
 namespace rv::strider {
 
@@ -29,6 +33,7 @@ struct LogServerOptions {
   std::string sauron_public_key;
   std::string data_dir;             // plain processes' logs (host_layout)
   std::string container_state_dir;  // containers' console logs
+  container::ConsoleInputs* inputs = nullptr;  // console jobs' stdin; null: no containers here
 };
 
 class LogServer {

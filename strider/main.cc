@@ -422,9 +422,11 @@ int main(int argc, char** argv) {
       auto src = std::make_shared<rv::strider::SauronProxySource>(ctx, f.host_id, opts.sauron_api, id->key, id->sauron_key);
       factory->SetProxies(std::make_shared<rv::strider::ProxyWorkloadFactory>(*runtime, po, src));
     }
-    // rv logs through sauron (common/msg/logs.h): this host reads its own files.
+    // rv logs through sauron (common/msg/logs.h): this host reads its own
+    // files; and rv run's input (common/msg/job_input.h) for its one-offs.
     rv::strider::LogServer logs(ctx, rv::strider::LogServerOptions{f.host_id, opts.sauron_api, opts.sauron_pub, id->key,
-                                                                   id->sauron_key, f.data_dir, ContainerStateDirOf(f)});
+                                                                   id->sauron_key, f.data_dir, ContainerStateDirOf(f),
+                                                                   runtime ? &runtime->console_inputs() : nullptr});
     logs.Start();
     rv::strider::Agent agent(ctx, opts, std::make_shared<rv::strider::DrainingWorkloadFactory>(factory, f.drain_ms));
     if (rv::Status s = agent.Start(); !s.ok()) {

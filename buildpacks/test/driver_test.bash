@@ -186,6 +186,9 @@ if [ "$(id -u)" = 0 ]; then
     took=$((($(date +%s%N) - t0) / 1000000))
     expect_eq "launch as PID 1 stops '$cmd' at SIGTERM (status 143, at once)" "$rc $((took < 2000))" "143 1"
   done
+  # ... and its child reads launch's stdin (a console one-off's input).
+  got=$(printf 'typed\n' | env -i PATH="$RUN_PATH" unshare --pid --fork -- "$SH" "$d/.rv/launch" 'read l; echo "got $l"')
+  expect_eq "launch as PID 1 passes its stdin to the process" "$got" "got typed"
 else
   not_ok "launch as PID 1 passes SIGTERM on (needs root for unshare --pid)" "not root"
 fi

@@ -4,6 +4,8 @@
 #include <cstdint>
 
 #include "common/msg/envelope.h"
+#include "common/msg/job_input.h"
+#include "common/msg/logs.h"
 #include "common/msg/protocol.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -24,5 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   run(DrainHost{}); run(SubmitJobs{}); run(JobIds{}); run(StopJobs{}); run(ListRequest{});
   run(Listing{}); run(Change{}); run(Changes{}); run(StriderHello{}); run(Announce{}); run(Bid{}); run(Award{});
   run(Ack{});
+  // The log relay and rv run's input (sauron decodes the requests, a strider the wants).
+  run(LogReadRequest{}); run(LogWant{}); run(HostLogChunk{}); run(LogFetchRequest{}); run(JobInputRequest{});
+  run(InputWant{});
   return 0;
 }

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/console_job.h"
 #include "common/crypto/sealed_box.h"
 #include "common/host_layout.h"
 #include "strider/container/log_file.h"
@@ -449,6 +450,26 @@ pid_t Container::Launch(int* log_fd, std::string* detail) {
     return -1;
   }
   fcntl(rfd, F_SETPIPE_SZ, 1 << 20);
+  // A console job's stdin: a FIFO whose write end the log server feeds with
+  // what rv run sends (console_input.h); every other app reads /dev/null.
+  int in_r = -1, in_w = -1;
+  if (spec_.kind == kConsoleJobKind) {
+    std::string in_fifo = bundle + "/stdin";
+    unlink(in_fifo.c_str());
+    if (mkfifo(in_fifo.c_str(), 0600) == 0) {
+      in_r = open(in_fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+      in_w = in_r < 0 ? -1 : open(in_fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    }
+    if (in_r < 0 || in_w < 0) {
+      *detail = "stdin FIFO " + in_fifo + ": " + strerror(errno);
+      if (in_r >= 0) close(in_r);
+      close(rfd);
+      close(wfd);
+      return -1;
+    }
+    fcntl(in_r, F_SETFL, 0);  // the app's reads block until input or EOF
+    fcntl(in_w, F_SETPIPE_SZ, 1 << 20);
+  }
   std::vector<std::string> argv = {o.runc, "--root", rt_.RuncRoot(), "run", "--detach", "--bundle", bundle,
                                    "--pid-file", pidfile, "--no-new-keyring", id_};
   if (pass_fd_ >= 0) argv.insert(argv.end() - 1, {"--preserve-fds", "1"});
@@ -459,7 +480,7 @@ pid_t Container::Launch(int* log_fd, std::string* detail) {
   if (pid == 0) {
     setpgid(0, 0);  // a ^C at the strider's terminal must not reach the app
     int devnull = open("/dev/null", O_RDONLY);
-    dup2(devnull, 0);
+    dup2(in_r >= 0 ? in_r : devnull, 0);
     dup2(wfd, 1);
     dup2(wfd, 2);
     // Last: devnull or wfd may have landed on 3 (both are dup'ed already).
@@ -473,8 +494,10 @@ pid_t Container::Launch(int* log_fd, std::string* detail) {
     _exit(127);
   }
   close(wfd);
+  if (in_r >= 0) close(in_r);
   if (pid < 0) {
     close(rfd);
+    if (in_w >= 0) close(in_w);
     *detail = "fork: " + std::string(strerror(errno));
     return -1;
   }
@@ -508,8 +531,10 @@ pid_t Container::Launch(int* log_fd, std::string* detail) {
     while (!tail.empty() && tail.back() == '\n') tail.pop_back();
     if (auto nl = tail.rfind('\n'); nl != std::string::npos) tail = tail.substr(nl + 1);
     *detail = "runc could not start the container (exit " + std::to_string(code) + "): " + tail.substr(0, 300);
+    if (in_w >= 0) close(in_w);
     return -1;
   }
+  if (in_w >= 0) rt_.console_inputs().Register(spec_.id, in_w);  // by job id, as rv names it
   return app;
 }
 
@@ -662,6 +687,7 @@ Container::RunOutcome Container::RunOnce() {
   }
   if (out >= 0) close(out);
   if (pidfd >= 0) close(pidfd);
+  rt_.console_inputs().Unregister(spec_.id);  // the command ended (or is released): no more input
   app_pid_ = -1;
   if (!exited) return outcome;  // released: the app runs on
   int code = !status_known ? -1 : WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);

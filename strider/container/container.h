@@ -12,7 +12,10 @@
 //      restart adopts it, see Adopt). Its stdout/stderr are a FIFO on the
 //      run dir (<bundle>/stdio) that the app holds open read-write, so it
 //      never sees EPIPE while no strider reads; the strider drains the FIFO
-//      into a rotated LogFile (up to the pipe's 1 MiB while none does). The
+//      into a rotated LogFile (up to the pipe's 1 MiB while none does). Its
+//      stdin is /dev/null, but a console job's is a FIFO <bundle>/stdin whose
+//      write end goes to the runtime's ConsoleInputs (rv run's input) until
+//      the app ends (an adopted one's input has ended). The
 //      runtime makes this process a child subreaper, so the app, orphaned
 //      when runc exits, is our child and its exit status ours to read,
 //   4. watches: the app (pidfd), the memory cgroup's peak (so an OOM kill is

@@ -25,6 +25,7 @@
 
 #include "common/counters.h"
 #include "common/host_layout.h"
+#include "strider/container/console_input.h"
 #include "strider/container/image_store.h"
 #include "strider/container/netns.h"
 
@@ -66,6 +67,8 @@ class ContainerRuntime {
   const RuntimeOptions& options() const { return opt_; }
   ImageStore& images() { return *images_; }
   Counters& counters() { return counters_; }
+  // The stdin of this host's console jobs (strider/container/console_input.h).
+  ConsoleInputs& console_inputs() { return console_inputs_; }
 
   void SetNetworkHook(NetworkHook h);
   NetworkHook network_hook();
@@ -121,6 +124,7 @@ class ContainerRuntime {
   std::set<std::string> RegisteredAnd(std::set<std::string> ids);
   RuntimeOptions opt_;
   Counters counters_;
+  ConsoleInputs console_inputs_;
   std::unique_ptr<ImageStore> images_;
   std::mutex mu_;
   NetworkHook hook_;

@@ -25,7 +25,8 @@
 #   6. bob (a key, no grant) can neither push to nor clone the app
 #   7. the console: alice's `ssh ... run APP -- COMMAND` prints the one-off's
 #      output and exits with its code, the app's secret in its environment;
-#      bob is refused; the operator's `rv run` too; no one-off is left; the
+#      what she pipes in is the command's stdin (and typed a line at a time
+#      into the operator's `rv run`); bob is refused; the operator's `rv run` too; no one-off is left; the
 #      event log names alice and her command (the console's audit trail)
 #   8. app commands over the same ssh: alice's `logs APP` prints her
 #      replicas' lines, each prefixed with its job id; `logs APP -f` ends on
@@ -280,13 +281,14 @@ as alice git clone -q "$url/$env/py.git" "$dir/alice-clone" >/dev/null 2>&1 || f
 [ "$($rv ps "$env/py" | awk 'NR > 1 {print $3}' | sort -u)" = "$running" ] || fail "bob's attempts changed what runs"
 # 7. The console: alice runs a one-off command in py's current release over
 # the git server's ssh (`run APP -- COMMAND`), sees its output and its exit
-# code, and its environment has the app's secret; bob is refused; the
-# operator's `rv run` does the same; no one-off is left running.
+# code, and its environment has the app's secret; what she pipes in is the
+# command's input; bob is refused; the operator's `rv run` does the same,
+# its input typed a line at a time; no one-off is left running.
 console() {  # console USER ARGS...: a raw ssh session to the git server
   local u=$1 hp=${url#ssh://rvgit@}
   shift
   timeout "${console_timeout:-120}" ssh -F /dev/null -i "$dir/$u.key" -p "${hp##*:}" -o IdentitiesOnly=yes -o BatchMode=yes \
-    -o UserKnownHostsFile="$dir/known_hosts" -o StrictHostKeyChecking=accept-new "rvgit@${hp%:*}" "$@" </dev/null
+    -o UserKnownHostsFile="$dir/known_hosts" -o StrictHostKeyChecking=accept-new "rvgit@${hp%:*}" "$@" <"${console_stdin:-/dev/null}"
 }
 t0=$(date +%s%N)
 console alice run "$env/py" -- 'python3 -c "print(6*7)"; echo "user=$RV_RUN_USER token=${#API_TOKEN}"; exit 4' \
@@ -301,6 +303,30 @@ $rv events --limit 200 | grep -q "job.submitted .*console for alice: .*print(6\*
   || fail "the event log does not say alice ran the command: $($rv events --limit 200 | grep console)"
 console bob run "$env/py" -- id >"$dir/console-bob.out" 2>&1 && fail "bob ran a command in alice's app"
 grep -q "user bob has no access to $env/py" "$dir/console-bob.out" || fail "bob's console refused without a clear message: $(cat "$dir/console-bob.out")"
+# Input: what alice pipes in reaches the command; its end closes the command's stdin.
+printf 'print(6*7)\nprint("bye")\n' >"$dir/console.in"
+t0=$(date +%s%N)
+got=$(console_stdin="$dir/console.in" console alice run "$env/py" -- python3 2>"$dir/console-in.err" | tr '\n' ' ')
+[ "$got" = "42 bye " ] || fail "the console's command did not read alice's input: '$got' $(tail -n 3 "$dir/console-in.err")"
+echo "console: ssh run with piped input -> '$got' in $(ms "$t0") ms"
+# The operator's rv run, a line at a time: the command answers the first
+# line before the second is typed, and the end of input ends it.
+mkfifo "$dir/run.in"
+$rv run "$env/py" -- "python3 -u -c \"import sys; [print('got', l.strip()) for l in sys.stdin]\"" \
+  <"$dir/run.in" >"$dir/run-input.out" 2>"$dir/run-input.err" &
+run_pid=$!
+exec 7>"$dir/run.in"
+t0=$(date +%s%N)
+echo one >&7
+for _ in $(seq 1 300); do grep -q "^got one$" "$dir/run-input.out" && break; sleep 0.1; done
+grep -q "^got one$" "$dir/run-input.out" || fail "rv run's command did not answer the first line: $(tail -n 3 "$dir/run-input.err")"
+t1=$(date +%s%N)
+echo two >&7
+for _ in $(seq 1 100); do grep -q "^got two$" "$dir/run-input.out" && break; sleep 0.1; done
+echo "rv run with typed input: first answer $(ms "$t0") ms (the job's start included), the next $(ms "$t1") ms"
+exec 7>&-
+wait "$run_pid" || fail "rv run with input exited $?: $(tail -n 3 "$dir/run-input.err")"
+[ "$(tr '\n' ' ' <"$dir/run-input.out")" = "got one got two " ] || fail "rv run's command read: $(cat "$dir/run-input.out")"
 # `rv logs APP -f` shows even a one-off that ran between two of its listings.
 $rv logs "$env/py" -f >"$dir/follow-run.out" 2>&1 &
 follow_pid=$!
