@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -12,6 +13,9 @@
 namespace rv::cli {
 
 bool InputPump::SendOne(msg::JobInputRequest& r, const std::atomic<bool>& stop) {
+  // Backing off to 10 x retry_ms: a job that takes a minute to start (an
+  // image pull) is asked a minute's worth of times, not six hundred.
+  int wait_ms = retry_ms_;
   for (;;) {
     Status s = send_(r);
     if (s.ok()) return true;
@@ -20,10 +24,11 @@ bool InputPump::SendOne(msg::JobInputRequest& r, const std::atomic<bool>& stop) 
       return false;
     }
     // Not yet: wait, then the same chunk again (the host writes it once).
-    for (int waited = 0; waited < retry_ms_; waited += 10) {
+    for (int waited = 0; waited < wait_ms; waited += 10) {
       if (stop) return false;
       usleep(10000);
     }
+    wait_ms = std::min(wait_ms * 2, retry_ms_ * 10);
   }
 }
 

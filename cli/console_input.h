@@ -7,7 +7,8 @@
 //    sends each chunk, numbered from 1, through `send`, one at a time and in
 //    order. `send` returns once the job's host answered: Ok (written);
 //    Unavailable (not placed or started yet, the command busy reading, an
-//    answer lost): the same chunk is sent again after retry_ms, so nothing
+//    answer lost): the same chunk is sent again after retry_ms (doubling up
+//    to 10 x retry_ms while it is refused), so nothing
 //    typed is lost or doubled (the host skips a chunk it already wrote);
 //    anything else ends the pump, said once through `say`.
 //  * The end of `fd` (or a read error) sends a last chunk with eof.
