@@ -36,6 +36,8 @@ void AddRunCommand(CLI::App& app, RunCommand* cmd) {
   cmd->run->add_option("--max-run-s", cmd->max_run_s, "stop the command after this long (default: never)")
       ->check(CLI::Range(0, 7 * 86400));
   cmd->run->add_flag("-n,--no-stdin", cmd->no_stdin, "do not pass stdin on: the command's input ends at once");
+  cmd->run->add_flag("-d,--detach", cmd->detach,
+                     "start it and return (its output: rv logs APP; stopped when it ends)");
   cmd->run->add_option("--for", cmd->for_user, "the user it runs for (gitrecv's console), said and put in RV_RUN_USER");
 }
 
@@ -61,7 +63,19 @@ int RunRunCommand(Client& c, const RunCommand& cmd) {
   msg::JobSpec job = deploy::OneOffJob(*current, line, ro, deploy::Nonce());
   if (!cmd.for_user.empty()) job.config[kRunUserVar] = cmd.for_user;
   std::cerr << "-----> Running `" << Printable(line) << "` on " << cmd.app << " v" << current->version
-            << (cmd.for_user.empty() ? "" : " for " + cmd.for_user) << "\n";
+            << (cmd.for_user.empty() ? "" : " for " + cmd.for_user) << (cmd.detach ? ", detached" : "") << "\n";
+  if (cmd.detach) {
+    if (cmd.max_run_s > 0) return Fail(Status::Invalid("--max-run-s needs rv to wait for the command: not with --detach"));
+    deploy::SauronIo io(c);
+    deploy::OneOffOptions o;
+    o.start_timeout_ms = int64_t{cmd.start_timeout_s} * 1000;
+    auto host = deploy::StartDetached(io, job, o, [](const std::string& p) { std::cerr << Printable(p) << "\n"; });
+    if (!host.ok()) return Fail(host.status());
+    std::cerr << "-----> Detached: its output: rv logs " << job.id << " [-f] (in rv logs " << cmd.app
+              << " while it runs); its job stops when the command ends\n";
+    std::cout << job.id << "\n";  // for scripts
+    return 0;
+  }
   stop_signal::Install({}, stop_signal::Sigpipe::kKeep);
   deploy::SauronIo io(c);
   // From the start of its output: the first read is its last 1 MiB, taken

@@ -1,4 +1,4 @@
-// rv run TENANT/ENV/APP [-n] [--start-timeout-s N] [--ram-mb N] [--raw] [--for USER] [--max-run-s N] -- COMMAND...
+// rv run TENANT/ENV/APP [-n | --detach] [--start-timeout-s N] [--ram-mb N] [--raw] [--for USER] [--max-run-s N] -- COMMAND...
 //
 // The console for one-off commands (deploy/one_off.h): COMMAND (its words
 // joined by spaces into one command line, as `heroku run` does) runs once
@@ -10,8 +10,10 @@
 // container. rv's stdin is the command's (cli/console_input.h): typed lines
 // or a pipe reach it as they come, and their end (Ctrl-D) closes it; -n
 // closes it at once. There is no TTY: the command sees a pipe, not a
-// terminal. Customers reach it through the git server: `ssh rvgit@HOST run
-// APP -- COMMAND` (docs/GITRECV.md "Console").
+// terminal. --detach (Heroku's run:detached) returns once the command runs,
+// printing its job id; its output is in the app's logs and sauron stops its
+// job when it ends. Customers reach the console through the git server:
+// `ssh rvgit@HOST run APP -- COMMAND` (docs/GITRECV.md "Console").
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -33,6 +35,7 @@ struct RunCommand {
   std::string for_user;  // --for: who asked (gitrecv's console)
   int max_run_s = 0;     // --max-run-s: stop the command after this long (0: never)
   bool no_stdin = false; // -n: the command's input ends at once
+  bool detach = false;   // --detach: start it and return
 };
 
 // One command line of `words` (pure, for tests): joined by single spaces.

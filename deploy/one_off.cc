@@ -107,6 +107,36 @@ Result<int> RunOneOff(RolloutIo& io, const msg::JobSpec& job, const OneOffOption
   return result;
 }
 
+Result<std::string> StartDetached(RolloutIo& io, msg::JobSpec job, const OneOffOptions& o, const Progress& progress) {
+  job.config[kRunDetachedVar] = "1";
+  if (Status s = io.Submit({job}); !s.ok()) return Status::Unavailable("cannot start the command: " + s.message());
+  const int64_t deadline = io.NowMs() + o.start_timeout_ms;
+  std::string said;
+  for (;;) {
+    auto all = io.Jobs();
+    if (!all.ok()) return all.status();
+    const msg::JobRecord* r = FindJob(*all, job.id);
+    if (r == nullptr) return Status::Unavailable("the command's job " + job.id + " is gone");
+    std::string now = r->state == "placed" || r->state == "stopped"
+                          ? "on " + r->host_id + (r->run_state.empty() ? "" : ": " + r->run_state)
+                          : r->state + (r->reason.empty() ? "" : " (" + r->reason + ")");
+    if (now != said) progress("       " + job.id + " " + now);
+    said = now;
+    const bool ran = !r->run_state.empty() && r->run_state != "starting";
+    if (ran && r->run_state == "failed" && !ExitCodeOf(r->run_detail)) {
+      return Status::Invalid("the command did not run: " + r->run_detail);
+    }
+    if (ran) return r->host_id;
+    if (r->state == "stopped") return Status::Unavailable("the command's job " + job.id + " was stopped");
+    if (io.NowMs() >= deadline) {
+      (void)io.Stop({job.id});
+      return Status::Unavailable("the command did not start within " + std::to_string(o.start_timeout_ms / 1000) +
+                                 " s (" + now + "): it is stopped");
+    }
+    io.SleepMs(o.poll_ms);
+  }
+}
+
 Status RunReleasePhase(RolloutIo& io, const msg::ReleaseRecord& target, const RolloutOptions& o,
                        const Progress& progress, const std::function<LogStep(const std::string& job_id)>& logs_of) {
   auto it = target.process_types.find("release");

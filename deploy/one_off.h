@@ -16,6 +16,11 @@
 //    stopped at the end in every case: exited, failed to start, not placed
 //    within start_timeout_ms, or interrupted (then the result is Cancelled's
 //    Unavailable). Output lost to a log rotation is said, not hidden.
+//  * StartDetached (`rv run --detach`, Heroku's run:detached): submits the
+//    job marked detached (kRunDetachedVar) and returns once it runs (or has
+//    already ended), saying where; nobody waits for it: sauron stops its job
+//    when it ends, its log still readable. Not placed or started within
+//    start_timeout_ms: stopped, Unavailable; failed to start: Invalid.
 //  * RunReleasePhase: a release's `release` process type (Heroku's release
 //    phase) as such a one-off before the rollout, its output passed on as
 //    progress lines; ok only on exit code 0.
@@ -51,6 +56,9 @@ std::optional<int> ExitCodeOf(const std::string& run_detail);
 Result<int> RunOneOff(RolloutIo& io, const msg::JobSpec& job, const OneOffOptions& o, const LogStep& log_step,
                       const std::function<void(const std::string&)>& output, const Progress& progress,
                       const std::function<bool()>& interrupted);
+
+// Returns the host it runs on.
+Result<std::string> StartDetached(RolloutIo& io, msg::JobSpec job, const OneOffOptions& o, const Progress& progress);
 
 // Runs the release's `release` process type, if it has one, once and waits
 // for it to exit, within o.release_phase_timeout_ms: ok only on exit code 0.

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "common/console_job.h"
 #include "deploy/rollout.h"
 
 namespace rv::deploy {
@@ -128,6 +129,40 @@ TEST(OneOffJobTest, ExitCodeOfReadsCodesAndSignals) {
   EXPECT_EQ(ExitCodeOf("oom-killed at memory limit 64 MB"), 137);
   EXPECT_EQ(ExitCodeOf("image pull failed"), std::nullopt);
   EXPECT_EQ(ExitCodeOf("code "), std::nullopt);
+}
+
+TEST(StartDetachedTest, SubmitsItMarkedDetachedAndReturnsWhereItRunsWithoutStoppingIt) {
+  OneOffPod pod;
+  pod.pending_ms = 400;
+  pod.never_ends = true;
+  std::vector<std::string> progress;
+  OneOffOptions o;
+  auto host = StartDetached(pod, OneOffJob(Release(), "rake jobs:work", {}, "n1"), o,
+                            [&](const std::string& l) { progress.push_back(l); });
+  ASSERT_TRUE(host.ok()) << host.status().ToString();
+  EXPECT_EQ(*host, "h2");
+  EXPECT_EQ(pod.job.spec.config.at(kRunDetachedVar), "1") << "sauron stops it when it ends";
+  EXPECT_TRUE(pod.stopped.empty()) << "it goes on running";
+  ASSERT_FALSE(progress.empty());
+  EXPECT_NE(progress.back().find("on h2: running"), std::string::npos) << progress.back();
+}
+
+TEST(StartDetachedTest, OneThatIsNotPlacedInTimeIsStoppedAndOneThatCouldNotStartIsAnError) {
+  OneOffPod never;
+  never.pending_ms = 1 << 30;
+  OneOffOptions o;
+  o.start_timeout_ms = 2000;
+  auto r = StartDetached(never, OneOffJob(Release(), "x", {}, "n1"), o, [](const std::string&) {});
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(never.stopped.size(), 1u);
+  OneOffPod broken;
+  broken.pieces.clear();
+  broken.end_state = "failed";
+  broken.end_detail = "image pull failed: 404";
+  broken.start_ms = 0;
+  auto b = StartDetached(broken, OneOffJob(Release(), "x", {}, "n1"), o, [](const std::string&) {});
+  EXPECT_EQ(b.status().code(), Status::Code::kInvalid);
+  EXPECT_NE(b.status().message().find("image pull failed"), std::string::npos);
 }
 
 TEST(RunOneOffTest, PassesTheOutputOnAsItComesAndReturnsTheExitCodeThenStopsTheJob) {

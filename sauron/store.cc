@@ -1079,6 +1079,20 @@ Result<std::vector<msg::JobRef>> Store::Reports(const std::vector<msg::JobReport
     if (Status s = WriteJobState(j); !s.ok()) return s;
     std::string ev = r.run_state + (detail.empty() ? "" : ": " + detail);
     if (Status s = AddEvent(event_kind::kJobState, r.host_id, j.spec.id, j.attempt, ev, now_ms, nullptr, &j); !s.ok()) return s;
+    // A detached one-off that ended has nobody to stop it (rv run stops its
+    // own): stopped here, its state and log kept, its host told to clean up.
+    auto detached = j.spec.config.find(kRunDetachedVar);
+    if (j.spec.kind == kConsoleJobKind && detached != j.spec.config.end() && detached->second == "1" &&
+        (r.run_state == "exited" || r.run_state == "failed")) {
+      j.state = job_state::kStopped;
+      j.reason = "the detached one-off ended";
+      if (Status s = WriteJobState(j); !s.ok()) return s;
+      if (Status s = AddEvent(event_kind::kJobStopped, j.host_id, j.spec.id, j.attempt, "ended (detached one-off)", now_ms,
+                              nullptr, &j);
+          !s.ok())
+        return s;
+      stop.push_back(msg::JobRef{r.job_id, r.attempt});
+    }
   }
   if (txn) {
     if (Status s = txn->Commit(); !s.ok()) return s;

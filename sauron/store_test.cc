@@ -269,6 +269,29 @@ TEST_F(StoreTest, AConsoleJobsSubmittedEventNamesTheUserAndTheCommandForTheAudit
   EXPECT_EQ((*events)[1].detail, plain.kind);
 }
 
+TEST_F(StoreTest, ADetachedOneOffIsStoppedWhenItEndsItsStateKept) {
+  UpHost("h1");
+  msg::JobSpec detached = Spec("run-1");
+  detached.kind = kConsoleJobKind;
+  detached.config[kRunDetachedVar] = "1";
+  msg::JobSpec attached = Spec("run-2");
+  attached.kind = kConsoleJobKind;  // rv run waits for it and stops it itself
+  ASSERT_TRUE(store_->SubmitJobs({detached, attached}, 1).ok());
+  for (const char* id : {"run-1", "run-2"}) {
+    ASSERT_TRUE(Award1(id, 0, "h1").ok);
+    ASSERT_TRUE(Claim1("h1", id, 1).ok);
+    ASSERT_FALSE(store_->Report({"h1", id, 1, "running", ""}, 3)->stop);
+  }
+  auto ack = store_->Report({"h1", "run-1", 1, "exited", "code 3"}, 4);
+  ASSERT_TRUE(ack.ok());
+  EXPECT_TRUE(ack->stop) << "its host cleans up";
+  EXPECT_EQ(Job("run-1").state, "stopped");
+  EXPECT_EQ(Job("run-1").run_detail, "code 3") << "how it ended stays";
+  EXPECT_EQ(Job("run-1").host_id, "h1") << "its log is still read there";
+  ASSERT_FALSE(store_->Report({"h1", "run-2", 1, "exited", "code 0"}, 4)->stop);
+  EXPECT_EQ(Job("run-2").state, "placed") << "an attached one-off waits for rv run";
+}
+
 TEST_F(StoreTest, AwardRefusesStaleAttemptWrongStateUnknownHost) {
   UpHost("h1");
   Submit({"a"});

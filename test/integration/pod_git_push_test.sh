@@ -26,7 +26,8 @@
 #   7. the console: alice's `ssh ... run APP -- COMMAND` prints the one-off's
 #      output and exits with its code, the app's secret in its environment;
 #      what she pipes in is the command's stdin (and typed a line at a time
-#      into the operator's `rv run`); bob is refused; the operator's `rv run` too; no one-off is left; the
+#      into the operator's `rv run`; `rv run --detach` returns at once and
+#      its job stops when it ends); bob is refused; the operator's `rv run` too; no one-off is left; the
 #      event log names alice and her command (the console's audit trail)
 #   8. app commands over the same ssh: alice's `logs APP` prints her
 #      replicas' lines, each prefixed with its job id; `logs APP -f` ends on
@@ -327,6 +328,15 @@ echo "rv run with typed input: first answer $(ms "$t0") ms (the job's start incl
 exec 7>&-
 wait "$run_pid" || fail "rv run with input exited $?: $(tail -n 3 "$dir/run-input.err")"
 [ "$(tr '\n' ' ' <"$dir/run-input.out")" = "got one got two " ] || fail "rv run's command read: $(cat "$dir/run-input.out")"
+# Detached: rv returns while the command runs; its job stops by itself when
+# it ends, and its log stays readable.
+t0=$(date +%s%N)
+id=$($rv run --detach "$env/py" -- 'sleep 2; echo detached-ran' 2>"$dir/detach.err") || fail "rv run --detach: $(cat "$dir/detach.err")"
+echo "rv run --detach: returned in $(ms "$t0") ms with $id"
+[ "$($rv jobs | awk -v j="$id" '$1 == j {print $3}')" = placed ] || fail "the detached one-off is not running: $($rv jobs | grep "$id")"
+for _ in $(seq 1 100); do [ "$($rv jobs | awk -v j="$id" '$1 == j {print $3}')" = stopped ] && break; sleep 0.1; done
+[ "$($rv jobs | awk -v j="$id" '$1 == j {print $3}')" = stopped ] || fail "the detached one-off's job was not stopped when it ended"
+$rv logs "$id" | grep -qx detached-ran || fail "the detached one-off's log: $($rv logs "$id" 2>&1 | tail -n 3)"
 # `rv logs APP -f` shows even a one-off that ran between two of its listings.
 $rv logs "$env/py" -f >"$dir/follow-run.out" 2>&1 &
 follow_pid=$!
