@@ -19,6 +19,7 @@ bool InputPump::SendOne(msg::JobInputRequest& r, const std::atomic<bool>& stop) 
   for (;;) {
     Status s = send_(r);
     if (s.ok()) return true;
+    if (s.code() == Status::Code::kNotFound) return false;  // the command has ended: nothing to say
     if (s.code() != Status::Code::kUnavailable) {
       say_("rv: the command's input stopped: " + s.message());
       return false;

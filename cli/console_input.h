@@ -10,7 +10,8 @@
 //    answer lost): the same chunk is sent again after retry_ms (doubling up
 //    to 10 x retry_ms while it is refused), so nothing
 //    typed is lost or doubled (the host skips a chunk it already wrote);
-//    anything else ends the pump, said once through `say`.
+//    NotFound (the job has ended) ends the pump quietly; anything else ends
+//    it, said once through `say`.
 //  * The end of `fd` (or a read error) sends a last chunk with eof.
 //  * Run() loops on the calling thread until the input ended or `stop`;
 //    the caller stops it when the command has ended. Start()/~InputPump run

@@ -83,7 +83,8 @@ TEST(InputPump, AnyOtherRefusalEndsItAndIsSaidOnce) {
   Stdin in;
   std::vector<std::string> said;
   int calls = 0;
-  InputPump pump(in.r, "run-1", [&](const msg::JobInputRequest&) { ++calls; return Status::NotFound("job run-1 has ended"); },
+  InputPump pump(in.r, "run-1",
+                 [&](const msg::JobInputRequest&) { ++calls; return Status::Denied("only the admin sends input"); },
                  [&](const std::string& s) { said.push_back(s); });
   in.Type("late\n");
   in.Type("later\n");
@@ -91,7 +92,18 @@ TEST(InputPump, AnyOtherRefusalEndsItAndIsSaidOnce) {
   pump.Run(stop);
   EXPECT_EQ(calls, 1);
   ASSERT_EQ(said.size(), 1u);
-  EXPECT_NE(said[0].find("job run-1 has ended"), std::string::npos) << said[0];
+  EXPECT_NE(said[0].find("only the admin sends input"), std::string::npos) << said[0];
+}
+
+TEST(InputPump, AJobThatHasEndedEndsItQuietly) {
+  Stdin in;
+  std::vector<std::string> said;
+  InputPump pump(in.r, "run-1", [&](const msg::JobInputRequest&) { return Status::NotFound("job run-1 has ended"); },
+                 [&](const std::string& s) { said.push_back(s); });
+  in.Type("late\n");
+  std::atomic<bool> stop{false};
+  pump.Run(stop);
+  EXPECT_TRUE(said.empty()) << said[0];
 }
 
 TEST(InputPump, StopsWhenTheCommandHasEndedEvenWithNoInput) {
