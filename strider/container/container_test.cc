@@ -1044,8 +1044,12 @@ TEST_F(ContainerTest, CrashInTheMiddleOfAPullLeavesNoPartialBlobAndThePullComple
   bool cut = false;
   for (int i = 0; i < 2000 && !cut; ++i) {
     std::error_code ec;
-    for (auto& e : fs::directory_iterator(so.root + "/tmp", ec))
-      cut |= e.is_regular_file() && e.file_size() >= (512 << 10);
+    // (A file may be renamed away between the listing and its size: no throw.)
+    for (auto& e : fs::directory_iterator(so.root + "/tmp", ec)) {
+      std::error_code size_ec;
+      auto size = e.file_size(size_ec);
+      cut |= !size_ec && size >= (512 << 10);
+    }
     if (!cut) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   KillAndReap(child);
