@@ -68,7 +68,7 @@ Result<AppCommand> ParseAppCommand(const std::string& cmd) {
     return Status::Invalid("the app " + names::Quote(words[1]) + " must be TENANT/ENV/APP (" + app.status().message() + ")");
   }
   c.app = *app;
-  std::set<std::string> names;
+  std::set<std::string> seen;  // config var names given
   for (size_t i = 2; i < words.size(); ++i) {
     const std::string& w = words[i];
     const std::string name = w.substr(0, c.verb == "config:set" ? w.find('=') : std::string::npos);
@@ -78,7 +78,7 @@ Result<AppCommand> ParseAppCommand(const std::string& cmd) {
       if (!IsVarName(name)) {
         return Status::Invalid("a config var's name holds only letters, digits and _ (got " + names::Quote(name, 64) + ")");
       }
-      if (!names.insert(name).second) return Status::Invalid(name + " is given twice");
+      if (!seen.insert(name).second) return Status::Invalid(name + " is given twice");
       c.vars.push_back(w);
     } else if (c.verb == "config:set") {
       return Status::Invalid("config:set takes KEY=VALUE words, not " + names::Quote(w, 64) +
