@@ -31,10 +31,12 @@ namespace {
 // HEAD and close: HAProxy resets a check's connection once it has the status
 // (haproxy/haproxy#560), and an app still writing a GET's body logs the reset
 // (Python's http.server: a traceback per check). HEAD has no body; 501 is an
-// app without HEAD, which answered, so it is up.
+// app without HEAD, which answered, so it is up. The User-Agent lets an app
+// tell the checks from its users (and leave them out of its log).
 constexpr const char* kHttpCheck =
     "  option httpchk\n"
-    "  http-check send meth HEAD uri / ver HTTP/1.1 hdr Host localhost hdr Connection close\n"
+    "  http-check send meth HEAD uri / ver HTTP/1.1 hdr Host localhost hdr Connection close hdr User-Agent "
+    "rivendell-check\n"
     "  http-check expect rstatus ^([1-4]|501)\n";
 
 bool IsIpv4(const std::string& a) {

@@ -178,7 +178,8 @@ TEST(ProxyConfig, ChecksHealthWithAHeadThatAsksToCloseInBothBackendsOfAnApp) {
   for (const auto& b : {BackendNameFor("acme/prod/web1"), BodyBackendNameFor("acme/prod/web1")}) {
     std::string sec = Section(f.haproxy_cfg, b);
     EXPECT_NE(sec.find("\n  option httpchk\n"), std::string::npos) << sec;
-    EXPECT_NE(sec.find("http-check send meth HEAD uri / ver HTTP/1.1 hdr Host localhost hdr Connection close\n"),
+    EXPECT_NE(sec.find("http-check send meth HEAD uri / ver HTTP/1.1 hdr Host localhost hdr Connection close "
+                       "hdr User-Agent rivendell-check\n"),
               std::string::npos)
         << sec;
     EXPECT_NE(sec.find("http-check expect rstatus ^([1-4]|501)\n"), std::string::npos) << sec;

@@ -3,7 +3,8 @@
 Answers every GET on $PORT (default 5000) with a page naming itself, the
 greeting of the vendored rvgreet wheel (installed by the python buildpack
 from vendor/, without network), and the host it runs on; HEAD with the same
-headers (the pod's proxies check a replica's health with HEAD /).
+headers (the pod's proxies check a replica's health with HEAD /, once a
+second each, as User-Agent rivendell-check: those are left out of its log).
 """
 import http.server
 import os
@@ -20,6 +21,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_HEAD(self):
         self.send_page()
+
+    def log_request(self, code="-", size="-"):
+        if self.headers.get("User-Agent", "") != "rivendell-check":
+            super().log_request(code, size)
 
     def send_page(self):
         """Sends the status and headers; returns the body."""
