@@ -19,6 +19,16 @@ msg::JobSpec OneOffJob(const msg::ReleaseRecord& r, const std::string& command_l
   return j;
 }
 
+namespace {
+
+// "on h2: running" once it has a host, else "pending (why)": said when it changes.
+std::string WhereItIs(const msg::JobRecord& r) {
+  if (r.state == "placed" || r.state == "stopped") return "on " + r.host_id + (r.run_state.empty() ? "" : ": " + r.run_state);
+  return r.state + (r.reason.empty() ? "" : " (" + r.reason + ")");
+}
+
+}  // namespace
+
 std::optional<int> ExitCodeOf(const std::string& d) {
   auto number = [&](size_t at) -> std::optional<int> {
     size_t end = at;
@@ -70,8 +80,7 @@ Result<int> RunOneOff(RolloutIo& io, const msg::JobSpec& job, const OneOffOption
       result = Status::Unavailable("the command's job " + id + " was stopped");
       break;
     }
-    std::string now = r->state == "placed" ? "on " + r->host_id + (r->run_state.empty() ? "" : ": " + r->run_state)
-                                           : r->state + (r->reason.empty() ? "" : " (" + r->reason + ")");
+    std::string now = WhereItIs(*r);
     if (now != said) progress("       " + id + " " + now);
     said = now;
     started = started || (r->state == "placed" && !r->run_state.empty() && r->run_state != "starting");
@@ -109,27 +118,28 @@ Result<int> RunOneOff(RolloutIo& io, const msg::JobSpec& job, const OneOffOption
 
 Result<std::string> StartDetached(RolloutIo& io, msg::JobSpec job, const OneOffOptions& o, const Progress& progress) {
   job.config[kRunDetachedVar] = "1";
-  if (Status s = io.Submit({job}); !s.ok()) return Status::Unavailable("cannot start the command: " + s.message());
+  const std::string id = job.id;
+  std::vector<msg::JobSpec> jobs;
+  jobs.push_back(std::move(job));
+  if (Status s = io.Submit(std::move(jobs)); !s.ok()) return Status::Unavailable("cannot start the command: " + s.message());
   const int64_t deadline = io.NowMs() + o.start_timeout_ms;
   std::string said;
   for (;;) {
     auto all = io.Jobs();
     if (!all.ok()) return all.status();
-    const msg::JobRecord* r = FindJob(*all, job.id);
-    if (r == nullptr) return Status::Unavailable("the command's job " + job.id + " is gone");
-    std::string now = r->state == "placed" || r->state == "stopped"
-                          ? "on " + r->host_id + (r->run_state.empty() ? "" : ": " + r->run_state)
-                          : r->state + (r->reason.empty() ? "" : " (" + r->reason + ")");
-    if (now != said) progress("       " + job.id + " " + now);
+    const msg::JobRecord* r = FindJob(*all, id);
+    if (r == nullptr) return Status::Unavailable("the command's job " + id + " is gone");
+    std::string now = WhereItIs(*r);
+    if (now != said) progress("       " + id + " " + now);
     said = now;
     const bool ran = !r->run_state.empty() && r->run_state != "starting";
     if (ran && r->run_state == "failed" && !ExitCodeOf(r->run_detail)) {
       return Status::Invalid("the command did not run: " + r->run_detail);
     }
     if (ran) return r->host_id;
-    if (r->state == "stopped") return Status::Unavailable("the command's job " + job.id + " was stopped");
+    if (r->state == "stopped") return Status::Unavailable("the command's job " + id + " was stopped");
     if (io.NowMs() >= deadline) {
-      (void)io.Stop({job.id});
+      (void)io.Stop({id});
       return Status::Unavailable("the command did not start within " + std::to_string(o.start_timeout_ms / 1000) +
                                  " s (" + now + "): it is stopped");
     }

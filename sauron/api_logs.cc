@@ -21,6 +21,27 @@ Status LogsOn(const ApiDeps& d) {
   return d.logs && d.notify_host ? Status::Ok() : Status::Unavailable("log reads are off on this sauron");
 }
 
+// Ok if the job's host is up to be asked; `cannot` says what cannot happen otherwise.
+Status HostIsUp(ApiCall& c, const std::string& job_id, const std::string& host_id, const std::string& cannot) {
+  const msg::HostRecord* host = c.deps.store->FindHost(host_id);
+  if (host != nullptr && host->state == host_state::kUp) return Status::Ok();
+  return Status::Unavailable("job " + Clean(job_id) + "'s host " + Clean(host_id) + " is " +
+                             (host ? host->state : std::string("unknown")) + ": " + cannot);
+}
+
+// A notice for that host only, outside the event log; `detail` (an encoded
+// want, maybe input) is wiped once handed over.
+void NotifyHost(ApiCall& c, const char* kind, const std::string& host_id, const std::string& job_id, std::string detail) {
+  msg::Change ch;
+  ch.event.ts_ms = c.now_ms;
+  ch.event.kind = kind;
+  ch.event.host_id = host_id;
+  ch.event.job_id = job_id;
+  ch.event.detail = std::move(detail);
+  c.deps.notify_host(ch);
+  crypto::Wipe(ch.event.detail);
+}
+
 Result<std::string> Read(ApiCall& c, msg::LogReadRequest& b) {
   if (b.max_bytes <= 0 || b.max_bytes > msg::kMaxLogChunkBytes || b.tail_bytes < 0 || b.cursor.offset < 0) {
     return Status::Invalid("max_bytes must be 1.." + std::to_string(msg::kMaxLogChunkBytes) +
@@ -31,11 +52,7 @@ Result<std::string> Read(ApiCall& c, msg::LogReadRequest& b) {
   if (job->host_id.empty()) {
     return Status::NotFound("job " + Clean(b.job_id) + " is " + job->state + ", on no host: it has no log to read");
   }
-  const msg::HostRecord* host = c.deps.store->FindHost(job->host_id);
-  if (host == nullptr || host->state != host_state::kUp) {
-    return Status::Unavailable("job " + Clean(b.job_id) + "'s host " + Clean(job->host_id) + " is " +
-                               (host ? host->state : std::string("unknown")) + ": its log cannot be read now");
-  }
+  if (Status s = HostIsUp(c, b.job_id, job->host_id, "its log cannot be read now"); !s.ok()) return s;
   auto token = c.deps.logs->Open(job->host_id, c.now_ms);
   if (!token.ok()) return token.status();
   msg::LogWant want;
@@ -44,13 +61,7 @@ Result<std::string> Read(ApiCall& c, msg::LogReadRequest& b) {
   want.cursor = b.cursor;
   want.tail_bytes = b.tail_bytes;
   want.max_bytes = b.max_bytes;
-  msg::Change ch;
-  ch.event.ts_ms = c.now_ms;
-  ch.event.kind = event_kind::kLogWanted;
-  ch.event.host_id = job->host_id;
-  ch.event.job_id = b.job_id;
-  ch.event.detail = msg::Encode(want);
-  c.deps.notify_host(ch);
+  NotifyHost(c, event_kind::kLogWanted, job->host_id, b.job_id, msg::Encode(want));
   c.deps.counters->Add("logs.read");
   return Answer(msg::LogReadStarted{*token, job->host_id});
 }
@@ -70,11 +81,7 @@ Result<std::string> Input(ApiCall& c, msg::JobInputRequest& b) {
   if (job->state != job_state::kPlaced) {
     return Status::Unavailable("job " + Clean(b.job_id) + " is " + job->state + ": not started yet");
   }
-  const msg::HostRecord* host = c.deps.store->FindHost(job->host_id);
-  if (host == nullptr || host->state != host_state::kUp) {
-    return Status::Unavailable("job " + Clean(b.job_id) + "'s host " + Clean(job->host_id) + " is " +
-                               (host ? host->state : std::string("unknown")) + ": input cannot reach it now");
-  }
+  if (Status s = HostIsUp(c, b.job_id, job->host_id, "input cannot reach it now"); !s.ok()) return s;
   auto token = c.deps.logs->Open(job->host_id, c.now_ms);
   if (!token.ok()) return token.status();
   msg::InputWant want;
@@ -83,15 +90,9 @@ Result<std::string> Input(ApiCall& c, msg::JobInputRequest& b) {
   want.seq = b.seq;
   want.data = std::move(b.data);
   want.eof = b.eof;
-  msg::Change ch;
-  ch.event.ts_ms = c.now_ms;
-  ch.event.kind = event_kind::kInputWanted;
-  ch.event.host_id = job->host_id;
-  ch.event.job_id = b.job_id;
-  ch.event.detail = msg::Encode(want);
+  std::string detail = msg::Encode(want);
   crypto::Wipe(want.data);
-  c.deps.notify_host(ch);
-  crypto::Wipe(ch.event.detail);
+  NotifyHost(c, event_kind::kInputWanted, job->host_id, b.job_id, std::move(detail));
   c.deps.counters->Add("logs.input");
   return Answer(msg::LogReadStarted{*token, job->host_id});
 }
